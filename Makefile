@@ -1,0 +1,29 @@
+# Agora: the two set-up commands are `make devnet` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+
+.PHONY: devnet test soak lint clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+devnet: $(STAMP)
+	@echo 'make devnet: the devnet is not built yet (issue 8); nothing started.' >&2; exit 1
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+soak: $(STAMP)
+	$(PY) -m pytest -q -m soak
+
+lint: $(STAMP)
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy consensus commerce
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .devnet

@@ -1,0 +1,17 @@
+"""The `agora` command line: a thin typer app over node/ and the RPC client."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(
+    name="agora",
+    help="Agora: a permissioned blockchain node for social commerce.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+
+
+@app.callback()
+def main() -> None:
+    """Agora node, wallet and devnet tools."""
