@@ -1,0 +1,133 @@
+"""Blocks: a header that commits to the transactions and the state root, and its encoding.
+
+Header (canonical array): ``[chain_id, height, prev_hash, tx_root, state_root, proposer,
+timestamp_ms]``. The block hash is SHA-256 of the header's bytes; the transaction root is a
+Merkle root over the transaction ids, so the hash commits to the whole block. The
+timestamp is the proposer's clock, for display only: no rule reads it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, NewType
+
+from commerce.encoding import decode, encode, sha256
+from commerce.errors import ErrorCode, ValidationError
+from commerce.limits import MAX_BLOCK_BYTES, MAX_BLOCK_TXS, MAX_CHAIN_ID_CHARS
+from commerce.tx import Transaction, decode_tx
+
+BlockHash = NewType("BlockHash", bytes)
+_HEADER_FIELDS = 7
+
+
+@dataclass(frozen=True, slots=True)
+class BlockHeader:
+    """What validators sign: the block's place in the chain and its commitments."""
+
+    chain_id: str
+    height: int
+    prev_hash: bytes
+    tx_root: bytes
+    state_root: bytes
+    proposer: bytes
+    timestamp_ms: int
+
+    def to_array(self) -> list[Any]:
+        """The canonical array form."""
+        return [self.chain_id, self.height, self.prev_hash, self.tx_root, self.state_root,
+                self.proposer, self.timestamp_ms]
+
+    @property
+    def hash(self) -> BlockHash:
+        """SHA-256 of the header's canonical bytes."""
+        return BlockHash(sha256(encode(self.to_array())))
+
+    @classmethod
+    def from_array(cls, value: Any) -> BlockHeader:
+        """Validate a decoded header array; raises ValidationError(bad_block)."""
+        if not isinstance(value, list) or len(value) != _HEADER_FIELDS:
+            raise ValidationError(ErrorCode.BAD_BLOCK, "a header is an array of 7 fields")
+        chain_id, height, prev_hash, tx_root, state_root, proposer, timestamp_ms = value
+        if not isinstance(chain_id, str) or not 1 <= len(chain_id) <= MAX_CHAIN_ID_CHARS:
+            raise ValidationError(ErrorCode.BAD_BLOCK, "header.chain_id is invalid")
+        for name, number in (("height", height), ("timestamp_ms", timestamp_ms)):
+            if not isinstance(number, int) or isinstance(number, bool) or number < 0:
+                raise ValidationError(ErrorCode.BAD_BLOCK, f"header.{name} is invalid")
+        for name, digest in (("prev_hash", prev_hash), ("tx_root", tx_root),
+                             ("state_root", state_root), ("proposer", proposer)):
+            if not isinstance(digest, bytes) or len(digest) != 32:
+                raise ValidationError(ErrorCode.BAD_BLOCK, f"header.{name} must be 32 bytes")
+        return cls(chain_id, height, prev_hash, tx_root, state_root, proposer, timestamp_ms)
+
+
+@dataclass(frozen=True, slots=True)
+class Block:
+    """A header and its transactions. `encode_block`/`decode_block` give its wire form."""
+
+    header: BlockHeader
+    txs: tuple[Transaction, ...]
+    raw: bytes = field(default=b"", compare=False)
+
+    @property
+    def hash(self) -> BlockHash:
+        """The header hash."""
+        return self.header.hash
+
+    @property
+    def height(self) -> int:
+        """The block's height."""
+        return self.header.height
+
+
+def merkle_root(leaves: list[bytes]) -> bytes:
+    """RFC 6962-style Merkle root (leaf and node hashes domain-separated); empty -> sha256(b'')."""
+    if not leaves:
+        return sha256(b"")
+    level = [sha256(b"\x00" + leaf) for leaf in leaves]
+    while len(level) > 1:
+        paired = [sha256(b"\x01" + level[i] + level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        if len(level) % 2:
+            paired.append(level[-1])
+        level = paired
+    return level[0]
+
+
+def tx_root(txs: tuple[Transaction, ...] | list[Transaction]) -> bytes:
+    """The Merkle root over the transaction ids in block order."""
+    return merkle_root([tx.tx_id for tx in txs])
+
+
+def encode_block(header: BlockHeader, txs: tuple[Transaction, ...]) -> Block:
+    """Build the block with its canonical bytes ``[header, [tx bytes...]]``."""
+    assert header.tx_root == tx_root(txs), "the header commits to these transactions"
+    raw = encode([header.to_array(), [tx.raw for tx in txs]])
+    return Block(header, txs, raw)
+
+
+def decode_block(raw: bytes, *, max_txs: int = MAX_BLOCK_TXS,
+                 max_bytes: int = MAX_BLOCK_BYTES) -> Block:
+    """Decode and check a block's form and tx root; raises ValidationError.
+
+    Does not execute anything: the state machine checks the transactions' validity and
+    the state root.
+    """
+    if len(raw) > max_bytes:
+        raise ValidationError(ErrorCode.BLOCK_LIMIT, f"block is {len(raw)} bytes")
+    value = decode(raw, max_bytes=max_bytes)
+    if not isinstance(value, list) or len(value) != 2 or not isinstance(value[1], list):
+        raise ValidationError(ErrorCode.BAD_BLOCK, "a block is [header, [transactions]]")
+    header = BlockHeader.from_array(value[0])
+    if len(value[1]) > max_txs:
+        raise ValidationError(ErrorCode.BLOCK_LIMIT, f"block has {len(value[1])} transactions")
+    txs = []
+    for item in value[1]:
+        if not isinstance(item, bytes):
+            raise ValidationError(ErrorCode.BAD_BLOCK, "a block transaction must be bytes")
+        txs.append(decode_tx(item))
+    txs_tuple = tuple(txs)
+    if tx_root(txs_tuple) != header.tx_root:
+        raise ValidationError(ErrorCode.BAD_BLOCK, "tx_root does not match the transactions")
+    ids = [tx.tx_id for tx in txs_tuple]
+    if len(set(ids)) != len(ids):
+        raise ValidationError(ErrorCode.BAD_BLOCK, "a transaction appears twice")
+    return Block(header, txs_tuple, bytes(raw))

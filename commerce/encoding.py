@@ -1,0 +1,90 @@
+"""Canonical encoding of every hashed or signed structure.
+
+A structure is a msgpack array in a fixed field order; bytes use the bin type, text is
+UTF-8 str, numbers are integers (no floats anywhere) and maps are not allowed, so one value
+has exactly one byte form. `decode` re-encodes what it read and refuses anything that does
+not come out byte for byte the same.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import msgpack
+
+from commerce.errors import ErrorCode, ValidationError
+from commerce.limits import MAX_DECODE_BYTES, MAX_DECODE_DEPTH
+
+Canonical = int | bytes | str | bool | None | list["Canonical"] | tuple["Canonical", ...]
+
+_INT_MIN = -(2**63)
+_INT_MAX = 2**64 - 1
+
+
+def encode(value: Any) -> bytes:
+    """The canonical bytes of `value` (nested lists/tuples of int, bytes, str, bool, None).
+
+    Raises ValidationError for floats, maps or other types, and integers outside 64 bits.
+    """
+    _check(value, 0)
+    return msgpack.packb(value, use_bin_type=True)
+
+
+def decode(data: bytes, *, max_bytes: int = MAX_DECODE_BYTES) -> Any:
+    """Decode canonical bytes into nested lists. Raises ValidationError on anything else.
+
+    Refuses input over `max_bytes`, trailing bytes, maps, floats, extension types, and any
+    form that re-encodes differently (e.g. an integer in a wider format than needed).
+    """
+    if not isinstance(data, (bytes, bytearray, memoryview)):
+        raise ValidationError(ErrorCode.MALFORMED, "expected bytes")
+    if len(data) > max_bytes:
+        raise ValidationError(ErrorCode.TOO_LARGE, f"{len(data)} bytes over limit {max_bytes}")
+    try:
+        value = msgpack.unpackb(
+            bytes(data),
+            raw=False,
+            use_list=True,
+            strict_map_key=True,
+            max_bin_len=max_bytes,
+            max_str_len=max_bytes,
+            max_array_len=max_bytes,
+            max_map_len=0,
+            max_ext_len=0,
+        )
+    except msgpack.ExtraData as exc:
+        raise ValidationError(ErrorCode.MALFORMED, "trailing bytes after the value") from exc
+    except (ValueError, TypeError, msgpack.UnpackException) as exc:
+        raise ValidationError(ErrorCode.MALFORMED, f"not valid msgpack: {exc}") from exc
+    _check(value, 0)
+    if msgpack.packb(value, use_bin_type=True) != bytes(data):
+        raise ValidationError(ErrorCode.NON_CANONICAL, "bytes are not the canonical encoding")
+    return value
+
+
+def sha256(data: bytes) -> bytes:
+    """SHA-256 digest of `data`."""
+    return hashlib.sha256(data).digest()
+
+
+def hash_value(value: Any) -> bytes:
+    """SHA-256 of the canonical encoding of `value`."""
+    return sha256(encode(value))
+
+
+def _check(value: Any, depth: int) -> None:
+    if depth > MAX_DECODE_DEPTH:
+        raise ValidationError(ErrorCode.MALFORMED, f"nesting deeper than {MAX_DECODE_DEPTH}")
+    if value is None or isinstance(value, (bool, str, bytes)):
+        return
+    if isinstance(value, int):
+        if not _INT_MIN <= value <= _INT_MAX:
+            raise ValidationError(ErrorCode.FIELD_INVALID, "integer outside 64 bits")
+        return
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _check(item, depth + 1)
+        return
+    kind = type(value).__name__
+    raise ValidationError(ErrorCode.MALFORMED, f"type {kind} has no canonical encoding")

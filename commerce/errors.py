@@ -1,0 +1,92 @@
+"""Every rejection the commerce state machine can give, in one table.
+
+Each code has a stable snake_case name shown to users and a JSON-RPC number in
+-32000..-32099 (the name goes in ``error.data.reason``). `docs/ERRORS.md` lists the same
+table; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+
+
+class CodeTable(Enum):
+    """Base of each layer's error table: a stable name, a JSON-RPC number, a meaning.
+
+    Commerce owns -32001..-32049; the node owns -32050..-32099.
+    """
+
+    def __init__(self, reason: str, rpc_code: int, meaning: str) -> None:
+        self.reason = reason
+        self.rpc_code = rpc_code
+        self.meaning = meaning
+
+
+class ErrorCode(CodeTable):
+    """Rejections by the commerce state machine and its encodings."""
+
+    # Encoding and envelope.
+    MALFORMED = ("malformed", -32001, "the bytes are not a well-formed structure of this kind")
+    NON_CANONICAL = ("non_canonical", -32002, "the bytes are not in the one canonical encoding")
+    TOO_LARGE = ("too_large", -32003, "the encoded size is over its limit")
+    UNKNOWN_TYPE = ("unknown_type", -32004, "the transaction type is not known")
+    FIELD_INVALID = ("field_invalid", -32005, "a field has the wrong type or an invalid value")
+    FIELD_TOO_LONG = ("field_too_long", -32006, "a text, bytes or list field is over its length")
+    AMOUNT_OUT_OF_RANGE = ("amount_out_of_range", -32007, "an amount is not in its range")
+    BAD_ADDRESS = ("bad_address", -32008, "an address is malformed or its checksum is wrong")
+    BAD_AMOUNT = ("bad_amount", -32009, "an amount text is not a decimal with at most 6 places")
+    # Authentication and ordering.
+    BAD_SIGNATURE = ("bad_signature", -32010, "the signature does not verify for the sender key")
+    WRONG_CHAIN = ("wrong_chain", -32011, "the transaction names another chain id")
+    BAD_NONCE = ("bad_nonce", -32012, "the nonce is not the sender's next one")
+    # Ledger.
+    INSUFFICIENT_FUNDS = ("insufficient_funds", -32013, "the sender's balance is too low")
+    SELF_TRANSFER = ("self_transfer", -32014, "sender and recipient are the same account")
+    # Genesis and blocks.
+    BAD_GENESIS = ("bad_genesis", -32015, "the genesis document is invalid")
+    BAD_BLOCK = ("bad_block", -32016, "the block is invalid")
+    BLOCK_LIMIT = ("block_limit", -32017, "the block is over its transaction or byte limit")
+
+
+
+def check_table(table: type[CodeTable], low: int, high: int) -> None:
+    """Assert a table's names and numbers are unique and its numbers in [low, high]."""
+    reasons = {code.reason for code in table}
+    assert len(reasons) == len(table), f"{table.__name__}: reasons must be unique"
+    numbers = {code.rpc_code for code in table}
+    assert len(numbers) == len(table), f"{table.__name__}: rpc codes must be unique"
+    assert all(low <= n <= high for n in numbers), f"{table.__name__}: codes out of range"
+
+
+check_table(ErrorCode, -32049, -32001)
+
+
+class AgoraError(Exception):
+    """Base of all Agora errors: a stable code and a one-line message."""
+
+    def __init__(self, code: CodeTable, message: str) -> None:
+        assert "\n" not in message, "error messages are one line"
+        super().__init__(f"{code.reason}: {message}")
+        self.code = code
+        self.message = message
+
+    @property
+    def reason(self) -> str:
+        """The stable snake_case name of the error."""
+        return self.code.reason
+
+
+class ValidationError(AgoraError):
+    """Bad input from a client, a peer or a file: it is refused and nothing changes."""
+
+
+@dataclass(frozen=True, slots=True)
+class Rejection:
+    """A refused transaction's code and message, as stored and reported."""
+
+    code: CodeTable
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.code.reason}: {self.message}"

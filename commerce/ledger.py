@@ -1,0 +1,94 @@
+"""Accounts: balances and nonces, and the supply counters every transfer must keep whole."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import msgpack
+
+from commerce.errors import ErrorCode, ValidationError
+from commerce.limits import MAX_AMOUNT_MINOR
+from commerce.state import Overlay, StateReader
+
+ACCOUNT_PREFIX = b"A"
+SUPPLY_KEY = b"Z:supply"
+
+
+@dataclass(slots=True)
+class Account:
+    """An account's balance in base units and the nonce its next transaction must carry."""
+
+    balance: int = 0
+    nonce: int = 0
+
+
+def account_key(address: bytes) -> bytes:
+    """The state key of an account."""
+    assert len(address) == 20, "addresses are 20 bytes"
+    return ACCOUNT_PREFIX + address
+
+
+def get_account(view: StateReader | Overlay, address: bytes) -> Account:
+    """The account at `address` (a fresh one when absent)."""
+    raw = view.get(account_key(address))
+    if raw is None:
+        return Account()
+    balance, nonce = msgpack.unpackb(raw)
+    return Account(balance, nonce)
+
+
+def put_account(view: Overlay, address: bytes, account: Account) -> None:
+    """Store `account` at `address`."""
+    assert 0 <= account.balance <= MAX_AMOUNT_MINOR, "balances stay in range"
+    assert account.nonce >= 0
+    view.put(account_key(address), msgpack.packb([account.balance, account.nonce]))
+
+
+def debit(view: Overlay, address: bytes, amount: int) -> None:
+    """Take `amount` from an account; raises ValidationError(insufficient_funds)."""
+    assert amount >= 0, "debits are not negative"
+    account = get_account(view, address)
+    if account.balance < amount:
+        raise ValidationError(
+            ErrorCode.INSUFFICIENT_FUNDS, f"balance {account.balance} is below {amount}"
+        )
+    account.balance -= amount
+    put_account(view, address, account)
+
+
+def credit(view: Overlay, address: bytes, amount: int) -> None:
+    """Add `amount` to an account."""
+    assert amount >= 0, "credits are not negative"
+    account = get_account(view, address)
+    if account.balance + amount > MAX_AMOUNT_MINOR:
+        raise ValidationError(ErrorCode.AMOUNT_OUT_OF_RANGE, "balance would exceed the maximum")
+    account.balance += amount
+    put_account(view, address, account)
+
+
+@dataclass(slots=True)
+class Supply:
+    """The parts of the token supply: genesis + minted = balances + escrow."""
+
+    genesis: int = 0
+    minted: int = 0
+    escrow: int = 0
+
+    @property
+    def total(self) -> int:
+        """Genesis supply plus minted rewards."""
+        return self.genesis + self.minted
+
+
+def get_supply(view: StateReader | Overlay) -> Supply:
+    """The supply counters."""
+    raw = view.get(SUPPLY_KEY)
+    if raw is None:
+        return Supply()
+    return Supply(*msgpack.unpackb(raw))
+
+
+def put_supply(view: Overlay, supply: Supply) -> None:
+    """Store the supply counters."""
+    assert supply.genesis >= 0 and supply.minted >= 0 and supply.escrow >= 0
+    view.put(SUPPLY_KEY, msgpack.packb([supply.genesis, supply.minted, supply.escrow]))

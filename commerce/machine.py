@@ -1,0 +1,175 @@
+"""The state transition: apply one transaction, execute a block, run the end-of-block step.
+
+Everything that changes chain state lives here or in a handler registered here. This module
+is pure: it reads a `StateReader`, writes into an `Overlay`, and never touches disk, clock
+or randomness. A transaction is validated fully before its writes are merged, so a
+rejected one changes nothing. Blocks carry only transactions that succeed: the proposer
+drops the ones that fail (`drop_invalid=True`) and a validator refuses a block in which any
+transaction fails.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from commerce.errors import ErrorCode, Rejection, ValidationError
+from commerce.genesis import ChainParams, Genesis
+from commerce.ledger import get_account, put_account
+from commerce.state import Overlay, StateReader, next_state_root
+from commerce.tx import Transaction
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """Something a transaction or the end-of-block step did, for receipts and subscriptions.
+
+    `addresses` are the 20-byte accounts it touches; `data` is a canonical array.
+    """
+
+    kind: str
+    addresses: tuple[bytes, ...]
+    data: tuple[Any, ...] = ()
+
+    def to_array(self) -> list[Any]:
+        """The canonical array form."""
+        return [self.kind, list(self.addresses), list(self.data)]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainContext:
+    """What execution knows besides state: the chain's fixed facts and the block height."""
+
+    chain_id: str
+    height: int
+    params: ChainParams
+    validators: tuple[bytes, ...]
+    genesis: Genesis | None = None
+
+    @classmethod
+    def of(cls, genesis: Genesis, height: int) -> ChainContext:
+        """The context of block `height` on the chain of `genesis`."""
+        return cls(genesis.chain_id, height, genesis.params, genesis.validator_keys, genesis)
+
+
+TxHandler = Callable[[ChainContext, Overlay, Transaction], list[Event]]
+EndBlockHook = Callable[[ChainContext, Overlay], list[Event]]
+
+HANDLERS: dict[str, TxHandler] = {}
+END_BLOCK_HOOKS: list[tuple[int, str, EndBlockHook]] = []
+
+
+def register_handler(tx_type: str) -> Callable[[TxHandler], TxHandler]:
+    """Decorator: the rule that executes bodies of `tx_type` (one per type)."""
+
+    def wrap(handler: TxHandler) -> TxHandler:
+        assert tx_type not in HANDLERS, f"duplicate handler for {tx_type}"
+        HANDLERS[tx_type] = handler
+        return handler
+
+    return wrap
+
+
+def register_end_block(order: int, name: str, hook: EndBlockHook) -> None:
+    """Run `hook` after every block's transactions, sorted by (order, name)."""
+    assert all(existing[1] != name for existing in END_BLOCK_HOOKS), f"duplicate hook {name}"
+    END_BLOCK_HOOKS.append((order, name, hook))
+    END_BLOCK_HOOKS.sort(key=lambda item: (item[0], item[1]))
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """The result of a transaction that succeeded: its events."""
+
+    events: tuple[Event, ...]
+
+    def to_array(self) -> list[Any]:
+        """The canonical array form (stored in the transaction index)."""
+        return [event.to_array() for event in self.events]
+
+
+def apply_tx(ctx: ChainContext, view: Overlay, tx: Transaction, *,
+             check_signature: bool = True) -> Receipt:
+    """Apply `tx` on `view` all-or-nothing. Raises ValidationError and changes nothing if
+    the transaction is refused.
+
+    Pass `check_signature=False` only when the signature was verified already (the mempool
+    verifies each signature once).
+    """
+    if tx.chain_id != ctx.chain_id:
+        raise ValidationError(ErrorCode.WRONG_CHAIN, f"transaction is for chain {tx.chain_id}")
+    if check_signature and not tx.verify_signature():
+        raise ValidationError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
+    handler = HANDLERS.get(tx.type)
+    if handler is None:
+        raise ValidationError(ErrorCode.UNKNOWN_TYPE, f"no rule for type {tx.type!r}")
+    child = view.child()
+    sender = tx.sender_address
+    account = get_account(child, sender)
+    if tx.nonce != account.nonce:
+        raise ValidationError(ErrorCode.BAD_NONCE, f"expected nonce {account.nonce}, got {tx.nonce}")
+    account.nonce += 1
+    put_account(child, sender, account)
+    events = handler(ctx, child, tx)
+    child.merge_into_parent()
+    return Receipt(tuple(events))
+
+
+@dataclass(slots=True)
+class BlockResult:
+    """The outcome of executing a block's transactions on a state.
+
+    `txs` and `receipts` are the transactions that succeeded, in order; `rejected` lists the
+    ones dropped (only with `drop_invalid`); `writes` is the block's whole write set.
+    """
+
+    txs: list[Transaction]
+    receipts: list[Receipt]
+    end_events: list[Event]
+    writes: dict[bytes, bytes | None]
+    state_root: bytes
+    rejected: list[tuple[Transaction, Rejection]] = field(default_factory=list)
+    block_bytes: int = 0
+
+
+def execute_block(reader: StateReader, ctx: ChainContext, prev_root: bytes,
+                  txs: list[Transaction] | tuple[Transaction, ...], *,
+                  drop_invalid: bool, check_signatures: bool = False,
+                  max_txs: int | None = None, max_bytes: int | None = None) -> BlockResult:
+    """Execute `txs` in order over `reader`, then the end-of-block hooks.
+
+    With `drop_invalid`, a failing transaction is left out (the proposer's mode) and block
+    limits are applied; otherwise the first failure raises ValidationError(bad_block) (the
+    validator's mode). The result's state root commits to the block's write set.
+    """
+    overlay = Overlay(reader)
+    kept: list[Transaction] = []
+    receipts: list[Receipt] = []
+    rejected: list[tuple[Transaction, Rejection]] = []
+    limit_txs = max_txs if max_txs is not None else ctx.params.max_block_txs
+    limit_bytes = max_bytes if max_bytes is not None else ctx.params.max_block_bytes
+    size = 0
+    for tx in txs:
+        if len(kept) >= limit_txs or size + len(tx.raw) > limit_bytes:
+            if not drop_invalid:
+                raise ValidationError(ErrorCode.BLOCK_LIMIT, "block over its limits")
+            break
+        try:
+            receipt = apply_tx(ctx, overlay, tx, check_signature=check_signatures)
+        except ValidationError as exc:
+            if not drop_invalid:
+                raise ValidationError(
+                    ErrorCode.BAD_BLOCK, f"tx {tx.tx_id.hex()[:16]} refused: {exc}"
+                ) from exc
+            rejected.append((tx, Rejection(exc.code, exc.message)))
+            continue
+        kept.append(tx)
+        receipts.append(receipt)
+        size += len(tx.raw)
+    end_events: list[Event] = []
+    for _, _, hook in END_BLOCK_HOOKS:
+        end_events.extend(hook(ctx, overlay))
+    root = next_state_root(prev_root, ctx.height, overlay.writes)
+    assert len(kept) == len(receipts)
+    return BlockResult(kept, receipts, end_events, overlay.writes, root, rejected, size)

@@ -1,0 +1,114 @@
+"""State views: a read-only base and overlays that collect writes until they are merged.
+
+Everything that changes state goes through an `Overlay`. A transaction runs in a child
+overlay of the block's overlay and is merged only when it succeeds, so a rejected
+transaction changes nothing. The block's overlay holds the block's whole write set, which
+the store writes in one batch and the state root commits to.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from typing import Protocol
+
+from commerce.encoding import encode, sha256
+
+_DELETED = None
+
+
+class StateReader(Protocol):
+    """Read access to committed state: the node's store, or a dict in tests."""
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value stored at `key`, or None."""
+        ...
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """All (key, value) pairs whose key starts with `prefix`, in key order."""
+        ...
+
+
+class MemoryState:
+    """A StateReader over a dict, for tests, simulation and the benchmark."""
+
+    def __init__(self, items: Mapping[bytes, bytes] | None = None) -> None:
+        self.items: dict[bytes, bytes] = dict(items or {})
+
+    def get(self, key: bytes) -> bytes | None:
+        return self.items.get(key)
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        for key in sorted(k for k in self.items if k.startswith(prefix)):
+            yield key, self.items[key]
+
+    def apply(self, writes: Mapping[bytes, bytes | None]) -> None:
+        """Apply a write set (None deletes)."""
+        for key, value in writes.items():
+            if value is None:
+                self.items.pop(key, None)
+            else:
+                self.items[key] = value
+
+
+class Overlay:
+    """A writable view over a parent reader. Writes stay here until `merge_into_parent`."""
+
+    __slots__ = ("parent", "writes")
+
+    def __init__(self, parent: StateReader | Overlay) -> None:
+        self.parent = parent
+        self.writes: dict[bytes, bytes | None] = {}
+
+    def get(self, key: bytes) -> bytes | None:
+        """The value at `key` as seen through this overlay."""
+        if key in self.writes:
+            return self.writes[key]
+        return self.parent.get(key)
+
+    def put(self, key: bytes, value: bytes) -> None:
+        """Set `key` to `value`."""
+        assert isinstance(value, bytes), "state values are bytes"
+        self.writes[key] = value
+
+    def delete(self, key: bytes) -> None:
+        """Remove `key`."""
+        self.writes[key] = _DELETED
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        """(key, value) pairs under `prefix` as seen through this overlay, in key order."""
+        merged: dict[bytes, bytes | None] = dict(self.parent.iterate(prefix))
+        for key, value in self.writes.items():
+            if key.startswith(prefix):
+                merged[key] = value
+        for key in sorted(merged):
+            value = merged[key]
+            if value is not None:
+                yield key, value
+
+    def child(self) -> Overlay:
+        """A new overlay on top of this one."""
+        return Overlay(self)
+
+    def merge_into_parent(self) -> None:
+        """Move this overlay's writes into its parent overlay."""
+        assert isinstance(self.parent, Overlay), "only a child overlay merges"
+        self.parent.writes.update(self.writes)
+        self.writes = {}
+
+
+def write_set_digest(writes: Mapping[bytes, bytes | None]) -> bytes:
+    """SHA-256 over the write set sorted by key (a delete is an empty marker)."""
+    items = [[key, b"" if value is None else value, value is None] for key, value in
+             sorted(writes.items())]
+    return sha256(encode(items))
+
+
+def next_state_root(prev_root: bytes, height: int, writes: Mapping[bytes, bytes | None]) -> bytes:
+    """The state root after a block: a hash chain over each block's sorted write set.
+
+    Every replica that applies the same blocks computes the same root; any difference in
+    any write at any height changes every later root.
+    """
+    assert len(prev_root) == 32, "roots are SHA-256 digests"
+    assert height >= 0
+    return sha256(encode(["agora/state/v1", prev_root, height, write_set_digest(writes)]))

@@ -1,0 +1,38 @@
+"""The `transfer` transaction: move tokens from the sender to another account."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from commerce.address import ADDRESS_BYTES
+from commerce.errors import ErrorCode, ValidationError
+from commerce.ledger import credit, debit
+from commerce.limits import MAX_AMOUNT_MINOR, MAX_MEMO_CHARS
+from commerce.machine import ChainContext, Event, register_handler
+from commerce.state import Overlay
+from commerce.tx import Transaction, TxBody, register_body
+
+
+@register_body
+class Transfer(TxBody):
+    """Send `amount` base units to `to` (a 20-byte address), with an optional memo."""
+
+    TYPE = "transfer"
+    to: Annotated[bytes, Field(min_length=ADDRESS_BYTES, max_length=ADDRESS_BYTES)]
+    amount: Annotated[int, Field(ge=1, le=MAX_AMOUNT_MINOR)]
+    memo: Annotated[str, Field(max_length=MAX_MEMO_CHARS)] = ""
+
+
+@register_handler(Transfer.TYPE)
+def apply_transfer(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Debit the sender and credit the recipient; refuses a transfer to oneself."""
+    body = tx.body
+    assert isinstance(body, Transfer)
+    sender = tx.sender_address
+    if body.to == sender:
+        raise ValidationError(ErrorCode.SELF_TRANSFER, "cannot transfer to the sending account")
+    debit(view, sender, body.amount)
+    credit(view, body.to, body.amount)
+    return [Event("transfer", (sender, body.to), (body.amount,))]

@@ -1,0 +1,164 @@
+"""Signed transactions: the envelope, the registry of body types and their canonical bytes.
+
+Wire form (canonical msgpack): ``[chain_id, sender_public_key, nonce, type, body, signature]``
+where ``body`` is the body model's fields as an array in declaration order. The signature
+covers ``[TX_DOMAIN, chain_id, sender_public_key, nonce, type, body]``. The transaction id
+is SHA-256 of the whole wire form. Body types register themselves with `register_body`; a
+later module only adds bodies and rules.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar, NewType, Self, TypeVar
+
+import pydantic
+from pydantic import BaseModel, ConfigDict
+
+from commerce.address import Address, address_of
+from commerce.encoding import decode, encode, sha256
+from commerce.errors import ErrorCode, ValidationError
+from commerce.keys import PUBLIC_KEY_BYTES, SIGNATURE_BYTES, Keypair, verify
+from commerce.limits import MAX_CHAIN_ID_CHARS, MAX_NONCE, MAX_TX_BYTES
+
+TxId = NewType("TxId", bytes)
+TX_DOMAIN = "agora/tx/v1"
+
+
+class TxBody(BaseModel):
+    """Base of every transaction body: a frozen, strict model with a `TYPE` tag.
+
+    Subclasses declare only primitive fields (int, str, bytes, bool, None, lists of those)
+    with explicit limits; their declaration order is their wire order.
+    """
+
+    model_config = ConfigDict(frozen=True, strict=True, extra="forbid")
+    TYPE: ClassVar[str] = ""
+
+    def to_array(self) -> list[Any]:
+        """The body's fields as a list in declaration order."""
+        return [getattr(self, name) for name in type(self).model_fields]
+
+    @classmethod
+    def from_array(cls, values: Any) -> Self:
+        """Validate a decoded array into the body; raises ValidationError naming the field."""
+        names = list(cls.model_fields)
+        if not isinstance(values, list) or len(values) != len(names):
+            raise ValidationError(
+                ErrorCode.MALFORMED, f"{cls.TYPE} body needs {len(names)} fields"
+            )
+        try:
+            return cls.model_validate(dict(zip(names, values, strict=True)))
+        except pydantic.ValidationError as exc:
+            raise validation_error_from(exc, cls.TYPE) from exc
+
+
+def validation_error_from(exc: pydantic.ValidationError, where: str) -> ValidationError:
+    """Turn pydantic's report into one ValidationError naming the first bad field."""
+    first = exc.errors()[0]
+    field = ".".join(str(part) for part in first.get("loc", ())) or "value"
+    kind = str(first.get("type", ""))
+    too_long = kind in ("string_too_long", "bytes_too_long", "too_long")
+    out_of_range = kind in ("greater_than_equal", "less_than_equal", "greater_than", "less_than")
+    code = ErrorCode.FIELD_INVALID
+    if too_long:
+        code = ErrorCode.FIELD_TOO_LONG
+    elif out_of_range and "amount" in field:
+        code = ErrorCode.AMOUNT_OUT_OF_RANGE
+    message = str(first.get("msg", "invalid")).splitlines()[0]
+    return ValidationError(code, f"{where}.{field}: {message}")
+
+
+_Body = TypeVar("_Body", bound=type[TxBody])
+BODY_TYPES: dict[str, type[TxBody]] = {}
+
+
+def register_body(cls: _Body) -> _Body:
+    """Class decorator: make a body type known to decoding (its TYPE must be unique)."""
+    assert cls.TYPE, "a body type needs a TYPE tag"
+    assert cls.TYPE not in BODY_TYPES, f"duplicate body type {cls.TYPE}"
+    BODY_TYPES[cls.TYPE] = cls
+    return cls
+
+
+@dataclass(frozen=True, slots=True)
+class Transaction:
+    """A decoded, well-formed transaction. Build with `sign_tx` or `decode_tx`.
+
+    Well-formed does not mean valid: `verify_signature` and the state machine decide that.
+    """
+
+    chain_id: str
+    sender: bytes
+    nonce: int
+    body: TxBody
+    signature: bytes
+    raw: bytes
+    tx_id: TxId
+
+    @property
+    def type(self) -> str:
+        """The body's type tag."""
+        return self.body.TYPE
+
+    @property
+    def sender_address(self) -> Address:
+        """The address of the sender's public key."""
+        return address_of(self.sender)
+
+    def signing_bytes(self) -> bytes:
+        """The bytes the signature covers."""
+        return _signing_bytes(self.chain_id, self.sender, self.nonce, self.body)
+
+    def verify_signature(self) -> bool:
+        """True when the signature is the sender's over `signing_bytes`."""
+        return verify(self.sender, self.signing_bytes(), self.signature)
+
+
+def _signing_bytes(chain_id: str, sender: bytes, nonce: int, body: TxBody) -> bytes:
+    return encode([TX_DOMAIN, chain_id, sender, nonce, body.TYPE, body.to_array()])
+
+
+def sign_tx(keypair: Keypair, chain_id: str, nonce: int, body: TxBody) -> Transaction:
+    """Sign `body` as the next transaction of `keypair` with `nonce`."""
+    _check_envelope(chain_id, keypair.public_key, nonce)
+    signature = keypair.sign(_signing_bytes(chain_id, keypair.public_key, nonce, body))
+    raw = encode([chain_id, keypair.public_key, nonce, body.TYPE, body.to_array(), signature])
+    if len(raw) > MAX_TX_BYTES:
+        raise ValidationError(ErrorCode.TOO_LARGE, f"transaction is {len(raw)} bytes")
+    return Transaction(chain_id, keypair.public_key, nonce, body, signature, raw, TxId(sha256(raw)))
+
+
+def decode_tx(raw: bytes) -> Transaction:
+    """Decode canonical wire bytes; raises ValidationError (malformed, non_canonical, ...).
+
+    Checks form only: the caller checks the signature and the chain id.
+    """
+    if len(raw) > MAX_TX_BYTES:
+        raise ValidationError(ErrorCode.TOO_LARGE, f"transaction is {len(raw)} bytes")
+    value = decode(raw, max_bytes=MAX_TX_BYTES)
+    if not isinstance(value, list) or len(value) != 6:
+        raise ValidationError(ErrorCode.MALFORMED, "a transaction is an array of 6 fields")
+    chain_id, sender, nonce, type_tag, body_array, signature = value
+    if not isinstance(chain_id, str) or not isinstance(sender, bytes):
+        raise ValidationError(ErrorCode.MALFORMED, "chain_id must be text, sender bytes")
+    if not isinstance(nonce, int) or isinstance(nonce, bool) or not isinstance(type_tag, str):
+        raise ValidationError(ErrorCode.MALFORMED, "nonce must be an integer, type text")
+    if not isinstance(signature, bytes) or len(signature) != SIGNATURE_BYTES:
+        raise ValidationError(ErrorCode.MALFORMED, f"signature must be {SIGNATURE_BYTES} bytes")
+    _check_envelope(chain_id, sender, nonce)
+    body_type = BODY_TYPES.get(type_tag)
+    if body_type is None:
+        raise ValidationError(ErrorCode.UNKNOWN_TYPE, f"unknown transaction type {type_tag!r}")
+    body = body_type.from_array(body_array)
+    raw = bytes(raw)
+    return Transaction(chain_id, sender, nonce, body, signature, raw, TxId(sha256(raw)))
+
+
+def _check_envelope(chain_id: str, sender: bytes, nonce: int) -> None:
+    if not 1 <= len(chain_id) <= MAX_CHAIN_ID_CHARS:
+        raise ValidationError(ErrorCode.FIELD_TOO_LONG, "chain_id must be 1-64 characters")
+    if len(sender) != PUBLIC_KEY_BYTES:
+        raise ValidationError(ErrorCode.MALFORMED, f"sender key must be {PUBLIC_KEY_BYTES} bytes")
+    if not 0 <= nonce <= MAX_NONCE:
+        raise ValidationError(ErrorCode.FIELD_INVALID, "nonce out of range")

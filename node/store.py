@@ -1,0 +1,261 @@
+"""The node's LevelDB store: state, blocks, certificates, indexes and metadata in one DB.
+
+Keys are namespaced by a one-byte prefix. Finalizing a block writes its state changes, the
+block, its commit certificate, the transaction index with each receipt and the new height
+in ONE synced write batch, so a crash at any instant leaves the store at height h or h+1,
+never between. Reads of state go through `StateStore`, which the state machine uses as its
+`StateReader`.
+"""
+
+from __future__ import annotations
+
+import struct
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import plyvel
+
+from commerce.block import Block, decode_block
+from commerce.encoding import decode, encode
+from node.errors import NodeErrorCode
+from commerce.genesis import Genesis, genesis_state_root, genesis_writes
+from commerce.machine import BlockResult, Event
+from node.errors import NodeError
+
+P_STATE = b"s"
+P_BLOCK = b"b"
+P_CERT = b"c"
+P_HASH = b"h"
+P_TX = b"t"
+P_EVENTS = b"e"
+P_META = b"m"
+P_CONSENSUS = b"l"
+
+META_CHAIN_ID = P_META + b"chain_id"
+META_GENESIS_HASH = P_META + b"genesis_hash"
+META_HEIGHT = P_META + b"height"
+META_STATE_ROOT = P_META + b"state_root"
+META_LAST_HASH = P_META + b"last_hash"
+META_FORMAT = P_META + b"format"
+STORE_FORMAT = b"agora-store-1"
+
+
+def height_key(prefix: bytes, height: int) -> bytes:
+    """`prefix` + the height as 8 big-endian bytes (so keys sort by height)."""
+    assert 0 <= height < 2**64, "heights are unsigned 64-bit"
+    return prefix + struct.pack(">Q", height)
+
+
+@dataclass(frozen=True, slots=True)
+class TxLocation:
+    """Where a finalized transaction is: its block height, index and receipt array."""
+
+    height: int
+    index: int
+    receipt: list[Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ChainHead:
+    """The last finalized block: height, its hash and the state root after it."""
+
+    height: int
+    block_hash: bytes
+    state_root: bytes
+
+
+class StateStore:
+    """Committed state as a `StateReader` (keys without the state prefix)."""
+
+    def __init__(self, db: plyvel.DB) -> None:
+        self._db = db
+
+    def get(self, key: bytes) -> bytes | None:
+        value: bytes | None = self._db.get(P_STATE + key)
+        return value
+
+    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
+        cut = len(P_STATE)
+        for key, value in self._db.iterator(prefix=P_STATE + prefix):
+            yield key[cut:], value
+
+
+class Store:
+    """One node's database. Open with `Store.open(path, genesis)`; close with `close()`."""
+
+    def __init__(self, db: plyvel.DB, genesis: Genesis) -> None:
+        self._db = db
+        self.genesis = genesis
+        self.state = StateStore(db)
+        self._head = self._read_head()
+
+    @classmethod
+    def open(cls, path: Path | str, genesis: Genesis) -> Store:
+        """Open or create the store for `genesis`'s chain.
+
+        Raises NodeError(store_locked) when another process holds it and
+        NodeError(wrong_chain_data) when it belongs to another chain.
+        """
+        Path(path).mkdir(parents=True, exist_ok=True)
+        try:
+            db = plyvel.DB(str(path), create_if_missing=True)
+        except plyvel.IOError as exc:
+            raise NodeError(NodeErrorCode.STORE_LOCKED, f"cannot open {path}: {exc}") from exc
+        try:
+            cls._init_or_check(db, genesis)
+        except BaseException:
+            db.close()
+            raise
+        return cls(db, genesis)
+
+    @staticmethod
+    def _init_or_check(db: plyvel.DB, genesis: Genesis) -> None:
+        stored_hash = db.get(META_GENESIS_HASH)
+        if stored_hash is None:
+            writes = genesis_writes(genesis)
+            root = genesis_state_root(genesis)
+            with db.write_batch(transaction=True, sync=True) as batch:
+                for key, value in sorted(writes.items()):
+                    if value is not None:
+                        batch.put(P_STATE + key, value)
+                batch.put(META_FORMAT, STORE_FORMAT)
+                batch.put(META_CHAIN_ID, genesis.chain_id.encode())
+                batch.put(META_GENESIS_HASH, genesis.hash)
+                batch.put(META_HEIGHT, struct.pack(">Q", 0))
+                batch.put(META_STATE_ROOT, root)
+                batch.put(META_LAST_HASH, genesis.hash)
+            return
+        if db.get(META_FORMAT) != STORE_FORMAT:
+            raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA, "data directory has an unknown format")
+        if stored_hash != genesis.hash:
+            chain = (db.get(META_CHAIN_ID) or b"?").decode(errors="replace")
+            raise NodeError(
+                NodeErrorCode.WRONG_CHAIN_DATA,
+                f"data directory belongs to chain {chain!r} with another genesis",
+            )
+
+    def close(self) -> None:
+        """Close the database (idempotent)."""
+        if not self._db.closed:
+            self._db.close()
+
+    @property
+    def closed(self) -> bool:
+        """True once `close` ran."""
+        return bool(self._db.closed)
+
+    def _read_head(self) -> ChainHead:
+        raw_height = self._db.get(META_HEIGHT)
+        root = self._db.get(META_STATE_ROOT)
+        last = self._db.get(META_LAST_HASH)
+        assert raw_height is not None and root is not None and last is not None, "store metadata"
+        return ChainHead(struct.unpack(">Q", raw_height)[0], last, root)
+
+    @property
+    def head(self) -> ChainHead:
+        """The last finalized block (height 0 is genesis: its hash is the genesis hash)."""
+        return self._head
+
+    def finalize_block(self, block: Block, certificate: bytes, result: BlockResult) -> None:
+        """Write a finalized block and everything it changes in one synced batch.
+
+        `result` must come from executing `block` on this store's state at the current head;
+        the caller has checked that `result.state_root` equals the header's.
+        """
+        head = self._head
+        header = block.header
+        assert header.height == head.height + 1, "blocks are finalized in order"
+        assert header.prev_hash == head.block_hash, "the block extends the head"
+        assert header.state_root == result.state_root, "the header commits to this result"
+        assert len(result.txs) == len(block.txs), "every block transaction succeeded"
+        block_hash = block.hash
+        raw = block.raw or encode([header.to_array(), [tx.raw for tx in block.txs]])
+        with self._db.write_batch(transaction=True, sync=True) as batch:
+            for key, value in result.writes.items():
+                if value is None:
+                    batch.delete(P_STATE + key)
+                else:
+                    batch.put(P_STATE + key, value)
+            batch.put(height_key(P_BLOCK, header.height), raw)
+            batch.put(height_key(P_CERT, header.height), certificate)
+            batch.put(P_HASH + block_hash, struct.pack(">Q", header.height))
+            for index, (tx, receipt) in enumerate(zip(block.txs, result.receipts, strict=True)):
+                batch.put(P_TX + tx.tx_id, encode([header.height, index, receipt.to_array()]))
+            batch.put(height_key(P_EVENTS, header.height),
+                      encode([event.to_array() for event in result.end_events]))
+            batch.put(META_HEIGHT, struct.pack(">Q", header.height))
+            batch.put(META_STATE_ROOT, result.state_root)
+            batch.put(META_LAST_HASH, block_hash)
+        self._head = ChainHead(header.height, block_hash, result.state_root)
+
+    def get_block(self, height: int) -> Block | None:
+        """The finalized block at `height`, or None (height 0 has no block)."""
+        if height < 1 or height > self._head.height:
+            return None
+        raw = self._db.get(height_key(P_BLOCK, height))
+        if raw is None:
+            return None
+        block = decode_block(raw)
+        assert block.height == height, "a stored block sits at its own height"
+        return block
+
+    def get_block_raw(self, height: int) -> bytes | None:
+        """The stored bytes of the block at `height`, or None."""
+        if height < 1 or height > self._head.height:
+            return None
+        raw: bytes | None = self._db.get(height_key(P_BLOCK, height))
+        return raw
+
+    def get_certificate(self, height: int) -> bytes | None:
+        """The commit certificate stored with the block at `height`, or None."""
+        if height < 1 or height > self._head.height:
+            return None
+        cert: bytes | None = self._db.get(height_key(P_CERT, height))
+        return cert
+
+    def height_of(self, block_hash: bytes) -> int | None:
+        """The height of the block with `block_hash`, or None."""
+        raw = self._db.get(P_HASH + block_hash)
+        return None if raw is None else int(struct.unpack(">Q", raw)[0])
+
+    def get_tx(self, tx_id: bytes) -> TxLocation | None:
+        """Where the finalized transaction `tx_id` is, with its receipt; None if unknown."""
+        raw = self._db.get(P_TX + tx_id)
+        if raw is None:
+            return None
+        height, index, receipt = decode(raw)
+        return TxLocation(height, index, receipt)
+
+    def get_end_events(self, height: int) -> list[Event]:
+        """The end-of-block events of `height` (auto-releases and the like)."""
+        raw = self._db.get(height_key(P_EVENTS, height))
+        if raw is None:
+            return []
+        return [Event(kind, tuple(addrs), tuple(data)) for kind, addrs, data in decode(raw)]
+
+    # Consensus log: opaque records the consensus core asks to persist.
+
+    def put_consensus_record(self, key: bytes, value: bytes) -> None:
+        """Durably store one consensus record (synced before returning)."""
+        self._db.put(P_CONSENSUS + key, value, sync=True)
+
+    def consensus_records(self) -> list[tuple[bytes, bytes]]:
+        """All consensus records in key order."""
+        cut = len(P_CONSENSUS)
+        return [(k[cut:], v) for k, v in self._db.iterator(prefix=P_CONSENSUS)]
+
+    def delete_consensus_records(self, keys: list[bytes]) -> None:
+        """Remove consensus records (pruning below the finalized height)."""
+        with self._db.write_batch(sync=True) as batch:
+            for key in keys:
+                batch.delete(P_CONSENSUS + key)
+
+    def check_writable(self) -> bool:
+        """True when a synced write succeeds (for the health check)."""
+        try:
+            self._db.put(P_META + b"health", b"ok", sync=True)
+        except plyvel.Error:
+            return False
+        return True
