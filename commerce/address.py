@@ -47,9 +47,13 @@ def from_text(text: str) -> Address:
     try:
         data = [_CHARSET.index(c) for c in text[sep + 1 :]]
     except ValueError as exc:
-        raise ValidationError(ErrorCode.BAD_ADDRESS, "address has a character outside bech32") from exc
+        raise ValidationError(
+            ErrorCode.BAD_ADDRESS, "address has a character outside bech32"
+        ) from exc
     if len(data) < 6 or not _verify_checksum(HRP, data):
-        raise ValidationError(ErrorCode.BAD_ADDRESS, "address checksum does not match (typo?)")
+        raise ValidationError(
+            ErrorCode.BAD_ADDRESS, "address checksum does not match (typo?)"
+        )
     decoded = _convert_bits(data[:-6], 5, 8, pad=False)
     if decoded is None or len(decoded) != ADDRESS_BYTES:
         raise ValidationError(ErrorCode.BAD_ADDRESS, "address has the wrong length")

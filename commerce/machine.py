@@ -108,7 +108,9 @@ def apply_tx(ctx: ChainContext, view: Overlay, tx: Transaction, *,
     sender = tx.sender_address
     account = get_account(child, sender)
     if tx.nonce != account.nonce:
-        raise ValidationError(ErrorCode.BAD_NONCE, f"expected nonce {account.nonce}, got {tx.nonce}")
+        raise ValidationError(
+            ErrorCode.BAD_NONCE, f"expected nonce {account.nonce}, got {tx.nonce}"
+        )
     account.nonce += 1
     put_account(child, sender, account)
     events = handler(ctx, child, tx)

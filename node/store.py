@@ -19,10 +19,9 @@ import plyvel
 
 from commerce.block import Block, decode_block
 from commerce.encoding import decode, encode
-from node.errors import NodeErrorCode
 from commerce.genesis import Genesis, genesis_state_root, genesis_writes
 from commerce.machine import BlockResult, Event
-from node.errors import NodeError
+from node.errors import NodeError, NodeErrorCode
 
 P_STATE = b"s"
 P_BLOCK = b"b"
