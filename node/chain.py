@@ -1,0 +1,180 @@
+"""The chain application: builds, validates and finalizes blocks for the consensus core.
+
+The consensus core treats blocks as opaque bytes; this module gives them meaning. The
+primary calls `propose` (execute pending transactions on an overlay, put the state root in
+the header); every replica calls `validate` before it votes (re-execute, compare the root);
+`finalize` writes a certified block in one batch. Execution results are cached by block
+hash, so a block is executed once per node in the normal case. Signatures of a block's
+transactions are verified only when the mempool has not verified them already.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable
+from concurrent.futures import Executor
+from dataclasses import dataclass
+
+from commerce.block import Block, BlockHeader, decode_block, encode_block, tx_root
+from commerce.encoding import decode
+from commerce.errors import ErrorCode, ValidationError
+from commerce.genesis import Genesis
+from commerce.machine import BlockResult, ChainContext, execute_block
+from commerce.tx import Transaction
+from node import limits
+from node.mempool import Mempool
+from node.store import Store
+
+
+def block_digest(block_raw: bytes) -> bytes:
+    """The hash consensus signs for a block: SHA-256 of its header's canonical bytes.
+
+    Raises ValidationError when the bytes are not a block.
+    """
+    value = decode(block_raw)
+    if not isinstance(value, list) or len(value) != 2:
+        raise ValidationError(ErrorCode.BAD_BLOCK, "a block is [header, [transactions]]")
+    header = BlockHeader.from_array(value[0])
+    return header.hash
+
+
+@dataclass(slots=True)
+class Executed:
+    """A block with its execution result, waiting for its certificate."""
+
+    block: Block
+    result: BlockResult
+
+
+FinalizedListener = Callable[[Block, BlockResult], None]
+
+
+class Chain:
+    """Block building, validation and finalization over one node's store and mempool."""
+
+    def __init__(self, store: Store, genesis: Genesis, mempool: Mempool,
+                 proposer_key: bytes, *, max_block_txs: int | None = None,
+                 verify_pool: Executor | None = None) -> None:
+        self.store = store
+        self.genesis = genesis
+        self.mempool = mempool
+        self.proposer_key = proposer_key
+        self.max_block_txs = min(max_block_txs or genesis.params.max_block_txs,
+                                 genesis.params.max_block_txs)
+        self._executed: OrderedDict[bytes, Executed] = OrderedDict()
+        self._verify_pool = verify_pool
+        self.finalized_listeners: list[FinalizedListener] = []
+
+    @property
+    def height(self) -> int:
+        """The last finalized height."""
+        return self.store.head.height
+
+    def context(self, height: int) -> ChainContext:
+        """The execution context of block `height`."""
+        return ChainContext.of(self.genesis, height)
+
+    def _remember(self, executed: Executed) -> None:
+        self._executed[executed.block.hash] = executed
+        while len(self._executed) > limits.PROPOSAL_CACHE_MAX:
+            self._executed.popitem(last=False)
+
+    # Primary.
+
+    def propose(self, height: int, timestamp_ms: int) -> bytes:
+        """Build block `height` from the mempool; returns its bytes.
+
+        Transactions that fail execution are left out and evicted from the mempool.
+        """
+        head = self.store.head
+        assert height == head.height + 1, "proposals extend the head"
+        params = self.genesis.params
+        candidates = self.mempool.reap(self.max_block_txs, params.max_block_bytes)
+        result = execute_block(self.store.state, self.context(height), head.state_root,
+                               candidates, drop_invalid=True, check_signatures=False,
+                               max_txs=self.max_block_txs)
+        for tx, rejection in result.rejected:
+            self.mempool.evict(tx.tx_id, rejection.code.reason)
+        txs = tuple(result.txs)
+        header = BlockHeader(self.genesis.chain_id, height, head.block_hash, tx_root(txs),
+                             result.state_root, self.proposer_key, max(0, timestamp_ms))
+        block = encode_block(header, txs)
+        self._remember(Executed(block, result))
+        return block.raw
+
+    # Every replica.
+
+    def validate(self, height: int, block_raw: bytes, expected_proposer: bytes | None) -> bytes:
+        """Check block `height` fully; returns its digest or raises ValidationError.
+
+        Checks the form, the link to the head, the proposer, every signature not verified
+        before, and re-executes to compare the state root.
+        """
+        block = decode_block(block_raw, max_txs=self.genesis.params.max_block_txs,
+                             max_bytes=self.genesis.params.max_block_bytes)
+        digest = block.hash
+        if digest in self._executed:
+            return digest
+        header = block.header
+        head = self.store.head
+        if header.chain_id != self.genesis.chain_id:
+            raise ValidationError(ErrorCode.BAD_BLOCK, "block is for another chain")
+        if header.height != height or height != head.height + 1:
+            raise ValidationError(ErrorCode.BAD_BLOCK, f"block height {header.height} "
+                                  f"does not follow {head.height}")
+        if header.prev_hash != head.block_hash:
+            raise ValidationError(ErrorCode.BAD_BLOCK, "block does not extend our head")
+        if expected_proposer is not None and header.proposer != expected_proposer:
+            raise ValidationError(ErrorCode.BAD_BLOCK, "block proposer is not the primary")
+        self._verify_signatures(block.txs)
+        result = execute_block(self.store.state, self.context(height), head.state_root,
+                               block.txs, drop_invalid=False, check_signatures=False)
+        if result.state_root != header.state_root:
+            raise ValidationError(ErrorCode.BAD_BLOCK, "state root does not match execution")
+        self._remember(Executed(block, result))
+        return digest
+
+    def _verify_signatures(self, txs: tuple[Transaction, ...]) -> None:
+        cache = self.mempool.verified
+        todo = [tx for tx in txs if tx.tx_id not in cache]
+        if not todo:
+            return
+        if self._verify_pool is not None and len(todo) > limits.VERIFY_CHUNK_TXS:
+            chunks = [todo[i:i + limits.VERIFY_CHUNK_TXS]
+                      for i in range(0, len(todo), limits.VERIFY_CHUNK_TXS)]
+            results = list(self._verify_pool.map(_verify_all, chunks))
+            ok = all(results)
+        else:
+            ok = _verify_all(todo)
+        if not ok:
+            raise ValidationError(ErrorCode.BAD_BLOCK, "a transaction signature does not verify")
+        for tx in todo:
+            cache.add(tx.tx_id)
+
+    def finalize(self, block_raw: bytes, certificate: bytes) -> Block:
+        """Write a certified block (validating it first if this node has not) and update
+        the mempool. Raises ValidationError if the block does not apply: with a valid
+        certificate that means this node's state diverged, which the caller must treat as
+        fatal.
+        """
+        digest = block_digest(block_raw)
+        executed = self._executed.get(digest)
+        if executed is None:
+            block = decode_block(block_raw)
+            self.validate(block.height, block_raw, None)
+            executed = self._executed[digest]
+        block, result = executed.block, executed.result
+        self.store.finalize_block(block, certificate, result)
+        self._executed.clear()
+        self.mempool.on_finalized(block.height, block.txs)
+        for listener in self.finalized_listeners:
+            listener(block, result)
+        return block
+
+    def recheck_mempool(self) -> int:
+        """Evict pending transactions that no longer apply on the new state (bounded)."""
+        return self.mempool.recheck(self.context(self.height + 1))
+
+
+def _verify_all(txs: list[Transaction]) -> bool:
+    return all(tx.verify_signature() for tx in txs)

@@ -1,0 +1,284 @@
+"""The mempool: admitted transactions waiting for a block, with limits on everything.
+
+Admission checks the form, the chain id, the nonce against committed state (within a
+window), the per-account and total limits and, once per transaction, the signature (a
+bounded cache remembers what was verified, so a block's transactions are not verified
+again). A full pool answers `mempool_full` at once: it never slows down or grows.
+
+Transactions are kept per account by nonce. `reap` returns, in arrival order, those whose
+nonce is the next one of their account (counting earlier ones in the same reap).
+After each finalized block, `on_finalized` drops what the block included and what its
+nonces made stale; `recheck` (run after the commit, not in its path) re-executes a bounded
+number of account heads against the new state and evicts those that fail.
+"""
+
+from __future__ import annotations
+
+from collections import OrderedDict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from commerce.errors import AgoraError, ErrorCode, ValidationError
+from commerce.ledger import get_account
+from commerce.machine import ChainContext, apply_tx
+from commerce.state import Overlay, StateReader
+from commerce.tx import Transaction
+from node import limits
+from node.errors import NodeError, NodeErrorCode
+
+
+@dataclass(slots=True)
+class MempoolLimits:
+    """Per-node limits (from config.toml; defaults in node/limits.py)."""
+
+    max_txs: int = limits.MEMPOOL_MAX_TXS
+    max_bytes: int = limits.MEMPOOL_MAX_BYTES
+    max_per_account: int = limits.MEMPOOL_MAX_PER_ACCOUNT
+    nonce_window: int = limits.MEMPOOL_NONCE_WINDOW
+    ttl_blocks: int = limits.MEMPOOL_TTL_BLOCKS
+
+
+@dataclass(slots=True)
+class _Entry:
+    tx: Transaction
+    height_admitted: int
+
+
+EvictListener = Callable[[Transaction, str], None]
+
+
+class VerifiedCache:
+    """A bounded set of transaction ids whose signatures verified (oldest forgotten first)."""
+
+    def __init__(self, capacity: int = limits.VERIFIED_CACHE_MAX) -> None:
+        assert capacity > 0
+        self._ids: OrderedDict[bytes, None] = OrderedDict()
+        self._capacity = capacity
+
+    def __contains__(self, tx_id: bytes) -> bool:
+        return tx_id in self._ids
+
+    def add(self, tx_id: bytes) -> None:
+        """Remember that `tx_id` verified."""
+        self._ids[tx_id] = None
+        self._ids.move_to_end(tx_id)
+        while len(self._ids) > self._capacity:
+            self._ids.popitem(last=False)
+
+    def discard(self, tx_id: bytes) -> None:
+        """Forget `tx_id`."""
+        self._ids.pop(tx_id, None)
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+
+class Mempool:
+    """Pending transactions of one node. Not thread-safe: use from the event loop."""
+
+    def __init__(self, state: StateReader, chain_id: str,
+                 pool_limits: MempoolLimits | None = None) -> None:
+        self._state = state
+        self._chain_id = chain_id
+        self.limits = pool_limits or MempoolLimits()
+        self._by_id: OrderedDict[bytes, _Entry] = OrderedDict()
+        self._by_sender: dict[bytes, dict[int, bytes]] = {}
+        self._bytes = 0
+        self._height = 0
+        self.verified = VerifiedCache()
+        self.evict_listeners: list[EvictListener] = []
+        self.evicted_count: dict[str, int] = {}
+
+    # Reading.
+
+    def __len__(self) -> int:
+        return len(self._by_id)
+
+    @property
+    def size_bytes(self) -> int:
+        """Total encoded bytes of the pending transactions."""
+        return self._bytes
+
+    def __contains__(self, tx_id: bytes) -> bool:
+        return tx_id in self._by_id
+
+    def get(self, tx_id: bytes) -> Transaction | None:
+        """The pending transaction `tx_id`, or None."""
+        entry = self._by_id.get(tx_id)
+        return None if entry is None else entry.tx
+
+    def pending_nonce(self, sender: bytes) -> int:
+        """The next nonce for `sender` counting its pending consecutive transactions."""
+        nonce = get_account(self._state, sender).nonce
+        queued = self._by_sender.get(sender, {})
+        while nonce in queued:
+            nonce += 1
+        return nonce
+
+    def has_ready(self) -> bool:
+        """True when some account's next transaction is pending (a block would not be empty)."""
+        for sender, queued in self._by_sender.items():
+            if get_account(self._state, sender).nonce in queued:
+                return True
+        return False
+
+    # Admission.
+
+    def check(self, tx: Transaction) -> None:
+        """Raise the error that admitting `tx` would give, without admitting it.
+
+        Does not verify the signature (see `admit`).
+        """
+        if tx.chain_id != self._chain_id:
+            raise ValidationError(ErrorCode.WRONG_CHAIN, f"transaction is for chain {tx.chain_id}")
+        if tx.tx_id in self._by_id:
+            raise NodeError(NodeErrorCode.DUPLICATE_TX, "transaction is already pending")
+        sender = tx.sender_address
+        state_nonce = get_account(self._state, sender).nonce
+        if tx.nonce < state_nonce:
+            raise ValidationError(
+                ErrorCode.BAD_NONCE, f"nonce {tx.nonce} is used; next is {state_nonce}"
+            )
+        if tx.nonce >= state_nonce + self.limits.nonce_window:
+            raise NodeError(
+                NodeErrorCode.NONCE_TOO_FAR,
+                f"nonce {tx.nonce} is more than {self.limits.nonce_window} ahead of {state_nonce}",
+            )
+        queued = self._by_sender.get(sender, {})
+        if tx.nonce in queued:
+            raise NodeError(NodeErrorCode.DUPLICATE_TX, f"nonce {tx.nonce} is already pending")
+        if len(queued) >= self.limits.max_per_account:
+            raise NodeError(
+                NodeErrorCode.ACCOUNT_QUOTA,
+                f"account has {len(queued)} pending transactions"
+                f" (limit {self.limits.max_per_account})",
+            )
+        if len(self._by_id) >= self.limits.max_txs or \
+                self._bytes + len(tx.raw) > self.limits.max_bytes:
+            raise NodeError(NodeErrorCode.MEMPOOL_FULL, "mempool is full; retry later")
+
+    def admit(self, tx: Transaction, *, signature_checked: bool = False) -> None:
+        """Admit `tx` or raise AgoraError with the reason; nothing changes on refusal.
+
+        The signature is verified here unless `signature_checked` (the caller verified it,
+        e.g. in a worker thread) or it is in the verified cache.
+        """
+        self.check(tx)
+        if not signature_checked and tx.tx_id not in self.verified:
+            if not tx.verify_signature():
+                raise ValidationError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
+        self.verified.add(tx.tx_id)
+        sender = tx.sender_address
+        self._by_id[tx.tx_id] = _Entry(tx, self._height)
+        self._by_sender.setdefault(sender, {})[tx.nonce] = tx.tx_id
+        self._bytes += len(tx.raw)
+        assert self._bytes <= self.limits.max_bytes
+
+    # Block building.
+
+    def reap(self, max_txs: int, max_bytes: int) -> list[Transaction]:
+        """Up to `max_txs`/`max_bytes` of executable transactions, in arrival order."""
+        assert max_txs >= 0 and max_bytes >= 0
+        next_nonce: dict[bytes, int] = {}
+        picked: list[Transaction] = []
+        size = 0
+        for entry in self._by_id.values():
+            if len(picked) >= max_txs:
+                break
+            tx = entry.tx
+            sender = tx.sender_address
+            expected = next_nonce.get(sender)
+            if expected is None:
+                expected = get_account(self._state, sender).nonce
+            if tx.nonce != expected or size + len(tx.raw) > max_bytes:
+                next_nonce[sender] = expected
+                continue
+            picked.append(tx)
+            size += len(tx.raw)
+            next_nonce[sender] = expected + 1
+        return picked
+
+    # After a block.
+
+    def on_finalized(self, height: int, txs: Iterable[Transaction]) -> list[Transaction]:
+        """Drop the block's transactions and those its nonces made stale; expire old ones.
+
+        Returns the transactions removed because the block included them.
+        """
+        self._height = height
+        included: list[Transaction] = []
+        senders: set[bytes] = set()
+        for tx in txs:
+            senders.add(tx.sender_address)
+            if self._remove(tx.tx_id) is not None:
+                included.append(tx)
+        for sender in sorted(senders):
+            queued = self._by_sender.get(sender)
+            if not queued:
+                continue
+            state_nonce = get_account(self._state, sender).nonce
+            for nonce in sorted(n for n in queued if n < state_nonce):
+                self._evict(queued[nonce], "nonce_used")
+        self._expire(height)
+        return included
+
+    def _expire(self, height: int) -> None:
+        cutoff = height - self.limits.ttl_blocks
+        if cutoff <= 0:
+            return
+        expired = [tx_id for tx_id, entry in self._by_id.items()
+                   if entry.height_admitted < cutoff]
+        for tx_id in expired[: limits.MEMPOOL_RECHECK_PER_BLOCK]:
+            self._evict(tx_id, "expired")
+
+    def recheck(self, ctx: ChainContext) -> int:
+        """Re-execute up to a bounded number of account heads on committed state; evict
+        the ones that now fail. Returns how many were evicted."""
+        evicted = 0
+        checked = 0
+        for sender in list(self._by_sender):
+            if checked >= limits.MEMPOOL_RECHECK_PER_BLOCK:
+                break
+            queued = self._by_sender.get(sender)
+            if not queued:
+                continue
+            nonce = get_account(self._state, sender).nonce
+            tx_id = queued.get(nonce)
+            if tx_id is None:
+                continue
+            checked += 1
+            tx = self._by_id[tx_id].tx
+            try:
+                apply_tx(ctx, Overlay(self._state), tx, check_signature=False)
+            except AgoraError as exc:
+                self._evict(tx_id, exc.reason)
+                evicted += 1
+        return evicted
+
+    def evict(self, tx_id: bytes, reason: str) -> None:
+        """Remove `tx_id` (if pending) telling the listeners why."""
+        if tx_id in self._by_id:
+            self._evict(tx_id, reason)
+
+    def _evict(self, tx_id: bytes, reason: str) -> None:
+        entry = self._remove(tx_id)
+        if entry is None:
+            return
+        self.evicted_count[reason] = self.evicted_count.get(reason, 0) + 1
+        for listener in self.evict_listeners:
+            listener(entry.tx, reason)
+
+    def _remove(self, tx_id: bytes) -> _Entry | None:
+        entry = self._by_id.pop(tx_id, None)
+        if entry is None:
+            return None
+        tx = entry.tx
+        sender = tx.sender_address
+        queued = self._by_sender.get(sender)
+        if queued is not None:
+            queued.pop(tx.nonce, None)
+            if not queued:
+                del self._by_sender[sender]
+        self._bytes -= len(tx.raw)
+        assert self._bytes >= 0
+        return entry
