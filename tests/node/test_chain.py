@@ -1,0 +1,81 @@
+"""The chain application builds blocks from the mempool, refuses blocks that do not match
+their execution, and finalizes certified blocks with the mempool updated. Method: a real
+store and mempool, blocks proposed by one Chain and validated by a second node's Chain."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from commerce.address import address_of
+from commerce.block import BlockHeader, decode_block, encode_block
+from commerce.errors import ValidationError
+from commerce.genesis import Genesis
+from commerce.keys import Keypair
+from commerce.ledger import get_account
+from commerce.transfer import Transfer
+from commerce.tx import sign_tx
+from node.chain import Chain, block_digest
+from node.mempool import Mempool
+from node.store import Store
+
+from .conftest import CHAIN_ID
+
+
+def _chain(store: Store, genesis: Genesis, key: Keypair) -> Chain:
+    return Chain(store, genesis, Mempool(store.state, CHAIN_ID), key.public_key)
+
+
+def test_chain_proposed_block_validates_and_finalizes_on_another_node(
+    tmp_path: Path, store: Store, genesis: Genesis, keys: list[Keypair]
+) -> None:
+    primary = _chain(store, genesis, keys[0])
+    txs = [sign_tx(keys[1], CHAIN_ID, n, Transfer(to=address_of(keys[2].public_key), amount=5))
+           for n in range(3)]
+    for tx in txs:
+        primary.mempool.admit(tx)
+    raw = primary.propose(1, 1_000)
+    other_store = Store.open(tmp_path / "other", genesis)
+    try:
+        backup = _chain(other_store, genesis, keys[1])
+        digest = backup.validate(1, raw, keys[0].public_key)
+        assert digest == block_digest(raw)
+        backup.finalize(raw, b"certificate")
+        primary.finalize(raw, b"certificate")
+        assert other_store.head == store.head
+        assert len(primary.mempool) == 0
+        balance = get_account(other_store.state, address_of(keys[2].public_key)).balance
+        assert balance == 1000 * 10**6 + 15
+        assert other_store.get_certificate(1) == b"certificate"
+    finally:
+        other_store.close()
+
+
+def test_chain_block_with_wrong_state_root_is_refused(
+    store: Store, genesis: Genesis, keys: list[Keypair]
+) -> None:
+    primary = _chain(store, genesis, keys[0])
+    primary.mempool.admit(
+        sign_tx(keys[1], CHAIN_ID, 0, Transfer(to=address_of(keys[2].public_key), amount=5)))
+    block = decode_block(primary.propose(1, 0))
+    h = block.header
+    bad = BlockHeader(h.chain_id, h.height, h.prev_hash, h.tx_root, bytes(32), h.proposer, 0)
+    raw = encode_block(bad, block.txs).raw
+    fresh = _chain(store, genesis, keys[1])
+    with pytest.raises(ValidationError, match="state root"):
+        fresh.validate(1, raw, keys[0].public_key)
+    assert store.head.height == 0
+
+
+def test_chain_proposal_drops_failing_transactions(
+    store: Store, genesis: Genesis, keys: list[Keypair]
+) -> None:
+    primary = _chain(store, genesis, keys[0])
+    broke = sign_tx(keys[4], CHAIN_ID, 0, Transfer(to=address_of(keys[2].public_key), amount=5))
+    primary.mempool.admit(broke)
+    evicted: list[str] = []
+    primary.mempool.evict_listeners.append(lambda tx, reason: evicted.append(reason))
+    block = decode_block(primary.propose(1, 0))
+    assert block.txs == ()
+    assert evicted == ["insufficient_funds"]

@@ -1,0 +1,83 @@
+"""The mempool admits valid transactions once, refuses the rest with a reason, and stays
+within its limits. Method: admit signed transfers against a real store and check what is
+pending, what is reaped and what is evicted."""
+
+from __future__ import annotations
+
+import pytest
+
+from commerce.address import address_of
+from commerce.errors import AgoraError
+from commerce.keys import Keypair
+from commerce.transfer import Transfer
+from commerce.tx import sign_tx
+from node.mempool import Mempool, MempoolLimits
+from node.store import Store
+
+from .conftest import CHAIN_ID
+
+
+def _transfer(key: Keypair, nonce: int, to: Keypair, amount: int = 1, chain: str = CHAIN_ID):
+    return sign_tx(key, chain, nonce, Transfer(to=address_of(to.public_key), amount=amount))
+
+
+def _reason(pool: Mempool, tx) -> str:
+    with pytest.raises(AgoraError) as info:
+        pool.admit(tx)
+    return info.value.reason
+
+
+def test_mempool_valid_transaction_is_admitted_once(store: Store, keys: list[Keypair]) -> None:
+    pool = Mempool(store.state, CHAIN_ID)
+    tx = _transfer(keys[1], 0, keys[2])
+    pool.admit(tx)
+    assert tx.tx_id in pool
+    assert len(pool) == 1
+    assert _reason(pool, tx) == "duplicate_tx"
+    assert len(pool) == 1
+
+
+def test_mempool_refusals_name_their_reason_and_change_nothing(
+    store: Store, keys: list[Keypair]
+) -> None:
+    pool = Mempool(store.state, CHAIN_ID, MempoolLimits(nonce_window=4, max_per_account=2))
+    assert _reason(pool, _transfer(keys[1], 0, keys[2], chain="other")) == "wrong_chain"
+    assert _reason(pool, _transfer(keys[1], 9, keys[2])) == "nonce_too_far"
+    good = _transfer(keys[1], 0, keys[2])
+    forged = type(good)(good.chain_id, keys[3].public_key, 0, good.body, good.signature,
+                        good.raw, good.tx_id)
+    assert _reason(pool, forged) == "bad_signature"
+    pool.admit(good)
+    pool.admit(_transfer(keys[1], 1, keys[2]))
+    assert _reason(pool, _transfer(keys[1], 2, keys[2])) == "account_quota"
+    assert _reason(pool, _transfer(keys[1], 1, keys[2], amount=2)) == "duplicate_tx"
+    assert len(pool) == 2
+
+
+def test_mempool_full_answers_mempool_full(store: Store, keys: list[Keypair]) -> None:
+    pool = Mempool(store.state, CHAIN_ID, MempoolLimits(max_txs=2))
+    pool.admit(_transfer(keys[1], 0, keys[2]))
+    pool.admit(_transfer(keys[2], 0, keys[1]))
+    assert _reason(pool, _transfer(keys[3], 0, keys[1])) == "mempool_full"
+    assert len(pool) == 2
+
+
+def test_mempool_reap_follows_nonces_and_limits(store: Store, keys: list[Keypair]) -> None:
+    pool = Mempool(store.state, CHAIN_ID)
+    later = _transfer(keys[1], 1, keys[2])
+    first = _transfer(keys[1], 0, keys[2])
+    gap = _transfer(keys[2], 5, keys[1])
+    other = _transfer(keys[3], 0, keys[1])
+    for tx in (later, first, gap, other):
+        pool.admit(tx)
+    # `later` arrived before `first`, so it waits for the next reap.
+    assert pool.reap(10, 10**6) == [first, other]
+    assert pool.reap(1, 10**6) == [first]
+    assert pool.pending_nonce(address_of(keys[1].public_key)) == 2
+
+
+def test_mempool_verifies_each_signature_once(store: Store, keys: list[Keypair]) -> None:
+    pool = Mempool(store.state, CHAIN_ID)
+    tx = _transfer(keys[1], 0, keys[2])
+    pool.admit(tx)
+    assert tx.tx_id in pool.verified
