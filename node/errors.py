@@ -20,6 +20,9 @@ class NodeErrorCode(CodeTable):
     PORT_IN_USE = ("port_in_use", -32059, "a listening port is already taken")
     TIMEOUT = ("timeout", -32060, "the transaction was not finalized in time")
     EVICTED = ("evicted", -32061, "the transaction left the mempool without being finalized")
+    HOME_EXISTS = ("home_exists", -32062, "the node home is already initialized")
+    KEY_EXISTS = ("key_exists", -32063, "the keyring already holds a key of that name")
+    KEY_NOT_FOUND = ("key_not_found", -32064, "the keyring holds no key of that name")
 
 
 check_table(NodeErrorCode, -32099, -32050)
