@@ -1,0 +1,198 @@
+"""The node's read and submit API: what JSON-RPC methods and the CLI call.
+
+Each method takes a validated pydantic params model and returns JSON-able data. Methods
+are grouped by what they read: `node_*` (this node), `chain_*` (blocks and transactions),
+`tx_*` (submission), `state_*` (the shop's state, see `node/api_state.py`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from commerce.address import address_of, to_text
+from commerce.errors import ErrorCode, ValidationError
+from commerce.machine import apply_tx
+from commerce.state import Overlay
+from commerce.tx import Transaction, decode_tx
+from node.chain import Chain
+from node.errors import NodeError, NodeErrorCode
+from node.render import render_block, render_event_array, render_tx
+from node.tracker import TxTracker
+
+MAX_WAIT_MS = 120_000
+DEFAULT_WAIT_MS = 30_000
+HEX_TX_MAX_CHARS = 2 * 16 * 1024
+
+
+class Params(BaseModel):
+    """Base of every params model: unknown fields are refused."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class NoParams(Params):
+    """A method without parameters."""
+
+
+class BlockParams(Params):
+    """`height` of the block, or omit for the latest."""
+
+    height: Annotated[int, Field(ge=1)] | None = None
+    full_txs: bool = True
+
+
+class BlockHashParams(Params):
+    """A block hash as 64 hex characters."""
+
+    hash: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
+    full_txs: bool = True
+
+
+class HeightParams(Params):
+    """A block height."""
+
+    height: Annotated[int, Field(ge=1)]
+
+
+class TxIdParams(Params):
+    """A transaction id as 64 hex characters."""
+
+    id: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
+
+
+class SubmitParams(Params):
+    """A signed transaction as hex; `wait: commit` answers once it is finalized."""
+
+    tx: Annotated[str, Field(min_length=2, max_length=HEX_TX_MAX_CHARS)]
+    wait: Literal["none", "commit"] = "none"
+    timeout_ms: Annotated[int, Field(ge=1, le=MAX_WAIT_MS)] = DEFAULT_WAIT_MS
+
+
+class SimulateParams(Params):
+    """A signed transaction as hex, to run against the latest state without keeping it."""
+
+    tx: Annotated[str, Field(min_length=2, max_length=HEX_TX_MAX_CHARS)]
+
+
+def parse_tx_hex(text: str) -> Transaction:
+    """Decode a hex transaction; raises ValidationError(malformed) for bad hex."""
+    try:
+        raw = bytes.fromhex(text.removeprefix("0x"))
+    except ValueError as exc:
+        raise ValidationError(ErrorCode.MALFORMED, "tx is not hex") from exc
+    return decode_tx(raw)
+
+
+class ChainAPI:
+    """`chain_*` and `tx_*` methods over one node's chain, mempool and tracker."""
+
+    def __init__(self, chain: Chain, tracker: TxTracker,
+                 admit: Callable[[Transaction], None]) -> None:
+        self.chain = chain
+        self.store = chain.store
+        self.tracker = tracker
+        self.admit = admit
+
+    def _block_or_404(self, height: int) -> Any:
+        block = self.store.get_block(height)
+        if block is None:
+            raise NodeError(NodeErrorCode.NOT_FOUND, f"no block at height {height}")
+        return block
+
+    async def get_block(self, params: BlockParams) -> dict[str, Any]:
+        """A block by height (latest when omitted) with its certificate."""
+        height = params.height if params.height is not None else self.store.head.height
+        if height == 0:
+            raise NodeError(NodeErrorCode.NOT_FOUND, "the chain has no block yet")
+        block = self._block_or_404(height)
+        out = render_block(block, full_txs=params.full_txs)
+        cert = self.store.get_certificate(height) or b""
+        out["certificate"] = cert.hex()
+        out["end_events"] = [
+            {"kind": e.kind, "addresses": [to_text(a) for a in e.addresses]}
+            for e in self.store.get_end_events(height)
+        ]
+        return out
+
+    async def get_block_by_hash(self, params: BlockHashParams) -> dict[str, Any]:
+        """A block by its header hash."""
+        height = self.store.height_of(bytes.fromhex(params.hash))
+        if height is None:
+            raise NodeError(NodeErrorCode.NOT_FOUND, f"no block with hash {params.hash}")
+        return await self.get_block(BlockParams(height=height, full_txs=params.full_txs))
+
+    async def get_certificate(self, params: HeightParams) -> dict[str, Any]:
+        """The commit certificate of the block at `height`."""
+        cert = self.store.get_certificate(params.height)
+        block = self.store.get_block(params.height)
+        if cert is None or block is None:
+            raise NodeError(NodeErrorCode.NOT_FOUND, f"no block at height {params.height}")
+        return {"height": params.height, "block_hash": block.hash.hex(), "certificate": cert.hex()}
+
+    async def get_transaction(self, params: TxIdParams) -> dict[str, Any]:
+        """A finalized transaction with its block and receipt, or a pending one."""
+        tx_id = bytes.fromhex(params.id)
+        location = self.store.get_tx(tx_id)
+        if location is None:
+            pending = self.chain.mempool.get(tx_id)
+            if pending is None:
+                raise NodeError(NodeErrorCode.NOT_FOUND, f"no transaction {params.id}")
+            return {"status": "pending", "tx": render_tx(pending)}
+        block = self._block_or_404(location.height)
+        tx = block.txs[location.index]
+        return {
+            "status": "finalized",
+            "height": location.height,
+            "index": location.index,
+            "block_hash": block.hash.hex(),
+            "tx": render_tx(tx),
+            "events": [render_event_array(e) for e in location.receipt],
+        }
+
+    async def get_validators(self, params: NoParams) -> list[dict[str, Any]]:
+        """The validator set in primary rotation order."""
+        return [
+            {"index": i, "name": v.name, "public_key": v.public_key,
+             "address": to_text(address_of(v.key_bytes))}
+            for i, v in enumerate(self.chain.genesis.validators)
+        ]
+
+    async def submit(self, params: SubmitParams) -> dict[str, Any]:
+        """Admit a transaction into the mempool (and gossip it); optionally wait for it."""
+        tx = parse_tx_hex(params.tx)
+        if params.wait == "none":
+            self.admit(tx)
+            return {"id": tx.tx_id.hex(), "status": "pending"}
+        future = self.tracker.watch(tx.tx_id)
+        try:
+            self.admit(tx)
+            outcome = await asyncio.wait_for(asyncio.shield(future), params.timeout_ms / 1000)
+        except TimeoutError as exc:
+            raise NodeError(NodeErrorCode.TIMEOUT,
+                            f"not finalized within {params.timeout_ms} ms; still pending") from exc
+        finally:
+            self.tracker.forget(tx.tx_id, future)
+        if not outcome.finalized:
+            raise NodeError(NodeErrorCode.EVICTED, f"dropped from the mempool: {outcome.reason}")
+        return {
+            "id": tx.tx_id.hex(),
+            "status": "finalized",
+            "height": outcome.height,
+            "index": outcome.index,
+            "events": [render_event_array(e) for e in outcome.events],
+        }
+
+    async def simulate(self, params: SimulateParams) -> dict[str, Any]:
+        """Run a transaction on the latest state and report the result; nothing is kept."""
+        tx = parse_tx_hex(params.tx)
+        ctx = self.chain.context(self.store.head.height + 1)
+        receipt = apply_tx(ctx, Overlay(self.store.state), tx, check_signature=True)
+        return {
+            "id": tx.tx_id.hex(),
+            "ok": True,
+            "events": [render_event_array(e.to_array()) for e in receipt.events],
+        }

@@ -1,0 +1,229 @@
+"""The consensus driver: the only place where the PBFT core meets I/O.
+
+Every entry point follows one loop (as aioquic's protocol does): feed an event to the
+replica, run the effects it returns in order, then re-arm timers. Effects that ask the
+application something (propose, validate) are answered by queuing the answer as the next
+event, so one event's effects always run to the end before the next event starts.
+Persist effects are written and synced to LevelDB before any later effect of the step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import struct
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Protocol
+
+from commerce.errors import AgoraError
+from consensus.events import (
+    BlockProposed,
+    BlocksFetched,
+    BlockValidated,
+    Broadcast,
+    CancelTimer,
+    Effect,
+    Event,
+    FetchBlocks,
+    FinalizeBlock,
+    MessageReceived,
+    Note,
+    Persist,
+    ProposeBlock,
+    Send,
+    SetTimer,
+    TimerFired,
+    ValidateBlock,
+    WorkPending,
+)
+from node.chain import Chain
+from node.logs import get_logger, log
+from node.store import Store
+from node.sync import decode_response, encode_request
+
+KIND_CONSENSUS = "consensus"
+KIND_BLOCKS = "blocks"
+MAX_QUEUED_EVENTS = 10_000
+FETCH_TIMEOUT_S = 5.0
+
+_log = get_logger("consensus")
+
+
+class Network(Protocol):
+    """What the driver needs of P2P."""
+
+    def broadcast(self, kind: str, payload: bytes) -> None: ...
+
+    def send(self, peer: bytes, kind: str, payload: bytes) -> None: ...
+
+    async def request(self, peer: bytes, kind: str, payload: bytes,
+                      timeout: float) -> bytes: ...
+
+
+class Replica(Protocol):
+    """What the driver needs of the consensus core."""
+
+    def step(self, event: Event, now_ms: int) -> list[Effect]: ...
+
+
+def now_ms() -> int:
+    """Milliseconds on the monotonic clock (the core only compares deadlines)."""
+    return time.monotonic_ns() // 1_000_000
+
+
+class ConsensusDriver:
+    """Runs one replica against the chain, the store and the network."""
+
+    def __init__(self, replica: Replica, chain: Chain, store: Store, network: Network,
+                 primary_of: Callable[[int], bytes], *,
+                 on_note: Callable[[Note], None] | None = None) -> None:
+        self.replica = replica
+        self.chain = chain
+        self.store = store
+        self.network = network
+        self.primary_of = primary_of
+        self.on_note = on_note
+        self._queue: deque[Event] = deque()
+        self._running = False
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._record_seq = self._last_record_seq()
+        self._closed = False
+        self.fatal: BaseException | None = None
+
+    def _last_record_seq(self) -> int:
+        records = self.store.consensus_records()
+        if not records:
+            return 0
+        return int(struct.unpack(">Q", records[-1][0])[0])
+
+    # Entry points.
+
+    def feed(self, event: Event) -> None:
+        """Queue `event` and run the replica until the queue is empty."""
+        if self._closed:
+            return
+        if len(self._queue) >= MAX_QUEUED_EVENTS:
+            log(_log, logging.WARNING, "event_dropped", reason="queue_full",
+                event=type(event).__name__)
+            return
+        self._queue.append(event)
+        if self._running:
+            return
+        self._running = True
+        try:
+            while self._queue and not self._closed:
+                current = self._queue.popleft()
+                effects = self.replica.step(current, now_ms())
+                self._run_effects(effects)
+        finally:
+            self._running = False
+
+    def on_message(self, sender: bytes, payload: bytes) -> None:
+        """A consensus message arrived from the network."""
+        self.feed(MessageReceived(sender, payload))  # type: ignore[arg-type]
+
+    def close(self) -> None:
+        """Cancel timers and fetches; later events are ignored."""
+        self._closed = True
+        for handle in self._timers.values():
+            handle.cancel()
+        self._timers.clear()
+        for task in self._tasks:
+            task.cancel()
+
+    # Effects, in order.
+
+    def _run_effects(self, effects: list[Effect]) -> None:
+        for effect in effects:
+            match effect:
+                case Persist():
+                    self._record_seq += 1
+                    self.store.put_consensus_record(struct.pack(">Q", self._record_seq),
+                                                    effect.record)
+                case Send():
+                    self.network.send(effect.to, KIND_CONSENSUS, effect.msg)
+                case Broadcast():
+                    self.network.broadcast(KIND_CONSENSUS, effect.msg)
+                case SetTimer():
+                    self._set_timer(effect.name, effect.deadline_ms)
+                case CancelTimer():
+                    handle = self._timers.pop(effect.name, None)
+                    if handle is not None:
+                        handle.cancel()
+                case ProposeBlock():
+                    self._propose(effect)
+                case ValidateBlock():
+                    self._validate(effect)
+                case FinalizeBlock():
+                    self._finalize(effect)
+                case FetchBlocks():
+                    self._fetch(effect)
+                case Note():
+                    log(_log, logging.INFO, effect.kind, detail=effect.detail)
+                    if self.on_note is not None:
+                        self.on_note(effect)
+                case _:
+                    raise AssertionError(f"unknown effect {effect!r}")
+
+    def _set_timer(self, name: str, deadline_ms: int) -> None:
+        old = self._timers.pop(name, None)
+        if old is not None:
+            old.cancel()
+        loop = asyncio.get_running_loop()
+        delay_s = max(0, deadline_ms - now_ms()) / 1000
+        self._timers[name] = loop.call_later(delay_s, self._fire, name)
+
+    def _fire(self, name: str) -> None:
+        self._timers.pop(name, None)
+        self.feed(TimerFired(name))
+
+    def _propose(self, effect: ProposeBlock) -> None:
+        block = self.chain.propose(effect.height, time.time_ns() // 1_000_000)
+        self._queue.append(BlockProposed(effect.height, effect.view, block))
+
+    def _validate(self, effect: ValidateBlock) -> None:
+        try:
+            self.chain.validate(effect.height, effect.block, self.primary_of(effect.view))
+        except AgoraError as exc:
+            log(_log, logging.WARNING, "block_invalid", height=effect.height,
+                view=effect.view, reason=exc.reason, detail=exc.message)
+            self._queue.append(BlockValidated(effect.height, effect.view, effect.digest,
+                                              False, f"{exc.reason}: {exc.message}"))
+            return
+        self._queue.append(BlockValidated(effect.height, effect.view, effect.digest, True, ""))
+
+    def _finalize(self, effect: FinalizeBlock) -> None:
+        try:
+            self.chain.finalize(effect.block, effect.certificate)
+        except AgoraError as exc:
+            # A certified block that does not apply means our state diverged: stop.
+            log(_log, logging.CRITICAL, "finalize_failed", height=effect.height,
+                reason=exc.reason, detail=exc.message)
+            self.fatal = exc
+            self.close()
+            raise
+        self._queue.append(WorkPending(self.chain.mempool.has_ready()))
+
+    def _fetch(self, effect: FetchBlocks) -> None:
+        task = asyncio.get_running_loop().create_task(self._fetch_task(effect))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _fetch_task(self, effect: FetchBlocks) -> None:
+        blocks: tuple[tuple[bytes, bytes], ...] = ()
+        try:
+            payload = encode_request(effect.from_height, effect.to_height)
+            answer = await self.network.request(effect.peer, KIND_BLOCKS, payload,
+                                                FETCH_TIMEOUT_S)
+            blocks = tuple(decode_response(answer))
+        except (TimeoutError, AgoraError, OSError, ConnectionError) as exc:
+            log(_log, logging.INFO, "fetch_failed", peer=effect.peer,
+                from_height=effect.from_height, error=type(exc).__name__)
+        except Exception as exc:  # noqa: BLE001 - a peer's failure must not kill us
+            log(_log, logging.WARNING, "fetch_failed", peer=effect.peer, error=repr(exc))
+        self.feed(BlocksFetched(effect.peer, blocks))  # type: ignore[arg-type]
+
+
