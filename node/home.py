@@ -1,0 +1,341 @@
+"""The node home directory (DESIGN section 7): create it with `init_home`, read it with `load_home`.
+
+Layout::
+
+    <home>/config/config.toml   operator settings (node/config.py)
+    <home>/config/genesis.json  the chain's genesis document
+    <home>/config/node_key.json this node's Ed25519 identity, mode 0600
+    <home>/data/                LevelDB (node/store.py)
+
+`init_home` without a genesis makes a single-validator chain: this node is the validator
+and the node key's account is funded, so `agora init && agora start` produces blocks.
+`load_home` refuses a bad or tampered genesis (bad_genesis), a malformed node key or one whose
+public key does not match its seed (bad_key), and a bad config (bad_config), each in one line.
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import os
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from commerce.address import address_of, to_text
+from commerce.errors import ErrorCode, ValidationError
+from commerce.genesis import MAX_GENESIS_BYTES, Genesis, load_genesis, parse_genesis
+from commerce.keys import SEED_BYTES, Keypair
+from node.config import NodeConfig, NodeSection, load_config, parse_config, write_config
+from node.errors import NodeError, NodeErrorCode
+
+DEFAULT_CHAIN_ID = "agora-local"
+DEFAULT_TOKEN_SYMBOL = "AGR"
+DEFAULT_VALIDATOR_BALANCE = "1000000000"
+MAX_NODE_KEY_BYTES = 4096
+NODE_KEY_TYPE = "ed25519"
+
+
+def default_home() -> Path:
+    """$AGORA_HOME if set, else ~/.agora."""
+    env = os.environ.get("AGORA_HOME")
+    return Path(env).expanduser() if env else Path.home() / ".agora"
+
+
+@dataclass(frozen=True)
+class NodeHome:
+    """The paths of one node home; constructing it touches nothing on disk."""
+
+    root: Path
+
+    def __init__(self, root: str | os.PathLike[str]) -> None:
+        object.__setattr__(self, "root", Path(root).expanduser())
+
+    @property
+    def config_dir(self) -> Path:
+        """`<home>/config`."""
+        return self.root / "config"
+
+    @property
+    def config_file(self) -> Path:
+        """`<home>/config/config.toml`."""
+        return self.config_dir / "config.toml"
+
+    @property
+    def genesis_file(self) -> Path:
+        """`<home>/config/genesis.json`."""
+        return self.config_dir / "genesis.json"
+
+    @property
+    def node_key_file(self) -> Path:
+        """`<home>/config/node_key.json` (mode 0600)."""
+        return self.config_dir / "node_key.json"
+
+    @property
+    def data_dir(self) -> Path:
+        """`<home>/data`, where the LevelDB store lives."""
+        return self.root / "data"
+
+
+@dataclass(frozen=True)
+class InitResult:
+    """What `init_home` did, for the CLI to print."""
+
+    home: Path
+    moniker: str
+    chain_id: str
+    node_public_key: str
+    node_address: str
+    genesis_hash: str
+    genesis_created: bool
+    key_created: bool
+    data_kept: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict of the fields."""
+        return {
+            "home": str(self.home),
+            "moniker": self.moniker,
+            "chain_id": self.chain_id,
+            "node_public_key": self.node_public_key,
+            "node_address": self.node_address,
+            "genesis_hash": self.genesis_hash,
+            "genesis_created": self.genesis_created,
+            "key_created": self.key_created,
+            "data_kept": self.data_kept,
+        }
+
+
+@dataclass(frozen=True)
+class LoadedHome:
+    """A validated home: the config, the genesis and the node's keypair."""
+
+    home: NodeHome
+    config: NodeConfig
+    genesis: Genesis
+    node_key: Keypair
+
+
+def make_genesis(
+    chain_id: str,
+    validators: Sequence[tuple[str, bytes | str]],
+    accounts: Sequence[tuple[str, str]] = (),
+    params: Mapping[str, Any] | None = None,
+    *,
+    token_symbol: str = DEFAULT_TOKEN_SYMBOL,
+    genesis_time: str | None = None,
+) -> Genesis:
+    """A validated genesis from (name, public key bytes or hex) validators and
+    (address text, decimal balance) accounts; `params` overrides ChainParams fields.
+
+    Raises ValidationError(bad_genesis) naming the bad field.
+    """
+    document = {
+        "chain_id": chain_id,
+        "genesis_time": genesis_time or _now_text(),
+        "token": {"symbol": token_symbol},
+        "validators": [
+            {"name": name, "public_key": key.hex() if isinstance(key, bytes) else key}
+            for name, key in validators
+        ],
+        "accounts": [{"address": address, "balance": balance} for address, balance in accounts],
+        "params": dict(params or {}),
+    }
+    return parse_genesis(document)
+
+
+def init_home(
+    path: str | os.PathLike[str],
+    *,
+    moniker: str = "agora-node",
+    chain_id: str = DEFAULT_CHAIN_ID,
+    genesis: str | os.PathLike[str] | None = None,
+    overwrite: bool = False,
+    config: NodeConfig | None = None,
+    token_symbol: str = DEFAULT_TOKEN_SYMBOL,
+    validator_balance: str = DEFAULT_VALIDATOR_BALANCE,
+    node_seed: bytes | None = None,
+) -> InitResult:
+    """Create a node home at `path`: node key, config.toml and genesis.json, and `data/`.
+
+    With `genesis`, that file is validated and copied (and `chain_id` is ignored); without it,
+    a single-validator genesis names this node the validator and funds its key's account with
+    `validator_balance`. An existing home raises NodeError(home_exists) unless `overwrite`;
+    with `overwrite` the config and genesis are replaced, but a valid node key is kept (a
+    validator's identity is never thrown away by accident) and `data/` is left alone.
+    Raises NodeError(bad_config) for a bad moniker, ValidationError(bad_genesis) for a bad
+    genesis, OSError when the directory cannot be written.
+    """
+    home = NodeHome(path)
+    existing = [p for p in (home.config_file, home.genesis_file, home.node_key_file) if p.exists()]
+    if existing and not overwrite:
+        raise NodeError(
+            NodeErrorCode.HOME_EXISTS,
+            f"{home.root} is already initialized ({existing[0].relative_to(home.root)} exists);"
+            " use --overwrite to replace its config and genesis",
+        )
+    base = config or NodeConfig()
+    node_section = parse_config({"node": {**base.node.model_dump(), "moniker": moniker}}).node
+    assert isinstance(node_section, NodeSection)
+    node_config = base.model_copy(update={"node": node_section})
+    genesis_text = _read_genesis_file(Path(genesis)) if genesis is not None else None
+
+    keypair, key_created = _node_key_for_init(home, node_seed)
+    if genesis_text is not None:
+        document = load_genesis(genesis_text)
+    else:
+        document = make_genesis(
+            chain_id,
+            [(moniker, keypair.public_key)],
+            [(to_text(address_of(keypair.public_key)), validator_balance)],
+            token_symbol=token_symbol,
+        )
+        genesis_text = document.to_json()
+
+    home.config_dir.mkdir(parents=True, exist_ok=True)
+    data_kept = home.data_dir.is_dir() and any(home.data_dir.iterdir())
+    home.data_dir.mkdir(parents=True, exist_ok=True)
+    if key_created:
+        write_node_key(home.node_key_file, keypair)
+    write_config(home.config_file, node_config)
+    _write_atomic(home.genesis_file, genesis_text.encode("utf-8"), 0o644)
+    return InitResult(
+        home=home.root,
+        moniker=moniker,
+        chain_id=document.chain_id,
+        node_public_key=keypair.public_key.hex(),
+        node_address=to_text(address_of(keypair.public_key)),
+        genesis_hash=document.hash.hex(),
+        genesis_created=genesis is None,
+        key_created=key_created,
+        data_kept=data_kept,
+    )
+
+
+def load_home(path: str | os.PathLike[str]) -> LoadedHome:
+    """Read and check a home: config (bad_config), genesis (bad_genesis), node key (bad_key).
+
+    Each failure is one line naming the file and what is wrong. The data directory is not
+    opened here; node/store.py checks it belongs to this genesis.
+    """
+    home = NodeHome(path)
+    if not home.config_dir.is_dir():
+        raise NodeError(
+            NodeErrorCode.BAD_CONFIG, f"no node home at {home.root} (run `agora init` first)"
+        )
+    config = load_config(home.config_file)
+    genesis = load_genesis(_read_genesis_file(home.genesis_file))
+    node_key = load_node_key(home.node_key_file)
+    return LoadedHome(home=home, config=config, genesis=genesis, node_key=node_key)
+
+
+def write_node_key(path: Path, keypair: Keypair) -> None:
+    """Write `{"type", "public_key", "seed"}` to `path` with mode 0600, atomically."""
+    document = {
+        "type": NODE_KEY_TYPE,
+        "public_key": keypair.public_key.hex(),
+        "seed": keypair.seed.hex(),
+    }
+    _write_atomic(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"), 0o600)
+    assert load_node_key(path).public_key == keypair.public_key, "node key reads back"
+
+
+def load_node_key(path: Path) -> Keypair:
+    """Read a node_key.json; raises NodeError(bad_key) if missing, malformed or mismatched."""
+    name = path.name
+    try:
+        with path.open("rb") as handle:
+            data = handle.read(MAX_NODE_KEY_BYTES + 1)
+    except FileNotFoundError:
+        raise NodeError(NodeErrorCode.BAD_KEY, f"{name}: no such file: {path}") from None
+    except OSError as exc:
+        raise NodeError(NodeErrorCode.BAD_KEY, f"{name}: cannot read: {exc.strerror}") from None
+    if len(data) > MAX_NODE_KEY_BYTES:
+        raise NodeError(NodeErrorCode.BAD_KEY, f"{name}: larger than {MAX_NODE_KEY_BYTES} bytes")
+    try:
+        document = json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise NodeError(NodeErrorCode.BAD_KEY, f"{name}: not valid JSON") from None
+    return keypair_from_document(document, source=name)
+
+
+def keypair_from_document(document: Any, *, source: str) -> Keypair:
+    """The keypair of a `{"type": "ed25519", "public_key": hex, "seed": hex}` object.
+
+    Raises NodeError(bad_key) naming the field when the shape is wrong or the public key is
+    not the seed's.
+    """
+    if not isinstance(document, dict):
+        raise NodeError(NodeErrorCode.BAD_KEY, f"{source}: not a JSON object")
+    unknown = sorted(set(document) - {"type", "public_key", "seed"})
+    if unknown:
+        raise NodeError(NodeErrorCode.BAD_KEY, f"{source}: {unknown[0]}: unknown key")
+    if document.get("type") != NODE_KEY_TYPE:
+        raise NodeError(NodeErrorCode.BAD_KEY, f"{source}: type: must be {NODE_KEY_TYPE!r}")
+    seed = _hex_field(document, "seed", SEED_BYTES, source)
+    public_key = _hex_field(document, "public_key", 32, source)
+    keypair = Keypair.from_seed(seed)
+    if keypair.public_key != public_key:
+        raise NodeError(NodeErrorCode.BAD_KEY, f"{source}: public_key does not match the seed")
+    return keypair
+
+
+def _hex_field(document: dict[str, Any], field: str, size: int, source: str) -> bytes:
+    value = document.get(field)
+    if not isinstance(value, str) or len(value) != 2 * size:
+        raise NodeError(NodeErrorCode.BAD_KEY, f"{source}: {field}: must be {2 * size} hex digits")
+    try:
+        return bytes.fromhex(value)
+    except ValueError:
+        raise NodeError(NodeErrorCode.BAD_KEY, f"{source}: {field}: not hex") from None
+
+
+def _node_key_for_init(home: NodeHome, seed: bytes | None) -> tuple[Keypair, bool]:
+    """The existing valid node key (kept), or a new one from `seed` or random."""
+    if seed is None and home.node_key_file.exists():
+        try:
+            return load_node_key(home.node_key_file), False
+        except NodeError:
+            pass  # A malformed key is replaced: there is no identity in it to keep.
+    if seed is not None:
+        try:
+            return Keypair.from_seed(seed), True
+        except ValidationError as exc:
+            raise NodeError(NodeErrorCode.BAD_KEY, exc.message) from None
+    return Keypair.generate(), True
+
+
+def _read_genesis_file(path: Path) -> bytes:
+    try:
+        with path.open("rb") as handle:
+            return handle.read(MAX_GENESIS_BYTES + 1)
+    except FileNotFoundError:
+        raise ValidationError(ErrorCode.BAD_GENESIS, f"no such genesis file: {path}") from None
+    except OSError as exc:
+        raise ValidationError(
+            ErrorCode.BAD_GENESIS, f"cannot read {path}: {exc.strerror}"
+        ) from None
+
+
+def _write_atomic(path: Path, data: bytes, mode: int) -> None:
+    """Write `data` to a temporary file created with `mode`, fsync it, rename it over `path`."""
+    temporary = path.with_name(f".{path.name}.tmp")
+    if temporary.exists():
+        temporary.unlink()
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+    try:
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(temporary, mode)
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+
+
+def _now_text() -> str:
+    now = datetime.datetime.now(datetime.UTC).replace(microsecond=0)
+    return now.strftime("%Y-%m-%dT%H:%M:%SZ")
