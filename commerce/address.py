@@ -37,7 +37,7 @@ def to_text(address: bytes) -> str:
 def from_text(text: str) -> Address:
     """Parse a text address; raises ValidationError(bad_address) naming what is wrong."""
     if not isinstance(text, str) or not 8 <= len(text) <= _MAX_TEXT_CHARS:
-        raise ValidationError(ErrorCode.BAD_ADDRESS, "an address is agora1 and 39 characters")
+        raise ValidationError(ErrorCode.BAD_ADDRESS, "an address is agora1 and 38 characters")
     if text.lower() != text and text.upper() != text:
         raise ValidationError(ErrorCode.BAD_ADDRESS, "address mixes upper and lower case")
     text = text.lower()

@@ -1,0 +1,176 @@
+"""Signed transactions: the canonical envelope, its id, and every way decode_tx refuses bytes.
+
+Method: sign real transfers, then rebuild their wire array with one field wrong at a time
+(and at each limit exactly and one over) and check the code decode_tx raises.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import msgpack
+import pytest
+
+from commerce.address import address_of
+from commerce.encoding import decode, encode, sha256
+from commerce.errors import ErrorCode, ValidationError
+from commerce.limits import MAX_AMOUNT_MINOR, MAX_CHAIN_ID_CHARS, MAX_MEMO_CHARS, MAX_TX_BYTES
+from commerce.transfer import Transfer
+from commerce.tx import BODY_TYPES, TX_DOMAIN, decode_tx, sign_tx
+from tests.foundation.workload import CHAIN_ID, make_keys, transfer
+
+KEYS = make_keys(3)
+TX = transfer(KEYS[0], KEYS[1], 5_000_000, 0, memo="hi")
+
+
+def _wire(**changes: Any) -> bytes:
+    fields = dict(zip(["chain_id", "sender", "nonce", "type", "body", "signature"],
+                      decode(TX.raw), strict=True))
+    fields.update(changes)
+    return msgpack.packb(list(fields.values()), use_bin_type=True)
+
+
+def _code(raw: bytes) -> ErrorCode:
+    with pytest.raises(ValidationError) as info:
+        decode_tx(raw)
+    assert isinstance(info.value.code, ErrorCode)
+    assert "\n" not in str(info.value)
+    return info.value.code
+
+
+def test_sign_tx_id_is_hash_of_wire_bytes() -> None:
+    assert TX.tx_id == sha256(TX.raw)
+    assert TX.type == "transfer"
+    assert TX.sender_address == address_of(KEYS[0].public_key)
+
+
+def test_sign_tx_signature_verifies() -> None:
+    assert TX.verify_signature()
+    assert TX.signing_bytes() == encode(
+        [TX_DOMAIN, CHAIN_ID, KEYS[0].public_key, 0, "transfer", TX.body.to_array()])
+
+
+def test_decode_tx_round_trips_signed_bytes() -> None:
+    decoded = decode_tx(TX.raw)
+    assert decoded == TX
+    assert decoded.verify_signature()
+
+
+def test_sign_tx_same_inputs_give_same_bytes() -> None:
+    assert transfer(KEYS[0], KEYS[1], 5_000_000, 0, memo="hi").raw == TX.raw
+
+
+def test_transfer_registered_in_body_types() -> None:
+    assert BODY_TYPES["transfer"] is Transfer
+
+
+@pytest.mark.parametrize("field", ["chain_id", "nonce", "body", "sender"])
+def test_verify_signature_with_changed_field_is_false(field: str) -> None:
+    other = {
+        "chain_id": "other-chain", "nonce": 1, "sender": KEYS[2].public_key,
+        "body": [address_of(KEYS[2].public_key), 5_000_000, "hi"],
+    }[field]
+    assert not decode_tx(_wire(**{field: other})).verify_signature()
+
+
+def test_decode_tx_non_canonical_integer_is_refused() -> None:
+    wide = bytearray(_wire())
+    # The nonce 0 is the positive fixint 0x00 right after the 32-byte sender.
+    at = wide.index(KEYS[0].public_key) + 32
+    assert wide[at] == 0
+    wide[at:at + 1] = b"\xcc\x00"
+    assert _code(bytes(wide)) is ErrorCode.NON_CANONICAL
+
+
+def test_decode_tx_legacy_str_for_bytes_is_refused() -> None:
+    raw = msgpack.packb(decode(TX.raw), use_bin_type=False)
+    assert _code(raw) in (ErrorCode.NON_CANONICAL, ErrorCode.MALFORMED)
+
+
+@pytest.mark.parametrize("raw", [
+    msgpack.packb([1, 2, 3]), msgpack.packb("tx"), msgpack.packb({"a": 1}), b"\xc1", b"",
+])
+def test_decode_tx_malformed_bytes_are_refused(raw: bytes) -> None:
+    assert _code(raw) is ErrorCode.MALFORMED
+
+
+@pytest.mark.parametrize(("changes", "code"), [
+    ({"chain_id": 5}, ErrorCode.MALFORMED),
+    ({"sender": "key"}, ErrorCode.MALFORMED),
+    ({"sender": b"\x01" * 31}, ErrorCode.MALFORMED),
+    ({"sender": b"\x01" * 33}, ErrorCode.MALFORMED),
+    ({"nonce": True}, ErrorCode.MALFORMED),
+    ({"nonce": -1}, ErrorCode.FIELD_INVALID),
+    ({"nonce": 2**63}, ErrorCode.FIELD_INVALID),
+    ({"type": 7}, ErrorCode.MALFORMED),
+    ({"type": "mint_me"}, ErrorCode.UNKNOWN_TYPE),
+    ({"signature": b"\x00" * 63}, ErrorCode.MALFORMED),
+    ({"signature": None}, ErrorCode.MALFORMED),
+    ({"chain_id": ""}, ErrorCode.FIELD_TOO_LONG),
+    ({"chain_id": "c" * (MAX_CHAIN_ID_CHARS + 1)}, ErrorCode.FIELD_TOO_LONG),
+    ({"body": "not-a-list"}, ErrorCode.MALFORMED),
+    ({"body": [b"\x01" * 20, 5]}, ErrorCode.MALFORMED),
+    ({"body": [b"\x01" * 20, 0, ""]}, ErrorCode.AMOUNT_OUT_OF_RANGE),
+    ({"body": [b"\x01" * 20, MAX_AMOUNT_MINOR + 1, ""]}, ErrorCode.AMOUNT_OUT_OF_RANGE),
+    ({"body": [b"\x01" * 20, -5, ""]}, ErrorCode.AMOUNT_OUT_OF_RANGE),
+    ({"body": [b"\x01" * 20, True, ""]}, ErrorCode.FIELD_INVALID),
+    ({"body": [b"\x01" * 20, "5", ""]}, ErrorCode.FIELD_INVALID),
+    ({"body": [b"\x01" * 21, 5, ""]}, ErrorCode.FIELD_TOO_LONG),
+    ({"body": [b"\x01" * 19, 5, ""]}, ErrorCode.FIELD_INVALID),
+    ({"body": ["agora1xyz", 5, ""]}, ErrorCode.FIELD_INVALID),
+    ({"body": [b"\x01" * 20, 5, "m" * (MAX_MEMO_CHARS + 1)]}, ErrorCode.FIELD_TOO_LONG),
+])
+def test_decode_tx_bad_field_is_refused_with_code(changes: dict[str, Any],
+                                                  code: ErrorCode) -> None:
+    assert _code(_wire(**changes)) is code
+
+
+def test_decode_tx_memo_at_limit_is_accepted() -> None:
+    tx = decode_tx(_wire(body=[b"\x01" * 20, 5, "m" * MAX_MEMO_CHARS]))
+    assert isinstance(tx.body, Transfer)
+    assert tx.body.memo == "m" * MAX_MEMO_CHARS
+
+
+def test_decode_tx_chain_id_at_limit_is_accepted() -> None:
+    assert decode_tx(_wire(chain_id="c" * MAX_CHAIN_ID_CHARS)).chain_id == "c" * 64
+
+
+def test_decode_tx_amount_at_maximum_is_accepted() -> None:
+    tx = decode_tx(_wire(body=[b"\x01" * 20, MAX_AMOUNT_MINOR, ""]))
+    assert isinstance(tx.body, Transfer)
+    assert tx.body.amount == MAX_AMOUNT_MINOR
+
+
+def _padded(total: int) -> bytes:
+    # A canonical array whose size is exactly `total` bytes (a bin32 pad in the body).
+    for pad in range(total, 0, -1):
+        raw = encode([CHAIN_ID, KEYS[0].public_key, 0, "transfer", [b"\x00" * pad], b"s" * 64])
+        if len(raw) == total:
+            return raw
+    raise AssertionError("no padding gives that size")
+
+
+def test_decode_tx_exactly_max_bytes_is_not_too_large() -> None:
+    raw = _padded(MAX_TX_BYTES)
+    assert len(raw) == MAX_TX_BYTES
+    assert _code(raw) is ErrorCode.MALFORMED  # the size passes; the body is wrong
+
+
+def test_decode_tx_one_byte_over_max_is_too_large() -> None:
+    raw = _padded(MAX_TX_BYTES + 1)
+    assert _code(raw) is ErrorCode.TOO_LARGE
+
+
+def test_decode_tx_trailing_byte_is_refused() -> None:
+    assert _code(TX.raw + b"\x00") is ErrorCode.MALFORMED
+
+
+def test_sign_tx_chain_id_too_long_is_refused() -> None:
+    with pytest.raises(ValidationError) as info:
+        sign_tx(KEYS[0], "c" * 65, 0, Transfer(to=b"\x01" * 20, amount=1))
+    assert info.value.code is ErrorCode.FIELD_TOO_LONG
+
+
+def test_transfer_model_rejects_float_amount() -> None:
+    with pytest.raises(Exception):  # noqa: B017  (pydantic's strict error)
+        Transfer(to=b"\x01" * 20, amount=1.0)  # type: ignore[arg-type]
