@@ -4,14 +4,23 @@ from __future__ import annotations
 
 import typer
 
+from cli import keys
+from cli.common import OneLineErrorsGroup
+from cli.init import init
+
 app = typer.Typer(
     name="agora",
     help="Agora: a permissioned blockchain node for social commerce.",
     no_args_is_help=True,
     add_completion=False,
+    cls=OneLineErrorsGroup,
 )
 
 
 @app.callback()
 def main() -> None:
     """Agora node, wallet and devnet tools."""
+
+
+app.command("init")(init)
+app.add_typer(keys.app, name="keys")

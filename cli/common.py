@@ -1,0 +1,206 @@
+"""Helpers every `agora` command shares: options, the error boundary and output rendering.
+
+The error boundary (STYLE section 10) is the only place an `AgoraError` is caught: it
+becomes one line on stderr, ``error: <reason>: <message>``, and exit code 1. Bad input that
+surfaces as `OSError` or `ValueError` (an unreadable file, a malformed number) is reported the
+same way. Usage errors (unknown option, bad choice) are also one line and exit 2:
+`OneLineErrorsGroup` is the top-level group class that renders them. No path prints a
+traceback unless AGORA_DEBUG=1.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from enum import Enum, StrEnum
+from pathlib import Path
+from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
+
+import typer
+from typer.core import TyperGroup
+
+from commerce.errors import AgoraError
+
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+P = ParamSpec("P")
+R = TypeVar("R")
+
+
+class OutputFormat(StrEnum):
+    """How a command prints its result."""
+
+    text = "text"
+    json = "json"
+
+
+OutputOption = Annotated[
+    OutputFormat,
+    typer.Option("--output", "-o", help="Print text for people or json for scripts."),
+]
+HomeOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--home",
+        help="Node home directory [default: $AGORA_HOME or ~/.agora].",
+        show_default=False,
+    ),
+]
+
+
+def resolve_home(home: Path | None) -> Path:
+    """`home` if given, else $AGORA_HOME, else ~/.agora."""
+    if home is not None:
+        return home.expanduser()
+    env = os.environ.get("AGORA_HOME")
+    return Path(env).expanduser() if env else Path.home() / ".agora"
+
+
+def _one_line(text: str) -> str:
+    return " ".join(str(text).split())
+
+
+def fail(reason: str, message: str, *, code: int = EXIT_FAILURE) -> NoReturn:
+    """Print ``error: <reason>: <message>`` on one stderr line and exit with `code`."""
+    typer.echo(f"error: {reason}: {_one_line(message)}", err=True)
+    raise typer.Exit(code=code)
+
+
+def warn(message: str) -> None:
+    """Print one warning line on stderr (stdout stays clean for --output json)."""
+    typer.echo(_one_line(message), err=True)
+
+
+@contextlib.contextmanager
+def error_boundary() -> Iterator[None]:
+    """Turn AgoraError, OSError and ValueError raised inside into `fail(...)`."""
+    try:
+        yield
+    except AgoraError as exc:
+        fail(exc.reason, exc.message)
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        fail("io_error", f"{exc.strerror or exc}{where}")
+    except ValueError as exc:
+        fail("invalid_input", str(exc) or type(exc).__name__)
+
+
+def run_command(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
+    """Call `function` inside the error boundary and return its result."""
+    with error_boundary():
+        return function(*args, **kwargs)
+    raise AssertionError("unreachable: the boundary either returns or exits")
+
+
+def handle_errors(function: Callable[P, R]) -> Callable[P, R]:
+    """Decorate a typer command so its body runs inside the error boundary; typer still
+    sees the original signature."""
+
+    @functools.wraps(function)
+    def wrapper(*args: P.args, **kwargs: P.kwargs) -> R:
+        return run_command(function, *args, **kwargs)
+
+    return wrapper
+
+
+def print_json(value: Any) -> None:
+    """Print `value` as indented JSON on stdout (bytes as hex, paths as text)."""
+    typer.echo(json.dumps(value, indent=2, default=_json_default))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if isinstance(value, Path | Enum):
+        return str(value.value if isinstance(value, Enum) else value)
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
+
+
+def print_fields(fields: Mapping[str, Any]) -> None:
+    """Print `label  value` lines with the labels aligned (a `show` view)."""
+    width = max((len(label) for label in fields), default=0)
+    for label, value in fields.items():
+        typer.echo(f"{label.ljust(width)}  {_cell(value)}")
+
+
+def render_table(rows: Sequence[Mapping[str, Any]], columns: Sequence[tuple[str, str]]) -> str:
+    """A plain text table of `rows` with `columns` as (key, HEADER) pairs."""
+    cells = [[_cell(row.get(key)) for key, _ in columns] for row in rows]
+    headers = [header for _, header in columns]
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(headers)]
+    lines = ["  ".join(h.ljust(w) for h, w in zip(headers, widths, strict=True)).rstrip()]
+    for row_cells in cells:
+        line = "  ".join(c.ljust(w) for c, w in zip(row_cells, widths, strict=True))
+        lines.append(line.rstrip())
+    return "\n".join(lines)
+
+
+def print_table(
+    rows: Sequence[Mapping[str, Any]],
+    columns: Sequence[tuple[str, str]],
+    *,
+    empty: str = "(none)",
+) -> None:
+    """Print `render_table(rows, columns)`, or `empty` when there are no rows."""
+    typer.echo(render_table(rows, columns) if rows else empty)
+
+
+def _cell(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, bytes):
+        return value.hex()
+    return _one_line(str(value))
+
+
+def emit(output: OutputFormat, value: Any, text: Callable[[], None]) -> None:
+    """Print `value` as JSON when `output` is json, else call `text()` to print it."""
+    if output is OutputFormat.json:
+        print_json(value)
+    else:
+        text()
+
+
+class OneLineErrorsGroup(TyperGroup):
+    """The top-level group: usage errors become one line and exit 2; interrupts exit 130;
+    an unexpected exception becomes one line (a traceback only with AGORA_DEBUG=1)."""
+
+    def main(  # type: ignore[override]
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        **extra: Any,
+    ) -> Any:
+        """Run the command line; with `standalone_mode` (the default) always exits."""
+        if not standalone_mode:
+            return super().main(args, prog_name, complete_var, False, **extra)
+        try:
+            result = super().main(args, prog_name, complete_var, False, **extra)
+        except typer.TyperException as exc:
+            code = int(getattr(exc, "exit_code", EXIT_FAILURE))
+            if type(exc).__name__ == "NoArgsIsHelpError":
+                typer.echo(exc.format_message(), err=True)
+                sys.exit(code)
+            message = exc.format_message().replace("Value error, ", "")
+            typer.echo(f"error: usage: {_one_line(message)}", err=True)
+            sys.exit(code)
+        except typer.Abort:
+            typer.echo("error: aborted", err=True)
+            sys.exit(EXIT_FAILURE)
+        except Exception as exc:
+            if os.environ.get("AGORA_DEBUG") == "1":
+                raise
+            message = _one_line(str(exc)) or type(exc).__name__
+            typer.echo(f"error: internal: {type(exc).__name__}: {message}", err=True)
+            sys.exit(EXIT_FAILURE)
+        sys.exit(result if isinstance(result, int) else 0)

@@ -1,0 +1,287 @@
+"""`agora keys add|list|show|delete|export|import`: named account keys in a local keyring.
+
+The passphrase of the file backend comes from `--passphrase-file` (its first line), else the
+AGORA_PASSPHRASE environment variable, else a hidden prompt on the terminal (asked twice when
+a new passphrase is set). The test backend stores keys unencrypted and warns about it.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from cli.common import (
+    HomeOption,
+    OutputFormat,
+    OutputOption,
+    emit,
+    fail,
+    handle_errors,
+    print_fields,
+    print_json,
+    print_table,
+    resolve_home,
+    warn,
+)
+from node.keyring import TEST_BACKEND_WARNING, KeyInfo, Keyring
+
+MAX_PASSPHRASE_FILE_BYTES = 4096
+MAX_IMPORT_FILE_BYTES = 64 * 1024
+
+app = typer.Typer(
+    name="keys",
+    help="Manage named account keys (encrypted at rest unless --keyring-backend test).",
+    no_args_is_help=True,
+)
+
+
+class KeyringBackend(StrEnum):
+    """Where and how keys are stored."""
+
+    file = "file"
+    test = "test"
+
+
+KeyringDirOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--keyring-dir",
+        help="Keyring directory [default: <home>/keyring].",
+        show_default=False,
+    ),
+]
+BackendOption = Annotated[
+    KeyringBackend,
+    typer.Option(
+        "--keyring-backend",
+        "--keyring",
+        envvar="AGORA_KEYRING_BACKEND",
+        help="file: encrypted with a passphrase (Argon2id); test: UNENCRYPTED, devnets only.",
+    ),
+]
+PassphraseFileOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--passphrase-file",
+        help="Read the passphrase from the first line of this file "
+        "[default: $AGORA_PASSPHRASE, else prompt].",
+        show_default=False,
+    ),
+]
+NameArgument = Annotated[str, typer.Argument(help="The key's name.")]
+
+
+def _keyring(keyring_dir: Path | None, home: Path | None, backend: KeyringBackend) -> Keyring:
+    directory = keyring_dir.expanduser() if keyring_dir else resolve_home(home) / "keyring"
+    return Keyring(directory, backend.value)
+
+
+def _passphrase(passphrase_file: Path | None, *, confirm: bool) -> str:
+    """The passphrase from the file, the environment, or a hidden prompt."""
+    if passphrase_file is not None:
+        with passphrase_file.expanduser().open("rb") as handle:
+            data = handle.read(MAX_PASSPHRASE_FILE_BYTES + 1)
+        if len(data) > MAX_PASSPHRASE_FILE_BYTES:
+            fail("bad_key", f"passphrase file {passphrase_file} is too large")
+        lines = data.decode("utf-8").splitlines()
+        if not lines or not lines[0]:
+            fail("bad_key", f"passphrase file {passphrase_file} has an empty first line")
+        return lines[0]
+    env = os.environ.get("AGORA_PASSPHRASE")
+    if env:
+        return env
+    try:
+        value: str = typer.prompt(
+            "Passphrase", hide_input=True, confirmation_prompt=confirm, err=True
+        )
+    except typer.Abort:
+        fail("bad_key", "no passphrase given: use --passphrase-file or AGORA_PASSPHRASE")
+    if not value:
+        fail("bad_key", "the passphrase is empty")
+    return value
+
+
+def _print_key(info: KeyInfo, output: OutputFormat) -> None:
+    emit(
+        output,
+        info.to_dict(),
+        lambda: print_fields(
+            {
+                "name": info.name,
+                "address": info.address,
+                "public key": info.public_key,
+                "backend": info.backend,
+            }
+        ),
+    )
+
+
+@app.command("add")
+@handle_errors
+def add(
+    name: NameArgument,
+    *,
+    keyring_dir: KeyringDirOption = None,
+    keyring_backend: BackendOption = KeyringBackend.file,
+    home: HomeOption = None,
+    passphrase_file: PassphraseFileOption = None,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Generate a new key and store it under NAME."""
+    keyring = _keyring(keyring_dir, home, keyring_backend)
+    if keyring.encrypted:
+        if (keyring.directory / f"{name}.json").exists():
+            keyring.show(name)  # Fail on the name before asking for a passphrase.
+        passphrase: str | None = _passphrase(passphrase_file, confirm=True)
+    else:
+        warn(TEST_BACKEND_WARNING)
+        passphrase = None
+    _print_key(keyring.add(name, passphrase=passphrase), output)
+
+
+@app.command("list")
+@handle_errors
+def list_keys(
+    *,
+    keyring_dir: KeyringDirOption = None,
+    keyring_backend: BackendOption = KeyringBackend.file,
+    home: HomeOption = None,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """List the stored keys with their addresses."""
+    keys = [info.to_dict() for info in _keyring(keyring_dir, home, keyring_backend).list()]
+    emit(
+        output,
+        keys,
+        lambda: print_table(
+            keys,
+            [("name", "NAME"), ("address", "ADDRESS"), ("public_key", "PUBLIC KEY")],
+            empty="(no keys)",
+        ),
+    )
+
+
+@app.command("show")
+@handle_errors
+def show(
+    name: NameArgument,
+    *,
+    address: Annotated[bool, typer.Option("--address", "-a", help="Print only the address.")] = (
+        False
+    ),
+    keyring_dir: KeyringDirOption = None,
+    keyring_backend: BackendOption = KeyringBackend.file,
+    home: HomeOption = None,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Show a key's address and public key (no passphrase needed)."""
+    info = _keyring(keyring_dir, home, keyring_backend).show(name)
+    if address and output is OutputFormat.text:
+        typer.echo(info.address)
+        return
+    _print_key(info, output)
+
+
+@app.command("delete")
+@handle_errors
+def delete(
+    name: NameArgument,
+    *,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = (
+        False
+    ),
+    keyring_dir: KeyringDirOption = None,
+    keyring_backend: BackendOption = KeyringBackend.file,
+    home: HomeOption = None,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Delete a key; without --yes, asks first."""
+    keyring = _keyring(keyring_dir, home, keyring_backend)
+    info = keyring.show(name)
+    if not yes:
+        if not sys.stdin.isatty():
+            fail("usage", "refusing to delete without --yes when not on a terminal", code=2)
+        if not typer.confirm(f"Delete key {name!r} ({info.address})?", err=True):
+            fail("aborted", "key not deleted")
+    keyring.delete(name)
+    emit(output, {"deleted": info.to_dict()}, lambda: typer.echo(f"deleted key {name}"))
+
+
+@app.command("export")
+@handle_errors
+def export(
+    name: NameArgument,
+    *,
+    unsafe: Annotated[
+        bool,
+        typer.Option("--unsafe", help="Required with --hex: the seed gives full control."),
+    ] = False,
+    hex_seed: Annotated[
+        bool, typer.Option("--hex", help="Print the raw seed as hex instead of armor.")
+    ] = False,
+    keyring_dir: KeyringDirOption = None,
+    keyring_backend: BackendOption = KeyringBackend.file,
+    home: HomeOption = None,
+    passphrase_file: PassphraseFileOption = None,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Print a key as passphrase-encrypted armor, or as a raw hex seed (--hex --unsafe)."""
+    keyring = _keyring(keyring_dir, home, keyring_backend)
+    keyring.show(name)
+    if hex_seed:
+        if not unsafe:
+            fail("usage", "--hex prints the secret seed; add --unsafe to confirm", code=2)
+        passphrase = _passphrase(passphrase_file, confirm=False) if keyring.encrypted else None
+        seed = keyring.export_seed_hex(name, passphrase=passphrase)
+        emit(output, {"name": name, "seed": seed}, lambda: typer.echo(seed))
+        return
+    # The test backend has no passphrase yet: a new one is set for the armor, so confirm it.
+    passphrase = _passphrase(passphrase_file, confirm=not keyring.encrypted)
+    armor = keyring.export_armored(name, passphrase=passphrase)
+    if output is OutputFormat.json:
+        print_json({"name": name, "armor": armor})
+    else:
+        typer.echo(armor, nl=False)
+
+
+@app.command("import")
+@handle_errors
+def import_key(
+    name: NameArgument,
+    file: Annotated[
+        Path, typer.Argument(help="Armored key file from `keys export`, or - for stdin.")
+    ],
+    *,
+    hex_seed: Annotated[
+        bool, typer.Option("--hex", help="The file holds a 64-hex-digit seed, not armor.")
+    ] = False,
+    keyring_dir: KeyringDirOption = None,
+    keyring_backend: BackendOption = KeyringBackend.file,
+    home: HomeOption = None,
+    passphrase_file: PassphraseFileOption = None,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Store a key from an armored export (opened with the passphrase) or a hex seed."""
+    keyring = _keyring(keyring_dir, home, keyring_backend)
+    if str(file) == "-":
+        text = sys.stdin.read(MAX_IMPORT_FILE_BYTES + 1)
+    else:
+        with file.expanduser().open("r", encoding="utf-8") as handle:
+            text = handle.read(MAX_IMPORT_FILE_BYTES + 1)
+    if len(text) > MAX_IMPORT_FILE_BYTES:
+        fail("bad_key", f"{file} is too large for a key")
+    if not keyring.encrypted:
+        warn(TEST_BACKEND_WARNING)
+    if hex_seed:
+        passphrase = _passphrase(passphrase_file, confirm=True) if keyring.encrypted else None
+        info = keyring.import_seed_hex(name, text, passphrase=passphrase)
+    else:
+        info = keyring.import_armored(
+            name, text, passphrase=_passphrase(passphrase_file, confirm=False)
+        )
+    _print_key(info, output)
