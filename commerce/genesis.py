@@ -71,13 +71,20 @@ class GenesisAccount(_Strict):
     @field_validator("address")
     @classmethod
     def _address(cls, value: str) -> str:
-        from_text(value)
+        # A ValueError (not our ValidationError) lets pydantic name the field.
+        try:
+            from_text(value)
+        except ValidationError as exc:
+            raise ValueError(exc.message) from exc
         return value
 
     @field_validator("balance")
     @classmethod
     def _balance(cls, value: str) -> str:
-        parse_amount(value)
+        try:
+            parse_amount(value)
+        except ValidationError as exc:
+            raise ValueError(exc.message) from exc
         return value
 
 

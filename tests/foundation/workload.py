@@ -72,7 +72,7 @@ def block_txs(view: StateReader, keys: list[Keypair], height: int,
         sender = rng.randrange(len(keys))
         target = (sender + 1 + rng.randrange(len(keys) - 1)) % len(keys)
         txs.append(transfer(keys[sender], keys[target], rng.randint(1, 1_000_000),
-                            nonces[sender], memo="h%d" % height))
+                            nonces[sender], memo=f"h{height}"))
         nonces[sender] += 1
     return txs
 
