@@ -191,7 +191,7 @@ def init_home(
             [(to_text(address_of(keypair.public_key)), validator_balance)],
             token_symbol=token_symbol,
         )
-        genesis_text = document.to_json()
+        genesis_text = document.to_json().encode("utf-8")
 
     home.config_dir.mkdir(parents=True, exist_ok=True)
     data_kept = home.data_dir.is_dir() and any(home.data_dir.iterdir())
@@ -199,7 +199,7 @@ def init_home(
     if key_created:
         write_node_key(home.node_key_file, keypair)
     write_config(home.config_file, node_config)
-    _write_atomic(home.genesis_file, genesis_text.encode("utf-8"), 0o644)
+    _write_atomic(home.genesis_file, genesis_text, 0o644)
     return InitResult(
         home=home.root,
         moniker=moniker,

@@ -1,0 +1,197 @@
+"""Node home: `init_home` writes a loadable one-validator home; `load_home` refuses a bad or
+tampered genesis, a bad config and a malformed or mismatched node key, each in one line.
+
+Method: init into tmp_path, then damage one file at a time and load again.
+"""
+
+from __future__ import annotations
+
+import json
+import stat
+from pathlib import Path
+
+import pytest
+
+from commerce.address import address_of, to_text
+from commerce.amount import parse_amount
+from commerce.errors import AgoraError, ErrorCode, ValidationError
+from commerce.keys import Keypair
+from node.errors import NodeError, NodeErrorCode
+from node.home import NodeHome, init_home, load_home, make_genesis
+
+
+def _one_line_error(path: Path) -> AgoraError:
+    with pytest.raises(AgoraError) as info:
+        load_home(path)
+    assert "\n" not in str(info.value)
+    return info.value
+
+
+def test_home_init_then_load_gives_one_validator_chain(tmp_path: Path) -> None:
+    result = init_home(tmp_path / "h", moniker="val0", chain_id="shop-1")
+    loaded = load_home(tmp_path / "h")
+    key = loaded.node_key.public_key
+    assert loaded.genesis.chain_id == "shop-1"
+    assert loaded.genesis.validator_keys == (key,)
+    assert loaded.genesis.validators[0].name == "val0"
+    assert loaded.genesis.accounts[0].address == to_text(address_of(key))
+    assert parse_amount(loaded.genesis.accounts[0].balance) > 0
+    assert loaded.config.node.moniker == "val0"
+    assert result.genesis_hash == loaded.genesis.hash.hex()
+    assert result.node_public_key == key.hex()
+    home = NodeHome(tmp_path / "h")
+    assert home.data_dir.is_dir()
+    assert stat.S_IMODE(home.node_key_file.stat().st_mode) == 0o600
+    document = json.loads(home.node_key_file.read_text())
+    assert set(document) == {"type", "public_key", "seed"}
+    assert document["type"] == "ed25519"
+
+
+def test_home_existing_is_refused_without_overwrite(tmp_path: Path) -> None:
+    init_home(tmp_path)
+    with pytest.raises(NodeError) as info:
+        init_home(tmp_path)
+    assert info.value.code is NodeErrorCode.HOME_EXISTS
+    assert "--overwrite" in info.value.message
+
+
+def test_home_overwrite_replaces_genesis_and_keeps_node_key(tmp_path: Path) -> None:
+    first = init_home(tmp_path, chain_id="one")
+    second = init_home(tmp_path, chain_id="two", overwrite=True)
+    assert second.node_public_key == first.node_public_key
+    assert not second.key_created
+    assert load_home(tmp_path).genesis.chain_id == "two"
+
+
+def test_home_init_with_given_genesis_copies_it(tmp_path: Path) -> None:
+    other = Keypair.from_seed(bytes(range(32)))
+    genesis = make_genesis("multi", [("a", other.public_key)], [], {"max_block_txs": 10})
+    path = tmp_path / "genesis.json"
+    path.write_text(genesis.to_json())
+    result = init_home(tmp_path / "h", genesis=path, chain_id="ignored")
+    assert result.chain_id == "multi"
+    assert not result.genesis_created
+    assert load_home(tmp_path / "h").genesis.hash == genesis.hash
+
+
+def test_home_init_with_bad_genesis_file_writes_nothing(tmp_path: Path) -> None:
+    path = tmp_path / "genesis.json"
+    path.write_text("{}")
+    with pytest.raises(ValidationError) as info:
+        init_home(tmp_path / "h", genesis=path)
+    assert info.value.code is ErrorCode.BAD_GENESIS
+    assert not (tmp_path / "h" / "config").exists()
+
+
+def test_home_init_with_bad_moniker_is_bad_config(tmp_path: Path) -> None:
+    with pytest.raises(NodeError) as info:
+        init_home(tmp_path, moniker="no spaces please")
+    assert info.value.code is NodeErrorCode.BAD_CONFIG
+    assert "node.moniker" in info.value.message
+
+
+def test_home_missing_is_refused(tmp_path: Path) -> None:
+    error = _one_line_error(tmp_path / "nothing")
+    assert error.reason == "bad_config"
+    assert "agora init" in error.message
+
+
+def test_home_tampered_genesis_address_is_refused(tmp_path: Path) -> None:
+    init_home(tmp_path)
+    home = NodeHome(tmp_path)
+    document = json.loads(home.genesis_file.read_text())
+    address = document["accounts"][0]["address"]
+    flipped = "q" if address[-1] != "q" else "p"
+    document["accounts"][0]["address"] = address[:-1] + flipped
+    home.genesis_file.write_text(json.dumps(document))
+    error = _one_line_error(tmp_path)
+    assert error.reason == "bad_genesis"
+    assert "accounts.0.address" in error.message
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        (lambda d: d["validators"].append(dict(d["validators"][0])), "validators"),
+        (lambda d: d["validators"][0].update(public_key="zz"), "validators.0.public_key"),
+        (lambda d: d.update(chain_id="Bad Chain"), "chain_id"),
+        (lambda d: d.update(extra=1), "extra"),
+        (lambda d: d["accounts"][0].update(balance="-5"), "accounts.0.balance"),
+    ],
+)
+def test_home_invalid_genesis_is_refused_naming_the_field(
+    tmp_path: Path, change: object, field: str
+) -> None:
+    init_home(tmp_path)
+    home = NodeHome(tmp_path)
+    document = json.loads(home.genesis_file.read_text())
+    change(document)  # type: ignore[operator]
+    home.genesis_file.write_text(json.dumps(document))
+    error = _one_line_error(tmp_path)
+    assert error.reason == "bad_genesis"
+    assert field in error.message
+
+
+def test_home_genesis_not_json_is_refused(tmp_path: Path) -> None:
+    init_home(tmp_path)
+    NodeHome(tmp_path).genesis_file.write_text("{not json")
+    assert _one_line_error(tmp_path).reason == "bad_genesis"
+
+
+def test_home_mismatched_node_key_is_refused(tmp_path: Path) -> None:
+    init_home(tmp_path)
+    home = NodeHome(tmp_path)
+    document = json.loads(home.node_key_file.read_text())
+    document["public_key"] = Keypair.generate().public_key.hex()
+    home.node_key_file.write_text(json.dumps(document))
+    error = _one_line_error(tmp_path)
+    assert error.reason == "bad_key"
+    assert "does not match" in error.message
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("not json", "not valid JSON"),
+        ("[]", "not a JSON object"),
+        ('{"type": "rsa", "public_key": "", "seed": ""}', "type"),
+        ('{"type": "ed25519", "public_key": "00", "seed": "00"}', "seed"),
+        ('{"type": "ed25519", "seed": "' + "zz" * 32 + '", "public_key": "00"}', "seed: not hex"),
+        ('{"type": "ed25519", "public_key": "", "seed": "", "x": 1}', "x: unknown key"),
+    ],
+)
+def test_home_malformed_node_key_is_refused(tmp_path: Path, text: str, fragment: str) -> None:
+    init_home(tmp_path)
+    NodeHome(tmp_path).node_key_file.write_text(text)
+    error = _one_line_error(tmp_path)
+    assert error.reason == "bad_key"
+    assert fragment in error.message
+
+
+def test_home_missing_node_key_is_refused(tmp_path: Path) -> None:
+    init_home(tmp_path)
+    NodeHome(tmp_path).node_key_file.unlink()
+    assert _one_line_error(tmp_path).reason == "bad_key"
+
+
+def test_home_bad_config_is_refused(tmp_path: Path) -> None:
+    init_home(tmp_path)
+    NodeHome(tmp_path).config_file.write_text('[rpc]\nlisten = "nope"\n')
+    error = _one_line_error(tmp_path)
+    assert error.reason == "bad_config"
+    assert error.message.startswith("config.toml: rpc.listen:")
+
+
+def test_home_make_genesis_builds_validated_document() -> None:
+    keys = [Keypair.from_seed(bytes([i]) * 32) for i in range(4)]
+    genesis = make_genesis(
+        "devnet",
+        [(f"v{i}", k.public_key.hex()) for i, k in enumerate(keys)],
+        [(to_text(address_of(k.public_key)), "100.5") for k in keys],
+        {"max_block_bytes": 1024 * 1024},
+        genesis_time="2024-01-01T00:00:00Z",
+    )
+    assert len(genesis.validators) == 4
+    assert genesis.params.max_block_bytes == 1024 * 1024
+    with pytest.raises(ValidationError):
+        make_genesis("devnet", [("a", keys[0].public_key), ("b", keys[0].public_key)])
