@@ -1,0 +1,180 @@
+"""Keyring: add, list, show, delete, export and import for both backends; a wrong passphrase
+or a tampered record is bad_key; the file backend keeps no seed in clear.
+
+Method: keyrings in tmp_path; the file backend uses Argon2id INTERACTIVE limits for speed
+except in one test that checks the MODERATE default is recorded and opens.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from commerce.keys import Keypair
+from node.errors import NodeError, NodeErrorCode
+from node.keyring import KDF_INTERACTIVE, KDF_MODERATE, Keyring
+
+SEED = bytes(range(32))
+
+
+def _file(tmp_path: Path) -> Keyring:
+    return Keyring(tmp_path, "file", kdf_limits=KDF_INTERACTIVE)
+
+
+def _code(error: pytest.ExceptionInfo[NodeError]) -> NodeErrorCode:
+    assert "\n" not in str(error.value)
+    return error.value.code  # type: ignore[return-value]
+
+
+@pytest.mark.parametrize("backend", ["file", "test"])
+def test_keyring_add_list_show_delete(tmp_path: Path, backend: str) -> None:
+    keyring = Keyring(tmp_path, backend, kdf_limits=KDF_INTERACTIVE)  # type: ignore[arg-type]
+    assert keyring.list() == []
+    bob = keyring.add("bob", passphrase="pw")
+    alice = keyring.add("alice", passphrase="pw", seed=SEED)
+    assert alice.public_key == Keypair.from_seed(SEED).public_key.hex()
+    assert alice.address.startswith("agora1")
+    assert [k.name for k in keyring.list()] == ["alice", "bob"]
+    assert keyring.show("bob") == bob
+    assert keyring.keypair("alice", passphrase="pw").seed == SEED
+    assert keyring.delete("bob") == bob
+    assert [k.name for k in keyring.list()] == ["alice"]
+    with pytest.raises(NodeError) as info:
+        keyring.show("bob")
+    assert _code(info) is NodeErrorCode.KEY_NOT_FOUND
+
+
+def test_keyring_backends_are_separate_directories(tmp_path: Path) -> None:
+    _file(tmp_path).add("k", passphrase="pw")
+    assert Keyring(tmp_path, "test").list() == []
+
+
+def test_keyring_duplicate_name_is_refused(tmp_path: Path) -> None:
+    keyring = Keyring(tmp_path, "test")
+    keyring.add("k")
+    with pytest.raises(NodeError) as info:
+        keyring.add("k")
+    assert _code(info) is NodeErrorCode.KEY_EXISTS
+
+
+@pytest.mark.parametrize("name", ["", ".hidden", "a/b", "x" * 65, "sp ace", "../up"])
+def test_keyring_bad_name_is_refused(tmp_path: Path, name: str) -> None:
+    with pytest.raises(NodeError) as info:
+        Keyring(tmp_path, "test").add(name)
+    assert _code(info) is NodeErrorCode.BAD_KEY
+
+
+def test_keyring_file_backend_stores_no_seed_in_clear(tmp_path: Path) -> None:
+    keyring = _file(tmp_path)
+    keyring.add("k", passphrase="pw", seed=SEED)
+    raw = (tmp_path / "file" / "k.json").read_text()
+    assert SEED.hex() not in raw
+    record = json.loads(raw)
+    assert record["kdf"] == "argon2id"
+    assert (tmp_path / "file" / "k.json").stat().st_mode & 0o077 == 0
+
+
+def test_keyring_test_backend_stores_seed_in_clear(tmp_path: Path) -> None:
+    Keyring(tmp_path, "test").add("k", seed=SEED)
+    assert json.loads((tmp_path / "test" / "k.json").read_text())["seed"] == SEED.hex()
+
+
+def test_keyring_wrong_passphrase_is_bad_key(tmp_path: Path) -> None:
+    keyring = _file(tmp_path)
+    keyring.add("k", passphrase="right")
+    with pytest.raises(NodeError) as info:
+        keyring.keypair("k", passphrase="wrong")
+    assert _code(info) is NodeErrorCode.BAD_KEY
+    assert "wrong passphrase" in info.value.message
+
+
+def test_keyring_file_backend_needs_a_passphrase(tmp_path: Path) -> None:
+    with pytest.raises(NodeError) as info:
+        _file(tmp_path).add("k", passphrase="")
+    assert _code(info) is NodeErrorCode.BAD_KEY
+
+
+def test_keyring_tampered_ciphertext_is_bad_key(tmp_path: Path) -> None:
+    keyring = _file(tmp_path)
+    keyring.add("k", passphrase="pw")
+    path = tmp_path / "file" / "k.json"
+    record = json.loads(path.read_text())
+    last = record["ciphertext"][-1]
+    record["ciphertext"] = record["ciphertext"][:-1] + ("0" if last != "0" else "1")
+    path.write_text(json.dumps(record))
+    with pytest.raises(NodeError) as info:
+        keyring.keypair("k", passphrase="pw")
+    assert _code(info) is NodeErrorCode.BAD_KEY
+
+
+def test_keyring_record_with_huge_kdf_cost_is_refused(tmp_path: Path) -> None:
+    keyring = _file(tmp_path)
+    keyring.add("k", passphrase="pw")
+    path = tmp_path / "file" / "k.json"
+    record = json.loads(path.read_text())
+    record["memlimit"] = 2**40
+    path.write_text(json.dumps(record))
+    with pytest.raises(NodeError, match="out of range"):
+        keyring.keypair("k", passphrase="pw")
+
+
+def test_keyring_swapped_public_key_is_refused(tmp_path: Path) -> None:
+    keyring = Keyring(tmp_path, "test")
+    keyring.add("k")
+    path = tmp_path / "test" / "k.json"
+    record = json.loads(path.read_text())
+    record["public_key"] = Keypair.generate().public_key.hex()
+    path.write_text(json.dumps(record))
+    with pytest.raises(NodeError, match="address does not match"):
+        keyring.show("k")
+
+
+def test_keyring_default_cost_is_moderate_and_opens(tmp_path: Path) -> None:
+    keyring = Keyring(tmp_path, "file")
+    keyring.add("k", passphrase="pw", seed=SEED)
+    record = json.loads((tmp_path / "file" / "k.json").read_text())
+    assert (record["opslimit"], record["memlimit"]) == KDF_MODERATE
+    # A keyring built with other limits still opens it: the cost is read from the record.
+    assert _file(tmp_path).keypair("k", passphrase="pw").seed == SEED
+
+
+def test_keyring_export_armored_then_import_across_backends(tmp_path: Path) -> None:
+    source = _file(tmp_path / "a")
+    source.add("k", passphrase="pw", seed=SEED)
+    armor = source.export_armored("k", passphrase="pw")
+    assert armor.startswith("-----BEGIN AGORA PRIVATE KEY-----")
+    assert SEED.hex() not in armor
+    target = Keyring(tmp_path / "b", "test")
+    info = target.import_armored("copy", armor, passphrase="pw")
+    assert info.public_key == source.show("k").public_key
+    assert target.export_seed_hex("copy") == SEED.hex()
+    with pytest.raises(NodeError) as info_error:
+        target.import_armored("copy2", armor, passphrase="nope")
+    assert _code(info_error) is NodeErrorCode.BAD_KEY
+
+
+@pytest.mark.parametrize(
+    "armor",
+    ["", "hello", "-----BEGIN AGORA PRIVATE KEY-----\n!!!\n-----END AGORA PRIVATE KEY-----"],
+)
+def test_keyring_malformed_armor_is_bad_key(tmp_path: Path, armor: str) -> None:
+    with pytest.raises(NodeError) as info:
+        Keyring(tmp_path, "test").import_armored("k", armor, passphrase="pw")
+    assert _code(info) is NodeErrorCode.BAD_KEY
+
+
+def test_keyring_import_hex_seed(tmp_path: Path) -> None:
+    keyring = _file(tmp_path)
+    info = keyring.import_seed_hex("k", SEED.hex() + "\n", passphrase="pw")
+    assert info.public_key == Keypair.from_seed(SEED).public_key.hex()
+    assert keyring.export_seed_hex("k", passphrase="pw") == SEED.hex()
+    for bad in ("00", "zz" * 32):
+        with pytest.raises(NodeError):
+            keyring.import_seed_hex("k2", bad, passphrase="pw")
+
+
+def test_keyring_unknown_backend_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(NodeError):
+        Keyring(tmp_path, "os")  # type: ignore[arg-type]
