@@ -1,0 +1,51 @@
+"""Every limit of the consensus core, in one place (STYLE section 5).
+
+Each buffer, queue and loop over peer data in `consensus/` refers to one of these
+constants. Their relations are checked when the module is imported.
+"""
+
+from __future__ import annotations
+
+MAX_VALIDATORS_COUNT = 128
+MAX_BLOCK_BYTES = 4 * 1024 * 1024
+MAX_CHAIN_ID_BYTES = 64
+DIGEST_BYTES = 32
+MAX_DIGEST_BYTES = 64
+SIGNATURE_BYTES = 64
+PUBLIC_KEY_BYTES = 32
+# Bytes of one certificate: header plus one (index, signature) pair per validator.
+MAX_CERTIFICATE_BYTES = 128 + MAX_VALIDATORS_COUNT * (SIGNATURE_BYTES + 8)
+# A NEW-VIEW carries up to n VIEW-CHANGEs (two certificates each) and one block.
+MAX_VIEW_CHANGE_BYTES = 256 + 2 * MAX_CERTIFICATE_BYTES + MAX_BLOCK_BYTES
+MAX_MESSAGE_BYTES = (
+    MAX_BLOCK_BYTES + 512 + MAX_VALIDATORS_COUNT * (256 + 2 * MAX_CERTIFICATE_BYTES)
+)
+MAX_RECORD_BYTES = MAX_BLOCK_BYTES + MAX_CERTIFICATE_BYTES + 256
+
+# Messages for views above the current one are buffered up to this distance.
+MAX_FUTURE_VIEWS = 4
+# Messages for heights above the current one are buffered up to this distance;
+# further ahead the replica catches up by fetching finalized blocks instead.
+MAX_FUTURE_HEIGHTS = 1
+# Blocks asked for in one FetchBlocks, and accepted from one BlocksFetched.
+MAX_FETCH_BLOCKS = 64
+# Signature checks remembered by the default verifier (replays and gossip copies).
+MAX_VERIFY_CACHE_ENTRIES = 16_384
+# Exponent cap of the view-change backoff: base << MAX_BACKOFF_SHIFT at most.
+MAX_BACKOFF_SHIFT = 16
+# Records replayed at construction.
+MAX_RESTORE_RECORDS = 1_000_000
+
+# Defaults of ReplicaConfig (the node may override them from its config).
+VIEW_CHANGE_TIMEOUT_MS = 2_000
+VIEW_CHANGE_TIMEOUT_MAX_MS = 60_000
+RETRANSMIT_INTERVAL_MS = 500
+FETCH_TIMEOUT_MS = 3_000
+
+assert MAX_FUTURE_VIEWS >= 1
+assert MAX_FUTURE_HEIGHTS >= 1
+assert MAX_CERTIFICATE_BYTES < MAX_VIEW_CHANGE_BYTES
+assert MAX_VIEW_CHANGE_BYTES <= MAX_MESSAGE_BYTES
+assert MAX_BLOCK_BYTES + MAX_CERTIFICATE_BYTES < MAX_MESSAGE_BYTES
+assert RETRANSMIT_INTERVAL_MS < VIEW_CHANGE_TIMEOUT_MS <= VIEW_CHANGE_TIMEOUT_MAX_MS
+assert VIEW_CHANGE_TIMEOUT_MS << MAX_BACKOFF_SHIFT >= VIEW_CHANGE_TIMEOUT_MAX_MS

@@ -1,0 +1,665 @@
+"""Deterministic fault simulator of the PBFT core (the VOPR of consensus/).
+
+One `random.Random(seed)` (never the module-level `random`) chooses everything: the
+scenario's faults, message delays, loss, duplication, crash points. The simulator runs
+n real `Replica` objects with a toy deterministic application on a virtual clock and
+a virtual network, turning their effects into events. Nothing reads the wall clock, so
+a seed replays exactly.
+
+Faults: loss (up to 30%), delay and reordering, duplication, partitions that heal,
+crash/restart of replicas mid-step (losing everything not persisted), restart with an
+empty data directory, more than f replicas down at once, and Byzantine replicas
+(equivocating primary, invalid blocks, silence, replayed messages, forged signatures,
+fabricated VIEW-CHANGE certificates, floods). After the faults heal (at most f faulty
+left), the run continues until every honest replica finalized new blocks.
+
+Checkers: agreement, validity, certificate validity (after every finalize) and
+liveness (at the end). Run: python -m consensus.sim --seeds A:B --validators N
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import heapq
+import json
+import random
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from nacl.signing import SigningKey
+
+from consensus.errors import ValidationError
+from consensus.events import (
+    BlockProposed,
+    BlocksFetched,
+    BlockValidated,
+    Broadcast,
+    CancelTimer,
+    Effect,
+    Event,
+    FetchBlocks,
+    FinalizeBlock,
+    MessageReceived,
+    Note,
+    Persist,
+    ProposeBlock,
+    Send,
+    SetTimer,
+    Started,
+    TimerFired,
+    ValidateBlock,
+    WorkPending,
+)
+from consensus.messages import (
+    KIND_VIEW_CHANGE,
+    PHASE_COMMIT,
+    PHASE_PREPARE,
+    Certificate,
+    Decided,
+    Height,
+    PeerId,
+    PrePrepare,
+    ValidatorIndex,
+    Verifier,
+    View,
+    ViewChange,
+    Vote,
+    decode_message,
+    encode_message,
+    pack,
+    sha256_digest,
+    sign_vote,
+    unpack_canonical,
+    verify_certificate,
+    view_change_payload,
+)
+from consensus.replica import Replica, ReplicaConfig
+
+CHAIN_ID = b"agora-sim"
+GENESIS_ROOT = hashlib.sha256(b"genesis").digest()
+
+SIM_CONFIG = ReplicaConfig(
+    view_change_timeout_ms=500, view_change_timeout_max_ms=8_000,
+    retransmit_interval_ms=200, fetch_timeout_ms=1_000, idle_block_interval_ms=300,
+)
+DELAY_MS_MIN, DELAY_MS_MAX = 5, 40
+DUPLICATE_PCT = 3
+BYZANTINE_TICK_MS = 150
+LIVENESS_BLOCKS = 2
+LIVENESS_BOUND_MS = 90_000
+MAX_EVENTS = 400_000
+MAX_REPLAY_MESSAGES = 64
+
+BYZANTINE_KINDS = ("equivocate", "invalid", "silent", "replay", "forge", "fake_vc", "flood")
+SCENARIOS = (
+    "normal", "lossy", "partition", "crash_restart", "crash_primary", "byz_equivocate",
+    "byz_invalid", "byz_silent", "byz_replay", "byz_forge", "byz_fake_vc", "byz_flood",
+    "more_than_f_down", "empty_datadir", "far_behind", "storm", "mixed",
+)
+
+
+def validator_keys(n: int) -> list[SigningKey]:
+    return [SigningKey(hashlib.sha256(b"sim-validator-%d" % i).digest()) for i in range(n)]
+
+
+class ToyApp:
+    """A deterministic application: block = [height, parent, state_root, payload]."""
+
+    def __init__(self) -> None:
+        self.chain: list[tuple[bytes, bytes, bytes]] = []  # (digest, block, certificate)
+        self.roots: list[bytes] = [GENESIS_ROOT]
+
+    @property
+    def height(self) -> int:
+        return len(self.chain)
+
+    def last_digest(self) -> bytes:
+        return self.chain[-1][0] if self.chain else b""
+
+    def build(self, height: int, payload: bytes, corrupt: bool = False) -> bytes:
+        assert height == self.height + 1
+        root = hashlib.sha256(self.roots[-1] + payload).digest()
+        if corrupt:
+            root = hashlib.sha256(b"wrong" + root).digest()
+        return pack([height, self.last_digest(), root, payload])
+
+    def validate(self, height: int, block: bytes) -> str:
+        """Return "" when valid, else the reason."""
+        try:
+            obj = unpack_canonical(block, 1 << 20)
+            b_height, parent, root, payload = obj
+        except Exception:
+            return "undecodable"
+        if b_height != height or height != self.height + 1:
+            return "height"
+        if parent != self.last_digest():
+            return "parent"
+        if root != hashlib.sha256(self.roots[-1] + payload).digest():
+            return "state_root"
+        return ""
+
+    def finalize(self, height: int, digest: bytes, block: bytes, cert: bytes) -> str:
+        reason = self.validate(height, block)
+        if reason:
+            return reason
+        payload = unpack_canonical(block, 1 << 20)[3]
+        self.roots.append(hashlib.sha256(self.roots[-1] + payload).digest())
+        self.chain.append((digest, block, cert))
+        return ""
+
+
+@dataclass
+class SimNode:
+    index: int
+    key: SigningKey
+    app: ToyApp = field(default_factory=ToyApp)
+    replica: Replica | None = None
+    records: list[bytes] = field(default_factory=list)
+    timers: dict[str, int] = field(default_factory=dict)
+    incarnation: int = 0
+    byzantine: str | None = None
+    crash_armed: bool = False
+    amnesia: bool = False
+    replay: list[bytes] = field(default_factory=list)
+
+
+@dataclass
+class Plan:
+    scenario: str
+    byzantine: dict[int, str]
+    crashes: list[tuple[int, int, int, bool]]  # (crash_ms, node, restart_ms, amnesia)
+    partitions: list[tuple[int, int, list[int]]]  # (start_ms, end_ms, group of node ids)
+    loss_pct: int
+    heal_ms: int
+    work: bool
+
+
+@dataclass
+class RunResult:
+    seed: int
+    validators: int
+    scenario: str
+    blocks: int
+    view_changes: int
+    messages: int
+    virtual_ms: int
+    violations: list[str]
+    heal_height: int = 0
+    recovered_ms: int = 0
+
+
+def make_plan(rng: random.Random, n: int, scenario: str | None, byzantine: int | None,
+              crashes: int | None, loss_pct: int | None, seed: int) -> Plan:
+    f = (n - 1) // 3
+    name = scenario or SCENARIOS[seed % len(SCENARIOS)]
+    if byzantine is not None or crashes is not None or loss_pct is not None:
+        name = scenario or "custom"
+    heal_ms = rng.randint(3_000, 6_000)
+    plan = Plan(name, {}, [], [], 0, heal_ms, rng.randrange(4) == 0)
+    nodes = list(range(n))
+
+    def crash(node: int, amnesia: bool = False, start: int = 200, end: int | None = None) -> None:
+        t = rng.randint(start, heal_ms - 500)
+        restart = rng.randint(t + 100, end if end is not None else heal_ms)
+        plan.crashes.append((t, node, restart, amnesia))
+
+    if name == "custom":
+        k_b = min(byzantine or 0, f)
+        chosen = rng.sample(nodes, k_b + min(crashes or 0, max(0, f - k_b)))
+        for node in chosen[:k_b]:
+            plan.byzantine[node] = rng.choice(BYZANTINE_KINDS)
+        for node in chosen[k_b:]:
+            crash(node)
+        plan.loss_pct = min(loss_pct or 0, 30)
+    elif name == "lossy":
+        plan.loss_pct = rng.randint(5, 30)
+    elif name == "partition":
+        size = rng.randint(1, n - 1) if n > 1 else 1
+        t = rng.randint(200, heal_ms // 2)
+        plan.partitions.append((t, rng.randint(t + 500, heal_ms), rng.sample(nodes, size)))
+    elif name == "crash_restart":
+        for node in rng.sample(nodes, rng.randint(1, max(1, f))):
+            crash(node)
+    elif name == "crash_primary":
+        crash(0)  # the primary of view 0, mid-step, probably while a block commits
+    elif name.startswith("byz_"):
+        kind = name[4:]
+        for node in rng.sample(nodes, rng.randint(1, f) if f else 0):
+            plan.byzantine[node] = kind
+        if kind in ("equivocate", "invalid", "silent") and f and 0 not in plan.byzantine:
+            plan.byzantine = {0: kind}  # make sure a primary misbehaves
+    elif name == "more_than_f_down":
+        down = rng.sample(nodes, rng.randint(f + 1, n))
+        t = rng.randint(300, heal_ms // 2)
+        for node in down:
+            plan.crashes.append((t + rng.randint(0, 100), node, heal_ms - rng.randint(0, 400),
+                                 False))
+    elif name == "empty_datadir":
+        if f:
+            crash(rng.randrange(n), amnesia=True)
+    elif name == "far_behind":
+        if f:
+            laggard = rng.randrange(1, n)
+            t = rng.randint(100, 400)
+            plan.crashes.append((t, laggard, heal_ms - 300, False))
+            plan.crashes.append((heal_ms - 800, 0, heal_ms + 1_500, False))
+    elif name == "storm":
+        plan.loss_pct = 30
+        plan.partitions.append((500, heal_ms // 2, rng.sample(nodes, n // 2)))
+    elif name == "mixed":
+        k_b = rng.randint(0, f)
+        chosen = rng.sample(nodes, k_b + rng.randint(0, f - k_b))
+        for node in chosen[:k_b]:
+            plan.byzantine[node] = rng.choice(BYZANTINE_KINDS)
+        for node in chosen[k_b:]:
+            crash(node)
+        plan.loss_pct = rng.choice((0, 5, 10, 20, 30))
+        if rng.randrange(2) and n > 1:
+            t = rng.randint(200, heal_ms // 2)
+            plan.partitions.append((t, rng.randint(t + 300, heal_ms), rng.sample(nodes, n // 3)))
+    else:
+        assert name == "normal", f"unknown scenario {name}"
+    return plan
+
+
+class Simulation:
+    """One seeded run. `run()` returns a RunResult; violations are listed, not raised."""
+
+    def __init__(self, seed: int, n: int, *, scenario: str | None = None,
+                 byzantine: int | None = None, crashes: int | None = None,
+                 loss_pct: int | None = None, config: ReplicaConfig = SIM_CONFIG) -> None:
+        self.seed = seed
+        self.n = n
+        self.f = (n - 1) // 3
+        self.quorum_true = n - self.f
+        self.rng = random.Random(seed)
+        self.config = config
+        self.plan = make_plan(self.rng, n, scenario, byzantine, crashes, loss_pct, seed)
+        keys = validator_keys(n)
+        self.validators = [bytes(k.verify_key) for k in keys]
+        self.by_key = {pk: i for i, pk in enumerate(self.validators)}
+        self.nodes = [SimNode(i, k, byzantine=self.plan.byzantine.get(i))
+                      for i, k in enumerate(keys)]
+        self.verifier = Verifier(max_entries=1 << 15)
+        self.now_ms = 0
+        self.queue: list[tuple[int, int, int, int, str, Any]] = []
+        self.seq = 0
+        self.events = 0
+        self.messages = 0
+        self.view_changes = 0
+        self.loss_pct = self.plan.loss_pct
+        self.partition: set[int] | None = None
+        self.finalized: dict[int, bytes] = {}  # height -> digest, by honest replicas
+        self.proposed: set[bytes] = set()
+        self.violations: list[str] = []
+        self.healed = False
+        self.heal_height = 0
+
+    # --- event queue -------------------------------------------------------------------
+
+    def push(self, at_ms: int, node: int, kind: str, payload: Any) -> None:
+        self.seq += 1
+        inc = self.nodes[node].incarnation if node >= 0 else 0
+        heapq.heappush(self.queue, (at_ms, self.seq, node, inc, kind, payload))
+
+    def honest(self) -> list[SimNode]:
+        return [node for node in self.nodes if node.byzantine is None]
+
+    def send(self, src: int, dst: int, data: bytes) -> None:
+        if dst == src or not 0 <= dst < self.n:
+            return
+        self.messages += 1
+        if self.partition is not None and ((src in self.partition) != (dst in self.partition)):
+            return
+        if self.loss_pct and self.rng.randrange(100) < self.loss_pct:
+            return
+        self.push(self.now_ms + self.rng.randint(DELAY_MS_MIN, DELAY_MS_MAX), dst, "msg",
+                  (src, data))
+        if self.rng.randrange(100) < DUPLICATE_PCT:
+            self.push(self.now_ms + self.rng.randint(DELAY_MS_MIN, 4 * DELAY_MS_MAX), dst,
+                      "msg", (src, data))
+
+    # --- replicas ----------------------------------------------------------------------
+
+    def start(self, node: SimNode) -> None:
+        if node.amnesia:
+            node.app, node.records = ToyApp(), []
+        chain = node.app.chain
+        node.replica = Replica(
+            chain_id=CHAIN_ID, validators=self.validators, signing_key=node.key,
+            finalized_height=len(chain), finalized_digest=chain[-1][0] if chain else b"",
+            finalized_certificate=chain[-1][2] if chain else None, records=list(node.records),
+            config=self.config, verifier=self.verifier)
+        node.timers = {}
+        self.step(node, Started())
+        if self.plan.work:
+            self.step(node, WorkPending(True))
+
+    def crash(self, node: SimNode) -> None:
+        node.replica = None
+        node.timers = {}
+        node.incarnation += 1
+        node.crash_armed = False
+
+    def step(self, node: SimNode, event: Event) -> None:
+        assert node.replica is not None
+        effects = node.replica.step(event, self.now_ms)
+        cut = len(effects)
+        if node.crash_armed and effects:
+            cut = self.rng.randint(0, len(effects))
+        for effect in effects[:cut]:
+            self.run_effect(node, effect)
+        if cut < len(effects) or (node.crash_armed and effects):
+            self.crash(node)
+
+    def run_effect(self, node: SimNode, effect: Effect) -> None:
+        i = node.index
+        match effect:
+            case Persist():
+                node.records.append(effect.record)
+            case Send():
+                for data in self.byzantine_out(node, effect.msg):
+                    self.send(i, self.by_key.get(effect.to, -1), data)
+            case Broadcast():
+                for data in self.byzantine_out(node, effect.msg):
+                    for j in range(self.n):
+                        self.send(i, j, data)
+            case SetTimer():
+                node.timers[effect.name] = effect.deadline_ms
+                self.push(max(self.now_ms, effect.deadline_ms), i, "timer",
+                          (effect.name, effect.deadline_ms))
+            case CancelTimer():
+                node.timers.pop(effect.name, None)
+            case ProposeBlock():
+                payload = b"p%d:v%d:h%d:%d" % (i, effect.view, effect.height, self.seq)
+                block = node.app.build(effect.height, payload, corrupt=node.byzantine == "invalid")
+                self.proposed.add(sha256_digest(block))
+                self.push(self.now_ms + 1, i, "app",
+                          BlockProposed(effect.height, effect.view, block))
+            case ValidateBlock():
+                reason = node.app.validate(effect.height, effect.block)
+                self.push(self.now_ms + 1, i, "app", BlockValidated(
+                    effect.height, effect.view, effect.digest, not reason, reason))
+            case FinalizeBlock():
+                self.on_finalize(node, effect)
+            case FetchBlocks():
+                self.on_fetch(node, effect)
+            case Note():
+                if effect.kind == "view_change":
+                    self.view_changes += 1
+            case _:
+                raise AssertionError(f"unknown effect {effect!r}")
+
+    def on_finalize(self, node: SimNode, effect: FinalizeBlock) -> None:
+        h = effect.height
+        if h != node.app.height + 1:
+            self.violations.append(f"order: node {node.index} finalized {h} at {node.app.height}")
+            return
+        if node.byzantine is None:
+            known = self.finalized.setdefault(h, effect.digest)
+            if known != effect.digest:
+                self.violations.append(f"agreement: height {h} node {node.index} "
+                                       f"{effect.digest.hex()[:12]} != {known.hex()[:12]}")
+            if effect.digest not in self.proposed:
+                self.violations.append(f"validity: height {h} block was never proposed")
+            try:
+                verify_certificate(effect.certificate, h, effect.digest, self.validators,
+                                   CHAIN_ID, self.verifier)
+            except ValidationError as exc:
+                self.violations.append(f"certificate: height {h} node {node.index} {exc}")
+        reason = node.app.finalize(h, effect.digest, effect.block, effect.certificate)
+        if reason and node.byzantine is None:
+            self.violations.append(f"validity: node {node.index} finalized invalid block "
+                                   f"at {h}: {reason}")
+
+    def on_fetch(self, node: SimNode, effect: FetchBlocks) -> None:
+        peer = self.by_key.get(effect.peer, -1)
+        if peer < 0 or self.nodes[peer].replica is None:
+            return
+        if self.partition is not None and ((peer in self.partition)
+                                           != (node.index in self.partition)):
+            return
+        if self.loss_pct and self.rng.randrange(100) < self.loss_pct:
+            return
+        chain = self.nodes[peer].app.chain
+        items = tuple((block, cert) for _, block, cert in
+                      chain[effect.from_height - 1:effect.to_height])
+        if self.nodes[peer].byzantine is not None and items:
+            # A lying peer: swap in a block its certificate does not cover.
+            items = ((items[-1][0], items[0][1]),) + items[1:]
+        self.push(self.now_ms + 2 * self.rng.randint(DELAY_MS_MIN, DELAY_MS_MAX), node.index,
+                  "app", BlocksFetched(effect.peer, items))
+
+    # --- Byzantine behaviour -----------------------------------------------------------
+
+    def byzantine_out(self, node: SimNode, data: bytes) -> list[bytes]:
+        kind = node.byzantine
+        if kind is None or kind in ("invalid", "replay", "forge", "fake_vc", "flood"):
+            return [data]
+        if kind == "silent":
+            return []
+        assert kind == "equivocate"
+        msg = decode_message(data)
+        if isinstance(msg, PrePrepare) and node.replica is not None:
+            vote = msg.vote
+            block = node.app.build(vote.height, b"evil:%d" % self.seq)
+            self.proposed.add(sha256_digest(block))
+            other = sign_vote(node.key, CHAIN_ID, PHASE_PREPARE, vote.view, vote.height,
+                              sha256_digest(block), node.index)
+            return [data, encode_message(PrePrepare(other, block))]
+        return [data]
+
+    def byzantine_tick(self, node: SimNode) -> None:
+        replica = node.replica
+        if replica is None:
+            return
+        h, v, i = replica.height, replica.view, node.index
+        rnd = self.rng
+        out: list[tuple[int, bytes]] = []
+        targets = [j for j in range(self.n) if j != i]
+        if node.byzantine == "equivocate":
+            for j in targets:  # different prepares to different replicas
+                digest = hashlib.sha256(b"%d" % j).digest()
+                vote = sign_vote(node.key, CHAIN_ID, PHASE_PREPARE, v, h, digest, i)
+                out.append((j, encode_message(vote)))
+        elif node.byzantine == "replay":
+            for _ in range(min(4, len(node.replay))):
+                out.append((rnd.choice(targets), rnd.choice(node.replay)))
+        elif node.byzantine == "forge":
+            for j in targets:
+                signer = ValidatorIndex(rnd.randrange(self.n))
+                phase = rnd.choice((PHASE_PREPARE, PHASE_COMMIT))
+                vote = Vote(phase, View(v), Height(h), hashlib.sha256(b"x%d" % j).digest(),
+                            signer, rnd.randbytes(64))
+                out.append((j, encode_message(vote)))
+                sigs = tuple((ValidatorIndex(k), rnd.randbytes(64)) for k in range(self.n))
+                cert = Certificate(PHASE_COMMIT, View(v), Height(h + 5), vote.digest, sigs)
+                out.append((j, encode_message(Decided(cert, None))))
+        elif node.byzantine == "fake_vc":
+            digest = hashlib.sha256(b"fake%d" % self.seq).digest()
+            sigs = tuple((ValidatorIndex(k), rnd.randbytes(64)) for k in range(self.quorum_true))
+            prepared = Certificate(PHASE_PREPARE, View(v), Height(h), digest, sigs)
+            block = b"fake-block"
+            vc = ViewChange(View(v + 1), Height(h), replica._last_cert, prepared,
+                            ValidatorIndex(i), b"", block)
+            sig = node.key.sign(view_change_payload(CHAIN_ID, vc)).signature
+            vc = ViewChange(vc.view, vc.height, vc.last_cert, prepared, vc.signer, sig,
+                            sha256_digest(block) and block)
+            for j in targets:
+                out.append((j, encode_message(vc)))
+        elif node.byzantine == "flood":
+            for _ in range(20):
+                j = rnd.choice(targets)
+                choice = rnd.randrange(4)
+                if choice == 0:
+                    out.append((j, rnd.randbytes(rnd.randint(0, 200))))
+                elif choice == 1:
+                    vote = sign_vote(node.key, CHAIN_ID, PHASE_COMMIT, v + rnd.randint(0, 50),
+                                     h + rnd.randint(0, 50), rnd.randbytes(32), i)
+                    out.append((j, encode_message(vote)))
+                elif choice == 2:
+                    out.append((j, pack([KIND_VIEW_CHANGE, 10**12, 1, None, None, i])))
+                else:
+                    out.append((j, b"\xdc\x00\x01\xc0"))  # non-canonical array header
+        for j, data in out:
+            self.send(i, j, data)
+
+    # --- the run -------------------------------------------------------------------------
+
+    def schedule_plan(self) -> None:
+        plan = self.plan
+        for crash_ms, node, restart_ms, amnesia in plan.crashes:
+            self.push(crash_ms, -1, "crash", (node, amnesia))
+            self.push(restart_ms, -1, "restart", node)
+        for start_ms, end_ms, group in plan.partitions:
+            self.push(start_ms, -1, "partition", frozenset(group))
+            self.push(end_ms, -1, "partition", None)
+        self.push(plan.heal_ms, -1, "heal", None)
+        for node in self.nodes:
+            if node.byzantine is not None:
+                self.push(BYZANTINE_TICK_MS, node.index, "byz", None)
+
+    def control(self, kind: str, payload: Any) -> None:
+        if kind == "crash":
+            index, amnesia = payload
+            node = self.nodes[index]
+            node.crash_armed = True
+            node.amnesia = node.amnesia or amnesia
+            if amnesia:
+                self.crash(node)
+        elif kind == "restart":
+            node = self.nodes[payload]
+            if node.replica is None:
+                self.start(node)
+            node.crash_armed = False
+        elif kind == "partition":
+            self.partition = set(payload) if payload is not None else None
+        elif kind == "heal":
+            self.healed = True
+            self.loss_pct = 0
+            self.partition = None
+            for node in self.nodes:
+                node.crash_armed = False
+                if node.replica is None:
+                    self.start(node)
+            self.heal_height = max(node.app.height for node in self.honest())
+            self.heal_at_ms = self.now_ms
+
+    def live_enough(self) -> bool:
+        goal = self.heal_height + LIVENESS_BLOCKS
+        return all(node.app.height >= goal for node in self.honest())
+
+    def run(self) -> RunResult:
+        for node in self.nodes:
+            self.start(node)
+        self.schedule_plan()
+        self.heal_at_ms = 0
+        recovered_ms = 0
+        while self.queue and self.events < MAX_EVENTS:
+            at_ms, _, index, inc, kind, payload = heapq.heappop(self.queue)
+            assert at_ms >= self.now_ms
+            self.now_ms = at_ms
+            self.events += 1
+            if self.healed and self.live_enough():
+                recovered_ms = self.now_ms - self.heal_at_ms
+                break
+            if self.healed and self.now_ms > self.heal_at_ms + LIVENESS_BOUND_MS:
+                break
+            if index < 0:
+                self.control(kind, payload)
+                continue
+            node = self.nodes[index]
+            if node.replica is None or inc != node.incarnation:
+                continue
+            if kind == "msg":
+                src, data = payload
+                if node.byzantine == "replay" and len(node.replay) < MAX_REPLAY_MESSAGES:
+                    node.replay.append(data)
+                self.step(node, MessageReceived(PeerId(self.validators[src]), data))
+            elif kind == "timer":
+                name, deadline = payload
+                if node.timers.get(name) == deadline:
+                    del node.timers[name]
+                    self.step(node, TimerFired(name))
+            elif kind == "app":
+                self.step(node, payload)
+            elif kind == "byz":
+                self.byzantine_tick(node)
+                self.push(self.now_ms + BYZANTINE_TICK_MS, index, "byz", None)
+        if not (self.healed and self.live_enough()):
+            heights = [node.app.height for node in self.honest()]
+            self.violations.append(f"liveness: heights {heights} did not pass "
+                                   f"{self.heal_height + LIVENESS_BLOCKS} within "
+                                   f"{LIVENESS_BOUND_MS} ms after heal")
+        blocks = max((node.app.height for node in self.honest()), default=0)
+        return RunResult(self.seed, self.n, self.plan.scenario, blocks, self.view_changes,
+                         self.messages, self.now_ms, self.violations, self.heal_height,
+                         recovered_ms)
+
+
+def run_seed(seed: int, n: int, **kwargs: Any) -> RunResult:
+    return Simulation(seed, n, **kwargs).run()
+
+
+def replay_command(seed: int, n: int, args: argparse.Namespace | None = None) -> str:
+    cmd = f"python -m consensus.sim --seeds {seed}:{seed + 1} --validators {n}"
+    if args is not None:
+        for flag in ("byzantine", "crashes", "loss", "scenario"):
+            value = getattr(args, flag, None)
+            if value is not None:
+                cmd += f" --{flag} {value}"
+    return cmd
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m consensus.sim", description=__doc__)
+    parser.add_argument("--seeds", required=True, help="A:B runs seeds A..B-1")
+    parser.add_argument("--validators", type=int, default=4)
+    parser.add_argument("--byzantine", type=int)
+    parser.add_argument("--crashes", type=int)
+    parser.add_argument("--loss", type=int, help="message loss in percent (<= 30)")
+    parser.add_argument("--scenario", choices=SCENARIOS)
+    parser.add_argument("--output", choices=("text", "json"), default="text")
+    args = parser.parse_args(argv)
+    first, _, last = args.seeds.partition(":")
+    seeds = range(int(first), int(last) if last else int(first) + 1)
+    per: dict[str, list[RunResult]] = {}
+    failures: list[RunResult] = []
+    for seed in seeds:
+        result = run_seed(seed, args.validators, scenario=args.scenario,
+                          byzantine=args.byzantine, crashes=args.crashes, loss_pct=args.loss)
+        per.setdefault(result.scenario, []).append(result)
+        if result.violations:
+            failures.append(result)
+    rows = []
+    for name in sorted(per):
+        results = per[name]
+        rows.append({"scenario": name, "runs": len(results),
+                     "blocks": sum(r.blocks for r in results),
+                     "view_changes": sum(r.view_changes for r in results),
+                     "violations": sum(len(r.violations) for r in results)})
+    totals = {key: sum(int(row[key]) for row in rows)
+              for key in ("runs", "blocks", "view_changes", "violations")}
+    failed = [{"seed": r.seed, "scenario": r.scenario, "violations": r.violations,
+               "replay": replay_command(r.seed, r.validators, args)} for r in failures]
+    if args.output == "json":
+        print(json.dumps({"validators": args.validators, "scenarios": rows, "totals": totals,
+                          "failures": failed}, sort_keys=True))
+    else:
+        for row in rows:
+            print(f"{row['scenario']:<18} runs={row['runs']} blocks={row['blocks']} "
+                  f"view_changes={row['view_changes']} violations={row['violations']}")
+        print(f"{'TOTAL':<18} runs={totals['runs']} blocks={totals['blocks']} "
+              f"view_changes={totals['view_changes']} violations={totals['violations']}")
+        for item in failed:
+            print(f"FAIL seed={item['seed']} scenario={item['scenario']}: "
+                  f"{'; '.join(item['violations'][:3])}")
+            print(f"  replay: {item['replay']}")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
