@@ -1,0 +1,74 @@
+"""Child process for the determinism and crash tests (run with `python -m`).
+
+`python -m tests.foundation.chain_child roots N` executes N workload blocks in memory and
+prints one JSON list of state roots (hex), one per height. `python -m
+tests.foundation.chain_child finalize DIR` opens the LevelDB store in DIR, prints
+`ready <height>` and finalizes workload blocks for ever (until it is killed).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from node.store import Store
+from tests.foundation.workload import (
+    Head,
+    block_txs,
+    certificate_for,
+    genesis_head,
+    genesis_memory,
+    make_block,
+    make_genesis,
+    make_keys,
+)
+
+TXS_PER_BLOCK = 6
+MAX_CHILD_BLOCKS = 100_000
+
+
+def roots(count: int) -> list[str]:
+    """The state root after each of `count` blocks, executed in memory."""
+    keys = make_keys()
+    genesis = make_genesis(keys)
+    state = genesis_memory(genesis)
+    head = genesis_head(genesis)
+    out = [head.state_root.hex()]
+    for _ in range(count):
+        txs = block_txs(state, keys, head.height + 1, TXS_PER_BLOCK)
+        block, result = make_block(state, genesis, head, txs)
+        state.apply(result.writes)
+        head = Head(block.height, block.hash, result.state_root)
+        out.append(head.state_root.hex())
+    return out
+
+
+def finalize_forever(path: Path) -> None:
+    """Finalize workload blocks into the store at `path` until killed."""
+    keys = make_keys()
+    genesis = make_genesis(keys)
+    store = Store.open(path, genesis)
+    print(f"ready {store.head.height}", flush=True)
+    for _ in range(MAX_CHILD_BLOCKS):
+        head = store.head
+        txs = block_txs(store.state, keys, head.height + 1, TXS_PER_BLOCK)
+        block, result = make_block(store.state, genesis,
+                                   Head(head.height, head.block_hash, head.state_root), txs)
+        store.finalize_block(block, certificate_for(block.height), result)
+    store.close()
+
+
+def main(argv: list[str]) -> int:
+    if len(argv) == 2 and argv[0] == "roots":
+        print(json.dumps(roots(int(argv[1]))))
+        return 0
+    if len(argv) == 2 and argv[0] == "finalize":
+        finalize_forever(Path(argv[1]))
+        return 0
+    print("usage: chain_child roots N | finalize DIR", file=sys.stderr)
+    return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
