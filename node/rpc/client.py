@@ -1,0 +1,303 @@
+"""A small asyncio JSON-RPC client for the CLI and the tests.
+
+    async with RpcClient("http://127.0.0.1:26657") as client:
+        status = await client.call("node_status")
+        results = await client.batch([("state_getAccount", {"address": a}) for a in addrs])
+        async with await client.websocket() as ws:
+            sub = await ws.subscribe("tx", id=tx_id)
+            event = await sub.next(timeout_s=10)
+
+An error response raises `RpcCallError` (code, reason, message, data); a transport failure
+(refused connection, non-JSON answer, timeout) raises `RpcTransportError`. Both derive from
+`RpcClientError`, the one type the CLI has to catch.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+from collections.abc import AsyncIterator, Iterable, Mapping
+from types import TracebackType
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+import aiohttp
+
+DEFAULT_TIMEOUT_S = 30.0
+MAX_PENDING_NOTIFICATIONS = 10_000  # per subscription, and for ids not yet known
+
+
+class RpcClientError(Exception):
+    """Any failure of a call made through this client."""
+
+
+class RpcTransportError(RpcClientError):
+    """The server could not be reached or did not answer with JSON-RPC."""
+
+
+class RpcCallError(RpcClientError):
+    """The server answered with an error object."""
+
+    def __init__(self, code: int, message: str, data: Any = None) -> None:
+        self.code = code
+        self.message = message
+        self.data = data
+        self.reason: str = data.get("reason", "") if isinstance(data, dict) else ""
+        super().__init__(f"{self.reason or code}: {message}")
+
+    @classmethod
+    def from_error(cls, error: Any) -> RpcCallError:
+        if not isinstance(error, dict):
+            return cls(-32603, f"malformed error object {error!r:.100}")
+        return cls(int(error.get("code", -32603)), str(error.get("message", "")),
+                   error.get("data"))
+
+
+def _result_of(response: Any) -> Any:
+    if not isinstance(response, dict) or response.get("jsonrpc") != "2.0":
+        raise RpcTransportError(f"not a JSON-RPC response: {response!r:.200}")
+    if "error" in response:
+        raise RpcCallError.from_error(response["error"])
+    if "result" not in response:
+        raise RpcTransportError("a JSON-RPC response without result or error")
+    return response["result"]
+
+
+def websocket_url(url: str) -> str:
+    """The `/ws` address beside an HTTP RPC address."""
+    parts = urlsplit(url)
+    scheme = {"http": "ws", "https": "wss"}.get(parts.scheme, parts.scheme)
+    return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/ws", "", ""))
+
+
+class RpcClient:
+    """JSON-RPC over HTTP POST to `url`; `websocket()` opens the `/ws` beside it."""
+
+    def __init__(self, url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
+                 session: aiohttp.ClientSession | None = None) -> None:
+        self.url = url
+        self.timeout_s = timeout_s
+        self._session = session
+        self._owns_session = session is None
+        self._ids = itertools.count(1)
+
+    async def __aenter__(self) -> RpcClient:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    @property
+    def session(self) -> aiohttp.ClientSession:
+        if self._session is None:
+            self._session = aiohttp.ClientSession()
+        return self._session
+
+    async def close(self) -> None:
+        if self._session is not None and self._owns_session:
+            await self._session.close()
+        self._session = None
+
+    async def post(self, message: Any) -> Any:
+        """POST one message (object or list); the decoded answer, or None for HTTP 204."""
+        try:
+            async with self.session.post(
+                self.url, data=json.dumps(message), headers={"Content-Type": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=self.timeout_s),
+            ) as response:
+                if response.status == 204:
+                    return None
+                text = await response.text()
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RpcTransportError(f"cannot reach {self.url}: {exc or type(exc).__name__}"
+                                    ) from None
+        try:
+            return json.loads(text)
+        except ValueError:
+            raise RpcTransportError(
+                f"HTTP {response.status} from {self.url} is not JSON: {text[:100]!r}"
+            ) from None
+
+    async def call(self, method: str, /, **params: Any) -> Any:
+        """Call `method` with named params; its result, or RpcCallError."""
+        request = {"jsonrpc": "2.0", "method": method, "params": params, "id": next(self._ids)}
+        return _result_of(await self.post(request))
+
+    async def notify(self, method: str, /, **params: Any) -> None:
+        """Send a notification (no answer is expected or read)."""
+        await self.post({"jsonrpc": "2.0", "method": method, "params": params})
+
+    async def batch(
+        self, calls: Iterable[tuple[str, Mapping[str, Any]]]
+    ) -> list[Any | RpcCallError]:
+        """One batch; each entry is the call's result or its RpcCallError, in call order."""
+        requests = [
+            {"jsonrpc": "2.0", "method": method, "params": dict(params), "id": next(self._ids)}
+            for method, params in calls
+        ]
+        if not requests:
+            return []
+        answer = await self.post(requests)
+        if isinstance(answer, dict):  # the whole batch was refused
+            _result_of(answer)
+            raise RpcTransportError("a batch answered with a result object")
+        if not isinstance(answer, list):
+            raise RpcTransportError(f"a batch answered with {type(answer).__name__}")
+        by_id = {item.get("id"): item for item in answer if isinstance(item, dict)}
+        results: list[Any | RpcCallError] = []
+        for request in requests:
+            response = by_id.get(request["id"])
+            if response is None:
+                raise RpcTransportError(f"the batch answer lacks call {request['id']}")
+            try:
+                results.append(_result_of(response))
+            except RpcCallError as exc:
+                results.append(exc)
+        return results
+
+    async def websocket(self) -> RpcWebSocket:
+        """Open the WebSocket beside this address."""
+        url = websocket_url(self.url)
+        try:
+            ws = await self.session.ws_connect(url, timeout=aiohttp.ClientWSTimeout(
+                ws_receive=None, ws_close=self.timeout_s))
+        except (aiohttp.ClientError, TimeoutError) as exc:
+            raise RpcTransportError(f"cannot open {url}: {exc or type(exc).__name__}") from None
+        return RpcWebSocket(ws, timeout_s=self.timeout_s)
+
+
+class Subscription:
+    """Notifications of one subscription, in order: `await next()` or `async for`."""
+
+    def __init__(self, socket: RpcWebSocket, subscription_id: str) -> None:
+        self.socket = socket
+        self.id = subscription_id
+        self.queue: asyncio.Queue[Any] = asyncio.Queue(MAX_PENDING_NOTIFICATIONS)
+
+    async def next(self, timeout_s: float | None = None) -> Any:
+        """The next notification's result; TimeoutError after `timeout_s`;
+        RpcTransportError once the socket is closed and nothing is left."""
+        async with asyncio.timeout(timeout_s):
+            item = await self.queue.get()
+        if isinstance(item, RpcTransportError):
+            self.queue.put_nowait(item)  # stays closed for the next reader
+            raise item
+        return item
+
+    def __aiter__(self) -> AsyncIterator[Any]:
+        return self._iterate()
+
+    async def _iterate(self) -> AsyncIterator[Any]:
+        while True:
+            try:
+                yield await self.next()
+            except RpcTransportError:
+                return
+
+    async def unsubscribe(self) -> bool:
+        result = await self.socket.call("unsubscribe", subscription=self.id)
+        self.socket.subscriptions.pop(self.id, None)
+        return bool(result)
+
+
+class RpcWebSocket:
+    """JSON-RPC over one WebSocket: calls matched by id, notifications routed by
+    subscription."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, *, timeout_s: float) -> None:
+        self.ws = ws
+        self.timeout_s = timeout_s
+        self.subscriptions: dict[str, Subscription] = {}
+        self._pending: dict[int, asyncio.Future[Any]] = {}
+        self._early: dict[str, list[Any]] = {}  # notifications that beat their subscribe answer
+        self._ids = itertools.count(1)
+        self.close_code: int | None = None
+        self._reader = asyncio.create_task(self._read())
+
+    async def __aenter__(self) -> RpcWebSocket:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    @property
+    def closed(self) -> bool:
+        return self._reader.done()
+
+    async def close(self) -> None:
+        await self.ws.close()
+        self._reader.cancel()
+        try:
+            await self._reader
+        except asyncio.CancelledError:
+            pass
+
+    async def call(self, method: str, /, **params: Any) -> Any:
+        """Call over the socket; its result, or RpcCallError."""
+        if self.closed:
+            raise RpcTransportError("the WebSocket is closed")
+        request_id = next(self._ids)
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._pending[request_id] = future
+        try:
+            await self.ws.send_str(json.dumps(
+                {"jsonrpc": "2.0", "method": method, "params": params, "id": request_id}))
+            async with asyncio.timeout(self.timeout_s):
+                response = await future
+        except (ConnectionError, RuntimeError) as exc:
+            raise RpcTransportError(f"the WebSocket failed: {exc}") from None
+        finally:
+            self._pending.pop(request_id, None)
+        return _result_of(response)
+
+    async def subscribe(self, topic: str, **filters: Any) -> Subscription:
+        """Subscribe to `topic` (newBlocks; tx with id=...; account with address=...)."""
+        subscription_id = await self.call("subscribe", topic=topic, **filters)
+        subscription = Subscription(self, str(subscription_id))
+        self.subscriptions[subscription.id] = subscription
+        for item in self._early.pop(subscription.id, []):
+            subscription.queue.put_nowait(item)
+        return subscription
+
+    async def _read(self) -> None:
+        try:
+            async for message in self.ws:
+                if message.type != aiohttp.WSMsgType.TEXT:
+                    continue
+                try:
+                    self._route(json.loads(message.data))
+                except ValueError:
+                    continue
+        finally:
+            self.close_code = self.ws.close_code
+            closed = RpcTransportError(f"the WebSocket closed (code {self.ws.close_code})")
+            for future in self._pending.values():
+                if not future.done():
+                    future.set_exception(closed)
+            for subscription in self.subscriptions.values():
+                if not subscription.queue.full():
+                    subscription.queue.put_nowait(closed)
+
+    def _route(self, message: Any) -> None:
+        items = message if isinstance(message, list) else [message]
+        for item in items:
+            if not isinstance(item, dict):
+                continue
+            if item.get("method") == "subscription":
+                params = item.get("params") or {}
+                subscription_id = str(params.get("subscription"))
+                subscription = self.subscriptions.get(subscription_id)
+                if subscription is not None:
+                    if not subscription.queue.full():
+                        subscription.queue.put_nowait(params.get("result"))
+                else:
+                    early = self._early.setdefault(subscription_id, [])
+                    if len(early) < MAX_PENDING_NOTIFICATIONS and len(self._early) < 64:
+                        early.append(params.get("result"))
+                continue
+            future = self._pending.get(item.get("id"))  # type: ignore[arg-type]
+            if future is not None and not future.done():
+                future.set_result(item)
