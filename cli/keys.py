@@ -2,7 +2,8 @@
 
 The passphrase of the file backend comes from `--passphrase-file` (its first line), else the
 AGORA_PASSPHRASE environment variable, else a hidden prompt on the terminal (asked twice when
-a new passphrase is set). The test backend stores keys unencrypted and warns about it.
+a new passphrase is set), else the first line of standard input when it is not a terminal.
+The test backend stores keys unencrypted and warns about it.
 """
 
 from __future__ import annotations
@@ -95,6 +96,12 @@ def _passphrase(passphrase_file: Path | None, *, confirm: bool) -> str:
     env = os.environ.get("AGORA_PASSPHRASE")
     if env:
         return env
+    if not sys.stdin.isatty():
+        # Piped input (`echo pw | agora keys add k`): the first line, no prompt or echo noise.
+        line = sys.stdin.readline(MAX_PASSPHRASE_FILE_BYTES).rstrip("\r\n")
+        if not line:
+            fail("bad_key", "no passphrase given: use --passphrase-file or AGORA_PASSPHRASE")
+        return line
     try:
         value: str = typer.prompt(
             "Passphrase", hide_input=True, confirmation_prompt=confirm, err=True
