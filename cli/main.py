@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import keys
+from cli import bench, keys
 from cli.common import OneLineErrorsGroup
 from cli.init import init
 
@@ -24,3 +24,4 @@ def main() -> None:
 
 app.command("init")(init)
 app.add_typer(keys.app, name="keys")
+app.add_typer(bench.app, name="bench")

@@ -1,0 +1,46 @@
+"""`agora bench state` smoke test: the command runs in-process and prints one JSON object.
+
+Method: typer's CliRunner with a tiny workload; check the keys and that the figures are
+consistent with each other (not their size, which depends on the machine).
+"""
+
+from __future__ import annotations
+
+import json
+
+from typer.testing import CliRunner
+
+from cli.main import app
+
+KEYS = {
+    "txs", "accounts", "block_txs", "blocks", "exec_seconds", "finalize_seconds",
+    "exec_txs_per_s", "commit_txs_per_s", "verify_per_s", "commit_to_verify_ratio",
+    "goal_ratio", "goal_met",
+}
+
+
+def test_bench_state_json_output_has_every_figure() -> None:
+    result = CliRunner().invoke(app, [
+        "bench", "state", "--txs", "40", "--accounts", "5", "--block-txs", "16",
+        "--output", "json",
+    ])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert set(figures) == KEYS
+    assert (figures["txs"], figures["accounts"], figures["blocks"]) == (40, 5, 3)
+    assert figures["exec_txs_per_s"] >= figures["commit_txs_per_s"] > 0
+    assert figures["verify_per_s"] > 0
+    assert figures["goal_met"] == (figures["commit_to_verify_ratio"] >= figures["goal_ratio"])
+
+
+def test_bench_state_text_output_names_the_rates() -> None:
+    result = CliRunner().invoke(app, ["bench", "state", "--txs", "10", "--accounts", "2"])
+    assert result.exit_code == 0, result.output
+    assert "committed" in result.stdout
+    assert "Ed25519" in result.stdout
+
+
+def test_bench_state_zero_txs_is_refused_in_one_line() -> None:
+    result = CliRunner().invoke(app, ["bench", "state", "--txs", "0"])
+    assert result.exit_code == 1
+    assert "--txs must be" in result.output
