@@ -16,6 +16,7 @@ not an integer, an unknown param is refused, and the message names the field.
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
 import logging
 import time
@@ -109,7 +110,7 @@ class Registry:
         assert not name.startswith(RESERVED_PREFIX), f"{name}: rpc.* names are reserved"
         assert name not in WEBSOCKET_METHODS, f"{name} is a WebSocket built-in"
         assert name not in self._methods, f"method {name} registered twice"
-        assert asyncio.iscoroutinefunction(handler), f"{name}: the handler must be async"
+        assert inspect.iscoroutinefunction(handler), f"{name}: the handler must be async"
         assert issubclass(params, BaseModel), f"{name}: params must be a pydantic model"
         assert timeout_s is None or timeout_s > 0, f"{name}: timeout must be positive"
         spec = MethodSpec(
