@@ -382,16 +382,16 @@ class Dispatcher:
         except AgoraError as exc:
             return error_response(request_id, exc.code, exc.message), exc.code.rpc_code
         except TimeoutError:
-            code = RpcErrorCode.REQUEST_TIMEOUT
             message = f"{spec.name} did not finish within {timeout_s:g} s"
-            return error_response(request_id, code, message), code.rpc_code
+            timeout = RpcErrorCode.REQUEST_TIMEOUT
+            return error_response(request_id, timeout, message), timeout.rpc_code
         except Exception as exc:  # the boundary: log it with its traceback, answer -32603
             logger.error(
                 "rpc_internal_error method=%s error=%r traceback=%s",
                 spec.name, exc, json.dumps(traceback.format_exc()),
             )
-            code = StandardCode.INTERNAL_ERROR
-            return error_response(request_id, code, "internal error"), code.rpc_code
+            internal = StandardCode.INTERNAL_ERROR
+            return error_response(request_id, internal, "internal error"), internal.rpc_code
 
 
 def _envelope_problem(request: dict[str, Any]) -> str | None:

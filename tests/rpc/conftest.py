@@ -4,6 +4,7 @@ that fail on purpose, served by aiohttp's TestServer on a loopback port."""
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -137,8 +138,6 @@ class Rpc:
         """POST a raw body; the status and the decoded JSON (None for no body)."""
         response = await self.client.post("/", data=body, headers=headers)
         text = await response.text()
-        import json
-
         return response.status, (json.loads(text) if text else None)
 
 

@@ -4,6 +4,7 @@ busy servers have their own codes. Method: single calls against the test registr
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 from typing import Any
@@ -151,8 +152,6 @@ async def test_content_type_is_not_checked(rpc: Rpc) -> None:
 async def test_server_busy_when_inflight_limit_is_reached(make_rpc: MakeRpc) -> None:
     rpc = await make_rpc(limits=RpcLimits(inflight_calls_max=2, batch_calls_max=2))
     batch = json.dumps([json.loads(call("sleep", {"seconds": 0.1}, i)) for i in range(2)])
-    import asyncio
-
     slow = asyncio.create_task(rpc.post(batch))
     await asyncio.sleep(0.05)
     error = await error_of(rpc, "get_data")
