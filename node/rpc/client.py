@@ -175,6 +175,7 @@ class Subscription:
         self.socket = socket
         self.id = subscription_id
         self.queue: asyncio.Queue[Any] = asyncio.Queue(MAX_PENDING_NOTIFICATIONS)
+        self.lost_count = 0  # notifications discarded because nobody read the queue
 
     async def next(self, timeout_s: float | None = None) -> Any:
         """The next notification's result; TimeoutError after `timeout_s`;
@@ -291,7 +292,9 @@ class RpcWebSocket:
                 subscription_id = str(params.get("subscription"))
                 subscription = self.subscriptions.get(subscription_id)
                 if subscription is not None:
-                    if not subscription.queue.full():
+                    if subscription.queue.full():
+                        subscription.lost_count += 1
+                    else:
                         subscription.queue.put_nowait(params.get("result"))
                 else:
                     early = self._early.setdefault(subscription_id, [])

@@ -100,7 +100,10 @@ def _body_too_large(state: RpcState, limit: int) -> web.Response:
         None, StandardCode.BODY_TOO_LARGE,
         f"Invalid Request: the body is over the limit of {limit} bytes", {"limit": limit},
     )
-    return _json_response(413, text)
+    response = _json_response(413, text)
+    # The rest of the body is not read: close the connection rather than drain it.
+    response.force_close()
+    return response
 
 
 async def get_health(request: web.Request) -> web.Response:

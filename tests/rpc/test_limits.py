@@ -76,3 +76,13 @@ async def test_batch_answers_keep_call_order(make_rpc: MakeRpc) -> None:
     batch = [{"jsonrpc": "2.0", "method": "sum", "params": [i, 0], "id": i} for i in range(50)]
     _, answer = await rpc.post(json.dumps(batch))
     assert [a["id"] for a in answer] == list(range(50))
+
+
+async def test_huge_body_is_refused_without_reading_it(make_rpc: MakeRpc) -> None:
+    rpc = await make_rpc(limits=RpcLimits(body_bytes_max=BODY_LIMIT,
+                                          ws_message_bytes_max=BODY_LIMIT))
+    status, answer = await rpc.post(b"[" + b" " * 5_000_000 + b"]")
+    assert status == 413
+    assert answer["error"]["data"]["reason"] == "body_too_large"
+    status, answer = await rpc.post(padded_call(100))
+    assert (status, answer["result"]) == (200, ["hello", 5])

@@ -212,3 +212,14 @@ async def test_ws_raw_frames_get_json_rpc_answers(rpc: Rpc) -> None:
                                       "params": {"value": 1}}))
         await ws.send_str(json.dumps({"jsonrpc": "2.0", "method": "get_data", "id": 2}))
         assert (await ws.receive_json(timeout=2))["id"] == 2
+
+
+async def test_ws_frame_over_limit_closes_with_1009(make_rpc: MakeRpc) -> None:
+    rpc = await make_rpc(limits=RpcLimits(body_bytes_max=2_000, ws_message_bytes_max=1_000))
+    async with aiohttp.ClientSession() as session, session.ws_connect(
+        rpc.url.rstrip("/") + "/ws"
+    ) as ws:
+        await ws.send_str(" " * 1_001)
+        message = await ws.receive(timeout=2)
+        assert message.type == aiohttp.WSMsgType.CLOSE
+        assert message.data == aiohttp.WSCloseCode.MESSAGE_TOO_BIG
