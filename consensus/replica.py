@@ -91,7 +91,8 @@ from consensus.messages import (
     vote_payload,
 )
 
-REC_VOTE = 1  # [1, phase, view, height, digest]: we signed this PREPARE (or PRE-PREPARE)
+REC_VOTE = 1  # [1, phase, view, height, digest, block|None]: we signed this PREPARE;
+#               block is set for our own PRE-PREPARE (re-sent after a restart)
 REC_COMMIT = 2  # [2, view, height, digest, prepared_cert, block]: we signed this COMMIT
 REC_VIEW_CHANGE = 3  # [3, view]: we sent VIEW-CHANGE for this view
 
@@ -227,6 +228,7 @@ class Replica:
         self._last_retransmit_ms = 0
         self._vc_started_ms = 0
         self._vc_streak = 0  # consecutive view changes since the last finalized block
+        self._restored_blocks: dict[tuple[int, int], bytes] = {}  # our proposals (h, view)
         self._restore(records)
 
     # --- public read-only helpers ----------------------------------------------------
@@ -311,7 +313,7 @@ class Replica:
         return data
 
     def _sign(self, phase: int, view: int, height: int, digest: bytes,
-              record: bytes | None = None) -> Vote | None:
+              record: bytes | None = None, block: bytes | None = None) -> Vote | None:
         """Sign a vote, persisting it first; refuse a vote that conflicts with a signed one."""
         assert self._key is not None and self.index is not None, "observers never sign"
         assert phase in (PHASE_PREPARE, PHASE_COMMIT)
@@ -321,7 +323,8 @@ class Replica:
             self._count("refused_conflicting_vote")
             return None
         if previous is None:
-            self._out.append(Persist(record or pack([REC_VOTE, phase, view, height, digest])))
+            self._out.append(Persist(record or pack([REC_VOTE, phase, view, height, digest,
+                                                       block])))
             self._signed[key] = digest
         vote = sign_vote(self._key, self.chain_id, phase, view, height, digest, self.index)
         assert self._signed[key] == vote.digest
@@ -369,10 +372,13 @@ class Replica:
     def _restore_one(self, obj: Any) -> int:
         kind = obj[0]
         if kind == REC_VOTE:
-            _, phase, view, height, digest = obj
+            _, phase, view, height, digest, block = obj
             assert phase in (PHASE_PREPARE, PHASE_COMMIT)
             if height >= self.height:
                 self._signed[(phase, view, height)] = digest
+            if height == self.height and block is not None:
+                assert self._digest_fn(block) == digest, "restored proposal digest"
+                self._restored_blocks[(height, view)] = block
             return int(view)
         if kind == REC_COMMIT:
             _, view, height, digest, prepared, block = obj
@@ -635,13 +641,19 @@ class Replica:
             return
         vcs = sorted((vc for vc in self._vc_latest.values() if vc.view == self.view),
                      key=lambda vc: vc.signer)
+        if not vcs:
+            return
+        # Every VIEW-CHANGE of a NEW-VIEW is at one height (see _check_new_view).
+        top = max(vc.height for vc in vcs)
+        vcs = [vc for vc in vcs if vc.height == top]
         if len(vcs) < self.quorum:
             return
         height, best = select_new_view(vcs)
         pp: PrePrepare | None = None
         if best is not None:
             assert best.prepared is not None and best.block is not None
-            vote = self._sign(PHASE_PREPARE, self.view, height, best.prepared.digest)
+            vote = self._sign(PHASE_PREPARE, self.view, height, best.prepared.digest,
+                              block=best.block)
             if vote is None:
                 return
             pp = PrePrepare(vote, best.block)
@@ -667,6 +679,11 @@ class Replica:
             raise ValidationError("duplicate_signer", "view changes")
         if len(signers) < self.quorum:
             raise ValidationError("insufficient_quorum", f"{len(signers)} view changes")
+        heights = {vc.height for vc in nv.view_changes}
+        if len(heights) != 1:
+            # A replica that left a view-change to rejoin a lower view by a certificate
+            # (see _finalize) may have a stale VIEW-CHANGE out; one height keeps it inert.
+            raise ValidationError("bad_new_view", "view changes at different heights")
         for vc in nv.view_changes:
             if vc.view != nv.view:
                 raise ValidationError("bad_new_view", "view change for another view")
@@ -830,9 +847,30 @@ class Replica:
         self._pp = {slot: pp for slot, pp in self._pp.items() if slot[0] >= self.height}
         self._votes = {key: votes for key, votes in self._votes.items() if key[1] >= self.height}
         self._signed = {key: d for key, d in self._signed.items() if key[2] >= self.height}
+        if cert.view != self.view and (not self.active or cert.view > self.view) \
+                or (cert.view == self.view and not self.active):
+            self._sync_view(View(cert.view))
         if self._pp.get((self.height, self.view)) is not None:
             self._activity_ms = self._now_ms
         self._vc_dirty = True
+
+    def _sync_view(self, view: View) -> None:
+        """Follow the view a commit certificate was made in, up or down.
+
+        The certificate proves a quorum was active in `view` at the height below ours,
+        so its NEW-VIEW constrains no height we will vote on. Going down is safe because
+        our VIEW-CHANGEs for higher views are all at heights already final, and a
+        NEW-VIEW only uses VIEW-CHANGEs of one height. This is what keeps a replica that
+        view-changed alone (partitioned, restarted) from staying out of the quorum.
+        """
+        assert view != self.view or not self.active
+        self._note("view_sync", f"view={view} from={self.view} height={self.height}")
+        self.view = view
+        self.active = True
+        self._view_min_height = self.height
+        self._nv_bytes = None
+        self._own.clear()
+        self._prune_views()
 
     def _maybe_propose(self) -> None:
         if self.index is None or not self.active or self.primary(self.view) != self.index:
@@ -841,7 +879,10 @@ class Replica:
         if h < self._view_min_height or (h, v) in self._pp or self._proposing == (h, v):
             return
         if (PHASE_PREPARE, v, h) in self._signed:
-            return  # signed before a crash and lost the block: let the view time out
+            block = self._restored_blocks.pop((h, v), None)
+            if block is not None:  # we proposed it before a crash: send the same again
+                self._propose_block(Digest(self._signed[(PHASE_PREPARE, v, h)]), block)
+            return
         idle = self.config.idle_block_interval_ms
         due = self._work_pending or (idle is not None
                                      and self._now_ms >= self._last_finalize_ms + idle)
@@ -858,14 +899,17 @@ class Replica:
             self._count("stale_proposal")
             return
         self._proposing = None
-        digest = Digest(self._digest_fn(event.block))
-        vote = self._sign(PHASE_PREPARE, self.view, self.height, digest)
+        self._propose_block(Digest(self._digest_fn(event.block)), event.block)
+
+    def _propose_block(self, digest: Digest, block: bytes) -> None:
+        vote = self._sign(PHASE_PREPARE, self.view, self.height, digest, block=block)
         if vote is None:
             return
-        pp = PrePrepare(vote, event.block)
+        pp = PrePrepare(vote, block)
         self._validation[digest] = _VALID
         self._store_preprepare(pp)
         self._broadcast(pp, "pp")
+        assert (self.height, self.view) in self._pp
 
     def _on_block_validated(self, event: BlockValidated) -> None:
         if event.height != self.height or self._validation.get(event.digest) != _PENDING:
@@ -924,7 +968,10 @@ class Replica:
             self._finalize(cert, block)
             progressed = True
         if not progressed:
+            # Ask the next peer, but only after a cool-down: an empty or bad answer must
+            # not turn into a tight request loop.
             self._fetch_attempts += 1
+            self._fetch = (PeerId(b""), self._now_ms + self.config.fetch_timeout_ms)
 
     # --- timers ------------------------------------------------------------------------
 
@@ -986,7 +1033,8 @@ class Replica:
         idle = self.config.idle_block_interval_ms
         if idle is not None and self.primary(self.view) == self.index and \
                 (self.height, self.view) not in self._pp and not self._work_pending \
-                and self._proposing is None and self.height >= self._view_min_height:
+                and self._proposing is None and self.height >= self._view_min_height \
+                and (PHASE_PREPARE, self.view, self.height) not in self._signed:
             timers[TIMER_PROPOSE] = max(self._now_ms, self._last_finalize_ms + idle)
         return timers
 

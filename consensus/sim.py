@@ -59,6 +59,7 @@ from consensus.messages import (
     PHASE_PREPARE,
     Certificate,
     Decided,
+    Digest,
     Height,
     PeerId,
     PrePrepare,
@@ -472,14 +473,14 @@ class Simulation:
             for j in targets:
                 signer = ValidatorIndex(rnd.randrange(self.n))
                 phase = rnd.choice((PHASE_PREPARE, PHASE_COMMIT))
-                vote = Vote(phase, View(v), Height(h), hashlib.sha256(b"x%d" % j).digest(),
+                vote = Vote(phase, View(v), Height(h), Digest(hashlib.sha256(b"x%d" % j).digest()),
                             signer, rnd.randbytes(64))
                 out.append((j, encode_message(vote)))
                 sigs = tuple((ValidatorIndex(k), rnd.randbytes(64)) for k in range(self.n))
                 cert = Certificate(PHASE_COMMIT, View(v), Height(h + 5), vote.digest, sigs)
                 out.append((j, encode_message(Decided(cert, None))))
         elif node.byzantine == "fake_vc":
-            digest = hashlib.sha256(b"fake%d" % self.seq).digest()
+            digest = Digest(hashlib.sha256(b"fake%d" % self.seq).digest())
             sigs = tuple((ValidatorIndex(k), rnd.randbytes(64)) for k in range(self.quorum_true))
             prepared = Certificate(PHASE_PREPARE, View(v), Height(h), digest, sigs)
             block = b"fake-block"
@@ -511,9 +512,9 @@ class Simulation:
 
     def schedule_plan(self) -> None:
         plan = self.plan
-        for crash_ms, node, restart_ms, amnesia in plan.crashes:
-            self.push(crash_ms, -1, "crash", (node, amnesia))
-            self.push(restart_ms, -1, "restart", node)
+        for crash_ms, index, restart_ms, amnesia in plan.crashes:
+            self.push(crash_ms, -1, "crash", (index, amnesia))
+            self.push(restart_ms, -1, "restart", index)
         for start_ms, end_ms, group in plan.partitions:
             self.push(start_ms, -1, "partition", frozenset(group))
             self.push(end_ms, -1, "partition", None)
@@ -589,6 +590,8 @@ class Simulation:
             elif kind == "byz":
                 self.byzantine_tick(node)
                 self.push(self.now_ms + BYZANTINE_TICK_MS, index, "byz", None)
+        if self.events >= MAX_EVENTS:
+            self.violations.append(f"event budget: {MAX_EVENTS} events at {self.now_ms} ms")
         if not (self.healed and self.live_enough()):
             heights = [node.app.height for node in self.honest()]
             self.violations.append(f"liveness: heights {heights} did not pass "
@@ -634,7 +637,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         per.setdefault(result.scenario, []).append(result)
         if result.violations:
             failures.append(result)
-    rows = []
+    rows: list[dict[str, Any]] = []
     for name in sorted(per):
         results = per[name]
         rows.append({"scenario": name, "runs": len(results),
@@ -643,8 +646,9 @@ def main(argv: Sequence[str] | None = None) -> int:
                      "violations": sum(len(r.violations) for r in results)})
     totals = {key: sum(int(row[key]) for row in rows)
               for key in ("runs", "blocks", "view_changes", "violations")}
-    failed = [{"seed": r.seed, "scenario": r.scenario, "violations": r.violations,
-               "replay": replay_command(r.seed, r.validators, args)} for r in failures]
+    failed: list[dict[str, Any]] = [
+        {"seed": r.seed, "scenario": r.scenario, "violations": r.violations,
+         "replay": replay_command(r.seed, r.validators, args)} for r in failures]
     if args.output == "json":
         print(json.dumps({"validators": args.validators, "scenarios": rows, "totals": totals,
                           "failures": failed}, sort_keys=True))
