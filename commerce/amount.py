@@ -8,7 +8,7 @@ from commerce.errors import ErrorCode, ValidationError
 from commerce.limits import MAX_AMOUNT_MINOR
 
 DECIMALS = 6
-UNIT = 10**DECIMALS
+UNIT: int = 10**DECIMALS
 _AMOUNT_RE = re.compile(r"^(\d{1,13})(?:\.(\d{1,6}))?$")
 
 
@@ -21,7 +21,8 @@ def parse_amount(text: str) -> int:
         raise ValidationError(
             ErrorCode.BAD_AMOUNT, f"{text!r} is not a decimal with at most {DECIMALS} places"
         )
-    whole, frac = match.group(1), match.group(2) or ""
+    whole: str = match.group(1)
+    frac: str = match.group(2) or ""
     minor = int(whole) * UNIT + int(frac.ljust(DECIMALS, "0"))
     if minor > MAX_AMOUNT_MINOR:
         raise ValidationError(ErrorCode.AMOUNT_OUT_OF_RANGE, f"{text} is over the maximum amount")

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 from typing import Any
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 
 from commerce.errors import ErrorCode, ValidationError
 from commerce.limits import MAX_DECODE_BYTES, MAX_DECODE_DEPTH
@@ -28,7 +28,8 @@ def encode(value: Any) -> bytes:
     Raises ValidationError for floats, maps or other types, and integers outside 64 bits.
     """
     _check(value, 0)
-    return msgpack.packb(value, use_bin_type=True)
+    packed: bytes = msgpack.packb(value, use_bin_type=True)
+    return packed
 
 
 def decode(data: bytes, *, max_bytes: int = MAX_DECODE_BYTES) -> Any:
@@ -73,7 +74,16 @@ def hash_value(value: Any) -> bytes:
     return sha256(encode(value))
 
 
+_LEAF_TYPES = frozenset({bytes, str, bool, type(None)})
+
+
 def _check(value: Any, depth: int) -> None:
+    # Fast path for the exact leaf types (most of every structure); same outcome as below.
+    kind = type(value)
+    if kind in _LEAF_TYPES and depth <= MAX_DECODE_DEPTH:
+        return
+    if kind is int and depth <= MAX_DECODE_DEPTH and _INT_MIN <= value <= _INT_MAX:
+        return
     if depth > MAX_DECODE_DEPTH:
         raise ValidationError(ErrorCode.MALFORMED, f"nesting deeper than {MAX_DECODE_DEPTH}")
     if value is None or isinstance(value, (bool, str, bytes)):
@@ -86,5 +96,5 @@ def _check(value: Any, depth: int) -> None:
         for item in value:
             _check(item, depth + 1)
         return
-    kind = type(value).__name__
-    raise ValidationError(ErrorCode.MALFORMED, f"type {kind} has no canonical encoding")
+    name = kind.__name__
+    raise ValidationError(ErrorCode.MALFORMED, f"type {name} has no canonical encoding")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import msgpack
+import msgpack  # type: ignore[import-untyped]
 
 from commerce.errors import ErrorCode, ValidationError
 from commerce.limits import MAX_AMOUNT_MINOR
