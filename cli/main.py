@@ -7,6 +7,7 @@ import typer
 from cli import bench, keys
 from cli.common import OneLineErrorsGroup
 from cli.init import init
+from cli.start import start
 
 app = typer.Typer(
     name="agora",
@@ -23,5 +24,6 @@ def main() -> None:
 
 
 app.command("init")(init)
+app.command("start")(start)
 app.add_typer(keys.app, name="keys")
 app.add_typer(bench.app, name="bench")

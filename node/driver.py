@@ -42,6 +42,7 @@ from node.chain import Chain
 from node.logs import get_logger, log
 from node.store import Store
 from node.sync import decode_response, encode_request
+from p2p.errors import P2PError
 
 KIND_CONSENSUS = "consensus"
 KIND_BLOCKS = "blocks"
@@ -219,11 +220,9 @@ class ConsensusDriver:
             answer = await self.network.request(effect.peer, KIND_BLOCKS, payload,
                                                 FETCH_TIMEOUT_S)
             blocks = tuple(decode_response(answer))
-        except (TimeoutError, AgoraError, OSError, ConnectionError) as exc:
+        except (TimeoutError, AgoraError, OSError, ConnectionError, P2PError) as exc:
             log(_log, logging.INFO, "fetch_failed", peer=effect.peer,
                 from_height=effect.from_height, error=type(exc).__name__)
-        except Exception as exc:  # noqa: BLE001 - a peer's failure must not kill us
-            log(_log, logging.WARNING, "fetch_failed", peer=effect.peer, error=repr(exc))
         self.feed(BlocksFetched(effect.peer, blocks))  # type: ignore[arg-type]
 
 

@@ -23,6 +23,8 @@ class NodeErrorCode(CodeTable):
     HOME_EXISTS = ("home_exists", -32062, "the node home is already initialized")
     KEY_EXISTS = ("key_exists", -32063, "the keyring already holds a key of that name")
     KEY_NOT_FOUND = ("key_not_found", -32064, "the keyring holds no key of that name")
+    STATE_DIVERGED = ("state_diverged", -32065,
+                      "a certified block does not apply to this node's state; it stopped")
 
 
 check_table(NodeErrorCode, -32099, -32050)

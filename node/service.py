@@ -1,0 +1,495 @@
+"""The Node service: wires the store, mempool, chain, consensus driver, P2P and RPC.
+
+`Node(loaded_home)` then `await node.start()`; `await node.stop()` shuts everything down in
+reverse order (RPC, P2P, consensus timers, verification threads, the database). `run_node`
+is what `agora start` calls: it also handles SIGINT/SIGTERM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+from commerce.address import to_text
+from commerce.block import Block
+from commerce.encoding import decode, encode
+from commerce.errors import AgoraError, ErrorCode, ValidationError
+from commerce.machine import BlockResult
+from commerce.tx import Transaction, decode_tx
+from consensus.events import Note, Started, WorkPending
+from consensus.replica import Replica, ReplicaConfig
+from node import limits
+from node.chain import Chain, block_digest
+from node.driver import KIND_BLOCKS, KIND_CONSENSUS, ConsensusDriver
+from node.errors import NodeError, NodeErrorCode
+from node.home import LoadedHome
+from node.logs import get_logger, log
+from node.mempool import Mempool, MempoolLimits
+from node.metrics import NodeMetrics
+from node.render import render_event, render_header
+from node.rpc import RpcLimits, SubscriptionHub, create_app, serve
+from node.rpc.server import bound_port
+from node.store import Store
+from node.sync import serve_request
+from node.tracker import TxOutcome, TxTracker
+from p2p.banlist import JsonFileBanStore
+from p2p.errors import P2PError
+from p2p.limits import P2PLimits
+from p2p.service import P2PService, PersistentPeer
+
+KIND_TXS = "txs"
+TX_BATCH_MAX = 512
+TX_BATCH_DELAY_S = 0.005
+VERSION = "0.1.0"
+
+_log = get_logger("node")
+
+
+@dataclass(slots=True)
+class NodeStatus:
+    """Counters the RPC reports beside the chain head."""
+
+    started_ms: int = field(default_factory=lambda: time.time_ns() // 1_000_000)
+    view_changes: int = 0
+    last_note: str = ""
+
+
+class Node:
+    """One validator (or observer) node. Not reusable after `stop`."""
+
+    def __init__(self, loaded: LoadedHome, *, rpc_port: int | None = None,
+                 p2p_port: int | None = None) -> None:
+        self.home = loaded.home
+        self.config = loaded.config
+        self.genesis = loaded.genesis
+        self.key = loaded.node_key
+        self.metrics = NodeMetrics()
+        self.status = NodeStatus()
+        self.tracker = TxTracker()
+        self.hub = SubscriptionHub(self._rpc_limits(), self.metrics)
+        self.is_validator = self.key.public_key in self.genesis.validator_keys
+        self._rpc_port_override = rpc_port
+        self._p2p_port_override = p2p_port
+        self.store: Store | None = None
+        self.chain: Chain | None = None
+        self.mempool: Mempool | None = None
+        self.p2p: P2PService | None = None
+        self.driver: ConsensusDriver | None = None
+        self.replica: Replica | None = None
+        self._runner: web.AppRunner | None = None
+        self._verify_pool: ThreadPoolExecutor | None = None
+        self._tx_batch: list[bytes] = []
+        self._tx_flush: asyncio.TimerHandle | None = None
+        self._work_signalled = False
+        self._block_started_ms = 0
+        self.rpc_port = 0
+        self.p2p_port = 0
+        self.stopped = asyncio.Event()
+
+    def _rpc_limits(self) -> RpcLimits:
+        rpc = self.config.rpc
+        return RpcLimits(body_bytes_max=rpc.max_body_bytes, batch_calls_max=rpc.max_batch,
+                         subscriptions_total_max=rpc.max_subscriptions)
+
+    # Lifecycle.
+
+    async def start(self) -> None:
+        """Open the store, start P2P, consensus and RPC. Raises NodeError with one line."""
+        self.store = Store.open(self.home.data_dir, self.genesis)
+        try:
+            await self._start_parts()
+        except BaseException:
+            await self.stop()
+            raise
+        head = self.store.head
+        log(_log, logging.INFO, "node_started", chain_id=self.genesis.chain_id,
+            node_id=self.key.public_key.hex()[:16], validator=self.is_validator,
+            height=head.height, rpc_port=self.rpc_port, p2p_port=self.p2p_port)
+
+    async def _start_parts(self) -> None:
+        assert self.store is not None
+        cfg = self.config
+        self._verify_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify")
+        self.mempool = Mempool(self.store.state, self.genesis.chain_id, MempoolLimits(
+            max_txs=cfg.mempool.max_txs, max_bytes=cfg.mempool.max_bytes,
+            max_per_account=cfg.mempool.max_per_account,
+            nonce_window=cfg.mempool.nonce_window))
+        self.mempool.evict_listeners.append(self._on_evicted)
+        self.chain = Chain(self.store, self.genesis, self.mempool, self.key.public_key,
+                           max_block_txs=cfg.consensus.max_block_txs,
+                           verify_pool=self._verify_pool)
+        self.chain.finalized_listeners.append(self._on_finalized)
+        self.replica = self._make_replica()
+        self.p2p = self._make_p2p()
+        self.driver = ConsensusDriver(self.replica, self.chain, self.store,
+                                      ConsensusNetwork(self.p2p), self._primary_of,
+                                      on_note=self._on_note)
+        self._register_p2p_handlers()
+        await self._start_rpc()
+        try:
+            await self.p2p.start()
+        except OSError as exc:
+            host, port = self._p2p_address()
+            raise NodeError(NodeErrorCode.PORT_IN_USE,
+                            f"cannot listen for P2P on {host}:{port}: {exc.strerror}") from None
+        self.p2p_port = self.p2p.port
+        self._refresh_gauges()
+        self.driver.feed(Started())
+
+    def _p2p_address(self) -> tuple[str, int]:
+        host, port_text = self.config.p2p.listen.rsplit(":", 1)
+        port = int(port_text) if self._p2p_port_override is None else self._p2p_port_override
+        return host.strip("[]"), port
+
+    def _make_replica(self) -> Replica:
+        assert self.store is not None
+        head = self.store.head
+        records = [value for _, value in self.store.consensus_records()]
+        cons = self.config.consensus
+        config = ReplicaConfig(
+            view_change_timeout_ms=cons.timeout_view_change_ms,
+            view_change_timeout_max_ms=cons.timeout_view_change_max_ms,
+            idle_block_interval_ms=cons.idle_block_interval_ms or None,
+        )
+        return Replica(
+            chain_id=self.genesis.chain_id.encode(),
+            validators=self.genesis.validator_keys,
+            signing_key=self.key.signing_key if self.is_validator else None,
+            finalized_height=head.height,
+            finalized_digest=head.block_hash if head.height > 0 else b"",
+            finalized_certificate=self.store.get_certificate(head.height),
+            records=records,
+            digest_fn=block_digest,
+            config=config,
+        )
+
+    def _make_p2p(self) -> P2PService:
+        from node.config import parse_peer
+
+        host, port = self._p2p_address()
+        allowed = list(self.genesis.validator_keys)
+        allowed += [bytes.fromhex(k) for k in self.config.p2p.allowed_keys]
+        peers = []
+        for text in self.config.p2p.persistent_peers:
+            key, peer_host, peer_port = parse_peer(text)
+            peers.append(PersistentPeer(key, peer_host, peer_port))
+        p2p_limits = P2PLimits(max_outbound_peers=max(8, self.config.p2p.max_peers // 2),
+                               max_inbound_peers=self.config.p2p.max_peers)
+        return P2PService(identity=self.key.signing_key, chain_id=self.genesis.chain_id,
+                          allowed_keys=allowed, host=host, port=port, persistent_peers=peers,
+                          limits=p2p_limits,
+                          ban_store=JsonFileBanStore(self.home.data_dir / "banned_peers.json"))
+
+    async def _start_rpc(self) -> None:
+        from node.rpc_methods import build_registry
+
+        host, port_text = self.config.rpc.listen.rsplit(":", 1)
+        port = int(port_text) if self._rpc_port_override is None else self._rpc_port_override
+        registry = build_registry(self)
+        app = create_app(registry, self.hub, self.health_checks, self.metrics,
+                         cors_origins=self.config.rpc.cors_origins, limits=self.hub.limits,
+                         version=VERSION)
+        self._runner = await serve(app, host.strip("[]"), port)
+        self.rpc_port = bound_port(self._runner)
+
+    async def stop(self) -> None:
+        """Stop RPC, P2P and consensus, then close the database (idempotent)."""
+        if self._tx_flush is not None:
+            self._tx_flush.cancel()
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+        if self.driver is not None:
+            self.driver.close()
+        if self.p2p is not None:
+            await self.p2p.stop()
+            self.p2p = None
+        self.tracker.cancel_all()
+        if self._verify_pool is not None:
+            self._verify_pool.shutdown(wait=True, cancel_futures=True)
+            self._verify_pool = None
+        if self.store is not None:
+            self.store.close()
+        self.stopped.set()
+        log(_log, logging.INFO, "node_stopped")
+
+    # Consensus glue.
+
+    def _primary_of(self, view: int) -> bytes:
+        keys = self.genesis.validator_keys
+        return keys[view % len(keys)]
+
+    def _on_note(self, note: Note) -> None:
+        self.status.last_note = f"{note.kind}: {note.detail}"
+        if note.kind.startswith("view_change"):
+            self.status.view_changes += 1
+            self.metrics.view_changes.inc()
+
+    def _signal_work(self) -> None:
+        if not self._work_signalled and self.driver is not None:
+            self._work_signalled = True
+            self.driver.feed(WorkPending(True))
+
+    def _on_finalized(self, block: Block, result: BlockResult) -> None:
+        self._work_signalled = False
+        header = render_header(block.header)
+        self.metrics.txs_finalized.inc(len(block.txs))
+        for index, (tx, receipt) in enumerate(zip(block.txs, result.receipts, strict=True)):
+            events = tuple(e.to_array() for e in receipt.events)
+            self.tracker.resolve(TxOutcome(tx.tx_id, True, block.height, index, events))
+            self.hub.publish("tx", tx.tx_id.hex(), {
+                "id": tx.tx_id.hex(), "status": "finalized", "height": block.height,
+                "index": index, "events": [render_event(e) for e in receipt.events]})
+            touched = sorted({a for e in receipt.events for a in e.addresses}
+                             | {tx.sender_address})
+            for address in touched:
+                self.hub.publish("account", to_text(address), {
+                    "address": to_text(address), "tx": tx.tx_id.hex(),
+                    "height": block.height, "type": tx.type})
+        for event in result.end_events:
+            for address in sorted(set(event.addresses)):
+                self.hub.publish("account", to_text(address), {
+                    "address": to_text(address), "height": block.height,
+                    "event": render_event(event)})
+        self.hub.publish("newBlocks", None, {**header, "tx_count": len(block.txs)})
+        self._refresh_gauges()
+        log(_log, logging.INFO, "block_finalized", height=block.height,
+            txs=len(block.txs), hash=block.hash)
+        asyncio.get_running_loop().call_soon(self._recheck)
+
+    def _recheck(self) -> None:
+        if self.chain is None or self.store is None or self.store.closed:
+            return
+        self.chain.recheck_mempool()
+        self._refresh_gauges()
+
+    def _refresh_gauges(self) -> None:
+        if self.store is None or self.mempool is None:
+            return
+        self.metrics.height.set(self.store.head.height)
+        self.metrics.mempool_txs.set(len(self.mempool))
+        self.metrics.mempool_bytes.set(self.mempool.size_bytes)
+        if self.replica is not None:
+            self.metrics.view.set(self.replica.view)
+        if self.p2p is not None:
+            self.metrics.peers.set(len(self.p2p.connected_peers()))
+
+    def _on_evicted(self, tx: Transaction, reason: str) -> None:
+        self.tracker.resolve(TxOutcome(tx.tx_id, False, reason=reason))
+        self.hub.publish("tx", tx.tx_id.hex(), {"id": tx.tx_id.hex(), "status": "dropped",
+                                               "reason": reason})
+
+    # Transactions.
+
+    def admit(self, tx: Transaction) -> None:
+        """Admit a transaction submitted to this node and gossip it; raises AgoraError."""
+        assert self.mempool is not None
+        self.mempool.admit(tx)
+        self._after_admit(tx)
+
+    def _after_admit(self, tx: Transaction) -> None:
+        self.hub.publish("tx", tx.tx_id.hex(), {"id": tx.tx_id.hex(), "status": "admitted"})
+        self._tx_batch.append(tx.raw)
+        if len(self._tx_batch) >= TX_BATCH_MAX:
+            self._flush_txs()
+        elif self._tx_flush is None:
+            self._tx_flush = asyncio.get_running_loop().call_later(TX_BATCH_DELAY_S,
+                                                                   self._flush_txs)
+        self._signal_work()
+
+    def _flush_txs(self) -> None:
+        self._tx_flush = None
+        batch, self._tx_batch = self._tx_batch, []
+        if batch and self.p2p is not None:
+            try:
+                self.p2p.broadcast(KIND_TXS, encode(batch))
+            except P2PError as exc:
+                log(_log, logging.WARNING, "tx_gossip_failed", error=str(exc))
+
+    async def _on_tx_gossip(self, peer: bytes, payload: bytes) -> bool:
+        """A batch of transactions from a peer: decode, verify in threads, admit."""
+        assert self.mempool is not None
+        try:
+            items = decode(payload, max_bytes=self.p2p.limits.max_frame_bytes if self.p2p
+                           else limits.MEMPOOL_MAX_BYTES)
+        except ValidationError:
+            return False
+        if not isinstance(items, list) or len(items) > TX_BATCH_MAX:
+            return False
+        txs: list[Transaction] = []
+        for raw in items:
+            if not isinstance(raw, bytes):
+                return False
+            try:
+                tx = decode_tx(raw)
+                self.mempool.check(tx)
+            except AgoraError:
+                continue
+            txs.append(tx)
+        if not txs:
+            return True
+        unverified = [tx for tx in txs if tx.tx_id not in self.mempool.verified]
+        verified_ok = await self._verify(unverified)
+        for tx, ok in zip(unverified, verified_ok, strict=True):
+            if ok:
+                self.mempool.verified.add(tx.tx_id)
+        admitted = 0
+        for tx in txs:
+            if tx.tx_id not in self.mempool.verified:
+                continue
+            try:
+                self.mempool.admit(tx, signature_checked=True)
+            except AgoraError:
+                continue
+            admitted += 1
+            self.hub.publish("tx", tx.tx_id.hex(), {"id": tx.tx_id.hex(),
+                                                   "status": "admitted"})
+        if admitted:
+            self._signal_work()
+        return True
+
+    async def _verify(self, txs: list[Transaction]) -> list[bool]:
+        if not txs:
+            return []
+        if self._verify_pool is None or len(txs) < 32:
+            return [tx.verify_signature() for tx in txs]
+        loop = asyncio.get_running_loop()
+        half = (len(txs) + 1) // 2
+        parts = [txs[:half], txs[half:]]
+        results = await asyncio.gather(*(
+            loop.run_in_executor(self._verify_pool, _verify_list, part) for part in parts))
+        return [ok for part in results for ok in part]
+
+    async def admit_many(self, raws: list[bytes]) -> list[Any]:
+        """Admit a batch of submitted transactions, verifying signatures in threads.
+
+        Returns, per transaction, its id hex or the AgoraError that refused it.
+        """
+        assert self.mempool is not None
+        out: list[Any] = []
+        txs: list[Transaction | None] = []
+        for raw in raws:
+            try:
+                tx = decode_tx(raw)
+                self.mempool.check(tx)
+            except AgoraError as exc:
+                out.append(exc)
+                txs.append(None)
+                continue
+            out.append(None)
+            txs.append(tx)
+        checking = [tx for tx in txs if tx is not None and tx.tx_id not in self.mempool.verified]
+        for tx, ok in zip(checking, await self._verify(checking), strict=True):
+            if ok:
+                self.mempool.verified.add(tx.tx_id)
+        for i, tx in enumerate(txs):
+            if tx is None:
+                continue
+            if tx.tx_id not in self.mempool.verified:
+                out[i] = ValidationError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
+                continue
+            try:
+                self.mempool.admit(tx, signature_checked=True)
+            except AgoraError as exc:
+                out[i] = exc
+                continue
+            self._after_admit(tx)
+            out[i] = tx.tx_id.hex()
+        return out
+
+    # P2P handlers.
+
+    def _register_p2p_handlers(self) -> None:
+        assert self.p2p is not None and self.driver is not None
+        driver = self.driver
+
+        async def on_consensus(peer: bytes, payload: bytes) -> None:
+            driver.on_message(peer, payload)
+
+        async def on_blocks(peer: bytes, payload: bytes) -> bytes:
+            assert self.store is not None
+            return serve_request(self.store, payload)
+
+        self.p2p.register_direct(KIND_CONSENSUS, on_consensus)
+        self.p2p.register_gossip(KIND_TXS, self._on_tx_gossip)
+        self.p2p.register_request(KIND_BLOCKS, on_blocks)
+        self.p2p.on_peer_up(lambda peer: self._refresh_gauges())
+        self.p2p.on_peer_down(lambda peer: self._refresh_gauges())
+
+    # Health.
+
+    def health_checks(self) -> list[tuple[str, bool, str]]:
+        """(name, ok, detail) for /health: database writable, consensus running, peers."""
+        checks: list[tuple[str, bool, str]] = []
+        store_ok = self.store is not None and not self.store.closed and \
+            self.store.check_writable()
+        checks.append(("database_writable", store_ok, "" if store_ok else "write failed"))
+        fatal = self.driver.fatal if self.driver is not None else None
+        checks.append(("consensus_running", fatal is None, "" if fatal is None else str(fatal)))
+        synced = self.replica is not None and not self.replica_catching_up()
+        checks.append(("synced", synced, "" if synced else "catching up with peers"))
+        return checks
+
+    def replica_catching_up(self) -> bool:
+        """True while the replica fetches finalized blocks from peers."""
+        replica = self.replica
+        if replica is None:
+            return False
+        return bool(getattr(replica, "catching_up", False))
+
+
+class ConsensusNetwork:
+    """Consensus messages go directly to each connected peer (not relayed as gossip, so
+    the replica's retransmissions are not suppressed as duplicates)."""
+
+    def __init__(self, p2p: P2PService) -> None:
+        self.p2p = p2p
+
+    def broadcast(self, kind: str, payload: bytes) -> None:
+        for peer in self.p2p.connected_peers():
+            self.send(peer, kind, payload)
+
+    def send(self, peer: bytes, kind: str, payload: bytes) -> None:
+        if not self.p2p.is_connected(peer):
+            return
+        try:
+            self.p2p.send(peer, kind, payload)
+        except P2PError as exc:
+            log(_log, logging.DEBUG, "consensus_send_failed", peer=peer, error=str(exc))
+
+    async def request(self, peer: bytes, kind: str, payload: bytes, timeout: float) -> bytes:
+        return await self.p2p.request(peer, kind, payload, timeout)
+
+
+def _verify_list(txs: list[Transaction]) -> list[bool]:
+    return [tx.verify_signature() for tx in txs]
+
+
+async def run_node(loaded: LoadedHome) -> None:
+    """Run a node until SIGINT or SIGTERM, then stop it cleanly."""
+    node = Node(loaded)
+    await node.start()
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    try:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), 1.0)
+            except TimeoutError:
+                pass
+            if node.driver is not None and node.driver.fatal is not None:
+                raise NodeError(NodeErrorCode.STATE_DIVERGED,
+                                f"consensus stopped: {node.driver.fatal}")
+    finally:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.remove_signal_handler(signum)
+        await node.stop()
