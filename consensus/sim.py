@@ -26,7 +26,7 @@ import json
 import random
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from nacl.signing import SigningKey
@@ -375,6 +375,10 @@ class Simulation:
             case CancelTimer():
                 node.timers.pop(effect.name, None)
             case ProposeBlock():
+                if effect.height != node.app.height + 1:
+                    self.violations.append(f"order: node {i} asked to propose {effect.height} "
+                                           f"at {node.app.height}")
+                    return
                 payload = b"p%d:v%d:h%d:%d" % (i, effect.view, effect.height, self.seq)
                 block = node.app.build(effect.height, payload, corrupt=node.byzantine == "invalid")
                 self.proposed.add(sha256_digest(block))
@@ -610,10 +614,10 @@ def run_seed(seed: int, n: int, **kwargs: Any) -> RunResult:
 def replay_command(seed: int, n: int, args: argparse.Namespace | None = None) -> str:
     cmd = f"python -m consensus.sim --seeds {seed}:{seed + 1} --validators {n}"
     if args is not None:
-        for flag in ("byzantine", "crashes", "loss", "scenario"):
+        for flag in ("byzantine", "crashes", "loss", "scenario", "quorum_override"):
             value = getattr(args, flag, None)
             if value is not None:
-                cmd += f" --{flag} {value}"
+                cmd += f" --{flag.replace('_', '-')} {value}"
     return cmd
 
 
@@ -626,13 +630,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--loss", type=int, help="message loss in percent (<= 30)")
     parser.add_argument("--scenario", choices=SCENARIOS)
     parser.add_argument("--output", choices=("text", "json"), default="text")
+    parser.add_argument("--quorum-override", type=int,
+                        help="TESTING ONLY: break the core with this quorum")
     args = parser.parse_args(argv)
     first, _, last = args.seeds.partition(":")
     seeds = range(int(first), int(last) if last else int(first) + 1)
     per: dict[str, list[RunResult]] = {}
     failures: list[RunResult] = []
     for seed in seeds:
-        result = run_seed(seed, args.validators, scenario=args.scenario,
+        config = SIM_CONFIG
+        if args.quorum_override:
+            config = replace(SIM_CONFIG, quorum_override=args.quorum_override)
+        result = run_seed(seed, args.validators, scenario=args.scenario, config=config,
                           byzantine=args.byzantine, crashes=args.crashes, loss_pct=args.loss)
         per.setdefault(result.scenario, []).append(result)
         if result.violations:

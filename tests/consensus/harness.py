@@ -7,6 +7,7 @@ at once by sim.ToyApp.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from consensus.events import (
@@ -73,6 +74,7 @@ class Cluster:
         self.work_target = 0
         self.later: list[tuple[int, Event]] = []
         self.draining = False
+        self.drop_filter: Callable[[int, int, bytes], bool] | None = None
         for node in self.nodes:
             self.start(node.index)
 
@@ -120,6 +122,8 @@ class Cluster:
 
     def post(self, src: int, dst: int, msg: bytes) -> None:
         if src in self.isolated or dst in self.isolated or src == dst:
+            return
+        if self.drop_filter is not None and self.drop_filter(src, dst, msg):
             return
         if self.nodes[dst].replica is not None:
             self.pending.append((src, dst, msg))

@@ -1,0 +1,347 @@
+"""The replica rule by rule: normal case, persistence before send, view change and
+NEW-VIEW checks, backoff, f+1 join, catch-up, bounds and odd validator counts.
+Method: a scripted Cluster (tests/consensus/harness.py) or a lone Replica fed
+hand-made messages; assertions on the effects it returns."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from consensus import limits
+from consensus.events import (
+    BlocksFetched,
+    Broadcast,
+    FinalizeBlock,
+    MessageReceived,
+    Note,
+    Persist,
+    Started,
+    TimerFired,
+    ValidateBlock,
+    WorkPending,
+)
+from consensus.messages import (
+    PHASE_COMMIT,
+    PHASE_PREPARE,
+    Certificate,
+    Digest,
+    Height,
+    NewView,
+    PeerId,
+    PrePrepare,
+    ValidatorIndex,
+    View,
+    ViewChange,
+    decode_message,
+    encode_message,
+    new_view_payload,
+    sha256_digest,
+    sign_vote,
+    view_change_payload,
+)
+from consensus.replica import Replica
+from consensus.sim import CHAIN_ID, ToyApp, validator_keys
+from tests.consensus.harness import CONFIG, Cluster
+
+KEYS = validator_keys(4)
+VALIDATORS = [bytes(k.verify_key) for k in KEYS]
+
+
+def lone(index: int = 1, records: list[bytes] | None = None, n: int = 4) -> Replica:
+    keys = validator_keys(n)
+    replica = Replica(chain_id=CHAIN_ID, validators=[bytes(k.verify_key) for k in keys],
+                      signing_key=keys[index], records=records or [], config=CONFIG)
+    replica.step(Started(), 0)
+    return replica
+
+
+def preprepare(block: bytes, view: int = 0, height: int = 1, signer: int = 0) -> bytes:
+    vote = sign_vote(KEYS[signer], CHAIN_ID, PHASE_PREPARE, view, height,
+                     sha256_digest(block), signer)
+    return encode_message(PrePrepare(vote, block))
+
+
+def received(msg: bytes, sender: int = 0) -> MessageReceived:
+    return MessageReceived(PeerId(VALIDATORS[sender]), msg)
+
+
+def test_normal_case_four_validators_finalize_the_same_blocks() -> None:
+    cluster = Cluster(4)
+    cluster.work(3)
+    cluster.stabilize()
+    chains = [[d for d, _, _ in node.app.chain] for node in cluster.nodes]
+    assert len(chains[0]) >= 3
+    assert all(chain == chains[0] for chain in chains)
+    assert all(cluster.replica(i).view == 0 for i in range(4))
+
+
+def test_normal_case_takes_three_message_delays() -> None:
+    cluster = Cluster(4)
+    cluster.work(1)
+    rounds = 0
+    while min(cluster.heights()) < 1:
+        assert cluster.deliver()
+        rounds += 1
+    assert rounds == 3  # PRE-PREPARE, PREPARE, COMMIT
+
+
+def test_prepare_is_persisted_before_it_is_broadcast() -> None:
+    replica = lone(1)
+    app = ToyApp()
+    block = app.build(1, b"txs")
+    effects = replica.step(received(preprepare(block)), 10)
+    validate = [e for e in effects if isinstance(e, ValidateBlock)]
+    assert len(validate) == 1
+    from consensus.events import BlockValidated
+    effects = replica.step(BlockValidated(Height(1), View(0), validate[0].digest, True, ""), 11)
+    kinds = [type(e).__name__ for e in effects]
+    assert kinds.index("Persist") < kinds.index("Broadcast")
+    sent = decode_message([e for e in effects if isinstance(e, Broadcast)][0].msg)
+    assert getattr(sent, "phase", None) == PHASE_PREPARE
+
+
+def test_restarted_replica_never_signs_a_conflicting_prepare() -> None:
+    first = lone(1)
+    block_a, block_b = ToyApp().build(1, b"a"), ToyApp().build(1, b"b")
+    effects = first.step(received(preprepare(block_a)), 10)
+    from consensus.events import BlockValidated
+    effects += first.step(BlockValidated(Height(1), View(0), Digest(sha256_digest(block_a)),
+                                         True, ""), 11)
+    records = [e.record for e in effects if isinstance(e, Persist)]
+    assert records
+    # After a crash the (equivocating) primary shows the restarted replica block B.
+    second = lone(1, records)
+    effects = second.step(received(preprepare(block_b)), 20)
+    for e in effects:
+        if isinstance(e, ValidateBlock):
+            effects += second.step(BlockValidated(Height(1), e.view, e.digest, True, ""), 21)
+    prepares = [decode_message(e.msg) for e in effects if isinstance(e, Broadcast)]
+    assert not any(getattr(m, "phase", None) == PHASE_PREPARE
+                   and getattr(m, "digest", None) == sha256_digest(block_b) for m in prepares)
+
+
+def test_view_change_reproposes_the_prepared_block() -> None:
+    cluster = Cluster(4)
+    cluster.work(1)
+    cluster.deliver()  # PRE-PREPARE
+    cluster.deliver()  # PREPAREs: every replica is prepared and sends COMMIT
+    prepared = cluster.replica(1)._prepared
+    assert prepared is not None
+    cluster.crash(0)
+
+    def old_commit(src: int, dst: int, msg: bytes) -> bool:
+        decoded = decode_message(msg)
+        return getattr(decoded, "phase", 0) == PHASE_COMMIT and getattr(decoded, "view", 1) == 0
+
+    cluster.drop_filter = old_commit  # every COMMIT of view 0 is lost
+    cluster.pending = [m for m in cluster.pending if not old_commit(*m)]
+    cluster.tick(2_000)
+    notes = [e for e in cluster.nodes[1].effects if isinstance(e, Note) and e.kind == "new_view"]
+    assert notes and "reproposal=True" in notes[0].detail
+    finalized = [e for e in cluster.nodes[2].effects if isinstance(e, FinalizeBlock)]
+    assert finalized[0].digest == prepared.digest
+
+
+def _view_change(signer: int, view: int, prepared: Certificate | None,
+                 block: bytes | None) -> ViewChange:
+    unsigned = ViewChange(View(view), Height(1), None, prepared, ValidatorIndex(signer), b"",
+                          block)
+    sig = KEYS[signer].sign(view_change_payload(CHAIN_ID, unsigned)).signature
+    return replace(unsigned, signature=sig)
+
+
+def _prepared_cert(block: bytes) -> Certificate:
+    digest = sha256_digest(block)
+    sigs = tuple((ValidatorIndex(i), sign_vote(KEYS[i], CHAIN_ID, PHASE_PREPARE, 0, 1, digest,
+                                               i).signature) for i in (0, 1, 2))
+    return Certificate(PHASE_PREPARE, View(0), Height(1), Digest(digest), sigs)
+
+
+def _new_view(vcs: list[ViewChange], pp: PrePrepare | None) -> bytes:
+    stripped = tuple(replace(vc, block=None) for vc in vcs)
+    unsigned = NewView(View(1), stripped, pp, ValidatorIndex(1), b"")
+    sig = KEYS[1].sign(new_view_payload(CHAIN_ID, unsigned)).signature
+    return encode_message(replace(unsigned, signature=sig))
+
+
+def test_new_view_that_drops_a_prepared_block_is_rejected() -> None:
+    block = ToyApp().build(1, b"prepared")
+    vcs = [_view_change(0, 1, _prepared_cert(block), block), _view_change(2, 1, None, None),
+           _view_change(3, 1, None, None)]
+    replica = lone(3)
+    replica.step(received(_new_view(vcs, None), 1), 10)
+    assert replica.counters.get("drop_bad_new_view") == 1
+    assert replica.view == 0
+
+
+def test_new_view_with_matching_reproposal_is_accepted() -> None:
+    block = ToyApp().build(1, b"prepared")
+    vcs = [_view_change(0, 1, _prepared_cert(block), block), _view_change(2, 1, None, None),
+           _view_change(3, 1, None, None)]
+    vote = sign_vote(KEYS[1], CHAIN_ID, PHASE_PREPARE, 1, 1, sha256_digest(block), 1)
+    replica = lone(3)
+    effects = replica.step(received(_new_view(vcs, PrePrepare(vote, block)), 1), 10)
+    assert (replica.view, replica.active) == (1, True)
+    assert any(isinstance(e, ValidateBlock) for e in effects)
+
+
+def test_new_view_with_too_few_view_changes_is_rejected() -> None:
+    vcs = [_view_change(0, 1, None, None), _view_change(2, 1, None, None)]
+    replica = lone(3)
+    replica.step(received(_new_view(vcs, None), 1), 10)
+    assert replica.counters.get("drop_insufficient_quorum") == 1
+
+
+def test_view_change_with_fabricated_prepared_certificate_is_dropped() -> None:
+    block = ToyApp().build(1, b"fake")
+    cert = _prepared_cert(block)
+    fake = replace(cert, signatures=cert.signatures[:1] + ((ValidatorIndex(2), b"\0" * 64),
+                                                           (ValidatorIndex(3), b"\0" * 64)))
+    replica = lone(1)
+    replica.step(received(encode_message(_view_change(2, 1, fake, block)), 2), 10)
+    assert replica.counters.get("drop_bad_signature") == 1
+    assert 2 not in replica._vc_latest
+
+
+def test_f_plus_one_view_changes_make_a_replica_join() -> None:
+    replica = lone(3)
+    replica.step(received(encode_message(_view_change(0, 5, None, None)), 0), 10)
+    assert replica.view == 0
+    effects = replica.step(received(encode_message(_view_change(2, 7, None, None)), 2), 11)
+    assert (replica.view, replica.active) == (5, False)
+    assert any(isinstance(e, Note) and "joined_higher_view" in e.detail for e in effects)
+
+
+def test_timeout_backs_off_exponentially_caps_and_resets_after_progress() -> None:
+    replica = lone(3)
+    timeouts = []
+    now = 0
+    replica.step(WorkPending(True), now)
+    for _ in range(8):
+        deadline = replica._timers["view_change"]
+        now = deadline
+        replica.step(TimerFired("view_change"), now)
+        timeouts.append(replica.timeout_ms())
+    assert timeouts[:3] == [2_000, 4_000, 8_000]
+    assert max(timeouts) == CONFIG.view_change_timeout_max_ms
+    assert replica.counters["view_change"] == 8
+    cluster = Cluster(4)
+    cluster.replica(1)._vc_streak = 5
+    cluster.work(1)
+    cluster.stabilize()
+    assert cluster.replica(1).timeout_ms() == CONFIG.view_change_timeout_ms
+
+
+def test_prepare_with_stale_view_is_ignored() -> None:
+    replica = lone(3)
+    replica.step(received(encode_message(_view_change(0, 2, None, None)), 0), 1)
+    replica.step(received(encode_message(_view_change(1, 2, None, None)), 1), 2)
+    assert replica.view == 2
+    vote = sign_vote(KEYS[1], CHAIN_ID, PHASE_PREPARE, 0, 1, sha256_digest(b"x"), 1)
+    replica.step(received(encode_message(vote), 1), 3)
+    assert replica.counters.get("drop_old_view") == 1
+
+
+def test_duplicate_message_is_dropped_before_signature_check() -> None:
+    replica = lone(1)
+    msg = received(preprepare(ToyApp().build(1, b"a")))
+    replica.step(msg, 1)
+    replica.step(msg, 2)
+    assert replica.counters.get("drop_duplicate") == 1
+
+
+def test_flood_of_future_messages_keeps_buffers_bounded() -> None:
+    replica = lone(1)
+    for i in range(2_000):
+        vote = sign_vote(KEYS[2], CHAIN_ID, PHASE_COMMIT, i % 50, 1 + i % 30,
+                         sha256_digest(b"%d" % i), 2)
+        replica.step(received(encode_message(vote), 2), i)
+        replica.step(received(b"\x93" + bytes([i % 256]) * 2, 2), i)
+    slots = sum(len(votes) for votes in replica._votes.values())
+    bound = 2 * (limits.MAX_FUTURE_HEIGHTS + 1) * (2 * limits.MAX_FUTURE_VIEWS + 1) * 4
+    assert slots <= bound
+    assert len(replica._pp) == 0
+    assert replica.counters["drop_future_view"] + replica.counters["drop_future_height"] > 0
+
+
+def test_catch_up_rejects_a_block_its_certificate_does_not_cover() -> None:
+    cluster = Cluster(4)
+    cluster.work(3)
+    cluster.stabilize()
+    chain = cluster.nodes[0].app.chain
+    replica = lone(3)
+    replica._fetch = (PeerId(VALIDATORS[0]), 10_000)
+    bad = ((chain[1][1], chain[0][2]),)
+    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), bad), 5)
+    assert not any(isinstance(e, FinalizeBlock) for e in effects)
+    assert replica.counters.get("bad_fetched_block") == 1
+    replica._fetch = (PeerId(VALIDATORS[0]), 10_000)
+    good = tuple((block, cert) for _, block, cert in chain)
+    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), good), 6)
+    assert [e.height for e in effects if isinstance(e, FinalizeBlock)] == [1, 2, 3, 4]
+
+
+def test_restore_with_finalized_certificate_resumes_at_next_height() -> None:
+    cluster = Cluster(4)
+    cluster.work(2)
+    cluster.stabilize()
+    digest, _, cert = cluster.nodes[2].app.chain[-1]
+    height = len(cluster.nodes[2].app.chain)
+    replica = Replica(chain_id=CHAIN_ID, validators=VALIDATORS, signing_key=KEYS[2],
+                      finalized_height=height, finalized_digest=digest,
+                      finalized_certificate=cert, records=cluster.nodes[2].records,
+                      config=CONFIG)
+    assert replica.height == height + 1
+
+
+def test_single_validator_makes_blocks_alone() -> None:
+    cluster = Cluster(1)
+    cluster.work(3)
+    assert cluster.heights()[0] >= 3
+
+
+def test_five_validators_need_four_votes_and_tolerate_one_crash() -> None:
+    cluster = Cluster(5)
+    assert cluster.replica(0).quorum == 4
+    cluster.crash(4)
+    cluster.work(2)
+    cluster.stabilize()
+    assert min(cluster.heights()[:4]) >= 2
+
+
+def test_two_validators_need_both() -> None:
+    cluster = Cluster(2)
+    assert cluster.replica(0).quorum == 2
+    cluster.work(1)
+    cluster.stabilize()
+    assert cluster.heights() == [2, 2] or min(cluster.heights()) >= 1
+
+
+def test_observer_follows_finalized_blocks_without_signing() -> None:
+    cluster = Cluster(4)
+    observer = Replica(chain_id=CHAIN_ID, validators=VALIDATORS, signing_key=None,
+                       config=CONFIG)
+    observer.step(Started(), 0)
+    cluster.work(1)
+    finalized: list[FinalizeBlock] = []
+    for _ in range(10):
+        batch = list(cluster.pending)
+        for src, dst, msg in batch:
+            if dst == 1:  # the observer sees what validator 1 sees
+                effects = observer.step(received(msg, src), cluster.now_ms)
+                finalized += [e for e in effects if isinstance(e, FinalizeBlock)]
+                assert not any(isinstance(e, Persist | Broadcast) for e in effects)
+        if not cluster.deliver():
+            break
+    assert finalized and finalized[0].height == 1
+
+
+def test_invalid_block_triggers_view_change_with_reason() -> None:
+    replica = lone(1)
+    block = ToyApp().build(1, b"x", corrupt=True)
+    effects = replica.step(received(preprepare(block)), 1)
+    from consensus.events import BlockValidated
+    digest = [e for e in effects if isinstance(e, ValidateBlock)][0].digest
+    effects = replica.step(BlockValidated(Height(1), View(0), digest, False, "state_root"), 2)
+    assert any(isinstance(e, Note) and "reason=invalid_block" in e.detail for e in effects)
+    assert replica.counters["view_change_invalid_block"] == 1
