@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench, keys
+from cli import bench, keys, query, tx
 from cli.common import OneLineErrorsGroup
 from cli.init import init
 from cli.start import start
@@ -26,4 +26,6 @@ def main() -> None:
 app.command("init")(init)
 app.command("start")(start)
 app.add_typer(keys.app, name="keys")
+app.add_typer(tx.app, name="tx")
+app.add_typer(query.app, name="query")
 app.add_typer(bench.app, name="bench")

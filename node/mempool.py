@@ -77,8 +77,10 @@ class Mempool:
     """Pending transactions of one node. Not thread-safe: use from the event loop."""
 
     def __init__(self, state: StateReader, chain_id: str,
-                 pool_limits: MempoolLimits | None = None) -> None:
+                 pool_limits: MempoolLimits | None = None,
+                 context: Callable[[], ChainContext] | None = None) -> None:
         self._state = state
+        self._context = context
         self._chain_id = chain_id
         self.limits = pool_limits or MempoolLimits()
         self._by_id: OrderedDict[bytes, _Entry] = OrderedDict()
@@ -127,7 +129,9 @@ class Mempool:
     def check(self, tx: Transaction) -> None:
         """Raise the error that admitting `tx` would give, without admitting it.
 
-        Does not verify the signature (see `admit`).
+        Does not verify the signature (see `admit`). With a `context`, the account's next
+        transaction is also executed on committed state (nothing is kept) and its refusal
+        raised.
         """
         if tx.chain_id != self._chain_id:
             raise ValidationError(ErrorCode.WRONG_CHAIN, f"transaction is for chain {tx.chain_id}")
@@ -156,6 +160,10 @@ class Mempool:
         if len(self._by_id) >= self.limits.max_txs or \
                 self._bytes + len(tx.raw) > self.limits.max_bytes:
             raise NodeError(NodeErrorCode.MEMPOOL_FULL, "mempool is full; retry later")
+        if tx.nonce == state_nonce and self._context is not None:
+            # The account's next transaction: run it on committed state now, so a client
+            # hears "insufficient_funds" at once rather than a drop later.
+            apply_tx(self._context(), Overlay(self._state), tx, check_signature=False)
 
     def admit(self, tx: Transaction, *, signature_checked: bool = False) -> None:
         """Admit `tx` or raise AgoraError with the reason; nothing changes on refusal.

@@ -21,7 +21,7 @@ from commerce.address import to_text
 from commerce.block import Block
 from commerce.encoding import decode, encode
 from commerce.errors import AgoraError, ErrorCode, ValidationError
-from commerce.machine import BlockResult
+from commerce.machine import BlockResult, ChainContext
 from commerce.tx import Transaction, decode_tx
 from consensus.events import Note, Started, WorkPending
 from consensus.replica import Replica, ReplicaConfig
@@ -120,7 +120,7 @@ class Node:
         self.mempool = Mempool(self.store.state, self.genesis.chain_id, MempoolLimits(
             max_txs=cfg.mempool.max_txs, max_bytes=cfg.mempool.max_bytes,
             max_per_account=cfg.mempool.max_per_account,
-            nonce_window=cfg.mempool.nonce_window))
+            nonce_window=cfg.mempool.nonce_window), context=self._next_context)
         self.mempool.evict_listeners.append(self._on_evicted)
         self.chain = Chain(self.store, self.genesis, self.mempool, self.key.public_key,
                            max_block_txs=cfg.consensus.max_block_txs,
@@ -219,6 +219,10 @@ class Node:
             self.store.close()
         self.stopped.set()
         log(_log, logging.INFO, "node_stopped")
+
+    def _next_context(self) -> ChainContext:
+        assert self.chain is not None
+        return self.chain.context(self.chain.height + 1)
 
     # Consensus glue.
 
