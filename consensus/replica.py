@@ -94,7 +94,7 @@ from consensus.messages import (
 REC_VOTE = 1  # [1, phase, view, height, digest, block|None]: we signed this PREPARE;
 #               block is set for our own PRE-PREPARE (re-sent after a restart)
 REC_COMMIT = 2  # [2, view, height, digest, prepared_cert, block]: we signed this COMMIT
-REC_VIEW_CHANGE = 3  # [3, view]: we sent VIEW-CHANGE for this view
+REC_VIEW_CHANGE = 3  # [3, view, height]: we sent VIEW-CHANGE for this view at height
 
 TIMER_VIEW_CHANGE = "view_change"
 TIMER_RETRANSMIT = "retransmit"
@@ -209,7 +209,7 @@ class Replica:
         self._prepared_block: bytes | None = None
         self._own: dict[str, bytes] = {}  # our messages for the current slot: retransmitted
         self._vc_latest: dict[int, ViewChange] = {}  # signer -> highest VIEW-CHANGE
-        self._vc_persisted_view = 0
+        self._vc_persisted = (0, 0)  # (view, height) of our last persisted VIEW-CHANGE
         self._vc_dirty = False
         self._nv_bytes: bytes | None = None  # NEW-VIEW we accepted for self.view
         self._nv_sent_view = -1
@@ -367,7 +367,7 @@ class Replica:
             # (peers send it when they see our VIEW-CHANGE) so we learn its constraints.
             self.view = View(view_max)
             self.active = False
-        self._vc_persisted_view = view_max
+        self._vc_persisted = (view_max, 0)
 
     def _restore_one(self, obj: Any) -> int:
         kind = obj[0]
@@ -622,9 +622,9 @@ class Replica:
         if prepared is not None and (prepared.height != self.height
                                      or prepared.view >= self.view):
             prepared, block = None, None
-        if self.view > self._vc_persisted_view:
-            self._out.append(Persist(pack([REC_VIEW_CHANGE, self.view])))
-            self._vc_persisted_view = self.view
+        if (self.view, self.height) > self._vc_persisted:
+            self._out.append(Persist(pack([REC_VIEW_CHANGE, self.view, self.height])))
+            self._vc_persisted = (self.view, self.height)
         unsigned = ViewChange(self.view, self.height, self._last_cert, prepared, self.index,
                               b"", block)
         signature = self._key.sign(view_change_payload(self.chain_id, unsigned)).signature
