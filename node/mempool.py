@@ -126,12 +126,12 @@ class Mempool:
 
     # Admission.
 
-    def check(self, tx: Transaction) -> None:
+    def check(self, tx: Transaction, *, simulate: bool = True) -> None:
         """Raise the error that admitting `tx` would give, without admitting it.
 
         Does not verify the signature (see `admit`). With a `context`, the account's next
         transaction is also executed on committed state (nothing is kept) and its refusal
-        raised.
+        raised, unless `simulate` is False (gossip from peers, which ran it already).
         """
         if tx.chain_id != self._chain_id:
             raise ValidationError(ErrorCode.WRONG_CHAIN, f"transaction is for chain {tx.chain_id}")
@@ -160,18 +160,19 @@ class Mempool:
         if len(self._by_id) >= self.limits.max_txs or \
                 self._bytes + len(tx.raw) > self.limits.max_bytes:
             raise NodeError(NodeErrorCode.MEMPOOL_FULL, "mempool is full; retry later")
-        if tx.nonce == state_nonce and self._context is not None:
+        if simulate and tx.nonce == state_nonce and self._context is not None:
             # The account's next transaction: run it on committed state now, so a client
             # hears "insufficient_funds" at once rather than a drop later.
             apply_tx(self._context(), Overlay(self._state), tx, check_signature=False)
 
-    def admit(self, tx: Transaction, *, signature_checked: bool = False) -> None:
+    def admit(self, tx: Transaction, *, signature_checked: bool = False,
+              simulate: bool = True) -> None:
         """Admit `tx` or raise AgoraError with the reason; nothing changes on refusal.
 
         The signature is verified here unless `signature_checked` (the caller verified it,
         e.g. in a worker thread) or it is in the verified cache.
         """
-        self.check(tx)
+        self.check(tx, simulate=simulate)
         if not signature_checked and tx.tx_id not in self.verified:
             if not tx.verify_signature():
                 raise ValidationError(ErrorCode.BAD_SIGNATURE, "signature does not verify")

@@ -333,7 +333,7 @@ class Node:
                 return False
             try:
                 tx = decode_tx(raw)
-                self.mempool.check(tx)
+                self.mempool.check(tx, simulate=False)
             except AgoraError:
                 continue
             txs.append(tx)
@@ -349,7 +349,7 @@ class Node:
             if tx.tx_id not in self.mempool.verified:
                 continue
             try:
-                self.mempool.admit(tx, signature_checked=True)
+                self.mempool.admit(tx, signature_checked=True, simulate=False)
             except AgoraError:
                 continue
             admitted += 1
@@ -400,7 +400,7 @@ class Node:
                 out[i] = ValidationError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
                 continue
             try:
-                self.mempool.admit(tx, signature_checked=True)
+                self.mempool.admit(tx, signature_checked=True, simulate=False)
             except AgoraError as exc:
                 out[i] = exc
                 continue
