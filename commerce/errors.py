@@ -47,7 +47,37 @@ class ErrorCode(CodeTable):
     BAD_GENESIS = ("bad_genesis", -32015, "the genesis document is invalid")
     BAD_BLOCK = ("bad_block", -32016, "the block is invalid")
     BLOCK_LIMIT = ("block_limit", -32017, "the block is over its transaction or byte limit")
-
+    # Commerce: roles and membership.
+    NOT_VALIDATOR = ("not_validator", -32018, "only a validator may send this transaction")
+    NOT_MERCHANT = ("not_merchant", -32019, "the sender is not an approved merchant")
+    MERCHANT_SUSPENDED = ("merchant_suspended", -32020, "the merchant is suspended")
+    ALREADY_REGISTERED = ("already_registered", -32021, "the account is already a merchant")
+    MERCHANT_STATE = ("merchant_state", -32022, "the vote does not apply to the merchant's status")
+    ALREADY_VOTED = ("already_voted", -32023, "this account has already voted on this question")
+    NOT_FOUND = ("not_found", -32024, "the named merchant, listing, order, ... does not exist")
+    NOT_OWNER = ("not_owner", -32025, "the listing or order belongs to another merchant")
+    # Commerce: listings and purchases.
+    LISTING_INACTIVE = ("listing_inactive", -32026, "the listing is delisted")
+    OUT_OF_STOCK = ("out_of_stock", -32027, "the listing has less stock than the quantity asked")
+    STALE_VERSION = ("stale_version", -32028, "the listing version named is not the current one")
+    SELF_PURCHASE = ("self_purchase", -32029, "a merchant cannot buy its own listing")
+    SELF_REFERRAL = ("self_referral", -32030, "an account cannot use or create a share of its own")
+    SHARE_MISMATCH = ("share_mismatch", -32031, "the share is of another listing")
+    ALREADY_SHARED = ("already_shared", -32032, "the account has already shared this listing")
+    REFERRAL_TOO_HIGH = ("referral_too_high", -32033, "referral_bps is over the chain maximum")
+    # Commerce: orders, reviews, comments, polls, rewards.
+    NOT_BUYER = ("not_buyer", -32034, "the sender is not the buyer this action requires")
+    ORDER_STATE = ("order_state", -32035, "the order is not in a state that allows this action")
+    CONFLICT_OF_INTEREST = (
+        "conflict_of_interest", -32036, "a party to the order cannot judge its dispute"
+    )
+    ALREADY_REVIEWED = ("already_reviewed", -32037, "the order has a review already")
+    ALREADY_REPLIED = ("already_replied", -32038, "the review has a reply already")
+    COMMENT_TOO_DEEP = ("comment_too_deep", -32039, "the reply would nest deeper than allowed")
+    POLL_CLOSED = ("poll_closed", -32040, "the poll has closed")
+    POLL_WINDOW = ("poll_window", -32041, "the poll's closing height is not in the allowed window")
+    NOTHING_TO_CLAIM = ("nothing_to_claim", -32042, "the account has no accrued rewards")
+    SUPPLY_LIMIT = ("supply_limit", -32043, "minting would take the supply over its maximum")
 
 
 def check_table(table: type[CodeTable], low: int, high: int) -> None:

@@ -19,9 +19,15 @@ from commerce.encoding import encode, sha256
 from commerce.errors import ErrorCode, ValidationError
 from commerce.ledger import Account, Supply, put_account, put_supply
 from commerce.limits import (
+    MAX_AMOUNT_MINOR,
     MAX_BLOCK_BYTES,
     MAX_BLOCK_TXS,
+    MAX_COMMENT_REWARDS_PER_EPOCH,
+    MAX_EPOCH_BLOCKS,
     MAX_GENESIS_ACCOUNTS,
+    MAX_POLL_BLOCKS,
+    MAX_REFERRAL_BPS,
+    MAX_TIMEOUT_BLOCKS,
     MAX_TX_BYTES,
     MAX_VALIDATORS,
 )
@@ -93,6 +99,21 @@ class ChainParams(_Strict):
 
     max_block_txs: Annotated[int, Field(ge=1, le=MAX_BLOCK_TXS)] = 5_000
     max_block_bytes: Annotated[int, Field(ge=MAX_TX_BYTES, le=MAX_BLOCK_BYTES)] = 2 * 1024 * 1024
+    # Commerce (docs/COMMERCE.md): order timers, in blocks after the triggering action.
+    order_auto_release_blocks: Annotated[int, Field(ge=1, le=MAX_TIMEOUT_BLOCKS)] = 100_800
+    order_ship_timeout_blocks: Annotated[int, Field(ge=1, le=MAX_TIMEOUT_BLOCKS)] = 201_600
+    dispute_timeout_blocks: Annotated[int, Field(ge=1, le=MAX_TIMEOUT_BLOCKS)] = 201_600
+    # Commerce: the reward schedule, in base units per action, and its per-epoch cap.
+    epoch_blocks: Annotated[int, Field(ge=1, le=MAX_EPOCH_BLOCKS)] = 14_400
+    reward_purchase_minor: Annotated[int, Field(ge=0, le=MAX_AMOUNT_MINOR)] = 1_000_000
+    reward_review_minor: Annotated[int, Field(ge=0, le=MAX_AMOUNT_MINOR)] = 500_000
+    reward_share_minor: Annotated[int, Field(ge=0, le=MAX_AMOUNT_MINOR)] = 500_000
+    reward_comment_minor: Annotated[int, Field(ge=0, le=MAX_AMOUNT_MINOR)] = 100_000
+    reward_epoch_cap_minor: Annotated[int, Field(ge=0, le=MAX_AMOUNT_MINOR)] = 10_000_000_000
+    reward_comment_limit: Annotated[int, Field(ge=0, le=MAX_COMMENT_REWARDS_PER_EPOCH)] = 5
+    # Commerce: the highest commission a listing may offer sharers, and the longest poll.
+    max_referral_bps: Annotated[int, Field(ge=0, le=MAX_REFERRAL_BPS)] = MAX_REFERRAL_BPS
+    poll_max_blocks: Annotated[int, Field(ge=1, le=MAX_POLL_BLOCKS)] = 1_000_000
 
     def to_array(self) -> list[Any]:
         """The parameters in declaration order."""
@@ -127,6 +148,10 @@ class Genesis(_Strict):
         addresses = [from_text(a.address) for a in self.accounts]
         if len(set(addresses)) != len(addresses):
             raise ValueError("accounts: an address is listed twice")
+        # The whole supply fits the amount range, so no credit (a refund, a release) can
+        # ever overflow a balance; minting keeps the same bound.
+        if sum(parse_amount(a.balance) for a in self.accounts) > MAX_AMOUNT_MINOR:
+            raise ValueError("accounts: the total supply is over the maximum amount")
         return self
 
     @property

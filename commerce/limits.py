@@ -22,3 +22,49 @@ MAX_GENESIS_ACCOUNTS = 1_000_000
 assert MAX_TX_BYTES < MAX_BLOCK_BYTES
 assert MAX_BLOCK_BYTES + 64 * 1024 <= MAX_DECODE_BYTES
 assert MAX_AMOUNT_MINOR < 2**63
+
+# Commerce: text and list fields of transaction bodies.
+MAX_NAME_CHARS = 64
+MAX_PROFILE_CHARS = 1024
+MAX_TITLE_CHARS = 120
+MAX_DESCRIPTION_CHARS = 2000
+MAX_CATEGORY_CHARS = 32
+MAX_MEDIA_HASHES = 8
+MEDIA_HASH_BYTES = 32
+MAX_STOCK = 10**9
+MAX_ORDER_QUANTITY = 10_000
+MAX_REFERRAL_BPS = 5_000  # half the payment: genesis may lower it, never raise it
+BPS_DENOMINATOR = 10_000
+MAX_SEALED_BYTES = 1024  # sealed delivery details or tracking note, box overhead included
+SEALED_OVERHEAD_BYTES = 48  # X25519 ephemeral key (32) + Poly1305 tag (16)
+MAX_REASON_CHARS = 500
+MAX_COMMENT_CHARS = 2000
+MAX_COMMENT_DEPTH = 8  # a top-level comment has depth 0
+MAX_REVIEW_CHARS = 2000
+MAX_QUESTION_CHARS = 280
+MAX_POLL_OPTIONS = 10
+MAX_OPTION_CHARS = 80
+MAX_RECORD_ID = 2**63 - 1
+
+# Commerce: chain parameters (genesis chooses within these bounds).
+MAX_TIMEOUT_BLOCKS = 10_000_000
+MAX_EPOCH_BLOCKS = 10_000_000
+MAX_POLL_BLOCKS = 10_000_000
+MAX_COMMENT_REWARDS_PER_EPOCH = 1_000
+
+# Commerce: end-of-block step. Each transaction schedules at most one order timer, so the
+# timers due at one height are bounded by the kinds of timer times the block size.
+TIMER_KINDS = 3
+MAX_TIMERS_PER_HEIGHT = TIMER_KINDS * MAX_BLOCK_TXS
+
+# Commerce: read API.
+MAX_PAGE_ITEMS = 200
+MAX_QUERY_SCAN = 10_000  # index entries one query call may walk before it returns a cursor
+
+assert MAX_REFERRAL_BPS < BPS_DENOMINATOR
+# The largest listing body (4 bytes per character at worst) fits in one transaction.
+assert (MAX_TITLE_CHARS + MAX_DESCRIPTION_CHARS + MAX_CATEGORY_CHARS) * 4 \
+    + MAX_MEDIA_HASHES * (MEDIA_HASH_BYTES + 2) + 512 <= MAX_TX_BYTES
+assert MAX_SEALED_BYTES + MAX_COMMENT_CHARS * 4 + 512 <= MAX_TX_BYTES
+assert MAX_QUESTION_CHARS * 4 + MAX_POLL_OPTIONS * MAX_OPTION_CHARS * 4 + 512 <= MAX_TX_BYTES
+assert MAX_PAGE_ITEMS <= MAX_QUERY_SCAN

@@ -1,0 +1,192 @@
+"""Listings: create, update (each update is a new version, old ones stay) and delist.
+
+Only an approved merchant lists or updates; a suspended one may still delist. An update
+names the version it replaces and is refused (stale_version) if another update came first.
+The stock is the listing's current stock; each version also records the stock it set.
+Delisting is final (list again with a new listing); a delisted listing takes no orders,
+but its open orders run their course and its versions stay readable.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from commerce.errors import ErrorCode, ValidationError
+from commerce.limits import (
+    MAX_AMOUNT_MINOR,
+    MAX_CATEGORY_CHARS,
+    MAX_DESCRIPTION_CHARS,
+    MAX_MEDIA_HASHES,
+    MAX_REFERRAL_BPS,
+    MAX_STOCK,
+    MAX_TITLE_CHARS,
+    MEDIA_HASH_BYTES,
+)
+from commerce.machine import ChainContext, Event, register_handler
+from commerce.merchants import get_merchant, put_merchant, require_merchant
+from commerce.schema import (
+    COUNTER_LISTING,
+    ListingRecord,
+    RecordId,
+    VersionRecord,
+    by_category_key,
+    by_merchant_key,
+    listing_key,
+    load,
+    next_id,
+    version_key,
+)
+from commerce.state import Overlay, StateReader
+from commerce.tx import Transaction, TxBody, register_body
+
+CATEGORY_PATTERN = r"^[a-z0-9][a-z0-9-]{0," + str(MAX_CATEGORY_CHARS - 1) + r"}$"
+MediaHash = Annotated[bytes, Field(min_length=MEDIA_HASH_BYTES, max_length=MEDIA_HASH_BYTES)]
+
+
+def get_listing(view: StateReader | Overlay, listing: int) -> ListingRecord | None:
+    """A listing's current record, or None."""
+    record: ListingRecord | None = load(view, ListingRecord, listing_key(listing))
+    return record
+
+
+def get_version(view: StateReader | Overlay, listing: int, version: int) -> VersionRecord | None:
+    """One version of a listing, or None."""
+    record: VersionRecord | None = load(view, VersionRecord, version_key(listing, version))
+    return record
+
+
+def put_listing(view: Overlay, listing: int, record: ListingRecord) -> None:
+    """Store a listing's current record."""
+    assert 0 <= record.stock <= MAX_STOCK, "stock stays in range"
+    view.put(listing_key(listing), record.to_bytes())
+
+
+def require_listing(view: Overlay, listing: int) -> ListingRecord:
+    """A listing's record; raises not_found."""
+    record = get_listing(view, listing)
+    if record is None:
+        raise ValidationError(ErrorCode.NOT_FOUND, f"no listing {listing}")
+    return record
+
+
+class _ListingFields(TxBody):
+    title: Annotated[str, Field(min_length=1, max_length=MAX_TITLE_CHARS)]
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)]
+    category: Annotated[str, Field(pattern=CATEGORY_PATTERN)]
+    price: Annotated[int, Field(ge=1, le=MAX_AMOUNT_MINOR)]
+    stock: Annotated[int, Field(ge=0, le=MAX_STOCK)]
+    media: Annotated[list[MediaHash], Field(max_length=MAX_MEDIA_HASHES)]
+    referral_bps: Annotated[int, Field(ge=0, le=MAX_REFERRAL_BPS)]
+
+
+@register_body
+class ListingCreate(_ListingFields):
+    """A new listing (version 1). Price in base units; media are 32-byte content hashes."""
+
+    TYPE = "listing_create"
+
+
+@register_body
+class ListingUpdate(TxBody):
+    """A new version of `listing`, replacing `version` (which must be the current one)."""
+
+    TYPE = "listing_update"
+    listing: RecordId
+    version: RecordId
+    title: Annotated[str, Field(min_length=1, max_length=MAX_TITLE_CHARS)]
+    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)]
+    category: Annotated[str, Field(pattern=CATEGORY_PATTERN)]
+    price: Annotated[int, Field(ge=1, le=MAX_AMOUNT_MINOR)]
+    stock: Annotated[int, Field(ge=0, le=MAX_STOCK)]
+    media: Annotated[list[MediaHash], Field(max_length=MAX_MEDIA_HASHES)]
+    referral_bps: Annotated[int, Field(ge=0, le=MAX_REFERRAL_BPS)]
+
+
+@register_body
+class ListingDelist(TxBody):
+    """Take a listing off sale for good."""
+
+    TYPE = "listing_delist"
+    listing: RecordId
+
+
+def _check_referral(ctx: ChainContext, referral_bps: int) -> None:
+    if referral_bps > ctx.params.max_referral_bps:
+        raise ValidationError(
+            ErrorCode.REFERRAL_TOO_HIGH,
+            f"referral_bps {referral_bps} is over {ctx.params.max_referral_bps}",
+        )
+
+
+def _version_of(ctx: ChainContext, body: ListingCreate | ListingUpdate) -> VersionRecord:
+    return VersionRecord(body.title, body.description, body.category, body.price, body.stock,
+                         list(body.media), body.referral_bps, ctx.height)
+
+
+@register_handler(ListingCreate.TYPE)
+def apply_listing_create(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Refuses not_merchant, merchant_suspended, referral_too_high."""
+    body = tx.body
+    assert isinstance(body, ListingCreate)
+    sender = tx.sender_address
+    merchant = require_merchant(view, sender)
+    _check_referral(ctx, body.referral_bps)
+    listing = next_id(view, COUNTER_LISTING)
+    record = ListingRecord(sender, 1, True, body.stock, ctx.height, body.category)
+    put_listing(view, listing, record)
+    view.put(version_key(listing, 1), _version_of(ctx, body).to_bytes())
+    view.put(by_merchant_key(sender, listing), b"")
+    view.put(by_category_key(body.category, listing), b"")
+    merchant.listings_count += 1
+    put_merchant(view, sender, merchant)
+    return [Event("listing_create", (sender,), (listing, 1))]
+
+
+@register_handler(ListingUpdate.TYPE)
+def apply_listing_update(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Refuses not_found, not_owner, not_merchant, merchant_suspended, listing_inactive,
+    stale_version, referral_too_high."""
+    body = tx.body
+    assert isinstance(body, ListingUpdate)
+    sender = tx.sender_address
+    record = require_listing(view, body.listing)
+    if record.merchant != sender:
+        raise ValidationError(ErrorCode.NOT_OWNER, "the listing belongs to another merchant")
+    require_merchant(view, sender)
+    if not record.active:
+        raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {body.listing} is delisted")
+    if body.version != record.version:
+        raise ValidationError(
+            ErrorCode.STALE_VERSION, f"current version is {record.version}, not {body.version}"
+        )
+    _check_referral(ctx, body.referral_bps)
+    version = record.version + 1
+    if body.category != record.category:
+        view.delete(by_category_key(record.category, body.listing))
+        view.put(by_category_key(body.category, body.listing), b"")
+    record.version = version
+    record.stock = body.stock
+    record.category = body.category
+    put_listing(view, body.listing, record)
+    view.put(version_key(body.listing, version), _version_of(ctx, body).to_bytes())
+    return [Event("listing_update", (sender,), (body.listing, version))]
+
+
+@register_handler(ListingDelist.TYPE)
+def apply_listing_delist(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Refuses not_found, not_owner, listing_inactive (delisted already)."""
+    body = tx.body
+    assert isinstance(body, ListingDelist)
+    sender = tx.sender_address
+    record = require_listing(view, body.listing)
+    if record.merchant != sender:
+        raise ValidationError(ErrorCode.NOT_OWNER, "the listing belongs to another merchant")
+    if not record.active:
+        raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {body.listing} is delisted")
+    assert get_merchant(view, sender) is not None, "a listing's merchant exists"
+    record.active = False
+    put_listing(view, body.listing, record)
+    view.delete(by_category_key(record.category, body.listing))
+    return [Event("listing_delist", (sender,), (body.listing,))]

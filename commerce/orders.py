@@ -1,0 +1,478 @@
+"""Purchases and the order life cycle: escrow held by the state machine, timers, disputes.
+
+A purchase moves price x quantity from the buyer into escrow (Supply.escrow) and takes the
+stock. From then on the order is open until exactly one of two ends: release (escrow to
+the merchant minus the sharer's commission) or refund (escrow back to the buyer). Every
+open order has a timer in state, so no order can stay open for ever even if every party
+vanishes:
+
+    paid     --order_ship (merchant)---------------------> shipped
+    paid     --order_cancel (buyer or merchant)----------> cancelled  (refund, stock back)
+    paid     --order_refund (merchant)-------------------> refunded   (refund, stock back)
+    paid     --timer: order_ship_timeout_blocks----------> cancelled  (refund, stock back)
+    shipped  --order_confirm (buyer)---------------------> completed  (release)
+    shipped  --timer: order_auto_release_blocks----------> completed  (release)
+    shipped  --order_refund (merchant)-------------------> refunded
+    shipped  --order_dispute (buyer)---------------------> disputed   (auto-release stops)
+    disputed --dispute_vote: > 2/3 validators release----> completed
+    disputed --dispute_vote: > 2/3 validators refund-----> refunded
+    disputed --order_confirm (buyer) / order_refund (merchant): the party concedes
+    disputed --timer: dispute_timeout_blocks-------------> the side with more validator
+                                                          votes; a tie (or none) refunds
+
+Commission = total * referral_bps // 10_000 (floor; the remainder goes to the merchant),
+paid out of the escrowed payment at release, with referral_bps of the version bought.
+Timers live under P_TIMER by due height; the end-of-block step runs the timers due at the
+block's height in order of order id. A timer whose order moved on is skipped (the order
+record names its one live timer), so cancelling a timer is free.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field
+
+from commerce.errors import ErrorCode, ValidationError
+from commerce.ledger import credit, debit, get_supply, put_supply
+from commerce.limits import (
+    BPS_DENOMINATOR,
+    MAX_AMOUNT_MINOR,
+    MAX_ORDER_QUANTITY,
+    MAX_REASON_CHARS,
+    MAX_SEALED_BYTES,
+    MAX_STOCK,
+    MAX_TIMERS_PER_HEIGHT,
+    SEALED_OVERHEAD_BYTES,
+)
+from commerce.listings import get_listing, get_version, put_listing, require_listing
+from commerce.machine import ChainContext, Event, register_end_block, register_handler
+from commerce.merchants import (
+    get_merchant,
+    put_merchant,
+    require_validator,
+    supermajority,
+)
+from commerce.rewards import accrue
+from commerce.schema import (
+    ACTION_PURCHASE,
+    ACTION_SHARE,
+    COUNTER_ORDER,
+    DECISION_REFUND,
+    DECISION_RELEASE,
+    MERCHANT_SUSPENDED,
+    OPEN_ORDER_STATUSES,
+    ORDER_CANCELLED,
+    ORDER_COMPLETED,
+    ORDER_DISPUTED,
+    ORDER_PAID,
+    ORDER_REFUNDED,
+    ORDER_SHIPPED,
+    OrderRecord,
+    RecordId,
+    ShareRecord,
+    buyer_of_key,
+    dispute_vote_key,
+    get_u64,
+    load,
+    next_id,
+    order_key,
+    orders_of_buyer_key,
+    orders_of_merchant_key,
+    read_u64,
+    share_key,
+    timer_count_key,
+    timer_key,
+    u64,
+)
+from commerce.state import Overlay, StateReader
+from commerce.tx import Transaction, TxBody, register_body
+
+SealedNote = Annotated[bytes, Field(max_length=MAX_SEALED_BYTES)]
+
+
+def get_order(view: StateReader | Overlay, order: int) -> OrderRecord | None:
+    """An order record, or None."""
+    record: OrderRecord | None = load(view, OrderRecord, order_key(order))
+    return record
+
+
+def get_share(view: StateReader | Overlay, share: int) -> ShareRecord | None:
+    """A share record, or None."""
+    record: ShareRecord | None = load(view, ShareRecord, share_key(share))
+    return record
+
+
+def put_order(view: Overlay, order: int, record: OrderRecord) -> None:
+    """Store an order record."""
+    assert record.status in ORDER_STATUSES_ALL, "a known status"
+    assert (record.timer_due > 0) == (record.status in OPEN_ORDER_STATUSES), "open <=> timer"
+    view.put(order_key(order), record.to_bytes())
+
+
+ORDER_STATUSES_ALL = (ORDER_PAID, ORDER_SHIPPED, ORDER_DISPUTED, ORDER_COMPLETED,
+                      ORDER_REFUNDED, ORDER_CANCELLED)
+
+
+def _require_order(view: Overlay, order: int) -> OrderRecord:
+    record = get_order(view, order)
+    if record is None:
+        raise ValidationError(ErrorCode.NOT_FOUND, f"no order {order}")
+    return record
+
+
+def _require_status(record: OrderRecord, order: int, allowed: tuple[int, ...],
+                    action: str) -> None:
+    if record.status not in allowed:
+        raise ValidationError(ErrorCode.ORDER_STATE, f"order {order} cannot be {action} now")
+
+
+def _check_sealed(field: str, note: bytes) -> None:
+    if note and len(note) < SEALED_OVERHEAD_BYTES:
+        raise ValidationError(ErrorCode.FIELD_INVALID, f"{field} is not a sealed note")
+
+
+def schedule_timer(view: Overlay, record: OrderRecord, order: int, due_height: int) -> None:
+    """Make `due_height` the order's one live timer (earlier entries become stale)."""
+    count = get_u64(view, timer_count_key(due_height))
+    assert count < MAX_TIMERS_PER_HEIGHT, "one timer per transaction bounds each height"
+    view.put(timer_key(due_height, count), u64(order))
+    view.put(timer_count_key(due_height), u64(count + 1))
+    record.timer_due = due_height
+
+
+def commission_of(record: OrderRecord) -> int:
+    """The sharer's commission: total * referral_bps // 10_000 (floor), 0 without a share."""
+    if record.share == 0:
+        return 0
+    return record.total * record.referral_bps // BPS_DENOMINATOR
+
+
+def release(ctx: ChainContext, view: Overlay, order: int, record: OrderRecord) -> list[Event]:
+    """Close an open order by paying the escrow out to the merchant and the sharer."""
+    assert record.status in OPEN_ORDER_STATUSES, "only open orders release"
+    commission = commission_of(record)
+    assert 0 <= commission <= record.total
+    supply = get_supply(view)
+    assert supply.escrow >= record.total, "escrow holds every open order"
+    supply.escrow -= record.total
+    put_supply(view, supply)
+    credit(view, record.merchant, record.total - commission)
+    touched = [record.buyer, record.merchant]
+    if record.share:
+        share = get_share(view, record.share)
+        assert share is not None, "an order's share exists"
+        credit(view, record.sharer, commission)
+        share.orders_completed += 1
+        share.commission_earned += commission
+        view.put(share_key(record.share), share.to_bytes())
+        touched.append(record.sharer)
+    listing = get_listing(view, record.listing)
+    merchant = get_merchant(view, record.merchant)
+    assert listing is not None and merchant is not None, "an order's listing and merchant exist"
+    listing.sold_quantity += record.quantity
+    put_listing(view, record.listing, listing)
+    merchant.orders_completed += 1
+    put_merchant(view, record.merchant, merchant)
+    buyer_key = buyer_of_key(record.merchant, record.buyer)
+    view.put(buyer_key, u64(get_u64(view, buyer_key) + 1))
+    record.status = ORDER_COMPLETED
+    record.commission = commission
+    record.timer_due = 0
+    record.closed_height = ctx.height
+    put_order(view, order, record)
+    accrue(ctx, view, ACTION_PURCHASE, order, record.buyer, ctx.params.reward_purchase_minor)
+    if record.share:
+        accrue(ctx, view, ACTION_SHARE, record.share, record.sharer,
+               ctx.params.reward_share_minor)
+    return [Event("order_release", tuple(touched), (order, record.total, commission))]
+
+
+def refund(ctx: ChainContext, view: Overlay, order: int, record: OrderRecord,
+           status: int) -> list[Event]:
+    """Close an open order by returning the escrow to the buyer; stock comes back when the
+    order never shipped (clamped at MAX_STOCK, so a refund can never be refused)."""
+    assert record.status in OPEN_ORDER_STATUSES, "only open orders refund"
+    assert status in (ORDER_REFUNDED, ORDER_CANCELLED)
+    supply = get_supply(view)
+    assert supply.escrow >= record.total, "escrow holds every open order"
+    supply.escrow -= record.total
+    put_supply(view, supply)
+    credit(view, record.buyer, record.total)
+    if record.status == ORDER_PAID:
+        listing = get_listing(view, record.listing)
+        assert listing is not None, "an order's listing exists"
+        listing.stock = min(MAX_STOCK, listing.stock + record.quantity)
+        put_listing(view, record.listing, listing)
+    record.status = status
+    record.timer_due = 0
+    record.closed_height = ctx.height
+    put_order(view, order, record)
+    kind = "order_refund" if status == ORDER_REFUNDED else "order_cancel"
+    return [Event(kind, (record.buyer, record.merchant), (order, record.total))]
+
+
+@register_body
+class Purchase(TxBody):
+    """Buy `quantity` of `listing` at `version`; `share` 0 for none; `delivery` sealed to
+    the merchant's key with commerce.keys.seal (empty when nothing needs delivering)."""
+
+    TYPE = "purchase"
+    listing: RecordId
+    version: RecordId
+    quantity: Annotated[int, Field(ge=1, le=MAX_ORDER_QUANTITY)]
+    share: Annotated[int, Field(ge=0)] = 0
+    delivery: SealedNote = b""
+
+
+@register_handler(Purchase.TYPE)
+def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Refuses not_found, listing_inactive, merchant_suspended, self_purchase,
+    stale_version, out_of_stock, share_mismatch, self_referral, amount_out_of_range,
+    insufficient_funds, field_invalid (delivery too short to be sealed)."""
+    body = tx.body
+    assert isinstance(body, Purchase)
+    buyer = tx.sender_address
+    _check_sealed("delivery", body.delivery)
+    listing = require_listing(view, body.listing)
+    if not listing.active:
+        raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {body.listing} is delisted")
+    merchant = get_merchant(view, listing.merchant)
+    assert merchant is not None, "a listing's merchant exists"
+    if merchant.status == MERCHANT_SUSPENDED:
+        raise ValidationError(ErrorCode.MERCHANT_SUSPENDED, "the merchant is suspended")
+    if buyer == listing.merchant:
+        raise ValidationError(ErrorCode.SELF_PURCHASE, "a merchant cannot buy its own listing")
+    if body.version != listing.version:
+        raise ValidationError(
+            ErrorCode.STALE_VERSION, f"current version is {listing.version}, not {body.version}"
+        )
+    if listing.stock < body.quantity:
+        raise ValidationError(ErrorCode.OUT_OF_STOCK, f"only {listing.stock} in stock")
+    sharer = b""
+    if body.share:
+        share = get_share(view, body.share)
+        if share is None:
+            raise ValidationError(ErrorCode.NOT_FOUND, f"no share {body.share}")
+        if share.listing != body.listing:
+            raise ValidationError(ErrorCode.SHARE_MISMATCH, "the share is of another listing")
+        if share.sharer == buyer:
+            raise ValidationError(ErrorCode.SELF_REFERRAL, "a buyer cannot use its own share")
+        sharer = share.sharer
+    version = get_version(view, body.listing, body.version)
+    assert version is not None, "the current version exists"
+    total = version.price * body.quantity
+    if total > MAX_AMOUNT_MINOR:
+        raise ValidationError(ErrorCode.AMOUNT_OUT_OF_RANGE, "price x quantity is too large")
+    debit(view, buyer, total)
+    # Nothing below can fail: the order is paid.
+    supply = get_supply(view)
+    supply.escrow += total
+    put_supply(view, supply)
+    listing.stock -= body.quantity
+    put_listing(view, body.listing, listing)
+    order = next_id(view, COUNTER_ORDER)
+    record = OrderRecord(buyer, listing.merchant, body.listing, body.version, body.quantity,
+                         version.price, total, body.share, sharer, version.referral_bps,
+                         ORDER_PAID, ctx.height, body.delivery)
+    schedule_timer(view, record, order, ctx.height + ctx.params.order_ship_timeout_blocks)
+    put_order(view, order, record)
+    view.put(orders_of_buyer_key(buyer, order), b"")
+    view.put(orders_of_merchant_key(listing.merchant, order), b"")
+    return [Event("purchase", (buyer, listing.merchant), (order, total))]
+
+
+@register_body
+class OrderShip(TxBody):
+    """The merchant marks a paid order shipped; `tracking` optionally sealed to the buyer."""
+
+    TYPE = "order_ship"
+    order: RecordId
+    tracking: SealedNote = b""
+
+
+@register_handler(OrderShip.TYPE)
+def apply_order_ship(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Refuses not_found, not_owner, order_state (not paid), field_invalid (tracking)."""
+    body = tx.body
+    assert isinstance(body, OrderShip)
+    _check_sealed("tracking", body.tracking)
+    record = _require_order(view, body.order)
+    if record.merchant != tx.sender_address:
+        raise ValidationError(ErrorCode.NOT_OWNER, "only the order's merchant ships it")
+    _require_status(record, body.order, (ORDER_PAID,), "shipped")
+    record.status = ORDER_SHIPPED
+    record.shipped_height = ctx.height
+    record.tracking = body.tracking
+    schedule_timer(view, record, body.order, ctx.height + ctx.params.order_auto_release_blocks)
+    put_order(view, body.order, record)
+    return [Event("order_ship", (record.buyer, record.merchant), (body.order,))]
+
+
+@register_body
+class OrderConfirm(TxBody):
+    """The buyer confirms receipt (also ends a dispute in the merchant's favour)."""
+
+    TYPE = "order_confirm"
+    order: RecordId
+
+
+@register_handler(OrderConfirm.TYPE)
+def apply_order_confirm(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Refuses not_found, not_buyer, order_state (not shipped or disputed)."""
+    body = tx.body
+    assert isinstance(body, OrderConfirm)
+    record = _require_order(view, body.order)
+    if record.buyer != tx.sender_address:
+        raise ValidationError(ErrorCode.NOT_BUYER, "only the buyer confirms an order")
+    _require_status(record, body.order, (ORDER_SHIPPED, ORDER_DISPUTED), "confirmed")
+    return release(ctx, view, body.order, record)
+
+
+@register_body
+class OrderCancel(TxBody):
+    """Either side cancels an order that has not shipped: full refund, stock restored."""
+
+    TYPE = "order_cancel"
+    order: RecordId
+
+
+@register_handler(OrderCancel.TYPE)
+def apply_order_cancel(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Refuses not_found, not_buyer (neither buyer nor merchant), order_state."""
+    body = tx.body
+    assert isinstance(body, OrderCancel)
+    record = _require_order(view, body.order)
+    if tx.sender_address not in (record.buyer, record.merchant):
+        raise ValidationError(ErrorCode.NOT_BUYER, "only the buyer or the merchant cancels")
+    _require_status(record, body.order, (ORDER_PAID,), "cancelled")
+    return refund(ctx, view, body.order, record, ORDER_CANCELLED)
+
+
+@register_body
+class OrderRefund(TxBody):
+    """The merchant refunds an open order in full (before release)."""
+
+    TYPE = "order_refund"
+    order: RecordId
+
+
+@register_handler(OrderRefund.TYPE)
+def apply_order_refund(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Refuses not_found, not_owner, order_state (already closed)."""
+    body = tx.body
+    assert isinstance(body, OrderRefund)
+    record = _require_order(view, body.order)
+    if record.merchant != tx.sender_address:
+        raise ValidationError(ErrorCode.NOT_OWNER, "only the order's merchant refunds it")
+    _require_status(record, body.order, OPEN_ORDER_STATUSES, "refunded")
+    return refund(ctx, view, body.order, record, ORDER_REFUNDED)
+
+
+@register_body
+class OrderDispute(TxBody):
+    """The buyer disputes a shipped order: auto-release stops, validators decide."""
+
+    TYPE = "order_dispute"
+    order: RecordId
+    reason: Annotated[str, Field(max_length=MAX_REASON_CHARS)] = ""
+
+
+@register_handler(OrderDispute.TYPE)
+def apply_order_dispute(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Refuses not_found, not_buyer, order_state (not shipped)."""
+    body = tx.body
+    assert isinstance(body, OrderDispute)
+    record = _require_order(view, body.order)
+    if record.buyer != tx.sender_address:
+        raise ValidationError(ErrorCode.NOT_BUYER, "only the buyer disputes an order")
+    _require_status(record, body.order, (ORDER_SHIPPED,), "disputed")
+    record.status = ORDER_DISPUTED
+    record.dispute_reason = body.reason
+    schedule_timer(view, record, body.order, ctx.height + ctx.params.dispute_timeout_blocks)
+    put_order(view, body.order, record)
+    return [Event("order_dispute", (record.buyer, record.merchant), (body.order,))]
+
+
+@register_body
+class DisputeVote(TxBody):
+    """A validator's vote on a disputed order: release to the merchant or refund the buyer."""
+
+    TYPE = "dispute_vote"
+    order: RecordId
+    decision: Literal["release", "refund"]
+
+
+@register_handler(DisputeVote.TYPE)
+def apply_dispute_vote(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Refuses not_validator, not_found, order_state (not disputed), conflict_of_interest
+    (the validator is the buyer, merchant or sharer), already_voted."""
+    body = tx.body
+    assert isinstance(body, DisputeVote)
+    require_validator(ctx, tx)
+    record = _require_order(view, body.order)
+    _require_status(record, body.order, (ORDER_DISPUTED,), "voted on")
+    voter = tx.sender_address
+    if voter in (record.buyer, record.merchant, record.sharer):
+        raise ValidationError(ErrorCode.CONFLICT_OF_INTEREST, "a party cannot judge its order")
+    vote_key = dispute_vote_key(body.order, voter)
+    if view.get(vote_key) is not None:
+        raise ValidationError(ErrorCode.ALREADY_VOTED, "this validator voted on this dispute")
+    decision = DECISION_RELEASE if body.decision == "release" else DECISION_REFUND
+    view.put(vote_key, bytes([decision]))
+    if decision == DECISION_RELEASE:
+        record.votes_release += 1
+    else:
+        record.votes_refund += 1
+    events = [Event("dispute_vote", (voter,), (body.order, body.decision))]
+    if supermajority(ctx, record.votes_release):
+        return events + release(ctx, view, body.order, record)
+    if supermajority(ctx, record.votes_refund):
+        return events + refund(ctx, view, body.order, record, ORDER_REFUNDED)
+    put_order(view, body.order, record)
+    return events
+
+
+def _run_timer(ctx: ChainContext, view: Overlay, order: int, height: int) -> list[Event]:
+    record = get_order(view, order)
+    assert record is not None, "a timer's order exists"
+    if record.timer_due != height:
+        return []  # the order moved on since this timer was set
+    assert record.status in OPEN_ORDER_STATUSES, "a live timer belongs to an open order"
+    if record.status == ORDER_PAID:
+        return refund(ctx, view, order, record, ORDER_CANCELLED)
+    if record.status == ORDER_SHIPPED:
+        return release(ctx, view, order, record)
+    if record.votes_release > record.votes_refund:
+        return release(ctx, view, order, record)
+    return refund(ctx, view, order, record, ORDER_REFUNDED)
+
+
+def _run_timers_at(ctx: ChainContext, view: Overlay, height: int) -> list[Event]:
+    count_key = timer_count_key(height)
+    count = get_u64(view, count_key)
+    assert count <= MAX_TIMERS_PER_HEIGHT
+    orders: set[int] = set()
+    for slot in range(count):
+        key = timer_key(height, slot)
+        raw = view.get(key)
+        assert raw is not None, "timer slots are dense"
+        orders.add(read_u64(raw))
+        view.delete(key)
+    if count:
+        view.delete(count_key)
+    events: list[Event] = []
+    for order in sorted(orders):
+        events.extend(_run_timer(ctx, view, order, height))
+    return events
+
+
+def run_order_timers(ctx: ChainContext, view: Overlay) -> list[Event]:
+    """End-of-block step: act on every order whose timer is due at this height, in order
+    id order. Blocks come at consecutive heights, so every due height gets its turn; a
+    height with no timers reads one key and writes nothing (an empty block stays empty).
+    """
+    return _run_timers_at(ctx, view, ctx.height)
+
+
+register_end_block(100, "commerce.order_timers", run_order_timers)

@@ -1,0 +1,106 @@
+"""Reviews: only the buyer of a completed order reviews it, once, for ever; the merchant
+replies once. Reviews cannot be edited or removed, by anyone, so a merchant cannot hide a
+bad rating. Each review updates the running rating of its listing and its merchant, and
+earns the reviewer the review reward.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from commerce.errors import ErrorCode, ValidationError
+from commerce.limits import MAX_REVIEW_CHARS
+from commerce.listings import get_listing, put_listing
+from commerce.machine import ChainContext, Event, register_handler
+from commerce.merchants import get_merchant, put_merchant
+from commerce.orders import get_order
+from commerce.rewards import accrue
+from commerce.schema import (
+    ACTION_REVIEW,
+    ORDER_COMPLETED,
+    RecordId,
+    ReviewRecord,
+    load,
+    review_key,
+    reviews_of_key,
+)
+from commerce.state import Overlay, StateReader
+from commerce.tx import Transaction, TxBody, register_body
+
+
+def get_review(view: StateReader | Overlay, order: int) -> ReviewRecord | None:
+    """The review of an order, or None."""
+    record: ReviewRecord | None = load(view, ReviewRecord, review_key(order))
+    return record
+
+
+@register_body
+class Review(TxBody):
+    """The buyer's rating (1-5) and text for a completed order."""
+
+    TYPE = "review"
+    order: RecordId
+    rating: Annotated[int, Field(ge=1, le=5)]
+    text: Annotated[str, Field(max_length=MAX_REVIEW_CHARS)] = ""
+
+
+@register_handler(Review.TYPE)
+def apply_review(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Refuses not_found, not_buyer, order_state (not completed), already_reviewed."""
+    body = tx.body
+    assert isinstance(body, Review)
+    sender = tx.sender_address
+    order = get_order(view, body.order)
+    if order is None:
+        raise ValidationError(ErrorCode.NOT_FOUND, f"no order {body.order}")
+    if order.buyer != sender:
+        raise ValidationError(ErrorCode.NOT_BUYER, "only the order's buyer reviews it")
+    if order.status != ORDER_COMPLETED:
+        raise ValidationError(ErrorCode.ORDER_STATE, "only a completed order is reviewed")
+    if view.get(review_key(body.order)) is not None:
+        raise ValidationError(ErrorCode.ALREADY_REVIEWED, "the order has a review already")
+    listing = get_listing(view, order.listing)
+    merchant = get_merchant(view, order.merchant)
+    assert listing is not None and merchant is not None, "an order's listing and merchant exist"
+    record = ReviewRecord(order.listing, order.merchant, sender, body.rating, body.text,
+                          ctx.height)
+    view.put(review_key(body.order), record.to_bytes())
+    view.put(reviews_of_key(order.listing, body.order), b"")
+    listing.rating_sum += body.rating
+    listing.rating_count += 1
+    put_listing(view, order.listing, listing)
+    merchant.rating_sum += body.rating
+    merchant.rating_count += 1
+    put_merchant(view, order.merchant, merchant)
+    reward = accrue(ctx, view, ACTION_REVIEW, body.order, sender, ctx.params.reward_review_minor)
+    return [Event("review", (sender, order.merchant), (body.order, body.rating, reward))]
+
+
+@register_body
+class ReviewReply(TxBody):
+    """The merchant's one public reply to the review of one of its orders."""
+
+    TYPE = "review_reply"
+    order: RecordId
+    text: Annotated[str, Field(min_length=1, max_length=MAX_REVIEW_CHARS)]
+
+
+@register_handler(ReviewReply.TYPE)
+def apply_review_reply(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Refuses not_found (no review), not_owner, already_replied."""
+    body = tx.body
+    assert isinstance(body, ReviewReply)
+    sender = tx.sender_address
+    record = get_review(view, body.order)
+    if record is None:
+        raise ValidationError(ErrorCode.NOT_FOUND, f"order {body.order} has no review")
+    if record.merchant != sender:
+        raise ValidationError(ErrorCode.NOT_OWNER, "only the order's merchant replies")
+    if record.reply_height:
+        raise ValidationError(ErrorCode.ALREADY_REPLIED, "the review has a reply already")
+    record.reply = body.text
+    record.reply_height = ctx.height
+    view.put(review_key(body.order), record.to_bytes())
+    return [Event("review_reply", (sender, record.author), (body.order,))]

@@ -1,0 +1,113 @@
+"""Shares and comments: the social side of a listing.
+
+A share is an account's referral link to a listing (one per account and listing; its id is
+what the link carries). A buyer who names it pays the sharer a commission out of the
+escrowed payment, and the share's first completed purchase earns the sharer a reward. A
+merchant cannot share its own listing. Comments are open to every account, on a listing
+or in reply to a comment of the same listing, to a bounded depth; the first
+`reward_comment_limit` comments of an account in each epoch earn the comment reward.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from commerce.errors import ErrorCode, ValidationError
+from commerce.limits import MAX_COMMENT_CHARS, MAX_COMMENT_DEPTH
+from commerce.listings import require_listing
+from commerce.machine import ChainContext, Event, register_handler
+from commerce.rewards import accrue_comment
+from commerce.schema import (
+    COUNTER_COMMENT,
+    COUNTER_SHARE,
+    CommentRecord,
+    RecordId,
+    ShareRecord,
+    comment_key,
+    comments_of_key,
+    load,
+    next_id,
+    share_key,
+    share_of_key,
+    u64,
+)
+from commerce.state import Overlay, StateReader
+from commerce.tx import Transaction, TxBody, register_body
+
+
+def get_comment(view: StateReader | Overlay, comment: int) -> CommentRecord | None:
+    """A comment record, or None."""
+    record: CommentRecord | None = load(view, CommentRecord, comment_key(comment))
+    return record
+
+
+@register_body
+class Share(TxBody):
+    """Create the sender's referral link to `listing`."""
+
+    TYPE = "share"
+    listing: RecordId
+
+
+@register_handler(Share.TYPE)
+def apply_share(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Refuses not_found, listing_inactive, self_referral (own listing), already_shared."""
+    body = tx.body
+    assert isinstance(body, Share)
+    sender = tx.sender_address
+    listing = require_listing(view, body.listing)
+    if not listing.active:
+        raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {body.listing} is delisted")
+    if listing.merchant == sender:
+        raise ValidationError(ErrorCode.SELF_REFERRAL, "a merchant cannot share its own listing")
+    of_key = share_of_key(sender, body.listing)
+    if view.get(of_key) is not None:
+        raise ValidationError(ErrorCode.ALREADY_SHARED, "the account shared this listing")
+    share = next_id(view, COUNTER_SHARE)
+    view.put(share_key(share), ShareRecord(body.listing, sender, ctx.height).to_bytes())
+    view.put(of_key, u64(share))
+    return [Event("share", (sender,), (share, body.listing))]
+
+
+@register_body
+class Comment(TxBody):
+    """A comment on `listing`; `parent` is the comment replied to, 0 for top level."""
+
+    TYPE = "comment"
+    listing: RecordId
+    parent: Annotated[int, Field(ge=0)]
+    text: Annotated[str, Field(min_length=1, max_length=MAX_COMMENT_CHARS)]
+
+
+@register_handler(Comment.TYPE)
+def apply_comment(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+    """Refuses not_found (listing, or parent comment not on this listing),
+    comment_too_deep."""
+    body = tx.body
+    assert isinstance(body, Comment)
+    sender = tx.sender_address
+    require_listing(view, body.listing)
+    depth = 0
+    parent: CommentRecord | None = None
+    if body.parent:
+        parent = get_comment(view, body.parent)
+        if parent is None or parent.listing != body.listing:
+            raise ValidationError(
+                ErrorCode.NOT_FOUND, f"no comment {body.parent} on listing {body.listing}"
+            )
+        depth = parent.depth + 1
+        if depth > MAX_COMMENT_DEPTH:
+            raise ValidationError(
+                ErrorCode.COMMENT_TOO_DEEP, f"replies nest at most {MAX_COMMENT_DEPTH} deep"
+            )
+    comment = next_id(view, COUNTER_COMMENT)
+    record = CommentRecord(body.listing, sender, body.parent, depth, body.text, ctx.height)
+    view.put(comment_key(comment), record.to_bytes())
+    view.put(comments_of_key(body.listing, comment), b"")
+    if parent is not None:
+        parent.replies += 1
+        view.put(comment_key(body.parent), parent.to_bytes())
+    reward = accrue_comment(ctx, view, comment, sender)
+    return [Event("comment", (sender,), (comment, body.listing, reward))]
