@@ -1,0 +1,229 @@
+"""The authenticated key exchange that starts every connection.
+
+Three plaintext messages, each `length:u32be | msgpack array`:
+
+1. initiator -> responder  HELLO  [magic, version, chain_id, eph_i, id_i, port_i]
+2. responder -> initiator  HELLO  [magic, version, chain_id, eph_r, id_r, port_r, sig_r]
+3. initiator -> responder  AUTH   [magic, "auth", sig_i]
+
+Either side may instead send REJECT [magic, "reject", reason] and close. `eph_*` are fresh
+X25519 public keys, `id_*` Ed25519 identity keys, `port_*` the advertised listen ports (0:
+not listening). Both sign the SHA-256 transcript of all of these (`crypto.transcript_hash`)
+under role-specific labels; session keys come from HKDF over the X25519 secret salted with
+the transcript. The caller applies the handshake timeout and closes the stream on error.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import msgpack  # type: ignore[import-untyped]
+from nacl.bindings import crypto_scalarmult
+from nacl.exceptions import BadSignatureError
+from nacl.public import PrivateKey
+from nacl.signing import SigningKey, VerifyKey
+
+from p2p.crypto import (
+    INITIATOR_SIGN_LABEL,
+    KEY_BYTES,
+    RESPONDER_SIGN_LABEL,
+    SessionCipher,
+    session_keys,
+    transcript_hash,
+)
+from p2p.errors import Reason, RemotePeerError
+from p2p.limits import MAX_CHAIN_ID_BYTES, PROTOCOL_VERSION
+
+MAGIC = "agora-p2p"
+SIGNATURE_BYTES = 64
+_LENGTH = struct.Struct(">I")
+
+IdentityCheck = Callable[[bytes], Reason | None]
+"""Called with the peer's claimed identity key; returns a rejection reason or None."""
+
+
+@dataclass(frozen=True)
+class HandshakeResult:
+    """What a finished handshake established."""
+
+    peer_key: bytes
+    """The peer's authenticated Ed25519 identity key (32 bytes)."""
+    peer_listen_port: int
+    """The port the peer says it listens on (0: none)."""
+    cipher: SessionCipher
+    outbound: bool
+    """True when this side initiated the connection."""
+    tiebreak: tuple[bytes, bytes]
+    """(initiator identity, initiator ephemeral): the lower one wins a duplicate contest."""
+
+
+async def read_handshake_message(
+    reader: asyncio.StreamReader, max_message_bytes: int
+) -> list[Any]:
+    """One handshake message; raises RemotePeerError(bad_handshake / rejected_by_peer)."""
+    try:
+        (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
+        if not 0 < length <= max_message_bytes:
+            raise RemotePeerError(Reason.BAD_HANDSHAKE, f"message length {length}")
+        raw = await reader.readexactly(length)
+    except asyncio.IncompleteReadError as exc:
+        raise RemotePeerError(Reason.CONNECTION_LOST, "eof during handshake") from exc
+    try:
+        message = msgpack.unpackb(raw, raw=False, strict_map_key=True)
+    except Exception as exc:  # msgpack raises several unrelated types on garbage
+        raise RemotePeerError(Reason.BAD_HANDSHAKE, "not msgpack") from exc
+    if not isinstance(message, list) or len(message) < 3 or message[0] != MAGIC:
+        raise RemotePeerError(Reason.BAD_HANDSHAKE, "not an agora handshake")
+    if message[1] == "reject":
+        raise RemotePeerError(Reason.REJECTED_BY_PEER, str(message[2])[:64])
+    return message
+
+
+def _write(writer: asyncio.StreamWriter, message: list[Any]) -> None:
+    raw = msgpack.packb(message, use_bin_type=True)
+    writer.write(_LENGTH.pack(len(raw)) + raw)
+
+
+async def _reject(writer: asyncio.StreamWriter, error: RemotePeerError) -> None:
+    """Tell the peer why (best effort) before the caller closes."""
+    if error.reason in (Reason.CONNECTION_LOST, Reason.REJECTED_BY_PEER):
+        return
+    try:
+        _write(writer, [MAGIC, "reject", error.reason.reason])
+        await asyncio.wait_for(writer.drain(), 1.0)
+    except (TimeoutError, OSError):
+        pass
+
+
+def _validate_hello(
+    message: list[Any], *, chain_id: str, with_signature: bool
+) -> tuple[bytes, bytes, int]:
+    """(ephemeral key, identity key, listen port) of a HELLO, checked field by field."""
+    if message[1] != PROTOCOL_VERSION:
+        raise RemotePeerError(Reason.VERSION_MISMATCH, f"peer version {message[1]!r}")
+    if len(message) != (7 if with_signature else 6):
+        raise RemotePeerError(Reason.BAD_HANDSHAKE, "hello has the wrong field count")
+    peer_chain = message[2]
+    if not isinstance(peer_chain, str) or len(peer_chain.encode()) > MAX_CHAIN_ID_BYTES:
+        raise RemotePeerError(Reason.BAD_HANDSHAKE, "chain id field")
+    if peer_chain != chain_id:
+        raise RemotePeerError(Reason.WRONG_CHAIN_ID, f"peer chain {peer_chain!r}")
+    ephemeral, identity, port = message[3], message[4], message[5]
+    for name, key in (("ephemeral", ephemeral), ("identity", identity)):
+        if not isinstance(key, bytes) or len(key) != KEY_BYTES:
+            raise RemotePeerError(Reason.BAD_HANDSHAKE, f"{name} key field")
+    if not isinstance(port, int) or not 0 <= port <= 65535:
+        raise RemotePeerError(Reason.BAD_HANDSHAKE, "listen port field")
+    return ephemeral, identity, port
+
+
+def _shared_secret(private: PrivateKey, peer_ephemeral: bytes) -> bytes:
+    shared = crypto_scalarmult(bytes(private), peer_ephemeral)
+    if shared == bytes(KEY_BYTES):
+        raise RemotePeerError(Reason.BAD_KEY_EXCHANGE, "low-order ephemeral key")
+    return bytes(shared)
+
+
+def _verify(identity: bytes, label: bytes, transcript: bytes, signature: Any) -> None:
+    if not isinstance(signature, bytes) or len(signature) != SIGNATURE_BYTES:
+        raise RemotePeerError(Reason.BAD_HANDSHAKE, "signature field")
+    try:
+        VerifyKey(identity).verify(label + transcript, signature)
+    except (BadSignatureError, ValueError) as exc:
+        raise RemotePeerError(Reason.BAD_SIGNATURE, "transcript signature") from exc
+
+
+async def handshake_initiator(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    *,
+    identity: SigningKey,
+    chain_id: str,
+    listen_port: int,
+    check_identity: IdentityCheck,
+    max_message_bytes: int,
+) -> HandshakeResult:
+    """Run the initiator side; raises RemotePeerError with the rejection reason."""
+    ephemeral = PrivateKey.generate()
+    own_key = bytes(identity.verify_key)
+    own_eph = bytes(ephemeral.public_key)
+    _write(writer, [MAGIC, PROTOCOL_VERSION, chain_id, own_eph, own_key, listen_port])
+    try:
+        await writer.drain()
+        message = await read_handshake_message(reader, max_message_bytes)
+        peer_eph, peer_key, peer_port = _validate_hello(
+            message, chain_id=chain_id, with_signature=True
+        )
+        rejection = check_identity(peer_key)
+        if rejection is not None:
+            raise RemotePeerError(rejection, peer_key.hex()[:16])
+        shared = _shared_secret(ephemeral, peer_eph)
+        transcript = transcript_hash(
+            version=PROTOCOL_VERSION, chain_id=chain_id,
+            ephemeral_initiator=own_eph, ephemeral_responder=peer_eph,
+            identity_initiator=own_key, identity_responder=peer_key,
+            listen_port_initiator=listen_port, listen_port_responder=peer_port,
+        )
+        _verify(peer_key, RESPONDER_SIGN_LABEL, transcript, message[6])
+    except RemotePeerError as error:
+        await _reject(writer, error)
+        raise
+    signature = identity.sign(INITIATOR_SIGN_LABEL + transcript).signature
+    _write(writer, [MAGIC, "auth", signature])
+    await writer.drain()
+    send_key, recv_key = session_keys(shared, transcript)
+    return HandshakeResult(
+        peer_key=peer_key, peer_listen_port=peer_port,
+        cipher=SessionCipher(send_key, recv_key), outbound=True, tiebreak=(own_key, own_eph),
+    )
+
+
+async def handshake_responder(
+    reader: asyncio.StreamReader,
+    writer: asyncio.StreamWriter,
+    *,
+    identity: SigningKey,
+    chain_id: str,
+    listen_port: int,
+    check_identity: IdentityCheck,
+    max_message_bytes: int,
+) -> HandshakeResult:
+    """Run the responder side; raises RemotePeerError with the rejection reason."""
+    ephemeral = PrivateKey.generate()
+    own_key = bytes(identity.verify_key)
+    own_eph = bytes(ephemeral.public_key)
+    try:
+        hello = await read_handshake_message(reader, max_message_bytes)
+        peer_eph, peer_key, peer_port = _validate_hello(
+            hello, chain_id=chain_id, with_signature=False
+        )
+        rejection = check_identity(peer_key)
+        if rejection is not None:
+            raise RemotePeerError(rejection, peer_key.hex()[:16])
+        shared = _shared_secret(ephemeral, peer_eph)
+        transcript = transcript_hash(
+            version=PROTOCOL_VERSION, chain_id=chain_id,
+            ephemeral_initiator=peer_eph, ephemeral_responder=own_eph,
+            identity_initiator=peer_key, identity_responder=own_key,
+            listen_port_initiator=peer_port, listen_port_responder=listen_port,
+        )
+        signature = identity.sign(RESPONDER_SIGN_LABEL + transcript).signature
+        _write(writer, [MAGIC, PROTOCOL_VERSION, chain_id, own_eph, own_key, listen_port,
+                        signature])
+        await writer.drain()
+        auth = await read_handshake_message(reader, max_message_bytes)
+        if len(auth) != 3 or auth[1] != "auth":
+            raise RemotePeerError(Reason.BAD_HANDSHAKE, "expected auth")
+        _verify(peer_key, INITIATOR_SIGN_LABEL, transcript, auth[2])
+    except RemotePeerError as error:
+        await _reject(writer, error)
+        raise
+    recv_key, send_key = session_keys(shared, transcript)
+    return HandshakeResult(
+        peer_key=peer_key, peer_listen_port=peer_port,
+        cipher=SessionCipher(send_key, recv_key), outbound=False, tiebreak=(peer_key, peer_eph),
+    )

@@ -1,0 +1,163 @@
+"""Every limit and default of the P2P layer, in one place.
+
+Constants follow `MAX_<THING>_<UNIT>` (or `<THING>_<UNIT>` for durations and rates). A
+`P2PLimits` instance carries them per service so tests can shrink them; its defaults are
+these constants. The relations between them are asserted at import time and re-checked
+by `P2PLimits.__post_init__` for overridden values.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PROTOCOL_VERSION = 1
+"""Wire protocol version; a peer with another version is rejected with `version_mismatch`."""
+
+# Framing. A frame is `length:u32be | counter:u64be | ciphertext` where ciphertext is the
+# AEAD output (plaintext + 16-byte tag); `length` counts counter + ciphertext.
+FRAME_LENGTH_BYTES = 4
+FRAME_COUNTER_BYTES = 8
+AEAD_TAG_BYTES = 16
+MAX_FRAME_BYTES = 4 * 1024 * 1024
+"""Largest value of a frame's length prefix; one byte more closes with `oversized_frame`."""
+MIN_FRAME_BYTES = FRAME_COUNTER_BYTES + AEAD_TAG_BYTES
+ENVELOPE_OVERHEAD_BYTES = 256
+"""Room reserved in a frame for the msgpack envelope around an application payload."""
+MAX_PAYLOAD_BYTES = MAX_FRAME_BYTES - MIN_FRAME_BYTES - ENVELOPE_OVERHEAD_BYTES
+MAX_KIND_BYTES = 32
+"""Longest message kind (UTF-8 bytes)."""
+
+# Handshake.
+MAX_HANDSHAKE_MESSAGE_BYTES = 1024
+MAX_CHAIN_ID_BYTES = 128
+HANDSHAKE_TIMEOUT_MS = 5_000
+CONNECT_TIMEOUT_MS = 3_000
+MAX_PENDING_HANDSHAKES = 32
+"""Inbound connections still in their handshake; more are closed at once."""
+
+# Peers.
+MAX_INBOUND_PEERS = 40
+MAX_OUTBOUND_PEERS = 16
+"""Outbound connections to addresses learned by PEX; persistent peers are dialed anyway."""
+MAX_PERSISTENT_PEERS = 64
+MAX_ALLOWED_KEYS = 4096
+MAX_ADDRESS_BOOK_ENTRIES = 512
+MAX_PEX_ADDRESSES = 64
+PEX_INTERVAL_MS = 30_000
+
+# Queues and rates, per peer.
+MAX_SEND_QUEUE_FRAMES = 1024
+"""Frames waiting to be written to one peer; when full the peer is dropped (`send_queue_full`)."""
+MAX_INBOUND_QUEUE_MESSAGES = 256
+"""Received messages waiting for their handler; when full the reader waits (TCP backpressure)."""
+HANDLER_TIMEOUT_MS = 10_000
+"""A gossip or direct handler running longer is cancelled and counted (`handler_timeout`)."""
+MAX_PENDING_REQUESTS_PER_PEER = 64
+MAX_INBOUND_REQUESTS_PER_PEER = 16
+REQUEST_TIMEOUT_MS = 10_000
+RATE_MESSAGES_PER_S = 5_000
+RATE_BURST_MESSAGES = 10_000
+RATE_BYTES_PER_S = 32 * 1024 * 1024
+RATE_BURST_BYTES = 64 * 1024 * 1024
+
+# Liveness.
+PING_INTERVAL_MS = 10_000
+IDLE_TIMEOUT_MS = 30_000
+"""A connection on which nothing arrived for this long is closed (`idle_timeout`)."""
+RETIRE_TIMEOUT_MS = 5_000
+"""A superseded duplicate connection is closed after this long even without a GOODBYE."""
+
+# Reconnection.
+RECONNECT_BACKOFF_INITIAL_MS = 500
+RECONNECT_BACKOFF_MAX_MS = 30_000
+RECONNECT_JITTER_PERCENT = 50
+DIAL_TICK_MS = 200
+
+# Gossip and bans.
+MAX_SEEN_MESSAGES = 65_536
+"""Message hashes remembered for duplicate suppression (oldest evicted first)."""
+BAN_DURATION_MS = 60_000
+MAX_BANNED_PEERS = 4_096
+
+assert MIN_FRAME_BYTES < MAX_FRAME_BYTES
+assert MAX_PAYLOAD_BYTES + ENVELOPE_OVERHEAD_BYTES + MIN_FRAME_BYTES <= MAX_FRAME_BYTES
+assert MAX_KIND_BYTES < ENVELOPE_OVERHEAD_BYTES // 2
+assert MAX_CHAIN_ID_BYTES < MAX_HANDSHAKE_MESSAGE_BYTES // 2
+assert MAX_FRAME_BYTES < 2**32
+assert MAX_PEX_ADDRESSES * 64 + ENVELOPE_OVERHEAD_BYTES < MAX_FRAME_BYTES
+assert PING_INTERVAL_MS < IDLE_TIMEOUT_MS
+assert RECONNECT_BACKOFF_INITIAL_MS <= RECONNECT_BACKOFF_MAX_MS
+assert 0 <= RECONNECT_JITTER_PERCENT < 100
+assert RATE_MESSAGES_PER_S <= RATE_BURST_MESSAGES
+assert MAX_FRAME_BYTES <= RATE_BURST_BYTES
+assert MAX_INBOUND_REQUESTS_PER_PEER <= MAX_INBOUND_QUEUE_MESSAGES
+
+
+@dataclass(frozen=True)
+class P2PLimits:
+    """The limits one `P2PService` runs with; every field defaults to its constant above.
+
+    Construct with keyword overrides (`P2PLimits(max_frame_bytes=4096)`); raises
+    `LocalProtocolError("bad_limits")` when the relations above do not hold.
+    """
+
+    max_frame_bytes: int = MAX_FRAME_BYTES
+    max_handshake_message_bytes: int = MAX_HANDSHAKE_MESSAGE_BYTES
+    handshake_timeout_ms: int = HANDSHAKE_TIMEOUT_MS
+    connect_timeout_ms: int = CONNECT_TIMEOUT_MS
+    max_pending_handshakes: int = MAX_PENDING_HANDSHAKES
+    max_inbound_peers: int = MAX_INBOUND_PEERS
+    max_outbound_peers: int = MAX_OUTBOUND_PEERS
+    max_persistent_peers: int = MAX_PERSISTENT_PEERS
+    max_allowed_keys: int = MAX_ALLOWED_KEYS
+    max_address_book_entries: int = MAX_ADDRESS_BOOK_ENTRIES
+    max_pex_addresses: int = MAX_PEX_ADDRESSES
+    pex_interval_ms: int = PEX_INTERVAL_MS
+    max_send_queue_frames: int = MAX_SEND_QUEUE_FRAMES
+    max_inbound_queue_messages: int = MAX_INBOUND_QUEUE_MESSAGES
+    handler_timeout_ms: int = HANDLER_TIMEOUT_MS
+    max_pending_requests_per_peer: int = MAX_PENDING_REQUESTS_PER_PEER
+    max_inbound_requests_per_peer: int = MAX_INBOUND_REQUESTS_PER_PEER
+    request_timeout_ms: int = REQUEST_TIMEOUT_MS
+    rate_messages_per_s: int = RATE_MESSAGES_PER_S
+    rate_burst_messages: int = RATE_BURST_MESSAGES
+    rate_bytes_per_s: int = RATE_BYTES_PER_S
+    rate_burst_bytes: int = RATE_BURST_BYTES
+    ping_interval_ms: int = PING_INTERVAL_MS
+    idle_timeout_ms: int = IDLE_TIMEOUT_MS
+    retire_timeout_ms: int = RETIRE_TIMEOUT_MS
+    reconnect_backoff_initial_ms: int = RECONNECT_BACKOFF_INITIAL_MS
+    reconnect_backoff_max_ms: int = RECONNECT_BACKOFF_MAX_MS
+    reconnect_jitter_percent: int = RECONNECT_JITTER_PERCENT
+    dial_tick_ms: int = DIAL_TICK_MS
+    max_seen_messages: int = MAX_SEEN_MESSAGES
+    ban_duration_ms: int = BAN_DURATION_MS
+    max_banned_peers: int = MAX_BANNED_PEERS
+
+    def __post_init__(self) -> None:
+        from p2p.errors import LocalProtocolError, Reason
+
+        checks = {
+            "max_frame_bytes": MIN_FRAME_BYTES + ENVELOPE_OVERHEAD_BYTES < self.max_frame_bytes
+            <= MAX_FRAME_BYTES,
+            "ping_interval_ms": 0 < self.ping_interval_ms < self.idle_timeout_ms,
+            "reconnect_backoff": 0 < self.reconnect_backoff_initial_ms
+            <= self.reconnect_backoff_max_ms,
+            "reconnect_jitter_percent": 0 <= self.reconnect_jitter_percent < 100,
+            "rate_messages": 0 < self.rate_messages_per_s <= self.rate_burst_messages,
+            "rate_bytes": 0 < self.rate_bytes_per_s
+            and self.max_frame_bytes <= self.rate_burst_bytes,
+            "queues": min(self.max_send_queue_frames, self.max_inbound_queue_messages) > 0,
+            "seen": self.max_seen_messages > 0,
+            "timeouts": min(self.handshake_timeout_ms, self.connect_timeout_ms,
+                            self.handler_timeout_ms, self.request_timeout_ms,
+                            self.retire_timeout_ms, self.dial_tick_ms) > 0,
+        }
+        for field_name, ok in checks.items():
+            if not ok:
+                raise LocalProtocolError(Reason.BAD_LIMITS, f"limit out of range: {field_name}")
+
+    @property
+    def max_payload_bytes(self) -> int:
+        """Largest application payload that fits one frame under these limits."""
+        return self.max_frame_bytes - MIN_FRAME_BYTES - ENVELOPE_OVERHEAD_BYTES

@@ -1,0 +1,243 @@
+"""Gossip, direct messages and requests across in-process loopback networks of 2, 4 and 8.
+
+Method: start real `P2PService`s on 127.0.0.1 in one event loop, wire them with persistent
+peers (full mesh, so duplicate connections are resolved, or a line, so messages must be
+relayed), broadcast from several nodes and count each handler call.
+"""
+
+from __future__ import annotations
+
+import asyncio
+
+import pytest
+
+from p2p import LocalProtocolError, P2PService, PeerId, PersistentPeer, Reason, RequestError
+from tests.p2p.helpers import Inbox, fully_connected, make_node, public_key, wait_until
+
+
+async def start_network(
+    count: int, topology: str = "mesh"
+) -> tuple[list[P2PService], list[Inbox]]:
+    nodes: list[P2PService] = []
+    inboxes: list[Inbox] = []
+    for i in range(count):
+        svc, inbox = make_node(i, count)
+        await svc.start()
+        nodes.append(svc)
+        inboxes.append(inbox)
+    for i, svc in enumerate(nodes):
+        if topology == "mesh":
+            targets = [j for j in range(count) if j != i]
+        else:  # line: i dials i+1 only
+            targets = [i + 1] if i + 1 < count else []
+        for j in targets:
+            svc.add_persistent_peer(PersistentPeer(public_key(j), "127.0.0.1", nodes[j].port))
+    return nodes, inboxes
+
+
+async def stop_all(nodes: list[P2PService]) -> None:
+    await asyncio.gather(*(n.stop() for n in nodes))
+
+
+def delivered_exactly_once(inboxes: list[Inbox], senders: dict[bytes, int]) -> bool:
+    for index, inbox in enumerate(inboxes):
+        for payload, sender in senders.items():
+            expected = 0 if sender == index else 1
+            if inbox.counts[("msg", payload)] != expected:
+                return False
+    return True
+
+
+@pytest.mark.parametrize("count", [2, 4, 8])
+async def test_gossip_mesh_of_n_delivers_each_message_exactly_once(count: int) -> None:
+    nodes, inboxes = await start_network(count, "mesh")
+    try:
+        await wait_until(lambda: fully_connected(nodes), 15)
+        senders: dict[bytes, int] = {}
+        for round_index in range(5):
+            for i, svc in enumerate(nodes):
+                payload = f"m-{round_index}-{i}".encode()
+                senders[payload] = i
+                svc.broadcast("msg", payload)
+        await wait_until(lambda: delivered_exactly_once(inboxes, senders), 10)
+        await asyncio.sleep(0.2)  # late duplicates would show up here
+        assert delivered_exactly_once(inboxes, senders)
+        for svc in nodes:
+            assert svc.metrics().get("closed.bad_frame_tag", 0) == 0
+    finally:
+        await stop_all(nodes)
+
+
+async def test_gossip_line_of_8_relays_to_the_far_end() -> None:
+    nodes, inboxes = await start_network(8, "line")
+    try:
+        await wait_until(
+            lambda: all(len(n.connected_peers()) >= 1 for n in nodes)
+            and len(nodes[3].connected_peers()) == 2,
+            10,
+        )
+        await wait_until(lambda: all(len(n.connected_peers()) >= 1 for n in nodes), 10)
+        # PEX may add shortcuts; delivery must stay exactly once either way.
+        nodes[0].broadcast("msg", b"far")
+        nodes[7].broadcast("msg", b"back")
+        senders = {b"far": 0, b"back": 7}
+        await wait_until(lambda: delivered_exactly_once(inboxes, senders), 10)
+    finally:
+        await stop_all(nodes)
+
+
+async def test_gossip_late_joiner_receives_later_messages_exactly_once() -> None:
+    nodes, inboxes = await start_network(4, "mesh")
+    late, late_inbox = make_node(4, 5)
+    try:
+        for svc in nodes:
+            svc.set_allowed_keys([public_key(i) for i in range(5)])
+        await wait_until(lambda: fully_connected(nodes), 10)
+        nodes[0].broadcast("msg", b"before")
+        await wait_until(lambda: all(ib.counts[("msg", b"before")] == 1 for ib in inboxes[1:]))
+        late.add_persistent_peer(PersistentPeer(public_key(0), "127.0.0.1", nodes[0].port))
+        await late.start()
+        # PEX from node 0 teaches the late node the other three.
+        await wait_until(lambda: len(late.connected_peers()) == 4, 10)
+        nodes[2].broadcast("msg", b"after")
+        late.broadcast("msg", b"from-late")
+        senders = {b"after": 2, b"from-late": 4}
+        await wait_until(lambda: delivered_exactly_once([*inboxes, late_inbox], senders), 10)
+        assert late_inbox.counts[("msg", b"before")] == 0
+    finally:
+        await stop_all([*nodes, late])
+
+
+async def test_gossip_node_restarted_after_kill_reconnects_and_receives() -> None:
+    nodes, inboxes = await start_network(4, "mesh")
+    try:
+        await wait_until(lambda: fully_connected(nodes), 10)
+        port = nodes[3].port
+        await nodes[3].stop()
+        await wait_until(lambda: all(len(n.connected_peers()) == 2 for n in nodes[:3]))
+        nodes[0].broadcast("msg", b"while-down")
+        restarted, restarted_inbox = make_node(3, 4, port=port)
+        restarted.add_persistent_peer(PersistentPeer(public_key(0), "127.0.0.1", nodes[0].port))
+        await restarted.start()
+        nodes[3], inboxes[3] = restarted, restarted_inbox
+        await wait_until(lambda: fully_connected(nodes), 10)
+        nodes[1].broadcast("msg", b"after-restart")
+        await wait_until(lambda: delivered_exactly_once(inboxes, {b"after-restart": 1}), 10)
+        assert all(ib.counts[("msg", b"while-down")] == 1 for ib in inboxes[1:3])
+    finally:
+        await stop_all(nodes)
+
+
+async def test_broadcast_same_payload_twice_is_sent_once() -> None:
+    nodes, inboxes = await start_network(2)
+    try:
+        await wait_until(lambda: fully_connected(nodes))
+        assert nodes[0].broadcast("msg", b"x") == 1
+        assert nodes[0].broadcast("msg", b"x") == 0
+        await wait_until(lambda: inboxes[1].counts[("msg", b"x")] == 1)
+    finally:
+        await stop_all(nodes)
+
+
+async def test_gossip_handler_returning_false_stops_relay() -> None:
+    nodes, inboxes = await start_network(3, "line")
+    relayed: list[bytes] = []
+
+    async def reject(peer: PeerId, payload: bytes) -> bool:
+        relayed.append(payload)
+        return False
+
+    try:
+        nodes[1].register_gossip("bad", reject)
+        await wait_until(lambda: len(nodes[1].connected_peers()) == 2)
+        got: list[bytes] = []
+
+        async def record(peer: PeerId, payload: bytes) -> None:
+            got.append(payload)
+
+        nodes[2].register_gossip("bad", record)
+        nodes[0].broadcast("bad", b"invalid")
+        await wait_until(lambda: relayed == [b"invalid"])
+        await asyncio.sleep(0.2)
+        assert got == []
+    finally:
+        await stop_all(nodes)
+
+
+async def test_send_and_request_reach_one_peer() -> None:
+    nodes, _ = await start_network(3)
+    direct: list[tuple[PeerId, bytes]] = []
+
+    async def on_direct(peer: PeerId, payload: bytes) -> None:
+        direct.append((peer, payload))
+
+    async def on_echo(peer: PeerId, payload: bytes) -> bytes:
+        return payload[::-1]
+
+    async def on_slow(peer: PeerId, payload: bytes) -> bytes:
+        await asyncio.sleep(5)
+        return b""
+
+    async def on_fail(peer: PeerId, payload: bytes) -> bytes:
+        raise RuntimeError("boom")
+
+    try:
+        for svc in nodes:
+            svc.register_direct("consensus", on_direct)
+            svc.register_request("echo", on_echo)
+            svc.register_request("slow", on_slow)
+            svc.register_request("fail", on_fail)
+        await wait_until(lambda: fully_connected(nodes))
+        nodes[0].send(public_key(2), "consensus", b"vote")
+        await wait_until(lambda: direct == [(PeerId(public_key(0)), b"vote")])
+        assert await nodes[0].request(public_key(1), "echo", b"abc") == b"cba"
+        with pytest.raises(RequestError) as timeout:
+            await nodes[0].request(public_key(1), "slow", b"", timeout_s=0.2)
+        assert timeout.value.reason is Reason.REQUEST_TIMEOUT
+        with pytest.raises(RequestError) as failed:
+            await nodes[0].request(public_key(1), "fail", b"")
+        assert failed.value.reason is Reason.REQUEST_FAILED
+        with pytest.raises(RequestError) as unknown:
+            await nodes[0].request(public_key(1), "nope", b"")
+        assert "unknown_kind" in str(unknown.value)
+        with pytest.raises(LocalProtocolError) as missing:
+            nodes[0].send(public_key(9), "consensus", b"")
+        assert missing.value.reason is Reason.PEER_NOT_CONNECTED
+        with pytest.raises(LocalProtocolError) as too_big:
+            nodes[0].broadcast("msg", bytes(nodes[0].limits.max_payload_bytes + 1))
+        assert too_big.value.reason is Reason.PAYLOAD_TOO_LARGE
+        with pytest.raises(LocalProtocolError):
+            nodes[0].register_gossip("msg", on_direct)
+    finally:
+        await stop_all(nodes)
+
+
+async def test_payload_at_max_payload_bytes_is_delivered() -> None:
+    nodes, inboxes = await start_network(2)
+    try:
+        await wait_until(lambda: fully_connected(nodes))
+        payload = bytes(nodes[0].limits.max_payload_bytes)
+        nodes[0].broadcast("msg", payload)
+        await wait_until(lambda: inboxes[1].counts[("msg", payload)] == 1)
+    finally:
+        await stop_all(nodes)
+
+
+async def test_peer_events_and_table_report_up_and_down() -> None:
+    nodes, _ = await start_network(2)
+    ups: list[PeerId] = []
+    downs: list[PeerId] = []
+    nodes[0].on_peer_up(ups.append)
+    nodes[0].on_peer_down(downs.append)
+    try:
+        await wait_until(lambda: fully_connected(nodes))
+        assert ups == [PeerId(public_key(1))]
+        rows = nodes[0].peers()
+        assert len(rows) == 1
+        assert rows[0].peer_hex == public_key(1).hex()
+        assert rows[0].direction in ("inbound", "outbound")
+        await nodes[1].stop()
+        await wait_until(lambda: downs == [PeerId(public_key(1))])
+        assert nodes[0].peers() == []
+    finally:
+        await stop_all(nodes)
