@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench, keys, query, tx
+from cli import bench, devnet, keys, query, tx
 from cli.common import OneLineErrorsGroup
 from cli.init import init
 from cli.start import start
@@ -29,3 +29,4 @@ app.add_typer(keys.app, name="keys")
 app.add_typer(tx.app, name="tx")
 app.add_typer(query.app, name="query")
 app.add_typer(bench.app, name="bench")
+app.add_typer(devnet.app, name="devnet")

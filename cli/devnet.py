@@ -1,0 +1,339 @@
+"""`agora devnet`: a local multi-validator chain on loopback, one process per validator.
+
+`up` creates (or resumes) the devnet under `--home` (default ./.devnet) and prints what a
+newcomer needs; `status`, `logs`, `stop NODE`, `start NODE`, `down` and `reset` act on it
+from any terminal. Every command takes `--output json`; failures are one line and exit 1.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from cli.common import (
+    OutputFormat,
+    OutputOption,
+    emit,
+    fail,
+    handle_errors,
+    print_json,
+    print_table,
+    warn,
+)
+from devnet import control
+from devnet.errors import DevnetError, DevnetErrorCode
+from devnet.layout import Layout, load_layout
+from devnet.processes import READY_TIMEOUT_S, StopOutcome, log_path, log_tail
+
+app = typer.Typer(
+    name="devnet",
+    help="A local multi-validator devnet: up, status, logs, stop/start NODE, down, reset.",
+    no_args_is_help=True,
+)
+
+DevnetHomeOption = Annotated[
+    Path,
+    typer.Option("--home", envvar="AGORA_DEVNET_HOME",
+                 help="The devnet directory (holds devnet.json and a home per validator)."),
+]
+TimeoutOption = Annotated[
+    float,
+    typer.Option("--timeout", min=1.0, help="Seconds to wait for the nodes to answer."),
+]
+NodeArgument = Annotated[str, typer.Argument(help="The node's name: v0, v1, ...")]
+
+FOLLOW_INTERVAL_S = 0.2
+
+
+@app.command("up")
+@handle_errors
+def up(
+    *,
+    validators: Annotated[
+        int | None,
+        typer.Option("--validators", "-n", min=1, max=control.MAX_VALIDATORS,
+                     help="Validators of a new devnet [default: 4].", show_default=False),
+    ] = None,
+    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
+    base_port: Annotated[
+        int | None,
+        typer.Option("--base-port", help="First port of a new devnet: node i listens for RPC "
+                     "on base+2i and P2P on base+2i+1 [default: 27100].", show_default=False),
+    ] = None,
+    detach: Annotated[
+        bool, typer.Option("--detach", "-d", help="Return once the chain makes blocks.")
+    ] = False,
+    timeout: TimeoutOption = READY_TIMEOUT_S,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Start the devnet (created on first use, resumed after `down`) and wait for blocks.
+
+    Without --detach it stays in the foreground, prints the height now and then, and stops
+    every node on Ctrl-C.
+    """
+    result = control.up(home, validators=validators, base_port=base_port, timeout_s=timeout)
+    for state in result.stale:
+        warn(f"{state.name}: stale pid file (pid {state.pid} is not a running node); removed")
+    emit(output, result.to_dict(), lambda: _print_up(result, detach))
+    if not detach:
+        _foreground(result.layout, output)
+
+
+def _print_up(result: control.UpResult, detach: bool) -> None:
+    layout = result.layout
+    verb = "created and started" if result.created else "resumed"
+    typer.echo(f"Agora devnet {layout.chain_id!r} {verb}: {len(result.nodes)} validators, "
+               f"height {result.height}, home {layout.root}")
+    typer.echo("")
+    print_table([n.to_dict() for n in result.nodes],
+                [("name", "NODE"), ("rpc", "RPC"), ("p2p", "P2P"), ("pid", "PID"),
+                 ("home", "HOME")])
+    typer.echo("")
+    typer.echo(f"Demo accounts (keyring {layout.keyring}, backend {control.KEYRING_BACKEND}: "
+               "unencrypted, for devnets only)")
+    print_table(layout.accounts, [("name", "NAME"), ("address", "ADDRESS"), ("role", "ROLE"),
+                                  ("balance", "BALANCE")])
+    typer.echo("")
+    typer.echo("Try next (in another terminal):")
+    rpc = result.nodes[0].rpc
+    home_flag = "" if Path(layout.root) == control.DEFAULT_DEVNET_HOME.resolve() else \
+        f" --home {layout.root}"
+    for command, meaning in control.NEXT_COMMANDS:
+        text = command.format(rpc=rpc, keyring=layout.keyring)
+        if text.startswith("agora devnet "):
+            text += home_flag
+        typer.echo(f"  {text}")
+        typer.echo(f"      {meaning}")
+    typer.echo("")
+    if detach:
+        typer.echo(f"Running in the background. Stop it with: agora devnet down{home_flag}")
+    else:
+        typer.echo("Ctrl-C stops every node (the data is kept: agora devnet up resumes it).")
+
+
+def _foreground(layout: Layout, output: OutputFormat) -> None:
+    """Report the chain until SIGINT/SIGTERM, then stop every node and exit 0."""
+
+    def report(line: str) -> None:
+        stamp = time.strftime("%H:%M:%S")
+        if output is OutputFormat.json:
+            print_json({"time": stamp, "event": line})
+        else:
+            typer.echo(f"[{stamp}] {line}")
+
+    async def run() -> None:
+        stop = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
+        try:
+            await control.watch(layout, stop, report)
+        finally:
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                loop.remove_signal_handler(signum)
+
+    try:
+        asyncio.run(run())
+    except KeyboardInterrupt:
+        pass  # a second Ctrl-C during shutdown of the watcher: stop the nodes all the same
+    report("stopping every node...")
+    outcomes = control.down(Path(layout.root))
+    stopped = sum(1 for o in outcomes if o.outcome != "not_running")
+    report(f"stopped {stopped} node(s); data kept in {layout.root}")
+
+
+@app.command("status")
+@handle_errors
+def status(
+    *,
+    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Each node's PID, height, view, peers, mempool and latest hash, and whether the live
+    nodes agree on the block at their lowest common height (exit 1 if they do not)."""
+    result = control.status(home)
+    emit(output, result.to_dict(), lambda: _print_status(result))
+    if result.agree is False:
+        fail(DevnetErrorCode.DIVERGED.reason,
+             f"nodes disagree at height {result.common_height}: {result.hashes}")
+
+
+def _print_status(result: control.DevnetStatus) -> None:
+    rows: list[dict[str, Any]] = []
+    for node in result.nodes:
+        row = node.to_dict()
+        row["state"] = "running" if node.alive else ("stale pid" if node.stale else "stopped")
+        row["hash"] = (node.latest_block_hash or "")[:16] or None
+        rows.append(row)
+    typer.echo(f"devnet {result.chain_id!r} at {result.root}")
+    print_table(rows, [("name", "NODE"), ("pid", "PID"), ("state", "STATE"),
+                       ("height", "HEIGHT"), ("view", "VIEW"), ("peers", "PEERS"),
+                       ("mempool_txs", "MEMPOOL"), ("hash", "LATEST HASH")])
+    if not any(node.alive for node in result.nodes):
+        typer.echo("agreement: no node is running (start them with agora devnet up)")
+    elif result.agree is None:
+        typer.echo("agreement: no answering node has a block yet")
+    elif result.agree:
+        some = next(h for h in result.hashes.values() if h is not None)
+        typer.echo(f"agreement: yes, {len(result.hashes)} live node(s) have block "
+                   f"{some[:16]} at height {result.common_height}")
+    else:
+        typer.echo(f"agreement: NO at height {result.common_height}")
+
+
+@app.command("logs")
+@handle_errors
+def logs(
+    node: Annotated[
+        str | None, typer.Argument(help="The node (v0, v1, ...); all nodes when omitted.")
+    ] = None,
+    *,
+    follow: Annotated[
+        bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C.")
+    ] = False,
+    lines: Annotated[
+        int, typer.Option("--lines", "-n", min=0, max=10_000, help="Lines to show first.")
+    ] = 20,
+    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Print the last lines of one node's log (or of every node's, prefixed by its name)."""
+    layout = load_layout(home.expanduser().resolve())
+    specs = [layout.node(node)] if node is not None else layout.nodes
+    prefix = node is None
+    homes = {spec.name: Path(spec.home) for spec in specs}
+    for name, node_home in homes.items():
+        for line in log_tail(node_home, lines):
+            _print_log_line(name, line, prefix, output)
+    if follow:
+        try:
+            _follow(homes, prefix, output)
+        except KeyboardInterrupt:
+            return
+
+
+def _print_log_line(name: str, line: str, prefix: bool, output: OutputFormat) -> None:
+    if output is OutputFormat.json:
+        typer.echo(json.dumps({"node": name, "line": line}))
+    else:
+        typer.echo(f"{name} | {line}" if prefix else line)
+
+
+def _follow(homes: dict[str, Path], prefix: bool, output: OutputFormat) -> None:
+    """Print lines appended to each log from now on, until interrupted."""
+    offsets = {name: _size(log_path(h)) for name, h in homes.items()}
+    partial = {name: b"" for name in homes}
+    while True:
+        for name, node_home in homes.items():
+            path = log_path(node_home)
+            size = _size(path)
+            if size < offsets[name]:  # the log was truncated or replaced
+                offsets[name] = 0
+            if size == offsets[name]:
+                continue
+            with path.open("rb") as handle:
+                handle.seek(offsets[name])
+                data = partial[name] + handle.read(size - offsets[name])
+            offsets[name] = size
+            *complete, partial[name] = data.split(b"\n")
+            for raw in complete:
+                _print_log_line(name, raw.decode("utf-8", "replace"), prefix, output)
+        sys.stdout.flush()
+        time.sleep(FOLLOW_INTERVAL_S)
+
+
+def _size(path: Path) -> int:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return 0
+
+
+def _outcomes_dict(outcomes: list[StopOutcome]) -> list[dict[str, Any]]:
+    return [{"name": o.name, "pid": o.pid, "outcome": o.outcome, "stale": o.stale}
+            for o in outcomes]
+
+
+def _print_outcomes(outcomes: list[StopOutcome]) -> None:
+    for o in outcomes:
+        if o.outcome == "not_running":
+            note = " (removed a stale pid file)" if o.stale else ""
+            typer.echo(f"{o.name}: was not running{note}")
+        else:
+            how = "stopped" if o.outcome == "stopped" else "killed after the grace period"
+            typer.echo(f"{o.name}: {how} (pid {o.pid})")
+
+
+@app.command("stop")
+@handle_errors
+def stop(
+    node: NodeArgument,
+    *,
+    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Stop one node (SIGTERM, SIGKILL after a grace period); the others keep running."""
+    outcome = control.stop_node(home, node)
+    emit(output, _outcomes_dict([outcome])[0], lambda: _print_outcomes([outcome]))
+
+
+@app.command("start")
+@handle_errors
+def start(
+    node: NodeArgument,
+    *,
+    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
+    timeout: TimeoutOption = READY_TIMEOUT_S,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Start one stopped node and wait until it answers JSON-RPC."""
+    info = control.start_node(home, node, timeout_s=timeout)
+    emit(output, info.to_dict(),
+         lambda: typer.echo(f"{info.name}: started (pid {info.pid}), RPC {info.rpc}"))
+
+
+@app.command("down")
+@handle_errors
+def down(
+    *,
+    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Stop every node; the data is kept, so `agora devnet up` resumes the same chain."""
+    outcomes = control.down(home)
+    emit(output, {"nodes": _outcomes_dict(outcomes)}, lambda: _print_outcomes(outcomes))
+
+
+@app.command("reset")
+@handle_errors
+def reset(
+    *,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = (
+        False
+    ),
+    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Stop every node and delete the devnet directory (chain data, keys, logs)."""
+    root = home.expanduser().resolve()
+    control.require_devnet(root)  # refuses before asking when this is not a devnet
+    if not yes:
+        if not sys.stdin.isatty():
+            raise DevnetError(DevnetErrorCode.CONFIRMATION_REQUIRED,
+                              f"reset deletes {root}; pass --yes to confirm")
+        if not typer.confirm(f"Delete the devnet at {root} (chain data, keys, logs)?"):
+            fail("aborted", "nothing was deleted")
+    outcomes = control.reset(root)
+
+    def text() -> None:
+        _print_outcomes(outcomes)
+        typer.echo(f"deleted {root}")
+
+    emit(output, {"deleted": str(root), "nodes": _outcomes_dict(outcomes)}, text)
