@@ -179,8 +179,12 @@ class Connection:
             self._retire_timer.cancel()
         # Cancelling also the current task (when close() runs inside one of ours) ends
         # it at its next await instead of leaving it parked on a dead queue.
+        # After a clean end (EOF, retirement) the messages already received are still
+        # delivered; after a protocol violation they are dropped.
+        drain = reason in (Reason.CONNECTION_LOST, Reason.SUPERSEDED) and not self._inbound.empty()
         for task in [*self._tasks, *self.request_tasks]:
-            task.cancel()
+            if not (drain and task.get_name().endswith("-dispatch")):
+                task.cancel()
         self._writer.close()
         for future in self.pending.values():
             if not future.done():
@@ -278,7 +282,7 @@ class Connection:
     async def _dispatch_loop(self) -> None:
         # Loops test `closed` because a handler (or 3.11's wait_for) may swallow the
         # CancelledError that close() delivers.
-        while not self.closed:
+        while not self.closed or not self._inbound.empty():
             message = await self._inbound.get()
             await self.owner.connection_message(self, message)
 

@@ -460,7 +460,11 @@ class P2PService:
             )
         except RemotePeerError as error:
             self._reject(direction, host, error)
-            if error.reason is Reason.SELF_CONNECTION and outbound:
+            is_self = error.reason is Reason.SELF_CONNECTION or (
+                error.reason is Reason.REJECTED_BY_PEER
+                and error.message == Reason.SELF_CONNECTION.reason
+            )
+            if is_self and outbound:
                 writer.close()
                 raise
         except TimeoutError:
@@ -682,7 +686,7 @@ class P2PService:
             else:
                 try:
                     result = await self._handshake(True, reader, writer, target.host, key)
-                except RemotePeerError:  # only self_connection is re-raised
+                except RemotePeerError:  # only a self-connection is re-raised
                     target.is_self = True
                 if result is not None:
                     target.learned_key = result.peer_key
