@@ -13,7 +13,7 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 devnet: $(STAMP)
-	@echo 'make devnet: the devnet is not built yet (issue 8); nothing started.' >&2; exit 1
+	$(VENV)/bin/agora devnet up
 
 test: $(STAMP)
 	$(PY) -m pytest -q
