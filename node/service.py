@@ -237,9 +237,17 @@ class Node:
             self.metrics.view_changes.inc()
 
     def _signal_work(self) -> None:
+        # Deferred to the next loop turn: fed synchronously, a lone validator proposed and
+        # finalized a block inside each admit, so a batch became one block per transaction.
         if not self._work_signalled and self.driver is not None:
             self._work_signalled = True
-            self.driver.feed(WorkPending(True))
+            asyncio.get_running_loop().call_soon(self._feed_work)
+
+    def _feed_work(self) -> None:
+        if self.driver is None or self.mempool is None or not self.mempool.has_ready():
+            self._work_signalled = False  # only future nonces: the next admit signals again
+            return
+        self.driver.feed(WorkPending(True))
 
     def _on_finalized(self, block: Block, result: BlockResult) -> None:
         self._work_signalled = False
