@@ -1,0 +1,431 @@
+"""The shop's invariants hold under any sequence of transactions, valid or not.
+
+Method: a hypothesis RuleBasedStateMachine drives every transaction type from 4 validators
+and 8 users (ids and senders drawn from small ranges, so many are refused) over many
+blocks with short timers and epochs. Each transaction is applied to the open block's
+overlay; a refused one must leave it untouched. Each block is then re-executed from
+scratch with `execute_block`, once with every transaction (proposer mode) and once with
+only the accepted ones (validator mode): both must give the same write set and root. After
+every step the invariants of issue 4 are checked on the state.
+"""
+
+from __future__ import annotations
+
+from hypothesis import HealthCheck, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+
+from commerce.errors import ValidationError
+from commerce.keys import Keypair
+from commerce.ledger import get_account, get_supply
+from commerce.listings import ListingCreate, ListingDelist, ListingUpdate, get_listing
+from commerce.machine import ChainContext, apply_tx, execute_block
+from commerce.merchants import MerchantRegister, MerchantVote
+from commerce.orders import (
+    DisputeVote,
+    OrderCancel,
+    OrderConfirm,
+    OrderDispute,
+    OrderRefund,
+    OrderShip,
+    Purchase,
+    get_order,
+)
+from commerce.polls import PollCreate, PollVote
+from commerce.reviews import Review, ReviewReply
+from commerce.rewards import RewardClaim
+from commerce.schema import (
+    COUNTER_COMMENT,
+    COUNTER_LISTING,
+    COUNTER_ORDER,
+    COUNTER_POLL,
+    COUNTER_SHARE,
+    OPEN_ORDER_STATUSES,
+    ORDER_COMPLETED,
+    ORDER_DISPUTED,
+    ORDER_PAID,
+    ORDER_SHIPPED,
+    P_COUNTER,
+    P_EPOCH,
+    P_LISTING,
+    P_ORDER,
+    P_REVIEW,
+    P_REWARD,
+    P_REWARDED,
+    ListingRecord,
+    OrderRecord,
+    ReviewRecord,
+    RewardedRecord,
+    RewardRecord,
+    get_u64,
+    read_u64,
+    timer_count_key,
+    timer_key,
+)
+from commerce.social import Comment, Share
+from commerce.state import Overlay
+from commerce.transfer import Transfer
+from commerce.tx import Transaction, TxBody
+from tests.commerce.shop import Shop, addr
+
+PARAMS = {
+    "order_auto_release_blocks": 4,
+    "order_ship_timeout_blocks": 7,
+    "dispute_timeout_blocks": 5,
+    "epoch_blocks": 6,
+    "reward_purchase_minor": 1_000,
+    "reward_review_minor": 500,
+    "reward_share_minor": 300,
+    "reward_comment_minor": 100,
+    "reward_epoch_cap_minor": 2_500,
+    "reward_comment_limit": 2,
+    "max_referral_bps": 4_000,
+    "poll_max_blocks": 12,
+}
+N_KEYS = 12  # 4 validators then 8 users
+key_index = st.integers(0, N_KEYS - 1)
+# Merchant hopefuls: validator 3 and users 0-2 (keys 3-6), so votes pile up on a few.
+merchant_index = st.one_of(st.integers(3, 6), key_index)
+CATEGORIES = ("kitchen", "books", "toys")
+STATS: dict[str, int] = {}  # accepted types and refusal reasons (to tune the rules)
+
+
+class ShopMachine(RuleBasedStateMachine):
+    """Random transactions against one in-memory chain; see the module docstring."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.shop = Shop(n_validators=4, n_users=8, **PARAMS)
+        self.keys: list[Keypair] = self.shop.validators + self.shop.users
+        self.by_address = {addr(k): k for k in self.keys}
+        self.markers: dict[bytes, bytes] = {}
+        self._open_block()
+        self._setup()
+
+    def _setup(self) -> None:
+        """Two approved merchants (validator 3 and user 0) with two listings each."""
+        for merchant in (self.keys[3], self.keys[4]):
+            assert self._send(merchant, MerchantRegister(name="m", profile=""))
+            for voter in self.keys[:3]:
+                assert self._send(voter, MerchantVote(merchant=addr(merchant), action="approve"))
+            for price in (150_000, 3_000_000):
+                assert self._send(merchant, ListingCreate(
+                    title="seed", description="", category="kitchen", price=price, stock=4,
+                    media=[], referral_bps=2_500))
+        self._finish_block()
+
+    # Block plumbing.
+
+    def _open_block(self) -> None:
+        self.view = Overlay(self.shop.state)
+        self.ctx = ChainContext.of(self.shop.genesis, self.shop.height + 1)
+        self.all_txs: list[Transaction] = []
+        self.kept: list[Transaction] = []
+
+    def _send(self, key: Keypair, body: TxBody) -> bool:
+        nonce = get_account(self.view, addr(key)).nonce
+        tx = self.shop.sign(key, body, nonce=nonce)
+        before = dict(self.view.writes)
+        self.all_txs.append(tx)
+        try:
+            apply_tx(self.ctx, self.view, tx)
+        except ValidationError as exc:
+            assert self.view.writes == before, f"refused {body.TYPE} changed the state"
+            STATS[f"{body.TYPE}:{exc.reason}"] = STATS.get(f"{body.TYPE}:{exc.reason}", 0) + 1
+            return False
+        STATS[body.TYPE] = STATS.get(body.TYPE, 0) + 1
+        self.kept.append(tx)
+        return True
+
+    def _finish_block(self) -> None:
+        shop = self.shop
+        proposed = execute_block(shop.state, self.ctx, shop.root, self.all_txs,
+                                 drop_invalid=True)
+        assert [t.tx_id for t in proposed.txs] == [t.tx_id for t in self.kept]
+        validated = execute_block(shop.state, self.ctx, shop.root, self.kept,
+                                  drop_invalid=False)
+        assert validated.state_root == proposed.state_root, "refused txs changed the root"
+        assert validated.writes == proposed.writes
+        shop.state.apply(proposed.writes)
+        shop.root = proposed.state_root
+        shop.height += 1
+        self._open_block()
+
+    # Helpers that pick mostly-sensible targets.
+
+    def _count(self, kind: bytes) -> int:
+        return get_u64(self.view, P_COUNTER + kind)
+
+    def _order(self, order_id: int) -> OrderRecord | None:
+        return get_order(self.view, order_id)
+
+    def _pick(self, kind: bytes, raw: int) -> int:
+        """An id among those issued; the next one (unknown) for raw 0."""
+        count = self._count(kind)
+        return count + 1 if raw == 0 or count == 0 else 1 + (raw - 1) % count
+
+    def _key_of(self, address: bytes, fallback: int) -> Keypair:
+        return self.by_address.get(address, self.keys[fallback])
+
+    # Rules: merchants and listings.
+
+    @rule(sender=merchant_index)
+    def register(self, sender: int) -> None:
+        self._send(self.keys[sender], MerchantRegister(name=f"m{sender}", profile=""))
+
+    @rule(voter=st.integers(0, 4), merchant=merchant_index,
+          action=st.sampled_from(["approve", "approve", "suspend", "reinstate"]))
+    def merchant_vote(self, voter: int, merchant: int, action: str) -> None:
+        body = MerchantVote(merchant=addr(self.keys[merchant]), action=action)  # type: ignore[arg-type]
+        self._send(self.keys[voter], body)
+
+    @rule(sender=merchant_index, price=st.integers(1, 400_000), stock=st.integers(0, 4),
+          bps=st.integers(0, 5_000), category=st.sampled_from(CATEGORIES))
+    def listing_create(self, sender: int, price: int, stock: int, bps: int,
+                       category: str) -> None:
+        self._send(self.keys[sender], ListingCreate(
+            title=f"item {price}", description="", category=category, price=price,
+            stock=stock, media=[], referral_bps=bps))
+
+    @rule(smart=st.booleans(), sender=key_index, listing=st.integers(0, 12),
+          drift=st.integers(-1, 1), price=st.integers(1, 400_000), stock=st.integers(0, 4),
+          category=st.sampled_from(CATEGORIES))
+    def listing_update(self, smart: bool, sender: int, listing: int, drift: int, price: int,
+                       stock: int, category: str) -> None:
+        listing = self._pick(COUNTER_LISTING, listing)
+        record = get_listing(self.view, listing)
+        key = self.keys[sender]
+        version = 1
+        if record is not None:
+            version = max(1, record.version + (0 if smart else drift))
+            if smart:
+                key = self._key_of(record.merchant, sender)
+        self._send(key, ListingUpdate(
+            listing=listing, version=version, title="updated", description="d",
+            category=category, price=price, stock=stock, media=[], referral_bps=stock * 500))
+
+    @rule(smart=st.booleans(), sender=key_index, listing=st.integers(0, 12))
+    def listing_delist(self, smart: bool, sender: int, listing: int) -> None:
+        listing = self._pick(COUNTER_LISTING, listing)
+        record = get_listing(self.view, listing)
+        key = self.keys[sender]
+        if smart and record is not None:
+            key = self._key_of(record.merchant, sender)
+        self._send(key, ListingDelist(listing=listing))
+
+    # Rules: social.
+
+    @rule(sender=key_index, listing=st.integers(0, 12))
+    def share(self, sender: int, listing: int) -> None:
+        listing = self._pick(COUNTER_LISTING, listing)
+        self._send(self.keys[sender], Share(listing=listing))
+
+    @rule(sender=key_index, listing=st.integers(0, 12),
+          parent=st.one_of(st.just(0), st.integers(1, 20)))
+    def comment(self, sender: int, listing: int, parent: int) -> None:
+        listing = self._pick(COUNTER_LISTING, listing)
+        parent = self._pick(COUNTER_COMMENT, parent) if parent else 0
+        self._send(self.keys[sender], Comment(listing=listing, parent=parent, text="c"))
+
+    # Rules: purchases and the order life cycle.
+
+    @rule(sender=key_index, listing=st.integers(0, 12), stale=st.booleans(),
+          quantity=st.integers(1, 3), share=st.one_of(st.just(0), st.integers(1, 8)),
+          sealed=st.booleans())
+    def purchase(self, sender: int, listing: int, stale: bool, quantity: int, share: int,
+                 sealed: bool) -> None:
+        listing = self._pick(COUNTER_LISTING, listing)
+        share = self._pick(COUNTER_SHARE, share) if share else 0
+        record = get_listing(self.view, listing)
+        version = 1 if record is None or stale else record.version
+        self._send(self.keys[sender], Purchase(
+            listing=listing, version=version, quantity=quantity, share=share,
+            delivery=b"\x01" * 60 if sealed else b""))
+
+    @rule(smart=st.booleans(), sender=key_index, order=st.integers(0, 30),
+          action=st.sampled_from(["ship", "confirm", "cancel", "refund", "dispute"]))
+    def order_action(self, smart: bool, sender: int, order: int, action: str) -> None:
+        order = self._pick(COUNTER_ORDER, order)
+        record = self._order(order)
+        key = self.keys[sender]
+        if smart and record is not None:
+            party = record.merchant if action in ("ship", "refund") else record.buyer
+            key = self._key_of(party, sender)
+        body: TxBody
+        if action == "ship":
+            body = OrderShip(order=order, tracking=b"")
+        elif action == "confirm":
+            body = OrderConfirm(order=order)
+        elif action == "cancel":
+            body = OrderCancel(order=order)
+        elif action == "refund":
+            body = OrderRefund(order=order)
+        else:
+            body = OrderDispute(order=order, reason="late")
+        self._send(key, body)
+
+    @rule(order=st.integers(1, 30), choice=st.integers(0, 3))
+    def push_order(self, order: int, choice: int) -> None:
+        """The right party takes the next step of an order (so life cycles complete)."""
+        order = self._pick(COUNTER_ORDER, order)
+        record = self._order(order)
+        if record is None:
+            return
+        buyer = self._key_of(record.buyer, 0)
+        merchant = self._key_of(record.merchant, 0)
+        if record.status == ORDER_PAID:
+            self._send(merchant, OrderShip(order=order, tracking=b""))
+        elif record.status == ORDER_SHIPPED:
+            body: TxBody = OrderDispute(order=order, reason="") if choice == 0 else OrderConfirm(
+                order=order)
+            self._send(buyer, body)
+        elif record.status == ORDER_DISPUTED:
+            decision = "release" if choice % 2 else "refund"
+            self._send(self.keys[choice], DisputeVote(order=order, decision=decision))  # type: ignore[arg-type]
+        elif record.status == ORDER_COMPLETED and choice == 3:
+            self._send(merchant, ReviewReply(order=order, text="thank you"))
+        elif record.status == ORDER_COMPLETED:
+            self._send(buyer, Review(order=order, rating=1 + choice, text=""))
+
+    @rule(voter=st.integers(0, 4), order=st.integers(0, 30),
+          decision=st.sampled_from(["release", "refund"]))
+    def dispute_vote(self, voter: int, order: int, decision: str) -> None:
+        order = self._pick(COUNTER_ORDER, order)
+        self._send(self.keys[voter], DisputeVote(order=order, decision=decision))  # type: ignore[arg-type]
+
+    # Rules: reviews, polls, rewards, transfers.
+
+    @rule(smart=st.booleans(), sender=key_index, order=st.integers(0, 30),
+          rating=st.integers(1, 5), reply=st.booleans())
+    def review(self, smart: bool, sender: int, order: int, rating: int, reply: bool) -> None:
+        order = self._pick(COUNTER_ORDER, order)
+        record = self._order(order)
+        key = self.keys[sender]
+        if smart and record is not None:
+            key = self._key_of(record.merchant if reply else record.buyer, sender)
+        body: TxBody = ReviewReply(order=order, text="thanks") if reply else Review(
+            order=order, rating=rating, text="ok")
+        self._send(key, body)
+
+    @rule(sender=merchant_index, marketplace=st.booleans(), buyers_only=st.booleans(),
+          close=st.integers(0, 14))
+    def poll_create(self, sender: int, marketplace: bool, buyers_only: bool,
+                    close: int) -> None:
+        self._send(self.keys[sender], PollCreate(
+            question="q?", options=["a", "b", "c"],
+            scope="marketplace" if marketplace else "merchant", listing=0,
+            buyers_only=buyers_only, close_height=self.ctx.height + close or 1))
+
+    @rule(sender=key_index, poll=st.integers(0, 6), option=st.integers(0, 3))
+    def poll_vote(self, sender: int, poll: int, option: int) -> None:
+        poll = self._pick(COUNTER_POLL, poll)
+        self._send(self.keys[sender], PollVote(poll=poll, option=option))
+
+    @rule(sender=key_index)
+    def reward_claim(self, sender: int) -> None:
+        self._send(self.keys[sender], RewardClaim())
+
+    @rule(sender=key_index, to=key_index, amount=st.integers(1, 2_000_000_000))
+    def transfer(self, sender: int, to: int, amount: int) -> None:
+        self._send(self.keys[sender], Transfer(to=addr(self.keys[to]), amount=amount, memo=""))
+
+    @rule()
+    def end_block(self) -> None:
+        self._finish_block()
+
+    @precondition(lambda self: not self.all_txs)
+    @rule(blocks=st.integers(1, 6))
+    def empty_blocks(self, blocks: int) -> None:
+        for _ in range(blocks):
+            self._finish_block()
+
+    # Invariants (on the open block's view, so mid-block states are checked too).
+
+    @invariant()
+    def supply_identity_and_no_negative(self) -> None:
+        view = self.view
+        supply = get_supply(view)
+        balances = 0
+        for key, _raw in view.iterate(b"A"):
+            balance = get_account(view, key[1:]).balance
+            assert balance >= 0
+            balances += balance
+        assert supply.total == supply.genesis + supply.minted
+        assert supply.total == balances + supply.escrow
+        escrow = 0
+        for _key, raw in view.iterate(P_ORDER):
+            record = OrderRecord.from_bytes(raw)
+            if record.status in OPEN_ORDER_STATUSES:
+                escrow += record.total
+        assert escrow == supply.escrow, "escrow is exactly the open orders' payments"
+        for _, raw in view.iterate(P_LISTING):
+            assert ListingRecord.from_bytes(raw).stock >= 0
+
+    @invariant()
+    def reviews_belong_to_completed_orders_of_their_author(self) -> None:
+        for key, raw in self.view.iterate(P_REVIEW):
+            record = ReviewRecord.from_bytes(raw)
+            order = get_order(self.view, read_u64(key[len(P_REVIEW):]))
+            assert order is not None
+            assert order.status == ORDER_COMPLETED
+            assert order.buyer == record.author
+
+    @invariant()
+    def rewards_once_and_within_the_epoch_cap(self) -> None:
+        view = self.view
+        per_account: dict[bytes, int] = {}
+        per_epoch: dict[int, int] = {}
+        for key, raw in view.iterate(P_REWARDED):
+            if key in self.markers:
+                assert self.markers[key] == raw, "a reward marker never changes"
+            self.markers[key] = raw
+            marker = RewardedRecord.from_bytes(raw)
+            per_account[marker.account] = per_account.get(marker.account, 0) + marker.amount
+            per_epoch[marker.epoch] = per_epoch.get(marker.epoch, 0) + marker.amount
+        cap = self.shop.params.reward_epoch_cap_minor
+        for epoch, total in per_epoch.items():
+            assert total <= cap
+            assert get_u64(view, P_EPOCH + epoch.to_bytes(8, "big")) == total
+        claimed = 0
+        for key, raw in view.iterate(P_REWARD):
+            record = RewardRecord.from_bytes(raw)
+            assert record.accrued + record.claimed == per_account.get(key[len(P_REWARD):], 0)
+            claimed += record.claimed
+        assert claimed == get_supply(view).minted, "minting happens only by claims"
+
+    @invariant()
+    def every_open_order_has_a_live_timer(self) -> None:
+        view = self.view
+        height = self.ctx.height
+        for key, raw in view.iterate(P_ORDER):
+            record = OrderRecord.from_bytes(raw)
+            if record.status not in OPEN_ORDER_STATUSES:
+                assert record.timer_due == 0
+                continue
+            # The block being built runs its own timers at its end, so a due height equal
+            # to it still lies ahead.
+            assert record.timer_due >= height, "an open order's timer lies ahead"
+            order_id = read_u64(key[len(P_ORDER):])
+            slots = get_u64(view, timer_count_key(record.timer_due))
+            found = any(view.get(timer_key(record.timer_due, s)) == order_id.to_bytes(8, "big")
+                        for s in range(slots))
+            assert found, f"order {order_id} has no scheduled way out"
+
+    def teardown(self) -> None:
+        # Drain: with nobody acting, every open order reaches release or refund.
+        if self.all_txs:
+            self._finish_block()
+        longest = max(PARAMS["order_ship_timeout_blocks"], PARAMS["order_auto_release_blocks"],
+                      PARAMS["dispute_timeout_blocks"])
+        for _ in range(longest + 1):
+            self._finish_block()
+        assert get_supply(self.shop.state).escrow == 0
+        for _, raw in self.shop.state.iterate(P_ORDER):
+            assert OrderRecord.from_bytes(raw).status not in OPEN_ORDER_STATUSES
+
+
+ShopMachine.TestCase.settings = settings(
+    max_examples=120, stateful_step_count=120, deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
+)
+TestShopMachine = ShopMachine.TestCase
