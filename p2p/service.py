@@ -489,9 +489,19 @@ class P2PService:
         if not self._running or result.peer_key not in self._allowed:
             writer.close()
             return
+        existing = self._table.get(result.peer_key)
+        inbound_count = sum(1 for c in self._table.values() if not c.outbound)
+        if (
+            not result.outbound
+            and existing is None
+            and inbound_count >= self.limits.max_inbound_peers
+        ):
+            # Checked again here: handshakes accepted together may exceed the limit.
+            self._reject("inbound", host, RemotePeerError(Reason.TOO_MANY_PEERS))
+            writer.close()
+            return
         conn = Connection(self, reader, writer, result, self.limits, host, port)
         self._connections.add(conn)
-        existing = self._table.get(result.peer_key)
         conn.start()
         self.counters["connections.established"] += 1
         if existing is None:
