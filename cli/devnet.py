@@ -29,7 +29,7 @@ from cli.common import (
 )
 from devnet import control
 from devnet.errors import DevnetError, DevnetErrorCode
-from devnet.layout import Layout, load_layout
+from devnet.layout import DEFAULT_BASE_PORT, DEFAULT_CHAIN_ID, Layout, load_layout
 from devnet.processes import READY_TIMEOUT_S, StopOutcome, log_path, log_tail
 
 app = typer.Typer(
@@ -50,6 +50,51 @@ TimeoutOption = Annotated[
 NodeArgument = Annotated[str, typer.Argument(help="The node's name: v0, v1, ...")]
 
 FOLLOW_INTERVAL_S = 0.2
+
+
+@app.command("init")
+@handle_errors
+def init(
+    *,
+    validators: Annotated[
+        int, typer.Option("--validators", "-n", min=1, max=control.MAX_VALIDATORS,
+                          help="Validators in the genesis.")
+    ] = control.DEFAULT_VALIDATORS,
+    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
+    base_port: Annotated[
+        int, typer.Option("--base-port", help="Node i: RPC on base+2i, P2P on base+2i+1.")
+    ] = DEFAULT_BASE_PORT,
+    chain_id: Annotated[str, typer.Option("--chain-id", help="The chain id.")] = (
+        DEFAULT_CHAIN_ID
+    ),
+    listen_host: Annotated[
+        str, typer.Option("--listen-host", help="Address every node binds (0.0.0.0 in "
+                          "containers).")
+    ] = "127.0.0.1",
+    peer_hosts: Annotated[
+        str | None,
+        typer.Option("--peer-hosts", help="Comma-separated host of each validator, as the "
+                     "others dial it (e.g. v0,v1,v2,v3) [default: the listen host].",
+                     show_default=False),
+    ] = None,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Write the homes, genesis and test keyring of a devnet without starting it (for
+    deploy/docker-compose.yml, or to edit configs before `agora devnet up`)."""
+    hosts = [h.strip() for h in peer_hosts.split(",")] if peer_hosts is not None else None
+    layout = control.init(home, validators=validators, base_port=base_port, chain_id=chain_id,
+                          listen_host=listen_host, peer_hosts=hosts)
+    nodes = [control.node_info(spec, None).to_dict() for spec in layout.nodes]
+    value = {"chain_id": layout.chain_id, "nodes": nodes, "accounts": layout.accounts,
+             "keyring": layout.keyring}
+
+    def text() -> None:
+        typer.echo(f"wrote devnet {layout.chain_id!r} with {len(nodes)} validators at "
+                   f"{layout.root}")
+        print_table(nodes, [("name", "NODE"), ("rpc", "RPC"), ("p2p", "P2P"),
+                            ("home", "HOME")])
+
+    emit(output, value, text)
 
 
 @app.command("up")

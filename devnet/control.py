@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 import shutil
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,7 @@ from typing import Any
 from devnet.errors import DevnetError, DevnetErrorCode
 from devnet.layout import (
     DEFAULT_BASE_PORT,
+    DEFAULT_CHAIN_ID,
     LAYOUT_FILE,
     Layout,
     NodeSpec,
@@ -40,6 +41,7 @@ from devnet.processes import (
     stop_processes,
     wait_for_chain,
 )
+from node.errors import NodeError, NodeErrorCode
 
 DEFAULT_VALIDATORS = 4
 DEFAULT_DEVNET_HOME = Path(".devnet")
@@ -146,6 +148,35 @@ def _existing_layout(root: Path) -> Layout | None:
     return None
 
 
+def init(root: Path, *, validators: int = DEFAULT_VALIDATORS,
+         base_port: int = DEFAULT_BASE_PORT, chain_id: str = DEFAULT_CHAIN_ID,
+         listen_host: str = "127.0.0.1", peer_hosts: Sequence[str] | None = None) -> Layout:
+    """Write a devnet's homes, genesis and keyring under `root` without starting anything
+    (for containers or hosts that run `agora start` themselves; see deploy/).
+
+    Raises NodeError(home_exists) when `root` holds a devnet already, DevnetError(not_a_devnet)
+    when it is a non-empty directory, ValueError for counts or hosts that do not fit.
+    """
+    root = root.expanduser().resolve()
+    if _existing_layout(root) is not None:
+        raise NodeError(NodeErrorCode.HOME_EXISTS,
+                        f"{root} already holds a devnet (agora devnet reset to wipe it)")
+    _check_counts(validators, base_port)
+    if peer_hosts is not None and len(peer_hosts) != validators:
+        raise ValueError(f"--peer-hosts names {len(peer_hosts)} hosts for {validators} "
+                         "validators")
+    return create_layout(root, validators=validators, base_port=base_port, chain_id=chain_id,
+                         listen_host=listen_host, peer_hosts=peer_hosts)
+
+
+def _check_counts(validators: int, base_port: int) -> None:
+    if not 1 <= validators <= MAX_VALIDATORS:
+        raise ValueError(f"--validators must be 1..{MAX_VALIDATORS}, not {validators}")
+    if not 1024 <= base_port <= 65535 - 2 * validators:
+        raise ValueError(f"--base-port must leave room for {2 * validators} ports: 1024.."
+                         f"{65535 - 2 * validators}")
+
+
 def up(root: Path, *, validators: int | None = None, base_port: int | None = None,
        timeout_s: float = READY_TIMEOUT_S) -> UpResult:
     """Create the devnet under `root` if there is none (else resume the stopped one), start
@@ -176,11 +207,7 @@ def up(root: Path, *, validators: int | None = None, base_port: int | None = Non
     else:
         count = validators if validators is not None else DEFAULT_VALIDATORS
         base = base_port if base_port is not None else DEFAULT_BASE_PORT
-        if not 1 <= count <= MAX_VALIDATORS:
-            raise ValueError(f"--validators must be 1..{MAX_VALIDATORS}, not {count}")
-        if not 1024 <= base <= 65535 - 2 * count:
-            raise ValueError(f"--base-port must leave room for {2 * count} ports: 1024.."
-                             f"{65535 - 2 * count}")
+        _check_counts(count, base)
         check_ports_free(_ports_of([(f"v{i}", *node_ports(base, i)) for i in range(count)]))
         layout = create_layout(root, validators=count, base_port=base)
     pids = _spawn_all(layout)

@@ -114,9 +114,18 @@ def create_layout(root: Path, *, validators: int = 4, base_port: int = DEFAULT_B
                   genesis_params: dict[str, Any] | None = None,
                   extra_accounts: Sequence[tuple[str, str]] = (),
                   consensus: dict[str, Any] | None = None,
-                  mempool: dict[str, Any] | None = None) -> Layout:
-    """Write a fresh devnet under `root` (which must not hold one) and return its layout."""
+                  mempool: dict[str, Any] | None = None,
+                  listen_host: str = "127.0.0.1",
+                  peer_hosts: Sequence[str] | None = None) -> Layout:
+    """Write a fresh devnet under `root` (which must not hold one) and return its layout.
+
+    By default every node listens on and dials 127.0.0.1. For nodes on separate hosts or
+    containers, `listen_host` is the address they bind (e.g. 0.0.0.0) and `peer_hosts[i]`
+    the host name the others dial validator i at (e.g. the compose service `v1`).
+    """
     assert 1 <= validators <= 64, "a devnet has 1 to 64 validators"
+    assert peer_hosts is None or len(peer_hosts) == validators, "one peer host per validator"
+    hosts = list(peer_hosts) if peer_hosts is not None else [listen_host] * validators
     root.mkdir(parents=True, exist_ok=True)
     if (root / LAYOUT_FILE).exists():
         raise NodeError(NodeErrorCode.HOME_EXISTS,
@@ -150,11 +159,12 @@ def create_layout(root: Path, *, validators: int = 4, base_port: int = DEFAULT_B
         home = NodeHome(spec.home)
         home.config_dir.mkdir(parents=True, exist_ok=True)
         home.data_dir.mkdir(parents=True, exist_ok=True)
-        peers = [f"{o.public_key}@127.0.0.1:{o.p2p_port}" for o in specs if o is not spec]
+        peers = [f"{o.public_key}@{host}:{o.p2p_port}"
+                 for o, host in zip(specs, hosts, strict=True) if o is not spec]
         config = parse_config({
             "node": {"moniker": spec.name, "log_format": "text", "log_level": "info"},
-            "p2p": {"listen": f"127.0.0.1:{spec.p2p_port}", "persistent_peers": peers},
-            "rpc": {"listen": f"127.0.0.1:{spec.rpc_port}"},
+            "p2p": {"listen": f"{listen_host}:{spec.p2p_port}", "persistent_peers": peers},
+            "rpc": {"listen": f"{listen_host}:{spec.rpc_port}"},
             "consensus": consensus or {},
             "mempool": mempool or {},
         }, source=f"{spec.name} config")
