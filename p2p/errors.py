@@ -44,7 +44,6 @@ class Reason(Enum):
     IDLE_TIMEOUT = ("idle_timeout", "nothing arrived from the peer for too long")
     CONNECTION_LOST = ("connection_lost", "the TCP connection ended")
     SUPERSEDED = ("superseded", "a duplicate connection was retired in favour of another")
-    DUPLICATE_CONNECTION = ("duplicate_connection", "a second connection to the same peer")
     LOCAL_SHUTDOWN = ("local_shutdown", "this node is stopping")
     REMOVED_FROM_ALLOW_LIST = ("removed_from_allow_list", "the peer's key was disallowed")
     BANNED_LOCALLY = ("banned_locally", "the peer was banned by the caller")
@@ -57,7 +56,6 @@ class Reason(Enum):
     PAYLOAD_TOO_LARGE = ("payload_too_large", "a payload does not fit one frame")
     TOO_MANY_REQUESTS = ("too_many_requests", "too many requests in flight to one peer")
     BUSY = ("busy", "the peer has too many of our requests in flight")
-    NOT_RUNNING = ("not_running", "the service is not started")
     BAD_LIMITS = ("bad_limits", "a limit override breaks a relation between limits")
     BAD_CONFIG = ("bad_config", "a constructor argument is invalid")
 

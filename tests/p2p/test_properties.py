@@ -182,3 +182,10 @@ def test_limits_override_breaking_a_relation_raises_bad_limits() -> None:
     with pytest.raises(LocalProtocolError) as error:
         P2PLimits(ping_interval_ms=5_000, idle_timeout_ms=1_000)
     assert error.value.reason is Reason.BAD_LIMITS
+
+
+def test_every_reason_is_documented_in_p2p_md() -> None:
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "P2P.md").read_text()
+    assert [r.reason for r in Reason if f"`{r.reason}`" not in text] == []
