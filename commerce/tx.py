@@ -9,7 +9,7 @@ later module only adds bodies and rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, ClassVar, NewType, Self, TypeVar
 
 import pydantic
@@ -95,16 +95,16 @@ class Transaction:
     signature: bytes
     raw: bytes
     tx_id: TxId
+    sender_address: Address = field(init=False, compare=False, repr=False)
 
     @property
     def type(self) -> str:
         """The body's type tag."""
         return self.body.TYPE
 
-    @property
-    def sender_address(self) -> Address:
-        """The address of the sender's public key."""
-        return address_of(self.sender)
+    def __post_init__(self) -> None:
+        # Cached: every rule asks for the sender's address, and it costs a SHA-256.
+        object.__setattr__(self, "sender_address", address_of(self.sender))
 
     def signing_bytes(self) -> bytes:
         """The bytes the signature covers."""
