@@ -145,6 +145,9 @@ def _print_up(result: control.UpResult, detach: bool) -> None:
                "unencrypted, for devnets only)")
     print_table(layout.accounts, [("name", "NAME"), ("address", "ADDRESS"), ("role", "ROLE"),
                                   ("balance", "BALANCE")])
+    if result.approved:
+        typer.echo(f"Approved merchants (registered and voted in by the validators): "
+                   f"{', '.join(result.approved)}")
     typer.echo("")
     typer.echo("Try next (in another terminal):")
     rpc = result.nodes[0].rpc

@@ -27,6 +27,7 @@ from devnet.layout import (
     load_layout,
     node_ports,
 )
+from devnet.merchants import approve_demo_merchants
 from devnet.processes import (
     READY_TIMEOUT_S,
     Endpoint,
@@ -93,6 +94,7 @@ class UpResult:
     created: bool  # a new chain (False: an existing stopped devnet was resumed)
     stale: list[ProcessState]  # PID files that named no live node; removed
     height: int  # the lowest height the nodes agreed on when `up` returned
+    approved: list[str] = field(default_factory=list)  # demo merchants approved by this run
 
     def to_dict(self) -> dict[str, Any]:
         """`{"chain_id", "nodes", "accounts", "keyring"}` (the `--output json` shape)."""
@@ -180,7 +182,8 @@ def _check_counts(validators: int, base_port: int) -> None:
 def up(root: Path, *, validators: int | None = None, base_port: int | None = None,
        timeout_s: float = READY_TIMEOUT_S) -> UpResult:
     """Create the devnet under `root` if there is none (else resume the stopped one), start
-    every node and return once all agree on a block made by this run.
+    every node and return once all agree on a block made by this run. On a new chain the demo
+    merchants are then registered and approved by the validators (`approve_demo_merchants`).
 
     Refuses with DevnetError(already_running) when a node of this devnet is alive,
     NodeError(port_in_use) naming a taken port, DevnetError(layout_mismatch) when
@@ -216,8 +219,15 @@ def up(root: Path, *, validators: int | None = None, base_port: int | None = Non
     except BaseException:
         stop_processes(states_of(layout))
         raise
+    approved: list[str] = []
+    if created:
+        try:
+            approved = approve_demo_merchants(layout)
+        except BaseException:
+            stop_processes(states_of(layout))
+            raise
     nodes = [node_info(spec, pids[spec.name]) for spec in layout.nodes]
-    return UpResult(layout, nodes, created, stale, height)
+    return UpResult(layout, nodes, created, stale, height, approved)
 
 
 def _spawn_all(layout: Layout) -> dict[str, int]:

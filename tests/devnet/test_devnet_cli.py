@@ -9,6 +9,7 @@ every node process by the PIDs in the homes, even when a test failed.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -21,7 +22,13 @@ from typing import Any
 
 import pytest
 
+from commerce.address import address_of, from_text, to_text
+from commerce.merchants import MerchantVote
+from commerce.tx import TxBody, sign_tx
+from devnet.layout import load_layout
 from devnet.processes import is_node_process, pid_path
+from node.keyring import Keyring
+from node.rpc.client import RpcCallError, RpcClient
 from tests.devnet.conftest import (
     AGORA,
     agora,
@@ -88,6 +95,33 @@ def test_up_detach_json_has_the_documented_shape(devnet: dict[str, Any]) -> None
         assert set(account) == {"name", "address", "role", "balance"}
         assert account["address"].startswith("agora1")
     assert (Path(devnet["keyring"]) / "test" / "alice.json").is_file()
+
+
+def test_demo_merchants_are_approved_on_a_new_devnet(devnet: dict[str, Any]) -> None:
+    layout = load_layout(devnet["_root"])
+    keyring = Keyring(layout.keyring, "test")
+    rpc = devnet["nodes"][0]["rpc"]
+
+    async def simulate(signer: str, body: TxBody) -> str:
+        keypair = keyring.keypair(signer)
+        async with RpcClient(rpc) as client:
+            account = await client.call("state_getAccount",
+                                        address=to_text(address_of(keypair.public_key)))
+            tx = sign_tx(keypair, layout.chain_id, int(account["pending_nonce"]), body)
+            try:
+                await client.call("tx_simulate", tx=tx.raw.hex())
+            except RpcCallError as exc:
+                return exc.reason
+        return "ok"
+
+    for merchant in ("acme", "bazaar"):
+        address = from_text(keyring.show(merchant).address)
+        # Another approve vote no longer applies: the merchant is approved already.
+        vote = MerchantVote(merchant=address, action="approve")
+        assert asyncio.run(simulate("v3", vote)) == "merchant_state"
+        # A suspend vote applies only to an approved merchant.
+        assert asyncio.run(simulate("v3", MerchantVote(merchant=address,
+                                                       action="suspend"))) == "ok"
 
 
 def test_status_reports_every_node_and_agreement(devnet: dict[str, Any]) -> None:
