@@ -19,7 +19,8 @@ Contract with the node
 * Application answers (BlockProposed, BlockValidated, BlocksFetched) may come in any
   later step; stale answers are ignored.
 * FinalizeBlock effects come in height order; the node executes and stores the block
-  with its certificate atomically.
+  with its certificate atomically, then answers WorkPending(pending) for the new state
+  (finalizing clears the replica's notion of pending work).
 
 Safety rule kept here: the replica never signs two different votes for one
 (phase, view, height), across restarts too, because `_sign` emits the Persist record
@@ -836,6 +837,9 @@ class Replica:
         self._last_cert, self._last_block = cert, block
         self.height = Height(self.height + 1)
         self._vc_streak = 0
+        # The pending work may have been this block's: the node reports WorkPending again
+        # after running each FinalizeBlock, so no empty block is proposed in between.
+        self._work_pending = False
         self._anchor_ms = self._last_finalize_ms = self._now_ms
         self._activity_ms = None
         self._proposing = None

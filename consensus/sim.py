@@ -416,6 +416,8 @@ class Simulation:
             except ValidationError as exc:
                 self.violations.append(f"certificate: height {h} node {node.index} {exc}")
         reason = node.app.finalize(h, effect.digest, effect.block, effect.certificate)
+        if self.plan.work:
+            self.push(self.now_ms + 1, node.index, "app", WorkPending(True))
         if reason and node.byzantine is None:
             self.violations.append(f"validity: node {node.index} finalized invalid block "
                                    f"at {h}: {reason}")

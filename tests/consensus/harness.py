@@ -158,8 +158,7 @@ class Cluster:
                 assert not reason, reason
                 self.log.append(f"n{i} finalize h={effect.height} "
                                 f"block={effect.digest.hex()[:8]}")
-                if node.app.height >= self.work_target:
-                    self.later.append((i, WorkPending(False)))
+                self.later.append((i, WorkPending(node.app.height < self.work_target)))
             case FetchBlocks():
                 peer = self.validators.index(effect.peer)
                 chain = self.nodes[peer].app.chain

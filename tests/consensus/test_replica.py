@@ -278,7 +278,9 @@ def test_catch_up_rejects_a_block_its_certificate_does_not_cover() -> None:
     replica._fetch = (PeerId(VALIDATORS[0]), 10_000)
     good = tuple((block, cert) for _, block, cert in chain)
     effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), good), 6)
-    assert [e.height for e in effects if isinstance(e, FinalizeBlock)] == [1, 2, 3, 4]
+    heights = [e.height for e in effects if isinstance(e, FinalizeBlock)]
+    assert heights == list(range(1, len(chain) + 1))
+    assert len(chain) == 3
 
 
 def test_restore_with_finalized_certificate_resumes_at_next_height() -> None:
