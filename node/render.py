@@ -4,7 +4,7 @@ Rules, the same everywhere: bytes are lowercase hex, except 20-byte account addr
 which are their checksummed text form; every amount (a field named `amount`, `price`,
 `balance`, or ending in `_amount`, `_minor`, `_balance`, `escrow`, `minted`, `supply`)
 appears both in base units (an integer) and as an exact decimal string in a sibling field
-ending in `_decimal`.
+ending in `_decimal` (also `circulating` and names ending in `_earned`).
 """
 
 from __future__ import annotations
@@ -18,8 +18,10 @@ from commerce.machine import Event
 from commerce.tx import Transaction
 
 _AMOUNT_NAMES = {"amount", "price", "balance", "escrow", "minted", "supply", "total",
-                 "genesis", "commission", "accrued", "claimed", "refund", "payout"}
-_AMOUNT_SUFFIXES = ("_amount", "_minor", "_balance", "_price", "_escrow", "_total")
+                 "genesis", "commission", "accrued", "claimed", "refund", "payout",
+                 "circulating"}
+_AMOUNT_SUFFIXES = ("_amount", "_minor", "_balance", "_price", "_escrow", "_total",
+                    "_earned")
 
 
 def is_amount_field(name: str) -> bool:
