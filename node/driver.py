@@ -79,13 +79,18 @@ class ConsensusDriver:
 
     def __init__(self, replica: Replica, chain: Chain, store: Store, network: Network,
                  primary_of: Callable[[int], bytes], *,
-                 on_note: Callable[[Note], None] | None = None) -> None:
+                 on_note: Callable[[Note], None] | None = None,
+                 on_latency: Callable[[float], None] | None = None) -> None:
         self.replica = replica
         self.chain = chain
         self.store = store
         self.network = network
         self.primary_of = primary_of
         self.on_note = on_note
+        self.on_latency = on_latency
+        # When this node first saw each height's block (proposed or to validate), for the
+        # proposal-to-finalize latency; only heights in flight are kept.
+        self._seen_s: dict[int, float] = {}
         self._queue: deque[Event] = deque()
         self._running = False
         self._timers: dict[str, asyncio.TimerHandle] = {}
@@ -182,10 +187,12 @@ class ConsensusDriver:
         self.feed(TimerFired(name))
 
     def _propose(self, effect: ProposeBlock) -> None:
+        self._seen_s.setdefault(effect.height, time.monotonic())
         block = self.chain.propose(effect.height, time.time_ns() // 1_000_000)
         self._queue.append(BlockProposed(effect.height, effect.view, block))
 
     def _validate(self, effect: ValidateBlock) -> None:
+        self._seen_s.setdefault(effect.height, time.monotonic())
         try:
             self.chain.validate(effect.height, effect.block, self.primary_of(effect.view))
         except AgoraError as exc:
@@ -206,6 +213,10 @@ class ConsensusDriver:
             self.fatal = exc
             self.close()
             raise
+        started = self._seen_s.pop(effect.height, None)
+        self._seen_s = {h: t for h, t in self._seen_s.items() if h > effect.height}
+        if started is not None and self.on_latency is not None:
+            self.on_latency(time.monotonic() - started)
         self._queue.append(WorkPending(self.chain.mempool.has_ready()))
 
     def _fetch(self, effect: FetchBlocks) -> None:

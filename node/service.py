@@ -88,7 +88,6 @@ class Node:
         self._tx_batch: list[bytes] = []
         self._tx_flush: asyncio.TimerHandle | None = None
         self._work_signalled = False
-        self._block_started_ms = 0
         self.rpc_port = 0
         self.p2p_port = 0
         self.stopped = asyncio.Event()
@@ -130,7 +129,8 @@ class Node:
         self.p2p = self._make_p2p()
         self.driver = ConsensusDriver(self.replica, self.chain, self.store,
                                       ConsensusNetwork(self.p2p), self._primary_of,
-                                      on_note=self._on_note)
+                                      on_note=self._on_note,
+                                      on_latency=self.metrics.commit_latency.observe)
         self._register_p2p_handlers()
         await self._start_rpc()
         try:
@@ -182,7 +182,10 @@ class Node:
             peers.append(PersistentPeer(key, peer_host, peer_port))
         p2p_limits = P2PLimits(max_outbound_peers=max(8, self.config.p2p.max_peers // 2),
                                max_inbound_peers=self.config.p2p.max_peers)
-        return P2PService(identity=self.key.signing_key, chain_id=self.genesis.chain_id,
+        # The handshake compares this string: binding the genesis hash into it refuses a
+        # peer whose genesis differs even when its chain id is the same (a tampered file).
+        network_id = f"{self.genesis.chain_id}/{self.genesis.hash.hex()[:32]}"
+        return P2PService(identity=self.key.signing_key, chain_id=network_id,
                           allowed_keys=allowed, host=host, port=port, persistent_peers=peers,
                           limits=p2p_limits,
                           ban_store=JsonFileBanStore(self.home.data_dir / "banned_peers.json"))
