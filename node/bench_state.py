@@ -1,8 +1,12 @@
-"""`agora bench state`: how fast the state machine executes and finalizes transfers.
+"""`agora bench state`: how fast the state machine executes and finalizes a mixed workload.
 
-The workload is generated and signed before any clock starts: a genesis with `accounts`
-funded accounts, then `txs` transfers (each account sends to the next, round robin) cut
-into blocks of `block_txs`. Each block is executed with `execute_block` (signatures
+The workload is generated and signed before any clock starts (`node.workload`): a genesis
+with `accounts` funded shoppers, one merchant per 25 of them and four validators; setup
+blocks (not timed) register and approve the merchants, list ten items each, open polls,
+share listings and drive orders into every state; then `txs` transactions of every type
+in realistic proportions (transfers, purchases with and without referral, shares,
+comments, listing updates, ships, confirms, reviews, reward claims, polls, ...) are cut
+into blocks of `block_txs` and timed. Each block is executed with `execute_block` (signatures
 already checked, as the mempool does) over a temporary LevelDB store and finalized with
 `Store.finalize_block`. In the same run, the machine's Ed25519 verification rate on one
 core is measured with PyNaCl over pre-signed messages of transaction size, so the figures
@@ -16,6 +20,7 @@ import tempfile
 import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
 from nacl.signing import VerifyKey
 
@@ -25,9 +30,9 @@ from commerce.block import BlockHeader, encode_block, tx_root
 from commerce.genesis import Genesis, parse_genesis
 from commerce.keys import Keypair
 from commerce.machine import ChainContext, execute_block
-from commerce.transfer import Transfer
-from commerce.tx import Transaction, sign_tx
+from commerce.tx import Transaction
 from node.store import Store
+from node.workload import GENESIS_PARAMS, MixedWorkload
 
 BENCH_CHAIN_ID = "agora-bench"
 MAX_BENCH_TXS = 1_000_000
@@ -43,6 +48,10 @@ class StateBenchResult:
 
     txs: int
     accounts: int
+    merchants: int
+    listings: int
+    setup_txs: int
+    types: dict[str, int]
     block_txs: int
     blocks: int
     exec_seconds: float
@@ -59,36 +68,29 @@ class StateBenchResult:
         return asdict(self)
 
 
-def bench_keys(count: int) -> list[Keypair]:
-    """Deterministic keypairs for the workload's accounts."""
-    return [Keypair.from_seed(i.to_bytes(32, "big")) for i in range(1, count + 1)]
+BENCH_VALIDATORS = 4
+SHOPPERS_PER_MERCHANT = 25
 
 
-def bench_genesis(keys: list[Keypair]) -> Genesis:
-    """A one-validator genesis funding every key with a million tokens."""
+def bench_keys(count: int, tag: int = 0) -> list[Keypair]:
+    """Deterministic keypairs: `tag` separates roles (0 shoppers, 1 merchants, 2 validators)."""
+    return [Keypair.from_seed(bytes([tag]) + i.to_bytes(31, "big"))
+            for i in range(1, count + 1)]
+
+
+def bench_genesis(validators: list[Keypair], funded: list[Keypair]) -> Genesis:
+    """A genesis with `validators`, funding them and every `funded` key with a million."""
     return parse_genesis({
         "chain_id": BENCH_CHAIN_ID,
         "token": {"symbol": "AGR"},
-        "validators": [{"name": "bench", "public_key": keys[0].public_key.hex()}],
+        "validators": [{"name": f"v{i}", "public_key": key.public_key.hex()}
+                       for i, key in enumerate(validators)],
         "accounts": [
             {"address": to_text(address_of(key.public_key)), "balance": "1000000"}
-            for key in keys
+            for key in [*validators, *funded]
         ],
-        "params": {"max_block_txs": 10_000},
+        "params": {"max_block_txs": 10_000, **GENESIS_PARAMS},
     })
-
-
-def bench_transfers(keys: list[Keypair], count: int) -> list[Transaction]:
-    """`count` signed transfers: account i sends 1 base unit to account i+1, round robin."""
-    addresses = [address_of(key.public_key) for key in keys]
-    nonces = [0] * len(keys)
-    txs: list[Transaction] = []
-    for n in range(count):
-        i = n % len(keys)
-        to = addresses[(i + 1) % len(keys)]
-        txs.append(sign_tx(keys[i], BENCH_CHAIN_ID, nonces[i], Transfer(to=to, amount=1)))
-        nonces[i] += 1
-    return txs
 
 
 def measure_verify_rate(txs: list[Transaction]) -> float:
@@ -116,22 +118,37 @@ def run_state_bench(*, txs: int, accounts: int, block_txs: int,
     """
     if not 1 <= txs <= MAX_BENCH_TXS:
         raise ValueError(f"--txs must be 1..{MAX_BENCH_TXS}")
-    if not 2 <= accounts <= MAX_BENCH_ACCOUNTS:
-        raise ValueError(f"--accounts must be 2..{MAX_BENCH_ACCOUNTS}")
+    if not 4 <= accounts <= MAX_BENCH_ACCOUNTS:
+        raise ValueError(f"--accounts must be 4..{MAX_BENCH_ACCOUNTS}")
     if not 1 <= block_txs <= 10_000:
         raise ValueError("--block-txs must be 1..10000")
-    keys = bench_keys(accounts)
-    genesis = bench_genesis(keys)
-    workload = bench_transfers(keys, txs)
-    verify_per_s = measure_verify_rate(workload)
+    shoppers = bench_keys(accounts, 0)
+    merchants = bench_keys(max(2, accounts // SHOPPERS_PER_MERCHANT), 1)
+    validators = bench_keys(BENCH_VALIDATORS, 2)
+    genesis = bench_genesis(validators, [*shoppers, *merchants])
+    mix = MixedWorkload(chain_id=BENCH_CHAIN_ID, validators=validators, shoppers=shoppers,
+                        merchants=merchants, timed_hint=txs)
     with tempfile.TemporaryDirectory(prefix="agora-bench-") as tmp:
         path = data_dir if data_dir is not None else Path(tmp) / "data"
-        exec_s, finalize_s, blocks = _execute_and_finalize(path, genesis, workload, block_txs)
+        store = Store.open(path, genesis)
+        try:
+            setup_txs = _run_setup(store, genesis, mix, block_txs)
+            workload = mix.timed(txs)
+            verify_per_s = measure_verify_rate(workload)
+            exec_s, finalize_s, blocks = _execute_and_finalize(store, genesis, workload,
+                                                               block_txs)
+        finally:
+            store.close()
+    types: dict[str, int] = {}
+    for tx in workload:
+        types[tx.type] = types.get(tx.type, 0) + 1
     exec_rate = txs / exec_s
     commit_rate = txs / (exec_s + finalize_s)
     ratio = commit_rate / verify_per_s
     return StateBenchResult(
-        txs=txs, accounts=accounts, block_txs=block_txs, blocks=blocks,
+        txs=txs, accounts=accounts, merchants=len(merchants), listings=len(mix.pools.shop),
+        setup_txs=setup_txs, types=dict(sorted(types.items())),
+        block_txs=block_txs, blocks=blocks,
         exec_seconds=round(exec_s, 6), finalize_seconds=round(finalize_s, 6),
         exec_txs_per_s=round(exec_rate, 1), commit_txs_per_s=round(commit_rate, 1),
         verify_per_s=round(verify_per_s, 1), commit_to_verify_ratio=round(ratio, 3),
@@ -139,34 +156,62 @@ def run_state_bench(*, txs: int, accounts: int, block_txs: int,
     )
 
 
-def _execute_and_finalize(path: Path, genesis: Genesis, workload: list[Transaction],
+def _run_setup(store: Store, genesis: Genesis, mix: MixedWorkload, block_txs: int) -> int:
+    """Finalize every setup stage (untimed), handing the new ids back; the tx count."""
+    done = 0
+    while (stage := mix.next_setup()) is not None:
+        ids: list[int | None] = []
+        for start in range(0, len(stage), block_txs):
+            chunk = tuple(stage[start:start + block_txs])
+            result = _finalize_one(store, genesis, chunk)
+            ids.extend(_new_id(r.events[0].data) for r in result.receipts)
+        mix.record(ids)
+        done += len(stage)
+    return done
+
+
+def _new_id(data: tuple[Any, ...]) -> int | None:
+    """The id a transaction created: the first field of its first event, if an integer."""
+    first = data[0] if data else None
+    return first if isinstance(first, int) and not isinstance(first, bool) else None
+
+
+def _finalize_one(store: Store, genesis: Genesis, txs: tuple[Transaction, ...]) -> Any:
+    head = store.head
+    height = head.height + 1
+    result = execute_block(store.state, ChainContext.of(genesis, height), head.state_root,
+                           txs, drop_invalid=False, check_signatures=False)
+    header = BlockHeader(genesis.chain_id, height, head.block_hash, tx_root(txs),
+                         result.state_root, genesis.validator_keys[0], 0)
+    store.finalize_block(encode_block(header, txs), b"bench-certificate", result)
+    return result
+
+
+def _execute_and_finalize(store: Store, genesis: Genesis, workload: list[Transaction],
                           block_txs: int) -> tuple[float, float, int]:
     """Run the blocks; return (execution seconds, finalization seconds, block count)."""
-    store = Store.open(path, genesis)
     proposer = genesis.validator_keys[0]
     exec_s = 0.0
     finalize_s = 0.0
     blocks = 0
-    try:
-        for start in range(0, len(workload), block_txs):
-            txs = tuple(workload[start:start + block_txs])
-            head = store.head
-            height = head.height + 1
-            t0 = time.perf_counter()
-            result = execute_block(store.state, ChainContext.of(genesis, height),
-                                   head.state_root, txs, drop_invalid=False,
-                                   check_signatures=False)
-            t1 = time.perf_counter()
-            header = BlockHeader(genesis.chain_id, height, head.block_hash, tx_root(txs),
-                                 result.state_root, proposer, 0)
-            store.finalize_block(encode_block(header, txs), b"bench-certificate", result)
-            t2 = time.perf_counter()
-            exec_s += t1 - t0
-            finalize_s += t2 - t1
-            blocks += 1
-        assert store.head.height == blocks, "every block was finalized"
-    finally:
-        store.close()
+    first = store.head.height
+    for start in range(0, len(workload), block_txs):
+        txs = tuple(workload[start:start + block_txs])
+        head = store.head
+        height = head.height + 1
+        t0 = time.perf_counter()
+        result = execute_block(store.state, ChainContext.of(genesis, height),
+                               head.state_root, txs, drop_invalid=False,
+                               check_signatures=False)
+        t1 = time.perf_counter()
+        header = BlockHeader(genesis.chain_id, height, head.block_hash, tx_root(txs),
+                             result.state_root, proposer, 0)
+        store.finalize_block(encode_block(header, txs), b"bench-certificate", result)
+        t2 = time.perf_counter()
+        exec_s += t1 - t0
+        finalize_s += t2 - t1
+        blocks += 1
+    assert store.head.height == first + blocks, "every block was finalized"
     return exec_s, finalize_s, blocks
 
 
@@ -174,8 +219,11 @@ def render_text(result: StateBenchResult) -> str:
     """A short human-readable report."""
     verdict = "met" if result.goal_met else "NOT met"
     return "\n".join([
-        f"workload: {result.txs} transfers, {result.accounts} accounts, "
-        f"{result.blocks} blocks of up to {result.block_txs}",
+        f"workload: {result.txs} mixed txs of {len(result.types)} types over "
+        f"{result.accounts} shoppers, {result.merchants} merchants, {result.listings} "
+        f"listings; {result.blocks} blocks of up to {result.block_txs} "
+        f"(after {result.setup_txs} setup txs)",
+        "mix: " + ", ".join(f"{k} {v}" for k, v in result.types.items()),
         f"executed:  {result.exec_txs_per_s:>12,.0f} tx/s (execution only)",
         f"committed: {result.commit_txs_per_s:>12,.0f} tx/s (execution + LevelDB finalize)",
         f"verify:    {result.verify_per_s:>12,.0f} Ed25519 verifications/s (one core)",

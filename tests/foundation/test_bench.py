@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from cli.main import app
 
 KEYS = {
-    "txs", "accounts", "block_txs", "blocks", "exec_seconds", "finalize_seconds",
+    "txs", "accounts", "merchants", "listings", "setup_txs", "types", "block_txs", "blocks", "exec_seconds", "finalize_seconds",
     "exec_txs_per_s", "commit_txs_per_s", "verify_per_s", "commit_to_verify_ratio",
     "goal_ratio", "goal_met",
 }
@@ -28,13 +28,15 @@ def test_bench_state_json_output_has_every_figure() -> None:
     figures = json.loads(result.stdout)
     assert set(figures) == KEYS
     assert (figures["txs"], figures["accounts"], figures["blocks"]) == (40, 5, 3)
+    assert sum(figures["types"].values()) == 40
+    assert figures["setup_txs"] > 0
     assert figures["exec_txs_per_s"] >= figures["commit_txs_per_s"] > 0
     assert figures["verify_per_s"] > 0
     assert figures["goal_met"] == (figures["commit_to_verify_ratio"] >= figures["goal_ratio"])
 
 
 def test_bench_state_text_output_names_the_rates() -> None:
-    result = CliRunner().invoke(app, ["bench", "state", "--txs", "10", "--accounts", "2"])
+    result = CliRunner().invoke(app, ["bench", "state", "--txs", "10", "--accounts", "4"])
     assert result.exit_code == 0, result.output
     assert "committed" in result.stdout
     assert "Ed25519" in result.stdout
@@ -44,3 +46,14 @@ def test_bench_state_zero_txs_is_refused_in_one_line() -> None:
     result = CliRunner().invoke(app, ["bench", "state", "--txs", "0"])
     assert result.exit_code == 1
     assert "--txs must be" in result.output
+
+
+def test_bench_state_mixed_workload_uses_every_type() -> None:
+    # 3,000 transactions draw every type of the mix; every one of them must execute
+    # (blocks run with drop_invalid=False, so a refused transaction fails the run).
+    result = CliRunner().invoke(app, [
+        "bench", "state", "--txs", "3000", "--accounts", "200", "--output", "json",
+    ])
+    assert result.exit_code == 0, result.output
+    types = json.loads(result.stdout)["types"]
+    assert len(types) == 20, sorted(types)

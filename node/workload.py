@@ -1,0 +1,449 @@
+"""A pre-signed mixed workload of every transaction type, for `agora bench state` and the
+devnet benchmark (`agora bench`).
+
+Ids (listings, orders, shares, polls) are counters assigned at execution, so the workload is
+built in stages: `next_setup()` returns the transactions of the next setup stage, the caller
+finalizes them and hands back the new ids with `record(ids)` (receipt.events[0].data[0], in
+the stage's order; None where a type issues no id). Stage by stage the setup registers and
+approves merchants, lists items, opens polls, shares listings and places orders that it
+drives into every state the measured part needs (paid, shipped, completed, reviewed,
+disputed). `timed(count)` then signs `count` transactions in realistic proportions
+(`MIX_PER_MILLE`) whose only dependencies on other accounts are setup records already
+finalized, so they succeed in any interleaving of accounts: each account's transactions
+are in nonce order, and a block may mix them freely. When a pool runs out (no paid order
+left to ship) the draw becomes a transfer.
+
+Lives in `node/` (not `devnet/`) because `node.bench_state` uses it and node may not import
+devnet.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import commerce  # noqa: F401  (registers every type)
+from commerce.address import address_of
+from commerce.keys import Keypair
+from commerce.listings import ListingCreate, ListingDelist, ListingUpdate
+from commerce.merchants import MerchantRegister, MerchantVote
+from commerce.orders import (
+    DisputeVote,
+    OrderCancel,
+    OrderConfirm,
+    OrderDispute,
+    OrderRefund,
+    OrderShip,
+    Purchase,
+)
+from commerce.polls import PollCreate, PollVote
+from commerce.reviews import Review, ReviewReply
+from commerce.rewards import RewardClaim
+from commerce.social import Comment, Share
+from commerce.transfer import Transfer
+from commerce.tx import Transaction, TxBody, sign_tx
+
+# Proportions of the measured part, per mille (they sum to 1000). Shopping and social
+# actions dominate; governance and dispute handling are rare.
+MIX_PER_MILLE: dict[str, int] = {
+    "transfer": 255, "purchase": 150, "purchase_referral": 100, "share": 80, "comment": 120,
+    "listing_update": 40, "listing_create": 10, "order_ship": 60, "order_confirm": 60,
+    "review": 40, "reward_claim": 20, "poll_vote": 25, "poll_create": 3, "review_reply": 10,
+    "order_cancel": 5, "order_refund": 5, "order_dispute": 5, "dispute_vote": 3,
+    "listing_delist": 2, "merchant_register": 2, "merchant_vote": 5,
+}
+assert sum(MIX_PER_MILLE.values()) == 1000, "the mix is per mille"
+
+# Setup orders are placed for these measured actions; the value is the state they need.
+ORDER_DESTINIES: dict[str, str] = {
+    "order_ship": "paid", "order_cancel": "paid", "order_refund": "paid",
+    "order_confirm": "shipped", "order_dispute": "shipped", "review": "completed",
+    "review_reply": "reviewed", "dispute_vote": "disputed",
+}
+LISTINGS_PER_MERCHANT = 10
+SHARES_PER_MERCHANT = 4
+POLL_CLOSE_HEIGHT = 900_000  # far ahead; genesis poll_max_blocks must allow it
+POOL_MARGIN = 1.1  # setup records per expected measured use
+SHOP_STOCK = 1_000_000_000
+UNIT = 1_000_000
+
+# Genesis parameters the workload needs: an epoch cap that never stops rewards (a claim
+# of nothing is refused), and the default poll window.
+GENESIS_PARAMS: dict[str, Any] = {"reward_epoch_cap_minor": 10**15, "poll_max_blocks": 1_000_000}
+
+
+@dataclass
+class _Order:
+    order_id: int
+    buyer: int
+    merchant: int
+    destiny: str
+
+
+@dataclass
+class _Pools:
+    shop: list[tuple[int, int, int]] = field(default_factory=list)  # (listing, merchant, price)
+    update: list[list[int]] = field(default_factory=list)  # [listing, merchant, version]
+    delist: list[tuple[int, int]] = field(default_factory=list)  # (listing, merchant)
+    polls: list[int] = field(default_factory=list)
+    shares: list[tuple[int, int, int]] = field(default_factory=list)  # (share, sharer, shop i)
+    orders: dict[str, list[_Order]] = field(default_factory=dict)
+    claimers: list[int] = field(default_factory=list)
+    pending_merchants: list[int] = field(default_factory=list)
+
+
+class MixedWorkload:
+    """Signs a mixed workload for `shoppers` and `merchants` (funded in genesis) on a chain
+    of `validators` (their keys sign approvals and dispute votes).
+
+    Call `next_setup()` / `record(ids)` until `next_setup()` returns None, then `timed(n)`.
+    `timed_hint` sizes the setup pools for about that many measured transactions.
+    """
+
+    def __init__(self, *, chain_id: str, validators: Sequence[Keypair],
+                 shoppers: Sequence[Keypair], merchants: Sequence[Keypair],
+                 timed_hint: int, seed: int = 7) -> None:
+        assert validators, "the chain has validators"
+        assert len(shoppers) >= 4, "a mixed workload needs at least 4 shoppers"
+        assert merchants, "a mixed workload needs merchants"
+        self.chain_id = chain_id
+        self.validators = list(validators)
+        self.shoppers = list(shoppers)
+        self.merchants = list(merchants)
+        self.rng = random.Random(seed)
+        self.nonces: dict[bytes, int] = {}
+        self.pools = _Pools()
+        self.timed_hint = max(1, timed_hint)
+        self.needed_votes = len(validators) * 2 // 3 + 1
+        self._stage = 0
+        self._pending: list[Any] = []  # what each tx of the current stage will create
+        self._used_shares: set[tuple[int, int]] = set()
+        self._poll_votes: set[tuple[int, int]] = set()
+        self._addresses = {id(k): address_of(k.public_key) for k in
+                           [*validators, *shoppers, *merchants]}
+
+    # Signing.
+
+    def _sign(self, key: Keypair, body: TxBody) -> Transaction:
+        nonce = self.nonces.get(key.public_key, 0)
+        self.nonces[key.public_key] = nonce + 1
+        return sign_tx(key, self.chain_id, nonce, body)
+
+    def _addr(self, key: Keypair) -> bytes:
+        return self._addresses[id(key)]
+
+    def _pool_size(self, kind: str) -> int:
+        return int(self.timed_hint * MIX_PER_MILLE[kind] / 1000 * POOL_MARGIN) + 1
+
+    # Setup.
+
+    def next_setup(self) -> list[Transaction] | None:
+        """The next setup stage's transactions (finalize them, then `record`), or None."""
+        stages = (self._stage_register, self._stage_approve, self._stage_list,
+                  self._stage_share, self._stage_order, self._stage_ship,
+                  self._stage_settle, self._stage_review)
+        while self._stage < len(stages):
+            built = stages[self._stage]()
+            self._stage += 1
+            if built:
+                txs = [tx for tx, _ in built]
+                self._pending = [what for _, what in built]
+                return txs
+        return None
+
+    def record(self, ids: Sequence[int | None]) -> None:
+        """The new ids of the stage `next_setup` returned last, in its order."""
+        assert len(ids) == len(self._pending), "one id (or None) per setup transaction"
+        for new_id, what in zip(ids, self._pending, strict=True):
+            if what is None:
+                continue
+            kind = what[0]
+            assert isinstance(new_id, int), f"{kind} creates an id"
+            if kind == "shop":
+                self.pools.shop.append((new_id, what[1], what[2]))
+            elif kind == "update":
+                self.pools.update.append([new_id, what[1], 1])
+            elif kind == "delist":
+                self.pools.delist.append((new_id, what[1]))
+            elif kind == "poll":
+                self.pools.polls.append(new_id)
+            elif kind == "share":
+                self.pools.shares.append((new_id, what[1], what[2]))
+            elif kind == "order":
+                self.pools.orders.setdefault(what[3], []).append(
+                    _Order(new_id, what[1], what[2], what[3]))
+        self._pending = []
+
+    def _stage_register(self) -> list[tuple[Transaction, Any]]:
+        out = [(self._sign(m, MerchantRegister(name=f"shop {i}", profile="bench merchant")),
+                None) for i, m in enumerate(self.merchants)]
+        # Shoppers that apply to become merchants; validators approve them while measured.
+        count = min(len(self.shoppers) // 4, self._pool_size("merchant_vote")
+                    // self.needed_votes + 1)
+        for i in range(count):
+            shopper = len(self.shoppers) - 1 - i
+            self.pools.pending_merchants.append(shopper)
+            out.append((self._sign(self.shoppers[shopper],
+                                   MerchantRegister(name=f"applicant {i}", profile="")), None))
+        return out
+
+    def _stage_approve(self) -> list[tuple[Transaction, Any]]:
+        return [(self._sign(v, MerchantVote(merchant=self._addr(m), action="approve")), None)
+                for m in self.merchants for v in self.validators[:self.needed_votes]]
+
+    def _stage_list(self) -> list[tuple[Transaction, Any]]:
+        out: list[tuple[Transaction, Any]] = []
+        updates = self._pool_size("listing_update") // 8 + 1
+        delists = self._pool_size("listing_delist")
+        for i, merchant in enumerate(self.merchants):
+            for j in range(LISTINGS_PER_MERCHANT):
+                price = (1 + self.rng.randrange(50)) * UNIT
+                out.append((self._sign(merchant, _listing(f"item {i}.{j}", price)),
+                            ("shop", i, price)))
+            out.append((self._sign(merchant, _poll(f"next product of shop {i}?")),
+                        ("poll",)))
+        for n in range(updates):
+            i = n % len(self.merchants)
+            out.append((self._sign(self.merchants[i], _listing(f"draft {n}", UNIT)),
+                        ("update", i)))
+        for n in range(delists):
+            i = n % len(self.merchants)
+            out.append((self._sign(self.merchants[i], _listing(f"old {n}", UNIT)),
+                        ("delist", i)))
+        return out
+
+    def _stage_share(self) -> list[tuple[Transaction, Any]]:
+        out: list[tuple[Transaction, Any]] = []
+        for n in range(len(self.merchants) * SHARES_PER_MERCHANT):
+            shop_index = self.rng.randrange(len(self.pools.shop))
+            sharer = self.rng.randrange(len(self.shoppers))
+            if (sharer, shop_index) in self._used_shares:
+                continue
+            self._used_shares.add((sharer, shop_index))
+            listing = self.pools.shop[shop_index][0]
+            out.append((self._sign(self.shoppers[sharer], Share(listing=listing)),
+                        ("share", sharer, shop_index)))
+        return out
+
+    def _stage_order(self) -> list[tuple[Transaction, Any]]:
+        out: list[tuple[Transaction, Any]] = []
+        for action, _state in ORDER_DESTINIES.items():
+            for _ in range(self._pool_size(action)):
+                buyer = self.rng.randrange(len(self.shoppers))
+                listing, merchant, _price = self.rng.choice(self.pools.shop)
+                body = Purchase(listing=listing, version=1, quantity=1, share=0)
+                out.append((self._sign(self.shoppers[buyer], body),
+                            ("order", buyer, merchant, action)))
+        return out
+
+    def _orders_for(self, *actions: str) -> list[_Order]:
+        return [o for a in actions for o in self.pools.orders.get(a, [])]
+
+    def _stage_ship(self) -> list[tuple[Transaction, Any]]:
+        shipped = self._orders_for("order_confirm", "order_dispute", "review", "review_reply",
+                                   "dispute_vote")
+        return [(self._sign(self.merchants[o.merchant], OrderShip(order=o.order_id)), None)
+                for o in shipped]
+
+    def _stage_settle(self) -> list[tuple[Transaction, Any]]:
+        out: list[tuple[Transaction, Any]] = []
+        for o in self._orders_for("review", "review_reply"):
+            out.append((self._sign(self.shoppers[o.buyer], OrderConfirm(order=o.order_id)),
+                        None))
+            self.pools.claimers.append(o.buyer)
+        for o in self._orders_for("dispute_vote"):
+            out.append((self._sign(self.shoppers[o.buyer],
+                                   OrderDispute(order=o.order_id, reason="late")), None))
+        self.pools.claimers = sorted(set(self.pools.claimers))
+        return out
+
+    def _stage_review(self) -> list[tuple[Transaction, Any]]:
+        return [(self._sign(self.shoppers[o.buyer], Review(order=o.order_id, rating=5,
+                                                           text="as described")), None)
+                for o in self._orders_for("review_reply")]
+
+    # The measured part.
+
+    def timed(self, count: int) -> list[Transaction]:
+        """`count` signed transactions in the proportions of MIX_PER_MILLE."""
+        assert self._stage >= 8, "finish the setup stages first"
+        kinds = list(MIX_PER_MILLE)
+        weights = [MIX_PER_MILLE[k] for k in kinds]
+        draws = self.rng.choices(kinds, weights, k=count)
+        return [self._timed_one(kind) for kind in draws]
+
+    def _timed_one(self, kind: str) -> Transaction:
+        built = getattr(self, f"_t_{kind}")()
+        return built if built is not None else self._t_transfer()
+
+    def _shopper(self) -> int:
+        return self.rng.randrange(len(self.shoppers))
+
+    def _t_transfer(self) -> Transaction:
+        i = self._shopper()
+        step = 1 + self.rng.randrange(min(50, len(self.shoppers) - 1))  # never to itself
+        to = self._addr(self.shoppers[(i + step) % len(self.shoppers)])
+        return self._sign(self.shoppers[i], Transfer(to=to, amount=1 + self.rng.randrange(UNIT)))
+
+    def _t_purchase(self) -> Transaction | None:
+        listing, _merchant, _price = self.rng.choice(self.pools.shop)
+        body = Purchase(listing=listing, version=1, quantity=1 + self.rng.randrange(2), share=0)
+        return self._sign(self.shoppers[self._shopper()], body)
+
+    def _t_purchase_referral(self) -> Transaction | None:
+        if not self.pools.shares:
+            return None
+        share, sharer, shop_index = self.rng.choice(self.pools.shares)
+        buyer = self._shopper()
+        if buyer == sharer:
+            buyer = (buyer + 1) % len(self.shoppers)
+        listing = self.pools.shop[shop_index][0]
+        body = Purchase(listing=listing, version=1, quantity=1, share=share)
+        return self._sign(self.shoppers[buyer], body)
+
+    def _t_share(self) -> Transaction | None:
+        for _ in range(8):
+            shop_index = self.rng.randrange(len(self.pools.shop))
+            sharer = self._shopper()
+            if (sharer, shop_index) not in self._used_shares:
+                self._used_shares.add((sharer, shop_index))
+                listing = self.pools.shop[shop_index][0]
+                return self._sign(self.shoppers[sharer], Share(listing=listing))
+        return None
+
+    def _t_comment(self) -> Transaction:
+        listing = self.rng.choice(self.pools.shop)[0]
+        text = self.rng.choice(COMMENTS)
+        return self._sign(self.shoppers[self._shopper()],
+                          Comment(listing=listing, parent=0, text=text))
+
+    def _t_listing_update(self) -> Transaction | None:
+        if not self.pools.update:
+            return None
+        entry = self.rng.choice(self.pools.update)
+        listing, merchant, version = entry
+        entry[2] = version + 1
+        fields = _listing_fields(f"draft {listing} v{version + 1}", (1 + version) * UNIT)
+        return self._sign(self.merchants[merchant],
+                          ListingUpdate(listing=listing, version=version, **fields))
+
+    def _t_listing_create(self) -> Transaction:
+        merchant = self.rng.randrange(len(self.merchants))
+        return self._sign(self.merchants[merchant], _listing("new item", 3 * UNIT))
+
+    def _t_listing_delist(self) -> Transaction | None:
+        if not self.pools.delist:
+            return None
+        listing, merchant = self.pools.delist.pop()
+        return self._sign(self.merchants[merchant], ListingDelist(listing=listing))
+
+    def _take_order(self, action: str) -> _Order | None:
+        pool = self.pools.orders.get(action)
+        return pool.pop() if pool else None
+
+    def _t_order_ship(self) -> Transaction | None:
+        o = self._take_order("order_ship")
+        return None if o is None else self._sign(self.merchants[o.merchant],
+                                                 OrderShip(order=o.order_id))
+
+    def _t_order_refund(self) -> Transaction | None:
+        o = self._take_order("order_refund")
+        return None if o is None else self._sign(self.merchants[o.merchant],
+                                                 OrderRefund(order=o.order_id))
+
+    def _t_order_cancel(self) -> Transaction | None:
+        o = self._take_order("order_cancel")
+        return None if o is None else self._sign(self.shoppers[o.buyer],
+                                                 OrderCancel(order=o.order_id))
+
+    def _t_order_confirm(self) -> Transaction | None:
+        o = self._take_order("order_confirm")
+        return None if o is None else self._sign(self.shoppers[o.buyer],
+                                                 OrderConfirm(order=o.order_id))
+
+    def _t_order_dispute(self) -> Transaction | None:
+        o = self._take_order("order_dispute")
+        return None if o is None else self._sign(
+            self.shoppers[o.buyer], OrderDispute(order=o.order_id, reason="never arrived"))
+
+    def _t_review(self) -> Transaction | None:
+        o = self._take_order("review")
+        return None if o is None else self._sign(
+            self.shoppers[o.buyer], Review(order=o.order_id, rating=1 + self.rng.randrange(5),
+                                           text=self.rng.choice(COMMENTS)))
+
+    def _t_review_reply(self) -> Transaction | None:
+        o = self._take_order("review_reply")
+        return None if o is None else self._sign(self.merchants[o.merchant],
+                                                 ReviewReply(order=o.order_id, text="thanks!"))
+
+    def _t_dispute_vote(self) -> Transaction | None:
+        o = self._take_order("dispute_vote")
+        if o is None:
+            return None
+        voter = self.validators[self.rng.randrange(len(self.validators))]
+        return self._sign(voter, DisputeVote(order=o.order_id, decision="release"))
+
+    def _t_reward_claim(self) -> Transaction | None:
+        if not self.pools.claimers:
+            return None
+        return self._sign(self.shoppers[self.pools.claimers.pop()], RewardClaim())
+
+    def _t_poll_vote(self) -> Transaction | None:
+        for _ in range(8):
+            poll = self.rng.choice(self.pools.polls)
+            voter = self._shopper()
+            if (poll, voter) not in self._poll_votes:
+                self._poll_votes.add((poll, voter))
+                body = PollVote(poll=poll, option=self.rng.randrange(3))
+                return self._sign(self.shoppers[voter], body)
+        return None
+
+    def _t_poll_create(self) -> Transaction:
+        merchant = self.rng.randrange(len(self.merchants))
+        return self._sign(self.merchants[merchant], _poll("what should we stock?"))
+
+    def _t_merchant_register(self) -> Transaction | None:
+        # Shoppers from the front apply; the setup's applicants are at the back.
+        applicant = self._applicants = getattr(self, "_applicants", -1) + 1
+        if applicant >= len(self.shoppers) // 2:
+            return None
+        body = MerchantRegister(name=f"new shop {applicant}", profile="")
+        return self._sign(self.shoppers[applicant], body)
+
+    def _t_merchant_vote(self) -> Transaction | None:
+        pool = self.pools.pending_merchants
+        if not pool:
+            return None
+        # One validator's vote per draw; the applicant leaves the pool once approved.
+        applicant = pool[-1]
+        votes = self._vote_count = getattr(self, "_vote_count", 0) + 1
+        voter = self.validators[(votes - 1) % self.needed_votes]
+        if votes % self.needed_votes == 0:
+            pool.pop()
+        return self._sign(voter, MerchantVote(merchant=self._addr(self.shoppers[applicant]),
+                                              action="approve"))
+
+
+COMMENTS = (
+    "Does it come in red?", "Bought two, both great.", "Shipping took a week.",
+    "Is the price per unit?", "Love it!", "Smaller than it looks in the photo.",
+)
+
+
+def _listing_fields(title: str, price: int) -> dict[str, Any]:
+    return {"title": title, "description": "A sturdy, well made thing. " * 4,
+            "category": "kitchen", "price": price, "stock": SHOP_STOCK,
+            "media": [bytes(32)], "referral_bps": 1_000}
+
+
+def _listing(title: str, price: int) -> ListingCreate:
+    return ListingCreate(**_listing_fields(title, price))
+
+
+def _poll(question: str) -> PollCreate:
+    return PollCreate(question=question, options=["more mugs", "more toys", "more books"],
+                      scope="merchant", listing=0, buyers_only=False,
+                      close_height=POLL_CLOSE_HEIGHT)
