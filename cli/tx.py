@@ -1,13 +1,17 @@
 """`agora tx <type>`: build a transaction, sign it with a named key, submit it.
 
 Every command takes `--from KEY` and the keyring options, `--node`, `--wait/--no-wait`
-(default: wait for finality), `--dry-run`, `--nonce` and `--output`.
+(default: wait until finalized), `--dry-run`, `--nonce` and `--output`. Each command below
+declares only its own options; `tx_command` adds the shared ones.
+
+This module does not use `from __future__ import annotations`: the signatures are built at
+import time from real annotation objects, which typer reads.
 """
 
-from __future__ import annotations
-
+import inspect
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -20,22 +24,48 @@ from cli.chain_client import (
     build_and_send,
     node_url,
     resolve_address,
+    rpc,
     signer_options,
 )
-from cli.common import HomeOption, OutputFormat, OutputOption, emit, handle_errors, print_fields
+from cli.common import (
+    HomeOption,
+    OutputFormat,
+    OutputOption,
+    emit,
+    error_boundary,
+    fail,
+    print_fields,
+)
 from cli.keys import BackendOption, KeyringBackend, KeyringDirOption, PassphraseFileOption
 from commerce.amount import parse_amount
+from commerce.keys import seal
+from commerce.listings import ListingCreate, ListingDelist, ListingUpdate
+from commerce.merchants import MerchantRegister, MerchantVote
+from commerce.orders import (
+    DisputeVote,
+    OrderCancel,
+    OrderConfirm,
+    OrderDispute,
+    OrderRefund,
+    OrderShip,
+    Purchase,
+)
+from commerce.polls import PollCreate, PollVote
+from commerce.reviews import Review, ReviewReply
+from commerce.rewards import RewardClaim
+from commerce.social import Comment, Share
 from commerce.transfer import Transfer
 from commerce.tx import Transaction, TxBody
 
-app = typer.Typer(name="tx", help="Build, sign and submit transactions.",
-                  no_args_is_help=True)
+app = typer.Typer(name="tx", help="Build, sign and submit transactions.", no_args_is_help=True)
+
+REFERRAL_LINK = "agora://listing/{listing}?share={share}"
 
 
 class Common:
-    """The options every `agora tx` command shares."""
+    """The options every `agora tx` command shares, and the submit step."""
 
-    def __init__(self, from_key: str, keyring_dir: Path | None,
+    def __init__(self, *, from_key: str, keyring_dir: Path | None,
                  keyring_backend: KeyringBackend, home: Path | None,
                  passphrase_file: Path | None, node: str | None, wait: bool, dry_run: bool,
                  nonce: int | None, output: OutputFormat) -> None:
@@ -54,12 +84,60 @@ class Common:
         """An address from agora1... text or a key name."""
         return resolve_address(text, self.keyring_dir, self.backend, self.home)
 
-    def send(self, body: TxBody, extra: dict[str, Any] | None = None) -> dict[str, Any]:
-        """Sign, submit and print; returns the RPC result."""
-        tx, result = build_and_send(self.url, self.signer, body, wait=self.wait,
-                                    dry_run=self.dry_run, nonce=self.nonce)
-        render_result(tx, result, self.output, self.dry_run, extra or {})
-        return result
+    def query(self, method: str, **params: Any) -> Any:
+        """Read something from the node (for defaults such as a listing's version)."""
+        return rpc(self.url, method, **params)
+
+
+_COMMON: list[tuple[str, Any, Any]] = [
+    ("from_key", FromOption, inspect.Parameter.empty),
+    ("keyring_dir", KeyringDirOption, None),
+    ("keyring_backend", BackendOption, KeyringBackend.file),
+    ("home", HomeOption, None),
+    ("passphrase_file", PassphraseFileOption, None),
+    ("node", NodeOption, None),
+    ("wait", WaitOption, True),
+    ("dry_run", DryRunOption, False),
+    ("nonce", NonceOption, None),
+    ("output", OutputOption, OutputFormat.text),
+]
+_COMMON_PARAMETERS = [
+    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
+    for name, kind, default in _COMMON
+]
+
+Builder = Callable[..., TxBody]
+Describe = Callable[[dict[str, Any], Common], dict[str, Any]]
+
+
+def tx_command(name: str, describe: Describe | None = None) -> Callable[[Builder], Builder]:
+    """Register `build(opts, *, <its options>) -> TxBody` as `agora tx <name>`, adding the
+    shared options. `describe(result, opts)` adds fields to what is printed."""
+
+    def decorate(build: Builder) -> Builder:
+        specific = list(inspect.signature(build).parameters.values())[1:]
+
+        def command(**kwargs: Any) -> None:
+            shared = {p.name: kwargs.pop(p.name) for p in _COMMON_PARAMETERS}
+            with error_boundary():
+                opts = Common(**shared)
+                body = build(opts, **kwargs)
+                tx, result = build_and_send(opts.url, opts.signer, body, wait=opts.wait,
+                                            dry_run=opts.dry_run, nonce=opts.nonce)
+                extra = describe(result, opts) if describe and not opts.dry_run else {}
+                render_result(tx, result, opts.output, opts.dry_run, extra)
+
+        parameters = specific + _COMMON_PARAMETERS
+        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+        command.__annotations__ = {p.name: p.annotation for p in parameters}
+        command.__doc__ = build.__doc__
+        command.__name__ = build.__name__
+        app.command(name)(command)
+        if "-" in name:  # the transaction's own type name works too (merchant_register)
+            app.command(name.replace("-", "_"), hidden=True)(command)
+        return build
+
+    return decorate
 
 
 def render_result(tx: Transaction, result: dict[str, Any], output: OutputFormat,
@@ -75,44 +153,287 @@ def render_result(tx: Transaction, result: dict[str, Any], output: OutputFormat,
             fields["status"] = result.get("status", "")
             if "height" in result:
                 fields["height"] = result["height"]
-        for event in result.get("events", []):
-            fields.setdefault("events", "")
-            fields["events"] += (" " if fields["events"] else "") + str(event.get("kind"))
+        kinds = [str(event.get("kind")) for event in result.get("events", [])]
+        if kinds:
+            fields["events"] = " ".join(kinds)
         fields.update(extra)
         print_fields(fields)
 
     emit(output, value, text)
 
 
-def common(
-    from_key: str, keyring_dir: Path | None, keyring_backend: KeyringBackend,
-    home: Path | None, passphrase_file: Path | None, node: str | None, wait: bool,
-    dry_run: bool, nonce: int | None, output: OutputFormat,
-) -> Common:
-    """Bundle the shared options."""
-    return Common(from_key, keyring_dir, keyring_backend, home, passphrase_file, node, wait,
-                  dry_run, nonce, output)
+def _new_id(result: dict[str, Any]) -> int | None:
+    """The record id a finalized transaction created (its first event's first datum)."""
+    events = result.get("events") or []
+    if not events or not events[0].get("data"):
+        return None
+    value = events[0]["data"][0]
+    return value if isinstance(value, int) else None
 
 
-@app.command("transfer")
-@handle_errors
+# Shared option types.
+ListingOpt = Annotated[int, typer.Option("--listing", min=1, help="Listing id.")]
+OrderOpt = Annotated[int, typer.Option("--order", min=1, help="Order id.")]
+TitleOpt = Annotated[str, typer.Option(help="Title (1-120 characters).")]
+DescriptionOpt = Annotated[str, typer.Option(help="Description (up to 2000 characters).")]
+CategoryOpt = Annotated[str, typer.Option(help="Category, e.g. books (a-z, 0-9, -).")]
+PriceOpt = Annotated[str, typer.Option(help="Unit price in tokens, e.g. 12.5.")]
+StockOpt = Annotated[int, typer.Option(min=0, help="Units in stock.")]
+MediaOpt = Annotated[list[str] | None, typer.Option(
+    "--media", help="SHA-256 of a picture or file, 64 hex characters (repeatable).")]
+ReferralOpt = Annotated[int, typer.Option(
+    "--referral-bps", min=0, max=5000, help="Commission to sharers in basis points (100 = 1%).")]
+
+
+def _media(values: list[str] | None) -> list[bytes]:
+    out = []
+    for value in values or []:
+        try:
+            digest = bytes.fromhex(value)
+        except ValueError:
+            fail("field_invalid", f"--media {value!r} is not hex")
+        if len(digest) != 32:
+            fail("field_invalid", f"--media {value!r} is not 32 bytes")
+        out.append(digest)
+    return out
+
+
+@tx_command("transfer")
 def transfer(
-    *,
+    opts: Common, *,
     to: Annotated[str, typer.Option(help="Recipient: agora1... address or a key name.")],
     amount: Annotated[str, typer.Option(help="Amount in tokens, e.g. 12.5 (6 decimals).")],
     memo: Annotated[str, typer.Option(help="A short public note.")] = "",
-    from_key: FromOption,
-    keyring_dir: KeyringDirOption = None,
-    keyring_backend: BackendOption = KeyringBackend.file,
-    home: HomeOption = None,
-    passphrase_file: PassphraseFileOption = None,
-    node: NodeOption = None,
-    wait: WaitOption = True,
-    dry_run: DryRunOption = False,
-    nonce: NonceOption = None,
-    output: OutputOption = OutputFormat.text,
-) -> None:
+) -> TxBody:
     """Send tokens to another account."""
-    opts = common(from_key, keyring_dir, keyring_backend, home, passphrase_file, node, wait,
-                  dry_run, nonce, output)
-    opts.send(Transfer(to=opts.address(to), amount=parse_amount(amount), memo=memo))
+    return Transfer(to=opts.address(to), amount=parse_amount(amount), memo=memo)
+
+
+@tx_command("merchant-register")
+def merchant_register(
+    opts: Common, *,
+    name: Annotated[str, typer.Option(help="Shop name (1-64 characters).")],
+    profile: Annotated[str, typer.Option(help="About the shop (up to 1024).")] = "",
+) -> TxBody:
+    """Apply to become a merchant (approved by more than 2/3 of the validators)."""
+    return MerchantRegister(name=name, profile=profile)
+
+
+@tx_command("merchant-vote")
+def merchant_vote(
+    opts: Common, *,
+    merchant: Annotated[str, typer.Option(help="The merchant: address or key name.")],
+    action: Annotated[str, typer.Option(help="approve, suspend or reinstate.")],
+) -> TxBody:
+    """A validator's vote on a merchant."""
+    if action not in ("approve", "suspend", "reinstate"):
+        fail("field_invalid", "--action is approve, suspend or reinstate")
+    act: Literal["approve", "suspend", "reinstate"] = action  # type: ignore[assignment]
+    return MerchantVote(merchant=opts.address(merchant), action=act)
+
+
+def _describe_new(kind: str) -> Describe:
+    def describe(result: dict[str, Any], opts: Common) -> dict[str, Any]:
+        new = _new_id(result)
+        return {} if new is None else {kind: new}
+    return describe
+
+
+@tx_command("listing-create", _describe_new("listing"))
+def listing_create(
+    opts: Common, *, title: TitleOpt, price: PriceOpt, stock: StockOpt,
+    category: CategoryOpt = "general", description: DescriptionOpt = "",
+    media: MediaOpt = None, referral_bps: ReferralOpt = 0,
+) -> TxBody:
+    """List a product (approved merchants)."""
+    return ListingCreate(title=title, description=description, category=category,
+                         price=parse_amount(price), stock=stock, media=_media(media),
+                         referral_bps=referral_bps)
+
+
+@tx_command("listing-update")
+def listing_update(
+    opts: Common, *, listing: ListingOpt,
+    title: Annotated[str | None, typer.Option(help="New title [default: unchanged].")] = None,
+    description: Annotated[str | None, typer.Option(help="New description.")] = None,
+    category: Annotated[str | None, typer.Option(help="New category.")] = None,
+    price: Annotated[str | None, typer.Option(help="New unit price in tokens.")] = None,
+    stock: Annotated[int | None, typer.Option(min=0, help="New stock.")] = None,
+    media: MediaOpt = None,
+    referral_bps: Annotated[int | None, typer.Option(
+        "--referral-bps", min=0, max=5000, help="New commission in basis points.")] = None,
+) -> TxBody:
+    """Publish a new version of a listing; options left out keep their current value."""
+    current = opts.query("state_getListing", id=listing)
+    return ListingUpdate(
+        listing=listing, version=int(current["current_version"]),
+        title=title if title is not None else current["title"],
+        description=description if description is not None else current["description"],
+        category=category if category is not None else current["category"],
+        price=parse_amount(price) if price is not None else int(current["price"]),
+        stock=stock if stock is not None else int(current["stock"]),
+        media=_media(media) if media else [bytes.fromhex(m) for m in current["media"]],
+        referral_bps=referral_bps if referral_bps is not None else int(current["referral_bps"]),
+    )
+
+
+@tx_command("listing-delist")
+def listing_delist(opts: Common, *, listing: ListingOpt) -> TxBody:
+    """Take a listing off sale for good."""
+    return ListingDelist(listing=listing)
+
+
+def _describe_share(result: dict[str, Any], opts: Common) -> dict[str, Any]:
+    events = result.get("events") or []
+    if not events:
+        return {}
+    share_id, listing = events[0]["data"][0], events[0]["data"][1]
+    return {"share": share_id, "referral_link": REFERRAL_LINK.format(listing=listing,
+                                                                     share=share_id)}
+
+
+@tx_command("share", _describe_share)
+def share(opts: Common, *, listing: ListingOpt) -> TxBody:
+    """Share a listing; prints the referral link that earns you commission."""
+    return Share(listing=listing)
+
+
+@tx_command("comment", _describe_new("comment"))
+def comment(
+    opts: Common, *, listing: ListingOpt,
+    text: Annotated[str, typer.Option(help="The comment (1-2000 characters).")],
+    parent: Annotated[int, typer.Option(min=0, help="Comment id to reply to (0: none).")] = 0,
+) -> TxBody:
+    """Comment on a listing, or reply to a comment."""
+    return Comment(listing=listing, parent=parent, text=text)
+
+
+@tx_command("purchase", _describe_new("order"))
+def purchase(
+    opts: Common, *, listing: ListingOpt,
+    quantity: Annotated[int, typer.Option(min=1, help="Units to buy.")] = 1,
+    share_id: Annotated[int, typer.Option(
+        "--share", min=0, help="Share id from a referral link (0: none).")] = 0,
+    delivery: Annotated[str, typer.Option(
+        help="Delivery details; sealed so only the merchant can read them.")] = "",
+    version: Annotated[int | None, typer.Option(
+        min=1, help="Listing version to buy [default: current].")] = None,
+) -> TxBody:
+    """Buy: price x quantity goes into escrow until you confirm (or the timeout)."""
+    current = opts.query("state_getListing", id=listing)
+    sealed = b""
+    if delivery:
+        merchant = opts.query("state_getMerchant", address=current["merchant"])
+        sealed = seal(bytes.fromhex(merchant["public_key"]), delivery.encode())
+    return Purchase(listing=listing, version=version or int(current["current_version"]),
+                    quantity=quantity, share=share_id, delivery=sealed)
+
+
+@tx_command("order-ship")
+def order_ship(
+    opts: Common, *, order: OrderOpt,
+    tracking: Annotated[str, typer.Option(help="Tracking note, sealed to the buyer's key.")] = "",
+    buyer_key: Annotated[str, typer.Option(
+        help="The buyer's public key (hex), needed to seal --tracking.")] = "",
+) -> TxBody:
+    """Mark an order shipped (merchant); starts the auto-release timer."""
+    sealed = b""
+    if tracking:
+        if not buyer_key:
+            fail("field_invalid", "--tracking needs --buyer-key to seal it to the buyer")
+        sealed = seal(bytes.fromhex(buyer_key), tracking.encode())
+    return OrderShip(order=order, tracking=sealed)
+
+
+@tx_command("order-confirm")
+def order_confirm(opts: Common, *, order: OrderOpt) -> TxBody:
+    """Confirm delivery (buyer): escrow goes to the merchant minus the sharer's commission."""
+    return OrderConfirm(order=order)
+
+
+@tx_command("order-cancel")
+def order_cancel(opts: Common, *, order: OrderOpt) -> TxBody:
+    """Cancel an unshipped order (buyer or merchant): full refund, stock restored."""
+    return OrderCancel(order=order)
+
+
+@tx_command("order-refund")
+def order_refund(opts: Common, *, order: OrderOpt) -> TxBody:
+    """Refund an order before release (merchant)."""
+    return OrderRefund(order=order)
+
+
+@tx_command("order-dispute")
+def order_dispute(
+    opts: Common, *, order: OrderOpt,
+    reason: Annotated[str, typer.Option(help="Why (up to 500 characters).")] = "",
+) -> TxBody:
+    """Dispute a shipped order (buyer): stops auto-release; validators decide."""
+    return OrderDispute(order=order, reason=reason)
+
+
+@tx_command("dispute-vote")
+def dispute_vote(
+    opts: Common, *, order: OrderOpt,
+    decision: Annotated[str, typer.Option(help="release or refund.")],
+) -> TxBody:
+    """A validator's vote on a disputed order."""
+    if decision not in ("release", "refund"):
+        fail("field_invalid", "--decision is release or refund")
+    choice: Literal["release", "refund"] = decision  # type: ignore[assignment]
+    return DisputeVote(order=order, decision=choice)
+
+
+@tx_command("review")
+def review(
+    opts: Common, *, order: OrderOpt,
+    rating: Annotated[int, typer.Option(min=1, max=5, help="1 to 5 stars.")],
+    text: Annotated[str, typer.Option(help="The review (up to 2000 characters).")] = "",
+) -> TxBody:
+    """Review a completed order (its buyer, once, permanent)."""
+    return Review(order=order, rating=rating, text=text)
+
+
+@tx_command("review-reply")
+def review_reply(
+    opts: Common, *, order: OrderOpt,
+    text: Annotated[str, typer.Option(help="The reply (1-2000 characters).")],
+) -> TxBody:
+    """Reply to the review of an order (its merchant, once)."""
+    return ReviewReply(order=order, text=text)
+
+
+@tx_command("poll-create", _describe_new("poll"))
+def poll_create(
+    opts: Common, *,
+    question: Annotated[str, typer.Option(help="The question (1-280 characters).")],
+    option: Annotated[list[str], typer.Option(help="An answer (repeat: 2 to 10).")],
+    close_in: Annotated[int, typer.Option(min=1, help="Blocks until the poll closes.")] = 100,
+    scope: Annotated[str, typer.Option(help="merchant (about your products) or marketplace "
+                                       "(validators).")] = "merchant",
+    listing: Annotated[int, typer.Option(min=0, help="Listing it is about (0: none).")] = 0,
+    buyers_only: Annotated[bool, typer.Option(help="Only your buyers may vote.")] = False,
+) -> TxBody:
+    """Open a community poll."""
+    if scope not in ("merchant", "marketplace"):
+        fail("field_invalid", "--scope is merchant or marketplace")
+    kind: Literal["merchant", "marketplace"] = scope  # type: ignore[assignment]
+    height = int(opts.query("node_status")["height"])
+    return PollCreate(question=question, options=option, scope=kind, listing=listing,
+                      buyers_only=buyers_only, close_height=height + close_in)
+
+
+@tx_command("poll-vote")
+def poll_vote(
+    opts: Common, *,
+    poll: Annotated[int, typer.Option(min=1, help="Poll id.")],
+    option: Annotated[int, typer.Option(min=0, help="Answer number, from 0.")],
+) -> TxBody:
+    """Vote in a poll (once)."""
+    return PollVote(poll=poll, option=option)
+
+
+@tx_command("reward-claim")
+def reward_claim(opts: Common) -> TxBody:
+    """Mint the rewards your account has accrued into its balance."""
+    return RewardClaim()
