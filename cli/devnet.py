@@ -1,8 +1,9 @@
 """`agora devnet`: a local multi-validator chain on loopback, one process per validator.
 
 `up` creates (or resumes) the devnet under `--home` (default ./.devnet) and prints what a
-newcomer needs; `status`, `logs`, `stop NODE`, `start NODE`, `down` and `reset` act on it
-from any terminal. Every command takes `--output json`; failures are one line and exit 1.
+newcomer needs; `demo` plays a shop story against it; `status`, `logs`, `stop NODE`,
+`start NODE`, `down` and `reset` act on it from any terminal. Every command takes
+`--output json`; failures are one line and exit 1.
 """
 
 from __future__ import annotations
@@ -27,14 +28,15 @@ from cli.common import (
     print_table,
     warn,
 )
-from devnet import control
+from devnet import control, demo
 from devnet.errors import DevnetError, DevnetErrorCode
 from devnet.layout import DEFAULT_BASE_PORT, DEFAULT_CHAIN_ID, Layout, load_layout
 from devnet.processes import READY_TIMEOUT_S, StopOutcome, log_path, log_tail
 
 app = typer.Typer(
     name="devnet",
-    help="A local multi-validator devnet: up, status, logs, stop/start NODE, down, reset.",
+    help="A local multi-validator devnet: up, demo, status, logs, stop/start NODE, down, "
+    "reset.",
     no_args_is_help=True,
 )
 
@@ -195,6 +197,43 @@ def _foreground(layout: Layout, output: OutputFormat) -> None:
     outcomes = control.down(Path(layout.root))
     stopped = sum(1 for o in outcomes if o.outcome != "not_running")
     report(f"stopped {stopped} node(s); data kept in {layout.root}")
+
+
+@app.command("demo")
+@handle_errors
+def demo_command(
+    *,
+    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Play a shop story on the running devnet: listings, a share, a purchase through the
+    referral link with sealed delivery details, shipping, confirmation, a review and reply,
+    reward claims, a poll and votes; then a table of balances that adds up (exit 1 if not)."""
+    layout = load_layout(home.expanduser().resolve())
+    text = output is OutputFormat.text
+    asyncio.run(demo.live_node_url(layout))  # one clear line when the devnet is not running
+    if text:
+        typer.echo(f"Agora devnet demo on {layout.chain_id!r} ({layout.root})")
+        typer.echo("")
+    result = demo.run_demo(layout, (lambda step: typer.echo(step.line())) if text else None)
+    emit(output, result.to_dict(), lambda: _print_demo(result))
+    if not result.adds_up:
+        fail("mismatch", result.check_line())
+
+
+def _print_demo(result: demo.DemoResult) -> None:
+    typer.echo("")
+    typer.echo(f"Referral link shared by alice: {result.referral_link}")
+    typer.echo(f"Delivery details as acme's key opens them: {result.delivery_opened!r}")
+    typer.echo("")
+    rows = [{"name": b.name, "before": b.to_dict()["before_decimal"],
+             "after": b.to_dict()["after_decimal"],
+             "delta": ("+" if b.delta > 0 else "") + b.to_dict()["delta_decimal"]}
+            for b in result.balances]
+    print_table(rows, [("name", "ACCOUNT"), ("before", "BEFORE"), ("after", "AFTER"),
+                       ("delta", "DELTA")])
+    typer.echo("")
+    typer.echo(result.check_line())
 
 
 @app.command("status")

@@ -53,6 +53,7 @@ WATCH_EVERY_BLOCKS = 10
 
 # Printed after `up`, in this order: the command and what it shows.
 NEXT_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("agora devnet demo", "play a shop story: list, share, buy, ship, review, claim, vote"),
     ("agora devnet status", "height, view, peers and agreement of every node"),
     ("agora devnet logs v0 --follow", "one node's log as it grows"),
     ("agora devnet stop v3", "stop a validator (the other three keep making blocks)"),
