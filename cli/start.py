@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 from typing import Annotated
 
 import typer
 
 from cli.common import HomeOption, handle_errors, resolve_home
+from node.config import parse_config
 from node.home import load_home
 from node.logs import setup_logging
 
@@ -22,11 +24,28 @@ def start(
     log_format: Annotated[
         str | None, typer.Option(help="Override config node.log_format (json|text).")
     ] = None,
+    rpc_cors: Annotated[
+        list[str] | None,
+        typer.Option("--rpc-cors", help="Allow browser calls from this origin (repeatable; "
+                     "'*' for any). Overrides config rpc.cors_origins."),
+    ] = None,
 ) -> None:
     """Start the node in the foreground; logs go to stderr, one line per event."""
     loaded = load_home(resolve_home(home))
-    setup_logging(log_level or loaded.config.node.log_level,
-                  log_format or loaded.config.node.log_format)
+    overrides: dict[str, dict[str, object]] = {"node": {}, "rpc": {}}
+    if log_level:
+        overrides["node"]["log_level"] = log_level
+    if log_format:
+        overrides["node"]["log_format"] = log_format
+    if rpc_cors:
+        overrides["rpc"]["cors_origins"] = list(rpc_cors)
+    if overrides["node"] or overrides["rpc"]:
+        document = loaded.config.model_dump(mode="json")
+        for section, values in overrides.items():
+            document[section].update(values)
+        loaded = dataclasses.replace(
+            loaded, config=parse_config(document, source="command line"))
+    setup_logging(loaded.config.node.log_level, loaded.config.node.log_format)
     from node.service import run_node  # imported here: the other commands start faster
 
     asyncio.run(run_node(loaded))

@@ -241,6 +241,12 @@ class Replica:
     def primary(self, view: int) -> ValidatorIndex:
         return ValidatorIndex(view % self.n)
 
+    @property
+    def catching_up(self) -> bool:
+        """True while a certificate proves blocks above ours exist or a fetch is running."""
+        return self._fetch is not None or (
+            self._cert_ahead is not None and self._cert_ahead[0] >= self.height)
+
     def next_deadline_ms(self) -> int | None:
         """The earliest armed timer, for a driver that keeps only one OS timer."""
         return min(self._timers.values()) if self._timers else None

@@ -454,10 +454,7 @@ class Node:
 
     def replica_catching_up(self) -> bool:
         """True while the replica fetches finalized blocks from peers."""
-        replica = self.replica
-        if replica is None:
-            return False
-        return bool(getattr(replica, "catching_up", False))
+        return self.replica is not None and self.replica.catching_up
 
 
 class ConsensusNetwork:
