@@ -211,20 +211,14 @@ class MempoolSection(_Section):
 class ConsensusSection(_Section):
     """[consensus]: timers of this replica; the validity rules are in the genesis."""
 
-    timeout_propose_ms: Annotated[
-        int,
-        Field(
-            ge=10,
-            le=MAX_TIMEOUT_MS_CEILING,
-            description="how long a backup waits for the next proposal before a view change",
-        ),
-    ] = 3_000
     timeout_view_change_ms: Annotated[
         int,
         Field(
             ge=10,
             le=MAX_TIMEOUT_MS_CEILING,
-            description="first wait for a view change to complete (doubles each view)",
+            description="how long a validator waits for progress (a block while work is"
+            " pending, or a view change to complete) before asking for the next view;"
+            " doubles per consecutive view change",
         ),
     ] = 4_000
     timeout_view_change_max_ms: Annotated[
@@ -252,9 +246,9 @@ class ConsensusSection(_Section):
     def _relations(self) -> ConsensusSection:
         if self.timeout_view_change_ms > self.timeout_view_change_max_ms:
             raise ValueError("timeout_view_change_ms is larger than timeout_view_change_max_ms")
-        if self.idle_block_interval_ms >= self.timeout_propose_ms:
+        if self.idle_block_interval_ms >= self.timeout_view_change_ms:
             raise ValueError(
-                "idle_block_interval_ms must be below timeout_propose_ms, "
+                "idle_block_interval_ms must be below timeout_view_change_ms, "
                 "or an idle chain would change views"
             )
         return self

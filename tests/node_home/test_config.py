@@ -55,7 +55,7 @@ def test_config_changed_values_round_trip_including_escapes(tmp_path: Path) -> N
             "p2p": {"listen": "[::1]:0", "persistent_peers": [PEER], "allowed_keys": ["cd" * 32]},
             "rpc": {"cors_origins": ["*", "https://shop.example:8443"], "max_batch": 5},
             "mempool": {"max_txs": 10, "max_per_account": 10},
-            "consensus": {"timeout_propose_ms": 500, "idle_block_interval_ms": 100},
+            "consensus": {"timeout_view_change_ms": 500, "idle_block_interval_ms": 100},
         }
     )
     write_config(tmp_path / "config.toml", config)
@@ -122,7 +122,7 @@ def test_config_missing_file_is_refused(tmp_path: Path) -> None:
             "config.toml: consensus: timeout_view_change_ms is larger than",
         ),
         (
-            "[consensus]\nidle_block_interval_ms = 3000",
+            "[consensus]\nidle_block_interval_ms = 4000",
             "config.toml: consensus: idle_block_interval_ms must be below",
         ),
     ],
