@@ -1,22 +1,71 @@
-"""`agora bench state`: the state machine's execution and finalize rates beside Ed25519's.
-
-`agora bench` with no subcommand is reserved for the devnet benchmark (issue 9).
+"""`agora bench`: a real devnet's throughput and latency beside the machine's limit
+(`devnet.bench`); `agora bench state`: the state machine's execution and finalize rates
+beside Ed25519's (`node.bench_state`).
 """
 
 from __future__ import annotations
 
+import sys
 from typing import Annotated
 
 import typer
 
 from cli.common import OutputFormat, OutputOption, emit, handle_errors
+from devnet.bench import BenchOptions, render_point, render_sweep, run_bench
 from node.bench_state import render_text, run_state_bench
 
 app = typer.Typer(
     name="bench",
-    help="Benchmarks: `agora bench state` measures execution and LevelDB finalize.",
-    no_args_is_help=True,
+    help="Benchmarks: `agora bench` runs a devnet under load; `agora bench state` measures "
+    "execution and LevelDB finalize.",
+    invoke_without_command=True,
 )
+
+SWEEP_FRACTIONS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
+
+
+@app.callback()
+@handle_errors
+def devnet_bench(
+    ctx: typer.Context,
+    *,
+    validators: Annotated[int, typer.Option("--validators", help="Validator processes.")] = 4,
+    duration: Annotated[
+        float, typer.Option("--duration", help="Seconds of offered load per point.")
+    ] = 30.0,
+    rate: Annotated[
+        str, typer.Option("--rate", help="Offered tx/s in total, or `max`.")
+    ] = "1000",
+    accounts: Annotated[int, typer.Option("--accounts", help="Funded shoppers.")] = 2_000,
+    clients: Annotated[int, typer.Option("--clients", help="Client processes.")] = 2,
+    sweep: Annotated[
+        bool, typer.Option("--sweep", help="Offered load from low to saturation; a table.")
+    ] = False,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Start a fresh devnet, offer a pre-signed mixed workload over JSON-RPC, and report
+    committed tx/s, latency, blocks, view changes, CPU and RSS beside the limit."""
+    if ctx.invoked_subcommand is not None:
+        return
+    if rate != "max" and not rate.isdigit():
+        raise ValueError("--rate must be a positive integer or max")
+    offered = None if rate == "max" else int(rate)
+    if offered is not None and offered < 1:
+        raise ValueError("--rate must be a positive integer or max")
+    options = BenchOptions(validators=validators, duration_s=duration, rate=offered,
+                           accounts=accounts, clients=clients)
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    if sweep:
+        from devnet.bench import sweep_rates
+
+        result = run_bench(options, progress, rates=sweep_rates(options, SWEEP_FRACTIONS))
+        emit(output, result, lambda: typer.echo(render_sweep(result)))
+        return
+    result = run_bench(options, progress)
+    emit(output, result, lambda: typer.echo(render_point(result)))
 
 
 @app.command("state")

@@ -1,0 +1,566 @@
+"""`agora bench`: throughput and latency of a real multi-process devnet beside the machine's
+limit, measured in the same run.
+
+Method. A fresh devnet of `validators` nodes (`devnet.layout`, `devnet.processes`) in a
+temporary directory on free loopback ports, every shopper and merchant funded in genesis.
+Before the clock starts, the setup stages of `node.workload.MixedWorkload` go through the
+chain (merchants registered and approved, listings, polls, shares, orders driven into every
+state), then the measured transactions are signed. `clients` processes submit them with
+`tx_submitBatch` at the offered rate (each account's transactions from one client, in nonce
+order, to node `client % validators`); the parent follows `newBlocks` over WebSocket on v0,
+reads each block's transaction ids (`chain_getBlock`, `full_txs=false`) and stamps every
+measured transaction's commit time. Latency is commit time minus the time its batch was
+sent (one monotonic clock across processes). CPU and RSS come from `/proc/<pid>`.
+
+The limit: every validator verifies every signature once, so V validators on C cores commit
+at most (single-core Ed25519 verify/s x C) / V; `ratio_to_limit` = committed / limit.
+
+Limits: `MAX_SUBMIT_CHUNK` transactions per batch; the drain after the clock waits at most
+`DRAIN_TIMEOUT_S`; every node is stopped and the directory removed on every path out.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import multiprocessing
+import os
+import random
+import shutil
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from commerce.address import address_of, to_text
+from commerce.keys import Keypair
+from commerce.tx import Transaction
+from devnet.layout import Layout, create_layout
+from devnet.processes import (
+    Endpoint,
+    port_free,
+    process_state,
+    spawn_node,
+    stop_processes,
+    wait_for_chain,
+)
+from node.bench_state import bench_keys, measure_verify_rate
+from node.home import NodeHome, load_node_key
+from node.rpc.client import RpcClient, RpcClientError
+from node.workload import GENESIS_PARAMS, MixedWorkload
+
+BENCH_CHAIN_ID = "agora-bench"
+MAX_SUBMIT_CHUNK = 500
+SETUP_CHUNK = 500
+DRAIN_TIMEOUT_S = 30.0
+DRAIN_IDLE_S = 8.0
+SETUP_TIMEOUT_S = 300.0
+START_TIMEOUT_S = 60.0
+MAX_TIMED_TXS = 400_000
+SHOPPERS_PER_MERCHANT = 25
+PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+MEMPOOL = {"max_txs": 400_000, "max_bytes": 512 * 1024 * 1024, "max_per_account": 2_000,
+           "nonce_window": 2_000}
+
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class BenchOptions:
+    """What `agora bench` was asked for; `rate` None means as fast as the clients can."""
+
+    validators: int = 4
+    duration_s: float = 30.0
+    rate: int | None = 1_000
+    accounts: int = 2_000
+    clients: int = 2
+
+
+@dataclass
+class _NodeProc:
+    name: str
+    pid: int
+    rpc_url: str
+    cpu_ticks_start: int = 0
+    rss_kb_max: int = 0
+
+
+@dataclass
+class PointResult:
+    """The figures of one offered load."""
+
+    offered_tps: float
+    committed_tps: float
+    submitted: int
+    committed: int
+    rejected: int
+    dropped: int
+    latency_ms: dict[str, float]
+    blocks: int
+    txs_per_block_mean: float
+    txs_per_block_max: int
+    view_changes: int
+    nodes: list[dict[str, Any]]
+    rejected_reasons: dict[str, int] = field(default_factory=dict)
+
+
+# Clients (separate processes).
+
+
+def _client_main(url: str, raws: list[str], rate: float | None, start_at: float,
+                 stop_at: float, out: Any) -> None:
+    """Submit `raws` (hex) in chunks at `rate` tx/s from `start_at`; put the outcome on
+    `out`: ({tx_id: submit_time}, {reason: count}, attempted)."""
+    result = asyncio.run(_client_run(url, raws, rate, start_at, stop_at))
+    out.put(result)
+
+
+async def _client_run(url: str, raws: list[str], rate: float | None, start_at: float,
+                      stop_at: float) -> tuple[dict[str, float], dict[str, int], int]:
+    chunk = MAX_SUBMIT_CHUNK if rate is None else max(1, min(MAX_SUBMIT_CHUNK, int(rate / 20)))
+    sent: dict[str, float] = {}
+    reasons: dict[str, int] = {}
+    attempted = 0
+    while time.monotonic() < start_at:
+        await asyncio.sleep(min(0.01, max(0.0, start_at - time.monotonic())))
+    async with RpcClient(url, timeout_s=60.0) as client:
+        for index in range(0, len(raws), chunk):
+            if rate is not None:
+                due = start_at + index / rate
+                delay = due - time.monotonic()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+            now = time.monotonic()
+            if now >= stop_at:
+                break
+            batch = raws[index:index + chunk]
+            attempted += len(batch)
+            try:
+                answers = await client.call("tx_submitBatch", txs=batch)
+            except RpcClientError as exc:
+                reasons["rpc_error"] = reasons.get("rpc_error", 0) + len(batch)
+                print(f"bench client: {exc}", file=sys.stderr)
+                continue
+            for answer in answers:
+                if answer.get("ok"):
+                    sent[answer["id"]] = now
+                else:
+                    reason = str(answer.get("reason"))
+                    reasons[reason] = reasons.get(reason, 0) + 1
+    return sent, reasons, attempted
+
+
+# The devnet.
+
+
+class BenchDevnet:
+    """A temporary devnet with the bench's accounts; use as a context manager."""
+
+    def __init__(self, options: BenchOptions, progress: Progress) -> None:
+        self.options = options
+        self.progress = progress
+        self.root = Path(tempfile.mkdtemp(prefix="agora-bench-"))
+        self.nodes: list[_NodeProc] = []
+        self.layout: Layout | None = None
+        self.shoppers = bench_keys(options.accounts, 0)
+        self.merchants = bench_keys(max(2, options.accounts // SHOPPERS_PER_MERCHANT), 1)
+        self.validator_keys: list[Keypair] = []
+        self.workload: MixedWorkload | None = None
+
+    def __enter__(self) -> BenchDevnet:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Stop every node this bench started and remove its directory."""
+        if self.layout is not None:
+            states = [process_state(s.name, Path(s.home)) for s in self.layout.nodes]
+            with contextlib.suppress(Exception):
+                stop_processes(states, grace_s=5.0)
+            self.layout = None
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def start(self) -> None:
+        """Write the layout on free ports, start the nodes, wait for an agreed block."""
+        v = self.options.validators
+        funded = [(to_text(address_of(k.public_key)), "1000000")
+                  for k in [*self.shoppers, *self.merchants]]
+        self.layout = create_layout(
+            self.root / "devnet", validators=v, base_port=_free_base_port(2 * v),
+            chain_id=BENCH_CHAIN_ID, demo_accounts=(), genesis_params=dict(GENESIS_PARAMS),
+            extra_accounts=funded, mempool=MEMPOOL)
+        self.validator_keys = [load_node_key(NodeHome(s.home).node_key_file)
+                               for s in self.layout.nodes]
+        endpoints = []
+        for spec in self.layout.nodes:
+            pid = spawn_node(spec.name, Path(spec.home))
+            self.nodes.append(_NodeProc(spec.name, pid, spec.rpc_url))
+            endpoints.append(Endpoint(spec.name, Path(spec.home), pid, spec.rpc_url))
+        asyncio.run(wait_for_chain(endpoints, min_height=1, timeout_s=START_TIMEOUT_S))
+
+    def prepare(self, timed_hint: int) -> None:
+        """Run the workload's setup stages through the chain (before any clock)."""
+        self.workload = MixedWorkload(chain_id=BENCH_CHAIN_ID, validators=self.validator_keys,
+                                      shoppers=self.shoppers, merchants=self.merchants,
+                                      timed_hint=timed_hint)
+        asyncio.run(self._setup())
+
+    async def _setup(self) -> None:
+        assert self.workload is not None
+        url = self.nodes[0].rpc_url
+        async with RpcClient(url, timeout_s=60.0) as client:
+            stage_no = 0
+            while (stage := self.workload.next_setup()) is not None:
+                stage_no += 1
+                self.progress(f"setup stage {stage_no}: {len(stage)} txs")
+                ids = await _submit_and_collect(client, stage)
+                self.workload.record(ids)
+
+    def run_point(self, rate: int | None, duration_s: float) -> PointResult:
+        """Offer `rate` tx/s (None: as fast as possible) for `duration_s`; the figures."""
+        assert self.workload is not None
+        count = _timed_count(rate, duration_s, self.options, self.limit_hint)
+        self.progress(f"signing {count} transactions")
+        txs = self.workload.timed(count)
+        streams = _split_streams(txs, self.options.clients)
+        return asyncio.run(self._measure(streams, rate, duration_s))
+
+    limit_hint: float = 8_000.0
+
+    async def _measure(self, streams: list[list[str]], rate: int | None,
+                       duration_s: float) -> PointResult:
+        options = self.options
+        views_before = await _view_changes(self.nodes)
+        ctx = multiprocessing.get_context("spawn")
+        queue = ctx.Queue()
+        start_at = time.monotonic() + 3.0  # clients import and connect before this
+        stop_at = start_at + duration_s
+        per_client = None if rate is None else rate / len(streams)
+        procs = [ctx.Process(target=_client_main, daemon=True, args=(
+            self.nodes[i % len(self.nodes)].rpc_url, stream, per_client, start_at, stop_at,
+            queue)) for i, stream in enumerate(streams)]
+        for proc in procs:
+            proc.start()
+        commits: dict[str, float] = {}
+        blocks: list[tuple[int, int, float]] = []
+        follower = asyncio.create_task(self._follow(commits, blocks))
+        try:
+            while time.monotonic() < start_at:
+                await asyncio.sleep(0.05)
+            for node in self.nodes:
+                node.cpu_ticks_start = _cpu_ticks(node.pid)
+            cpu_t0 = time.monotonic()
+            while time.monotonic() < stop_at:
+                await asyncio.sleep(1.0)
+                self._sample_rss()
+                elapsed = time.monotonic() - start_at
+                height = blocks[-1][0] if blocks else 0
+                self.progress(f"[{elapsed:5.1f}/{duration_s:g} s] committed {len(commits)} "
+                              f"({len(commits) / max(elapsed, 1e-9):,.0f} tx/s) "
+                              f"height {height}")
+            cpu_t1 = time.monotonic()
+            cpu = {n.name: (_cpu_ticks(n.pid) - n.cpu_ticks_start) / CLOCK_TICKS
+                   / (cpu_t1 - cpu_t0) * 100 for n in self.nodes}
+            outcomes = await asyncio.get_running_loop().run_in_executor(
+                None, lambda: [queue.get(timeout=120) for _ in procs])
+            sent: dict[str, float] = {}
+            reasons: dict[str, int] = {}
+            attempted = 0
+            for client_sent, client_reasons, client_attempted in outcomes:
+                sent.update(client_sent)
+                attempted += client_attempted
+                for reason, n in client_reasons.items():
+                    reasons[reason] = reasons.get(reason, 0) + n
+            await self._drain(sent, commits)
+        finally:
+            follower.cancel()
+            with contextlib.suppress(asyncio.CancelledError, Exception):
+                await follower
+            for proc in procs:
+                proc.join(timeout=5)
+                if proc.is_alive():
+                    proc.kill()
+        views_after = await _view_changes(self.nodes)
+        return _figures(sent, commits, blocks, reasons, attempted, start_at, duration_s,
+                        views_after - views_before, self.nodes, cpu)
+
+    def _sample_rss(self) -> None:
+        for node in self.nodes:
+            node.rss_kb_max = max(node.rss_kb_max, _rss_kb(node.pid))
+
+    async def _drain(self, sent: dict[str, float], commits: dict[str, float]) -> None:
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        last_count, last_change = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            done = sum(1 for tx_id in sent if tx_id in commits)
+            if done == len(sent):
+                return
+            if done != last_count:
+                last_count, last_change = done, time.monotonic()
+            elif time.monotonic() - last_change > DRAIN_IDLE_S:
+                return
+            self.progress(f"draining: {done}/{len(sent)} committed")
+            await asyncio.sleep(0.5)
+
+    async def _follow(self, commits: dict[str, float],
+                      blocks: list[tuple[int, int, float]]) -> None:
+        """Stamp the commit time of every transaction of every new block seen on v0."""
+        url = self.nodes[0].rpc_url
+        async with RpcClient(url, timeout_s=30.0) as client:
+            status = await client.call("node_status")
+            seen = int(status["height"])
+            socket = await client.websocket()
+            async with socket:
+                subscription = await socket.subscribe("newBlocks")
+                while True:
+                    note = await subscription.next()
+                    now = time.monotonic()
+                    height = int(note["header"]["height"]) if "header" in note else \
+                        int(note["height"])
+                    for h in range(seen + 1, height + 1):
+                        block = await client.call("chain_getBlock", height=h, full_txs=False)
+                        for tx_id in block["txs"]:
+                            commits.setdefault(tx_id, now)
+                        blocks.append((h, len(block["txs"]), now))
+                    seen = max(seen, height)
+
+
+async def _submit_and_collect(client: RpcClient, txs: list[Transaction]) -> list[int | None]:
+    """Submit a setup stage, wait until every transaction is finalized; the new ids."""
+    for start in range(0, len(txs), SETUP_CHUNK):
+        chunk = txs[start:start + SETUP_CHUNK]
+        answers = await client.call("tx_submitBatch", txs=[tx.raw.hex() for tx in chunk])
+        refused = [a for a in answers if not a.get("ok")]
+        if refused:
+            raise RuntimeError(f"setup transaction refused: {refused[0]}")
+    ids: list[int | None] = []
+    deadline = time.monotonic() + SETUP_TIMEOUT_S
+    for start in range(0, len(txs), 100):
+        calls = [("chain_getTransaction", {"id": tx.tx_id.hex()})
+                 for tx in txs[start:start + 100]]
+        while True:
+            results = await client.batch(calls)
+            if all(isinstance(r, dict) and r.get("status") == "finalized" for r in results):
+                break
+            if time.monotonic() > deadline:
+                raise RuntimeError("setup transactions were not finalized in time")
+            await asyncio.sleep(0.2)
+        for result in results:
+            events = result.get("events") or []
+            ids.append(_event_id(events[0]) if events else None)
+    return ids
+
+
+def _event_id(event: Any) -> int | None:
+    data = event.get("data") if isinstance(event, dict) else event[2]
+    first = data[0] if data else None
+    return first if isinstance(first, int) and not isinstance(first, bool) else None
+
+
+def _timed_count(rate: int | None, duration_s: float, options: BenchOptions,
+                 limit: float) -> int:
+    offered = rate if rate is not None else limit * 1.2
+    return max(1, min(MAX_TIMED_TXS, int(offered * duration_s)))
+
+
+def _split_streams(txs: list[Transaction], clients: int) -> list[list[str]]:
+    """One stream per client; each sender's transactions stay in one stream, in order."""
+    streams: list[list[str]] = [[] for _ in range(clients)]
+    for tx in txs:
+        streams[tx.sender[0] % clients].append(tx.raw.hex())
+    return [s for s in streams if s]
+
+
+def _free_base_port(count: int) -> int:
+    rng = random.Random()
+    for _ in range(200):
+        base = rng.randrange(20_000, 60_000, 2)
+        if all(port_free(base + i) for i in range(count)):
+            return base
+    raise RuntimeError("no free loopback ports")
+
+
+def _cpu_ticks(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            fields = handle.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0
+    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15)
+
+
+def _rss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1])
+    except OSError:
+        return 0
+    return 0
+
+
+async def _view_changes(nodes: Sequence[_NodeProc]) -> int:
+    total = 0
+    for node in nodes:
+        with contextlib.suppress(RpcClientError, KeyError, TypeError, ValueError):
+            async with RpcClient(node.rpc_url, timeout_s=5.0) as client:
+                total = max(total, int((await client.call("node_status"))["view_changes"]))
+    return total
+
+
+def _percentile(values: list[float], q: float) -> float:
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))
+    return ordered[index]
+
+
+def _figures(sent: dict[str, float], commits: dict[str, float],
+             blocks: list[tuple[int, int, float]], reasons: dict[str, int], attempted: int,
+             start_at: float, duration_s: float, view_changes: int,
+             nodes: Sequence[_NodeProc], cpu: dict[str, float]) -> PointResult:
+    latencies = [(commits[t] - s) * 1000 for t, s in sent.items() if t in commits]
+    committed = len(latencies)
+    last = max((commits[t] for t in sent if t in commits), default=start_at + duration_s)
+    window = max(duration_s, last - start_at)
+    in_window = [b for b in blocks if start_at <= b[2] <= last]
+    sizes = [b[1] for b in in_window]
+    return PointResult(
+        offered_tps=round(attempted / duration_s, 1),
+        committed_tps=round(committed / window, 1),
+        submitted=attempted, committed=committed,
+        rejected=sum(reasons.values()), dropped=len(sent) - committed,
+        latency_ms={"p50": round(_percentile(latencies, 50), 1),
+                    "p95": round(_percentile(latencies, 95), 1),
+                    "p99": round(_percentile(latencies, 99), 1),
+                    "max": round(max(latencies, default=0.0), 1)},
+        blocks=len(in_window),
+        txs_per_block_mean=round(statistics.fmean(sizes), 1) if sizes else 0.0,
+        txs_per_block_max=max(sizes, default=0),
+        view_changes=view_changes,
+        nodes=[{"name": n.name, "pid": n.pid, "cpu_percent": round(cpu.get(n.name, 0.0), 1),
+                "rss_mb": round(_rss_kb(n.pid) / 1024, 1),
+                "rss_mb_max": round(max(n.rss_kb_max, _rss_kb(n.pid)) / 1024, 1)}
+               for n in nodes],
+        rejected_reasons=reasons,
+    )
+
+
+# Entry points.
+
+
+def run_bench(options: BenchOptions, progress: Progress,
+              rates: Sequence[int | None] | None = None) -> dict[str, Any]:
+    """One point (or a sweep over `rates`) on one fresh devnet; the JSON-ready result."""
+    if not 1 <= options.validators <= 64:
+        raise ValueError("--validators must be 1..64")
+    if options.duration_s <= 0:
+        raise ValueError("--duration must be positive")
+    if not 8 <= options.accounts <= 100_000:
+        raise ValueError("--accounts must be 8..100000")
+    if not 1 <= options.clients <= 64:
+        raise ValueError("--clients must be 1..64")
+    cores = os.cpu_count() or 1
+    sample = bench_keys(1, 3)[0]
+    from commerce.transfer import Transfer
+    from commerce.tx import sign_tx
+    verify_txs = [sign_tx(sample, BENCH_CHAIN_ID, n, Transfer(to=bytes(20), amount=1))
+                  for n in range(500)]
+    verify_per_s = measure_verify_rate(verify_txs)
+    limit = verify_per_s * cores / options.validators
+    points = list(rates) if rates else [options.rate]
+    hint = sum(_timed_count(r, options.duration_s, options, limit) for r in points)
+    with BenchDevnet(options, progress) as devnet:
+        devnet.limit_hint = limit
+        progress(f"starting {options.validators} validators in {devnet.root}")
+        devnet.start()
+        devnet.prepare(hint)
+        results = []
+        for rate in points:
+            progress(f"measuring at {'max' if rate is None else rate} tx/s offered")
+            results.append((rate, devnet.run_point(rate, options.duration_s)))
+    out = [_point_json(rate, point, options, verify_per_s, cores, limit)
+           for rate, point in results]
+    if rates:
+        return {"sweep": out, "validators": options.validators, "limit_tps": round(limit, 1),
+                "verify_per_s_one_core": round(verify_per_s, 1), "cores": cores}
+    return out[0]
+
+
+def _point_json(rate: int | None, point: PointResult, options: BenchOptions,
+                verify_per_s: float, cores: int, limit: float) -> dict[str, Any]:
+    return {
+        "validators": options.validators, "duration_s": options.duration_s,
+        "rate": "max" if rate is None else rate, "clients": options.clients,
+        "accounts": options.accounts,
+        "offered_tps": point.offered_tps, "committed_tps": point.committed_tps,
+        "submitted": point.submitted, "committed": point.committed,
+        "rejected": point.rejected, "rejected_reasons": point.rejected_reasons,
+        "dropped": point.dropped,
+        "latency_ms_p50": point.latency_ms["p50"], "latency_ms_p95": point.latency_ms["p95"],
+        "latency_ms_p99": point.latency_ms["p99"], "latency_ms_max": point.latency_ms["max"],
+        "blocks": point.blocks, "txs_per_block_mean": point.txs_per_block_mean,
+        "txs_per_block_max": point.txs_per_block_max, "view_changes": point.view_changes,
+        "verify_per_s_one_core": round(verify_per_s, 1), "cores": cores,
+        "limit_tps": round(limit, 1),
+        "ratio_to_limit": round(point.committed_tps / limit, 3) if limit else 0.0,
+        "nodes": point.nodes,
+    }
+
+
+def render_point(result: dict[str, Any]) -> str:
+    """A human-readable report of one point."""
+    nodes = ", ".join(f"{n['name']} {n['cpu_percent']:.0f}% {n['rss_mb']:.0f} MB"
+                      for n in result["nodes"])
+    return "\n".join([
+        f"devnet: {result['validators']} validators, {result['clients']} clients, "
+        f"{result['accounts']} accounts, {result['duration_s']:g} s at {result['rate']} tx/s",
+        f"offered:   {result['offered_tps']:>10,.0f} tx/s ({result['submitted']} submitted)",
+        f"committed: {result['committed_tps']:>10,.0f} tx/s ({result['committed']} txs)",
+        f"latency submit->commit: p50 {result['latency_ms_p50']:,.0f} ms, "
+        f"p95 {result['latency_ms_p95']:,.0f} ms, p99 {result['latency_ms_p99']:,.0f} ms",
+        f"blocks: {result['blocks']}, txs/block mean {result['txs_per_block_mean']:,.0f} "
+        f"max {result['txs_per_block_max']}",
+        f"view changes: {result['view_changes']}, rejected: {result['rejected']} "
+        f"{result['rejected_reasons'] or ''}, dropped: {result['dropped']}",
+        f"nodes (CPU, RSS): {nodes}",
+        f"limit: {result['verify_per_s_one_core']:,.0f} verify/s x {result['cores']} cores / "
+        f"{result['validators']} = {result['limit_tps']:,.0f} tx/s; "
+        f"committed/limit = {result['ratio_to_limit']:.2f}",
+    ])
+
+
+def render_sweep(result: dict[str, Any]) -> str:
+    """The throughput-latency curve as a table."""
+    lines = [f"sweep: {result['validators']} validators, limit {result['limit_tps']:,.0f} tx/s",
+             "| offered tx/s | committed tx/s | p50 ms | p95 ms | p99 ms | txs/block | "
+             "rejected | dropped | view changes | ratio to limit |",
+             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for p in result["sweep"]:
+        lines.append(
+            f"| {p['offered_tps']:,.0f} | {p['committed_tps']:,.0f} | {p['latency_ms_p50']:,.0f}"
+            f" | {p['latency_ms_p95']:,.0f} | {p['latency_ms_p99']:,.0f} | "
+            f"{p['txs_per_block_mean']:,.0f} | {p['rejected']} | {p['dropped']} | "
+            f"{p['view_changes']} | {p['ratio_to_limit']:.2f} |")
+    return "\n".join(lines)
+
+
+def sweep_rates(options: BenchOptions, fractions: Sequence[float]) -> list[int | None]:
+    """Offered loads for a sweep: fractions of this machine's limit, then `max`."""
+    cores = os.cpu_count() or 1
+    sample = bench_keys(1, 3)[0]
+    from commerce.transfer import Transfer
+    from commerce.tx import sign_tx
+    txs = [sign_tx(sample, BENCH_CHAIN_ID, n, Transfer(to=bytes(20), amount=1))
+           for n in range(200)]
+    limit = measure_verify_rate(txs) * cores / options.validators
+    return [max(50, int(limit * f / 50) * 50) for f in fractions] + [None]

@@ -1,0 +1,54 @@
+"""`agora bench` smoke test: a real 4-validator devnet in separate processes, 5 s at 200 tx/s.
+
+Method: run the command as a subprocess with `--output json`; check the JSON's shape, that
+every offered transaction was accepted and committed (none rejected or dropped), that the
+per-node figures are present, and that no node process outlives the command. The figures'
+size depends on the machine and is reported by the benchmark, never asserted here.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+KEYS = {
+    "committed_tps", "offered_tps", "latency_ms_p50", "latency_ms_p95", "latency_ms_p99",
+    "limit_tps", "ratio_to_limit", "validators", "duration_s", "view_changes", "dropped",
+    "rejected", "blocks", "txs_per_block_mean", "nodes", "submitted", "committed",
+}
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
+            return handle.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_bench_smoke_every_offered_tx_commits() -> None:
+    command = [sys.executable, "-c", "from cli.main import app; app()", "bench",
+               "--duration", "5", "--rate", "200", "--accounts", "400", "--output", "json"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert KEYS <= set(result), sorted(KEYS - set(result))
+    assert result["validators"] == 4
+    assert result["duration_s"] == 5.0
+    assert result["submitted"] >= 900, result
+    assert result["rejected"] == 0, result["rejected_reasons"]
+    assert result["dropped"] == 0
+    assert result["committed"] == result["submitted"]
+    assert 0 < result["latency_ms_p50"] <= result["latency_ms_p95"] <= result["latency_ms_p99"]
+    assert result["limit_tps"] > 0
+    assert len(result["nodes"]) == 4
+    for node in result["nodes"]:
+        assert node["cpu_percent"] > 0
+        assert node["rss_mb"] > 0
+        assert not _alive(node["pid"]), f"node {node['name']} outlived the bench"
+    assert "committed" in done.stderr  # the progress line
