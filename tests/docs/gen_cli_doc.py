@@ -1,0 +1,254 @@
+"""Regenerate the command sections of docs/CLI.md from the typer app.
+
+    python -m tests.docs.gen_cli_doc
+
+Method: walk `typer.main.get_command(cli.main.app)` (hidden commands skipped), and for each
+command path write a ``### agora ...`` section with its help text, its arguments and options
+(the options every `agora tx` command shares are listed once, under the tx group), and an
+example taken from `EXAMPLES` below. Only the region between ``<!-- generated:commands -->``
+and ``<!-- /generated:commands -->`` is rewritten; the conventions above it are written by
+hand. `tests/docs/test_cli_doc.py` fails when a command has no example here.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import typer.main
+
+from cli.main import app
+
+ROOT = Path(__file__).resolve().parents[2]
+CLI_DOC = ROOT / "docs" / "CLI.md"
+
+# Options every `agora tx <type>` takes (documented once) and options documented under
+# "Conventions" for every command.
+TX_SHARED = ("--from", "--keyring-dir", "--keyring-backend", "--home", "--passphrase-file",
+             "--node", "--wait", "--dry-run", "--nonce", "--output")
+CONVENTIONS = ("--output", "--node")
+
+K = "--keyring-backend test --keyring-dir .devnet/keyring"
+EXAMPLES: dict[str, str] = {
+    "agora init": "agora init --home ~/.agora --moniker my-node",
+    "agora start": "agora start --home ~/.agora --log-level info --log-format text",
+    "agora keys add": "agora keys add alice            # asks a passphrase twice\n"
+                      "agora keys add ci --keyring-backend test",
+    "agora keys list": "agora keys list --output json",
+    "agora keys show": "agora keys show alice --address",
+    "agora keys delete": "agora keys delete old-key --yes",
+    "agora keys export": "agora keys export alice > alice.key        # armored, encrypted\n"
+                         "agora keys export alice --hex --unsafe     # raw seed",
+    "agora keys import": "agora keys import alice2 alice.key",
+    "agora tx transfer": f"agora tx transfer --from alice --to bob --amount 12.5 {K}",
+    "agora tx merchant-register": f'agora tx merchant-register --from dave --name "Dave\'s Shop" '
+                                  f'--profile "Vintage maps" {K}',
+    "agora tx merchant-vote": f"agora tx merchant-vote --from v0 --merchant dave "
+                              f"--action approve {K}",
+    "agora tx listing-create": f'agora tx listing-create --from acme --title "Hand-thrown mug" '
+                               f"--price 12.5 --stock 10 --category kitchen --referral-bps 500 {K}",
+    "agora tx listing-update": f"agora tx listing-update --from acme --listing 1 --price 12 {K}",
+    "agora tx listing-delist": f"agora tx listing-delist --from acme --listing 1 {K}",
+    "agora tx share": f"agora tx share --from alice --listing 1 {K}\n"
+                      "# ...\n# share          1\n"
+                      "# referral_link  agora://listing/1?share=1",
+    "agora tx comment": f'agora tx comment --from alice --listing 1 --text "Blue too?" {K}',
+    "agora tx purchase": f"agora tx purchase --from bob --listing 1 --quantity 2 --share 1 "
+                         f'--delivery "Bob, 1 Main St" {K}',
+    "agora tx order-ship": f"agora tx order-ship --from acme --order 1 {K}",
+    "agora tx order-confirm": f"agora tx order-confirm --from bob --order 1 {K}",
+    "agora tx order-cancel": f"agora tx order-cancel --from bob --order 2 {K}",
+    "agora tx order-refund": f"agora tx order-refund --from acme --order 2 {K}",
+    "agora tx order-dispute": f'agora tx order-dispute --from bob --order 3 --reason "broken" {K}',
+    "agora tx dispute-vote": f"agora tx dispute-vote --from v0 --order 3 --decision refund {K}",
+    "agora tx review": f'agora tx review --from bob --order 1 --rating 5 --text "Lovely" {K}',
+    "agora tx review-reply": f'agora tx review-reply --from acme --order 1 --text "Thanks!" {K}',
+    "agora tx poll-create": f'agora tx poll-create --from acme --question "Next glaze?" '
+                            f"--option blue --option green --close-in 100 {K}",
+    "agora tx poll-vote": f"agora tx poll-vote --from bob --poll 1 --option 0 {K}",
+    "agora tx reward-claim": f"agora tx reward-claim --from alice {K}",
+    "agora query status": "agora query status --node http://127.0.0.1:27100",
+    "agora query peers": "agora query peers",
+    "agora query account": f"agora query account bob {K}\n"
+                           "# address        agora1u3vcgcryu55pa2z8k74rs0ulz57g6whrlar7ya\n"
+                           "# balance        9939\n# nonce          12\n# pending nonce  12",
+    "agora query supply": "agora query supply --output json",
+    "agora query block": "agora query block 42",
+    "agora query tx": "agora query tx "
+                      "4fb598b4a9540cb71266efd4814feaa5dd974d121cf900173bc473c3694febfb",
+    "agora query certificate": "agora query certificate 42 --output json",
+    "agora query validators": "agora query validators",
+    "agora query merchant": f"agora query merchant acme {K}",
+    "agora query merchants": "agora query merchants --status approved",
+    "agora query listing": "agora query listing 1 --version 1",
+    "agora query listing-versions": "agora query listing-versions 1",
+    "agora query listings": "agora query listings --category kitchen --active-only\n"
+                            "# ID  TITLE            PRICE  STOCK  CATEGORY  RATING    ACTIVE\n"
+                            "# 1   Hand-thrown mug  12     8      kitchen   5.00 (1)  yes",
+    "agora query order": "agora query order 1 --output json",
+    "agora query orders": f"agora query orders --buyer bob {K}",
+    "agora query review": "agora query review 1",
+    "agora query reviews": "agora query reviews 1",
+    "agora query comment": "agora query comment 1",
+    "agora query comments": "agora query comments 1",
+    "agora query share": "agora query share 1",
+    "agora query poll": "agora query poll 1",
+    "agora query polls": "agora query polls --open-at 120",
+    "agora query rewards": f"agora query rewards alice {K}",
+    "agora devnet init": "agora devnet init --validators 4 --listen-host 0.0.0.0 "
+                         "--peer-hosts v0,v1,v2,v3 --home deploy/devnet",
+    "agora devnet up": "agora devnet up                        # foreground; Ctrl-C stops it\n"
+                       "agora devnet up --detach --base-port 28000 --home /tmp/dn",
+    "agora devnet demo": "agora devnet demo",
+    "agora devnet status": "agora devnet status --output json",
+    "agora devnet logs": "agora devnet logs v1 --follow",
+    "agora devnet stop": "agora devnet stop v2",
+    "agora devnet start": "agora devnet start v2",
+    "agora devnet down": "agora devnet down",
+    "agora devnet reset": "agora devnet reset --yes",
+    "agora bench state": "agora bench state --txs 20000 --accounts 1000 --block-txs 1000",
+}
+
+
+def walk(command: Any, path: list[str]) -> Iterator[tuple[str, Any]]:
+    """(path, command) of every visible leaf command, sorted by path."""
+    subcommands = getattr(command, "commands", None)
+    if subcommands is None:
+        yield " ".join(path), command
+        return
+    for name in sorted(subcommands):
+        sub = subcommands[name]
+        if not sub.hidden:
+            yield from walk(sub, [*path, name])
+
+
+def command_paths() -> dict[str, Any]:
+    """Every visible `agora ...` command path and its click command."""
+    return dict(walk(typer.main.get_command(app), ["agora"]))
+
+
+def option_names(command: Any) -> set[str]:
+    """Every option spelling a command accepts (``--wait`` and ``--no-wait`` both)."""
+    names: set[str] = set()
+    for param in command.params:
+        names.update(getattr(param, "opts", []))
+        names.update(getattr(param, "secondary_opts", []))
+    return {n for n in names if n.startswith("-")}
+
+
+def _cell(text: str) -> str:
+    return " ".join(text.split()).replace("|", "\\|")
+
+
+def _default(param: Any) -> str:
+    if param.required or param.default is None or param.default == "":
+        return ""
+    value = param.default
+    if isinstance(value, bool):
+        return ""
+    value = getattr(value, "value", value)
+    if isinstance(value, list):
+        return ""
+    return f"`{value}`"
+
+
+def options_table(command: Any, skip: tuple[str, ...]) -> list[str]:
+    rows = []
+    for param in command.params:
+        opts = [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]
+        if param.param_type_name == "argument" or getattr(param, "hidden", False):
+            continue
+        if opts and opts[0] in skip:
+            continue
+        spelling = " / ".join(f"`{o}`" for o in opts)
+        required = "yes" if param.required else ""
+        rows.append(f"| {spelling} | {_cell(param.help or '')} | {required} | "
+                    f"{_default(param)} |")
+    if not rows:
+        return []
+    return ["| option | meaning | required | default |", "| --- | --- | --- | --- |", *rows]
+
+
+def usage(path: str, command: Any) -> str:
+    parts = [path]
+    for param in command.params:
+        if param.param_type_name == "argument":
+            name = param.name.upper()
+            parts.append(name if param.required else f"[{name}]")
+    parts.append("[OPTIONS]")
+    return " ".join(parts)
+
+
+def section(path: str, command: Any) -> str:
+    if path not in EXAMPLES:
+        raise SystemExit(f"no example for {path}: add one to EXAMPLES")
+    help_text = (command.help or "").strip()
+    lines = [f"### {path}", "", help_text, "", f"Usage: `{usage(path, command)}`", ""]
+    arguments = [p for p in command.params if p.param_type_name == "argument"]
+    for param in arguments:
+        lines.append(f"- `{param.name.upper()}`: {_cell(getattr(param, 'help', '') or '')}")
+    if arguments:
+        lines.append("")
+    is_tx = path.startswith("agora tx ")
+    table = options_table(command, TX_SHARED if is_tx else CONVENTIONS)
+    if table:
+        lines += table + [""]
+    if is_tx:
+        lines += ["Plus the [shared transaction options](#agora-tx-shared-options).", ""]
+    lines += ["Example:", "", "```sh", EXAMPLES[path], "```", ""]
+    return "\n".join(lines)
+
+
+def tx_shared_table() -> str:
+    command = command_paths()["agora tx transfer"]
+    rows = ["| option | meaning | default |", "| --- | --- | --- |"]
+    for param in command.params:
+        opts = [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]
+        if opts and opts[0] in TX_SHARED:
+            spelling = " / ".join(f"`{o}`" for o in opts)
+            rows.append(f"| {spelling} | {_cell(param.help or '')} | {_default(param)} |")
+    return "\n".join(rows)
+
+
+def render() -> str:
+    groups = [("agora init", "agora start", "Node"), ("agora keys ", None, "Keys"),
+              ("agora tx ", None, "Transactions"), ("agora query ", None, "Queries"),
+              ("agora devnet ", None, "Devnet"), ("agora bench ", None, "Benchmarks")]
+    paths = command_paths()
+    out: list[str] = []
+    done: set[str] = set()
+    for first, second, title in groups:
+        chosen = [p for p in paths if p in (first, second) or
+                  (second is None and p.startswith(first))]
+        out.append(f"## {title}\n")
+        if title == "Transactions":
+            out.append("Every `agora tx <type>` builds the transaction, signs it with the key "
+                       "named by `--from`, submits it with `tx_submit` and (by default) waits "
+                       "until it is finalized, then prints its id, status, height and events, "
+                       "plus the new record's id where it creates one (`listing`, `order`, "
+                       "`comment`, `poll`, `share` and the referral link). The transaction "
+                       "type names with underscores (`agora tx order_ship`) work too.\n")
+            out.append("<a id=\"agora-tx-shared-options\"></a>\nShared transaction "
+                       "options:\n\n" + tx_shared_table() + "\n")
+        for path in chosen:
+            out.append(section(path, paths[path]))
+            done.add(path)
+    missing = set(paths) - done
+    assert not missing, f"command paths outside every group: {sorted(missing)}"
+    return "\n".join(out)
+
+
+def main() -> None:
+    text = CLI_DOC.read_text()
+    start, end = "<!-- generated:commands -->", "<!-- /generated:commands -->"
+    pattern = re.compile(re.escape(start) + r".*?" + re.escape(end), re.S)
+    assert pattern.search(text), "docs/CLI.md has no generated:commands region"
+    text = pattern.sub(lambda _: f"{start}\n\n{render().rstrip()}\n\n{end}", text)
+    CLI_DOC.write_text(text)
+    print(f"wrote {CLI_DOC} ({len(command_paths())} commands)")
+
+
+if __name__ == "__main__":
+    main()
