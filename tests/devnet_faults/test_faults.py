@@ -10,9 +10,12 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import signal
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -278,8 +281,6 @@ def test_wiped_data_dir_resyncs_verifying_certificates(net: Devnet) -> None:
     victim = next(n for n in reversed(net.names) if n != net.primary())
     net.stop(victim)
     data = net.home(victim) / "data"
-    import shutil
-
     shutil.rmtree(data)
     data.mkdir()
     others = [n for n in net.names if n != victim]
@@ -352,21 +353,19 @@ def test_foreign_key_and_tampered_genesis_refused(net: Devnet, tmp_path: Path) -
     t_home = tmp_path / "tampered"
     t_url, _ = _intruder_home(net, t_home, Keypair.generate(), _tampered(genesis_text))
     spawn_home(net, t_home, "tampered")
-    deadline = time.monotonic() + 5.0
-    answered = {"stranger": False, "tampered": False}
+    # Both start (they answer RPC); then for 4 s nobody takes them as a peer.
+    net.wait(lambda: all(run(call(url, "node_status")) is not None for url in (x_url, t_url)),
+             30, "the stranger and the tampered node to answer RPC", interval_s=0.2)
+    deadline = time.monotonic() + 4.0
     while time.monotonic() < deadline:
         for name, peers in _peer_ids(net, validators).items():
             assert peers <= known, f"{name} took an outsider as a peer: {peers - known}"
         for name, url in (("stranger", x_url), ("tampered", t_url)):
             status = run(call(url, "node_status"))
-            if status is not None:
-                answered[name] = True
-                assert int(status["peers"]) == 0, (name, status)
+            assert status is None or int(status["peers"]) == 0, (name, status)
         time.sleep(0.3)
-    assert answered["tampered"], "the node with the tampered genesis did not start"
     for name, peers in _peer_ids(net, validators).items():
         assert stranger.public_key.hex() not in peers, name
-        assert len(peers) == len(validators) - 1, (name, peers)
 
     # A validator whose genesis is tampered but whose data is the real chain's: it refuses
     # to start (wrong_chain_data).
@@ -398,8 +397,6 @@ def test_partitioned_node_sigstop_heals_and_catches_up(net: Devnet) -> None:
     others = [n for n in net.names if n != isolated]
     pid = net.pid(isolated)
     assert pid is not None
-    import os
-
     os.kill(pid, signal.SIGSTOP)
     try:
         cut = max(net.heights(others).values())
@@ -413,3 +410,16 @@ def test_partitioned_node_sigstop_heals_and_catches_up(net: Devnet) -> None:
         time.monotonic() - healed)
     net.wait_synced()
     net.assert_no_fork()
+
+
+@pytest.fixture(autouse=True)
+def _leave_all_running(net: Devnet) -> Iterator[None]:
+    """After each test, restart any validator a failed test left stopped (so one failure
+    does not cascade into the next tests)."""
+    yield
+    for name in net.names:
+        pid = net.pid(name)
+        if pid is not None and net.alive(name):
+            os.kill(pid, signal.SIGCONT)
+        elif not net.alive(name):
+            net.start(name)
