@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from commerce.errors import ErrorCode, Rejection, ValidationError
+from commerce.events import EVENT_FIELDS
 from commerce.genesis import ChainParams, Genesis
 from commerce.ledger import get_account, put_account
 from commerce.state import Overlay, StateReader, next_state_root
@@ -31,6 +32,15 @@ class Event:
     kind: str
     addresses: tuple[bytes, ...]
     data: tuple[Any, ...] = ()
+
+    def __post_init__(self) -> None:
+        fields = EVENT_FIELDS.get(self.kind)
+        assert fields is not None, f"event kind {self.kind} is not in EVENT_FIELDS"
+        assert len(fields) == len(self.data), f"event {self.kind} has {len(self.data)} items"
+
+    def named(self) -> dict[str, Any]:
+        """The data as a mapping from field name to value."""
+        return dict(zip(EVENT_FIELDS[self.kind], self.data, strict=True))
 
     def to_array(self) -> list[Any]:
         """The canonical array form."""

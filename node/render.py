@@ -19,7 +19,7 @@ from commerce.tx import Transaction
 
 _AMOUNT_NAMES = {"amount", "price", "balance", "escrow", "minted", "supply", "total",
                  "genesis", "commission", "accrued", "claimed", "refund", "payout",
-                 "circulating"}
+                 "circulating", "reward"}
 _AMOUNT_SUFFIXES = ("_amount", "_minor", "_balance", "_price", "_escrow", "_total",
                     "_earned")
 
@@ -67,11 +67,13 @@ def render_tx(tx: Transaction) -> dict[str, Any]:
 
 
 def render_event(event: Event) -> dict[str, Any]:
-    """An event as JSON: kind, touched addresses, data."""
+    """An event as JSON: kind, touched addresses, data, and the data by name (`fields`,
+    amounts with their `_decimal` siblings)."""
     return {
         "kind": event.kind,
         "addresses": [to_text(a) for a in event.addresses],
         "data": json_value(list(event.data)),
+        "fields": json_object(event.named()),
     }
 
 

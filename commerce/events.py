@@ -1,0 +1,33 @@
+"""The names of each event kind's data fields, in order.
+
+An `Event` carries its data as a positional array (canonical and compact in receipts);
+this table gives each position a name so readers (RPC, CLI) can show them, amounts with
+their decimal form. Every event the state machine emits has an entry here, with as many
+names as data items (`Event` asserts it).
+"""
+
+from __future__ import annotations
+
+EVENT_FIELDS: dict[str, tuple[str, ...]] = {
+    "transfer": ("amount",),
+    "merchant_register": (),
+    "merchant_vote": ("action", "votes"),
+    "merchant_status": ("action",),
+    "listing_create": ("listing", "version"),
+    "listing_update": ("listing", "version"),
+    "listing_delist": ("listing",),
+    "share": ("share", "listing"),
+    "comment": ("comment", "listing", "reward"),
+    "purchase": ("order", "total"),
+    "order_ship": ("order",),
+    "order_release": ("order", "total", "commission"),
+    "order_refund": ("order", "total"),
+    "order_cancel": ("order", "total"),
+    "order_dispute": ("order",),
+    "dispute_vote": ("order", "decision"),
+    "review": ("order", "rating", "reward"),
+    "review_reply": ("order",),
+    "poll_create": ("poll",),
+    "poll_vote": ("poll", "option"),
+    "reward_claim": ("amount",),
+}
