@@ -372,17 +372,21 @@ def test_foreign_key_and_tampered_genesis_refused(net: Devnet, tmp_path: Path) -
     victim = validators[-1]
     genesis_file = net.home(victim) / "config" / "genesis.json"
     net.stop(victim)
+    pid = 0
     try:
         genesis_file.write_text(_tampered(genesis_text), encoding="utf-8")
         mark = log_path(net.home(victim)).stat().st_size
         pid = spawn_node(victim, net.home(victim))
-        assert _exited(pid, net.home(victim), 20), f"{victim} started on a tampered genesis"
+        assert _exited(pid, net.home(victim), 30), f"{victim} started on a tampered genesis"
         with log_path(net.home(victim)).open("rb") as handle:
             handle.seek(mark)
             tail = handle.read().decode("utf-8", "replace")
         assert "wrong_chain_data" in tail, tail[-2000:]
     finally:
         genesis_file.write_text(genesis_text, encoding="utf-8")
+        if pid and is_node_process(pid, net.home(victim)):
+            os.kill(pid, signal.SIGKILL)  # never leave a node we started behind
+            _exited(pid, net.home(victim), 5)
     net.start(victim)
     net.wait_synced()
     net.assert_no_fork()
