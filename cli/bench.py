@@ -21,7 +21,7 @@ app = typer.Typer(
     invoke_without_command=True,
 )
 
-SWEEP_FRACTIONS = (0.05, 0.1, 0.2, 0.3, 0.4, 0.5)
+SWEEP_FRACTIONS = (0.025, 0.05, 0.1, 0.15, 0.2)
 
 
 @app.callback()

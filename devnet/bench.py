@@ -27,6 +27,7 @@ import multiprocessing
 import os
 import random
 import shutil
+import signal
 import statistics
 import sys
 import tempfile
@@ -55,12 +56,14 @@ from node.workload import GENESIS_PARAMS, MixedWorkload
 
 BENCH_CHAIN_ID = "agora-bench"
 MAX_SUBMIT_CHUNK = 500
+MAX_CLIENT_INFLIGHT = 4
 SETUP_CHUNK = 500
 DRAIN_TIMEOUT_S = 30.0
 DRAIN_IDLE_S = 8.0
 SETUP_TIMEOUT_S = 300.0
 START_TIMEOUT_S = 60.0
 MAX_TIMED_TXS = 400_000
+MAX_OFFERED_TPS = 4_000  # what `--rate max` signs per second of duration
 SHOPPERS_PER_MERCHANT = 25
 PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
@@ -126,32 +129,44 @@ async def _client_run(url: str, raws: list[str], rate: float | None, start_at: f
     sent: dict[str, float] = {}
     reasons: dict[str, int] = {}
     attempted = 0
+    # A few batches in flight, so the offered rate is not one round trip per batch; each
+    # account's transactions may reach the node out of order (the mempool keeps a window).
+    slots = asyncio.Semaphore(MAX_CLIENT_INFLIGHT)
+    tasks: list[asyncio.Task[None]] = []
+
+    async def submit(client: RpcClient, batch: list[str], now: float) -> None:
+        try:
+            answers = await client.call("tx_submitBatch", txs=batch)
+        except RpcClientError as exc:
+            reasons["rpc_error"] = reasons.get("rpc_error", 0) + len(batch)
+            print(f"bench client: {exc}", file=sys.stderr)
+            return
+        finally:
+            slots.release()
+        for answer in answers:
+            if answer.get("ok"):
+                sent[answer["id"]] = now
+            else:
+                reason = str(answer.get("reason"))
+                reasons[reason] = reasons.get(reason, 0) + 1
+
     while time.monotonic() < start_at:
         await asyncio.sleep(min(0.01, max(0.0, start_at - time.monotonic())))
     async with RpcClient(url, timeout_s=60.0) as client:
         for index in range(0, len(raws), chunk):
             if rate is not None:
-                due = start_at + index / rate
-                delay = due - time.monotonic()
+                delay = start_at + index / rate - time.monotonic()
                 if delay > 0:
                     await asyncio.sleep(delay)
+            await slots.acquire()
             now = time.monotonic()
             if now >= stop_at:
+                slots.release()
                 break
             batch = raws[index:index + chunk]
             attempted += len(batch)
-            try:
-                answers = await client.call("tx_submitBatch", txs=batch)
-            except RpcClientError as exc:
-                reasons["rpc_error"] = reasons.get("rpc_error", 0) + len(batch)
-                print(f"bench client: {exc}", file=sys.stderr)
-                continue
-            for answer in answers:
-                if answer.get("ok"):
-                    sent[answer["id"]] = now
-                else:
-                    reason = str(answer.get("reason"))
-                    reasons[reason] = reasons.get(reason, 0) + 1
+            tasks.append(asyncio.create_task(submit(client, batch, now)))
+        await asyncio.gather(*tasks)
     return sent, reasons, attempted
 
 
@@ -366,7 +381,7 @@ def _event_id(event: Any) -> int | None:
 
 def _timed_count(rate: int | None, duration_s: float, options: BenchOptions,
                  limit: float) -> int:
-    offered = rate if rate is not None else limit * 1.2
+    offered = rate if rate is not None else min(limit, MAX_OFFERED_TPS)
     return max(1, min(MAX_TIMED_TXS, int(offered * duration_s)))
 
 
@@ -479,6 +494,8 @@ def run_bench(options: BenchOptions, progress: Progress,
     limit = verify_per_s * cores / options.validators
     points = list(rates) if rates else [options.rate]
     hint = sum(_timed_count(r, options.duration_s, options, limit) for r in points)
+    # SIGTERM unwinds like Ctrl-C, so the nodes are stopped and the directory removed.
+    signal.signal(signal.SIGTERM, _interrupt)
     with BenchDevnet(options, progress) as devnet:
         devnet.limit_hint = limit
         progress(f"starting {options.validators} validators in {devnet.root}")
@@ -494,6 +511,10 @@ def run_bench(options: BenchOptions, progress: Progress,
         return {"sweep": out, "validators": options.validators, "limit_tps": round(limit, 1),
                 "verify_per_s_one_core": round(verify_per_s, 1), "cores": cores}
     return out[0]
+
+
+def _interrupt(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def _point_json(rate: int | None, point: PointResult, options: BenchOptions,

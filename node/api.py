@@ -8,6 +8,7 @@ are grouped by what they read: `node_*` (this node), `chain_*` (blocks and trans
 from __future__ import annotations
 
 import asyncio
+from collections import OrderedDict
 from collections.abc import Callable
 from typing import Annotated, Any, Literal
 
@@ -87,6 +88,9 @@ def parse_tx_hex(text: str) -> Transaction:
     return decode_tx(raw)
 
 
+DECODED_BLOCKS_MAX = 8
+
+
 class ChainAPI:
     """`chain_*` and `tx_*` methods over one node's chain, mempool and tracker."""
 
@@ -96,11 +100,20 @@ class ChainAPI:
         self.store = chain.store
         self.tracker = tracker
         self.admit = admit
+        # Finalized blocks never change: keep the last few decoded, so looking up many
+        # transactions of one block decodes it once, not once per transaction.
+        self._decoded: OrderedDict[int, Any] = OrderedDict()
 
     def _block_or_404(self, height: int) -> Any:
+        block = self._decoded.get(height)
+        if block is not None:
+            return block
         block = self.store.get_block(height)
         if block is None:
             raise NodeError(NodeErrorCode.NOT_FOUND, f"no block at height {height}")
+        self._decoded[height] = block
+        while len(self._decoded) > DECODED_BLOCKS_MAX:
+            self._decoded.popitem(last=False)
         return block
 
     async def get_block(self, params: BlockParams) -> dict[str, Any]:
