@@ -11,8 +11,6 @@ from typing import Annotated
 import typer
 
 from cli.common import OutputFormat, OutputOption, emit, handle_errors
-from devnet.bench import BenchOptions, render_point, render_sweep, run_bench
-from node.bench_state import render_text, run_state_bench
 
 app = typer.Typer(
     name="bench",
@@ -52,6 +50,10 @@ def devnet_bench(
     offered = None if rate == "max" else int(rate)
     if offered is not None and offered < 1:
         raise ValueError("--rate must be a positive integer or max")
+    # Imported here, not at the top: every other `agora` command starts faster without
+    # the benchmark's dependencies.
+    from devnet.bench import BenchOptions, render_point, render_sweep, run_bench, sweep_rates
+
     options = BenchOptions(validators=validators, duration_s=duration, rate=offered,
                            accounts=accounts, clients=clients)
 
@@ -59,8 +61,6 @@ def devnet_bench(
         print(line, file=sys.stderr, flush=True)
 
     if sweep:
-        from devnet.bench import sweep_rates
-
         result = run_bench(options, progress, rates=sweep_rates(options, SWEEP_FRACTIONS))
         emit(output, result, lambda: typer.echo(render_sweep(result)))
         return
@@ -72,7 +72,7 @@ def devnet_bench(
 @handle_errors
 def state(
     *,
-    txs: Annotated[int, typer.Option("--txs", help="Transfers in the workload.")] = 20_000,
+    txs: Annotated[int, typer.Option("--txs", help="Measured transactions.")] = 20_000,
     accounts: Annotated[
         int, typer.Option("--accounts", help="Funded accounts that send and receive.")
     ] = 1_000,
@@ -81,6 +81,9 @@ def state(
     ] = 1_000,
     output: OutputOption = OutputFormat.text,
 ) -> None:
-    """Execute and finalize transfers on a temporary LevelDB beside one core's Ed25519 rate."""
+    """Execute and finalize a mixed workload of every transaction type on a temporary
+    LevelDB, beside one core's Ed25519 verification rate."""
+    from node.bench_state import render_text, run_state_bench
+
     result = run_state_bench(txs=txs, accounts=accounts, block_txs=block_txs)
     emit(output, result.to_dict(), lambda: typer.echo(render_text(result)))

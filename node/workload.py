@@ -216,7 +216,7 @@ class MixedWorkload:
 
     def _stage_share(self) -> list[tuple[Transaction, Any]]:
         out: list[tuple[Transaction, Any]] = []
-        for n in range(len(self.merchants) * SHARES_PER_MERCHANT):
+        for _ in range(len(self.merchants) * SHARES_PER_MERCHANT):
             shop_index = self.rng.randrange(len(self.pools.shop))
             sharer = self.rng.randrange(len(self.shoppers))
             if (sharer, shop_index) in self._used_shares:

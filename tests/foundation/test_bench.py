@@ -13,7 +13,8 @@ from typer.testing import CliRunner
 from cli.main import app
 
 KEYS = {
-    "txs", "accounts", "merchants", "listings", "setup_txs", "types", "block_txs", "blocks", "exec_seconds", "finalize_seconds",
+    "txs", "accounts", "merchants", "listings", "setup_txs", "types", "block_txs", "blocks",
+    "exec_seconds", "finalize_seconds",
     "exec_txs_per_s", "commit_txs_per_s", "verify_per_s", "commit_to_verify_ratio",
     "goal_ratio", "goal_met",
 }
