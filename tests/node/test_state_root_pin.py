@@ -1,0 +1,106 @@
+"""The state roots and every stored byte of a fixed mixed block sequence are pinned.
+
+Method: build the bench's deterministic mixed workload (every transaction type) small,
+finalize its setup and timed blocks on a fresh LevelDB store, with poison transactions
+(same sender and nonce, refused after the nonce bump, or a replay refused at the nonce)
+slipped in front of some timed ones and dropped by the proposer's mode. The digest covers
+each block's state root, the rejected transactions' codes and the whole database at the
+end. The expected values were computed with the code before the execution/finalize
+optimizations of issue 4: any change to a stored byte or a root fails this test.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+from commerce.block import BlockHeader, encode_block, tx_root
+from commerce.keys import Keypair
+from commerce.limits import MAX_AMOUNT_MINOR
+from commerce.machine import ChainContext, execute_block
+from commerce.transfer import Transfer
+from commerce.tx import Transaction, sign_tx
+from node.bench_state import (
+    BENCH_CHAIN_ID,
+    BENCH_VALIDATORS,
+    SHOPPERS_PER_MERCHANT,
+    bench_genesis,
+    bench_keys,
+)
+from node.store import Store
+from node.workload import MixedWorkload
+
+PINNED_LAST_ROOT = "60ecc2b15f060816dbae680eabad6e2747455d9767d389c2e05c101d51ab9f42"
+PINNED_DIGEST = "1b78049065d8d9d13f157689a7d85264e81d11f05c97c9384d7ec67d4711433c"
+
+ACCOUNTS = 120
+TIMED = 1500
+BLOCK_TXS = 40
+
+
+def _run(path: Path) -> tuple[str, str]:
+    shoppers = bench_keys(ACCOUNTS, 0)
+    merchants = bench_keys(max(2, ACCOUNTS // SHOPPERS_PER_MERCHANT), 1)
+    validators = bench_keys(BENCH_VALIDATORS, 2)
+    genesis = bench_genesis(validators, [*shoppers, *merchants])
+    keys: dict[bytes, Keypair] = {k.public_key: k for k in [*shoppers, *merchants, *validators]}
+    mix = MixedWorkload(chain_id=BENCH_CHAIN_ID, validators=validators, shoppers=shoppers,
+                        merchants=merchants, timed_hint=TIMED)
+    digest = hashlib.sha256()
+    rejected = [0]
+    store = Store.open(path, genesis)
+
+    def finalize(txs: list[Transaction], drop: bool) -> list[object]:
+        head = store.head
+        height = head.height + 1
+        result = execute_block(store.state, ChainContext.of(genesis, height), head.state_root,
+                               tuple(txs), drop_invalid=drop, check_signatures=False)
+        kept = tuple(result.txs)
+        header = BlockHeader(genesis.chain_id, height, head.block_hash, tx_root(kept),
+                             result.state_root, genesis.validator_keys[0], 0)
+        store.finalize_block(encode_block(header, kept), b"pin-certificate", result)
+        digest.update(result.state_root)
+        rejected[0] += len(result.rejected)
+        for tx, rejection in result.rejected:
+            digest.update(tx.tx_id + rejection.code.reason.encode())
+        return list(result.receipts)
+
+    try:
+        while (stage := mix.next_setup()) is not None:
+            ids: list[int | None] = []
+            for start in range(0, len(stage), BLOCK_TXS):
+                for receipt in finalize(stage[start:start + BLOCK_TXS], False):
+                    data = receipt.events[0].data  # type: ignore[attr-defined]
+                    first = data[0] if data else None
+                    ids.append(first if isinstance(first, int)
+                               and not isinstance(first, bool) else None)
+            mix.record(ids)
+        timed = mix.timed(TIMED)
+        previous: list[Transaction] = []
+        for start in range(0, len(timed), BLOCK_TXS):
+            block: list[Transaction] = []
+            for i, tx in enumerate(timed[start:start + BLOCK_TXS]):
+                key = keys[tx.sender]
+                if i % 7 == 3:  # nonce bumped, then insufficient funds: the child discarded
+                    block.append(sign_tx(key, BENCH_CHAIN_ID, tx.nonce,
+                                         Transfer(to=b"\x01" * 20, amount=MAX_AMOUNT_MINOR)))
+                if i % 11 == 5:  # nonce bumped, then a transfer to oneself
+                    block.append(sign_tx(key, BENCH_CHAIN_ID, tx.nonce,
+                                         Transfer(to=tx.sender_address, amount=1)))
+                block.append(tx)
+            block.extend(previous[:3])  # replays: refused at the nonce
+            previous = block
+            finalize(block, True)
+        last_root = store.head.state_root.hex()
+        for key, value in store._db.iterator():
+            digest.update(len(key).to_bytes(4, "big") + key)
+            digest.update(len(value).to_bytes(4, "big") + value)
+    finally:
+        store.close()
+    assert rejected[0] > 300, "the poison transactions were refused and dropped"
+    return last_root, digest.hexdigest()
+
+
+def test_mixed_block_sequence_roots_and_bytes_are_pinned(tmp_path: Path) -> None:
+    last_root, digest = _run(tmp_path / "data")
+    assert (last_root, digest) == (PINNED_LAST_ROOT, PINNED_DIGEST)
