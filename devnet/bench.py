@@ -58,7 +58,7 @@ BENCH_CHAIN_ID = "agora-bench"
 MAX_SUBMIT_CHUNK = 500
 MAX_CLIENT_INFLIGHT = 4
 SETUP_CHUNK = 500
-DRAIN_TIMEOUT_S = 30.0
+DRAIN_TIMEOUT_S = 120.0
 DRAIN_IDLE_S = 8.0
 SETUP_TIMEOUT_S = 300.0
 START_TIMEOUT_S = 60.0
@@ -115,12 +115,13 @@ class PointResult:
 # Clients (separate processes).
 
 
-def _client_main(url: str, raws: list[str], rate: float | None, start_at: float,
+def _client_main(index: int, url: str, raws: list[str], rate: float | None, start_at: float,
                  stop_at: float, out: Any) -> None:
     """Submit `raws` (hex) in chunks at `rate` tx/s from `start_at`; put the outcome on
-    `out`: ({tx_id: submit_time}, {reason: count}, attempted)."""
+    `out`: (index, {tx_id: submit_time}, {reason: count}, attempted). The attempted
+    transactions are always the first `attempted` of `raws`."""
     result = asyncio.run(_client_run(url, raws, rate, start_at, stop_at))
-    out.put(result)
+    out.put((index, *result))
 
 
 async def _client_run(url: str, raws: list[str], rate: float | None, start_at: float,
@@ -245,21 +246,59 @@ class BenchDevnet:
         self.progress(f"signing {count} transactions")
         txs = self.workload.timed(count)
         streams = _split_streams(txs, self.options.clients)
-        return asyncio.run(self._measure(streams, rate, duration_s))
+        point, attempted = asyncio.run(self._measure(
+            [[tx.raw.hex() for tx in stream] for stream in streams], rate, duration_s))
+        # Transactions a client did not send before the window closed (its stream's tail)
+        # are sent, unmeasured, before the next point on this devnet: otherwise that
+        # point's transactions would start above a nonce gap, be accepted and never be
+        # executable, and count as dropped.
+        self._unsent = [tx for stream, sent in zip(streams, attempted, strict=True)
+                        for tx in stream[sent:]]
+        return point
+
+    _unsent: list[Transaction] = []
+
+    def flush_unsent(self) -> None:
+        """Submit the previous point's unsent tail and wait until the pools are empty."""
+        if self._unsent:
+            self.progress(f"sending the {len(self._unsent)} transactions the last point "
+                          "did not send (not measured)")
+            asyncio.run(self._flush(self._unsent))
+        self._unsent = []
+
+    async def _flush(self, txs: list[Transaction]) -> None:
+        async with RpcClient(self.nodes[0].rpc_url, timeout_s=60.0) as client:
+            for start in range(0, len(txs), SETUP_CHUNK):
+                await client.call("tx_submitBatch",
+                                  txs=[tx.raw.hex() for tx in txs[start:start + SETUP_CHUNK]])
+        deadline = time.monotonic() + DRAIN_TIMEOUT_S
+        last, last_change = -1, time.monotonic()
+        while time.monotonic() < deadline:
+            pending = sum(m["mempool_txs"] for m in (await _mempools(self.nodes)).values())
+            if pending == 0:
+                return
+            if pending != last:
+                last, last_change = pending, time.monotonic()
+            elif time.monotonic() - last_change > DRAIN_IDLE_S:
+                return
+            await asyncio.sleep(0.5)
 
     limit_hint: float = 8_000.0
 
     async def _measure(self, streams: list[list[str]], rate: int | None,
-                       duration_s: float) -> PointResult:
+                       duration_s: float) -> tuple[PointResult, list[int]]:
         options = self.options
         views_before = await _view_changes(self.nodes)
         ctx = multiprocessing.get_context("spawn")
         queue = ctx.Queue()
         start_at = time.monotonic() + 3.0  # clients import and connect before this
         stop_at = start_at + duration_s
-        per_client = None if rate is None else rate / len(streams)
+        # Each client is paced at its stream's share of the offered rate (streams split by
+        # sender are not equal), so every stream is due by the end of the window.
+        total = sum(len(stream) for stream in streams)
         procs = [ctx.Process(target=_client_main, daemon=True, args=(
-            self.nodes[i % len(self.nodes)].rpc_url, stream, per_client, start_at, stop_at,
+            i, self.nodes[i % len(self.nodes)].rpc_url, stream,
+            None if rate is None else rate * len(stream) / total, start_at, stop_at,
             queue)) for i, stream in enumerate(streams)]
         for proc in procs:
             proc.start()
@@ -288,9 +327,11 @@ class BenchDevnet:
             sent: dict[str, float] = {}
             reasons: dict[str, int] = {}
             attempted = 0
-            for client_sent, client_reasons, client_attempted in outcomes:
+            per_stream = [0] * len(streams)
+            for index, client_sent, client_reasons, client_attempted in outcomes:
                 sent.update(client_sent)
                 attempted += client_attempted
+                per_stream[index] = client_attempted
                 for reason, n in client_reasons.items():
                     reasons[reason] = reasons.get(reason, 0) + n
             await self._drain(sent, commits)
@@ -303,8 +344,9 @@ class BenchDevnet:
                 if proc.is_alive():
                     proc.kill()
         views_after = await _view_changes(self.nodes)
+        mempools = await _mempools(self.nodes)
         return _figures(sent, commits, blocks, reasons, attempted, start_at, duration_s,
-                        views_after - views_before, self.nodes, cpu)
+                        views_after - views_before, self.nodes, cpu, mempools), per_stream
 
     def _sample_rss(self) -> None:
         for node in self.nodes:
@@ -385,11 +427,11 @@ def _timed_count(rate: int | None, duration_s: float, options: BenchOptions,
     return max(1, min(MAX_TIMED_TXS, int(offered * duration_s)))
 
 
-def _split_streams(txs: list[Transaction], clients: int) -> list[list[str]]:
+def _split_streams(txs: list[Transaction], clients: int) -> list[list[Transaction]]:
     """One stream per client; each sender's transactions stay in one stream, in order."""
-    streams: list[list[str]] = [[] for _ in range(clients)]
+    streams: list[list[Transaction]] = [[] for _ in range(clients)]
     for tx in txs:
-        streams[tx.sender[0] % clients].append(tx.raw.hex())
+        streams[tx.sender[0] % clients].append(tx)
     return [s for s in streams if s]
 
 
@@ -422,6 +464,20 @@ def _rss_kb(pid: int) -> int:
     return 0
 
 
+async def _mempools(nodes: Sequence[_NodeProc]) -> dict[str, dict[str, Any]]:
+    """Per node after the drain: transactions still pending, and evictions by reason
+    since the node started (an admitted transaction that is neither committed nor
+    evicted with a reason is still pending)."""
+    out: dict[str, dict[str, Any]] = {}
+    for node in nodes:
+        with contextlib.suppress(RpcClientError, KeyError, TypeError, ValueError):
+            async with RpcClient(node.rpc_url, timeout_s=5.0) as client:
+                status = await client.call("node_status")
+                out[node.name] = {"mempool_txs": int(status["mempool_txs"]),
+                                  "evicted": dict(status.get("mempool_evicted") or {})}
+    return out
+
+
 async def _view_changes(nodes: Sequence[_NodeProc]) -> int:
     total = 0
     for node in nodes:
@@ -442,7 +498,8 @@ def _percentile(values: list[float], q: float) -> float:
 def _figures(sent: dict[str, float], commits: dict[str, float],
              blocks: list[tuple[int, int, float]], reasons: dict[str, int], attempted: int,
              start_at: float, duration_s: float, view_changes: int,
-             nodes: Sequence[_NodeProc], cpu: dict[str, float]) -> PointResult:
+             nodes: Sequence[_NodeProc], cpu: dict[str, float],
+             mempools: dict[str, dict[str, Any]] | None = None) -> PointResult:
     latencies = [(commits[t] - s) * 1000 for t, s in sent.items() if t in commits]
     committed = len(latencies)
     last = max((commits[t] for t in sent if t in commits), default=start_at + duration_s)
@@ -464,7 +521,8 @@ def _figures(sent: dict[str, float], commits: dict[str, float],
         view_changes=view_changes,
         nodes=[{"name": n.name, "pid": n.pid, "cpu_percent": round(cpu.get(n.name, 0.0), 1),
                 "rss_mb": round(_rss_kb(n.pid) / 1024, 1),
-                "rss_mb_max": round(max(n.rss_kb_max, _rss_kb(n.pid)) / 1024, 1)}
+                "rss_mb_max": round(max(n.rss_kb_max, _rss_kb(n.pid)) / 1024, 1),
+                **(mempools or {}).get(n.name, {})}
                for n in nodes],
         rejected_reasons=reasons,
     )
@@ -503,6 +561,7 @@ def run_bench(options: BenchOptions, progress: Progress,
         devnet.prepare(hint)
         results = []
         for rate in points:
+            devnet.flush_unsent()
             progress(f"measuring at {'max' if rate is None else rate} tx/s offered")
             results.append((rate, devnet.run_point(rate, options.duration_s)))
     out = [_point_json(rate, point, options, verify_per_s, cores, limit)

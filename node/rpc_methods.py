@@ -127,6 +127,7 @@ def node_status_of(node: Node) -> dict[str, Any]:
         "peers": len(node.p2p.connected_peers()) if node.p2p is not None else 0,
         "mempool_txs": len(node.mempool),
         "mempool_bytes": node.mempool.size_bytes,
+        "mempool_evicted": dict(sorted(node.mempool.evicted_count.items())),
         "rpc_port": node.rpc_port,
         "p2p_port": node.p2p_port,
     }
