@@ -10,17 +10,19 @@ never between. Reads of state go through `StateStore`, which the state machine u
 from __future__ import annotations
 
 import struct
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import msgpack  # type: ignore[import-untyped]
 import plyvel
 
 from commerce.block import Block, decode_block
 from commerce.encoding import decode, encode
 from commerce.genesis import Genesis, genesis_state_root, genesis_writes
-from commerce.machine import BlockResult, Event
+from commerce.machine import BlockResult, Event, Receipt
 from node.errors import NodeError, NodeErrorCode
 
 P_STATE = b"s"
@@ -66,19 +68,89 @@ class ChainHead:
 
 
 class StateStore:
-    """Committed state as a `StateReader` (keys without the state prefix)."""
+    """Committed state as a `StateReader` (keys without the state prefix).
+
+    Reads are cached (absent keys too): the same accounts, listings and counters are read
+    block after block. `Store.finalize_block` writes each block's write set through the
+    cache (`_apply`) right after its batch, so the cache always holds what LevelDB holds.
+    A miss is cached only when no block was written while it read LevelDB (the generation
+    check, under a lock taken on misses only), so a reader in another thread cannot leave
+    a stale value behind. Bounded: cleared when it holds `CACHE_ENTRIES` keys.
+    """
+
+    CACHE_ENTRIES = 500_000
 
     def __init__(self, db: plyvel.DB) -> None:
         self._db = db
+        self._cache: dict[bytes, bytes | None] = {}
+        self._generation = 0
+        self._lock = threading.Lock()
 
     def get(self, key: bytes) -> bytes | None:
+        cache = self._cache
+        if key in cache:
+            return cache[key]
+        generation = self._generation
         value: bytes | None = self._db.get(P_STATE + key)
+        with self._lock:
+            if generation == self._generation:
+                if len(cache) >= self.CACHE_ENTRIES:
+                    cache.clear()
+                cache[key] = value
         return value
 
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         cut = len(P_STATE)
         for key, value in self._db.iterator(prefix=P_STATE + prefix):
             yield key[cut:], value
+
+    def _begin_write(self) -> None:
+        """A block's state writes are about to reach LevelDB: misses read now are not kept."""
+        with self._lock:
+            self._generation += 1
+
+    def _apply(self, writes: Mapping[bytes, bytes | None]) -> None:
+        """The block's state writes are in LevelDB: update the cached keys (None deletes)."""
+        with self._lock:
+            cache = self._cache
+            if len(cache) + len(writes) >= self.CACHE_ENTRIES:
+                cache.clear()
+            cache.update(writes)
+            self._generation += 1
+
+    def _forget(self) -> None:
+        """Drop the cache (after a failed write: LevelDB may hold either version)."""
+        with self._lock:
+            self._cache.clear()
+            self._generation += 1
+
+
+_RECEIPT_LEAVES = frozenset({bytes, str, bool, type(None)})
+_INT_MIN = -(2**63)
+_INT_MAX = 2**64 - 1
+
+
+def receipt_bytes(height: int, index: int, receipt: Receipt) -> bytes:
+    """`encode([height, index, receipt.to_array()])`, packed directly when every leaf is
+    of a plain canonical type (always, for the events handlers emit); the same bytes."""
+    events = receipt.to_array()
+    leaves = _RECEIPT_LEAVES
+    for kind, addresses, data in events:
+        if type(kind) is not str:
+            return encode([height, index, events])
+        for address in addresses:
+            if type(address) is not bytes:
+                return encode([height, index, events])
+        for item in data:
+            item_type = type(item)
+            if item_type in leaves:
+                continue
+            if item_type is int and _INT_MIN <= item <= _INT_MAX:
+                continue
+            return encode([height, index, events])
+    assert 0 <= height <= _INT_MAX and 0 <= index <= _INT_MAX
+    packed: bytes = msgpack.packb([height, index, events], use_bin_type=True)
+    return packed
 
 
 class Store:
@@ -171,22 +243,32 @@ class Store:
         assert len(result.txs) == len(block.txs), "every block transaction succeeded"
         block_hash = block.hash
         raw = block.raw or encode([header.to_array(), [tx.raw for tx in block.txs]])
-        with self._db.write_batch(transaction=True, sync=True) as batch:
-            for key, value in result.writes.items():
-                if value is None:
-                    batch.delete(P_STATE + key)
-                else:
-                    batch.put(P_STATE + key, value)
-            batch.put(height_key(P_BLOCK, header.height), raw)
-            batch.put(height_key(P_CERT, header.height), certificate)
-            batch.put(P_HASH + block_hash, struct.pack(">Q", header.height))
-            for index, (tx, receipt) in enumerate(zip(block.txs, result.receipts, strict=True)):
-                batch.put(P_TX + tx.tx_id, encode([header.height, index, receipt.to_array()]))
-            batch.put(height_key(P_EVENTS, header.height),
-                      encode([event.to_array() for event in result.end_events]))
-            batch.put(META_HEIGHT, struct.pack(">Q", header.height))
-            batch.put(META_STATE_ROOT, result.state_root)
-            batch.put(META_LAST_HASH, block_hash)
+        height = header.height
+        writes = result.writes
+        self.state._begin_write()
+        try:
+            with self._db.write_batch(transaction=True, sync=True) as batch:
+                put = batch.put
+                for key, value in writes.items():
+                    if value is None:
+                        batch.delete(P_STATE + key)
+                    else:
+                        put(P_STATE + key, value)
+                put(height_key(P_BLOCK, height), raw)
+                put(height_key(P_CERT, height), certificate)
+                put(P_HASH + block_hash, struct.pack(">Q", height))
+                for index, (tx, receipt) in enumerate(zip(block.txs, result.receipts,
+                                                          strict=True)):
+                    put(P_TX + tx.tx_id, receipt_bytes(height, index, receipt))
+                put(height_key(P_EVENTS, height),
+                    encode([event.to_array() for event in result.end_events]))
+                put(META_HEIGHT, struct.pack(">Q", height))
+                put(META_STATE_ROOT, result.state_root)
+                put(META_LAST_HASH, block_hash)
+        except BaseException:
+            self.state._forget()
+            raise
+        self.state._apply(writes)
         self._head = ChainHead(header.height, block_hash, result.state_root)
 
     def get_block(self, height: int) -> Block | None:
