@@ -13,6 +13,9 @@ from commerce.state import Overlay, StateReader
 ACCOUNT_PREFIX = b"A"
 SUPPLY_KEY = b"Z:supply"
 
+_packb = msgpack.packb
+_unpackb = msgpack.unpackb
+
 
 @dataclass(slots=True)
 class Account:
@@ -30,10 +33,11 @@ def account_key(address: bytes) -> bytes:
 
 def get_account(view: StateReader | Overlay, address: bytes) -> Account:
     """The account at `address` (a fresh one when absent)."""
-    raw = view.get(account_key(address))
+    assert len(address) == 20, "addresses are 20 bytes"
+    raw = view.get(ACCOUNT_PREFIX + address)
     if raw is None:
         return Account()
-    balance, nonce = msgpack.unpackb(raw)
+    balance, nonce = _unpackb(raw)
     return Account(balance, nonce)
 
 
@@ -41,7 +45,8 @@ def put_account(view: Overlay, address: bytes, account: Account) -> None:
     """Store `account` at `address`."""
     assert 0 <= account.balance <= MAX_AMOUNT_MINOR, "balances stay in range"
     assert account.nonce >= 0
-    view.put(account_key(address), msgpack.packb([account.balance, account.nonce]))
+    assert len(address) == 20, "addresses are 20 bytes"
+    view.put(ACCOUNT_PREFIX + address, _packb((account.balance, account.nonce)))
 
 
 def debit(view: Overlay, address: bytes, amount: int) -> None:

@@ -13,9 +13,11 @@ This module only describes state; the rules live in the modules of each transact
 
 from __future__ import annotations
 
+import operator
 import struct
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Annotated, Any, Self
+from typing import Annotated, Any, Self, cast
 
 import msgpack  # type: ignore[import-untyped,unused-ignore]
 from pydantic import Field
@@ -131,14 +133,36 @@ class Record:
     __slots__ = ()
 
     def to_bytes(self) -> bytes:
-        """The stored form."""
-        names: tuple[str, ...] = self.__slots__
-        return pack([getattr(self, name) for name in names])
+        """The stored form (the fields in slot order, as a msgpack array)."""
+        getter = _FIELD_GETTERS.get(type(self))
+        if getter is None:
+            getter = _field_getter(type(self))
+        data: bytes = msgpack.packb(getter(self), use_bin_type=True)
+        return data
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
         """Read the stored form back."""
         return cls(*unpack(data))
+
+
+_FIELD_GETTERS: dict[type[Any], Callable[[Any], tuple[Any, ...]]] = {}
+
+
+def _field_getter(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
+    """A function giving a record's fields in slot order as a tuple (msgpack packs a tuple
+    as the same array as a list), built once per record class."""
+    names: tuple[str, ...] = cls.__slots__
+    getter: Callable[[Any], tuple[Any, ...]]
+    if len(names) == 1:
+        single = operator.attrgetter(names[0])
+
+        def getter(record: Any) -> tuple[Any, ...]:
+            return (single(record),)
+    else:
+        getter = cast(Callable[[Any], tuple[Any, ...]], operator.attrgetter(*names))
+    _FIELD_GETTERS[cls] = getter
+    return getter
 
 
 def load(view: StateReader | Overlay, cls: type[Any], key: bytes) -> Any:

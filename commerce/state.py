@@ -8,7 +8,7 @@ the store writes in one batch and the state root commits to.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from typing import Protocol
 
 import msgpack  # type: ignore[import-untyped]
@@ -55,17 +55,28 @@ class MemoryState:
 class Overlay:
     """A writable view over a parent reader. Writes stay here until `merge_into_parent`."""
 
-    __slots__ = ("parent", "writes")
+    __slots__ = ("parent", "writes", "_levels", "_base_get")
 
     def __init__(self, parent: StateReader | Overlay) -> None:
         self.parent = parent
         self.writes: dict[bytes, bytes | None] = {}
+        # The write dicts from this overlay down to the first one, and the base reader's
+        # `get`: a read walks them in a loop rather than one call per level. The dicts are
+        # the overlays' own (`merge_into_parent` updates and clears them in place).
+        if isinstance(parent, Overlay):
+            self._levels: tuple[dict[bytes, bytes | None], ...] = (
+                (self.writes, *parent._levels))
+            self._base_get: Callable[[bytes], bytes | None] = parent._base_get
+        else:
+            self._levels = (self.writes,)
+            self._base_get = parent.get
 
     def get(self, key: bytes) -> bytes | None:
         """The value at `key` as seen through this overlay."""
-        if key in self.writes:
-            return self.writes[key]
-        return self.parent.get(key)
+        for writes in self._levels:
+            if key in writes:
+                return writes[key]
+        return self._base_get(key)
 
     def put(self, key: bytes, value: bytes) -> None:
         """Set `key` to `value`."""
@@ -95,7 +106,7 @@ class Overlay:
         """Move this overlay's writes into its parent overlay."""
         assert isinstance(self.parent, Overlay), "only a child overlay merges"
         self.parent.writes.update(self.writes)
-        self.writes = {}
+        self.writes.clear()
 
 
 def write_set_digest(writes: Mapping[bytes, bytes | None]) -> bytes:
