@@ -171,7 +171,11 @@ class Store:
         """
         Path(path).mkdir(parents=True, exist_ok=True)
         try:
-            db = plyvel.DB(str(path), create_if_missing=True)
+            # Bloom filters (10 bits a key): a read of an absent key (a new order, timer or
+            # reward marker) skips the tables that cannot hold it, ~3 -> ~1.5 us a miss.
+            # Only the files' filter blocks change, never a stored key or value; tables
+            # written without filters are read as before.
+            db = plyvel.DB(str(path), create_if_missing=True, bloom_filter_bits=10)
         except plyvel.IOError as exc:
             raise NodeError(NodeErrorCode.STORE_LOCKED, f"cannot open {path}: {exc}") from exc
         try:
