@@ -45,6 +45,7 @@ class _Entry:
 
 
 EvictListener = Callable[[Transaction, str], None]
+NONCE_CACHE_MAX = 100_000  # committed nonces remembered (all forgotten when full)
 
 
 class VerifiedCache:
@@ -90,6 +91,10 @@ class Mempool:
         self.verified = VerifiedCache()
         self.evict_listeners: list[EvictListener] = []
         self.evicted_count: dict[str, int] = {}
+        # Committed nonces read from the state, kept until a finalized block changes them
+        # (`on_finalized` forgets its senders: only a sender's own transaction moves its
+        # nonce). A LevelDB read and a record unpack per admitted transaction otherwise.
+        self._nonces: dict[bytes, int] = {}
 
     # Reading.
 
@@ -109,9 +114,19 @@ class Mempool:
         entry = self._by_id.get(tx_id)
         return None if entry is None else entry.tx
 
+    def committed_nonce(self, sender: bytes) -> int:
+        """The next nonce of `sender` on committed state."""
+        nonce = self._nonces.get(sender)
+        if nonce is None:
+            nonce = get_account(self._state, sender).nonce
+            if len(self._nonces) >= NONCE_CACHE_MAX:
+                self._nonces.clear()
+            self._nonces[sender] = nonce
+        return nonce
+
     def pending_nonce(self, sender: bytes) -> int:
         """The next nonce for `sender` counting its pending consecutive transactions."""
-        nonce = get_account(self._state, sender).nonce
+        nonce = self.committed_nonce(sender)
         queued = self._by_sender.get(sender, {})
         while nonce in queued:
             nonce += 1
@@ -120,7 +135,7 @@ class Mempool:
     def has_ready(self) -> bool:
         """True when some account's next transaction is pending (a block would not be empty)."""
         for sender, queued in self._by_sender.items():
-            if get_account(self._state, sender).nonce in queued:
+            if self.committed_nonce(sender) in queued:
                 return True
         return False
 
@@ -138,7 +153,7 @@ class Mempool:
         if tx.tx_id in self._by_id:
             raise NodeError(NodeErrorCode.DUPLICATE_TX, "transaction is already pending")
         sender = tx.sender_address
-        state_nonce = get_account(self._state, sender).nonce
+        state_nonce = self.committed_nonce(sender)
         if tx.nonce < state_nonce:
             raise ValidationError(
                 ErrorCode.BAD_NONCE, f"nonce {tx.nonce} is used; next is {state_nonce}"
@@ -198,7 +213,7 @@ class Mempool:
             sender = tx.sender_address
             expected = next_nonce.get(sender)
             if expected is None:
-                expected = get_account(self._state, sender).nonce
+                expected = self.committed_nonce(sender)
             if tx.nonce != expected or size + len(tx.raw) > max_bytes:
                 next_nonce[sender] = expected
                 continue
@@ -219,13 +234,14 @@ class Mempool:
         senders: set[bytes] = set()
         for tx in txs:
             senders.add(tx.sender_address)
+            self._nonces.pop(tx.sender_address, None)
             if self._remove(tx.tx_id) is not None:
                 included.append(tx)
         for sender in sorted(senders):
             queued = self._by_sender.get(sender)
             if not queued:
                 continue
-            state_nonce = get_account(self._state, sender).nonce
+            state_nonce = self.committed_nonce(sender)
             for nonce in sorted(n for n in queued if n < state_nonce):
                 self._evict(queued[nonce], "nonce_used")
         self._expire(height)
@@ -251,7 +267,7 @@ class Mempool:
             queued = self._by_sender.get(sender)
             if not queued:
                 continue
-            nonce = get_account(self._state, sender).nonce
+            nonce = self.committed_nonce(sender)
             tx_id = queued.get(nonce)
             if tx_id is None:
                 continue
