@@ -93,22 +93,27 @@ def unpack(data: bytes) -> list[Any]:
     return value
 
 
+_U64_PACK = struct.Struct(">Q").pack
+_U32_PACK = struct.Struct(">I").pack
+_U64_UNPACK = struct.Struct(">Q").unpack
+
+
 def u64(value: int) -> bytes:
     """8 big-endian bytes (ids, heights, counts in keys and small values)."""
     assert 0 <= value <= 2**64 - 1, "u64 out of range"
-    return struct.pack(">Q", value)
+    return _U64_PACK(value)
 
 
 def u32(value: int) -> bytes:
     """4 big-endian bytes (versions and timer slots in keys)."""
     assert 0 <= value <= 2**32 - 1, "u32 out of range"
-    return struct.pack(">I", value)
+    return _U32_PACK(value)
 
 
 def read_u64(data: bytes) -> int:
     """The integer of 8 big-endian bytes."""
     assert len(data) == 8, "u64 values are 8 bytes"
-    value: int = struct.unpack(">Q", data)[0]
+    value: int = _U64_UNPACK(data)[0]
     return value
 
 
