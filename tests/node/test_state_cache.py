@@ -1,0 +1,51 @@
+"""StateStore's read cache always answers what LevelDB holds.
+
+Method: read keys (present and absent) so they are cached, then write a block's state
+changes the way `Store.finalize_block` does (begin, batch, apply) including a delete, and
+check every read; after a failed write (`_forget`) nothing cached is trusted.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import plyvel
+
+from node.store import P_STATE, StateStore
+
+
+def test_cache_follows_written_blocks(tmp_path: Path) -> None:
+    db = plyvel.DB(str(tmp_path / "db"), create_if_missing=True)
+    try:
+        db.put(P_STATE + b"a", b"1")
+        db.put(P_STATE + b"b", b"2")
+        state = StateStore(db)
+        assert (state.get(b"a"), state.get(b"b"), state.get(b"c")) == (b"1", b"2", None)
+        writes: dict[bytes, bytes | None] = {b"a": b"10", b"b": None, b"c": b"30"}
+        state._begin_write()
+        with db.write_batch(transaction=True) as batch:
+            for key, value in writes.items():
+                if value is None:
+                    batch.delete(P_STATE + key)
+                else:
+                    batch.put(P_STATE + key, value)
+        state._apply(writes)
+        assert (state.get(b"a"), state.get(b"b"), state.get(b"c")) == (b"10", None, b"30")
+        assert [k for k, _ in state.iterate(b"")] == [b"a", b"c"]
+    finally:
+        db.close()
+
+
+def test_failed_write_forgets_the_cache(tmp_path: Path) -> None:
+    db = plyvel.DB(str(tmp_path / "db"), create_if_missing=True)
+    try:
+        state = StateStore(db)
+        state._begin_write()
+        db.put(P_STATE + b"k", b"old")
+        assert state.get(b"k") == b"old"  # read mid-write (cached; _apply would overwrite)
+        state._forget()  # e.g. the batch failed
+        assert b"k" not in state._cache
+        db.put(P_STATE + b"k", b"new")
+        assert state.get(b"k") == b"new"
+    finally:
+        db.close()
