@@ -26,7 +26,7 @@ from commerce.tx import Transaction, decode_tx
 from consensus.events import Note, Started, WorkPending
 from consensus.replica import Replica, ReplicaConfig
 from node import limits
-from node.chain import Chain, block_digest
+from node.chain import Chain, block_digest, verify_tx
 from node.driver import KIND_BLOCKS, KIND_CONSENSUS, ConsensusDriver
 from node.errors import NodeError, NodeErrorCode
 from node.home import LoadedHome
@@ -47,6 +47,7 @@ from p2p.service import P2PService, PersistentPeer
 KIND_TXS = "txs"
 TX_BATCH_MAX = 512
 TX_BATCH_DELAY_S = 0.005
+GOSSIP_VERIFY_TASKS_MAX = 32  # gossiped batches being verified at once, past it inline
 VERSION = "0.1.0"
 
 _log = get_logger("node")
@@ -88,6 +89,8 @@ class Node:
         self._tx_batch: list[bytes] = []
         self._tx_flush: asyncio.TimerHandle | None = None
         self._work_signalled = False
+        self._gossip_tasks = 0
+        self._tasks: set[asyncio.Task[None]] = set()
         self.rpc_port = 0
         self.p2p_port = 0
         self.stopped = asyncio.Event()
@@ -215,6 +218,10 @@ class Node:
             await self.p2p.stop()
             self.p2p = None
         self.tracker.cancel_all()
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.gather(*self._tasks, return_exceptions=True)
         if self._verify_pool is not None:
             self._verify_pool.shutdown(wait=True, cancel_futures=True)
             self._verify_pool = None
@@ -350,6 +357,28 @@ class Node:
             txs.append(tx)
         if not txs:
             return True
+        if self._gossip_tasks < GOSSIP_VERIFY_TASKS_MAX:
+            # Verified and admitted in a task of its own: this peer's connection handles
+            # its messages one at a time, so awaiting the verification here held its
+            # consensus messages behind every batch of transactions. Past the bound, the
+            # batch is handled inline (back-pressure on that peer).
+            self._gossip_tasks += 1
+            task = asyncio.get_running_loop().create_task(self._admit_gossiped(txs))
+            self._tasks.add(task)
+            task.add_done_callback(self._gossip_task_done)
+            return True
+        await self._admit_gossiped(txs)
+        return True
+
+    def _gossip_task_done(self, task: asyncio.Task[None]) -> None:
+        self._gossip_tasks -= 1
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log(_log, logging.WARNING, "tx_gossip_admit_failed", error=str(task.exception()))
+
+    async def _admit_gossiped(self, txs: list[Transaction]) -> None:
+        if self.mempool is None:
+            return
         unverified = [tx for tx in txs if tx.tx_id not in self.mempool.verified]
         verified_ok = await self._verify(unverified)
         for tx, ok in zip(unverified, verified_ok, strict=True):
@@ -368,13 +397,12 @@ class Node:
                                                    "status": "admitted"})
         if admitted:
             self._signal_work()
-        return True
 
     async def _verify(self, txs: list[Transaction]) -> list[bool]:
         if not txs:
             return []
         if self._verify_pool is None or len(txs) < 32:
-            return [tx.verify_signature() for tx in txs]
+            return [verify_tx(tx) for tx in txs]
         loop = asyncio.get_running_loop()
         half = (len(txs) + 1) // 2
         parts = [txs[:half], txs[half:]]
@@ -481,7 +509,7 @@ class ConsensusNetwork:
 
 
 def _verify_list(txs: list[Transaction]) -> list[bool]:
-    return [tx.verify_signature() for tx in txs]
+    return [verify_tx(tx) for tx in txs]
 
 
 async def run_node(loaded: LoadedHome) -> None:
