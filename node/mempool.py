@@ -46,6 +46,7 @@ class _Entry:
 
 EvictListener = Callable[[Transaction, str], None]
 NONCE_CACHE_MAX = 100_000  # committed nonces remembered (all forgotten when full)
+RECHECK_PER_BLOCK = min(1_024, limits.MEMPOOL_RECHECK_PER_BLOCK)  # account heads per block
 
 
 class VerifiedCache:
@@ -91,10 +92,11 @@ class Mempool:
         self.verified = VerifiedCache()
         self.evict_listeners: list[EvictListener] = []
         self.evicted_count: dict[str, int] = {}
-        # Committed nonces read from the state, kept until a finalized block changes them
-        # (`on_finalized` forgets its senders: only a sender's own transaction moves its
-        # nonce). A LevelDB read and a record unpack per admitted transaction otherwise.
+        # Committed nonces read from the state, moved by `on_finalized` for a block's senders
+        # (only a sender's own transaction moves its nonce). A LevelDB read and a record
+        # unpack per admitted transaction otherwise.
         self._nonces: dict[bytes, int] = {}
+        self._recheck_from = 0
 
     # Reading.
 
@@ -232,11 +234,18 @@ class Mempool:
         self._height = height
         included: list[Transaction] = []
         senders: set[bytes] = set()
+        next_nonces: dict[bytes, int] = {}
         for tx in txs:
             senders.add(tx.sender_address)
-            self._nonces.pop(tx.sender_address, None)
+            next_nonces[tx.sender_address] = max(next_nonces.get(tx.sender_address, 0),
+                                                 tx.nonce + 1)
             if self._remove(tx.tx_id) is not None:
                 included.append(tx)
+        # A finalized block holds only transactions that executed, each moving its sender's
+        # nonce by one: the sender's next nonce is its last one in the block plus one.
+        if len(self._nonces) + len(next_nonces) > NONCE_CACHE_MAX:
+            self._nonces.clear()
+        self._nonces.update(next_nonces)
         for sender in sorted(senders):
             queued = self._by_sender.get(sender)
             if not queued:
@@ -261,9 +270,16 @@ class Mempool:
         the ones that now fail. Returns how many were evicted."""
         evicted = 0
         checked = 0
-        for sender in list(self._by_sender):
-            if checked >= limits.MEMPOOL_RECHECK_PER_BLOCK:
+        # Round-robin from where the last recheck stopped: starting from the first sender
+        # every time, the same accounts were rechecked after every block and the others
+        # never; and at most RECHECK_PER_BLOCK of them (each is a full execution, ~1/8
+        # of a replica's event loop at saturation with 4,096).
+        senders = list(self._by_sender)
+        start = self._recheck_from % len(senders) if senders else 0
+        for sender in senders[start:] + senders[:start]:
+            if checked >= RECHECK_PER_BLOCK:
                 break
+            self._recheck_from += 1
             queued = self._by_sender.get(sender)
             if not queued:
                 continue
