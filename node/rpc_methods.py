@@ -43,6 +43,7 @@ def build_registry(node: Node) -> Registry:
     assert node.chain is not None
     registry = Registry()
     api = ChainAPI(node.chain, node.tracker, node.admit)
+    node.chain.finalized_listeners.append(api.remember_block)
 
     async def node_status(params: NoParams) -> dict[str, Any]:
         """This node's identity, chain head, consensus view, peers and mempool."""
