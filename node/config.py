@@ -238,9 +238,12 @@ class ConsensusSection(_Section):
         Field(
             ge=1,
             le=MAX_BLOCK_TXS,
-            description="transactions this node puts in a block it proposes",
+            description="transactions this node puts in a block it proposes (at most the"
+            " genesis max_block_txs); kept well below it by default so that a block's"
+            " proposal, validation and finalize under load stay far inside"
+            " timeout_view_change_ms",
         ),
-    ] = 5_000
+    ] = 2_000
 
     @model_validator(mode="after")
     def _relations(self) -> ConsensusSection:
