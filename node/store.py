@@ -73,9 +73,10 @@ class StateStore:
     Reads are cached (absent keys too): the same accounts, listings and counters are read
     block after block. `Store.finalize_block` writes each block's write set through the
     cache (`_apply`) right after its batch, so the cache always holds what LevelDB holds.
-    A miss is cached only when no block was written while it read LevelDB (the generation
-    check, under a lock taken on misses only), so a reader in another thread cannot leave
-    a stale value behind. Bounded: cleared when it holds `CACHE_ENTRIES` keys.
+    A value read from LevelDB is cached only if no block's writes began or were applied to
+    the cache meanwhile (the generation check, under a lock taken on misses only), so a
+    reader in another thread cannot leave a stale value behind; a value read while a
+    batch is in flight is overwritten by `_apply`. Bounded: cleared at `CACHE_ENTRIES`.
     """
 
     CACHE_ENTRIES = 500_000
