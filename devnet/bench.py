@@ -287,7 +287,6 @@ class BenchDevnet:
 
     async def _measure(self, streams: list[list[str]], rate: int | None,
                        duration_s: float) -> tuple[PointResult, list[int]]:
-        options = self.options
         views_before = await _view_changes(self.nodes)
         ctx = multiprocessing.get_context("spawn")
         queue = ctx.Queue()

@@ -19,8 +19,8 @@ from commerce.block import Block, BlockHeader, decode_block, encode_block, tx_ro
 from commerce.encoding import decode, encode
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import Genesis
-from commerce.machine import BlockResult, ChainContext, execute_block
 from commerce.keys import verify
+from commerce.machine import BlockResult, ChainContext, execute_block
 from commerce.tx import TX_DOMAIN, Transaction
 from node import limits
 from node.mempool import Mempool
