@@ -10,6 +10,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import shutil
 import signal
 import sys
 import time
@@ -155,10 +157,16 @@ def _print_up(result: control.UpResult, detach: bool) -> None:
     rpc = result.nodes[0].rpc
     home_flag = "" if Path(layout.root) == control.DEFAULT_DEVNET_HOME.resolve() else \
         f" --home {layout.root}"
+    # `make devnet` runs agora from .venv without activating it: show the path that works.
+    program = "agora"
+    if shutil.which("agora") is None:
+        script = Path(sys.executable).parent / "agora"
+        program = os.path.relpath(script) if script.is_file() else "agora"
     for command, meaning in control.NEXT_COMMANDS:
         text = command.format(rpc=rpc, keyring=layout.keyring)
         if text.startswith("agora devnet "):
             text += home_flag
+        text = program + text.removeprefix("agora")
         typer.echo(f"  {text}")
         typer.echo(f"      {meaning}")
     typer.echo("")
