@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 _FIELDS_ATTR = "agora_fields"
+LOGGER_ROOTS = ("agora", "p2p")
 
 
 class _Formatter(logging.Formatter):
@@ -45,13 +46,16 @@ def _fmt(value: Any) -> str:
 
 
 def setup_logging(level: str = "info", fmt: str = "text", stream: Any = None) -> None:
-    """Route all `agora.*` loggers to one stream (stderr by default) in the chosen format."""
+    """Route the `agora.*` and `p2p.*` loggers to one stream (stderr by default) in the
+    chosen format."""
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(_Formatter(fmt == "json"))
-    root = logging.getLogger("agora")
-    root.handlers[:] = [handler]
-    root.setLevel(level.upper())
-    root.propagate = False
+    # The P2P layer is a library of its own and logs under "p2p".
+    for name in LOGGER_ROOTS:
+        root = logging.getLogger(name)
+        root.handlers[:] = [handler]
+        root.setLevel(level.upper())
+        root.propagate = False
 
 
 def get_logger(name: str) -> logging.Logger:
