@@ -79,11 +79,15 @@ def state(
     block_txs: Annotated[
         int, typer.Option("--block-txs", help="Transactions per block.")
     ] = 1_000,
+    mix: Annotated[
+        str, typer.Option("--mix", help="all: every type in realistic proportions; "
+                          "transfers: transfers only.")
+    ] = "all",
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """Execute and finalize a mixed workload of every transaction type on a temporary
     LevelDB, beside one core's Ed25519 verification rate."""
     from node.bench_state import render_text, run_state_bench
 
-    result = run_state_bench(txs=txs, accounts=accounts, block_txs=block_txs)
+    result = run_state_bench(txs=txs, accounts=accounts, block_txs=block_txs, mix_name=mix)
     emit(output, result.to_dict(), lambda: typer.echo(render_text(result)))

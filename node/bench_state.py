@@ -32,7 +32,7 @@ from commerce.keys import Keypair
 from commerce.machine import ChainContext, execute_block
 from commerce.tx import Transaction
 from node.store import Store
-from node.workload import GENESIS_PARAMS, MixedWorkload
+from node.workload import GENESIS_PARAMS, MIXES, MixedWorkload
 
 BENCH_CHAIN_ID = "agora-bench"
 MAX_BENCH_TXS = 1_000_000
@@ -47,6 +47,7 @@ class StateBenchResult:
     """The figures of one run; rates are per second on this machine."""
 
     txs: int
+    mix: str
     accounts: int
     merchants: int
     listings: int
@@ -110,7 +111,7 @@ def measure_verify_rate(txs: list[Transaction]) -> float:
 
 
 def run_state_bench(*, txs: int, accounts: int, block_txs: int,
-                    data_dir: Path | None = None) -> StateBenchResult:
+                    data_dir: Path | None = None, mix_name: str = "all") -> StateBenchResult:
     """Generate, execute and finalize the workload; measure the verification rate.
 
     Uses a temporary LevelDB directory unless `data_dir` is given (it must be empty).
@@ -122,12 +123,14 @@ def run_state_bench(*, txs: int, accounts: int, block_txs: int,
         raise ValueError(f"--accounts must be 4..{MAX_BENCH_ACCOUNTS}")
     if not 1 <= block_txs <= 10_000:
         raise ValueError("--block-txs must be 1..10000")
+    if mix_name not in MIXES:
+        raise ValueError(f"--mix must be one of {', '.join(MIXES)}")
     shoppers = bench_keys(accounts, 0)
     merchants = bench_keys(max(2, accounts // SHOPPERS_PER_MERCHANT), 1)
     validators = bench_keys(BENCH_VALIDATORS, 2)
     genesis = bench_genesis(validators, [*shoppers, *merchants])
     mix = MixedWorkload(chain_id=BENCH_CHAIN_ID, validators=validators, shoppers=shoppers,
-                        merchants=merchants, timed_hint=txs)
+                        merchants=merchants, timed_hint=txs, mix=MIXES[mix_name])
     with tempfile.TemporaryDirectory(prefix="agora-bench-") as tmp:
         path = data_dir if data_dir is not None else Path(tmp) / "data"
         store = Store.open(path, genesis)
@@ -146,7 +149,8 @@ def run_state_bench(*, txs: int, accounts: int, block_txs: int,
     commit_rate = txs / (exec_s + finalize_s)
     ratio = commit_rate / verify_per_s
     return StateBenchResult(
-        txs=txs, accounts=accounts, merchants=len(merchants), listings=len(mix.pools.shop),
+        txs=txs, mix=mix_name, accounts=accounts, merchants=len(merchants),
+        listings=len(mix.pools.shop),
         setup_txs=setup_txs, types=dict(sorted(types.items())),
         block_txs=block_txs, blocks=blocks,
         exec_seconds=round(exec_s, 6), finalize_seconds=round(finalize_s, 6),
@@ -219,7 +223,7 @@ def render_text(result: StateBenchResult) -> str:
     """A short human-readable report."""
     verdict = "met" if result.goal_met else "NOT met"
     return "\n".join([
-        f"workload: {result.txs} mixed txs of {len(result.types)} types over "
+        f"workload: {result.txs} txs ({result.mix} mix) of {len(result.types)} types over "
         f"{result.accounts} shoppers, {result.merchants} merchants, {result.listings} "
         f"listings; {result.blocks} blocks of up to {result.block_txs} "
         f"(after {result.setup_txs} setup txs)",

@@ -20,7 +20,7 @@ devnet.
 from __future__ import annotations
 
 import random
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -55,6 +55,8 @@ MIX_PER_MILLE: dict[str, int] = {
     "listing_delist": 2, "merchant_register": 2, "merchant_vote": 5,
 }
 assert sum(MIX_PER_MILLE.values()) == 1000, "the mix is per mille"
+TRANSFERS_ONLY: dict[str, int] = {"transfer": 1000}
+MIXES: dict[str, dict[str, int]] = {"all": MIX_PER_MILLE, "transfers": TRANSFERS_ONLY}
 
 # Setup orders are placed for these measured actions; the value is the state they need.
 ORDER_DESTINIES: dict[str, str] = {
@@ -104,8 +106,11 @@ class MixedWorkload:
 
     def __init__(self, *, chain_id: str, validators: Sequence[Keypair],
                  shoppers: Sequence[Keypair], merchants: Sequence[Keypair],
-                 timed_hint: int, seed: int = 7) -> None:
+                 timed_hint: int, seed: int = 7,
+                 mix: Mapping[str, int] = MIX_PER_MILLE) -> None:
         assert validators, "the chain has validators"
+        assert set(mix) <= set(MIX_PER_MILLE), "the mix names known kinds"
+        assert sum(mix.values()) == 1000, "the mix is per mille"
         assert len(shoppers) >= 4, "a mixed workload needs at least 4 shoppers"
         assert merchants, "a mixed workload needs merchants"
         self.chain_id = chain_id
@@ -116,6 +121,7 @@ class MixedWorkload:
         self.nonces: dict[bytes, int] = {}
         self.pools = _Pools()
         self.timed_hint = max(1, timed_hint)
+        self.mix = dict(mix)
         self.needed_votes = len(validators) * 2 // 3 + 1
         self._stage = 0
         self._pending: list[Any] = []  # what each tx of the current stage will create
@@ -135,7 +141,7 @@ class MixedWorkload:
         return self._addresses[id(key)]
 
     def _pool_size(self, kind: str) -> int:
-        return int(self.timed_hint * MIX_PER_MILLE[kind] / 1000 * POOL_MARGIN) + 1
+        return int(self.timed_hint * self.mix.get(kind, 0) / 1000 * POOL_MARGIN) + 1
 
     # Setup.
 
@@ -267,10 +273,11 @@ class MixedWorkload:
     # The measured part.
 
     def timed(self, count: int) -> list[Transaction]:
-        """`count` signed transactions in the proportions of MIX_PER_MILLE."""
+        """`count` signed transactions in the proportions of the mix (MIX_PER_MILLE by
+        default)."""
         assert self._stage >= 8, "finish the setup stages first"
-        kinds = list(MIX_PER_MILLE)
-        weights = [MIX_PER_MILLE[k] for k in kinds]
+        kinds = list(self.mix)
+        weights = [self.mix[k] for k in kinds]
         draws = self.rng.choices(kinds, weights, k=count)
         return [self._timed_one(kind) for kind in draws]
 

@@ -13,8 +13,8 @@ from typer.testing import CliRunner
 from cli.main import app
 
 KEYS = {
-    "txs", "accounts", "merchants", "listings", "setup_txs", "types", "block_txs", "blocks",
-    "exec_seconds", "finalize_seconds",
+    "txs", "mix", "accounts", "merchants", "listings", "setup_txs", "types", "block_txs",
+    "blocks", "exec_seconds", "finalize_seconds",
     "exec_txs_per_s", "commit_txs_per_s", "verify_per_s", "commit_to_verify_ratio",
     "goal_ratio", "goal_met",
 }
@@ -58,3 +58,20 @@ def test_bench_state_mixed_workload_uses_every_type() -> None:
     assert result.exit_code == 0, result.output
     types = json.loads(result.stdout)["types"]
     assert len(types) == 20, sorted(types)
+
+
+def test_bench_state_transfers_mix_runs_only_transfers() -> None:
+    result = CliRunner().invoke(app, [
+        "bench", "state", "--txs", "50", "--accounts", "8", "--mix", "transfers",
+        "--output", "json",
+    ])
+    assert result.exit_code == 0, result.output
+    figures = json.loads(result.stdout)
+    assert figures["mix"] == "transfers"
+    assert figures["types"] == {"transfer": 50}
+
+
+def test_bench_state_unknown_mix_is_refused_in_one_line() -> None:
+    result = CliRunner().invoke(app, ["bench", "state", "--mix", "lottery"])
+    assert result.exit_code == 1
+    assert "--mix must be one of" in result.output
