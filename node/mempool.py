@@ -42,6 +42,7 @@ class MempoolLimits:
 class _Entry:
     tx: Transaction
     height_admitted: int
+    height_gossiped: int = 0
 
 
 EvictListener = Callable[[Transaction, str], None]
@@ -295,6 +296,23 @@ class Mempool:
                 self._evict(tx_id, exc.reason)
                 evicted += 1
         return evicted
+
+    def regossip_due(self, height: int, age_blocks: int, max_count: int) -> list[Transaction]:
+        """Pending transactions not gossiped in the last `age_blocks` blocks, oldest first
+        (at most `max_count`); they are marked as gossiped at `height`.
+
+        A peer that missed the first gossip (a dropped connection, a full queue) gets them
+        again, so a transaction admitted by any node reaches the primary eventually.
+        """
+        assert age_blocks >= 1 and max_count >= 0
+        due: list[Transaction] = []
+        for entry in self._by_id.values():
+            if len(due) >= max_count:
+                break
+            if height - max(entry.height_admitted, entry.height_gossiped) >= age_blocks:
+                entry.height_gossiped = height
+                due.append(entry.tx)
+        return due
 
     def evict(self, tx_id: bytes, reason: str) -> None:
         """Remove `tx_id` (if pending) telling the listeners why."""

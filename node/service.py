@@ -47,6 +47,9 @@ from p2p.service import P2PService, PersistentPeer
 KIND_TXS = "txs"
 TX_BATCH_MAX = 512
 TX_BATCH_DELAY_S = 0.005
+REGOSSIP_INTERVAL_S = 1.0  # how often pending transactions are offered to peers again
+REGOSSIP_AGE_BLOCKS = 3  # ... once they have waited this many blocks since their last gossip
+REGOSSIP_MAX_TXS = 4 * TX_BATCH_MAX  # per round
 GOSSIP_VERIFY_TASKS_MAX = 32  # gossiped batches being verified at once, past it inline
 VERSION = "0.1.0"
 
@@ -88,6 +91,7 @@ class Node:
         self._verify_pool: ThreadPoolExecutor | None = None
         self._tx_batch: list[bytes] = []
         self._tx_flush: asyncio.TimerHandle | None = None
+        self._regossip_task: asyncio.Task[None] | None = None
         self._work_signalled = False
         self._gossip_tasks = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -143,6 +147,7 @@ class Node:
             raise NodeError(NodeErrorCode.PORT_IN_USE,
                             f"cannot listen for P2P on {host}:{port}: {exc.strerror}") from None
         self.p2p_port = self.p2p.port
+        self._regossip_task = asyncio.get_running_loop().create_task(self._regossip_loop())
         self._refresh_gauges()
         self.driver.feed(Started())
 
@@ -209,6 +214,8 @@ class Node:
         """Stop RPC, P2P and consensus, then close the database (idempotent)."""
         if self._tx_flush is not None:
             self._tx_flush.cancel()
+        if self._regossip_task is not None:
+            self._regossip_task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -329,11 +336,27 @@ class Node:
     def _flush_txs(self) -> None:
         self._tx_flush = None
         batch, self._tx_batch = self._tx_batch, []
+        self._broadcast_txs(batch)
+
+    def _broadcast_txs(self, batch: list[bytes]) -> None:
         if batch and self.p2p is not None:
             try:
                 self.p2p.broadcast(KIND_TXS, encode(batch))
             except P2PError as exc:
                 log(_log, logging.WARNING, "tx_gossip_failed", error=str(exc))
+
+    async def _regossip_loop(self) -> None:
+        """Offer long-pending transactions to peers again (see Mempool.regossip_due)."""
+        while True:
+            await asyncio.sleep(REGOSSIP_INTERVAL_S)
+            if self.mempool is None or self.store is None or self.store.closed:
+                continue
+            due = self.mempool.regossip_due(self.store.head.height, REGOSSIP_AGE_BLOCKS,
+                                            REGOSSIP_MAX_TXS)
+            for start in range(0, len(due), TX_BATCH_MAX):
+                self._broadcast_txs([tx.raw for tx in due[start:start + TX_BATCH_MAX]])
+            if due:
+                log(_log, logging.DEBUG, "txs_regossiped", count=len(due))
 
     async def _on_tx_gossip(self, peer: bytes, payload: bytes) -> bool:
         """A batch of transactions from a peer: decode, verify in threads, admit."""
@@ -356,7 +379,7 @@ class Node:
                 continue
             txs.append(tx)
         if not txs:
-            return True
+            return False  # nothing new here: this node relayed these when they were new
         if self._gossip_tasks < GOSSIP_VERIFY_TASKS_MAX:
             # Verified and admitted in a task of its own: this peer's connection handles
             # its messages one at a time, so awaiting the verification here held its

@@ -81,3 +81,18 @@ def test_mempool_verifies_each_signature_once(store: Store, keys: list[Keypair])
     tx = _transfer(keys[1], 0, keys[2])
     pool.admit(tx)
     assert tx.tx_id in pool.verified
+
+
+def test_mempool_regossip_offers_each_waiting_transaction_once_per_age(
+    store: Store, keys: list[Keypair]
+) -> None:
+    pool = Mempool(store.state, CHAIN_ID)
+    first = _transfer(keys[1], 0, keys[2])
+    second = _transfer(keys[2], 0, keys[1])
+    pool.admit(first)
+    pool.admit(second)
+    assert pool.regossip_due(2, 3, 10) == []  # admitted at height 0: not old enough yet
+    assert pool.regossip_due(3, 3, 1) == [first]  # oldest first, bounded per round
+    assert pool.regossip_due(3, 3, 10) == [second]
+    assert pool.regossip_due(5, 3, 10) == []  # just offered again
+    assert pool.regossip_due(6, 3, 10) == [first, second]
