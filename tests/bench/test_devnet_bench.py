@@ -52,3 +52,13 @@ def test_bench_smoke_every_offered_tx_commits() -> None:
         assert node["rss_mb"] > 0
         assert not _alive(node["pid"]), f"node {node['name']} outlived the bench"
     assert "committed" in done.stderr  # the progress line
+
+
+def test_bench_ports_are_below_the_ephemeral_range() -> None:
+    # A listener port in Linux's ephemeral range (32768-60999) can be taken by another
+    # node's outgoing peer connection before the listener binds (seen with 10 validators).
+    from devnet.bench import _free_base_port
+
+    for _ in range(20):
+        base = _free_base_port(20)
+        assert 20_000 <= base and base + 20 <= 32_768
