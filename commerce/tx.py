@@ -122,8 +122,22 @@ class Transaction:
         return _signing_bytes(self.chain_id, self.sender, self.nonce, self.body)
 
     def verify_signature(self) -> bool:
-        """True when the signature is the sender's over `signing_bytes`."""
+        """True when the signature is the sender's over `signing_bytes`.
+
+        The wire bytes are canonical ``[chain_id, sender, nonce, type, body, signature]``
+        and the signed message is ``[TX_DOMAIN, chain_id, sender, nonce, type, body]``, so
+        the message is the domain tag spliced into the wire bytes: no re-encoding of the
+        body. Bytes not in exactly that shape take the general path.
+        """
+        raw = self.raw
+        if raw[:1] == _ARRAY6 and raw[-66:-64] == _SIGNATURE_BIN8 and raw[-64:] == self.signature:
+            return verify(self.sender, _SIGNED_PREFIX + raw[1:-66], self.signature)
         return verify(self.sender, self.signing_bytes(), self.signature)
+
+
+_ARRAY6 = b"\x96"  # msgpack fixarray of 6 items: the wire form and the signed form
+_SIGNED_PREFIX = _ARRAY6 + encode(TX_DOMAIN)
+_SIGNATURE_BIN8 = b"\xc4\x40"  # msgpack bin8 header of 64 bytes
 
 
 def _signing_bytes(chain_id: str, sender: bytes, nonce: int, body: TxBody) -> bytes:

@@ -21,7 +21,7 @@ from commerce.state import Overlay
 from commerce.tx import Transaction, decode_tx
 from node.chain import Chain
 from node.errors import NodeError, NodeErrorCode
-from node.render import render_block, render_event_array, render_tx
+from node.render import render_block, render_event, render_event_array, render_tx
 from node.tracker import TxTracker
 
 MAX_WAIT_MS = 120_000
@@ -204,7 +204,7 @@ class ChainAPI:
             "status": "finalized",
             "height": outcome.height,
             "index": outcome.index,
-            "events": [render_event_array(e) for e in outcome.events],
+            "events": [render_event(e) for e in outcome.events],
         }
 
     async def simulate(self, params: SimulateParams) -> dict[str, Any]:
@@ -215,5 +215,5 @@ class ChainAPI:
         return {
             "id": tx.tx_id.hex(),
             "ok": True,
-            "events": [render_event_array(e.to_array()) for e in receipt.events],
+            "events": [render_event(e) for e in receipt.events],
         }

@@ -16,12 +16,11 @@ from concurrent.futures import Executor
 from dataclasses import dataclass
 
 from commerce.block import Block, BlockHeader, decode_block, encode_block, tx_root
-from commerce.encoding import decode, encode
+from commerce.encoding import decode
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import Genesis
-from commerce.keys import verify
 from commerce.machine import BlockResult, ChainContext, execute_block
-from commerce.tx import TX_DOMAIN, Transaction
+from commerce.tx import Transaction
 from node import limits
 from node.mempool import Mempool
 from node.store import Store
@@ -113,9 +112,14 @@ class Chain:
         """
         block = decode_block(block_raw, max_txs=self.genesis.params.max_block_txs,
                              max_bytes=self.genesis.params.max_block_bytes)
-        digest = block.hash
-        if digest in self._executed:
-            return digest
+        self._validate_decoded(height, block, expected_proposer)
+        return block.hash
+
+    def _validate_decoded(self, height: int, block: Block,
+                          expected_proposer: bytes | None) -> Executed:
+        executed = self._executed.get(block.hash)
+        if executed is not None:
+            return executed
         header = block.header
         head = self.store.head
         if header.chain_id != self.genesis.chain_id:
@@ -132,8 +136,9 @@ class Chain:
                                block.txs, drop_invalid=False, check_signatures=False)
         if result.state_root != header.state_root:
             raise ValidationError(ErrorCode.BAD_BLOCK, "state root does not match execution")
-        self._remember(Executed(block, result))
-        return digest
+        executed = Executed(block, result)
+        self._remember(executed)
+        return executed
 
     def _verify_signatures(self, txs: tuple[Transaction, ...]) -> None:
         cache = self.mempool.verified
@@ -152,18 +157,18 @@ class Chain:
         for tx in todo:
             cache.add(tx.tx_id)
 
-    def finalize(self, block_raw: bytes, certificate: bytes) -> Block:
+    def finalize(self, block_raw: bytes, certificate: bytes, digest: bytes) -> Block:
         """Write a certified block (validating it first if this node has not) and update
-        the mempool. Raises ValidationError if the block does not apply: with a valid
-        certificate that means this node's state diverged, which the caller must treat as
-        fatal.
+        the mempool. `digest` is the block's hash as the certificate names it (consensus
+        computed it with `block_digest`). Raises ValidationError if the block does not
+        apply: with a valid certificate that means this node's state diverged, which the
+        caller must treat as fatal.
         """
-        digest = block_digest(block_raw)
         executed = self._executed.get(digest)
         if executed is None:
             block = decode_block(block_raw)
-            self.validate(block.height, block_raw, None)
-            executed = self._executed[digest]
+            assert block.hash == digest, "the certificate names this block"
+            executed = self._validate_decoded(block.height, block, None)
         block, result = executed.block, executed.result
         self.store.finalize_block(block, certificate, result)
         self._executed.clear()
@@ -177,23 +182,5 @@ class Chain:
         return self.mempool.recheck(self.context(self.height + 1))
 
 
-_SIGNED_PREFIX = b"\x96" + encode(TX_DOMAIN)  # a 6-array, then the domain tag
-_SIGNATURE_SUFFIX = b"\xc4\x40"  # bin8 of 64 bytes
-
-
-def verify_tx(tx: Transaction) -> bool:
-    """`tx.verify_signature()`, without re-encoding the body.
-
-    A transaction's bytes are canonical: [chain_id, sender, nonce, type, body, signature],
-    and the signed message is [TX_DOMAIN, chain_id, sender, nonce, type, body], so it is
-    the domain tag followed by the middle of the wire bytes. Anything not in that exact
-    shape takes the general path.
-    """
-    raw = tx.raw
-    if raw[:1] == b"\x96" and raw[-66:-64] == _SIGNATURE_SUFFIX and raw[-64:] == tx.signature:
-        return verify(tx.sender, _SIGNED_PREFIX + raw[1:-66], tx.signature)
-    return tx.verify_signature()
-
-
 def _verify_all(txs: list[Transaction]) -> bool:
-    return all(verify_tx(tx) for tx in txs)
+    return all(tx.verify_signature() for tx in txs)

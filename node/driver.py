@@ -205,7 +205,7 @@ class ConsensusDriver:
 
     def _finalize(self, effect: FinalizeBlock) -> None:
         try:
-            self.chain.finalize(effect.block, effect.certificate)
+            self.chain.finalize(effect.block, effect.certificate, effect.digest)
         except AgoraError as exc:
             # A certified block that does not apply means our state diverged: stop.
             log(_log, logging.CRITICAL, "finalize_failed", height=effect.height,

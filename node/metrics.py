@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import math
 import threading
+from abc import ABC, abstractmethod
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -60,7 +61,7 @@ def _labels_text(names: Sequence[str], values: Sequence[str]) -> str:
     return "{" + pairs + "}"
 
 
-class _Metric:
+class _Metric(ABC):
     kind = "untyped"
 
     def __init__(self, name: str, help_text: str, labelnames: Sequence[str] = ()) -> None:
@@ -85,8 +86,9 @@ class _Metric:
             f"# TYPE {self.name} {self.kind}",
         ]
 
+    @abstractmethod
     def samples(self) -> list[str]:
-        raise NotImplementedError
+        """The metric's sample lines in the text exposition format."""
 
     def render(self) -> str:
         return "\n".join(self.header() + self.samples()) + "\n"

@@ -27,6 +27,9 @@ from node.rpc import Registry
 if TYPE_CHECKING:
     from node.service import Node
 
+VERSION = "0.1.0"
+"""The node's version, as `node_status` and `rpc.discover` report it."""
+
 MAX_SUBMIT_BATCH = 1_000
 
 
@@ -117,7 +120,7 @@ def node_status_of(node: Node) -> dict[str, Any]:
         "moniker": node.config.node.moniker,
         "node_id": node.key.public_key.hex(),
         "validator": node.is_validator,
-        "version": "0.1.0",
+        "version": VERSION,
         "height": head.height,
         "latest_block_hash": head.block_hash.hex(),
         "state_root": head.state_root.hex(),

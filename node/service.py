@@ -21,12 +21,12 @@ from commerce.address import to_text
 from commerce.block import Block
 from commerce.encoding import decode, encode
 from commerce.errors import AgoraError, ErrorCode, ValidationError
+from commerce.limits import MAX_TX_BYTES
 from commerce.machine import BlockResult, ChainContext
 from commerce.tx import Transaction, decode_tx
 from consensus.events import Note, Started, WorkPending
 from consensus.replica import Replica, ReplicaConfig
-from node import limits
-from node.chain import Chain, block_digest, verify_tx
+from node.chain import Chain, block_digest
 from node.driver import KIND_BLOCKS, KIND_CONSENSUS, ConsensusDriver
 from node.errors import NodeError, NodeErrorCode
 from node.home import LoadedHome
@@ -47,11 +47,11 @@ from p2p.service import P2PService, PersistentPeer
 KIND_TXS = "txs"
 TX_BATCH_MAX = 512
 TX_BATCH_DELAY_S = 0.005
+TX_BATCH_BYTES_MAX = TX_BATCH_MAX * (MAX_TX_BYTES + 8)  # each tx plus its bin header
 REGOSSIP_INTERVAL_S = 1.0  # how often pending transactions are offered to peers again
 REGOSSIP_AGE_BLOCKS = 3  # ... once they have waited this many blocks since their last gossip
 REGOSSIP_MAX_TXS = 4 * TX_BATCH_MAX  # per round
 GOSSIP_VERIFY_TASKS_MAX = 32  # gossiped batches being verified at once, past it inline
-VERSION = "0.1.0"
 
 _log = get_logger("node")
 
@@ -199,7 +199,7 @@ class Node:
                           ban_store=JsonFileBanStore(self.home.data_dir / "banned_peers.json"))
 
     async def _start_rpc(self) -> None:
-        from node.rpc_methods import build_registry
+        from node.rpc_methods import VERSION, build_registry
 
         host, port_text = self.config.rpc.listen.rsplit(":", 1)
         port = int(port_text) if self._rpc_port_override is None else self._rpc_port_override
@@ -271,11 +271,13 @@ class Node:
         header = render_header(block.header)
         self.metrics.txs_finalized.inc(len(block.txs))
         for index, (tx, receipt) in enumerate(zip(block.txs, result.receipts, strict=True)):
-            events = tuple(e.to_array() for e in receipt.events)
-            self.tracker.resolve(TxOutcome(tx.tx_id, True, block.height, index, events))
-            self.hub.publish("tx", tx.tx_id.hex(), {
-                "id": tx.tx_id.hex(), "status": "finalized", "height": block.height,
-                "index": index, "events": [render_event(e) for e in receipt.events]})
+            self.tracker.resolve(TxOutcome(tx.tx_id, True, block.height, index,
+                                           receipt.events))
+            tx_key = tx.tx_id.hex()
+            if self.hub.wants("tx", tx_key):  # rendering every event costs; only on demand
+                self.hub.publish("tx", tx_key, {
+                    "id": tx_key, "status": "finalized", "height": block.height,
+                    "index": index, "events": [render_event(e) for e in receipt.events]})
             touched = sorted({a for e in receipt.events for a in e.addresses}
                              | {tx.sender_address})
             for address in touched:
@@ -362,8 +364,7 @@ class Node:
         """A batch of transactions from a peer: decode, verify in threads, admit."""
         assert self.mempool is not None
         try:
-            items = decode(payload, max_bytes=self.p2p.limits.max_frame_bytes if self.p2p
-                           else limits.MEMPOOL_MAX_BYTES)
+            items = decode(payload, max_bytes=TX_BATCH_BYTES_MAX)
         except ValidationError:
             return False
         if not isinstance(items, list) or len(items) > TX_BATCH_MAX:
@@ -425,7 +426,7 @@ class Node:
         if not txs:
             return []
         if self._verify_pool is None or len(txs) < 32:
-            return [verify_tx(tx) for tx in txs]
+            return [tx.verify_signature() for tx in txs]
         loop = asyncio.get_running_loop()
         half = (len(txs) + 1) // 2
         parts = [txs[:half], txs[half:]]
@@ -532,7 +533,7 @@ class ConsensusNetwork:
 
 
 def _verify_list(txs: list[Transaction]) -> list[bool]:
-    return [verify_tx(tx) for tx in txs]
+    return [tx.verify_signature() for tx in txs]
 
 
 async def run_node(loaded: LoadedHome) -> None:

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
 
+from commerce.machine import Event
 from node.errors import NodeError, NodeErrorCode
 
 MAX_WAITERS = 20_000
@@ -24,7 +24,7 @@ class TxOutcome:
     finalized: bool
     height: int = 0
     index: int = 0
-    events: tuple[Any, ...] = ()
+    events: tuple[Event, ...] = ()
     reason: str = ""
 
 

@@ -229,16 +229,23 @@ class SubscriptionHub:
             return False
         return True
 
+    def _subscribers(self, topic: str, key: str | None) -> dict[str, Connection] | None:
+        assert topic in TOPICS, f"unknown topic {topic}"
+        assert (key is None) == (topic == "newBlocks"), "only newBlocks has no key"
+        if topic == "tx" and key is not None:
+            key = key.lower()
+        return self._index.get((topic, key))
+
+    def wants(self, topic: str, key: str | None) -> bool:
+        """True when someone subscribed to (topic, key): build a costly payload only then."""
+        return bool(self._subscribers(topic, key))
+
     def publish(self, topic: str, key: str | None, payload: Any) -> int:
         """Deliver `payload` (JSON-able or a pydantic model) to the matching subscribers.
 
         Returns how many were queued. Never blocks; slow subscribers are dropped.
         """
-        assert topic in TOPICS, f"unknown topic {topic}"
-        assert (key is None) == (topic == "newBlocks"), "only newBlocks has no key"
-        if topic == "tx" and key is not None:
-            key = key.lower()
-        subscribers = self._index.get((topic, key))
+        subscribers = self._subscribers(topic, key)
         if not subscribers:
             return 0
         result_text = encode_json(payload)

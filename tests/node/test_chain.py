@@ -41,8 +41,8 @@ def test_chain_proposed_block_validates_and_finalizes_on_another_node(
         backup = _chain(other_store, genesis, keys[1])
         digest = backup.validate(1, raw, keys[0].public_key)
         assert digest == block_digest(raw)
-        backup.finalize(raw, b"certificate")
-        primary.finalize(raw, b"certificate")
+        backup.finalize(raw, b"certificate", digest)
+        primary.finalize(raw, b"certificate", digest)
         assert other_store.head == store.head
         assert len(primary.mempool) == 0
         balance = get_account(other_store.state, address_of(keys[2].public_key)).balance
