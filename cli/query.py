@@ -22,12 +22,32 @@ from commerce.address import to_text
 app = typer.Typer(name="query", help="Read chain state from a node.", no_args_is_help=True)
 
 
-def _show(output: OutputFormat, value: Any) -> None:
-    if isinstance(value, dict):
-        flat = {k: v for k, v in value.items() if not isinstance(v, (dict, list))}
-        emit(output, value, lambda: print_fields(flat))
-    else:
-        emit(output, value, lambda: print_fields({"result": value}))
+def _cell(item: dict[str, Any], key: str) -> Any:
+    """An item's field for a table: amounts as decimals, ratings as stars."""
+    if f"{key}_decimal" in item:
+        return item[f"{key}_decimal"]
+    value = item.get(key)
+    if key == "rating" and isinstance(value, dict):
+        average = int(value["average_x100"])
+        return f"{average // 100}.{average % 100:02d} ({value['count']})" if value["count"] else "-"
+    return value
+
+
+def _fields(output: OutputFormat, item: dict[str, Any]) -> None:
+    """Print one record: scalars as aligned fields, amounts as decimals, ratings as
+    stars; nested lists and maps only with --output json."""
+
+    def text() -> None:
+        flat: dict[str, Any] = {}
+        for key, value in item.items():
+            if key.endswith("_decimal") or isinstance(value, list):
+                continue
+            if isinstance(value, dict) and key != "rating":
+                continue  # nested detail: see --output json
+            flat[key] = _cell(item, key)
+        print_fields(flat)
+
+    emit(output, item, text)
 
 
 @app.command("status")
@@ -35,7 +55,7 @@ def _show(output: OutputFormat, value: Any) -> None:
 def status(*, node: NodeOption = None, home: HomeOption = None,
            output: OutputOption = OutputFormat.text) -> None:
     """The node's chain, height, view, peers and mempool."""
-    _show(output, rpc(node_url(node, home), "node_status"))
+    _fields(output, rpc(node_url(node, home), "node_status"))
 
 
 @app.command("peers")
@@ -136,7 +156,7 @@ def certificate(
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """The commit certificate of a block."""
-    _show(output, rpc(node_url(node, home), "chain_getCertificate", height=height))
+    _fields(output, rpc(node_url(node, home), "chain_getCertificate", height=height))
 
 
 @app.command("validators")
@@ -166,31 +186,6 @@ def _page(output: OutputFormat, page: dict[str, Any],
             typer.echo(f"more: --cursor {page['next']}")
 
     emit(output, page, text)
-
-
-def _cell(item: dict[str, Any], key: str) -> Any:
-    """An item's field for a table: amounts as decimals, ratings as stars."""
-    if f"{key}_decimal" in item:
-        return item[f"{key}_decimal"]
-    value = item.get(key)
-    if key == "rating" and isinstance(value, dict):
-        average = int(value["average_x100"])
-        return f"{average // 100}.{average % 100:02d} ({value['count']})" if value["count"] else "-"
-    return value
-
-
-def _fields(output: OutputFormat, item: dict[str, Any]) -> None:
-    """Print one record: scalars as aligned fields, amounts as decimals."""
-
-    def text() -> None:
-        flat: dict[str, Any] = {}
-        for key, value in item.items():
-            if key.endswith("_decimal") or isinstance(value, list):
-                continue
-            flat[key] = _cell(item, key)
-        print_fields(flat)
-
-    emit(output, item, text)
 
 
 def _address_arg(text: str, keyring_dir: Any, backend: KeyringBackend, home: Any) -> str:
