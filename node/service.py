@@ -403,24 +403,39 @@ class Node:
     async def _admit_gossiped(self, txs: list[Transaction]) -> None:
         if self.mempool is None:
             return
-        unverified = [tx for tx in txs if tx.tx_id not in self.mempool.verified]
-        verified_ok = await self._verify(unverified)
-        for tx, ok in zip(unverified, verified_ok, strict=True):
-            if ok:
-                self.mempool.verified.add(tx.tx_id)
-        admitted = 0
-        for tx in txs:
-            if tx.tx_id not in self.mempool.verified:
-                continue
-            try:
-                self.mempool.admit(tx, signature_checked=True, simulate=False)
-            except AgoraError:
-                continue
-            admitted += 1
+        refusals = await self._verify_and_admit(txs)
+        admitted = [tx for tx, refusal in zip(txs, refusals, strict=True) if refusal is None]
+        for tx in admitted:
             self.hub.publish("tx", tx.tx_id.hex(), {"id": tx.tx_id.hex(),
                                                    "status": "admitted"})
         if admitted:
             self._signal_work()
+
+    async def _verify_and_admit(self, txs: list[Transaction]) -> list[AgoraError | None]:
+        """Verify the signatures not verified before (in the thread pool), then admit each
+        transaction: per transaction None, or the error that refused it.
+
+        The mempool checks again on admission: its state may have moved while the
+        signatures were being verified.
+        """
+        assert self.mempool is not None
+        unverified = [tx for tx in txs if tx.tx_id not in self.mempool.verified]
+        for tx, ok in zip(unverified, await self._verify(unverified), strict=True):
+            if ok:
+                self.mempool.verified.add(tx.tx_id)
+        refusals: list[AgoraError | None] = []
+        for tx in txs:
+            if tx.tx_id not in self.mempool.verified:
+                refusals.append(ValidationError(ErrorCode.BAD_SIGNATURE,
+                                                "signature does not verify"))
+                continue
+            try:
+                self.mempool.admit(tx, signature_checked=True, simulate=False)
+            except AgoraError as exc:
+                refusals.append(exc)
+                continue
+            refusals.append(None)
+        return refusals
 
     async def _verify(self, txs: list[Transaction]) -> list[bool]:
         if not txs:
@@ -452,20 +467,12 @@ class Node:
                 continue
             out.append(None)
             txs.append(tx)
-        checking = [tx for tx in txs if tx is not None and tx.tx_id not in self.mempool.verified]
-        for tx, ok in zip(checking, await self._verify(checking), strict=True):
-            if ok:
-                self.mempool.verified.add(tx.tx_id)
-        for i, tx in enumerate(txs):
-            if tx is None:
-                continue
-            if tx.tx_id not in self.mempool.verified:
-                out[i] = ValidationError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
-                continue
-            try:
-                self.mempool.admit(tx, signature_checked=True, simulate=False)
-            except AgoraError as exc:
-                out[i] = exc
+        indexes = [i for i, tx in enumerate(txs) if tx is not None]
+        checked = [tx for tx in txs if tx is not None]
+        for i, tx, refusal in zip(indexes, checked, await self._verify_and_admit(checked),
+                                  strict=True):
+            if refusal is not None:
+                out[i] = refusal
                 continue
             self._after_admit(tx)
             out[i] = tx.tx_id.hex()
