@@ -113,7 +113,7 @@ class ConsensusDriver:
             return
         if len(self._queue) >= MAX_QUEUED_EVENTS:
             log(_log, logging.WARNING, "event_dropped", reason="queue_full",
-                event=type(event).__name__)
+                event_type=type(event).__name__)
             return
         self._queue.append(event)
         if self._running:
@@ -234,6 +234,6 @@ class ConsensusDriver:
         except (TimeoutError, AgoraError, OSError, ConnectionError, P2PError) as exc:
             log(_log, logging.INFO, "fetch_failed", peer=effect.peer,
                 from_height=effect.from_height, error=type(exc).__name__)
-        self.feed(BlocksFetched(effect.peer, blocks))  # type: ignore[arg-type]
+        self.feed(BlocksFetched(effect.peer, blocks))
 
 
