@@ -265,6 +265,9 @@ def test_reset_needs_yes_when_not_interactive_then_deletes(devnet: dict[str, Any
 def test_up_with_a_port_taken_is_refused_naming_the_port(devnet_root: Path) -> None:
     base = free_base_port(VALIDATORS)
     with socket.socket() as holder:
+        # SO_REUSEADDR as free_base_port probes: a connection of an earlier devnet in
+        # TIME_WAIT on this port must not stop the holder from listening on it.
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         holder.bind(("127.0.0.1", base + 3))
         holder.listen()
         result = agora("devnet", "up", "--detach", "--home", str(devnet_root),
