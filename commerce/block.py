@@ -98,8 +98,11 @@ def tx_root(txs: tuple[Transaction, ...] | list[Transaction]) -> bytes:
 
 
 def encode_block(header: BlockHeader, txs: tuple[Transaction, ...]) -> Block:
-    """Build the block with its canonical bytes ``[header, [tx bytes...]]``."""
-    assert header.tx_root == tx_root(txs), "the header commits to these transactions"
+    """Build the block with its canonical bytes ``[header, [tx bytes...]]``.
+
+    The caller computed `header.tx_root` with `tx_root(txs)` (not recomputed here: it is a
+    second Merkle pass over every transaction; `decode_block` checks it on every receiver).
+    """
     raw = encode([header.to_array(), [tx.raw for tx in txs]])
     return Block(header, txs, raw)
 

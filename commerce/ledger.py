@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 import msgpack  # type: ignore[import-untyped]
 
+from commerce.encoding import pack_plain
 from commerce.errors import ErrorCode, ValidationError
 from commerce.limits import MAX_AMOUNT_MINOR
 from commerce.state import Overlay, StateReader
@@ -13,7 +14,6 @@ from commerce.state import Overlay, StateReader
 ACCOUNT_PREFIX = b"A"
 SUPPLY_KEY = b"Z:supply"
 
-_packb = msgpack.packb
 _unpackb = msgpack.unpackb
 
 
@@ -46,7 +46,19 @@ def put_account(view: Overlay, address: bytes, account: Account) -> None:
     assert 0 <= account.balance <= MAX_AMOUNT_MINOR, "balances stay in range"
     assert account.nonce >= 0
     assert len(address) == 20, "addresses are 20 bytes"
-    view.put(ACCOUNT_PREFIX + address, _packb((account.balance, account.nonce)))
+    view.put(ACCOUNT_PREFIX + address, pack_plain((account.balance, account.nonce)))
+
+
+def bump_nonce(view: Overlay, address: bytes, nonce: int) -> None:
+    """Check that `nonce` is the account's next one and advance it; raises
+    ValidationError(bad_nonce). (`get_account` + `put_account` without the Account object:
+    every transaction runs this.)"""
+    key = ACCOUNT_PREFIX + address
+    raw = view.get(key)
+    balance, expected = (0, 0) if raw is None else _unpackb(raw)
+    if nonce != expected:
+        raise ValidationError(ErrorCode.BAD_NONCE, f"expected nonce {expected}, got {nonce}")
+    view.put(key, pack_plain((balance, expected + 1)))
 
 
 def debit(view: Overlay, address: bytes, amount: int) -> None:
@@ -96,4 +108,4 @@ def get_supply(view: StateReader | Overlay) -> Supply:
 def put_supply(view: Overlay, supply: Supply) -> None:
     """Store the supply counters."""
     assert supply.genesis >= 0 and supply.minted >= 0 and supply.escrow >= 0
-    view.put(SUPPLY_KEY, msgpack.packb([supply.genesis, supply.minted, supply.escrow]))
+    view.put(SUPPLY_KEY, pack_plain([supply.genesis, supply.minted, supply.escrow]))

@@ -14,12 +14,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from commerce.encoding import pack_plain
 from commerce.errors import ErrorCode, Rejection, ValidationError
 from commerce.events import EVENT_FIELDS
 from commerce.genesis import ChainParams, Genesis
-from commerce.ledger import get_account, put_account
+from commerce.ledger import bump_nonce
 from commerce.state import Overlay, StateReader, next_state_root
 from commerce.tx import Transaction
+
+_EVENT_LEAVES = frozenset({int, str, bytes, bool, type(None)})
+_BYTES = frozenset({bytes})
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,9 +38,11 @@ class Event:
     data: tuple[Any, ...] = ()
 
     def __post_init__(self) -> None:
-        fields = EVENT_FIELDS.get(self.kind)
-        assert fields is not None, f"event kind {self.kind} is not in EVENT_FIELDS"
-        assert len(fields) == len(self.data), f"event {self.kind} has {len(self.data)} items"
+        # Checked here once, so a receipt packs straight to canonical bytes (`Receipt.pack`).
+        if (len(EVENT_FIELDS[self.kind]) != len(self.data)
+                or not set(map(type, self.data)) <= _EVENT_LEAVES
+                or not set(map(type, self.addresses)) <= _BYTES):
+            raise TypeError(f"event {self.kind}: {len(self.data)} items of plain types expected")
 
     def named(self) -> dict[str, Any]:
         """The data as a mapping from field name to value."""
@@ -98,33 +104,38 @@ class Receipt:
         """The canonical array form (stored in the transaction index)."""
         return [event.to_array() for event in self.events]
 
+    def pack(self, height: int, index: int) -> bytes:
+        """`encode([height, index, self.to_array()])`: the stored receipt of the `index`-th
+        transaction of block `height`. Packed directly: every Event checked that its leaves
+        are plain canonical types (an integer beyond 64 bits raises OverflowError)."""
+        assert height >= 0 and index >= 0
+        return pack_plain(
+            [height, index, [[event.kind, event.addresses, event.data] for event in self.events]])
+
 
 def apply_tx(ctx: ChainContext, view: Overlay, tx: Transaction, *,
-             check_signature: bool = True) -> Receipt:
+             check_signature: bool = True, isolated: bool = True) -> Receipt:
     """Apply `tx` on `view` all-or-nothing. Raises ValidationError and changes nothing if
     the transaction is refused.
 
     Pass `check_signature=False` only when the signature was verified already (the mempool
-    verifies each signature once).
+    verifies each signature once). `isolated=False` writes straight into `view` (no child
+    overlay to merge): a refusal then leaves partial writes behind, so only a caller that
+    throws `view` away on any refusal may pass it (a validator executing a block).
     """
     if tx.chain_id != ctx.chain_id:
         raise ValidationError(ErrorCode.WRONG_CHAIN, f"transaction is for chain {tx.chain_id}")
     if check_signature and not tx.verify_signature():
         raise ValidationError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
-    handler = HANDLERS.get(tx.type)
+    handler = HANDLERS.get(tx.body.TYPE)
     if handler is None:
         raise ValidationError(ErrorCode.UNKNOWN_TYPE, f"no rule for type {tx.type!r}")
-    child = view.child()
+    child = view.child() if isolated else view
     sender = tx.sender_address
-    account = get_account(child, sender)
-    if tx.nonce != account.nonce:
-        raise ValidationError(
-            ErrorCode.BAD_NONCE, f"expected nonce {account.nonce}, got {tx.nonce}"
-        )
-    account.nonce += 1
-    put_account(child, sender, account)
+    bump_nonce(child, sender, tx.nonce)
     events = handler(ctx, child, tx)
-    child.merge_into_parent()
+    if isolated:
+        child.merge_into_parent()
     return Receipt(tuple(events))
 
 
@@ -168,7 +179,10 @@ def execute_block(reader: StateReader, ctx: ChainContext, prev_root: bytes,
                 raise ValidationError(ErrorCode.BLOCK_LIMIT, "block over its limits")
             break
         try:
-            receipt = apply_tx(ctx, overlay, tx, check_signature=check_signatures)
+            # A validator refuses the whole block on the first failure and drops `overlay`,
+            # so its transactions need no child overlay of their own.
+            receipt = apply_tx(ctx, overlay, tx, check_signature=check_signatures,
+                               isolated=drop_invalid)
         except ValidationError as exc:
             if not drop_invalid:
                 raise ValidationError(

@@ -181,7 +181,10 @@ def release(ctx: ChainContext, view: Overlay, order: int, record: OrderRecord) -
     record.timer_due = 0
     record.closed_height = ctx.height
     put_order(view, order, record)
-    accrue(ctx, view, ACTION_PURCHASE, order, record.buyer, ctx.params.reward_purchase_minor)
+    # An order completes once (it was open above), so its purchase marker is fresh; a share
+    # converts in many orders, so its marker is looked up.
+    accrue(ctx, view, ACTION_PURCHASE, order, record.buyer, ctx.params.reward_purchase_minor,
+           fresh=True)
     if record.share:
         accrue(ctx, view, ACTION_SHARE, record.share, record.sharer,
                ctx.params.reward_share_minor)

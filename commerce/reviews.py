@@ -74,7 +74,9 @@ def apply_review(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Even
     merchant.rating_sum += body.rating
     merchant.rating_count += 1
     put_merchant(view, order.merchant, merchant)
-    reward = accrue(ctx, view, ACTION_REVIEW, body.order, sender, ctx.params.reward_review_minor)
+    # An order has one review for ever (checked above), so its reward marker is fresh.
+    reward = accrue(ctx, view, ACTION_REVIEW, body.order, sender,
+                    ctx.params.reward_review_minor, fresh=True)
     return [Event("review", (sender, order.merchant), (body.order, body.rating, reward))]
 
 

@@ -43,16 +43,20 @@ def get_rewards(view: StateReader | Overlay, account: bytes) -> RewardRecord:
 
 
 def accrue(ctx: ChainContext, view: Overlay, kind: bytes, action: int, account: bytes,
-           amount: int) -> int:
+           amount: int, *, fresh: bool = False, record: RewardRecord | None = None) -> int:
     """Grant `account` the reward of action (`kind`, `action`), within the epoch cap.
 
     Returns the amount granted (0 when the schedule pays nothing, the action was rewarded
     before, or the cap is reached). Never raises: a reward never blocks the action.
+    `fresh` says the action's id was issued by this very transaction, so it cannot have
+    a marker yet (the lookup is skipped). `record` is the account's reward record when the
+    caller holds it already; it is then updated in place and stored only if something was
+    granted (the caller stores it otherwise).
     """
     assert amount >= 0, "rewards are not negative"
     assert len(account) == 20
     key = rewarded_key(kind, action)
-    if amount == 0 or view.get(key) is not None:
+    if amount == 0 or (not fresh and view.get(key) is not None):
         return 0
     epoch = epoch_of(ctx)
     used = get_u64(view, epoch_key(epoch))
@@ -62,7 +66,8 @@ def accrue(ctx: ChainContext, view: Overlay, kind: bytes, action: int, account: 
     if granted == 0:
         return 0
     view.put(epoch_key(epoch), u64(used + granted))
-    record = get_rewards(view, account)
+    if record is None:
+        record = get_rewards(view, account)
     record.accrued += granted
     view.put(reward_key(account), record.to_bytes())
     assert used + granted <= cap, "the epoch cap holds"
@@ -70,7 +75,8 @@ def accrue(ctx: ChainContext, view: Overlay, kind: bytes, action: int, account: 
 
 
 def accrue_comment(ctx: ChainContext, view: Overlay, comment: int, author: bytes) -> int:
-    """Reward a comment if the author is within the per-epoch comment quota."""
+    """Reward a comment (`comment` is the id just issued) if the author is within the
+    per-epoch comment quota."""
     epoch = epoch_of(ctx)
     record = get_rewards(view, author)
     if record.comment_epoch != epoch:
@@ -79,8 +85,11 @@ def accrue_comment(ctx: ChainContext, view: Overlay, comment: int, author: bytes
     if record.comment_count >= ctx.params.reward_comment_limit:
         return 0
     record.comment_count += 1
-    view.put(reward_key(author), record.to_bytes())
-    return accrue(ctx, view, ACTION_COMMENT, comment, author, ctx.params.reward_comment_minor)
+    granted = accrue(ctx, view, ACTION_COMMENT, comment, author,
+                     ctx.params.reward_comment_minor, fresh=True, record=record)
+    if granted == 0:
+        view.put(reward_key(author), record.to_bytes())
+    return granted
 
 
 @register_body

@@ -22,6 +22,7 @@ from typing import Annotated, Any, Self, cast
 import msgpack  # type: ignore[import-untyped,unused-ignore]
 from pydantic import Field
 
+from commerce.encoding import pack_plain
 from commerce.limits import MAX_RECORD_ID
 from commerce.state import Overlay, StateReader
 
@@ -82,8 +83,7 @@ ACTION_KINDS = (ACTION_PURCHASE, ACTION_REVIEW, ACTION_SHARE, ACTION_COMMENT)
 
 def pack(value: list[Any]) -> bytes:
     """The msgpack bytes of a record array."""
-    data: bytes = msgpack.packb(value, use_bin_type=True)
-    return data
+    return pack_plain(value)
 
 
 def unpack(data: bytes) -> list[Any]:
@@ -142,8 +142,7 @@ class Record:
         getter = _FIELD_GETTERS.get(type(self))
         if getter is None:
             getter = _field_getter(type(self))
-        data: bytes = msgpack.packb(getter(self), use_bin_type=True)
-        return data
+        return pack_plain(getter(self))
 
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:

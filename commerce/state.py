@@ -9,13 +9,14 @@ the store writes in one batch and the state root commits to.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping
-from typing import Protocol
+from itertools import repeat
+from typing import Any, Protocol
 
-import msgpack  # type: ignore[import-untyped]
-
-from commerce.encoding import encode, sha256
+from commerce.encoding import encode, pack_plain, sha256
 
 _DELETED = None
+_MISS = object()
+_NO_CACHE: Mapping[bytes, bytes | None] = {}
 
 
 class StateReader(Protocol):
@@ -35,6 +36,7 @@ class MemoryState:
 
     def __init__(self, items: Mapping[bytes, bytes] | None = None) -> None:
         self.items: dict[bytes, bytes] = dict(items or {})
+        self.read_cache: Mapping[bytes, bytes | None] = self.items
 
     def get(self, key: bytes) -> bytes | None:
         return self.items.get(key)
@@ -55,7 +57,7 @@ class MemoryState:
 class Overlay:
     """A writable view over a parent reader. Writes stay here until `merge_into_parent`."""
 
-    __slots__ = ("parent", "writes", "_levels", "_base_get")
+    __slots__ = ("parent", "writes", "_levels", "_base_get", "_base_cache")
 
     def __init__(self, parent: StateReader | Overlay) -> None:
         self.parent = parent
@@ -67,15 +69,22 @@ class Overlay:
             self._levels: tuple[dict[bytes, bytes | None], ...] = (
                 (self.writes, *parent._levels))
             self._base_get: Callable[[bytes], bytes | None] = parent._base_get
+            self._base_cache: Mapping[bytes, bytes | None] = parent._base_cache
         else:
             self._levels = (self.writes,)
             self._base_get = parent.get
+            # A reader may expose `read_cache`: entries that are exactly what `get` returns
+            # (the store's read cache). Looking there first saves a call per read.
+            self._base_cache = getattr(parent, "read_cache", _NO_CACHE)
 
     def get(self, key: bytes) -> bytes | None:
         """The value at `key` as seen through this overlay."""
         for writes in self._levels:
             if key in writes:
                 return writes[key]
+        value = self._base_cache.get(key, _MISS)
+        if value is not _MISS:
+            return value  # type: ignore[return-value]
         return self._base_get(key)
 
     def put(self, key: bytes, value: bytes) -> None:
@@ -112,13 +121,20 @@ class Overlay:
 def write_set_digest(writes: Mapping[bytes, bytes | None]) -> bytes:
     """SHA-256 over the write set sorted by key (a delete is an empty marker)."""
     keys = sorted(writes)
-    items = [[key, b"" if (value := writes[key]) is None else value, value is None]
-             for key in keys]
-    if set(map(type, keys)) <= _BYTES_TYPE and set(map(type, writes.values())) <= _VALUE_TYPES:
+    values = list(map(writes.__getitem__, keys))
+    if set(map(type, keys)) <= _BYTES_TYPE and set(map(type, values)) <= _VALUE_TYPES:
         # Every leaf is bytes or bool: the canonical check cannot fail, so pack directly
-        # (the same bytes as `encode`, without walking every item in Python).
-        return sha256(msgpack.packb(items, use_bin_type=True))
-    return sha256(encode(items))
+        # (the same bytes as `encode`, without walking every item in Python; msgpack packs
+        # a tuple as the same array as a list).
+        if None in values:
+            flags = [value is None for value in values]
+            values = [b"" if value is None else value for value in values]
+            items: list[Any] = list(zip(keys, values, flags, strict=True))
+        else:
+            items = list(zip(keys, values, repeat(False, len(keys)), strict=True))
+        return sha256(pack_plain(items))
+    return sha256(encode([[key, b"" if (value := writes[key]) is None else value,
+                           value is None] for key in keys]))
 
 
 _BYTES_TYPE = frozenset({bytes})

@@ -16,13 +16,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import msgpack  # type: ignore[import-untyped]
 import plyvel
 
 from commerce.block import Block, decode_block
 from commerce.encoding import decode, encode
 from commerce.genesis import Genesis, genesis_state_root, genesis_writes
-from commerce.machine import BlockResult, Event, Receipt
+from commerce.machine import BlockResult, Event
 from node.errors import NodeError, NodeErrorCode
 
 P_STATE = b"s"
@@ -67,6 +66,9 @@ class ChainHead:
     state_root: bytes
 
 
+_MISS = object()
+
+
 class StateStore:
     """Committed state as a `StateReader` (keys without the state prefix).
 
@@ -87,12 +89,18 @@ class StateStore:
         self._generation = 0
         self._lock = threading.Lock()
 
+    @property
+    def read_cache(self) -> Mapping[bytes, bytes | None]:
+        """The cached entries (overlays look here before calling `get`)."""
+        return self._cache
+
     def get(self, key: bytes) -> bytes | None:
         cache = self._cache
-        if key in cache:
-            return cache[key]
+        value = cache.get(key, _MISS)
+        if value is not _MISS:
+            return value  # type: ignore[return-value]
         generation = self._generation
-        value: bytes | None = self._db.get(P_STATE + key)
+        value = self._db.get(P_STATE + key)
         with self._lock:
             if generation == self._generation:
                 if len(cache) >= self.CACHE_ENTRIES:
@@ -124,34 +132,6 @@ class StateStore:
         with self._lock:
             self._cache.clear()
             self._generation += 1
-
-
-_RECEIPT_LEAVES = frozenset({bytes, str, bool, type(None)})
-_INT_MIN = -(2**63)
-_INT_MAX = 2**64 - 1
-
-
-def receipt_bytes(height: int, index: int, receipt: Receipt) -> bytes:
-    """`encode([height, index, receipt.to_array()])`, packed directly when every leaf is
-    of a plain canonical type (always, for the events handlers emit); the same bytes."""
-    events = receipt.to_array()
-    leaves = _RECEIPT_LEAVES
-    for kind, addresses, data in events:
-        if type(kind) is not str:
-            return encode([height, index, events])
-        for address in addresses:
-            if type(address) is not bytes:
-                return encode([height, index, events])
-        for item in data:
-            item_type = type(item)
-            if item_type in leaves:
-                continue
-            if item_type is int and _INT_MIN <= item <= _INT_MAX:
-                continue
-            return encode([height, index, events])
-    assert 0 <= height <= _INT_MAX and 0 <= index <= _INT_MAX
-    packed: bytes = msgpack.packb([height, index, events], use_bin_type=True)
-    return packed
 
 
 class Store:
@@ -264,7 +244,7 @@ class Store:
                 put(P_HASH + block_hash, struct.pack(">Q", height))
                 for index, (tx, receipt) in enumerate(zip(block.txs, result.receipts,
                                                           strict=True)):
-                    put(P_TX + tx.tx_id, receipt_bytes(height, index, receipt))
+                    put(P_TX + tx.tx_id, receipt.pack(height, index))
                 put(height_key(P_EVENTS, height),
                     encode([event.to_array() for event in result.end_events]))
                 put(META_HEIGHT, struct.pack(">Q", height))
