@@ -1,5 +1,6 @@
 """`agora bench`: a real devnet's throughput and latency beside the machine's limit
-(`devnet.bench`); `agora bench state`: the state machine's execution and finalize rates
+(`devnet.bench`); `agora bench catch-up`: how fast a restarted validator catches up
+(`devnet.bench_catchup`); `agora bench state`: the state machine's execution and finalize rates
 beside Ed25519's (`node.bench_state`).
 """
 
@@ -91,3 +92,33 @@ def state(
 
     result = run_state_bench(txs=txs, accounts=accounts, block_txs=block_txs, mix_name=mix)
     emit(output, result.to_dict(), lambda: typer.echo(render_text(result)))
+
+
+@app.command("catch-up")
+@handle_errors
+def catch_up(
+    *,
+    validators: Annotated[int, typer.Option("--validators", help="Validator processes.")] = 4,
+    txs: Annotated[
+        int, typer.Option("--txs", help="Transactions committed while one validator is down.")
+    ] = 100_000,
+    rate: Annotated[int, typer.Option("--rate", help="Offered tx/s while it is down.")] = 1_200,
+    accounts: Annotated[int, typer.Option("--accounts", help="Funded shoppers.")] = 2_000,
+    clients: Annotated[int, typer.Option("--clients", help="Client processes.")] = 2,
+    output: OutputOption = OutputFormat.text,
+) -> None:
+    """Stop one validator of a fresh devnet, commit `--txs` transactions on the others,
+    restart it and time how long it takes to reach their height (production / catch-up)."""
+    if rate < 1:
+        raise ValueError("--rate must be a positive integer")
+    from devnet.bench import BenchOptions
+    from devnet.bench_catchup import render_catch_up, run_catch_up
+
+    options = BenchOptions(validators=validators, rate=rate, accounts=accounts,
+                           clients=clients)
+
+    def progress(line: str) -> None:
+        print(line, file=sys.stderr, flush=True)
+
+    result = run_catch_up(options, txs, progress)
+    emit(output, result, lambda: typer.echo(render_catch_up(result)))

@@ -109,6 +109,7 @@ EXAMPLES: dict[str, str] = {
     "agora devnet down": "agora devnet down",
     "agora devnet reset": "agora devnet reset --yes",
     "agora bench state": "agora bench state --txs 20000 --accounts 1000 --block-txs 1000",
+    "agora bench catch-up": "agora bench catch-up --validators 4 --txs 100000 --rate 1200",
 }
 
 
