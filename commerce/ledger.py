@@ -64,23 +64,27 @@ def bump_nonce(view: Overlay, address: bytes, nonce: int) -> None:
 def debit(view: Overlay, address: bytes, amount: int) -> None:
     """Take `amount` from an account; raises ValidationError(insufficient_funds)."""
     assert amount >= 0, "debits are not negative"
-    account = get_account(view, address)
-    if account.balance < amount:
+    assert len(address) == 20, "addresses are 20 bytes"
+    key = ACCOUNT_PREFIX + address
+    raw = view.get(key)
+    balance, nonce = (0, 0) if raw is None else _unpackb(raw)
+    if balance < amount:
         raise ValidationError(
-            ErrorCode.INSUFFICIENT_FUNDS, f"balance {account.balance} is below {amount}"
+            ErrorCode.INSUFFICIENT_FUNDS, f"balance {balance} is below {amount}"
         )
-    account.balance -= amount
-    put_account(view, address, account)
+    view.put(key, pack_plain((balance - amount, nonce)))
 
 
 def credit(view: Overlay, address: bytes, amount: int) -> None:
     """Add `amount` to an account."""
     assert amount >= 0, "credits are not negative"
-    account = get_account(view, address)
-    if account.balance + amount > MAX_AMOUNT_MINOR:
+    assert len(address) == 20, "addresses are 20 bytes"
+    key = ACCOUNT_PREFIX + address
+    raw = view.get(key)
+    balance, nonce = (0, 0) if raw is None else _unpackb(raw)
+    if balance + amount > MAX_AMOUNT_MINOR:
         raise ValidationError(ErrorCode.AMOUNT_OUT_OF_RANGE, "balance would exceed the maximum")
-    account.balance += amount
-    put_account(view, address, account)
+    view.put(key, pack_plain((balance + amount, nonce)))
 
 
 @dataclass(slots=True)

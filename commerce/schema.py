@@ -93,21 +93,17 @@ def unpack(data: bytes) -> list[Any]:
     return value
 
 
+_unpackb = msgpack.unpackb
 _U64_PACK = struct.Struct(">Q").pack
 _U32_PACK = struct.Struct(">I").pack
 _U64_UNPACK = struct.Struct(">Q").unpack
 
 
-def u64(value: int) -> bytes:
-    """8 big-endian bytes (ids, heights, counts in keys and small values)."""
-    assert 0 <= value <= 2**64 - 1, "u64 out of range"
-    return _U64_PACK(value)
-
-
-def u32(value: int) -> bytes:
-    """4 big-endian bytes (versions and timer slots in keys)."""
-    assert 0 <= value <= 2**32 - 1, "u32 out of range"
-    return _U32_PACK(value)
+# u64(value): 8 big-endian bytes (ids, heights, counts in keys and small values);
+# u32(value): 4 (versions and timer slots in keys). struct.error outside the range. Plain
+# aliases of the struct packers: keys are built several times per transaction.
+u64: Callable[[int], bytes] = _U64_PACK
+u32: Callable[[int], bytes] = _U32_PACK
 
 
 def read_u64(data: bytes) -> int:
@@ -118,9 +114,12 @@ def read_u64(data: bytes) -> int:
 
 
 def get_u64(view: StateReader | Overlay, key: bytes) -> int:
-    """The 8-byte integer stored at `key`, 0 when absent."""
+    """The 8-byte integer stored at `key`, 0 when absent (struct.error if not 8 bytes)."""
     raw = view.get(key)
-    return 0 if raw is None else read_u64(raw)
+    if raw is None:
+        return 0
+    value: int = _U64_UNPACK(raw)[0]
+    return value
 
 
 def next_id(view: Overlay, kind: bytes) -> int:
@@ -147,7 +146,7 @@ class Record:
     @classmethod
     def from_bytes(cls, data: bytes) -> Self:
         """Read the stored form back."""
-        return cls(*unpack(data))
+        return cls(*_unpackb(data))
 
 
 _FIELD_GETTERS: dict[type[Any], Callable[[Any], tuple[Any, ...]]] = {}

@@ -80,8 +80,9 @@ class Overlay:
     def get(self, key: bytes) -> bytes | None:
         """The value at `key` as seen through this overlay."""
         for writes in self._levels:
-            if key in writes:
-                return writes[key]
+            value = writes.get(key, _MISS)
+            if value is not _MISS:
+                return value  # type: ignore[return-value]
         value = self._base_cache.get(key, _MISS)
         if value is not _MISS:
             return value  # type: ignore[return-value]
