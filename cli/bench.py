@@ -7,6 +7,7 @@ beside Ed25519's (`node.bench_state`).
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -105,6 +106,10 @@ def catch_up(
     rate: Annotated[int, typer.Option("--rate", help="Offered tx/s while it is down.")] = 1_200,
     accounts: Annotated[int, typer.Option("--accounts", help="Funded shoppers.")] = 2_000,
     clients: Annotated[int, typer.Option("--clients", help="Client processes.")] = 2,
+    profile: Annotated[
+        Path | None, typer.Option("--profile", help="py-spy the restarted node into this "
+                                  "file (collapsed stacks) until it caught up.")
+    ] = None,
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """Stop one validator of a fresh devnet, commit `--txs` transactions on the others,
@@ -120,5 +125,5 @@ def catch_up(
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)
 
-    result = run_catch_up(options, txs, progress)
+    result = run_catch_up(options, txs, progress, profile)
     emit(output, result, lambda: typer.echo(render_catch_up(result)))

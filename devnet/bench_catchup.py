@@ -24,7 +24,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import shutil
 import signal
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -103,8 +106,33 @@ async def _compare(nodes: list[_NodeProc], height: int) -> dict[str, Any]:
     return out
 
 
-def run_catch_up(options: BenchOptions, txs: int, progress: Progress) -> dict[str, Any]:
-    """One catch-up measurement on a fresh devnet; the JSON-ready result."""
+def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
+    """py-spy (beside this Python, or on PATH) sampling `pid` into collapsed stacks."""
+    exe = Path(sys.executable).with_name("py-spy")
+    found = str(exe) if exe.exists() else shutil.which("py-spy")
+    if found is None:
+        return None
+    return subprocess.Popen([found, "record", "--pid", str(pid), "--format", "raw",
+                             "--rate", "200", "--nonblocking", "-o", str(out)],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+
+
+def _stop_profiler(proc: subprocess.Popen[bytes] | None) -> None:
+    if proc is None:
+        return
+    proc.send_signal(signal.SIGINT)
+    try:
+        proc.wait(timeout=30)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+def run_catch_up(options: BenchOptions, txs: int, progress: Progress,
+                 profile: Path | None = None) -> dict[str, Any]:
+    """One catch-up measurement on a fresh devnet; the JSON-ready result. With `profile`,
+    py-spy samples the restarted node from its spawn until it caught up (collapsed
+    stacks written to that file)."""
     if not 4 <= options.validators <= 64:
         raise ValueError("--validators must be 4..64 (one is stopped; the rest keep a quorum)")
     if not 1 <= txs <= MAX_CATCH_UP_TXS:
@@ -143,8 +171,12 @@ def run_catch_up(options: BenchOptions, txs: int, progress: Progress) -> dict[st
                  f"(live height {before['height']})")
         spawned_at = time.monotonic()
         down.pid = spawn_node(down.name, home)
-        watched = asyncio.run(_watch_catch_up(down, live[0], stopped_height, spawned_at,
-                                              progress))
+        profiler = _start_profiler(down.pid, profile) if profile is not None else None
+        try:
+            watched = asyncio.run(_watch_catch_up(down, live[0], stopped_height, spawned_at,
+                                                  progress))
+        finally:
+            _stop_profiler(profiler)
         checked = asyncio.run(_compare([*live, down], watched["height"]))
     blocks = int(before["height"]) - stopped_height
     catch_up_s = watched["caught_up_s"]
