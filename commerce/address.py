@@ -19,6 +19,22 @@ ADDRESS_BYTES = 20
 _CHARSET = "qpzry9x8gf2tvdw0s3jn54khce6mua7l"
 _BECH32M_CONST = 0x2BC830A3
 _MAX_TEXT_CHARS = 90
+_GENERATOR = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
+
+
+def _generator_terms(top: int) -> int:
+    out = 0
+    for i in range(5):
+        if (top >> i) & 1:
+            out ^= _GENERATOR[i]
+    return out
+
+
+# XOR of the generator terms selected by each value of the checksum's top five bits.
+_GEN_TABLE = tuple(_generator_terms(top) for top in range(32))
+_VALUES = {c: i for i, c in enumerate(_CHARSET)}
+_PREFIX = HRP + "1"
+_SHIFTS_20 = tuple(range(5 * 31, -1, -5))  # the 32 five-bit groups of 160 bits, high first
 
 
 def address_of(public_key: bytes) -> Address:
@@ -38,9 +54,12 @@ def to_text(address: bytes) -> str:
     and the bech32 checksum is pure Python (~4% of a node's time under load).
     """
     assert len(address) == ADDRESS_BYTES, "addresses are 20 bytes"
-    data = _convert_bits(address, 8, 5, pad=True)
-    checksum = _create_checksum(HRP, data)
-    return HRP + "1" + "".join(_CHARSET[d] for d in data + checksum)
+    # 160 bits are exactly 32 five-bit groups (no padding): split the integer directly.
+    number = int.from_bytes(address, "big")
+    data = [(number >> shift) & 31 for shift in _SHIFTS_20]
+    polymod = _polymod(data + [0] * 6, _HRP_STATE) ^ _BECH32M_CONST
+    return _PREFIX + "".join([_CHARSET[d] for d in data]) + "".join(
+        [_CHARSET[(polymod >> 5 * (5 - i)) & 31] for i in range(6)])
 
 
 def from_text(text: str) -> Address:
@@ -53,30 +72,32 @@ def from_text(text: str) -> Address:
     sep = text.rfind("1")
     if text[:sep] != HRP:
         raise ValidationError(ErrorCode.BAD_ADDRESS, f"address must start with {HRP}1")
+    values = _VALUES
     try:
-        data = [_CHARSET.index(c) for c in text[sep + 1 :]]
-    except ValueError as exc:
+        data = [values[c] for c in text[sep + 1 :]]
+    except KeyError as exc:
         raise ValidationError(
             ErrorCode.BAD_ADDRESS, "address has a character outside bech32"
         ) from exc
-    if len(data) < 6 or not _verify_checksum(HRP, data):
+    if len(data) < 6 or _polymod(data, _HRP_STATE) != _BECH32M_CONST:
         raise ValidationError(
             ErrorCode.BAD_ADDRESS, "address checksum does not match (typo?)"
         )
-    decoded = _convert_bits(data[:-6], 5, 8, pad=False)
-    if decoded is None or len(decoded) != ADDRESS_BYTES:
+    # 32 five-bit groups are exactly 20 bytes; any other count cannot be 20 bytes.
+    if len(data) - 6 != 32:
         raise ValidationError(ErrorCode.BAD_ADDRESS, "address has the wrong length")
-    return Address(bytes(decoded))
+    number = 0
+    for value in data[:-6]:
+        number = number << 5 | value
+    return Address(number.to_bytes(ADDRESS_BYTES, "big"))
 
 
-def _polymod(values: list[int]) -> int:
-    generator = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
-    chk = 1
+def _polymod(values: list[int], chk: int = 1) -> int:
+    """BIP-350's checksum polynomial over `values`, from state `chk` (1 at the start);
+    the generator XORs are looked up per top five bits (`_GEN_TABLE`), one step a value."""
+    table = _GEN_TABLE
     for value in values:
-        top = chk >> 25
-        chk = (chk & 0x1FFFFFF) << 5 ^ value
-        for i in range(5):
-            chk ^= generator[i] if ((top >> i) & 1) else 0
+        chk = ((chk & 0x1FFFFFF) << 5 ^ value) ^ table[chk >> 25]
     return chk
 
 
@@ -84,8 +105,7 @@ def _hrp_expand(hrp: str) -> list[int]:
     return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
 
 
-def _verify_checksum(hrp: str, data: list[int]) -> bool:
-    return _polymod(_hrp_expand(hrp) + data) == _BECH32M_CONST
+_HRP_STATE = _polymod(_hrp_expand(HRP))  # the checksum state after the human-readable part
 
 
 def _create_checksum(hrp: str, data: list[int]) -> list[int]:

@@ -8,6 +8,7 @@ timestamp is the proposer's clock, for display only: no rule reads it.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any, NewType
 
@@ -83,9 +84,11 @@ def merkle_root(leaves: list[bytes]) -> bytes:
     """RFC 6962-style Merkle root (leaf and node hashes domain-separated); empty -> sha256(b'')."""
     if not leaves:
         return sha256(b"")
-    level = [sha256(b"\x00" + leaf) for leaf in leaves]
+    hasher = hashlib.sha256
+    level = [hasher(b"\x00" + leaf).digest() for leaf in leaves]
     while len(level) > 1:
-        paired = [sha256(b"\x01" + level[i] + level[i + 1]) for i in range(0, len(level) - 1, 2)]
+        paired = [hasher(b"\x01" + level[i] + level[i + 1]).digest()
+                  for i in range(0, len(level) - 1, 2)]
         if len(level) % 2:
             paired.append(level[-1])
         level = paired

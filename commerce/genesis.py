@@ -2,20 +2,30 @@
 
 `load_genesis` validates a JSON document and names the bad field in its one-line error;
 `Genesis.hash` identifies the chain; `genesis_writes` is the state at height 0.
+
+Scale: a genesis may fund `MAX_GENESIS_ACCOUNTS` (1,000,000) accounts. Their balances are
+kept packed (`GenesisAccounts`, 28 bytes an account rather than a model object of ~600),
+each address is decoded once while validating, and the hash is computed once per document
+(`Genesis.hash` is cached), so a node neither holds nor re-reads them after start-up.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Any
+from array import array
+from collections.abc import Iterable, Iterator, Sequence
+from functools import cached_property
+from typing import Annotated, Any, overload
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, field_validator
+from pydantic import model_validator
+from pydantic_core import core_schema
 
-from commerce.address import from_text
-from commerce.amount import DECIMALS, parse_amount
-from commerce.encoding import encode, sha256
+from commerce.address import ADDRESS_BYTES, Address, from_text, to_text
+from commerce.amount import DECIMALS, format_amount, parse_amount
+from commerce.encoding import encode, pack_plain, sha256
 from commerce.errors import ErrorCode, ValidationError
 from commerce.ledger import Account, Supply, put_account, put_supply
 from commerce.limits import (
@@ -94,6 +104,157 @@ class GenesisAccount(_Strict):
         return value
 
 
+class GenesisAccounts(Sequence[GenesisAccount]):
+    """The validated initial balances of a genesis, packed: a 20-byte address and an
+    unsigned 64-bit amount per account, in document order.
+
+    Indexing gives a `GenesisAccount` with the document's text (rebuilt from the packed
+    form; text that is not in canonical form, e.g. an upper-case address or `1.50`, is kept
+    as written). As a pydantic field it validates a JSON list of `{"address", "balance"}`
+    objects: a fast loop accepts the common well-formed case; anything else goes through
+    the full `list[GenesisAccount]` validation, so a bad entry gets the same error, naming
+    `accounts.<index>.<field>`, as before.
+    """
+
+    __slots__ = ("_addresses", "_amounts", "_texts")
+
+    def __init__(self, addresses: bytes = b"", amounts: Iterable[int] = (),
+                 texts: dict[int, GenesisAccount] | None = None) -> None:
+        self._addresses = bytes(addresses)
+        self._amounts = array("Q", amounts)
+        self._texts: dict[int, GenesisAccount] = dict(texts or {})
+        assert len(self._addresses) == ADDRESS_BYTES * len(self._amounts), "one address each"
+
+    @classmethod
+    def of(cls, accounts: Iterable[GenesisAccount]) -> GenesisAccounts:
+        """Pack validated accounts."""
+        addresses = bytearray()
+        amounts = array("Q")
+        texts: dict[int, GenesisAccount] = {}
+        for index, account in enumerate(accounts):
+            amount = parse_amount(account.balance)
+            addresses += from_text(account.address)
+            amounts.append(amount)
+            if not _canonical(account.address, account.balance, amount):
+                texts[index] = account
+        return cls(addresses, amounts, texts)
+
+    def __len__(self) -> int:
+        return len(self._amounts)
+
+    @overload
+    def __getitem__(self, index: int) -> GenesisAccount: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[GenesisAccount]: ...
+
+    def __getitem__(self, index: int | slice) -> GenesisAccount | list[GenesisAccount]:
+        if isinstance(index, slice):
+            return [self[i] for i in range(*index.indices(len(self)))]
+        if index < 0:
+            index += len(self)
+        if not 0 <= index < len(self):
+            raise IndexError("genesis account index out of range")
+        kept = self._texts.get(index)
+        if kept is not None:
+            return kept
+        start = index * ADDRESS_BYTES
+        return GenesisAccount.model_construct(
+            address=to_text(self._addresses[start:start + ADDRESS_BYTES]),
+            balance=format_amount(self._amounts[index]))
+
+    def entries(self) -> Iterator[tuple[Address, int]]:
+        """(20-byte address, amount in base units) per account, in document order."""
+        raw = self._addresses
+        for index, amount in enumerate(self._amounts):
+            start = index * ADDRESS_BYTES
+            yield Address(raw[start:start + ADDRESS_BYTES]), amount
+
+    def total(self) -> int:
+        """The sum of the balances."""
+        return sum(self._amounts)
+
+    def has_duplicates(self) -> bool:
+        """True when an address is listed twice."""
+        raw = self._addresses
+        unique = {raw[i:i + ADDRESS_BYTES] for i in range(0, len(raw), ADDRESS_BYTES)}
+        return len(unique) != len(self)
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, GenesisAccounts):
+            return NotImplemented
+        return (self._addresses == other._addresses and self._amounts == other._amounts
+                and list(self) == list(other) if (self._texts or other._texts) else
+                self._addresses == other._addresses and self._amounts == other._amounts)
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"GenesisAccounts({len(self)} accounts)"
+
+    def __copy__(self) -> GenesisAccounts:
+        return self  # immutable
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> GenesisAccounts:
+        return self  # immutable
+
+    @classmethod
+    def __get_pydantic_core_schema__(cls, source: Any,
+                                     handler: GetCoreSchemaHandler) -> core_schema.CoreSchema:
+        full = core_schema.list_schema(handler.generate_schema(GenesisAccount),
+                                       max_length=MAX_GENESIS_ACCOUNTS)
+        return core_schema.no_info_wrap_validator_function(
+            cls._validate, full,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                cls._dump, info_arg=False))
+
+    @classmethod
+    def _validate(cls, value: Any, handler: core_schema.ValidatorFunctionWrapHandler
+                  ) -> GenesisAccounts:
+        if isinstance(value, GenesisAccounts):
+            return value
+        if type(value) is list and len(value) <= MAX_GENESIS_ACCOUNTS:
+            packed = _pack_well_formed(value)
+            if packed is not None:
+                return packed
+        return cls.of(handler(value))
+
+    @staticmethod
+    def _dump(value: GenesisAccounts) -> list[dict[str, str]]:
+        return [{"address": account.address, "balance": account.balance} for account in value]
+
+
+def _canonical(address: str, balance: str, amount: int) -> bool:
+    """True when the text is what the packed form gives back (lower-case, shortest amount)."""
+    return address.islower() and format_amount(amount) == balance
+
+
+def _pack_well_formed(items: list[Any]) -> GenesisAccounts | None:
+    """The packed accounts when every item is exactly `{"address": str, "balance": str}`
+    with a valid address and amount; None at the first item that is not (the caller then
+    runs the full validation, which names the field)."""
+    addresses = bytearray()
+    amounts = array("Q")
+    texts: dict[int, GenesisAccount] = {}
+    append = amounts.append
+    for index, item in enumerate(items):
+        if type(item) is not dict or len(item) != 2:
+            return None
+        address = item.get("address")
+        balance = item.get("balance")
+        if type(address) is not str or type(balance) is not str:
+            return None
+        try:
+            addresses += from_text(address)
+            amount = parse_amount(balance)
+        except ValidationError:
+            return None
+        append(amount)
+        if not _canonical(address, balance, amount):
+            texts[index] = GenesisAccount.model_construct(address=address, balance=balance)
+    return GenesisAccounts(addresses, amounts, texts)
+
+
 class ChainParams(_Strict):
     """Consensus-relevant parameters every validator must share; part of the genesis hash."""
 
@@ -127,7 +288,7 @@ class Genesis(_Strict):
     genesis_time: Annotated[str, Field(max_length=40)] = "1970-01-01T00:00:00Z"
     token: TokenInfo
     validators: Annotated[list[GenesisValidator], Field(min_length=1, max_length=MAX_VALIDATORS)]
-    accounts: Annotated[list[GenesisAccount], Field(max_length=MAX_GENESIS_ACCOUNTS)] = []
+    accounts: GenesisAccounts = Field(default_factory=GenesisAccounts)
     params: ChainParams = ChainParams()
 
     @field_validator("chain_id")
@@ -145,12 +306,11 @@ class Genesis(_Strict):
         names = [v.name for v in self.validators]
         if len(set(names)) != len(names):
             raise ValueError("validators: a name is listed twice")
-        addresses = [from_text(a.address) for a in self.accounts]
-        if len(set(addresses)) != len(addresses):
+        if self.accounts.has_duplicates():
             raise ValueError("accounts: an address is listed twice")
         # The whole supply fits the amount range, so no credit (a refund, a release) can
         # ever overflow a balance; minting keeps the same bound.
-        if sum(parse_amount(a.balance) for a in self.accounts) > MAX_AMOUNT_MINOR:
+        if self.accounts.total() > MAX_AMOUNT_MINOR:
             raise ValueError("accounts: the total supply is over the maximum amount")
         return self
 
@@ -161,20 +321,30 @@ class Genesis(_Strict):
 
     def to_array(self) -> list[Any]:
         """The canonical array form that the genesis hash covers."""
+        return self._array([[address, amount] for address, amount in self.accounts.entries()])
+
+    def _array(self, accounts: list[Any]) -> list[Any]:
         return [
             "agora/genesis/v1",
             self.chain_id,
             self.genesis_time,
             [self.token.symbol, self.token.decimals],
             [[v.name, v.key_bytes] for v in self.validators],
-            [[from_text(a.address), parse_amount(a.balance)] for a in self.accounts],
+            accounts,
             self.params.to_array(),
         ]
 
-    @property
+    @cached_property
     def hash(self) -> bytes:
-        """SHA-256 of the canonical form: the identity of the chain."""
-        return sha256(encode(self.to_array()))
+        """SHA-256 of the canonical form: the identity of the chain (computed once).
+
+        The same bytes as `encode(self.to_array())`: every field but the accounts goes
+        through `encode`'s check; the accounts are 20-byte addresses and amounts within
+        `MAX_AMOUNT_MINOR` by construction, so they are packed without walking each leaf
+        (msgpack packs a tuple as the same array as a list).
+        """
+        encode(self._array([]))
+        return sha256(pack_plain(self._array(list(self.accounts.entries()))))
 
     def to_json(self) -> str:
         """The document as indented JSON."""
@@ -219,9 +389,8 @@ def genesis_writes(genesis: Genesis) -> dict[bytes, bytes | None]:
     """The state writes of height 0: initial balances, supply, and registered hooks."""
     overlay = Overlay(MemoryState())
     total = 0
-    for entry in genesis.accounts:
-        amount = parse_amount(entry.balance)
-        put_account(overlay, from_text(entry.address), Account(amount, 0))
+    for address, amount in genesis.accounts.entries():
+        put_account(overlay, address, Account(amount, 0))
         total += amount
     put_supply(overlay, Supply(genesis=total))
     for _, _, hook in GENESIS_HOOKS:

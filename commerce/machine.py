@@ -24,6 +24,7 @@ from commerce.tx import Transaction
 
 _EVENT_LEAVES = frozenset({int, str, bytes, bool, type(None)})
 _BYTES = frozenset({bytes})
+_EVENT_ARITY = {kind: len(fields) for kind, fields in EVENT_FIELDS.items()}
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,9 +40,9 @@ class Event:
 
     def __post_init__(self) -> None:
         # Checked here once, so a receipt packs straight to canonical bytes (`Receipt.pack`).
-        if (len(EVENT_FIELDS[self.kind]) != len(self.data)
-                or not set(map(type, self.data)) <= _EVENT_LEAVES
-                or not set(map(type, self.addresses)) <= _BYTES):
+        if (_EVENT_ARITY[self.kind] != len(self.data)
+                or not _EVENT_LEAVES.issuperset(map(type, self.data))
+                or not _BYTES.issuperset(map(type, self.addresses))):
             raise TypeError(f"event {self.kind}: {len(self.data)} items of plain types expected")
 
     def named(self) -> dict[str, Any]:

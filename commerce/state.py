@@ -89,8 +89,7 @@ class Overlay:
         return self._base_get(key)
 
     def put(self, key: bytes, value: bytes) -> None:
-        """Set `key` to `value`."""
-        assert isinstance(value, bytes), "state values are bytes"
+        """Set `key` to `value` (bytes: `write_set_digest` refuses anything else)."""
         self.writes[key] = value
 
     def delete(self, key: bytes) -> None:
@@ -120,22 +119,25 @@ class Overlay:
 
 
 def write_set_digest(writes: Mapping[bytes, bytes | None]) -> bytes:
-    """SHA-256 over the write set sorted by key (a delete is an empty marker)."""
+    """SHA-256 over the write set sorted by key (a delete is an empty marker).
+
+    Raises TypeError if a key is not bytes or a value is neither bytes nor None (a rule
+    that wrote something else is a bug; no state root is made of it).
+    """
     keys = sorted(writes)
     values = list(map(writes.__getitem__, keys))
-    if set(map(type, keys)) <= _BYTES_TYPE and set(map(type, values)) <= _VALUE_TYPES:
-        # Every leaf is bytes or bool: the canonical check cannot fail, so pack directly
-        # (the same bytes as `encode`, without walking every item in Python; msgpack packs
-        # a tuple as the same array as a list).
-        if None in values:
-            flags = [value is None for value in values]
-            values = [b"" if value is None else value for value in values]
-            items: list[Any] = list(zip(keys, values, flags, strict=True))
-        else:
-            items = list(zip(keys, values, repeat(False, len(keys)), strict=True))
-        return sha256(pack_plain(items))
-    return sha256(encode([[key, b"" if (value := writes[key]) is None else value,
-                           value is None] for key in keys]))
+    if not (_BYTES_TYPE.issuperset(map(type, keys))
+            and _VALUE_TYPES.issuperset(map(type, values))):
+        raise TypeError("state keys are bytes and values bytes or None (deleted)")
+    # Every leaf is bytes or bool, so the canonical form is msgpack's own: pack directly
+    # (msgpack packs a tuple as the same array as a list).
+    if None in values:
+        flags = [value is None for value in values]
+        values = [b"" if value is None else value for value in values]
+        items: list[Any] = list(zip(keys, values, flags, strict=True))
+    else:
+        items = list(zip(keys, values, repeat(False, len(keys)), strict=True))
+    return sha256(pack_plain(items))
 
 
 _BYTES_TYPE = frozenset({bytes})
