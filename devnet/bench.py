@@ -115,16 +115,18 @@ class PointResult:
 # Clients (separate processes).
 
 
-def _client_main(index: int, url: str, raws: list[str], rate: float | None, start_at: float,
-                 stop_at: float, out: Any) -> None:
-    """Submit `raws` (hex) in chunks at `rate` tx/s from `start_at`; put the outcome on
-    `out`: (index, {tx_id: submit_time}, {reason: count}, attempted). The attempted
+def _client_main(index: int, urls: list[str], raws: list[str], rate: float | None,
+                 start_at: float, stop_at: float, out: Any) -> None:
+    """Submit `raws` (hex) in chunks at `rate` tx/s from `start_at`, each chunk to the next
+    of `urls` in turn (as clients spread over a network's RPC endpoints); put the outcome
+    on `out`: (index, {tx_id: submit_time}, {reason: count}, attempted). The attempted
     transactions are always the first `attempted` of `raws`."""
-    result = asyncio.run(_client_run(url, raws, rate, start_at, stop_at))
+    result = asyncio.run(_client_run(urls[index % len(urls):] + urls[:index % len(urls)],
+                                     raws, rate, start_at, stop_at))
     out.put((index, *result))
 
 
-async def _client_run(url: str, raws: list[str], rate: float | None, start_at: float,
+async def _client_run(urls: list[str], raws: list[str], rate: float | None, start_at: float,
                       stop_at: float) -> tuple[dict[str, float], dict[str, int], int]:
     chunk = MAX_SUBMIT_CHUNK if rate is None else max(1, min(MAX_SUBMIT_CHUNK, int(rate / 20)))
     sent: dict[str, float] = {}
@@ -153,8 +155,10 @@ async def _client_run(url: str, raws: list[str], rate: float | None, start_at: f
 
     while time.monotonic() < start_at:
         await asyncio.sleep(min(0.01, max(0.0, start_at - time.monotonic())))
-    async with RpcClient(url, timeout_s=60.0) as client:
-        for index in range(0, len(raws), chunk):
+    async with contextlib.AsyncExitStack() as stack:
+        clients = [await stack.enter_async_context(RpcClient(url, timeout_s=60.0))
+                   for url in urls]
+        for number, index in enumerate(range(0, len(raws), chunk)):
             if rate is not None:
                 delay = start_at + index / rate - time.monotonic()
                 if delay > 0:
@@ -166,6 +170,7 @@ async def _client_run(url: str, raws: list[str], rate: float | None, start_at: f
                 break
             batch = raws[index:index + chunk]
             attempted += len(batch)
+            client = clients[number % len(clients)]
             tasks.append(asyncio.create_task(submit(client, batch, now)))
         await asyncio.gather(*tasks)
     return sent, reasons, attempted
@@ -296,7 +301,7 @@ class BenchDevnet:
         # sender are not equal), so every stream is due by the end of the window.
         total = sum(len(stream) for stream in streams)
         procs = [ctx.Process(target=_client_main, daemon=True, args=(
-            i, self.nodes[i % len(self.nodes)].rpc_url, stream,
+            i, [node.rpc_url for node in self.nodes], stream,
             None if rate is None else rate * len(stream) / total, start_at, stop_at,
             queue)) for i, stream in enumerate(streams)]
         for proc in procs:
@@ -367,8 +372,9 @@ class BenchDevnet:
 
     async def _follow(self, commits: dict[str, float],
                       blocks: list[tuple[int, int, float]]) -> None:
-        """Stamp the commit time of every transaction of every new block seen on v0."""
-        url = self.nodes[0].rpc_url
+        """Stamp the commit time of every transaction of every new block seen on the last
+        validator (not v0, the first primary, which has the most work)."""
+        url = self.nodes[-1].rpc_url
         async with RpcClient(url, timeout_s=30.0) as client:
             status = await client.call("node_status")
             seen = int(status["height"])
