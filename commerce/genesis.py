@@ -19,8 +19,14 @@ from functools import cached_property
 from typing import Annotated, Any, overload
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, GetCoreSchemaHandler, field_validator
-from pydantic import model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    GetCoreSchemaHandler,
+    field_validator,
+    model_validator,
+)
 from pydantic_core import core_schema
 
 from commerce.address import ADDRESS_BYTES, Address, from_text, to_text
@@ -118,7 +124,7 @@ class GenesisAccounts(Sequence[GenesisAccount]):
 
     __slots__ = ("_addresses", "_amounts", "_texts")
 
-    def __init__(self, addresses: bytes = b"", amounts: Iterable[int] = (),
+    def __init__(self, addresses: bytes | bytearray = b"", amounts: Iterable[int] = (),
                  texts: dict[int, GenesisAccount] | None = None) -> None:
         self._addresses = bytes(addresses)
         self._amounts = array("Q", amounts)
@@ -184,8 +190,10 @@ class GenesisAccounts(Sequence[GenesisAccount]):
         if not isinstance(other, GenesisAccounts):
             return NotImplemented
         return (self._addresses == other._addresses and self._amounts == other._amounts
-                and list(self) == list(other) if (self._texts or other._texts) else
-                self._addresses == other._addresses and self._amounts == other._amounts)
+                and self._kept_texts() == other._kept_texts())
+
+    def _kept_texts(self) -> dict[int, tuple[str, str]]:
+        return {i: (a.address, a.balance) for i, a in self._texts.items()}
 
     __hash__ = None  # type: ignore[assignment]
 
@@ -221,7 +229,15 @@ class GenesisAccounts(Sequence[GenesisAccount]):
 
     @staticmethod
     def _dump(value: GenesisAccounts) -> list[dict[str, str]]:
-        return [{"address": account.address, "balance": account.balance} for account in value]
+        # The uncached text form: a million addresses would only churn `to_text`'s cache.
+        text = to_text.__wrapped__
+        kept = value._texts
+        out: list[dict[str, str]] = []
+        for index, (address, amount) in enumerate(value.entries()):
+            account = kept.get(index)
+            out.append({"address": account.address, "balance": account.balance} if account
+                       else {"address": text(address), "balance": format_amount(amount)})
+        return out
 
 
 def _canonical(address: str, balance: str, amount: int) -> bool:

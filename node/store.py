@@ -20,8 +20,9 @@ import plyvel
 
 from commerce.block import Block, decode_block
 from commerce.encoding import decode, encode
-from commerce.genesis import Genesis, genesis_state_root, genesis_writes
+from commerce.genesis import Genesis, genesis_writes
 from commerce.machine import BlockResult, Event
+from commerce.state import next_state_root
 from node.errors import NodeError, NodeErrorCode
 
 P_STATE = b"s"
@@ -39,6 +40,7 @@ META_HEIGHT = P_META + b"height"
 META_STATE_ROOT = P_META + b"state_root"
 META_LAST_HASH = P_META + b"last_hash"
 META_FORMAT = P_META + b"format"
+META_SYNC = P_META + b"sync"
 STORE_FORMAT = b"agora-store-1"
 
 
@@ -166,22 +168,35 @@ class Store:
             raise
         return cls(db, genesis)
 
+    GENESIS_BATCH_KEYS = 50_000  # state keys per write batch when a store is initialized
+
     @staticmethod
     def _init_or_check(db: plyvel.DB, genesis: Genesis) -> None:
         stored_hash = db.get(META_GENESIS_HASH)
         if stored_hash is None:
             writes = genesis_writes(genesis)
-            root = genesis_state_root(genesis)
-            with db.write_batch(transaction=True, sync=True) as batch:
-                for key, value in sorted(writes.items()):
-                    if value is not None:
+            root = next_state_root(genesis.hash, 0, writes)
+            # The state of height 0 goes in batches of GENESIS_BATCH_KEYS (one batch of a
+            # million accounts is one huge memtable); the metadata, genesis hash last, in a
+            # final synced batch, so a store without the hash is not initialized. A crash
+            # in between leaves state keys behind: they are deleted before the next try, so
+            # a changed genesis file cannot inherit them.
+            with db.write_batch() as batch:
+                for key in db.iterator(prefix=P_STATE, include_value=False):
+                    batch.delete(key)
+            items = sorted((key, value) for key, value in writes.items() if value is not None)
+            step = Store.GENESIS_BATCH_KEYS
+            for start in range(0, len(items), step):
+                with db.write_batch() as batch:
+                    for key, value in items[start:start + step]:
                         batch.put(P_STATE + key, value)
+            with db.write_batch(transaction=True, sync=True) as batch:
                 batch.put(META_FORMAT, STORE_FORMAT)
                 batch.put(META_CHAIN_ID, genesis.chain_id.encode())
-                batch.put(META_GENESIS_HASH, genesis.hash)
                 batch.put(META_HEIGHT, struct.pack(">Q", 0))
                 batch.put(META_STATE_ROOT, root)
                 batch.put(META_LAST_HASH, genesis.hash)
+                batch.put(META_GENESIS_HASH, genesis.hash)
             return
         if db.get(META_FORMAT) != STORE_FORMAT:
             raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA, "data directory has an unknown format")
@@ -214,11 +229,16 @@ class Store:
         """The last finalized block (height 0 is genesis: its hash is the genesis hash)."""
         return self._head
 
-    def finalize_block(self, block: Block, certificate: bytes, result: BlockResult) -> None:
-        """Write a finalized block and everything it changes in one synced batch.
+    def finalize_block(self, block: Block, certificate: bytes, result: BlockResult, *,
+                       sync: bool = True) -> None:
+        """Write a finalized block and everything it changes in one batch, synced unless
+        `sync` is False.
 
         `result` must come from executing `block` on this store's state at the current head;
-        the caller has checked that `result.state_root` equals the header's.
+        the caller has checked that `result.state_root` equals the header's. An unsynced
+        batch is still atomic (a crash loses whole batches from the end, never part of
+        one); the caller of a run of unsynced blocks makes them durable with a synced write
+        (the run's last block, or `sync`) before it reports any of them.
         """
         head = self._head
         header = block.header
@@ -232,7 +252,7 @@ class Store:
         writes = result.writes
         self.state._begin_write()
         try:
-            with self._db.write_batch(transaction=True, sync=True) as batch:
+            with self._db.write_batch(transaction=True, sync=sync) as batch:
                 put = batch.put
                 for key, value in writes.items():
                     if value is None:
@@ -255,6 +275,10 @@ class Store:
             raise
         self.state._apply(writes)
         self._head = ChainHead(header.height, block_hash, result.state_root)
+
+    def sync(self) -> None:
+        """Make every write so far durable (LevelDB syncs its log up to this write)."""
+        self._db.put(META_SYNC, b"", sync=True)
 
     def get_block(self, height: int) -> Block | None:
         """The finalized block at `height`, or None (height 0 has no block)."""
