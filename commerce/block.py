@@ -9,6 +9,7 @@ timestamp is the proposer's clock, for display only: no rule reads it.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NewType
 
@@ -111,11 +112,13 @@ def encode_block(header: BlockHeader, txs: tuple[Transaction, ...]) -> Block:
 
 
 def decode_block(raw: bytes, *, max_txs: int = MAX_BLOCK_TXS,
-                 max_bytes: int = MAX_BLOCK_BYTES) -> Block:
+                 max_bytes: int = MAX_BLOCK_BYTES,
+                 known: Callable[[bytes], Transaction | None] | None = None) -> Block:
     """Decode and check a block's form and tx root; raises ValidationError.
 
-    Does not execute anything: the state machine checks the transactions' validity and
-    the state root.
+    `known(tx_id)` may return a transaction decoded before (a node's mempool): one whose
+    bytes are the block's is reused instead of decoded again. Does not execute anything:
+    the state machine checks the transactions' validity and the state root.
     """
     if len(raw) > max_bytes:
         raise ValidationError(ErrorCode.BLOCK_LIMIT, f"block is {len(raw)} bytes")
@@ -129,6 +132,11 @@ def decode_block(raw: bytes, *, max_txs: int = MAX_BLOCK_TXS,
     for item in value[1]:
         if not isinstance(item, bytes):
             raise ValidationError(ErrorCode.BAD_BLOCK, "a block transaction must be bytes")
+        if known is not None:
+            seen = known(sha256(item))
+            if seen is not None and seen.raw == item:
+                txs.append(seen)
+                continue
         txs.append(decode_tx(item))
     txs_tuple = tuple(txs)
     if tx_root(txs_tuple) != header.tx_root:

@@ -64,6 +64,8 @@ class Chain:
         self._executed: OrderedDict[bytes, Executed] = OrderedDict()
         self._verify_pool = verify_pool
         self.finalized_listeners: list[FinalizedListener] = []
+        # Blocks written unsynced and not yet reported (one run of FinalizeBlock effects).
+        self._unreported: list[tuple[Block, BlockResult]] = []
 
     @property
     def height(self) -> int:
@@ -111,12 +113,22 @@ class Chain:
         before, and re-executes to compare the state root.
         """
         block = decode_block(block_raw, max_txs=self.genesis.params.max_block_txs,
-                             max_bytes=self.genesis.params.max_block_bytes)
+                             max_bytes=self.genesis.params.max_block_bytes,
+                             known=self.mempool.get)
         self._validate_decoded(height, block, expected_proposer)
         return block.hash
 
-    def _validate_decoded(self, height: int, block: Block,
-                          expected_proposer: bytes | None) -> Executed:
+    def _validate_decoded(self, height: int, block: Block, expected_proposer: bytes | None,
+                          *, certified: bool = False) -> Executed:
+        """Check and execute `block` on the head (once: the result is remembered).
+
+        `certified`: a commit certificate (2f+1 validators' COMMITs, checked against the
+        genesis set) already proves the block final, so at least f+1 honest validators
+        validated it, every transaction signature included; re-checking those signatures
+        would only repeat their work (see docs/CONSENSUS.md, "Catch-up"). The form, the
+        link to the head, the re-execution and the state root are still checked here:
+        they keep this node's own state right.
+        """
         executed = self._executed.get(block.hash)
         if executed is not None:
             return executed
@@ -131,7 +143,8 @@ class Chain:
             raise ValidationError(ErrorCode.BAD_BLOCK, "block does not extend our head")
         if expected_proposer is not None and header.proposer != expected_proposer:
             raise ValidationError(ErrorCode.BAD_BLOCK, "block proposer is not the primary")
-        self._verify_signatures(block.txs)
+        if not certified:
+            self._verify_signatures(block.txs)
         result = execute_block(self.store.state, self.context(height), head.state_root,
                                block.txs, drop_invalid=False, check_signatures=False)
         if result.state_root != header.state_root:
@@ -157,25 +170,45 @@ class Chain:
         for tx in todo:
             cache.add(tx.tx_id)
 
-    def finalize(self, block_raw: bytes, certificate: bytes, digest: bytes) -> Block:
+    def finalize(self, block_raw: bytes, certificate: bytes, digest: bytes, *,
+                 sync: bool = True) -> Block:
         """Write a certified block (validating it first if this node has not) and update
         the mempool. `digest` is the block's hash as the certificate names it (consensus
         computed it with `block_digest`). Raises ValidationError if the block does not
         apply: with a valid certificate that means this node's state diverged, which the
-        caller must treat as fatal.
+        caller must treat as fatal. The certificate was verified by consensus before it
+        asked to finalize, so a block this node did not validate itself (catch-up) is
+        re-executed without re-verifying its transactions' signatures. `sync` False
+        leaves the write unsynced (see `Store.finalize_block`): the caller syncs before it
+        lets anything report the block.
         """
         executed = self._executed.get(digest)
         if executed is None:
             block = decode_block(block_raw)
             assert block.hash == digest, "the certificate names this block"
-            executed = self._validate_decoded(block.height, block, None)
+            executed = self._validate_decoded(block.height, block, None, certified=True)
         block, result = executed.block, executed.result
-        self.store.finalize_block(block, certificate, result)
+        self.store.finalize_block(block, certificate, result, sync=sync)
         self._executed.clear()
         self.mempool.on_finalized(block.height, block.txs)
-        for listener in self.finalized_listeners:
-            listener(block, result)
+        self._unreported.append((block, result))
+        if sync:
+            self._report()
         return block
+
+    def flush(self) -> None:
+        """Make the blocks finalized with `sync=False` durable, then report them."""
+        if self._unreported:
+            self.store.sync()
+            self._report()
+
+    def _report(self) -> None:
+        # Listeners (RPC notifications, receipts to waiters, logs) hear of a block only
+        # once it is durable.
+        unreported, self._unreported = self._unreported, []
+        for block, result in unreported:
+            for listener in self.finalized_listeners:
+                listener(block, result)
 
     def recheck_mempool(self) -> int:
         """Evict pending transactions that no longer apply on the new state (bounded)."""

@@ -307,7 +307,10 @@ class Mempool:
         assert age_blocks >= 1 and max_count >= 0
         due: list[Transaction] = []
         for entry in self._by_id.values():
-            if len(due) >= max_count:
+            # Entries are in admission order and `height_admitted` never decreases along
+            # it: past the first one admitted too recently, none is due (no full scan of
+            # a large backlog every second).
+            if len(due) >= max_count or height - entry.height_admitted < age_blocks:
                 break
             if height - max(entry.height_admitted, entry.height_gossiped) >= age_blocks:
                 entry.height_gossiped = height

@@ -270,6 +270,7 @@ class Node:
         self._work_signalled = False
         header = render_header(block.header)
         self.metrics.txs_finalized.inc(len(block.txs))
+        accounts_watched = self.hub.wants_topic("account")
         for index, (tx, receipt) in enumerate(zip(block.txs, result.receipts, strict=True)):
             self.tracker.resolve(TxOutcome(tx.tx_id, True, block.height, index,
                                            receipt.events))
@@ -278,12 +279,15 @@ class Node:
                 self.hub.publish("tx", tx_key, {
                     "id": tx_key, "status": "finalized", "height": block.height,
                     "index": index, "events": [render_event(e) for e in receipt.events]})
+            if not accounts_watched:
+                continue
             touched = sorted({a for e in receipt.events for a in e.addresses}
                              | {tx.sender_address})
             for address in touched:
-                self.hub.publish("account", to_text(address), {
-                    "address": to_text(address), "tx": tx.tx_id.hex(),
-                    "height": block.height, "type": tx.type})
+                if self.hub.wants("account", text := to_text(address)):
+                    self.hub.publish("account", text, {
+                        "address": text, "tx": tx_key, "height": block.height,
+                        "type": tx.type})
         for event in result.end_events:
             for address in sorted(set(event.addresses)):
                 self.hub.publish("account", to_text(address), {
@@ -326,7 +330,8 @@ class Node:
         self._after_admit(tx)
 
     def _after_admit(self, tx: Transaction) -> None:
-        self.hub.publish("tx", tx.tx_id.hex(), {"id": tx.tx_id.hex(), "status": "admitted"})
+        if self.hub.wants("tx", tx_key := tx.tx_id.hex()):
+            self.hub.publish("tx", tx_key, {"id": tx_key, "status": "admitted"})
         self._tx_batch.append(tx.raw)
         if len(self._tx_batch) >= TX_BATCH_MAX:
             self._flush_txs()
@@ -406,8 +411,8 @@ class Node:
         refusals = await self._verify_and_admit(txs)
         admitted = [tx for tx, refusal in zip(txs, refusals, strict=True) if refusal is None]
         for tx in admitted:
-            self.hub.publish("tx", tx.tx_id.hex(), {"id": tx.tx_id.hex(),
-                                                   "status": "admitted"})
+            if self.hub.wants("tx", tx_key := tx.tx_id.hex()):
+                self.hub.publish("tx", tx_key, {"id": tx_key, "status": "admitted"})
         if admitted:
             self._signal_work()
 

@@ -240,6 +240,11 @@ class SubscriptionHub:
         """True when someone subscribed to (topic, key): build a costly payload only then."""
         return bool(self._subscribers(topic, key))
 
+    def wants_topic(self, topic: str) -> bool:
+        """True when anyone subscribed to any key of `topic` (skip per-key work otherwise)."""
+        assert topic in TOPICS, f"unknown topic {topic}"
+        return any(indexed == topic for indexed, _ in self._index)
+
     def publish(self, topic: str, key: str | None, payload: Any) -> int:
         """Deliver `payload` (JSON-able or a pydantic model) to the matching subscribers.
 
