@@ -38,6 +38,12 @@ def devnet_bench(
     ] = "1000",
     accounts: Annotated[int, typer.Option("--accounts", help="Funded shoppers.")] = 2_000,
     clients: Annotated[int, typer.Option("--clients", help="Client processes.")] = 2,
+    state_accounts: Annotated[int, typer.Option(
+        "--state-accounts", help="Large state: pad genesis with funded idle accounts up to "
+        "this many accounts in all (transfers pay accounts drawn over all of them).")] = 0,
+    state_listings: Annotated[int, typer.Option(
+        "--state-listings", help="Large state: listings in state before the clock (the "
+        "merchants create the missing ones in setup; shopping draws from all).")] = 0,
     sweep: Annotated[
         bool, typer.Option("--sweep", help="Offered load from low to saturation; a table.")
     ] = False,
@@ -57,7 +63,8 @@ def devnet_bench(
     from devnet.bench import BenchOptions, render_point, render_sweep, run_bench, sweep_rates
 
     options = BenchOptions(validators=validators, duration_s=duration, rate=offered,
-                           accounts=accounts, clients=clients)
+                           accounts=accounts, clients=clients,
+                           state_accounts=state_accounts, state_listings=state_listings)
 
     def progress(line: str) -> None:
         print(line, file=sys.stderr, flush=True)

@@ -15,8 +15,17 @@ sent (one monotonic clock across processes). CPU and RSS come from `/proc/<pid>`
 The limit: every validator verifies every signature once, so V validators on C cores commit
 at most (single-core Ed25519 verify/s x C) / V; `ratio_to_limit` = committed / limit.
 
+Large state (`state_accounts`, `state_listings`): genesis is padded with funded idle
+accounts (`node.workload.idle_address`, no keys) up to `state_accounts` accounts in all,
+and the setup creates listings up to `state_listings` in all before the clock; the
+measured transfers pay accounts drawn over the whole state and purchases, comments and
+shares draw from every listing. The one-time costs (genesis build and size, node start,
+setup) are in the JSON's `state`.
+
 Limits: `MAX_SUBMIT_CHUNK` transactions per batch; the drain after the clock waits at most
-`DRAIN_TIMEOUT_S`; every node is stopped and the directory removed on every path out.
+`DRAIN_TIMEOUT_S`; `state_accounts` at most `MAX_GENESIS_ACCOUNTS`, `state_listings` at
+most `MAX_STATE_LISTINGS`; every node is stopped and the directory removed on every path
+out.
 """
 
 from __future__ import annotations
@@ -39,6 +48,7 @@ from typing import Any
 
 from commerce.address import address_of, to_text
 from commerce.keys import Keypair
+from commerce.limits import MAX_GENESIS_ACCOUNTS
 from commerce.tx import Transaction
 from devnet.layout import Layout, create_layout
 from devnet.processes import (
@@ -52,7 +62,7 @@ from devnet.processes import (
 from node.bench_state import bench_keys, measure_verify_rate
 from node.home import NodeHome, load_node_key
 from node.rpc.client import RpcClient, RpcClientError
-from node.workload import GENESIS_PARAMS, MixedWorkload
+from node.workload import GENESIS_PARAMS, MixedWorkload, idle_address
 
 BENCH_CHAIN_ID = "agora-bench"
 MAX_SUBMIT_CHUNK = 500
@@ -62,6 +72,9 @@ DRAIN_TIMEOUT_S = 120.0
 DRAIN_IDLE_S = 8.0
 SETUP_TIMEOUT_S = 300.0
 START_TIMEOUT_S = 60.0
+START_S_PER_MILLION_ACCOUNTS = 240.0  # more start-up time for a large genesis
+MAX_STATE_LISTINGS = 200_000  # ~2-3 minutes of setup on the 2-core machine
+IDLE_BALANCE = "1000"
 MAX_TIMED_TXS = 600_000  # 10 minutes at 1,000 tx/s
 MAX_OFFERED_TPS = 4_000  # what `--rate max` signs per second of duration
 SHOPPERS_PER_MERCHANT = 25
@@ -82,6 +95,8 @@ class BenchOptions:
     rate: int | None = 1_000
     accounts: int = 2_000
     clients: int = 2
+    state_accounts: int = 0  # pad genesis with idle funded accounts up to this many in all
+    state_listings: int = 0  # listings in state (at least) when the clock starts
 
 
 @dataclass
@@ -192,6 +207,8 @@ class BenchDevnet:
         self.merchants = bench_keys(max(2, options.accounts // SHOPPERS_PER_MERCHANT), 1)
         self.validator_keys: list[Keypair] = []
         self.workload: MixedWorkload | None = None
+        self.idle_accounts = 0
+        self.state: dict[str, Any] = {}
 
     def __enter__(self) -> BenchDevnet:
         return self
@@ -213,36 +230,60 @@ class BenchDevnet:
         v = self.options.validators
         funded = [(to_text(address_of(k.public_key)), "1000000")
                   for k in [*self.shoppers, *self.merchants]]
+        self.idle_accounts = max(0, self.options.state_accounts - len(funded) - v)
+        if self.idle_accounts:
+            self.progress(f"genesis: {len(funded) + v} active and {self.idle_accounts} "
+                          "idle accounts")
+        funded.extend((to_text(idle_address(i)), IDLE_BALANCE)
+                      for i in range(self.idle_accounts))
+        t0 = time.monotonic()
         self.layout = create_layout(
             self.root / "devnet", validators=v, base_port=_free_base_port(2 * v),
             chain_id=BENCH_CHAIN_ID, demo_accounts=(), genesis_params=dict(GENESIS_PARAMS),
             extra_accounts=funded, mempool=MEMPOOL)
+        del funded
+        genesis_file = NodeHome(self.layout.nodes[0].home).genesis_file
+        self.state.update(accounts=self.idle_accounts + len(self.shoppers)
+                          + len(self.merchants) + v,
+                          genesis_bytes=genesis_file.stat().st_size,
+                          genesis_s=round(time.monotonic() - t0, 1))
         self.validator_keys = [load_node_key(NodeHome(s.home).node_key_file)
                                for s in self.layout.nodes]
         endpoints = []
+        t0 = time.monotonic()
         for spec in self.layout.nodes:
             pid = spawn_node(spec.name, Path(spec.home))
             self.nodes.append(_NodeProc(spec.name, pid, spec.rpc_url))
             endpoints.append(Endpoint(spec.name, Path(spec.home), pid, spec.rpc_url))
-        asyncio.run(wait_for_chain(endpoints, min_height=1, timeout_s=START_TIMEOUT_S))
+        timeout = START_TIMEOUT_S + START_S_PER_MILLION_ACCOUNTS * self.state["accounts"] / 1e6
+        asyncio.run(wait_for_chain(endpoints, min_height=1, timeout_s=timeout))
+        self.state["start_s"] = round(time.monotonic() - t0, 1)
+        self.state["rss_mb_after_start"] = [round(_rss_kb(n.pid) / 1024, 1) for n in self.nodes]
 
     def prepare(self, timed_hint: int) -> None:
         """Run the workload's setup stages through the chain (before any clock)."""
         self.workload = MixedWorkload(chain_id=BENCH_CHAIN_ID, validators=self.validator_keys,
                                       shoppers=self.shoppers, merchants=self.merchants,
-                                      timed_hint=timed_hint)
+                                      timed_hint=timed_hint, idle_accounts=self.idle_accounts,
+                                      state_listings=self.options.state_listings)
+        t0 = time.monotonic()
         asyncio.run(self._setup())
+        self.state["setup_s"] = round(time.monotonic() - t0, 1)
+        self.state["listings"] = self.workload.listings_created
 
     async def _setup(self) -> None:
         assert self.workload is not None
         url = self.nodes[0].rpc_url
         async with RpcClient(url, timeout_s=60.0) as client:
             stage_no = 0
+            txs = 0
             while (stage := self.workload.next_setup()) is not None:
                 stage_no += 1
+                txs += len(stage)
                 self.progress(f"setup stage {stage_no}: {len(stage)} txs")
                 ids = await _submit_and_collect(client, stage)
                 self.workload.record(ids)
+            self.state["setup_txs"] = txs
 
     def run_point(self, rate: int | None, duration_s: float) -> PointResult:
         """Offer `rate` tx/s (None: as fast as possible) for `duration_s`; the figures."""
@@ -549,6 +590,10 @@ def run_bench(options: BenchOptions, progress: Progress,
         raise ValueError("--accounts must be 8..100000")
     if not 1 <= options.clients <= 64:
         raise ValueError("--clients must be 1..64")
+    if not 0 <= options.state_accounts <= MAX_GENESIS_ACCOUNTS:
+        raise ValueError(f"--state-accounts must be 0..{MAX_GENESIS_ACCOUNTS}")
+    if not 0 <= options.state_listings <= MAX_STATE_LISTINGS:
+        raise ValueError(f"--state-listings must be 0..{MAX_STATE_LISTINGS}")
     cores = os.cpu_count() or 1
     sample = bench_keys(1, 3)[0]
     from commerce.transfer import Transfer
@@ -571,12 +616,14 @@ def run_bench(options: BenchOptions, progress: Progress,
             devnet.flush_unsent()
             progress(f"measuring at {'max' if rate is None else rate} tx/s offered")
             results.append((rate, devnet.run_point(rate, options.duration_s)))
+        state = dict(devnet.state)
     out = [_point_json(rate, point, options, verify_per_s, cores, limit)
            for rate, point in results]
     if rates:
         return {"sweep": out, "validators": options.validators, "limit_tps": round(limit, 1),
-                "verify_per_s_one_core": round(verify_per_s, 1), "cores": cores}
-    return out[0]
+                "verify_per_s_one_core": round(verify_per_s, 1), "cores": cores,
+                "state": state}
+    return {**out[0], "state": state}
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -620,10 +667,20 @@ def render_point(result: dict[str, Any]) -> str:
         f"view changes: {result['view_changes']}, rejected: {result['rejected']} "
         f"{result['rejected_reasons'] or ''}, dropped: {result['dropped']}",
         f"nodes (CPU, RSS): {nodes}",
+        *_state_lines(result.get("state") or {}),
         f"limit: {result['verify_per_s_one_core']:,.0f} verify/s x {result['cores']} cores / "
         f"{result['validators']} = {result['limit_tps']:,.0f} tx/s; "
         f"committed/limit = {result['ratio_to_limit']:.2f}",
     ])
+
+
+def _state_lines(state: dict[str, Any]) -> list[str]:
+    if not state:
+        return []
+    return [f"state: {state.get('accounts', 0):,} accounts, {state.get('listings', 0):,} "
+            f"listings; genesis {state.get('genesis_bytes', 0) / 1e6:,.1f} MB built in "
+            f"{state.get('genesis_s', 0):g} s, nodes started in {state.get('start_s', 0):g} s, "
+            f"setup {state.get('setup_txs', 0):,} txs in {state.get('setup_s', 0):g} s"]
 
 
 def render_sweep(result: dict[str, Any]) -> str:

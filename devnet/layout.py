@@ -150,6 +150,9 @@ def create_layout(root: Path, *, validators: int = 4, base_port: int = DEFAULT_B
     balances.extend(extra_accounts)
     genesis = make_genesis(chain_id, [(f"v{i}", k.public_key) for i, k in enumerate(keys)],
                            balances, genesis_params)
+    # Rendered once: with a large genesis (up to 1,000,000 accounts, ~105 MB of JSON)
+    # rendering it per node cost seconds each.
+    genesis_bytes = genesis.to_json().encode("utf-8")
     specs: list[NodeSpec] = []
     for index, key in enumerate(keys):
         rpc_port, p2p_port = node_ports(base_port, index)
@@ -169,7 +172,7 @@ def create_layout(root: Path, *, validators: int = 4, base_port: int = DEFAULT_B
             "mempool": mempool or {},
         }, source=f"{spec.name} config")
         write_config(home.config_file, config)
-        home.genesis_file.write_text(genesis.to_json(), encoding="utf-8")
+        home.genesis_file.write_bytes(genesis_bytes)
         write_node_key(home.node_key_file, key)
     layout = Layout(str(root), chain_id, base_port, specs, accounts, str(keyring_dir))
     layout.save()

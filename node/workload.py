@@ -13,6 +13,14 @@ finalized, so they succeed in any interleaving of accounts: each account's trans
 are in nonce order, and a block may mix them freely. When a pool runs out (no paid order
 left to ship) the draw becomes a transfer.
 
+Large state (`agora bench --state-accounts N --state-listings M`): `idle_accounts` funded
+accounts that never send (addresses from `idle_address`, no keys) receive the measured
+transfers (recipients drawn over every account in state, not only near the sender), and
+`state_listings` listings in all are in state when the clock starts: after the stages
+above, the merchants create the missing ones in extra stages of at most
+`BALLAST_PER_MERCHANT` per merchant (inside the mempool's nonce window); they join the pool
+that purchases, comments and shares draw from.
+
 Lives in `node/` (not `devnet/`) because `node.bench_state` uses it and node may not import
 devnet.
 """
@@ -26,6 +34,7 @@ from typing import Any
 
 import commerce  # noqa: F401  (registers every type)
 from commerce.address import address_of
+from commerce.encoding import sha256
 from commerce.keys import Keypair
 from commerce.listings import ListingCreate, ListingDelist, ListingUpdate
 from commerce.merchants import MerchantRegister, MerchantVote
@@ -68,12 +77,19 @@ LISTINGS_PER_MERCHANT = 10
 SHARES_PER_MERCHANT = 4
 POLL_CLOSE_HEIGHT = 900_000  # far ahead; genesis poll_max_blocks must allow it
 POOL_MARGIN = 1.1  # setup records per expected measured use
+BALLAST_PER_MERCHANT = 1_000  # listings per merchant per extra setup stage
 SHOP_STOCK = 1_000_000_000
 UNIT = 1_000_000
 
 # Genesis parameters the workload needs: an epoch cap that never stops rewards (a claim
 # of nothing is refused), and the default poll window.
 GENESIS_PARAMS: dict[str, Any] = {"reward_epoch_cap_minor": 10**15, "poll_max_blocks": 1_000_000}
+
+
+def idle_address(index: int) -> bytes:
+    """The address of the `index`-th idle account of a large-state bench (no key: it
+    receives, never sends)."""
+    return sha256(b"agora-bench-idle" + index.to_bytes(8, "big"))[:20]
 
 
 @dataclass
@@ -107,7 +123,8 @@ class MixedWorkload:
     def __init__(self, *, chain_id: str, validators: Sequence[Keypair],
                  shoppers: Sequence[Keypair], merchants: Sequence[Keypair],
                  timed_hint: int, seed: int = 7,
-                 mix: Mapping[str, int] = MIX_PER_MILLE) -> None:
+                 mix: Mapping[str, int] = MIX_PER_MILLE, idle_accounts: int = 0,
+                 state_listings: int = 0) -> None:
         assert validators, "the chain has validators"
         assert set(mix) <= set(MIX_PER_MILLE), "the mix names known kinds"
         assert sum(mix.values()) == 1000, "the mix is per mille"
@@ -123,6 +140,10 @@ class MixedWorkload:
         self.timed_hint = max(1, timed_hint)
         self.mix = dict(mix)
         self.needed_votes = len(validators) * 2 // 3 + 1
+        self.idle_accounts = idle_accounts
+        self.state_listings = state_listings
+        self.listings_created = 0  # by the setup stages so far
+        self._ballast_left: int | None = None
         self._stage = 0
         self._pending: list[Any] = []  # what each tx of the current stage will create
         self._used_shares: set[tuple[int, int]] = set()
@@ -154,10 +175,13 @@ class MixedWorkload:
             built = stages[self._stage]()
             self._stage += 1
             if built:
-                txs = [tx for tx, _ in built]
-                self._pending = [what for _, what in built]
-                return txs
-        return None
+                return self._begin(built)
+        built = self._stage_ballast()
+        return self._begin(built) if built else None
+
+    def _begin(self, built: list[tuple[Transaction, Any]]) -> list[Transaction]:
+        self._pending = [what for _, what in built]
+        return [tx for tx, _ in built]
 
     def record(self, ids: Sequence[int | None]) -> None:
         """The new ids of the stage `next_setup` returned last, in its order."""
@@ -218,6 +242,23 @@ class MixedWorkload:
             i = n % len(self.merchants)
             out.append((self._sign(self.merchants[i], _listing(f"old {n}", UNIT)),
                         ("delist", i)))
+        self.listings_created += sum(1 for _, what in out if what[0] != "poll")
+        return out
+
+    def _stage_ballast(self) -> list[tuple[Transaction, Any]]:
+        """Listings up to `state_listings` in all, at most BALLAST_PER_MERCHANT per merchant
+        per stage; they join the shopping pool."""
+        if self._ballast_left is None:
+            self._ballast_left = max(0, self.state_listings - self.listings_created)
+        count = min(self._ballast_left, BALLAST_PER_MERCHANT * len(self.merchants))
+        self._ballast_left -= count
+        self.listings_created += count
+        out: list[tuple[Transaction, Any]] = []
+        for n in range(count):
+            i = n % len(self.merchants)
+            price = (1 + self.rng.randrange(50)) * UNIT
+            out.append((self._sign(self.merchants[i], _listing(f"stock {i}.{n}", price)),
+                        ("shop", i, price)))
         return out
 
     def _stage_share(self) -> list[tuple[Transaction, Any]]:
@@ -275,7 +316,7 @@ class MixedWorkload:
     def timed(self, count: int) -> list[Transaction]:
         """`count` signed transactions in the proportions of the mix (MIX_PER_MILLE by
         default)."""
-        assert self._stage >= 8, "finish the setup stages first"
+        assert self._stage >= 8 and not self._ballast_left, "finish the setup stages first"
         kinds = list(self.mix)
         weights = [self.mix[k] for k in kinds]
         draws = self.rng.choices(kinds, weights, k=count)
@@ -290,6 +331,14 @@ class MixedWorkload:
 
     def _t_transfer(self) -> Transaction:
         i = self._shopper()
+        if self.idle_accounts:
+            # Any account in state: nearly always an idle one (cold, read from LevelDB).
+            pick = self.rng.randrange(self.idle_accounts + len(self.shoppers) - 1)
+            to = (idle_address(pick - len(self.shoppers) + 1)
+                  if pick >= len(self.shoppers) - 1
+                  else self._addr(self.shoppers[(i + 1 + pick) % len(self.shoppers)]))
+            return self._sign(self.shoppers[i],
+                              Transfer(to=to, amount=1 + self.rng.randrange(UNIT)))
         step = 1 + self.rng.randrange(min(50, len(self.shoppers) - 1))  # never to itself
         to = self._addr(self.shoppers[(i + step) % len(self.shoppers)])
         return self._sign(self.shoppers[i], Transfer(to=to, amount=1 + self.rng.randrange(UNIT)))

@@ -62,3 +62,52 @@ def test_bench_ports_are_below_the_ephemeral_range() -> None:
     for _ in range(20):
         base = _free_base_port(20)
         assert 20_000 <= base and base + 20 <= 32_768
+
+
+def test_bench_large_state_options_every_offered_tx_commits() -> None:
+    # Small scale of `--state-accounts 1000000 --state-listings 100000`: genesis padded with
+    # idle accounts, extra listings created in setup, transfers paying idle accounts.
+    command = [sys.executable, "-c", "from cli.main import app; app()", "bench",
+               "--duration", "3", "--rate", "200", "--accounts", "200",
+               "--state-accounts", "2000", "--state-listings", "150", "--output", "json"]
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
+    assert done.returncode == 0, done.stderr[-2000:]
+    result = json.loads(done.stdout)
+    assert KEYS <= set(result), sorted(KEYS - set(result))
+    state = result["state"]
+    assert state["accounts"] == 2000
+    assert state["listings"] >= 150
+    assert state["genesis_bytes"] > 2000 * 80
+    assert state["setup_txs"] >= 150
+    for key in ("genesis_s", "start_s", "setup_s"):
+        assert state[key] >= 0
+    assert len(state["rss_mb_after_start"]) == 4
+    assert result["submitted"] >= 500, result
+    assert result["rejected"] == 0, result["rejected_reasons"]
+    assert result["dropped"] == 0
+    assert result["committed"] == result["submitted"]
+    assert "genesis: 212 active and 1788 idle accounts" in done.stderr
+
+
+def test_bench_large_state_workload_pays_idle_accounts_and_lists_up_to_the_count() -> None:
+    from node.bench_state import bench_keys
+    from node.workload import BALLAST_PER_MERCHANT, MixedWorkload, idle_address
+
+    merchants = bench_keys(2, 1)
+    workload = MixedWorkload(chain_id="t", validators=bench_keys(1, 2),
+                             shoppers=bench_keys(8, 0), merchants=merchants, timed_hint=50,
+                             idle_accounts=300, state_listings=2 * BALLAST_PER_MERCHANT + 40)
+    next_id = 1
+    stages = []
+    while (stage := workload.next_setup()) is not None:
+        stages.append(len(stage))
+        workload.record([next_id + i for i in range(len(stage))])
+        next_id += len(stage)
+    assert workload.listings_created == 2 * BALLAST_PER_MERCHANT + 40
+    # The extra listings come in stages of at most BALLAST_PER_MERCHANT per merchant.
+    assert max(stages) <= BALLAST_PER_MERCHANT * len(merchants)
+    idle = {idle_address(i) for i in range(300)}
+    transfers = [tx for tx in workload.timed(400) if tx.body.TYPE == "transfer"]
+    assert transfers
+    assert sum(tx.body.to in idle for tx in transfers) > len(transfers) // 2
