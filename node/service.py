@@ -19,7 +19,7 @@ from aiohttp import web
 
 from commerce.address import to_text
 from commerce.block import Block
-from commerce.encoding import decode, encode
+from commerce.encoding import decode, encode, sha256
 from commerce.errors import AgoraError, ErrorCode, ValidationError
 from commerce.limits import MAX_TX_BYTES
 from commerce.machine import BlockResult, ChainContext
@@ -378,6 +378,8 @@ class Node:
         for raw in items:
             if not isinstance(raw, bytes):
                 return False
+            if sha256(raw) in self.mempool:
+                continue  # pending here already (a re-gossip): no second decode
             try:
                 tx = decode_tx(raw)
                 self.mempool.check(tx, simulate=False)
