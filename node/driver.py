@@ -4,7 +4,9 @@ Every entry point follows one loop (as aioquic's protocol does): feed an event t
 replica, run the effects it returns in order, then re-arm timers. Effects that ask the
 application something (propose, validate) are answered by queuing the answer as the next
 event, so one event's effects always run to the end before the next event starts.
-Persist effects are written and synced to LevelDB before any later effect of the step.
+Persist effects are written and synced to LevelDB before any later effect of the step;
+a run of FinalizeBlock effects (catch-up) is synced once, at its last block, before any
+later effect and before any of its blocks is reported.
 """
 
 from __future__ import annotations
@@ -143,7 +145,8 @@ class ConsensusDriver:
     # Effects, in order.
 
     def _run_effects(self, effects: list[Effect]) -> None:
-        for effect in effects:
+        last = len(effects) - 1
+        for index, effect in enumerate(effects):
             match effect:
                 case Persist():
                     self._record_seq += 1
@@ -164,7 +167,10 @@ class ConsensusDriver:
                 case ValidateBlock():
                     self._validate(effect)
                 case FinalizeBlock():
-                    self._finalize(effect)
+                    # A run of blocks (catch-up) is synced once, at its last block, before
+                    # any other effect runs and before any block of it is reported.
+                    self._finalize(effect, sync=index == last
+                                   or not isinstance(effects[index + 1], FinalizeBlock))
                 case FetchBlocks():
                     self._fetch(effect)
                 case Note():
@@ -203,10 +209,11 @@ class ConsensusDriver:
             return
         self._queue.append(BlockValidated(effect.height, effect.view, effect.digest, True, ""))
 
-    def _finalize(self, effect: FinalizeBlock) -> None:
+    def _finalize(self, effect: FinalizeBlock, *, sync: bool = True) -> None:
         try:
-            self.chain.finalize(effect.block, effect.certificate, effect.digest)
+            self.chain.finalize(effect.block, effect.certificate, effect.digest, sync=sync)
         except AgoraError as exc:
+            self.chain.flush()  # the run's earlier blocks are final: durable, reported
             # A certified block that does not apply means our state diverged: stop.
             log(_log, logging.CRITICAL, "finalize_failed", height=effect.height,
                 reason=exc.reason, detail=exc.message)

@@ -9,13 +9,13 @@ from pathlib import Path
 import pytest
 
 from commerce.address import address_of
-from commerce.block import BlockHeader, decode_block, encode_block
+from commerce.block import BlockHeader, decode_block, encode_block, tx_root
 from commerce.errors import ValidationError
 from commerce.genesis import Genesis
 from commerce.keys import Keypair
 from commerce.ledger import get_account
 from commerce.transfer import Transfer
-from commerce.tx import sign_tx
+from commerce.tx import decode_tx, sign_tx
 from node.chain import Chain, block_digest
 from node.mempool import Mempool
 from node.store import Store
@@ -79,3 +79,65 @@ def test_chain_proposal_drops_failing_transactions(
     block = decode_block(primary.propose(1, 0))
     assert block.txs == ()
     assert evicted == ["insufficient_funds"]
+
+
+def _signed_block(chain: Chain, keys: list[Keypair], count: int) -> bytes:
+    for n in range(count):
+        chain.mempool.admit(sign_tx(keys[1], CHAIN_ID, n,
+                                    Transfer(to=address_of(keys[2].public_key), amount=5)))
+    return chain.propose(1, 1_000)
+
+
+def test_chain_validate_refuses_a_bad_signature_finalize_of_a_certified_block_trusts_it(
+    tmp_path: Path, store: Store, genesis: Genesis, keys: list[Keypair]
+) -> None:
+    # A block whose transaction signature was tampered with: `validate` (before this node
+    # votes) refuses it; `finalize` (consensus holds a commit certificate, so f+1 honest
+    # validators validated the block) re-executes it without re-verifying signatures.
+    block = decode_block(_signed_block(_chain(store, genesis, keys[0]), keys, 1))
+    tx = block.txs[0]
+    forged_raw = tx.raw[:-1] + bytes([tx.raw[-1] ^ 1])
+    forged = decode_tx(forged_raw)
+    assert not forged.verify_signature() and forged.tx_id != tx.tx_id
+    h = block.header
+    header = BlockHeader(h.chain_id, h.height, h.prev_hash, tx_root((forged,)), h.state_root,
+                         h.proposer, h.timestamp_ms)
+    raw = encode_block(header, (forged,)).raw
+    for name, check in (("validate", True), ("finalize", False)):
+        other = Store.open(tmp_path / name, genesis)
+        try:
+            chain = _chain(other, genesis, keys[1])
+            if check:
+                with pytest.raises(ValidationError, match="signature"):
+                    chain.validate(1, raw, keys[0].public_key)
+                assert other.head.height == 0
+            else:
+                chain.finalize(raw, b"certificate", block_digest(raw))
+                assert other.head.height == 1 and other.head.state_root == h.state_root
+        finally:
+            other.close()
+
+
+def test_chain_unsynced_finalize_reports_only_after_flush(
+    tmp_path: Path, store: Store, genesis: Genesis, keys: list[Keypair]
+) -> None:
+    primary = _chain(store, genesis, keys[0])
+    raw1 = _signed_block(primary, keys, 2)
+    primary.finalize(raw1, b"c1", block_digest(raw1))
+    primary.mempool.admit(sign_tx(keys[1], CHAIN_ID, 2,
+                                  Transfer(to=address_of(keys[2].public_key), amount=5)))
+    raw2 = primary.propose(2, 2_000)
+    other = Store.open(tmp_path / "other", genesis)
+    try:
+        chain = _chain(other, genesis, keys[1])
+        heard: list[int] = []
+        chain.finalized_listeners.append(lambda block, result: heard.append(block.height))
+        chain.finalize(raw1, b"c1", block_digest(raw1), sync=False)
+        assert other.head.height == 1 and heard == []  # written, not yet reported
+        chain.finalize(raw2, b"c2", block_digest(raw2), sync=True)
+        primary.finalize(raw2, b"c2", block_digest(raw2))
+        assert heard == [1, 2] and other.head == store.head
+        chain.flush()  # nothing left: no second report
+        assert heard == [1, 2]
+    finally:
+        other.close()
