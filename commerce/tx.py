@@ -10,6 +10,7 @@ later module only adds bodies and rules.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from functools import lru_cache
 from typing import Any, ClassVar, NewType, Self, TypeVar
 
 import pydantic
@@ -114,8 +115,9 @@ class Transaction:
         return self.body.TYPE
 
     def __post_init__(self) -> None:
-        # Cached: every rule asks for the sender's address, and it costs a SHA-256.
-        object.__setattr__(self, "sender_address", address_of(self.sender))
+        # Cached: every rule asks for the sender's address, and it costs a SHA-256 (and
+        # senders repeat, so the addresses of recent ones are remembered).
+        object.__setattr__(self, "sender_address", _sender_address(self.sender))
 
     def signing_bytes(self) -> bytes:
         """The bytes the signature covers."""
@@ -135,6 +137,8 @@ class Transaction:
         return verify(self.sender, self.signing_bytes(), self.signature)
 
 
+SENDER_ADDRESS_CACHE = 65_536  # public keys whose address is remembered
+_sender_address = lru_cache(maxsize=SENDER_ADDRESS_CACHE)(address_of)
 _ARRAY6 = b"\x96"  # msgpack fixarray of 6 items: the wire form and the signed form
 _SIGNED_PREFIX = _ARRAY6 + encode(TX_DOMAIN)
 _SIGNATURE_BIN8 = b"\xc4\x40"  # msgpack bin8 header of 64 bytes

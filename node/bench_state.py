@@ -22,7 +22,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-from nacl.signing import VerifyKey
+from nacl.bindings import crypto_sign_open
 
 import commerce  # noqa: F401  (registers the transaction types)
 from commerce.address import address_of, to_text
@@ -95,16 +95,17 @@ def bench_genesis(validators: list[Keypair], funded: list[Keypair]) -> Genesis:
 
 
 def measure_verify_rate(txs: list[Transaction]) -> float:
-    """Ed25519 verifications per second on this core, over the workload's own signatures."""
-    samples = [(VerifyKey(tx.sender), tx.signing_bytes(), tx.signature)
-               for tx in txs[:VERIFY_SAMPLES]]
+    """Ed25519 verifications per second on this core, over the workload's own signatures
+    (libsodium's crypto_sign_open, as the node's `commerce.keys.verify` calls it, with the
+    signed message concatenated before the clock: the bare cost of a verification)."""
+    samples = [(tx.signature + tx.signing_bytes(), tx.sender) for tx in txs[:VERIFY_SAMPLES]]
     assert samples, "the verification rate needs at least one signed message"
     done = 0
     start = time.perf_counter()
     elapsed = 0.0
     while elapsed < VERIFY_MIN_SECONDS:
-        for key, message, signature in samples:
-            key.verify(message, signature)
+        for signed, key in samples:
+            crypto_sign_open(signed, key)
         done += len(samples)
         elapsed = time.perf_counter() - start
     return done / elapsed

@@ -47,7 +47,7 @@ class _Entry:
 
 EvictListener = Callable[[Transaction, str], None]
 NONCE_CACHE_MAX = 100_000  # committed nonces remembered (all forgotten when full)
-RECHECK_PER_BLOCK = min(1_024, limits.MEMPOOL_RECHECK_PER_BLOCK)  # account heads per block
+RECHECK_PER_BLOCK = min(256, limits.MEMPOOL_RECHECK_PER_BLOCK)  # account heads per block
 
 
 class VerifiedCache:
@@ -63,8 +63,10 @@ class VerifiedCache:
 
     def add(self, tx_id: bytes) -> None:
         """Remember that `tx_id` verified."""
+        if tx_id in self._ids:
+            self._ids.move_to_end(tx_id)
+            return
         self._ids[tx_id] = None
-        self._ids.move_to_end(tx_id)
         while len(self._ids) > self._capacity:
             self._ids.popitem(last=False)
 

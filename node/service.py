@@ -8,6 +8,7 @@ is what `agora start` calls: it also handles SIGINT/SIGTERM.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -550,10 +551,29 @@ def _verify_list(txs: list[Transaction]) -> list[bool]:
     return [tx.verify_signature() for tx in txs]
 
 
+# The cyclic collector's generation-0 threshold while a node runs (CPython's default: 700).
+# A busy node allocates hundreds of objects per transaction, almost none of them in cycles
+# (reference counting frees them), so with the default a young collection ran every few
+# transactions, and each full one walked the whole heap: a pending backlog of 100,000
+# transactions made that ~1/8 of a validator's time at saturation (py-spy --gil showed it
+# on allocating lines). Cycles are still collected, ~70x less often.
+GC_GEN0_THRESHOLD = 50_000
+
+
+def tune_gc() -> None:
+    """Collect once, keep the start-up objects out of later collections (`gc.freeze`)
+    and raise the young-generation threshold (see GC_GEN0_THRESHOLD)."""
+    gc.collect()
+    gc.freeze()
+    _, gen1, gen2 = gc.get_threshold()
+    gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
+
+
 async def run_node(loaded: LoadedHome) -> None:
     """Run a node until SIGINT or SIGTERM, then stop it cleanly."""
     node = Node(loaded)
     await node.start()
+    tune_gc()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for signum in (signal.SIGINT, signal.SIGTERM):
