@@ -50,11 +50,14 @@ def encode(value: Any) -> bytes:
     return pack_plain(value)
 
 
-def decode(data: bytes, *, max_bytes: int = MAX_DECODE_BYTES) -> Any:
+def decode(data: bytes, *, max_bytes: int = MAX_DECODE_BYTES, check_leaves: bool = True) -> Any:
     """Decode canonical bytes into nested lists. Raises ValidationError on anything else.
 
     Refuses input over `max_bytes`, trailing bytes, maps, floats, extension types, and any
     form that re-encodes differently (e.g. an integer in a wider format than needed).
+    `check_leaves=False` skips the walk that refuses floats and deep nesting: only for a
+    caller that checks the exact type of every leaf itself before using the value
+    (`decode_tx`: typed envelope, strict body model).
     """
     if not isinstance(data, (bytes, bytearray, memoryview)):
         raise ValidationError(ErrorCode.MALFORMED, "expected bytes")
@@ -76,7 +79,8 @@ def decode(data: bytes, *, max_bytes: int = MAX_DECODE_BYTES) -> Any:
         raise ValidationError(ErrorCode.MALFORMED, "trailing bytes after the value") from exc
     except (ValueError, TypeError, msgpack.UnpackException) as exc:
         raise ValidationError(ErrorCode.MALFORMED, f"not valid msgpack: {exc}") from exc
-    _check(value, 0)
+    if check_leaves:
+        _check(value, 0)
     if pack_plain(value) != bytes(data):
         raise ValidationError(ErrorCode.NON_CANONICAL, "bytes are not the canonical encoding")
     return value

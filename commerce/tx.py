@@ -165,7 +165,9 @@ def decode_tx(raw: bytes) -> Transaction:
     """
     if len(raw) > MAX_TX_BYTES:
         raise ValidationError(ErrorCode.TOO_LARGE, f"transaction is {len(raw)} bytes")
-    value = decode(raw, max_bytes=MAX_TX_BYTES)
+    # Every leaf's exact type is checked below (the envelope here, the body by its strict
+    # model: no float, no nesting beyond a declared list), so decode skips its own walk.
+    value = decode(raw, max_bytes=MAX_TX_BYTES, check_leaves=False)
     if not isinstance(value, list) or len(value) != 6:
         raise ValidationError(ErrorCode.MALFORMED, "a transaction is an array of 6 fields")
     chain_id, sender, nonce, type_tag, body_array, signature = value

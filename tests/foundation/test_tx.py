@@ -174,3 +174,60 @@ def test_sign_tx_chain_id_too_long_is_refused() -> None:
 def test_transfer_model_rejects_float_amount() -> None:
     with pytest.raises(Exception):  # noqa: B017  (pydantic's strict error)
         Transfer(to=b"\x01" * 20, amount=1.0)  # type: ignore[arg-type]
+
+
+def _body_wire(type_tag: str, body: list[Any]) -> bytes:
+    fields = decode(TX.raw)
+    fields[3], fields[4] = type_tag, body
+    return msgpack.packb(fields, use_bin_type=True)
+
+
+_ODD_LEAVES = [1.5, [[b"\x00" * 32]], [1, [2]], None]
+_HASH = b"\x07" * 32
+# One valid body of every type (checked to decode before any field is spoiled).
+_VALID_BODIES: dict[str, list[Any]] = {
+    "comment": [1, 0, "hi"], "dispute_vote": [1, "release"],
+    "listing_create": ["t", "d", "c", 100, 5, [_HASH], 100],
+    "listing_delist": [1],
+    "listing_update": [1, 1, "t", "d", "c", 100, 5, [_HASH], 100],
+    "merchant_register": ["m", "p"], "merchant_vote": [b"\x01" * 20, "approve"],
+    "order_cancel": [1], "order_confirm": [1], "order_dispute": [1, "late"],
+    "order_refund": [1], "order_ship": [1, b""],
+    "poll_create": ["q", ["a", "b"], "merchant", 1, False, 10],
+    "poll_vote": [1, 0], "purchase": [1, 1, 1, 0, b""], "review": [1, 5, "ok"],
+    "review_reply": [1, "thanks"], "reward_claim": [], "share": [1],
+    "transfer": [b"\x01" * 20, 1, ""],
+}
+
+
+def test_valid_bodies_cover_every_type_and_decode() -> None:
+    assert sorted(_VALID_BODIES) == sorted(BODY_TYPES)
+    for type_tag, body in _VALID_BODIES.items():
+        assert decode_tx(_body_wire(type_tag, body)).type == type_tag
+
+
+@pytest.mark.parametrize("type_tag", sorted(BODY_TYPES))
+def test_decode_tx_refuses_a_float_or_nesting_in_every_body_field(type_tag: str) -> None:
+    """decode_tx relies on the envelope checks and the strict body models to refuse every
+    leaf that is not of its field's exact type (it skips the generic leaf walk): a float,
+    a nested list or None in any field of a valid body of any type is refused."""
+    valid = _VALID_BODIES[type_tag]
+    for index in range(len(valid)):
+        for odd in _ODD_LEAVES:
+            body = list(valid)
+            body[index] = odd
+            with pytest.raises(ValidationError):
+                decode_tx(_body_wire(type_tag, body))
+            if isinstance(valid[index], list) and valid[index]:
+                body = list(valid)
+                body[index] = [odd, *valid[index][1:]]  # inside a list field
+                with pytest.raises(ValidationError):
+                    decode_tx(_body_wire(type_tag, body))
+
+
+@pytest.mark.parametrize("position", range(6))
+def test_decode_tx_refuses_a_float_in_every_envelope_field(position: int) -> None:
+    fields = decode(TX.raw)
+    fields[position] = 1.5
+    assert _code(msgpack.packb(fields, use_bin_type=True)) in (ErrorCode.MALFORMED,
+                                                               ErrorCode.FIELD_INVALID)
