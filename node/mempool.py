@@ -196,7 +196,7 @@ class Mempool:
         if not signature_checked and tx.tx_id not in self.verified:
             if not tx.verify_signature():
                 raise ValidationError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
-        self.verified.add(tx.tx_id)
+            self.verified.add(tx.tx_id)
         sender = tx.sender_address
         self._by_id[tx.tx_id] = _Entry(tx, self._height)
         self._by_sender.setdefault(sender, {})[tx.nonce] = tx.tx_id

@@ -370,7 +370,9 @@ class Node:
         """A batch of transactions from a peer: decode, verify in threads, admit."""
         assert self.mempool is not None
         try:
-            items = decode(payload, max_bytes=TX_BATCH_BYTES_MAX)
+            # Each item is checked to be bytes below and decoded canonically on its own:
+            # the batch around them needs no leaf walk of its own.
+            items = decode(payload, max_bytes=TX_BATCH_BYTES_MAX, check_leaves=False)
         except ValidationError:
             return False
         if not isinstance(items, list) or len(items) > TX_BATCH_MAX:
