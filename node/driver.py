@@ -16,8 +16,8 @@ import logging
 import struct
 import time
 from collections import deque
-from collections.abc import Callable
-from typing import Protocol
+from collections.abc import Callable, Coroutine
+from typing import Any, Protocol
 
 from commerce.errors import AgoraError
 from consensus.events import (
@@ -50,6 +50,7 @@ KIND_CONSENSUS = "consensus"
 KIND_BLOCKS = "blocks"
 MAX_QUEUED_EVENTS = 10_000
 FETCH_TIMEOUT_S = 5.0
+PREFETCH_LOOP_TURNS = 3
 
 _log = get_logger("consensus")
 
@@ -100,6 +101,8 @@ class ConsensusDriver:
         self._record_seq = self._last_record_seq()
         self._closed = False
         self.fatal: BaseException | None = None
+        # At most one block range asked for ahead of the replica: (peer, from, request).
+        self._prefetch: tuple[bytes, int, asyncio.Task[bytes]] | None = None
 
     def _last_record_seq(self) -> int:
         records = self.store.consensus_records()
@@ -227,20 +230,61 @@ class ConsensusDriver:
         self._queue.append(WorkPending(self.chain.mempool.has_ready()))
 
     def _fetch(self, effect: FetchBlocks) -> None:
-        task = asyncio.get_running_loop().create_task(self._fetch_task(effect))
+        self._spawn(self._fetch_task(effect))
+
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
+        task = asyncio.get_running_loop().create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     async def _fetch_task(self, effect: FetchBlocks) -> None:
+        span = effect.to_height - effect.from_height + 1
         blocks: tuple[tuple[bytes, bytes], ...] = ()
         try:
-            payload = encode_request(effect.from_height, effect.to_height)
-            answer = await self.network.request(effect.peer, KIND_BLOCKS, payload,
-                                                FETCH_TIMEOUT_S)
-            blocks = tuple(decode_response(answer))
-        except (TimeoutError, AgoraError, OSError, ConnectionError, P2PError) as exc:
+            blocks = tuple(decode_response(await self._answer(effect)))[:span]
+        except _FETCH_ERRORS as exc:
             log(_log, logging.INFO, "fetch_failed", peer=effect.peer,
                 from_height=effect.from_height, error=type(exc).__name__)
+        if len(blocks) == span and not self._closed:
+            # Pipeline: ask the same peer for the next range now, so it is served (in its
+            # own process) while this node executes these blocks; the replica asks for
+            # exactly that range next when the peer was honest. The request must reach
+            # the socket before the blocks below hold the loop: a few loop turns let the
+            # request task and the connection's writer run.
+            self._prefetch = (effect.peer, effect.to_height + 1, self._spawn(
+                self.network.request(effect.peer, KIND_BLOCKS, encode_request(
+                    effect.to_height + 1, effect.to_height + span), FETCH_TIMEOUT_S)))
+            self._prefetch[2].add_done_callback(_retrieve)
+            for _ in range(PREFETCH_LOOP_TURNS):
+                await asyncio.sleep(0)
         self.feed(BlocksFetched(effect.peer, blocks))
+
+    async def _answer(self, effect: FetchBlocks) -> bytes:
+        """The response to `effect`: the prefetched one when it asked the same peer from
+        the same height (the extra blocks it may hold are cut by the caller), else a new
+        request. A failed prefetch (it may time out while blocks held the loop) is asked
+        again rather than reported."""
+        prefetch, self._prefetch = self._prefetch, None
+        if prefetch is not None:
+            peer, start, task = prefetch
+            if peer == effect.peer and start == effect.from_height:
+                try:
+                    return await task
+                except _FETCH_ERRORS:
+                    pass
+            else:
+                task.cancel()
+        payload = encode_request(effect.from_height, effect.to_height)
+        return await self.network.request(effect.peer, KIND_BLOCKS, payload, FETCH_TIMEOUT_S)
+
+
+_FETCH_ERRORS = (TimeoutError, AgoraError, OSError, ConnectionError, P2PError)
+
+
+def _retrieve(task: asyncio.Task[Any]) -> None:
+    """Mark a prefetch's exception as seen (an unused prefetch may fail or be cancelled)."""
+    if not task.cancelled():
+        task.exception()
 
 
