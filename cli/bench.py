@@ -115,7 +115,8 @@ def catch_up(
     clients: Annotated[int, typer.Option("--clients", help="Client processes.")] = 2,
     profile: Annotated[
         Path | None, typer.Option("--profile", help="py-spy the restarted node into this "
-                                  "file (collapsed stacks) until it caught up.")
+                                  "file (collapsed stacks, idle included) until it caught "
+                                  "up; its log is copied beside it.")
     ] = None,
     output: OutputOption = OutputFormat.text,
 ) -> None:

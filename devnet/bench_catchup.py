@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from devnet.bench import BenchDevnet, BenchOptions, Progress, _NodeProc
-from devnet.processes import process_state, spawn_node, stop_processes
+from devnet.processes import log_path, process_state, spawn_node, stop_processes
 from node.rpc.client import RpcClient, RpcClientError
 
 POLL_S = 0.1
@@ -61,10 +61,13 @@ def _pick_stopped(devnet: BenchDevnet) -> _NodeProc:
 
 
 async def _watch_catch_up(node: _NodeProc, live: _NodeProc, stopped_height: int,
-                          spawned_at: float, progress: Progress) -> dict[str, Any]:
-    """Poll until `node` reaches `live`'s height; the phase times from `spawned_at`."""
+                          restart_height: int, spawned_at: float,
+                          progress: Progress) -> dict[str, Any]:
+    """Poll until `node` reaches `live`'s height; the phase times from `spawned_at`
+    (also when it reached `restart_height`, the live height when it was restarted)."""
     rpc_up: float | None = None
     first_block: float | None = None
+    reached: float | None = None
     deadline = spawned_at + CATCH_UP_TIMEOUT_S
     last_print = 0.0
     target = 0
@@ -81,11 +84,14 @@ async def _watch_catch_up(node: _NodeProc, live: _NodeProc, stopped_height: int,
                 height = int(status["height"])
                 if first_block is None and height > stopped_height:
                     first_block = seen
+                if reached is None and height >= restart_height:
+                    reached = seen
                 target = int((await live_client.call("node_status"))["height"])
                 if height >= target:
                     return {"rpc_up_s": rpc_up - spawned_at,
                             "first_block_s": (first_block or seen) - spawned_at,
                             "caught_up_s": seen - spawned_at, "height": height,
+                            "reached_restart_height_s": (reached or seen) - spawned_at,
                             "live_height": target, "state_root": status["state_root"],
                             "block_hash": status["latest_block_hash"]}
                 if seen - last_print >= 1.0:
@@ -113,7 +119,7 @@ def _start_profiler(pid: int, out: Path) -> subprocess.Popen[bytes] | None:
     if found is None:
         return None
     return subprocess.Popen([found, "record", "--pid", str(pid), "--format", "raw",
-                             "--rate", "200", "--nonblocking", "-o", str(out)],
+                             "--rate", "200", "--nonblocking", "--idle", "-o", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
@@ -132,7 +138,7 @@ def run_catch_up(options: BenchOptions, txs: int, progress: Progress,
                  profile: Path | None = None) -> dict[str, Any]:
     """One catch-up measurement on a fresh devnet; the JSON-ready result. With `profile`,
     py-spy samples the restarted node from its spawn until it caught up (collapsed
-    stacks written to that file)."""
+    stacks written to that file; the node's log is copied beside it)."""
     if not 4 <= options.validators <= 64:
         raise ValueError("--validators must be 4..64 (one is stopped; the rest keep a quorum)")
     if not 1 <= txs <= MAX_CATCH_UP_TXS:
@@ -165,6 +171,9 @@ def run_catch_up(options: BenchOptions, txs: int, progress: Progress,
         finally:
             devnet.nodes = all_nodes
         production_s = point.committed / point.committed_tps if point.committed_tps else 0.0
+        if point.submitted < txs:
+            progress(f"the clients sent {point.submitted} of {txs} transactions in the "
+                     "window (behind schedule): the figures are for those")
         before = asyncio.run(_status(live[0].rpc_url))
         assert before is not None, "a live node answers"
         progress(f"restarting {down.name} at height {stopped_height} "
@@ -173,10 +182,12 @@ def run_catch_up(options: BenchOptions, txs: int, progress: Progress,
         down.pid = spawn_node(down.name, home)
         profiler = _start_profiler(down.pid, profile) if profile is not None else None
         try:
-            watched = asyncio.run(_watch_catch_up(down, live[0], stopped_height, spawned_at,
-                                                  progress))
+            watched = asyncio.run(_watch_catch_up(down, live[0], stopped_height,
+                                                  int(before["height"]), spawned_at, progress))
         finally:
             _stop_profiler(profiler)
+        if profile is not None:  # the node's log beside the profile, for its timeline
+            shutil.copyfile(log_path(home), profile.with_name(profile.name + ".node.log"))
         checked = asyncio.run(_compare([*live, down], watched["height"]))
     blocks = int(before["height"]) - stopped_height
     catch_up_s = watched["caught_up_s"]
@@ -200,6 +211,10 @@ def run_catch_up(options: BenchOptions, txs: int, progress: Progress,
             "rpc_up_s": round(watched["rpc_up_s"], 2),
             "startup_s": round(watched["first_block_s"], 2),
             "sync_s": round(sync_s, 2),
+            # Until it had every block the live nodes had at its restart; the rest of
+            # `seconds` is following their head (an empty block every idle interval),
+            # which it joins through consensus rounds.
+            "reached_restart_height_s": round(watched["reached_restart_height_s"], 2),
             "seconds": round(catch_up_s, 2),
             "blocks_per_s": round((watched["height"] - stopped_height) / sync_s, 1)
             if sync_s > 0 else 0.0,
@@ -209,6 +224,8 @@ def run_catch_up(options: BenchOptions, txs: int, progress: Progress,
         "blocks": blocks, "committed": point.committed,
         "ratio": round(production_s / catch_up_s, 2) if catch_up_s > 0 else 0.0,
         "ratio_without_startup": round(production_s / sync_s, 2) if sync_s > 0 else 0.0,
+        "ratio_to_restart_height": round(production_s / watched["reached_restart_height_s"],
+                                         2) if watched["reached_restart_height_s"] > 0 else 0.0,
         "check": {
             "height": watched["height"], "nodes": checked,
             "same_hash": len(hashes) == 1, "same_state_root": len(roots) == 1,
@@ -250,7 +267,8 @@ def render_catch_up(result: dict[str, Any]) -> str:
         f"catch-up: heights {cu['from_height']} -> {cu['to_height']} ({cu['blocks']} blocks) "
         f"in {cu['seconds']:.1f} s: start-up {cu['startup_s']:.1f} s (RPC up at "
         f"{cu['rpc_up_s']:.1f} s), sync {cu['sync_s']:.1f} s ({cu['blocks_per_s']:,.0f} "
-        f"blocks/s, {cu['txs_per_s']:,.0f} tx/s)",
+        f"blocks/s, {cu['txs_per_s']:,.0f} tx/s); the height at its restart reached at "
+        f"{cu['reached_restart_height_s']:.1f} s",
         f"ratio production/catch-up: {result['ratio']:.2f}x "
         f"({result['ratio_without_startup']:.2f}x without start-up)",
         f"check at height {check['height']}: same block hash {check['same_hash']}, "
