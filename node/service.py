@@ -20,7 +20,7 @@ from aiohttp import web
 
 from commerce.address import to_text
 from commerce.block import Block
-from commerce.encoding import decode, encode, sha256
+from commerce.encoding import decode, pack_plain, sha256
 from commerce.errors import AgoraError, ErrorCode, ValidationError
 from commerce.limits import MAX_TX_BYTES
 from commerce.machine import BlockResult, ChainContext
@@ -272,11 +272,15 @@ class Node:
         header = render_header(block.header)
         self.metrics.txs_finalized.inc(len(block.txs))
         accounts_watched = self.hub.wants_topic("account")
+        txs_watched = self.hub.wants_topic("tx")
         for index, (tx, receipt) in enumerate(zip(block.txs, result.receipts, strict=True)):
-            self.tracker.resolve(TxOutcome(tx.tx_id, True, block.height, index,
-                                           receipt.events))
+            if self.tracker.watching(tx.tx_id):
+                self.tracker.resolve(TxOutcome(tx.tx_id, True, block.height, index,
+                                               receipt.events))
+            if not (txs_watched or accounts_watched):
+                continue
             tx_key = tx.tx_id.hex()
-            if self.hub.wants("tx", tx_key):  # rendering every event costs; only on demand
+            if txs_watched and self.hub.wants("tx", tx_key):  # rendering costs: on demand
                 self.hub.publish("tx", tx_key, {
                     "id": tx_key, "status": "finalized", "height": block.height,
                     "index": index, "events": [render_event(e) for e in receipt.events]})
@@ -349,7 +353,8 @@ class Node:
     def _broadcast_txs(self, batch: list[bytes]) -> None:
         if batch and self.p2p is not None:
             try:
-                self.p2p.broadcast(KIND_TXS, encode(batch))
+                # A list of bytes is canonical as msgpack packs it: no leaf walk.
+                self.p2p.broadcast(KIND_TXS, pack_plain(batch))
             except P2PError as exc:
                 log(_log, logging.WARNING, "tx_gossip_failed", error=str(exc))
 

@@ -57,6 +57,10 @@ class TxTracker:
             if not waiters:
                 del self._waiters[tx_id]
 
+    def watching(self, tx_id: bytes) -> bool:
+        """True when someone awaits `tx_id` (build its outcome only then)."""
+        return tx_id in self._waiters
+
     def resolve(self, outcome: TxOutcome) -> None:
         """Wake every waiter of the outcome's transaction."""
         waiters = self._waiters.pop(outcome.tx_id, None)
