@@ -9,7 +9,6 @@ not come out byte for byte the same.
 from __future__ import annotations
 
 import hashlib
-import threading
 from typing import Any
 
 import msgpack  # type: ignore[import-untyped]
@@ -23,21 +22,18 @@ _INT_MIN = -(2**63)
 _INT_MAX = 2**64 - 1
 
 
-_local = threading.local()
+# One Packer for the process: `msgpack.packb` builds a Packer and its buffer on every call,
+# about three times the cost of packing a small record. Sharing it between threads is safe
+# under CPython's GIL for the plain values packed here: packing bytes, str, int, bool,
+# None, lists and tuples runs no Python code and never releases the GIL, so one `pack`
+# (which resets the buffer when it returns or raises) cannot interleave with another.
+_packer = msgpack.Packer(use_bin_type=True)
 
 
 def pack_plain(value: Any) -> bytes:
     """The msgpack bytes of `value`, unchecked: only for values whose leaves are known to
-    be canonical types (records, write sets, receipts, or after `_check`).
-
-    Uses one Packer per thread: `msgpack.packb` builds a Packer and its buffer on every
-    call, about three times the cost of packing a small record.
-    """
-    try:
-        packer = _local.packer
-    except AttributeError:
-        packer = _local.packer = msgpack.Packer(use_bin_type=True)
-    packed: bytes = packer.pack(value)
+    be canonical types (records, write sets, receipts, or after `_check`)."""
+    packed: bytes = _packer.pack(value)
     return packed
 
 

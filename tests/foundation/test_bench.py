@@ -16,7 +16,8 @@ KEYS = {
     "txs", "mix", "accounts", "merchants", "listings", "setup_txs", "types", "block_txs",
     "blocks", "exec_seconds", "finalize_seconds",
     "exec_txs_per_s", "commit_txs_per_s", "verify_per_s", "commit_to_verify_ratio",
-    "goal_ratio", "goal_met",
+    "goal_ratio", "goal_met", "exec_cpu_seconds", "finalize_cpu_seconds", "verify_per_cpu_s",
+    "commit_to_verify_ratio_cpu",
 }
 
 
@@ -34,6 +35,8 @@ def test_bench_state_json_output_has_every_figure() -> None:
     assert figures["exec_txs_per_s"] >= figures["commit_txs_per_s"] > 0
     assert figures["verify_per_s"] > 0
     assert figures["goal_met"] == (figures["commit_to_verify_ratio"] >= figures["goal_ratio"])
+    assert figures["verify_per_cpu_s"] > 0 and figures["commit_to_verify_ratio_cpu"] > 0
+    assert figures["exec_cpu_seconds"] > 0 and figures["finalize_cpu_seconds"] > 0
 
 
 def test_bench_state_text_output_names_the_rates() -> None:

@@ -180,3 +180,27 @@ def test_decode_random_bytes_either_round_trips_or_is_refused(data: bytes) -> No
         assert exc.code in (ErrorCode.MALFORMED, ErrorCode.NON_CANONICAL, ErrorCode.FIELD_INVALID)
         return
     assert encode(value) == data
+
+
+def test_pack_plain_is_exact_when_threads_pack_at_once() -> None:
+    """pack_plain shares one Packer (safe under the GIL for plain values): six threads
+    packing different values at the same time each get exactly msgpack's bytes."""
+    import threading
+
+    from commerce.encoding import pack_plain
+
+    values = [[i, b"x" * (i % 50), "s" * (i % 7), [i, -i, (b"a", True, None)]]
+              for i in range(2_000)]
+    expected = [msgpack.packb(v, use_bin_type=True) for v in values]
+    wrong: list[int] = []
+
+    def work() -> None:
+        for _ in range(10):
+            wrong.extend(i for i, v in enumerate(values) if pack_plain(v) != expected[i])
+
+    threads = [threading.Thread(target=work) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert wrong == []
