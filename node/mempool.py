@@ -244,6 +244,9 @@ class Mempool:
                                                  tx.nonce + 1)
             if self._remove(tx.tx_id) is not None:
                 included.append(tx)
+            # Final: never validated again (its nonce is used), so its id need not stay in
+            # the verified cache, which then tracks what is pending, not all history.
+            self.verified.discard(tx.tx_id)
         # A finalized block holds only transactions that executed, each moving its sender's
         # nonce by one: the sender's next nonce is its last one in the block plus one.
         if len(self._nonces) + len(next_nonces) > NONCE_CACHE_MAX:

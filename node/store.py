@@ -96,7 +96,7 @@ class StateStore:
     batch is in flight is overwritten by `_apply`. Bounded: cleared at `CACHE_ENTRIES`.
     """
 
-    CACHE_ENTRIES = 500_000
+    CACHE_ENTRIES = 200_000
 
     def __init__(self, db: plyvel.DB) -> None:
         self._db = db

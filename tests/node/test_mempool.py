@@ -83,6 +83,21 @@ def test_mempool_verifies_each_signature_once(store: Store, keys: list[Keypair])
     assert tx.tx_id in pool.verified
 
 
+def test_mempool_forgets_verified_ids_of_finalized_transactions(
+    store: Store, keys: list[Keypair]
+) -> None:
+    """The verified cache holds what may still be validated: a finalized transaction's id
+    leaves it (its nonce is used), a pending one's stays."""
+    pool = Mempool(store.state, CHAIN_ID)
+    included = _transfer(keys[1], 0, keys[2])
+    waiting = _transfer(keys[2], 0, keys[1])
+    pool.admit(included)
+    pool.admit(waiting)
+    assert pool.on_finalized(1, [included]) == [included]
+    assert included.tx_id not in pool.verified
+    assert waiting.tx_id in pool.verified and waiting.tx_id in pool
+
+
 def test_mempool_regossip_offers_each_waiting_transaction_once_per_age(
     store: Store, keys: list[Keypair]
 ) -> None:
