@@ -266,9 +266,14 @@ class Mempool:
         cutoff = height - self.limits.ttl_blocks
         if cutoff <= 0:
             return
-        expired = [tx_id for tx_id, entry in self._by_id.items()
-                   if entry.height_admitted < cutoff]
-        for tx_id in expired[: limits.MEMPOOL_RECHECK_PER_BLOCK]:
+        expired: list[bytes] = []
+        for tx_id, entry in self._by_id.items():
+            # Admission order, `height_admitted` never decreasing: the first one young
+            # enough ends the scan (no walk of the whole pool after every block).
+            if entry.height_admitted >= cutoff or len(expired) >= limits.MEMPOOL_RECHECK_PER_BLOCK:
+                break
+            expired.append(tx_id)
+        for tx_id in expired:
             self._evict(tx_id, "expired")
 
     def recheck(self, ctx: ChainContext) -> int:

@@ -50,6 +50,10 @@ TX_BATCH_MAX = 512
 TX_BATCH_DELAY_S = 0.005
 TX_BATCH_BYTES_MAX = TX_BATCH_MAX * (MAX_TX_BYTES + 8)  # each tx plus its bin header
 REGOSSIP_INTERVAL_S = 1.0  # how often pending transactions are offered to peers again
+# Pending transactions are re-executed on the new state at most this often (each recheck
+# runs up to a few hundred of them): at several small blocks a second, once per block was
+# a large share of a validator's per-block cost.
+RECHECK_INTERVAL_S = 0.5
 REGOSSIP_AGE_BLOCKS = 3  # ... once they have waited this many blocks since their last gossip
 REGOSSIP_MAX_TXS = 4 * TX_BATCH_MAX  # per round
 GOSSIP_VERIFY_TASKS_MAX = 32  # gossiped batches being verified at once, past it inline
@@ -93,6 +97,7 @@ class Node:
         self._tx_batch: list[bytes] = []
         self._tx_flush: asyncio.TimerHandle | None = None
         self._regossip_task: asyncio.Task[None] | None = None
+        self._rechecked_at = float("-inf")
         self._work_signalled = False
         self._gossip_tasks = 0
         self._tasks: set[asyncio.Task[None]] = set()
@@ -302,7 +307,10 @@ class Node:
         self._refresh_gauges()
         log(_log, logging.INFO, "block_finalized", height=block.height,
             txs=len(block.txs), hash=block.hash)
-        asyncio.get_running_loop().call_soon(self._recheck)
+        loop = asyncio.get_running_loop()
+        if loop.time() - self._rechecked_at >= RECHECK_INTERVAL_S:
+            self._rechecked_at = loop.time()
+            loop.call_soon(self._recheck)
 
     def _recheck(self) -> None:
         if self.chain is None or self.store is None or self.store.closed:
