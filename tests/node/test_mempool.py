@@ -111,3 +111,25 @@ def test_mempool_regossip_offers_each_waiting_transaction_once_per_age(
     assert pool.regossip_due(3, 3, 10) == [second]
     assert pool.regossip_due(5, 3, 10) == []  # just offered again
     assert pool.regossip_due(6, 3, 10) == [first, second]
+
+
+def test_mempool_expires_transactions_older_than_the_ttl_only(
+    store: Store, keys: list[Keypair]
+) -> None:
+    """A transaction pending for more than `ttl_blocks` blocks is evicted as `expired` when a
+    block is finalized; one admitted later stays."""
+    pool = Mempool(store.state, CHAIN_ID, MempoolLimits(ttl_blocks=10))
+    reasons: list[str] = []
+    pool.evict_listeners.append(lambda tx, reason: reasons.append(reason))
+    old = _transfer(keys[1], 5, keys[2])  # a future nonce: never included, only expires
+    pool.admit(old)
+    pool.on_finalized(8, [])
+    young = _transfer(keys[2], 5, keys[1])
+    pool.admit(young)  # admitted at height 8
+    pool.on_finalized(10, [])
+    assert old.tx_id in pool  # admitted at 0: exactly 10 blocks is not over the TTL
+    pool.on_finalized(11, [])  # old: admitted at 0, now more than 10 blocks ago
+    assert old.tx_id not in pool and reasons == ["expired"]
+    assert young.tx_id in pool
+    pool.on_finalized(19, [])
+    assert young.tx_id not in pool and reasons == ["expired", "expired"]
