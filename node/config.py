@@ -257,6 +257,21 @@ class ConsensusSection(_Section):
         return self
 
 
+class StoreSection(_Section):
+    """[store]: the node's LevelDB."""
+
+    write_buffer_mb: Annotated[
+        int,
+        Field(
+            ge=1,
+            le=256,
+            description="LevelDB memtable size in MiB (one being filled, one being written"
+            " out); 16 suits a state of about a million accounts: far less compaction,"
+            " each block's write a little slower",
+        ),
+    ] = 4
+
+
 class NodeConfig(_Section):
     """The whole `config.toml`; every section and key is optional and has a default."""
 
@@ -265,6 +280,7 @@ class NodeConfig(_Section):
     rpc: RpcSection = RpcSection()
     mempool: MempoolSection = MempoolSection()
     consensus: ConsensusSection = ConsensusSection()
+    store: StoreSection = StoreSection()
 
 
 def parse_config(document: Any, *, source: str = "config.toml") -> NodeConfig:

@@ -114,7 +114,8 @@ class Node:
 
     async def start(self) -> None:
         """Open the store, start P2P, consensus and RPC. Raises NodeError with one line."""
-        self.store = Store.open(self.home.data_dir, self.genesis)
+        self.store = Store.open(self.home.data_dir, self.genesis,
+                                write_buffer_bytes=self.config.store.write_buffer_mb << 20)
         try:
             await self._start_parts()
         except BaseException:

@@ -72,6 +72,7 @@ class ChainHead:
 
 
 _MISS = object()
+WRITE_BUFFER_BYTES = 4 * 1024 * 1024  # LevelDB's memtable size by default (its own default)
 LARGE_GENESIS_ACCOUNTS = 100_000
 
 
@@ -159,8 +160,10 @@ class Store:
         self._head = self._read_head()
 
     @classmethod
-    def open(cls, path: Path | str, genesis: Genesis) -> Store:
-        """Open or create the store for `genesis`'s chain.
+    def open(cls, path: Path | str, genesis: Genesis, *,
+             write_buffer_bytes: int = WRITE_BUFFER_BYTES) -> Store:
+        """Open or create the store for `genesis`'s chain. `write_buffer_bytes` is
+        LevelDB's memtable size (config `store.write_buffer_mb`).
 
         Raises NodeError(store_locked) when another process holds it and
         NodeError(wrong_chain_data) when it belongs to another chain.
@@ -175,10 +178,11 @@ class Store:
             # No block compression: state values are hashes, keys and packed integers that
             # Snappy barely shrinks, and with a large state (1,000,000 accounts) compaction
             # took ~20% of a core per validator at 1,000 tx/s with it, ~7% without. Applies
-            # to new files only: stores written before open as they were. (A 16 MiB write
-            # buffer took compaction to ~2% but slowed every block's batch by ~25%.)
+            # to new files only: stores written before open as they were. A 16 MiB write
+            # buffer (`store.write_buffer_mb = 16`) takes it to ~2% with a large state but
+            # makes each block's batch ~25% slower, so the default stays LevelDB's 4 MiB.
             db = plyvel.DB(str(path), create_if_missing=True, bloom_filter_bits=10,
-                           compression=None)
+                           compression=None, write_buffer_size=write_buffer_bytes)
         except plyvel.IOError as exc:
             raise NodeError(NodeErrorCode.STORE_LOCKED, f"cannot open {path}: {exc}") from exc
         try:

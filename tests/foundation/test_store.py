@@ -104,6 +104,21 @@ def test_store_reopen_keeps_head(tmp_path: Path) -> None:
         again.close()
 
 
+def test_store_write_buffer_size_keeps_what_was_written(tmp_path: Path) -> None:
+    """A store written with one memtable size (config `store.write_buffer_mb`) reopens with
+    another and reads the same head and blocks."""
+    opened = Store.open(tmp_path / "data", GENESIS, write_buffer_bytes=16 * 1024 * 1024)
+    _finalize(opened, 3)
+    head = _head(opened)
+    opened.close()
+    again = Store.open(tmp_path / "data", GENESIS, write_buffer_bytes=1024 * 1024)
+    try:
+        assert _head(again) == head
+        assert again.get_block(3) is not None
+    finally:
+        again.close()
+
+
 def test_store_other_chain_data_dir_is_refused(tmp_path: Path) -> None:
     Store.open(tmp_path / "data", GENESIS).close()
     with pytest.raises(NodeError) as info:

@@ -56,8 +56,10 @@ def test_config_changed_values_round_trip_including_escapes(tmp_path: Path) -> N
             "rpc": {"cors_origins": ["*", "https://shop.example:8443"], "max_batch": 5},
             "mempool": {"max_txs": 10, "max_per_account": 10},
             "consensus": {"timeout_view_change_ms": 500, "idle_block_interval_ms": 100},
+            "store": {"write_buffer_mb": 16},
         }
     )
+    assert config.store.write_buffer_mb == 16
     write_config(tmp_path / "config.toml", config)
     assert load_config(tmp_path / "config.toml") == config
 
@@ -117,6 +119,8 @@ def test_config_missing_file_is_refused(tmp_path: Path) -> None:
         ("[mempool]\nmax_txs = 5", "config.toml: mempool: max_per_account is larger than"),
         ("mempool = 5", "config.toml: mempool: Input should be a valid dictionary"),
         ("[consensus]\nmax_block_txs = 10001", "config.toml: consensus.max_block_txs: Input"),
+        ("[store]\nwrite_buffer_mb = 0", "config.toml: store.write_buffer_mb: Input should be"),
+        ("[store]\nwrite_buffer_mb = 1024", "config.toml: store.write_buffer_mb: Input should"),
         (
             "[consensus]\ntimeout_view_change_ms = 70000",
             "config.toml: consensus: timeout_view_change_ms is larger than",
