@@ -16,12 +16,21 @@ from cli.common import OutputFormat, OutputOption, emit, handle_errors
 
 app = typer.Typer(
     name="bench",
-    help="Benchmarks: `agora bench` runs a devnet under load; `agora bench state` measures "
-    "execution and LevelDB finalize.",
+    help="Benchmarks: `agora bench` runs a devnet under load; `agora bench catch-up` times a "
+    "restarted validator's sync; `agora bench state` measures execution and LevelDB finalize.",
     invoke_without_command=True,
 )
 
 SWEEP_FRACTIONS = (0.025, 0.05, 0.1, 0.15, 0.2)
+
+# Options the devnet benchmarks share.
+ValidatorsOption = Annotated[int, typer.Option("--validators", help="Validator processes.")]
+AccountsOption = Annotated[int, typer.Option("--accounts", help="Funded shoppers.")]
+ClientsOption = Annotated[int, typer.Option("--clients", help="Client processes.")]
+
+
+def _progress(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
 
 
 @app.callback()
@@ -29,15 +38,15 @@ SWEEP_FRACTIONS = (0.025, 0.05, 0.1, 0.15, 0.2)
 def devnet_bench(
     ctx: typer.Context,
     *,
-    validators: Annotated[int, typer.Option("--validators", help="Validator processes.")] = 4,
+    validators: ValidatorsOption = 4,
     duration: Annotated[
         float, typer.Option("--duration", help="Seconds of offered load per point.")
     ] = 30.0,
     rate: Annotated[
         str, typer.Option("--rate", help="Offered tx/s in total, or `max`.")
     ] = "1000",
-    accounts: Annotated[int, typer.Option("--accounts", help="Funded shoppers.")] = 2_000,
-    clients: Annotated[int, typer.Option("--clients", help="Client processes.")] = 2,
+    accounts: AccountsOption = 2_000,
+    clients: ClientsOption = 2,
     state_accounts: Annotated[int, typer.Option(
         "--state-accounts", help="Large state: pad genesis with funded idle accounts up to "
         "this many accounts in all (transfers pay accounts drawn over all of them).")] = 0,
@@ -66,14 +75,11 @@ def devnet_bench(
                            accounts=accounts, clients=clients,
                            state_accounts=state_accounts, state_listings=state_listings)
 
-    def progress(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
     if sweep:
-        result = run_bench(options, progress, rates=sweep_rates(options, SWEEP_FRACTIONS))
+        result = run_bench(options, _progress, rates=sweep_rates(options, SWEEP_FRACTIONS))
         emit(output, result, lambda: typer.echo(render_sweep(result)))
         return
-    result = run_bench(options, progress)
+    result = run_bench(options, _progress)
     emit(output, result, lambda: typer.echo(render_point(result)))
 
 
@@ -106,13 +112,13 @@ def state(
 @handle_errors
 def catch_up(
     *,
-    validators: Annotated[int, typer.Option("--validators", help="Validator processes.")] = 4,
+    validators: ValidatorsOption = 4,
     txs: Annotated[
         int, typer.Option("--txs", help="Transactions committed while one validator is down.")
     ] = 100_000,
     rate: Annotated[int, typer.Option("--rate", help="Offered tx/s while it is down.")] = 1_200,
-    accounts: Annotated[int, typer.Option("--accounts", help="Funded shoppers.")] = 2_000,
-    clients: Annotated[int, typer.Option("--clients", help="Client processes.")] = 2,
+    accounts: AccountsOption = 2_000,
+    clients: ClientsOption = 2,
     profile: Annotated[
         Path | None, typer.Option("--profile", help="py-spy the restarted node into this "
                                   "file (collapsed stacks, idle included) until it caught "
@@ -130,8 +136,5 @@ def catch_up(
     options = BenchOptions(validators=validators, rate=rate, accounts=accounts,
                            clients=clients)
 
-    def progress(line: str) -> None:
-        print(line, file=sys.stderr, flush=True)
-
-    result = run_catch_up(options, txs, progress, profile)
+    result = run_catch_up(options, txs, _progress, profile)
     emit(output, result, lambda: typer.echo(render_catch_up(result)))

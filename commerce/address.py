@@ -106,27 +106,3 @@ def _hrp_expand(hrp: str) -> list[int]:
 
 
 _HRP_STATE = _polymod(_hrp_expand(HRP))  # the checksum state after the human-readable part
-
-
-def _create_checksum(hrp: str, data: list[int]) -> list[int]:
-    polymod = _polymod(_hrp_expand(hrp) + data + [0] * 6) ^ _BECH32M_CONST
-    return [(polymod >> 5 * (5 - i)) & 31 for i in range(6)]
-
-
-def _convert_bits(data: bytes | list[int], from_bits: int, to_bits: int, *, pad: bool) -> list[int]:
-    acc = 0
-    bits = 0
-    out: list[int] = []
-    maxv = (1 << to_bits) - 1
-    for value in data:
-        acc = (acc << from_bits) | value
-        bits += from_bits
-        while bits >= to_bits:
-            bits -= to_bits
-            out.append((acc >> bits) & maxv)
-    if pad:
-        if bits:
-            out.append((acc << (to_bits - bits)) & maxv)
-    elif bits >= from_bits or ((acc << (to_bits - bits)) & maxv):
-        return None  # type: ignore[return-value]
-    return out

@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import re
 from array import array
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Annotated, Any, overload
 
@@ -134,16 +134,7 @@ class GenesisAccounts(Sequence[GenesisAccount]):
     @classmethod
     def of(cls, accounts: Iterable[GenesisAccount]) -> GenesisAccounts:
         """Pack validated accounts."""
-        addresses = bytearray()
-        amounts = array("Q")
-        texts: dict[int, GenesisAccount] = {}
-        for index, account in enumerate(accounts):
-            amount = parse_amount(account.balance)
-            addresses += from_text(account.address)
-            amounts.append(amount)
-            if not _canonical(account.address, account.balance, amount):
-                texts[index] = account
-        return cls(addresses, amounts, texts)
+        return _pack((account.address, account.balance) for account in accounts)
 
     def __len__(self) -> int:
         return len(self._amounts)
@@ -245,30 +236,43 @@ def _canonical(address: str, balance: str, amount: int) -> bool:
     return address.islower() and format_amount(amount) == balance
 
 
+def _pack(pairs: Iterable[tuple[str, str]]) -> GenesisAccounts:
+    """Pack (address text, balance text) pairs; raises ValidationError at a bad one."""
+    addresses = bytearray()
+    amounts = array("Q")
+    texts: dict[int, GenesisAccount] = {}
+    for index, (address, balance) in enumerate(pairs):
+        addresses += from_text(address)
+        amount = parse_amount(balance)
+        amounts.append(amount)
+        if not _canonical(address, balance, amount):
+            texts[index] = GenesisAccount.model_construct(address=address, balance=balance)
+    return GenesisAccounts(addresses, amounts, texts)
+
+
+class _NotWellFormed(Exception):
+    """An accounts item that is not exactly `{"address": str, "balance": str}`."""
+
+
+def _text_pairs(items: list[Any]) -> Iterator[tuple[str, str]]:
+    for item in items:
+        if type(item) is not dict or len(item) != 2:
+            raise _NotWellFormed
+        address = item.get("address")
+        balance = item.get("balance")
+        if type(address) is not str or type(balance) is not str:
+            raise _NotWellFormed
+        yield address, balance
+
+
 def _pack_well_formed(items: list[Any]) -> GenesisAccounts | None:
     """The packed accounts when every item is exactly `{"address": str, "balance": str}`
     with a valid address and amount; None at the first item that is not (the caller then
     runs the full validation, which names the field)."""
-    addresses = bytearray()
-    amounts = array("Q")
-    texts: dict[int, GenesisAccount] = {}
-    append = amounts.append
-    for index, item in enumerate(items):
-        if type(item) is not dict or len(item) != 2:
-            return None
-        address = item.get("address")
-        balance = item.get("balance")
-        if type(address) is not str or type(balance) is not str:
-            return None
-        try:
-            addresses += from_text(address)
-            amount = parse_amount(balance)
-        except ValidationError:
-            return None
-        append(amount)
-        if not _canonical(address, balance, amount):
-            texts[index] = GenesisAccount.model_construct(address=address, balance=balance)
-    return GenesisAccounts(addresses, amounts, texts)
+    try:
+        return _pack(_text_pairs(items))
+    except (_NotWellFormed, ValidationError):
+        return None
 
 
 class ChainParams(_Strict):
@@ -414,6 +418,9 @@ def genesis_writes(genesis: Genesis) -> dict[bytes, bytes | None]:
     return overlay.writes
 
 
-def genesis_state_root(genesis: Genesis) -> bytes:
-    """The state root at height 0."""
-    return next_state_root(genesis.hash, 0, genesis_writes(genesis))
+def genesis_state_root(genesis: Genesis,
+                       writes: Mapping[bytes, bytes | None] | None = None) -> bytes:
+    """The state root at height 0 (`writes`: `genesis_writes(genesis)` when the caller has
+    them already)."""
+    return next_state_root(genesis.hash, 0,
+                           genesis_writes(genesis) if writes is None else writes)

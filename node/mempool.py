@@ -47,7 +47,7 @@ class _Entry:
 
 EvictListener = Callable[[Transaction, str], None]
 NONCE_CACHE_MAX = 100_000  # committed nonces remembered (all forgotten when full)
-RECHECK_PER_BLOCK = min(256, limits.MEMPOOL_RECHECK_PER_BLOCK)  # account heads per block
+RECHECK_HEADS = 256  # account heads re-executed per recheck (the node runs one per 0.5 s)
 
 
 class VerifiedCache:
@@ -282,13 +282,12 @@ class Mempool:
         evicted = 0
         checked = 0
         # Round-robin from where the last recheck stopped: starting from the first sender
-        # every time, the same accounts were rechecked after every block and the others
-        # never; and at most RECHECK_PER_BLOCK of them (each is a full execution, ~1/8
-        # of a replica's event loop at saturation with 4,096).
+        # every time, the same accounts were rechecked every time and the others never;
+        # and at most RECHECK_HEADS of them (each is a full execution).
         senders = list(self._by_sender)
         start = self._recheck_from % len(senders) if senders else 0
         for sender in senders[start:] + senders[:start]:
-            if checked >= RECHECK_PER_BLOCK:
+            if checked >= RECHECK_HEADS:
                 break
             self._recheck_from += 1
             queued = self._by_sender.get(sender)

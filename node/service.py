@@ -283,27 +283,25 @@ class Node:
             if self.tracker.watching(tx.tx_id):
                 self.tracker.resolve(TxOutcome(tx.tx_id, True, block.height, index,
                                                receipt.events))
-            if not (txs_watched or accounts_watched):
-                continue
+            # Notifications are rendered only for subscribers (rendering every event costs).
             tx_key = tx.tx_id.hex()
-            if txs_watched and self.hub.wants("tx", tx_key):  # rendering costs: on demand
+            if txs_watched and self.hub.wants("tx", tx_key):
                 self.hub.publish("tx", tx_key, {
                     "id": tx_key, "status": "finalized", "height": block.height,
                     "index": index, "events": [render_event(e) for e in receipt.events]})
-            if not accounts_watched:
-                continue
-            touched = sorted({a for e in receipt.events for a in e.addresses}
-                             | {tx.sender_address})
-            for address in touched:
+            if accounts_watched:
+                touched = {a for e in receipt.events for a in e.addresses}
+                for address in sorted(touched | {tx.sender_address}):
+                    if self.hub.wants("account", text := to_text(address)):
+                        self.hub.publish("account", text, {
+                            "address": text, "tx": tx_key, "height": block.height,
+                            "type": tx.type})
+        for event in result.end_events if accounts_watched else ():
+            for address in sorted(set(event.addresses)):
                 if self.hub.wants("account", text := to_text(address)):
                     self.hub.publish("account", text, {
-                        "address": text, "tx": tx_key, "height": block.height,
-                        "type": tx.type})
-        for event in result.end_events:
-            for address in sorted(set(event.addresses)):
-                self.hub.publish("account", to_text(address), {
-                    "address": to_text(address), "height": block.height,
-                    "event": render_event(event)})
+                        "address": text, "height": block.height,
+                        "event": render_event(event)})
         self.hub.publish("newBlocks", None, {**header, "tx_count": len(block.txs)})
         self._refresh_gauges()
         log(_log, logging.INFO, "block_finalized", height=block.height,
@@ -343,9 +341,12 @@ class Node:
         self.mempool.admit(tx)
         self._after_admit(tx)
 
-    def _after_admit(self, tx: Transaction) -> None:
+    def _publish_admitted(self, tx: Transaction) -> None:
         if self.hub.wants("tx", tx_key := tx.tx_id.hex()):
             self.hub.publish("tx", tx_key, {"id": tx_key, "status": "admitted"})
+
+    def _after_admit(self, tx: Transaction) -> None:
+        self._publish_admitted(tx)
         self._tx_batch.append(tx.raw)
         if len(self._tx_batch) >= TX_BATCH_MAX:
             self._flush_txs()
@@ -430,8 +431,7 @@ class Node:
         refusals = await self._verify_and_admit(txs)
         admitted = [tx for tx, refusal in zip(txs, refusals, strict=True) if refusal is None]
         for tx in admitted:
-            if self.hub.wants("tx", tx_key := tx.tx_id.hex()):
-                self.hub.publish("tx", tx_key, {"id": tx_key, "status": "admitted"})
+            self._publish_admitted(tx)
         if admitted:
             self._signal_work()
 

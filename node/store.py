@@ -23,9 +23,8 @@ import plyvel
 
 from commerce.block import Block, decode_block
 from commerce.encoding import decode, encode
-from commerce.genesis import Genesis, genesis_writes
+from commerce.genesis import Genesis, genesis_state_root, genesis_writes
 from commerce.machine import BlockResult, Event
-from commerce.state import next_state_root
 from node.errors import NodeError, NodeErrorCode
 
 P_STATE = b"s"
@@ -201,7 +200,7 @@ class Store:
         stored_hash = db.get(META_GENESIS_HASH)
         if stored_hash is None:
             writes = genesis_writes(genesis)
-            root = next_state_root(genesis.hash, 0, writes)
+            root = genesis_state_root(genesis, writes)
             # The state of height 0 goes in batches of GENESIS_BATCH_KEYS (one batch of a
             # million accounts is one huge memtable); the metadata, genesis hash last, in a
             # final synced batch, so a store without the hash is not initialized. A crash

@@ -15,7 +15,7 @@ _CONST = 0x2BC830A3
 HRP = "agora"
 
 
-def _polymod(values: list[int]) -> int:
+def ref_polymod(values: list[int]) -> int:
     generator = (0x3B6A57B2, 0x26508E6D, 0x1EA119FA, 0x3D4233DD, 0x2A1462B3)
     chk = 1
     for value in values:
@@ -26,11 +26,12 @@ def _polymod(values: list[int]) -> int:
     return chk
 
 
-def _expand(hrp: str) -> list[int]:
+def ref_expand(hrp: str) -> list[int]:
     return [ord(c) >> 5 for c in hrp] + [0] + [ord(c) & 31 for c in hrp]
 
 
-def _convert(data: bytes | list[int], from_bits: int, to_bits: int, pad: bool) -> list[int] | None:
+def ref_convert(data: bytes | list[int], from_bits: int, to_bits: int,
+                pad: bool) -> list[int] | None:
     acc = bits = 0
     out: list[int] = []
     maxv = (1 << to_bits) - 1
@@ -48,15 +49,15 @@ def _convert(data: bytes | list[int], from_bits: int, to_bits: int, pad: bool) -
     return out
 
 
-def _checksum(data: list[int]) -> list[int]:
-    polymod = _polymod(_expand(HRP) + data + [0] * 6) ^ _CONST
+def ref_checksum(data: list[int]) -> list[int]:
+    polymod = ref_polymod(ref_expand(HRP) + data + [0] * 6) ^ _CONST
     return [(polymod >> 5 * (5 - i)) & 31 for i in range(6)]
 
 
 def ref_to_text(address: bytes) -> str:
-    data = _convert(address, 8, 5, True)
+    data = ref_convert(address, 8, 5, True)
     assert data is not None
-    return HRP + "1" + "".join(_CHARSET[d] for d in data + _checksum(data))
+    return HRP + "1" + "".join(_CHARSET[d] for d in data + ref_checksum(data))
 
 
 def ref_from_text(text: str) -> bytes:
@@ -70,9 +71,9 @@ def ref_from_text(text: str) -> bytes:
         data = [_CHARSET.index(c) for c in text[sep + 1:]]
     except ValueError:
         raise ValueError("address has a character outside bech32") from None
-    if len(data) < 6 or _polymod(_expand(HRP) + data) != _CONST:
+    if len(data) < 6 or ref_polymod(ref_expand(HRP) + data) != _CONST:
         raise ValueError("address checksum does not match (typo?)")
-    decoded = _convert(data[:-6], 5, 8, False)
+    decoded = ref_convert(data[:-6], 5, 8, False)
     if decoded is None or len(decoded) != 20:
         raise ValueError("address has the wrong length")
     return bytes(decoded)
@@ -102,5 +103,5 @@ def test_address_other_lengths_with_valid_checksums_match_the_reference() -> Non
     rng = random.Random(6)
     for groups in range(0, 40):
         data = [rng.randrange(32) for _ in range(groups)]
-        text = HRP + "1" + "".join(_CHARSET[d] for d in data + _checksum(data))
+        text = HRP + "1" + "".join(_CHARSET[d] for d in data + ref_checksum(data))
         assert _outcome(from_text, text) == _outcome(ref_from_text, text), text
