@@ -263,13 +263,14 @@ class StoreSection(_Section):
     write_buffer_mb: Annotated[
         int,
         Field(
-            ge=1,
+            ge=0,
             le=256,
             description="LevelDB memtable size in MiB (one being filled, one being written"
-            " out); 16 suits a state of about a million accounts: far less compaction,"
-            " each block's write a little slower",
+            " out); 0: automatic - 4, or 16 when the store holds (or its genesis writes) at"
+            " least 32 MiB: far less compaction with a large state, each block's write a"
+            " little slower",
         ),
-    ] = 4
+    ] = 0
 
 
 class NodeConfig(_Section):

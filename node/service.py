@@ -114,8 +114,9 @@ class Node:
 
     async def start(self) -> None:
         """Open the store, start P2P, consensus and RPC. Raises NodeError with one line."""
+        buffer_mb = self.config.store.write_buffer_mb
         self.store = Store.open(self.home.data_dir, self.genesis,
-                                write_buffer_bytes=self.config.store.write_buffer_mb << 20)
+                                write_buffer_bytes=(buffer_mb << 20) or None)
         try:
             await self._start_parts()
         except BaseException:
@@ -124,7 +125,8 @@ class Node:
         head = self.store.head
         log(_log, logging.INFO, "node_started", chain_id=self.genesis.chain_id,
             node_id=self.key.public_key.hex()[:16], validator=self.is_validator,
-            height=head.height, rpc_port=self.rpc_port, p2p_port=self.p2p_port)
+            height=head.height, rpc_port=self.rpc_port, p2p_port=self.p2p_port,
+            write_buffer_mb=self.store.write_buffer_bytes >> 20)
 
     async def _start_parts(self) -> None:
         assert self.store is not None

@@ -16,8 +16,9 @@ from commerce.block import Block
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import genesis_state_root
 from commerce.machine import BlockResult, ChainContext, execute_block
+from node import store as store_module
 from node.errors import NodeError, NodeErrorCode
-from node.store import Store
+from node.store import Store, write_buffer_for
 from tests.foundation.workload import (
     Head,
     block_txs,
@@ -117,6 +118,37 @@ def test_store_write_buffer_size_keeps_what_was_written(tmp_path: Path) -> None:
         assert again.get_block(3) is not None
     finally:
         again.close()
+
+
+def test_store_write_buffer_is_chosen_by_the_size_of_the_store(tmp_path: Path) -> None:
+    """Unset (`write_buffer_mb = 0`), a small store gets LevelDB's 4 MiB memtable and a
+    store that holds at least 32 MiB gets 16 MiB (less compaction with a large state)."""
+    opened = Store.open(tmp_path / "small", GENESIS)
+    try:
+        assert opened.write_buffer_bytes == 4 << 20
+    finally:
+        opened.close()
+    large = tmp_path / "large"
+    large.mkdir()
+    with (large / "000005.ldb").open("wb") as table:  # sparse: the size without the disk
+        table.truncate(store_module.LARGE_STORE_BYTES)
+    assert write_buffer_for(large, GENESIS) == 16 << 20
+    assert write_buffer_for(tmp_path / "absent", GENESIS) == 4 << 20
+
+
+def test_store_write_buffer_counts_what_genesis_is_about_to_write(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A fresh store whose genesis has enough accounts to fill `LARGE_STORE_BYTES` is large
+    from its first open (1,000,000 accounts are ~48 MB)."""
+    needed = store_module.LARGE_STORE_BYTES // store_module.GENESIS_ACCOUNT_BYTES
+    assert needed <= 1_000_000
+    monkeypatch.setattr(store_module, "LARGE_STORE_BYTES",
+                        len(GENESIS.accounts) * store_module.GENESIS_ACCOUNT_BYTES)
+    opened = Store.open(tmp_path / "data", GENESIS)
+    try:
+        assert opened.write_buffer_bytes == 16 << 20
+    finally:
+        opened.close()
 
 
 def test_store_other_chain_data_dir_is_refused(tmp_path: Path) -> None:

@@ -119,7 +119,7 @@ def test_config_missing_file_is_refused(tmp_path: Path) -> None:
         ("[mempool]\nmax_txs = 5", "config.toml: mempool: max_per_account is larger than"),
         ("mempool = 5", "config.toml: mempool: Input should be a valid dictionary"),
         ("[consensus]\nmax_block_txs = 10001", "config.toml: consensus.max_block_txs: Input"),
-        ("[store]\nwrite_buffer_mb = 0", "config.toml: store.write_buffer_mb: Input should be"),
+        ("[store]\nwrite_buffer_mb = -1", "config.toml: store.write_buffer_mb: Input should be"),
         ("[store]\nwrite_buffer_mb = 1024", "config.toml: store.write_buffer_mb: Input should"),
         (
             "[consensus]\ntimeout_view_change_ms = 70000",
