@@ -27,6 +27,12 @@ SWEEP_FRACTIONS = (0.025, 0.05, 0.1, 0.15, 0.2)
 ValidatorsOption = Annotated[int, typer.Option("--validators", help="Validator processes.")]
 AccountsOption = Annotated[int, typer.Option("--accounts", help="Funded shoppers.")]
 ClientsOption = Annotated[int, typer.Option("--clients", help="Client processes.")]
+StateAccountsOption = Annotated[int, typer.Option(
+    "--state-accounts", help="Large state: pad genesis with funded idle accounts up to "
+    "this many accounts in all (transfers pay accounts drawn over all of them).")]
+StateListingsOption = Annotated[int, typer.Option(
+    "--state-listings", help="Large state: listings in state before the clock (the "
+    "merchants create the missing ones in setup; shopping draws from all).")]
 
 
 def _progress(line: str) -> None:
@@ -47,12 +53,8 @@ def devnet_bench(
     ] = "1000",
     accounts: AccountsOption = 2_000,
     clients: ClientsOption = 2,
-    state_accounts: Annotated[int, typer.Option(
-        "--state-accounts", help="Large state: pad genesis with funded idle accounts up to "
-        "this many accounts in all (transfers pay accounts drawn over all of them).")] = 0,
-    state_listings: Annotated[int, typer.Option(
-        "--state-listings", help="Large state: listings in state before the clock (the "
-        "merchants create the missing ones in setup; shopping draws from all).")] = 0,
+    state_accounts: StateAccountsOption = 0,
+    state_listings: StateListingsOption = 0,
     sweep: Annotated[
         bool, typer.Option("--sweep", help="Offered load from low to saturation; a table.")
     ] = False,
@@ -119,6 +121,8 @@ def catch_up(
     rate: Annotated[int, typer.Option("--rate", help="Offered tx/s while it is down.")] = 1_200,
     accounts: AccountsOption = 2_000,
     clients: ClientsOption = 2,
+    state_accounts: StateAccountsOption = 0,
+    state_listings: StateListingsOption = 0,
     profile: Annotated[
         Path | None, typer.Option("--profile", help="py-spy the restarted node into this "
                                   "file (collapsed stacks, idle included) until it caught "
@@ -134,7 +138,8 @@ def catch_up(
     from devnet.bench_catchup import render_catch_up, run_catch_up
 
     options = BenchOptions(validators=validators, rate=rate, accounts=accounts,
-                           clients=clients)
+                           clients=clients, state_accounts=state_accounts,
+                           state_listings=state_listings)
 
     result = run_catch_up(options, txs, _progress, profile)
     emit(output, result, lambda: typer.echo(render_catch_up(result)))

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import os
 import shutil
 import signal
@@ -145,9 +146,7 @@ def run_catch_up(options: BenchOptions, txs: int, progress: Progress,
         raise ValueError(f"--txs must be 1..{MAX_CATCH_UP_TXS}")
     assert options.rate is not None and options.rate > 0, "catch-up needs a finite rate"
     duration_s = txs / options.rate
-    options = BenchOptions(validators=options.validators, duration_s=duration_s,
-                           rate=options.rate, accounts=options.accounts,
-                           clients=options.clients)
+    options = dataclasses.replace(options, duration_s=duration_s)
     signal.signal(signal.SIGTERM, _interrupt)
     t0 = time.monotonic()
     with BenchDevnet(options, progress) as devnet:
@@ -197,6 +196,7 @@ def run_catch_up(options: BenchOptions, txs: int, progress: Progress,
     return {
         "validators": options.validators, "rate": options.rate, "txs": txs,
         "clients": options.clients, "accounts": options.accounts, "stopped": down.name,
+        "state_accounts": options.state_accounts, "state_listings": options.state_listings,
         "setup_s": round(setup_s, 1),
         "production": {
             "submitted": point.submitted, "committed": point.committed,
