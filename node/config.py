@@ -271,6 +271,15 @@ class StoreSection(_Section):
             " little slower",
         ),
     ] = 0
+    compaction_niceness: Annotated[
+        int,
+        Field(
+            ge=0,
+            le=19,
+            description="nice value of LevelDB's background compaction thread, so the node's"
+            " own work runs first (0: as the node's; 19: lowest)",
+        ),
+    ] = 10
 
 
 class NodeConfig(_Section):

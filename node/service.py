@@ -34,6 +34,7 @@ from node.home import LoadedHome
 from node.logs import get_logger, log
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
+from node.native_threads import NativeThreadPriority
 from node.render import render_event, render_header
 from node.rpc import RpcLimits, SubscriptionHub, create_app, serve
 from node.rpc.server import bound_port
@@ -50,6 +51,7 @@ TX_BATCH_MAX = 512
 TX_BATCH_DELAY_S = 0.005
 TX_BATCH_BYTES_MAX = TX_BATCH_MAX * (MAX_TX_BYTES + 8)  # each tx plus its bin header
 REGOSSIP_INTERVAL_S = 1.0  # how often pending transactions are offered to peers again
+THREAD_SCAN_INTERVAL_S = 2.0  # how often native threads are looked for (LevelDB's starts late)
 # Pending transactions are re-executed on the new state at most this often (each recheck
 # runs up to a few hundred of them): at several small blocks a second, once per block was
 # a large share of a validator's per-block cost.
@@ -97,6 +99,7 @@ class Node:
         self._tx_batch: list[bytes] = []
         self._tx_flush: asyncio.TimerHandle | None = None
         self._regossip_task: asyncio.Task[None] | None = None
+        self._priority_task: asyncio.Task[None] | None = None
         self._rechecked_at = float("-inf")
         self._work_signalled = False
         self._gossip_tasks = 0
@@ -157,6 +160,9 @@ class Node:
                             f"cannot listen for P2P on {host}:{port}: {exc.strerror}") from None
         self.p2p_port = self.p2p.port
         self._regossip_task = asyncio.get_running_loop().create_task(self._regossip_loop())
+        if cfg.store.compaction_niceness > 0:
+            self._priority_task = asyncio.get_running_loop().create_task(
+                self._thread_priority_loop(NativeThreadPriority(cfg.store.compaction_niceness)))
         self._refresh_gauges()
         self.driver.feed(Started())
 
@@ -225,6 +231,8 @@ class Node:
             self._tx_flush.cancel()
         if self._regossip_task is not None:
             self._regossip_task.cancel()
+        if self._priority_task is not None:
+            self._priority_task.cancel()
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
@@ -382,6 +390,16 @@ class Node:
                 self._broadcast_txs([tx.raw for tx in due[start:start + TX_BATCH_MAX]])
             if due:
                 log(_log, logging.DEBUG, "txs_regossiped", count=len(due))
+
+    async def _thread_priority_loop(self, priority: NativeThreadPriority) -> None:
+        """Lower LevelDB's background thread's priority once it exists (its first flush or
+        compaction starts it); one thread per process, so the loop ends there."""
+        while not priority.lowered:
+            await asyncio.sleep(THREAD_SCAN_INTERVAL_S)
+            lowered = priority.scan()
+            if lowered:
+                log(_log, logging.INFO, "store_thread_priority_lowered", threads=len(lowered),
+                    niceness=priority.niceness)
 
     async def _on_tx_gossip(self, peer: bytes, payload: bytes) -> bool:
         """A batch of transactions from a peer: decode, verify in threads, admit."""
