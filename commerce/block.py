@@ -132,12 +132,15 @@ def decode_block(raw: bytes, *, max_txs: int = MAX_BLOCK_TXS,
     for item in value[1]:
         if not isinstance(item, bytes):
             raise ValidationError(ErrorCode.BAD_BLOCK, "a block transaction must be bytes")
-        if known is not None:
-            seen = known(sha256(item))
-            if seen is not None and seen.raw == item:
-                txs.append(seen)
-                continue
-        txs.append(decode_tx(item))
+        if known is None:
+            txs.append(decode_tx(item))
+            continue
+        tx_id = sha256(item)
+        seen = known(tx_id)
+        if seen is not None and seen.raw == item:
+            txs.append(seen)
+            continue
+        txs.append(decode_tx(item, tx_id=tx_id))
     txs_tuple = tuple(txs)
     if tx_root(txs_tuple) != header.tx_root:
         raise ValidationError(ErrorCode.BAD_BLOCK, "tx_root does not match the transactions")

@@ -59,9 +59,10 @@ def decode(data: bytes, *, max_bytes: int = MAX_DECODE_BYTES, check_leaves: bool
         raise ValidationError(ErrorCode.MALFORMED, "expected bytes")
     if len(data) > max_bytes:
         raise ValidationError(ErrorCode.TOO_LARGE, f"{len(data)} bytes over limit {max_bytes}")
+    data = bytes(data)
     try:
         value = msgpack.unpackb(
-            bytes(data),
+            data,
             raw=False,
             use_list=True,
             strict_map_key=True,
@@ -77,7 +78,7 @@ def decode(data: bytes, *, max_bytes: int = MAX_DECODE_BYTES, check_leaves: bool
         raise ValidationError(ErrorCode.MALFORMED, f"not valid msgpack: {exc}") from exc
     if check_leaves:
         _check(value, 0)
-    if pack_plain(value) != bytes(data):
+    if pack_plain(value) != data:
         raise ValidationError(ErrorCode.NON_CANONICAL, "bytes are not the canonical encoding")
     return value
 

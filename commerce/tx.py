@@ -9,9 +9,8 @@ later module only adds bodies and rules.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any, ClassVar, NewType, Self, TypeVar
+from typing import Any, ClassVar, NamedTuple, NewType, Self, TypeVar
 
 import pydantic
 from pydantic import BaseModel, ConfigDict
@@ -56,8 +55,10 @@ class TxBody(BaseModel):
             # What `model_validate` runs, without its per-call wrapper (the decode path
             # builds one body per transaction; ~40% of the body's cost was the wrapper and
             # the `model_fields` lookup).
+            # The lengths are equal (checked above): zip needs no `strict` (a keyword
+            # argument makes the call ~1.5x as costly).
             return cls.__pydantic_validator__.validate_python(  # type: ignore[no-any-return]
-                dict(zip(names, values, strict=True)))
+                dict(zip(names, values)))  # noqa: B905
         except pydantic.ValidationError as exc:
             raise validation_error_from(exc, cls.TYPE) from exc
 
@@ -93,13 +94,7 @@ def register_body(cls: _Body) -> _Body:
     return cls
 
 
-@dataclass(frozen=True, slots=True)
-class Transaction:
-    """A decoded, well-formed transaction. Build with `sign_tx` or `decode_tx`.
-
-    Well-formed does not mean valid: `verify_signature` and the state machine decide that.
-    """
-
+class _TransactionFields(NamedTuple):
     chain_id: str
     sender: bytes
     nonce: int
@@ -107,17 +102,31 @@ class Transaction:
     signature: bytes
     raw: bytes
     tx_id: TxId
-    sender_address: Address = field(init=False, compare=False, repr=False)
+    sender_address: Address
+
+
+class Transaction(_TransactionFields):
+    """A decoded, well-formed transaction. Build with `sign_tx` or `decode_tx`.
+
+    Well-formed does not mean valid: `verify_signature` and the state machine decide that.
+    Immutable: a tuple underneath (built by one C call on the decode path, where a frozen
+    dataclass set its eight fields one `object.__setattr__` at a time, ~4x the cost), with
+    `sender_address` computed from `sender` when it is built.
+    """
+
+    __slots__ = ()
+
+    def __new__(cls, chain_id: str, sender: bytes, nonce: int, body: TxBody, signature: bytes,
+                raw: bytes, tx_id: TxId) -> Transaction:
+        # Cached: every rule asks for the sender's address, and it costs a SHA-256 (and
+        # senders repeat, so the addresses of recent ones are remembered).
+        return _new_tuple(cls, (chain_id, sender, nonce, body, signature, raw, tx_id,
+                                _sender_address(sender)))
 
     @property
     def type(self) -> str:
         """The body's type tag."""
         return self.body.TYPE
-
-    def __post_init__(self) -> None:
-        # Cached: every rule asks for the sender's address, and it costs a SHA-256 (and
-        # senders repeat, so the addresses of recent ones are remembered).
-        object.__setattr__(self, "sender_address", _sender_address(self.sender))
 
     def signing_bytes(self) -> bytes:
         """The bytes the signature covers."""
@@ -137,6 +146,7 @@ class Transaction:
         return verify(self.sender, self.signing_bytes(), self.signature)
 
 
+_new_tuple = tuple.__new__
 SENDER_ADDRESS_CACHE = 65_536  # public keys whose address is remembered
 _sender_address = lru_cache(maxsize=SENDER_ADDRESS_CACHE)(address_of)
 _ARRAY6 = b"\x96"  # msgpack fixarray of 6 items: the wire form and the signed form
@@ -158,16 +168,38 @@ def sign_tx(keypair: Keypair, chain_id: str, nonce: int, body: TxBody) -> Transa
     return Transaction(chain_id, keypair.public_key, nonce, body, signature, raw, TxId(sha256(raw)))
 
 
-def decode_tx(raw: bytes) -> Transaction:
+def decode_tx(raw: bytes, *, tx_id: bytes | None = None) -> Transaction:
     """Decode canonical wire bytes; raises ValidationError (malformed, non_canonical, ...).
 
-    Checks form only: the caller checks the signature and the chain id.
+    Checks form only: the caller checks the signature and the chain id. `tx_id`: SHA-256
+    of `raw` when the caller hashed it already (it is not hashed again); omit otherwise.
     """
     if len(raw) > MAX_TX_BYTES:
         raise ValidationError(ErrorCode.TOO_LARGE, f"transaction is {len(raw)} bytes")
+    raw = bytes(raw)
     # Every leaf's exact type is checked below (the envelope here, the body by its strict
     # model: no float, no nesting beyond a declared list), so decode skips its own walk.
     value = decode(raw, max_bytes=MAX_TX_BYTES, check_leaves=False)
+    if type(value) is list and len(value) == 6:
+        chain_id, sender, nonce, type_tag, body_array, signature = value
+        # The envelope of a well-formed transaction in one test of exact types (msgpack
+        # builds exactly these; a bool is not an int here) and ranges; anything else takes
+        # the checks in order below, which name the first problem.
+        if type(chain_id) is str and type(sender) is bytes and type(nonce) is int \
+                and type(type_tag) is str and type(signature) is bytes \
+                and len(signature) == SIGNATURE_BYTES and len(sender) == PUBLIC_KEY_BYTES \
+                and 1 <= len(chain_id) <= MAX_CHAIN_ID_CHARS and 0 <= nonce <= MAX_NONCE:
+            body_type = BODY_TYPES.get(type_tag)
+            if body_type is not None:
+                body = body_type.from_array(body_array)
+                return _new_tuple(Transaction, (
+                    chain_id, sender, nonce, body, signature, raw,
+                    TxId(sha256(raw) if tx_id is None else tx_id), _sender_address(sender)))
+    return _decode_tx_checked(value, raw, tx_id)
+
+
+def _decode_tx_checked(value: Any, raw: bytes, tx_id: bytes | None) -> Transaction:
+    """`decode_tx` past the decode, every check in order: raises the first problem."""
     if not isinstance(value, list) or len(value) != 6:
         raise ValidationError(ErrorCode.MALFORMED, "a transaction is an array of 6 fields")
     chain_id, sender, nonce, type_tag, body_array, signature = value
@@ -182,8 +214,8 @@ def decode_tx(raw: bytes) -> Transaction:
     if body_type is None:
         raise ValidationError(ErrorCode.UNKNOWN_TYPE, f"unknown transaction type {type_tag!r}")
     body = body_type.from_array(body_array)
-    raw = bytes(raw)
-    return Transaction(chain_id, sender, nonce, body, signature, raw, TxId(sha256(raw)))
+    return Transaction(chain_id, sender, nonce, body, signature, raw,
+                       TxId(sha256(raw) if tx_id is None else tx_id))
 
 
 def _check_envelope(chain_id: str, sender: bytes, nonce: int) -> None:

@@ -14,9 +14,22 @@ import pytest
 from commerce.address import address_of
 from commerce.encoding import decode, encode, sha256
 from commerce.errors import ErrorCode, ValidationError
-from commerce.limits import MAX_AMOUNT_MINOR, MAX_CHAIN_ID_CHARS, MAX_MEMO_CHARS, MAX_TX_BYTES
+from commerce.limits import (
+    MAX_AMOUNT_MINOR,
+    MAX_CHAIN_ID_CHARS,
+    MAX_MEMO_CHARS,
+    MAX_NONCE,
+    MAX_TX_BYTES,
+)
 from commerce.transfer import Transfer
-from commerce.tx import BODY_TYPES, TX_DOMAIN, decode_tx, sign_tx
+from commerce.tx import (
+    BODY_TYPES,
+    TX_DOMAIN,
+    Transaction,
+    _decode_tx_checked,
+    decode_tx,
+    sign_tx,
+)
 from tests.foundation.workload import CHAIN_ID, make_keys, transfer
 
 KEYS = make_keys(3)
@@ -231,3 +244,74 @@ def test_decode_tx_refuses_a_float_in_every_envelope_field(position: int) -> Non
     fields[position] = 1.5
     assert _code(msgpack.packb(fields, use_bin_type=True)) in (ErrorCode.MALFORMED,
                                                                ErrorCode.FIELD_INVALID)
+
+
+# decode_tx checks a well-formed envelope in one test and falls back to the checks in order
+# (`_decode_tx_checked`, the code before the fast path) for anything else: both must give
+# the same transaction or the same error for every spoiled envelope field, alone and in
+# pairs (where the order of the checks decides which error is named).
+_ENVELOPE_ODD: dict[int, list[Any]] = {
+    0: [None, True, 5, 1.5, b"chain", [CHAIN_ID], "", "c" * MAX_CHAIN_ID_CHARS,
+        "c" * (MAX_CHAIN_ID_CHARS + 1), "other-chain"],
+    1: [None, False, 5, "key", b"\x01" * 31, b"\x01" * 33, [KEYS[0].public_key], b""],
+    2: [None, True, False, -1, MAX_NONCE, MAX_NONCE + 1, 2**64 - 1, -(2**63), 1.0, "0", b"\x00"],
+    3: [None, 7, True, b"transfer", "mint_me", "", "Transfer", "comment"],
+    4: [None, "x", 5, [], [b"\x01" * 20, 5], [b"\x01" * 20, 0, ""], [b"\x01" * 20, 5, 1.5]],
+    5: [None, "s" * 64, b"\x00" * 63, b"\x00" * 65, b"", True, [b"\x00" * 64]],
+}
+
+
+def _outcome(raw: bytes, fast: bool) -> tuple[Any, ...]:
+    try:
+        if fast:
+            tx = decode_tx(raw)
+        else:
+            tx = _decode_tx_checked(decode(raw, max_bytes=MAX_TX_BYTES, check_leaves=False),
+                                    raw, None)
+    except ValidationError as exc:
+        return ("refused", exc.code, exc.message)
+    return ("ok", tx)
+
+
+def _spoiled_envelopes() -> list[list[Any]]:
+    valid = decode(TX.raw)
+    out = [valid]
+    for position, odd_values in _ENVELOPE_ODD.items():
+        for odd in odd_values:
+            spoiled = list(valid)
+            spoiled[position] = odd
+            out.append(spoiled)
+            for other, other_values in _ENVELOPE_ODD.items():
+                if other > position:
+                    pair = list(spoiled)
+                    pair[other] = other_values[0]
+                    out.append(pair)
+                    pair = list(spoiled)
+                    pair[other] = other_values[-1]
+                    out.append(pair)
+    return out
+
+
+def test_decode_tx_fast_envelope_answers_as_the_ordered_checks() -> None:
+    refused = 0
+    for fields in _spoiled_envelopes():
+        raw = msgpack.packb(fields, use_bin_type=True)
+        fast = _outcome(raw, fast=True)
+        assert fast == _outcome(raw, fast=False), fields
+        refused += fast[0] == "refused"
+    assert refused > 150
+
+
+def test_decode_tx_with_the_callers_id_is_the_same_transaction() -> None:
+    assert decode_tx(TX.raw, tx_id=sha256(TX.raw)) == decode_tx(TX.raw) == TX
+    with pytest.raises(ValidationError) as info:
+        decode_tx(_wire(nonce=-1), tx_id=sha256(_wire(nonce=-1)))
+    assert info.value.code is ErrorCode.FIELD_INVALID
+
+
+def test_transaction_is_immutable_and_knows_its_sender_address() -> None:
+    with pytest.raises(AttributeError):
+        TX.nonce = 5  # type: ignore[misc]
+    built = Transaction(TX.chain_id, TX.sender, TX.nonce, TX.body, TX.signature, TX.raw,
+                        TX.tx_id)
+    assert built == TX and built.sender_address == address_of(KEYS[0].public_key)
