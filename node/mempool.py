@@ -158,29 +158,34 @@ class Mempool:
         if tx.tx_id in self._by_id:
             raise NodeError(NodeErrorCode.DUPLICATE_TX, "transaction is already pending")
         sender = tx.sender_address
-        state_nonce = self.committed_nonce(sender)
-        if tx.nonce < state_nonce:
+        nonce = tx.nonce
+        state_nonce = self._nonces.get(sender)
+        if state_nonce is None:
+            state_nonce = self.committed_nonce(sender)
+        if nonce < state_nonce:
             raise ValidationError(
-                ErrorCode.BAD_NONCE, f"nonce {tx.nonce} is used; next is {state_nonce}"
+                ErrorCode.BAD_NONCE, f"nonce {nonce} is used; next is {state_nonce}"
             )
-        if tx.nonce >= state_nonce + self.limits.nonce_window:
+        pool_limits = self.limits
+        if nonce >= state_nonce + pool_limits.nonce_window:
             raise NodeError(
                 NodeErrorCode.NONCE_TOO_FAR,
-                f"nonce {tx.nonce} is more than {self.limits.nonce_window} ahead of {state_nonce}",
+                f"nonce {nonce} is more than {pool_limits.nonce_window} ahead of {state_nonce}",
             )
-        queued = self._by_sender.get(sender, {})
-        if tx.nonce in queued:
-            raise NodeError(NodeErrorCode.DUPLICATE_TX, f"nonce {tx.nonce} is already pending")
-        if len(queued) >= self.limits.max_per_account:
+        queued = self._by_sender.get(sender)
+        if queued is not None and nonce in queued:
+            raise NodeError(NodeErrorCode.DUPLICATE_TX, f"nonce {nonce} is already pending")
+        queued_count = 0 if queued is None else len(queued)
+        if queued_count >= pool_limits.max_per_account:
             raise NodeError(
                 NodeErrorCode.ACCOUNT_QUOTA,
-                f"account has {len(queued)} pending transactions"
-                f" (limit {self.limits.max_per_account})",
+                f"account has {queued_count} pending transactions"
+                f" (limit {pool_limits.max_per_account})",
             )
-        if len(self._by_id) >= self.limits.max_txs or \
-                self._bytes + len(tx.raw) > self.limits.max_bytes:
+        if len(self._by_id) >= pool_limits.max_txs or \
+                self._bytes + len(tx.raw) > pool_limits.max_bytes:
             raise NodeError(NodeErrorCode.MEMPOOL_FULL, "mempool is full; retry later")
-        if simulate and tx.nonce == state_nonce and self._context is not None:
+        if simulate and nonce == state_nonce and self._context is not None:
             # The account's next transaction: run it on committed state now, so a client
             # hears "insufficient_funds" at once rather than a drop later.
             apply_tx(self._context(), Overlay(self._state), tx, check_signature=False)
@@ -193,13 +198,18 @@ class Mempool:
         e.g. in a worker thread) or it is in the verified cache.
         """
         self.check(tx, simulate=simulate)
-        if not signature_checked and tx.tx_id not in self.verified:
+        tx_id = tx.tx_id
+        if not signature_checked and tx_id not in self.verified:
             if not tx.verify_signature():
                 raise ValidationError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
-            self.verified.add(tx.tx_id)
+            self.verified.add(tx_id)
         sender = tx.sender_address
-        self._by_id[tx.tx_id] = _Entry(tx, self._height)
-        self._by_sender.setdefault(sender, {})[tx.nonce] = tx.tx_id
+        self._by_id[tx_id] = _Entry(tx, self._height)
+        queued = self._by_sender.get(sender)
+        if queued is None:
+            self._by_sender[sender] = {tx.nonce: tx_id}
+        else:
+            queued[tx.nonce] = tx_id
         self._bytes += len(tx.raw)
         assert self._bytes <= self.limits.max_bytes
 

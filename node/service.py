@@ -355,8 +355,11 @@ class Node:
         if self.hub.wants("tx", tx_key := tx.tx_id.hex()):
             self.hub.publish("tx", tx_key, {"id": tx_key, "status": "admitted"})
 
-    def _after_admit(self, tx: Transaction) -> None:
-        self._publish_admitted(tx)
+    def _after_admit(self, tx: Transaction, *, tx_watched: bool = True) -> None:
+        """Notify, queue for gossip and signal work. `tx_watched` False: the caller found
+        no "tx" subscription at all (once per batch), so no per-transaction lookup."""
+        if tx_watched:
+            self._publish_admitted(tx)
         self._tx_batch.append(tx.raw)
         if len(self._tx_batch) >= TX_BATCH_MAX:
             self._flush_txs()
@@ -416,10 +419,11 @@ class Node:
         for raw in items:
             if not isinstance(raw, bytes):
                 return False
-            if sha256(raw) in self.mempool:
+            tx_id = sha256(raw)
+            if tx_id in self.mempool:
                 continue  # pending here already (a re-gossip): no second decode
             try:
-                tx = decode_tx(raw)
+                tx = decode_tx(raw, tx_id=tx_id)
                 self.mempool.check(tx, simulate=False)
             except AgoraError:
                 continue
@@ -450,8 +454,9 @@ class Node:
             return
         refusals = await self._verify_and_admit(txs)
         admitted = [tx for tx, refusal in zip(txs, refusals, strict=True) if refusal is None]
-        for tx in admitted:
-            self._publish_admitted(tx)
+        if self.hub.wants_topic("tx"):
+            for tx in admitted:
+                self._publish_admitted(tx)
         if admitted:
             self._signal_work()
 
@@ -513,12 +518,13 @@ class Node:
             txs.append(tx)
         indexes = [i for i, tx in enumerate(txs) if tx is not None]
         checked = [tx for tx in txs if tx is not None]
-        for i, tx, refusal in zip(indexes, checked, await self._verify_and_admit(checked),
-                                  strict=True):
+        refusals = await self._verify_and_admit(checked)
+        tx_watched = self.hub.wants_topic("tx")
+        for i, tx, refusal in zip(indexes, checked, refusals, strict=True):
             if refusal is not None:
                 out[i] = refusal
                 continue
-            self._after_admit(tx)
+            self._after_admit(tx, tx_watched=tx_watched)
             out[i] = tx.tx_id.hex()
         return out
 

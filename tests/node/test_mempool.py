@@ -133,3 +133,43 @@ def test_mempool_expires_transactions_older_than_the_ttl_only(
     assert young.tx_id in pool
     pool.on_finalized(19, [])
     assert young.tx_id not in pool and reasons == ["expired", "expired"]
+
+
+def test_mempool_refusal_messages_are_exact(store: Store, keys: list[Keypair]) -> None:
+    """What a client reads for each refusal of `check`, word for word, in the order the
+    checks run (a transaction failing two checks is refused by the first)."""
+    pool = Mempool(store.state, CHAIN_ID, MempoolLimits(nonce_window=4, max_per_account=2,
+                                                        max_txs=3))
+
+    def refusal(tx) -> tuple[str, str]:
+        with pytest.raises(AgoraError) as info:
+            pool.check(tx)
+        return info.value.reason, info.value.message
+
+    first = _transfer(keys[1], 0, keys[2])
+    pool.admit(first)
+    pool.admit(_transfer(keys[1], 1, keys[2]))
+    pool.admit(_transfer(keys[2], 0, keys[1]))
+    assert refusal(_transfer(keys[1], 5, keys[2], chain="other")) == (
+        "wrong_chain", "transaction is for chain other")
+    assert refusal(first) == ("duplicate_tx", "transaction is already pending")
+    assert refusal(_transfer(keys[1], 4, keys[2])) == (
+        "nonce_too_far", "nonce 4 is more than 4 ahead of 0")
+    assert refusal(_transfer(keys[1], 1, keys[2], amount=2)) == (
+        "duplicate_tx", "nonce 1 is already pending")
+    assert refusal(_transfer(keys[1], 2, keys[2])) == (
+        "account_quota", "account has 2 pending transactions (limit 2)")
+    assert refusal(_transfer(keys[3], 0, keys[1])) == ("mempool_full",
+                                                       "mempool is full; retry later")
+    pool.on_finalized(1, [first])
+    assert refusal(_transfer(keys[1], 0, keys[2], amount=3)) == (
+        "bad_nonce", "nonce 0 is used; next is 1")
+    none_allowed = Mempool(store.state, CHAIN_ID, MempoolLimits(max_per_account=0))
+    with pytest.raises(AgoraError) as info:
+        none_allowed.check(_transfer(keys[3], 0, keys[1]))
+    assert (info.value.reason, info.value.message) == (
+        "account_quota", "account has 0 pending transactions (limit 0)")
+    tiny = Mempool(store.state, CHAIN_ID, MempoolLimits(max_bytes=len(first.raw) - 1))
+    with pytest.raises(AgoraError) as info:
+        tiny.check(first)
+    assert info.value.reason == "mempool_full"
