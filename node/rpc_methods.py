@@ -23,6 +23,7 @@ from node.api import (
     TxIdParams,
 )
 from node.rpc import Registry
+from node.rpc.jsonrpc import JsonText, encode_json
 
 if TYPE_CHECKING:
     from node.service import Node
@@ -64,7 +65,7 @@ def build_registry(node: Node) -> Registry:
             for row in node.p2p.peers()
         ]
 
-    async def tx_submit_batch(params: SubmitBatchParams) -> list[dict[str, Any]]:
+    async def tx_submit_batch(params: SubmitBatchParams) -> JsonText:
         """Admit many transactions; per transaction its id or its refusal."""
         raws: list[bytes | None] = []
         for text in params.txs:
@@ -73,14 +74,18 @@ def build_registry(node: Node) -> Registry:
             except ValueError:
                 raws.append(None)
         results = await node.admit_many([r if r is not None else b"" for r in raws])
-        out: list[dict[str, Any]] = []
+        # Rendered here, item by item, as `encode_json` would render the list of
+        # {"ok": true, "id": ...} / {"ok": false, ...} objects: the generic encoder spent
+        # ~1 us on each small dict.
+        items: list[str] = []
         for result in results:
             if isinstance(result, AgoraError):
-                out.append({"ok": False, "reason": result.reason, "message": result.message,
-                            "code": result.code.rpc_code})
+                items.append(encode_json({"ok": False, "reason": result.reason,
+                                          "message": result.message,
+                                          "code": result.code.rpc_code}))
             else:
-                out.append({"ok": True, "id": result})
-        return out
+                items.append(f'{{"ok":true,"id":"{result}"}}')
+        return JsonText("[" + ",".join(items) + "]")
 
     add = registry.add
     add("node_status", node_status, summary="Node identity, head, view, peers, mempool")

@@ -7,6 +7,8 @@ Method: a real `node.service.Node` in the test's event loop (home from `init_hom
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from commerce.address import address_of, to_text
@@ -14,6 +16,8 @@ from commerce.keys import Keypair
 from commerce.transfer import Transfer
 from commerce.tx import sign_tx
 from node.rpc.client import RpcCallError
+from node.rpc.jsonrpc import encode_json
+from node.rpc.routes import STATE
 from tests.rpc_methods.conftest import CHAIN_ID, UNIT, Running
 
 HEX64 = 64
@@ -155,6 +159,36 @@ async def test_tx_submit_batch_answers_each_entry(running: Running) -> None:
     await running.wait_height(running.node.store.head.height + 2)
     account = await running.client.call("state_getAccount", address=to_text(to))
     assert account["balance"] == 3 * UNIT
+
+
+async def test_tx_submit_batch_notifies_admitted_to_tx_subscribers(running: Running) -> None:
+    """A batch looks up "tx" subscriptions once, not per transaction: a followed
+    transaction of the batch is still announced, the others are not."""
+    to = address_of(Keypair.generate().public_key)
+    txs = [running.transfer(to, UNIT, n) for n in range(3)]
+    async with await running.client.websocket() as ws:
+        followed = await ws.subscribe("tx", id=txs[1].tx_id.hex())
+        answers = await running.client.call("tx_submitBatch", txs=[t.raw.hex() for t in txs])
+        assert [answer["ok"] for answer in answers] == [True, True, True]
+        assert await followed.next(timeout_s=5) == {"id": txs[1].tx_id.hex(),
+                                                    "status": "admitted"}
+
+
+async def test_tx_submit_batch_text_is_the_generic_encoding(running: Running) -> None:
+    """The handler renders its answer itself: byte for byte what the dispatcher's generic
+    encoder made of the list of answers (with a refusal whose message needs escaping)."""
+    assert running.node._runner is not None
+    dispatcher = running.node._runner.app[STATE].dispatcher
+    to = address_of(Keypair.generate().public_key)
+    txs = [running.transfer(to, UNIT, n) for n in range(2)]
+    hexes = [txs[0].raw.hex(), "zz", txs[1].raw.hex(), txs[0].raw.hex(), "00" + "\u00e9"]
+    body = json.dumps({"jsonrpc": "2.0", "id": 7, "method": "tx_submitBatch",
+                       "params": {"txs": hexes}})
+    text = await dispatcher.dispatch_body(body)
+    assert text is not None
+    answers = json.loads(text)["result"]
+    assert [answer["ok"] for answer in answers] == [True, False, True, False, False]
+    assert text == '{"jsonrpc":"2.0","result":' + encode_json(answers) + ',"id":7}'
 
 
 async def test_tx_simulate_refuses_what_would_fail(running: Running) -> None:
