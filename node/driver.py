@@ -40,6 +40,7 @@ from consensus.events import (
     ValidateBlock,
     WorkPending,
 )
+from consensus.limits import MAX_FETCH_BLOCKS
 from node.chain import Chain
 from node.logs import get_logger, log
 from node.store import Store
@@ -242,16 +243,18 @@ class ConsensusDriver:
         span = effect.to_height - effect.from_height + 1
         blocks: tuple[tuple[bytes, bytes], ...] = ()
         try:
-            blocks = tuple(decode_response(await self._answer(effect)))[:span]
+            blocks = await self._answer(effect)
         except _FETCH_ERRORS as exc:
             log(_log, logging.INFO, "fetch_failed", peer=effect.peer,
                 from_height=effect.from_height, error=type(exc).__name__)
-        if len(blocks) == span and not self._closed:
+        if span == MAX_FETCH_BLOCKS and len(blocks) == span and not self._closed:
             # Pipeline: ask the same peer for the next range now, so it is served (in its
             # own process) while this node executes these blocks; the replica asks for
-            # exactly that range next when the peer was honest. The request must reach
-            # the socket before the blocks below hold the loop: a few loop turns let the
-            # request task and the connection's writer run.
+            # exactly that range next when the peer was honest. Only after a range as
+            # long as the replica asks for: a shorter one ended at the height the replica
+            # knew to be final, so the next range would most likely come back empty.
+            # The request must reach the socket before the blocks below hold the loop:
+            # a few loop turns let the request task and the connection's writer run.
             self._prefetch = (effect.peer, effect.to_height + 1, self._spawn(
                 self.network.request(effect.peer, KIND_BLOCKS, encode_request(
                     effect.to_height + 1, effect.to_height + span), FETCH_TIMEOUT_S)))
@@ -260,23 +263,31 @@ class ConsensusDriver:
                 await asyncio.sleep(0)
         self.feed(BlocksFetched(effect.peer, blocks))
 
-    async def _answer(self, effect: FetchBlocks) -> bytes:
-        """The response to `effect`: the prefetched one when it asked the same peer from
-        the same height (the extra blocks it may hold are cut by the caller), else a new
-        request. A failed prefetch (it may time out while blocks held the loop) is asked
-        again rather than reported."""
+    async def _answer(self, effect: FetchBlocks) -> tuple[tuple[bytes, bytes], ...]:
+        """The blocks answering `effect`, at most as many as it asks for: the prefetched
+        ones when the prefetch asked the same peer from the same height and holds every
+        block asked for, else those of a new request. A failed or short prefetch is asked
+        again rather than reported: it tells what the peer had when it answered, and the
+        peer may have more by now (reported empty, it would cost the replica a cool-down).
+
+        Raises what `Network.request` and `decode_response` raise (`_FETCH_ERRORS`).
+        """
+        span = effect.to_height - effect.from_height + 1
         prefetch, self._prefetch = self._prefetch, None
         if prefetch is not None:
             peer, start, task = prefetch
             if peer == effect.peer and start == effect.from_height:
                 try:
-                    return await task
+                    blocks = tuple(decode_response(await task))[:span]
                 except _FETCH_ERRORS:
-                    pass
+                    blocks = ()
+                if len(blocks) == span:
+                    return blocks
             else:
                 task.cancel()
         payload = encode_request(effect.from_height, effect.to_height)
-        return await self.network.request(effect.peer, KIND_BLOCKS, payload, FETCH_TIMEOUT_S)
+        answer = await self.network.request(effect.peer, KIND_BLOCKS, payload, FETCH_TIMEOUT_S)
+        return tuple(decode_response(answer))[:span]
 
 
 _FETCH_ERRORS = (TimeoutError, AgoraError, OSError, ConnectionError, P2PError)
