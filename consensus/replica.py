@@ -106,6 +106,15 @@ _PENDING, _VALID, _INVALID = 0, 1, 2
 
 
 @dataclass(frozen=True, slots=True)
+class _Fetch:
+    """The block fetch in flight, or the cool-down after a fruitless one (peer None)."""
+
+    peer: PeerId | None  # who was asked; None during the cool-down
+    from_height: int  # our height when we asked: the answer's first block is for it
+    deadline_ms: int  # give up on the answer (or end the cool-down) then
+
+
+@dataclass(frozen=True, slots=True)
 class ReplicaConfig:
     """Tunables; the defaults live in consensus/limits.py."""
 
@@ -216,8 +225,10 @@ class Replica:
         self._nv_sent_view = -1
         self._view_min_height = 1  # no fresh proposals below this height in self.view
         self._peer_height: dict[int, int] = {}  # validator -> highest height it voted at
-        self._cert_ahead: tuple[int, PeerId] | None = None
-        self._fetch: tuple[PeerId, int] | None = None  # (peer, deadline_ms)
+        # Highest height a valid commit certificate proved final, and a peer that proved it
+        # holds the block (None when only the votes of a commit quorum told us).
+        self._cert_ahead: tuple[int, PeerId | None] | None = None
+        self._fetch: _Fetch | None = None
         self._fetch_attempts = 0
         self._help_sent: dict[bytes, int] = {}
         self._work_pending = False
@@ -789,7 +800,8 @@ class Replica:
                 self._finalize(cert, block)
                 return True
             if self._cert_ahead is None or self._cert_ahead[0] < cert.height:
-                self._cert_ahead = (cert.height, PeerId(self.validators[cert.signatures[0][0]]))
+                # Its signers prepared the block but may not have finalized it yet.
+                self._cert_ahead = (cert.height, None)
         if not self.active or self.index is None or self.height < self._view_min_height:
             return False
         h, v = self.height, self.view
@@ -933,15 +945,32 @@ class Replica:
     # --- catch-up ----------------------------------------------------------------------
 
     def _catch_up_target(self) -> tuple[int, list[PeerId]]:
+        """The highest height we know to be final and lack, and who holds it."""
         target, peers = 0, []
         if self._cert_ahead is not None and self._cert_ahead[0] >= self.height:
-            target, peers = self._cert_ahead[0], [self._cert_ahead[1]]
-        # f+1 validators signed messages at heights that need blocks we lack.
+            # Ask a peer that proved it holds the block: the sender of the certificate
+            # (DECIDED, VIEW-CHANGE), or a validator that signed above that height. The
+            # signers of a commit quorum may not have finalized it yet: asked too early,
+            # such a peer has nothing to send, and an empty answer costs a cool-down.
+            height, holder = self._cert_ahead
+            holders = {PeerId(self.validators[signer])
+                       for signer, signed in self._peer_height.items()
+                       if signed > height and signer != self.index}
+            if holder is not None:
+                holders.add(holder)
+            if holders:
+                target, peers = height, sorted(holders)
+        # A validator signs at height h only after it finalized h - 1, and among f+1
+        # signers one is honest: below the (f+1)-th highest claim every height is final.
+        # Fetch as soon as that includes our own height: its round is over for them, so
+        # no more of its messages will come, while those of the next round wait in the
+        # one-height buffer. Waiting until they work two heights ahead would let that
+        # next round end too, and a node would keep trailing the head by a round or two.
         claims = sorted(((height - 1, signer) for signer, height in self._peer_height.items()
                          if signer != self.index), reverse=True)
         if len(claims) > self.f:
             claimed = claims[self.f][0]
-            if claimed >= self.height + limits.MAX_FUTURE_HEIGHTS and claimed > target:
+            if claimed >= self.height and claimed > target:
                 target = claimed
                 peers = [PeerId(self.validators[s]) for h, s in claims if h >= claimed]
         return target, sorted(peers)
@@ -954,17 +983,23 @@ class Replica:
             return
         peer = peers[self._fetch_attempts % len(peers)]
         last = min(target, self.height + limits.MAX_FETCH_BLOCKS - 1)
-        self._fetch = (peer, self._now_ms + self.config.fetch_timeout_ms)
+        self._fetch = _Fetch(peer, self.height, self._now_ms + self.config.fetch_timeout_ms)
         self._count("fetch")
         self._out.append(FetchBlocks(peer, self.height, Height(last)))
 
     def _on_blocks_fetched(self, event: BlocksFetched) -> None:
-        if self._fetch is None or self._fetch[0] != event.peer:
+        if self._fetch is None or self._fetch.peer != event.peer:
             self._count("drop_unsolicited_blocks")
             return
+        asked_height = self._fetch.from_height
         self._fetch = None
-        progressed = False
-        for block, cert_bytes in event.blocks[:limits.MAX_FETCH_BLOCKS]:
+        assert asked_height <= self.height, "heights only grow"
+        # Consensus may have finalized the first heights asked for while the request was
+        # out: those blocks are skipped unchecked (we have them), not taken for bad ones.
+        skipped = self.height - asked_height
+        if skipped:
+            self._count("fetched_blocks_known")
+        for block, cert_bytes in event.blocks[skipped:limits.MAX_FETCH_BLOCKS]:
             if len(block) > limits.MAX_BLOCK_BYTES:
                 break
             try:
@@ -976,12 +1011,13 @@ class Replica:
                 self._note("bad_fetched_block", f"h={self.height} {exc.code}")
                 break
             self._finalize(cert, block)
-            progressed = True
-        if not progressed:
-            # Ask the next peer, but only after a cool-down: an empty or bad answer must
-            # not turn into a tight request loop.
+        if self.height == asked_height:
+            # Nothing gained since we asked: ask the next peer, but only after a
+            # cool-down, so that an empty or bad answer cannot turn into a tight loop.
+            # (Every other way out needs a height gained, and heights are bounded.)
             self._fetch_attempts += 1
-            self._fetch = (PeerId(b""), self._now_ms + self.config.fetch_timeout_ms)
+            self._fetch = _Fetch(None, self.height,
+                                 self._now_ms + self.config.fetch_timeout_ms)
 
     # --- timers ------------------------------------------------------------------------
 
@@ -1010,8 +1046,12 @@ class Replica:
                     and self._last_finalize_ms <= self._anchor_ms:
                 self._out.append(Broadcast(self._nv_bytes))
         elif name == TIMER_FETCH:
+            assert self._fetch is not None, "the fetch timer runs only with a fetch"
+            if self._fetch.peer is not None:  # no answer: the next try goes to the next peer
+                self._fetch_attempts += 1
+            # (A cool-down counted its fruitless answer already: counting it twice would
+            # bring the turn back to the same peer whenever two peers hold the blocks.)
             self._fetch = None
-            self._fetch_attempts += 1
 
     def _expecting_since_ms(self) -> int | None:
         starts: list[int] = []
@@ -1027,7 +1067,7 @@ class Replica:
     def _desired_timers(self) -> dict[str, int]:
         timers: dict[str, int] = {}
         if self._fetch is not None:
-            timers[TIMER_FETCH] = self._fetch[1]
+            timers[TIMER_FETCH] = self._fetch.deadline_ms
         if self.index is None:
             return timers
         retransmit_from = max(self._anchor_ms, self._last_retransmit_ms)

@@ -6,11 +6,13 @@ hand-made messages; assertions on the effects it returns."""
 from __future__ import annotations
 
 from dataclasses import replace
+from typing import Any
 
 from consensus import limits
 from consensus.events import (
     BlocksFetched,
     Broadcast,
+    FetchBlocks,
     FinalizeBlock,
     MessageReceived,
     Note,
@@ -24,6 +26,7 @@ from consensus.messages import (
     PHASE_COMMIT,
     PHASE_PREPARE,
     Certificate,
+    Decided,
     Digest,
     Height,
     NewView,
@@ -32,6 +35,7 @@ from consensus.messages import (
     ValidatorIndex,
     View,
     ViewChange,
+    decode_certificate,
     decode_message,
     encode_message,
     new_view_payload,
@@ -264,23 +268,133 @@ def test_flood_of_future_messages_keeps_buffers_bounded() -> None:
     assert replica.counters["drop_future_view"] + replica.counters["drop_future_height"] > 0
 
 
-def test_catch_up_rejects_a_block_its_certificate_does_not_cover() -> None:
+def _chain(blocks_count: int) -> list[tuple[bytes, bytes, bytes]]:
+    """(digest, block, certificate) of `blocks_count` blocks finalized by 4 validators."""
     cluster = Cluster(4)
-    cluster.work(3)
+    cluster.work(blocks_count)
     cluster.stabilize()
     chain = cluster.nodes[0].app.chain
+    assert len(chain) == blocks_count
+    return chain
+
+
+def _fetches(effects: list[Any]) -> list[tuple[int, int, int]]:
+    """(validator index, from, to) of each FetchBlocks effect."""
+    return [(VALIDATORS.index(e.peer), e.from_height, e.to_height)
+            for e in effects if isinstance(e, FetchBlocks)]
+
+
+def _finalized(effects: list[Any]) -> list[int]:
+    return [e.height for e in effects if isinstance(e, FinalizeBlock)]
+
+
+def _vote(phase: int, block: bytes, height: int, signer: int, view: int = 0) -> bytes:
+    return encode_message(sign_vote(KEYS[signer], CHAIN_ID, phase, view, height,
+                                    sha256_digest(block), signer))
+
+
+def _decided(chain: list[tuple[bytes, bytes, bytes]], height: int,
+             with_block: bool = False) -> bytes:
+    _, block, cert = chain[height - 1]
+    return encode_message(Decided(decode_certificate(cert), block if with_block else None))
+
+
+def test_catch_up_rejects_a_block_its_certificate_does_not_cover() -> None:
+    chain = _chain(3)
     replica = lone(3)
-    replica._fetch = (PeerId(VALIDATORS[0]), 10_000)
+    effects = replica.step(received(_decided(chain, 3)), 5)
+    assert _fetches(effects) == [(0, 1, 3)]
     bad = ((chain[1][1], chain[0][2]),)
-    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), bad), 5)
-    assert not any(isinstance(e, FinalizeBlock) for e in effects)
+    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), bad), 6)
+    assert _finalized(effects) == []
     assert replica.counters.get("bad_fetched_block") == 1
-    replica._fetch = (PeerId(VALIDATORS[0]), 10_000)
+    # A cool-down, then the next try; the good answer finalizes every block.
+    assert _fetches(effects) == []
+    effects = replica.step(TimerFired("fetch"), 6 + CONFIG.fetch_timeout_ms)
+    assert _fetches(effects) == [(0, 1, 3)]
     good = tuple((block, cert) for _, block, cert in chain)
-    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), good), 6)
-    heights = [e.height for e in effects if isinstance(e, FinalizeBlock)]
-    assert heights == list(range(1, len(chain) + 1))
-    assert len(chain) == 3
+    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), good),
+                           7 + CONFIG.fetch_timeout_ms)
+    assert _finalized(effects) == [1, 2, 3]
+
+
+def test_one_height_behind_fetches_once_f_plus_one_validators_sign_above_it() -> None:
+    chain = _chain(2)
+    block2 = chain[1][1]
+    replica = lone(3)  # at height 1; the others finalized 1 and now work on 2
+    effects = replica.step(received(preprepare(block2, height=2), sender=0), 5)
+    assert _fetches(effects) == []  # one signer above us may be the faulty one (f = 1)
+    effects = replica.step(received(_vote(PHASE_PREPARE, block2, 2, signer=1), sender=1), 6)
+    # f+1 signers above height 1 make it final, and each of them holds it.
+    [(peer, first, last)] = _fetches(effects)
+    assert (first, last) == (1, 1)
+    assert peer in (0, 1)
+    effects = replica.step(received(_vote(PHASE_COMMIT, block2, 2, signer=2), sender=2), 7)
+    assert _fetches(effects) == []  # one fetch at a time
+    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[peer]), (chain[0][1:],)), 8)
+    # Height 1 from the fetch, then straight into height 2 from the buffered round.
+    assert _finalized(effects) == [1]
+    assert any(isinstance(e, ValidateBlock) and e.height == 2 for e in effects)
+    assert replica.height == 2
+    assert replica.counters.get("fetch") == 1
+
+
+def test_replica_at_the_height_of_its_peers_does_not_fetch() -> None:
+    chain = _chain(1)
+    block1 = chain[0][1]
+    replica = lone(3)
+    effects = replica.step(received(preprepare(block1, height=1), sender=0), 5)
+    effects += replica.step(received(_vote(PHASE_PREPARE, block1, 1, signer=1), sender=1), 6)
+    effects += replica.step(received(_vote(PHASE_PREPARE, block1, 1, signer=2), sender=2), 7)
+    assert _fetches(effects) == []
+    assert "fetch" not in replica.counters
+
+
+def test_commit_quorum_without_the_block_fetches_from_a_peer_that_finalized_it() -> None:
+    chain = _chain(2)
+    block1, block2 = chain[0][1], chain[1][1]
+    replica = lone(3)
+    # The commits of height 1 arrive, its proposal was lost: the height is final, but a
+    # committer may not have finalized it yet, so nobody is asked.
+    effects = []
+    for signer in (0, 1, 2):
+        effects += replica.step(received(_vote(PHASE_COMMIT, block1, 1, signer), signer), 5)
+    assert _fetches(effects) == []
+    assert replica.catching_up
+    # The primary proposes height 2: it finalized 1, so it is asked.
+    effects = replica.step(received(preprepare(block2, height=2), sender=0), 6)
+    assert _fetches(effects) == [(0, 1, 1)]
+
+
+def test_fetched_blocks_consensus_finalized_meanwhile_are_skipped_not_rejected() -> None:
+    chain = _chain(3)
+    replica = lone(3)
+    effects = replica.step(received(_decided(chain, 3), sender=0), 5)
+    assert _fetches(effects) == [(0, 1, 3)]
+    # While the request is out, another peer hands over height 1 with its certificate.
+    effects = replica.step(received(_decided(chain, 1, with_block=True), sender=1), 6)
+    assert _finalized(effects) == [1]
+    answer = tuple((block, cert) for _, block, cert in chain)
+    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), answer), 7)
+    assert _finalized(effects) == [2, 3]
+    assert "bad_fetched_block" not in replica.counters
+    assert replica.counters.get("fetched_blocks_known") == 1
+
+
+def test_empty_fetch_answer_cools_down_then_asks_the_next_holder() -> None:
+    chain = _chain(2)
+    block2 = chain[1][1]
+    replica = lone(3)
+    replica.step(received(preprepare(block2, height=2), sender=0), 5)
+    effects = replica.step(received(_vote(PHASE_PREPARE, block2, 2, signer=1), sender=1), 6)
+    [(peer, _, _)] = _fetches(effects)
+    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[peer]), ()), 7)
+    assert _fetches(effects) == []
+    assert replica.catching_up
+    effects = replica.step(TimerFired("fetch"), 7 + CONFIG.fetch_timeout_ms - 1)
+    assert _fetches(effects) == []  # not due yet
+    effects = replica.step(TimerFired("fetch"), 7 + CONFIG.fetch_timeout_ms)
+    assert _fetches(effects) == [(1 - peer, 1, 1)]  # the other holder
 
 
 def test_restore_with_finalized_certificate_resumes_at_next_height() -> None:
