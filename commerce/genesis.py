@@ -334,9 +334,12 @@ class Genesis(_Strict):
             raise ValueError("accounts: the total supply is over the maximum amount")
         return self
 
-    @property
+    @cached_property
     def validator_keys(self) -> tuple[bytes, ...]:
-        """The validators' public keys in genesis order (the primary rotation order)."""
+        """The validators' public keys in genesis order (the primary rotation order).
+
+        Cached (the genesis is frozen): every execution context, primary lookup and
+        validator check asks for them."""
         return tuple(v.key_bytes for v in self.validators)
 
     def to_array(self) -> list[Any]:

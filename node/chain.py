@@ -63,6 +63,7 @@ class Chain:
                                  genesis.params.max_block_txs)
         self._executed: OrderedDict[bytes, Executed] = OrderedDict()
         self._verify_pool = verify_pool
+        self._context: ChainContext | None = None
         self.finalized_listeners: list[FinalizedListener] = []
         # Blocks written unsynced and not yet reported (one run of FinalizeBlock effects).
         self._unreported: list[tuple[Block, BlockResult]] = []
@@ -73,8 +74,12 @@ class Chain:
         return self.store.head.height
 
     def context(self, height: int) -> ChainContext:
-        """The execution context of block `height`."""
-        return ChainContext.of(self.genesis, height)
+        """The execution context of block `height` (the last one is kept: the mempool asks
+        for the next block's on every simulated admission)."""
+        context = self._context
+        if context is None or context.height != height:
+            context = self._context = ChainContext.of(self.genesis, height)
+        return context
 
     def _remember(self, executed: Executed) -> None:
         self._executed[executed.block.hash] = executed

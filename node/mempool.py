@@ -187,8 +187,10 @@ class Mempool:
             raise NodeError(NodeErrorCode.MEMPOOL_FULL, "mempool is full; retry later")
         if simulate and nonce == state_nonce and self._context is not None:
             # The account's next transaction: run it on committed state now, so a client
-            # hears "insufficient_funds" at once rather than a drop later.
-            apply_tx(self._context(), Overlay(self._state), tx, check_signature=False)
+            # hears "insufficient_funds" at once rather than a drop later. The overlay is
+            # thrown away whatever happens: no child overlay of its own.
+            apply_tx(self._context(), Overlay(self._state), tx, check_signature=False,
+                     isolated=False)
 
     def admit(self, tx: Transaction, *, signature_checked: bool = False,
               simulate: bool = True) -> None:
@@ -310,7 +312,8 @@ class Mempool:
             checked += 1
             tx = self._by_id[tx_id].tx
             try:
-                apply_tx(ctx, Overlay(self._state), tx, check_signature=False)
+                apply_tx(ctx, Overlay(self._state), tx, check_signature=False,
+                         isolated=False)
             except AgoraError as exc:
                 self._evict(tx_id, exc.reason)
                 evicted += 1

@@ -289,11 +289,14 @@ class Node:
         self.metrics.txs_finalized.inc(len(block.txs))
         accounts_watched = self.hub.wants_topic("account")
         txs_watched = self.hub.wants_topic("tx")
+        awaited = len(self.tracker) > 0
         for index, (tx, receipt) in enumerate(zip(block.txs, result.receipts, strict=True)):
-            if self.tracker.watching(tx.tx_id):
+            if awaited and self.tracker.watching(tx.tx_id):
                 self.tracker.resolve(TxOutcome(tx.tx_id, True, block.height, index,
                                                receipt.events))
             # Notifications are rendered only for subscribers (rendering every event costs).
+            if not (txs_watched or accounts_watched):
+                continue
             tx_key = tx.tx_id.hex()
             if txs_watched and self.hub.wants("tx", tx_key):
                 self.hub.publish("tx", tx_key, {
@@ -467,19 +470,21 @@ class Node:
         The mempool checks again on admission: its state may have moved while the
         signatures were being verified.
         """
-        assert self.mempool is not None
-        unverified = [tx for tx in txs if tx.tx_id not in self.mempool.verified]
+        mempool = self.mempool
+        assert mempool is not None
+        verified = mempool.verified
+        unverified = [tx for tx in txs if tx.tx_id not in verified]
         for tx, ok in zip(unverified, await self._verify(unverified), strict=True):
             if ok:
-                self.mempool.verified.add(tx.tx_id)
+                verified.add(tx.tx_id)
         refusals: list[AgoraError | None] = []
         for tx in txs:
-            if tx.tx_id not in self.mempool.verified:
+            if tx.tx_id not in verified:
                 refusals.append(ValidationError(ErrorCode.BAD_SIGNATURE,
                                                 "signature does not verify"))
                 continue
             try:
-                self.mempool.admit(tx, signature_checked=True, simulate=False)
+                mempool.admit(tx, signature_checked=True, simulate=False)
             except AgoraError as exc:
                 refusals.append(exc)
                 continue
