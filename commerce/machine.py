@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from commerce.encoding import pack_plain
 from commerce.errors import ErrorCode, Rejection, ValidationError
@@ -28,20 +28,26 @@ EventValue = int | str | bytes | bool | None
 so a receipt packs straight to canonical bytes; `tests/test_lint.py` runs it)."""
 
 
-@dataclass(frozen=True, slots=True)
-class Event:
+class _EventFields(NamedTuple):
+    kind: str
+    addresses: tuple[bytes, ...]
+    data: tuple[EventValue, ...]
+
+
+class Event(_EventFields):
     """Something a transaction or the end-of-block step did, for receipts and subscriptions.
 
     `addresses` are the 20-byte accounts it touches; `data` is a canonical array.
+    Immutable: a tuple underneath (~2.5x cheaper to build than a frozen dataclass, and a
+    handler makes one or more per transaction), so msgpack packs it as its canonical array.
     """
 
-    kind: str
-    addresses: tuple[bytes, ...]
-    data: tuple[EventValue, ...] = ()
+    __slots__ = ()
 
-    def __post_init__(self) -> None:
-        assert _EVENT_ARITY[self.kind] == len(self.data), (
-            f"event {self.kind} has {len(self.data)} items")
+    def __new__(cls, kind: str, addresses: tuple[bytes, ...],
+                data: tuple[EventValue, ...] = ()) -> Event:
+        assert _EVENT_ARITY[kind] == len(data), f"event {kind} has {len(data)} items"
+        return _new_tuple(cls, (kind, addresses, data))
 
     def named(self) -> dict[str, Any]:
         """The data as a mapping from field name to value."""
@@ -50,6 +56,9 @@ class Event:
     def to_array(self) -> list[Any]:
         """The canonical array form."""
         return [self.kind, list(self.addresses), list(self.data)]
+
+
+_new_tuple = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,9 +102,9 @@ def register_end_block(order: int, name: str, hook: EndBlockHook) -> None:
     END_BLOCK_HOOKS.sort(key=lambda item: (item[0], item[1]))
 
 
-@dataclass(frozen=True, slots=True)
-class Receipt:
-    """The result of a transaction that succeeded: its events."""
+class Receipt(NamedTuple):
+    """The result of a transaction that succeeded: its events (a tuple underneath, like
+    `Event`: one is built per transaction)."""
 
     events: tuple[Event, ...]
 
@@ -105,11 +114,12 @@ class Receipt:
 
     def pack(self, height: int, index: int) -> bytes:
         """`encode([height, index, self.to_array()])`: the stored receipt of the `index`-th
-        transaction of block `height`. Packed directly: events hold plain canonical leaves
-        (`EventValue`, checked statically; an integer beyond 64 bits raises OverflowError)."""
+        transaction of block `height`. Packed directly: an event is the tuple
+        ``(kind, addresses, data)`` of plain canonical leaves (`EventValue`, checked
+        statically; an integer beyond 64 bits raises OverflowError), which msgpack packs as
+        the same array as `Event.to_array`."""
         assert height >= 0 and index >= 0
-        return pack_plain(
-            [height, index, [[event.kind, event.addresses, event.data] for event in self.events]])
+        return pack_plain([height, index, self.events])
 
 
 def apply_tx(ctx: ChainContext, view: Overlay, tx: Transaction, *,
@@ -165,12 +175,42 @@ def execute_block(reader: StateReader, ctx: ChainContext, prev_root: bytes,
     limits are applied; otherwise the first failure raises ValidationError(bad_block) (the
     validator's mode). The result's state root commits to the block's write set.
     """
+    limit_txs = max_txs if max_txs is not None else ctx.params.max_block_txs
+    limit_bytes = max_bytes if max_bytes is not None else ctx.params.max_block_bytes
+    if drop_invalid:
+        # A proposer's transactions passed the mempool's checks and nearly always all
+        # succeed: they run first as a validator's do, straight into the block's overlay.
+        # On the first refusal that overlay holds the refused transaction's partial writes,
+        # so it is dropped and the block runs again with a child overlay per transaction,
+        # which leaves the refused ones out. With no refusal both runs give the same result
+        # (a child's writes merged into its parent are the writes made straight into it);
+        # a block with a refusal costs once more the work before the refusal.
+        try:
+            return _execute(reader, ctx, prev_root, txs, limit_txs, limit_bytes,
+                            drop_invalid=True, isolated=False,
+                            check_signatures=check_signatures)
+        except _Refused:
+            pass
+    return _execute(reader, ctx, prev_root, txs, limit_txs, limit_bytes,
+                    drop_invalid=drop_invalid, isolated=drop_invalid,
+                    check_signatures=check_signatures)
+
+
+class _Refused(Exception):
+    """A transaction was refused in a proposer's first run (see `execute_block`)."""
+
+
+def _execute(reader: StateReader, ctx: ChainContext, prev_root: bytes,
+             txs: list[Transaction] | tuple[Transaction, ...], limit_txs: int,
+             limit_bytes: int, *, drop_invalid: bool, isolated: bool,
+             check_signatures: bool) -> BlockResult:
+    """One run of `execute_block`. Not `isolated` with `drop_invalid`: a refusal raises
+    _Refused (the overlay then holds partial writes)."""
+    assert isolated <= drop_invalid, "a validator's run never isolates its transactions"
     overlay = Overlay(reader)
     kept: list[Transaction] = []
     receipts: list[Receipt] = []
     rejected: list[tuple[Transaction, Rejection]] = []
-    limit_txs = max_txs if max_txs is not None else ctx.params.max_block_txs
-    limit_bytes = max_bytes if max_bytes is not None else ctx.params.max_block_bytes
     size = 0
     for tx in txs:
         if len(kept) >= limit_txs or size + len(tx.raw) > limit_bytes:
@@ -178,15 +218,17 @@ def execute_block(reader: StateReader, ctx: ChainContext, prev_root: bytes,
                 raise ValidationError(ErrorCode.BLOCK_LIMIT, "block over its limits")
             break
         try:
-            # A validator refuses the whole block on the first failure and drops `overlay`,
-            # so its transactions need no child overlay of their own.
+            # Without isolation the transaction writes straight into `overlay`, which a
+            # refusal then throws away (a validator refuses the whole block).
             receipt = apply_tx(ctx, overlay, tx, check_signature=check_signatures,
-                               isolated=drop_invalid)
+                               isolated=isolated)
         except ValidationError as exc:
             if not drop_invalid:
                 raise ValidationError(
                     ErrorCode.BAD_BLOCK, f"tx {tx.tx_id.hex()[:16]} refused: {exc}"
                 ) from exc
+            if not isolated:
+                raise _Refused from exc
             rejected.append((tx, Rejection(exc.code, exc.message)))
             continue
         kept.append(tx)

@@ -18,7 +18,7 @@ from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import genesis_state_root
 from commerce.ledger import Account, get_account, get_supply, put_account
 from commerce.limits import MAX_AMOUNT_MINOR
-from commerce.machine import ChainContext, apply_tx, execute_block
+from commerce.machine import ChainContext, _execute, apply_tx, execute_block
 from commerce.state import MemoryState, Overlay, next_state_root, write_set_digest
 from commerce.tx import Transaction, TxBody, sign_tx
 from tests.foundation.workload import (
@@ -289,3 +289,50 @@ def test_block_header_hash_covers_every_field() -> None:
         changed[index] = value
         hashes.add(BlockHeader.from_array(changed).hash)
     assert len(hashes) == 8
+
+
+# A proposer's block runs first without a child overlay per transaction and, on the first
+# refusal, again with one per transaction (`_execute(..., isolated=True)`, the only run
+# before): the result must be that run's, field for field, wherever the refusals are.
+def _proposal_cases() -> list[tuple[str, list[Transaction], int | None]]:
+    state = _state()
+    good = block_txs(state, KEYS, 1, 12)
+    nonces: dict[bytes, int] = {}
+    for tx in good:
+        nonces[tx.sender] = max(nonces.get(tx.sender, 0), tx.nonce + 1)
+
+    def poison(index: int) -> Transaction:
+        key = KEYS[index % len(KEYS)]
+        kind = index % 3
+        if kind == 0:  # more than the account holds
+            return transfer(key, KEYS[(index + 1) % len(KEYS)], MAX_AMOUNT_MINOR,
+                            nonces.get(key.public_key, 0))
+        if kind == 1:  # a nonce already used
+            return transfer(key, KEYS[(index + 1) % len(KEYS)], 1, 0)
+        return transfer(key, key, 1, nonces.get(key.public_key, 0))  # to itself
+
+    cases: list[tuple[str, list[Transaction], int | None]] = [("none refused", good, None)]
+    for at in (0, 1, 6, 11, 12):
+        cases.append((f"refused at {at}", [*good[:at], poison(at), *good[at:]], None))
+    cases.append(("refused at 2 and 9", [*good[:2], poison(2), *good[2:9], poison(9),
+                                         *good[9:]], None))
+    cases.append(("all refused", [poison(i) for i in range(5)], None))
+    cases.append(("refused past the limit", [*good, poison(12)], 12))
+    cases.append(("refused before the limit", [poison(0), *good], 5))
+    return cases
+
+
+@pytest.mark.parametrize(("name", "txs", "max_txs"), _proposal_cases(),
+                         ids=[case[0] for case in _proposal_cases()])
+def test_execute_block_proposer_result_is_the_isolated_runs(
+        name: str, txs: list[Transaction], max_txs: int | None) -> None:
+    limit = max_txs if max_txs is not None else CTX.params.max_block_txs
+    got = execute_block(_state(), CTX, bytes(32), txs, drop_invalid=True, max_txs=max_txs)
+    want = _execute(_state(), CTX, bytes(32), txs, limit, CTX.params.max_block_bytes,
+                    drop_invalid=True, isolated=True, check_signatures=False)
+    assert got.txs == want.txs and got.receipts == want.receipts
+    assert got.rejected == want.rejected and got.end_events == want.end_events
+    assert list(got.writes.items()) == list(want.writes.items())
+    assert (got.state_root, got.block_bytes) == (want.state_root, want.block_bytes)
+    assert (len(got.rejected) > 0) == ("refused" in name and "past" not in name and
+                                       name != "none refused")
