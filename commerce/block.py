@@ -116,9 +116,10 @@ def decode_block(raw: bytes, *, max_txs: int = MAX_BLOCK_TXS,
                  known: Callable[[bytes], Transaction | None] | None = None) -> Block:
     """Decode and check a block's form and tx root; raises ValidationError.
 
-    `known(tx_id)` may return a transaction decoded before (a node's mempool): one whose
-    bytes are the block's is reused instead of decoded again. Does not execute anything:
-    the state machine checks the transactions' validity and the state root.
+    `known(tx_bytes)` may return a transaction decoded before from exactly these wire
+    bytes (a node's mempool): it is reused instead of decoded again (and its bytes are not
+    hashed for the lookup). Does not execute anything: the state machine checks the
+    transactions' validity and the state root.
     """
     if len(raw) > max_bytes:
         raise ValidationError(ErrorCode.BLOCK_LIMIT, f"block is {len(raw)} bytes")
@@ -132,15 +133,12 @@ def decode_block(raw: bytes, *, max_txs: int = MAX_BLOCK_TXS,
     for item in value[1]:
         if not isinstance(item, bytes):
             raise ValidationError(ErrorCode.BAD_BLOCK, "a block transaction must be bytes")
-        if known is None:
-            txs.append(decode_tx(item))
-            continue
-        tx_id = sha256(item)
-        seen = known(tx_id)
-        if seen is not None and seen.raw == item:
+        seen = None if known is None else known(item)
+        if seen is not None:
+            assert seen.raw == item, "a known transaction has the block's bytes"
             txs.append(seen)
             continue
-        txs.append(decode_tx(item, tx_id=tx_id))
+        txs.append(decode_tx(item))
     txs_tuple = tuple(txs)
     if tx_root(txs_tuple) != header.tx_root:
         raise ValidationError(ErrorCode.BAD_BLOCK, "tx_root does not match the transactions")

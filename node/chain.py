@@ -119,7 +119,7 @@ class Chain:
         """
         block = decode_block(block_raw, max_txs=self.genesis.params.max_block_txs,
                              max_bytes=self.genesis.params.max_block_bytes,
-                             known=self.mempool.get)
+                             known=self.mempool.get_by_bytes)
         self._validate_decoded(height, block, expected_proposer)
         return block.hash
 
@@ -160,7 +160,7 @@ class Chain:
 
     def _verify_signatures(self, txs: tuple[Transaction, ...]) -> None:
         cache = self.mempool.verified
-        todo = [tx for tx in txs if tx.tx_id not in cache]
+        todo = cache.unverified(txs)
         if not todo:
             return
         if self._verify_pool is not None and len(todo) > limits.VERIFY_CHUNK_TXS:

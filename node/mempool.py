@@ -70,6 +70,12 @@ class VerifiedCache:
         while len(self._ids) > self._capacity:
             self._ids.popitem(last=False)
 
+    def unverified(self, txs: Iterable[Transaction]) -> list[Transaction]:
+        """The transactions of `txs` whose ids are not here, in order (one call for a
+        whole batch or block, not one per transaction)."""
+        ids = self._ids
+        return [tx for tx in txs if tx.tx_id not in ids]
+
     def discard(self, tx_id: bytes) -> None:
         """Forget `tx_id`."""
         self._ids.pop(tx_id, None)
@@ -88,7 +94,13 @@ class Mempool:
         self._context = context
         self._chain_id = chain_id
         self.limits = pool_limits or MempoolLimits()
-        self._by_id: OrderedDict[bytes, _Entry] = OrderedDict()
+        # Arrival order is the dict's own insertion order (an OrderedDict's linked list
+        # cost every insert and removal more, and nothing here reorders entries).
+        self._by_id: dict[bytes, _Entry] = {}
+        # The same entries by wire bytes: a validator finds a proposal's transactions here
+        # without hashing each (bytes cache their own hash, so this costs an admission one
+        # hash of bytes it already holds and a removal nothing).
+        self._by_raw: dict[bytes, _Entry] = {}
         self._by_sender: dict[bytes, dict[int, bytes]] = {}
         self._bytes = 0
         self._height = 0
@@ -117,6 +129,11 @@ class Mempool:
     def get(self, tx_id: bytes) -> Transaction | None:
         """The pending transaction `tx_id`, or None."""
         entry = self._by_id.get(tx_id)
+        return None if entry is None else entry.tx
+
+    def get_by_bytes(self, raw: bytes) -> Transaction | None:
+        """The pending transaction whose wire bytes are `raw`, or None."""
+        entry = self._by_raw.get(raw)
         return None if entry is None else entry.tx
 
     def committed_nonce(self, sender: bytes) -> int:
@@ -206,7 +223,9 @@ class Mempool:
                 raise ValidationError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
             self.verified.add(tx_id)
         sender = tx.sender_address
-        self._by_id[tx_id] = _Entry(tx, self._height)
+        entry = _Entry(tx, self._height)
+        self._by_id[tx_id] = entry
+        self._by_raw[tx.raw] = entry
         queued = self._by_sender.get(sender)
         if queued is None:
             self._by_sender[sender] = {tx.nonce: tx_id}
@@ -214,6 +233,7 @@ class Mempool:
             queued[tx.nonce] = tx_id
         self._bytes += len(tx.raw)
         assert self._bytes <= self.limits.max_bytes
+        assert len(self._by_raw) == len(self._by_id), "one entry per id and per wire bytes"
 
     # Block building.
 
@@ -221,6 +241,7 @@ class Mempool:
         """Up to `max_txs`/`max_bytes` of executable transactions, in arrival order."""
         assert max_txs >= 0 and max_bytes >= 0
         next_nonce: dict[bytes, int] = {}
+        committed = self._nonces
         picked: list[Transaction] = []
         size = 0
         for entry in self._by_id.values():
@@ -230,12 +251,15 @@ class Mempool:
             sender = tx.sender_address
             expected = next_nonce.get(sender)
             if expected is None:
-                expected = self.committed_nonce(sender)
-            if tx.nonce != expected or size + len(tx.raw) > max_bytes:
+                expected = committed.get(sender)
+                if expected is None:
+                    expected = self.committed_nonce(sender)
+            tx_bytes = len(tx.raw)
+            if tx.nonce != expected or size + tx_bytes > max_bytes:
                 next_nonce[sender] = expected
                 continue
             picked.append(tx)
-            size += len(tx.raw)
+            size += tx_bytes
             next_nonce[sender] = expected + 1
         return picked
 
@@ -248,27 +272,32 @@ class Mempool:
         """
         self._height = height
         included: list[Transaction] = []
-        senders: set[bytes] = set()
-        next_nonces: dict[bytes, int] = {}
+        next_nonces: dict[bytes, int] = {}  # of the block's senders
+        remove = self._remove
+        # Final: never validated again (its nonce is used), so its id need not stay in the
+        # verified cache, which then tracks what is pending, not all history.
+        forget = self.verified.discard
         for tx in txs:
-            senders.add(tx.sender_address)
-            next_nonces[tx.sender_address] = max(next_nonces.get(tx.sender_address, 0),
-                                                 tx.nonce + 1)
-            if self._remove(tx.tx_id) is not None:
+            sender = tx.sender_address
+            after = tx.nonce + 1
+            if after > next_nonces.get(sender, 0):
+                next_nonces[sender] = after
+            tx_id = tx.tx_id
+            if remove(tx_id) is not None:
                 included.append(tx)
-            # Final: never validated again (its nonce is used), so its id need not stay in
-            # the verified cache, which then tracks what is pending, not all history.
-            self.verified.discard(tx.tx_id)
+            forget(tx_id)
         # A finalized block holds only transactions that executed, each moving its sender's
         # nonce by one: the sender's next nonce is its last one in the block plus one.
         if len(self._nonces) + len(next_nonces) > NONCE_CACHE_MAX:
             self._nonces.clear()
         self._nonces.update(next_nonces)
-        for sender in sorted(senders):
+        for sender in sorted(next_nonces):
             queued = self._by_sender.get(sender)
             if not queued:
                 continue
             state_nonce = self.committed_nonce(sender)
+            if min(queued) >= state_nonce:
+                continue  # nothing stale (the usual case: the block took the lowest ones)
             for nonce in sorted(n for n in queued if n < state_nonce):
                 self._evict(queued[nonce], "nonce_used")
         self._expire(height)
@@ -357,6 +386,7 @@ class Mempool:
         if entry is None:
             return None
         tx = entry.tx
+        del self._by_raw[tx.raw]
         sender = tx.sender_address
         queued = self._by_sender.get(sender)
         if queued is not None:

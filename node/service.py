@@ -473,7 +473,7 @@ class Node:
         mempool = self.mempool
         assert mempool is not None
         verified = mempool.verified
-        unverified = [tx for tx in txs if tx.tx_id not in verified]
+        unverified = verified.unverified(txs)
         for tx, ok in zip(unverified, await self._verify(unverified), strict=True):
             if ok:
                 verified.add(tx.tx_id)

@@ -235,6 +235,25 @@ def test_block_encode_decode_round_trips() -> None:
     assert decoded.header.tx_root == tx_root(txs)
 
 
+def test_block_decode_reuses_known_transactions_by_their_bytes() -> None:
+    """`known` maps wire bytes to a transaction decoded before: those are reused (the same
+    objects), the others decoded; the block is the same either way."""
+    state = _state()
+    txs = block_txs(state, KEYS, 1, 5)
+    block, _ = make_block(state, GENESIS, genesis_head(GENESIS), txs)
+    known = {tx.raw: tx for tx in txs[1:4]}
+    asked: list[bytes] = []
+
+    def lookup(raw: bytes) -> Transaction | None:
+        asked.append(raw)
+        return known.get(raw)
+
+    decoded = decode_block(block.raw, known=lookup)
+    assert decoded == block
+    assert asked == [tx.raw for tx in txs]
+    assert [decoded.txs[i] is txs[i] for i in range(5)] == [False, True, True, True, False]
+
+
 def _raw_block(header: list[object], txs: list[Transaction]) -> bytes:
     return encode([header, [tx.raw for tx in txs]])
 

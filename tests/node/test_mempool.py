@@ -173,3 +173,31 @@ def test_mempool_refusal_messages_are_exact(store: Store, keys: list[Keypair]) -
     with pytest.raises(AgoraError) as info:
         tiny.check(first)
     assert info.value.reason == "mempool_full"
+
+
+def test_mempool_finalized_block_evicts_what_its_nonces_made_stale_in_order(
+    store: Store, keys: list[Keypair]
+) -> None:
+    """A block carrying other transactions of a sender (submitted elsewhere) makes that
+    sender's pending ones with used nonces stale: evicted as `nonce_used`, senders in
+    address order, nonces ascending; a higher nonce stays. What the block included leaves
+    the pool and both of its indexes (by id and by wire bytes)."""
+    pool = Mempool(store.state, CHAIN_ID)
+    evicted: list[tuple[bytes, int, str]] = []
+    pool.evict_listeners.append(lambda tx, reason: evicted.append((tx.sender, tx.nonce,
+                                                                   reason)))
+    mine = [_transfer(keys[1], n, keys[2]) for n in range(3)]
+    theirs = [_transfer(keys[2], n, keys[1]) for n in range(3)]
+    for tx in [*mine, *theirs]:
+        pool.admit(tx)
+    block = [_transfer(keys[1], n, keys[3], amount=7) for n in range(2)]
+    block += [theirs[0], _transfer(keys[2], 1, keys[3], amount=7)]
+    assert pool.on_finalized(1, block) == [theirs[0]]
+    stale = [(keys[1].public_key, 0), (keys[1].public_key, 1), (keys[2].public_key, 1)]
+    stale.sort(key=lambda item: (address_of(item[0]), item[1]))
+    assert evicted == [(key, nonce, "nonce_used") for key, nonce in stale]
+    assert pool.evicted_count == {"nonce_used": 3}
+    assert [tx.tx_id in pool for tx in [*mine, *theirs]] == [False, False, True,
+                                                             False, False, True]
+    assert pool.get_by_bytes(mine[2].raw) is mine[2]
+    assert pool.get_by_bytes(mine[0].raw) is None and pool.get_by_bytes(theirs[0].raw) is None
