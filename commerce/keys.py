@@ -60,12 +60,20 @@ class Keypair:
 
 def verify(public_key: bytes, message: bytes, signature: bytes) -> bool:
     """True when `signature` is a valid Ed25519 signature of `message` by `public_key`."""
-    if len(public_key) != PUBLIC_KEY_BYTES or len(signature) != SIGNATURE_BYTES:
+    if len(signature) != SIGNATURE_BYTES:
+        return False
+    return verify_signed(public_key, signature + message)
+
+
+def verify_signed(public_key: bytes, signed: bytes) -> bool:
+    """`verify` of the 64-byte signature followed by the message, as libsodium takes them
+    (a caller that has both in one buffer saves a copy)."""
+    if len(public_key) != PUBLIC_KEY_BYTES or len(signed) < SIGNATURE_BYTES:
         return False
     try:
         # libsodium's crypto_sign_open through PyNaCl's binding: what VerifyKey.verify
         # runs, without building a key object per call.
-        crypto_sign_open(signature + message, public_key)
+        crypto_sign_open(signed, public_key)
     except (BadSignatureError, CryptoError, ValueError):
         return False
     return True

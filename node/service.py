@@ -358,9 +358,11 @@ class Node:
         if self.hub.wants("tx", tx_key := tx.tx_id.hex()):
             self.hub.publish("tx", tx_key, {"id": tx_key, "status": "admitted"})
 
-    def _after_admit(self, tx: Transaction, *, tx_watched: bool = True) -> None:
+    def _after_admit(self, tx: Transaction, *, tx_watched: bool = True,
+                     signal: bool = True) -> None:
         """Notify, queue for gossip and signal work. `tx_watched` False: the caller found
-        no "tx" subscription at all (once per batch), so no per-transaction lookup."""
+        no "tx" subscription at all (once per batch), so no per-transaction lookup;
+        `signal` False: the caller signals work itself once for a batch."""
         if tx_watched:
             self._publish_admitted(tx)
         self._tx_batch.append(tx.raw)
@@ -369,7 +371,8 @@ class Node:
         elif self._tx_flush is None:
             self._tx_flush = asyncio.get_running_loop().call_later(TX_BATCH_DELAY_S,
                                                                    self._flush_txs)
-        self._signal_work()
+        if signal:
+            self._signal_work()
 
     def _flush_txs(self) -> None:
         self._tx_flush = None
@@ -509,12 +512,13 @@ class Node:
         Returns, per transaction, its id hex or the AgoraError that refused it.
         """
         assert self.mempool is not None
+        check = self.mempool.check
         out: list[Any] = []
         txs: list[Transaction | None] = []
         for raw in raws:
             try:
                 tx = decode_tx(raw)
-                self.mempool.check(tx)
+                check(tx)
             except AgoraError as exc:
                 out.append(exc)
                 txs.append(None)
@@ -525,12 +529,16 @@ class Node:
         checked = [tx for tx in txs if tx is not None]
         refusals = await self._verify_and_admit(checked)
         tx_watched = self.hub.wants_topic("tx")
+        admitted = False
         for i, tx, refusal in zip(indexes, checked, refusals, strict=True):
             if refusal is not None:
                 out[i] = refusal
                 continue
-            self._after_admit(tx, tx_watched=tx_watched)
+            self._after_admit(tx, tx_watched=tx_watched, signal=False)
             out[i] = tx.tx_id.hex()
+            admitted = True
+        if admitted:
+            self._signal_work()  # once: it only schedules a check for the next loop turn
         return out
 
     # P2P handlers.

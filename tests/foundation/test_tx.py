@@ -14,6 +14,7 @@ import pytest
 from commerce.address import address_of
 from commerce.encoding import decode, encode, sha256
 from commerce.errors import ErrorCode, ValidationError
+from commerce.keys import verify
 from commerce.limits import (
     MAX_AMOUNT_MINOR,
     MAX_CHAIN_ID_CHARS,
@@ -326,3 +327,24 @@ def test_every_body_type_decodes_to_the_model_built_by_keyword() -> None:
                                                     strict=True)))
         decoded = body_type.from_array(list(values))
         assert decoded == by_name and decoded.to_array() == values, type_tag
+
+
+def test_verify_signature_spliced_path_answers_as_the_general_one() -> None:
+    """The signed message is spliced out of the wire bytes when they have the canonical
+    shape; whatever the bytes, the answer is the general path's (`signing_bytes`)."""
+    other_signature = bytes(64)
+    cases = [
+        TX,
+        decode_tx(_wire(signature=other_signature)),
+        decode_tx(_wire(nonce=1)),
+        decode_tx(_wire(body=[address_of(KEYS[2].public_key), 5_000_000, "hi"])),
+        Transaction(TX.chain_id, TX.sender, TX.nonce, TX.body, TX.signature,
+                    TX.raw[:-1] + b"\x00", TX.tx_id),  # bytes not ending in the signature
+        Transaction(TX.chain_id, TX.sender, TX.nonce, TX.body, TX.signature[:10],
+                    TX.raw[:-54], TX.tx_id),  # a short signature the bytes end with
+        Transaction(TX.chain_id, KEYS[1].public_key, TX.nonce, TX.body, TX.signature,
+                    TX.raw, TX.tx_id),  # another sender
+    ]
+    answers = [tx.verify_signature() for tx in cases]
+    assert answers == [verify(tx.sender, tx.signing_bytes(), tx.signature) for tx in cases]
+    assert answers == [True, False, False, False, True, False, False]
