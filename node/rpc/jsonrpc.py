@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import pydantic
+import pydantic_core
 from pydantic import BaseModel, ConfigDict
 
 from commerce.errors import AgoraError, CodeTable
@@ -160,7 +161,22 @@ def _reject_constant(text: str) -> Any:
 
 
 def parse_json(body: bytes | str) -> Any:
-    """Decode a body as strict JSON (no NaN or Infinity); raises ValueError."""
+    """Decode a body as strict JSON (no NaN or Infinity); raises ValueError.
+
+    pydantic-core's parser first: ~5x faster than `json.loads` on a batch of hex
+    transactions and, for every text it accepts, the same value (types and float bits;
+    tests/rpc/test_json_parse.py compares them). A text it refuses goes to `json.loads`,
+    which decides as it always did (it accepts lone surrogate escapes, for one).
+    """
+    try:
+        return pydantic_core.from_json(body, allow_inf_nan=False, cache_strings="keys")
+    except ValueError:
+        pass
+    return parse_json_stdlib(body)
+
+
+def parse_json_stdlib(body: bytes | str) -> Any:
+    """`parse_json` with the standard library's parser alone; raises ValueError."""
     if isinstance(body, bytes):
         body = body.decode("utf-8")  # UnicodeDecodeError is a ValueError
     return json.loads(body, parse_constant=_reject_constant)
