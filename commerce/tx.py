@@ -9,6 +9,7 @@ later module only adds bodies and rules.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from functools import lru_cache
 from typing import Any, ClassVar, NamedTuple, NewType, Self, TypeVar
@@ -174,6 +175,7 @@ class Transaction(_TransactionFields):
 
 
 _new_tuple = tuple.__new__
+_sha256 = hashlib.sha256  # `encoding.sha256` without its call, on the decode path
 SENDER_ADDRESS_CACHE = 65_536  # public keys whose address is remembered
 _sender_address = lru_cache(maxsize=SENDER_ADDRESS_CACHE)(address_of)
 _ARRAY6 = b"\x96"  # msgpack fixarray of 6 items: the wire form and the signed form
@@ -221,7 +223,8 @@ def decode_tx(raw: bytes, *, tx_id: bytes | None = None) -> Transaction:
                 body = body_type.from_array(body_array)
                 return _new_tuple(Transaction, (
                     chain_id, sender, nonce, body, signature, raw,
-                    TxId(sha256(raw) if tx_id is None else tx_id), _sender_address(sender)))
+                    TxId(_sha256(raw).digest() if tx_id is None else tx_id),
+                    _sender_address(sender)))
     return _decode_tx_checked(value, raw, tx_id)
 
 

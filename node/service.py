@@ -480,9 +480,12 @@ class Node:
         for tx, ok in zip(unverified, await self._verify(unverified), strict=True):
             if ok:
                 verified.add(tx.tx_id)
+        # Those that failed, or whose id left the cache meanwhile (finalized): one lookup
+        # for the batch, since admitting below does not change the cache.
+        refused = {tx.tx_id for tx in verified.unverified(txs)}
         refusals: list[AgoraError | None] = []
         for tx in txs:
-            if tx.tx_id not in verified:
+            if refused and tx.tx_id in refused:
                 refusals.append(ValidationError(ErrorCode.BAD_SIGNATURE,
                                                 "signature does not verify"))
                 continue

@@ -12,6 +12,7 @@ import json
 import pytest
 
 from commerce.address import address_of, to_text
+from commerce.encoding import decode, encode
 from commerce.keys import Keypair
 from commerce.transfer import Transfer
 from commerce.tx import sign_tx
@@ -172,6 +173,20 @@ async def test_tx_submit_batch_notifies_admitted_to_tx_subscribers(running: Runn
         assert [answer["ok"] for answer in answers] == [True, True, True]
         assert await followed.next(timeout_s=5) == {"id": txs[1].tx_id.hex(),
                                                     "status": "admitted"}
+
+
+async def test_tx_submit_batch_refuses_a_bad_signature_and_admits_the_rest(
+        running: Running) -> None:
+    to = address_of(Keypair.generate().public_key)
+    txs = [running.transfer(to, UNIT, n) for n in range(3)]
+    fields = decode(txs[1].raw)
+    fields[5] = bytes(64)  # another signature
+    forged = encode(fields)
+    answers = await running.client.call("tx_submitBatch", txs=[
+        txs[0].raw.hex(), forged.hex(), txs[1].raw.hex(), txs[2].raw.hex()])
+    assert [(a["ok"], a.get("reason")) for a in answers] == [
+        (True, None), (False, "bad_signature"), (True, None), (True, None)]
+    assert answers[1]["message"] == "signature does not verify"
 
 
 async def test_tx_submit_batch_text_is_the_generic_encoding(running: Running) -> None:
