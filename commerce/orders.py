@@ -235,36 +235,39 @@ def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Ev
     insufficient_funds, field_invalid (delivery too short to be sealed)."""
     body = tx.body
     assert isinstance(body, Purchase)
+    # Each field read once (see apply_transfer).
+    listing_id, version_id, quantity = body.listing, body.version, body.quantity
+    share_id, delivery = body.share, body.delivery
     buyer = tx.sender_address
-    _check_sealed("delivery", body.delivery)
-    listing = require_listing(view, body.listing)
+    _check_sealed("delivery", delivery)
+    listing = require_listing(view, listing_id)
     if not listing.active:
-        raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {body.listing} is delisted")
+        raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {listing_id} is delisted")
     merchant = get_merchant(view, listing.merchant)
     assert merchant is not None, "a listing's merchant exists"
     if merchant.status == MERCHANT_SUSPENDED:
         raise ValidationError(ErrorCode.MERCHANT_SUSPENDED, "the merchant is suspended")
     if buyer == listing.merchant:
         raise ValidationError(ErrorCode.SELF_PURCHASE, "a merchant cannot buy its own listing")
-    if body.version != listing.version:
+    if version_id != listing.version:
         raise ValidationError(
-            ErrorCode.STALE_VERSION, f"current version is {listing.version}, not {body.version}"
+            ErrorCode.STALE_VERSION, f"current version is {listing.version}, not {version_id}"
         )
-    if listing.stock < body.quantity:
+    if listing.stock < quantity:
         raise ValidationError(ErrorCode.OUT_OF_STOCK, f"only {listing.stock} in stock")
     sharer = b""
-    if body.share:
-        share = get_share(view, body.share)
+    if share_id:
+        share = get_share(view, share_id)
         if share is None:
-            raise ValidationError(ErrorCode.NOT_FOUND, f"no share {body.share}")
-        if share.listing != body.listing:
+            raise ValidationError(ErrorCode.NOT_FOUND, f"no share {share_id}")
+        if share.listing != listing_id:
             raise ValidationError(ErrorCode.SHARE_MISMATCH, "the share is of another listing")
         if share.sharer == buyer:
             raise ValidationError(ErrorCode.SELF_REFERRAL, "a buyer cannot use its own share")
         sharer = share.sharer
-    version = get_version(view, body.listing, body.version)
+    version = get_version(view, listing_id, version_id)
     assert version is not None, "the current version exists"
-    total = version.price * body.quantity
+    total = version.price * quantity
     if total > MAX_AMOUNT_MINOR:
         raise ValidationError(ErrorCode.AMOUNT_OUT_OF_RANGE, "price x quantity is too large")
     debit(view, buyer, total)
@@ -272,12 +275,12 @@ def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Ev
     supply = get_supply(view)
     supply.escrow += total
     put_supply(view, supply)
-    listing.stock -= body.quantity
-    put_listing(view, body.listing, listing)
+    listing.stock -= quantity
+    put_listing(view, listing_id, listing)
     order = next_id(view, COUNTER_ORDER)
-    record = OrderRecord(buyer, listing.merchant, body.listing, body.version, body.quantity,
-                         version.price, total, body.share, sharer, version.referral_bps,
-                         ORDER_PAID, ctx.height, body.delivery)
+    record = OrderRecord(buyer, listing.merchant, listing_id, version_id, quantity,
+                         version.price, total, share_id, sharer, version.referral_bps,
+                         ORDER_PAID, ctx.height, delivery)
     schedule_timer(view, record, order, ctx.height + ctx.params.order_ship_timeout_blocks)
     put_order(view, order, record)
     view.put(orders_of_buyer_key(buyer, order), b"")
@@ -299,17 +302,18 @@ def apply_order_ship(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[
     """Refuses not_found, not_owner, order_state (not paid), field_invalid (tracking)."""
     body = tx.body
     assert isinstance(body, OrderShip)
-    _check_sealed("tracking", body.tracking)
-    record = _require_order(view, body.order)
+    order, tracking = body.order, body.tracking  # each field read once (see apply_transfer)
+    _check_sealed("tracking", tracking)
+    record = _require_order(view, order)
     if record.merchant != tx.sender_address:
         raise ValidationError(ErrorCode.NOT_OWNER, "only the order's merchant ships it")
-    _require_status(record, body.order, (ORDER_PAID,), "shipped")
+    _require_status(record, order, (ORDER_PAID,), "shipped")
     record.status = ORDER_SHIPPED
     record.shipped_height = ctx.height
-    record.tracking = body.tracking
-    schedule_timer(view, record, body.order, ctx.height + ctx.params.order_auto_release_blocks)
-    put_order(view, body.order, record)
-    return [Event("order_ship", (record.buyer, record.merchant), (body.order,))]
+    record.tracking = tracking
+    schedule_timer(view, record, order, ctx.height + ctx.params.order_auto_release_blocks)
+    put_order(view, order, record)
+    return [Event("order_ship", (record.buyer, record.merchant), (order,))]
 
 
 @register_body
@@ -325,11 +329,12 @@ def apply_order_confirm(ctx: ChainContext, view: Overlay, tx: Transaction) -> li
     """Refuses not_found, not_buyer, order_state (not shipped or disputed)."""
     body = tx.body
     assert isinstance(body, OrderConfirm)
-    record = _require_order(view, body.order)
+    order = body.order  # read once (see apply_transfer)
+    record = _require_order(view, order)
     if record.buyer != tx.sender_address:
         raise ValidationError(ErrorCode.NOT_BUYER, "only the buyer confirms an order")
-    _require_status(record, body.order, (ORDER_SHIPPED, ORDER_DISPUTED), "confirmed")
-    return release(ctx, view, body.order, record)
+    _require_status(record, order, (ORDER_SHIPPED, ORDER_DISPUTED), "confirmed")
+    return release(ctx, view, order, record)
 
 
 @register_body

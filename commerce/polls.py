@@ -105,21 +105,24 @@ def apply_poll_vote(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[E
     not_buyer (buyers-only poll and no completed order from the merchant)."""
     body = tx.body
     assert isinstance(body, PollVote)
+    # Each field read once: a pydantic model's attribute read is ~400 instructions (its
+    # class defines __getattr__, so the interpreter cannot specialise the read).
+    poll, option = body.poll, body.option
     sender = tx.sender_address
-    record = get_poll(view, body.poll)
+    record = get_poll(view, poll)
     if record is None:
-        raise ValidationError(ErrorCode.NOT_FOUND, f"no poll {body.poll}")
+        raise ValidationError(ErrorCode.NOT_FOUND, f"no poll {poll}")
     if ctx.height >= record.close_height:
         raise ValidationError(ErrorCode.POLL_CLOSED, f"poll closed at {record.close_height}")
-    if body.option >= len(record.options):
+    if option >= len(record.options):
         raise ValidationError(ErrorCode.FIELD_INVALID, f"poll has {len(record.options)} options")
-    vote_key = poll_vote_key(body.poll, sender)
+    vote_key = poll_vote_key(poll, sender)
     if view.get(vote_key) is not None:
         raise ValidationError(ErrorCode.ALREADY_VOTED, "the account voted in this poll")
     if record.buyers_only and view.get(buyer_of_key(record.merchant, sender)) is None:
         raise ValidationError(ErrorCode.NOT_BUYER, "the poll is for the merchant's buyers")
-    view.put(vote_key, u64(body.option))
-    record.tallies[body.option] += 1
+    view.put(vote_key, u64(option))
+    record.tallies[option] += 1
     record.voters += 1
-    view.put(poll_key(body.poll), record.to_bytes())
-    return [Event("poll_vote", (sender,), (body.poll, body.option))]
+    view.put(poll_key(poll), record.to_bytes())
+    return [Event("poll_vote", (sender,), (poll, option))]

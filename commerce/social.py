@@ -56,19 +56,22 @@ def apply_share(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event
     """Refuses not_found, listing_inactive, self_referral (own listing), already_shared."""
     body = tx.body
     assert isinstance(body, Share)
+    # Read once: a pydantic model's attribute read is ~400 instructions (its class defines
+    # __getattr__, so the interpreter cannot specialise the read).
+    listing_id = body.listing
     sender = tx.sender_address
-    listing = require_listing(view, body.listing)
+    listing = require_listing(view, listing_id)
     if not listing.active:
-        raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {body.listing} is delisted")
+        raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {listing_id} is delisted")
     if listing.merchant == sender:
         raise ValidationError(ErrorCode.SELF_REFERRAL, "a merchant cannot share its own listing")
-    of_key = share_of_key(sender, body.listing)
+    of_key = share_of_key(sender, listing_id)
     if view.get(of_key) is not None:
         raise ValidationError(ErrorCode.ALREADY_SHARED, "the account shared this listing")
     share = next_id(view, COUNTER_SHARE)
-    view.put(share_key(share), ShareRecord(body.listing, sender, ctx.height).to_bytes())
+    view.put(share_key(share), ShareRecord(listing_id, sender, ctx.height).to_bytes())
     view.put(of_key, u64(share))
-    return [Event("share", (sender,), (share, body.listing))]
+    return [Event("share", (sender,), (share, listing_id))]
 
 
 @register_body
@@ -87,15 +90,16 @@ def apply_comment(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Eve
     comment_too_deep."""
     body = tx.body
     assert isinstance(body, Comment)
+    listing_id, parent_id = body.listing, body.parent  # read once (see apply_share)
     sender = tx.sender_address
-    require_listing(view, body.listing)
+    require_listing(view, listing_id)
     depth = 0
     parent: CommentRecord | None = None
-    if body.parent:
-        parent = get_comment(view, body.parent)
-        if parent is None or parent.listing != body.listing:
+    if parent_id:
+        parent = get_comment(view, parent_id)
+        if parent is None or parent.listing != listing_id:
             raise ValidationError(
-                ErrorCode.NOT_FOUND, f"no comment {body.parent} on listing {body.listing}"
+                ErrorCode.NOT_FOUND, f"no comment {parent_id} on listing {listing_id}"
             )
         depth = parent.depth + 1
         if depth > MAX_COMMENT_DEPTH:
@@ -103,11 +107,11 @@ def apply_comment(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Eve
                 ErrorCode.COMMENT_TOO_DEEP, f"replies nest at most {MAX_COMMENT_DEPTH} deep"
             )
     comment = next_id(view, COUNTER_COMMENT)
-    record = CommentRecord(body.listing, sender, body.parent, depth, body.text, ctx.height)
+    record = CommentRecord(listing_id, sender, parent_id, depth, body.text, ctx.height)
     view.put(comment_key(comment), record.to_bytes())
-    view.put(comments_of_key(body.listing, comment), b"")
+    view.put(comments_of_key(listing_id, comment), b"")
     if parent is not None:
         parent.replies += 1
-        view.put(comment_key(body.parent), parent.to_bytes())
+        view.put(comment_key(parent_id), parent.to_bytes())
     reward = accrue_comment(ctx, view, comment, sender)
-    return [Event("comment", (sender,), (comment, body.listing, reward))]
+    return [Event("comment", (sender,), (comment, listing_id, reward))]

@@ -30,9 +30,12 @@ def apply_transfer(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Ev
     """Debit the sender and credit the recipient; refuses a transfer to oneself."""
     body = tx.body
     assert isinstance(body, Transfer)
+    # Each field read once: a pydantic model's attribute read is ~400 instructions (its
+    # class defines __getattr__, so the interpreter cannot specialise the read).
+    to, amount = body.to, body.amount
     sender = tx.sender_address
-    if body.to == sender:
+    if to == sender:
         raise ValidationError(ErrorCode.SELF_TRANSFER, "cannot transfer to the sending account")
-    debit(view, sender, body.amount)
-    credit(view, body.to, body.amount)
-    return [Event("transfer", (sender, body.to), (body.amount,))]
+    debit(view, sender, amount)
+    credit(view, to, amount)
+    return [Event("transfer", (sender, to), (amount,))]
