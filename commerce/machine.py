@@ -145,7 +145,7 @@ def apply_tx(ctx: ChainContext, view: Overlay, tx: Transaction, *,
     events = handler(ctx, child, tx)
     if isolated:
         child.merge_into_parent()
-    return Receipt(tuple(events))
+    return _new_tuple(Receipt, (tuple(events),))  # Receipt(...) without its Python __new__
 
 
 @dataclass(slots=True)
