@@ -11,10 +11,11 @@ each address is decoded once while validating, and the hash is computed once per
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 from array import array
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from functools import cached_property
 from typing import Annotated, Any, overload
 
@@ -29,7 +30,7 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
-from commerce.address import ADDRESS_BYTES, Address, from_text, to_text
+from commerce.address import ADDRESS_BYTES, Address, from_checked_text, from_text, to_text
 from commerce.amount import DECIMALS, format_amount, parse_amount
 from commerce.encoding import encode, pack_plain, sha256
 from commerce.errors import ErrorCode, ValidationError
@@ -236,13 +237,14 @@ def _canonical(address: str, balance: str, amount: int) -> bool:
     return address.islower() and format_amount(amount) == balance
 
 
-def _pack(pairs: Iterable[tuple[str, str]]) -> GenesisAccounts:
+def _pack(pairs: Iterable[tuple[str, str]],
+          address_of_text: Callable[[str], bytes] = from_text) -> GenesisAccounts:
     """Pack (address text, balance text) pairs; raises ValidationError at a bad one."""
     addresses = bytearray()
     amounts = array("Q")
     texts: dict[int, GenesisAccount] = {}
     for index, (address, balance) in enumerate(pairs):
-        addresses += from_text(address)
+        addresses += address_of_text(address)
         amount = parse_amount(balance)
         amounts.append(amount)
         if not _canonical(address, balance, amount):
@@ -387,14 +389,26 @@ def parse_genesis(document: Any) -> Genesis:
         raise ValidationError(ErrorCode.BAD_GENESIS, f"genesis: {exc.message}") from exc
 
 
-def load_genesis(text: str | bytes) -> Genesis:
-    """Parse and validate genesis JSON text; raises ValidationError(bad_genesis)."""
+def load_genesis(text: str | bytes, *, checked_before: bool = False) -> Genesis:
+    """Parse and validate genesis JSON text; raises ValidationError(bad_genesis).
+
+    `checked_before`: these exact bytes passed this validation before (the caller knows
+    by their digest), so the accounts' address checksums are not verified again - the
+    one step that grows with the accounts (~5 us each: 1,000,000 accounts 8.7 -> ~3 s).
+    Everything else is validated as usual, and an entry that is not the plain lower-case
+    form goes through the full path.
+    """
     if len(text) > MAX_GENESIS_BYTES:
         raise ValidationError(ErrorCode.BAD_GENESIS, "genesis document is too large")
     try:
         document = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationError(ErrorCode.BAD_GENESIS, f"genesis is not valid JSON: {exc}") from exc
+    if checked_before and isinstance(document, dict):
+        items = document.get("accounts")
+        if type(items) is list and len(items) <= MAX_GENESIS_ACCOUNTS:
+            with contextlib.suppress(_NotWellFormed, ValidationError, ValueError):
+                document["accounts"] = _pack(_text_pairs(items), from_checked_text)
     return parse_genesis(document)
 
 

@@ -186,3 +186,33 @@ def test_store_cut_short_initialization_is_redone_without_leftovers(tmp_path: Pa
         assert store.head.state_root == genesis_state_root(genesis)
     finally:
         store.close()
+
+
+def test_genesis_checked_before_gives_the_same_genesis_as_full_validation() -> None:
+    """`load_genesis(checked_before=True)` (a file validated before, same bytes) packs the
+    same accounts with the same kept texts; upper-case addresses and non-canonical
+    balances go through the full path."""
+    doc = copy.deepcopy(DOC)
+    doc["accounts"][5]["address"] = doc["accounts"][5]["address"].upper()
+    doc["accounts"][6]["balance"] = "1.50"
+    for document in (DOC, doc):
+        raw = json.dumps(document).encode()
+        full = load_genesis(raw)
+        fast = load_genesis(raw, checked_before=True)
+        assert fast == full and fast.hash == full.hash
+        assert [a.model_dump() for a in fast.accounts] == [a.model_dump() for a in full.accounts]
+
+
+def test_from_checked_text_is_from_text_for_checked_addresses() -> None:
+    """The same 20 bytes for every address `from_text` accepts in lower case; anything
+    else is refused (the caller then validates in full)."""
+    from commerce.address import from_checked_text
+
+    for index in range(2_000):
+        text = _address(index)
+        assert from_checked_text(text) == from_text(text)
+    text = _address(1)
+    for bad in (text.upper(), text[:-1], text + "q", text[:10] + "b" + text[11:],
+                text[:10] + "\u0663" + text[11:], "bgora1" + text[6:]):
+        with pytest.raises(ValueError):
+            from_checked_text(bad)

@@ -195,3 +195,56 @@ def test_home_make_genesis_builds_validated_document() -> None:
     assert genesis.params.max_block_bytes == 1024 * 1024
     with pytest.raises(ValidationError):
         make_genesis("devnet", [("a", keys[0].public_key), ("b", keys[0].public_key)])
+
+
+def test_home_large_genesis_checked_once_then_loads_the_same(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A genesis at the size threshold leaves its file digest in the data directory; the
+    next load skips the address checksums (the accounts' cost) and gives the same genesis."""
+    import node.home as home_module
+
+    monkeypatch.setattr(home_module, "GENESIS_CHECKED_MIN_ACCOUNTS", 1)
+    init_home(tmp_path)
+    home = NodeHome(tmp_path)
+    first = load_home(tmp_path).genesis
+    record = home.data_dir / home_module.GENESIS_CHECKED_FILE
+    assert record.read_text().startswith("sha256:")
+    seen: list[bool] = []
+    original = home_module.load_genesis
+
+    def spy(raw: bytes, *, checked_before: bool = False) -> object:
+        seen.append(checked_before)
+        return original(raw, checked_before=checked_before)
+
+    monkeypatch.setattr(home_module, "load_genesis", spy)
+    again = load_home(tmp_path).genesis
+    assert seen == [True]
+    assert again == first and again.hash == first.hash
+
+
+def test_home_large_genesis_edited_after_its_check_is_validated_in_full(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another file (a flipped checksum character) has another digest: full validation,
+    the same one-line refusal as without the record."""
+    import node.home as home_module
+
+    monkeypatch.setattr(home_module, "GENESIS_CHECKED_MIN_ACCOUNTS", 1)
+    init_home(tmp_path)
+    load_home(tmp_path)
+    home = NodeHome(tmp_path)
+    assert (home.data_dir / home_module.GENESIS_CHECKED_FILE).is_file()
+    document = json.loads(home.genesis_file.read_text())
+    address = document["accounts"][0]["address"]
+    document["accounts"][0]["address"] = address[:-1] + ("q" if address[-1] != "q" else "p")
+    home.genesis_file.write_text(json.dumps(document))
+    error = _one_line_error(tmp_path)
+    assert error.reason == "bad_genesis"
+    assert "accounts.0.address" in error.message
+
+
+def test_home_small_genesis_leaves_no_record(tmp_path: Path) -> None:
+    import node.home as home_module
+
+    init_home(tmp_path)
+    load_home(tmp_path)
+    assert not (NodeHome(tmp_path).data_dir / home_module.GENESIS_CHECKED_FILE).exists()
