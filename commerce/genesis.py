@@ -31,7 +31,7 @@ from pydantic import (
 from pydantic_core import core_schema
 
 from commerce.address import ADDRESS_BYTES, Address, from_checked_text, from_text, to_text
-from commerce.amount import DECIMALS, format_amount, parse_amount
+from commerce.amount import DECIMALS, UNIT, format_amount, parse_amount
 from commerce.encoding import encode, pack_plain, sha256
 from commerce.errors import ErrorCode, ValidationError
 from commerce.ledger import Account, Supply, put_account, put_supply
@@ -237,19 +237,34 @@ def _canonical(address: str, balance: str, amount: int) -> bool:
     return address.islower() and format_amount(amount) == balance
 
 
-def _pack(pairs: Iterable[tuple[str, str]],
-          address_of_text: Callable[[str], bytes] = from_text) -> GenesisAccounts:
-    """Pack (address text, balance text) pairs; raises ValidationError at a bad one."""
+def _pack(pairs: Iterable[tuple[str, str]], *, checked_before: bool = False) -> GenesisAccounts:
+    """Pack (address text, balance text) pairs; raises ValidationError at a bad one.
+
+    `checked_before` (text validated before, unchanged): addresses without their checksum
+    (`from_checked_text`, ValueError on anything but the plain lower-case form) and a
+    whole-token balance (`1000`) read as an integer - the same amount `parse_amount`
+    gives, and canonical text.
+    """
+    address_of_text: Callable[[str], bytes] = from_checked_text if checked_before else from_text
     addresses = bytearray()
     amounts = array("Q")
     texts: dict[int, GenesisAccount] = {}
     for index, (address, balance) in enumerate(pairs):
         addresses += address_of_text(address)
+        if (checked_before and balance.isdigit() and balance.isascii()
+                and len(balance) <= _WHOLE_DIGITS and (balance[0] != "0" or balance == "0")):
+            amount = int(balance) * UNIT
+            if amount <= MAX_AMOUNT_MINOR:
+                amounts.append(amount)
+                continue  # lower-case address (from_checked_text), shortest amount: canonical
         amount = parse_amount(balance)
         amounts.append(amount)
         if not _canonical(address, balance, amount):
             texts[index] = GenesisAccount.model_construct(address=address, balance=balance)
     return GenesisAccounts(addresses, amounts, texts)
+
+
+_WHOLE_DIGITS = 13  # the most digits `parse_amount` takes before the point
 
 
 class _NotWellFormed(Exception):
@@ -393,8 +408,9 @@ def load_genesis(text: str | bytes, *, checked_before: bool = False) -> Genesis:
     """Parse and validate genesis JSON text; raises ValidationError(bad_genesis).
 
     `checked_before`: these exact bytes passed this validation before (the caller knows
-    by their digest), so the accounts' address checksums are not verified again - the
-    one step that grows with the accounts (~5 us each: 1,000,000 accounts 8.7 -> ~3 s).
+    by their digest), so the accounts' address checksums are not verified again and whole
+    balances are read as integers - the steps that grow with the accounts (1,000,000
+    accounts: ~9 -> ~2 s).
     Everything else is validated as usual, and an entry that is not the plain lower-case
     form goes through the full path.
     """
@@ -408,7 +424,7 @@ def load_genesis(text: str | bytes, *, checked_before: bool = False) -> Genesis:
         items = document.get("accounts")
         if type(items) is list and len(items) <= MAX_GENESIS_ACCOUNTS:
             with contextlib.suppress(_NotWellFormed, ValidationError, ValueError):
-                document["accounts"] = _pack(_text_pairs(items), from_checked_text)
+                document["accounts"] = _pack(_text_pairs(items), checked_before=True)
     return parse_genesis(document)
 
 

@@ -191,16 +191,30 @@ def test_store_cut_short_initialization_is_redone_without_leftovers(tmp_path: Pa
 def test_genesis_checked_before_gives_the_same_genesis_as_full_validation() -> None:
     """`load_genesis(checked_before=True)` (a file validated before, same bytes) packs the
     same accounts with the same kept texts; upper-case addresses and non-canonical
-    balances go through the full path."""
+    balances go through the full path, and a balance over the maximum is refused the
+    same way."""
     doc = copy.deepcopy(DOC)
     doc["accounts"][5]["address"] = doc["accounts"][5]["address"].upper()
     doc["accounts"][6]["balance"] = "1.50"
+    doc["accounts"][7]["balance"] = "0"
+    doc["accounts"][8]["balance"] = "007"
+    doc["accounts"][9]["balance"] = "100000000000"  # 12 digits: 10**17 base units
+    doc["accounts"][10]["balance"] = "12.000001"
     for document in (DOC, doc):
         raw = json.dumps(document).encode()
         full = load_genesis(raw)
         fast = load_genesis(raw, checked_before=True)
         assert fast == full and fast.hash == full.hash
         assert [a.model_dump() for a in fast.accounts] == [a.model_dump() for a in full.accounts]
+    over = copy.deepcopy(DOC)
+    over["accounts"][3]["balance"] = "1000000000001"
+    raw = json.dumps(over).encode()
+    with pytest.raises(ValidationError) as full_error:
+        load_genesis(raw)
+    with pytest.raises(ValidationError) as fast_error:
+        load_genesis(raw, checked_before=True)
+    assert str(fast_error.value) == str(full_error.value)
+    assert "accounts.3.balance" in str(full_error.value)
 
 
 def test_from_checked_text_is_from_text_for_checked_addresses() -> None:
