@@ -176,9 +176,7 @@ class Mempool:
             raise NodeError(NodeErrorCode.DUPLICATE_TX, "transaction is already pending")
         sender = tx.sender_address
         nonce = tx.nonce
-        state_nonce = self._nonces.get(sender)
-        if state_nonce is None:
-            state_nonce = self.committed_nonce(sender)
+        state_nonce = self.committed_nonce(sender)
         if nonce < state_nonce:
             raise ValidationError(
                 ErrorCode.BAD_NONCE, f"nonce {nonce} is used; next is {state_nonce}"
@@ -241,7 +239,6 @@ class Mempool:
         """Up to `max_txs`/`max_bytes` of executable transactions, in arrival order."""
         assert max_txs >= 0 and max_bytes >= 0
         next_nonce: dict[bytes, int] = {}
-        committed = self._nonces
         picked: list[Transaction] = []
         size = 0
         for entry in self._by_id.values():
@@ -251,9 +248,7 @@ class Mempool:
             sender = tx.sender_address
             expected = next_nonce.get(sender)
             if expected is None:
-                expected = committed.get(sender)
-                if expected is None:
-                    expected = self.committed_nonce(sender)
+                expected = self.committed_nonce(sender)
             tx_bytes = len(tx.raw)
             if tx.nonce != expected or size + tx_bytes > max_bytes:
                 next_nonce[sender] = expected
