@@ -7,6 +7,8 @@ Scale: a genesis may fund `MAX_GENESIS_ACCOUNTS` (1,000,000) accounts. Their bal
 kept packed (`GenesisAccounts`, 28 bytes an account rather than a model object of ~600),
 each address is decoded once while validating, and the hash is computed once per document
 (`Genesis.hash` is cached), so a node neither holds nor re-reads them after start-up.
+A node that validated a large genesis keeps a `genesis_record` of it and starts again from
+that (`genesis_from_record`), the accounts read only if something asks for them.
 """
 
 from __future__ import annotations
@@ -230,6 +232,88 @@ class GenesisAccounts(Sequence[GenesisAccount]):
             out.append({"address": account.address, "balance": account.balance} if account
                        else {"address": text(address), "balance": format_amount(amount)})
         return out
+
+
+class DeferredGenesisAccounts(GenesisAccounts):
+    """Accounts known by their count and total, packed from the file on first use.
+
+    A node restarting on a large genesis it validated before (`genesis_from_record`)
+    needs only the chain's hash and the accounts' count: the store already holds the
+    balances. The packed form (`_addresses`, `_amounts`, `_texts`) is left unset until a
+    caller asks for an account, an entry or an equality; then `load()` gives it, and is
+    trusted to check that it is the recorded one (count here, hash by the loader).
+    """
+
+    __slots__ = ("_count", "_total", "_load")
+
+    def __init__(self, count: int, total: int, load: Callable[[], GenesisAccounts]) -> None:
+        self._count = count
+        self._total = total
+        self._load = load
+
+    def __getattr__(self, name: str) -> Any:
+        # Reached only for an unset slot: the packed form, on its first use.
+        if name not in GenesisAccounts.__slots__:
+            raise AttributeError(name)
+        packed = self._load()
+        if len(packed) != self._count:
+            raise ValidationError(ErrorCode.BAD_GENESIS,
+                                  "genesis accounts differ from the recorded count")
+        self._addresses, self._amounts, self._texts = (
+            packed._addresses, packed._amounts, packed._texts)
+        return getattr(self, name)
+
+    def __len__(self) -> int:
+        return self._count
+
+    def total(self) -> int:
+        return self._total
+
+    def has_duplicates(self) -> bool:
+        return False  # checked when the record was made
+
+    def __repr__(self) -> str:
+        return f"DeferredGenesisAccounts({self._count} accounts)"
+
+
+def genesis_record(genesis: Genesis) -> dict[str, Any]:
+    """What a node may keep of a genesis it validated, to start again without reading the
+    accounts (`genesis_from_record`): the document without them, their count and total,
+    and the genesis hash."""
+    document = genesis.model_dump(mode="json", exclude={"accounts"})
+    return {"hash": genesis.hash.hex(), "accounts": len(genesis.accounts),
+            "total": genesis.accounts.total(), "document": document}
+
+
+def genesis_from_record(record: Any, load_accounts: Callable[[], Genesis]) -> Genesis:
+    """The genesis a `genesis_record` describes, its accounts deferred: `load_accounts()`
+    gives the whole genesis when they are first needed, and its record must be this one.
+    Raises ValidationError(bad_genesis) on a record that is not one."""
+    if (type(record) is not dict or type(record.get("document")) is not dict
+            or type(record.get("hash")) is not str or type(record.get("accounts")) is not int
+            or type(record.get("total")) is not int or "accounts" in record["document"]):
+        raise ValidationError(ErrorCode.BAD_GENESIS, "not a genesis record")
+    try:
+        recorded_hash = bytes.fromhex(record["hash"])
+    except ValueError as exc:
+        raise ValidationError(ErrorCode.BAD_GENESIS, "not a genesis record") from exc
+    if (len(recorded_hash) != 32 or not 0 <= record["accounts"] <= MAX_GENESIS_ACCOUNTS
+            or not 0 <= record["total"] <= MAX_AMOUNT_MINOR):
+        raise ValidationError(ErrorCode.BAD_GENESIS, "not a genesis record")
+
+    recorded = {key: record[key] for key in ("hash", "accounts", "total", "document")}
+
+    def load() -> GenesisAccounts:
+        full = load_accounts()
+        if genesis_record(full) != recorded:
+            raise ValidationError(ErrorCode.BAD_GENESIS,
+                                  "the genesis file is not the one its record describes")
+        return full.accounts
+
+    accounts = DeferredGenesisAccounts(record["accounts"], record["total"], load)
+    genesis = parse_genesis({**record["document"], "accounts": accounts})
+    genesis.__dict__["hash"] = recorded_hash  # the cached property, as recorded
+    return genesis
 
 
 def _canonical(address: str, balance: str, amount: int) -> bool:

@@ -6,9 +6,11 @@ Method: init into tmp_path, then damage one file at a time and load again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import stat
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -197,29 +199,101 @@ def test_home_make_genesis_builds_validated_document() -> None:
         make_genesis("devnet", [("a", keys[0].public_key), ("b", keys[0].public_key)])
 
 
-def test_home_large_genesis_checked_once_then_loads_the_same(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A genesis at the size threshold leaves its file digest in the data directory; the
-    next load skips the address checksums (the accounts' cost) and gives the same genesis."""
+def _recorded_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[NodeHome, Any]:
+    """A home whose genesis counts as large, loaded once (so it left its record)."""
     import node.home as home_module
 
     monkeypatch.setattr(home_module, "GENESIS_CHECKED_MIN_ACCOUNTS", 1)
     init_home(tmp_path)
-    home = NodeHome(tmp_path)
     first = load_home(tmp_path).genesis
-    record = home.data_dir / home_module.GENESIS_CHECKED_FILE
-    assert record.read_text().startswith("sha256:")
+    return NodeHome(tmp_path), first
+
+
+def _spy_load_genesis(monkeypatch: pytest.MonkeyPatch) -> list[bool]:
+    import node.home as home_module
+
     seen: list[bool] = []
     original = home_module.load_genesis
 
-    def spy(raw: bytes, *, checked_before: bool = False) -> object:
+    def spy(raw: bytes, *, checked_before: bool = False) -> Any:
         seen.append(checked_before)
         return original(raw, checked_before=checked_before)
 
     monkeypatch.setattr(home_module, "load_genesis", spy)
+    return seen
+
+
+def test_home_large_genesis_starts_from_its_record_without_reading_the_accounts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A genesis at the size threshold leaves a record in the data directory; the next load
+    starts from it (no accounts read), and the accounts, when asked for, are read from the
+    file without their checksums and are the same."""
+    import node.home as home_module
+
+    home, first = _recorded_home(tmp_path, monkeypatch)
+    record = json.loads((home.data_dir / home_module.GENESIS_CHECKED_FILE).read_text())
+    assert record["hash"] == first.hash.hex() and record["accounts"] == len(first.accounts)
+    seen = _spy_load_genesis(monkeypatch)
     again = load_home(tmp_path).genesis
+    assert seen == []
+    assert again.hash == first.hash and len(again.accounts) == len(first.accounts)
+    assert again.validator_keys == first.validator_keys and again.params == first.params
+    assert again.accounts.total() == first.accounts.total()
+    assert list(again.accounts.entries()) == list(first.accounts.entries())
     assert seen == [True]
-    assert again == first and again.hash == first.hash
+    assert again == first and again.to_json() == first.to_json()
+
+
+def test_home_genesis_record_of_another_file_or_damaged_is_not_used(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A record that is not JSON, or whose hash is not the file's genesis, never names the
+    chain: the first is ignored (full validation, written again); the second is found out
+    when the accounts are read, in one line."""
+    import node.home as home_module
+
+    home, first = _recorded_home(tmp_path, monkeypatch)
+    path = home.data_dir / home_module.GENESIS_CHECKED_FILE
+    good = path.read_text()
+    path.write_text("sha256:" + "0" * 64 + "\n")  # the earlier format, or any other text
+    seen = _spy_load_genesis(monkeypatch)
+    assert load_home(tmp_path).genesis.hash == first.hash
+    assert seen == [False] and path.read_text() == good
+    record = json.loads(good)
+    record["document"]["chain_id"] = "not-this-chain"
+    path.write_text(json.dumps(record))
+    forged = load_home(tmp_path).genesis
+    with pytest.raises(ValidationError) as info:
+        list(forged.accounts.entries())
+    assert info.value.code is ErrorCode.BAD_GENESIS and "\n" not in info.value.message
+
+
+def test_home_genesis_file_changed_after_start_is_refused_when_accounts_are_read(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    home, _ = _recorded_home(tmp_path, monkeypatch)
+    genesis = load_home(tmp_path).genesis
+    home.genesis_file.write_text(home.genesis_file.read_text() + " ")
+    with pytest.raises(ValidationError) as info:
+        genesis.accounts[0]
+    assert info.value.code is ErrorCode.BAD_GENESIS and "changed" in info.value.message
+
+
+def test_home_store_of_a_recorded_genesis_opens_without_the_accounts(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A store created from the full genesis opens with the recorded one and reads no
+    account; a store created from the recorded one holds the same state root."""
+    from node.store import Store
+
+    home, first = _recorded_home(tmp_path, monkeypatch)
+    with contextlib.closing(Store.open(tmp_path / "full", first)) as full:
+        root = full.head.state_root
+    seen = _spy_load_genesis(monkeypatch)
+    recorded = load_home(tmp_path).genesis
+    with contextlib.closing(Store.open(tmp_path / "full", recorded)) as again:
+        assert again.head.state_root == root
+    assert seen == []
+    with contextlib.closing(Store.open(tmp_path / "fresh", recorded)) as fresh:
+        assert fresh.head.state_root == root
+    assert seen == [True]
 
 
 def test_home_large_genesis_edited_after_its_check_is_validated_in_full(
