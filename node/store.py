@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import itertools
 import struct
 import threading
 from collections.abc import Iterator, Mapping
@@ -113,10 +114,12 @@ class StateStore:
     A value read from LevelDB is cached only if no block's writes began or were applied to
     the cache meanwhile (the generation check, under a lock taken on misses only), so a
     reader in another thread cannot leave a stale value behind; a value read while a
-    batch is in flight is overwritten by `_apply`. Bounded: cleared at `CACHE_ENTRIES`.
+    batch is in flight is overwritten by `_apply`. Bounded: at `CACHE_ENTRIES`, the oldest
+    entries go (`_evict`).
     """
 
     CACHE_ENTRIES = 200_000
+    EVICT_ENTRIES = CACHE_ENTRIES // 16
 
     def __init__(self, db: plyvel.DB) -> None:
         self._db = db
@@ -139,7 +142,7 @@ class StateStore:
         with self._lock:
             if generation == self._generation:
                 if len(cache) >= self.CACHE_ENTRIES:
-                    cache.clear()
+                    self._evict(1)
                 cache[key] = value
         return value
 
@@ -158,9 +161,20 @@ class StateStore:
         with self._lock:
             cache = self._cache
             if len(cache) + len(writes) >= self.CACHE_ENTRIES:
-                cache.clear()
+                self._evict(len(writes))
+            for key in writes:
+                cache.pop(key, None)  # re-inserted last: a key a block writes is a hot one
             cache.update(writes)
             self._generation += 1
+
+    def _evict(self, room: int) -> None:
+        """Drop the oldest-inserted entries (at least `room`, at least `EVICT_ENTRIES`), under
+        the lock: the keys a block wrote or read last stay, so a full cache does not send
+        the hot accounts and listings back to LevelDB at once."""
+        cache = self._cache
+        count = min(len(cache), max(room, self.EVICT_ENTRIES))
+        for key in list(itertools.islice(cache, count)):
+            del cache[key]
 
     def _forget(self) -> None:
         """Drop the cache (after a failed write: LevelDB may hold either version)."""
