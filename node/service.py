@@ -121,7 +121,8 @@ class Node:
         """Open the store, start P2P, consensus and RPC. Raises NodeError with one line."""
         buffer_mb = self.config.store.write_buffer_mb
         self.store = Store.open(self.home.data_dir, self.genesis,
-                                write_buffer_bytes=(buffer_mb << 20) or None)
+                                write_buffer_bytes=(buffer_mb << 20) or None,
+                                node_id=self.key.public_key)
         try:
             await self._start_parts()
         except BaseException:
@@ -131,7 +132,7 @@ class Node:
         log(_log, logging.INFO, "node_started", chain_id=self.genesis.chain_id,
             node_id=self.key.public_key.hex()[:16], validator=self.is_validator,
             height=head.height, rpc_port=self.rpc_port, p2p_port=self.p2p_port,
-            write_buffer_mb=self.store.write_buffer_bytes >> 20)
+            write_buffer_mb=round(self.store.write_buffer_bytes / (1 << 20), 1))
 
     async def _start_parts(self) -> None:
         assert self.store is not None

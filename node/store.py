@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import hashlib
 import itertools
 import struct
 import threading
@@ -79,21 +80,36 @@ GENESIS_ACCOUNT_BYTES = 48  # an account's key and value as stored, about
 LARGE_GENESIS_ACCOUNTS = 100_000
 
 
-def write_buffer_for(path: Path, genesis: Genesis) -> int:
+WRITE_BUFFER_SPREAD_STEPS = 1024  # `write_buffer_for`: up to +50% in steps of 1/2048
+
+
+def write_buffer_for(path: Path, genesis: Genesis, node_id: bytes | None = None) -> int:
     """The memtable size a store at `path` gets when the operator did not choose one: 4 MiB
     (LevelDB's default) unless the store holds, or its genesis is about to write, at least
-    `LARGE_STORE_BYTES`; then 16 MiB.
+    `LARGE_STORE_BYTES`; then 16 MiB. Plus 0-50%, fixed by the node's id (its public key;
+    None: no spread).
 
-    Why: with 1,000,000 accounts, compaction took ~7% of a core per validator at 1,000 tx/s
-    with 4 MiB and ~2% with 16 MiB (p99 latency 172 -> 126 ms); with a small state the
-    larger memtable makes each block's batch ~10% slower (deeper skip list) and saves
-    nothing. Decided when the store opens; a store that grows large gets it on restart.
+    Why the base: with 1,000,000 accounts, compaction took ~7% of a core per validator at
+    1,000 tx/s with 4 MiB and ~2% with 16 MiB (p99 latency 172 -> 126 ms); with a small
+    state the larger memtable makes each block's batch ~10% slower (deeper skip list) and
+    saves nothing. Decided when the store opens; a store that grows large gets it on restart.
+
+    Why the spread: every validator writes the same blocks, so with one memtable size they
+    all fill it, flush it and run the compactions that follow in the same second - 2-3 s of
+    a core each with a large state, every ~15 s, which made the latency tail of a devnet
+    sharing a machine (LevelDB logs of four nodes: each burst of late transactions was such
+    a moment). With different sizes the flushes drift apart, and a quorum does not wait for
+    the one validator that is compacting.
     """
     stored = 0
     with contextlib.suppress(OSError):
         stored = sum(entry.stat().st_size for entry in path.iterdir() if entry.is_file())
     expected = max(stored, len(genesis.accounts) * GENESIS_ACCOUNT_BYTES)
-    return LARGE_WRITE_BUFFER_BYTES if expected >= LARGE_STORE_BYTES else WRITE_BUFFER_BYTES
+    base = LARGE_WRITE_BUFFER_BYTES if expected >= LARGE_STORE_BYTES else WRITE_BUFFER_BYTES
+    if node_id is None:
+        return base
+    step = int.from_bytes(hashlib.sha256(node_id).digest()[:4], "big") % WRITE_BUFFER_SPREAD_STEPS
+    return base + base * step // (2 * WRITE_BUFFER_SPREAD_STEPS)
 
 
 def _release_memory() -> None:
@@ -195,16 +211,17 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | str, genesis: Genesis, *,
-             write_buffer_bytes: int | None = None) -> Store:
+             write_buffer_bytes: int | None = None, node_id: bytes | None = None) -> Store:
         """Open or create the store for `genesis`'s chain. `write_buffer_bytes` is
-        LevelDB's memtable size (config `store.write_buffer_mb`); None: `write_buffer_for`.
+        LevelDB's memtable size (config `store.write_buffer_mb`); None: `write_buffer_for`
+        (with `node_id`, the node's public key, that spreads it).
 
         Raises NodeError(store_locked) when another process holds it and
         NodeError(wrong_chain_data) when it belongs to another chain.
         """
         Path(path).mkdir(parents=True, exist_ok=True)
         if write_buffer_bytes is None:
-            write_buffer_bytes = write_buffer_for(Path(path), genesis)
+            write_buffer_bytes = write_buffer_for(Path(path), genesis, node_id)
         try:
             # Bloom filters (10 bits a key): a read of an absent key (a new order, timer or
             # reward marker) skips the tables that cannot hold it, ~3 -> ~1.5 us a miss.

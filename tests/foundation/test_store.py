@@ -136,6 +136,21 @@ def test_store_write_buffer_is_chosen_by_the_size_of_the_store(tmp_path: Path) -
     assert write_buffer_for(tmp_path / "absent", GENESIS) == 4 << 20
 
 
+def test_store_write_buffer_is_spread_by_node_id(tmp_path: Path) -> None:
+    """Validators write the same blocks: each node's memtable is 0-50% larger than the base,
+    fixed by its id, so they do not flush and compact in the same second."""
+    sizes = [write_buffer_for(tmp_path / "absent", GENESIS, bytes([i]) * 32) for i in range(8)]
+    assert all(4 << 20 <= size <= 6 << 20 for size in sizes)
+    assert len(set(sizes)) == len(sizes)
+    assert sizes == [write_buffer_for(tmp_path / "absent", GENESIS, bytes([i]) * 32)
+                     for i in range(8)]
+    opened = Store.open(tmp_path / "spread", GENESIS, node_id=bytes(32))
+    try:
+        assert opened.write_buffer_bytes == write_buffer_for(tmp_path / "x", GENESIS, bytes(32))
+    finally:
+        opened.close()
+
+
 def test_store_write_buffer_counts_what_genesis_is_about_to_write(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A fresh store whose genesis has enough accounts to fill `LARGE_STORE_BYTES` is large
