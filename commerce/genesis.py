@@ -241,7 +241,7 @@ class DeferredGenesisAccounts(GenesisAccounts):
     needs only the chain's hash and the accounts' count: the store already holds the
     balances. The packed form (`_addresses`, `_amounts`, `_texts`) is left unset until a
     caller asks for an account, an entry or an equality; then `load()` gives it, and is
-    trusted to check that it is the recorded one (count here, hash by the loader).
+    trusted to check that it is the recorded one (the count here, the rest by the loader).
     """
 
     __slots__ = ("_count", "_total", "_load")

@@ -257,7 +257,7 @@ def _load_home_genesis(home: NodeHome) -> Genesis:
     is initialized needs only the hash. Should they be needed (a store initialized after a
     crash, an export), they are read from the file then, its digest checked again, with
     `load_genesis(checked_before=True)` (no address checksums), and must give the recorded
-    hash. 1,000,000 accounts: ~9 s to validate in full, ~0.3 s from the record. The store
+    hash. 1,000,000 accounts: ~9 s to validate in full, ~0.2 s from the record. The store
     still compares the genesis hash with the one it was created with.
     """
     path = home.genesis_file
