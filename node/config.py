@@ -266,9 +266,8 @@ class StoreSection(_Section):
             ge=0,
             le=256,
             description="LevelDB memtable size in MiB (one being filled, one being written"
-            " out); 0: automatic - 4, or 16 when the store holds (or its genesis writes) at"
-            " least 32 MiB: far less compaction with a large state, each block's write a"
-            " little slower",
+            " out); 0: automatic - 16 plus 0-50% set by the node's key, so validators do"
+            " not compact in step",
         ),
     ] = 0
     compaction_niceness: Annotated[

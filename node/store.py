@@ -73,26 +73,22 @@ class ChainHead:
 
 
 _MISS = object()
-WRITE_BUFFER_BYTES = 4 * 1024 * 1024  # LevelDB's own memtable size: a small store's
-LARGE_WRITE_BUFFER_BYTES = 16 * 1024 * 1024  # a large store's (`write_buffer_for`)
-LARGE_STORE_BYTES = 32 * 1024 * 1024  # from this size on, a store counts as large
-GENESIS_ACCOUNT_BYTES = 48  # an account's key and value as stored, about
+WRITE_BUFFER_BYTES = 16 * 1024 * 1024  # the memtable's base size (`write_buffer_for`)
 LARGE_GENESIS_ACCOUNTS = 100_000
-
-
 WRITE_BUFFER_SPREAD_STEPS = 1024  # `write_buffer_for`: up to +50% in steps of 1/2048
 
 
-def write_buffer_for(path: Path, genesis: Genesis, node_id: bytes | None = None) -> int:
-    """The memtable size a store at `path` gets when the operator did not choose one: 4 MiB
-    (LevelDB's default) unless the store holds, or its genesis is about to write, at least
-    `LARGE_STORE_BYTES`; then 16 MiB. Plus 0-50%, fixed by the node's id (its public key;
-    None: no spread).
+def write_buffer_for(node_id: bytes | None = None) -> int:
+    """The memtable size a store gets when the operator did not choose one: 16 MiB plus
+    0-50%, fixed by the node's id (its public key; None: no spread).
 
-    Why the base: with 1,000,000 accounts, compaction took ~7% of a core per validator at
-    1,000 tx/s with 4 MiB and ~2% with 16 MiB (p99 latency 172 -> 126 ms); with a small
-    state the larger memtable makes each block's batch ~10% slower (deeper skip list) and
-    saves nothing. Decided when the store opens; a store that grows large gets it on restart.
+    Why 16 MiB (LevelDB's own default is 4): ten minutes at 1,400 tx/s on a 4-validator
+    devnet, the default state's store grew past 300 MB and with 4-6 MiB LevelDB compacted
+    for 25-33% of a core per node (153-196 s in 600 s); with 16-24 MiB for 8-11% (49-64 s),
+    and latency p50/p95/p99 fell from 50/140/191 ms to 37/90/132 ms. With 1,000,000 accounts
+    it was ~7% against ~2% of a core at 1,000 tx/s. A brand-new, small store writes each
+    block's batch ~10% slower with the deeper skip list (`agora bench state`), which no
+    devnet figure showed.
 
     Why the spread: every validator writes the same blocks, so with one memtable size they
     all fill it, flush it and run the compactions that follow in the same second - 2-3 s of
@@ -101,15 +97,10 @@ def write_buffer_for(path: Path, genesis: Genesis, node_id: bytes | None = None)
     a moment). With different sizes the flushes drift apart, and a quorum does not wait for
     the one validator that is compacting.
     """
-    stored = 0
-    with contextlib.suppress(OSError):
-        stored = sum(entry.stat().st_size for entry in path.iterdir() if entry.is_file())
-    expected = max(stored, len(genesis.accounts) * GENESIS_ACCOUNT_BYTES)
-    base = LARGE_WRITE_BUFFER_BYTES if expected >= LARGE_STORE_BYTES else WRITE_BUFFER_BYTES
     if node_id is None:
-        return base
+        return WRITE_BUFFER_BYTES
     step = int.from_bytes(hashlib.sha256(node_id).digest()[:4], "big") % WRITE_BUFFER_SPREAD_STEPS
-    return base + base * step // (2 * WRITE_BUFFER_SPREAD_STEPS)
+    return WRITE_BUFFER_BYTES + WRITE_BUFFER_BYTES * step // (2 * WRITE_BUFFER_SPREAD_STEPS)
 
 
 def _release_memory() -> None:
@@ -221,7 +212,7 @@ class Store:
         """
         Path(path).mkdir(parents=True, exist_ok=True)
         if write_buffer_bytes is None:
-            write_buffer_bytes = write_buffer_for(Path(path), genesis, node_id)
+            write_buffer_bytes = write_buffer_for(node_id)
         try:
             # Bloom filters (10 bits a key): a read of an absent key (a new order, timer or
             # reward marker) skips the tables that cannot hold it, ~3 -> ~1.5 us a miss.

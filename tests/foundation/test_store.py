@@ -16,7 +16,6 @@ from commerce.block import Block
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import genesis_state_root
 from commerce.machine import BlockResult, ChainContext, execute_block
-from node import store as store_module
 from node.errors import NodeError, NodeErrorCode
 from node.store import Store, write_buffer_for
 from tests.foundation.workload import (
@@ -120,48 +119,22 @@ def test_store_write_buffer_size_keeps_what_was_written(tmp_path: Path) -> None:
         again.close()
 
 
-def test_store_write_buffer_is_chosen_by_the_size_of_the_store(tmp_path: Path) -> None:
-    """Unset (`write_buffer_mb = 0`), a small store gets LevelDB's 4 MiB memtable and a
-    store that holds at least 32 MiB gets 16 MiB (less compaction with a large state)."""
-    opened = Store.open(tmp_path / "small", GENESIS)
-    try:
-        assert opened.write_buffer_bytes == 4 << 20
-    finally:
-        opened.close()
-    large = tmp_path / "large"
-    large.mkdir()
-    with (large / "000005.ldb").open("wb") as table:  # sparse: the size without the disk
-        table.truncate(store_module.LARGE_STORE_BYTES)
-    assert write_buffer_for(large, GENESIS) == 16 << 20
-    assert write_buffer_for(tmp_path / "absent", GENESIS) == 4 << 20
-
-
-def test_store_write_buffer_is_spread_by_node_id(tmp_path: Path) -> None:
-    """Validators write the same blocks: each node's memtable is 0-50% larger than the base,
-    fixed by its id, so they do not flush and compact in the same second."""
-    sizes = [write_buffer_for(tmp_path / "absent", GENESIS, bytes([i]) * 32) for i in range(8)]
-    assert all(4 << 20 <= size <= 6 << 20 for size in sizes)
-    assert len(set(sizes)) == len(sizes)
-    assert sizes == [write_buffer_for(tmp_path / "absent", GENESIS, bytes([i]) * 32)
-                     for i in range(8)]
-    opened = Store.open(tmp_path / "spread", GENESIS, node_id=bytes(32))
-    try:
-        assert opened.write_buffer_bytes == write_buffer_for(tmp_path / "x", GENESIS, bytes(32))
-    finally:
-        opened.close()
-
-
-def test_store_write_buffer_counts_what_genesis_is_about_to_write(
-        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A fresh store whose genesis has enough accounts to fill `LARGE_STORE_BYTES` is large
-    from its first open (1,000,000 accounts are ~48 MB)."""
-    needed = store_module.LARGE_STORE_BYTES // store_module.GENESIS_ACCOUNT_BYTES
-    assert needed <= 1_000_000
-    monkeypatch.setattr(store_module, "LARGE_STORE_BYTES",
-                        len(GENESIS.accounts) * store_module.GENESIS_ACCOUNT_BYTES)
-    opened = Store.open(tmp_path / "data", GENESIS)
+def test_store_write_buffer_is_16_mib_spread_by_node_id(tmp_path: Path) -> None:
+    """Unset (`write_buffer_mb = 0`), a store's memtable is 16 MiB; with the node's id,
+    0-50% more, fixed by the id, so validators writing the same blocks do not flush and
+    compact in the same second."""
+    opened = Store.open(tmp_path / "plain", GENESIS)
     try:
         assert opened.write_buffer_bytes == 16 << 20
+    finally:
+        opened.close()
+    sizes = [write_buffer_for(bytes([i]) * 32) for i in range(8)]
+    assert all(16 << 20 <= size <= 24 << 20 for size in sizes)
+    assert len(set(sizes)) == len(sizes)
+    assert sizes == [write_buffer_for(bytes([i]) * 32) for i in range(8)]
+    opened = Store.open(tmp_path / "spread", GENESIS, node_id=bytes(32))
+    try:
+        assert opened.write_buffer_bytes == write_buffer_for(bytes(32))
     finally:
         opened.close()
 
