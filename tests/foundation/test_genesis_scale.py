@@ -25,6 +25,8 @@ from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import (
     GenesisAccount,
     GenesisAccounts,
+    genesis_from_record,
+    genesis_record,
     genesis_state_root,
     genesis_writes,
     load_genesis,
@@ -230,3 +232,48 @@ def test_from_checked_text_is_from_text_for_checked_addresses() -> None:
                 text[:10] + "\u0663" + text[11:], "bgora1" + text[6:]):
         with pytest.raises(ValueError):
             from_checked_text(bad)
+
+
+def test_genesis_from_record_defers_the_accounts_until_asked() -> None:
+    """A genesis rebuilt from its record has the same hash, count, total and fields, and
+    reads no account until one is asked for; then it has the same accounts."""
+    genesis = parse_genesis(DOC)
+    loads: list[int] = []
+
+    def load() -> Any:
+        loads.append(1)
+        return parse_genesis(copy.deepcopy(DOC))
+
+    again = genesis_from_record(json.loads(json.dumps(genesis_record(genesis))), load)
+    assert again.hash == genesis.hash and len(again.accounts) == COUNT
+    assert again.accounts.total() == genesis.accounts.total()
+    assert again.validator_keys == genesis.validator_keys and again.params == genesis.params
+    assert loads == []
+    assert again.accounts[17] == genesis.accounts[17] and loads == [1]
+    assert list(again.accounts.entries()) == list(genesis.accounts.entries()) and loads == [1]
+
+
+@pytest.mark.parametrize("spoil", [
+    lambda r: r.update(hash="zz"), lambda r: r.update(hash="00" * 31),
+    lambda r: r.update(accounts=-1), lambda r: r.update(total="7"),
+    lambda r: r.pop("document"), lambda r: r["document"].update(accounts=[]),
+    lambda r: r["document"].update(chain_id="Not Valid"),
+])
+def test_genesis_from_record_refuses_a_record_that_is_not_one(spoil: Any) -> None:
+    record = json.loads(json.dumps(genesis_record(parse_genesis(DOC))))
+    spoil(record)
+    with pytest.raises(ValidationError) as info:
+        genesis_from_record(record, lambda: parse_genesis(DOC))
+    assert info.value.code is ErrorCode.BAD_GENESIS and "\n" not in str(info.value)
+
+
+def test_genesis_from_record_refuses_accounts_that_are_not_the_recorded_ones() -> None:
+    """The loaded genesis must match the record: another balance is refused
+    when the accounts are first read."""
+    genesis = parse_genesis(DOC)
+    other = copy.deepcopy(DOC)
+    other["accounts"][3]["balance"] = "1000"
+    again = genesis_from_record(genesis_record(genesis), lambda: parse_genesis(other))
+    with pytest.raises(ValidationError) as info:
+        again.accounts[0]
+    assert info.value.code is ErrorCode.BAD_GENESIS
