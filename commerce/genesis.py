@@ -241,7 +241,7 @@ class DeferredGenesisAccounts(GenesisAccounts):
     needs only the chain's hash and the accounts' count: the store already holds the
     balances. The packed form (`_addresses`, `_amounts`, `_texts`) is left unset until a
     caller asks for an account, an entry or an equality; then `load()` gives it, and is
-    trusted to check that it is the recorded one (the count here, the rest by the loader).
+    trusted to check that it is the recorded one (`genesis_from_record`'s loader does).
     """
 
     __slots__ = ("_count", "_total", "_load")
@@ -256,9 +256,6 @@ class DeferredGenesisAccounts(GenesisAccounts):
         if name not in GenesisAccounts.__slots__:
             raise AttributeError(name)
         packed = self._load()
-        if len(packed) != self._count:
-            raise ValidationError(ErrorCode.BAD_GENESIS,
-                                  "genesis accounts differ from the recorded count")
         self._addresses, self._amounts, self._texts = (
             packed._addresses, packed._amounts, packed._texts)
         return getattr(self, name)

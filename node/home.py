@@ -257,7 +257,7 @@ def _load_home_genesis(home: NodeHome) -> Genesis:
     is initialized needs only the hash. Should they be needed (a store initialized after a
     crash, an export), they are read from the file then, its digest checked again, with
     `load_genesis(checked_before=True)` (no address checksums), and must give the recorded
-    hash. 1,000,000 accounts: ~9 s to validate in full, ~0.2 s from the record. The store
+    genesis. 1,000,000 accounts: ~9 s to validate in full, ~0.2 s from the record. The store
     still compares the genesis hash with the one it was created with.
     """
     path = home.genesis_file
@@ -266,7 +266,6 @@ def _load_home_genesis(home: NodeHome) -> Genesis:
     record_path = home.data_dir / GENESIS_CHECKED_FILE
     record = _read_genesis_record(record_path)
     if record is not None and record.get("file_sha256") == digest:
-        del raw  # the accounts are read again only if they are needed
 
         def load_accounts() -> Genesis:
             again = _read_genesis_file(path)
@@ -280,7 +279,6 @@ def _load_home_genesis(home: NodeHome) -> Genesis:
         except ValidationError as exc:  # not a record this node wrote: validate the file
             log(_log, logging.WARNING, "genesis_record_ignored", path=str(record_path),
                 error=exc.message)
-            raw = _read_genesis_file(path)
     genesis = load_genesis(raw)
     if len(genesis.accounts) >= GENESIS_CHECKED_MIN_ACCOUNTS:
         text = json.dumps({"file_sha256": digest, **genesis_record(genesis)},
