@@ -119,11 +119,19 @@ def _is_zombie(pid: int) -> bool:
 
 
 def is_node_process(pid: int, home: Path) -> bool:
-    """True when `pid` is alive and is `agora start` for `home` (its command line names it).
+    """True when `pid` is alive and is `agora start` for `home` (a child this process spawned
+    and has not reaped, or a process whose command line names it).
 
     Where /proc is missing, only liveness can be checked.
     """
     _reap(pid)
+    child = _children.get(pid)
+    if child is not None:
+        # Our own child that has not exited (`_reap` forgets it when it does), judged by the
+        # command we gave it, not by /proc: right after `Popen` returns, the kernel can still
+        # be inside execve with the new command line not yet published (cmdline reads empty;
+        # seen once as a node "exited while starting" that was starting).
+        return bool(child.args == node_command(home))
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

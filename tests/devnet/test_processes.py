@@ -22,6 +22,7 @@ from devnet.processes import (
     port_free,
     process_state,
     read_pid,
+    spawn_node,
     stop_processes,
     tail_text,
     write_pid,
@@ -83,3 +84,18 @@ def test_up_reports_a_node_that_exits_with_its_log_and_leaves_nothing(tmp_path: 
     assert not pid_path(Path(layout.nodes[0].home)).exists()
     assert not process_state("v0", Path(layout.nodes[0].home)).alive
     assert load_layout(root).chain_id == layout.chain_id
+
+
+def test_a_node_just_spawned_is_its_home_node_at_once(tmp_path: Path) -> None:
+    """Checked right after `spawn_node` returns (the kernel may not have published the new
+    command line yet), our child is the node of its home and of no other home."""
+    from node.home import init_home
+
+    init_home(tmp_path / "home")
+    pid = spawn_node("v0", tmp_path / "home")
+    try:
+        assert is_node_process(pid, tmp_path / "home")
+        assert not is_node_process(pid, tmp_path)
+    finally:
+        stop_processes([process_state("v0", tmp_path / "home")])
+    assert not is_node_process(pid, tmp_path / "home")
