@@ -128,10 +128,11 @@ def is_node_process(pid: int, home: Path) -> bool:
     child = _children.get(pid)
     if child is not None:
         # Our own child that has not exited (`_reap` forgets it when it does), judged by the
-        # command we gave it, not by /proc: right after `Popen` returns, the kernel can still
+        # command we gave it (which names the home, also behind a wrapper such as `ip netns
+        # exec`), not by /proc: right after `Popen` returns, the kernel can still
         # be inside execve with the new command line not yet published (cmdline reads empty;
         # seen once as a node "exited while starting" that was starting).
-        return bool(child.args == node_command(home))
+        return isinstance(child.args, list) and str(home.resolve()) in child.args
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

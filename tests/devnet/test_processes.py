@@ -12,6 +12,8 @@ import os
 import socket
 from pathlib import Path
 
+import pytest
+
 from devnet.control import init
 from devnet.layout import load_layout
 from devnet.processes import (
@@ -86,16 +88,26 @@ def test_up_reports_a_node_that_exits_with_its_log_and_leaves_nothing(tmp_path: 
     assert load_layout(root).chain_id == layout.chain_id
 
 
-def test_a_node_just_spawned_is_its_home_node_at_once(tmp_path: Path) -> None:
+@pytest.mark.parametrize("wrapped", [False, True])
+def test_a_node_just_spawned_is_its_home_node_at_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, wrapped: bool) -> None:
     """Checked right after `spawn_node` returns (the kernel may not have published the new
-    command line yet), our child is the node of its home and of no other home."""
+    command line yet), our child is the node of its home and of no other home - also when
+    its command runs behind a wrapper (as `ip netns exec` in the partition tests), and
+    after the command-line builder is restored, so stopping it finds it."""
+    from devnet import processes
     from node.home import init_home
 
     init_home(tmp_path / "home")
+    plain = processes.node_command
+    if wrapped:
+        monkeypatch.setattr(processes, "node_command", lambda home: ["env", *plain(home)])
     pid = spawn_node("v0", tmp_path / "home")
+    monkeypatch.undo()
     try:
         assert is_node_process(pid, tmp_path / "home")
         assert not is_node_process(pid, tmp_path)
     finally:
-        stop_processes([process_state("v0", tmp_path / "home")])
+        outcome = stop_processes([process_state("v0", tmp_path / "home")])[0]
+    assert outcome.outcome in ("stopped", "killed")
     assert not is_node_process(pid, tmp_path / "home")
