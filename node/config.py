@@ -258,16 +258,16 @@ class ConsensusSection(_Section):
 
 
 class StoreSection(_Section):
-    """[store]: the node's LevelDB."""
+    """[store]: the node's LevelDBs (the chain's and the state's)."""
 
     write_buffer_mb: Annotated[
         int,
         Field(
             ge=0,
             le=256,
-            description="LevelDB memtable size in MiB (one being filled, one being written"
-            " out); 0: automatic - 16 plus 0-50% set by the node's key, so validators do"
-            " not compact in step",
+            description="LevelDB memtable size in MiB, for the chain's and the state's store"
+            " each (one being filled, one being written out); 0: automatic - 16 plus 0-50%"
+            " set by the node's key, so validators do not compact in step",
         ),
     ] = 0
     compaction_niceness: Annotated[

@@ -132,7 +132,8 @@ class Node:
         log(_log, logging.INFO, "node_started", chain_id=self.genesis.chain_id,
             node_id=self.key.public_key.hex()[:16], validator=self.is_validator,
             height=head.height, rpc_port=self.rpc_port, p2p_port=self.p2p_port,
-            write_buffer_mb=round(self.store.write_buffer_bytes / (1 << 20), 1))
+            write_buffer_mb=round(self.store.write_buffer_bytes / (1 << 20), 1),
+            state_replayed=self.store.replayed)
 
     async def _start_parts(self) -> None:
         assert self.store is not None

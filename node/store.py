@@ -1,10 +1,21 @@
-"""The node's LevelDB store: state, blocks, certificates, indexes and metadata in one DB.
+"""The node's LevelDB stores: the chain (blocks, certificates, indexes, head, consensus log)
+in `data/`, the state in `data/state/`.
 
-Keys are namespaced by a one-byte prefix. Finalizing a block writes its state changes, the
-block, its commit certificate, the transaction index with each receipt and the new height
-in ONE synced write batch, so a crash at any instant leaves the store at height h or h+1,
-never between. Reads of state go through `StateStore`, which the state machine uses as its
-`StateReader`.
+Keys are namespaced by a one-byte prefix. Finalizing a block writes the chain's part (the
+block, its commit certificate, the transaction index with each receipt, the end events
+and the new head) in ONE write batch, synced, and then the block's state changes with the
+state's height in one batch of the state store. The chain is the record, the state is
+derived from it: the state batch is synced only every `STATE_SYNC_BLOCKS` blocks, and a
+store whose state is behind its chain after a crash re-executes the missing blocks when it
+opens (`Store.open`), checking each state root against its header - CometBFT's block store
+and application state, replayed on handshake, work the same way. So a crash at any instant
+leaves the store at height h or h+1, never between.
+
+Why two LevelDB instances: a state of 1,000,000 accounts is written at random keys and
+read cold, while blocks grow by height; in one LevelDB the state's reads set off
+compactions of the whole store and every flush merged the chain's bytes with it (issue 9:
+`docs/PERFORMANCE.md`, "the state in its own store"). Reads of state go through
+`StateStore`, which the state machine uses as its `StateReader`.
 """
 
 from __future__ import annotations
@@ -26,7 +37,7 @@ import plyvel
 from commerce.block import Block, decode_block
 from commerce.encoding import decode, encode
 from commerce.genesis import Genesis, genesis_state_root, genesis_writes
-from commerce.machine import BlockResult, Event
+from commerce.machine import BlockResult, ChainContext, Event, execute_block
 from node.errors import NodeError, NodeErrorCode
 
 P_STATE = b"s"
@@ -45,7 +56,17 @@ META_STATE_ROOT = P_META + b"state_root"
 META_LAST_HASH = P_META + b"last_hash"
 META_FORMAT = P_META + b"format"
 META_SYNC = P_META + b"sync"
-STORE_FORMAT = b"agora-store-1"
+STORE_FORMAT = b"agora-store-2"
+STORE_FORMAT_1 = b"agora-store-1"  # the state in the chain's LevelDB (read and migrated)
+
+STATE_DIR = "state"  # the state store's directory, inside the chain store's
+STATE_FORMAT = b"agora-state-1"
+STATE_META_FORMAT = P_META + b"format"
+STATE_META_GENESIS_HASH = P_META + b"genesis_hash"
+STATE_META_HEIGHT = P_META + b"height"
+STATE_META_ROOT = P_META + b"state_root"
+STATE_META_SYNC = P_META + b"sync"
+STATE_SYNC_BLOCKS = 1000  # a synced state batch at least every this many blocks
 
 
 def height_key(prefix: bytes, height: int) -> bytes:
@@ -193,72 +214,62 @@ class StateStore:
 class Store:
     """One node's database. Open with `Store.open(path, genesis)`; close with `close()`."""
 
-    def __init__(self, db: plyvel.DB, genesis: Genesis, write_buffer_bytes: int) -> None:
+    def __init__(self, db: plyvel.DB, state_db: plyvel.DB, genesis: Genesis,
+                 write_buffer_bytes: int, replayed: int) -> None:
         self._db = db
+        self._state_db = state_db
         self.genesis = genesis
         self.write_buffer_bytes = write_buffer_bytes
-        self.state = StateStore(db)
+        self.replayed = replayed  # blocks re-executed by `open` to bring the state level
+        self.state = StateStore(state_db)
         self._head = self._read_head()
 
     @classmethod
     def open(cls, path: Path | str, genesis: Genesis, *,
              write_buffer_bytes: int | None = None, node_id: bytes | None = None) -> Store:
-        """Open or create the store for `genesis`'s chain. `write_buffer_bytes` is
-        LevelDB's memtable size (config `store.write_buffer_mb`); None: `write_buffer_for`
-        (with `node_id`, the node's public key, that spreads it).
+        """Open or create the store for `genesis`'s chain: the chain at `path`, the state at
+        `path/state` (a store of the previous one-LevelDB format is migrated first). Brings
+        the state level with the chain, re-executing the blocks it is behind by (a crash
+        or a `state/` directory deleted: then every block from genesis). `write_buffer_bytes`
+        is each LevelDB's memtable size (config `store.write_buffer_mb`); None:
+        `write_buffer_for` (with `node_id`, the node's public key, that spreads it).
 
         Raises NodeError(store_locked) when another process holds it and
-        NodeError(wrong_chain_data) when it belongs to another chain.
+        NodeError(wrong_chain_data) when it belongs to another chain or the state does
+        not follow from the chain's blocks.
         """
-        Path(path).mkdir(parents=True, exist_ok=True)
+        path = Path(path)
         if write_buffer_bytes is None:
             write_buffer_bytes = write_buffer_for(node_id)
+        db = _open_leveldb(path, write_buffer_bytes)
         try:
-            # Bloom filters (10 bits a key): a read of an absent key (a new order, timer or
-            # reward marker) skips the tables that cannot hold it, ~3 -> ~1.5 us a miss.
-            # Only the files' filter blocks change, never a stored key or value; tables
-            # written without filters are read as before.
-            #
-            # No block compression: state values are hashes, keys and packed integers that
-            # Snappy barely shrinks, and with a large state (1,000,000 accounts) compaction
-            # took ~20% of a core per validator at 1,000 tx/s with it, ~7% without. Applies
-            # to new files only: stores written before open as they were. The write buffer
-            # (memtable) size: `write_buffer_for`.
-            db = plyvel.DB(str(path), create_if_missing=True, bloom_filter_bits=10,
-                           compression=None, write_buffer_size=write_buffer_bytes)
-        except plyvel.IOError as exc:
-            raise NodeError(NodeErrorCode.STORE_LOCKED, f"cannot open {path}: {exc}") from exc
-        try:
-            cls._init_or_check(db, genesis)
+            state_db = _open_leveldb(path / STATE_DIR, write_buffer_bytes)
         except BaseException:
             db.close()
             raise
+        try:
+            cls._init_or_check(db, state_db, genesis)
+            replayed = _replay(db, state_db, genesis)
+        except BaseException:
+            db.close()
+            state_db.close()
+            raise
         if len(genesis.accounts) >= LARGE_GENESIS_ACCOUNTS:
             _release_memory()
-        return cls(db, genesis, write_buffer_bytes)
+        return cls(db, state_db, genesis, write_buffer_bytes, replayed)
 
-    GENESIS_BATCH_KEYS = 50_000  # state keys per write batch when a store is initialized
+    GENESIS_BATCH_KEYS = 50_000  # state keys per write batch when a state is written
 
     @staticmethod
-    def _init_or_check(db: plyvel.DB, genesis: Genesis) -> None:
+    def _init_or_check(db: plyvel.DB, state_db: plyvel.DB, genesis: Genesis) -> None:
         stored_hash = db.get(META_GENESIS_HASH)
         if stored_hash is None:
-            writes = genesis_writes(genesis)
-            root = genesis_state_root(genesis, writes)
-            # The state of height 0 goes in batches of GENESIS_BATCH_KEYS (one batch of a
-            # million accounts is one huge memtable); the metadata, genesis hash last, in a
-            # final synced batch, so a store without the hash is not initialized. A crash
-            # in between leaves state keys behind: they are deleted before the next try, so
-            # a changed genesis file cannot inherit them.
-            with db.write_batch() as batch:
-                for key in db.iterator(prefix=P_STATE, include_value=False):
-                    batch.delete(key)
-            items = sorted((key, value) for key, value in writes.items() if value is not None)
-            step = Store.GENESIS_BATCH_KEYS
-            for start in range(0, len(items), step):
-                with db.write_batch() as batch:
-                    for key, value in items[start:start + step]:
-                        batch.put(P_STATE + key, value)
+            # The state first (synced), then the chain's metadata in a final synced batch,
+            # genesis hash last: a store without it is not initialized, and a state left
+            # by a crash in between is written again (a changed genesis file cannot
+            # inherit its keys).
+            _delete_prefix(db, P_STATE)  # of a one-LevelDB store whose start was cut short
+            root = _write_genesis_state(state_db, genesis)
             with db.write_batch(transaction=True, sync=True) as batch:
                 batch.put(META_FORMAT, STORE_FORMAT)
                 batch.put(META_CHAIN_ID, genesis.chain_id.encode())
@@ -267,7 +278,8 @@ class Store:
                 batch.put(META_LAST_HASH, genesis.hash)
                 batch.put(META_GENESIS_HASH, genesis.hash)
             return
-        if db.get(META_FORMAT) != STORE_FORMAT:
+        store_format = db.get(META_FORMAT)
+        if store_format not in (STORE_FORMAT, STORE_FORMAT_1):
             raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA, "data directory has an unknown format")
         if stored_hash != genesis.hash:
             chain = (db.get(META_CHAIN_ID) or b"?").decode(errors="replace")
@@ -275,11 +287,22 @@ class Store:
                 NodeErrorCode.WRONG_CHAIN_DATA,
                 f"data directory belongs to chain {chain!r} with another genesis",
             )
+        if store_format == STORE_FORMAT_1:
+            _migrate_state_out(db, state_db, genesis)
+        _delete_prefix(db, P_STATE)  # left by a migration that stopped before its end
+        state_hash = state_db.get(STATE_META_GENESIS_HASH)
+        if state_hash is None:
+            _write_genesis_state(state_db, genesis)  # no state yet: replayed from height 0
+        elif state_hash != genesis.hash or state_db.get(STATE_META_FORMAT) != STATE_FORMAT:
+            raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA,
+                            f"{STATE_DIR}/ in the data directory is another chain's state")
 
     def close(self) -> None:
         """Close the database (idempotent)."""
         if not self._db.closed:
             self._db.close()
+        if not self._state_db.closed:
+            self._state_db.close()
 
     @property
     def closed(self) -> bool:
@@ -300,14 +323,15 @@ class Store:
 
     def finalize_block(self, block: Block, certificate: bytes, result: BlockResult, *,
                        sync: bool = True) -> None:
-        """Write a finalized block and everything it changes in one batch, synced unless
-        `sync` is False.
+        """Write a finalized block and everything it changes: the chain's batch, synced
+        unless `sync` is False, then the state's (see the module's docstring).
 
         `result` must come from executing `block` on this store's state at the current head;
         the caller has checked that `result.state_root` equals the header's. An unsynced
         batch is still atomic (a crash loses whole batches from the end, never part of
         one); the caller of a run of unsynced blocks makes them durable with a synced write
-        (the run's last block, or `sync`) before it reports any of them.
+        (the run's last block, or `sync`) before it reports any of them. If the state's
+        write fails after the chain's, the store closes: it reopens level (`open`).
         """
         head = self._head
         header = block.header
@@ -318,16 +342,10 @@ class Store:
         block_hash = block.hash
         raw = block.raw or encode([header.to_array(), [tx.raw for tx in block.txs]])
         height = header.height
-        writes = result.writes
         self.state._begin_write()
         try:
             with self._db.write_batch(transaction=True, sync=sync) as batch:
                 put = batch.put
-                for key, value in writes.items():
-                    if value is None:
-                        batch.delete(P_STATE + key)
-                    else:
-                        put(P_STATE + key, value)
                 put(height_key(P_BLOCK, height), raw)
                 put(height_key(P_CERT, height), certificate)
                 put(P_HASH + block_hash, struct.pack(">Q", height))
@@ -342,12 +360,21 @@ class Store:
         except BaseException:
             self.state._forget()
             raise
-        self.state._apply(writes)
+        try:
+            _write_state(self._state_db, height, result,
+                         sync=sync and height % STATE_SYNC_BLOCKS == 0)
+        except BaseException:
+            self.state._forget()
+            self.close()
+            raise
+        self.state._apply(result.writes)
         self._head = ChainHead(header.height, block_hash, result.state_root)
 
     def sync(self) -> None:
-        """Make every write so far durable (LevelDB syncs its log up to this write)."""
+        """Make every write so far durable (LevelDB syncs its log up to this write): the
+        chain's first, so the durable state is never ahead of the durable chain."""
         self._db.put(META_SYNC, b"", sync=True)
+        self._state_db.put(STATE_META_SYNC, b"", sync=True)
 
     def get_block(self, height: int) -> Block | None:
         """The finalized block at `height`, or None (height 0 has no block)."""
@@ -412,9 +439,145 @@ class Store:
                 batch.delete(P_CONSENSUS + key)
 
     def check_writable(self) -> bool:
-        """True when a synced write succeeds (for the health check)."""
+        """True when a synced write to both LevelDBs succeeds (for the health check)."""
         try:
             self._db.put(P_META + b"health", b"ok", sync=True)
-        except plyvel.Error:
+            self._state_db.put(P_META + b"health", b"ok", sync=True)
+        except (plyvel.Error, RuntimeError):  # RuntimeError: closed
             return False
         return True
+
+
+def _open_leveldb(path: Path, write_buffer_bytes: int) -> plyvel.DB:
+    """Open (create) one LevelDB with the node's options; NodeError(store_locked) if not.
+
+    Bloom filters (10 bits a key): a read of an absent key (a new order, timer or reward
+    marker) skips the tables that cannot hold it, ~3 -> ~1.5 us a miss. Only the files'
+    filter blocks change, never a stored key or value; tables written without filters are
+    read as before.
+
+    No block compression: state values are hashes, keys and packed integers that Snappy
+    barely shrinks, and with a large state (1,000,000 accounts) compaction took ~20% of a
+    core per validator at 1,000 tx/s with it, ~7% without. Applies to new files only:
+    stores written before open as they were. The write buffer (memtable) size:
+    `write_buffer_for`.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    try:
+        return plyvel.DB(str(path), create_if_missing=True, bloom_filter_bits=10,
+                         compression=None, write_buffer_size=write_buffer_bytes)
+    except plyvel.IOError as exc:
+        raise NodeError(NodeErrorCode.STORE_LOCKED, f"cannot open {path}: {exc}") from exc
+
+
+def _delete_prefix(db: plyvel.DB, prefix: bytes) -> None:
+    """Delete every key under `prefix`, in batches of `Store.GENESIS_BATCH_KEYS` (the
+    iterator reads a snapshot taken when it was made)."""
+    keys = db.iterator(prefix=prefix, include_value=False)
+    while chunk := list(itertools.islice(keys, Store.GENESIS_BATCH_KEYS)):
+        with db.write_batch() as batch:
+            for key in chunk:
+                batch.delete(key)
+
+
+def _write_genesis_state(state_db: plyvel.DB, genesis: Genesis) -> bytes:
+    """Empty the state store and write the state of height 0 (in batches: one batch of a
+    million accounts is one huge memtable), its metadata last in a synced batch; returns
+    its root."""
+    writes = genesis_writes(genesis)
+    root = genesis_state_root(genesis, writes)
+    _delete_prefix(state_db, P_META)
+    _delete_prefix(state_db, P_STATE)
+    items = sorted((key, value) for key, value in writes.items() if value is not None)
+    step = Store.GENESIS_BATCH_KEYS
+    for start in range(0, len(items), step):
+        with state_db.write_batch() as batch:
+            for key, value in items[start:start + step]:
+                batch.put(P_STATE + key, value)
+    _write_state_meta(state_db, genesis.hash, 0, root)
+    return root
+
+
+def _write_state_meta(state_db: plyvel.DB, genesis_hash: bytes, height: int,
+                      root: bytes) -> None:
+    with state_db.write_batch(transaction=True, sync=True) as batch:
+        batch.put(STATE_META_FORMAT, STATE_FORMAT)
+        batch.put(STATE_META_HEIGHT, struct.pack(">Q", height))
+        batch.put(STATE_META_ROOT, root)
+        batch.put(STATE_META_GENESIS_HASH, genesis_hash)
+
+
+def _write_state(state_db: plyvel.DB, height: int, result: BlockResult, *, sync: bool) -> None:
+    """One block's state batch: its writes, the state's height and root."""
+    with state_db.write_batch(transaction=True, sync=sync) as batch:
+        put = batch.put
+        for key, value in result.writes.items():
+            if value is None:
+                batch.delete(P_STATE + key)
+            else:
+                put(P_STATE + key, value)
+        put(STATE_META_HEIGHT, struct.pack(">Q", height))
+        put(STATE_META_ROOT, result.state_root)
+
+
+def _migrate_state_out(db: plyvel.DB, state_db: plyvel.DB, genesis: Genesis) -> None:
+    """A store of format 1 (state in the chain's LevelDB): copy its state into the state
+    store, mark the chain's store format 2, then delete the copied keys. A crash before
+    the mark copies again; after it, `_init_or_check` deletes what is left."""
+    _delete_prefix(state_db, P_META)
+    _delete_prefix(state_db, P_STATE)
+    step = Store.GENESIS_BATCH_KEYS
+    items = db.iterator(prefix=P_STATE)
+    while chunk := list(itertools.islice(items, step)):
+        with state_db.write_batch() as batch:
+            for key, value in chunk:
+                batch.put(key, value)
+    raw_height, root = db.get(META_HEIGHT), db.get(META_STATE_ROOT)
+    assert raw_height is not None and root is not None, "store metadata"
+    _write_state_meta(state_db, genesis.hash, struct.unpack(">Q", raw_height)[0], root)
+    db.put(META_FORMAT, STORE_FORMAT, sync=True)
+
+
+def _replay(db: plyvel.DB, state_db: plyvel.DB, genesis: Genesis) -> int:
+    """Re-execute the chain's blocks the state is behind by; returns how many.
+
+    Raises NodeError(wrong_chain_data) when the state is ahead of the chain (a data
+    directory put together from two copies), level with it but with another root, or a
+    block's execution does not give its header's state root (the root of each block
+    commits to the one before, so a state of another history fails at the first block).
+    """
+    raw_chain, raw_state = db.get(META_HEIGHT), state_db.get(STATE_META_HEIGHT)
+    state_root = state_db.get(STATE_META_ROOT)
+    assert raw_chain is not None and raw_state is not None and state_root is not None, \
+        "store metadata"
+    chain_height = struct.unpack(">Q", raw_chain)[0]
+    state_height = struct.unpack(">Q", raw_state)[0]
+    if state_height > chain_height:
+        raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA,
+                        f"the state ({STATE_DIR}/, height {state_height}) is ahead of the "
+                        f"chain (height {chain_height}): restore both from one copy, or "
+                        f"delete {STATE_DIR}/ to rebuild it from the blocks")
+    if state_height == chain_height and state_root != db.get(META_STATE_ROOT):
+        raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA,
+                        f"the state ({STATE_DIR}/) is not the chain's at height {chain_height}:"
+                        f" delete {STATE_DIR}/ to rebuild it from the blocks")
+    reader = StateStore(state_db)
+    for height in range(state_height + 1, chain_height + 1):
+        raw = db.get(height_key(P_BLOCK, height))
+        assert raw is not None, f"block {height} is under the head"
+        block = decode_block(raw)
+        try:
+            result = execute_block(reader, ChainContext.of(genesis, height), state_root,
+                                   block.txs, drop_invalid=False, check_signatures=False)
+            wrong = "" if result.state_root == block.header.state_root else "another root"
+        except Exception as exc:  # noqa: BLE001 - a refused tx or a stored value not decoding
+            wrong = f"{type(exc).__name__}: {exc}".splitlines()[0]
+        if wrong:
+            raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA,
+                            f"the state does not follow from block {height} ({wrong}): "
+                            f"delete {STATE_DIR}/ to rebuild it from the blocks")
+        reader._begin_write()
+        _write_state(state_db, height, result, sync=height == chain_height)
+        reader._apply(result.writes)
+        state_root = result.state_root
+    return chain_height - state_height

@@ -1,0 +1,246 @@
+"""The state's own LevelDB (`data/state/`): brought level with the chain when it opens.
+
+Method: finalize blocks on a store in a temporary directory, then put its `state/`
+directory in the situations a crash, an operator or an upgrade leaves it in (a copy from
+fewer blocks back, deleted, a copy from another chain, ahead of the chain, the previous
+one-LevelDB format), reopen, and compare the state with an in-memory execution of the
+stored blocks from genesis.
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import plyvel
+import pytest
+
+from commerce.machine import ChainContext, execute_block
+from node.errors import NodeError, NodeErrorCode
+from node.store import (
+    META_FORMAT,
+    P_STATE,
+    STATE_DIR,
+    STATE_META_ROOT,
+    STATE_SYNC_BLOCKS,
+    STORE_FORMAT,
+    STORE_FORMAT_1,
+    Store,
+)
+from tests.foundation.workload import (
+    Head,
+    block_txs,
+    certificate_for,
+    genesis_head,
+    genesis_memory,
+    make_block,
+    make_genesis,
+    make_keys,
+)
+
+KEYS = make_keys(6)
+GENESIS = make_genesis(KEYS)
+OTHER = make_genesis(KEYS, chain_id="agora-other")
+
+
+def _finalize(path: Path, count: int) -> None:
+    store = Store.open(path, GENESIS)
+    try:
+        for _ in range(count):
+            head = store.head
+            txs = block_txs(store.state, KEYS, head.height + 1, 4)
+            block, result = make_block(store.state, GENESIS,
+                                       Head(head.height, head.block_hash, head.state_root), txs)
+            store.finalize_block(block, certificate_for(block.height), result)
+    finally:
+        store.close()
+
+
+def _expected_state(store: Store) -> dict[bytes, bytes]:
+    """The state of the stored blocks executed in memory from genesis (roots checked)."""
+    memory = genesis_memory(GENESIS)
+    root = genesis_head(GENESIS).state_root
+    for height in range(1, store.head.height + 1):
+        block = store.get_block(height)
+        assert block is not None
+        result = execute_block(memory, ChainContext.of(GENESIS, height), root, block.txs,
+                               drop_invalid=False)
+        assert result.state_root == block.header.state_root
+        memory.apply(result.writes)
+        root = result.state_root
+    assert root == store.head.state_root
+    return memory.items
+
+
+def _state_keys_in_chain_db(path: Path) -> int:
+    db = plyvel.DB(str(path))
+    try:
+        return sum(1 for _ in db.iterator(prefix=P_STATE, include_value=False))
+    finally:
+        db.close()
+
+
+def test_state_behind_the_chain_is_replayed_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    _finalize(path, 3)
+    shutil.copytree(path / STATE_DIR, tmp_path / "state-at-3")
+    _finalize(path, 5)
+    shutil.rmtree(path / STATE_DIR)
+    shutil.copytree(tmp_path / "state-at-3", path / STATE_DIR)  # as a crash leaves it
+    store = Store.open(path, GENESIS)
+    try:
+        assert store.replayed == 5
+        assert store.head.height == 8
+        assert dict(store.state.iterate(b"")) == _expected_state(store)
+    finally:
+        store.close()
+    again = Store.open(path, GENESIS)  # level now: nothing to replay
+    try:
+        assert again.replayed == 0
+        assert again.head.height == 8
+    finally:
+        again.close()
+
+
+def test_deleted_state_is_rebuilt_from_the_blocks(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    _finalize(path, 6)
+    shutil.rmtree(path / STATE_DIR)
+    store = Store.open(path, GENESIS)
+    try:
+        assert store.replayed == 6
+        assert dict(store.state.iterate(b"")) == _expected_state(store)
+    finally:
+        store.close()
+    _finalize(path, 2)  # and the chain goes on from it
+    store = Store.open(path, GENESIS)
+    try:
+        assert store.head.height == 8
+        assert dict(store.state.iterate(b"")) == _expected_state(store)
+    finally:
+        store.close()
+
+
+def test_state_ahead_of_the_chain_is_refused_in_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    _finalize(path, 2)
+    shutil.copytree(path, tmp_path / "chain-at-2", ignore=shutil.ignore_patterns(STATE_DIR))
+    _finalize(path, 3)
+    for entry in path.iterdir():
+        if entry.name != STATE_DIR:
+            entry.unlink()
+    for entry in (tmp_path / "chain-at-2").iterdir():
+        shutil.copy2(entry, path / entry.name)
+    with pytest.raises(NodeError) as caught:
+        Store.open(path, GENESIS)
+    assert caught.value.code is NodeErrorCode.WRONG_CHAIN_DATA
+    assert "ahead of the chain" in caught.value.message
+    assert "\n" not in caught.value.message
+    # Nothing changed: with the state removed as the message says, it opens at height 2.
+    shutil.rmtree(path / STATE_DIR)
+    store = Store.open(path, GENESIS)
+    try:
+        assert store.head.height == 2
+        assert dict(store.state.iterate(b"")) == _expected_state(store)
+    finally:
+        store.close()
+
+
+def test_another_chains_state_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    _finalize(path, 1)
+    Store.open(tmp_path / "other", OTHER).close()
+    shutil.rmtree(path / STATE_DIR)
+    shutil.copytree(tmp_path / "other" / STATE_DIR, path / STATE_DIR)
+    with pytest.raises(NodeError) as caught:
+        Store.open(path, GENESIS)
+    assert caught.value.code is NodeErrorCode.WRONG_CHAIN_DATA
+    assert "another chain's state" in caught.value.message
+
+
+def test_state_that_does_not_follow_from_the_blocks_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    _finalize(path, 2)
+    shutil.copytree(path / STATE_DIR, tmp_path / "state-at-2")
+    _finalize(path, 1)
+    shutil.rmtree(path / STATE_DIR)
+    shutil.copytree(tmp_path / "state-at-2", path / STATE_DIR)
+    db = plyvel.DB(str(path / STATE_DIR))
+    keys = [key for key, _ in db.iterator(prefix=P_STATE)]
+    db.put(keys[0], db.get(keys[1]))  # a state not of these blocks (same height)
+    db.close()
+    with pytest.raises(NodeError) as caught:
+        Store.open(path, GENESIS)
+    assert caught.value.code is NodeErrorCode.WRONG_CHAIN_DATA
+    assert "does not follow from block 3" in caught.value.message
+    assert "\n" not in caught.value.message
+
+
+def test_state_level_with_the_chain_but_of_another_history_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    _finalize(path, 2)
+    db = plyvel.DB(str(path / STATE_DIR))
+    db.put(STATE_META_ROOT, b"\x00" * 32)
+    db.close()
+    with pytest.raises(NodeError) as caught:
+        Store.open(path, GENESIS)
+    assert caught.value.code is NodeErrorCode.WRONG_CHAIN_DATA
+    assert "not the chain's at height 2" in caught.value.message
+
+
+def _to_format_1(path: Path) -> dict[bytes, bytes]:
+    """Turn a store into the one-LevelDB layout of format 1; returns its state entries."""
+    state_db = plyvel.DB(str(path / STATE_DIR))
+    entries = dict(state_db.iterator(prefix=P_STATE))
+    state_db.close()
+    shutil.rmtree(path / STATE_DIR)
+    db = plyvel.DB(str(path))
+    with db.write_batch() as batch:
+        for key, value in entries.items():
+            batch.put(key, value)
+        batch.put(META_FORMAT, STORE_FORMAT_1)
+    db.close()
+    return entries
+
+
+def test_store_of_format_1_is_migrated_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    _finalize(path, 4)
+    entries = _to_format_1(path)
+    store = Store.open(path, GENESIS)
+    try:
+        assert store.replayed == 0
+        assert store.head.height == 4
+        assert {P_STATE + k: v for k, v in store.state.iterate(b"")} == entries
+        assert dict(store.state.iterate(b"")) == _expected_state(store)
+    finally:
+        store.close()
+    assert _state_keys_in_chain_db(path) == 0
+    db = plyvel.DB(str(path))
+    assert db.get(META_FORMAT) == STORE_FORMAT
+    db.close()
+    _finalize(path, 1)
+
+
+def test_migration_cut_short_after_its_mark_is_finished_on_open(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    _finalize(path, 2)
+    state_db = plyvel.DB(str(path / STATE_DIR))
+    entries = dict(state_db.iterator(prefix=P_STATE))
+    state_db.close()
+    db = plyvel.DB(str(path))  # format 2 with the copied keys not yet deleted
+    with db.write_batch() as batch:
+        for key, value in entries.items():
+            batch.put(key, value)
+    db.close()
+    store = Store.open(path, GENESIS)
+    try:
+        assert dict(store.state.iterate(b"")) == _expected_state(store)
+    finally:
+        store.close()
+    assert _state_keys_in_chain_db(path) == 0
+
+
+def test_state_batches_are_synced_at_least_every_few_blocks() -> None:
+    """Bounds the replay after a power loss (an OS flushes a log within seconds anyway)."""
+    assert 0 < STATE_SYNC_BLOCKS <= 1000
