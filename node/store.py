@@ -5,10 +5,11 @@ Keys are namespaced by a one-byte prefix. Finalizing a block writes the chain's 
 block, its commit certificate, the transaction index with each receipt, the end events
 and the new head) in ONE write batch, synced, and then the block's state changes with the
 state's height in one batch of the state store. The chain is the record, the state is
-derived from it: the state batch is synced only every `STATE_SYNC_BLOCKS` blocks, and a
-store whose state is behind its chain after a crash re-executes the missing blocks when it
-opens (`Store.open`), checking each state root against its header - CometBFT's block store
-and application state, replayed on handshake, work the same way. So a crash at any instant
+derived from it: the state is synced once `STATE_SYNC_BLOCKS` blocks passed since its
+last sync (right after a sync of the chain, never before), and a store whose state is
+behind its chain after a crash re-executes the missing blocks when it opens
+(`Store.open`), checking each state root against its header - CometBFT's block store and
+application state, replayed on handshake, work the same way. So a crash at any instant
 leaves the store at height h or h+1, never between.
 
 Why two LevelDB instances: a state of 1,000,000 accounts is written at random keys and
@@ -66,7 +67,7 @@ STATE_META_GENESIS_HASH = P_META + b"genesis_hash"
 STATE_META_HEIGHT = P_META + b"height"
 STATE_META_ROOT = P_META + b"state_root"
 STATE_META_SYNC = P_META + b"sync"
-STATE_SYNC_BLOCKS = 1000  # a synced state batch at least every this many blocks
+STATE_SYNC_BLOCKS = 1000  # the state is synced once this many blocks passed since last
 
 
 def height_key(prefix: bytes, height: int) -> bytes:
@@ -223,6 +224,7 @@ class Store:
         self.replayed = replayed  # blocks re-executed by `open` to bring the state level
         self.state = StateStore(state_db)
         self._head = self._read_head()
+        self._state_synced = self._head.height  # `open` left the state level and synced
 
     @classmethod
     def open(cls, path: Path | str, genesis: Genesis, *,
@@ -360,21 +362,28 @@ class Store:
         except BaseException:
             self.state._forget()
             raise
+        state_sync = sync and height - self._state_synced >= STATE_SYNC_BLOCKS
         try:
-            _write_state(self._state_db, height, result,
-                         sync=sync and height % STATE_SYNC_BLOCKS == 0)
+            _write_state(self._state_db, height, result, sync=state_sync)
         except BaseException:
             self.state._forget()
             self.close()
             raise
         self.state._apply(result.writes)
         self._head = ChainHead(header.height, block_hash, result.state_root)
+        if state_sync:
+            self._state_synced = height
 
     def sync(self) -> None:
-        """Make every write so far durable (LevelDB syncs its log up to this write): the
-        chain's first, so the durable state is never ahead of the durable chain."""
+        """Make the chain's writes so far durable (LevelDB syncs its log up to this write),
+        and the state's too once `STATE_SYNC_BLOCKS` blocks passed since it was last
+        synced: the chain's first, so the durable state is never ahead of the durable
+        chain."""
         self._db.put(META_SYNC, b"", sync=True)
-        self._state_db.put(STATE_META_SYNC, b"", sync=True)
+        height = self._head.height
+        if height - self._state_synced >= STATE_SYNC_BLOCKS:
+            self._state_db.put(STATE_META_SYNC, b"", sync=True)
+            self._state_synced = height
 
     def get_block(self, height: int) -> Block | None:
         """The finalized block at `height`, or None (height 0 has no block)."""
