@@ -495,8 +495,7 @@ def _write_genesis_state(state_db: plyvel.DB, genesis: Genesis) -> bytes:
     its root."""
     writes = genesis_writes(genesis)
     root = genesis_state_root(genesis, writes)
-    _delete_prefix(state_db, P_META)
-    _delete_prefix(state_db, P_STATE)
+    _delete_prefix(state_db, b"")
     items = sorted((key, value) for key, value in writes.items() if value is not None)
     step = Store.GENESIS_BATCH_KEYS
     for start in range(0, len(items), step):
@@ -533,8 +532,7 @@ def _migrate_state_out(db: plyvel.DB, state_db: plyvel.DB, genesis: Genesis) -> 
     """A store of format 1 (state in the chain's LevelDB): copy its state into the state
     store, mark the chain's store format 2, then delete the copied keys. A crash before
     the mark copies again; after it, `_init_or_check` deletes what is left."""
-    _delete_prefix(state_db, P_META)
-    _delete_prefix(state_db, P_STATE)
+    _delete_prefix(state_db, b"")
     step = Store.GENESIS_BATCH_KEYS
     items = db.iterator(prefix=P_STATE)
     while chunk := list(itertools.islice(items, step)):

@@ -72,6 +72,37 @@ def _expected_state(store: Store) -> dict[bytes, bytes]:
     return memory.items
 
 
+def _replace_state(path: Path, source: Path) -> None:
+    """Put a copy of the state directory `source` in place of the store's."""
+    shutil.rmtree(path / STATE_DIR)
+    shutil.copytree(source, path / STATE_DIR)
+
+
+def _refused(path: Path) -> str:
+    """Open the store, which must refuse with wrong_chain_data; returns the message."""
+    with pytest.raises(NodeError) as caught:
+        Store.open(path, GENESIS)
+    assert caught.value.code is NodeErrorCode.WRONG_CHAIN_DATA
+    return caught.value.message
+
+
+def _state_entries(path: Path) -> dict[bytes, bytes]:
+    """The state keys (with their prefix) of the store's state LevelDB."""
+    state_db = plyvel.DB(str(path / STATE_DIR))
+    try:
+        return dict(state_db.iterator(prefix=P_STATE))
+    finally:
+        state_db.close()
+
+
+def _put_in_chain_db(path: Path, entries: dict[bytes, bytes]) -> None:
+    db = plyvel.DB(str(path))
+    with db.write_batch() as batch:
+        for key, value in entries.items():
+            batch.put(key, value)
+    db.close()
+
+
 def _state_keys_in_chain_db(path: Path) -> int:
     db = plyvel.DB(str(path))
     try:
@@ -85,8 +116,7 @@ def test_state_behind_the_chain_is_replayed_on_open(tmp_path: Path) -> None:
     _finalize(path, 3)
     shutil.copytree(path / STATE_DIR, tmp_path / "state-at-3")
     _finalize(path, 5)
-    shutil.rmtree(path / STATE_DIR)
-    shutil.copytree(tmp_path / "state-at-3", path / STATE_DIR)  # as a crash leaves it
+    _replace_state(path, tmp_path / "state-at-3")  # as a crash leaves it
     store = Store.open(path, GENESIS)
     try:
         assert store.replayed == 5
@@ -131,11 +161,9 @@ def test_state_ahead_of_the_chain_is_refused_in_one_line(tmp_path: Path) -> None
             entry.unlink()
     for entry in (tmp_path / "chain-at-2").iterdir():
         shutil.copy2(entry, path / entry.name)
-    with pytest.raises(NodeError) as caught:
-        Store.open(path, GENESIS)
-    assert caught.value.code is NodeErrorCode.WRONG_CHAIN_DATA
-    assert "ahead of the chain" in caught.value.message
-    assert "\n" not in caught.value.message
+    message = _refused(path)
+    assert "ahead of the chain" in message
+    assert "\n" not in message
     # Nothing changed: with the state removed as the message says, it opens at height 2.
     shutil.rmtree(path / STATE_DIR)
     store = Store.open(path, GENESIS)
@@ -150,12 +178,8 @@ def test_another_chains_state_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "data"
     _finalize(path, 1)
     Store.open(tmp_path / "other", OTHER).close()
-    shutil.rmtree(path / STATE_DIR)
-    shutil.copytree(tmp_path / "other" / STATE_DIR, path / STATE_DIR)
-    with pytest.raises(NodeError) as caught:
-        Store.open(path, GENESIS)
-    assert caught.value.code is NodeErrorCode.WRONG_CHAIN_DATA
-    assert "another chain's state" in caught.value.message
+    _replace_state(path, tmp_path / "other" / STATE_DIR)
+    assert "another chain's state" in _refused(path)
 
 
 def test_state_that_does_not_follow_from_the_blocks_is_refused(tmp_path: Path) -> None:
@@ -163,17 +187,14 @@ def test_state_that_does_not_follow_from_the_blocks_is_refused(tmp_path: Path) -
     _finalize(path, 2)
     shutil.copytree(path / STATE_DIR, tmp_path / "state-at-2")
     _finalize(path, 1)
-    shutil.rmtree(path / STATE_DIR)
-    shutil.copytree(tmp_path / "state-at-2", path / STATE_DIR)
+    _replace_state(path, tmp_path / "state-at-2")
     db = plyvel.DB(str(path / STATE_DIR))
     keys = [key for key, _ in db.iterator(prefix=P_STATE)]
     db.put(keys[0], db.get(keys[1]))  # a state not of these blocks (same height)
     db.close()
-    with pytest.raises(NodeError) as caught:
-        Store.open(path, GENESIS)
-    assert caught.value.code is NodeErrorCode.WRONG_CHAIN_DATA
-    assert "does not follow from block 3" in caught.value.message
-    assert "\n" not in caught.value.message
+    message = _refused(path)
+    assert "does not follow from block 3" in message
+    assert "\n" not in message
 
 
 def test_state_level_with_the_chain_but_of_another_history_is_refused(tmp_path: Path) -> None:
@@ -182,24 +203,14 @@ def test_state_level_with_the_chain_but_of_another_history_is_refused(tmp_path: 
     db = plyvel.DB(str(path / STATE_DIR))
     db.put(STATE_META_ROOT, b"\x00" * 32)
     db.close()
-    with pytest.raises(NodeError) as caught:
-        Store.open(path, GENESIS)
-    assert caught.value.code is NodeErrorCode.WRONG_CHAIN_DATA
-    assert "not the chain's at height 2" in caught.value.message
+    assert "not the chain's at height 2" in _refused(path)
 
 
 def _to_format_1(path: Path) -> dict[bytes, bytes]:
     """Turn a store into the one-LevelDB layout of format 1; returns its state entries."""
-    state_db = plyvel.DB(str(path / STATE_DIR))
-    entries = dict(state_db.iterator(prefix=P_STATE))
-    state_db.close()
+    entries = _state_entries(path)
     shutil.rmtree(path / STATE_DIR)
-    db = plyvel.DB(str(path))
-    with db.write_batch() as batch:
-        for key, value in entries.items():
-            batch.put(key, value)
-        batch.put(META_FORMAT, STORE_FORMAT_1)
-    db.close()
+    _put_in_chain_db(path, {**entries, META_FORMAT: STORE_FORMAT_1})
     return entries
 
 
@@ -225,14 +236,7 @@ def test_store_of_format_1_is_migrated_on_open(tmp_path: Path) -> None:
 def test_migration_cut_short_after_its_mark_is_finished_on_open(tmp_path: Path) -> None:
     path = tmp_path / "data"
     _finalize(path, 2)
-    state_db = plyvel.DB(str(path / STATE_DIR))
-    entries = dict(state_db.iterator(prefix=P_STATE))
-    state_db.close()
-    db = plyvel.DB(str(path))  # format 2 with the copied keys not yet deleted
-    with db.write_batch() as batch:
-        for key, value in entries.items():
-            batch.put(key, value)
-    db.close()
+    _put_in_chain_db(path, _state_entries(path))  # format 2, copied keys not yet deleted
     store = Store.open(path, GENESIS)
     try:
         assert dict(store.state.iterate(b"")) == _expected_state(store)
