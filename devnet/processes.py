@@ -1,9 +1,13 @@
 """Node processes of a local devnet: spawn, find, stop, and wait until they make blocks.
 
-Each validator runs as a detached `agora start --home <home>` (a new session, so a Ctrl-C in
-the terminal that ran `agora devnet up` reaches only that command, which then stops the nodes
-itself). Its stdout and stderr are appended to `<home>/node.log`, its PID is written to
-`<home>/node.pid`.
+Each validator runs as a detached `agora start --home <home>` in a process group of its own,
+so a Ctrl-C in the terminal that ran `agora devnet up` reaches only that command, which then
+stops the nodes itself. The nodes stay in the launcher's session: Linux's autogroup
+scheduling shares the CPU fairly between sessions first and applies thread priorities only
+within one, so with a session per node the lowered priority of each node's LevelDB
+compaction thread (`[store] compaction_niceness`) would hold against its own event loop but
+not against the other validators sharing the machine. Its stdout and stderr are appended to
+`<home>/node.log`, its PID is written to `<home>/node.pid`.
 
 A PID file is trusted only when the process is alive *and* its command line names the home
 directory (`/proc/<pid>/cmdline`): a PID left behind by a crash or a reboot, possibly reused by
@@ -192,8 +196,9 @@ def node_command(home: Path) -> list[str]:
 
 
 def spawn_node(name: str, home: Path) -> int:
-    """Start node `name` detached (new session), logs appended to `<home>/node.log`; write
-    its PID file and return the PID. The caller checks ports and liveness first."""
+    """Start node `name` detached (a process group of its own in this session, see the
+    module's docstring), logs appended to `<home>/node.log`; write its PID file and return
+    the PID. The caller checks ports and liveness first."""
     home = home.resolve()
     assert home.is_dir(), f"no node home at {home}"
     stamp = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
@@ -203,7 +208,7 @@ def spawn_node(name: str, home: Path) -> int:
         log.flush()
         child = subprocess.Popen(
             node_command(home), stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True, env=env,
+            process_group=0, close_fds=True, env=env,
         )
     _children[child.pid] = child
     write_pid(home, child.pid)

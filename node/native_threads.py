@@ -9,7 +9,10 @@ the compaction still uses every idle moment; RocksDB offers the same for its com
 (`Env::LowerThreadPoolCPUPriority`). LevelDB's own back-pressure (slower writes when level-0
 files pile up) still bounds how far compaction may fall behind.
 
-Linux only (`/proc/self/task`, per-thread `setpriority`); elsewhere nothing is changed.
+Linux only (`/proc/self/task`, per-thread `setpriority`); elsewhere nothing is changed. A
+nice value ranks threads within their scheduling group only (a session under autogroup, a
+cgroup under the CPU controller), so nodes sharing a machine must share the group for it to
+hold between them (`devnet.processes`).
 """
 
 from __future__ import annotations

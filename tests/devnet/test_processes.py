@@ -111,3 +111,19 @@ def test_a_node_just_spawned_is_its_home_node_at_once(
         outcome = stop_processes([process_state("v0", tmp_path / "home")])[0]
     assert outcome.outcome in ("stopped", "killed")
     assert not is_node_process(pid, tmp_path / "home")
+
+
+def test_a_node_leads_its_own_process_group_in_the_launchers_session(tmp_path: Path) -> None:
+    """A terminal's Ctrl-C (sent to the foreground process group) does not reach the node,
+    and the node shares the launcher's session, so Linux's per-session CPU grouping
+    (autogroup) leaves the nodes' thread priorities comparable across validators."""
+    from node.home import init_home
+
+    init_home(tmp_path / "home")
+    pid = spawn_node("v0", tmp_path / "home")
+    try:
+        assert os.getpgid(pid) == pid != os.getpgid(0)
+        assert os.getsid(pid) == os.getsid(0)
+    finally:
+        outcome = stop_processes([process_state("v0", tmp_path / "home")])[0]
+    assert outcome.outcome in ("stopped", "killed")
