@@ -28,7 +28,7 @@ import hashlib
 import itertools
 import struct
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -489,19 +489,24 @@ def _delete_prefix(db: plyvel.DB, prefix: bytes) -> None:
                 batch.delete(key)
 
 
+def _put_in_batches(db: plyvel.DB, items: Iterable[tuple[bytes, bytes]]) -> None:
+    """Put every (key, value) of `items`, in batches of `Store.GENESIS_BATCH_KEYS` (one
+    batch of a million keys is one huge memtable)."""
+    items = iter(items)
+    while chunk := list(itertools.islice(items, Store.GENESIS_BATCH_KEYS)):
+        with db.write_batch() as batch:
+            for key, value in chunk:
+                batch.put(key, value)
+
+
 def _write_genesis_state(state_db: plyvel.DB, genesis: Genesis) -> bytes:
-    """Empty the state store and write the state of height 0 (in batches: one batch of a
-    million accounts is one huge memtable), its metadata last in a synced batch; returns
-    its root."""
+    """Empty the state store and write the state of height 0 (in batches), its metadata
+    last in a synced batch; returns its root."""
     writes = genesis_writes(genesis)
     root = genesis_state_root(genesis, writes)
     _delete_prefix(state_db, b"")
-    items = sorted((key, value) for key, value in writes.items() if value is not None)
-    step = Store.GENESIS_BATCH_KEYS
-    for start in range(0, len(items), step):
-        with state_db.write_batch() as batch:
-            for key, value in items[start:start + step]:
-                batch.put(P_STATE + key, value)
+    _put_in_batches(state_db, ((P_STATE + key, value) for key, value in sorted(writes.items())
+                               if value is not None))
     _write_state_meta(state_db, genesis.hash, 0, root)
     return root
 
@@ -533,12 +538,7 @@ def _migrate_state_out(db: plyvel.DB, state_db: plyvel.DB, genesis: Genesis) -> 
     store, mark the chain's store format 2, then delete the copied keys. A crash before
     the mark copies again; after it, `_init_or_check` deletes what is left."""
     _delete_prefix(state_db, b"")
-    step = Store.GENESIS_BATCH_KEYS
-    items = db.iterator(prefix=P_STATE)
-    while chunk := list(itertools.islice(items, step)):
-        with state_db.write_batch() as batch:
-            for key, value in chunk:
-                batch.put(key, value)
+    _put_in_batches(state_db, db.iterator(prefix=P_STATE))
     raw_height, root = db.get(META_HEIGHT), db.get(META_STATE_ROOT)
     assert raw_height is not None and root is not None, "store metadata"
     _write_state_meta(state_db, genesis.hash, struct.unpack(">Q", raw_height)[0], root)

@@ -9,7 +9,9 @@ stored blocks from genesis.
 
 from __future__ import annotations
 
+import contextlib
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import plyvel
@@ -43,17 +45,24 @@ GENESIS = make_genesis(KEYS)
 OTHER = make_genesis(KEYS, chain_id="agora-other")
 
 
-def _finalize(path: Path, count: int) -> None:
+@contextlib.contextmanager
+def _opened(path: Path) -> Iterator[Store]:
+    """The store at `path`, open for the block (closed after it, also on failure)."""
     store = Store.open(path, GENESIS)
     try:
+        yield store
+    finally:
+        store.close()
+
+
+def _finalize(path: Path, count: int) -> None:
+    with _opened(path) as store:
         for _ in range(count):
             head = store.head
             txs = block_txs(store.state, KEYS, head.height + 1, 4)
             block, result = make_block(store.state, GENESIS,
                                        Head(head.height, head.block_hash, head.state_root), txs)
             store.finalize_block(block, certificate_for(block.height), result)
-    finally:
-        store.close()
 
 
 def _expected_state(store: Store) -> dict[bytes, bytes]:
@@ -117,38 +126,26 @@ def test_state_behind_the_chain_is_replayed_on_open(tmp_path: Path) -> None:
     shutil.copytree(path / STATE_DIR, tmp_path / "state-at-3")
     _finalize(path, 5)
     _replace_state(path, tmp_path / "state-at-3")  # as a crash leaves it
-    store = Store.open(path, GENESIS)
-    try:
+    with _opened(path) as store:
         assert store.replayed == 5
         assert store.head.height == 8
         assert dict(store.state.iterate(b"")) == _expected_state(store)
-    finally:
-        store.close()
-    again = Store.open(path, GENESIS)  # level now: nothing to replay
-    try:
+    with _opened(path) as again:  # level now: nothing to replay
         assert again.replayed == 0
         assert again.head.height == 8
-    finally:
-        again.close()
 
 
 def test_deleted_state_is_rebuilt_from_the_blocks(tmp_path: Path) -> None:
     path = tmp_path / "data"
     _finalize(path, 6)
     shutil.rmtree(path / STATE_DIR)
-    store = Store.open(path, GENESIS)
-    try:
+    with _opened(path) as store:
         assert store.replayed == 6
         assert dict(store.state.iterate(b"")) == _expected_state(store)
-    finally:
-        store.close()
     _finalize(path, 2)  # and the chain goes on from it
-    store = Store.open(path, GENESIS)
-    try:
+    with _opened(path) as store:
         assert store.head.height == 8
         assert dict(store.state.iterate(b"")) == _expected_state(store)
-    finally:
-        store.close()
 
 
 def test_state_ahead_of_the_chain_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -166,12 +163,9 @@ def test_state_ahead_of_the_chain_is_refused_in_one_line(tmp_path: Path) -> None
     assert "\n" not in message
     # Nothing changed: with the state removed as the message says, it opens at height 2.
     shutil.rmtree(path / STATE_DIR)
-    store = Store.open(path, GENESIS)
-    try:
+    with _opened(path) as store:
         assert store.head.height == 2
         assert dict(store.state.iterate(b"")) == _expected_state(store)
-    finally:
-        store.close()
 
 
 def test_another_chains_state_is_refused(tmp_path: Path) -> None:
@@ -218,14 +212,11 @@ def test_store_of_format_1_is_migrated_on_open(tmp_path: Path) -> None:
     path = tmp_path / "data"
     _finalize(path, 4)
     entries = _to_format_1(path)
-    store = Store.open(path, GENESIS)
-    try:
+    with _opened(path) as store:
         assert store.replayed == 0
         assert store.head.height == 4
         assert {P_STATE + k: v for k, v in store.state.iterate(b"")} == entries
         assert dict(store.state.iterate(b"")) == _expected_state(store)
-    finally:
-        store.close()
     assert _state_keys_in_chain_db(path) == 0
     db = plyvel.DB(str(path))
     assert db.get(META_FORMAT) == STORE_FORMAT
@@ -237,11 +228,8 @@ def test_migration_cut_short_after_its_mark_is_finished_on_open(tmp_path: Path) 
     path = tmp_path / "data"
     _finalize(path, 2)
     _put_in_chain_db(path, _state_entries(path))  # format 2, copied keys not yet deleted
-    store = Store.open(path, GENESIS)
-    try:
+    with _opened(path) as store:
         assert dict(store.state.iterate(b"")) == _expected_state(store)
-    finally:
-        store.close()
     assert _state_keys_in_chain_db(path) == 0
 
 
