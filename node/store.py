@@ -17,6 +17,13 @@ read cold, while blocks grow by height; in one LevelDB the state's reads set off
 compactions of the whole store and every flush merged the chain's bytes with it (issue 9:
 `docs/PERFORMANCE.md`, "the state in its own store"). Reads of state go through
 `StateStore`, which the state machine uses as its `StateReader`.
+
+The state of height 0 has a LevelDB of its own, `data/state/genesis/`: written once when
+the store is made, compacted to one level and never written again. `data/state/` holds
+what blocks changed since (a key deleted that genesis holds is marked deleted), and
+reads fall through to genesis. A million accounts that no block touches are then not
+rewritten each time the blocks' writes sink through LevelDB's levels (issue 9:
+`docs/PERFORMANCE.md`, "the genesis state in a store of its own").
 """
 
 from __future__ import annotations
@@ -25,6 +32,7 @@ import contextlib
 import ctypes
 import gc
 import hashlib
+import heapq
 import itertools
 import struct
 import threading
@@ -61,7 +69,11 @@ STORE_FORMAT = b"agora-store-2"
 STORE_FORMAT_1 = b"agora-store-1"  # the state in the chain's LevelDB (read and migrated)
 
 STATE_DIR = "state"  # the state store's directory, inside the chain store's
-STATE_FORMAT = b"agora-state-1"
+GENESIS_STATE_DIR = "genesis"  # the height-0 state's directory, inside the state store's
+P_DELETED = b"d"  # state store: a key of the genesis state that a block deleted
+STATE_FORMAT = b"agora-state-2"
+STATE_FORMAT_1 = b"agora-state-1"  # the whole state in one LevelDB (rebuilt on open)
+GENESIS_STATE_FORMAT = b"agora-genesis-state-1"
 STATE_META_FORMAT = P_META + b"format"
 STATE_META_GENESIS_HASH = P_META + b"genesis_hash"
 STATE_META_HEIGHT = P_META + b"height"
@@ -135,7 +147,10 @@ def _release_memory() -> None:
 
 
 class StateStore:
-    """Committed state as a `StateReader` (keys without the state prefix).
+    """Committed state as a `StateReader` (keys without the state prefix): the blocks'
+    writes in the state's LevelDB over the genesis state in its own (see the module's
+    docstring). A key is what the blocks last wrote, else absent if a block deleted it
+    from genesis (a `P_DELETED` mark), else what genesis holds.
 
     Reads are cached (absent keys too): the same accounts, listings and counters are read
     block after block. `Store.finalize_block` writes each block's write set through the
@@ -150,8 +165,9 @@ class StateStore:
     CACHE_ENTRIES = 200_000
     EVICT_ENTRIES = CACHE_ENTRIES // 16
 
-    def __init__(self, db: plyvel.DB) -> None:
+    def __init__(self, db: plyvel.DB, genesis_db: plyvel.DB) -> None:
         self._db = db
+        self._genesis_db = genesis_db
         self._cache: dict[bytes, bytes | None] = {}
         self._generation = 0
         self._lock = threading.Lock()
@@ -167,7 +183,7 @@ class StateStore:
         if value is not _MISS:
             return value  # type: ignore[return-value]
         generation = self._generation
-        value = self._db.get(P_STATE + key)
+        value = self._read(key)
         with self._lock:
             if generation == self._generation:
                 if len(cache) >= self.CACHE_ENTRIES:
@@ -175,10 +191,47 @@ class StateStore:
                 cache[key] = value
         return value
 
+    def _read(self, key: bytes) -> bytes | None:
+        """`key`'s value in LevelDB: the blocks' writes, then genesis unless marked deleted."""
+        value: bytes | None = self._db.get(P_STATE + key)
+        if value is None:
+            value = self._genesis_db.get(P_STATE + key)
+            if value is not None and self._db.get(P_DELETED + key) is not None:
+                return None
+        return value
+
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         cut = len(P_STATE)
-        for key, value in self._db.iterator(prefix=P_STATE + prefix):
-            yield key[cut:], value
+        # One key order over three sources, ranked for equal keys: a block's write (0)
+        # before a deletion mark (1) before genesis (2); the first of each key decides.
+        written = ((key[cut:], 0, value)
+                   for key, value in self._db.iterator(prefix=P_STATE + prefix))
+        deleted = ((key[cut:], 1, b"")
+                   for key in self._db.iterator(prefix=P_DELETED + prefix, include_value=False))
+        genesis = ((key[cut:], 2, value)
+                   for key, value in self._genesis_db.iterator(prefix=P_STATE + prefix))
+        last = None
+        for key, rank, value in heapq.merge(written, deleted, genesis):
+            if key != last:
+                last = key
+                if rank != 1:
+                    yield key, value
+
+    def _write(self, height: int, result: BlockResult, *, sync: bool) -> None:
+        """One block's state batch: its writes (a genesis key deleted gets its mark), the
+        state's height and root. Atomic; synced if `sync`."""
+        genesis_get = self._genesis_db.get
+        with self._db.write_batch(transaction=True, sync=sync) as batch:
+            put = batch.put
+            for key, value in result.writes.items():
+                if value is None:
+                    batch.delete(P_STATE + key)
+                    if genesis_get(P_STATE + key) is not None:
+                        put(P_DELETED + key, b"")
+                else:
+                    put(P_STATE + key, value)  # a mark left from a delete is then shadowed
+            put(STATE_META_HEIGHT, struct.pack(">Q", height))
+            put(STATE_META_ROOT, result.state_root)
 
     def _begin_write(self) -> None:
         """A block's state writes are about to reach LevelDB: misses read now are not kept."""
@@ -215,14 +268,15 @@ class StateStore:
 class Store:
     """One node's database. Open with `Store.open(path, genesis)`; close with `close()`."""
 
-    def __init__(self, db: plyvel.DB, state_db: plyvel.DB, genesis: Genesis,
-                 write_buffer_bytes: int, replayed: int) -> None:
+    def __init__(self, db: plyvel.DB, state_db: plyvel.DB, genesis_db: plyvel.DB,
+                 genesis: Genesis, write_buffer_bytes: int, replayed: int) -> None:
         self._db = db
         self._state_db = state_db
+        self._genesis_db = genesis_db
         self.genesis = genesis
         self.write_buffer_bytes = write_buffer_bytes
         self.replayed = replayed  # blocks re-executed by `open` to bring the state level
-        self.state = StateStore(state_db)
+        self.state = StateStore(state_db, genesis_db)
         self._head = self._read_head()
         self._state_synced = self._head.height  # `open` left the state level and synced
 
@@ -230,11 +284,12 @@ class Store:
     def open(cls, path: Path | str, genesis: Genesis, *,
              write_buffer_bytes: int | None = None, node_id: bytes | None = None) -> Store:
         """Open or create the store for `genesis`'s chain: the chain at `path`, the state at
-        `path/state` (a store of the previous one-LevelDB format is migrated first). Brings
-        the state level with the chain, re-executing the blocks it is behind by (a crash
-        or a `state/` directory deleted: then every block from genesis). `write_buffer_bytes`
-        is each LevelDB's memtable size (config `store.write_buffer_mb`); None:
-        `write_buffer_for` (with `node_id`, the node's public key, that spreads it).
+        `path/state`, the genesis state at `path/state/genesis`. Brings the state level
+        with the chain, re-executing the blocks it is behind by (a crash, or a `state/`
+        directory deleted or of an earlier format: then every block from genesis).
+        `write_buffer_bytes` is each LevelDB's memtable size (config
+        `store.write_buffer_mb`); None: `write_buffer_for` (with `node_id`, the node's
+        public key, that spreads it).
 
         Raises NodeError(store_locked) when another process holds it and
         NodeError(wrong_chain_data) when it belongs to another chain or the state does
@@ -243,27 +298,26 @@ class Store:
         path = Path(path)
         if write_buffer_bytes is None:
             write_buffer_bytes = write_buffer_for(node_id)
-        db = _open_leveldb(path, write_buffer_bytes)
+        opened: list[plyvel.DB] = []
         try:
-            state_db = _open_leveldb(path / STATE_DIR, write_buffer_bytes)
+            for directory in (path, path / STATE_DIR, path / STATE_DIR / GENESIS_STATE_DIR):
+                opened.append(_open_leveldb(directory, write_buffer_bytes))
+            db, state_db, genesis_db = opened
+            cls._init_or_check(db, state_db, genesis_db, genesis)
+            replayed = _replay(db, StateStore(state_db, genesis_db), genesis)
         except BaseException:
-            db.close()
-            raise
-        try:
-            cls._init_or_check(db, state_db, genesis)
-            replayed = _replay(db, state_db, genesis)
-        except BaseException:
-            db.close()
-            state_db.close()
+            for each in opened:
+                each.close()
             raise
         if len(genesis.accounts) >= LARGE_GENESIS_ACCOUNTS:
             _release_memory()
-        return cls(db, state_db, genesis, write_buffer_bytes, replayed)
+        return cls(db, state_db, genesis_db, genesis, write_buffer_bytes, replayed)
 
     GENESIS_BATCH_KEYS = 50_000  # state keys per write batch when a state is written
 
     @staticmethod
-    def _init_or_check(db: plyvel.DB, state_db: plyvel.DB, genesis: Genesis) -> None:
+    def _init_or_check(db: plyvel.DB, state_db: plyvel.DB, genesis_db: plyvel.DB,
+                       genesis: Genesis) -> None:
         stored_hash = db.get(META_GENESIS_HASH)
         if stored_hash is None:
             # The state first (synced), then the chain's metadata in a final synced batch,
@@ -271,7 +325,7 @@ class Store:
             # by a crash in between is written again (a changed genesis file cannot
             # inherit its keys).
             _delete_prefix(db, P_STATE)  # of a one-LevelDB store whose start was cut short
-            root = _write_genesis_state(state_db, genesis)
+            root = _write_genesis_state(state_db, genesis_db, genesis)
             with db.write_batch(transaction=True, sync=True) as batch:
                 batch.put(META_FORMAT, STORE_FORMAT)
                 batch.put(META_CHAIN_ID, genesis.chain_id.encode())
@@ -290,14 +344,23 @@ class Store:
                 f"data directory belongs to chain {chain!r} with another genesis",
             )
         if store_format == STORE_FORMAT_1:
-            _migrate_state_out(db, state_db, genesis)
-        _delete_prefix(db, P_STATE)  # left by a migration that stopped before its end
+            # The state was in the chain's LevelDB: rebuilt from the blocks in `state/`.
+            db.put(META_FORMAT, STORE_FORMAT, sync=True)
+        _delete_prefix(db, P_STATE)  # format 1's, or left by a cut-short start
         state_hash = state_db.get(STATE_META_GENESIS_HASH)
-        if state_hash is None:
-            _write_genesis_state(state_db, genesis)  # no state yet: replayed from height 0
-        elif state_hash != genesis.hash or state_db.get(STATE_META_FORMAT) != STATE_FORMAT:
+        state_format = state_db.get(STATE_META_FORMAT)
+        if state_hash not in (None, genesis.hash) or state_format not in (
+                None, STATE_FORMAT, STATE_FORMAT_1):
             raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA,
                             f"{STATE_DIR}/ in the data directory is another chain's state")
+        if state_hash is None or state_format != STATE_FORMAT:
+            # No state yet, or the whole state in one LevelDB (format 1): replayed from
+            # height 0 over the genesis state.
+            _write_genesis_state(state_db, genesis_db, genesis)
+        elif _genesis_state_root(genesis_db, genesis.hash) is None:
+            # The blocks' writes are there but not genesis (its directory deleted or cut
+            # short): genesis is rewritten from the genesis file, the same bytes.
+            _write_genesis_db(genesis_db, genesis)
 
     def close(self) -> None:
         """Close the database (idempotent)."""
@@ -305,6 +368,8 @@ class Store:
             self._db.close()
         if not self._state_db.closed:
             self._state_db.close()
+        if not self._genesis_db.closed:
+            self._genesis_db.close()
 
     @property
     def closed(self) -> bool:
@@ -364,7 +429,7 @@ class Store:
             raise
         state_sync = sync and height - self._state_synced >= STATE_SYNC_BLOCKS
         try:
-            _write_state(self._state_db, height, result, sync=state_sync)
+            self.state._write(height, result, sync=state_sync)
         except BaseException:
             self.state._forget()
             self.close()
@@ -499,53 +564,50 @@ def _put_in_batches(db: plyvel.DB, items: Iterable[tuple[bytes, bytes]]) -> None
                 batch.put(key, value)
 
 
-def _write_genesis_state(state_db: plyvel.DB, genesis: Genesis) -> bytes:
-    """Empty the state store and write the state of height 0 (in batches), its metadata
-    last in a synced batch; returns its root."""
-    writes = genesis_writes(genesis)
-    root = genesis_state_root(genesis, writes)
+def _write_genesis_state(state_db: plyvel.DB, genesis_db: plyvel.DB, genesis: Genesis) -> bytes:
+    """Empty the state store and make it the state of height 0: the genesis store written
+    unless it holds this genesis already, then the state's metadata (synced); returns the
+    root."""
+    root = _genesis_state_root(genesis_db, genesis.hash) or _write_genesis_db(genesis_db, genesis)
     _delete_prefix(state_db, b"")
-    _put_in_batches(state_db, ((P_STATE + key, value) for key, value in sorted(writes.items())
-                               if value is not None))
     _write_state_meta(state_db, genesis.hash, 0, root)
     return root
 
 
+def _genesis_state_root(genesis_db: plyvel.DB, genesis_hash: bytes) -> bytes | None:
+    """The root of the genesis store's state if it is complete and of `genesis_hash`."""
+    if (genesis_db.get(STATE_META_FORMAT) != GENESIS_STATE_FORMAT
+            or genesis_db.get(STATE_META_GENESIS_HASH) != genesis_hash):
+        return None
+    root: bytes | None = genesis_db.get(STATE_META_ROOT)
+    return root
+
+
+def _write_genesis_db(genesis_db: plyvel.DB, genesis: Genesis) -> bytes:
+    """Empty the genesis store and write the state of height 0 (in batches), compacted
+    into one level (a read then looks in one table, and LevelDB has no reason to rewrite
+    it), its metadata last in a synced batch; returns its root."""
+    writes = genesis_writes(genesis)
+    root = genesis_state_root(genesis, writes)
+    _delete_prefix(genesis_db, b"")
+    _put_in_batches(genesis_db, ((P_STATE + key, value) for key, value in sorted(writes.items())
+                                 if value is not None))
+    del writes
+    genesis_db.compact_range()
+    _write_state_meta(genesis_db, genesis.hash, 0, root, GENESIS_STATE_FORMAT)
+    return root
+
+
 def _write_state_meta(state_db: plyvel.DB, genesis_hash: bytes, height: int,
-                      root: bytes) -> None:
+                      root: bytes, state_format: bytes = STATE_FORMAT) -> None:
     with state_db.write_batch(transaction=True, sync=True) as batch:
-        batch.put(STATE_META_FORMAT, STATE_FORMAT)
+        batch.put(STATE_META_FORMAT, state_format)
         batch.put(STATE_META_HEIGHT, struct.pack(">Q", height))
         batch.put(STATE_META_ROOT, root)
         batch.put(STATE_META_GENESIS_HASH, genesis_hash)
 
 
-def _write_state(state_db: plyvel.DB, height: int, result: BlockResult, *, sync: bool) -> None:
-    """One block's state batch: its writes, the state's height and root."""
-    with state_db.write_batch(transaction=True, sync=sync) as batch:
-        put = batch.put
-        for key, value in result.writes.items():
-            if value is None:
-                batch.delete(P_STATE + key)
-            else:
-                put(P_STATE + key, value)
-        put(STATE_META_HEIGHT, struct.pack(">Q", height))
-        put(STATE_META_ROOT, result.state_root)
-
-
-def _migrate_state_out(db: plyvel.DB, state_db: plyvel.DB, genesis: Genesis) -> None:
-    """A store of format 1 (state in the chain's LevelDB): copy its state into the state
-    store, mark the chain's store format 2, then delete the copied keys. A crash before
-    the mark copies again; after it, `_init_or_check` deletes what is left."""
-    _delete_prefix(state_db, b"")
-    _put_in_batches(state_db, db.iterator(prefix=P_STATE))
-    raw_height, root = db.get(META_HEIGHT), db.get(META_STATE_ROOT)
-    assert raw_height is not None and root is not None, "store metadata"
-    _write_state_meta(state_db, genesis.hash, struct.unpack(">Q", raw_height)[0], root)
-    db.put(META_FORMAT, STORE_FORMAT, sync=True)
-
-
-def _replay(db: plyvel.DB, state_db: plyvel.DB, genesis: Genesis) -> int:
+def _replay(db: plyvel.DB, state: StateStore, genesis: Genesis) -> int:
     """Re-execute the chain's blocks the state is behind by; returns how many.
 
     Raises NodeError(wrong_chain_data) when the state is ahead of the chain (a data
@@ -553,8 +615,8 @@ def _replay(db: plyvel.DB, state_db: plyvel.DB, genesis: Genesis) -> int:
     block's execution does not give its header's state root (the root of each block
     commits to the one before, so a state of another history fails at the first block).
     """
-    raw_chain, raw_state = db.get(META_HEIGHT), state_db.get(STATE_META_HEIGHT)
-    state_root = state_db.get(STATE_META_ROOT)
+    raw_chain, raw_state = db.get(META_HEIGHT), state._db.get(STATE_META_HEIGHT)
+    state_root = state._db.get(STATE_META_ROOT)
     assert raw_chain is not None and raw_state is not None and state_root is not None, \
         "store metadata"
     chain_height = struct.unpack(">Q", raw_chain)[0]
@@ -568,13 +630,12 @@ def _replay(db: plyvel.DB, state_db: plyvel.DB, genesis: Genesis) -> int:
         raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA,
                         f"the state ({STATE_DIR}/) is not the chain's at height {chain_height}:"
                         f" delete {STATE_DIR}/ to rebuild it from the blocks")
-    reader = StateStore(state_db)
     for height in range(state_height + 1, chain_height + 1):
         raw = db.get(height_key(P_BLOCK, height))
         assert raw is not None, f"block {height} is under the head"
         block = decode_block(raw)
         try:
-            result = execute_block(reader, ChainContext.of(genesis, height), state_root,
+            result = execute_block(state, ChainContext.of(genesis, height), state_root,
                                    block.txs, drop_invalid=False, check_signatures=False)
             wrong = "" if result.state_root == block.header.state_root else "another root"
         except Exception as exc:  # noqa: BLE001 - a refused tx or a stored value not decoding
@@ -583,8 +644,8 @@ def _replay(db: plyvel.DB, state_db: plyvel.DB, genesis: Genesis) -> int:
             raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA,
                             f"the state does not follow from block {height} ({wrong}): "
                             f"delete {STATE_DIR}/ to rebuild it from the blocks")
-        reader._begin_write()
-        _write_state(state_db, height, result, sync=height == chain_height)
-        reader._apply(result.writes)
+        state._begin_write()
+        state._write(height, result, sync=height == chain_height)
+        state._apply(result.writes)
         state_root = result.state_root
     return chain_height - state_height

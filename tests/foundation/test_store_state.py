@@ -1,28 +1,36 @@
-"""The state's own LevelDB (`data/state/`): brought level with the chain when it opens.
+"""The state's own LevelDB (`data/state/`, the genesis state in `data/state/genesis/`):
+brought level with the chain when it opens.
 
 Method: finalize blocks on a store in a temporary directory, then put its `state/`
 directory in the situations a crash, an operator or an upgrade leaves it in (a copy from
-fewer blocks back, deleted, a copy from another chain, ahead of the chain, the previous
-one-LevelDB format), reopen, and compare the state with an in-memory execution of the
-stored blocks from genesis.
+fewer blocks back, deleted, a copy from another chain, ahead of the chain, its genesis
+directory gone, the earlier formats), reopen, and compare the state with an in-memory
+execution of the stored blocks from genesis.
 """
 
 from __future__ import annotations
 
 import contextlib
 import shutil
+import struct
 from collections.abc import Iterator
 from pathlib import Path
 
 import plyvel
 import pytest
 
+from commerce.genesis import genesis_writes
 from commerce.machine import ChainContext, execute_block
 from node.errors import NodeError, NodeErrorCode
 from node.store import (
+    GENESIS_STATE_DIR,
     META_FORMAT,
     P_STATE,
     STATE_DIR,
+    STATE_FORMAT_1,
+    STATE_META_FORMAT,
+    STATE_META_GENESIS_HASH,
+    STATE_META_HEIGHT,
     STATE_META_ROOT,
     STATE_SYNC_BLOCKS,
     STORE_FORMAT,
@@ -67,8 +75,15 @@ def _finalize(path: Path, count: int) -> None:
 
 def _expected_state(store: Store) -> dict[bytes, bytes]:
     """The state of the stored blocks executed in memory from genesis (roots checked)."""
+    return _execute_stored(store)[0]
+
+
+def _execute_stored(store: Store) -> tuple[dict[bytes, bytes], dict[bytes, bytes | None]]:
+    """The stored blocks executed in memory from genesis (roots checked): the state, and
+    every key the blocks wrote with its last value (None: deleted)."""
     memory = genesis_memory(GENESIS)
     root = genesis_head(GENESIS).state_root
+    written: dict[bytes, bytes | None] = {}
     for height in range(1, store.head.height + 1):
         block = store.get_block(height)
         assert block is not None
@@ -76,9 +91,10 @@ def _expected_state(store: Store) -> dict[bytes, bytes]:
                                drop_invalid=False)
         assert result.state_root == block.header.state_root
         memory.apply(result.writes)
+        written.update(result.writes)
         root = result.state_root
     assert root == store.head.state_root
-    return memory.items
+    return memory.items, written
 
 
 def _replace_state(path: Path, source: Path) -> None:
@@ -95,13 +111,25 @@ def _refused(path: Path) -> str:
     return caught.value.message
 
 
-def _state_entries(path: Path) -> dict[bytes, bytes]:
-    """The state keys (with their prefix) of the store's state LevelDB."""
-    state_db = plyvel.DB(str(path / STATE_DIR))
+def _entries(directory: Path) -> dict[bytes, bytes]:
+    """The state keys (with their prefix) of the LevelDB in `directory`."""
+    db = plyvel.DB(str(directory))
     try:
-        return dict(state_db.iterator(prefix=P_STATE))
+        return dict(db.iterator(prefix=P_STATE))
     finally:
-        state_db.close()
+        db.close()
+
+
+def _whole_state(path: Path) -> dict[bytes, bytes]:
+    """The store's state as its reads see it, keys with their prefix."""
+    with _opened(path) as store:
+        return {P_STATE + key: value for key, value in store.state.iterate(b"")}
+
+
+def _files(directory: Path) -> dict[str, tuple[int, int]]:
+    """Each file in `directory` with its size and modification time (ns)."""
+    return {entry.name: (entry.stat().st_size, entry.stat().st_mtime_ns)
+            for entry in directory.iterdir() if entry.is_file()}
 
 
 def _put_in_chain_db(path: Path, entries: dict[bytes, bytes]) -> None:
@@ -200,20 +228,80 @@ def test_state_level_with_the_chain_but_of_another_history_is_refused(tmp_path: 
     assert "not the chain's at height 2" in _refused(path)
 
 
+def test_genesis_state_is_written_once_and_the_blocks_write_beside_it(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    Store.open(path, GENESIS).close()
+    genesis_dir = path / STATE_DIR / GENESIS_STATE_DIR
+    genesis_state = {P_STATE + key: value for key, value in genesis_writes(GENESIS).items()
+                     if value is not None}
+    assert _entries(genesis_dir) == genesis_state
+    assert _entries(path / STATE_DIR) == {}
+    tables = {name: stat for name, stat in _files(genesis_dir).items()
+              if name.endswith(".ldb")}
+    assert tables, "the genesis state is in tables, not only in LevelDB's log"
+    _finalize(path, 5)
+    assert {name: stat for name, stat in _files(genesis_dir).items()
+            if name.endswith(".ldb")} == tables
+    assert _entries(genesis_dir) == genesis_state
+    with _opened(path) as store:
+        expected, written = _execute_stored(store)
+        assert dict(store.state.iterate(b"")) == expected
+    # The state's LevelDB holds exactly what the blocks wrote (they delete no genesis key).
+    assert _entries(path / STATE_DIR) == {
+        P_STATE + key: value for key, value in written.items() if value is not None}
+
+
+def test_deleted_genesis_directory_is_written_again(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    _finalize(path, 3)
+    before = _whole_state(path)
+    shutil.rmtree(path / STATE_DIR / GENESIS_STATE_DIR)
+    with _opened(path) as store:
+        assert store.replayed == 0
+        assert dict(store.state.iterate(b"")) == _expected_state(store)
+    assert _whole_state(path) == before
+    _finalize(path, 1)
+
+
+def test_state_of_format_1_is_rebuilt_from_the_blocks(tmp_path: Path) -> None:
+    """Format 1 kept the whole state in `state/`, genesis included: opened, it is replaced by
+    genesis and the blocks' writes beside it, replayed from the chain."""
+    path = tmp_path / "data"
+    _finalize(path, 4)
+    whole = _whole_state(path)
+    with _opened(path) as store:
+        head = store.head
+    shutil.rmtree(path / STATE_DIR)
+    state_db = plyvel.DB(str(path / STATE_DIR), create_if_missing=True)
+    with state_db.write_batch() as batch:
+        for key, value in whole.items():
+            batch.put(key, value)
+        batch.put(STATE_META_FORMAT, STATE_FORMAT_1)
+        batch.put(STATE_META_GENESIS_HASH, GENESIS.hash)
+        batch.put(STATE_META_HEIGHT, struct.pack(">Q", head.height))
+        batch.put(STATE_META_ROOT, head.state_root)
+    state_db.close()
+    with _opened(path) as store:
+        assert store.replayed == 4
+        assert dict(store.state.iterate(b"")) == _expected_state(store)
+    assert _whole_state(path) == whole
+    assert len(_entries(path / STATE_DIR)) < len(whole)  # genesis now beside it
+
+
 def _to_format_1(path: Path) -> dict[bytes, bytes]:
     """Turn a store into the one-LevelDB layout of format 1; returns its state entries."""
-    entries = _state_entries(path)
+    entries = _whole_state(path)
     shutil.rmtree(path / STATE_DIR)
     _put_in_chain_db(path, {**entries, META_FORMAT: STORE_FORMAT_1})
     return entries
 
 
-def test_store_of_format_1_is_migrated_on_open(tmp_path: Path) -> None:
+def test_store_of_format_1_is_rebuilt_on_open(tmp_path: Path) -> None:
     path = tmp_path / "data"
     _finalize(path, 4)
     entries = _to_format_1(path)
     with _opened(path) as store:
-        assert store.replayed == 0
+        assert store.replayed == 4
         assert store.head.height == 4
         assert {P_STATE + k: v for k, v in store.state.iterate(b"")} == entries
         assert dict(store.state.iterate(b"")) == _expected_state(store)
@@ -224,10 +312,10 @@ def test_store_of_format_1_is_migrated_on_open(tmp_path: Path) -> None:
     _finalize(path, 1)
 
 
-def test_migration_cut_short_after_its_mark_is_finished_on_open(tmp_path: Path) -> None:
+def test_state_keys_left_in_the_chains_store_are_deleted_on_open(tmp_path: Path) -> None:
     path = tmp_path / "data"
     _finalize(path, 2)
-    _put_in_chain_db(path, _state_entries(path))  # format 2, copied keys not yet deleted
+    _put_in_chain_db(path, _whole_state(path))  # as format 1's rebuild cut short leaves it
     with _opened(path) as store:
         assert dict(store.state.iterate(b"")) == _expected_state(store)
     assert _state_keys_in_chain_db(path) == 0
