@@ -66,7 +66,7 @@ META_LAST_HASH = P_META + b"last_hash"
 META_FORMAT = P_META + b"format"
 META_SYNC = P_META + b"sync"
 STORE_FORMAT = b"agora-store-2"
-STORE_FORMAT_1 = b"agora-store-1"  # the state in the chain's LevelDB (read and migrated)
+STORE_FORMAT_1 = b"agora-store-1"  # the state in the chain's LevelDB (rebuilt on open)
 
 STATE_DIR = "state"  # the state store's directory, inside the chain store's
 GENESIS_STATE_DIR = "genesis"  # the height-0 state's directory, inside the state store's
@@ -584,17 +584,17 @@ def _genesis_state_root(genesis_db: plyvel.DB, genesis_hash: bytes) -> bytes | N
 
 
 def _write_genesis_db(genesis_db: plyvel.DB, genesis: Genesis) -> bytes:
-    """Empty the genesis store and write the state of height 0 (in batches), compacted
-    into one level (a read then looks in one table, and LevelDB has no reason to rewrite
-    it), its metadata last in a synced batch; returns its root."""
+    """Empty the genesis store and write the state of height 0 (in batches), its metadata
+    last in a synced batch, then compact it all out of level 0 and LevelDB's log (a read
+    then looks in one table, and LevelDB has no reason to rewrite it); returns its root."""
     writes = genesis_writes(genesis)
     root = genesis_state_root(genesis, writes)
     _delete_prefix(genesis_db, b"")
     _put_in_batches(genesis_db, ((P_STATE + key, value) for key, value in sorted(writes.items())
                                  if value is not None))
     del writes
-    genesis_db.compact_range()
     _write_state_meta(genesis_db, genesis.hash, 0, root, GENESIS_STATE_FORMAT)
+    genesis_db.compact_range()
     return root
 
 

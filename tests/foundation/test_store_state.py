@@ -239,6 +239,11 @@ def test_genesis_state_is_written_once_and_the_blocks_write_beside_it(tmp_path: 
     tables = {name: stat for name, stat in _files(genesis_dir).items()
               if name.endswith(".ldb")}
     assert tables, "the genesis state is in tables, not only in LevelDB's log"
+    genesis_db = plyvel.DB(str(genesis_dir))
+    try:  # compacted: nothing left in level 0 for LevelDB to merge later
+        assert genesis_db.get_property(b"leveldb.num-files-at-level0") == b"0"
+    finally:
+        genesis_db.close()
     _finalize(path, 5)
     assert {name: stat for name, stat in _files(genesis_dir).items()
             if name.endswith(".ldb")} == tables
