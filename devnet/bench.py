@@ -334,6 +334,11 @@ class BenchDevnet:
     async def _measure(self, streams: list[list[str]], rate: int | None,
                        duration_s: float) -> tuple[PointResult, list[int]]:
         views_before = await _view_changes(self.nodes)
+        # The height before any client starts: the follower stamps every block above it,
+        # also those finalized before it is connected (starting the clients hands each
+        # its stream through a pipe, which can take longer than the 3 s lead).
+        async with RpcClient(self.nodes[-1].rpc_url, timeout_s=30.0) as client:
+            from_height = int((await client.call("node_status"))["height"])
         ctx = multiprocessing.get_context("spawn")
         queue = ctx.Queue()
         start_at = time.monotonic() + 3.0  # clients import and connect before this
@@ -349,7 +354,7 @@ class BenchDevnet:
             proc.start()
         commits: dict[str, float] = {}
         blocks: list[tuple[int, int, float]] = []
-        follower = asyncio.create_task(self._follow(commits, blocks))
+        follower = asyncio.create_task(self._follow(commits, blocks, from_height))
         try:
             while time.monotonic() < start_at:
                 await asyncio.sleep(0.05)
@@ -381,6 +386,7 @@ class BenchDevnet:
                     reasons[reason] = reasons.get(reason, 0) + n
             await self._drain(sent, commits)
         finally:
+            failed = follower.done() and not follower.cancelled() and follower.exception()
             follower.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):
                 await follower
@@ -388,6 +394,8 @@ class BenchDevnet:
                 proc.join(timeout=5)
                 if proc.is_alive():
                     proc.kill()
+        if failed:  # its commits stopped: the figures would count committed as dropped
+            raise RuntimeError(f"following the blocks failed: {failed!r}")
         views_after = await _view_changes(self.nodes)
         mempools = await _mempools(self.nodes)
         return _figures(sent, commits, blocks, reasons, attempted, start_at, duration_s,
@@ -411,14 +419,12 @@ class BenchDevnet:
             self.progress(f"draining: {done}/{len(sent)} committed")
             await asyncio.sleep(0.5)
 
-    async def _follow(self, commits: dict[str, float],
-                      blocks: list[tuple[int, int, float]]) -> None:
-        """Stamp the commit time of every transaction of every new block seen on the last
-        validator (not v0, the first primary, which has the most work)."""
+    async def _follow(self, commits: dict[str, float], blocks: list[tuple[int, int, float]],
+                      seen: int) -> None:
+        """Stamp the commit time of every transaction of every block above `seen` on the
+        last validator (not v0, the first primary, which has the most work)."""
         url = self.nodes[-1].rpc_url
         async with RpcClient(url, timeout_s=30.0) as client:
-            status = await client.call("node_status")
-            seen = int(status["height"])
             socket = await client.websocket()
             async with socket:
                 subscription = await socket.subscribe("newBlocks")
