@@ -513,7 +513,8 @@ class Store:
                 batch.delete(P_CONSENSUS + key)
 
     def check_writable(self) -> bool:
-        """True when a synced write to both LevelDBs succeeds (for the health check)."""
+        """True when a synced write to the chain's and the state's LevelDB succeeds (for the
+        health check; the genesis store is never written)."""
         try:
             self._db.put(P_META + b"health", b"ok", sync=True)
             self._state_db.put(P_META + b"health", b"ok", sync=True)
