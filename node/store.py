@@ -1,5 +1,5 @@
 """The node's LevelDB stores: the chain (blocks, certificates, indexes, head, consensus log)
-in `data/`, the state in `data/state/`.
+in `data/`, the state in `data/state/`, the genesis state in `data/state/genesis/`.
 
 Keys are namespaced by a one-byte prefix. Finalizing a block writes the chain's part (the
 block, its commit certificate, the transaction index with each receipt, the end events
@@ -12,9 +12,9 @@ behind its chain after a crash re-executes the missing blocks when it opens
 application state, replayed on handshake, work the same way. So a crash at any instant
 leaves the store at height h or h+1, never between.
 
-Why two LevelDB instances: a state of 1,000,000 accounts is written at random keys and
-read cold, while blocks grow by height; in one LevelDB the state's reads set off
-compactions of the whole store and every flush merged the chain's bytes with it (issue 9:
+Why the state is apart from the chain: a state of 1,000,000 accounts is written at
+random keys and read cold, while blocks grow by height; in one LevelDB the state's reads
+set off compactions of the whole store and every flush merged the chain's bytes with it (issue 9:
 `docs/PERFORMANCE.md`, "the state in its own store"). Reads of state go through
 `StateStore`, which the state machine uses as its `StateReader`.
 
