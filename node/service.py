@@ -28,7 +28,7 @@ from commerce.machine import BlockResult, ChainContext
 from commerce.tx import Transaction, decode_tx
 from consensus.events import Note, Started, WorkPending
 from consensus.replica import Replica, ReplicaConfig
-from node.chain import Chain, block_digest
+from node.chain import Chain, ConsensusDigest
 from node.driver import KIND_BLOCKS, KIND_CONSENSUS, ConsensusDriver
 from node.errors import NodeError, NodeErrorCode
 from node.home import LoadedHome
@@ -151,7 +151,8 @@ class Node:
         self.replica = self._make_replica()
         self.p2p = self._make_p2p()
         self.driver = ConsensusDriver(self.replica, self.chain, self.store,
-                                      ConsensusNetwork(self.p2p), self._primary_of,
+                                      ConsensusNetwork(self.p2p, self.metrics),
+                                      self._primary_of,
                                       on_note=self._on_note,
                                       on_latency=self.metrics.commit_latency.observe)
         self._register_p2p_handlers()
@@ -193,7 +194,7 @@ class Node:
             finalized_digest=head.block_hash if head.height > 0 else b"",
             finalized_certificate=self.store.get_certificate(head.height),
             records=records,
-            digest_fn=block_digest,
+            digest_fn=ConsensusDigest(),
             config=config,
         )
 
@@ -590,8 +591,9 @@ class ConsensusNetwork:
     """Consensus messages go directly to each connected peer (not relayed as gossip, so
     the replica's retransmissions are not suppressed as duplicates)."""
 
-    def __init__(self, p2p: P2PService) -> None:
+    def __init__(self, p2p: P2PService, metrics: NodeMetrics) -> None:
         self.p2p = p2p
+        self.metrics = metrics
 
     def broadcast(self, kind: str, payload: bytes) -> None:
         for peer in self.p2p.connected_peers():
@@ -607,6 +609,13 @@ class ConsensusNetwork:
 
     async def request(self, peer: bytes, kind: str, payload: bytes, timeout: float) -> bytes:
         return await self.p2p.request(peer, kind, payload, timeout)
+
+    def blame(self, peer: bytes, reason: str) -> None:
+        """A peer sent consensus bytes no honest node sends (a body that is not the block
+        it names, a sync reply that is not the chain): count it and ban the peer, which
+        disconnects it; the replica fetches from another holder."""
+        self.metrics.peers_blamed.inc(reason=reason)
+        self.p2p.ban(peer)
 
 
 def _verify_list(txs: list[Transaction]) -> list[bool]:
