@@ -38,6 +38,7 @@ Calls::
     svc.set_allowed_keys(keys)               # disconnects peers no longer allowed
     svc.ban(peer, duration_ms=None) / unban(peer) / bans()
     svc.metrics() -> dict[str, int]          # closed.<reason>, rejected.<reason>, gossip.*
+    svc.handshakes_in_progress()             # {"unnamed": n, "named": n} inbound slots held
     await svc.stop()                         # closes everything, cancels every task
 
 Delivery: each gossip message, identified by sha256 of (kind, payload), reaches each

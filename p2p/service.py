@@ -109,6 +109,17 @@ class _Target:
         return self.key if self.key is not None else self.learned_key
 
 
+@dataclass(eq=False)
+class _PendingHandshake:
+    """An inbound connection in its handshake; `key` is set once its HELLO has named an
+    allowed, unbanned key (it then holds a named slot, see `_on_inbound`)."""
+
+    host: str
+    task: asyncio.Task[None]
+    key: bytes | None = None
+    evicted: bool = False
+
+
 @dataclass
 class _Registry:
     gossip: dict[str, GossipHandler] = field(default_factory=dict)
@@ -161,7 +172,8 @@ class P2PService:
         self._connections: set[Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaping: set[asyncio.Future[None]] = set()
-        self._handshakes_inbound = 0
+        # In accept order: the first of a kind is the oldest.
+        self._pending: dict[_PendingHandshake, None] = {}
         self._dialing_keys: set[bytes] = set()
         self._request_ids = itertools.count(1)
         self._server: asyncio.Server | None = None
@@ -383,6 +395,11 @@ class P2PService:
     def is_connected(self, peer: bytes) -> bool:
         return bytes(peer) in self._table
 
+    def handshakes_in_progress(self) -> dict[str, int]:
+        """Inbound handshakes holding a slot: {"unnamed": n, "named": n} (see `_on_inbound`)."""
+        named = sum(1 for p in self._pending if p.key is not None)
+        return {"unnamed": len(self._pending) - named, "named": named}
+
     def metrics(self) -> dict[str, int]:
         """Counters: `closed.<reason>`, `rejected.<reason>`, `gossip.*`, `handler.*`, ..."""
         return dict(self.counters)
@@ -413,26 +430,68 @@ class P2PService:
         if not self._running:
             writer.close()
             return
-        if self._handshakes_inbound >= self.limits.max_pending_handshakes:
-            self._reject("inbound", host, RemotePeerError(Reason.TOO_MANY_HANDSHAKES))
-            writer.close()
-            return
         inbound_count = sum(1 for c in self._table.values() if not c.outbound)
         if inbound_count >= self.limits.max_inbound_peers:
             self._reject("inbound", host, RemotePeerError(Reason.TOO_MANY_PEERS))
             writer.close()
             return
-        self._handshakes_inbound += 1
         task = asyncio.current_task()
         assert task is not None
+        pending = self._enter_pending(host, task)
         self._tasks.add(task)  # so stop() cancels handshakes in progress
         try:
-            result = await self._handshake(False, reader, writer, host, expected=None)
+            result = await self._handshake(False, reader, writer, host, expected=None,
+                                           pending=pending)
+        except asyncio.CancelledError:
+            if not pending.evicted:
+                raise
+            return  # a newer connection took the slot; _handshake closed the socket
         finally:
-            self._handshakes_inbound -= 1
+            self._pending.pop(pending, None)
             self._tasks.discard(task)
         if result is not None:
             self._admit(result, reader, writer, host, port)
+
+    # Inbound handshakes hold slots in two tables. Until its HELLO names an allowed,
+    # unbanned key a connection is *unnamed*: at most `max_pending_handshakes` of them, and
+    # `max_pending_handshakes_per_host` from one source address; a new connection is never
+    # refused for room but closes the oldest unnamed one (of its address when that is
+    # full), and a silent one is closed after `first_byte_timeout_ms`. Idle sockets, from
+    # one address or many, therefore cannot keep a validator out: its connection gets a
+    # slot at once and names its key within one round trip. A *named* connection moves to
+    # a table that unnamed ones cannot touch (`max_named_handshakes`, at most
+    # `max_named_handshakes_per_key` per key, newest wins) until its AUTH proves the key.
+
+    def _enter_pending(self, host: str, task: asyncio.Task[None]) -> _PendingHandshake:
+        unnamed = [p for p in self._pending if p.key is None]
+        same_host = [p for p in unnamed if p.host == host]
+        if len(same_host) >= self.limits.max_pending_handshakes_per_host:
+            self._evict_pending(same_host[0], "oldest of its address")
+        elif len(unnamed) >= self.limits.max_pending_handshakes:
+            self._evict_pending(unnamed[0], "oldest unnamed")
+        pending = _PendingHandshake(host, task)
+        self._pending[pending] = None
+        assert sum(1 for p in self._pending if p.key is None) <= (
+            self.limits.max_pending_handshakes), "unnamed handshake table over its limit"
+        return pending
+
+    def _name_pending(self, pending: _PendingHandshake, key: bytes) -> None:
+        assert pending.key is None and pending in self._pending
+        named = [p for p in self._pending if p.key is not None]
+        same_key = [p for p in named if p.key == key]
+        if len(same_key) >= self.limits.max_named_handshakes_per_key:
+            self._evict_pending(same_key[0], "oldest naming its key")
+        elif len(named) >= self.limits.max_named_handshakes:
+            self._evict_pending(named[0], "oldest named")
+        pending.key = key
+        assert sum(1 for p in self._pending if p.key is not None) <= (
+            self.limits.max_named_handshakes), "named handshake table over its limit"
+
+    def _evict_pending(self, pending: _PendingHandshake, detail: str) -> None:
+        del self._pending[pending]
+        pending.evicted = True
+        pending.task.cancel()
+        self._reject("inbound", pending.host, RemotePeerError(Reason.TOO_MANY_HANDSHAKES, detail))
 
     async def _handshake(
         self,
@@ -441,23 +500,30 @@ class P2PService:
         writer: asyncio.StreamWriter,
         host: str,
         expected: bytes | None,
+        pending: _PendingHandshake | None = None,
     ) -> HandshakeResult | None:
         def check(key: bytes) -> Reason | None:
             if expected is not None and key != expected:
                 return Reason.UNEXPECTED_KEY
-            return self._check_identity(key)
+            rejection = self._check_identity(key)
+            if rejection is None and pending is not None:
+                self._name_pending(pending, key)
+            return rejection
 
-        run = handshake_initiator if outbound else handshake_responder
         direction = "outbound" if outbound else "inbound"
-        try:
-            return await asyncio.wait_for(
-                run(
-                    reader, writer, identity=self.identity, chain_id=self.chain_id,
-                    listen_port=self.port, check_identity=check,
-                    max_message_bytes=self.limits.max_handshake_message_bytes,
-                ),
-                self.limits.handshake_timeout_ms / 1000,
+        max_bytes = self.limits.max_handshake_message_bytes
+        run = (
+            handshake_initiator(
+                reader, writer, identity=self.identity, chain_id=self.chain_id,
+                listen_port=self.port, check_identity=check, max_message_bytes=max_bytes,
+            ) if outbound else handshake_responder(
+                reader, writer, identity=self.identity, chain_id=self.chain_id,
+                listen_port=self.port, check_identity=check, max_message_bytes=max_bytes,
+                first_byte_timeout_s=self.limits.first_byte_timeout_ms / 1000,
             )
+        )
+        try:
+            return await asyncio.wait_for(run, self.limits.handshake_timeout_ms / 1000)
         except RemotePeerError as error:
             self._reject(direction, host, error)
             is_self = error.reason is Reason.SELF_CONNECTION or (
