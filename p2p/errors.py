@@ -49,6 +49,7 @@ class Reason(Enum):
     LOCAL_SHUTDOWN = ("local_shutdown", "this node is stopping")
     REMOVED_FROM_ALLOW_LIST = ("removed_from_allow_list", "the peer's key was disallowed")
     BANNED_LOCALLY = ("banned_locally", "the peer was banned by the caller")
+    MISBEHAVING = ("misbehaving", "the peer's misbehaviour points reached the ban threshold")
     # Calls.
     PEER_NOT_CONNECTED = ("peer_not_connected", "no connection to that peer")
     REQUEST_TIMEOUT = ("request_timeout", "no response arrived in time")

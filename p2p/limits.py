@@ -91,6 +91,14 @@ MAX_SEEN_MESSAGES = 65_536
 """Message hashes remembered for duplicate suppression (oldest evicted first)."""
 BAN_DURATION_MS = 60_000
 MAX_BANNED_PEERS = 4_096
+MISBEHAVIOUR_BAN_POINTS = 100
+"""A peer whose misbehaviour points reach this is banned for `BAN_DURATION_MS` and
+disconnected (`misbehaving`); see `P2PService.penalize`."""
+INVALID_GOSSIP_POINTS = 25
+"""What a handler charges a peer for a gossip message that failed its checks (junk,
+undecodable or unverifiable items): an honest node relays only what passed them."""
+MISBEHAVIOUR_DECAY_POINTS_PER_MIN = 10
+"""Points forgotten per minute, so a rare fault (a version skew) never adds up to a ban."""
 
 assert MIN_FRAME_BYTES < MAX_FRAME_BYTES
 assert MAX_PAYLOAD_BYTES + ENVELOPE_OVERHEAD_BYTES + MIN_FRAME_BYTES <= MAX_FRAME_BYTES
@@ -107,6 +115,8 @@ assert MAX_INBOUND_REQUESTS_PER_PEER <= MAX_INBOUND_QUEUE_MESSAGES
 assert 0 < FIRST_BYTE_TIMEOUT_MS < HANDSHAKE_TIMEOUT_MS
 assert 0 < MAX_PENDING_HANDSHAKES_PER_HOST < MAX_PENDING_HANDSHAKES
 assert 0 < MAX_NAMED_HANDSHAKES_PER_KEY <= MAX_NAMED_HANDSHAKES
+assert 0 < INVALID_GOSSIP_POINTS < MISBEHAVIOUR_BAN_POINTS
+assert 0 < MISBEHAVIOUR_DECAY_POINTS_PER_MIN < INVALID_GOSSIP_POINTS
 
 
 @dataclass(frozen=True)
@@ -153,6 +163,8 @@ class P2PLimits:
     max_seen_messages: int = MAX_SEEN_MESSAGES
     ban_duration_ms: int = BAN_DURATION_MS
     max_banned_peers: int = MAX_BANNED_PEERS
+    misbehaviour_ban_points: int = MISBEHAVIOUR_BAN_POINTS
+    misbehaviour_decay_points_per_min: int = MISBEHAVIOUR_DECAY_POINTS_PER_MIN
 
     def __post_init__(self) -> None:
         from p2p.errors import LocalProtocolError, Reason
@@ -175,6 +187,8 @@ class P2PLimits:
             < self.max_pending_handshakes,
             "named_handshakes": 0 < self.max_named_handshakes_per_key
             <= self.max_named_handshakes,
+            "misbehaviour": self.misbehaviour_ban_points > 0
+            and self.misbehaviour_decay_points_per_min >= 0,
             "timeouts": min(self.handshake_timeout_ms, self.connect_timeout_ms,
                             self.handler_timeout_ms, self.request_timeout_ms,
                             self.retire_timeout_ms, self.dial_tick_ms) > 0,

@@ -55,7 +55,9 @@ PeerId = NewType("PeerId", bytes)
 """A peer's 32-byte Ed25519 identity public key; `.hex()` is its display form."""
 
 GossipHandler = Callable[[PeerId, bytes], Awaitable[bool | None]]
-"""`(from_peer, payload)`; return False to stop the message being relayed further."""
+"""`(from_peer, payload)`; return False to stop the message being relayed further (a
+handler that raises or times out stops it too). To pass on only what checked out, return
+False and `broadcast` that; `penalize` the sender for what did not."""
 DirectHandler = Callable[[PeerId, bytes], Awaitable[None]]
 """`(from_peer, payload)` for a message sent with `send()`."""
 RequestHandler = Callable[[PeerId, bytes], Awaitable[bytes]]
@@ -174,6 +176,8 @@ class P2PService:
         self._reaping: set[asyncio.Future[None]] = set()
         # In accept order: the first of a kind is the oldest.
         self._pending: dict[_PendingHandshake, None] = {}
+        # Misbehaviour points per allowed key: (points, monotonic seconds when set).
+        self._points: dict[bytes, tuple[int, float]] = {}
         self._dialing_keys: set[bytes] = set()
         self._request_ids = itertools.count(1)
         self._server: asyncio.Server | None = None
@@ -269,6 +273,9 @@ class P2PService:
         if any(len(k) != 32 for k in allowed):
             raise LocalProtocolError(Reason.BAD_CONFIG, "allowed keys must be 32 bytes")
         self._allowed = allowed
+        points = getattr(self, "_points", {})
+        for key in [k for k in points if k not in allowed]:
+            del points[key]
         for conn in list(getattr(self, "_connections", ())):
             if conn.peer_key not in allowed:
                 conn.close(Reason.REMOVED_FROM_ALLOW_LIST)
@@ -283,6 +290,45 @@ class P2PService:
     def unban(self, peer: bytes) -> None:
         self._bans.unban(bytes(peer))
 
+    def penalize(self, peer: bytes, points: int, detail: str) -> bool:
+        """Charge `peer` misbehaviour points (a handler found its message invalid, e.g.
+        `INVALID_GOSSIP_POINTS`); True when that reached `misbehaviour_ban_points`, in which
+        case the peer is banned for `ban_duration_ms` and disconnected (`misbehaving`).
+
+        Points decay by `misbehaviour_decay_points_per_min`; only allowed keys are scored.
+        """
+        assert points > 0, points
+        key = bytes(peer)
+        if key not in self._allowed or key == self.peer_id:
+            return False
+        now_s = time.monotonic()
+        total = self._points_at(key, now_s) + points
+        self.counters["misbehaviour.points"] += points
+        logger.info("p2p misbehaviour peer=%s points=%d total=%d detail=%s",
+                    key.hex()[:16], points, total, detail)
+        if total < self.limits.misbehaviour_ban_points:
+            self._points[key] = (total, now_s)
+            return False
+        self._points.pop(key, None)
+        self._bans.ban(key, self.limits.ban_duration_ms)
+        self.counters["bans"] += 1
+        for conn in list(self._connections):
+            if conn.peer_key == key:
+                conn.close(Reason.MISBEHAVING, detail)
+        return True
+
+    def misbehaviour_points(self, peer: bytes) -> int:
+        """`peer`'s current misbehaviour points (0 when none, or once banned)."""
+        return self._points_at(bytes(peer), time.monotonic())
+
+    def _points_at(self, key: bytes, now_s: float) -> int:
+        entry = self._points.get(key)
+        if entry is None:
+            return 0
+        points, at_s = entry
+        forgotten = int((now_s - at_s) * self.limits.misbehaviour_decay_points_per_min / 60)
+        return max(0, points - forgotten)
+
     def bans(self) -> dict[bytes, float]:
         """Current bans {peer key: unix expiry seconds}."""
         return self._bans.entries()
@@ -292,16 +338,18 @@ class P2PService:
     def broadcast(self, kind: str, payload: bytes) -> int:
         """Gossip `payload` to every node; returns how many neighbours it was queued to.
 
-        Not delivered to this node's own handler. A (kind, payload) already seen (sent or
-        received) is not sent again and returns 0. Raises LocalProtocolError(bad_kind /
-        payload_too_large).
+        Not delivered to this node's own handler. A (kind, payload) this node already sent
+        (broadcast or relayed) is not sent again and returns 0; one it received and did not
+        relay (its handler returned False) is sent to every neighbour but the one it came
+        from. Raises LocalProtocolError(bad_kind / payload_too_large).
         """
         self._check_kind(kind)
         self._check_payload(payload)
-        if not self._seen.add(gossip_id(kind, payload)):
+        first, origin = self._seen.mark_relayed(gossip_id(kind, payload))
+        if not first:
             self.counters["gossip.duplicate_broadcast"] += 1
             return 0
-        return self._relay(encode(Gossip(kind, payload)), exclude=None)
+        return self._relay(encode(Gossip(kind, payload)), exclude=origin)
 
     def send(self, peer: bytes, kind: str, payload: bytes) -> None:
         """Queue a direct message to `peer` (not relayed); its `register_direct` handler runs.
@@ -629,7 +677,8 @@ class P2PService:
         peer = PeerId(conn.peer_key)
         match message:
             case Gossip(kind, payload):
-                if not self._seen.add(gossip_id(kind, payload)):
+                message_id = gossip_id(kind, payload)
+                if not self._seen.add(message_id, origin=conn.peer_key):
                     self.counters["gossip.duplicate"] += 1
                     return
                 gossip_handler = self._handlers.gossip.get(kind)
@@ -638,7 +687,9 @@ class P2PService:
                     return
                 self.counters["gossip.delivered"] += 1
                 verdict = await self._run_handler(gossip_handler(peer, payload), kind)
-                if verdict is not False:
+                if verdict is False:
+                    self.counters["gossip.not_relayed"] += 1
+                elif self._seen.mark_relayed(message_id)[0]:
                     self._relay(encode(message), exclude=conn.peer_key)
             case Direct(kind, payload):
                 direct_handler = self._handlers.direct.get(kind)
@@ -656,6 +707,8 @@ class P2PService:
                     conn.send(Response(request_id, False, Reason.BUSY.reason.encode()))
 
     async def _run_handler(self, call: Awaitable[bool | None], kind: str) -> bool | None:
+        """The handler's verdict; False when it timed out or raised: a message its handler
+        did not finish checking is not relayed."""
         try:
             return await asyncio.wait_for(call, self.limits.handler_timeout_ms / 1000)
         except TimeoutError:
@@ -664,7 +717,7 @@ class P2PService:
         except Exception:
             self.counters["handler.error"] += 1
             logger.exception("p2p handler for %r failed", kind)
-        return None
+        return False
 
     async def _answer(self, conn: Connection, request_id: int, call: Awaitable[bytes]) -> None:
         try:
