@@ -221,7 +221,11 @@ class Mempool:
                 f" (limit {pool_limits.max_per_account})",
             )
         gapped = False
-        if nonce > state_nonce:
+        # The usual case costs two lookups: the next nonce after a pending one of an
+        # account with nothing gapped (`_gapped_senders` holds every account that has a
+        # gapped transaction) is executable. Otherwise walk the account's executable run.
+        if nonce > state_nonce and not (queued is not None and nonce - 1 in queued
+                                        and sender not in self._gapped_senders):
             run_end = self._run_end(state_nonce, queued)
             gapped = nonce > run_end
             waiting = queued_count - (run_end - state_nonce)
@@ -231,6 +235,8 @@ class Mempool:
                     f"account has {waiting} transactions waiting on a nonce gap"
                     f" (limit {pool_limits.max_gapped_per_account})",
                 )
+            if waiting == 0 and not gapped:
+                self._gapped_senders.pop(sender, None)  # nothing of it waits (any more)
         victims: list[bytes] = []
         if len(self._by_id) >= pool_limits.max_txs or \
                 self._bytes + len(tx.raw) > pool_limits.max_bytes:
