@@ -9,6 +9,8 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from commerce.address import address_of, to_text
 from commerce.block import decode_block
@@ -323,3 +325,53 @@ def test_mempool_junk_flood_from_2000_keys_leaves_a_funded_transaction_finalized
         assert honest.tx_id not in pool and len(pool) == 499
     finally:
         store.close()
+
+
+@settings(max_examples=60, deadline=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(st.tuples(st.integers(1, 3), st.integers(0, 5), st.booleans()),
+                      min_size=1, max_size=60))
+def test_mempool_any_arrival_order_keeps_the_gapped_rules(
+    store: Store, genesis: Genesis, keys: list[Keypair],
+    steps: list[tuple[int, int, bool]],
+) -> None:
+    """Whatever order nonces arrive in, with blocks taking what is executable: no account
+    has more than `max_gapped_per_account` gapped transactions pending, a block never takes
+    a gapped one, and an executable newcomer to a full pool is refused `mempool_full` only
+    when no other account has a gapped transaction to displace."""
+    cap = 2
+    pool = _pool_with_rules(store, genesis, max_txs=5, max_gapped_per_account=cap)
+    senders = {i: address_of(keys[i].public_key) for i in (1, 2, 3)}
+    sent: set[tuple[int, int]] = set()
+    height = 0
+
+    def gapped_count(index: int) -> int:
+        run_end = pool.pending_nonce(senders[index])
+        return sum(1 for (i, n) in sent if i == index and n > run_end
+                   and _transfer(keys[i], n, keys[0]).tx_id in pool)
+
+    for index, ahead, block in steps:
+        if block:
+            height += 1
+            taken = pool.reap(2, 10**6)
+            for tx in taken:
+                run_end = pool.pending_nonce(tx.sender_address)
+                assert tx.nonce < run_end, "a block takes only executable transactions"
+            pool.on_finalized(height, taken)
+            continue
+        nonce = pool.committed_nonce(senders[index]) + ahead
+        if (index, nonce) in sent:
+            continue
+        tx = _transfer(keys[index], nonce, keys[0])
+        executable = nonce == pool.pending_nonce(senders[index])
+        others_gapped = any(gapped_count(i) for i in senders if i != index)
+        full = len(pool) >= pool.limits.max_txs
+        try:
+            pool.admit(tx)
+            sent.add((index, nonce))
+        except AgoraError as exc:
+            assert exc.reason in ("mempool_full", "account_quota"), exc
+            if exc.reason == "mempool_full":
+                assert full and not (executable and others_gapped), "room was displaceable"
+        assert len(pool) <= pool.limits.max_txs
+        assert all(gapped_count(i) <= cap for i in senders)
