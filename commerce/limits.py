@@ -51,6 +51,13 @@ MAX_TIMEOUT_BLOCKS = 10_000_000
 MAX_EPOCH_BLOCKS = 10_000_000
 MAX_POLL_BLOCKS = 10_000_000
 MAX_COMMENT_REWARDS_PER_EPOCH = 1_000
+# The account reserve (docs/COMMERCE.md, "Accounts and the reserve"): at least one base
+# unit, at most a million tokens.
+MAX_ACCOUNT_RESERVE_MINOR = 10**12
+# Purchase-linked rewards (purchase, review, share) are each at most this share of the
+# amount paid, so even a buyer who is also the sharer (commission included) gets back less
+# than it paid unless the merchant colludes.
+MAX_REWARD_PRICE_BPS = 1_500
 
 # Commerce: end-of-block step. Each transaction schedules at most one order timer, so the
 # timers due at one height are bounded by the kinds of timer times the block size.
@@ -62,6 +69,8 @@ MAX_PAGE_ITEMS = 200
 MAX_QUERY_SCAN = 10_000  # index entries one query call may walk before it returns a cursor
 
 assert MAX_REFERRAL_BPS < BPS_DENOMINATOR
+assert MAX_REFERRAL_BPS + 3 * MAX_REWARD_PRICE_BPS < BPS_DENOMINATOR, "farming loses money"
+assert 0 < MAX_ACCOUNT_RESERVE_MINOR <= MAX_AMOUNT_MINOR
 # The largest listing body (4 bytes per character at worst) fits in one transaction.
 assert (MAX_TITLE_CHARS + MAX_DESCRIPTION_CHARS + MAX_CATEGORY_CHARS) * 4 \
     + MAX_MEDIA_HASHES * (MEDIA_HASH_BYTES + 2) + 512 <= MAX_TX_BYTES

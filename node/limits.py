@@ -6,10 +6,17 @@ the hard ceilings the configuration is checked against.
 
 from __future__ import annotations
 
+from commerce.limits import MAX_TX_BYTES
+
 MEMPOOL_MAX_TXS = 50_000
 MEMPOOL_MAX_BYTES = 64 * 1024 * 1024
 MEMPOOL_MAX_PER_ACCOUNT = 256
 MEMPOOL_NONCE_WINDOW = 256
+# Transactions of one account waiting behind a nonce gap (not executable until the gap is
+# filled); when the pool is full, such transactions make room for executable ones, at most
+# MEMPOOL_DISPLACE_MAX of them per admission.
+MEMPOOL_MAX_GAPPED_PER_ACCOUNT = 16
+MEMPOOL_DISPLACE_MAX = 192
 MEMPOOL_TTL_BLOCKS = 1_200
 MEMPOOL_RECHECK_PER_BLOCK = 4_096
 VERIFIED_CACHE_MAX = 200_000
@@ -24,4 +31,9 @@ MAX_DIGESTS_CACHED = 8
 
 assert MEMPOOL_MAX_PER_ACCOUNT <= MEMPOOL_MAX_TXS
 assert MEMPOOL_NONCE_WINDOW >= MEMPOOL_MAX_PER_ACCOUNT
+assert 0 < MEMPOOL_MAX_GAPPED_PER_ACCOUNT <= MEMPOOL_MAX_PER_ACCOUNT
+# One admission may displace enough transactions to make room for the largest one, even
+# when each victim is as small as any transaction can be (its 32-byte key and 64-byte
+# signature).
+assert MEMPOOL_DISPLACE_MAX * (32 + 64) >= MAX_TX_BYTES
 assert VERIFIED_CACHE_MAX >= MEMPOOL_MAX_TXS

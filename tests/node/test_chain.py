@@ -72,7 +72,8 @@ def test_chain_proposal_drops_failing_transactions(
     store: Store, genesis: Genesis, keys: list[Keypair]
 ) -> None:
     primary = _chain(store, genesis, keys[0])
-    broke = sign_tx(keys[4], CHAIN_ID, 0, Transfer(to=address_of(keys[2].public_key), amount=5))
+    broke = sign_tx(keys[3], CHAIN_ID, 0,
+                    Transfer(to=address_of(keys[2].public_key), amount=2_000 * 10**6))
     primary.mempool.admit(broke)
     evicted: list[str] = []
     primary.mempool.evict_listeners.append(lambda tx, reason: evicted.append(reason))
