@@ -291,9 +291,10 @@ class Store:
         `store.write_buffer_mb`); None: `write_buffer_for` (with `node_id`, the node's
         public key, that spreads it).
 
-        Raises NodeError(store_locked) when another process holds it and
+        Raises NodeError(store_locked) when another process holds it,
         NodeError(wrong_chain_data) when it belongs to another chain or the state does
-        not follow from the chain's blocks.
+        not follow from the chain's blocks, and NodeError(store_corrupt) when LevelDB finds
+        one of its files corrupt (`plyvel.CorruptionError`, on opening or on a read).
         """
         path = Path(path)
         if write_buffer_bytes is None:
@@ -303,8 +304,11 @@ class Store:
             for directory in (path, path / STATE_DIR, path / STATE_DIR / GENESIS_STATE_DIR):
                 opened.append(_open_leveldb(directory, write_buffer_bytes))
             db, state_db, genesis_db = opened
-            cls._init_or_check(db, state_db, genesis_db, genesis)
-            replayed = _replay(db, StateStore(state_db, genesis_db), genesis)
+            try:
+                cls._init_or_check(db, state_db, genesis_db, genesis)
+                replayed = _replay(db, StateStore(state_db, genesis_db), genesis)
+            except plyvel.CorruptionError as exc:
+                raise _corrupt(path, exc) from exc
         except BaseException:
             for each in opened:
                 each.close()
@@ -543,6 +547,18 @@ def _open_leveldb(path: Path, write_buffer_bytes: int) -> plyvel.DB:
                          compression=None, write_buffer_size=write_buffer_bytes)
     except plyvel.IOError as exc:
         raise NodeError(NodeErrorCode.STORE_LOCKED, f"cannot open {path}: {exc}") from exc
+    except plyvel.CorruptionError as exc:
+        raise _corrupt(path, exc) from exc
+
+
+def _corrupt(path: Path, exc: plyvel.CorruptionError) -> NodeError:
+    """NodeError(store_corrupt) for a LevelDB under `path` that LevelDB found corrupt."""
+    detail = exc.args[0] if exc.args else b""
+    text = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+    first = text.splitlines()[0] if text.strip() else type(exc).__name__
+    return NodeError(NodeErrorCode.STORE_CORRUPT,
+                     f"the LevelDB in {path} is corrupt ({first}): restore the data "
+                     f"directory from a backup, or empty it (keep config/) to re-sync")
 
 
 def _delete_prefix(db: plyvel.DB, prefix: bytes) -> None:
