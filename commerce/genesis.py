@@ -49,8 +49,8 @@ from commerce.limits import (
     MAX_REFERRAL_BPS,
     MAX_REWARD_PRICE_BPS,
     MAX_TIMEOUT_BLOCKS,
-    MAX_TX_BYTES,
     MAX_VALIDATORS,
+    MIN_BLOCK_BYTES,
 )
 from commerce.state import MemoryState, Overlay, next_state_root
 
@@ -379,7 +379,8 @@ class ChainParams(_Strict):
     """Consensus-relevant parameters every validator must share; part of the genesis hash."""
 
     max_block_txs: Annotated[int, Field(ge=1, le=MAX_BLOCK_TXS)] = 5_000
-    max_block_bytes: Annotated[int, Field(ge=MAX_TX_BYTES, le=MAX_BLOCK_BYTES)] = 2 * 1024 * 1024
+    max_block_bytes: Annotated[int, Field(ge=MIN_BLOCK_BYTES, le=MAX_BLOCK_BYTES)] = \
+        2 * 1024 * 1024
     # Commerce (docs/COMMERCE.md): order timers, in blocks after the triggering action.
     order_auto_release_blocks: Annotated[int, Field(ge=1, le=MAX_TIMEOUT_BLOCKS)] = 100_800
     order_ship_timeout_blocks: Annotated[int, Field(ge=1, le=MAX_TIMEOUT_BLOCKS)] = 201_600

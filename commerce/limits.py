@@ -19,7 +19,17 @@ MAX_BLOCK_BYTES = 4 * 1024 * 1024 - 64 * 1024
 MAX_VALIDATORS = 100
 MAX_GENESIS_ACCOUNTS = 1_000_000
 
+# A block's bytes beyond its transactions' own: the outer arrays and the header (7 fields:
+# a chain id of at most MAX_CHAIN_ID_CHARS, four 32-byte digests, two integers), and a
+# msgpack bin header of at most 5 bytes around each transaction.
+BLOCK_FRAME_BYTES = 512
+BLOCK_TX_FRAME_BYTES = 5
+# The smallest block limit genesis may set: one transaction of the largest size fits.
+MIN_BLOCK_BYTES = MAX_TX_BYTES + BLOCK_TX_FRAME_BYTES + BLOCK_FRAME_BYTES
+
 assert MAX_TX_BYTES < MAX_BLOCK_BYTES
+assert MIN_BLOCK_BYTES <= MAX_BLOCK_BYTES
+assert 3 + (2 + MAX_CHAIN_ID_CHARS * 4) + 4 * 34 + 2 * 9 + 5 <= BLOCK_FRAME_BYTES
 assert MAX_BLOCK_BYTES + 64 * 1024 <= MAX_DECODE_BYTES
 assert MAX_AMOUNT_MINOR < 2**63
 

@@ -28,6 +28,7 @@ from dataclasses import dataclass
 
 from commerce.errors import AgoraError, ErrorCode, ValidationError
 from commerce.ledger import get_account, require_can_act
+from commerce.limits import BLOCK_TX_FRAME_BYTES
 from commerce.machine import ChainContext, apply_tx
 from commerce.state import Overlay, StateReader
 from commerce.tx import Transaction
@@ -347,7 +348,8 @@ class Mempool:
     # Block building.
 
     def reap(self, max_txs: int, max_bytes: int) -> list[Transaction]:
-        """Up to `max_txs`/`max_bytes` of executable transactions, in arrival order."""
+        """Up to `max_txs` executable transactions, in arrival order, whose bytes in a
+        block (each with its BLOCK_TX_FRAME_BYTES) add up to at most `max_bytes`."""
         assert max_txs >= 0 and max_bytes >= 0
         next_nonce: dict[bytes, int] = {}
         picked: list[Transaction] = []
@@ -360,7 +362,7 @@ class Mempool:
             expected = next_nonce.get(sender)
             if expected is None:
                 expected = self.committed_nonce(sender)
-            tx_bytes = len(tx.raw)
+            tx_bytes = len(tx.raw) + BLOCK_TX_FRAME_BYTES
             if tx.nonce != expected or size + tx_bytes > max_bytes:
                 next_nonce[sender] = expected
                 continue
