@@ -18,7 +18,11 @@ VERIFY_CHUNK_TXS = 256
 SYNC_MAX_BLOCKS_PER_REQUEST = 64
 SYNC_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 PROPOSAL_CACHE_MAX = 8
+# Consensus records per write batch when a log of the layout before issue 19 is moved on
+# open, and how many are read before they are pruned (then twice what is left).
+CONSENSUS_LOG_BATCH_RECORDS = 1_024
 
 assert MEMPOOL_MAX_PER_ACCOUNT <= MEMPOOL_MAX_TXS
 assert MEMPOOL_NONCE_WINDOW >= MEMPOOL_MAX_PER_ACCOUNT
 assert VERIFIED_CACHE_MAX >= MEMPOOL_MAX_TXS
+assert CONSENSUS_LOG_BATCH_RECORDS >= 1

@@ -50,6 +50,7 @@ from commerce.machine import BlockResult, ChainContext, Event, execute_block
 from consensus.errors import LocalProtocolError
 from consensus.replica import record_position
 from node.errors import NodeError, NodeErrorCode
+from node.limits import CONSENSUS_LOG_BATCH_RECORDS
 
 P_STATE = b"s"
 P_BLOCK = b"b"
@@ -147,6 +148,11 @@ def obsolete_records(keys: Collection[RecordKey], finalized_height: int) -> list
         return sorted(old)
     keeper = max(key for key in old if key.view == top)
     return sorted(key for key in old if key != keeper)
+
+
+def _without(keys: list[RecordKey], drop: list[RecordKey]) -> list[RecordKey]:
+    gone = set(drop)
+    return [key for key in keys if key not in gone]
 
 
 _MISS = object()
@@ -588,6 +594,7 @@ class Store:
         delete that log."""
         kept: list[RecordKey] = []
         found = False
+        bound = CONSENSUS_LOG_BATCH_RECORDS
         for key, value in self._db.iterator(prefix=P_CONSENSUS_1):
             found = True
             if len(key) != len(P_CONSENSUS_1) + 8:
@@ -599,15 +606,19 @@ class Store:
                 raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA,
                                 f"consensus log record {key[1:].hex()}: {exc}") from None
             kept.append(RecordKey(struct.unpack(">Q", key[1:])[0], height, view))
-            drop = set(obsolete_records(kept, final))  # the rule is incremental
-            kept = [each for each in kept if each not in drop]
+            if len(kept) >= bound:  # the rule is incremental: prune what is kept so far
+                kept = _without(kept, obsolete_records(kept, final))
+                bound = max(CONSENSUS_LOG_BATCH_RECORDS, 2 * len(kept))
         if not found:
             return
-        with self._db.write_batch(transaction=True, sync=True) as batch:
-            for each in kept:
-                value = self._db.get(P_CONSENSUS_1 + struct.pack(">Q", each.seq))
-                assert value is not None, "read from the same log"
-                batch.put(P_CONSENSUS + each.encode(), value)
+        kept = _without(kept, obsolete_records(kept, final))
+        for start in range(0, len(kept), CONSENSUS_LOG_BATCH_RECORDS):
+            with self._db.write_batch(transaction=True) as batch:
+                for each in kept[start:start + CONSENSUS_LOG_BATCH_RECORDS]:
+                    value = self._db.get(P_CONSENSUS_1 + struct.pack(">Q", each.seq))
+                    assert value is not None, "read from the same log"
+                    batch.put(P_CONSENSUS + each.encode(), value)
+        self._db.put(META_SYNC, b"", sync=True)  # the kept records are durable: delete
         _delete_prefix(self._db, P_CONSENSUS_1)
         self._db.put(META_SYNC, b"", sync=True)
 
