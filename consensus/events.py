@@ -80,9 +80,14 @@ Event = (Started | MessageReceived | TimerFired | WorkPending | BlockProposed
 @dataclass(frozen=True, slots=True)
 class Persist:
     """Append `record` to the consensus log and make it durable (fsync) before running
-    any later effect of the same step. Pass every record back at restart."""
+    any later effect of the same step. Pass the records back at restart, all but those
+    the node may drop: once height h is finalized, a record whose `height` is below h,
+    unless it is the last record left of the highest `view` of all records (restore
+    re-enters the highest view a record names; a highest view of 0 needs no record)."""
 
     record: bytes
+    height: Height  # the height the record is about (a vote's, a VIEW-CHANGE's)
+    view: View  # the view it is about
 
 
 @dataclass(frozen=True, slots=True)

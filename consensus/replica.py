@@ -10,8 +10,9 @@ Contract with the node
 * Construct with the chain id, the ordered validator public keys (primary(view) is
   validators[view % n]), this node's SigningKey (None for an observer that only follows
   finalized blocks), the last finalized height, digest and commit certificate from the
-  block store, and every record ever emitted through Persist (the node may drop records
-  whose height is below the finalized height; records without a height are kept).
+  block store, and the records emitted through Persist that the node kept: it may drop
+  a record whose Persist.height is below the finalized height, except one record of the
+  highest Persist.view of all (restore re-enters that view; see `consensus.events.Persist`).
   Then call step(Started(), now_ms).
 * The block is opaque bytes. `digest_fn(block)` (default SHA-256) names it, or returns
   None for bytes that are not a block; it never raises. The node passes the header hash
@@ -100,6 +101,25 @@ REC_VOTE = 1  # [1, phase, view, height, digest, block|None]: we signed this PRE
 #               block is set for our own PRE-PREPARE (re-sent after a restart)
 REC_COMMIT = 2  # [2, view, height, digest, prepared_cert, block]: we signed this COMMIT
 REC_VIEW_CHANGE = 3  # [3, view, height]: we sent VIEW-CHANGE for this view at height
+
+
+def record_position(record: bytes) -> tuple[Height, View]:
+    """The (height, view) its Persist named, read back from a record (for a log written
+    before Persist carried them). Raises LocalProtocolError("bad_record") if undecodable."""
+    try:
+        obj = unpack_canonical(record, limits.MAX_RECORD_BYTES)
+        kind = obj[0] if isinstance(obj, list) else None
+        if kind == REC_VOTE:
+            view, height = obj[2], obj[3]
+        elif kind in (REC_COMMIT, REC_VIEW_CHANGE):
+            view, height = obj[1], obj[2]
+        else:
+            raise LocalProtocolError("bad_record", f"record kind {kind!r}")
+    except (RemotePeerError, IndexError, TypeError, KeyError) as exc:
+        raise LocalProtocolError("bad_record", f"undecodable record: {exc}") from exc
+    if type(height) is not int or type(view) is not int or height < 1 or view < 0:
+        raise LocalProtocolError("bad_record", "record height or view")
+    return Height(height), View(view)
 
 TIMER_VIEW_CHANGE = "view_change"
 TIMER_RETRANSMIT = "retransmit"
@@ -347,7 +367,7 @@ class Replica:
             return None
         if previous is None:
             self._out.append(Persist(record or pack([REC_VOTE, phase, view, height, digest,
-                                                       block])))
+                                                       block]), Height(height), View(view)))
             self._signed[key] = digest
         vote = sign_vote(self._key, self.chain_id, phase, view, height, digest, self.index)
         assert self._signed[key] == vote.digest
@@ -676,7 +696,8 @@ class Replica:
                                      or prepared.view >= self.view):
             prepared, block = None, None
         if (self.view, self.height) > self._vc_persisted:
-            self._out.append(Persist(pack([REC_VIEW_CHANGE, self.view, self.height])))
+            self._out.append(Persist(pack([REC_VIEW_CHANGE, self.view, self.height]),
+                                     self.height, self.view))
             self._vc_persisted = (self.view, self.height)
         unsigned = ViewChange(self.view, self.height, self._last_cert, prepared, self.index,
                               b"", block)

@@ -6,14 +6,15 @@ application something (propose, validate) are answered by queuing the answer as 
 event, so one event's effects always run to the end before the next event starts.
 Persist effects are written and synced to LevelDB before any later effect of the step;
 a run of FinalizeBlock effects (catch-up) is synced once, at its last block, before any
-later effect and before any of its blocks is reported.
+later effect and before any of its blocks is reported. Once a finalized height is durable
+the records the replica no longer needs are deleted (`node.store.obsolete_records`), so the
+consensus log holds a few records whatever the chain's length.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import struct
 import time
 from collections import deque
 from collections.abc import Callable, Coroutine
@@ -44,7 +45,7 @@ from consensus.events import (
 from consensus.limits import MAX_FETCH_BLOCKS
 from node.chain import Chain
 from node.logs import get_logger, log
-from node.store import Store
+from node.store import RecordKey, Store, obsolete_records
 from node.sync import decode_response, encode_request
 from p2p.errors import P2PError
 
@@ -103,17 +104,13 @@ class ConsensusDriver:
         self._running = False
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        self._record_seq = self._last_record_seq()
+        # The live consensus records (`Store.open` pruned the log), for pruning by key.
+        self._records = [RecordKey.decode(key) for key, _ in store.consensus_records()]
+        self._record_seq = max((key.seq for key in self._records), default=0)
         self._closed = False
         self.fatal: BaseException | None = None
         # At most one block range asked for ahead of the replica: (peer, from, request).
         self._prefetch: tuple[bytes, int, asyncio.Task[bytes]] | None = None
-
-    def _last_record_seq(self) -> int:
-        records = self.store.consensus_records()
-        if not records:
-            return 0
-        return int(struct.unpack(">Q", records[-1][0])[0])
 
     # Entry points.
 
@@ -170,8 +167,9 @@ class ConsensusDriver:
             match effect:
                 case Persist():
                     self._record_seq += 1
-                    self.store.put_consensus_record(struct.pack(">Q", self._record_seq),
-                                                    effect.record)
+                    key = RecordKey(self._record_seq, effect.height, effect.view)
+                    self.store.put_consensus_record(key.encode(), effect.record)
+                    self._records.append(key)
                 case Send():
                     self.network.send(effect.to, KIND_CONSENSUS, effect.msg)
                 case Broadcast():
@@ -244,11 +242,25 @@ class ConsensusDriver:
             self.fatal = exc
             self.close()
             raise
+        if sync:
+            self._prune_log(effect.height)
         started = self._seen_s.pop(effect.height, None)
         self._seen_s = {h: t for h, t in self._seen_s.items() if h > effect.height}
         if started is not None and self.on_latency is not None:
             self.on_latency(time.monotonic() - started)
         self._queue.append(WorkPending(self.chain.mempool.has_ready()))
+
+    def _prune_log(self, finalized_height: int) -> None:
+        """Delete the records the replica no longer needs now that `finalized_height` is
+        durable, in one atomic batch. Unsynced: the batch only removes records below a
+        synced height, never the one that keeps the highest view (synced when written);
+        lost in a crash, it is done again when the store opens."""
+        obsolete = obsolete_records(self._records, finalized_height)
+        if not obsolete:
+            return
+        self.store.delete_consensus_records((key.encode() for key in obsolete), sync=False)
+        gone = set(obsolete)
+        self._records = [key for key in self._records if key not in gone]
 
     def _fetch(self, effect: FetchBlocks) -> None:
         self._spawn(self._fetch_task(effect))

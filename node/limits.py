@@ -40,6 +40,9 @@ PROPOSAL_CACHE_MAX = 8
 # Block digests the replica's digest function remembers (each keeps its block's bytes
 # alive: at most this many blocks of max_block_bytes).
 MAX_DIGESTS_CACHED = 8
+# Consensus records per write batch when a log of the layout before issue 19 is moved on
+# open, and how many are read before they are pruned (then twice what is left).
+CONSENSUS_LOG_BATCH_RECORDS = 1_024
 
 assert MEMPOOL_MAX_PER_ACCOUNT <= MEMPOOL_MAX_TXS
 assert MEMPOOL_NONCE_WINDOW >= MEMPOOL_MAX_PER_ACCOUNT
@@ -57,3 +60,4 @@ assert (SYNC_RESPONSE_OVERHEAD_BYTES + SYNC_ITEM_OVERHEAD_BYTES + COMMERCE_MAX_B
         + MAX_CERTIFICATE_BYTES <= SYNC_MAX_RESPONSE_BYTES)
 # A consensus message carrying the largest block fits one frame (sent with `P2PService.send`).
 assert COMMERCE_MAX_BLOCK_BYTES + CONSENSUS_BLOCK_MESSAGE_OVERHEAD_BYTES <= MAX_PAYLOAD_BYTES
+assert CONSENSUS_LOG_BATCH_RECORDS >= 1

@@ -43,7 +43,7 @@ import heapq
 import itertools
 import struct
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Collection, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,7 +54,10 @@ from commerce.block import Block, decode_block
 from commerce.encoding import decode, encode
 from commerce.genesis import Genesis, genesis_state_root, genesis_writes
 from commerce.machine import BlockResult, ChainContext, Event, execute_block
+from consensus.errors import LocalProtocolError
+from consensus.replica import record_position
 from node.errors import NodeError, NodeErrorCode
+from node.limits import CONSENSUS_LOG_BATCH_RECORDS
 
 P_STATE = b"s"
 P_BLOCK = b"b"
@@ -63,7 +66,9 @@ P_HASH = b"h"
 P_TX = b"t"
 P_EVENTS = b"e"
 P_META = b"m"
-P_CONSENSUS = b"l"
+P_CONSENSUS = b"r"  # the consensus log: `RecordKey` -> the replica's record
+P_CONSENSUS_1 = b"l"  # the log before issue 19, keyed by sequence number (moved on open)
+RECORD_KEY_BYTES = 24
 
 META_CHAIN_ID = P_META + b"chain_id"
 META_GENESIS_HASH = P_META + b"genesis_hash"
@@ -111,6 +116,50 @@ class ChainHead:
     height: int
     block_hash: bytes
     state_root: bytes
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class RecordKey:
+    """A consensus record's key: its sequence number (the order it was written in), then
+    the height and view its `Persist` named, so that the log is pruned from keys alone."""
+
+    seq: int
+    height: int
+    view: int
+
+    def encode(self) -> bytes:
+        return struct.pack(">QQQ", self.seq, self.height, self.view)
+
+    @staticmethod
+    def decode(raw: bytes) -> RecordKey:
+        """Raises NodeError(wrong_chain_data) unless `raw` is an encoded RecordKey."""
+        if len(raw) != RECORD_KEY_BYTES:
+            raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA, f"consensus log: bad key {raw.hex()}")
+        seq, height, view = struct.unpack(">QQQ", raw)
+        return RecordKey(seq, height, view)
+
+
+def obsolete_records(keys: Collection[RecordKey], finalized_height: int) -> list[RecordKey]:
+    """The consensus records the replica no longer needs once `finalized_height` is final
+    (the contract in `consensus.events.Persist`): those of a lower height, but one record
+    of the highest view of all is kept (the newest) unless a record kept names it or it
+    is view 0. So the log holds the records of the last two heights, plus one at most.
+
+    Incremental: pruning the result again with more keys equals pruning all at once.
+    """
+    old = [key for key in keys if key.height < finalized_height]
+    if not old:
+        return []
+    top = max(key.view for key in keys)
+    if top == 0 or any(key.view == top for key in keys if key.height >= finalized_height):
+        return sorted(old)
+    keeper = max(key for key in old if key.view == top)
+    return sorted(key for key in old if key != keeper)
+
+
+def _without(keys: list[RecordKey], drop: list[RecordKey]) -> list[RecordKey]:
+    gone = set(drop)
+    return [key for key in keys if key not in gone]
 
 
 _MISS = object()
@@ -355,7 +404,13 @@ class Store:
             raise
         if len(genesis.accounts) >= LARGE_GENESIS_ACCOUNTS:
             _release_memory()
-        return cls(db, state_db, genesis_db, genesis, write_buffer_bytes, replayed)
+        store = cls(db, state_db, genesis_db, genesis, write_buffer_bytes, replayed)
+        try:
+            store.prune_consensus_log()
+        except BaseException:
+            store.close()
+            raise
+        return store
 
     GENESIS_BATCH_KEYS = 50_000  # state keys per write batch when a state is written
 
@@ -555,7 +610,8 @@ class Store:
             return []
         return [Event(kind, tuple(addrs), tuple(data)) for kind, addrs, data in decode(raw)]
 
-    # Consensus log: opaque records the consensus core asks to persist.
+    # Consensus log: opaque records the consensus core asks to persist, each under a
+    # `RecordKey` (the driver's), pruned by `obsolete_records`.
 
     def put_consensus_record(self, key: bytes, value: bytes) -> None:
         """Durably store one consensus record (synced before returning)."""
@@ -566,11 +622,65 @@ class Store:
         cut = len(P_CONSENSUS)
         return [(k[cut:], v) for k, v in self._db.iterator(prefix=P_CONSENSUS)]
 
-    def delete_consensus_records(self, keys: list[bytes]) -> None:
-        """Remove consensus records (pruning below the finalized height)."""
-        with self._db.write_batch(sync=True) as batch:
+    def delete_consensus_records(self, keys: Iterable[bytes], *, sync: bool = True) -> None:
+        """Remove consensus records in one atomic batch (synced if `sync`)."""
+        with self._db.write_batch(transaction=True, sync=sync) as batch:
             for key in keys:
                 batch.delete(P_CONSENSUS + key)
+
+    def prune_consensus_log(self) -> int:
+        """Drop the consensus records the replica no longer needs at the head's height
+        (`obsolete_records`), after moving a log of the layout before issue 19 to this one;
+        returns how many are left. Reads one record at a time and keys alone after that, so
+        a log of a million records is pruned without holding it. A crash at any point
+        loses no record still needed: the kept ones are written, synced, before any other
+        is deleted, and running it again gives the same log.
+
+        Raises NodeError(wrong_chain_data) on a record or key that is not one.
+        """
+        final = self._head.height
+        self._move_consensus_log_1(final)
+        cut = len(P_CONSENSUS)
+        keys = [RecordKey.decode(key[cut:])
+                for key in self._db.iterator(prefix=P_CONSENSUS, include_value=False)]
+        obsolete = obsolete_records(keys, final)
+        if obsolete:
+            self.delete_consensus_records(key.encode() for key in obsolete)
+        return len(keys) - len(obsolete)
+
+    def _move_consensus_log_1(self, final: int) -> None:
+        """Rewrite the records of a log keyed by sequence number alone that are still
+        needed under their `RecordKey` (seq kept: writing them twice is harmless), then
+        delete that log."""
+        kept: list[RecordKey] = []
+        found = False
+        bound = CONSENSUS_LOG_BATCH_RECORDS
+        for key, value in self._db.iterator(prefix=P_CONSENSUS_1):
+            found = True
+            if len(key) != len(P_CONSENSUS_1) + 8:
+                raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA,
+                                f"consensus log: bad key {key.hex()}")
+            try:
+                height, view = record_position(value)
+            except LocalProtocolError as exc:
+                raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA,
+                                f"consensus log record {key[1:].hex()}: {exc}") from None
+            kept.append(RecordKey(struct.unpack(">Q", key[1:])[0], height, view))
+            if len(kept) >= bound:  # the rule is incremental: prune what is kept so far
+                kept = _without(kept, obsolete_records(kept, final))
+                bound = max(CONSENSUS_LOG_BATCH_RECORDS, 2 * len(kept))
+        if not found:
+            return
+        kept = _without(kept, obsolete_records(kept, final))
+        for start in range(0, len(kept), CONSENSUS_LOG_BATCH_RECORDS):
+            with self._db.write_batch(transaction=True) as batch:
+                for each in kept[start:start + CONSENSUS_LOG_BATCH_RECORDS]:
+                    value = self._db.get(P_CONSENSUS_1 + struct.pack(">Q", each.seq))
+                    assert value is not None, "read from the same log"
+                    batch.put(P_CONSENSUS + each.encode(), value)
+        self._db.put(META_SYNC, b"", sync=True)  # the kept records are durable: delete
+        _delete_prefix(self._db, P_CONSENSUS_1)
+        self._db.put(META_SYNC, b"", sync=True)
 
     def check_writable(self) -> bool:
         """True when a synced write to the chain's and the state's LevelDB succeeds (for the
