@@ -179,7 +179,10 @@ def parse_json_stdlib(body: bytes | str) -> Any:
     """`parse_json` with the standard library's parser alone; raises ValueError."""
     if isinstance(body, bytes):
         body = body.decode("utf-8")  # UnicodeDecodeError is a ValueError
-    return json.loads(body, parse_constant=_reject_constant)
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except RecursionError as exc:  # nesting past the parser's recursion limit: not JSON to us
+        raise ValueError("JSON nested too deeply") from exc
 
 
 @dataclass(frozen=True, slots=True)
