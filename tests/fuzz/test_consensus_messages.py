@@ -22,12 +22,13 @@ from consensus.messages import (
     verify_certificate,
 )
 
-from .mutate import TIERS, fuzz_bytes, msgpack_values, mutated_value
+from .mutate import TIERS, fuzz_bytes, msgpack_values, mutated_value, pack
 from .samples import CONSENSUS_CHAIN_ID, VALIDATORS, blocks, certificates, messages
 
 MESSAGES = messages()
 CERTIFICATES = certificates()
 DIGEST = sha256_digest(blocks()[1])
+PREPREPARE, PREPARE = (msgpack.unpackb(raw, raw=False) for raw in MESSAGES[:2])
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -37,6 +38,8 @@ def test_decode_message_any_bytes_gives_message_or_remote_peer_error(tier: Setti
     @example(b"\x91" * 1_000 + b"\xc0")
     @example(b"\x92\x06" + b"\x91" * 1_000 + b"\xc0")
     @example(b"\x91" * 2_000 + b"\xc0")
+    @example(pack([True, *PREPREPARE[1:]]))  # true == 1: a second encoding of a PRE-PREPARE
+    @example(pack([2.0, *PREPARE[1:]]))
     def check(data: bytes) -> None:
         try:
             message = decode_message(data)
