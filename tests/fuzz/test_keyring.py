@@ -59,10 +59,10 @@ def test_keyring_read_any_record_gives_key_or_node_error_file_unchanged(
     @tier
     @given(json_texts(json.loads(valid)) | mutated_bytes([valid]))
     @example(DEEP_JSON)
-    @example(valid.replace(b'"public_key": "', b'"public_key": "00 ', 1)[:-4] + b'"\n}\n')
-    @example(json.dumps({**json.loads(valid), "public_key": "00 " * 21 + "0"}).encode())
-    @example(json.dumps({**json.loads(valid), "seed": "00 " * 21 + "0"}).encode())
-    @example(json.dumps({**json.loads(valid), "salt": "00 " * 10 + "00"}).encode())
+    # `bytes.fromhex` skips whitespace: each of these has the right length and decodes short.
+    @example(json.dumps({**json.loads(valid), "public_key": "  " + "00" * 31}).encode())
+    @example(json.dumps({**json.loads(valid), "seed": "  " + "00" * 31}).encode())
+    @example(json.dumps({**json.loads(valid), "salt": "  " + "00" * 15}).encode())
     def check(data: bytes) -> None:
         (keyring.directory / "k.json").write_bytes(data)
         before = _snapshot(keyring.directory)
@@ -112,7 +112,7 @@ def test_keyring_import_any_armor_gives_key_or_node_error_nothing_written(
         st.text(max_size=200),
     ))
     @example(_armor(DEEP_JSON))
-    @example(_armor(json.dumps({**body, "salt": "00 " * 10 + "00"}).encode()))
+    @example(_armor(json.dumps({**body, "salt": "  " + "00" * 15}).encode()))
     def check(text: str) -> None:
         before = _snapshot(target.directory)
         if not _cheap(_armor_body(text)):
