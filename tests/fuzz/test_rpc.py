@@ -156,6 +156,7 @@ def test_rpc_any_body_gets_json_rpc_answer_node_unchanged(
     @example(DEEP_JSON)
     @example(b"[" + b"[" * 10_000)
     @example(b'{"jsonrpc": "2.0", "method": "chain_getBlock", "params": [1e400], "id": 1}')
+    @example(b'{"jsonrpc": "2.0", "method": "no\\nsuch", "id": 1}')
     def check(body: bytes) -> None:
         _check_answer(*served.post(body))
 
@@ -179,6 +180,7 @@ def test_rpc_any_params_of_every_method_get_json_rpc_answer_node_unchanged(
     @example(("tx_submit", {"tx": "0x" + "91" * 900 + "c0"}, 1))
     @example(("chain_getBlock", {"height": 2**64}, 1))
     @example(("state_listListings", {"cursor": "\ud800"}, 1))
+    @example(("chain_getBlock", {"\n": None}, None))  # a param name with a line break
     def check(call: tuple[str, Any, Any]) -> None:
         method, params, request_id = call
         _check_answer(*served.post(dump(_request(method, params, request_id))))
