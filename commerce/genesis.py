@@ -488,9 +488,11 @@ def parse_genesis(document: Any) -> Genesis:
         return Genesis.model_validate(document)
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(part) for part in first.get("loc", ())) or "document"
+        # A key of the document may hold a line break: the message stays one line.
+        field = " ".join(".".join(str(part) for part in first.get("loc", ())).splitlines())
         message = str(first.get("msg", "invalid")).splitlines()[0]
-        raise ValidationError(ErrorCode.BAD_GENESIS, f"genesis.{field}: {message}") from exc
+        raise ValidationError(ErrorCode.BAD_GENESIS,
+                              f"genesis.{field or 'document'}: {message}") from exc
     except ValidationError as exc:
         raise ValidationError(ErrorCode.BAD_GENESIS, f"genesis: {exc.message}") from exc
 
@@ -511,6 +513,8 @@ def load_genesis(text: str | bytes, *, checked_before: bool = False) -> Genesis:
         document = json.loads(text)
     except (ValueError, UnicodeDecodeError) as exc:
         raise ValidationError(ErrorCode.BAD_GENESIS, f"genesis is not valid JSON: {exc}") from exc
+    except RecursionError as exc:  # nesting past the parser's recursion limit
+        raise ValidationError(ErrorCode.BAD_GENESIS, "genesis JSON is nested too deeply") from exc
     if checked_before and isinstance(document, dict):
         items = document.get("accounts")
         if type(items) is list and len(items) <= MAX_GENESIS_ACCOUNTS:

@@ -287,14 +287,14 @@ def _vote_from(fields: list[Any], phase: int) -> Vote:
 
 def _pp_from(obj: Any) -> PrePrepare:
     fields = _list(obj, "preprepare", 7)
-    if fields[0] != KIND_PREPREPARE:
+    if not _is_kind(fields[0], KIND_PREPREPARE):
         raise RemotePeerError("malformed_message", "not a preprepare")
     return PrePrepare(_vote_from(fields, PHASE_PREPARE), _block(fields[6]))
 
 
 def _vc_from(obj: Any) -> ViewChange:
     fields = _list(obj, "view_change", 8)
-    if fields[0] != KIND_VIEW_CHANGE:
+    if not _is_kind(fields[0], KIND_VIEW_CHANGE):
         raise RemotePeerError("malformed_message", "not a view change")
     vc = ViewChange(
         View(_int(fields[1], "view", 1)), Height(_int(fields[2], "height", 1)),
@@ -313,6 +313,11 @@ def _vc_from(obj: Any) -> ViewChange:
     return vc
 
 
+def _is_kind(obj: Any, kind: int) -> bool:
+    """True when `obj` is exactly the integer `kind` (not a bool or a float equal to it)."""
+    return type(obj) is int and obj == kind
+
+
 def decode_message(data: bytes) -> Message:
     """Decode wire bytes. Raises RemotePeerError; signatures are NOT checked here."""
     obj = unpack_canonical(data, limits.MAX_MESSAGE_BYTES)
@@ -320,6 +325,8 @@ def decode_message(data: bytes) -> Message:
     if not fields:
         raise RemotePeerError("malformed_message", "empty array")
     kind = fields[0]
+    if type(kind) is not int:  # true == 1 and 2.0 == 2 in Python, but not on the wire
+        raise RemotePeerError("unknown_message_kind", f"kind {kind!r}")
     if kind == KIND_PREPREPARE:
         return _pp_from(fields)
     if kind in PHASES:

@@ -298,7 +298,9 @@ def parse_config(document: Any, *, source: str = "config.toml") -> NodeConfig:
         return NodeConfig.model_validate(document)
     except pydantic.ValidationError as exc:
         first = exc.errors()[0]
-        field = ".".join(str(part) for part in first.get("loc", ())) or "document"
+        # A key of the file may hold a line break: the message stays one line.
+        field = " ".join(".".join(str(part) for part in first.get("loc", ())).splitlines())
+        field = field or "document"
         if first.get("type") == "extra_forbidden":
             message = "unknown key"
         else:
@@ -329,6 +331,8 @@ def load_config(path: str | os.PathLike[str]) -> NodeConfig:
     except tomllib.TOMLDecodeError as exc:
         message = str(exc).splitlines()[0]
         raise NodeError(NodeErrorCode.BAD_CONFIG, f"{source}: TOML syntax: {message}") from None
+    except RecursionError:  # arrays or inline tables nested past the parser's recursion
+        raise NodeError(NodeErrorCode.BAD_CONFIG, f"{source}: nested too deeply") from None
     return parse_config(document, source=source)
 
 

@@ -233,7 +233,7 @@ class Keyring:
             ) from None
         try:
             record = json.loads(data)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, RecursionError):  # RecursionError: nested past the parser's limit
             raise NodeError(NodeErrorCode.BAD_KEY, f"key {name!r}: record is not JSON") from None
         if not isinstance(record, dict) or len(data) > MAX_KEY_RECORD_BYTES:
             raise NodeError(NodeErrorCode.BAD_KEY, f"key {name!r}: malformed record")
@@ -261,9 +261,12 @@ def _hex(value: Any, size: int, what: str) -> bytes:
     if not isinstance(value, str) or len(value) != 2 * size:
         raise NodeError(NodeErrorCode.BAD_KEY, f"{what}: must be {2 * size} hex digits")
     try:
-        return bytes.fromhex(value)
+        decoded = bytes.fromhex(value)
     except ValueError:
         raise NodeError(NodeErrorCode.BAD_KEY, f"{what}: not hex") from None
+    if len(decoded) != size:  # `fromhex` skips spaces: "00 00 ..." is shorter than it looks
+        raise NodeError(NodeErrorCode.BAD_KEY, f"{what}: must be {2 * size} hex digits")
+    return decoded
 
 
 def _derive(passphrase: str, salt: bytes, opslimit: int, memlimit: int) -> bytes:
@@ -327,7 +330,7 @@ def _parse_armor(armored: str) -> dict[str, Any]:
         raise NodeError(NodeErrorCode.BAD_KEY, f"armored key: expected {ARMOR_BEGIN} ... block")
     try:
         body = json.loads(base64.b64decode("".join(lines[1:-1]), validate=True))
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, RecursionError):  # RecursionError: nested past the parser's limit
         raise NodeError(
             NodeErrorCode.BAD_KEY, "armored key: body is not valid base64 JSON"
         ) from None

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import msgpack  # type: ignore[import-untyped]
+import nacl.exceptions
 from nacl.bindings import crypto_scalarmult
 from nacl.exceptions import BadSignatureError
 from nacl.public import PrivateKey
@@ -133,7 +134,12 @@ def _validate_hello(
 
 
 def _shared_secret(private: PrivateKey, peer_ephemeral: bytes) -> bytes:
-    shared = crypto_scalarmult(bytes(private), peer_ephemeral)
+    # libsodium refuses a low-order point (an all-zero secret) itself, and PyNaCl raises
+    # its RuntimeError for that: the peer's fault, so our typed error.
+    try:
+        shared = crypto_scalarmult(bytes(private), peer_ephemeral)
+    except nacl.exceptions.RuntimeError as exc:
+        raise RemotePeerError(Reason.BAD_KEY_EXCHANGE, "low-order ephemeral key") from exc
     if shared == bytes(KEY_BYTES):
         raise RemotePeerError(Reason.BAD_KEY_EXCHANGE, "low-order ephemeral key")
     return bytes(shared)

@@ -146,7 +146,7 @@ def _address(value: Any) -> PeerAddress:
         raise ValueError("address key")
     if not isinstance(host, str) or not 0 < len(host.encode()) <= MAX_HOST_BYTES:
         raise ValueError("address host")
-    if not isinstance(port, int) or not 0 < port <= 65535:
+    if type(port) is not int or not 0 < port <= 65535:  # a bool is not a port
         raise ValueError("address port")
     return key, host, port
 

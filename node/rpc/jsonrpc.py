@@ -179,7 +179,10 @@ def parse_json_stdlib(body: bytes | str) -> Any:
     """`parse_json` with the standard library's parser alone; raises ValueError."""
     if isinstance(body, bytes):
         body = body.decode("utf-8")  # UnicodeDecodeError is a ValueError
-    return json.loads(body, parse_constant=_reject_constant)
+    try:
+        return json.loads(body, parse_constant=_reject_constant)
+    except RecursionError as exc:  # nesting past the parser's recursion limit: not JSON to us
+        raise ValueError("JSON nested too deeply") from exc
 
 
 @dataclass(frozen=True, slots=True)
@@ -243,7 +246,7 @@ def validate_params(spec: MethodSpec, raw: Any) -> BaseModel:
         if unknown:
             raise RpcError(
                 StandardCode.INVALID_PARAMS,
-                f"invalid params: unexpected param '{unknown[0]}'",
+                f"invalid params: unexpected param '{_one_line(unknown[0])}'",
                 {"field": unknown[0]},
             )
     try:
@@ -282,6 +285,11 @@ def error_response(request_id: Any, code: CodeTable, message: str,
                    data: dict[str, Any] | None = None) -> str:
     """The text of a response carrying an error."""
     return _response_text(request_id, error=error_object(code, message, data))
+
+
+def _one_line(text: str) -> str:
+    """A client's text (a method or param name) fit for a one-line error message."""
+    return text.replace("\n", "\\n")
 
 
 def _valid_id(value: Any) -> bool:
@@ -391,7 +399,8 @@ class Dispatcher:
                     f"{name} is only available over WebSocket at /ws",
                 )
             return error_response(
-                request_id, StandardCode.METHOD_NOT_FOUND, f"Method not found: {name[:64]}"
+                request_id, StandardCode.METHOD_NOT_FOUND,
+                f"Method not found: {_one_line(name[:64])}"
             )
         text = await self._call_method(spec, request.get("params"), request_id)
         return None if is_notification else text
