@@ -63,7 +63,7 @@ from consensus.events import (
     ValidateBlock,
     WorkPending,
 )
-from consensus.messages import (
+from consensus.messages import (  # the field checkers decode records as they do messages
     PHASE_COMMIT,
     PHASE_PREPARE,
     Certificate,
@@ -80,6 +80,10 @@ from consensus.messages import (
     View,
     ViewChange,
     Vote,
+    _block,
+    _digest,
+    _int,
+    _list,
     cert_from_obj,
     cert_obj,
     check_certificate,
@@ -107,19 +111,36 @@ def record_position(record: bytes) -> tuple[Height, View]:
     """The (height, view) its Persist named, read back from a record (for a log written
     before Persist carried them). Raises LocalProtocolError("bad_record") if undecodable."""
     try:
-        obj = unpack_canonical(record, limits.MAX_RECORD_BYTES)
-        kind = obj[0] if isinstance(obj, list) else None
-        if kind == REC_VOTE:
-            view, height = obj[2], obj[3]
-        elif kind in (REC_COMMIT, REC_VIEW_CHANGE):
-            view, height = obj[1], obj[2]
-        else:
-            raise LocalProtocolError("bad_record", f"record kind {kind!r}")
-    except (RemotePeerError, IndexError, TypeError, KeyError) as exc:
+        fields = record_fields(unpack_canonical(record, limits.MAX_RECORD_BYTES))
+    except RemotePeerError as exc:
         raise LocalProtocolError("bad_record", f"undecodable record: {exc}") from exc
-    if type(height) is not int or type(view) is not int or height < 1 or view < 0:
-        raise LocalProtocolError("bad_record", "record height or view")
-    return Height(height), View(view)
+    if fields[0] == REC_VOTE:
+        return Height(fields[3]), View(fields[2])
+    return Height(fields[2]), View(fields[1])
+
+
+def record_fields(obj: Any) -> list[Any]:
+    """A decoded record's fields, each checked for its type and range (the prepared
+    certificate of a REC_COMMIT decoded); raises RemotePeerError naming the field."""
+    kind = _int(_list(obj, "record")[0] if obj else None, "record.kind")
+    if kind == REC_VOTE:
+        _, phase, view, height, digest, block = _list(obj, "vote record", 6)
+        if _int(phase, "record.phase") not in (PHASE_PREPARE, PHASE_COMMIT):
+            raise RemotePeerError("malformed_message", f"record phase {phase}")
+        return [kind, phase, _int(view, "record.view"), _int(height, "record.height", 1),
+                _digest(digest), None if block is None else _block(block)]
+    if kind == REC_COMMIT:
+        _, view, height, digest, prepared, block = _list(obj, "commit record", 6)
+        cert = cert_from_obj(prepared)
+        if cert is None:
+            raise RemotePeerError("malformed_message", "commit record without certificate")
+        return [kind, _int(view, "record.view"), _int(height, "record.height", 1),
+                _digest(digest), cert, _block(block)]
+    if kind == REC_VIEW_CHANGE:
+        _, view, height = _list(obj, "view-change record", 3)
+        return [kind, _int(view, "record.view"), _int(height, "record.height", 1)]
+    raise RemotePeerError("malformed_message", f"record kind {kind}")
+
 
 TIMER_VIEW_CHANGE = "view_change"
 TIMER_RETRANSMIT = "retransmit"
@@ -420,7 +441,7 @@ class Replica:
             try:
                 obj = unpack_canonical(record, limits.MAX_RECORD_BYTES)
                 view_max = max(view_max, self._restore_one(obj))
-            except (RemotePeerError, IndexError, TypeError, AssertionError) as exc:
+            except RemotePeerError as exc:
                 raise LocalProtocolError("bad_record", f"undecodable record: {exc}") from exc
         if view_max > 0:
             # We may have been active in view_max; re-enter it through its NEW-VIEW
@@ -430,28 +451,32 @@ class Replica:
         self._vc_persisted = (view_max, 0)
 
     def _restore_one(self, obj: Any) -> int:
-        kind = obj[0]
+        """Replay one record; returns the view it names. Raises RemotePeerError (the
+        record's bytes are as untrusted as a peer's: a disk can be corrupt) naming the
+        field, or LocalProtocolError when a record contradicts itself."""
+        fields = record_fields(obj)
+        kind = fields[0]
         if kind == REC_VOTE:
-            _, phase, view, height, digest, block = obj
-            assert phase in (PHASE_PREPARE, PHASE_COMMIT)
+            _, phase, view, height, digest, block = fields
             if height >= self.height:
                 self._signed[(phase, view, height)] = digest
             if height == self.height and block is not None:
-                assert self._digest_fn(block) == digest, "restored proposal digest"
+                if self._digest_fn(block) != digest:
+                    raise LocalProtocolError("bad_record", "restored proposal digest")
                 self._restored_blocks[(height, view)] = block
             return int(view)
         if kind == REC_COMMIT:
-            _, view, height, digest, prepared, block = obj
+            _, view, height, digest, cert, block = fields
             if height >= self.height:
                 self._signed[(PHASE_COMMIT, view, height)] = digest
-            cert = cert_from_obj(prepared)
-            assert cert is not None and cert.digest == digest
+            if cert.digest != digest:
+                raise LocalProtocolError("bad_record", "prepared certificate digest")
             if height == self.height and (self._prepared is None
                                           or cert.view > self._prepared.view):
                 self._prepared, self._prepared_block = cert, block
             return int(view)
-        assert kind == REC_VIEW_CHANGE, f"record kind {kind}"
-        return int(obj[1])
+        assert kind == REC_VIEW_CHANGE
+        return int(fields[1])
 
     def _on_started(self) -> None:
         self._anchor_ms = self._last_finalize_ms = self._last_retransmit_ms = self._now_ms

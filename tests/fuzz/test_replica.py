@@ -60,11 +60,6 @@ def test_replica_step_any_message_bytes_raises_nothing_and_finalizes_only_certif
     check()
 
 
-@pytest.mark.xfail(
-    raises=(ValueError, OverflowError, KeyError), strict=True,
-    reason="replica.py `_restore` lets ValueError, OverflowError, KeyError out of a bad record "
-           "(an array too short or long, a text or float view, an empty map); replica.py is "
-           "being redesigned for issue 19 (defects 2, 3): not fixed here; drop this mark then")
 @pytest.mark.parametrize("tier", TIERS)
 def test_replica_restore_any_record_raises_only_local_protocol_error(tier: Settings) -> None:
     @settings(tier, report_multiple_bugs=False)
