@@ -51,8 +51,9 @@ from typing import Any
 import commerce  # noqa: F401  (registers the transaction types)
 from commerce.address import address_of, to_text
 from commerce.amount import parse_amount
+from commerce.block import BlockHeader
 from commerce.encoding import decode, encode, pack_plain, sha256
-from commerce.errors import AgoraError, ValidationError
+from commerce.errors import AgoraError, ErrorCode, ValidationError
 from commerce.genesis import Genesis, parse_genesis
 from commerce.keys import Keypair
 from commerce.ledger import ACCOUNT_PREFIX, get_account, get_supply
@@ -81,6 +82,7 @@ from consensus.events import (
     WorkPending,
 )
 from consensus.messages import (
+    PHASE_COMMIT,
     PHASE_PREPARE,
     Certificate,
     Decided,
@@ -212,7 +214,38 @@ def junk_block(rng: random.Random, raw: bytes | None = None) -> bytes:
     return rng.randbytes(rng.randint(0, 96))
 
 
+# --- the defects of issue 19, put back (mutation tests) -----------------------------------------
+
+
+def header_only_digest(raw: bytes) -> bytes | None:
+    """Defect 1 put back: the header's hash with the body unbound (None for bytes that
+    are no block header, so that defect 2 stays fixed)."""
+    try:
+        value = decode(raw)
+        if not isinstance(value, list) or len(value) != 2:
+            return None
+        return BlockHeader.from_array(value[0]).hash
+    except AgoraError:
+        return None
+
+
+def raising_digest(raw: bytes) -> bytes:
+    """Defect 2 put back: the node's digest, raising a commerce error on bytes that are not
+    a valid block (as `block_digest` did) instead of answering None."""
+    digest = chain_module.block_digest(raw)
+    if digest is None:
+        raise ValidationError(ErrorCode.BAD_BLOCK, "bytes are not a block")
+    return bytes(digest)
+
+
+MUTATIONS: dict[str, DigestFn] = {"header_digest": header_only_digest,
+                                  "raising_digest": raising_digest}
+
+
 # --- the simulated node ----------------------------------------------------------------------
+
+
+DigestFn = Callable[[bytes], Any]
 
 
 class NodeHalted(Exception):
@@ -425,7 +458,8 @@ def make_plan(rng: random.Random, n: int, scenario: str) -> Plan:
         # re-proposal it tampers, and it tampers every VIEW-CHANGE it sends or relays.
         plan.byzantine, plan.behaviours = 1, ("vc_tamper", "pp_tamper")
         plan.loss_pct = rng.choice((0, 5, 10))
-        crash(0)
+        start = rng.randint(200, heal_ms // 3)
+        plan.crashes.append((start, 0, heal_ms, False))
     elif scenario == "byz_decided":
         plan.byzantine = rng.randrange(n)
         plan.behaviours = ("decided_tamper",)
@@ -472,11 +506,10 @@ class RunResult:
     violations: list[str]
     heal_height: int = 0
     recovered_ms: int = 0
+    lies: dict[str, int] = field(default_factory=dict)  # Byzantine messages sent, by kind
 
 
 # --- the simulation ----------------------------------------------------------------------------
-
-DigestFn = Callable[[bytes], Any]
 
 
 class Simulation:
@@ -520,6 +553,12 @@ class Simulation:
                            for i in range(16)]
         self.txs_finalized = 0
         self._counted: set[int] = set()  # heights whose transactions were counted
+        self.lies: dict[str, int] = {}
+        self.commits_withheld: dict[tuple[int, int], bool] = {}  # (height, view) -> withheld
+
+    def lie(self, kind: str, count: int = 1) -> None:
+        """Count a Byzantine message (the report shows that each path was exercised)."""
+        self.lies[kind] = self.lies.get(kind, 0) + count
 
     # --- queue and network ---------------------------------------------------------------
 
@@ -818,24 +857,39 @@ class Simulation:
             if "withhold" in kinds and isinstance(msg, PrePrepare):
                 # The block to a quorum only: the others must get it from another holder.
                 starved = set(rng.sample(self.victims(node), rng.randint(1, self.f)))
+                self.lie("withheld_preprepare", len(starved))
                 return [(dst, data) for dst in targets if dst not in starved]
             if "pp_tamper" in kinds:
                 # The genuine block to a quorum, the same header with another body to one.
                 victim = rng.choice(self.victims(node))
                 tampered = self.with_block(node, msg, tamper_body(pp.block, rng, self.donors))
+                self.lie("tampered_" + type(msg).__name__.lower())
                 return [(dst, tampered if dst == victim else data) for dst in targets]
+        elif isinstance(msg, Vote) and msg.phase == PHASE_COMMIT and "vc_tamper" in kinds:
+            # Its COMMIT withheld at some heights: with an honest node down, a prepared
+            # block then stalls and the view change carries it (VIEW-CHANGE, NEW-VIEW).
+            slot = (msg.height, msg.view)
+            if slot not in self.commits_withheld:
+                self.commits_withheld[slot] = rng.randrange(2) == 0
+            if self.commits_withheld[slot]:
+                self.lie("withheld_commit")
+                return []
         elif isinstance(msg, ViewChange) and msg.block is not None:
             if "vc_tamper" in kinds:
+                self.lie("tampered_viewchange", len(targets))
                 return [(dst, encode_message(self.vc_with(msg, tamper_body(
                     msg.block, rng, self.donors)))) for dst in targets]
             if "withhold" in kinds:
+                self.lie("withheld_viewchange_block", len(targets))
                 return [(dst, encode_message(self.vc_with(msg, None))) for dst in targets]
         elif isinstance(msg, Decided) and msg.block is not None:
             if "decided_tamper" in kinds:
                 tampered = tamper_body(msg.block, rng, self.donors)
+                self.lie("tampered_decided", len(targets))
                 return [(dst, encode_message(Decided(msg.certificate, tampered)))
                         for dst in targets]
             if "withhold" in kinds:
+                self.lie("withheld_decided_block", len(targets))
                 return [(dst, encode_message(Decided(msg.certificate, None)))
                         for dst in targets]
         return out
@@ -872,6 +926,7 @@ class Simulation:
                                                                   self.donors)))
             for dst in self.victims(node):
                 if dst != src and dst != msg.signer:
+                    self.lie("tampered_relayed_viewchange")
                     self.push(self.now_ms + DELAY_MS_MIN, dst, "msg",
                               (node.index, KIND_CONSENSUS, forged))
 
@@ -884,6 +939,7 @@ class Simulation:
         if not choices:
             return reply
         kind = rng.choice(choices)
+        self.lie("sync_reply_" + kind.removeprefix("sync_"))
         if kind == "withhold":
             return encode(pairs[:rng.randint(0, max(0, len(pairs) - 1))])
         if kind == "sync_tamper" and pairs:
@@ -923,10 +979,12 @@ class Simulation:
                 cert = decode_certificate(cert_raw)
                 if "decided_tamper" in kinds:
                     tampered = tamper_body(raw, rng, self.donors)
+                    self.lie("tampered_decided")
                     self.send(node.index, dst, KIND_CONSENSUS,
                               encode_message(Decided(cert, tampered)))
                 if set(kinds) & {"sync_tamper", "sync_junk", "sync_oversize", "withhold"}:
                     # A lure: the certificate without its block makes the node fetch here.
+                    self.lie("lure_decided")
                     self.send(node.index, dst, KIND_CONSENSUS,
                               encode_message(Decided(cert, None)))
                 if "flood_consensus" in kinds:
@@ -952,6 +1010,7 @@ class Simulation:
         signature = node.key.signing_key.sign(b"").signature  # wrong, and checked last
         out.append(encode_message(ViewChange(vc.view, vc.height, None, prepared, vc.signer,
                                              signature, vc.block)))
+        self.lie("junk_consensus", len(out))
         for data in out:
             self.send(node.index, dst, KIND_CONSENSUS, data)
 
@@ -966,6 +1025,7 @@ class Simulation:
             junk.append(sign_tx(key, self.genesis.chain_id, rng.randint(0, 255), body).raw)
         payloads = [pack_plain(junk), rng.randbytes(rng.randint(0, 64)), encode(7),
                     encode([1, b"x", None])]
+        self.lie("junk_gossip", len(payloads) * len(self.victims(node)))
         for dst in self.victims(node):
             for payload in payloads:
                 self.send(node.index, dst, KIND_TXS, payload)
@@ -1103,7 +1163,7 @@ class Simulation:
         blocks = max((node.height for node in self.honest()), default=0)
         return RunResult(self.seed, self.n, self.plan.scenario, self.plan.behaviours, blocks,
                          self.txs_finalized, self.view_changes, self.messages, self.now_ms,
-                         self.violations, self.heal_height, recovered_ms)
+                         self.violations, self.heal_height, recovered_ms, dict(self.lies))
 
 
 def run_seed(seed: int, n: int = 4, **kwargs: Any) -> RunResult:
@@ -1111,13 +1171,24 @@ def run_seed(seed: int, n: int = 4, **kwargs: Any) -> RunResult:
     return Simulation(seed, n, **kwargs).run()
 
 
-def replay_command(seed: int, n: int = 4, scenario: str | None = None) -> str:
+def _sum_lies(results: Sequence[RunResult]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for result in results:
+        for kind, count in result.lies.items():
+            total[kind] = total.get(kind, 0) + count
+    return dict(sorted(total.items()))
+
+
+def replay_command(seed: int, n: int = 4, scenario: str | None = None,
+                   mutation: str | None = None) -> str:
     """The command line that replays `seed` exactly."""
     cmd = f"python -m node.sim --seed {seed}"
     if n != 4:
         cmd += f" --validators {n}"
     if scenario is not None:
         cmd += f" --scenario {scenario}"
+    if mutation is not None:
+        cmd += f" --mutation {mutation}"
     return cmd
 
 
@@ -1129,6 +1200,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--validators", type=int, default=4)
     parser.add_argument("--scenario", choices=SCENARIOS)
     parser.add_argument("--output", choices=("text", "json"), default="text")
+    parser.add_argument("--mutation", choices=sorted(MUTATIONS),
+                        help="TESTING ONLY: put an issue-19 defect back (see MUTATIONS)")
     args = parser.parse_args(argv)
     if args.seed is not None:
         seeds = range(args.seed, args.seed + 1)
@@ -1137,15 +1210,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         seeds = range(int(first), int(last) if last else int(first) + 1)
     else:
         parser.error("give --seed N or --seeds A:B")
-    results = [run_seed(seed, args.validators, scenario=args.scenario) for seed in seeds]
+    digest_fn = MUTATIONS[args.mutation] if args.mutation else None
+    replay = {"n": args.validators, "scenario": args.scenario, "mutation": args.mutation}
+    results = [run_seed(seed, args.validators, scenario=args.scenario, digest_fn=digest_fn)
+               for seed in seeds]
     failures = [r for r in results if r.violations]
     if args.output == "json":
         print(json.dumps({
             "runs": len(results), "blocks": sum(r.blocks for r in results),
             "txs": sum(r.txs for r in results),
             "view_changes": sum(r.view_changes for r in results),
+            "lies": _sum_lies(results),
             "failures": [{"seed": r.seed, "scenario": r.scenario, "violations": r.violations,
-                          "replay": replay_command(r.seed, r.validators, args.scenario)}
+                          "replay": replay_command(r.seed, **replay)}
                          for r in failures]}, sort_keys=True))
     else:
         for r in results:
@@ -1156,7 +1233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             for violation in r.violations[:3]:
                 print(f"  {violation}")
             if r.violations:
-                print(f"  replay: {replay_command(r.seed, r.validators, args.scenario)}")
+                print(f"  replay: {replay_command(r.seed, **replay)}")
     return 1 if failures else 0
 
 
