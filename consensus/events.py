@@ -157,6 +157,16 @@ class FetchBlocks:
 
 
 @dataclass(frozen=True, slots=True)
+class Blame:
+    """`peer` sent bytes that prove it faulty (a block body that does not match the digest
+    it was sent under, a sync reply that is not the chain). The node lowers the peer's
+    standing (disconnects, bans); the replica has already dropped what it sent."""
+
+    peer: PeerId
+    reason: str  # stable snake_case name, e.g. "digest_mismatch"
+
+
+@dataclass(frozen=True, slots=True)
 class Note:
     """Something an operator should see in the log, e.g. a view change and its reason.
     The core never logs; the node logs notes and may count them by `kind`."""
@@ -166,7 +176,7 @@ class Note:
 
 
 Effect = (Persist | Send | Broadcast | SetTimer | CancelTimer | ProposeBlock
-          | ValidateBlock | FinalizeBlock | FetchBlocks | Note)
+          | ValidateBlock | FinalizeBlock | FetchBlocks | Blame | Note)
 """Run the effects of one step in list order. The replica already orders them so that
 etcd's Ready discipline holds: every Persist comes before the Send/Broadcast it
 protects, and a FinalizeBlock comes after the sends of the same step that led to it.

@@ -29,6 +29,9 @@ MAX_FUTURE_VIEWS = 4
 MAX_FUTURE_HEIGHTS = 1
 # Blocks asked for in one FetchBlocks, and accepted from one BlocksFetched.
 MAX_FETCH_BLOCKS = 64
+# Peers remembered as holding the highest block a certificate proved final (the fetch
+# turns through them and the validators that signed above it).
+MAX_CATCH_UP_HOLDERS = 16
 # Signature checks remembered by the default verifier (replays and gossip copies).
 MAX_VERIFY_CACHE_ENTRIES = 16_384
 # Exponent cap of the view-change backoff: base << MAX_BACKOFF_SHIFT at most.

@@ -13,9 +13,12 @@ Contract with the node
   block store, and every record ever emitted through Persist (the node may drop records
   whose height is below the finalized height; records without a height are kept).
   Then call step(Started(), now_ms).
-* The block is opaque bytes. `digest_fn(block)` (default SHA-256) names it; the node
-  passes the block header hash. Votes sign (DOMAIN_TAG, chain_id, phase, view, height,
-  digest).
+* The block is opaque bytes. `digest_fn(block)` (default SHA-256) names it, or returns
+  None for bytes that are not a block; it never raises. The node passes the header hash
+  after checking that the body is the one the header commits to, so a digest names the
+  whole block: a body that does not match is a different (invalid) block, dropped where
+  it arrives and blamed on its sender (`Blame`), never finalized. Votes sign
+  (DOMAIN_TAG, chain_id, phase, view, height, digest).
 * Application answers (BlockProposed, BlockValidated, BlocksFetched) may come in any
   later step; stale answers are ignored.
 * FinalizeBlock effects come in height order; the node executes and stores the block
@@ -38,6 +41,7 @@ from nacl.signing import SigningKey
 from consensus import limits
 from consensus.errors import LocalProtocolError, RemotePeerError, ValidationError
 from consensus.events import (
+    Blame,
     BlockProposed,
     BlocksFetched,
     BlockValidated,
@@ -161,7 +165,7 @@ class Replica:
         finalized_digest: bytes = b"",
         finalized_certificate: bytes | None = None,
         records: Sequence[bytes] = (),
-        digest_fn: Callable[[bytes], bytes] = sha256_digest,
+        digest_fn: Callable[[bytes], bytes | None] = sha256_digest,
         config: ReplicaConfig | None = None,
         verifier: VerifyFn | None = None,
     ) -> None:
@@ -227,9 +231,10 @@ class Replica:
         self._peer_height: dict[int, int] = {}  # validator -> highest height it voted at
         # Highest height a valid commit certificate proved final, and a peer that proved it
         # holds the block (None when only the votes of a commit quorum told us).
-        self._cert_ahead: tuple[int, PeerId | None] | None = None
+        self._cert_ahead: tuple[int, tuple[PeerId, ...]] | None = None
         self._fetch: _Fetch | None = None
         self._fetch_attempts = 0
+        self._fetch_failed: PeerId | None = None  # the last peer whose answer gained nothing
         self._help_sent: dict[bytes, int] = {}
         self._work_pending = False
         self._work_since_ms = 0
@@ -355,6 +360,23 @@ class Replica:
         self._count("drop_bad_signature")
         return False
 
+    def _blame(self, peer: PeerId, reason: str) -> None:
+        """`peer` sent what no honest node sends: drop it (counted) and tell the node."""
+        self._count("drop_" + reason)
+        self._out.append(Blame(peer, reason))
+
+    def _learn_final(self, height: int, holder: PeerId | None) -> None:
+        """A valid commit certificate proved `height` final; `holder`, when not None,
+        showed it holds the block. The known-final height never goes down (any allowed
+        peer can send an old certificate); the holders of that height accumulate, capped,
+        and the fetch turns through them, so one lying holder cannot stall catch-up."""
+        current = self._cert_ahead
+        if current is None or height > current[0]:
+            self._cert_ahead = (height, () if holder is None else (holder,))
+        elif height == current[0] and holder is not None and holder not in current[1] \
+                and len(current[1]) < limits.MAX_CATCH_UP_HOLDERS:
+            self._cert_ahead = (height, tuple(sorted((*current[1], holder))))
+
     def _claim(self, signer: int, height: int) -> None:
         """A validator proved (by signing) that it works at `height`."""
         if height > self._peer_height.get(signer, 0):
@@ -433,7 +455,7 @@ class Replica:
             case ViewChange():
                 self._on_view_change(event.sender, msg)
             case NewView():
-                self._on_new_view(msg)
+                self._on_new_view(event.sender, msg)
             case Decided():
                 self._on_decided(event.sender, msg)
             case _:
@@ -479,7 +501,9 @@ class Replica:
             self._count("drop_duplicate")
             return
         if self._digest_fn(pp.block) != vote.digest:
-            self._count("drop_digest_mismatch")
+            # Honest nodes send only blocks they named themselves: this body is not the
+            # block the primary signed (a Byzantine primary or a lying link).
+            self._blame(sender, "digest_mismatch")
             return
         if not self._verify_vote(vote):
             return
@@ -547,8 +571,10 @@ class Replica:
         if cert.height < self.height:
             self._count("drop_old_height")
             return
-        if self._cert_ahead is not None and cert.height <= self._cert_ahead[0] \
-                and cert.height != self.height:
+        ahead = self._cert_ahead
+        if ahead is not None and cert.height != self.height and (
+                cert.height < ahead[0] or sender in ahead[1]
+                or len(ahead[1]) >= limits.MAX_CATCH_UP_HOLDERS):
             self._count("drop_duplicate")
             return
         try:
@@ -558,12 +584,19 @@ class Replica:
             return
         if cert.height == self.height:
             block = msg.block
-            if block is None or self._digest_fn(block) != cert.digest:
+            if block is not None and self._digest_fn(block) != cert.digest:
+                self._blame(sender, "digest_mismatch")
+                block = None
+            if block is None:
                 block = self._find_block(cert.digest)
             if block is not None:
                 self._finalize(cert, block)
                 return
-        self._cert_ahead = (cert.height, sender)
+        # The sender holds the block unless it just showed otherwise (a body that is not
+        # the certified block). A valid but lower certificate never lowers the known-final
+        # height (nor replaces its holder): any allowed peer can send an old DECIDED.
+        holder = None if msg.block is not None and cert.height == self.height else sender
+        self._learn_final(cert.height, holder)
 
     # --- view change -------------------------------------------------------------------
 
@@ -591,10 +624,13 @@ class Replica:
                 self._help(sender, vc.height, vc.view)  # a retransmission: it is stuck
             self._count("drop_duplicate")
             return
-        if vc.prepared is not None and (vc.block is None
-                                        or self._digest_fn(vc.block) != vc.prepared.digest):
-            self._count("drop_digest_mismatch")
-            return
+        if vc.prepared is not None:
+            if vc.block is None:
+                self._count("drop_missing_block")
+                return
+            if self._digest_fn(vc.block) != vc.prepared.digest:
+                self._blame(sender, "digest_mismatch")
+                return
         try:
             self._check_view_change(vc)
         except ValidationError as exc:
@@ -603,8 +639,7 @@ class Replica:
         self._vc_latest[vc.signer] = vc
         self._claim(vc.signer, vc.height)
         if vc.last_cert is not None and vc.last_cert.height >= self.height:
-            if self._cert_ahead is None or vc.last_cert.height > self._cert_ahead[0]:
-                self._cert_ahead = (vc.last_cert.height, PeerId(self.validators[vc.signer]))
+            self._learn_final(vc.last_cert.height, PeerId(self.validators[vc.signer]))
         self._help(sender, vc.height, vc.view)
 
     def _maybe_join(self) -> None:
@@ -724,20 +759,22 @@ class Replica:
             raise ValidationError("digest_mismatch", "re-proposed block")
         return height
 
-    def _on_new_view(self, nv: NewView) -> None:
+    def _on_new_view(self, sender: PeerId, nv: NewView) -> None:
         if nv.view < self.view or (nv.view == self.view and self.active):
             self._count("drop_old_view")
             return
         try:
             height = self._check_new_view(nv)
         except ValidationError as exc:
-            self._count("drop_" + exc.code)
+            if exc.code == "digest_mismatch":
+                self._blame(sender, exc.code)
+            else:
+                self._count("drop_" + exc.code)
             return
         for vc in nv.view_changes:
             self._claim(vc.signer, vc.height)
-            if vc.last_cert is not None and vc.last_cert.height >= self.height and (
-                    self._cert_ahead is None or vc.last_cert.height > self._cert_ahead[0]):
-                self._cert_ahead = (vc.last_cert.height, PeerId(self.validators[vc.signer]))
+            if vc.last_cert is not None and vc.last_cert.height >= self.height:
+                self._learn_final(vc.last_cert.height, PeerId(self.validators[vc.signer]))
         self._enter_view(nv, height, encode_message(nv))
 
     def _enter_view(self, nv: NewView, height: Height, data: bytes) -> None:
@@ -799,9 +836,8 @@ class Replica:
             if block is not None:
                 self._finalize(cert, block)
                 return True
-            if self._cert_ahead is None or self._cert_ahead[0] < cert.height:
-                # Its signers prepared the block but may not have finalized it yet.
-                self._cert_ahead = (cert.height, None)
+            # Its signers prepared the block but may not have finalized it yet.
+            self._learn_final(cert.height, None)
         if not self.active or self.index is None or self.height < self._view_min_height:
             return False
         h, v = self.height, self.view
@@ -920,8 +956,11 @@ class Replica:
                 or (event.height, event.view) != (self.height, self.view):
             self._count("stale_proposal")
             return
+        digest = self._digest_fn(event.block)
+        if digest is None:
+            raise LocalProtocolError("bad_argument", "proposed bytes are not a block")
         self._proposing = None
-        self._propose_block(Digest(self._digest_fn(event.block)), event.block)
+        self._propose_block(Digest(digest), event.block)
 
     def _propose_block(self, digest: Digest, block: bytes) -> None:
         vote = self._sign(PHASE_PREPARE, self.view, self.height, digest, block=block)
@@ -952,12 +991,11 @@ class Replica:
             # (DECIDED, VIEW-CHANGE), or a validator that signed above that height. The
             # signers of a commit quorum may not have finalized it yet: asked too early,
             # such a peer has nothing to send, and an empty answer costs a cool-down.
-            height, holder = self._cert_ahead
+            height, proven = self._cert_ahead
             holders = {PeerId(self.validators[signer])
                        for signer, signed in self._peer_height.items()
                        if signed > height and signer != self.index}
-            if holder is not None:
-                holders.add(holder)
+            holders.update(proven)
             if holders:
                 target, peers = height, sorted(holders)
         # A validator signs at height h only after it finalized h - 1, and among f+1
@@ -982,6 +1020,8 @@ class Replica:
         if target < self.height or not peers:
             return
         peer = peers[self._fetch_attempts % len(peers)]
+        if peer == self._fetch_failed and len(peers) > 1:
+            peer = peers[(self._fetch_attempts + 1) % len(peers)]
         last = min(target, self.height + limits.MAX_FETCH_BLOCKS - 1)
         self._fetch = _Fetch(peer, self.height, self._now_ms + self.config.fetch_timeout_ms)
         self._count("fetch")
@@ -1000,15 +1040,20 @@ class Replica:
         if skipped:
             self._count("fetched_blocks_known")
         for block, cert_bytes in event.blocks[skipped:limits.MAX_FETCH_BLOCKS]:
-            if len(block) > limits.MAX_BLOCK_BYTES:
-                break
             try:
-                cert = verify_certificate(cert_bytes, self.height, self._digest_fn(block),
+                if len(block) > limits.MAX_BLOCK_BYTES:
+                    raise ValidationError("block_too_large", f"{len(block)} bytes")
+                digest = self._digest_fn(block)
+                if digest is None:
+                    raise ValidationError("digest_mismatch", "fetched bytes are not a block")
+                cert = verify_certificate(cert_bytes, self.height, digest,
                                           self.validators, self.chain_id, self._verify)
                 if len(cert.signatures) < self.quorum:
                     raise ValidationError("insufficient_quorum", "fetched certificate")
             except ValidationError as exc:
+                # An honest peer serves only certified blocks of its own chain.
                 self._note("bad_fetched_block", f"h={self.height} {exc.code}")
+                self._out.append(Blame(event.peer, "bad_fetched_block"))
                 break
             self._finalize(cert, block)
         if self.height == asked_height:
@@ -1016,6 +1061,7 @@ class Replica:
             # cool-down, so that an empty or bad answer cannot turn into a tight loop.
             # (Every other way out needs a height gained, and heights are bounded.)
             self._fetch_attempts += 1
+            self._fetch_failed = event.peer
             self._fetch = _Fetch(None, self.height,
                                  self._now_ms + self.config.fetch_timeout_ms)
 
@@ -1049,6 +1095,7 @@ class Replica:
             assert self._fetch is not None, "the fetch timer runs only with a fetch"
             if self._fetch.peer is not None:  # no answer: the next try goes to the next peer
                 self._fetch_attempts += 1
+                self._fetch_failed = self._fetch.peer
             # (A cool-down counted its fruitless answer already: counting it twice would
             # bring the turn back to the same peer whenever two peers hold the blocks.)
             self._fetch = None

@@ -33,6 +33,7 @@ from nacl.signing import SigningKey
 
 from consensus.errors import ValidationError
 from consensus.events import (
+    Blame,
     BlockProposed,
     BlocksFetched,
     BlockValidated,
@@ -395,6 +396,8 @@ class Simulation:
             case Note():
                 if effect.kind == "view_change":
                     self.view_changes += 1
+            case Blame():
+                self.on_blame(node, effect)
             case _:
                 raise AssertionError(f"unknown effect {effect!r}")
 
@@ -439,6 +442,13 @@ class Simulation:
             items = ((items[-1][0], items[0][1]),) + items[1:]
         self.push(self.now_ms + 2 * self.rng.randint(DELAY_MS_MIN, DELAY_MS_MAX), node.index,
                   "app", BlocksFetched(effect.peer, items))
+
+    def on_blame(self, node: SimNode, effect: Blame) -> None:
+        """Only a faulty peer may be blamed: honest nodes send only what they checked."""
+        blamed = self.nodes[self.by_key[bytes(effect.peer)]]
+        if node.byzantine is None and blamed.byzantine is None:
+            self.violations.append(f"blame: node {node.index} blamed honest node "
+                                   f"{blamed.index} for {effect.reason}")
 
     # --- Byzantine behaviour -----------------------------------------------------------
 

@@ -10,15 +10,17 @@ transactions are verified only when the mempool has not verified them already.
 
 from __future__ import annotations
 
+import hashlib
 from collections import OrderedDict
 from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
-from commerce.block import Block, BlockHeader, decode_block, encode_block, tx_root
+from commerce.block import Block, BlockHeader, decode_block, encode_block, merkle_root, tx_root
 from commerce.encoding import decode
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import Genesis
+from commerce.limits import MAX_BLOCK_BYTES, MAX_BLOCK_TXS
 from commerce.machine import BlockResult, ChainContext, execute_block
 from commerce.tx import Transaction
 from node import limits
@@ -27,15 +29,59 @@ from node.store import Store
 
 
 def block_digest(block_raw: bytes) -> bytes:
-    """The hash consensus signs for a block: SHA-256 of its header's canonical bytes.
+    """The hash consensus signs for a block: SHA-256 of its header's canonical bytes,
+    after checking that the body is the one the header commits to.
 
-    Raises ValidationError when the bytes are not a block.
+    The header commits to the transactions through `tx_root` (a Merkle root over their
+    ids), so checking the root here makes the digest name the whole block: a body that
+    does not match its header is not that block, whoever sends it. Checks form and the
+    root only (no transaction is decoded or executed: `Chain.validate` does that).
+
+    Raises ValidationError when the bytes are not a block or the body does not match.
     """
-    value = decode(block_raw)
-    if not isinstance(value, list) or len(value) != 2:
+    if len(block_raw) > MAX_BLOCK_BYTES:
+        raise ValidationError(ErrorCode.BLOCK_LIMIT, f"block is {len(block_raw)} bytes")
+    value = decode(block_raw, max_bytes=MAX_BLOCK_BYTES)
+    if not isinstance(value, list) or len(value) != 2 or not isinstance(value[1], list):
         raise ValidationError(ErrorCode.BAD_BLOCK, "a block is [header, [transactions]]")
     header = BlockHeader.from_array(value[0])
+    body = value[1]
+    if len(body) > MAX_BLOCK_TXS:
+        raise ValidationError(ErrorCode.BLOCK_LIMIT, f"block has {len(body)} transactions")
+    hasher = hashlib.sha256
+    leaves = []
+    for item in body:
+        if type(item) is not bytes:
+            raise ValidationError(ErrorCode.BAD_BLOCK, "a block transaction must be bytes")
+        leaves.append(hasher(item).digest())
+    if merkle_root(leaves) != header.tx_root:
+        raise ValidationError(ErrorCode.BAD_BLOCK, "tx_root does not match the transactions")
     return header.hash
+
+
+class ConsensusDigest:
+    """The replica's `digest_fn`: `block_digest`, None for bytes that are not a block.
+
+    Remembers the last few answers by the block's bytes: the replica names one block
+    several times (PRE-PREPARE, finalize), and the bytes object caches its own hash, so
+    a repeated call costs a dict lookup instead of a Merkle pass over every transaction.
+    """
+
+    def __init__(self) -> None:
+        self._known: OrderedDict[bytes, bytes | None] = OrderedDict()
+
+    def __call__(self, block_raw: bytes) -> bytes | None:
+        known = self._known
+        if block_raw in known:
+            return known[block_raw]
+        try:
+            digest: bytes | None = block_digest(block_raw)
+        except ValidationError:
+            digest = None
+        known[block_raw] = digest
+        if len(known) > limits.MAX_DIGESTS_CACHED:
+            known.popitem(last=False)
+        return digest
 
 
 @dataclass(slots=True)

@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from commerce.errors import AgoraError
 from consensus.events import (
+    Blame,
     BlockProposed,
     BlocksFetched,
     BlockValidated,
@@ -65,6 +66,9 @@ class Network(Protocol):
 
     async def request(self, peer: bytes, kind: str, payload: bytes,
                       timeout: float) -> bytes: ...
+
+    def blame(self, peer: bytes, reason: str) -> None:
+        """`peer` sent bytes that prove it faulty: lower its standing (disconnect, ban)."""
 
 
 class Replica(Protocol):
@@ -128,10 +132,22 @@ class ConsensusDriver:
         try:
             while self._queue and not self._closed:
                 current = self._queue.popleft()
-                effects = self.replica.step(current, now_ms())
+                try:
+                    effects = self.replica.step(current, now_ms())
+                except Exception as exc:
+                    # Our bug (peer input is dropped inside step): the replica's state may
+                    # be half-changed, so it must not step again. /health reports it.
+                    self._wedged(current, exc)
+                    return
                 self._run_effects(effects)
         finally:
             self._running = False
+
+    def _wedged(self, event: Event, exc: Exception) -> None:
+        log(_log, logging.CRITICAL, "consensus_wedged", event_type=type(event).__name__,
+            error=f"{type(exc).__name__}: {exc}")
+        self.fatal = exc
+        self.close()
 
     def on_message(self, sender: bytes, payload: bytes) -> None:
         """A consensus message arrived from the network."""
@@ -177,6 +193,10 @@ class ConsensusDriver:
                                    or not isinstance(effects[index + 1], FinalizeBlock))
                 case FetchBlocks():
                     self._fetch(effect)
+                case Blame():
+                    log(_log, logging.WARNING, "peer_blamed", peer=effect.peer,
+                        reason=effect.reason)
+                    self.network.blame(effect.peer, effect.reason)
                 case Note():
                     log(_log, logging.INFO, effect.kind, detail=effect.detail)
                     if self.on_note is not None:
@@ -244,6 +264,11 @@ class ConsensusDriver:
         blocks: tuple[tuple[bytes, bytes], ...] = ()
         try:
             blocks = await self._answer(effect)
+        except AgoraError as exc:
+            # The answer arrived and is not a block reply: the peer is at fault.
+            log(_log, logging.WARNING, "fetch_failed", peer=effect.peer,
+                from_height=effect.from_height, error=exc.reason)
+            self.network.blame(effect.peer, "bad_sync_reply")
         except _FETCH_ERRORS as exc:
             log(_log, logging.INFO, "fetch_failed", peer=effect.peer,
                 from_height=effect.from_height, error=type(exc).__name__)

@@ -18,6 +18,9 @@ VERIFY_CHUNK_TXS = 256
 SYNC_MAX_BLOCKS_PER_REQUEST = 64
 SYNC_MAX_RESPONSE_BYTES = 8 * 1024 * 1024
 PROPOSAL_CACHE_MAX = 8
+# Block digests the replica's digest function remembers (each keeps its block's bytes
+# alive: at most this many blocks of max_block_bytes).
+MAX_DIGESTS_CACHED = 8
 
 assert MEMPOOL_MAX_PER_ACCOUNT <= MEMPOOL_MAX_TXS
 assert MEMPOOL_NONCE_WINDOW >= MEMPOOL_MAX_PER_ACCOUNT

@@ -296,6 +296,11 @@ class NodeMetrics:
         self.mempool_txs = r.gauge("agora_mempool_txs", "Transactions waiting in the mempool")
         self.mempool_bytes = r.gauge("agora_mempool_bytes", "Bytes of transactions in the mempool")
         self.peers = r.gauge("agora_p2p_peers", "Connected peers")
+        self.peers_blamed = r.counter(
+            "agora_p2p_peers_blamed_total",
+            "Peers banned for consensus bytes no honest node sends, by reason",
+            ("reason",),
+        )
         self.txs_finalized = r.counter(
             "agora_txs_finalized_total", "Transactions in blocks this node has finalized"
         )

@@ -28,7 +28,7 @@ from commerce.machine import BlockResult, ChainContext
 from commerce.tx import Transaction, decode_tx
 from consensus.events import Note, Started, WorkPending
 from consensus.replica import Replica, ReplicaConfig
-from node.chain import Chain, block_digest
+from node.chain import Chain, ConsensusDigest
 from node.driver import KIND_BLOCKS, KIND_CONSENSUS, ConsensusDriver
 from node.errors import NodeError, NodeErrorCode
 from node.home import LoadedHome
@@ -44,7 +44,7 @@ from node.sync import serve_request
 from node.tracker import TxOutcome, TxTracker
 from p2p.banlist import JsonFileBanStore
 from p2p.errors import P2PError
-from p2p.limits import P2PLimits
+from p2p.limits import INVALID_GOSSIP_POINTS, P2PLimits
 from p2p.service import P2PService, PersistentPeer
 
 KIND_TXS = "txs"
@@ -151,7 +151,8 @@ class Node:
         self.replica = self._make_replica()
         self.p2p = self._make_p2p()
         self.driver = ConsensusDriver(self.replica, self.chain, self.store,
-                                      ConsensusNetwork(self.p2p), self._primary_of,
+                                      ConsensusNetwork(self.p2p, self.metrics),
+                                      self._primary_of,
                                       on_note=self._on_note,
                                       on_latency=self.metrics.commit_latency.observe)
         self._register_p2p_handlers()
@@ -193,7 +194,7 @@ class Node:
             finalized_digest=head.block_hash if head.height > 0 else b"",
             finalized_certificate=self.store.get_certificate(head.height),
             records=records,
-            digest_fn=block_digest,
+            digest_fn=ConsensusDigest(),
             config=config,
         )
 
@@ -415,30 +416,51 @@ class Node:
                     niceness=priority.niceness)
 
     async def _on_tx_gossip(self, peer: bytes, payload: bytes) -> bool:
-        """A batch of transactions from a peer: decode, verify in threads, admit."""
+        """A batch of transactions from a peer: decode, verify in threads, admit.
+
+        Returns False always: the batch is never relayed as received. What passes every
+        admission check is broadcast again, as batches of just those, by `_admit_gossiped`;
+        a batch carrying junk (undecodable or foreign items, bad signatures) costs the peer
+        `INVALID_GOSSIP_POINTS` once, and enough of them get it banned by the P2P layer.
+        """
         assert self.mempool is not None
         try:
             # Each item is checked to be bytes below and decoded canonically on its own:
             # the batch around them needs no leaf walk of its own.
             items = decode(payload, max_bytes=TX_BATCH_BYTES_MAX, check_leaves=False)
         except ValidationError:
+            self._penalize_gossip(peer, "undecodable transaction batch")
             return False
         if not isinstance(items, list) or len(items) > TX_BATCH_MAX:
+            self._penalize_gossip(peer, "transaction batch is not a list of at most "
+                                        f"{TX_BATCH_MAX}")
             return False
         txs: list[Transaction] = []
+        junk = 0
         for raw in items:
             if not isinstance(raw, bytes):
-                return False
+                junk += 1
+                continue
             tx_id = _sha256(raw).digest()
             if tx_id in self.mempool:
                 continue  # pending here already (a re-gossip): no second decode
             try:
                 tx = decode_tx(raw, tx_id=tx_id)
-                self.mempool.check(tx, simulate=False)
             except AgoraError:
+                junk += 1
+                continue
+            try:
+                self.mempool.check(tx, simulate=False)
+            except AgoraError as exc:
+                # Refusals that depend on this node's state (a nonce just finalized, a full
+                # pool) happen to honest peers too; another chain's transaction does not.
+                if exc.code is ErrorCode.WRONG_CHAIN:
+                    junk += 1
                 continue
             txs.append(tx)
         if not txs:
+            if junk:
+                self._penalize_gossip(peer, f"{junk} junk items of {len(items)}")
             return False  # nothing new here: this node relayed these when they were new
         if self._gossip_tasks < GOSSIP_VERIFY_TASKS_MAX:
             # Verified and admitted in a task of its own: this peer's connection handles
@@ -446,12 +468,13 @@ class Node:
             # consensus messages behind every batch of transactions. Past the bound, the
             # batch is handled inline (back-pressure on that peer).
             self._gossip_tasks += 1
-            task = asyncio.get_running_loop().create_task(self._admit_gossiped(txs))
+            task = asyncio.get_running_loop().create_task(
+                self._admit_gossiped(txs, peer=peer, junk=junk, items=len(items)))
             self._tasks.add(task)
             task.add_done_callback(self._gossip_task_done)
-            return True
-        await self._admit_gossiped(txs)
-        return True
+            return False
+        await self._admit_gossiped(txs, peer=peer, junk=junk, items=len(items))
+        return False
 
     def _gossip_task_done(self, task: asyncio.Task[None]) -> None:
         self._gossip_tasks -= 1
@@ -459,14 +482,30 @@ class Node:
         if not task.cancelled() and task.exception() is not None:
             log(_log, logging.WARNING, "tx_gossip_admit_failed", error=str(task.exception()))
 
-    async def _admit_gossiped(self, txs: list[Transaction]) -> None:
+    def _penalize_gossip(self, peer: bytes, detail: str) -> None:
+        if self.p2p is not None:
+            self.p2p.penalize(peer, INVALID_GOSSIP_POINTS, detail)
+        log(_log, logging.INFO, "tx_gossip_junk", peer=peer.hex()[:16], detail=detail)
+
+    async def _admit_gossiped(self, txs: list[Transaction], *, peer: bytes, junk: int,
+                              items: int) -> None:
+        """Verify and admit `txs` (from `peer`'s batch of `items`, `junk` of them already
+        refused as junk); gossip the admitted ones on and charge the peer for the junk."""
         if self.mempool is None:
             return
         refusals = await self._verify_and_admit(txs)
-        admitted = [tx for tx, refusal in zip(txs, refusals, strict=True) if refusal is None]
-        if self.hub.wants_topic("tx"):
-            for tx in admitted:
-                self._publish_admitted(tx)
+        watched = self.hub.wants_topic("tx")
+        admitted = 0
+        for tx, refusal in zip(txs, refusals, strict=True):
+            if refusal is None:
+                # Publishes, queues the transaction for the next gossip batch of this
+                # node's own (re-encoded: never the peer's bytes) and counts it.
+                self._after_admit(tx, tx_watched=watched, signal=False)
+                admitted += 1
+            elif refusal.code is ErrorCode.BAD_SIGNATURE:
+                junk += 1
+        if junk:
+            self._penalize_gossip(peer, f"{junk} junk items of {items}")
         if admitted:
             self._signal_work()
 
@@ -590,8 +629,9 @@ class ConsensusNetwork:
     """Consensus messages go directly to each connected peer (not relayed as gossip, so
     the replica's retransmissions are not suppressed as duplicates)."""
 
-    def __init__(self, p2p: P2PService) -> None:
+    def __init__(self, p2p: P2PService, metrics: NodeMetrics) -> None:
         self.p2p = p2p
+        self.metrics = metrics
 
     def broadcast(self, kind: str, payload: bytes) -> None:
         for peer in self.p2p.connected_peers():
@@ -607,6 +647,13 @@ class ConsensusNetwork:
 
     async def request(self, peer: bytes, kind: str, payload: bytes, timeout: float) -> bytes:
         return await self.p2p.request(peer, kind, payload, timeout)
+
+    def blame(self, peer: bytes, reason: str) -> None:
+        """A peer sent consensus bytes no honest node sends (a body that is not the block
+        it names, a sync reply that is not the chain): count it and ban the peer, which
+        disconnects it; the replica fetches from another holder."""
+        self.metrics.peers_blamed.inc(reason=reason)
+        self.p2p.ban(peer)
 
 
 def _verify_list(txs: list[Transaction]) -> list[bool]:

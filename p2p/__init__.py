@@ -37,16 +37,21 @@ Calls::
     svc.connected_peers() / is_connected(peer)
     svc.set_allowed_keys(keys)               # disconnects peers no longer allowed
     svc.ban(peer, duration_ms=None) / unban(peer) / bans()
+    svc.penalize(peer, points, detail) -> bool  # misbehaviour points; True: banned now
+    svc.misbehaviour_points(peer) -> int
     svc.metrics() -> dict[str, int]          # closed.<reason>, rejected.<reason>, gossip.*
+    svc.handshakes_in_progress()             # {"unnamed": n, "named": n} inbound slots held
     await svc.stop()                         # closes everything, cancels every task
 
 Delivery: each gossip message, identified by sha256 of (kind, payload), reaches each
 connected node's gossip handler at most once (bounded seen-cache) and crosses each
 connection at most once per direction; a node relays it after its handler returns
-(unless False). Handlers of one peer run one at a time, in arrival order, each bounded
-by `handler_timeout_ms`; request handlers run concurrently (at most
-`max_inbound_requests_per_peer` per peer). Errors: `LocalProtocolError` for API misuse,
-`RequestError` for a failed `request()`; each carries a `Reason` (see `p2p.errors`).
+(unless False, or the handler raised or timed out); a message it did not relay may still
+be `broadcast` by it later, once, to every neighbour but the one it came from. Handlers
+of one peer run one at a time, in arrival order, each bounded by `handler_timeout_ms`;
+request handlers run concurrently (at most `max_inbound_requests_per_peer` per peer).
+Errors: `LocalProtocolError` for API misuse, `RequestError` for a failed `request()`;
+each carries a `Reason` (see `p2p.errors`).
 """
 
 from p2p.banlist import BanStore, JsonFileBanStore

@@ -21,6 +21,7 @@ class Reason(Enum):
     # Handshake (before any application message).
     BAD_HANDSHAKE = ("bad_handshake", "a handshake message is malformed or not ours")
     HANDSHAKE_TIMEOUT = ("handshake_timeout", "the handshake did not finish in time")
+    FIRST_BYTE_TIMEOUT = ("first_byte_timeout", "an inbound connection sent nothing in time")
     VERSION_MISMATCH = ("version_mismatch", "the peer speaks another protocol version")
     WRONG_CHAIN_ID = ("wrong_chain_id", "the peer is on another chain")
     UNALLOWED_KEY = ("unallowed_key", "the peer's identity key is not on the allow-list")
@@ -30,7 +31,8 @@ class Reason(Enum):
     SELF_CONNECTION = ("self_connection", "the peer is this node")
     BANNED = ("banned", "the peer is on the ban list")
     TOO_MANY_PEERS = ("too_many_peers", "the inbound peer limit is reached")
-    TOO_MANY_HANDSHAKES = ("too_many_handshakes", "too many inbound handshakes in progress")
+    TOO_MANY_HANDSHAKES = ("too_many_handshakes",
+                           "a newer inbound connection took this one's handshake slot")
     REJECTED_BY_PEER = ("rejected_by_peer", "the peer refused the handshake")
     # Frames and messages.
     OVERSIZED_FRAME = ("oversized_frame", "a length prefix is over the frame limit")
@@ -47,6 +49,7 @@ class Reason(Enum):
     LOCAL_SHUTDOWN = ("local_shutdown", "this node is stopping")
     REMOVED_FROM_ALLOW_LIST = ("removed_from_allow_list", "the peer's key was disallowed")
     BANNED_LOCALLY = ("banned_locally", "the peer was banned by the caller")
+    MISBEHAVING = ("misbehaving", "the peer's misbehaviour points reached the ban threshold")
     # Calls.
     PEER_NOT_CONNECTED = ("peer_not_connected", "no connection to that peer")
     REQUEST_TIMEOUT = ("request_timeout", "no response arrived in time")

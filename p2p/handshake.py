@@ -62,11 +62,22 @@ class HandshakeResult:
 
 
 async def read_handshake_message(
-    reader: asyncio.StreamReader, max_message_bytes: int
+    reader: asyncio.StreamReader, max_message_bytes: int,
+    first_byte_timeout_s: float | None = None,
 ) -> list[Any]:
-    """One handshake message; raises RemotePeerError(bad_handshake / rejected_by_peer)."""
+    """One handshake message; raises RemotePeerError(bad_handshake / rejected_by_peer, and
+    first_byte_timeout when `first_byte_timeout_s` is given and nothing arrives in it)."""
     try:
-        (length,) = _LENGTH.unpack(await reader.readexactly(_LENGTH.size))
+        if first_byte_timeout_s is None:
+            prefix = await reader.readexactly(_LENGTH.size)
+        else:
+            try:
+                first = await asyncio.wait_for(reader.readexactly(1), first_byte_timeout_s)
+            except TimeoutError as exc:
+                raise RemotePeerError(Reason.FIRST_BYTE_TIMEOUT,
+                                      f"nothing in {first_byte_timeout_s}s") from exc
+            prefix = first + await reader.readexactly(_LENGTH.size - 1)
+        (length,) = _LENGTH.unpack(prefix)
         if not 0 < length <= max_message_bytes:
             raise RemotePeerError(Reason.BAD_HANDSHAKE, f"message length {length}")
         raw = await reader.readexactly(length)
@@ -191,13 +202,18 @@ async def handshake_responder(
     listen_port: int,
     check_identity: IdentityCheck,
     max_message_bytes: int,
+    first_byte_timeout_s: float | None = None,
 ) -> HandshakeResult:
-    """Run the responder side; raises RemotePeerError with the rejection reason."""
+    """Run the responder side; raises RemotePeerError with the rejection reason.
+
+    `check_identity` runs as soon as the HELLO has named a key (the caller may give the
+    connection a slot reserved for that key there); `first_byte_timeout_s` bounds the wait
+    for the HELLO's first byte."""
     ephemeral = PrivateKey.generate()
     own_key = bytes(identity.verify_key)
     own_eph = bytes(ephemeral.public_key)
     try:
-        hello = await read_handshake_message(reader, max_message_bytes)
+        hello = await read_handshake_message(reader, max_message_bytes, first_byte_timeout_s)
         peer_eph, peer_key, peer_port = _validate_hello(
             hello, chain_id=chain_id, with_signature=False
         )

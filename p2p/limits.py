@@ -31,9 +31,22 @@ MAX_KIND_BYTES = 32
 MAX_HANDSHAKE_MESSAGE_BYTES = 1024
 MAX_CHAIN_ID_BYTES = 128
 HANDSHAKE_TIMEOUT_MS = 5_000
+"""The whole handshake, from accept (or connect) to the last message."""
+FIRST_BYTE_TIMEOUT_MS = 1_000
+"""An inbound connection that sends no byte in this time is closed (`first_byte_timeout`);
+an honest initiator writes its HELLO as soon as it has connected."""
 CONNECT_TIMEOUT_MS = 3_000
 MAX_PENDING_HANDSHAKES = 32
-"""Inbound connections still in their handshake; more are closed at once."""
+"""Inbound connections whose HELLO has not yet named an allowed key. When full, a new
+connection closes the oldest of them (`too_many_handshakes`) instead of being refused."""
+MAX_PENDING_HANDSHAKES_PER_HOST = 4
+"""Of those, from one source address; one more closes that address's oldest."""
+MAX_NAMED_HANDSHAKES = 32
+"""Inbound handshakes whose HELLO named an allowed, unbanned key, awaiting its AUTH: a
+table of their own that unnamed connections cannot take. When full, the oldest closes."""
+MAX_NAMED_HANDSHAKES_PER_KEY = 2
+"""Of those, naming one key; one more closes the oldest for that key (the newest wins, so
+an impostor holding a key's slots cannot keep the key's owner out)."""
 
 # Peers.
 MAX_INBOUND_PEERS = 40
@@ -78,6 +91,14 @@ MAX_SEEN_MESSAGES = 65_536
 """Message hashes remembered for duplicate suppression (oldest evicted first)."""
 BAN_DURATION_MS = 60_000
 MAX_BANNED_PEERS = 4_096
+MISBEHAVIOUR_BAN_POINTS = 100
+"""A peer whose misbehaviour points reach this is banned for `BAN_DURATION_MS` and
+disconnected (`misbehaving`); see `P2PService.penalize`."""
+INVALID_GOSSIP_POINTS = 25
+"""What a handler charges a peer for a gossip message that failed its checks (junk,
+undecodable or unverifiable items): an honest node relays only what passed them."""
+MISBEHAVIOUR_DECAY_POINTS_PER_MIN = 10
+"""Points forgotten per minute, so a rare fault (a version skew) never adds up to a ban."""
 
 assert MIN_FRAME_BYTES < MAX_FRAME_BYTES
 assert MAX_PAYLOAD_BYTES + ENVELOPE_OVERHEAD_BYTES + MIN_FRAME_BYTES <= MAX_FRAME_BYTES
@@ -91,6 +112,11 @@ assert 0 <= RECONNECT_JITTER_PERCENT < 100
 assert RATE_MESSAGES_PER_S <= RATE_BURST_MESSAGES
 assert MAX_FRAME_BYTES <= RATE_BURST_BYTES
 assert MAX_INBOUND_REQUESTS_PER_PEER <= MAX_INBOUND_QUEUE_MESSAGES
+assert 0 < FIRST_BYTE_TIMEOUT_MS < HANDSHAKE_TIMEOUT_MS
+assert 0 < MAX_PENDING_HANDSHAKES_PER_HOST < MAX_PENDING_HANDSHAKES
+assert 0 < MAX_NAMED_HANDSHAKES_PER_KEY <= MAX_NAMED_HANDSHAKES
+assert 0 < INVALID_GOSSIP_POINTS < MISBEHAVIOUR_BAN_POINTS
+assert 0 < MISBEHAVIOUR_DECAY_POINTS_PER_MIN < INVALID_GOSSIP_POINTS
 
 
 @dataclass(frozen=True)
@@ -104,8 +130,12 @@ class P2PLimits:
     max_frame_bytes: int = MAX_FRAME_BYTES
     max_handshake_message_bytes: int = MAX_HANDSHAKE_MESSAGE_BYTES
     handshake_timeout_ms: int = HANDSHAKE_TIMEOUT_MS
+    first_byte_timeout_ms: int = FIRST_BYTE_TIMEOUT_MS
     connect_timeout_ms: int = CONNECT_TIMEOUT_MS
     max_pending_handshakes: int = MAX_PENDING_HANDSHAKES
+    max_pending_handshakes_per_host: int = MAX_PENDING_HANDSHAKES_PER_HOST
+    max_named_handshakes: int = MAX_NAMED_HANDSHAKES
+    max_named_handshakes_per_key: int = MAX_NAMED_HANDSHAKES_PER_KEY
     max_inbound_peers: int = MAX_INBOUND_PEERS
     max_outbound_peers: int = MAX_OUTBOUND_PEERS
     max_persistent_peers: int = MAX_PERSISTENT_PEERS
@@ -133,6 +163,8 @@ class P2PLimits:
     max_seen_messages: int = MAX_SEEN_MESSAGES
     ban_duration_ms: int = BAN_DURATION_MS
     max_banned_peers: int = MAX_BANNED_PEERS
+    misbehaviour_ban_points: int = MISBEHAVIOUR_BAN_POINTS
+    misbehaviour_decay_points_per_min: int = MISBEHAVIOUR_DECAY_POINTS_PER_MIN
 
     def __post_init__(self) -> None:
         from p2p.errors import LocalProtocolError, Reason
@@ -149,6 +181,14 @@ class P2PLimits:
             and self.max_frame_bytes <= self.rate_burst_bytes,
             "queues": min(self.max_send_queue_frames, self.max_inbound_queue_messages) > 0,
             "seen": self.max_seen_messages > 0,
+            "first_byte_timeout_ms": 0 < self.first_byte_timeout_ms
+            < self.handshake_timeout_ms,
+            "pending_handshakes": 0 < self.max_pending_handshakes_per_host
+            < self.max_pending_handshakes,
+            "named_handshakes": 0 < self.max_named_handshakes_per_key
+            <= self.max_named_handshakes,
+            "misbehaviour": self.misbehaviour_ban_points > 0
+            and self.misbehaviour_decay_points_per_min >= 0,
             "timeouts": min(self.handshake_timeout_ms, self.connect_timeout_ms,
                             self.handler_timeout_ms, self.request_timeout_ms,
                             self.retire_timeout_ms, self.dial_tick_ms) > 0,

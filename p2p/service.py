@@ -55,7 +55,9 @@ PeerId = NewType("PeerId", bytes)
 """A peer's 32-byte Ed25519 identity public key; `.hex()` is its display form."""
 
 GossipHandler = Callable[[PeerId, bytes], Awaitable[bool | None]]
-"""`(from_peer, payload)`; return False to stop the message being relayed further."""
+"""`(from_peer, payload)`; return False to stop the message being relayed further (a
+handler that raises or times out stops it too). To pass on only what checked out, return
+False and `broadcast` that; `penalize` the sender for what did not."""
 DirectHandler = Callable[[PeerId, bytes], Awaitable[None]]
 """`(from_peer, payload)` for a message sent with `send()`."""
 RequestHandler = Callable[[PeerId, bytes], Awaitable[bytes]]
@@ -107,6 +109,17 @@ class _Target:
     @property
     def peer_key(self) -> bytes | None:
         return self.key if self.key is not None else self.learned_key
+
+
+@dataclass(eq=False)
+class _PendingHandshake:
+    """An inbound connection in its handshake; `key` is set once its HELLO has named an
+    allowed, unbanned key (it then holds a named slot, see `_on_inbound`)."""
+
+    host: str
+    task: asyncio.Task[None]
+    key: bytes | None = None
+    evicted: bool = False
 
 
 @dataclass
@@ -161,7 +174,10 @@ class P2PService:
         self._connections: set[Connection] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self._reaping: set[asyncio.Future[None]] = set()
-        self._handshakes_inbound = 0
+        # In accept order: the first of a kind is the oldest.
+        self._pending: dict[_PendingHandshake, None] = {}
+        # Misbehaviour points per allowed key: (points, monotonic seconds when set).
+        self._points: dict[bytes, tuple[int, float]] = {}
         self._dialing_keys: set[bytes] = set()
         self._request_ids = itertools.count(1)
         self._server: asyncio.Server | None = None
@@ -257,6 +273,9 @@ class P2PService:
         if any(len(k) != 32 for k in allowed):
             raise LocalProtocolError(Reason.BAD_CONFIG, "allowed keys must be 32 bytes")
         self._allowed = allowed
+        points = getattr(self, "_points", {})
+        for key in [k for k in points if k not in allowed]:
+            del points[key]
         for conn in list(getattr(self, "_connections", ())):
             if conn.peer_key not in allowed:
                 conn.close(Reason.REMOVED_FROM_ALLOW_LIST)
@@ -271,6 +290,45 @@ class P2PService:
     def unban(self, peer: bytes) -> None:
         self._bans.unban(bytes(peer))
 
+    def penalize(self, peer: bytes, points: int, detail: str) -> bool:
+        """Charge `peer` misbehaviour points (a handler found its message invalid, e.g.
+        `INVALID_GOSSIP_POINTS`); True when that reached `misbehaviour_ban_points`, in which
+        case the peer is banned for `ban_duration_ms` and disconnected (`misbehaving`).
+
+        Points decay by `misbehaviour_decay_points_per_min`; only allowed keys are scored.
+        """
+        assert points > 0, points
+        key = bytes(peer)
+        if key not in self._allowed or key == self.peer_id:
+            return False
+        now_s = time.monotonic()
+        total = self._points_at(key, now_s) + points
+        self.counters["misbehaviour.points"] += points
+        logger.info("p2p misbehaviour peer=%s points=%d total=%d detail=%s",
+                    key.hex()[:16], points, total, detail)
+        if total < self.limits.misbehaviour_ban_points:
+            self._points[key] = (total, now_s)
+            return False
+        self._points.pop(key, None)
+        self._bans.ban(key, self.limits.ban_duration_ms)
+        self.counters["bans"] += 1
+        for conn in list(self._connections):
+            if conn.peer_key == key:
+                conn.close(Reason.MISBEHAVING, detail)
+        return True
+
+    def misbehaviour_points(self, peer: bytes) -> int:
+        """`peer`'s current misbehaviour points (0 when none, or once banned)."""
+        return self._points_at(bytes(peer), time.monotonic())
+
+    def _points_at(self, key: bytes, now_s: float) -> int:
+        entry = self._points.get(key)
+        if entry is None:
+            return 0
+        points, at_s = entry
+        forgotten = int((now_s - at_s) * self.limits.misbehaviour_decay_points_per_min / 60)
+        return max(0, points - forgotten)
+
     def bans(self) -> dict[bytes, float]:
         """Current bans {peer key: unix expiry seconds}."""
         return self._bans.entries()
@@ -280,16 +338,18 @@ class P2PService:
     def broadcast(self, kind: str, payload: bytes) -> int:
         """Gossip `payload` to every node; returns how many neighbours it was queued to.
 
-        Not delivered to this node's own handler. A (kind, payload) already seen (sent or
-        received) is not sent again and returns 0. Raises LocalProtocolError(bad_kind /
-        payload_too_large).
+        Not delivered to this node's own handler. A (kind, payload) this node already sent
+        (broadcast or relayed) is not sent again and returns 0; one it received and did not
+        relay (its handler returned False) is sent to every neighbour but the one it came
+        from. Raises LocalProtocolError(bad_kind / payload_too_large).
         """
         self._check_kind(kind)
         self._check_payload(payload)
-        if not self._seen.add(gossip_id(kind, payload)):
+        first, origin = self._seen.mark_relayed(gossip_id(kind, payload))
+        if not first:
             self.counters["gossip.duplicate_broadcast"] += 1
             return 0
-        return self._relay(encode(Gossip(kind, payload)), exclude=None)
+        return self._relay(encode(Gossip(kind, payload)), exclude=origin)
 
     def send(self, peer: bytes, kind: str, payload: bytes) -> None:
         """Queue a direct message to `peer` (not relayed); its `register_direct` handler runs.
@@ -383,6 +443,11 @@ class P2PService:
     def is_connected(self, peer: bytes) -> bool:
         return bytes(peer) in self._table
 
+    def handshakes_in_progress(self) -> dict[str, int]:
+        """Inbound handshakes holding a slot: {"unnamed": n, "named": n} (see `_on_inbound`)."""
+        named = sum(1 for p in self._pending if p.key is not None)
+        return {"unnamed": len(self._pending) - named, "named": named}
+
     def metrics(self) -> dict[str, int]:
         """Counters: `closed.<reason>`, `rejected.<reason>`, `gossip.*`, `handler.*`, ..."""
         return dict(self.counters)
@@ -413,26 +478,68 @@ class P2PService:
         if not self._running:
             writer.close()
             return
-        if self._handshakes_inbound >= self.limits.max_pending_handshakes:
-            self._reject("inbound", host, RemotePeerError(Reason.TOO_MANY_HANDSHAKES))
-            writer.close()
-            return
         inbound_count = sum(1 for c in self._table.values() if not c.outbound)
         if inbound_count >= self.limits.max_inbound_peers:
             self._reject("inbound", host, RemotePeerError(Reason.TOO_MANY_PEERS))
             writer.close()
             return
-        self._handshakes_inbound += 1
         task = asyncio.current_task()
         assert task is not None
+        pending = self._enter_pending(host, task)
         self._tasks.add(task)  # so stop() cancels handshakes in progress
         try:
-            result = await self._handshake(False, reader, writer, host, expected=None)
+            result = await self._handshake(False, reader, writer, host, expected=None,
+                                           pending=pending)
+        except asyncio.CancelledError:
+            if not pending.evicted:
+                raise
+            return  # a newer connection took the slot; _handshake closed the socket
         finally:
-            self._handshakes_inbound -= 1
+            self._pending.pop(pending, None)
             self._tasks.discard(task)
         if result is not None:
             self._admit(result, reader, writer, host, port)
+
+    # Inbound handshakes hold slots in two tables. Until its HELLO names an allowed,
+    # unbanned key a connection is *unnamed*: at most `max_pending_handshakes` of them, and
+    # `max_pending_handshakes_per_host` from one source address; a new connection is never
+    # refused for room but closes the oldest unnamed one (of its address when that is
+    # full), and a silent one is closed after `first_byte_timeout_ms`. Idle sockets, from
+    # one address or many, therefore cannot keep a validator out: its connection gets a
+    # slot at once and names its key within one round trip. A *named* connection moves to
+    # a table that unnamed ones cannot touch (`max_named_handshakes`, at most
+    # `max_named_handshakes_per_key` per key, newest wins) until its AUTH proves the key.
+
+    def _enter_pending(self, host: str, task: asyncio.Task[None]) -> _PendingHandshake:
+        unnamed = [p for p in self._pending if p.key is None]
+        same_host = [p for p in unnamed if p.host == host]
+        if len(same_host) >= self.limits.max_pending_handshakes_per_host:
+            self._evict_pending(same_host[0], "oldest of its address")
+        elif len(unnamed) >= self.limits.max_pending_handshakes:
+            self._evict_pending(unnamed[0], "oldest unnamed")
+        pending = _PendingHandshake(host, task)
+        self._pending[pending] = None
+        assert sum(1 for p in self._pending if p.key is None) <= (
+            self.limits.max_pending_handshakes), "unnamed handshake table over its limit"
+        return pending
+
+    def _name_pending(self, pending: _PendingHandshake, key: bytes) -> None:
+        assert pending.key is None and pending in self._pending
+        named = [p for p in self._pending if p.key is not None]
+        same_key = [p for p in named if p.key == key]
+        if len(same_key) >= self.limits.max_named_handshakes_per_key:
+            self._evict_pending(same_key[0], "oldest naming its key")
+        elif len(named) >= self.limits.max_named_handshakes:
+            self._evict_pending(named[0], "oldest named")
+        pending.key = key
+        assert sum(1 for p in self._pending if p.key is not None) <= (
+            self.limits.max_named_handshakes), "named handshake table over its limit"
+
+    def _evict_pending(self, pending: _PendingHandshake, detail: str) -> None:
+        del self._pending[pending]
+        pending.evicted = True
+        pending.task.cancel()
+        self._reject("inbound", pending.host, RemotePeerError(Reason.TOO_MANY_HANDSHAKES, detail))
 
     async def _handshake(
         self,
@@ -441,23 +548,30 @@ class P2PService:
         writer: asyncio.StreamWriter,
         host: str,
         expected: bytes | None,
+        pending: _PendingHandshake | None = None,
     ) -> HandshakeResult | None:
         def check(key: bytes) -> Reason | None:
             if expected is not None and key != expected:
                 return Reason.UNEXPECTED_KEY
-            return self._check_identity(key)
+            rejection = self._check_identity(key)
+            if rejection is None and pending is not None:
+                self._name_pending(pending, key)
+            return rejection
 
-        run = handshake_initiator if outbound else handshake_responder
         direction = "outbound" if outbound else "inbound"
-        try:
-            return await asyncio.wait_for(
-                run(
-                    reader, writer, identity=self.identity, chain_id=self.chain_id,
-                    listen_port=self.port, check_identity=check,
-                    max_message_bytes=self.limits.max_handshake_message_bytes,
-                ),
-                self.limits.handshake_timeout_ms / 1000,
+        max_bytes = self.limits.max_handshake_message_bytes
+        run = (
+            handshake_initiator(
+                reader, writer, identity=self.identity, chain_id=self.chain_id,
+                listen_port=self.port, check_identity=check, max_message_bytes=max_bytes,
+            ) if outbound else handshake_responder(
+                reader, writer, identity=self.identity, chain_id=self.chain_id,
+                listen_port=self.port, check_identity=check, max_message_bytes=max_bytes,
+                first_byte_timeout_s=self.limits.first_byte_timeout_ms / 1000,
             )
+        )
+        try:
+            return await asyncio.wait_for(run, self.limits.handshake_timeout_ms / 1000)
         except RemotePeerError as error:
             self._reject(direction, host, error)
             is_self = error.reason is Reason.SELF_CONNECTION or (
@@ -563,7 +677,8 @@ class P2PService:
         peer = PeerId(conn.peer_key)
         match message:
             case Gossip(kind, payload):
-                if not self._seen.add(gossip_id(kind, payload)):
+                message_id = gossip_id(kind, payload)
+                if not self._seen.add(message_id, origin=conn.peer_key):
                     self.counters["gossip.duplicate"] += 1
                     return
                 gossip_handler = self._handlers.gossip.get(kind)
@@ -572,7 +687,9 @@ class P2PService:
                     return
                 self.counters["gossip.delivered"] += 1
                 verdict = await self._run_handler(gossip_handler(peer, payload), kind)
-                if verdict is not False:
+                if verdict is False:
+                    self.counters["gossip.not_relayed"] += 1
+                elif self._seen.mark_relayed(message_id)[0]:
                     self._relay(encode(message), exclude=conn.peer_key)
             case Direct(kind, payload):
                 direct_handler = self._handlers.direct.get(kind)
@@ -590,6 +707,8 @@ class P2PService:
                     conn.send(Response(request_id, False, Reason.BUSY.reason.encode()))
 
     async def _run_handler(self, call: Awaitable[bool | None], kind: str) -> bool | None:
+        """The handler's verdict; False when it timed out or raised: a message its handler
+        did not finish checking is not relayed."""
         try:
             return await asyncio.wait_for(call, self.limits.handler_timeout_ms / 1000)
         except TimeoutError:
@@ -598,7 +717,7 @@ class P2PService:
         except Exception:
             self.counters["handler.error"] += 1
             logger.exception("p2p handler for %r failed", kind)
-        return None
+        return False
 
     async def _answer(self, conn: Connection, request_id: int, call: Awaitable[bytes]) -> None:
         try:

@@ -397,6 +397,30 @@ def test_empty_fetch_answer_cools_down_then_asks_the_next_holder() -> None:
     assert _fetches(effects) == [(1 - peer, 1, 1)]  # the other holder
 
 
+def test_old_decided_from_another_peer_never_lowers_the_catch_up_target() -> None:
+    chain = _chain(3)
+    replica = lone(3)
+    effects = replica.step(received(_decided(chain, 3), sender=0), 5)
+    assert _fetches(effects) == [(0, 1, 3)]
+    # Any allowed peer can replay the (valid) certificate of our own height.
+    replica.step(received(_decided(chain, 1), sender=2), 6)
+    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), ()), 7)
+    effects = replica.step(TimerFired("fetch"), 7 + CONFIG.fetch_timeout_ms)
+    [(_, start, end)] = _fetches(effects)
+    assert (start, end) == (1, 3)  # still the highest height proven final
+
+
+def test_a_second_holder_of_the_same_height_is_asked_after_the_first_fails() -> None:
+    chain = _chain(3)
+    replica = lone(3)
+    effects = replica.step(received(_decided(chain, 3), sender=0), 5)
+    assert _fetches(effects) == [(0, 1, 3)]
+    replica.step(received(_decided(chain, 3), sender=2), 6)
+    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), ()), 7)
+    effects = replica.step(TimerFired("fetch"), 7 + CONFIG.fetch_timeout_ms)
+    assert _fetches(effects) == [(2, 1, 3)]
+
+
 def test_restore_with_finalized_certificate_resumes_at_next_height() -> None:
     cluster = Cluster(4)
     cluster.work(2)

@@ -37,10 +37,14 @@ class FakeNetwork:
         self.requests: list[tuple[bytes, int, int]] = []
         self.fail: set[int] = set()  # from-heights whose first request fails
         self.head_later: dict[int, int] = {}  # request count -> head from that request on
+        self.blamed: list[tuple[bytes, str]] = []
 
     def broadcast(self, kind: str, payload: bytes) -> None: ...
 
     def send(self, peer: bytes, kind: str, payload: bytes) -> None: ...
+
+    def blame(self, peer: bytes, reason: str) -> None:
+        self.blamed.append((peer, reason))
 
     async def request(self, peer: bytes, kind: str, payload: bytes, timeout: float) -> bytes:
         start, end = decode(payload)
@@ -161,3 +165,4 @@ def test_driver_malformed_answer_is_an_empty_fetch_without_prefetch() -> None:
     fed = [e for e in replica.fed if isinstance(e, BlocksFetched)]
     assert len(fed) == 1 and fed[0].blocks == ()
     assert network.requests == [(PEER, 1, 2)]
+    assert network.blamed == [(PEER, "bad_sync_reply")]

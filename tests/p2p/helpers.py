@@ -17,6 +17,7 @@ CHAIN_ID = "agora-test"
 
 FAST_LIMITS = P2PLimits(
     handshake_timeout_ms=1_000,
+    first_byte_timeout_ms=500,
     connect_timeout_ms=1_000,
     ping_interval_ms=500,
     idle_timeout_ms=3_000,

@@ -209,7 +209,7 @@ async def test_never_reading_peer_is_dropped_when_its_queue_fills() -> None:
 
 async def test_hundreds_of_connections_are_shed_while_honest_nodes_deliver() -> None:
     limits = P2PLimits(**{**FAST_LIMITS.__dict__, "max_pending_handshakes": 16,
-                          "handshake_timeout_ms": 500})
+                          "handshake_timeout_ms": 500, "first_byte_timeout_ms": 250})
     net = await build(limits)
     sockets: list[rawpeer.Streams] = []
     try:
@@ -217,10 +217,10 @@ async def test_hundreds_of_connections_are_shed_while_honest_nodes_deliver() -> 
             sockets.append(await rawpeer.connect(net.target.port))
         await net.reason_counted("rejected.too_many_handshakes")
         await net.still_delivers()
-        await net.reason_counted("rejected.handshake_timeout")
+        await net.reason_counted("rejected.first_byte_timeout")
         metrics = net.target.metrics()
         assert metrics["rejected.too_many_handshakes"] + metrics[
-            "rejected.handshake_timeout"] >= 250
+            "rejected.first_byte_timeout"] >= 250
         await net.still_delivers()
     finally:
         for _, writer in sockets:

@@ -247,3 +247,88 @@ async def test_peer_events_and_table_report_up_and_down() -> None:
         assert nodes[0].peers() == []
     finally:
         await stop_all(nodes)
+
+
+async def start_line_of_3() -> list[P2PService]:
+    """A - B - C where A and C do not allow each other (so PEX cannot link them)."""
+    nodes = []
+    for index, allowed in ((0, (0, 1)), (1, (0, 1, 2)), (2, (1, 2))):
+        svc, _ = make_node(index, 3)
+        svc.set_allowed_keys([public_key(i) for i in allowed])
+        await svc.start()
+        nodes.append(svc)
+    for index in (0, 2):
+        nodes[index].add_persistent_peer(PersistentPeer(public_key(1), "127.0.0.1", nodes[1].port))
+    await wait_until(lambda: len(nodes[1].connected_peers()) == 2)
+    return nodes
+
+
+async def test_gossip_declined_then_broadcast_reaches_others_but_not_its_origin() -> None:
+    # A node that checks a message, declines the relay and broadcasts what it accepted
+    # (here the same bytes) still gets it to its other peers, and never back to the sender.
+    nodes = await start_line_of_3()
+    at_c: list[tuple[PeerId, bytes]] = []
+    rebroadcast: list[int] = []
+
+    async def check_then_broadcast(peer: PeerId, payload: bytes) -> bool:
+        rebroadcast.append(nodes[1].broadcast("tx", payload))
+        return False
+
+    async def record(peer: PeerId, payload: bytes) -> bool:
+        at_c.append((peer, payload))
+        return False
+
+    try:
+        nodes[1].register_gossip("tx", check_then_broadcast)
+        nodes[2].register_gossip("tx", record)
+        nodes[0].register_gossip("tx", record)
+        assert nodes[0].broadcast("tx", b"checked") == 1
+        await wait_until(lambda: at_c == [(PeerId(public_key(1)), b"checked")])
+        await asyncio.sleep(0.2)
+        assert rebroadcast == [1]  # to C only
+        assert nodes[0].metrics().get("gossip.duplicate", 0) == 0
+        assert nodes[1].broadcast("tx", b"checked") == 0  # sent on once
+    finally:
+        await stop_all(nodes)
+
+
+async def test_gossip_handler_that_raises_does_not_relay() -> None:
+    nodes = await start_line_of_3()
+    at_c: list[bytes] = []
+
+    async def crash(peer: PeerId, payload: bytes) -> bool:
+        raise ValueError("cannot check this")
+
+    async def record(peer: PeerId, payload: bytes) -> None:
+        at_c.append(payload)
+
+    try:
+        nodes[1].register_gossip("tx", crash)
+        nodes[2].register_gossip("tx", record)
+        nodes[0].broadcast("tx", b"unchecked")
+        await wait_until(lambda: nodes[1].metrics().get("handler.error", 0) == 1)
+        await asyncio.sleep(0.2)
+        assert at_c == []
+    finally:
+        await stop_all(nodes)
+
+
+async def test_penalize_adds_up_to_a_ban_and_decays() -> None:
+    limits = P2PLimits(**{**FAST_LIMITS.__dict__, "misbehaviour_decay_points_per_min": 600})
+    nodes, _ = await start_network(2, limits=limits)
+    try:
+        await wait_until(lambda: fully_connected(nodes))
+        peer = public_key(1)
+        assert not nodes[0].penalize(peer, 40, "junk")
+        await asyncio.sleep(0.3)  # 600 points a minute: 3 forgotten
+        assert 35 <= nodes[0].misbehaviour_points(peer) <= 37
+        assert not nodes[0].penalize(peer, 40, "junk")
+        assert not nodes[0].penalize(public_key(99), 100, "not allowed: not scored")
+        assert nodes[0].misbehaviour_points(public_key(99)) == 0
+        assert nodes[0].penalize(peer, 40, "junk")
+        assert peer in nodes[0].bans()
+        assert nodes[0].misbehaviour_points(peer) == 0
+        await wait_until(lambda: not nodes[0].is_connected(peer))
+        assert nodes[0].metrics()["closed.misbehaving"] == 1
+    finally:
+        await stop_all(nodes)

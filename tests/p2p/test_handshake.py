@@ -8,6 +8,7 @@ refusal is checked on both sides (the REJECT reason the client reads, and the no
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -78,11 +79,29 @@ async def test_handshake_with_bad_signature_is_rejected(node: P2PService) -> Non
     assert not node.is_connected(public_key(1))
 
 
-async def test_handshake_silent_client_times_out() -> None:
+async def test_handshake_silent_client_is_closed_after_the_first_byte_timeout() -> None:
+    svc, _ = make_node(0, 2)
+    await svc.start()
+    try:
+        opened_s = time.monotonic()
+        reader, writer = await rawpeer.connect(svc.port)
+        assert await rawpeer.closed_by_peer(reader, timeout_s=3)
+        waited_s = time.monotonic() - opened_s
+        writer.close()
+        assert svc.metrics()["rejected.first_byte_timeout"] == 1
+        # Closed at the first-byte timeout, well before the whole handshake's.
+        assert waited_s < svc.limits.handshake_timeout_ms / 1000
+    finally:
+        await svc.stop()
+
+
+async def test_handshake_stalled_after_hello_times_out() -> None:
     svc, _ = make_node(0, 2)
     await svc.start()
     try:
         reader, writer = await rawpeer.connect(svc.port)
+        rawpeer.write_handshake(writer, rawpeer.hello(signing_key(1)))
+        await rawpeer.read_handshake_message(reader, 1024)  # the responder's HELLO; no AUTH
         assert await rawpeer.closed_by_peer(reader, timeout_s=3)
         writer.close()
         assert svc.metrics()["rejected.handshake_timeout"] == 1
