@@ -61,6 +61,7 @@ from commerce.transfer import Transfer
 from commerce.tx import Transaction, decode_tx, sign_tx
 from consensus.errors import ValidationError as ConsensusValidationError
 from consensus.events import (
+    Blame,
     BlockProposed,
     BlocksFetched,
     BlockValidated,
@@ -104,7 +105,7 @@ from consensus.messages import (
 )
 from consensus.replica import Replica, ReplicaConfig
 from node import chain as chain_module
-from node.chain import Chain
+from node.chain import Chain, ConsensusDigest
 from node.limits import SYNC_MAX_BLOCKS_PER_REQUEST
 from node.mempool import Mempool
 from node.service import (
@@ -115,7 +116,13 @@ from node.service import (
 )
 from node.store import Store
 from node.sync import decode_response, encode_request, serve_request
-from p2p.limits import MAX_PAYLOAD_BYTES
+from p2p.limits import (
+    BAN_DURATION_MS,
+    INVALID_GOSSIP_POINTS,
+    MAX_PAYLOAD_BYTES,
+    MISBEHAVIOUR_BAN_POINTS,
+    MISBEHAVIOUR_DECAY_POINTS_PER_MIN,
+)
 
 CHAIN_ID = "nodesim"
 ACCOUNTS_COUNT = 8
@@ -133,7 +140,7 @@ RECHECK_INTERVAL_MS = 500  # node/service.py RECHECK_INTERVAL_S
 REGOSSIP_INTERVAL_MS = 1_000  # node/service.py REGOSSIP_INTERVAL_S
 CLIENT_TICK_MS = 120  # honest clients submit transfers this often
 BYZANTINE_TICK_MS = 150
-FLOOD_TXS_PER_TICK = 8
+FLOOD_TXS_PER_TICK = 4
 LIVENESS_BLOCKS = 2
 LIVENESS_BOUND_MS = 60_000
 MAX_EVENTS = 200_000
@@ -224,18 +231,16 @@ def header_only_digest(raw: bytes) -> bytes | None:
         value = decode(raw)
         if not isinstance(value, list) or len(value) != 2:
             return None
-        return BlockHeader.from_array(value[0]).hash
+        return bytes(BlockHeader.from_array(value[0]).hash)
     except AgoraError:
         return None
 
 
 def raising_digest(raw: bytes) -> bytes:
-    """Defect 2 put back: the node's digest, raising a commerce error on bytes that are not
-    a valid block (as `block_digest` did) instead of answering None."""
-    digest = chain_module.block_digest(raw)
-    if digest is None:
-        raise ValidationError(ErrorCode.BAD_BLOCK, "bytes are not a block")
-    return bytes(digest)
+    """Defect 2 put back: the body-binding digest without `ConsensusDigest`'s guard, so a
+    commerce error reaches the replica for bytes that are not a valid block (as the old
+    `block_digest` did) instead of None."""
+    return chain_module.block_digest(raw)
 
 
 MUTATIONS: dict[str, DigestFn] = {"header_digest": header_only_digest,
@@ -250,6 +255,10 @@ DigestFn = Callable[[bytes], Any]
 
 class NodeHalted(Exception):
     """The driver's fatal rule fired (node/driver.py: finalize failed, the node stops)."""
+
+
+class NodeWedged(Exception):
+    """An exception came out of `Replica.step` (node/driver.py: fatal, `consensus_wedged`)."""
 
 
 class NodeCrashed(Exception):
@@ -295,10 +304,11 @@ class SimDriver:
     is written (synced) before any later effect; a run of FinalizeBlock effects is synced
     at its last block; ProposeBlock and ValidateBlock are answered by queuing
     BlockProposed and BlockValidated; after each finalized block WorkPending(has_ready)
-    is queued; an AgoraError from `Chain.finalize` is fatal (flush, close, raise);
-    FetchBlocks is answered through `serve_request` on the target node and
-    `decode_response` here, sliced to the span asked, with any fetch error (timeout,
-    transport refusal, malformed reply) answered as an empty BlocksFetched. Left out: the
+    is queued; an AgoraError from `Chain.finalize` is fatal (flush, close, raise), and so
+    is an exception out of `step` (wedged); Blame bans the peer; FetchBlocks is answered
+    through `serve_request` on the target node and `decode_response` here, sliced to the
+    span asked, with any fetch error (timeout, transport refusal, malformed reply: that
+    one also blamed) answered as an empty BlocksFetched. Left out: the
     prefetch pipelining of the next range (a latency optimization; the replica sees the
     same BlocksFetched answers) and the latency metrics.
     """
@@ -332,7 +342,13 @@ class SimDriver:
         try:
             while self._queue and not self._closed:
                 current = self._queue.popleft()
-                effects = self.replica.step(current, self.sim.now_ms)
+                try:
+                    effects = self.replica.step(current, self.sim.now_ms)
+                except Exception as exc:
+                    self.fatal = exc
+                    self.close()
+                    raise NodeWedged(f"{type(exc).__name__} from {type(current).__name__}: "
+                                     f"{exc}") from exc
                 self._run_effects(effects)
         finally:
             self._running = False
@@ -372,6 +388,9 @@ class SimDriver:
                                    or not isinstance(effects[index + 1], FinalizeBlock))
                 case FetchBlocks():
                     self.sim.fetch(self.node, effect)
+                case Blame():
+                    self.sim.blame(self.node, self.sim.by_key.get(bytes(effect.peer), -1),
+                                   effect.reason)
                 case Note():
                     if effect.kind == "view_change":
                         self.sim.view_changes += 1
@@ -522,8 +541,8 @@ class Simulation:
         self.f = (n - 1) // 3
         self.rng = random.Random(seed)
         self.plan = make_plan(self.rng, n, scenario or SCENARIOS[seed % len(SCENARIOS)])
-        # Looked up now, not at import: a test may put another digest function in place.
-        self.digest_fn: DigestFn = digest_fn or chain_module.block_digest
+        # None: each node gets its own ConsensusDigest, as node/service.py builds it.
+        self.digest_fn = digest_fn
         self.keys = validator_keys(n)
         self.accounts = account_keys()
         self.genesis = make_genesis(self.keys, self.accounts)
@@ -555,6 +574,8 @@ class Simulation:
         self._counted: set[int] = set()  # heights whose transactions were counted
         self.lies: dict[str, int] = {}
         self.commits_withheld: dict[tuple[int, int], bool] = {}  # (height, view) -> withheld
+        self.bans: dict[tuple[int, int], int] = {}  # (node, peer) -> ban ends, virtual ms
+        self.points: dict[tuple[int, int], tuple[int, int]] = {}  # -> (points, at ms)
 
     def lie(self, kind: str, count: int = 1) -> None:
         """Count a Byzantine message (the report shows that each path was exercised)."""
@@ -571,8 +592,37 @@ class Simulation:
         return [node for node in self.nodes if not node.byzantine]
 
     def cut_off(self, src: int, dst: int) -> bool:
-        return self.partition is not None and ((src in self.partition)
-                                               != (dst in self.partition))
+        """No connection between `src` and `dst`: a partition, or a ban either way."""
+        if self.partition is not None and ((src in self.partition)
+                                           != (dst in self.partition)):
+            return True
+        return self.bans.get((src, dst), -1) > self.now_ms \
+            or self.bans.get((dst, src), -1) > self.now_ms
+
+    def blame(self, node: SimNode, peer: int, reason: str) -> None:
+        """node/service.py ConsensusNetwork.blame: ban the peer. Only a faulty peer may be
+        blamed: an honest node sends only what it checked."""
+        if peer < 0:
+            return
+        if not node.byzantine and not self.nodes[peer].byzantine:
+            self.violations.append(f"blame: node {node.index} blamed honest node {peer} "
+                                   f"for {reason}")
+        self.bans[(node.index, peer)] = self.now_ms + BAN_DURATION_MS
+
+    def penalize(self, node: SimNode, peer: int) -> None:
+        """p2p/service.py P2PService.penalize with INVALID_GOSSIP_POINTS: decaying points,
+        a ban once they reach MISBEHAVIOUR_BAN_POINTS."""
+        if not node.byzantine and not self.nodes[peer].byzantine:
+            self.violations.append(f"penalize: node {node.index} charged honest node {peer} "
+                                   f"for junk gossip")
+        points, at_ms = self.points.get((node.index, peer), (0, self.now_ms))
+        decayed = (self.now_ms - at_ms) * MISBEHAVIOUR_DECAY_POINTS_PER_MIN // 60_000
+        total = max(0, points - decayed) + INVALID_GOSSIP_POINTS
+        if total < MISBEHAVIOUR_BAN_POINTS:
+            self.points[(node.index, peer)] = (total, self.now_ms)
+            return
+        self.points.pop((node.index, peer), None)
+        self.bans[(node.index, peer)] = self.now_ms + BAN_DURATION_MS
 
     def send(self, src: int, dst: int, kind: str, data: bytes) -> None:
         """One message over the simulated network: partitions, loss, delay, duplicates."""
@@ -618,7 +668,8 @@ class Simulation:
             finalized_digest=head.block_hash if head.height > 0 else b"",
             finalized_certificate=store.get_certificate(head.height),
             records=[value for _, value in store.consensus_records()],
-            digest_fn=self.digest_fn, config=SIM_CONFIG, verifier=self.verifier)
+            digest_fn=self.digest_fn or ConsensusDigest(), config=SIM_CONFIG,
+            verifier=self.verifier)
         node.driver = SimDriver(self, node)
         node.timers = {}
         node.work_signalled = False
@@ -651,9 +702,11 @@ class Simulation:
             self.crash(node)
         except NodeHalted as exc:
             self.fail(node, f"halt: node {node.index} {exc}")
+        except NodeWedged as exc:
+            self.fail(node, f"wedge: node {node.index} {exc}")
         except Exception as exc:  # noqa: BLE001 - an exception here IS the finding
-            self.fail(node, f"wedge: node {node.index} {type(exc).__name__} from "
-                            f"{type(event).__name__}: {exc}")
+            self.fail(node, f"error: node {node.index} {type(exc).__name__} running the "
+                            f"effects of {type(event).__name__}: {exc}")
 
     def fail(self, node: SimNode, reason: str) -> None:
         if node.byzantine:
@@ -745,16 +798,17 @@ class Simulation:
             self.push(self.now_ms + FETCH_TIMEOUT_MS, asker, "fetched", (effect, None))
             return
         self.push(self.now_ms + self.rng.randint(DELAY_MS_MIN, DELAY_MS_MAX), asker,
-                  "fetched", (effect, reply if reply is not None else b""))
+                  "fetched", (effect, reply))
 
     def fetched(self, node: SimNode, effect: FetchBlocks, reply: bytes | None) -> None:
         span = effect.to_height - effect.from_height + 1
         blocks: tuple[tuple[bytes, bytes], ...] = ()
-        if reply:
+        if reply is not None:
             try:
                 blocks = tuple(decode_response(reply))[:span]
             except AgoraError:
-                blocks = ()
+                # The answer arrived and is not a block reply: the peer is at fault.
+                self.blame(node, self.by_key.get(bytes(effect.peer), -1), "bad_sync_reply")
         self.feed(node, BlocksFetched(effect.peer, blocks))
 
     # --- transactions -----------------------------------------------------------------------
@@ -795,41 +849,56 @@ class Simulation:
             node.work_signalled = True
             self.push(self.now_ms, node.index, "work", None)
 
-    def on_tx_gossip(self, node: SimNode, payload: bytes) -> None:
-        """node/service.py `_on_tx_gossip` + `_verify_and_admit`, without threads."""
+    def on_tx_gossip(self, node: SimNode, src: int, payload: bytes) -> None:
+        """node/service.py `_on_tx_gossip` + `_admit_gossiped`, without threads: admit what
+        passes, gossip those on as this node's own batch, charge the peer for junk."""
         mempool = node.mempool
         assert mempool is not None
         try:
             items = decode(payload, max_bytes=TX_BATCH_BYTES_MAX, check_leaves=False)
         except ValidationError:
+            self.penalize(node, src)
             return
         if not isinstance(items, list) or len(items) > TX_BATCH_MAX:
+            self.penalize(node, src)
             return
         txs: list[Transaction] = []
+        junk = 0
         for raw in items:
             if not isinstance(raw, bytes):
-                return
+                junk += 1
+                continue
             tx_id = sha256(raw)
             if tx_id in mempool:
                 continue
             try:
                 tx = decode_tx(raw, tx_id=tx_id)
-                mempool.check(tx, simulate=False)
             except AgoraError:
+                junk += 1
+                continue
+            try:
+                mempool.check(tx, simulate=False)
+            except AgoraError as exc:
+                if exc.code is ErrorCode.WRONG_CHAIN:
+                    junk += 1
                 continue
             txs.append(tx)
-        admitted = False
+        admitted: list[bytes] = []
         for tx in txs:
             if tx.tx_id not in mempool.verified:
                 if not tx.verify_signature():
+                    junk += 1
                     continue
                 mempool.verified.add(tx.tx_id)
             try:
                 mempool.admit(tx, signature_checked=True, simulate=False)
             except AgoraError:
                 continue
-            admitted = True
+            admitted.append(tx.raw)
+        if junk:
+            self.penalize(node, src)
         if admitted:
+            self.gossip_txs(node.index, admitted)
             self.signal_work(node)
 
     def regossip(self, node: SimNode) -> None:
@@ -1017,14 +1086,17 @@ class Simulation:
     def flood_txs(self, node: SimNode) -> None:
         """Junk gossip and unexecutable transactions (unfunded keys, future nonces)."""
         rng = self.rng
-        junk: list[Any] = [rng.randbytes(rng.randint(0, 80)) for _ in range(4)]
+        unexecutable = []
         for _ in range(FLOOD_TXS_PER_TICK):
             key = rng.choice(self.flood_keys)
             body = Transfer(to=address_of(self.accounts[0].public_key),
                             amount=rng.randint(1, 10), memo="")
-            junk.append(sign_tx(key, self.genesis.chain_id, rng.randint(0, 255), body).raw)
-        payloads = [pack_plain(junk), rng.randbytes(rng.randint(0, 64)), encode(7),
-                    encode([1, b"x", None])]
+            unexecutable.append(sign_tx(key, self.genesis.chain_id, rng.randint(0, 255),
+                                        body).raw)
+        junk = rng.choice((rng.randbytes(rng.randint(0, 64)), encode(7),
+                           encode([1, b"x", None]),
+                           pack_plain([rng.randbytes(rng.randint(0, 80)), *unexecutable])))
+        payloads = [pack_plain(unexecutable), junk]
         self.lie("junk_gossip", len(payloads) * len(self.victims(node)))
         for dst in self.victims(node):
             for payload in payloads:
@@ -1084,7 +1156,7 @@ class Simulation:
         if kind == "msg":
             src, channel, data = payload
             if channel == KIND_TXS:
-                self.on_tx_gossip(node, data)
+                self.on_tx_gossip(node, src, data)
                 return
             if node.byzantine:
                 self.byzantine_in(node, src, data)
