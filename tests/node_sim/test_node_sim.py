@@ -11,9 +11,27 @@ import json
 import pytest
 
 from node import sim
-from node.sim import MUTATIONS, run_seed
+from node.sim import MUTATIONS, SCENARIOS, run_seed
 
+# (first seed, seeds count) chunks at n = 4, every scenario in each chunk.
+TIERS = [(start, 40) for start in range(0, 240, 40)]
 MUTATION_SEEDS_MAX = 24  # a reverted fix must be found within this many seeds
+
+
+@pytest.mark.parametrize("first,count", TIERS, ids=[f"seeds{s}" for s, _ in TIERS])
+def test_node_sim_seeds_have_no_violations(first: int, count: int) -> None:
+    failures = []
+    for seed in range(first, first + count):
+        result = run_seed(seed)
+        if result.violations:
+            failures.append((sim.replay_command(seed), result.violations[:2]))
+    assert failures == []
+
+
+def test_node_sim_tier_covers_every_scenario() -> None:
+    covered = {SCENARIOS[seed % len(SCENARIOS)] for first, count in TIERS
+               for seed in range(first, first + count)}
+    assert covered == set(SCENARIOS)
 
 
 def _first_finding(mutation: str, scenarios: tuple[str, ...], prefix: str) -> list[str]:
