@@ -78,6 +78,13 @@ class ErrorCode(CodeTable):
     POLL_WINDOW = ("poll_window", -32041, "the poll's closing height is not in the allowed window")
     NOTHING_TO_CLAIM = ("nothing_to_claim", -32042, "the account has no accrued rewards")
     SUPPLY_LIMIT = ("supply_limit", -32043, "minting would take the supply over its maximum")
+    # Accounts and the reserve.
+    RESERVE_REQUIRED = (
+        "reserve_required", -32044, "the sender does not hold the account reserve, so cannot act"
+    )
+    BELOW_RESERVE = (
+        "below_reserve", -32045, "the payment would leave or create an account below the reserve"
+    )
 
 
 def check_table(table: type[CodeTable], low: int, high: int) -> None:

@@ -38,6 +38,7 @@ from commerce.encoding import encode, pack_plain, sha256
 from commerce.errors import ErrorCode, ValidationError
 from commerce.ledger import Account, Supply, put_account, put_supply
 from commerce.limits import (
+    MAX_ACCOUNT_RESERVE_MINOR,
     MAX_AMOUNT_MINOR,
     MAX_BLOCK_BYTES,
     MAX_BLOCK_TXS,
@@ -46,9 +47,10 @@ from commerce.limits import (
     MAX_GENESIS_ACCOUNTS,
     MAX_POLL_BLOCKS,
     MAX_REFERRAL_BPS,
+    MAX_REWARD_PRICE_BPS,
     MAX_TIMEOUT_BLOCKS,
-    MAX_TX_BYTES,
     MAX_VALIDATORS,
+    MIN_BLOCK_BYTES,
 )
 from commerce.state import MemoryState, Overlay, next_state_root
 
@@ -377,7 +379,8 @@ class ChainParams(_Strict):
     """Consensus-relevant parameters every validator must share; part of the genesis hash."""
 
     max_block_txs: Annotated[int, Field(ge=1, le=MAX_BLOCK_TXS)] = 5_000
-    max_block_bytes: Annotated[int, Field(ge=MAX_TX_BYTES, le=MAX_BLOCK_BYTES)] = 2 * 1024 * 1024
+    max_block_bytes: Annotated[int, Field(ge=MIN_BLOCK_BYTES, le=MAX_BLOCK_BYTES)] = \
+        2 * 1024 * 1024
     # Commerce (docs/COMMERCE.md): order timers, in blocks after the triggering action.
     order_auto_release_blocks: Annotated[int, Field(ge=1, le=MAX_TIMEOUT_BLOCKS)] = 100_800
     order_ship_timeout_blocks: Annotated[int, Field(ge=1, le=MAX_TIMEOUT_BLOCKS)] = 201_600
@@ -393,6 +396,13 @@ class ChainParams(_Strict):
     # Commerce: the highest commission a listing may offer sharers, and the longest poll.
     max_referral_bps: Annotated[int, Field(ge=0, le=MAX_REFERRAL_BPS)] = MAX_REFERRAL_BPS
     poll_max_blocks: Annotated[int, Field(ge=1, le=MAX_POLL_BLOCKS)] = 1_000_000
+    # Sybil pricing (docs/COMMERCE.md "Accounts and the reserve"): the balance an account
+    # must hold to send transactions and to earn rewards, locked once reached; each
+    # purchase-linked reward as basis points of the amount paid (capped by its schedule
+    # amount above); and what one account may be granted in one epoch.
+    account_reserve_minor: Annotated[int, Field(ge=1, le=MAX_ACCOUNT_RESERVE_MINOR)] = 1_000_000
+    reward_price_bps: Annotated[int, Field(ge=0, le=MAX_REWARD_PRICE_BPS)] = 1_000
+    reward_account_epoch_cap_minor: Annotated[int, Field(ge=0, le=MAX_AMOUNT_MINOR)] = 10_000_000
 
     def to_array(self) -> list[Any]:
         """The parameters in declaration order."""

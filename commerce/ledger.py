@@ -1,4 +1,12 @@
-"""Accounts: balances and nonces, and the supply counters every transfer must keep whole."""
+"""Accounts: balances and nonces, and the supply counters every transfer must keep whole.
+
+Accounts exist only above a reserve (`account_reserve_minor`, as on the XRP Ledger and
+Stellar): a transfer that would create an account refuses an amount below it, and a debit
+never takes a balance that holds the reserve below it (the reserve is locked). So a balance
+at or above the reserve stays there for ever, and "holds the reserve now" is the same as
+"has ever held it": the balance is its own marker, nothing else is stored. Only a genesis
+account funded below the reserve can be in state below it, until it is topped up.
+"""
 
 from __future__ import annotations
 
@@ -49,21 +57,43 @@ def put_account(view: Overlay, address: bytes, account: Account) -> None:
     view.put(ACCOUNT_PREFIX + address, pack_plain((account.balance, account.nonce)))
 
 
-def bump_nonce(view: Overlay, address: bytes, nonce: int) -> None:
+def bump_nonce(view: Overlay, address: bytes, nonce: int) -> int:
     """Check that `nonce` is the account's next one and advance it; raises
-    ValidationError(bad_nonce). (`get_account` + `put_account` without the Account object:
-    every transaction runs this.)"""
+    ValidationError(bad_nonce). Returns the balance (the caller checks the reserve).
+    (`get_account` + `put_account` without the Account object: every transaction runs
+    this.)"""
     key = ACCOUNT_PREFIX + address
     raw = view.get(key)
     balance, expected = (0, 0) if raw is None else _unpackb(raw)
     if nonce != expected:
         raise ValidationError(ErrorCode.BAD_NONCE, f"expected nonce {expected}, got {nonce}")
     view.put(key, pack_plain((balance, expected + 1)))
+    return int(balance)
 
 
-def debit(view: Overlay, address: bytes, amount: int) -> None:
-    """Take `amount` from an account; raises ValidationError(insufficient_funds)."""
+def holds_reserve(view: StateReader | Overlay, address: bytes, reserve: int) -> bool:
+    """True when the account's balance is at least `reserve` (and so always was since it
+    first reached it: see the module docstring)."""
+    assert reserve > 0, "the reserve is at least one base unit"
+    return get_account(view, address).balance >= reserve
+
+
+def require_can_act(balance: int, sender_key: bytes, reserve: int,
+                    validators: tuple[bytes, ...]) -> None:
+    """Raise ValidationError(reserve_required) unless an account of `balance` may send
+    transactions: it holds the reserve, or its key is a validator's (a bounded, permissioned
+    set that votes on merchants and disputes whether or not it holds tokens)."""
+    if balance < reserve and sender_key not in validators:
+        raise ValidationError(
+            ErrorCode.RESERVE_REQUIRED,
+            f"balance {balance} is below the account reserve {reserve}")
+
+
+def debit(view: Overlay, address: bytes, amount: int, reserve: int) -> None:
+    """Take `amount` from an account, leaving at least `reserve` (locked); raises
+    ValidationError(insufficient_funds) or ValidationError(below_reserve)."""
     assert amount >= 0, "debits are not negative"
+    assert reserve > 0, "the reserve is at least one base unit"
     assert len(address) == 20, "addresses are 20 bytes"
     key = ACCOUNT_PREFIX + address
     raw = view.get(key)
@@ -72,6 +102,10 @@ def debit(view: Overlay, address: bytes, amount: int) -> None:
         raise ValidationError(
             ErrorCode.INSUFFICIENT_FUNDS, f"balance {balance} is below {amount}"
         )
+    if balance - amount < reserve:
+        raise ValidationError(
+            ErrorCode.BELOW_RESERVE,
+            f"balance {balance} less {amount} is below the account reserve {reserve}")
     view.put(key, pack_plain((balance - amount, nonce)))
 
 

@@ -19,7 +19,17 @@ MAX_BLOCK_BYTES = 4 * 1024 * 1024 - 64 * 1024
 MAX_VALIDATORS = 100
 MAX_GENESIS_ACCOUNTS = 1_000_000
 
+# A block's bytes beyond its transactions' own: the outer arrays and the header (7 fields:
+# a chain id of at most MAX_CHAIN_ID_CHARS, four 32-byte digests, two integers), and a
+# msgpack bin header of at most 5 bytes around each transaction.
+BLOCK_FRAME_BYTES = 512
+BLOCK_TX_FRAME_BYTES = 5
+# The smallest block limit genesis may set: one transaction of the largest size fits.
+MIN_BLOCK_BYTES = MAX_TX_BYTES + BLOCK_TX_FRAME_BYTES + BLOCK_FRAME_BYTES
+
 assert MAX_TX_BYTES < MAX_BLOCK_BYTES
+assert MIN_BLOCK_BYTES <= MAX_BLOCK_BYTES
+assert 3 + (2 + MAX_CHAIN_ID_CHARS * 4) + 4 * 34 + 2 * 9 + 5 <= BLOCK_FRAME_BYTES
 assert MAX_BLOCK_BYTES + 64 * 1024 <= MAX_DECODE_BYTES
 assert MAX_AMOUNT_MINOR < 2**63
 
@@ -51,6 +61,13 @@ MAX_TIMEOUT_BLOCKS = 10_000_000
 MAX_EPOCH_BLOCKS = 10_000_000
 MAX_POLL_BLOCKS = 10_000_000
 MAX_COMMENT_REWARDS_PER_EPOCH = 1_000
+# The account reserve (docs/COMMERCE.md, "Accounts and the reserve"): at least one base
+# unit, at most a million tokens.
+MAX_ACCOUNT_RESERVE_MINOR = 10**12
+# Purchase-linked rewards (purchase, review, share) are each at most this share of the
+# amount paid, so even a buyer who is also the sharer (commission included) gets back less
+# than it paid unless the merchant colludes.
+MAX_REWARD_PRICE_BPS = 1_500
 
 # Commerce: end-of-block step. Each transaction schedules at most one order timer, so the
 # timers due at one height are bounded by the kinds of timer times the block size.
@@ -62,6 +79,8 @@ MAX_PAGE_ITEMS = 200
 MAX_QUERY_SCAN = 10_000  # index entries one query call may walk before it returns a cursor
 
 assert MAX_REFERRAL_BPS < BPS_DENOMINATOR
+assert MAX_REFERRAL_BPS + 3 * MAX_REWARD_PRICE_BPS < BPS_DENOMINATOR, "farming loses money"
+assert 0 < MAX_ACCOUNT_RESERVE_MINOR <= MAX_AMOUNT_MINOR
 # The largest listing body (4 bytes per character at worst) fits in one transaction.
 assert (MAX_TITLE_CHARS + MAX_DESCRIPTION_CHARS + MAX_CATEGORY_CHARS) * 4 \
     + MAX_MEDIA_HASHES * (MEDIA_HASH_BYTES + 2) + 512 <= MAX_TX_BYTES

@@ -18,7 +18,7 @@ from commerce.encoding import pack_plain
 from commerce.errors import ErrorCode, Rejection, ValidationError
 from commerce.events import EVENT_FIELDS
 from commerce.genesis import ChainParams, Genesis
-from commerce.ledger import bump_nonce
+from commerce.ledger import bump_nonce, require_can_act
 from commerce.state import Overlay, StateReader, next_state_root
 from commerce.tx import Transaction
 
@@ -125,7 +125,8 @@ class Receipt(NamedTuple):
 def apply_tx(ctx: ChainContext, view: Overlay, tx: Transaction, *,
              check_signature: bool = True, isolated: bool = True) -> Receipt:
     """Apply `tx` on `view` all-or-nothing. Raises ValidationError and changes nothing if
-    the transaction is refused.
+    the transaction is refused. The sender must hold the account reserve (or be a
+    validator): reserve_required otherwise, after the nonce check.
 
     Pass `check_signature=False` only when the signature was verified already (the mempool
     verifies each signature once). `isolated=False` writes straight into `view` (no child
@@ -141,7 +142,10 @@ def apply_tx(ctx: ChainContext, view: Overlay, tx: Transaction, *,
         raise ValidationError(ErrorCode.UNKNOWN_TYPE, f"no rule for type {tx.type!r}")
     child = view.child() if isolated else view
     sender = tx.sender_address
-    bump_nonce(child, sender, tx.nonce)
+    balance = bump_nonce(child, sender, tx.nonce)
+    reserve = ctx.params.account_reserve_minor
+    if balance < reserve:  # (the validators' scan only then)
+        require_can_act(balance, tx.sender, reserve, ctx.validators)
     events = handler(ctx, child, tx)
     if isolated:
         child.merge_into_parent()

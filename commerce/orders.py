@@ -53,10 +53,8 @@ from commerce.merchants import (
     require_validator,
     supermajority,
 )
-from commerce.rewards import accrue
+from commerce.rewards import accrue_completed_order
 from commerce.schema import (
-    ACTION_PURCHASE,
-    ACTION_SHARE,
     COUNTER_ORDER,
     DECISION_REFUND,
     DECISION_RELEASE,
@@ -181,13 +179,7 @@ def release(ctx: ChainContext, view: Overlay, order: int, record: OrderRecord) -
     record.timer_due = 0
     record.closed_height = ctx.height
     put_order(view, order, record)
-    # An order completes once (it was open above), so its purchase marker is fresh; a share
-    # converts in many orders, so its marker is looked up.
-    accrue(ctx, view, ACTION_PURCHASE, order, record.buyer, ctx.params.reward_purchase_minor,
-           fresh=True)
-    if record.share:
-        accrue(ctx, view, ACTION_SHARE, record.share, record.sharer,
-               ctx.params.reward_share_minor)
+    accrue_completed_order(ctx, view, order, record)
     return [Event("order_release", tuple(touched), (order, record.total, commission))]
 
 
@@ -232,7 +224,8 @@ class Purchase(TxBody):
 def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
     """Refuses not_found, listing_inactive, merchant_suspended, self_purchase,
     stale_version, out_of_stock, share_mismatch, self_referral, amount_out_of_range,
-    insufficient_funds, field_invalid (delivery too short to be sealed)."""
+    insufficient_funds, below_reserve (the payment would leave the buyer below the account
+    reserve), field_invalid (delivery too short to be sealed)."""
     body = tx.body
     assert isinstance(body, Purchase)
     # Each field read once (see apply_transfer).
@@ -270,7 +263,7 @@ def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Ev
     total = version.price * quantity
     if total > MAX_AMOUNT_MINOR:
         raise ValidationError(ErrorCode.AMOUNT_OUT_OF_RANGE, "price x quantity is too large")
-    debit(view, buyer, total)
+    debit(view, buyer, total, ctx.params.account_reserve_minor)
     # Nothing below can fail: the order is paid.
     supply = get_supply(view)
     supply.escrow += total

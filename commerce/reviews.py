@@ -1,7 +1,7 @@
 """Reviews: only the buyer of a completed order reviews it, once, for ever; the merchant
 replies once. Reviews cannot be edited or removed, by anyone, so a merchant cannot hide a
 bad rating. Each review updates the running rating of its listing and its merchant, and
-earns the reviewer the review reward.
+earns the reviewer the review reward, priced on the order's total (commerce.rewards).
 """
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from commerce.listings import get_listing, put_listing
 from commerce.machine import ChainContext, Event, register_handler
 from commerce.merchants import get_merchant, put_merchant
 from commerce.orders import get_order
-from commerce.rewards import accrue
+from commerce.rewards import accrue, priced
 from commerce.schema import (
     ACTION_REVIEW,
     ORDER_COMPLETED,
@@ -80,7 +80,7 @@ def apply_review(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Even
     put_merchant(view, order.merchant, merchant)
     # An order has one review for ever (checked above), so its reward marker is fresh.
     reward = accrue(ctx, view, ACTION_REVIEW, order_id, sender,
-                    ctx.params.reward_review_minor, fresh=True)
+                    priced(ctx, order.total, ctx.params.reward_review_minor), fresh=True)
     return [Event("review", (sender, order.merchant), (order_id, rating, reward))]
 
 

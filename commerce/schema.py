@@ -337,12 +337,18 @@ class PollRecord(Record):
 
 @dataclass(slots=True)
 class RewardRecord(Record):
-    """An account's rewards: accrued (not yet minted) and claimed, plus its comment quota."""
+    """An account's rewards: accrued (not yet minted) and claimed, its comment quota, its
+    completed purchases as a buyer and the comment allowance they earned (base units that
+    comment rewards may still draw), and what it was granted in `grant_epoch`."""
 
     accrued: int = 0
     claimed: int = 0
     comment_epoch: int = 0
     comment_count: int = 0
+    purchases: int = 0
+    comment_allowance: int = 0
+    grant_epoch: int = 0
+    grant_epoch_total: int = 0
 
 
 @dataclass(slots=True)

@@ -2,10 +2,12 @@
 
 A share is an account's referral link to a listing (one per account and listing; its id is
 what the link carries). A buyer who names it pays the sharer a commission out of the
-escrowed payment, and the share's first completed purchase earns the sharer a reward. A
-merchant cannot share its own listing. Comments are open to every account, on a listing
-or in reply to a comment of the same listing, to a bounded depth; the first
-`reward_comment_limit` comments of an account in each epoch earn the comment reward.
+escrowed payment, and the share's first completed purchase earns the sharer a reward
+priced on that order (only a sharer with a completed purchase of its own). A merchant
+cannot share its own listing. Comments are open to every account that can act, on a
+listing or in reply to a comment of the same listing, to a bounded depth; the first
+`reward_comment_limit` comments of a buyer in each epoch earn the comment reward, drawn
+from the allowance its purchases earned (commerce.rewards).
 """
 
 from __future__ import annotations

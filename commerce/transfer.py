@@ -8,7 +8,7 @@ from pydantic import Field
 
 from commerce.address import ADDRESS_BYTES
 from commerce.errors import ErrorCode, ValidationError
-from commerce.ledger import credit, debit
+from commerce.ledger import account_key, credit, debit
 from commerce.limits import MAX_AMOUNT_MINOR, MAX_MEMO_CHARS
 from commerce.machine import ChainContext, Event, register_handler
 from commerce.state import Overlay
@@ -27,7 +27,9 @@ class Transfer(TxBody):
 
 @register_handler(Transfer.TYPE)
 def apply_transfer(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
-    """Debit the sender and credit the recipient; refuses a transfer to oneself."""
+    """Debit the sender and credit the recipient; refuses self_transfer,
+    below_reserve (a new account funded below the reserve, or the sender left below it),
+    insufficient_funds."""
     body = tx.body
     assert isinstance(body, Transfer)
     # Each field read once: a pydantic model's attribute read is ~400 instructions (its
@@ -36,6 +38,11 @@ def apply_transfer(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Ev
     sender = tx.sender_address
     if to == sender:
         raise ValidationError(ErrorCode.SELF_TRANSFER, "cannot transfer to the sending account")
-    debit(view, sender, amount)
+    reserve = ctx.params.account_reserve_minor
+    if amount < reserve and view.get(account_key(to)) is None:
+        raise ValidationError(
+            ErrorCode.BELOW_RESERVE,
+            f"a new account needs at least the account reserve {reserve}, not {amount}")
+    debit(view, sender, amount, reserve)
     credit(view, to, amount)
     return [Event("transfer", (sender, to), (amount,))]

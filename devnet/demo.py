@@ -3,7 +3,8 @@
 The merchant acme lists two products with a referral commission, the shopper alice shares
 one, her friend bob buys through alice's link with delivery details sealed to acme's key
 (acme's key opens them), acme ships, bob confirms (the escrow pays acme the price minus
-alice's commission), bob reviews, acme replies, bob and alice claim their rewards, acme
+alice's commission), bob reviews, acme replies, bob claims his purchase and review rewards
+(alice claims a share reward only once she has a completed purchase of her own), acme
 opens a poll and carol and bob vote. Every transaction goes through JSON-RPC `tx_submit`
 with `wait: commit`, so each step reports the height it was finalized at.
 

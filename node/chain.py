@@ -20,7 +20,7 @@ from commerce.block import Block, BlockHeader, decode_block, encode_block, merkl
 from commerce.encoding import decode
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import Genesis
-from commerce.limits import MAX_BLOCK_BYTES, MAX_BLOCK_TXS
+from commerce.limits import BLOCK_FRAME_BYTES, MAX_BLOCK_BYTES, MAX_BLOCK_TXS
 from commerce.machine import BlockResult, ChainContext, execute_block
 from commerce.tx import Transaction
 from node import limits
@@ -142,7 +142,8 @@ class Chain:
         head = self.store.head
         assert height == head.height + 1, "proposals extend the head"
         params = self.genesis.params
-        candidates = self.mempool.reap(self.max_block_txs, params.max_block_bytes)
+        candidates = self.mempool.reap(self.max_block_txs,
+                                       params.max_block_bytes - BLOCK_FRAME_BYTES)
         result = execute_block(self.store.state, self.context(height), head.state_root,
                                candidates, drop_invalid=True, check_signatures=False,
                                max_txs=self.max_block_txs)
@@ -152,6 +153,7 @@ class Chain:
         header = BlockHeader(self.genesis.chain_id, height, head.block_hash, tx_root(txs),
                              result.state_root, self.proposer_key, max(0, timestamp_ms))
         block = encode_block(header, txs)
+        assert len(block.raw) <= params.max_block_bytes, "a proposal fits the block limit"
         self._remember(Executed(block, result))
         return block.raw
 

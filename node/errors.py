@@ -25,6 +25,7 @@ class NodeErrorCode(CodeTable):
     KEY_NOT_FOUND = ("key_not_found", -32064, "the keyring holds no key of that name")
     STATE_DIVERGED = ("state_diverged", -32065,
                       "a certified block does not apply to this node's state; it stopped")
+    STORE_CORRUPT = ("store_corrupt", -32066, "a LevelDB of the data directory is corrupt")
 
 
 check_table(NodeErrorCode, -32099, -32050)

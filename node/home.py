@@ -38,6 +38,7 @@ from commerce.genesis import (
 from commerce.keys import SEED_BYTES, Keypair
 from node.config import NodeConfig, NodeSection, load_config, parse_config, write_config
 from node.errors import NodeError, NodeErrorCode
+from node.frames import check_genesis_fits
 from node.logs import get_logger, log
 
 DEFAULT_CHAIN_ID = "agora-local"
@@ -236,6 +237,7 @@ def load_home(path: str | os.PathLike[str]) -> LoadedHome:
         )
     config = load_config(home.config_file)
     genesis = _load_home_genesis(home)
+    check_genesis_fits(genesis)
     node_key = load_node_key(home.node_key_file)
     return LoadedHome(home=home, config=config, genesis=genesis, node_key=node_key)
 

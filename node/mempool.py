@@ -1,9 +1,17 @@
 """The mempool: admitted transactions waiting for a block, with limits on everything.
 
-Admission checks the form, the chain id, the nonce against committed state (within a
-window), the per-account and total limits and, once per transaction, the signature (a
-bounded cache remembers what was verified, so a block's transactions are not verified
-again). A full pool answers `mempool_full` at once: it never slows down or grows.
+Admission checks the form, the chain id, that the sender can act (it holds the account
+reserve or is a validator, as the state machine requires: `reserve_required` otherwise,
+before any other work), the nonce against committed state (within a window), the
+per-account and total limits and, once per transaction, the signature (a bounded cache
+remembers what was verified, so a block's transactions are not verified again).
+
+A transaction is gapped when some nonce between its account's committed one and its own is
+not pending: it cannot execute until the gap is filled. An account may have at most
+`max_gapped_per_account` of them (`account_quota`). When the pool is full, an executable
+transaction displaces gapped ones (the highest nonces of the accounts that gapped first)
+to make room; a gapped one, or an executable one with nothing to displace, is answered
+`mempool_full` at once: the pool never slows down or grows.
 
 Transactions are kept per account by nonce. `reap` returns, in arrival order, those whose
 nonce is the next one of their account (counting earlier ones in the same reap).
@@ -19,7 +27,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from commerce.errors import AgoraError, ErrorCode, ValidationError
-from commerce.ledger import get_account
+from commerce.ledger import get_account, require_can_act
+from commerce.limits import BLOCK_TX_FRAME_BYTES
 from commerce.machine import ChainContext, apply_tx
 from commerce.state import Overlay, StateReader
 from commerce.tx import Transaction
@@ -36,6 +45,7 @@ class MempoolLimits:
     max_per_account: int = limits.MEMPOOL_MAX_PER_ACCOUNT
     nonce_window: int = limits.MEMPOOL_NONCE_WINDOW
     ttl_blocks: int = limits.MEMPOOL_TTL_BLOCKS
+    max_gapped_per_account: int = limits.MEMPOOL_MAX_GAPPED_PER_ACCOUNT
 
 
 @dataclass(slots=True)
@@ -111,6 +121,12 @@ class Mempool:
         # (only a sender's own transaction moves its nonce). A LevelDB read and a record
         # unpack per admitted transaction otherwise.
         self._nonces: dict[bytes, int] = {}
+        # Senders known to be able to act. Holding the reserve never stops (a balance that
+        # reached it stays above it, commerce.ledger), so an entry never goes stale.
+        self._can_act: dict[bytes, None] = {}
+        # Senders that may have gapped transactions, in the order they gapped (a superset:
+        # `_displaceable` drops those found with none).
+        self._gapped_senders: dict[bytes, None] = {}
         self._recheck_from = 0
 
     # Reading.
@@ -166,15 +182,23 @@ class Mempool:
     def check(self, tx: Transaction, *, simulate: bool = True) -> None:
         """Raise the error that admitting `tx` would give, without admitting it.
 
-        Does not verify the signature (see `admit`). With a `context`, the account's next
-        transaction is also executed on committed state (nothing is kept) and its refusal
-        raised, unless `simulate` is False (gossip from peers, which ran it already).
+        Does not verify the signature (see `admit`). With a `context`, the sender must be
+        able to act (reserve_required), and the account's next transaction is also
+        executed on committed state (nothing is kept) and its refusal raised, unless
+        `simulate` is False (gossip from peers, which ran it already).
         """
+        self._check(tx, simulate)
+
+    def _check(self, tx: Transaction, simulate: bool) -> tuple[list[bytes], bool]:
+        """`check`; returns the gapped transactions to displace to make room for `tx`
+        (empty unless the pool is full), and whether `tx` itself is gapped."""
         if tx.chain_id != self._chain_id:
             raise ValidationError(ErrorCode.WRONG_CHAIN, f"transaction is for chain {tx.chain_id}")
         if tx.tx_id in self._by_id:
             raise NodeError(NodeErrorCode.DUPLICATE_TX, "transaction is already pending")
         sender = tx.sender_address
+        if sender not in self._can_act:
+            self._require_can_act(tx, sender)
         nonce = tx.nonce
         state_nonce = self.committed_nonce(sender)
         if nonce < state_nonce:
@@ -197,46 +221,135 @@ class Mempool:
                 f"account has {queued_count} pending transactions"
                 f" (limit {pool_limits.max_per_account})",
             )
+        gapped = False
+        # The usual case costs two lookups: the next nonce after a pending one of an
+        # account with nothing gapped (`_gapped_senders` holds every account that has a
+        # gapped transaction) is executable. Otherwise walk the account's executable run.
+        if nonce > state_nonce and not (queued is not None and nonce - 1 in queued
+                                        and sender not in self._gapped_senders):
+            run_end = self._run_end(state_nonce, queued)
+            gapped = nonce > run_end
+            waiting = queued_count - (run_end - state_nonce)
+            if gapped and waiting >= pool_limits.max_gapped_per_account:
+                raise NodeError(
+                    NodeErrorCode.ACCOUNT_QUOTA,
+                    f"account has {waiting} transactions waiting on a nonce gap"
+                    f" (limit {pool_limits.max_gapped_per_account})",
+                )
+            if waiting == 0 and not gapped:
+                self._gapped_senders.pop(sender, None)  # nothing of it waits (any more)
+        victims: list[bytes] = []
         if len(self._by_id) >= pool_limits.max_txs or \
                 self._bytes + len(tx.raw) > pool_limits.max_bytes:
-            raise NodeError(NodeErrorCode.MEMPOOL_FULL, "mempool is full; retry later")
+            displaceable = None if gapped else self._displaceable(sender, len(tx.raw))
+            if displaceable is None:
+                raise NodeError(NodeErrorCode.MEMPOOL_FULL, "mempool is full; retry later")
+            victims = displaceable
         if simulate and nonce == state_nonce and self._context is not None:
             # The account's next transaction: run it on committed state now, so a client
             # hears "insufficient_funds" at once rather than a drop later. The overlay is
             # thrown away whatever happens: no child overlay of its own.
             apply_tx(self._context(), Overlay(self._state), tx, check_signature=False,
                      isolated=False)
+        return victims, gapped
+
+    def _require_can_act(self, tx: Transaction, sender: bytes) -> None:
+        """Raise reserve_required unless `sender` holds the account reserve or is a
+        validator (the state machine's rule, on committed state); remember it if so.
+        Without a `context` the chain's rules are unknown and nothing is checked."""
+        if self._context is None:
+            return
+        ctx = self._context()
+        require_can_act(get_account(self._state, sender).balance, tx.sender,
+                        ctx.params.account_reserve_minor, ctx.validators)
+        if len(self._can_act) >= NONCE_CACHE_MAX:
+            self._can_act.clear()
+        self._can_act[sender] = None
+
+    @staticmethod
+    def _run_end(state_nonce: int, queued: dict[int, bytes] | None) -> int:
+        """The first nonce from `state_nonce` on that is not pending (the end of the
+        executable run)."""
+        nonce = state_nonce
+        if queued:
+            while nonce in queued:
+                nonce += 1
+        return nonce
+
+    def _gapped_of(self, sender: bytes) -> list[bytes]:
+        """The ids of `sender`'s gapped transactions, highest nonce first."""
+        queued = self._by_sender.get(sender)
+        if not queued:
+            return []
+        run_end = self._run_end(self.committed_nonce(sender), queued)
+        return [queued[n] for n in sorted(queued, reverse=True) if n > run_end]
+
+    def _displaceable(self, newcomer: bytes, size_bytes: int) -> list[bytes] | None:
+        """Gapped transactions (not `newcomer`'s) whose removal makes room for one more
+        transaction of `size_bytes`, or None when there are not enough (at most
+        MEMPOOL_DISPLACE_MAX). Senders found with none leave `_gapped_senders`."""
+        pool_limits = self.limits
+        need_txs = len(self._by_id) + 1 - pool_limits.max_txs
+        need_bytes = self._bytes + size_bytes - pool_limits.max_bytes
+        victims: list[bytes] = []
+        drained: list[bytes] = []
+        for sender in self._gapped_senders:
+            if need_txs <= 0 and need_bytes <= 0 or len(victims) >= limits.MEMPOOL_DISPLACE_MAX:
+                break
+            if sender == newcomer:
+                continue
+            gapped = self._gapped_of(sender)
+            if not gapped:
+                drained.append(sender)
+                continue
+            for tx_id in gapped:
+                if need_txs <= 0 and need_bytes <= 0 or \
+                        len(victims) >= limits.MEMPOOL_DISPLACE_MAX:
+                    break
+                victims.append(tx_id)
+                need_txs -= 1
+                need_bytes -= len(self._by_id[tx_id].tx.raw)
+        for sender in drained:
+            del self._gapped_senders[sender]
+        return victims if need_txs <= 0 and need_bytes <= 0 else None
 
     def admit(self, tx: Transaction, *, signature_checked: bool = False,
               simulate: bool = True) -> None:
         """Admit `tx` or raise AgoraError with the reason; nothing changes on refusal.
 
         The signature is verified here unless `signature_checked` (the caller verified it,
-        e.g. in a worker thread) or it is in the verified cache.
+        e.g. in a worker thread) or it is in the verified cache. In a full pool, the gapped
+        transactions `check` chose are evicted (`displaced`) once the signature verified.
         """
-        self.check(tx, simulate=simulate)
+        victims, gapped = self._check(tx, simulate)
         tx_id = tx.tx_id
         if not signature_checked and tx_id not in self.verified:
             if not tx.verify_signature():
                 raise ValidationError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
             self.verified.add(tx_id)
+        for victim in victims:
+            self._evict(victim, "displaced")
         sender = tx.sender_address
         entry = _Entry(tx, self._height)
         self._by_id[tx_id] = entry
         self._by_raw[tx.raw] = entry
         queued = self._by_sender.get(sender)
         if queued is None:
-            self._by_sender[sender] = {tx.nonce: tx_id}
+            queued = self._by_sender[sender] = {tx.nonce: tx_id}
         else:
             queued[tx.nonce] = tx_id
+        if gapped:
+            self._gapped_senders[sender] = None
         self._bytes += len(tx.raw)
         assert self._bytes <= self.limits.max_bytes
+        assert len(self._by_id) <= self.limits.max_txs
         assert len(self._by_raw) == len(self._by_id), "one entry per id and per wire bytes"
 
     # Block building.
 
     def reap(self, max_txs: int, max_bytes: int) -> list[Transaction]:
-        """Up to `max_txs`/`max_bytes` of executable transactions, in arrival order."""
+        """Up to `max_txs` executable transactions, in arrival order, whose bytes in a
+        block (each with its BLOCK_TX_FRAME_BYTES) add up to at most `max_bytes`."""
         assert max_txs >= 0 and max_bytes >= 0
         next_nonce: dict[bytes, int] = {}
         picked: list[Transaction] = []
@@ -249,7 +362,7 @@ class Mempool:
             expected = next_nonce.get(sender)
             if expected is None:
                 expected = self.committed_nonce(sender)
-            tx_bytes = len(tx.raw)
+            tx_bytes = len(tx.raw) + BLOCK_TX_FRAME_BYTES
             if tx.nonce != expected or size + tx_bytes > max_bytes:
                 next_nonce[sender] = expected
                 continue
@@ -372,6 +485,9 @@ class Mempool:
         entry = self._remove(tx_id)
         if entry is None:
             return
+        sender = entry.tx.sender_address
+        if sender in self._by_sender:
+            self._gapped_senders[sender] = None  # its later nonces may wait on a gap now
         self.evicted_count[reason] = self.evicted_count.get(reason, 0) + 1
         for listener in self.evict_listeners:
             listener(entry.tx, reason)
@@ -388,6 +504,7 @@ class Mempool:
             queued.pop(tx.nonce, None)
             if not queued:
                 del self._by_sender[sender]
+                self._gapped_senders.pop(sender, None)
         self._bytes -= len(tx.raw)
         assert self._bytes >= 0
         return entry

@@ -12,6 +12,13 @@ behind its chain after a crash re-executes the missing blocks when it opens
 application state, replayed on handshake, work the same way. So a crash at any instant
 leaves the store at height h or h+1, never between.
 
+A run of blocks finalized unsynced (catch-up: the chain's batches synced once, at the run's
+last block) keeps the run's state writes in memory (`StateStore`'s pending writes, read
+before LevelDB) and writes them in one state batch only after the chain's sync. Written
+unsynced at once, a power loss could keep the state's log and lose the chain's (two files
+the OS flushes in no order between them): a state ahead of the chain, which `open` must
+refuse (it cannot be undone). So the durable state is never ahead of the durable chain.
+
 Why the state is apart from the chain: a state of 1,000,000 accounts is written at
 random keys and read cold, while blocks grow by height; in one LevelDB the state's reads
 set off compactions of the whole store and every flush merged the chain's bytes with it (issue 9:
@@ -168,6 +175,10 @@ class StateStore:
     def __init__(self, db: plyvel.DB, genesis_db: plyvel.DB) -> None:
         self._db = db
         self._genesis_db = genesis_db
+        # Writes of blocks whose chain batch is not synced yet, not in LevelDB (see the
+        # module's docstring), and the (height, root) of the last of them.
+        self._pending: dict[bytes, bytes | None] = {}
+        self._pending_top: tuple[int, bytes] | None = None
         self._cache: dict[bytes, bytes | None] = {}
         self._generation = 0
         self._lock = threading.Lock()
@@ -192,7 +203,12 @@ class StateStore:
         return value
 
     def _read(self, key: bytes) -> bytes | None:
-        """`key`'s value in LevelDB: the blocks' writes, then genesis unless marked deleted."""
+        """`key`'s value: a pending write, else in LevelDB the blocks' writes, then genesis
+        unless marked deleted."""
+        if self._pending:
+            pending = self._pending.get(key, _MISS)
+            if pending is not _MISS:
+                return pending  # type: ignore[return-value]
         value: bytes | None = self._db.get(P_STATE + key)
         if value is None:
             value = self._genesis_db.get(P_STATE + key)
@@ -202,28 +218,36 @@ class StateStore:
 
     def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
         cut = len(P_STATE)
-        # One key order over three sources, ranked for equal keys: a block's write (0)
-        # before a deletion mark (1) before genesis (2); the first of each key decides.
-        written = ((key[cut:], 0, value)
+        # One key order over four sources, ranked for equal keys: a pending write (0; None
+        # deletes) before a block's write (1) before a deletion mark (2) before genesis (3);
+        # the first of each key decides.
+        pending = sorted((key, 0, value) for key, value in list(self._pending.items())
+                         if key.startswith(prefix))
+        written = ((key[cut:], 1, value)
                    for key, value in self._db.iterator(prefix=P_STATE + prefix))
-        deleted = ((key[cut:], 1, b"")
+        deleted = ((key[cut:], 2, b"")
                    for key in self._db.iterator(prefix=P_DELETED + prefix, include_value=False))
-        genesis = ((key[cut:], 2, value)
+        genesis = ((key[cut:], 3, value)
                    for key, value in self._genesis_db.iterator(prefix=P_STATE + prefix))
         last = None
-        for key, rank, value in heapq.merge(written, deleted, genesis):
+        for key, rank, value in heapq.merge(pending, written, deleted, genesis):
             if key != last:
                 last = key
-                if rank != 1:
+                if rank != 2 and value is not None:
                     yield key, value
 
     def _write(self, height: int, result: BlockResult, *, sync: bool) -> None:
-        """One block's state batch: its writes (a genesis key deleted gets its mark), the
-        state's height and root. Atomic; synced if `sync`."""
+        """One block's state batch: its writes, the state's height and root (`_write_all`)."""
+        self._write_all(height, result.writes, result.state_root, sync=sync)
+
+    def _write_all(self, height: int, writes: Mapping[bytes, bytes | None], state_root: bytes,
+                   *, sync: bool) -> None:
+        """One state batch: the writes of the blocks up to `height` (a genesis key deleted
+        gets its mark), the state's height and root. Atomic; synced if `sync`."""
         genesis_get = self._genesis_db.get
         with self._db.write_batch(transaction=True, sync=sync) as batch:
             put = batch.put
-            for key, value in result.writes.items():
+            for key, value in writes.items():
                 if value is None:
                     batch.delete(P_STATE + key)
                     if genesis_get(P_STATE + key) is not None:
@@ -231,7 +255,23 @@ class StateStore:
                 else:
                     put(P_STATE + key, value)  # a mark left from a delete is then shadowed
             put(STATE_META_HEIGHT, struct.pack(">Q", height))
-            put(STATE_META_ROOT, result.state_root)
+            put(STATE_META_ROOT, state_root)
+
+    def _defer(self, height: int, result: BlockResult) -> None:
+        """Keep a block's writes pending (its chain batch is not synced yet)."""
+        self._pending.update(result.writes)
+        self._pending_top = (height, result.state_root)
+
+    def _flush(self, *, sync: bool) -> bool:
+        """Write the pending writes in one batch (call once the chain's are synced); False
+        when none were pending."""
+        if self._pending_top is None:
+            return False
+        height, root = self._pending_top
+        self._write_all(height, self._pending, root, sync=sync)
+        self._pending = {}
+        self._pending_top = None
+        return True
 
     def _begin_write(self) -> None:
         """A block's state writes are about to reach LevelDB: misses read now are not kept."""
@@ -291,9 +331,10 @@ class Store:
         `store.write_buffer_mb`); None: `write_buffer_for` (with `node_id`, the node's
         public key, that spreads it).
 
-        Raises NodeError(store_locked) when another process holds it and
+        Raises NodeError(store_locked) when another process holds it,
         NodeError(wrong_chain_data) when it belongs to another chain or the state does
-        not follow from the chain's blocks.
+        not follow from the chain's blocks, and NodeError(store_corrupt) when LevelDB finds
+        one of its files corrupt (`plyvel.CorruptionError`, on opening or on a read).
         """
         path = Path(path)
         if write_buffer_bytes is None:
@@ -303,8 +344,11 @@ class Store:
             for directory in (path, path / STATE_DIR, path / STATE_DIR / GENESIS_STATE_DIR):
                 opened.append(_open_leveldb(directory, write_buffer_bytes))
             db, state_db, genesis_db = opened
-            cls._init_or_check(db, state_db, genesis_db, genesis)
-            replayed = _replay(db, StateStore(state_db, genesis_db), genesis)
+            try:
+                cls._init_or_check(db, state_db, genesis_db, genesis)
+                replayed = _replay(db, StateStore(state_db, genesis_db), genesis)
+            except plyvel.CorruptionError as exc:
+                raise _corrupt(path, exc) from exc
         except BaseException:
             for each in opened:
                 each.close()
@@ -397,8 +441,10 @@ class Store:
         the caller has checked that `result.state_root` equals the header's. An unsynced
         batch is still atomic (a crash loses whole batches from the end, never part of
         one); the caller of a run of unsynced blocks makes them durable with a synced write
-        (the run's last block, or `sync`) before it reports any of them. If the state's
-        write fails after the chain's, the store closes: it reopens level (`open`).
+        (the run's last block, or `sync`) before it reports any of them. Until then the
+        state's writes of the run stay in memory (read as the state), written in one batch
+        after the chain's sync; closed before it, the store replays them on `open`. If the
+        state's write fails after the chain's, the store closes: it reopens level (`open`).
         """
         head = self._head
         header = block.header
@@ -429,7 +475,13 @@ class Store:
             raise
         state_sync = sync and height - self._state_synced >= STATE_SYNC_BLOCKS
         try:
-            self.state._write(height, result, sync=state_sync)
+            if not sync:
+                self.state._defer(height, result)  # written after the chain's sync
+            elif self.state._pending_top is not None:
+                self.state._defer(height, result)
+                self.state._flush(sync=state_sync)
+            else:
+                self.state._write(height, result, sync=state_sync)
         except BaseException:
             self.state._forget()
             self.close()
@@ -441,13 +493,21 @@ class Store:
 
     def sync(self) -> None:
         """Make the chain's writes so far durable (LevelDB syncs its log up to this write),
-        and the state's too once `STATE_SYNC_BLOCKS` blocks passed since it was last
-        synced: the chain's first, so the durable state is never ahead of the durable
-        chain."""
+        then write the state's pending writes (blocks finalized unsynced), and sync the
+        state too once `STATE_SYNC_BLOCKS` blocks passed since it was last synced: the
+        chain's first, so the durable state is never ahead of the durable chain."""
         self._db.put(META_SYNC, b"", sync=True)
         height = self._head.height
-        if height - self._state_synced >= STATE_SYNC_BLOCKS:
-            self._state_db.put(STATE_META_SYNC, b"", sync=True)
+        state_sync = height - self._state_synced >= STATE_SYNC_BLOCKS
+        try:
+            flushed = self.state._flush(sync=state_sync)
+        except BaseException:
+            self.state._forget()
+            self.close()
+            raise
+        if state_sync:
+            if not flushed:
+                self._state_db.put(STATE_META_SYNC, b"", sync=True)
             self._state_synced = height
 
     def get_block(self, height: int) -> Block | None:
@@ -543,6 +603,18 @@ def _open_leveldb(path: Path, write_buffer_bytes: int) -> plyvel.DB:
                          compression=None, write_buffer_size=write_buffer_bytes)
     except plyvel.IOError as exc:
         raise NodeError(NodeErrorCode.STORE_LOCKED, f"cannot open {path}: {exc}") from exc
+    except plyvel.CorruptionError as exc:
+        raise _corrupt(path, exc) from exc
+
+
+def _corrupt(path: Path, exc: plyvel.CorruptionError) -> NodeError:
+    """NodeError(store_corrupt) for a LevelDB under `path` that LevelDB found corrupt."""
+    detail = exc.args[0] if exc.args else b""
+    text = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
+    first = text.splitlines()[0] if text.strip() else type(exc).__name__
+    return NodeError(NodeErrorCode.STORE_CORRUPT,
+                     f"the LevelDB in {path} is corrupt ({first}): restore the data "
+                     f"directory from a backup, or empty it (keep config/) to re-sync")
 
 
 def _delete_prefix(db: plyvel.DB, prefix: bytes) -> None:

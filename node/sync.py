@@ -2,7 +2,10 @@
 
 Request: canonical ``[from_height, to_height]``. Response: canonical
 ``[[block_bytes, certificate_bytes], ...]`` for consecutive heights starting at
-`from_height`, at most `SYNC_MAX_BLOCKS_PER_REQUEST` blocks and `SYNC_MAX_RESPONSE_BYTES`.
+`from_height`: at least one block (when we hold `from_height`), at most
+`SYNC_MAX_BLOCKS_PER_REQUEST`, and at most `SYNC_MAX_RESPONSE_BYTES` encoded - the payload
+of one P2P frame, which one block of the largest size with its certificate always fits
+(`node/limits.py` asserts it), so a reply is never refused by the transport.
 A fetched block is accepted only if its certificate verifies against the genesis
 validator set and it extends our head; the node then finalizes it through `Chain`.
 """
@@ -13,7 +16,12 @@ from collections.abc import Callable
 
 from commerce.encoding import decode, encode
 from commerce.errors import ErrorCode, ValidationError
-from node.limits import SYNC_MAX_BLOCKS_PER_REQUEST, SYNC_MAX_RESPONSE_BYTES
+from node.limits import (
+    SYNC_ITEM_OVERHEAD_BYTES,
+    SYNC_MAX_BLOCKS_PER_REQUEST,
+    SYNC_MAX_RESPONSE_BYTES,
+    SYNC_RESPONSE_OVERHEAD_BYTES,
+)
 from node.store import Store
 
 CertificateCheck = Callable[[bytes, int, bytes], None]
@@ -25,8 +33,10 @@ def encode_request(from_height: int, to_height: int) -> bytes:
     return encode([from_height, to_height])
 
 
-def serve_request(store: Store, payload: bytes) -> bytes:
-    """Answer a block request from our store; raises ValidationError on a bad request."""
+def serve_request(store: Store, payload: bytes,
+                  max_bytes: int = SYNC_MAX_RESPONSE_BYTES) -> bytes:
+    """Answer a block request from our store, in at most `max_bytes` (but with at least one
+    block); raises ValidationError on a bad request."""
     value = decode(payload, max_bytes=64)
     if (not isinstance(value, list) or len(value) != 2
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in value)):
@@ -36,22 +46,25 @@ def serve_request(store: Store, payload: bytes) -> bytes:
         raise ValidationError(ErrorCode.FIELD_INVALID, "block request range is invalid")
     end = min(end, start + SYNC_MAX_BLOCKS_PER_REQUEST - 1, store.head.height)
     items: list[list[bytes]] = []
-    size = 0
+    size = SYNC_RESPONSE_OVERHEAD_BYTES
     for height in range(start, end + 1):
         raw = store.get_block_raw(height)
         cert = store.get_certificate(height)
         if raw is None or cert is None:
             break
-        if items and size + len(raw) + len(cert) > SYNC_MAX_RESPONSE_BYTES:
+        item_bytes = SYNC_ITEM_OVERHEAD_BYTES + len(raw) + len(cert)
+        if items and size + item_bytes > max_bytes:
             break
         items.append([raw, cert])
-        size += len(raw) + len(cert)
-    return encode(items)
+        size += item_bytes
+    reply = encode(items)
+    assert len(reply) <= size, "the overheads bound the reply's encoding"
+    return reply
 
 
 def decode_response(payload: bytes) -> list[tuple[bytes, bytes]]:
     """The (block, certificate) pairs of a response; raises ValidationError if malformed."""
-    value = decode(payload, max_bytes=SYNC_MAX_RESPONSE_BYTES + 4 * 1024 * 1024)
+    value = decode(payload, max_bytes=SYNC_MAX_RESPONSE_BYTES)
     if not isinstance(value, list) or len(value) > SYNC_MAX_BLOCKS_PER_REQUEST:
         raise ValidationError(ErrorCode.MALFORMED, "block response is a bounded list")
     pairs: list[tuple[bytes, bytes]] = []

@@ -1,8 +1,9 @@
 """One authenticated, encrypted connection to a peer: reader, writer, dispatcher, keep-alive.
 
 A `Connection` is created after a successful handshake and owned by `P2PService`. It
-never blocks its owner: `send()` only enqueues (False when the bounded send queue is full;
-the owner then closes the connection with `send_queue_full`). Received application
+never blocks its owner: `send()` only enqueues (False when the send queue is full, in frames
+or in bytes; the owner then closes the connection with `send_queue_full`), so what one
+peer can make us buffer is bounded in bytes whether or not it reads. Received application
 messages go through a bounded inbound queue to the owner's `connection_message`; when that
 queue is full the reader waits, which pushes back on the peer through TCP. Protocol
 violations close the connection with the `RemotePeerError`'s reason; `close()` is
@@ -20,7 +21,7 @@ import asyncio
 import logging
 import random
 import time
-from collections.abc import Awaitable, Coroutine
+from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -99,9 +100,11 @@ class Connection:
         self._reader = reader
         self._writer = writer
         self._cipher = result.cipher
-        self._send_queue: asyncio.Queue[tuple[bytes, bool]] = asyncio.Queue(
-            limits.max_send_queue_frames
+        self._send_queue: asyncio.Queue[tuple[bytes, bool, asyncio.Future[None] | None]] = (
+            asyncio.Queue(limits.max_send_queue_frames)
         )
+        self.queued_bytes = 0
+        """Plaintext bytes queued and not yet taken by the socket (the frame in `drain` too)."""
         self._inbound: asyncio.Queue[Message] = asyncio.Queue(limits.max_inbound_queue_messages)
         now_s = time.monotonic()
         self._last_recv_s = now_s
@@ -136,20 +139,33 @@ class Connection:
 
     def send_encoded(self, plaintext: bytes) -> bool:
         """As `send`, with the message already encoded (one encoding per broadcast)."""
-        if self.closed or self._goodbye_queued():
+        return self._put(plaintext, False, None)
+
+    def send_tracked(self, plaintext: bytes) -> asyncio.Future[None] | None:
+        """As `send_encoded`; the future is done once the frame was handed to the socket
+        (a request's response holds its serving slot until then). None when not queued."""
+        written: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        return written if self._put(plaintext, False, written) else None
+
+    def _put(self, plaintext: bytes, is_goodbye: bool,
+             written: asyncio.Future[None] | None) -> bool:
+        if self.closed or (self._goodbye_queued() and not is_goodbye):
+            return False
+        if self.queued_bytes + len(plaintext) > self.limits.max_send_queue_bytes:
             return False
         try:
-            self._send_queue.put_nowait((plaintext, False))
+            self._send_queue.put_nowait((plaintext, is_goodbye, written))
         except asyncio.QueueFull:
             return False
+        self.queued_bytes += len(plaintext)
         return True
 
-    def spawn_request(self, coro: Coroutine[Any, Any, None]) -> bool:
-        """Run an inbound request handler as its own task; False when too many run."""
+    def spawn_request(self, make: Callable[[], Coroutine[Any, Any, None]]) -> bool:
+        """Run `make()`, an inbound request's handling, as its own task; False (and `make`
+        not called) when `max_inbound_requests_per_peer` are being served."""
         if len(self.request_tasks) >= self.limits.max_inbound_requests_per_peer:
-            coro.close()
             return False
-        task = asyncio.create_task(coro)
+        task = asyncio.create_task(make())
         self.request_tasks.add(task)
         task.add_done_callback(self.request_tasks.discard)
         return True
@@ -159,9 +175,7 @@ class Connection:
         if self.closed or self.retired:
             return
         self.retired = True
-        try:
-            self._send_queue.put_nowait((encode(Goodbye(Reason.SUPERSEDED.reason)), True))
-        except asyncio.QueueFull:
+        if not self._put(encode(Goodbye(Reason.SUPERSEDED.reason)), True, None):
             self.close(Reason.SEND_QUEUE_FULL, "while retiring")
             return
         loop = asyncio.get_running_loop()
@@ -185,7 +199,12 @@ class Connection:
         for task in [*self._tasks, *self.request_tasks]:
             if not (drain and task.get_name().endswith("-dispatch")):
                 task.cancel()
-        self._writer.close()
+        if reason is Reason.SEND_QUEUE_FULL:
+            # The peer does not read: what is buffered would never leave, and a graceful
+            # close would wait for it. Drop it now (and its memory with it).
+            self._writer.transport.abort()
+        else:
+            self._writer.close()
         for future in self.pending.values():
             if not future.done():
                 future.set_exception(RequestError(Reason.REQUEST_FAILED, reason.reason))
@@ -198,7 +217,12 @@ class Connection:
         tasks = [t for t in [*self._tasks, *self.request_tasks] if t is not current]
         await asyncio.gather(*tasks, return_exceptions=True)
         try:
-            await self._writer.wait_closed()
+            # A graceful close flushes what is buffered; a peer that stopped reading would
+            # make that wait forever (and `P2PService.stop` with it).
+            await asyncio.wait_for(self._writer.wait_closed(),
+                                   self.limits.retire_timeout_ms / 1000)
+        except TimeoutError:
+            self._writer.transport.abort()
         except (OSError, asyncio.CancelledError):
             pass
 
@@ -266,10 +290,13 @@ class Connection:
     async def _write_loop(self) -> None:
         try:
             while not self.closed:
-                plaintext, is_goodbye = await self._send_queue.get()
+                plaintext, is_goodbye, written = await self._send_queue.get()
                 frame = self._cipher.seal(plaintext)
                 self._writer.write(frame)
                 await self._writer.drain()
+                self.queued_bytes -= len(plaintext)
+                if written is not None and not written.done():
+                    written.set_result(None)
                 self._last_send_s = time.monotonic()
                 self.stats.bytes_out += len(frame)
                 self.stats.messages_out += 1
@@ -295,7 +322,7 @@ class Connection:
             if now_s - self._last_recv_s > idle_s:
                 self.close(Reason.IDLE_TIMEOUT, f"silent {now_s - self._last_recv_s:.1f}s")
                 return
-            if not self._send_queue.empty() and now_s - self._last_send_s > idle_s:
+            if self.queued_bytes and now_s - self._last_send_s > idle_s:
                 # The peer stopped reading: our writer has been stuck in drain().
                 self.close(Reason.SEND_QUEUE_FULL, "writer stalled")
                 return

@@ -61,12 +61,18 @@ PEX_INTERVAL_MS = 30_000
 # Queues and rates, per peer.
 MAX_SEND_QUEUE_FRAMES = 1024
 """Frames waiting to be written to one peer; when full the peer is dropped (`send_queue_full`)."""
+MAX_SEND_QUEUE_BYTES = 32 * 1024 * 1024
+"""Bytes of frames waiting to be written to one peer (the one being written included); one
+more frame that does not fit drops the peer (`send_queue_full`). Without it a peer that
+never reads could make us hold `MAX_SEND_QUEUE_FRAMES` frames of up to 4 MiB each."""
 MAX_INBOUND_QUEUE_MESSAGES = 256
 """Received messages waiting for their handler; when full the reader waits (TCP backpressure)."""
 HANDLER_TIMEOUT_MS = 10_000
 """A gossip or direct handler running longer is cancelled and counted (`handler_timeout`)."""
 MAX_PENDING_REQUESTS_PER_PEER = 64
-MAX_INBOUND_REQUESTS_PER_PEER = 16
+MAX_INBOUND_REQUESTS_PER_PEER = 4
+"""Requests of one peer served at once: from the handler's start until its response is
+written to the socket; more are answered `busy`. The node's block sync asks for 2 at most."""
 REQUEST_TIMEOUT_MS = 10_000
 RATE_MESSAGES_PER_S = 5_000
 RATE_BURST_MESSAGES = 10_000
@@ -117,6 +123,9 @@ assert 0 < MAX_PENDING_HANDSHAKES_PER_HOST < MAX_PENDING_HANDSHAKES
 assert 0 < MAX_NAMED_HANDSHAKES_PER_KEY <= MAX_NAMED_HANDSHAKES
 assert 0 < INVALID_GOSSIP_POINTS < MISBEHAVIOUR_BAN_POINTS
 assert 0 < MISBEHAVIOUR_DECAY_POINTS_PER_MIN < INVALID_GOSSIP_POINTS
+# The responses being served never fill the byte budget alone: a peer that asks and reads
+# slowly is answered `busy`, not dropped, and other messages still have room.
+assert MAX_INBOUND_REQUESTS_PER_PEER * MAX_FRAME_BYTES <= MAX_SEND_QUEUE_BYTES // 2
 
 
 @dataclass(frozen=True)
@@ -144,6 +153,7 @@ class P2PLimits:
     max_pex_addresses: int = MAX_PEX_ADDRESSES
     pex_interval_ms: int = PEX_INTERVAL_MS
     max_send_queue_frames: int = MAX_SEND_QUEUE_FRAMES
+    max_send_queue_bytes: int = MAX_SEND_QUEUE_BYTES
     max_inbound_queue_messages: int = MAX_INBOUND_QUEUE_MESSAGES
     handler_timeout_ms: int = HANDLER_TIMEOUT_MS
     max_pending_requests_per_peer: int = MAX_PENDING_REQUESTS_PER_PEER
@@ -180,6 +190,8 @@ class P2PLimits:
             "rate_bytes": 0 < self.rate_bytes_per_s
             and self.max_frame_bytes <= self.rate_burst_bytes,
             "queues": min(self.max_send_queue_frames, self.max_inbound_queue_messages) > 0,
+            "max_send_queue_bytes": self.max_frame_bytes <= self.max_send_queue_bytes,
+            "max_inbound_requests_per_peer": self.max_inbound_requests_per_peer > 0,
             "seen": self.max_seen_messages > 0,
             "first_byte_timeout_ms": 0 < self.first_byte_timeout_ms
             < self.handshake_timeout_ms,

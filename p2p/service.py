@@ -10,6 +10,7 @@ each message.
 from __future__ import annotations
 
 import asyncio
+import functools
 import itertools
 import logging
 import random
@@ -409,7 +410,7 @@ class P2PService:
         if conn.send_encoded(plaintext):
             return True
         if not conn.closed and not conn.retired:
-            conn.close(Reason.SEND_QUEUE_FULL, f"{self.limits.max_send_queue_frames} frames")
+            conn.close(Reason.SEND_QUEUE_FULL, f"{conn.queued_bytes} bytes queued")
         return False
 
     def _relay(self, plaintext: bytes, exclude: bytes | None) -> int:
@@ -702,8 +703,9 @@ class P2PService:
                 if request_handler is None:
                     conn.send(Response(request_id, False, Reason.UNKNOWN_KIND.reason.encode()))
                     return
-                coro = self._answer(conn, request_id, request_handler(peer, payload))
-                if not conn.spawn_request(coro):
+                answer = functools.partial(self._answer, conn, request_id,
+                                           request_handler, peer, payload)
+                if not conn.spawn_request(answer):
                     conn.send(Response(request_id, False, Reason.BUSY.reason.encode()))
 
     async def _run_handler(self, call: Awaitable[bool | None], kind: str) -> bool | None:
@@ -719,9 +721,11 @@ class P2PService:
             logger.exception("p2p handler for %r failed", kind)
         return False
 
-    async def _answer(self, conn: Connection, request_id: int, call: Awaitable[bytes]) -> None:
+    async def _answer(self, conn: Connection, request_id: int, handler: RequestHandler,
+                      peer: PeerId, payload: bytes) -> None:
         try:
-            response = await asyncio.wait_for(call, self.limits.handler_timeout_ms / 1000)
+            response = await asyncio.wait_for(handler(peer, payload),
+                                              self.limits.handler_timeout_ms / 1000)
             if not isinstance(response, bytes) or len(response) > self.limits.max_payload_bytes:
                 raise ValueError("request handler must return bytes within the payload limit")
             reply = Response(request_id, True, response)
@@ -729,7 +733,15 @@ class P2PService:
             self.counters["handler.error"] += 1
             logger.exception("p2p request handler failed")
             reply = Response(request_id, False, Reason.REQUEST_FAILED.reason.encode())
-        self._enqueue(conn, encode(reply))
+        # The request keeps its serving slot (`spawn_request`) until the response left for
+        # the socket: a peer that asks and never reads holds at most
+        # `max_inbound_requests_per_peer` responses here, and is answered `busy` after.
+        written = conn.send_tracked(encode(reply))
+        if written is None:
+            if not conn.closed and not conn.retired:
+                conn.close(Reason.SEND_QUEUE_FULL, f"{conn.queued_bytes} bytes queued")
+            return
+        await written
 
     # ----------------------------------------------------------------- PEX
 

@@ -70,10 +70,12 @@ def make_genesis(validators: list[Keypair], funded: list[Keypair], **params: int
 class Shop:
     """A chain of `n_validators` validators and `n_users` funded users, in memory."""
 
-    def __init__(self, n_validators: int = 4, n_users: int = 6, **params: int) -> None:
+    def __init__(self, n_validators: int = 4, n_users: int = 6, *,
+                 fund_validators: bool = True, **params: int) -> None:
         self.validators = [keypair("val", i) for i in range(n_validators)]
         self.users = [keypair("usr", i) for i in range(n_users)]
-        self.genesis = make_genesis(self.validators, self.validators + self.users, **params)
+        funded = self.validators + self.users if fund_validators else self.users
+        self.genesis = make_genesis(self.validators, funded, **params)
         self.state = MemoryState(genesis_writes(self.genesis))
         self.root = genesis_state_root(self.genesis)
         self.height = 0
@@ -172,3 +174,14 @@ def buy(shop: Shop, buyer: Keypair, listing: int, quantity: int = 1, share: int 
     events = shop.do(buyer, Purchase(listing=listing, version=version, quantity=quantity,
                                      share=share, delivery=delivery))
     return int(events[0].data[0])
+
+
+def complete_purchase(shop: Shop, merchant: Keypair, buyer: Keypair, listing: int,
+                      share: int = 0) -> int:
+    """Buy one of `listing`, ship and confirm it (the escrow is released); return the order."""
+    from commerce.orders import OrderConfirm, OrderShip
+
+    order = buy(shop, buyer, listing, share=share)
+    shop.do(merchant, OrderShip(order=order))
+    shop.do(buyer, OrderConfirm(order=order))
+    return order

@@ -26,7 +26,7 @@ def run_mixed(seed: int, steps: int) -> str:
     rng = random.Random(seed)
     machine = ShopMachine()
     roots: list[bytes] = []
-    k = lambda: rng.randrange(12)  # noqa: E731
+    k = lambda: rng.randrange(14)  # noqa: E731  (the last two: fresh keys)
     n = lambda top: rng.randrange(top + 1)  # noqa: E731
     actions: list[Callable[[], None]] = [
         lambda: machine.register(sender=rng.choice([3, 4, 5, 6, k()])),
@@ -58,8 +58,9 @@ def run_mixed(seed: int, steps: int) -> str:
                                     marketplace=rng.random() < 0.5,
                                     buyers_only=rng.random() < 0.3, close=n(14)),
         lambda: machine.poll_vote(sender=k(), poll=n(6), option=n(3)),
-        lambda: machine.reward_claim(sender=k()),
+        lambda: machine.reward_claim(smart=rng.random() < 0.5, sender=k()),
         lambda: machine.transfer(sender=k(), to=k(), amount=1 + n(10_000_000)),
+        lambda: machine.fund_fresh(sender=k(), fresh=rng.choice([12, 13]), extra=n(3) - 1),
     ]
     for step in range(steps):
         rng.choice(actions)()

@@ -74,13 +74,17 @@ def test_queries_rewards_and_polls_of_an_empty_account() -> None:
     approve(shop, shop.users[0])
     listing = create_listing(shop, shop.users[0])
     shop.do(shop.users[1], Comment(listing=listing, parent=0, text="hello"))
-    assert queries.rewards(shop.state, addr(shop.users[1]))["accrued"] == 100
+    # No completed purchase yet: a comment earns nothing (commerce.rewards).
+    assert queries.rewards(shop.state, addr(shop.users[1]))["accrued"] == 0
+    assert queries.rewards(shop.state, addr(shop.users[1]))["comment_count"] == 0
 
 
 @pytest.mark.parametrize("field, value", [
     ("order_auto_release_blocks", 0), ("epoch_blocks", 0), ("max_referral_bps", 5_001),
     ("reward_purchase_minor", -1), ("reward_comment_limit", 10_000),
-    ("dispute_timeout_blocks", 0), ("poll_max_blocks", 0),
+    ("dispute_timeout_blocks", 0), ("poll_max_blocks", 0), ("account_reserve_minor", 0),
+    ("account_reserve_minor", 10**12 + 1), ("reward_price_bps", 1_501),
+    ("reward_account_epoch_cap_minor", -1),
 ])
 def test_genesis_commerce_params_out_of_range_are_bad_genesis(field: str, value: int) -> None:
     genesis = make_genesis([Shop().validators[0]], [])

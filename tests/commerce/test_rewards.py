@@ -1,5 +1,5 @@
-"""Rewards: accrual by the schedule, once per action, the comment quota, the epoch cap, and
-minting by `reward_claim` only.
+"""Rewards: accrual by the schedule priced on what was paid, once per action, the comment
+quota, the epoch caps, and minting by `reward_claim` only.
 
 Method: a chain in memory with small reward amounts (shop.FAST_PARAMS); each test reads
 the reward records and the supply after the actions.
@@ -15,7 +15,7 @@ from commerce.reviews import Review
 from commerce.rewards import RewardClaim
 from commerce.schema import P_REWARDED, RewardedRecord
 from commerce.social import Comment, Share
-from tests.commerce.shop import Shop, addr, approve, buy, create_listing
+from tests.commerce.shop import Shop, addr, approve, buy, complete_purchase, create_listing
 
 
 def _accrued(shop: Shop, index: int) -> int:
@@ -26,17 +26,19 @@ def test_rewards_accrue_for_purchase_share_review_and_claim_mints() -> None:
     shop = Shop()
     merchant, buyer, sharer = shop.users[0], shop.users[1], shop.users[2]
     approve(shop, merchant)
-    listing = create_listing(shop, merchant)
+    listing = create_listing(shop, merchant)  # 10 tokens: every reward at its schedule cap
+    complete_purchase(shop, merchant, sharer, listing)  # a sharer is rewarded once a buyer
+    sharer_before = _accrued(shop, 2)
     share = int(shop.do(sharer, Share(listing=listing))[0].data[0])
     first = buy(shop, buyer, listing, share=share)
     second = buy(shop, buyer, listing, share=share)
-    assert _accrued(shop, 1) == 0 and _accrued(shop, 2) == 0  # nothing until completion
+    assert _accrued(shop, 1) == 0 and _accrued(shop, 2) == sharer_before  # until completion
     for order in (first, second):
         shop.do(merchant, OrderShip(order=order))
         shop.do(buyer, OrderConfirm(order=order))
     p = shop.params
     assert _accrued(shop, 1) == 2 * p.reward_purchase_minor
-    assert _accrued(shop, 2) == p.reward_share_minor  # a share is rewarded once
+    assert _accrued(shop, 2) == sharer_before + p.reward_share_minor  # a share: once
     shop.do(buyer, Review(order=first, rating=5, text=""))
     assert _accrued(shop, 1) == 2 * p.reward_purchase_minor + p.reward_review_minor
     supply_before = get_supply(shop.state)
@@ -51,10 +53,11 @@ def test_rewards_accrue_for_purchase_share_review_and_claim_mints() -> None:
 
 
 def test_rewards_comment_quota_per_account_per_epoch() -> None:
-    shop = Shop()
+    shop = Shop(reward_purchase_minor=0)
     approve(shop, shop.users[0])
     listing = create_listing(shop, shop.users[0])
     author = shop.users[3]
+    complete_purchase(shop, shop.users[0], author, listing)  # comments reward buyers only
     limit = shop.params.reward_comment_limit
     for _ in range(limit + 2):
         shop.do(author, Comment(listing=listing, parent=0, text="nice"))
@@ -65,9 +68,12 @@ def test_rewards_comment_quota_per_account_per_epoch() -> None:
 
 
 def test_rewards_epoch_cap_grants_first_comers_then_nothing() -> None:
-    shop = Shop(reward_epoch_cap_minor=250, reward_comment_minor=100, reward_comment_limit=5)
+    shop = Shop(reward_epoch_cap_minor=250, reward_comment_minor=100, reward_comment_limit=5,
+                reward_purchase_minor=0)
     approve(shop, shop.users[0])
     listing = create_listing(shop, shop.users[0])
+    for i in (1, 2, 3, 4):
+        complete_purchase(shop, shop.users[0], shop.users[i], listing)
     txs = [shop.sign(shop.users[i], Comment(listing=listing, parent=0, text="hi"))
            for i in (1, 2, 3, 4)]
     shop.block(txs)
@@ -87,7 +93,7 @@ def test_rewards_supply_limit_refuses_minting_over_the_maximum() -> None:
     shop = Shop()
     approve(shop, shop.users[0])
     listing = create_listing(shop, shop.users[0])
-    shop.do(shop.users[1], Comment(listing=listing, parent=0, text="x"))
+    complete_purchase(shop, shop.users[0], shop.users[1], listing)
     view = Overlay(shop.state)
     supply = get_supply(view)
     put_supply(view, Supply(supply.genesis, MAX_AMOUNT_MINOR - supply.genesis, supply.escrow))

@@ -1,12 +1,16 @@
 """The shop's invariants hold under any sequence of transactions, valid or not.
 
-Method: a hypothesis RuleBasedStateMachine drives every transaction type from 4 validators
-and 8 users (ids and senders drawn from small ranges, so many are refused) over many
+Method: a hypothesis RuleBasedStateMachine drives every transaction type from 4 validators,
+8 users and 2 fresh keys that start with nothing (ids and senders drawn from small ranges,
+so many are refused) over many
 blocks with short timers and epochs. Each transaction is applied to the open block's
 overlay; a refused one must leave it untouched. Each block is then re-executed from
 scratch with `execute_block`, once with every transaction (proposer mode) and once with
 only the accepted ones (validator mode): both must give the same write set and root. After
-every step the invariants of issue 4 are checked on the state.
+every step the invariants of issue 4 are checked on the state, and those of the reserve
+(issue 19): only accounts holding the reserve act (validators excepted) or earn, a balance
+that reached the reserve never falls below it, each account's grants in an epoch stay
+within its cap, and comment and share rewards go only to buyers.
 """
 
 from __future__ import annotations
@@ -35,6 +39,8 @@ from commerce.polls import PollCreate, PollVote
 from commerce.reviews import Review, ReviewReply
 from commerce.rewards import RewardClaim
 from commerce.schema import (
+    ACTION_COMMENT,
+    ACTION_SHARE,
     COUNTER_COMMENT,
     COUNTER_LISTING,
     COUNTER_ORDER,
@@ -66,7 +72,7 @@ from commerce.social import Comment, Share
 from commerce.state import Overlay
 from commerce.transfer import Transfer
 from commerce.tx import Transaction, TxBody
-from tests.commerce.shop import Shop, addr
+from tests.commerce.shop import Shop, addr, keypair
 
 PARAMS = {
     "order_auto_release_blocks": 4,
@@ -81,8 +87,12 @@ PARAMS = {
     "reward_comment_limit": 2,
     "max_referral_bps": 4_000,
     "poll_max_blocks": 12,
+    "account_reserve_minor": 1_000_000,
+    "reward_price_bps": 1_000,
+    "reward_account_epoch_cap_minor": 1_200,
 }
-N_KEYS = 12  # 4 validators then 8 users
+RESERVE = PARAMS["account_reserve_minor"]
+N_KEYS = 14  # 4 validators, 8 users, then 2 fresh keys (not in genesis)
 key_index = st.integers(0, N_KEYS - 1)
 # Merchant hopefuls: validator 3 and users 0-2 (keys 3-6), so votes pile up on a few.
 merchant_index = st.one_of(st.integers(3, 6), key_index)
@@ -96,9 +106,12 @@ class ShopMachine(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.shop = Shop(n_validators=4, n_users=8, **PARAMS)
-        self.keys: list[Keypair] = self.shop.validators + self.shop.users
+        fresh = [keypair("fresh", i) for i in range(N_KEYS - len(self.shop.validators)
+                                                    - len(self.shop.users))]
+        self.keys: list[Keypair] = self.shop.validators + self.shop.users + fresh
         self.by_address = {addr(k): k for k in self.keys}
         self.markers: dict[bytes, bytes] = {}
+        self.reserve_holders: set[bytes] = set()
         self._open_block()
         self._setup()
 
@@ -127,8 +140,11 @@ class ShopMachine(RuleBasedStateMachine):
         tx = self.shop.sign(key, body, nonce=nonce)
         before = dict(self.view.writes)
         self.all_txs.append(tx)
+        could_act = (get_account(self.view, addr(key)).balance >= RESERVE
+                     or key.public_key in self.shop.genesis.validator_keys)
         try:
             apply_tx(self.ctx, self.view, tx)
+            assert could_act, "only an account holding the reserve (or a validator) acts"
         except ValidationError as exc:
             assert self.view.writes == before, f"refused {body.TYPE} changed the state"
             STATS[f"{body.TYPE}:{exc.reason}"] = STATS.get(f"{body.TYPE}:{exc.reason}", 0) + 1
@@ -321,13 +337,28 @@ class ShopMachine(RuleBasedStateMachine):
         poll = self._pick(COUNTER_POLL, poll)
         self._send(self.keys[sender], PollVote(poll=poll, option=option))
 
-    @rule(sender=key_index)
-    def reward_claim(self, sender: int) -> None:
-        self._send(self.keys[sender], RewardClaim())
+    @rule(smart=st.booleans(), sender=key_index)
+    def reward_claim(self, smart: bool, sender: int) -> None:
+        """`smart`: the first account from `sender` on with something accrued claims."""
+        key = self.keys[sender]
+        if smart:
+            for offset in range(N_KEYS):
+                candidate = self.keys[(sender + offset) % N_KEYS]
+                raw = self.view.get(P_REWARD + addr(candidate))
+                if raw is not None and RewardRecord.from_bytes(raw).accrued > 0:
+                    key = candidate
+                    break
+        self._send(key, RewardClaim())
 
     @rule(sender=key_index, to=key_index, amount=st.integers(1, 2_000_000_000))
     def transfer(self, sender: int, to: int, amount: int) -> None:
         self._send(self.keys[sender], Transfer(to=addr(self.keys[to]), amount=amount, memo=""))
+
+    @rule(sender=key_index, fresh=st.integers(12, N_KEYS - 1), extra=st.integers(-1, 2))
+    def fund_fresh(self, sender: int, fresh: int, extra: int) -> None:
+        """About the reserve to a fresh key (one unit short is refused while it has none)."""
+        self._send(self.keys[sender], Transfer(to=addr(self.keys[fresh]),
+                                               amount=RESERVE + extra, memo=""))
 
     @rule()
     def end_block(self) -> None:
@@ -392,6 +423,27 @@ class ShopMachine(RuleBasedStateMachine):
             assert record.accrued + record.claimed == per_account.get(key[len(P_REWARD):], 0)
             claimed += record.claimed
         assert claimed == get_supply(view).minted, "minting happens only by claims"
+
+    @invariant()
+    def the_reserve_is_locked_and_only_its_holders_earn(self) -> None:
+        view = self.view
+        holders = {key[1:] for key, _ in view.iterate(b"A")
+                   if get_account(view, key[1:]).balance >= RESERVE}
+        assert self.reserve_holders <= holders, "a balance that held the reserve keeps it"
+        self.reserve_holders = holders
+        account_cap = self.shop.params.reward_account_epoch_cap_minor
+        per_account_epoch: dict[tuple[bytes, int], int] = {}
+        for key, raw in view.iterate(P_REWARDED):
+            marker = RewardedRecord.from_bytes(raw)
+            assert marker.account in holders, "only accounts holding the reserve earn"
+            slot = (marker.account, marker.epoch)
+            per_account_epoch[slot] = per_account_epoch.get(slot, 0) + marker.amount
+            if key[len(P_REWARDED):len(P_REWARDED) + 1] in (ACTION_COMMENT, ACTION_SHARE):
+                raw_record = view.get(P_REWARD + marker.account)
+                assert raw_record is not None, "a rewarded account has a reward record"
+                assert RewardRecord.from_bytes(raw_record).purchases > 0, (
+                    "comment and share rewards go to buyers only")
+        assert all(total <= account_cap for total in per_account_epoch.values())
 
     @invariant()
     def every_open_order_has_a_live_timer(self) -> None:

@@ -136,10 +136,13 @@ def test_apply_tx_insufficient_funds_changes_nothing() -> None:
     assert get_account(view, address_of(KEYS[0].public_key)).nonce == 0
 
 
-def test_apply_tx_whole_balance_is_accepted() -> None:
+def test_apply_tx_whole_balance_above_the_reserve_is_accepted_the_reserve_is_locked() -> None:
+    reserve = CTX.params.account_reserve_minor
+    code = _refuse(Overlay(_state()), transfer(KEYS[0], KEYS[1], 1000 * 10**6, 0))
+    assert code is ErrorCode.BELOW_RESERVE
     view = Overlay(_state())
-    apply_tx(CTX, view, transfer(KEYS[0], KEYS[1], 1000 * 10**6, 0))
-    assert get_account(view, address_of(KEYS[0].public_key)).balance == 0
+    apply_tx(CTX, view, transfer(KEYS[0], KEYS[1], 1000 * 10**6 - reserve, 0))
+    assert get_account(view, address_of(KEYS[0].public_key)).balance == reserve
 
 
 def test_apply_tx_self_transfer_is_refused() -> None:

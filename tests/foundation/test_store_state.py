@@ -329,3 +329,39 @@ def test_state_keys_left_in_the_chains_store_are_deleted_on_open(tmp_path: Path)
 def test_state_batches_are_synced_at_least_every_few_blocks() -> None:
     """Bounds the replay after a power loss (an OS flushes a log within seconds anyway)."""
     assert 0 < STATE_SYNC_BLOCKS <= 1000
+
+
+def test_power_loss_during_a_catch_up_run_never_leaves_the_state_ahead(tmp_path: Path) -> None:
+    """A catch-up run writes its blocks unsynced and syncs the chain at its last block. A
+    power loss before that sync may keep any unsynced write of either LevelDB (each has its
+    own log, flushed by the OS in no order between them): here the state's are kept and
+    the chain's lost. The store must reopen at the chain's durable height, state level."""
+    path = tmp_path / "data"
+    _finalize(path, 2)  # synced: the durable point
+    durable_chain = tmp_path / "chain-at-2"
+    store = Store.open(path, GENESIS)
+    try:
+        shutil.copytree(path, durable_chain, ignore=shutil.ignore_patterns(STATE_DIR, "LOCK"))
+        for _ in range(3):  # a run of three fetched blocks, the run's sync not reached
+            head = store.head
+            txs = block_txs(store.state, KEYS, head.height + 1, 4)
+            block, result = make_block(store.state, GENESIS,
+                                       Head(head.height, head.block_hash, head.state_root), txs)
+            store.finalize_block(block, certificate_for(block.height), result, sync=False)
+        assert store.head.height == 5
+        # The power goes: what the state's LevelDB has written so far is on disk...
+        lost_state = tmp_path / "state-on-disk"
+        shutil.copytree(path / STATE_DIR, lost_state, ignore=shutil.ignore_patterns("LOCK"))
+    finally:
+        store.close()
+    # ...and the chain's unsynced tail is not.
+    shutil.rmtree(path)
+    shutil.copytree(durable_chain, path)
+    shutil.copytree(lost_state, path / STATE_DIR)
+    with _opened(path) as reopened:
+        assert reopened.head.height == 2
+        assert dict(reopened.state.iterate(b"")) == _expected_state(reopened)
+    _finalize(path, 3)  # and the chain goes on from there
+    with _opened(path) as store:
+        assert store.head.height == 5
+        assert dict(store.state.iterate(b"")) == _expected_state(store)

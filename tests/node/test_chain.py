@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from commerce.address import address_of
+from commerce.address import address_of, to_text
 from commerce.block import BlockHeader, decode_block, encode_block, tx_root
 from commerce.errors import ValidationError
-from commerce.genesis import Genesis
+from commerce.genesis import Genesis, parse_genesis
 from commerce.keys import Keypair
 from commerce.ledger import get_account
+from commerce.limits import MIN_BLOCK_BYTES
 from commerce.transfer import Transfer
 from commerce.tx import decode_tx, sign_tx
 from node.chain import Chain, block_digest
@@ -72,7 +73,8 @@ def test_chain_proposal_drops_failing_transactions(
     store: Store, genesis: Genesis, keys: list[Keypair]
 ) -> None:
     primary = _chain(store, genesis, keys[0])
-    broke = sign_tx(keys[4], CHAIN_ID, 0, Transfer(to=address_of(keys[2].public_key), amount=5))
+    broke = sign_tx(keys[3], CHAIN_ID, 0,
+                    Transfer(to=address_of(keys[2].public_key), amount=2_000 * 10**6))
     primary.mempool.admit(broke)
     evicted: list[str] = []
     primary.mempool.evict_listeners.append(lambda tx, reason: evicted.append(reason))
@@ -141,3 +143,33 @@ def test_chain_unsynced_finalize_reports_only_after_flush(
         assert heard == [1, 2]
     finally:
         other.close()
+
+
+def test_chain_full_proposal_fits_max_block_bytes_and_validates_elsewhere(
+    tmp_path: Path, keys: list[Keypair]
+) -> None:
+    # The pool holds more than a block: the proposal must stop where the *encoded* block
+    # (header and per-transaction framing included) reaches max_block_bytes, or every
+    # validator refuses it (block_limit) and the view changes for ever under load.
+    small = parse_genesis({
+        "chain_id": CHAIN_ID, "token": {"symbol": "AGR"},
+        "params": {"max_block_bytes": MIN_BLOCK_BYTES},
+        "validators": [{"name": "v0", "public_key": keys[0].public_key.hex()}],
+        "accounts": [{"address": to_text(address_of(k.public_key)), "balance": "1000"}
+                     for k in keys[:4]],
+    })
+    stores = [Store.open(tmp_path / name, small) for name in ("primary", "backup")]
+    try:
+        primary = _chain(stores[0], small, keys[0])
+        memo = "m" * 200
+        for n in range(200):
+            primary.mempool.admit(sign_tx(keys[1], CHAIN_ID, n, Transfer(
+                to=address_of(keys[2].public_key), amount=1, memo=memo)))
+        raw = primary.propose(1, 1_000)
+        assert len(raw) <= MIN_BLOCK_BYTES
+        assert len(decode_block(raw).txs) < 200  # the limit, not the pool, ended it
+        backup = _chain(stores[1], small, keys[1])
+        assert backup.validate(1, raw, keys[0].public_key) == block_digest(raw)
+    finally:
+        for opened in stores:
+            opened.close()

@@ -18,7 +18,7 @@ import plyvel
 import pytest
 
 from commerce.machine import BlockResult
-from node.store import P_STATE, StateStore
+from node.store import P_STATE, STATE_META_HEIGHT, StateStore
 
 
 @contextlib.contextmanager
@@ -114,3 +114,33 @@ def test_full_cache_drops_its_oldest_entries_and_keeps_the_written_ones(
         assert keys[299] in state._cache and keys[0] not in state._cache
         assert [state.get(key) for key in keys] == [
             b"written", *(b"%d" % i for i in range(1, 300))]
+
+
+def test_pending_writes_of_an_unsynced_run_read_as_the_state_then_flush_as_one(
+        tmp_path: Path) -> None:
+    """The writes of blocks whose chain batch is not synced are kept pending (not in
+    LevelDB) and read before it, deletions of genesis keys too; flushed, LevelDB says the
+    same and the state's height is the run's last."""
+    with _dbs(tmp_path) as (db, genesis_db):
+        for key, value in ((b"g1", b"genesis 1"), (b"g2", b"genesis 2")):
+            genesis_db.put(P_STATE + key, value)
+        db.put(P_STATE + b"w", b"written")
+        state = StateStore(db, genesis_db)
+        for height, writes in ((1, {b"g1": None, b"n": b"new", b"w": None}),
+                               (2, {b"g2": b"changed", b"n": None, b"m": b"more"})):
+            state._begin_write()
+            state._defer(height, BlockResult(state_root=bytes([height]) * 32, writes=writes,
+                                             txs=[], receipts=[], end_events=[]))
+            state._apply(writes)
+        want = {b"g2": b"changed", b"m": b"more"}
+        assert dict(db.iterator()) == {P_STATE + b"w": b"written"}  # nothing written yet
+        state._forget()  # no cache: the pending writes answer
+        assert {k: state.get(k) for k in (b"g1", b"g2", b"m", b"n", b"w")} == {
+            b"g1": None, b"g2": b"changed", b"m": b"more", b"n": None, b"w": None}
+        assert dict(state.iterate(b"")) == want
+        assert state._flush(sync=True)
+        fresh = StateStore(db, genesis_db)
+        assert dict(fresh.iterate(b"")) == want
+        assert fresh.get(b"g1") is None
+        assert db.get(STATE_META_HEIGHT) == (2).to_bytes(8, "big")
+        assert not state._flush(sync=True)

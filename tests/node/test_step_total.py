@@ -164,3 +164,30 @@ def test_step_fetched_reply_with_junk_after_good_block_leaves_nothing_stranded(
     assert any(type(e).__name__ == "Blame" for e in effects)
     replica.step(TimerFired(TIMER_RETRANSMIT), 3)  # would raise "not re-entrant" if stranded
     assert replica.finalized_height == 1
+
+
+class _Broken:
+    """A replica with a bug: its step raises (what peer input must never cause)."""
+
+    def __init__(self) -> None:
+        self.steps = 0
+
+    def step(self, event: Event, now_ms: int) -> list[object]:
+        self.steps += 1
+        raise RuntimeError("bug")
+
+
+def test_driver_replica_that_raises_stops_consensus_and_reports_it() -> None:
+    from node.driver import ConsensusDriver
+
+    class _Store:
+        def consensus_records(self) -> list[tuple[bytes, bytes]]:
+            return []
+
+    replica = _Broken()
+    driver = ConsensusDriver(replica, None, _Store(), None,  # type: ignore[arg-type]
+                             lambda view: b"")
+    driver.feed(TimerFired(TIMER_RETRANSMIT))
+    assert isinstance(driver.fatal, RuntimeError)  # /health's consensus_running reads it
+    driver.feed(TimerFired(TIMER_RETRANSMIT))
+    assert replica.steps == 1  # a half-changed replica is never stepped again

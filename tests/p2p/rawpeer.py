@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import struct
 from typing import Any
 
@@ -22,8 +23,16 @@ from tests.p2p.helpers import CHAIN_ID
 Streams = tuple[asyncio.StreamReader, asyncio.StreamWriter]
 
 
-async def connect(port: int) -> Streams:
-    return await asyncio.open_connection("127.0.0.1", port)
+async def connect(port: int, recv_buffer: int | None = None) -> Streams:
+    """A TCP connection to the node; `recv_buffer` sets SO_RCVBUF before connecting (a
+    peer that never reads then takes little off the node's socket)."""
+    if recv_buffer is None:
+        return await asyncio.open_connection("127.0.0.1", port)
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, recv_buffer)
+    sock.setblocking(False)
+    await asyncio.get_running_loop().sock_connect(sock, ("127.0.0.1", port))
+    return await asyncio.open_connection(sock=sock)
 
 
 def write_handshake(writer: asyncio.StreamWriter, message: list[Any]) -> None:
@@ -37,9 +46,10 @@ def hello(identity: SigningKey, *, version: int = PROTOCOL_VERSION,
     return [MAGIC, version, chain_id, eph, bytes(identity.verify_key), 0]
 
 
-async def handshake(port: int, identity: SigningKey) -> tuple[Streams, HandshakeResult]:
+async def handshake(port: int, identity: SigningKey,
+                    recv_buffer: int | None = None) -> tuple[Streams, HandshakeResult]:
     """Connect and complete a real handshake as `identity` (accepting any responder)."""
-    reader, writer = await connect(port)
+    reader, writer = await connect(port, recv_buffer)
     result = await handshake_initiator(
         reader, writer, identity=identity, chain_id=CHAIN_ID, listen_port=0,
         check_identity=lambda key: None, max_message_bytes=1024,

@@ -16,7 +16,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from p2p import P2PLimits, P2PService, PeerId, PersistentPeer
-from p2p.messages import Gossip, Ping, encode
+from p2p.messages import Gossip, Ping, Request, encode
 from tests.p2p import rawpeer
 from tests.p2p.helpers import (
     FAST_LIMITS,
@@ -204,6 +204,67 @@ async def test_never_reading_peer_is_dropped_when_its_queue_fills() -> None:
         writer.close()
         await net.still_delivers()
     finally:
+        await asyncio.gather(*(n.stop() for n in net.nodes))
+
+
+async def test_never_reading_peer_is_dropped_before_its_queue_holds_more_bytes_than_the_limit(
+) -> None:
+    net = await build()
+    limit = net.target.limits.max_send_queue_bytes
+    chunk = 1024 * 1024
+    (reader, writer), result = await rawpeer.handshake(
+        net.target.port, signing_key(INSIDER), recv_buffer=4096
+    )
+    try:
+        await wait_until(lambda: net.target.is_connected(public_key(INSIDER)))
+        conn = net.target._table[public_key(INSIDER)]
+        sent = 0
+        peak = 0
+        # Far fewer frames than MAX_SEND_QUEUE_FRAMES, but 1 MiB each; never read.
+        while net.target.is_connected(public_key(INSIDER)) and sent < 4 * limit:
+            net.target.send(public_key(INSIDER), "big", sent.to_bytes(8, "big") + bytes(chunk))
+            sent += chunk
+            peak = max(peak, conn.queued_bytes)
+            writer.write(result.cipher.seal(encode(Ping(sent))))
+            await asyncio.sleep(0.002)
+        assert not net.target.is_connected(public_key(INSIDER))
+        assert peak <= limit
+        # What the socket took before the queue filled is bounded by the kernel's buffers.
+        assert sent <= limit + 16 * chunk
+        assert net.target.metrics().get("closed.send_queue_full") == 1
+        await net.still_delivers()
+    finally:
+        writer.close()
+        await asyncio.gather(*(n.stop() for n in net.nodes))
+
+
+async def test_peer_requesting_large_responses_and_never_reading_gets_few_served() -> None:
+    net = await build()
+    served = 0
+    response_bytes = net.target.limits.max_payload_bytes
+
+    async def on_big(peer: PeerId, payload: bytes) -> bytes:
+        nonlocal served
+        served += 1
+        return bytes(response_bytes)
+
+    net.target.register_request("big", on_big)
+    (reader, writer), result = await rawpeer.handshake(
+        net.target.port, signing_key(INSIDER), recv_buffer=4096
+    )
+    try:
+        await wait_until(lambda: net.target.is_connected(public_key(INSIDER)))
+        for i in range(1, 65):
+            writer.write(result.cipher.seal(encode(Request(i, "big", b""))))
+            await asyncio.sleep(0.02)
+        # 64 requests of 4 MiB answers, one at a time: the first few are served; the rest
+        # get `busy` until earlier answers leave for the socket (the kernel takes one or two).
+        assert served <= net.target.limits.max_inbound_requests_per_peer + 2
+        conn = net.target._table[public_key(INSIDER)]
+        assert conn.queued_bytes <= net.target.limits.max_send_queue_bytes
+        await net.still_delivers()
+    finally:
+        writer.close()
         await asyncio.gather(*(n.stop() for n in net.nodes))
 
 

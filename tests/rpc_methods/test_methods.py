@@ -209,6 +209,8 @@ async def test_tx_submit_batch_text_is_the_generic_encoding(running: Running) ->
 async def test_tx_simulate_refuses_what_would_fail(running: Running) -> None:
     poor = Keypair.generate()
     tx = sign_tx(poor, CHAIN_ID, 0, Transfer(to=address_of(running.key.public_key), amount=1))
-    await expect(running, "insufficient_funds", "tx_simulate", tx=tx.raw.hex())
+    await expect(running, "reserve_required", "tx_simulate", tx=tx.raw.hex())
+    too_much = running.transfer(address_of(poor.public_key), 10**18, 0)
+    await expect(running, "insufficient_funds", "tx_simulate", tx=too_much.raw.hex())
     self_transfer = running.transfer(address_of(running.key.public_key), 1, 0)
     await expect(running, "self_transfer", "tx_simulate", tx=self_transfer.raw.hex())
