@@ -137,6 +137,9 @@ class ValidateBlock:
     view: View
     digest: Digest
     block: bytes
+    # A NEW-VIEW's re-proposal of a block prepared in an earlier view: it was built by
+    # that view's primary, so its proposer is any validator, not primary(view).
+    reproposal: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -268,6 +268,7 @@ class Replica:
         self._vc_dirty = False
         self._nv_bytes: bytes | None = None  # NEW-VIEW we accepted for self.view
         self._nv_sent_view = -1
+        self._reproposal: tuple[int, int] | None = None  # (height, view) of the NEW-VIEW's
         self._view_min_height = 1  # no fresh proposals below this height in self.view
         self._peer_height: dict[int, int] = {}  # validator -> highest height it voted at
         # Highest height a valid commit certificate proved final, and a peer that proved it
@@ -845,6 +846,7 @@ class Replica:
         if existing is not None and existing.vote.digest != pp.vote.digest:
             self._on_equivocation(pp.vote)
             return
+        self._reproposal = (pp.vote.height, pp.vote.view)
         self._store_preprepare(pp)
 
     def _prune_views(self) -> None:
@@ -895,7 +897,8 @@ class Replica:
             state = self._validation.get(digest)
             if state is None:
                 self._validation[digest] = _PENDING
-                self._out.append(ValidateBlock(Height(h), View(v), digest, pp.block))
+                self._out.append(ValidateBlock(Height(h), View(v), digest, pp.block,
+                                               reproposal=(h, v) == self._reproposal))
                 return False
             if state == _PENDING:
                 return False

@@ -162,12 +162,16 @@ class Chain:
     def validate(self, height: int, block_raw: bytes, expected_proposer: bytes | None) -> bytes:
         """Check block `height` fully; returns its digest or raises ValidationError.
 
-        Checks the form, the link to the head, the proposer, every signature not verified
-        before, and re-executes to compare the state root.
+        Checks the form, the link to the head, the proposer (`expected_proposer`, or any
+        validator when None: a re-proposal), every signature not verified before, and
+        re-executes to compare the state root.
         """
         block = decode_block(block_raw, max_txs=self.genesis.params.max_block_txs,
                              max_bytes=self.genesis.params.max_block_bytes,
                              known=self.mempool.get_by_bytes)
+        if expected_proposer is None and \
+                block.header.proposer not in self.genesis.validator_keys:
+            raise ValidationError(ErrorCode.BAD_BLOCK, "block proposer is not a validator")
         self._validate_decoded(height, block, expected_proposer)
         return block.hash
 

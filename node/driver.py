@@ -83,6 +83,40 @@ def now_ms() -> int:
     return time.monotonic_ns() // 1_000_000
 
 
+class ConsensusLog:
+    """The replica's records in the store: each Persist appended (synced), and the records
+    the replica no longer needs deleted once a height is durable. Shared by the driver
+    and the whole-node simulator, so both keep the log the same way."""
+
+    def __init__(self, store: Store) -> None:
+        self.store = store
+        # The live records (`Store.open` pruned the log), for pruning by key.
+        self._records = [RecordKey.decode(key) for key, _ in store.consensus_records()]
+        self._seq = max((key.seq for key in self._records), default=0)
+
+    def __len__(self) -> int:
+        return len(self._records)
+
+    def append(self, effect: Persist) -> None:
+        """Write `effect.record` durably (before any later effect of its step runs)."""
+        self._seq += 1
+        key = RecordKey(self._seq, effect.height, effect.view)
+        self.store.put_consensus_record(key.encode(), effect.record)
+        self._records.append(key)
+
+    def prune(self, finalized_height: int) -> None:
+        """Delete the records the replica no longer needs now that `finalized_height` is
+        durable, in one atomic batch. Unsynced: the batch only removes records below a
+        synced height, never the one that keeps the highest view (synced when written);
+        lost in a crash, it is done again when the store opens."""
+        obsolete = obsolete_records(self._records, finalized_height)
+        if not obsolete:
+            return
+        self.store.delete_consensus_records((key.encode() for key in obsolete), sync=False)
+        gone = set(obsolete)
+        self._records = [key for key in self._records if key not in gone]
+
+
 class ConsensusDriver:
     """Runs one replica against the chain, the store and the network."""
 
@@ -104,9 +138,7 @@ class ConsensusDriver:
         self._running = False
         self._timers: dict[str, asyncio.TimerHandle] = {}
         self._tasks: set[asyncio.Task[None]] = set()
-        # The live consensus records (`Store.open` pruned the log), for pruning by key.
-        self._records = [RecordKey.decode(key) for key, _ in store.consensus_records()]
-        self._record_seq = max((key.seq for key in self._records), default=0)
+        self.log = ConsensusLog(store)
         self._closed = False
         self.fatal: BaseException | None = None
         # At most one block range asked for ahead of the replica: (peer, from, request).
@@ -166,10 +198,7 @@ class ConsensusDriver:
         for index, effect in enumerate(effects):
             match effect:
                 case Persist():
-                    self._record_seq += 1
-                    key = RecordKey(self._record_seq, effect.height, effect.view)
-                    self.store.put_consensus_record(key.encode(), effect.record)
-                    self._records.append(key)
+                    self.log.append(effect)
                 case Send():
                     self.network.send(effect.to, KIND_CONSENSUS, effect.msg)
                 case Broadcast():
@@ -222,7 +251,9 @@ class ConsensusDriver:
     def _validate(self, effect: ValidateBlock) -> None:
         self._seen_s.setdefault(effect.height, time.monotonic())
         try:
-            self.chain.validate(effect.height, effect.block, self.primary_of(effect.view))
+            # A re-proposal was built by an earlier view's primary: any validator.
+            proposer = None if effect.reproposal else self.primary_of(effect.view)
+            self.chain.validate(effect.height, effect.block, proposer)
         except AgoraError as exc:
             log(_log, logging.WARNING, "block_invalid", height=effect.height,
                 view=effect.view, reason=exc.reason, detail=exc.message)
@@ -243,24 +274,12 @@ class ConsensusDriver:
             self.close()
             raise
         if sync:
-            self._prune_log(effect.height)
+            self.log.prune(effect.height)
         started = self._seen_s.pop(effect.height, None)
         self._seen_s = {h: t for h, t in self._seen_s.items() if h > effect.height}
         if started is not None and self.on_latency is not None:
             self.on_latency(time.monotonic() - started)
         self._queue.append(WorkPending(self.chain.mempool.has_ready()))
-
-    def _prune_log(self, finalized_height: int) -> None:
-        """Delete the records the replica no longer needs now that `finalized_height` is
-        durable, in one atomic batch. Unsynced: the batch only removes records below a
-        synced height, never the one that keeps the highest view (synced when written);
-        lost in a crash, it is done again when the store opens."""
-        obsolete = obsolete_records(self._records, finalized_height)
-        if not obsolete:
-            return
-        self.store.delete_consensus_records((key.encode() for key in obsolete), sync=False)
-        gone = set(obsolete)
-        self._records = [key for key in self._records if key not in gone]
 
     def _fetch(self, effect: FetchBlocks) -> None:
         self._spawn(self._fetch_task(effect))

@@ -39,7 +39,6 @@ import json
 import os
 import random
 import shutil
-import struct
 import sys
 import tempfile
 from collections import deque
@@ -106,6 +105,7 @@ from consensus.messages import (
 from consensus.replica import Replica, ReplicaConfig
 from node import chain as chain_module
 from node.chain import Chain, ConsensusDigest
+from node.driver import ConsensusLog
 from node.limits import SYNC_MAX_BLOCKS_PER_REQUEST
 from node.mempool import Mempool
 from node.service import (
@@ -326,8 +326,7 @@ class SimDriver:
         self._running = False
         self._closed = False
         self.fatal: BaseException | None = None
-        records = self.store.consensus_records()
-        self._record_seq = int(struct.unpack(">Q", records[-1][0])[0]) if records else 0
+        self.log = ConsensusLog(self.store)
 
     def feed(self, event: Event) -> None:
         """Queue `event` and run the replica until the queue is empty (as the driver)."""
@@ -365,9 +364,7 @@ class SimDriver:
         for index, effect in enumerate(effects[:cut]):
             match effect:
                 case Persist():
-                    self._record_seq += 1
-                    self.store.put_consensus_record(struct.pack(">Q", self._record_seq),
-                                                    effect.record)
+                    self.log.append(effect)
                 case Send():
                     self.sim.out_consensus(self.node, [effect.to], effect.msg)
                 case Broadcast():
@@ -400,7 +397,8 @@ class SimDriver:
             raise NodeCrashed()
 
     def _validate(self, effect: ValidateBlock) -> None:
-        primary = self.sim.validators[effect.view % len(self.sim.validators)]
+        primary = None if effect.reproposal else \
+            self.sim.validators[effect.view % len(self.sim.validators)]
         try:
             self.chain.validate(effect.height, effect.block, primary)
         except AgoraError as exc:
@@ -419,6 +417,8 @@ class SimDriver:
             self.close()
             raise NodeHalted(f"finalize of height {effect.height} failed: {exc.reason}: "
                              f"{exc.message}") from exc
+        if sync:
+            self.log.prune(effect.height)
         self.sim.on_finalized(self.node, block.height, effect)
         self._queue.append(WorkPending(self.chain.mempool.has_ready()))
 

@@ -189,6 +189,23 @@ def test_new_view_with_matching_reproposal_is_accepted() -> None:
     assert any(isinstance(e, ValidateBlock) for e in effects)
 
 
+def test_new_view_reproposal_is_validated_as_a_reproposal() -> None:
+    # The re-proposed block was built by view 0's primary: the application must not hold
+    # it to view 1's primary, or an honest replica refuses it alone and leaves the view.
+    block = ToyApp().build(1, b"prepared")
+    vcs = [_view_change(0, 1, _prepared_cert(block), block), _view_change(2, 1, None, None),
+           _view_change(3, 1, None, None)]
+    vote = sign_vote(KEYS[1], CHAIN_ID, PHASE_PREPARE, 1, 1, sha256_digest(block), 1)
+    replica = lone(3)
+    effects = replica.step(received(_new_view(vcs, PrePrepare(vote, block)), 1), 10)
+    [validate] = [e for e in effects if isinstance(e, ValidateBlock)]
+    assert validate.reproposal
+    fresh = lone(3)
+    effects = fresh.step(received(preprepare(block), 0), 10)
+    [validate] = [e for e in effects if isinstance(e, ValidateBlock)]
+    assert not validate.reproposal
+
+
 def test_new_view_with_too_few_view_changes_is_rejected() -> None:
     vcs = [_view_change(0, 1, None, None), _view_change(2, 1, None, None)]
     replica = lone(3)

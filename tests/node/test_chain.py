@@ -173,3 +173,23 @@ def test_chain_full_proposal_fits_max_block_bytes_and_validates_elsewhere(
     finally:
         for opened in stores:
             opened.close()
+
+
+def test_chain_reproposal_needs_a_validator_proposer_not_the_current_primary(
+    tmp_path: Path, store: Store, genesis: Genesis, keys: list[Keypair]
+) -> None:
+    # A NEW-VIEW re-proposes a block an earlier view's primary built (proposer None: any
+    # validator); a block whose proposer is no validator is refused either way.
+    raw = _signed_block(_chain(store, genesis, keys[0]), keys, 1)
+    stores = [Store.open(tmp_path / name, genesis) for name in ("other", "stranger")]
+    try:
+        backup = _chain(stores[0], genesis, keys[1])
+        with pytest.raises(ValidationError, match="not the primary"):
+            backup.validate(1, raw, keys[1].public_key)
+        assert backup.validate(1, raw, None) == block_digest(raw)
+        stranger = _signed_block(_chain(stores[1], genesis, keys[5]), keys, 1)
+        with pytest.raises(ValidationError, match="not a validator"):
+            _chain(stores[0], genesis, keys[1]).validate(1, stranger, None)
+    finally:
+        for opened in stores:
+            opened.close()
