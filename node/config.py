@@ -29,6 +29,7 @@ from node.limits import (
     MEMPOOL_MAX_TXS,
     MEMPOOL_NONCE_WINDOW,
 )
+from node.rpc.limits import MAX_CLIENT_INFLIGHT_CALLS, MAX_INFLIGHT_CALLS
 from p2p.limits import MAX_ALLOWED_KEYS, MAX_PERSISTENT_PEERS
 
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -165,6 +166,11 @@ class RpcSection(_Section):
     max_subscriptions: Annotated[
         int, Field(ge=0, le=100_000, description="open WebSocket subscriptions at most")
     ] = 1_000
+    max_calls_per_client: Annotated[
+        int,
+        Field(ge=1, le=MAX_INFLIGHT_CALLS,
+              description="calls in flight from one client address (HTTP and WebSocket)"),
+    ] = MAX_CLIENT_INFLIGHT_CALLS
     max_page_size: Annotated[
         int, Field(ge=1, le=10_000, description="items in one page of a list method")
     ] = 100

@@ -116,6 +116,7 @@ def test_config_missing_file_is_refused(tmp_path: Path) -> None:
         ('[node]\nmoniker = "has space"', "config.toml: node.moniker: String should match"),
         ('[rpc]\ncors_origins = ["ftp://x"]', "config.toml: rpc.cors_origins: [0] 'ftp://x'"),
         ("[rpc]\nmax_body_bytes = 10", "config.toml: rpc.max_body_bytes: Input should be"),
+        ("[rpc]\nmax_calls_per_client = 0", "config.toml: rpc.max_calls_per_client: Input"),
         ("[mempool]\nmax_txs = 5", "config.toml: mempool: max_per_account is larger than"),
         ("mempool = 5", "config.toml: mempool: Input should be a valid dictionary"),
         ("[consensus]\nmax_block_txs = 10001", "config.toml: consensus.max_block_txs: Input"),
