@@ -1,4 +1,10 @@
-"""`agora init`: create a node home (config, genesis, node key, data directory)."""
+"""`agora init`: create a node home (config, genesis, node key, data directory).
+
+`--overwrite` replaces the config and genesis of an existing home and keeps its node key; a
+node key file that does not load stops it (it may be a validator's identity). `--new-key`
+replaces the node key, valid or not; the old file is moved aside, and the command says
+which key it replaced and where the old file went.
+"""
 
 from __future__ import annotations
 
@@ -31,10 +37,24 @@ def _print_result(result: InitResult, genesis: Path | None) -> None:
             "node address": result.node_address,
             "genesis": f"copied from {genesis}" if genesis else source,
             "genesis hash": result.genesis_hash,
-            "node key": "created" if result.key_created else "kept (existing)",
+            "node key": _key_line(result),
         }
     )
     typer.echo(f"next: agora start --home {result.home}")
+
+
+def _key_line(result: InitResult) -> str:
+    if not result.key_created:
+        return "kept (existing)"
+    if result.replaced_key is None:
+        return "created"
+    return f"created, replacing {_old_key(result)} (moved to {result.replaced_key_file})"
+
+
+def _old_key(result: InitResult) -> str:
+    if result.replaced_key == "malformed":
+        return "a malformed key file"
+    return f"key {result.replaced_key}"
 
 
 @handle_errors
@@ -59,7 +79,16 @@ def init(
         bool,
         typer.Option(
             "--overwrite",
-            help="Replace the config and genesis of an existing home (the node key is kept).",
+            help="Replace the config and genesis of an existing home; the node key is kept, "
+            "and a malformed one stops the command (see --new-key).",
+        ),
+    ] = False,
+    new_key: Annotated[
+        bool,
+        typer.Option(
+            "--new-key",
+            help="With --overwrite: also replace the node key (a validator's identity), "
+            "valid or malformed; the old file is kept as node_key.json.replaced-<time>.",
         ),
     ] = False,
     output: OutputOption = OutputFormat.text,
@@ -71,7 +100,13 @@ def init(
         chain_id=chain_id,
         genesis=genesis,
         overwrite=overwrite,
+        new_key=new_key,
     )
+    if result.replaced_key is not None:
+        warn(
+            f"warning: replaced the node key: {_old_key(result)} is now"
+            f" {result.replaced_key_file}; this node's identity is {result.node_public_key}"
+        )
     if result.data_kept:
         warn(
             f"warning: {result.home / 'data'} was kept; a node refuses to start on another"

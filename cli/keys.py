@@ -3,6 +3,8 @@
 The passphrase of the file backend comes from `--passphrase-file` (its first line), else the
 AGORA_PASSPHRASE environment variable, else a hidden prompt on the terminal (asked twice when
 a new passphrase is set), else the first line of standard input when it is not a terminal.
+A new passphrase of the file backend is checked by the keyring (`check_new_passphrase`: at
+least MIN_PASSPHRASE_CHARS characters, not one character repeated).
 The test backend stores keys unencrypted and warns about it.
 """
 

@@ -30,7 +30,10 @@ def start(
                      "'*' for any). Overrides config rpc.cors_origins."),
     ] = None,
 ) -> None:
-    """Start the node in the foreground; logs go to stderr, one line per event."""
+    """Start the node in the foreground; logs go to stderr, one line per event.
+
+    Refuses a node_key.json that group or others may access (fix: chmod 600 it).
+    """
     loaded = load_home(resolve_home(home))
     overrides: dict[str, dict[str, object]] = {"node": {}, "rpc": {}}
     if log_level:

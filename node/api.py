@@ -22,6 +22,7 @@ from commerce.tx import Transaction, decode_tx
 from node.chain import Chain
 from node.errors import NodeError, NodeErrorCode
 from node.render import render_block, render_event, render_event_array, render_tx
+from node.rpc.errors import RpcError
 from node.tracker import TxTracker
 
 MAX_WAIT_MS = 120_000
@@ -193,8 +194,11 @@ class ChainAPI:
             self.admit(tx)
             outcome = await asyncio.wait_for(asyncio.shield(future), params.timeout_ms / 1000)
         except TimeoutError as exc:
-            raise NodeError(NodeErrorCode.TIMEOUT,
-                            f"not finalized within {params.timeout_ms} ms; still pending") from exc
+            # The wait is bounded (MAX_WAIT_MS); the transaction stays in the mempool, and the
+            # answer names it so the client can follow it with chain_getTransaction.
+            raise RpcError(NodeErrorCode.TIMEOUT,
+                           f"not finalized within {params.timeout_ms} ms; still pending",
+                           {"id": tx.tx_id.hex(), "status": "pending"}) from exc
         finally:
             self.tracker.forget(tx.tx_id, future)
         if not outcome.finalized:

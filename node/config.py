@@ -29,6 +29,7 @@ from node.limits import (
     MEMPOOL_MAX_TXS,
     MEMPOOL_NONCE_WINDOW,
 )
+from node.rpc.limits import MAX_CLIENT_INFLIGHT_CALLS, MAX_INFLIGHT_CALLS
 from p2p.limits import MAX_ALLOWED_KEYS, MAX_PERSISTENT_PEERS
 
 MAX_CONFIG_BYTES = 1024 * 1024
@@ -37,7 +38,7 @@ MAX_CONFIG_BYTES = 1024 * 1024
 # Hard ceilings the configurable values are checked against.
 MAX_PEERS_CEILING = 1_000
 MAX_RPC_BODY_BYTES_CEILING = 64 * 1024 * 1024
-MAX_RPC_BATCH_CEILING = 10_000
+MAX_RPC_BATCH_CEILING = MAX_INFLIGHT_CALLS  # the server runs a whole batch at once
 MAX_CORS_ORIGINS = 64
 MAX_MEMPOOL_TXS_CEILING = 1_000_000
 MAX_MEMPOOL_BYTES_CEILING = 4 * 1024 * 1024 * 1024
@@ -165,6 +166,11 @@ class RpcSection(_Section):
     max_subscriptions: Annotated[
         int, Field(ge=0, le=100_000, description="open WebSocket subscriptions at most")
     ] = 1_000
+    max_calls_per_client: Annotated[
+        int,
+        Field(ge=1, le=MAX_INFLIGHT_CALLS,
+              description="calls in flight from one client address (HTTP and WebSocket)"),
+    ] = MAX_CLIENT_INFLIGHT_CALLS
     max_page_size: Annotated[
         int, Field(ge=1, le=10_000, description="items in one page of a list method")
     ] = 100

@@ -10,7 +10,13 @@ Layout::
 `init_home` without a genesis makes a single-validator chain: this node is the validator
 and the node key's account is funded, so `agora init && agora start` produces blocks.
 `load_home` refuses a bad or tampered genesis (bad_genesis), a malformed node key or one whose
-public key does not match its seed (bad_key), and a bad config (bad_config), each in one line.
+public key does not match its seed (bad_key), a node key that group or others may access (as
+ssh refuses such a private key: bad_key, naming `chmod 600`), and a bad config (bad_config),
+each in one line.
+
+The node key is a validator's identity: `init_home(overwrite=True)` keeps an existing valid
+one, refuses to go on over a malformed one, and replaces either only with `new_key=True`,
+moving the old file aside (`node_key.json.replaced-<UTC time>`) rather than deleting it.
 """
 
 from __future__ import annotations
@@ -20,6 +26,7 @@ import hashlib
 import json
 import logging
 import os
+import stat
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -46,6 +53,12 @@ DEFAULT_TOKEN_SYMBOL = "AGR"
 DEFAULT_VALIDATOR_BALANCE = "1000000000"
 MAX_NODE_KEY_BYTES = 4096
 NODE_KEY_TYPE = "ed25519"
+NODE_KEY_MODE = 0o600
+NODE_KEY_SHARED_BITS = 0o077  # any permission of group or others: the key is not private
+REPLACED_KEY_SUFFIX = ".replaced-"
+MAX_REPLACED_KEY_FILES = 100  # same-second replacements get -1, -2...; a bound, not a need
+
+assert NODE_KEY_MODE & NODE_KEY_SHARED_BITS == 0, "the node key is written private"
 
 
 def default_home() -> Path:
@@ -102,6 +115,8 @@ class InitResult:
     genesis_created: bool
     key_created: bool
     data_kept: bool
+    replaced_key: str | None = None  # the old key's public key hex, or "malformed"
+    replaced_key_file: str | None = None  # where the old key file was moved
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict of the fields."""
@@ -115,6 +130,8 @@ class InitResult:
             "genesis_created": self.genesis_created,
             "key_created": self.key_created,
             "data_kept": self.data_kept,
+            "replaced_key": self.replaced_key,
+            "replaced_key_file": self.replaced_key_file,
         }
 
 
@@ -167,14 +184,18 @@ def init_home(
     token_symbol: str = DEFAULT_TOKEN_SYMBOL,
     validator_balance: str = DEFAULT_VALIDATOR_BALANCE,
     node_seed: bytes | None = None,
+    new_key: bool = False,
 ) -> InitResult:
     """Create a node home at `path`: node key, config.toml and genesis.json, and `data/`.
 
     With `genesis`, that file is validated and copied (and `chain_id` is ignored); without it,
     a single-validator genesis names this node the validator and funds its key's account with
     `validator_balance`. An existing home raises NodeError(home_exists) unless `overwrite`;
-    with `overwrite` the config and genesis are replaced, but a valid node key is kept (a
-    validator's identity is never thrown away by accident) and `data/` is left alone.
+    with `overwrite` the config and genesis are replaced, a valid node key is kept (a
+    validator's identity is never thrown away by accident) and `data/` is left alone. An
+    existing key file that does not load raises NodeError(bad_key) and nothing is written,
+    unless `new_key`: then, as for a valid key, the old file is moved aside and a new key
+    (from `node_seed`, or random) written; the result names what was replaced and where.
     Raises NodeError(bad_config) for a bad moniker, ValidationError(bad_genesis) for a bad
     genesis, OSError when the directory cannot be written.
     """
@@ -192,7 +213,7 @@ def init_home(
     node_config = base.model_copy(update={"node": node_section})
     genesis_text = _read_genesis_file(Path(genesis)) if genesis is not None else None
 
-    keypair, key_created = _node_key_for_init(home, node_seed)
+    keypair, key_created, replaced_key = _node_key_for_init(home, node_seed, new_key)
     if genesis_text is not None:
         document = load_genesis(genesis_text)
     else:
@@ -207,7 +228,10 @@ def init_home(
     home.config_dir.mkdir(parents=True, exist_ok=True)
     data_kept = home.data_dir.is_dir() and any(home.data_dir.iterdir())
     home.data_dir.mkdir(parents=True, exist_ok=True)
+    replaced_key_file = None
     if key_created:
+        if replaced_key is not None:
+            replaced_key_file = str(_move_aside(home.node_key_file))
         write_node_key(home.node_key_file, keypair)
     write_config(home.config_file, node_config)
     _write_atomic(home.genesis_file, genesis_text, 0o644)
@@ -221,6 +245,8 @@ def init_home(
         genesis_created=genesis is None,
         key_created=key_created,
         data_kept=data_kept,
+        replaced_key=replaced_key,
+        replaced_key_file=replaced_key_file,
     )
 
 
@@ -312,15 +338,18 @@ def write_node_key(path: Path, keypair: Keypair) -> None:
         "public_key": keypair.public_key.hex(),
         "seed": keypair.seed.hex(),
     }
-    _write_atomic(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"), 0o600)
+    _write_atomic(path, (json.dumps(document, indent=2) + "\n").encode("utf-8"), NODE_KEY_MODE)
     assert load_node_key(path).public_key == keypair.public_key, "node key reads back"
 
 
-def load_node_key(path: Path) -> Keypair:
-    """Read a node_key.json; raises NodeError(bad_key) if missing, malformed or mismatched."""
+def load_node_key(path: Path, *, require_private: bool = True) -> Keypair:
+    """Read a node_key.json; raises NodeError(bad_key) if missing, malformed or mismatched,
+    or (`require_private`) if group or others have any permission on it."""
     name = path.name
     try:
         with path.open("rb") as handle:
+            if require_private:
+                _check_private(path, os.fstat(handle.fileno()).st_mode)
             data = handle.read(MAX_NODE_KEY_BYTES + 1)
     except FileNotFoundError:
         raise NodeError(NodeErrorCode.BAD_KEY, f"{name}: no such file: {path}") from None
@@ -333,6 +362,16 @@ def load_node_key(path: Path) -> Keypair:
     except (ValueError, UnicodeDecodeError):
         raise NodeError(NodeErrorCode.BAD_KEY, f"{name}: not valid JSON") from None
     return keypair_from_document(document, source=name)
+
+
+def _check_private(path: Path, mode: int) -> None:
+    """Refuse a key file that group or others may read or write (ssh's rule for keys)."""
+    if mode & NODE_KEY_SHARED_BITS:
+        raise NodeError(
+            NodeErrorCode.BAD_KEY,
+            f"{path.name}: {path} is accessible by group or others (mode "
+            f"{stat.S_IMODE(mode):04o}); a node key must be private: run `chmod 600 {path}`",
+        )
 
 
 def keypair_from_document(document: Any, *, source: str) -> Keypair:
@@ -366,19 +405,64 @@ def _hex_field(document: dict[str, Any], field: str, size: int, source: str) -> 
         raise NodeError(NodeErrorCode.BAD_KEY, f"{source}: {field}: not hex") from None
 
 
-def _node_key_for_init(home: NodeHome, seed: bytes | None) -> tuple[Keypair, bool]:
-    """The existing valid node key (kept), or a new one from `seed` or random."""
-    if seed is None and home.node_key_file.exists():
+def _node_key_for_init(
+    home: NodeHome, seed: bytes | None, new_key: bool
+) -> tuple[Keypair, bool, str | None]:
+    """The key to use, whether it is new, and what it replaces: the existing valid key
+    (kept unless `new_key`), or a new one from `seed` or random.
+
+    An existing file that does not load may still be a validator's identity (a truncated
+    copy, an edit): without `new_key` it raises bad_key, and nothing has been written.
+    """
+    path = home.node_key_file
+    old: Keypair | None = None
+    replaced: str | None = None
+    if path.exists() or path.is_symlink():
         try:
-            return load_node_key(home.node_key_file), False
-        except NodeError:
-            pass  # A malformed key is replaced: there is no identity in it to keep.
+            old = load_node_key(path, require_private=False)
+            replaced = old.public_key.hex()
+        except NodeError as exc:
+            if not new_key:
+                raise NodeError(
+                    NodeErrorCode.BAD_KEY,
+                    f"{exc.message}; it may be this validator's identity: repair it, or pass"
+                    f" --new-key to replace it (the old file is then kept as"
+                    f" {path.name}{REPLACED_KEY_SUFFIX}<time>)",
+                ) from None
+            replaced = "malformed"
     if seed is not None:
         try:
-            return Keypair.from_seed(seed), True
+            keypair = Keypair.from_seed(seed)
         except ValidationError as exc:
             raise NodeError(NodeErrorCode.BAD_KEY, exc.message) from None
-    return Keypair.generate(), True
+    elif old is not None and not new_key:
+        return old, False, None
+    else:
+        keypair = Keypair.generate()
+    if old is not None and old.public_key == keypair.public_key:
+        return old, False, None
+    if old is not None and not new_key:
+        raise NodeError(
+            NodeErrorCode.BAD_KEY,
+            f"{path.name} holds another key ({replaced}); pass --new-key to replace it",
+        )
+    return keypair, True, replaced
+
+
+def _move_aside(path: Path) -> Path:
+    """Rename a node key file to `<name>.replaced-<UTC time>[-n]`, mode 0600; its new path."""
+    stamp = datetime.datetime.now(datetime.UTC).strftime("%Y%m%dT%H%M%SZ")
+    for attempt in range(MAX_REPLACED_KEY_FILES):
+        suffix = f"{REPLACED_KEY_SUFFIX}{stamp}" + (f"-{attempt}" if attempt else "")
+        target = path.with_name(path.name + suffix)
+        if not target.exists() and not target.is_symlink():
+            os.rename(path, target)
+            if not target.is_symlink():
+                os.chmod(target, NODE_KEY_MODE)
+            return target
+    raise NodeError(NodeErrorCode.BAD_KEY,
+                    f"{path.parent} already holds {MAX_REPLACED_KEY_FILES} replaced keys of"
+                    f" this second; move them away first")
 
 
 def _read_genesis_file(path: Path) -> bytes:

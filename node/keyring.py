@@ -15,6 +15,13 @@ person waits for it anyway, and an offline guesser pays that price per guess. Th
 stored in each record, so records written with another preset (tests use INTERACTIVE) still
 open. A wrong passphrase and a tampered record both fail the MAC: NodeError(bad_key).
 
+A new passphrase (one that seals a new record of the file backend: `add`, `import_*`) must
+have at least `MIN_PASSPHRASE_CHARS` characters and more than one distinct character; an
+empty, blank or trivial one is refused with bad_key before anything is written. Argon2id
+makes each guess slow, but no cost saves a passphrase that is one of a few thousand
+guesses. Existing records open with whatever passphrase sealed them, and the test backend
+takes none.
+
 `export_armored` wraps the seed the same way in ASCII armor for moving a key between
 keyrings; `export_seed_hex` returns the raw seed and is for callers that asked explicitly.
 """
@@ -43,6 +50,7 @@ BACKENDS: tuple[Backend, ...] = ("file", "test")
 KEY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_KEY_RECORD_BYTES = 16 * 1024
 MAX_KEYS = 10_000
+MIN_PASSPHRASE_CHARS = 8  # a new file-backend passphrase, in characters (code points)
 RECORD_VERSION = 1
 ARMOR_BEGIN = "-----BEGIN AGORA PRIVATE KEY-----"
 ARMOR_END = "-----END AGORA PRIVATE KEY-----"
@@ -119,6 +127,7 @@ class Keyring:
         """Store a new key (random, or from a 32-byte `seed`); `passphrase` is required by
         the file backend. Raises key_exists when the name is taken."""
         _check_name(name)
+        self._check_new_passphrase(passphrase)
         if seed is not None and len(seed) != SEED_BYTES:
             raise NodeError(NodeErrorCode.BAD_KEY, f"a seed is {SEED_BYTES} bytes (64 hex digits)")
         keypair = Keypair.from_seed(seed) if seed is not None else Keypair.generate()
@@ -172,6 +181,7 @@ class Keyring:
         """Store the key of `armored` text under `name`; `passphrase` opens the armor and, for
         the file backend, encrypts the stored key."""
         _check_name(name)
+        self._check_new_passphrase(passphrase)
         body = _parse_armor(armored)
         seed = _open(body, passphrase, "armored key")
         return self._store(name, Keypair.from_seed(seed), passphrase)
@@ -183,6 +193,11 @@ class Keyring:
         return self.add(
             name, passphrase=passphrase, seed=_hex(seed_hex.strip(), SEED_BYTES, "seed")
         )
+
+    def _check_new_passphrase(self, passphrase: str | None) -> None:
+        """For the file backend, refuse a passphrase too weak to seal a new key (bad_key)."""
+        if self.encrypted:
+            check_new_passphrase(passphrase)
 
     def _store(self, name: str, keypair: Keypair, passphrase: str | None) -> KeyInfo:
         _check_name(name)
@@ -249,6 +264,22 @@ def _check_name(name: str) -> None:
             NodeErrorCode.BAD_KEY,
             f"key name {name!r}: use 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit",
         )
+
+
+def check_new_passphrase(passphrase: str | None) -> str:
+    """`passphrase` if it may seal a new key; raises NodeError(bad_key) in one line if it is
+    empty, blank, shorter than MIN_PASSPHRASE_CHARS or one character repeated."""
+    value = _need(passphrase)
+    if not value.strip():
+        raise NodeError(NodeErrorCode.BAD_KEY, "the passphrase is only blanks")
+    if len(value) < MIN_PASSPHRASE_CHARS:
+        raise NodeError(
+            NodeErrorCode.BAD_KEY,
+            f"the passphrase is too short: use at least {MIN_PASSPHRASE_CHARS} characters",
+        )
+    if len(set(value)) == 1:
+        raise NodeError(NodeErrorCode.BAD_KEY, "the passphrase is one character repeated")
+    return value
 
 
 def _need(passphrase: str | None) -> str:

@@ -113,7 +113,8 @@ class Node:
     def _rpc_limits(self) -> RpcLimits:
         rpc = self.config.rpc
         return RpcLimits(body_bytes_max=rpc.max_body_bytes, batch_calls_max=rpc.max_batch,
-                         subscriptions_total_max=rpc.max_subscriptions)
+                         subscriptions_total_max=rpc.max_subscriptions,
+                         client_inflight_calls_max=rpc.max_calls_per_client)
 
     # Lifecycle.
 

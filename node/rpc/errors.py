@@ -37,6 +37,9 @@ class RpcErrorCode(CodeTable):
     UNKNOWN_SUBSCRIPTION = ("unknown_subscription", -32093, "no such subscription here")
     WEBSOCKET_ONLY = ("websocket_only", -32094, "the method needs a WebSocket connection")
     TOO_MANY_CONNECTIONS = ("too_many_connections", -32095, "the WebSocket limit is reached")
+    CLIENT_BUSY = (
+        "client_busy", -32096, "this client has too many calls in flight; wait for one",
+    )
 
 
 check_table(RpcErrorCode, -32099, -32090)

@@ -302,6 +302,11 @@ class Dispatcher:
     `dispatch(message)` takes a decoded message (object or batch) and returns the response
     text, or None when nothing is to be sent (notifications). `extra` methods (the
     WebSocket's `subscribe`, `unsubscribe`) are looked up before the registry.
+
+    Calls in flight are counted in total (`inflight_calls_max`, beyond: server_busy) and
+    per `client` (a key the transport gives, its address; `client_inflight_calls_max`,
+    beyond: client_busy). A call made with no client (in-process callers) counts only in
+    the total.
     """
 
     def __init__(
@@ -317,6 +322,7 @@ class Dispatcher:
         self.metrics = metrics
         self.builtins = dict(builtins or {})
         self.inflight_calls = 0
+        self.client_calls: dict[str, int] = {}  # only clients with calls in flight
 
     def count(self, method_label: str, code: int, seconds: float | None = None) -> None:
         """Count one answered call in the metrics (`code` 0 is success)."""
@@ -333,25 +339,27 @@ class Dispatcher:
         return error_response(request_id, code, message, data)
 
     async def dispatch(
-        self, message: Any, extra: Mapping[str, MethodSpec] | None = None
+        self, message: Any, extra: Mapping[str, MethodSpec] | None = None,
+        client: str | None = None,
     ) -> str | None:
         """The response text for one decoded message, or None when there is nothing to send."""
         if isinstance(message, list):
-            return await self._dispatch_batch(message, extra or {})
-        return await self.call(message, extra or {})
+            return await self._dispatch_batch(message, extra or {}, client)
+        return await self.call(message, extra or {}, client)
 
     async def dispatch_body(
-        self, body: bytes | str, extra: Mapping[str, MethodSpec] | None = None
+        self, body: bytes | str, extra: Mapping[str, MethodSpec] | None = None,
+        client: str | None = None,
     ) -> str | None:
         """Decode then dispatch; an undecodable body is answered with -32700."""
         try:
             message = parse_json(body)
         except ValueError:
             return self.refuse(None, StandardCode.PARSE_ERROR, "Parse error: the body is not JSON")
-        return await self.dispatch(message, extra)
+        return await self.dispatch(message, extra, client)
 
     async def _dispatch_batch(
-        self, batch: list[Any], extra: Mapping[str, MethodSpec]
+        self, batch: list[Any], extra: Mapping[str, MethodSpec], client: str | None
     ) -> str | None:
         if not batch:
             return self.refuse(None, StandardCode.INVALID_REQUEST, "Invalid Request: empty batch")
@@ -365,13 +373,14 @@ class Dispatcher:
             )
         # The calls run concurrently; tasks start in batch order, so a handler that does its
         # work before its first await sees the calls in order.
-        texts = await asyncio.gather(*(self.call(item, extra) for item in batch))
+        texts = await asyncio.gather(*(self.call(item, extra, client) for item in batch))
         answered = [text for text in texts if text is not None]
         if not answered:
             return None
         return "[" + ",".join(answered) + "]"
 
-    async def call(self, request: Any, extra: Mapping[str, MethodSpec]) -> str | None:
+    async def call(self, request: Any, extra: Mapping[str, MethodSpec],
+                   client: str | None = None) -> str | None:
         """Answer one request object; None for a notification (whatever its outcome)."""
         if not isinstance(request, dict):
             return self.refuse(
@@ -402,10 +411,21 @@ class Dispatcher:
                 request_id, StandardCode.METHOD_NOT_FOUND,
                 f"Method not found: {_one_line(name[:64])}"
             )
-        text = await self._call_method(spec, request.get("params"), request_id)
+        text = await self._call_method(spec, request.get("params"), request_id, client)
         return None if is_notification else text
 
-    async def _call_method(self, spec: MethodSpec, raw_params: Any, request_id: Any) -> str:
+    async def _call_method(self, spec: MethodSpec, raw_params: Any, request_id: Any,
+                           client: str | None) -> str:
+        client_calls = self.client_calls.get(client, 0) if client is not None else 0
+        if client_calls >= self.limits.client_inflight_calls_max:
+            self.count(spec.name, RpcErrorCode.CLIENT_BUSY.rpc_code)
+            limit = self.limits.client_inflight_calls_max
+            return error_response(
+                request_id, RpcErrorCode.CLIENT_BUSY,
+                f"client busy: this client already has {client_calls} calls in flight "
+                f"(the limit); wait for one to answer",
+                {"limit": limit},
+            )
         if self.inflight_calls >= self.limits.inflight_calls_max:
             self.count(spec.name, RpcErrorCode.SERVER_BUSY.rpc_code)
             return error_response(
@@ -414,12 +434,24 @@ class Dispatcher:
             )
         started = time.perf_counter()
         self.inflight_calls += 1
+        if client is not None:
+            self.client_calls[client] = client_calls + 1
         try:
             text, code = await self._run(spec, raw_params, request_id)
         finally:
             self.inflight_calls -= 1
+            if client is not None:
+                self._release_client(client)
         self.count(spec.name, code, time.perf_counter() - started)
         return text
+
+    def _release_client(self, client: str) -> None:
+        left = self.client_calls[client] - 1
+        assert left >= 0, f"client {client} released more calls than it took"
+        if left:
+            self.client_calls[client] = left
+        else:
+            del self.client_calls[client]  # the map holds only clients with calls in flight
 
     async def _run(self, spec: MethodSpec, raw_params: Any, request_id: Any) -> tuple[str, int]:
         """The response text and the code to count (0 for a result)."""

@@ -13,6 +13,10 @@ MAX_BODY_BYTES = 1024 * 1024  # a body of exactly this size is read; one byte mo
 MAX_BATCH_CALLS = 100  # a batch with more calls is refused whole with -32600
 REQUEST_TIMEOUT_S = 30.0  # per call; a method may ask for its own
 MAX_INFLIGHT_CALLS = 1_024  # over HTTP and WebSocket together; beyond, answer server_busy
+# Per client (its IP address; an IPv6 client's /64), over HTTP and WebSocket together; a
+# batch counts each call. Beyond, answer client_busy: one client that holds calls open
+# (`tx_submit` with `wait: commit` that never finalizes, slow reads) cannot take every slot.
+MAX_CLIENT_INFLIGHT_CALLS = 128
 
 # WebSocket at `/ws`.
 MAX_WS_CONNECTIONS = 256
@@ -29,6 +33,9 @@ MAX_FILTER_CHARS = 128  # a subscription key (tx id hex, address text)
 CORS_MAX_AGE_S = 600
 
 assert MAX_BATCH_CALLS <= MAX_INFLIGHT_CALLS
+# One full batch from an idle client is never refused by its own cap, and at least eight
+# clients are needed to fill the server.
+assert MAX_BATCH_CALLS <= MAX_CLIENT_INFLIGHT_CALLS <= MAX_INFLIGHT_CALLS // 8
 assert MAX_WS_INFLIGHT_CALLS <= MAX_WS_QUEUE_MESSAGES
 assert MAX_SUBSCRIPTIONS_PER_CONNECTION <= MAX_SUBSCRIPTIONS_TOTAL
 assert MAX_WS_MESSAGE_BYTES <= MAX_BODY_BYTES
@@ -42,6 +49,7 @@ class RpcLimits:
     batch_calls_max: int = MAX_BATCH_CALLS
     request_timeout_s: float = REQUEST_TIMEOUT_S
     inflight_calls_max: int = MAX_INFLIGHT_CALLS
+    client_inflight_calls_max: int = MAX_CLIENT_INFLIGHT_CALLS
     ws_connections_max: int = MAX_WS_CONNECTIONS
     ws_message_bytes_max: int = MAX_WS_MESSAGE_BYTES
     ws_inflight_calls_max: int = MAX_WS_INFLIGHT_CALLS
@@ -55,6 +63,8 @@ class RpcLimits:
         assert 0 < self.body_bytes_max <= 64 * MAX_BODY_BYTES, "body limit out of range"
         assert 0 < self.batch_calls_max <= self.inflight_calls_max, "batch over inflight"
         assert self.request_timeout_s > 0, "request timeout must be positive"
+        # A client cap at or over the total never bites; the server's cap answers first.
+        assert self.client_inflight_calls_max > 0, "a client may have a call in flight"
         assert 0 < self.ws_message_bytes_max <= self.body_bytes_max, "ws frame over body"
         assert 0 < self.ws_inflight_calls_max <= self.ws_queue_messages_max, "ws queue"
         assert 0 < self.subscriptions_per_connection_max <= self.subscriptions_total_max

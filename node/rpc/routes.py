@@ -2,15 +2,18 @@
 
 Each route reads its shared objects from the application (`RpcState`, built by
 `node.rpc.server.create_app`) and does only transport work; all JSON-RPC decisions are the
-dispatcher's. Body limit: a body over `body_bytes_max` is answered with HTTP 413 and a
-JSON-RPC error -32600 (reason ``body_too_large``, id null); a body of exactly the limit is
-read. All-notification messages are answered with HTTP 204 and no body.
+dispatcher's, which counts calls in flight per client: a client is its IP address (an
+IPv6 client's /64, which one host usually holds whole), over HTTP and WebSocket alike.
+Body limit: a body over `body_bytes_max` is answered with HTTP 413 and a JSON-RPC error
+-32600 (reason ``body_too_large``, id null); a body of exactly the limit is read.
+All-notification messages are answered with HTTP 204 and no body.
 """
 
 from __future__ import annotations
 
 import asyncio
 import inspect
+import ipaddress
 import json
 import logging
 from collections.abc import Awaitable, Callable, Iterable
@@ -38,6 +41,8 @@ HealthCheck = tuple[str, bool, str]
 HealthChecks = Callable[[], Iterable[HealthCheck] | Awaitable[Iterable[HealthCheck]]]
 
 READ_CHUNK_BYTES = 64 * 1024
+IPV6_CLIENT_PREFIX_BITS = 64  # one IPv6 client: a host is usually given a whole /64
+UNKNOWN_CLIENT = "unknown"  # no peer address (a Unix socket): all such calls share one cap
 CLOSE_GRACE_S = 1.0  # a dropped client gets this long to take the close frame, then reset
 
 
@@ -74,6 +79,22 @@ class RpcState:
 STATE = web.AppKey("agora_rpc_state", RpcState)
 
 
+def client_key(remote: str | None) -> str:
+    """The key a caller's calls are counted under: its IPv4 address, or its IPv6 /64."""
+    if not remote:
+        return UNKNOWN_CLIENT
+    try:
+        address = ipaddress.ip_address(remote)
+    except ValueError:
+        return remote[:64]
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        network = ipaddress.IPv6Network((address, IPV6_CLIENT_PREFIX_BITS), strict=False)
+        return str(network)
+    return str(address)
+
+
 def _json_response(status: int, text: str) -> web.Response:
     return web.Response(status=status, text=text, content_type="application/json")
 
@@ -89,7 +110,7 @@ async def post_rpc(request: web.Request) -> web.StreamResponse:
         body += chunk
         if len(body) > limit:
             return _body_too_large(state, limit)
-    text = await state.dispatcher.dispatch_body(bytes(body))
+    text = await state.dispatcher.dispatch_body(bytes(body), client=client_key(request.remote))
     if text is None:
         return web.Response(status=204)
     return _json_response(200, text)
@@ -185,7 +206,7 @@ async def ws_rpc(request: web.Request) -> web.StreamResponse:
     writer = asyncio.create_task(_ws_write_loop(state, connection, ws))
     calls: set[asyncio.Task[None]] = set()
     try:
-        await _ws_read_loop(state, connection, ws, calls)
+        await _ws_read_loop(state, connection, ws, calls, request.remote)
     finally:
         state.hub.disconnect(connection)
         state.websockets.discard(ws)
@@ -197,15 +218,16 @@ async def ws_rpc(request: web.Request) -> web.StreamResponse:
 
 async def _ws_read_loop(
     state: RpcState, connection: Connection, ws: web.WebSocketResponse,
-    calls: set[asyncio.Task[None]],
+    calls: set[asyncio.Task[None]], ws_remote: str | None,
 ) -> None:
     """Dispatch each inbound frame as a JSON-RPC message, at most N calls at a time."""
     methods = _subscription_methods(state.hub, connection)
     slots = asyncio.Semaphore(state.limits.ws_inflight_calls_max)
+    client = client_key(ws_remote)
 
     async def answer(data: str | bytes) -> None:
         try:
-            text = await state.dispatcher.dispatch_body(data, methods)
+            text = await state.dispatcher.dispatch_body(data, methods, client)
             if text is not None:
                 state.hub.offer(connection, text)
         finally:

@@ -60,7 +60,8 @@ NOTES: dict[str, str] = {
     "`not_found` (-32058).",
     "tx_submit": "`wait: none` (default) answers once the mempool admitted the transaction; "
     "`wait: commit` answers when it is finalized, with its height, index and events, or "
-    "`timeout` (-32060) after `timeout_ms`, or `evicted` (-32061). A refusal carries the "
+    "`timeout` (-32060) after `timeout_ms` (the transaction stays pending; `data.id` names "
+    "it), or `evicted` (-32061). A refusal carries the "
     "state machine's or the mempool's reason (`bad_nonce`, `insufficient_funds`, "
     "`mempool_full`...).",
     "tx_submitBatch": "Up to 1000 transactions, admitted in order with signatures checked in "

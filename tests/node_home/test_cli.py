@@ -21,6 +21,7 @@ from cli.main import app
 from node.home import load_home
 
 AGORA = Path(sys.executable).parent / "agora"
+PASS = "correct horse battery"
 runner = CliRunner()
 
 
@@ -116,16 +117,16 @@ def test_cli_keys_test_backend_full_cycle(tmp_path: Path) -> None:
 
 
 def test_cli_keys_file_backend_with_prompt_and_passphrase_file(tmp_path: Path) -> None:
-    added = json.loads(_ok("keys", "add", "carol", "-o", "json", input="pw\npw\n"))
+    added = json.loads(_ok("keys", "add", "carol", "-o", "json", input=f"{PASS}\n{PASS}\n"))
     assert added["backend"] == "file"
     assert _error("keys", "add", "dave", input="").startswith("error: bad_key: no passphrase")
     passfile = tmp_path / "pass.txt"
-    passfile.write_text("pw\n")
+    passfile.write_text(f"{PASS}\n")
     armor = _ok("keys", "export", "carol", "--passphrase-file", str(passfile))
     assert armor.startswith("-----BEGIN AGORA PRIVATE KEY-----")
     (tmp_path / "carol.armor").write_text(armor)
     wrong = tmp_path / "wrong.txt"
-    wrong.write_text("nope\n")
+    wrong.write_text(f"{PASS}!\n")
     line = _error("keys", "export", "carol", "--passphrase-file", str(wrong))
     assert line.startswith("error: bad_key: ") and "wrong passphrase" in line
     imported = json.loads(
@@ -162,7 +163,7 @@ def test_cli_keys_file_backend_with_prompt_and_passphrase_file(tmp_path: Path) -
 
 
 def test_cli_keys_passphrase_from_environment(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("AGORA_PASSPHRASE", "envpw")
+    monkeypatch.setenv("AGORA_PASSPHRASE", PASS)
     _ok("keys", "add", "erin")
     assert len(_ok("keys", "export", "erin", "--hex", "--unsafe").strip()) == 64
     monkeypatch.setenv("AGORA_PASSPHRASE", "bad")

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 from node.config import (
+    MAX_RPC_BATCH_CEILING,
     NodeConfig,
     load_config,
     parse_config,
@@ -22,6 +23,7 @@ from node.config import (
     write_config,
 )
 from node.errors import NodeError, NodeErrorCode
+from node.rpc.limits import MAX_INFLIGHT_CALLS, RpcLimits
 
 PEER = "ab" * 32 + "@10.0.0.2:26656"
 
@@ -116,6 +118,8 @@ def test_config_missing_file_is_refused(tmp_path: Path) -> None:
         ('[node]\nmoniker = "has space"', "config.toml: node.moniker: String should match"),
         ('[rpc]\ncors_origins = ["ftp://x"]', "config.toml: rpc.cors_origins: [0] 'ftp://x'"),
         ("[rpc]\nmax_body_bytes = 10", "config.toml: rpc.max_body_bytes: Input should be"),
+        ("[rpc]\nmax_batch = 2000", "config.toml: rpc.max_batch: Input should be less than"),
+        ("[rpc]\nmax_calls_per_client = 0", "config.toml: rpc.max_calls_per_client: Input"),
         ("[mempool]\nmax_txs = 5", "config.toml: mempool: max_per_account is larger than"),
         ("mempool = 5", "config.toml: mempool: Input should be a valid dictionary"),
         ("[consensus]\nmax_block_txs = 10001", "config.toml: consensus.max_block_txs: Input"),
@@ -145,6 +149,15 @@ def test_config_not_utf8_is_refused(tmp_path: Path) -> None:
 
 def test_config_max_block_txs_at_limit_is_accepted(tmp_path: Path) -> None:
     assert _load(tmp_path, "[consensus]\nmax_block_txs = 10000").consensus.max_block_txs == 10000
+
+
+def test_config_rpc_limits_at_their_ceilings_make_server_limits(tmp_path: Path) -> None:
+    config = _load(tmp_path, f"[rpc]\nmax_batch = {MAX_RPC_BATCH_CEILING}\n"
+                             f"max_calls_per_client = {MAX_INFLIGHT_CALLS}")
+    limits = RpcLimits(batch_calls_max=config.rpc.max_batch,
+                       client_inflight_calls_max=config.rpc.max_calls_per_client)
+    assert (limits.batch_calls_max, limits.client_inflight_calls_max) == (
+        MAX_INFLIGHT_CALLS, MAX_INFLIGHT_CALLS)
 
 
 def test_config_host_port_and_peer_parsers() -> None:

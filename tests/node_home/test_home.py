@@ -1,5 +1,6 @@
 """Node home: `init_home` writes a loadable one-validator home; `load_home` refuses a bad or
-tampered genesis, a bad config and a malformed or mismatched node key, each in one line.
+tampered genesis, a bad config and a malformed, mismatched or shared node key, each in one
+line; `init_home(overwrite=True)` replaces a node key only when told to, keeping the old file.
 
 Method: init into tmp_path, then damage one file at a time and load again.
 """
@@ -168,6 +169,81 @@ def test_home_malformed_node_key_is_refused(tmp_path: Path, text: str, fragment:
     error = _one_line_error(tmp_path)
     assert error.reason == "bad_key"
     assert fragment in error.message
+
+
+@pytest.mark.parametrize("mode", [0o644, 0o640, 0o604, 0o620, 0o660])
+def test_home_node_key_accessible_by_others_is_refused(tmp_path: Path, mode: int) -> None:
+    init_home(tmp_path)
+    path = NodeHome(tmp_path).node_key_file
+    path.chmod(mode)
+    error = _one_line_error(tmp_path)
+    assert error.reason == "bad_key"
+    assert error.message == (f"node_key.json: {path} is accessible by group or others (mode "
+                             f"{mode:04o}); a node key must be private: run `chmod 600 {path}`")
+
+
+@pytest.mark.parametrize("mode", [0o600, 0o400])
+def test_home_node_key_private_modes_load(tmp_path: Path, mode: int) -> None:
+    result = init_home(tmp_path)
+    NodeHome(tmp_path).node_key_file.chmod(mode)
+    assert load_home(tmp_path).node_key.public_key.hex() == result.node_public_key
+
+
+def test_home_overwrite_over_malformed_key_is_refused_and_writes_nothing(
+        tmp_path: Path) -> None:
+    init_home(tmp_path, chain_id="one")
+    home = NodeHome(tmp_path)
+    home.node_key_file.write_text('{"type": "ed25519", "seed": "truncat')
+    genesis_before = home.genesis_file.read_bytes()
+    with pytest.raises(NodeError) as info:
+        init_home(tmp_path, chain_id="two", overwrite=True)
+    assert info.value.code is NodeErrorCode.BAD_KEY
+    assert "\n" not in str(info.value) and "--new-key" in info.value.message
+    assert home.node_key_file.read_text() == '{"type": "ed25519", "seed": "truncat'
+    assert home.genesis_file.read_bytes() == genesis_before
+    assert sorted(p.name for p in home.config_dir.iterdir()) == [
+        "config.toml", "genesis.json", "node_key.json"]
+
+
+def test_home_overwrite_new_key_moves_malformed_key_aside(tmp_path: Path) -> None:
+    init_home(tmp_path)
+    home = NodeHome(tmp_path)
+    home.node_key_file.write_text("not json")
+    home.node_key_file.chmod(0o644)
+    result = init_home(tmp_path, overwrite=True, new_key=True)
+    assert (result.key_created, result.replaced_key) == (True, "malformed")
+    assert result.replaced_key_file is not None
+    old = Path(result.replaced_key_file)
+    assert old.parent == home.config_dir and old.name.startswith("node_key.json.replaced-")
+    assert old.read_text() == "not json"
+    assert stat.S_IMODE(old.stat().st_mode) == 0o600
+    assert stat.S_IMODE(home.node_key_file.stat().st_mode) == 0o600
+    assert load_home(tmp_path).node_key.public_key.hex() == result.node_public_key
+
+
+def test_home_overwrite_keeps_valid_key_and_new_key_replaces_it(tmp_path: Path) -> None:
+    first = init_home(tmp_path)
+    kept = init_home(tmp_path, overwrite=True)
+    assert (kept.key_created, kept.replaced_key, kept.node_public_key) == (
+        False, None, first.node_public_key)
+    replaced = init_home(tmp_path, overwrite=True, new_key=True)
+    assert replaced.key_created and replaced.node_public_key != first.node_public_key
+    assert replaced.replaced_key == first.node_public_key
+    assert replaced.replaced_key_file is not None
+    old = json.loads(Path(replaced.replaced_key_file).read_text())
+    assert old["public_key"] == first.node_public_key
+    again = init_home(tmp_path, overwrite=True, new_key=True)
+    assert again.replaced_key == replaced.node_public_key
+    assert again.replaced_key_file != replaced.replaced_key_file
+
+
+def test_home_overwrite_with_another_seed_needs_new_key(tmp_path: Path) -> None:
+    init_home(tmp_path)
+    with pytest.raises(NodeError) as info:
+        init_home(tmp_path, overwrite=True, node_seed=bytes(range(32)))
+    assert info.value.code is NodeErrorCode.BAD_KEY and "--new-key" in info.value.message
+    seeded = init_home(tmp_path, overwrite=True, node_seed=bytes(range(32)), new_key=True)
+    assert seeded.node_public_key == Keypair.from_seed(bytes(range(32))).public_key.hex()
 
 
 def test_home_missing_node_key_is_refused(tmp_path: Path) -> None:

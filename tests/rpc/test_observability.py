@@ -144,7 +144,7 @@ def test_metrics_gauge_function_and_duplicate_names() -> None:
 
 def test_metrics_node_metrics_render_every_family() -> None:
     text = NodeMetrics().render()
-    assert text.count("# TYPE ") == 13
+    assert text.count("# TYPE ") == 14
 
 
 async def test_health_ok_is_200(make_rpc: MakeRpc) -> None:
