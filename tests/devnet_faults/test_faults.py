@@ -264,10 +264,20 @@ def test_two_of_four_stopped_halts_without_fork_and_resumes(net: Devnet) -> None
     survivors = [n for n in net.names if n not in down]
     for name in down:
         net.kill(name, signal.SIGKILL)
-    # Let a block that was in flight land, then the heights must stay put.
-    time.sleep(1.5)
+    # Events, not sleeps: once every survivor has started a view change (a block in flight
+    # has landed by then) the heights are taken; each survivor then starts another view
+    # change (timed out again: another chance to make a block) and the heights stay put.
+    def views() -> dict[str, int]:
+        return {n: (-1 if s is None else int(s["view_changes"]))
+                for n, s in net.statuses(survivors).items()}
+
+    start = views()
+    net.wait(lambda: all(v > start[n] for n, v in views().items()), 30,
+             "every survivor to try a view change")
     halted = net.heights(survivors)
-    time.sleep(4.0)
+    tried = views()
+    net.wait(lambda: all(v > tried[n] for n, v in views().items()), 30,
+             "every survivor to try another view change")
     assert net.heights(survivors) == halted, "the chain moved on with 2 of 4 validators"
     assert min(halted.values()) >= 1
     net.assert_no_fork(survivors)
