@@ -619,7 +619,19 @@ class Node:
         checks.append(("consensus_running", fatal is None, "" if fatal is None else str(fatal)))
         synced = self.replica is not None and not self.replica_catching_up()
         checks.append(("synced", synced, "" if synced else "catching up with peers"))
+        checks.append(self._peers_check())
         return checks
+
+    def _peers_check(self) -> tuple[str, bool, str]:
+        """A validator needs quorum - 1 validator peers to finalize anything; an observer
+        f + 1 (one of them honest) to learn what is final."""
+        keys = set(self.genesis.validator_keys)
+        f = (len(keys) - 1) // 3
+        needed = (self.replica.quorum - 1) if self.is_validator and self.replica else f + 1
+        peers = self.p2p.connected_peers() if self.p2p is not None else []
+        connected = sum(1 for peer in peers if bytes(peer) in keys)
+        ok = connected >= needed
+        return ("peers", ok, "" if ok else f"{connected} validator peers, {needed} needed")
 
     def replica_catching_up(self) -> bool:
         """True while the replica fetches finalized blocks from peers."""

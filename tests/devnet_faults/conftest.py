@@ -75,6 +75,17 @@ async def call(url: str, method: str, timeout_s: float = RPC_TIMEOUT_S, **params
         return None
 
 
+async def call_answered(url: str, method: str, timeout_s: float = RPC_TIMEOUT_S,
+                        **params: Any) -> Any:
+    """One JSON-RPC call whose answer a check depends on: a node that does not answer
+    fails the test (with the error) instead of passing it vacuously."""
+    try:
+        async with RpcClient(url, timeout_s=timeout_s) as client:
+            return await client.call(method, **params)
+    except RpcClientError as exc:
+        pytest.fail(f"{url} did not answer {method}: {exc!r}")
+
+
 class Devnet:
     """A devnet under test: its layout plus the operations the fault tests need."""
 

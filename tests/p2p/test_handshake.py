@@ -8,7 +8,6 @@ refusal is checked on both sides (the REJECT reason the client reads, and the no
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -83,14 +82,12 @@ async def test_handshake_silent_client_is_closed_after_the_first_byte_timeout() 
     svc, _ = make_node(0, 2)
     await svc.start()
     try:
-        opened_s = time.monotonic()
         reader, writer = await rawpeer.connect(svc.port)
-        assert await rawpeer.closed_by_peer(reader, timeout_s=3)
-        waited_s = time.monotonic() - opened_s
+        assert await rawpeer.closed_by_peer(reader, timeout_s=30)
         writer.close()
+        # Closed by the first-byte timer, not the whole handshake's: the reason says which.
         assert svc.metrics()["rejected.first_byte_timeout"] == 1
-        # Closed at the first-byte timeout, well before the whole handshake's.
-        assert waited_s < svc.limits.handshake_timeout_ms / 1000
+        assert svc.metrics().get("rejected.handshake_timeout", 0) == 0
     finally:
         await svc.stop()
 

@@ -6,8 +6,8 @@ test registry, publishing straight into the hub."""
 from __future__ import annotations
 
 import asyncio
+import inspect
 import json
-import time
 
 import aiohttp
 import pytest
@@ -115,9 +115,10 @@ async def test_ws_subscription_limits_per_connection_and_total(make_rpc: MakeRpc
             await second.subscribe("newBlocks")
         assert "server" in caught.value.message
         assert rpc.hub.publish("newBlocks", None, 1) == 3
-    await asyncio.sleep(0.05)
+    async with asyncio.timeout(10):  # the server sees both sockets close
+        while rpc.hub.connections_count:
+            await asyncio.sleep(0.01)
     assert rpc.hub.subscriptions_count == 0
-    assert rpc.hub.connections_count == 0
 
 
 async def test_ws_connection_limit_refuses_the_next_one(make_rpc: MakeRpc) -> None:
@@ -133,6 +134,8 @@ async def test_ws_connection_limit_refuses_the_next_one(make_rpc: MakeRpc) -> No
 
 async def test_ws_slow_client_is_dropped_without_stalling_others(make_rpc: MakeRpc) -> None:
     rpc = await make_rpc(limits=RpcLimits(ws_queue_messages_max=16, ws_inflight_calls_max=4))
+    # Publishing is a plain function: it queues or drops and cannot wait on any socket.
+    assert not inspect.iscoroutinefunction(rpc.hub.publish)
     client, fast = await open_ws(rpc)
     async with client, fast, aiohttp.ClientSession() as session:
         fast_sub = await fast.subscribe("newBlocks")
@@ -143,7 +146,6 @@ async def test_ws_slow_client_is_dropped_without_stalling_others(make_rpc: MakeR
         # From here on the slow client reads nothing, so its TCP window and queue fill up.
         payload = {"blob": "x" * 65_536}
         published = 0
-        slowest_publish_s = 0.0
         received: list[int] = []
 
         async def read_fast() -> None:
@@ -152,25 +154,25 @@ async def test_ws_slow_client_is_dropped_without_stalling_others(make_rpc: MakeR
 
         reader = asyncio.create_task(read_fast())
         while rpc.hub.connections_count == 2 and published < 3_000:
-            started = time.perf_counter()
             rpc.hub.publish("newBlocks", None, {**payload, "n": published})
-            slowest_publish_s = max(slowest_publish_s, time.perf_counter() - started)
             published += 1
             await asyncio.sleep(0.001)
         assert rpc.hub.connections_count == 1, "the slow client was never dropped"
-        assert slowest_publish_s < 0.05
         assert rpc.metrics.ws_dropped.value(reason="slow_client") == 1
-        for _ in range(200):
-            if len(received) == published:
-                break
-            await asyncio.sleep(0.01)
-        assert received == list(range(published))
-        reader.cancel()
+        # The slow client now reads what reached it (within the server's close grace), then
+        # the close frame: 1008 with the reason (docs/RPC.md, WebSocket).
         message = await slow.receive(timeout=5)
         while message.type in (aiohttp.WSMsgType.TEXT, aiohttp.WSMsgType.BINARY):
             message = await slow.receive(timeout=5)
-        assert message.type in (aiohttp.WSMsgType.CLOSE, aiohttp.WSMsgType.CLOSED,
-                                aiohttp.WSMsgType.ERROR)
+        assert message.type == aiohttp.WSMsgType.CLOSE, message
+        assert (message.data, message.extra) == (aiohttp.WSCloseCode.POLICY_VIOLATION,
+                                                 "slow_client")
+        assert slow.close_code == 1008
+        async with asyncio.timeout(10):  # the fast client got every notification, in order
+            while len(received) < published:
+                await asyncio.sleep(0.01)
+        assert received == list(range(published))
+        reader.cancel()
         await slow.close()
 
 
@@ -190,9 +192,8 @@ async def test_ws_sockets_are_closed_at_shutdown(make_rpc: MakeRpc) -> None:
     client, ws = await open_ws(rpc)
     async with client:
         sub = await ws.subscribe("newBlocks")
-        started = time.perf_counter()
-        await rpc.client.close()
-        assert time.perf_counter() - started < 3
+        async with asyncio.timeout(30):  # generous: a hang fails, a slow machine does not
+            await rpc.client.close()
         with pytest.raises(RpcTransportError):
             await sub.next(timeout_s=2)
         assert ws.close_code == 1001
