@@ -38,6 +38,7 @@ app = typer.Typer(
     name="keys",
     help="Manage named account keys (encrypted at rest unless --keyring-backend test).",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 

@@ -36,6 +36,14 @@ class Shell:
                               cwd=cwd or self.cwd, env={**base, **(env or {})},
                               timeout=COMMAND_TIMEOUT_S, stdin=subprocess.DEVNULL)
 
+    def run_to(self, *args: str, stdout: int) -> subprocess.CompletedProcess[str]:
+        """Run `agora ARGS` writing its stdout to the file descriptor `stdout`."""
+        base = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
+        base["HOME"] = str(self.cwd / "user-home")
+        return subprocess.run([AGORA, *args], stdout=stdout, stderr=subprocess.PIPE,
+                              text=True, cwd=self.cwd, env=base, timeout=COMMAND_TIMEOUT_S,
+                              stdin=subprocess.DEVNULL)
+
     def ok(self, *args: str, **kwargs: Any) -> Any:
         """Run with --output json; exit 0 and the decoded JSON."""
         done = self.run(*args, "--output", "json", **kwargs)
