@@ -41,7 +41,9 @@ EXAMPLES: dict[str, str] = {
     "agora keys delete": "agora keys delete old-key --yes",
     "agora keys export": "agora keys export alice > alice.key        # armored, encrypted\n"
                          "agora keys export alice --hex --unsafe     # raw seed",
-    "agora keys import": "agora keys import alice2 alice.key",
+    "agora keys import": "agora keys import alice2 alice.key\n"
+                         "agora keys import operator --from-node-key --home ~/.agora"
+                         "   # the account agora init funded",
     "agora tx transfer": f"agora tx transfer --from alice --to bob --amount 12.5 {K}",
     "agora tx merchant-register": f'agora tx merchant-register --from dave --name "Dave\'s Shop" '
                                   f'--profile "Vintage maps" {K}',
