@@ -19,6 +19,7 @@ app = typer.Typer(
     help="Benchmarks: `agora bench` runs a devnet under load; `agora bench catch-up` times a "
     "restarted validator's sync; `agora bench state` measures execution and LevelDB finalize.",
     invoke_without_command=True,
+    rich_markup_mode=None,
 )
 
 SWEEP_FRACTIONS = (0.025, 0.05, 0.1, 0.15, 0.2)

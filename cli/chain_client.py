@@ -6,29 +6,35 @@ Each command parses its arguments, makes one call here, and renders the result.
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 
+from cli.client_config import load_client_config
 from cli.common import fail, resolve_home
 from cli.keys import KeyringBackend
 from cli.keys import _keyring as open_keyring
 from cli.keys import _passphrase as read_passphrase
+from cli.words import node_message
 from commerce.address import Address, address_of, from_text, to_text
+from commerce.errors import AgoraError
 from commerce.keys import Keypair
 from commerce.tx import Transaction, TxBody, sign_tx
 from node.config import load_config
 from node.rpc.client import RpcCallError, RpcClient, RpcTransportError
 
 DEFAULT_NODE = "http://127.0.0.1:26657"
+HOW_TO_NAME_A_NODE = "name one with --node URL, the AGORA_NODE variable, or --home DIR"
 
 NodeOption = Annotated[
     str | None,
-    typer.Option("--node", envvar="AGORA_NODE",
-                 help="The node's JSON-RPC URL [default: the local home's rpc.listen, "
-                      f"else {DEFAULT_NODE}].", show_default=False),
+    typer.Option("--node",
+                 help="The node's JSON-RPC URL [default: $AGORA_NODE, else the rpc.listen of "
+                      "--home or $AGORA_HOME, else the devnet's .devnet/client.toml, else "
+                      f"~/.agora's rpc.listen, else {DEFAULT_NODE}].", show_default=False),
 ]
 FromOption = Annotated[str, typer.Option("--from", help="Name of the signing key in the keyring.")]
 WaitOption = Annotated[
@@ -44,16 +50,46 @@ NonceOption = Annotated[
 ]
 
 
-def node_url(node: str | None, home: Path | None) -> str:
-    """The RPC URL: --node, else the home's rpc.listen, else the default."""
+class NodeUrl(str):
+    """A node URL that remembers where it came from (for the unreachable message)."""
+
+    source: str = ""
+
+    @classmethod
+    def of(cls, url: str, source: str) -> NodeUrl:
+        """`url` (with http:// added when missing) chosen because of `source`."""
+        value = cls(url if "://" in url else f"http://{url}")
+        value.source = source
+        return value
+
+
+def _home_rpc(home: Path) -> str | None:
+    config_file = home / "config" / "config.toml"
+    if not config_file.is_file():
+        return None
+    host, port = load_config(config_file).rpc.listen.rsplit(":", 1)
+    host = "127.0.0.1" if host in ("0.0.0.0", "") else host
+    return f"http://{host}:{port}"
+
+
+def node_url(node: str | None, home: Path | None) -> NodeUrl:
+    """The RPC URL: --node, $AGORA_NODE, the rpc.listen of --home or $AGORA_HOME, the
+    devnet's client config (./.devnet/client.toml), ~/.agora's rpc.listen, the default."""
     if node:
-        return node if "://" in node else f"http://{node}"
-    config_file = resolve_home(home) / "config" / "config.toml"
-    if config_file.is_file():
-        host, port = load_config(config_file).rpc.listen.rsplit(":", 1)
-        host = "127.0.0.1" if host in ("0.0.0.0", "") else host
-        return f"http://{host}:{port}"
-    return DEFAULT_NODE
+        return NodeUrl.of(node, "--node")
+    if os.environ.get("AGORA_NODE"):
+        return NodeUrl.of(os.environ["AGORA_NODE"], "AGORA_NODE")
+    if home is not None or os.environ.get("AGORA_HOME"):
+        url = _home_rpc(resolve_home(home))
+        if url:
+            return NodeUrl.of(url, f"the rpc.listen of {resolve_home(home)}")
+    client = load_client_config()
+    if client is not None:
+        return NodeUrl.of(client.node, str(client.path))
+    url = _home_rpc(resolve_home(None))
+    if url:
+        return NodeUrl.of(url, f"the rpc.listen of {resolve_home(None)}")
+    return NodeUrl.of(DEFAULT_NODE, "the default")
 
 
 async def _call(url: str, method: str, params: dict[str, Any]) -> Any:
@@ -61,16 +97,28 @@ async def _call(url: str, method: str, params: dict[str, Any]) -> Any:
         return await client.call(method, **params)
 
 
+def unreachable(url: str) -> NoReturn:
+    """One line: the URL tried, where it came from, and how to name another node."""
+    source = getattr(url, "source", "")
+    came = f" ({source})" if source else ""
+    fail("node_unreachable", f"no node answers at {url}{came}; {HOW_TO_NAME_A_NODE}, "
+         "or start a devnet with `agora devnet up`")
+
+
 def rpc(url: str, method: str, **params: Any) -> Any:
     """Call one RPC method; an error becomes one line on stderr and exit code 1."""
     try:
         return asyncio.run(_call(url, method, params))
     except RpcCallError as exc:
-        fail(exc.reason or str(exc.code), exc.message)
+        reason = exc.reason or str(exc.code)
+        fail(reason, node_message(reason, exc.message))
     except RpcTransportError as exc:
-        fail("node_unreachable", f"{url}: {exc}")
-    except OSError as exc:
-        fail("node_unreachable", f"{url}: {exc}")
+        if str(exc).startswith("cannot reach"):
+            unreachable(url)
+        fail("node_unreachable", f"the server at {url} does not answer as an Agora node; "
+             f"{HOW_TO_NAME_A_NODE}")
+    except OSError:
+        unreachable(url)
 
 
 @dataclass
@@ -101,11 +149,18 @@ def signer_options(from_key: str, keyring_dir: Path | None, keyring_backend: Key
 
 def resolve_address(text: str, keyring_dir: Path | None, backend: KeyringBackend,
                     home: Path | None) -> Address:
-    """An address given as agora1... text or as the name of a key in the keyring."""
+    """An address given as agora1... text, as the name of a key in the keyring, or as the
+    name of a devnet account (from the devnet's client config) the keyring does not hold."""
     if text.startswith("agora1"):
         return from_text(text)
     keyring = open_keyring(keyring_dir, home, backend)
-    return from_text(keyring.show(text).address)
+    try:
+        return from_text(keyring.show(text).address)
+    except AgoraError as exc:
+        client = load_client_config()
+        if exc.reason != "key_not_found" or client is None or text not in client.accounts:
+            raise
+        return from_text(client.accounts[text])
 
 
 def build_and_send(url: str, signer: Signer, body: TxBody, *, wait: bool, dry_run: bool,

@@ -11,18 +11,22 @@ traceback unless AGORA_DEBUG=1.
 from __future__ import annotations
 
 import contextlib
+import difflib
 import functools
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from enum import Enum, StrEnum
 from pathlib import Path
 from typing import Annotated, Any, NoReturn, ParamSpec, TypeVar
 
+import pydantic
 import typer
 from typer.core import TyperGroup
 
+from cli.words import AMOUNT_FIELDS, validation_line
 from commerce.errors import AgoraError
 
 EXIT_FAILURE = 1
@@ -44,6 +48,14 @@ OutputOption = Annotated[
     OutputFormat,
     typer.Option("--output", "-o", help="Print text for people or json for scripts."),
 ]
+
+def subcommands(name: str, help_text: str) -> typer.Typer:
+    """A command group: plain help (no rich markup, which swallowed `[default: ...]`),
+    suggestions for unknown commands, help when called bare."""
+    return typer.Typer(name=name, help=help_text, no_args_is_help=True, cls=SuggestingGroup,
+                       rich_markup_mode=None)
+
+
 HomeOption = Annotated[
     Path | None,
     typer.Option(
@@ -77,13 +89,30 @@ def warn(message: str) -> None:
     typer.echo(_one_line(message), err=True)
 
 
+def quiet_broken_pipe() -> NoReturn:
+    """The reader of stdout went away (`agora query status | head -5`): exit 0 silently.
+
+    Stdout is pointed at /dev/null so the interpreter's final flush cannot fail again."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)
+    sys.exit(0)
+
+
 @contextlib.contextmanager
 def error_boundary() -> Iterator[None]:
-    """Turn AgoraError, OSError and ValueError raised inside into `fail(...)`."""
+    """Turn AgoraError, OSError and ValueError raised inside into `fail(...)`; a broken
+    pipe on stdout ends the command quietly."""
     try:
         yield
     except AgoraError as exc:
         fail(exc.reason, exc.message)
+    except BrokenPipeError:
+        quiet_broken_pipe()
+    except pydantic.ValidationError as exc:
+        fields = {str(e["loc"][0]) for e in exc.errors(include_url=False) if e.get("loc")}
+        fail("bad_amount" if fields & AMOUNT_FIELDS else "field_invalid",
+             validation_line(exc))
     except OSError as exc:
         where = f": {exc.filename}" if exc.filename else ""
         fail("io_error", f"{exc.strerror or exc}{where}")
@@ -169,7 +198,60 @@ def emit(output: OutputFormat, value: Any, text: Callable[[], None]) -> None:
         text()
 
 
-class OneLineErrorsGroup(TyperGroup):
+# Words people type for a command that has another name here.
+SYNONYMS = {"buy": "purchase", "send": "transfer", "pay": "transfer", "ship": "order-ship",
+            "confirm": "order-confirm", "cancel": "order-cancel", "refund": "order-refund",
+            "dispute": "order-dispute", "claim": "reward-claim", "balance": "account",
+            "vote": "poll-vote", "list": "listing-create", "reply": "review-reply"}
+
+
+def suggestion(name: str, choices: Sequence[str]) -> str | None:
+    """The command a mistyped or synonymous `name` most likely meant, if any."""
+    if SYNONYMS.get(name) in choices:
+        return SYNONYMS[name]
+    close = difflib.get_close_matches(name, choices, n=1, cutoff=0.6)
+    if close:
+        return close[0]
+    prefixed = [c for c in choices if c.endswith("-" + name) or c.startswith(name + "-")]
+    return prefixed[0] if len(prefixed) == 1 else None
+
+
+class SuggestingGroup(TyperGroup):
+    """A command group whose "no such command" names the command meant (`tx buy` ->
+    `purchase`)."""
+
+    def resolve_command(self, ctx: Any, args: list[str]) -> Any:
+        """Typer's lookup, with our suggestion when the name is unknown."""
+        try:
+            return super().resolve_command(ctx, args)
+        except typer.TyperException as exc:
+            name = args[0] if args else ""
+            visible = [n for n, c in self.commands.items() if not c.hidden]
+            hint = suggestion(name.lower(), visible) if name else None
+            if hint is not None and name not in self.commands and hasattr(exc, "message"):
+                exc.message = f"no command {name!r} here; did you mean {hint!r}?"
+            raise
+
+
+USAGE_WORDS = (
+    (re.compile(r"Input should be greater than or equal to"), "must be at least"),
+    (re.compile(r"Input should be less than or equal to"), "must be at most"),
+    (re.compile(r"Input should be a valid integer.*$"), "must be a whole number"),
+    (re.compile(r"Input should be"), "must be"),
+    (re.compile(r"Value error, "), ""),
+    (re.compile(r"Invalid value for '([a-z_]+)'"), lambda m: f"Invalid value for "
+     f"'{m.group(1).upper()}'"),
+)
+
+
+def usage_words(message: str) -> str:
+    """A usage message in the CLI's words (no library phrasing, arguments in capitals)."""
+    for pattern, replacement in USAGE_WORDS:
+        message = pattern.sub(replacement, message)  # type: ignore[arg-type]
+    return message
+
+
+class OneLineErrorsGroup(SuggestingGroup):
     """The top-level group: usage errors become one line and exit 2; interrupts exit 130;
     an unexpected exception becomes one line (a traceback only with AGORA_DEBUG=1)."""
 
@@ -191,9 +273,11 @@ class OneLineErrorsGroup(TyperGroup):
             if type(exc).__name__ == "NoArgsIsHelpError":
                 typer.echo(exc.format_message(), err=True)
                 sys.exit(code)
-            message = exc.format_message().replace("Value error, ", "")
+            message = usage_words(exc.format_message())
             typer.echo(f"error: usage: {_one_line(message)}", err=True)
             sys.exit(code)
+        except BrokenPipeError:
+            quiet_broken_pipe()
         except typer.Abort:
             typer.echo("error: aborted", err=True)
             sys.exit(EXIT_FAILURE)

@@ -20,6 +20,7 @@ from typing import Annotated, Any
 
 import typer
 
+from cli.client_config import write_client_config
 from cli.common import (
     OutputFormat,
     OutputOption,
@@ -40,6 +41,7 @@ app = typer.Typer(
     help="A local multi-validator devnet: up, demo, status, logs, stop/start NODE, down, "
     "reset.",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 DevnetHomeOption = Annotated[
@@ -130,9 +132,19 @@ def up(
     result = control.up(home, validators=validators, base_port=base_port, timeout_s=timeout)
     for state in result.stale:
         warn(f"{state.name}: stale pid file (pid {state.pid} is not a running node); removed")
+    _write_client_config(result)
     emit(output, result.to_dict(), lambda: _print_up(result, detach))
     if not detach:
         _foreground(result.layout, output)
+
+
+def _write_client_config(result: control.UpResult) -> None:
+    """Leave `<devnet>/client.toml` so `agora` run next to the devnet finds its node and
+    its account names without flags."""
+    layout = result.layout
+    write_client_config(Path(layout.root), node=result.nodes[0].rpc, chain_id=layout.chain_id,
+                        keyring_dir=str(layout.keyring), keyring_backend=control.KEYRING_BACKEND,
+                        accounts={a["name"]: a["address"] for a in layout.accounts})
 
 
 def _print_up(result: control.UpResult, detach: bool) -> None:

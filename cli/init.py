@@ -41,6 +41,10 @@ def _print_result(result: InitResult, genesis: Path | None) -> None:
         }
     )
     typer.echo(f"next: agora start --home {result.home}")
+    if genesis is None:
+        typer.echo("The funded account is this node's key. To use it from the CLI:")
+        typer.echo(f"  agora keys import operator --from-node-key --home {result.home}")
+        typer.echo(f"  agora query account operator --home {result.home}")
 
 
 def _key_line(result: InitResult) -> str:

@@ -31,6 +31,7 @@ from cli.common import (
     resolve_home,
     warn,
 )
+from node.home import NodeHome, load_node_key
 from node.keyring import TEST_BACKEND_WARNING, KeyInfo, Keyring
 
 MAX_PASSPHRASE_FILE_BYTES = 4096
@@ -40,6 +41,7 @@ app = typer.Typer(
     name="keys",
     help="Manage named account keys (encrypted at rest unless --keyring-backend test).",
     no_args_is_help=True,
+    rich_markup_mode=None,
 )
 
 
@@ -263,9 +265,15 @@ def export(
 def import_key(
     name: NameArgument,
     file: Annotated[
-        Path, typer.Argument(help="Armored key file from `keys export`, or - for stdin.")
-    ],
+        Path | None,
+        typer.Argument(help="Armored key file from `keys export`, or - for stdin.",
+                       show_default=False),
+    ] = None,
     *,
+    from_node_key: Annotated[
+        bool, typer.Option("--from-node-key", help="Take the seed of <home>/config/"
+                           "node_key.json: the account `agora init` funded.")
+    ] = False,
     hex_seed: Annotated[
         bool, typer.Option("--hex", help="The file holds a 64-hex-digit seed, not armor.")
     ] = False,
@@ -275,8 +283,20 @@ def import_key(
     passphrase_file: PassphraseFileOption = None,
     output: OutputOption = OutputFormat.text,
 ) -> None:
-    """Store a key from an armored export (opened with the passphrase) or a hex seed."""
+    """Store a key from an armored export (opened with the passphrase), a hex seed, or the
+    node key of --home (--from-node-key)."""
     keyring = _keyring(keyring_dir, home, keyring_backend)
+    if from_node_key:
+        if file is not None:
+            fail("usage", "give FILE or --from-node-key, not both", code=2)
+        seed = load_node_key(NodeHome(resolve_home(home)).node_key_file).seed.hex()
+        if not keyring.encrypted:
+            warn(TEST_BACKEND_WARNING)
+        secret = _passphrase(passphrase_file, confirm=True) if keyring.encrypted else None
+        _print_key(keyring.import_seed_hex(name, seed, passphrase=secret), output)
+        return
+    if file is None:
+        fail("usage", "give the key FILE (or - for stdin), or --from-node-key", code=2)
     if str(file) == "-":
         text = sys.stdin.read(MAX_IMPORT_FILE_BYTES + 1)
     else:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench, devnet, keys, query, tx
+from cli import bench, devnet, keys, order, query, tx
 from cli.common import OneLineErrorsGroup
 from cli.init import init
 from cli.start import start
@@ -15,6 +15,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     cls=OneLineErrorsGroup,
+    rich_markup_mode=None,
 )
 
 
@@ -28,5 +29,6 @@ app.command("start")(start)
 app.add_typer(keys.app, name="keys")
 app.add_typer(tx.app, name="tx")
 app.add_typer(query.app, name="query")
+app.add_typer(order.app, name="order")
 app.add_typer(bench.app, name="bench")
 app.add_typer(devnet.app, name="devnet")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
@@ -15,11 +17,16 @@ from cli.common import (
     handle_errors,
     print_fields,
     print_table,
+    subcommands,
 )
 from cli.keys import BackendOption, KeyringBackend, KeyringDirOption
 from commerce.address import to_text
+from commerce.schema import MERCHANT_STATUS_NAMES, ORDER_STATUS_NAMES
 
-app = typer.Typer(name="query", help="Read chain state from a node.", no_args_is_help=True)
+MerchantStatus = StrEnum("MerchantStatus", {n: n for n in MERCHANT_STATUS_NAMES.values()})
+OrderStatus = StrEnum("OrderStatus", {n: n for n in ORDER_STATUS_NAMES.values()})
+
+app = subcommands("query", "Read chain state from a node.")
 
 
 def _cell(item: dict[str, Any], key: str) -> Any:
@@ -122,10 +129,22 @@ def block(
     emit(output, result, text)
 
 
+TX_ID_RE = re.compile(r"^[0-9a-fA-F]{64}$")
+
+
+def _tx_id(value: str) -> str:
+    """A transaction id is 64 hex characters: anything else is a usage error (exit 2)."""
+    if not TX_ID_RE.match(value):
+        raise typer.BadParameter(f"{value!r} is not a transaction id (64 hex characters, as "
+                                 "`agora tx` prints it)")
+    return value.lower()
+
+
 @app.command("tx")
 @handle_errors
 def tx(
-    tx_id: Annotated[str, typer.Argument(help="Transaction id (64 hex characters).")],
+    tx_id: Annotated[str, typer.Argument(help="Transaction id (64 hex characters).",
+                                         metavar="TX_ID", callback=_tx_id)],
     *,
     node: NodeOption = None,
     home: HomeOption = None,
@@ -209,7 +228,8 @@ def merchant(
 @app.command("merchants")
 @handle_errors
 def merchants(
-    *, status: Annotated[str | None, typer.Option(help="pending, approved or suspended.")] = None,
+    *, status: Annotated[MerchantStatus | None, typer.Option(
+        help="pending, approved or suspended [default: any].", show_default=False)] = None,
     cursor: CursorOpt = None, limit: LimitOpt = 50,
     node: NodeOption = None, home: HomeOption = None,
     output: OutputOption = OutputFormat.text,
@@ -217,7 +237,7 @@ def merchants(
     """Merchants, optionally by status."""
     params: dict[str, Any] = {"limit": limit}
     if status:
-        params["status"] = status
+        params["status"] = status.value
     if cursor:
         params["cursor"] = cursor
     _page(output, rpc(node_url(node, home), "state_listMerchants", **params),
@@ -300,7 +320,8 @@ def orders(
     *, buyer: Annotated[str | None, typer.Option(help="A buyer (address or key).")] = None,
     merchant_filter: Annotated[str | None, typer.Option(
         "--merchant", help="A merchant (address or key).")] = None,
-    status: Annotated[str | None, typer.Option(help="Only orders in this status.")] = None,
+    status: Annotated[OrderStatus | None, typer.Option(
+        help="Only orders in this status [default: any].", show_default=False)] = None,
     cursor: CursorOpt = None, limit: LimitOpt = 50,
     keyring_dir: KeyringDirOption = None,
     keyring_backend: BackendOption = KeyringBackend.file,
@@ -313,7 +334,7 @@ def orders(
         params["buyer"] = _address_arg(buyer, keyring_dir, keyring_backend, home)
     if merchant_filter:
         params["merchant"] = _address_arg(merchant_filter, keyring_dir, keyring_backend, home)
-    for key, value in (("status", status), ("cursor", cursor)):
+    for key, value in (("status", status.value if status else None), ("cursor", cursor)):
         if value:
             params[key] = value
     _page(output, rpc(node_url(node, home), "state_listOrders", **params),

@@ -9,9 +9,11 @@ import time from real annotation objects, which typer reads.
 """
 
 import inspect
+import re
 from collections.abc import Callable
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, NoReturn
 
 import typer
 
@@ -28,6 +30,7 @@ from cli.chain_client import (
     signer_options,
 )
 from cli.common import (
+    EXIT_USAGE,
     HomeOption,
     OutputFormat,
     OutputOption,
@@ -35,9 +38,13 @@ from cli.common import (
     error_boundary,
     fail,
     print_fields,
+    subcommands,
 )
 from cli.keys import BackendOption, KeyringBackend, KeyringDirOption, PassphraseFileOption
+from cli.order import buyer_public_key
+from commerce.address import to_text
 from commerce.amount import parse_amount
+from commerce.errors import AgoraError
 from commerce.keys import seal
 from commerce.listings import ListingCreate, ListingDelist, ListingUpdate
 from commerce.merchants import MerchantRegister, MerchantVote
@@ -57,9 +64,67 @@ from commerce.social import Comment, Share
 from commerce.transfer import Transfer
 from commerce.tx import Transaction, TxBody
 
-app = typer.Typer(name="tx", help="Build, sign and submit transactions.", no_args_is_help=True)
+app = subcommands("tx", "Build, sign and submit transactions.")
 
 REFERRAL_LINK = "agora://listing/{listing}?share={share}"
+# A referral link as `tx share` prints it, or as the web app serves it from a node's address.
+SHARE_LINK_RE = re.compile(r"^(?:agora://|https?://[^/?#]+/)listing/(\d+)\?share=(\d+)$")
+
+
+class MerchantAction(StrEnum):
+    """A validator's vote on a merchant."""
+
+    approve = "approve"
+    suspend = "suspend"
+    reinstate = "reinstate"
+
+
+# The merchant status each action applies to.
+ACTION_APPLIES_TO = {"approve": "pending", "suspend": "approved", "reinstate": "suspended"}
+
+
+class Decision(StrEnum):
+    """A validator's vote on a disputed order."""
+
+    release = "release"
+    refund = "refund"
+
+
+class PollScope(StrEnum):
+    """Who a poll is for."""
+
+    merchant = "merchant"
+    marketplace = "marketplace"
+
+
+def usage(message: str) -> NoReturn:
+    """A bad combination of options found after parsing: one line, exit 2."""
+    fail("usage", message, code=EXIT_USAGE)
+
+
+def amount_option(option: str, text: str) -> int:
+    """Tokens typed for `option` (`12.5`) in base units, or one line saying what is wrong."""
+    if text.strip().startswith("-"):
+        fail("bad_amount", f"{option} must be more than 0 (it is {text})")
+    try:
+        return parse_amount(text)
+    except AgoraError as exc:
+        if exc.reason == "bad_amount":
+            fail("bad_amount", f"{option} {text!r} is not an amount in tokens like 12.5 "
+                 "(at most 6 decimal places)")
+        fail(exc.reason, f"{option} {text} is more than the largest amount")
+
+
+def parse_share(text: str) -> tuple[int | None, int]:
+    """(listing or None, share id) from a share number or a referral link."""
+    text = text.strip()
+    if text.isdigit():
+        return None, int(text)
+    match = SHARE_LINK_RE.match(text)
+    if match is None:
+        usage(f"--share {text!r} is neither a share number nor a referral link like "
+              "agora://listing/3?share=2")
+    return int(match.group(1)), int(match.group(2))
 
 
 class Common:
@@ -206,7 +271,7 @@ def transfer(
     memo: Annotated[str, typer.Option(help="A short public note.")] = "",
 ) -> TxBody:
     """Send tokens to another account."""
-    return Transfer(to=opts.address(to), amount=parse_amount(amount), memo=memo)
+    return Transfer(to=opts.address(to), amount=amount_option("--amount", amount), memo=memo)
 
 
 @tx_command("merchant-register")
@@ -223,13 +288,19 @@ def merchant_register(
 def merchant_vote(
     opts: Common, *,
     merchant: Annotated[str, typer.Option(help="The merchant: address or key name.")],
-    action: Annotated[str, typer.Option(help="approve, suspend or reinstate.")],
+    action: Annotated[MerchantAction, typer.Option(
+        help="approve (a pending merchant), suspend (an approved one) or reinstate (a "
+             "suspended one).")],
 ) -> TxBody:
     """A validator's vote on a merchant."""
-    if action not in ("approve", "suspend", "reinstate"):
-        fail("field_invalid", "--action is approve, suspend or reinstate")
-    act: Literal["approve", "suspend", "reinstate"] = action  # type: ignore[assignment]
-    return MerchantVote(merchant=opts.address(merchant), action=act)
+    address = opts.address(merchant)
+    status = str(opts.query("state_getMerchant", address=to_text(address))["status"])
+    needed = ACTION_APPLIES_TO[action.value]
+    if status != needed:
+        fail("merchant_state", f"the merchant is {status}, and --action {action.value} "
+             f"applies to a {needed} merchant")
+    act: Literal["approve", "suspend", "reinstate"] = action.value  # type: ignore[assignment]
+    return MerchantVote(merchant=address, action=act)
 
 
 def _describe_new(kind: str) -> Describe:
@@ -247,7 +318,7 @@ def listing_create(
 ) -> TxBody:
     """List a product (approved merchants)."""
     return ListingCreate(title=title, description=description, category=category,
-                         price=parse_amount(price), stock=stock, media=_media(media),
+                         price=amount_option("--price", price), stock=stock, media=_media(media),
                          referral_bps=referral_bps)
 
 
@@ -270,7 +341,7 @@ def listing_update(
         title=title if title is not None else current["title"],
         description=description if description is not None else current["description"],
         category=category if category is not None else current["category"],
-        price=parse_amount(price) if price is not None else int(current["price"]),
+        price=amount_option("--price", price) if price is not None else int(current["price"]),
         stock=stock if stock is not None else int(current["stock"]),
         media=_media(media) if media else [bytes.fromhex(m) for m in current["media"]],
         referral_bps=referral_bps if referral_bps is not None else int(current["referral_bps"]),
@@ -310,16 +381,26 @@ def comment(
 
 @tx_command("purchase", _describe_new("order"))
 def purchase(
-    opts: Common, *, listing: ListingOpt,
+    opts: Common, *,
+    listing: Annotated[int | None, typer.Option(
+        "--listing", min=1, help="Listing id [default: the one in the --share link].",
+        show_default=False)] = None,
     quantity: Annotated[int, typer.Option(min=1, help="Units to buy.")] = 1,
-    share_id: Annotated[int, typer.Option(
-        "--share", min=0, help="Share id from a referral link (0: none).")] = 0,
+    share_link: Annotated[str, typer.Option(
+        "--share", help="A referral link (agora://listing/3?share=2, or its http(s)://NODE/ "
+        "form) or a share number (0: none).")] = "0",
     delivery: Annotated[str, typer.Option(
         help="Delivery details; sealed so only the merchant can read them.")] = "",
     version: Annotated[int | None, typer.Option(
         min=1, help="Listing version to buy [default: current].")] = None,
 ) -> TxBody:
     """Buy: price x quantity goes into escrow until you confirm (or the timeout)."""
+    linked, share_id = parse_share(share_link)
+    if linked is not None and listing is not None and linked != listing:
+        usage(f"the --share link is for listing {linked}, not --listing {listing}")
+    listing = listing if listing is not None else linked
+    if listing is None:
+        usage("name the listing with --listing ID or a --share referral link")
     current = opts.query("state_getListing", id=listing)
     sealed = b""
     if delivery:
@@ -334,14 +415,18 @@ def order_ship(
     opts: Common, *, order: OrderOpt,
     tracking: Annotated[str, typer.Option(help="Tracking note, sealed to the buyer's key.")] = "",
     buyer_key: Annotated[str, typer.Option(
-        help="The buyer's public key (hex), needed to seal --tracking.")] = "",
+        help="The buyer's public key (hex) to seal --tracking to [default: read from the "
+             "order's purchase on the chain].", show_default=False)] = "",
 ) -> TxBody:
-    """Mark an order shipped (merchant); starts the auto-release timer."""
+    """Mark an order shipped (merchant); starts the auto-release timer. The buyer opens the
+    tracking note with `agora order open-tracking`."""
     sealed = b""
     if tracking:
-        if not buyer_key:
-            fail("field_invalid", "--tracking needs --buyer-key to seal it to the buyer")
-        sealed = seal(bytes.fromhex(buyer_key), tracking.encode())
+        if buyer_key:
+            key = bytes.fromhex(buyer_key)
+        else:
+            key = buyer_public_key(opts.url, opts.query("state_getOrder", id=order))
+        sealed = seal(key, tracking.encode())
     return OrderShip(order=order, tracking=sealed)
 
 
@@ -375,12 +460,10 @@ def order_dispute(
 @tx_command("dispute-vote")
 def dispute_vote(
     opts: Common, *, order: OrderOpt,
-    decision: Annotated[str, typer.Option(help="release or refund.")],
+    decision: Annotated[Decision, typer.Option(help="release or refund.")],
 ) -> TxBody:
     """A validator's vote on a disputed order."""
-    if decision not in ("release", "refund"):
-        fail("field_invalid", "--decision is release or refund")
-    choice: Literal["release", "refund"] = decision  # type: ignore[assignment]
+    choice: Literal["release", "refund"] = decision.value  # type: ignore[assignment]
     return DisputeVote(order=order, decision=choice)
 
 
@@ -403,21 +486,30 @@ def review_reply(
     return ReviewReply(order=order, text=text)
 
 
-@tx_command("poll-create", _describe_new("poll"))
+def _describe_poll(result: dict[str, Any], opts: Common) -> dict[str, Any]:
+    """The new poll's id and the absolute height it closes at (--close-in was counted from
+    the latest height when the transaction was signed)."""
+    poll = _new_id(result)
+    if poll is None:
+        return {}
+    return {"poll": poll, "close_height": opts.query("state_getPoll", id=poll)["close_height"]}
+
+
+@tx_command("poll-create", _describe_poll)
 def poll_create(
     opts: Common, *,
     question: Annotated[str, typer.Option(help="The question (1-280 characters).")],
     option: Annotated[list[str], typer.Option(help="An answer (repeat: 2 to 10).")],
-    close_in: Annotated[int, typer.Option(min=1, help="Blocks until the poll closes.")] = 100,
-    scope: Annotated[str, typer.Option(help="merchant (about your products) or marketplace "
-                                       "(validators).")] = "merchant",
+    close_in: Annotated[int, typer.Option(
+        min=1, help="Blocks until the poll closes, counted from the latest height when the "
+        "transaction is signed; the absolute close_height is printed.")] = 100,
+    scope: Annotated[PollScope, typer.Option(help="merchant (about your products) or "
+                                             "marketplace (validators).")] = PollScope.merchant,
     listing: Annotated[int, typer.Option(min=0, help="Listing it is about (0: none).")] = 0,
     buyers_only: Annotated[bool, typer.Option(help="Only your buyers may vote.")] = False,
 ) -> TxBody:
     """Open a community poll."""
-    if scope not in ("merchant", "marketplace"):
-        fail("field_invalid", "--scope is merchant or marketplace")
-    kind: Literal["merchant", "marketplace"] = scope  # type: ignore[assignment]
+    kind: Literal["merchant", "marketplace"] = scope.value  # type: ignore[assignment]
     height = int(opts.query("node_status")["height"])
     return PollCreate(question=question, options=option, scope=kind, listing=listing,
                       buyers_only=buyers_only, close_height=height + close_in)

@@ -41,7 +41,9 @@ EXAMPLES: dict[str, str] = {
     "agora keys delete": "agora keys delete old-key --yes",
     "agora keys export": "agora keys export alice > alice.key        # armored, encrypted\n"
                          "agora keys export alice --hex --unsafe     # raw seed",
-    "agora keys import": "agora keys import alice2 alice.key",
+    "agora keys import": "agora keys import alice2 alice.key\n"
+                         "agora keys import operator --from-node-key --home ~/.agora"
+                         "   # the account agora init funded",
     "agora tx transfer": f"agora tx transfer --from alice --to bob --amount 12.5 {K}",
     "agora tx merchant-register": f'agora tx merchant-register --from dave --name "Dave\'s Shop" '
                                   f'--profile "Vintage maps" {K}',
@@ -55,9 +57,13 @@ EXAMPLES: dict[str, str] = {
                       "# ...\n# share          1\n"
                       "# referral_link  agora://listing/1?share=1",
     "agora tx comment": f'agora tx comment --from alice --listing 1 --text "Blue too?" {K}',
-    "agora tx purchase": f"agora tx purchase --from bob --listing 1 --quantity 2 --share 1 "
-                         f'--delivery "Bob, 1 Main St" {K}',
-    "agora tx order-ship": f"agora tx order-ship --from acme --order 1 {K}",
+    "agora tx purchase": f"agora tx purchase --from bob --share 'agora://listing/1?share=1' "
+                         f'--quantity 2 --delivery "Bob, 1 Main St" {K}\n'
+                         f"agora tx purchase --from carol --listing 1 {K}",
+    "agora tx order-ship": f'agora tx order-ship --from acme --order 1 --tracking "UPS 1Z999" {K}',
+    "agora order open-delivery": f"agora order open-delivery 1 --from acme {K}\n"
+                                 "# Bob, 1 Main St",
+    "agora order open-tracking": f"agora order open-tracking 1 --from bob {K}\n# UPS 1Z999",
     "agora tx order-confirm": f"agora tx order-confirm --from bob --order 1 {K}",
     "agora tx order-cancel": f"agora tx order-cancel --from bob --order 2 {K}",
     "agora tx order-refund": f"agora tx order-refund --from acme --order 2 {K}",
@@ -143,7 +149,18 @@ def _cell(text: str) -> str:
     return " ".join(text.split()).replace("|", "\\|")
 
 
+DEFAULT_IN_HELP_RE = re.compile(r"\s*\[default: ([^\]]*)\]\.?")
+
+
+def _meaning(param: Any) -> str:
+    """The help text without a written-out ``[default: ...]`` (it goes in its column)."""
+    return _cell(DEFAULT_IN_HELP_RE.sub("", param.help or "").strip())
+
+
 def _default(param: Any) -> str:
+    written = DEFAULT_IN_HELP_RE.search(param.help or "")
+    if written:
+        return f"`{_cell(written.group(1))}`"
     if param.required or param.default is None or param.default == "":
         return ""
     value = param.default
@@ -165,7 +182,7 @@ def options_table(command: Any, skip: tuple[str, ...]) -> list[str]:
             continue
         spelling = " / ".join(f"`{o}`" for o in opts)
         required = "yes" if param.required else ""
-        rows.append(f"| {spelling} | {_cell(param.help or '')} | {required} | "
+        rows.append(f"| {spelling} | {_meaning(param)} | {required} | "
                     f"{_default(param)} |")
     if not rows:
         return []
@@ -209,13 +226,14 @@ def tx_shared_table() -> str:
         opts = [*getattr(param, "opts", []), *getattr(param, "secondary_opts", [])]
         if opts and opts[0] in TX_SHARED:
             spelling = " / ".join(f"`{o}`" for o in opts)
-            rows.append(f"| {spelling} | {_cell(param.help or '')} | {_default(param)} |")
+            rows.append(f"| {spelling} | {_meaning(param)} | {_default(param)} |")
     return "\n".join(rows)
 
 
 def render() -> str:
     groups = [("agora init", "agora start", "Node"), ("agora keys ", None, "Keys"),
               ("agora tx ", None, "Transactions"), ("agora query ", None, "Queries"),
+              ("agora order ", None, "Orders"),
               ("agora devnet ", None, "Devnet"), ("agora bench ", None, "Benchmarks")]
     paths = command_paths()
     out: list[str] = []

@@ -8,7 +8,10 @@ underscore aliases), and parse the Markdown page by its ``### `` headings.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
 from pathlib import Path
 
 from tests.docs.gen_cli_doc import EXAMPLES, command_paths, option_names
@@ -53,3 +56,17 @@ def test_cli_doc_options_mentioned_exist() -> None:
             accepted |= tx_shared
         mentioned = set(OPTION_RE.findall(body))
         assert mentioned <= accepted, f"{path}: unknown options {sorted(mentioned - accepted)}"
+
+
+def test_cli_help_shows_written_defaults_and_no_stray_metavars() -> None:
+    """`--help` keeps bracketed text such as ``[default: <home>/keyring]`` (rich markup used
+    to swallow it) and prints no ``<bool>`` after flags."""
+    agora = str(Path(sys.executable).parent / "agora")
+    env = {**os.environ, "COLUMNS": "200"}
+    shown = subprocess.run([agora, "tx", "purchase", "--help"], capture_output=True, text=True,
+                           env=env, timeout=60, check=True).stdout
+    flat = " ".join(shown.split())
+    for written in ("[default: <home>/keyring]", "[default: $AGORA_HOME or ~/.agora]",
+                    "[default: the one in the --share link]"):
+        assert written in flat, f"{written} missing from --help:\n{shown}"
+    assert "<bool>" not in shown, shown

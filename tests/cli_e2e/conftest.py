@@ -1,0 +1,82 @@
+"""A one-validator devnet in `<tmp>/.devnet`, and a runner for `agora` in `<tmp>` as a user's
+shell would run it (no AGORA_* variables unless a test passes them, stdin not a terminal)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.cli_e2e.test_shop_cli import AGORA, COMMAND_TIMEOUT_S, _kill_leftovers, free_base_port
+
+
+@dataclass
+class Shell:
+    """`agora` typed in the directory that holds a running devnet's `.devnet`."""
+
+    cwd: Path
+    devnet: Path
+    node: str
+    accounts: dict[str, str]
+    home_v0: Path
+    keyring: list[str] = field(default_factory=list)
+
+    def run(self, *args: str, env: dict[str, str] | None = None,
+            cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+        """Run `agora ARGS` and return the finished process."""
+        base = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
+        base["HOME"] = str(self.cwd / "user-home")  # no ~/.agora of the machine's user
+        return subprocess.run([AGORA, *args], capture_output=True, text=True,
+                              cwd=cwd or self.cwd, env={**base, **(env or {})},
+                              timeout=COMMAND_TIMEOUT_S, stdin=subprocess.DEVNULL)
+
+    def run_to(self, *args: str, stdout: int) -> subprocess.CompletedProcess[str]:
+        """Run `agora ARGS` writing its stdout to the file descriptor `stdout`."""
+        base = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
+        base["HOME"] = str(self.cwd / "user-home")
+        return subprocess.run([AGORA, *args], stdout=stdout, stderr=subprocess.PIPE,
+                              text=True, cwd=self.cwd, env=base, timeout=COMMAND_TIMEOUT_S,
+                              stdin=subprocess.DEVNULL)
+
+    def ok(self, *args: str, **kwargs: Any) -> Any:
+        """Run with --output json; exit 0 and the decoded JSON."""
+        done = self.run(*args, "--output", "json", **kwargs)
+        assert done.returncode == 0, f"agora {' '.join(args)}: {done.stderr}"
+        return json.loads(done.stdout)
+
+    def tx(self, kind: str, sender: str, *args: str) -> Any:
+        """A finalized transaction from the devnet keyring."""
+        result = self.ok("tx", kind, "--from", sender, *args, *self.keyring)
+        assert result["status"] == "finalized", result
+        return result
+
+
+@pytest.fixture(scope="package")
+def shell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shell]:
+    """A running one-validator devnet at `<tmp>/.devnet`, stopped afterwards."""
+    cwd = tmp_path_factory.mktemp("first-hour")
+    (cwd / "user-home").mkdir()
+    devnet = cwd / ".devnet"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
+    up = subprocess.run([AGORA, "devnet", "up", "--detach", "--validators", "1",
+                         "--base-port", str(free_base_port()), "--output", "json"],
+                        capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+    pids: list[int] = []
+    try:
+        assert up.returncode == 0, f"devnet up failed: {up.stderr}"
+        started = json.loads(up.stdout)
+        pids = [int(n["pid"]) for n in started["nodes"] if n.get("pid")]
+        accounts = {a["name"]: a["address"] for a in started["accounts"]}
+        yield Shell(cwd, devnet, started["nodes"][0]["rpc"], accounts,
+                    Path(started["nodes"][0]["home"]),
+                    ["--keyring-backend", "test", "--keyring-dir", ".devnet/keyring"])
+    finally:
+        subprocess.run([AGORA, "devnet", "down"], capture_output=True, cwd=cwd, env=env,
+                       timeout=120)
+        _kill_leftovers(pids)
