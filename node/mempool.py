@@ -179,17 +179,20 @@ class Mempool:
 
     # Admission.
 
-    def check(self, tx: Transaction, *, simulate: bool = True) -> None:
+    def check(self, tx: Transaction, *, simulate: bool = True, gap_quota: bool = True) -> None:
         """Raise the error that admitting `tx` would give, without admitting it.
 
         Does not verify the signature (see `admit`). With a `context`, the sender must be
         able to act (reserve_required), and the account's next transaction is also
         executed on committed state (nothing is kept) and its refusal raised, unless
-        `simulate` is False (gossip from peers, which ran it already).
+        `simulate` is False (gossip from peers, which ran it already). `gap_quota` False
+        leaves out the limit on gapped transactions: a pre-check while earlier nonces of
+        the account are still being verified (they are admitted first, so `admit` decides).
         """
-        self._check(tx, simulate)
+        self._check(tx, simulate, gap_quota)
 
-    def _check(self, tx: Transaction, simulate: bool) -> tuple[list[bytes], bool]:
+    def _check(self, tx: Transaction, simulate: bool,
+               gap_quota: bool = True) -> tuple[list[bytes], bool]:
         """`check`; returns the gapped transactions to displace to make room for `tx`
         (empty unless the pool is full), and whether `tx` itself is gapped."""
         if tx.chain_id != self._chain_id:
@@ -230,7 +233,7 @@ class Mempool:
             run_end = self._run_end(state_nonce, queued)
             gapped = nonce > run_end
             waiting = queued_count - (run_end - state_nonce)
-            if gapped and waiting >= pool_limits.max_gapped_per_account:
+            if gap_quota and gapped and waiting >= pool_limits.max_gapped_per_account:
                 raise NodeError(
                     NodeErrorCode.ACCOUNT_QUOTA,
                     f"account has {waiting} transactions waiting on a nonce gap"

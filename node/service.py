@@ -105,6 +105,14 @@ class Node:
         self._rechecked_at = float("-inf")
         self._work_signalled = False
         self._gossip_tasks = 0
+        # The admission of the batch verified before this one: batches are verified
+        # concurrently (in threads) but admitted in arrival order, so an account's nonces
+        # split over two batches do not arrive gapped (see `_verify_and_admit`).
+        self._admit_turn: asyncio.Future[None] | None = None
+        # Ids of the transactions being verified (at most GOSSIP_VERIFY_TASKS_MAX + 1
+        # batches of TX_BATCH_MAX, plus RPC batches): a copy from another peer meanwhile is
+        # skipped, not verified a second time.
+        self._verifying: set[bytes] = set()
         self._tasks: set[asyncio.Task[None]] = set()
         self.rpc_port = 0
         self.p2p_port = 0
@@ -365,20 +373,25 @@ class Node:
             self.hub.publish("tx", tx_key, {"id": tx_key, "status": "admitted"})
 
     def _after_admit(self, tx: Transaction, *, tx_watched: bool = True,
-                     signal: bool = True) -> None:
+                     signal: bool = True, gossip: bool = True) -> None:
         """Notify, queue for gossip and signal work. `tx_watched` False: the caller found
         no "tx" subscription at all (once per batch), so no per-transaction lookup;
-        `signal` False: the caller signals work itself once for a batch."""
+        `signal` False: the caller signals work itself once for a batch; `gossip` False:
+        the caller forwards it in a batch of its own."""
         if tx_watched:
             self._publish_admitted(tx)
-        self._tx_batch.append(tx.raw)
+        if gossip:
+            self._queue_gossip(tx.raw)
+        if signal:
+            self._signal_work()
+
+    def _queue_gossip(self, raw: bytes) -> None:
+        self._tx_batch.append(raw)
         if len(self._tx_batch) >= TX_BATCH_MAX:
             self._flush_txs()
         elif self._tx_flush is None:
             self._tx_flush = asyncio.get_running_loop().call_later(TX_BATCH_DELAY_S,
                                                                    self._flush_txs)
-        if signal:
-            self._signal_work()
 
     def _flush_txs(self) -> None:
         self._tx_flush = None
@@ -443,15 +456,19 @@ class Node:
                 junk += 1
                 continue
             tx_id = _sha256(raw).digest()
-            if tx_id in self.mempool:
-                continue  # pending here already (a re-gossip): no second decode
+            if tx_id in self.mempool or tx_id in self._verifying:
+                # Pending here already, or in a batch being verified: every peer gossips
+                # what it admitted, so a transaction arrives once from each of them.
+                continue
             try:
                 tx = decode_tx(raw, tx_id=tx_id)
             except AgoraError:
                 junk += 1
                 continue
             try:
-                self.mempool.check(tx, simulate=False)
+                # Earlier nonces may still be in a batch being verified: the gap limit
+                # is checked when they are admitted, in arrival order.
+                self.mempool.check(tx, simulate=False, gap_quota=False)
             except AgoraError as exc:
                 # Refusals that depend on this node's state (a nonce just finalized, a full
                 # pool) happen to honest peers too; another chain's transaction does not.
@@ -459,6 +476,7 @@ class Node:
                     junk += 1
                 continue
             txs.append(tx)
+            self._verifying.add(tx_id)
         if not txs:
             if junk:
                 self._penalize_gossip(peer, f"{junk} junk items of {len(items)}")
@@ -470,11 +488,13 @@ class Node:
             # batch is handled inline (back-pressure on that peer).
             self._gossip_tasks += 1
             task = asyncio.get_running_loop().create_task(
-                self._admit_gossiped(txs, peer=peer, junk=junk, items=len(items)))
+                self._admit_gossiped(txs, peer=peer, junk=junk, items=len(items),
+                                     payload=payload if len(txs) == len(items) else None))
             self._tasks.add(task)
             task.add_done_callback(self._gossip_task_done)
             return False
-        await self._admit_gossiped(txs, peer=peer, junk=junk, items=len(items))
+        await self._admit_gossiped(txs, peer=peer, junk=junk, items=len(items),
+                                   payload=payload if len(txs) == len(items) else None)
         return False
 
     def _gossip_task_done(self, task: asyncio.Task[None]) -> None:
@@ -489,22 +509,34 @@ class Node:
         log(_log, logging.INFO, "tx_gossip_junk", peer=peer.hex()[:16], detail=detail)
 
     async def _admit_gossiped(self, txs: list[Transaction], *, peer: bytes, junk: int,
-                              items: int) -> None:
+                              items: int, payload: bytes | None = None) -> None:
         """Verify and admit `txs` (from `peer`'s batch of `items`, `junk` of them already
-        refused as junk); gossip the admitted ones on and charge the peer for the junk."""
+        refused as junk); gossip the admitted ones on and charge the peer for the junk.
+
+        `payload`: the peer's batch, when every item of it is in `txs`. If every one is
+        admitted, that batch is forwarded as it came (it is then a batch of just admitted
+        transactions): its gossip id is the same on every node, so the copies the other
+        peers forward are dropped unopened by the P2P layer. Otherwise the admitted ones
+        go out in this node's own batches."""
         if self.mempool is None:
             return
         refusals = await self._verify_and_admit(txs)
+        whole = payload is not None and all(refusal is None for refusal in refusals)
         watched = self.hub.wants_topic("tx")
         admitted = 0
         for tx, refusal in zip(txs, refusals, strict=True):
             if refusal is None:
-                # Publishes, queues the transaction for the next gossip batch of this
-                # node's own (re-encoded: never the peer's bytes) and counts it.
-                self._after_admit(tx, tx_watched=watched, signal=False)
+                # Publishes, counts and, unless the whole batch goes on, queues the
+                # transaction for the next gossip batch of this node's own (re-encoded).
+                self._after_admit(tx, tx_watched=watched, signal=False, gossip=not whole)
                 admitted += 1
             elif refusal.code is ErrorCode.BAD_SIGNATURE:
                 junk += 1
+        if whole and payload is not None and self.p2p is not None:
+            try:
+                self.p2p.broadcast(KIND_TXS, payload)
+            except P2PError as exc:
+                log(_log, logging.WARNING, "tx_gossip_failed", error=str(exc))
         if junk:
             self._penalize_gossip(peer, f"{junk} junk items of {items}")
         if admitted:
@@ -519,11 +551,26 @@ class Node:
         """
         mempool = self.mempool
         assert mempool is not None
+        previous, turn = self._admit_turn, asyncio.get_running_loop().create_future()
+        self._admit_turn = turn
+        verifying = self._verifying
+        verifying.update(tx.tx_id for tx in txs)
+        try:
+            return await self._verify_then_admit(mempool, txs, previous)
+        finally:
+            turn.set_result(None)
+            verifying.difference_update(tx.tx_id for tx in txs)
+
+    async def _verify_then_admit(self, mempool: Mempool, txs: list[Transaction],
+                                 previous: asyncio.Future[None] | None,
+                                 ) -> list[AgoraError | None]:
         verified = mempool.verified
         unverified = verified.unverified(txs)
         for tx, ok in zip(unverified, await self._verify(unverified), strict=True):
             if ok:
                 verified.add(tx.tx_id)
+        if previous is not None:
+            await previous  # the batch that arrived first is admitted first
         # Those that failed, or whose id left the cache meanwhile (finalized): one lookup
         # for the batch, since admitting below does not change the cache.
         refused = {tx.tx_id for tx in verified.unverified(txs)}

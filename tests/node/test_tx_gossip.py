@@ -153,3 +153,23 @@ async def test_tx_gossip_junk_batch_forwards_only_the_admitted_tx_and_bans_the_s
     assert p2p.metrics()["closed.misbehaving"] == 1
     assert net.seen.received() == {valid.raw}
     assert p2p.is_connected(net.observer.peer_id)
+
+
+async def test_tx_gossip_an_accounts_nonces_over_back_to_back_batches_are_all_admitted(
+    net: Net,
+) -> None:
+    # Batches are verified concurrently; an account's nonces split over them must not be
+    # refused as gapped (MEMPOOL_MAX_GAPPED_PER_ACCOUNT) while the earlier batch verifies.
+    funded = net.funded
+    txs = [sign_tx(funded, CHAIN_ID, n, Transfer(to=b"\x03" * 20, amount=10**6))
+           for n in range(230)]  # each carries the reserve: the first creates the account
+    # The first batch is verified in threads; the second, small one inline (at once).
+    payloads = [pack_plain([tx.raw for tx in txs[:200]]), pack_plain([tx.raw for tx in txs[200:]])]
+    for payload in payloads:
+        assert net.sender.broadcast(KIND_TXS, payload) == 1
+    wanted = {tx.raw for tx in txs}
+    await wait_until(lambda: net.seen.received() >= wanted)
+    assert net.seen.received() == wanted
+    # Each batch was clean: forwarded as it came (one gossip id on every node), not
+    # re-encoded into batches of the node's own.
+    assert sorted(pack_plain(batch) for batch in net.seen.batches) == sorted(payloads)
