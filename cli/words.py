@@ -43,24 +43,30 @@ def _bound(field: str, value: Any, symbol: str) -> str:
     return str(value)
 
 
+# pydantic error kinds with a bound: the phrase and the bound's key in the error's ctx.
+_BOUND_PHRASES = {
+    "greater_than_equal": ("must be at least", "ge"),
+    "greater_than": ("must be more than", "gt"),
+    "less_than_equal": ("must be at most", "le"),
+    "less_than": ("must be less than", "lt"),
+}
+# pydantic error kinds about a length: the sentence, filled with the ctx's value of its key.
+_LENGTH_PHRASES = {
+    "string_too_short": ("must have at least {} character(s)", "min_length"),
+    "string_too_long": ("must have at most {} characters", "max_length"),
+    "too_short": ("must be given at least {} times", "min_length"),
+    "too_long": ("may be given at most {} times", "max_length"),
+}
+
+
 def _phrase(error: dict[str, Any], field: str, symbol: str) -> str:
     kind, ctx = error.get("type", ""), error.get("ctx") or {}
-    if kind == "greater_than_equal":
-        return f"must be at least {_bound(field, ctx.get('ge'), symbol)}"
-    if kind == "greater_than":
-        return f"must be more than {_bound(field, ctx.get('gt'), symbol)}"
-    if kind == "less_than_equal":
-        return f"must be at most {_bound(field, ctx.get('le'), symbol)}"
-    if kind == "less_than":
-        return f"must be less than {_bound(field, ctx.get('lt'), symbol)}"
-    if kind == "string_too_short":
-        return f"must have at least {ctx.get('min_length')} character(s)"
-    if kind == "string_too_long":
-        return f"must have at most {ctx.get('max_length')} characters"
-    if kind == "too_short":
-        return f"must be given at least {ctx.get('min_length')} times"
-    if kind == "too_long":
-        return f"may be given at most {ctx.get('max_length')} times"
+    if kind in _BOUND_PHRASES:
+        words, key = _BOUND_PHRASES[kind]
+        return f"{words} {_bound(field, ctx.get(key), symbol)}"
+    if kind in _LENGTH_PHRASES:
+        sentence, key = _LENGTH_PHRASES[kind]
+        return sentence.format(ctx.get(key))
     if kind == "string_pattern_mismatch":
         return "has characters that are not allowed (see --help)"
     if kind == "value_error":
