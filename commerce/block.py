@@ -113,8 +113,12 @@ def encode_block(header: BlockHeader, txs: tuple[Transaction, ...]) -> Block:
 
 def decode_block(raw: bytes, *, max_txs: int = MAX_BLOCK_TXS,
                  max_bytes: int = MAX_BLOCK_BYTES,
-                 known: Callable[[bytes], Transaction | None] | None = None) -> Block:
+                 known: Callable[[bytes], Transaction | None] | None = None,
+                 root_checked: bool = False) -> Block:
     """Decode and check a block's form and tx root; raises ValidationError.
+
+    `root_checked`: the caller has already checked these exact bytes against the
+    header's tx root (the consensus digest does): the Merkle pass is not repeated.
 
     `known(tx_bytes)` may return a transaction decoded before from exactly these wire
     bytes (a node's mempool): it is reused instead of decoded again (and its bytes are not
@@ -140,7 +144,7 @@ def decode_block(raw: bytes, *, max_txs: int = MAX_BLOCK_TXS,
             continue
         txs.append(decode_tx(item))
     txs_tuple = tuple(txs)
-    if tx_root(txs_tuple) != header.tx_root:
+    if not root_checked and tx_root(txs_tuple) != header.tx_root:
         raise ValidationError(ErrorCode.BAD_BLOCK, "tx_root does not match the transactions")
     ids = [tx.tx_id for tx in txs_tuple]
     if len(set(ids)) != len(ids):

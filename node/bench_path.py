@@ -12,7 +12,8 @@ the untimed setup stages of `node.workload.MixedWorkload` are finalized on both 
    and the gossip batches of what was admitted, packed for P2P (captured, not sent).
 2. `gossip` (B): each captured batch into the gossip handler (decode, check, signature,
    admission).
-3. blocks of `block_txs`: `propose` (A reaps and executes), `validate` (B decodes the block
+3. blocks of `block_txs`: `propose` (A reaps, executes and names the block by its consensus
+   digest), `validate` (B checks the body against the header for the digest, decodes the block
    reusing its mempool's transactions and re-executes), `finalize` (A and B write the block
    and update their mempools; the finalized-block listeners run, RPC notifications of
    nobody subscribed cost only their checks).
@@ -58,7 +59,7 @@ from node.bench_state import (
     bench_genesis,
     bench_keys,
 )
-from node.chain import Chain
+from node.chain import Chain, ConsensusDigest
 from node.config import parse_config
 from node.home import LoadedHome, NodeHome
 from node.mempool import Mempool, MempoolLimits
@@ -98,7 +99,7 @@ def _node(root: Path, genesis: Genesis, key: Keypair, block_txs: int) -> Node:
         nonce_window=pool.nonce_window), context=node._next_context)
     node.mempool.evict_listeners.append(node._on_evicted)
     node.chain = Chain(node.store, genesis, node.mempool, key.public_key,
-                       max_block_txs=block_txs)
+                       max_block_txs=block_txs, digests=ConsensusDigest())
     node.chain.finalized_listeners.append(node._on_finalized)
     node.p2p = _CapturedP2P()  # type: ignore[assignment]
     node._rechecked_at = float("inf")  # no background recheck (not per transaction)
@@ -215,10 +216,17 @@ async def run(h: Harness, meter: Meter) -> None:
     finalized = 0
     while len(a.mempool):
         height = a.store.head.height + 1
+        # Each replica names the block by its consensus digest (A's for its PRE-PREPARE,
+        # B's on receiving it) before B validates it, as `consensus.Replica` does.
         with meter.phase("propose"):
             raw = a.chain.propose(height, 0)
+            assert a.chain.digests is not None
+            a.chain.digests(raw)
         with meter.phase("validate"):
+            assert b.chain.digests is not None
+            named = b.chain.digests(raw)
             digest = b.chain.validate(height, raw, a.key.public_key)
+            assert named == digest, "the digest names the block validated"
         with meter.phase("finalize"):
             block = a.chain.finalize(raw, CERTIFICATE, digest)
             b.chain.finalize(raw, CERTIFICATE, digest)

@@ -78,10 +78,24 @@ class ConsensusDigest:
             digest: bytes | None = block_digest(block_raw)
         except ValidationError:
             digest = None
+        self._keep(block_raw, digest)
+        return digest
+
+    def remember(self, block_raw: bytes, digest: bytes) -> None:
+        """Note the digest of a block this node built itself (`Chain.propose` computed its
+        `tx_root` from the transactions), so that naming it costs no Merkle pass."""
+        self._keep(block_raw, digest)
+
+    def root_checked(self, block_raw: bytes) -> bool:
+        """True when these exact bytes are a block whose body matches its header's
+        `tx_root` (answered before, or built here): decoding it need not check again."""
+        return self._known.get(block_raw) is not None
+
+    def _keep(self, block_raw: bytes, digest: bytes | None) -> None:
+        known = self._known
         known[block_raw] = digest
         if len(known) > limits.MAX_DIGESTS_CACHED:
             known.popitem(last=False)
-        return digest
 
 
 @dataclass(slots=True)
@@ -100,7 +114,8 @@ class Chain:
 
     def __init__(self, store: Store, genesis: Genesis, mempool: Mempool,
                  proposer_key: bytes, *, max_block_txs: int | None = None,
-                 verify_pool: Executor | None = None) -> None:
+                 verify_pool: Executor | None = None,
+                 digests: ConsensusDigest | None = None) -> None:
         self.store = store
         self.genesis = genesis
         self.mempool = mempool
@@ -109,6 +124,9 @@ class Chain:
                                  genesis.params.max_block_txs)
         self._executed: OrderedDict[bytes, Executed] = OrderedDict()
         self._verify_pool = verify_pool
+        # The replica's digest function, when it is shared: blocks built here are noted in
+        # it, and blocks it checked are decoded without a second Merkle pass.
+        self.digests = digests
         self._context: ChainContext | None = None
         self.finalized_listeners: list[FinalizedListener] = []
         # Blocks written unsynced and not yet reported (one run of FinalizeBlock effects).
@@ -155,7 +173,12 @@ class Chain:
         block = encode_block(header, txs)
         assert len(block.raw) <= params.max_block_bytes, "a proposal fits the block limit"
         self._remember(Executed(block, result))
+        if self.digests is not None:
+            self.digests.remember(block.raw, block.hash)
         return block.raw
+
+    def _root_checked(self, block_raw: bytes) -> bool:
+        return self.digests is not None and self.digests.root_checked(block_raw)
 
     # Every replica.
 
@@ -168,7 +191,8 @@ class Chain:
         """
         block = decode_block(block_raw, max_txs=self.genesis.params.max_block_txs,
                              max_bytes=self.genesis.params.max_block_bytes,
-                             known=self.mempool.get_by_bytes)
+                             known=self.mempool.get_by_bytes,
+                             root_checked=self._root_checked(block_raw))
         if expected_proposer is None and \
                 block.header.proposer not in self.genesis.validator_keys:
             raise ValidationError(ErrorCode.BAD_BLOCK, "block proposer is not a validator")
@@ -241,7 +265,7 @@ class Chain:
         """
         executed = self._executed.get(digest)
         if executed is None:
-            block = decode_block(block_raw)
+            block = decode_block(block_raw, root_checked=self._root_checked(block_raw))
             assert block.hash == digest, "the certificate names this block"
             executed = self._validate_decoded(block.height, block, None, certified=True)
         block, result = executed.block, executed.result

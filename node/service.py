@@ -155,7 +155,7 @@ class Node:
         self.mempool.evict_listeners.append(self._on_evicted)
         self.chain = Chain(self.store, self.genesis, self.mempool, self.key.public_key,
                            max_block_txs=cfg.consensus.max_block_txs,
-                           verify_pool=self._verify_pool)
+                           verify_pool=self._verify_pool, digests=ConsensusDigest())
         self.chain.finalized_listeners.append(self._on_finalized)
         self.replica = self._make_replica()
         self.p2p = self._make_p2p()
@@ -186,7 +186,8 @@ class Node:
         return host.strip("[]"), port
 
     def _make_replica(self) -> Replica:
-        assert self.store is not None
+        assert self.store is not None and self.chain is not None
+        assert self.chain.digests is not None, "the replica shares the chain's digests"
         head = self.store.head
         records = [value for _, value in self.store.consensus_records()]
         cons = self.config.consensus
@@ -203,7 +204,7 @@ class Node:
             finalized_digest=head.block_hash if head.height > 0 else b"",
             finalized_certificate=self.store.get_certificate(head.height),
             records=records,
-            digest_fn=ConsensusDigest(),
+            digest_fn=self.chain.digests,
             config=config,
         )
 
