@@ -99,7 +99,7 @@ def _node(root: Path, genesis: Genesis, key: Keypair, block_txs: int) -> Node:
         nonce_window=pool.nonce_window), context=node._next_context)
     node.mempool.evict_listeners.append(node._on_evicted)
     node.chain = Chain(node.store, genesis, node.mempool, key.public_key,
-                       max_block_txs=block_txs, digests=ConsensusDigest())
+                       max_block_txs=block_txs, digests=ConsensusDigest(node.mempool.id_of_bytes))
     node.chain.finalized_listeners.append(node._on_finalized)
     node.p2p = _CapturedP2P()  # type: ignore[assignment]
     node._rechecked_at = float("inf")  # no background recheck (not per transaction)

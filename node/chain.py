@@ -28,7 +28,8 @@ from node.mempool import Mempool
 from node.store import Store
 
 
-def block_digest(block_raw: bytes) -> bytes:
+def block_digest(block_raw: bytes,
+                 known_id: Callable[[bytes], bytes | None] | None = None) -> bytes:
     """The hash consensus signs for a block: SHA-256 of its header's canonical bytes,
     after checking that the body is the one the header commits to.
 
@@ -36,6 +37,9 @@ def block_digest(block_raw: bytes) -> bytes:
     ids), so checking the root here makes the digest name the whole block: a body that
     does not match its header is not that block, whoever sends it. Checks form and the
     root only (no transaction is decoded or executed: `Chain.validate` does that).
+
+    `known_id(tx_bytes)` may give the id of a transaction known by exactly these bytes (the
+    mempool's, whose id was hashed from them on admission), saving its SHA-256.
 
     Raises ValidationError when the bytes are not a block or the body does not match.
     """
@@ -53,7 +57,8 @@ def block_digest(block_raw: bytes) -> bytes:
     for item in body:
         if type(item) is not bytes:
             raise ValidationError(ErrorCode.BAD_BLOCK, "a block transaction must be bytes")
-        leaves.append(hasher(item).digest())
+        tx_id = None if known_id is None else known_id(item)
+        leaves.append(hasher(item).digest() if tx_id is None else tx_id)
     if merkle_root(leaves) != header.tx_root:
         raise ValidationError(ErrorCode.BAD_BLOCK, "tx_root does not match the transactions")
     return header.hash
@@ -67,15 +72,16 @@ class ConsensusDigest:
     a repeated call costs a dict lookup instead of a Merkle pass over every transaction.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, known_id: Callable[[bytes], bytes | None] | None = None) -> None:
         self._known: OrderedDict[bytes, bytes | None] = OrderedDict()
+        self._known_id = known_id  # passed to `block_digest` (a mempool's `id_of_bytes`)
 
     def __call__(self, block_raw: bytes) -> bytes | None:
         known = self._known
         if block_raw in known:
             return known[block_raw]
         try:
-            digest: bytes | None = block_digest(block_raw)
+            digest: bytes | None = block_digest(block_raw, self._known_id)
         except ValidationError:
             digest = None
         self._keep(block_raw, digest)

@@ -152,6 +152,11 @@ class Mempool:
         entry = self._by_raw.get(raw)
         return None if entry is None else entry.tx
 
+    def id_of_bytes(self, raw: bytes) -> bytes | None:
+        """The id of the pending transaction whose wire bytes are `raw`, or None."""
+        entry = self._by_raw.get(raw)
+        return None if entry is None else entry.tx.tx_id
+
     def committed_nonce(self, sender: bytes) -> int:
         """The next nonce of `sender` on committed state."""
         nonce = self._nonces.get(sender)

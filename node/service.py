@@ -155,7 +155,8 @@ class Node:
         self.mempool.evict_listeners.append(self._on_evicted)
         self.chain = Chain(self.store, self.genesis, self.mempool, self.key.public_key,
                            max_block_txs=cfg.consensus.max_block_txs,
-                           verify_pool=self._verify_pool, digests=ConsensusDigest())
+                           verify_pool=self._verify_pool,
+                           digests=ConsensusDigest(self.mempool.id_of_bytes))
         self.chain.finalized_listeners.append(self._on_finalized)
         self.replica = self._make_replica()
         self.p2p = self._make_p2p()

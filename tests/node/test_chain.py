@@ -10,6 +10,7 @@ import pytest
 
 from commerce.address import address_of, to_text
 from commerce.block import BlockHeader, decode_block, encode_block, tx_root
+from commerce.encoding import decode, encode
 from commerce.errors import ValidationError
 from commerce.genesis import Genesis, parse_genesis
 from commerce.keys import Keypair
@@ -17,7 +18,7 @@ from commerce.ledger import get_account
 from commerce.limits import MIN_BLOCK_BYTES
 from commerce.transfer import Transfer
 from commerce.tx import decode_tx, sign_tx
-from node.chain import Chain, block_digest
+from node.chain import Chain, ConsensusDigest, block_digest
 from node.mempool import Mempool
 from node.store import Store
 
@@ -193,3 +194,39 @@ def test_chain_reproposal_needs_a_validator_proposer_not_the_current_primary(
     finally:
         for opened in stores:
             opened.close()
+
+
+def test_chain_shared_digests_name_blocks_with_one_merkle_pass_and_still_bind_bodies(
+    tmp_path: Path, store: Store, genesis: Genesis, keys: list[Keypair]
+) -> None:
+    # A node's Chain and replica share one ConsensusDigest (node/service.py): the primary
+    # notes the block it built, a backup's digest reuses its mempool's ids, and a block
+    # whose body does not match its header is never taken as checked.
+    mempool = Mempool(store.state, CHAIN_ID)
+    primary = Chain(store, genesis, mempool, keys[0].public_key,
+                    digests=ConsensusDigest(mempool.id_of_bytes))
+    txs = [sign_tx(keys[1], CHAIN_ID, n, Transfer(to=address_of(keys[2].public_key), amount=5))
+           for n in range(3)]
+    for tx in txs:
+        primary.mempool.admit(tx)
+    raw = primary.propose(1, 1_000)
+    assert primary.digests is not None and primary.digests.root_checked(raw)
+    other_store = Store.open(tmp_path / "other", genesis)
+    try:
+        pool = Mempool(other_store.state, CHAIN_ID)
+        for tx in txs[:2]:  # the backup knows two of the three by their bytes
+            pool.admit(tx)
+        digests = ConsensusDigest(pool.id_of_bytes)
+        backup = Chain(other_store, genesis, pool, keys[1].public_key, digests=digests)
+        header, body = decode(raw)
+        tampered = encode([header, [body[1], body[0], body[2]]])  # same txs, other order
+        assert digests(tampered) is None and not digests.root_checked(tampered)
+        with pytest.raises(ValidationError, match="tx_root"):
+            backup.validate(1, tampered, keys[0].public_key)
+        assert digests(raw) == block_digest(raw) == primary.digests(raw)
+        assert backup.validate(1, raw, keys[0].public_key) == block_digest(raw)
+        backup.finalize(raw, b"certificate", block_digest(raw))
+        primary.finalize(raw, b"certificate", block_digest(raw))
+        assert other_store.head == store.head
+    finally:
+        other_store.close()
