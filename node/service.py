@@ -29,6 +29,7 @@ from commerce.tx import Transaction, decode_tx
 from consensus.events import Note, Started, WorkPending
 from consensus.replica import Replica, ReplicaConfig
 from node.chain import Chain, ConsensusDigest
+from node.config import parse_host_port
 from node.driver import KIND_BLOCKS, KIND_CONSENSUS, ConsensusDriver
 from node.errors import NodeError, NodeErrorCode
 from node.home import LoadedHome
@@ -182,9 +183,9 @@ class Node:
         self.driver.feed(Started())
 
     def _p2p_address(self) -> tuple[str, int]:
-        host, port_text = self.config.p2p.listen.rsplit(":", 1)
-        port = int(port_text) if self._p2p_port_override is None else self._p2p_port_override
-        return host.strip("[]"), port
+        host, port = parse_host_port(self.config.p2p.listen)
+        port = port if self._p2p_port_override is None else self._p2p_port_override
+        return host, port
 
     def _make_replica(self) -> Replica:
         assert self.store is not None and self.chain is not None
@@ -232,13 +233,13 @@ class Node:
     async def _start_rpc(self) -> None:
         from node.rpc_methods import VERSION, build_registry
 
-        host, port_text = self.config.rpc.listen.rsplit(":", 1)
-        port = int(port_text) if self._rpc_port_override is None else self._rpc_port_override
+        host, port = parse_host_port(self.config.rpc.listen)
+        port = port if self._rpc_port_override is None else self._rpc_port_override
         registry = build_registry(self)
         app = create_app(registry, self.hub, self.health_checks, self.metrics,
                          cors_origins=self.config.rpc.cors_origins, limits=self.hub.limits,
                          version=VERSION)
-        self._runner = await serve(app, host.strip("[]"), port)
+        self._runner = await serve(app, host, port)
         self.rpc_port = bound_port(self._runner)
 
     async def stop(self) -> None:
