@@ -1,12 +1,15 @@
 """What `agora tx` and `agora query` share: the node URL, RPC calls, signing and submitting.
 
-Each command parses its arguments, makes one call here, and renders the result.
+Each command parses its arguments, makes one call here, and renders the result. The calls go
+through the SDK (`client.rpc`, `client.wallet`); this module turns its errors into one line
+on stderr.
 """
 
 from __future__ import annotations
 
-import asyncio
+import contextlib
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -15,16 +18,15 @@ import typer
 
 from cli.client_config import load_client_config
 from cli.common import fail, resolve_home
-from cli.keys import KeyringBackend
-from cli.keys import _keyring as open_keyring
-from cli.keys import _passphrase as read_passphrase
+from cli.keys import KeyringBackend, open_keyring, read_passphrase
 from cli.words import node_message
-from commerce.address import Address, address_of, from_text, to_text
+from client.rpc import RpcCallError, RpcTransportError, SyncRpcClient
+from client.wallet import Wallet
+from commerce.address import Address, from_text
 from commerce.errors import AgoraError
 from commerce.keys import Keypair
-from commerce.tx import Transaction, TxBody, sign_tx
-from node.config import load_config
-from node.rpc.client import RpcCallError, RpcClient, RpcTransportError
+from commerce.tx import Transaction, TxBody
+from node.config import load_config, parse_host_port
 
 DEFAULT_NODE = "http://127.0.0.1:26657"
 HOW_TO_NAME_A_NODE = "name one with --node URL, the AGORA_NODE variable, or --home DIR"
@@ -67,9 +69,9 @@ def _home_rpc(home: Path) -> str | None:
     config_file = home / "config" / "config.toml"
     if not config_file.is_file():
         return None
-    host, port = load_config(config_file).rpc.listen.rsplit(":", 1)
+    host, port = parse_host_port(load_config(config_file).rpc.listen)
     host = "127.0.0.1" if host in ("0.0.0.0", "") else host
-    return f"http://{host}:{port}"
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
 
 
 def node_url(node: str | None, home: Path | None) -> NodeUrl:
@@ -92,11 +94,6 @@ def node_url(node: str | None, home: Path | None) -> NodeUrl:
     return NodeUrl.of(DEFAULT_NODE, "the default")
 
 
-async def _call(url: str, method: str, params: dict[str, Any]) -> Any:
-    async with RpcClient(url) as client:
-        return await client.call(method, **params)
-
-
 def unreachable(url: str) -> NoReturn:
     """One line: the URL tried, where it came from, and how to name another node."""
     source = getattr(url, "source", "")
@@ -105,10 +102,13 @@ def unreachable(url: str) -> NoReturn:
          "or start a devnet with `agora devnet up`")
 
 
-def rpc(url: str, method: str, **params: Any) -> Any:
-    """Call one RPC method; an error becomes one line on stderr and exit code 1."""
+@contextlib.contextmanager
+def connected(url: str) -> Iterator[SyncRpcClient]:
+    """A client of the node at `url`; an RPC error inside becomes one line on stderr and
+    exit code 1."""
     try:
-        return asyncio.run(_call(url, method, params))
+        with SyncRpcClient(url) as client:
+            yield client
     except RpcCallError as exc:
         reason = exc.reason or str(exc.code)
         fail(reason, node_message(reason, exc.message))
@@ -119,6 +119,12 @@ def rpc(url: str, method: str, **params: Any) -> Any:
              f"{HOW_TO_NAME_A_NODE}")
     except OSError:
         unreachable(url)
+
+
+def rpc(url: str, method: str, **params: Any) -> Any:
+    """Call one RPC method; an error becomes one line on stderr and exit code 1."""
+    with connected(url) as client:
+        return client.call(method, **params)
 
 
 @dataclass
@@ -165,15 +171,11 @@ def resolve_address(text: str, keyring_dir: Path | None, backend: KeyringBackend
 
 def build_and_send(url: str, signer: Signer, body: TxBody, *, wait: bool, dry_run: bool,
                    nonce: int | None) -> tuple[Transaction, dict[str, Any]]:
-    """Sign `body` with the signer's next nonce and submit it (or simulate it)."""
+    """Sign `body` with the signer's next nonce (or `nonce`) and submit it, waiting for
+    finality when `wait` (or simulate it); the transaction and the node's answer."""
     keypair = signer.keypair()
-    status = rpc(url, "node_status")
-    chain_id = str(status["chain_id"])
-    if nonce is None:
-        account = rpc(url, "state_getAccount", address=to_text(address_of(keypair.public_key)))
-        nonce = int(account["pending_nonce"])
-    tx = sign_tx(keypair, chain_id, nonce, body)
-    if dry_run:
-        return tx, rpc(url, "tx_simulate", tx=tx.raw.hex())
-    result = rpc(url, "tx_submit", tx=tx.raw.hex(), wait="commit" if wait else "none")
-    return tx, result
+    with connected(url) as client:
+        wallet = Wallet(client, keypair)
+        tx = wallet.sign(body, nonce=nonce)
+        receipt = wallet.simulate(tx) if dry_run else wallet.submit(tx, wait=wait)
+    return tx, receipt.result

@@ -31,8 +31,8 @@ from cli.common import (
     resolve_home,
     warn,
 )
+from client.keyring import TEST_BACKEND_WARNING, KeyInfo, Keyring
 from node.home import NodeHome, load_node_key
-from node.keyring import TEST_BACKEND_WARNING, KeyInfo, Keyring
 
 MAX_PASSPHRASE_FILE_BYTES = 4096
 MAX_IMPORT_FILE_BYTES = 64 * 1024
@@ -81,12 +81,13 @@ PassphraseFileOption = Annotated[
 NameArgument = Annotated[str, typer.Argument(help="The key's name.")]
 
 
-def _keyring(keyring_dir: Path | None, home: Path | None, backend: KeyringBackend) -> Keyring:
+def open_keyring(keyring_dir: Path | None, home: Path | None, backend: KeyringBackend) -> Keyring:
+    """The keyring of `backend` in --keyring-dir, else in <home>/keyring."""
     directory = keyring_dir.expanduser() if keyring_dir else resolve_home(home) / "keyring"
     return Keyring(directory, backend.value)
 
 
-def _passphrase(passphrase_file: Path | None, *, confirm: bool) -> str:
+def read_passphrase(passphrase_file: Path | None, *, confirm: bool) -> str:
     """The passphrase from the file, the environment, or a hidden prompt."""
     if passphrase_file is not None:
         with passphrase_file.expanduser().open("rb") as handle:
@@ -144,11 +145,11 @@ def add(
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """Generate a new key and store it under NAME."""
-    keyring = _keyring(keyring_dir, home, keyring_backend)
+    keyring = open_keyring(keyring_dir, home, keyring_backend)
     if keyring.encrypted:
         if (keyring.directory / f"{name}.json").exists():
             keyring.show(name)  # Fail on the name before asking for a passphrase.
-        passphrase: str | None = _passphrase(passphrase_file, confirm=True)
+        passphrase: str | None = read_passphrase(passphrase_file, confirm=True)
     else:
         warn(TEST_BACKEND_WARNING)
         passphrase = None
@@ -165,7 +166,7 @@ def list_keys(
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """List the stored keys with their addresses."""
-    keys = [info.to_dict() for info in _keyring(keyring_dir, home, keyring_backend).list()]
+    keys = [info.to_dict() for info in open_keyring(keyring_dir, home, keyring_backend).list()]
     emit(
         output,
         keys,
@@ -191,7 +192,7 @@ def show(
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """Show a key's address and public key (no passphrase needed)."""
-    info = _keyring(keyring_dir, home, keyring_backend).show(name)
+    info = open_keyring(keyring_dir, home, keyring_backend).show(name)
     if address and output is OutputFormat.text:
         typer.echo(info.address)
         return
@@ -212,7 +213,7 @@ def delete(
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """Delete a key; without --yes, asks first."""
-    keyring = _keyring(keyring_dir, home, keyring_backend)
+    keyring = open_keyring(keyring_dir, home, keyring_backend)
     info = keyring.show(name)
     if not yes:
         if not sys.stdin.isatty():
@@ -242,17 +243,17 @@ def export(
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """Print a key as passphrase-encrypted armor, or as a raw hex seed (--hex --unsafe)."""
-    keyring = _keyring(keyring_dir, home, keyring_backend)
+    keyring = open_keyring(keyring_dir, home, keyring_backend)
     keyring.show(name)
     if hex_seed:
         if not unsafe:
             fail("usage", "--hex prints the secret seed; add --unsafe to confirm", code=2)
-        passphrase = _passphrase(passphrase_file, confirm=False) if keyring.encrypted else None
+        passphrase = read_passphrase(passphrase_file, confirm=False) if keyring.encrypted else None
         seed = keyring.export_seed_hex(name, passphrase=passphrase)
         emit(output, {"name": name, "seed": seed}, lambda: typer.echo(seed))
         return
     # The test backend has no passphrase yet: a new one is set for the armor, so confirm it.
-    passphrase = _passphrase(passphrase_file, confirm=not keyring.encrypted)
+    passphrase = read_passphrase(passphrase_file, confirm=not keyring.encrypted)
     armor = keyring.export_armored(name, passphrase=passphrase)
     if output is OutputFormat.json:
         print_json({"name": name, "armor": armor})
@@ -285,14 +286,14 @@ def import_key(
 ) -> None:
     """Store a key from an armored export (opened with the passphrase), a hex seed, or the
     node key of --home (--from-node-key)."""
-    keyring = _keyring(keyring_dir, home, keyring_backend)
+    keyring = open_keyring(keyring_dir, home, keyring_backend)
     if from_node_key:
         if file is not None:
             fail("usage", "give FILE or --from-node-key, not both", code=2)
         seed = load_node_key(NodeHome(resolve_home(home)).node_key_file).seed.hex()
         if not keyring.encrypted:
             warn(TEST_BACKEND_WARNING)
-        secret = _passphrase(passphrase_file, confirm=True) if keyring.encrypted else None
+        secret = read_passphrase(passphrase_file, confirm=True) if keyring.encrypted else None
         _print_key(keyring.import_seed_hex(name, seed, passphrase=secret), output)
         return
     if file is None:
@@ -307,10 +308,10 @@ def import_key(
     if not keyring.encrypted:
         warn(TEST_BACKEND_WARNING)
     if hex_seed:
-        passphrase = _passphrase(passphrase_file, confirm=True) if keyring.encrypted else None
+        passphrase = read_passphrase(passphrase_file, confirm=True) if keyring.encrypted else None
         info = keyring.import_seed_hex(name, text, passphrase=passphrase)
     else:
         info = keyring.import_armored(
-            name, text, passphrase=_passphrase(passphrase_file, confirm=False)
+            name, text, passphrase=read_passphrase(passphrase_file, confirm=False)
         )
     _print_key(info, output)

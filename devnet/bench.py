@@ -46,6 +46,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from client.rpc import RpcClient, RpcClientError
 from commerce.address import address_of, to_text
 from commerce.keys import Keypair
 from commerce.limits import MAX_GENESIS_ACCOUNTS
@@ -61,7 +62,6 @@ from devnet.processes import (
 )
 from node.bench_state import bench_keys, measure_verify_rate
 from node.home import NodeHome, load_node_key
-from node.rpc.client import RpcClient, RpcClientError
 from node.workload import GENESIS_PARAMS, MixedWorkload, idle_address
 
 BENCH_CHAIN_ID = "agora-bench"

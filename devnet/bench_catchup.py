@@ -33,9 +33,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from client.rpc import RpcClient, RpcClientError
 from devnet.bench import BenchDevnet, BenchOptions, Progress, _NodeProc
 from devnet.processes import log_path, process_state, spawn_node, stop_processes
-from node.rpc.client import RpcClient, RpcClientError
 
 POLL_S = 0.1
 CATCH_UP_TIMEOUT_S = 900.0

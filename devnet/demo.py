@@ -5,15 +5,16 @@ one, her friend bob buys through alice's link with delivery details sealed to ac
 (acme's key opens them), acme ships, bob confirms (the escrow pays acme the price minus
 alice's commission), bob reviews, acme replies, bob claims his purchase and review rewards
 (alice claims a share reward only once she has a completed purchase of her own), acme
-opens a poll and carol and bob vote. Every transaction goes through JSON-RPC `tx_submit`
-with `wait: commit`, so each step reports the height it was finalized at.
+opens a poll and carol and bob vote. Every transaction goes through the SDK's wallet
+(`client.wallet`: JSON-RPC `tx_submit` waiting for finality), so each step reports the
+height it was finalized at.
 
 At the end the balances of alice, bob, carol and acme before and after are compared: their
 deltas add up to the tokens minted by the claims of this run, and the escrow is back where
 it started. The check is exact when nothing else moves these accounts meanwhile.
 
 Each run creates new listings, a new share, order and poll, so the demo can be replayed on
-the same devnet. Nonces are read once per account (`pending_nonce`) and tracked locally.
+the same devnet. Nonces are read once per account (`pending_nonce`) and tracked by its wallet.
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import commerce  # noqa: F401  (registers the transaction types)
+from client.keyring import Keyring
+from client.rpc import RpcCallError, RpcClient, RpcClientError
+from client.wallet import AsyncWallet
 from commerce.address import address_of, to_text
 from commerce.amount import format_amount
 from commerce.keys import Keypair, seal
@@ -33,12 +36,10 @@ from commerce.polls import PollCreate, PollVote
 from commerce.reviews import Review, ReviewReply
 from commerce.rewards import RewardClaim
 from commerce.social import Share
-from commerce.tx import TxBody, sign_tx
+from commerce.tx import TxBody
 from devnet.errors import DevnetError, DevnetErrorCode
 from devnet.layout import Layout
 from devnet.processes import fetch_status
-from node.keyring import Keyring
-from node.rpc.client import RpcCallError, RpcClient, RpcClientError
 
 SUBMIT_TIMEOUT_MS = 30_000
 UNIT = 1_000_000
@@ -188,7 +189,7 @@ class _Demo:
                               f"the devnet at {layout.root} has no demo account(s) {missing}")
         self.keys: dict[str, Keypair] = {name: keyring.keypair(name) for name in ACCOUNTS}
         self.address = {name: to_text(address_of(k.public_key)) for name, k in self.keys.items()}
-        self.nonces: dict[str, int] = {}
+        self.wallets: dict[str, AsyncWallet] = {}
         self.rpc: RpcClient | None = None
 
     async def run(self) -> DemoResult:
@@ -211,20 +212,15 @@ class _Demo:
         """Submit `body` from `actor`, wait for finality, report the step; (first event's
         first datum or 0, step). `what` describes what happened, `{id}` standing for the
         new record's id."""
-        nonce = self.nonces[actor]
-        tx = sign_tx(self.keys[actor], self.layout.chain_id, nonce, body)
         try:
-            result = await self.call("tx_submit", tx=tx.raw.hex(), wait="commit",
-                                     timeout_ms=SUBMIT_TIMEOUT_MS)
+            receipt = await self.wallets[actor].submit(body, timeout_ms=SUBMIT_TIMEOUT_MS)
         except RpcCallError as exc:
             raise DevnetError(DevnetErrorCode.NOT_READY,
                               f"step {body.TYPE} by {actor} failed: {exc}") from None
-        self.nonces[actor] = nonce + 1
-        events = result.get("events") or []
-        data = events[0].get("data") if events else None
-        record = int(data[0]) if data and isinstance(data[0], int) else 0
-        step = Step(len(self.result.steps) + 1, body.TYPE, actor, str(result["id"]),
-                    int(result["height"]), what.replace("{id}", str(record)))
+        assert receipt.height is not None, "a finalized transaction has a height"
+        record = receipt.created_id or 0
+        step = Step(len(self.result.steps) + 1, body.TYPE, actor, receipt.tx_id,
+                    receipt.height, what.replace("{id}", str(record)))
         self.result.steps.append(step)
         self.report(step)
         return record, step
@@ -239,8 +235,11 @@ class _Demo:
         merchant = await self._approved_merchant()
         accounts = await asyncio.gather(*(
             self.call("state_getAccount", address=self.address[n]) for n in ACCOUNTS))
+        assert self.rpc is not None
         for name, account in zip(ACCOUNTS, accounts, strict=True):
-            self.nonces[name] = int(account["pending_nonce"])
+            self.wallets[name] = AsyncWallet(self.rpc, self.keys[name],
+                                             chain_id=self.layout.chain_id,
+                                             nonce=int(account["pending_nonce"]))
             result.balances.append(BalanceRow(name, self.address[name], int(account["balance"])))
         supply = await self.call("state_getSupply")
         result.minted_before, result.escrow_before = int(supply["minted"]), int(supply["escrow"])

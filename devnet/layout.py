@@ -15,12 +15,12 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+from client.keyring import Keyring
 from commerce.address import address_of, to_text
 from commerce.keys import Keypair
 from node.config import parse_config, write_config
 from node.errors import NodeError, NodeErrorCode
 from node.home import NodeHome, make_genesis, write_node_key
-from node.keyring import Keyring
 
 LAYOUT_FILE = "devnet.json"
 DEFAULT_CHAIN_ID = "agora-devnet"

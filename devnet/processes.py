@@ -32,9 +32,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from client.rpc import RpcClient, RpcClientError
 from devnet.errors import DevnetError, DevnetErrorCode
 from node.errors import NodeError, NodeErrorCode
-from node.rpc.client import RpcClient, RpcClientError
 
 PID_FILE = "node.pid"
 LOG_FILE = "node.log"

@@ -21,8 +21,6 @@ class NodeErrorCode(CodeTable):
     TIMEOUT = ("timeout", -32060, "the transaction was not finalized in time")
     EVICTED = ("evicted", -32061, "the transaction left the mempool without being finalized")
     HOME_EXISTS = ("home_exists", -32062, "the node home is already initialized")
-    KEY_EXISTS = ("key_exists", -32063, "the keyring already holds a key of that name")
-    KEY_NOT_FOUND = ("key_not_found", -32064, "the keyring holds no key of that name")
     STATE_DIVERGED = ("state_diverged", -32065,
                       "a certified block does not apply to this node's state; it stopped")
     STORE_CORRUPT = ("store_corrupt", -32066, "a LevelDB of the data directory is corrupt")

@@ -1,4 +1,5 @@
-"""The import direction of DESIGN section 1 holds: cli -> node -> {consensus, commerce, p2p}.
+"""The import direction of DESIGN section 1 holds: cli -> devnet -> node -> {consensus, commerce,
+p2p}, with the SDK `client` beside the node (cli and devnet import it; it imports commerce).
 
 Method: parse every module of each package with `ast` and compare its imports with the
 allowed edges; the pure cores also may not import I/O or clock modules.
@@ -10,12 +11,13 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("cli", "devnet", "node", "consensus", "commerce", "p2p")
+PACKAGES = ("cli", "devnet", "client", "node", "consensus", "commerce", "p2p")
 
 # Which project packages each package may import (besides itself).
 ALLOWED: dict[str, set[str]] = {
-    "cli": {"devnet", "node", "consensus", "commerce", "p2p"},
-    "devnet": {"node", "consensus", "commerce", "p2p"},
+    "cli": {"devnet", "client", "node", "consensus", "commerce", "p2p"},
+    "devnet": {"client", "node", "consensus", "commerce", "p2p"},
+    "client": {"commerce"},  # the SDK: beside the node, never imported by it
     "node": {"consensus", "commerce", "p2p"},
     "consensus": set(),
     "commerce": set(),

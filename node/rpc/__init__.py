@@ -1,4 +1,5 @@
-"""The JSON-RPC 2.0 server (HTTP and WebSocket), its subscriptions, OpenRPC and client.
+"""The JSON-RPC 2.0 server (HTTP and WebSocket), its subscriptions and OpenRPC (the client
+is the SDK's `client.rpc`).
 
 Register methods on a `Registry`, publish events into a `SubscriptionHub`, and build the
 aiohttp application with `create_app`; `serve` starts it.

@@ -22,13 +22,13 @@ from typing import Any
 
 import pytest
 
+from client.keyring import Keyring
+from client.rpc import RpcCallError, RpcClient
 from commerce.address import address_of, from_text, to_text
 from commerce.merchants import MerchantVote
 from commerce.tx import TxBody, sign_tx
 from devnet.layout import load_layout
 from devnet.processes import is_node_process, pid_path
-from node.keyring import Keyring
-from node.rpc.client import RpcCallError, RpcClient
 from tests.devnet.conftest import (
     AGORA,
     agora,

@@ -19,6 +19,7 @@ from typing import Any
 
 import pytest
 
+from client.rpc import RpcClient, RpcClientError
 from consensus.messages import verify_certificate
 from devnet import control
 from devnet.layout import Layout, create_layout
@@ -32,7 +33,6 @@ from devnet.processes import (
     spawn_node,
     stop_processes,
 )
-from node.rpc.client import RpcClient, RpcClientError
 from tests.devnet.conftest import free_base_port
 
 VALIDATORS = 4

@@ -21,6 +21,8 @@ from typing import Any
 
 import pytest
 
+from client.keyring import Keyring
+from client.rpc import RpcCallError, RpcClient, RpcClientError
 from commerce.address import address_of, from_text, to_text
 from commerce.keys import Keypair
 from commerce.transfer import Transfer
@@ -28,8 +30,6 @@ from commerce.tx import sign_tx
 from devnet.processes import is_node_process, log_path, spawn_node
 from node.config import parse_config, write_config
 from node.home import NodeHome, write_node_key
-from node.keyring import Keyring
-from node.rpc.client import RpcCallError, RpcClient, RpcClientError
 from tests.devnet.conftest import agora, free_base_port
 from tests.devnet_faults.conftest import (
     TIMINGS,

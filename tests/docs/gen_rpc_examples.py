@@ -30,6 +30,7 @@ from typing import Any
 import aiohttp
 
 import commerce  # noqa: F401  (registers transaction types)
+from client.keyring import Keyring
 from commerce.address import address_of, from_text, to_text
 from commerce.keys import Keypair, seal
 from commerce.listings import ListingCreate, ListingDelist, ListingUpdate
@@ -40,7 +41,6 @@ from commerce.rewards import RewardClaim
 from commerce.social import Comment, Share
 from commerce.transfer import Transfer
 from commerce.tx import TxBody, sign_tx
-from node.keyring import Keyring
 
 ROOT = Path(__file__).resolve().parents[2]
 RPC_DOC = ROOT / "docs" / "RPC.md"

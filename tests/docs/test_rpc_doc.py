@@ -19,9 +19,9 @@ from typing import Any
 import pytest
 
 import commerce  # noqa: F401  (registers transaction types)
+from client.rpc import RpcClient
 from node.config import parse_config
 from node.home import init_home, load_home
-from node.rpc.client import RpcClient
 from node.rpc_methods import build_registry
 from node.service import Node
 

@@ -2,7 +2,8 @@
 
 Method: one trigger per code of the foundation (each must raise exactly that code, with a
 one-line message), and a parser for the markdown tables of docs/ERRORS.md compared row by
-row with `commerce.errors.ErrorCode` and `node.errors.NodeErrorCode`.
+row with `commerce.errors.ErrorCode`, `node.errors.NodeErrorCode` and
+`client.errors.ClientErrorCode`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from pathlib import Path
 import msgpack
 import pytest
 
+from client.errors import ClientErrorCode
 from commerce.address import from_text
 from commerce.amount import parse_amount
 from commerce.block import BlockHeader, decode_block, tx_root
@@ -135,7 +137,8 @@ def _doc_tables() -> dict[str, dict[str, tuple[int, str]]]:
     return tables
 
 
-@pytest.mark.parametrize("table", [ErrorCode, NodeErrorCode], ids=lambda t: t.__name__)
+@pytest.mark.parametrize("table", [ErrorCode, NodeErrorCode, ClientErrorCode],
+                         ids=lambda t: t.__name__)
 def test_errors_doc_table_equals_code_table(table: type[CodeTable]) -> None:
     section = f"{table.__module__}.{table.__name__}"
     documented = _doc_tables().get(section)

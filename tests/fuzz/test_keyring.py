@@ -1,5 +1,5 @@
 """Goal: a keyring file on disk or an armored key pasted by a user (any bytes, or a valid
-record mutated) gives the key or raises NodeError, never another exception, and a refused
+record mutated) gives the key or raises ClientError, never another exception, and a refused
 read or import leaves the keyring directory as it was."""
 
 from __future__ import annotations
@@ -14,8 +14,8 @@ from hypothesis import example, given
 from hypothesis import settings as Settings
 from hypothesis import strategies as st
 
-from node.errors import NodeError
-from node.keyring import ARMOR_BEGIN, ARMOR_END, Keyring
+from client.errors import ClientError
+from client.keyring import ARMOR_BEGIN, ARMOR_END, Keyring
 
 from .json_doors import DEEP_JSON, dump, json_texts
 from .mutate import TIERS, json_values, mutated_bytes, mutated_value
@@ -72,7 +72,7 @@ def test_keyring_read_any_record_gives_key_or_node_error_file_unchanged(
             if _cheap(data):
                 keypair = keyring.keypair("k", passphrase=PASSPHRASE)
                 assert keypair.public_key.hex() == keyring.show("k").public_key
-        except NodeError:
+        except ClientError:
             pass
         assert _snapshot(keyring.directory) == before, "a read changed the keyring"
 
@@ -119,7 +119,7 @@ def test_keyring_import_any_armor_gives_key_or_node_error_nothing_written(
             return
         try:
             info = target.import_armored(f"k{next(names)}", text, passphrase=PASSPHRASE)
-        except NodeError:
+        except ClientError:
             assert _snapshot(target.directory) == before, "a refused import wrote a file"
             return
         assert info.public_key == ACCOUNTS[1].public_key.hex()

@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 
 import commerce  # noqa: F401  (registers transaction types)
+from client.keyring import Keyring
 from commerce.address import from_text
 from commerce.keys import Keypair
 from commerce.transfer import Transfer
@@ -33,7 +34,6 @@ from commerce.tx import Transaction, sign_tx
 from devnet.layout import Layout, create_layout
 from node.config import load_config, write_config
 from node.home import load_node_key
-from node.keyring import Keyring
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent

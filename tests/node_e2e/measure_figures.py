@@ -17,12 +17,12 @@ import tempfile
 import time
 from pathlib import Path
 
+from client.rpc import RpcClient
 from commerce.address import address_of, to_text
 from commerce.keys import Keypair
 from commerce.transfer import Transfer
 from commerce.tx import Transaction, sign_tx
 from node.home import load_node_key
-from node.rpc.client import RpcClient
 from tests.node_e2e.conftest import AGORA, NodeProcess, free_ports, set_ports, start_chain, stop_all
 
 N = 2_000

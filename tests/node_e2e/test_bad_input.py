@@ -18,11 +18,11 @@ from typing import Any
 import aiohttp
 import pytest
 
+from client.rpc import RpcCallError, RpcClient
 from commerce.address import address_of, to_text
 from commerce.keys import Keypair
 from commerce.transfer import Transfer
 from commerce.tx import sign_tx
-from node.rpc.client import RpcCallError, RpcClient
 from tests.node_e2e.conftest import SINGLE_MEMPOOL, UNIT, SingleNode
 
 pytestmark = pytest.mark.e2e

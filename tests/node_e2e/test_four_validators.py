@@ -17,11 +17,11 @@ from typing import Any
 
 import pytest
 
+from client.rpc import RpcClient
 from commerce.address import address_of, to_text
 from commerce.keys import Keypair
 from commerce.transfer import Transfer
 from commerce.tx import sign_tx
-from node.rpc.client import RpcClient
 from tests.node_e2e.conftest import UNIT, Chain4
 
 pytestmark = pytest.mark.e2e

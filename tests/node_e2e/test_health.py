@@ -27,12 +27,12 @@ import msgpack  # type: ignore[import-untyped]
 import plyvel
 import pytest
 
+from client.rpc import RpcClient
 from commerce.encoding import pack_plain
 from commerce.ledger import ACCOUNT_PREFIX
 from commerce.transfer import Transfer
 from commerce.tx import sign_tx
 from node.home import load_home
-from node.rpc.client import RpcClient
 from node.service import Node
 from node.store import GENESIS_STATE_DIR, P_STATE, STATE_DIR
 from tests.node_e2e.conftest import (

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from node.rpc.client import RpcClient
+from client.rpc import RpcClient
 from tests.node_e2e.conftest import SingleNode
 
 pytestmark = pytest.mark.e2e

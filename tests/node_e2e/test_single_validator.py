@@ -12,9 +12,9 @@ import asyncio
 
 import pytest
 
+from client.rpc import RpcClient
 from commerce.address import address_of, to_text
 from commerce.keys import Keypair
-from node.rpc.client import RpcClient
 from tests.node_e2e.conftest import UNIT, SingleNode
 
 pytestmark = pytest.mark.e2e

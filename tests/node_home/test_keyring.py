@@ -13,9 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from commerce.keys import Keypair
-from node.errors import NodeError, NodeErrorCode
-from node.keyring import (
+from client.errors import ClientError, ClientErrorCode
+from client.keyring import (
     KDF_INTERACTIVE,
     KDF_MODERATE,
     MIN_PASSPHRASE_CHARS,
@@ -23,6 +22,7 @@ from node.keyring import (
     Keyring,
     _seal,
 )
+from commerce.keys import Keypair
 
 SEED = bytes(range(32))
 PASS = "correct horse battery"
@@ -32,7 +32,7 @@ def _file(tmp_path: Path) -> Keyring:
     return Keyring(tmp_path, "file", kdf_limits=KDF_INTERACTIVE)
 
 
-def _code(error: pytest.ExceptionInfo[NodeError]) -> NodeErrorCode:
+def _code(error: pytest.ExceptionInfo[ClientError]) -> ClientErrorCode:
     assert "\n" not in str(error.value)
     return error.value.code  # type: ignore[return-value]
 
@@ -50,9 +50,9 @@ def test_keyring_add_list_show_delete(tmp_path: Path, backend: str) -> None:
     assert keyring.keypair("alice", passphrase=PASS).seed == SEED
     assert keyring.delete("bob") == bob
     assert [k.name for k in keyring.list()] == ["alice"]
-    with pytest.raises(NodeError) as info:
+    with pytest.raises(ClientError) as info:
         keyring.show("bob")
-    assert _code(info) is NodeErrorCode.KEY_NOT_FOUND
+    assert _code(info) is ClientErrorCode.KEY_NOT_FOUND
 
 
 def test_keyring_backends_are_separate_directories(tmp_path: Path) -> None:
@@ -63,16 +63,16 @@ def test_keyring_backends_are_separate_directories(tmp_path: Path) -> None:
 def test_keyring_duplicate_name_is_refused(tmp_path: Path) -> None:
     keyring = Keyring(tmp_path, "test")
     keyring.add("k")
-    with pytest.raises(NodeError) as info:
+    with pytest.raises(ClientError) as info:
         keyring.add("k")
-    assert _code(info) is NodeErrorCode.KEY_EXISTS
+    assert _code(info) is ClientErrorCode.KEY_EXISTS
 
 
 @pytest.mark.parametrize("name", ["", ".hidden", "a/b", "x" * 65, "sp ace", "../up"])
 def test_keyring_bad_name_is_refused(tmp_path: Path, name: str) -> None:
-    with pytest.raises(NodeError) as info:
+    with pytest.raises(ClientError) as info:
         Keyring(tmp_path, "test").add(name)
-    assert _code(info) is NodeErrorCode.BAD_KEY
+    assert _code(info) is ClientErrorCode.BAD_KEY
 
 
 def test_keyring_file_backend_stores_no_seed_in_clear(tmp_path: Path) -> None:
@@ -93,16 +93,16 @@ def test_keyring_test_backend_stores_seed_in_clear(tmp_path: Path) -> None:
 def test_keyring_wrong_passphrase_is_bad_key(tmp_path: Path) -> None:
     keyring = _file(tmp_path)
     keyring.add("k", passphrase=PASS)
-    with pytest.raises(NodeError) as info:
+    with pytest.raises(ClientError) as info:
         keyring.keypair("k", passphrase=PASS + "!")
-    assert _code(info) is NodeErrorCode.BAD_KEY
+    assert _code(info) is ClientErrorCode.BAD_KEY
     assert "wrong passphrase" in info.value.message
 
 
 def test_keyring_file_backend_needs_a_passphrase(tmp_path: Path) -> None:
-    with pytest.raises(NodeError) as info:
+    with pytest.raises(ClientError) as info:
         _file(tmp_path).add("k", passphrase="")
-    assert _code(info) is NodeErrorCode.BAD_KEY
+    assert _code(info) is ClientErrorCode.BAD_KEY
 
 
 @pytest.mark.parametrize(("passphrase", "message"), [
@@ -125,9 +125,9 @@ def test_keyring_file_backend_weak_passphrase_is_refused_before_writing(
                                        passphrase=passphrase or ""),
     ]
     for attempt in attempts:
-        with pytest.raises(NodeError) as info:
+        with pytest.raises(ClientError) as info:
             attempt()
-        assert _code(info) is NodeErrorCode.BAD_KEY
+        assert _code(info) is ClientErrorCode.BAD_KEY
         assert message in info.value.message
     assert keyring.list() == []
     assert Keyring(tmp_path, "test").add("dev", passphrase=passphrase).name == "dev"
@@ -152,9 +152,9 @@ def test_keyring_tampered_ciphertext_is_bad_key(tmp_path: Path) -> None:
     last = record["ciphertext"][-1]
     record["ciphertext"] = record["ciphertext"][:-1] + ("0" if last != "0" else "1")
     path.write_text(json.dumps(record))
-    with pytest.raises(NodeError) as info:
+    with pytest.raises(ClientError) as info:
         keyring.keypair("k", passphrase=PASS)
-    assert _code(info) is NodeErrorCode.BAD_KEY
+    assert _code(info) is ClientErrorCode.BAD_KEY
 
 
 def test_keyring_record_with_huge_kdf_cost_is_refused(tmp_path: Path) -> None:
@@ -164,7 +164,7 @@ def test_keyring_record_with_huge_kdf_cost_is_refused(tmp_path: Path) -> None:
     record = json.loads(path.read_text())
     record["memlimit"] = 2**40
     path.write_text(json.dumps(record))
-    with pytest.raises(NodeError, match="out of range"):
+    with pytest.raises(ClientError, match="out of range"):
         keyring.keypair("k", passphrase=PASS)
 
 
@@ -175,7 +175,7 @@ def test_keyring_swapped_public_key_is_refused(tmp_path: Path) -> None:
     record = json.loads(path.read_text())
     record["public_key"] = Keypair.generate().public_key.hex()
     path.write_text(json.dumps(record))
-    with pytest.raises(NodeError, match="address does not match"):
+    with pytest.raises(ClientError, match="address does not match"):
         keyring.show("k")
 
 
@@ -198,9 +198,9 @@ def test_keyring_export_armored_then_import_across_backends(tmp_path: Path) -> N
     info = target.import_armored("copy", armor, passphrase=PASS)
     assert info.public_key == source.show("k").public_key
     assert target.export_seed_hex("copy") == SEED.hex()
-    with pytest.raises(NodeError) as info_error:
+    with pytest.raises(ClientError) as info_error:
         target.import_armored("copy2", armor, passphrase=PASS + "!")
-    assert _code(info_error) is NodeErrorCode.BAD_KEY
+    assert _code(info_error) is ClientErrorCode.BAD_KEY
 
 
 @pytest.mark.parametrize(
@@ -208,9 +208,9 @@ def test_keyring_export_armored_then_import_across_backends(tmp_path: Path) -> N
     ["", "hello", "-----BEGIN AGORA PRIVATE KEY-----\n!!!\n-----END AGORA PRIVATE KEY-----"],
 )
 def test_keyring_malformed_armor_is_bad_key(tmp_path: Path, armor: str) -> None:
-    with pytest.raises(NodeError) as info:
+    with pytest.raises(ClientError) as info:
         Keyring(tmp_path, "test").import_armored("k", armor, passphrase=PASS)
-    assert _code(info) is NodeErrorCode.BAD_KEY
+    assert _code(info) is ClientErrorCode.BAD_KEY
 
 
 def test_keyring_import_hex_seed(tmp_path: Path) -> None:
@@ -219,10 +219,10 @@ def test_keyring_import_hex_seed(tmp_path: Path) -> None:
     assert info.public_key == Keypair.from_seed(SEED).public_key.hex()
     assert keyring.export_seed_hex("k", passphrase=PASS) == SEED.hex()
     for bad in ("00", "zz" * 32):
-        with pytest.raises(NodeError):
+        with pytest.raises(ClientError):
             keyring.import_seed_hex("k2", bad, passphrase=PASS)
 
 
 def test_keyring_unknown_backend_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(NodeError):
+    with pytest.raises(ClientError):
         Keyring(tmp_path, "os")  # type: ignore[arg-type]

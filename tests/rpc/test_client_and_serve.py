@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import pytest
 
+from client.rpc import RpcCallError, RpcClient, RpcTransportError, websocket_url
 from node.errors import NodeError
 from node.rpc import Registry, bound_port, create_app, serve
-from node.rpc.client import RpcCallError, RpcClient, RpcTransportError, websocket_url
 from tests.rpc.conftest import Rpc
 
 

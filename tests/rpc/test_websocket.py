@@ -12,9 +12,9 @@ import json
 import aiohttp
 import pytest
 
+from client.rpc import RpcCallError, RpcClient, RpcTransportError, RpcWebSocket
 from commerce.address import to_text
 from node.rpc import RpcLimits
-from node.rpc.client import RpcCallError, RpcClient, RpcTransportError, RpcWebSocket
 from tests.rpc.conftest import MakeRpc, Rpc
 
 TX_ID = "ab" * 32

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 
 import commerce  # noqa: F401  (registers transaction types)
+from client.rpc import RpcClient
 from commerce.address import address_of, to_text
 from commerce.keys import Keypair
 from commerce.transfer import Transfer
 from commerce.tx import Transaction, sign_tx
 from node.config import parse_config
 from node.home import init_home, load_home
-from node.rpc.client import RpcClient
 from node.service import Node
 
 CHAIN_ID = "rpc-methods"

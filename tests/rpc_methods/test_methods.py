@@ -11,12 +11,12 @@ import json
 
 import pytest
 
+from client.rpc import RpcCallError
 from commerce.address import address_of, to_text
 from commerce.encoding import decode, encode
 from commerce.keys import Keypair
 from commerce.transfer import Transfer
 from commerce.tx import sign_tx
-from node.rpc.client import RpcCallError
 from node.rpc.jsonrpc import encode_json
 from node.rpc.routes import STATE
 from tests.rpc_methods.conftest import CHAIN_ID, UNIT, Running

@@ -12,11 +12,11 @@ from pathlib import Path
 
 import pytest
 
+from client.rpc import RpcClient
 from commerce.polls import PollCreate
 from commerce.tx import sign_tx
 from node.config import parse_config
 from node.home import init_home, load_home
-from node.rpc.client import RpcClient
 from node.service import Node
 from tests.rpc_methods.conftest import CHAIN_ID, Running
 

@@ -1,4 +1,4 @@
-"""Named account keys on disk: the `agora keys` keyring.
+"""Named account keys on disk: the keyring of `agora keys` and of SDK programs.
 
 A keyring directory holds one subdirectory per backend, so an unencrypted test key is never
 mistaken for an encrypted one::
@@ -13,7 +13,7 @@ XSalsa20-Poly1305 (`nacl.secret.SecretBox`). The Argon2id cost is libsodium's MO
 preset (3 passes, 256 MiB, about 0.7 s on a laptop): unlocking a wallet key is rare and a
 person waits for it anyway, and an offline guesser pays that price per guess. The cost is
 stored in each record, so records written with another preset (tests use INTERACTIVE) still
-open. A wrong passphrase and a tampered record both fail the MAC: NodeError(bad_key).
+open. A wrong passphrase and a tampered record both fail the MAC: ClientError(bad_key).
 
 A new passphrase (one that seals a new record of the file backend: `add`, `import_*`) must
 have at least `MIN_PASSPHRASE_CHARS` characters and more than one distinct character; an
@@ -41,9 +41,9 @@ import nacl.pwhash
 import nacl.secret
 import nacl.utils
 
+from client.errors import ClientError, ClientErrorCode
 from commerce.address import address_of, to_text
 from commerce.keys import SEED_BYTES, Keypair
-from node.errors import NodeError, NodeErrorCode
 
 Backend = Literal["file", "test"]
 BACKENDS: tuple[Backend, ...] = ("file", "test")
@@ -96,7 +96,7 @@ class KeyInfo:
 class Keyring:
     """The keys of one backend in one keyring directory.
 
-    Methods raise NodeError: key_exists, key_not_found, bad_key (wrong passphrase, tampered
+    Methods raise ClientError: key_exists, key_not_found, bad_key (wrong passphrase, tampered
     or malformed record, bad seed or armor); and OSError when the disk fails.
     """
 
@@ -108,8 +108,8 @@ class Keyring:
         kdf_limits: tuple[int, int] = KDF_MODERATE,
     ) -> None:
         if backend not in BACKENDS:
-            raise NodeError(
-                NodeErrorCode.BAD_CONFIG, f"keyring backend {backend!r} is not file or test"
+            raise ClientError(
+                ClientErrorCode.BAD_CONFIG, f"keyring backend {backend!r} is not file or test"
             )
         root = Path(directory).expanduser() if directory is not None else default_keyring_dir()
         self.backend: Backend = backend
@@ -129,7 +129,9 @@ class Keyring:
         _check_name(name)
         self._check_new_passphrase(passphrase)
         if seed is not None and len(seed) != SEED_BYTES:
-            raise NodeError(NodeErrorCode.BAD_KEY, f"a seed is {SEED_BYTES} bytes (64 hex digits)")
+            raise ClientError(
+                ClientErrorCode.BAD_KEY, f"a seed is {SEED_BYTES} bytes (64 hex digits)"
+            )
         keypair = Keypair.from_seed(seed) if seed is not None else Keypair.generate()
         return self._store(name, keypair, passphrase)
 
@@ -160,7 +162,7 @@ class Keyring:
             seed = _open(record, _need(passphrase), f"key {name!r}")
         keypair = Keypair.from_seed(seed)
         if keypair.public_key.hex() != record["public_key"]:
-            raise NodeError(NodeErrorCode.BAD_KEY, f"key {name!r}: public key does not match")
+            raise ClientError(ClientErrorCode.BAD_KEY, f"key {name!r}: public key does not match")
         return keypair
 
     def export_seed_hex(self, name: str, *, passphrase: str | None = None) -> str:
@@ -203,7 +205,7 @@ class Keyring:
         _check_name(name)
         path = self._path(name)
         if path.exists():
-            raise NodeError(NodeErrorCode.KEY_EXISTS, f"a key named {name!r} already exists")
+            raise ClientError(ClientErrorCode.KEY_EXISTS, f"a key named {name!r} already exists")
         record: dict[str, Any] = {
             "version": RECORD_VERSION,
             "name": name,
@@ -221,8 +223,8 @@ class Keyring:
         try:
             descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            raise NodeError(
-                NodeErrorCode.KEY_EXISTS, f"a key named {name!r} already exists"
+            raise ClientError(
+                ClientErrorCode.KEY_EXISTS, f"a key named {name!r} already exists"
             ) from None
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(data)
@@ -242,61 +244,63 @@ class Keyring:
             with path.open("rb") as handle:
                 data = handle.read(MAX_KEY_RECORD_BYTES + 1)
         except FileNotFoundError:
-            raise NodeError(
-                NodeErrorCode.KEY_NOT_FOUND,
+            raise ClientError(
+                ClientErrorCode.KEY_NOT_FOUND,
                 f"no key named {name!r} in the {self.backend} keyring at {self.directory}",
             ) from None
         try:
             record = json.loads(data)
         except (ValueError, RecursionError):  # RecursionError: nested past the parser's limit
-            raise NodeError(NodeErrorCode.BAD_KEY, f"key {name!r}: record is not JSON") from None
+            raise ClientError(
+                ClientErrorCode.BAD_KEY, f"key {name!r}: record is not JSON"
+            ) from None
         if not isinstance(record, dict) or len(data) > MAX_KEY_RECORD_BYTES:
-            raise NodeError(NodeErrorCode.BAD_KEY, f"key {name!r}: malformed record")
+            raise ClientError(ClientErrorCode.BAD_KEY, f"key {name!r}: malformed record")
         public_key = _hex(record.get("public_key"), 32, f"key {name!r}: public_key")
         if record.get("address") != to_text(address_of(public_key)):
-            raise NodeError(NodeErrorCode.BAD_KEY, f"key {name!r}: address does not match")
+            raise ClientError(ClientErrorCode.BAD_KEY, f"key {name!r}: address does not match")
         return record
 
 
 def _check_name(name: str) -> None:
     if not isinstance(name, str) or not KEY_NAME_RE.match(name):
-        raise NodeError(
-            NodeErrorCode.BAD_KEY,
+        raise ClientError(
+            ClientErrorCode.BAD_KEY,
             f"key name {name!r}: use 1-64 of A-Z a-z 0-9 . _ - starting with a letter or digit",
         )
 
 
 def check_new_passphrase(passphrase: str | None) -> str:
-    """`passphrase` if it may seal a new key; raises NodeError(bad_key) in one line if it is
+    """`passphrase` if it may seal a new key; raises ClientError(bad_key) in one line if it is
     empty, blank, shorter than MIN_PASSPHRASE_CHARS or one character repeated."""
     value = _need(passphrase)
     if not value.strip():
-        raise NodeError(NodeErrorCode.BAD_KEY, "the passphrase is only blanks")
+        raise ClientError(ClientErrorCode.BAD_KEY, "the passphrase is only blanks")
     if len(value) < MIN_PASSPHRASE_CHARS:
-        raise NodeError(
-            NodeErrorCode.BAD_KEY,
+        raise ClientError(
+            ClientErrorCode.BAD_KEY,
             f"the passphrase is too short: use at least {MIN_PASSPHRASE_CHARS} characters",
         )
     if len(set(value)) == 1:
-        raise NodeError(NodeErrorCode.BAD_KEY, "the passphrase is one character repeated")
+        raise ClientError(ClientErrorCode.BAD_KEY, "the passphrase is one character repeated")
     return value
 
 
 def _need(passphrase: str | None) -> str:
     if passphrase is None or passphrase == "":
-        raise NodeError(NodeErrorCode.BAD_KEY, "the file keyring needs a non-empty passphrase")
+        raise ClientError(ClientErrorCode.BAD_KEY, "the file keyring needs a non-empty passphrase")
     return passphrase
 
 
 def _hex(value: Any, size: int, what: str) -> bytes:
     if not isinstance(value, str) or len(value) != 2 * size:
-        raise NodeError(NodeErrorCode.BAD_KEY, f"{what}: must be {2 * size} hex digits")
+        raise ClientError(ClientErrorCode.BAD_KEY, f"{what}: must be {2 * size} hex digits")
     try:
         decoded = bytes.fromhex(value)
     except ValueError:
-        raise NodeError(NodeErrorCode.BAD_KEY, f"{what}: not hex") from None
+        raise ClientError(ClientErrorCode.BAD_KEY, f"{what}: not hex") from None
     if len(decoded) != size:  # `fromhex` skips spaces: "00 00 ..." is shorter than it looks
-        raise NodeError(NodeErrorCode.BAD_KEY, f"{what}: must be {2 * size} hex digits")
+        raise ClientError(ClientErrorCode.BAD_KEY, f"{what}: must be {2 * size} hex digits")
     return decoded
 
 
@@ -330,41 +334,41 @@ def _open(record: dict[str, Any], passphrase: str, what: str) -> bytes:
     """The seed of `_seal` fields; raises bad_key on a wrong passphrase or a tampered record."""
     opslimit, memlimit = record.get("opslimit"), record.get("memlimit")
     if record.get("kdf") != "argon2id" or not isinstance(opslimit, int):
-        raise NodeError(NodeErrorCode.BAD_KEY, f"{what}: not an argon2id-encrypted key")
+        raise ClientError(ClientErrorCode.BAD_KEY, f"{what}: not an argon2id-encrypted key")
     if not isinstance(memlimit, int) or isinstance(opslimit, bool) or isinstance(memlimit, bool):
-        raise NodeError(NodeErrorCode.BAD_KEY, f"{what}: bad argon2id limits")
+        raise ClientError(ClientErrorCode.BAD_KEY, f"{what}: bad argon2id limits")
     if not (1 <= opslimit <= _KDF_MAX_OPSLIMIT and 8192 <= memlimit <= _KDF_MAX_MEMLIMIT):
-        raise NodeError(NodeErrorCode.BAD_KEY, f"{what}: argon2id limits out of range")
+        raise ClientError(ClientErrorCode.BAD_KEY, f"{what}: argon2id limits out of range")
     salt = _hex(record.get("salt"), nacl.pwhash.argon2id.SALTBYTES, f"{what}: salt")
     ciphertext = record.get("ciphertext")
     if not isinstance(ciphertext, str) or len(ciphertext) > 1024:
-        raise NodeError(NodeErrorCode.BAD_KEY, f"{what}: ciphertext: malformed")
+        raise ClientError(ClientErrorCode.BAD_KEY, f"{what}: ciphertext: malformed")
     try:
         sealed = bytes.fromhex(ciphertext)
     except ValueError:
-        raise NodeError(NodeErrorCode.BAD_KEY, f"{what}: ciphertext: not hex") from None
+        raise ClientError(ClientErrorCode.BAD_KEY, f"{what}: ciphertext: not hex") from None
     box = nacl.secret.SecretBox(_derive(passphrase, salt, opslimit, memlimit))
     try:
         seed = bytes(box.decrypt(sealed))
     except nacl.exceptions.CryptoError:
-        raise NodeError(
-            NodeErrorCode.BAD_KEY, f"{what}: wrong passphrase (or the key file was altered)"
+        raise ClientError(
+            ClientErrorCode.BAD_KEY, f"{what}: wrong passphrase (or the key file was altered)"
         ) from None
     if len(seed) != SEED_BYTES:
-        raise NodeError(NodeErrorCode.BAD_KEY, f"{what}: decrypted seed has the wrong length")
+        raise ClientError(ClientErrorCode.BAD_KEY, f"{what}: decrypted seed has the wrong length")
     return seed
 
 
 def _parse_armor(armored: str) -> dict[str, Any]:
     lines = [line.strip() for line in armored.strip().splitlines() if line.strip()]
     if len(lines) < 3 or lines[0] != ARMOR_BEGIN or lines[-1] != ARMOR_END:
-        raise NodeError(NodeErrorCode.BAD_KEY, f"armored key: expected {ARMOR_BEGIN} ... block")
+        raise ClientError(ClientErrorCode.BAD_KEY, f"armored key: expected {ARMOR_BEGIN} ... block")
     try:
         body = json.loads(base64.b64decode("".join(lines[1:-1]), validate=True))
     except (ValueError, RecursionError):  # RecursionError: nested past the parser's limit
-        raise NodeError(
-            NodeErrorCode.BAD_KEY, "armored key: body is not valid base64 JSON"
+        raise ClientError(
+            ClientErrorCode.BAD_KEY, "armored key: body is not valid base64 JSON"
         ) from None
     if not isinstance(body, dict):
-        raise NodeError(NodeErrorCode.BAD_KEY, "armored key: body is not an object")
+        raise ClientError(ClientErrorCode.BAD_KEY, "armored key: body is not an object")
     return body

@@ -1,25 +1,33 @@
-"""A small asyncio JSON-RPC client for the CLI and the tests.
+"""The JSON-RPC client of an Agora node: asynchronous (`RpcClient`) and blocking
+(`SyncRpcClient`), with the WebSocket subscriptions.
 
     async with RpcClient("http://127.0.0.1:26657") as client:
-        status = await client.call("node_status")
+        status = await client.status()
         results = await client.batch([("state_getAccount", {"address": a}) for a in addrs])
-        async with await client.websocket() as ws:
-            sub = await ws.subscribe("tx", id=tx_id)
-            event = await sub.next(timeout_s=10)
+        async with client.subscribe("tx", id=tx_id) as updates:
+            event = await updates.next(timeout_s=10)
 
-An error response raises `RpcCallError` (code, reason, message, data); a transport failure
-(refused connection, non-JSON answer, timeout) raises `RpcTransportError`. Both derive from
-`RpcClientError`, the one type the CLI has to catch.
+    with SyncRpcClient("http://127.0.0.1:26657") as client:
+        balance = client.account(address)["balance"]
+
+`call` reaches any method by name; the typed methods (`status`, `account`, `listing`, ...)
+name the common reads and say what they return. An error response raises `RpcCallError`
+(code, reason, message, data); a transport failure (refused connection, non-JSON answer,
+timeout) raises `RpcTransportError`. Both derive from `RpcClientError`, the one type a
+program has to catch. A `SyncRpcClient` runs its own event loop: use it where no loop runs
+(scripts, the CLI), and `RpcClient` inside asyncio code.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import itertools
 import json
-from collections.abc import AsyncIterator, Iterable, Mapping
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
-from typing import Any
+from typing import Any, Concatenate, ParamSpec, TypedDict, TypeVar
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
@@ -71,7 +79,76 @@ def websocket_url(url: str) -> str:
     return urlunsplit((scheme, parts.netloc, parts.path.rstrip("/") + "/ws", "", ""))
 
 
-class RpcClient:
+class NodeStatus(TypedDict):
+    """The result of `node_status` (docs/RPC.md): identity, head, view, peers, mempool."""
+
+    chain_id: str
+    genesis_hash: str
+    moniker: str
+    node_id: str
+    validator: bool
+    version: str
+    height: int
+    latest_block_hash: str
+    state_root: str
+    view: int
+    primary: str
+    view_changes: int
+    catching_up: bool
+    peers: int
+    mempool_txs: int
+    mempool_bytes: int
+    rpc_port: int
+    p2p_port: int
+
+
+class Account(TypedDict):
+    """The result of `state_getAccount`: sign the next transaction with `pending_nonce`."""
+
+    address: str
+    balance: int
+    balance_decimal: str
+    nonce: int
+    pending_nonce: int
+
+
+Record = dict[str, Any]  # a JSON object as the node renders it (docs/RPC.md names its fields)
+Awaited = TypeVar("Awaited")
+Params = ParamSpec("Params")
+Owner = TypeVar("Owner")
+
+
+def blocking(
+    method: Callable[Concatenate[Owner, Params], Coroutine[Any, Any, Awaited]],
+) -> Callable[Concatenate[Any, Params], Awaited]:
+    """The blocking twin of an async method: called on an object with `aio` (the async
+    object) and `run` (its event loop's `run_until_complete`), so each logic is written once,
+    asynchronously."""
+
+    @functools.wraps(method)
+    def run_blocking(self: Any, /, *args: Params.args, **kwargs: Params.kwargs) -> Awaited:
+        result: Awaited = self.run(method(self.aio, *args, **kwargs))
+        return result
+
+    return run_blocking
+
+
+class _AsyncClosing:
+    """`async with` closes the object."""
+
+    async def __aenter__(self: Owner) -> Owner:
+        return self
+
+    async def __aexit__(self, exc_type: type[BaseException] | None,
+                        exc: BaseException | None, tb: TracebackType | None) -> None:
+        await self.close()
+
+    async def close(self) -> None:
+        """Release what the object holds."""
+        raise NotImplementedError
+
+
+class RpcClient(_AsyncClosing):
     """JSON-RPC over HTTP POST to `url`; `websocket()` opens the `/ws` beside it."""
 
     def __init__(self, url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S,
@@ -81,13 +158,6 @@ class RpcClient:
         self._session = session
         self._owns_session = session is None
         self._ids = itertools.count(1)
-
-    async def __aenter__(self) -> RpcClient:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
-        await self.close()
 
     @property
     def session(self) -> aiohttp.ClientSession:
@@ -167,6 +237,70 @@ class RpcClient:
             raise RpcTransportError(f"cannot open {url}: {exc or type(exc).__name__}") from None
         return RpcWebSocket(ws, timeout_s=self.timeout_s)
 
+    @contextlib.asynccontextmanager
+    async def subscribe(self, topic: str, **filters: Any) -> AsyncIterator[Subscription]:
+        """A subscription on a WebSocket of its own, closed on leaving the `async with`:
+        `newBlocks`; `tx` with id=...; `account` with address=... (docs/RPC.md)."""
+        async with await self.websocket() as socket:
+            yield await socket.subscribe(topic, **filters)
+
+    async def status(self) -> NodeStatus:
+        """`node_status`: the node's identity, head, view, peers and mempool."""
+        result: NodeStatus = await self.call("node_status")
+        return result
+
+    async def account(self, address: str) -> Account:
+        """`state_getAccount`: balance and nonces of an agora1... address."""
+        result: Account = await self.call("state_getAccount", address=address)
+        return result
+
+    async def supply(self) -> Record:
+        """`state_getSupply`: genesis supply, minted, escrow."""
+        return await self._record("state_getSupply")
+
+    async def merchant(self, address: str) -> Record:
+        """`state_getMerchant`: status, profile and public key; RpcCallError(not_found)."""
+        return await self._record("state_getMerchant", address=address)
+
+    async def listing(self, listing: int, version: int | None = None) -> Record:
+        """`state_getListing`: the current (or the given) version of a listing."""
+        params = {"id": listing} if version is None else {"id": listing, "version": version}
+        return await self._record("state_getListing", **params)
+
+    async def listings(self, *, merchant: str | None = None, category: str | None = None,
+                       text: str | None = None, active_only: bool = False,
+                       limit: int | None = None, cursor: str | None = None) -> Record:
+        """`state_listListings`: one page, `{"items": [...], "next": cursor or None}`;
+        the filters combine (`text` matches part of the title)."""
+        filters = {"merchant": merchant, "category": category, "text": text,
+                   "limit": limit, "cursor": cursor}
+        params: dict[str, Any] = {k: v for k, v in filters.items() if v is not None}
+        if active_only:
+            params["active_only"] = True
+        return await self._record("state_listListings", **params)
+
+    async def order(self, order: int) -> Record:
+        """`state_getOrder`: an order with its status, amounts and sealed notes (hex)."""
+        return await self._record("state_getOrder", id=order)
+
+    async def review(self, order: int) -> Record:
+        """`state_getReview`: the review of an order."""
+        return await self._record("state_getReview", order=order)
+
+    async def rewards(self, address: str) -> Record:
+        """`state_getRewards`: what an account accrued and claimed."""
+        return await self._record("state_getRewards", address=address)
+
+    async def transaction(self, tx_id: str) -> Record:
+        """`chain_getTransaction`: a finalized transaction with its receipt."""
+        return await self._record("chain_getTransaction", id=tx_id)
+
+    async def _record(self, method: str, /, **params: Any) -> Record:
+        result = await self.call(method, **params)
+        if not isinstance(result, dict):
+            raise RpcTransportError(f"{method} answered {type(result).__name__}, not an object")
+        return result
+
 
 class Subscription:
     """Notifications of one subscription, in order: `await next()` or `async for`."""
@@ -203,7 +337,7 @@ class Subscription:
         return bool(result)
 
 
-class RpcWebSocket:
+class RpcWebSocket(_AsyncClosing):
     """JSON-RPC over one WebSocket: calls matched by id, notifications routed by
     subscription."""
 
@@ -216,13 +350,6 @@ class RpcWebSocket:
         self._ids = itertools.count(1)
         self.close_code: int | None = None
         self._reader = asyncio.create_task(self._read())
-
-    async def __aenter__(self) -> RpcWebSocket:
-        return self
-
-    async def __aexit__(self, exc_type: type[BaseException] | None,
-                        exc: BaseException | None, tb: TracebackType | None) -> None:
-        await self.close()
 
     @property
     def closed(self) -> bool:
@@ -304,3 +431,52 @@ class RpcWebSocket:
             future = self._pending.get(item.get("id"))  # type: ignore[arg-type]
             if future is not None and not future.done():
                 future.set_result(item)
+
+
+class SyncRpcClient:
+    """The blocking client: the methods of `RpcClient` (but the WebSocket ones), run on an
+    event loop of its own. Not for use inside a running event loop; one thread at a time.
+
+        with SyncRpcClient("http://127.0.0.1:26657") as client:
+            height = client.status()["height"]
+    """
+
+    def __init__(self, url: str, *, timeout_s: float = DEFAULT_TIMEOUT_S) -> None:
+        self._loop = asyncio.new_event_loop()
+        self.aio = RpcClient(url, timeout_s=timeout_s)
+
+    @property
+    def url(self) -> str:
+        """The node's HTTP JSON-RPC address."""
+        return self.aio.url
+
+    def run(self, awaitable: Coroutine[Any, Any, Awaited]) -> Awaited:
+        """Run a coroutine on this client's loop (for the blocking twins of async code)."""
+        return self._loop.run_until_complete(awaitable)
+
+    def close(self) -> None:
+        """Close the HTTP session and the loop; the client cannot be used afterwards."""
+        if not self._loop.is_closed():
+            self.run(self.aio.close())
+            self._loop.close()
+
+    def __enter__(self) -> SyncRpcClient:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None,
+                 exc: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    call = blocking(RpcClient.call)
+    notify = blocking(RpcClient.notify)
+    batch = blocking(RpcClient.batch)
+    status = blocking(RpcClient.status)
+    account = blocking(RpcClient.account)
+    supply = blocking(RpcClient.supply)
+    merchant = blocking(RpcClient.merchant)
+    listing = blocking(RpcClient.listing)
+    listings = blocking(RpcClient.listings)
+    order = blocking(RpcClient.order)
+    review = blocking(RpcClient.review)
+    rewards = blocking(RpcClient.rewards)
+    transaction = blocking(RpcClient.transaction)
