@@ -62,9 +62,10 @@ from node.bench_state import (
 from node.chain import Chain, ConsensusDigest
 from node.config import parse_config
 from node.home import LoadedHome, NodeHome
+from node.intake import TxIntake
 from node.mempool import Mempool, MempoolLimits
 from node.rpc.jsonrpc import Dispatcher
-from node.rpc_methods import build_registry
+from node.rpc.methods import build_registry
 from node.service import Node, tune_gc
 from node.store import Store
 from node.workload import MixedWorkload
@@ -102,6 +103,7 @@ def _node(root: Path, genesis: Genesis, key: Keypair, block_txs: int) -> Node:
                        max_block_txs=block_txs, digests=ConsensusDigest(node.mempool.id_of_bytes))
     node.chain.finalized_listeners.append(node._on_finalized)
     node.p2p = _CapturedP2P()  # type: ignore[assignment]
+    node.intake = TxIntake(node.mempool, node.p2p, node.feed, node._signal_work)
     node._rechecked_at = float("inf")  # no background recheck (not per transaction)
     return node
 
@@ -190,6 +192,7 @@ async def run(h: Harness, meter: Meter) -> None:
     a, b = h.a, h.b
     assert a.mempool is not None and b.mempool is not None
     assert a.chain is not None and b.chain is not None and a.store is not None
+    assert a.intake is not None and b.intake is not None
     assert b.store is not None
     captured = a.p2p
     assert isinstance(captured, _CapturedP2P)
@@ -197,9 +200,8 @@ async def run(h: Harness, meter: Meter) -> None:
     for body in h.bodies:
         with meter.phase("rpc"):
             texts.append(await h.dispatcher.dispatch_body(body))
-            if a._tx_flush is not None:  # the 5 ms gossip timer, run now
-                a._tx_flush.cancel()
-                a._flush_txs()
+            a.intake.cancel_flush()  # the 5 ms gossip timer, run now
+            a.intake.flush_gossip()
     for text in texts:
         assert text is not None
         answers = json.loads(text)["result"]
@@ -208,9 +210,9 @@ async def run(h: Harness, meter: Meter) -> None:
     peer = a.key.public_key
     for kind, payload in captured.sent:
         with meter.phase("gossip"):
-            await b._on_tx_gossip(peer, payload)
-            if b._tasks:
-                await asyncio.gather(*b._tasks)
+            await b.intake.on_gossip(peer, payload)
+            if b.intake.tasks:
+                await asyncio.gather(*b.intake.tasks)
         assert kind == "txs"
     assert len(b.mempool) == len(h.workload), "B admitted every gossiped transaction"
     finalized = 0

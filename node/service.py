@@ -9,23 +9,18 @@ from __future__ import annotations
 
 import asyncio
 import gc
-import hashlib
 import logging
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from typing import Any
 
 from aiohttp import web
 
-from commerce.address import to_text
 from commerce.block import Block
-from commerce.encoding import decode, pack_plain
-from commerce.errors import AgoraError, ErrorCode, ValidationError
-from commerce.limits import MAX_TX_BYTES
+from commerce.errors import AgoraError
 from commerce.machine import BlockResult, ChainContext
-from commerce.tx import Transaction, decode_tx
+from commerce.tx import Transaction
 from consensus.events import Note, Started, WorkPending
 from consensus.replica import Replica, ReplicaConfig
 from node.chain import Chain, ConsensusDigest
@@ -33,37 +28,33 @@ from node.config import parse_host_port
 from node.driver import KIND_BLOCKS, KIND_CONSENSUS, ConsensusDriver
 from node.errors import NodeError, NodeErrorCode
 from node.home import LoadedHome
+from node.intake import KIND_TXS, TxIntake
 from node.logs import get_logger, log
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
 from node.native_threads import NativeThreadPriority
-from node.render import render_event, render_header
 from node.rpc import RpcLimits, SubscriptionHub, create_app, serve
+from node.rpc.methods import VERSION, build_registry
+from node.rpc.node_api import NodeReport
+from node.rpc.notifications import TxFeed
 from node.rpc.server import bound_port
+from node.rpc.tracker import TxTracker
 from node.store import Store
 from node.sync import serve_request
-from node.tracker import TxOutcome, TxTracker
 from p2p.banlist import JsonFileBanStore
 from p2p.errors import P2PError
-from p2p.limits import INVALID_GOSSIP_POINTS, P2PLimits
-from p2p.service import P2PService, PersistentPeer
+from p2p.limits import P2PLimits
+from p2p.service import P2PService, PeerRow, PersistentPeer
 
-KIND_TXS = "txs"
-TX_BATCH_MAX = 512
-TX_BATCH_DELAY_S = 0.005
-TX_BATCH_BYTES_MAX = TX_BATCH_MAX * (MAX_TX_BYTES + 8)  # each tx plus its bin header
 REGOSSIP_INTERVAL_S = 1.0  # how often pending transactions are offered to peers again
 THREAD_SCAN_INTERVAL_S = 2.0  # how often native threads are looked for (LevelDB's starts late)
 # Pending transactions are re-executed on the new state at most this often (each recheck
 # runs up to a few hundred of them): at several small blocks a second, once per block was
 # a large share of a validator's per-block cost.
 RECHECK_INTERVAL_S = 0.5
-REGOSSIP_AGE_BLOCKS = 3  # ... once they have waited this many blocks since their last gossip
-REGOSSIP_MAX_TXS = 4 * TX_BATCH_MAX  # per round
-GOSSIP_VERIFY_TASKS_MAX = 32  # gossiped batches being verified at once, past it inline
+VERIFY_THREADS = 2  # signature verification of gossiped and submitted batches
 
 _log = get_logger("node")
-_sha256 = hashlib.sha256  # commerce.encoding.sha256 without its call, per gossiped tx
 
 
 @dataclass(slots=True)
@@ -76,7 +67,8 @@ class NodeStatus:
 
 
 class Node:
-    """One validator (or observer) node. Not reusable after `stop`."""
+    """One validator (or observer) node. Not reusable after `stop`. Implements the RPC's
+    `NodeAPI` (`admit`, `admit_many`, `report`, `peers`, `page_items_max`)."""
 
     def __init__(self, loaded: LoadedHome, *, rpc_port: int | None = None,
                  p2p_port: int | None = None) -> None:
@@ -88,6 +80,7 @@ class Node:
         self.status = NodeStatus()
         self.tracker = TxTracker()
         self.hub = SubscriptionHub(self._rpc_limits(), self.metrics)
+        self.feed = TxFeed(self.hub, self.tracker)
         self.is_validator = self.key.public_key in self.genesis.validator_keys
         self._rpc_port_override = rpc_port
         self._p2p_port_override = p2p_port
@@ -95,26 +88,15 @@ class Node:
         self.chain: Chain | None = None
         self.mempool: Mempool | None = None
         self.p2p: P2PService | None = None
+        self.intake: TxIntake | None = None
         self.driver: ConsensusDriver | None = None
         self.replica: Replica | None = None
         self._runner: web.AppRunner | None = None
         self._verify_pool: ThreadPoolExecutor | None = None
-        self._tx_batch: list[bytes] = []
-        self._tx_flush: asyncio.TimerHandle | None = None
         self._regossip_task: asyncio.Task[None] | None = None
         self._priority_task: asyncio.Task[None] | None = None
         self._rechecked_at = float("-inf")
         self._work_signalled = False
-        self._gossip_tasks = 0
-        # The admission of the batch verified before this one: batches are verified
-        # concurrently (in threads) but admitted in arrival order, so an account's nonces
-        # split over two batches do not arrive gapped (see `_verify_and_admit`).
-        self._admit_turn: asyncio.Future[None] | None = None
-        # Ids of the transactions being verified (at most GOSSIP_VERIFY_TASKS_MAX + 1
-        # batches of TX_BATCH_MAX, plus RPC batches): a copy from another peer meanwhile is
-        # skipped, not verified a second time.
-        self._verifying: set[bytes] = set()
-        self._tasks: set[asyncio.Task[None]] = set()
         self.rpc_port = 0
         self.p2p_port = 0
         self.stopped = asyncio.Event()
@@ -148,7 +130,8 @@ class Node:
     async def _start_parts(self) -> None:
         assert self.store is not None
         cfg = self.config
-        self._verify_pool = ThreadPoolExecutor(max_workers=2, thread_name_prefix="verify")
+        self._verify_pool = ThreadPoolExecutor(max_workers=VERIFY_THREADS,
+                                               thread_name_prefix="verify")
         self.mempool = Mempool(self.store.state, self.genesis.chain_id, MempoolLimits(
             max_txs=cfg.mempool.max_txs, max_bytes=cfg.mempool.max_bytes,
             max_per_account=cfg.mempool.max_per_account,
@@ -161,6 +144,8 @@ class Node:
         self.chain.finalized_listeners.append(self._on_finalized)
         self.replica = self._make_replica()
         self.p2p = self._make_p2p()
+        self.intake = TxIntake(self.mempool, self.p2p, self.feed, self._signal_work,
+                               self._verify_pool)
         self.driver = ConsensusDriver(self.replica, self.chain, self.store,
                                       ConsensusNetwork(self.p2p, self.metrics),
                                       self._primary_of,
@@ -231,8 +216,6 @@ class Node:
                           ban_store=JsonFileBanStore(self.home.data_dir / "banned_peers.json"))
 
     async def _start_rpc(self) -> None:
-        from node.rpc_methods import VERSION, build_registry
-
         host, port = parse_host_port(self.config.rpc.listen)
         port = port if self._rpc_port_override is None else self._rpc_port_override
         registry = build_registry(self)
@@ -244,8 +227,8 @@ class Node:
 
     async def stop(self) -> None:
         """Stop RPC, P2P and consensus, then close the database (idempotent)."""
-        if self._tx_flush is not None:
-            self._tx_flush.cancel()
+        if self.intake is not None:
+            self.intake.cancel_flush()
         if self._regossip_task is not None:
             self._regossip_task.cancel()
         if self._priority_task is not None:
@@ -259,10 +242,8 @@ class Node:
             await self.p2p.stop()
             self.p2p = None
         self.tracker.cancel_all()
-        for task in list(self._tasks):
-            task.cancel()
-        if self._tasks:
-            await asyncio.gather(*self._tasks, return_exceptions=True)
+        if self.intake is not None:
+            await self.intake.close()
         if self._verify_pool is not None:
             self._verify_pool.shutdown(wait=True, cancel_futures=True)
             self._verify_pool = None
@@ -302,37 +283,8 @@ class Node:
 
     def _on_finalized(self, block: Block, result: BlockResult) -> None:
         self._work_signalled = False
-        header = render_header(block.header)
         self.metrics.txs_finalized.inc(len(block.txs))
-        accounts_watched = self.hub.wants_topic("account")
-        txs_watched = self.hub.wants_topic("tx")
-        awaited = len(self.tracker) > 0
-        for index, (tx, receipt) in enumerate(zip(block.txs, result.receipts, strict=True)):
-            if awaited and self.tracker.watching(tx.tx_id):
-                self.tracker.resolve(TxOutcome(tx.tx_id, True, block.height, index,
-                                               receipt.events))
-            # Notifications are rendered only for subscribers (rendering every event costs).
-            if not (txs_watched or accounts_watched):
-                continue
-            tx_key = tx.tx_id.hex()
-            if txs_watched and self.hub.wants("tx", tx_key):
-                self.hub.publish("tx", tx_key, {
-                    "id": tx_key, "status": "finalized", "height": block.height,
-                    "index": index, "events": [render_event(e) for e in receipt.events]})
-            if accounts_watched:
-                touched = {a for e in receipt.events for a in e.addresses}
-                for address in sorted(touched | {tx.sender_address}):
-                    if self.hub.wants("account", text := to_text(address)):
-                        self.hub.publish("account", text, {
-                            "address": text, "tx": tx_key, "height": block.height,
-                            "type": tx.type})
-        for event in result.end_events if accounts_watched else ():
-            for address in sorted(set(event.addresses)):
-                if self.hub.wants("account", text := to_text(address)):
-                    self.hub.publish("account", text, {
-                        "address": text, "height": block.height,
-                        "event": render_event(event)})
-        self.hub.publish("newBlocks", None, {**header, "tx_count": len(block.txs)})
+        self.feed.on_finalized(block, result)
         self._refresh_gauges()
         log(_log, logging.INFO, "block_finalized", height=block.height,
             txs=len(block.txs), hash=block.hash)
@@ -359,68 +311,33 @@ class Node:
             self.metrics.peers.set(len(self.p2p.connected_peers()))
 
     def _on_evicted(self, tx: Transaction, reason: str) -> None:
-        self.tracker.resolve(TxOutcome(tx.tx_id, False, reason=reason))
-        self.hub.publish("tx", tx.tx_id.hex(), {"id": tx.tx_id.hex(), "status": "dropped",
-                                               "reason": reason})
+        self.feed.on_dropped(tx, reason)
 
-    # Transactions.
+    # Transactions (`node.intake`).
 
     def admit(self, tx: Transaction) -> None:
         """Admit a transaction submitted to this node and gossip it; raises AgoraError."""
-        assert self.mempool is not None
-        self.mempool.admit(tx)
-        self._after_admit(tx)
+        assert self.intake is not None, "a started node"
+        self.intake.admit(tx)
 
-    def _publish_admitted(self, tx: Transaction) -> None:
-        if self.hub.wants("tx", tx_key := tx.tx_id.hex()):
-            self.hub.publish("tx", tx_key, {"id": tx_key, "status": "admitted"})
+    async def admit_many(self, raws: list[bytes]) -> list[str | AgoraError]:
+        """Admit a batch of submitted transactions, verifying signatures in threads.
 
-    def _after_admit(self, tx: Transaction, *, tx_watched: bool = True,
-                     signal: bool = True, gossip: bool = True) -> None:
-        """Notify, queue for gossip and signal work. `tx_watched` False: the caller found
-        no "tx" subscription at all (once per batch), so no per-transaction lookup;
-        `signal` False: the caller signals work itself once for a batch; `gossip` False:
-        the caller forwards it in a batch of its own."""
-        if tx_watched:
-            self._publish_admitted(tx)
-        if gossip:
-            self._queue_gossip(tx.raw)
-        if signal:
-            self._signal_work()
+        Returns, per transaction, its id hex or the AgoraError that refused it.
+        """
+        assert self.intake is not None, "a started node"
+        return await self.intake.admit_many(raws)
 
-    def _queue_gossip(self, raw: bytes) -> None:
-        self._tx_batch.append(raw)
-        if len(self._tx_batch) >= TX_BATCH_MAX:
-            self._flush_txs()
-        elif self._tx_flush is None:
-            self._tx_flush = asyncio.get_running_loop().call_later(TX_BATCH_DELAY_S,
-                                                                   self._flush_txs)
-
-    def _flush_txs(self) -> None:
-        self._tx_flush = None
-        batch, self._tx_batch = self._tx_batch, []
-        self._broadcast_txs(batch)
-
-    def _broadcast_txs(self, batch: list[bytes]) -> None:
-        if batch and self.p2p is not None:
-            try:
-                # A list of bytes is canonical as msgpack packs it: no leaf walk.
-                self.p2p.broadcast(KIND_TXS, pack_plain(batch))
-            except P2PError as exc:
-                log(_log, logging.WARNING, "tx_gossip_failed", error=str(exc))
 
     async def _regossip_loop(self) -> None:
         """Offer long-pending transactions to peers again (see Mempool.regossip_due)."""
         while True:
             await asyncio.sleep(REGOSSIP_INTERVAL_S)
-            if self.mempool is None or self.store is None or self.store.closed:
+            if self.intake is None or self.store is None or self.store.closed:
                 continue
-            due = self.mempool.regossip_due(self.store.head.height, REGOSSIP_AGE_BLOCKS,
-                                            REGOSSIP_MAX_TXS)
-            for start in range(0, len(due), TX_BATCH_MAX):
-                self._broadcast_txs([tx.raw for tx in due[start:start + TX_BATCH_MAX]])
+            due = self.intake.regossip(self.store.head.height)
             if due:
-                log(_log, logging.DEBUG, "txs_regossiped", count=len(due))
+                log(_log, logging.DEBUG, "txs_regossiped", count=due)
 
     async def _thread_priority_loop(self, priority: NativeThreadPriority) -> None:
         """Lower LevelDB's background thread's priority once it exists (its first flush or
@@ -432,211 +349,6 @@ class Node:
                 log(_log, logging.INFO, "store_thread_priority_lowered", threads=len(lowered),
                     niceness=priority.niceness)
 
-    async def _on_tx_gossip(self, peer: bytes, payload: bytes) -> bool:
-        """A batch of transactions from a peer: decode, verify in threads, admit.
-
-        Returns False always: the batch is never relayed as received. What passes every
-        admission check is broadcast again, as batches of just those, by `_admit_gossiped`;
-        a batch carrying junk (undecodable or foreign items, bad signatures) costs the peer
-        `INVALID_GOSSIP_POINTS` once, and enough of them get it banned by the P2P layer.
-        """
-        assert self.mempool is not None
-        try:
-            # Each item is checked to be bytes below and decoded canonically on its own:
-            # the batch around them needs no leaf walk of its own.
-            items = decode(payload, max_bytes=TX_BATCH_BYTES_MAX, check_leaves=False)
-        except ValidationError:
-            self._penalize_gossip(peer, "undecodable transaction batch")
-            return False
-        if not isinstance(items, list) or len(items) > TX_BATCH_MAX:
-            self._penalize_gossip(peer, "transaction batch is not a list of at most "
-                                        f"{TX_BATCH_MAX}")
-            return False
-        txs: list[Transaction] = []
-        junk = 0
-        for raw in items:
-            if not isinstance(raw, bytes):
-                junk += 1
-                continue
-            tx_id = _sha256(raw).digest()
-            if tx_id in self.mempool or tx_id in self._verifying:
-                # Pending here already, or in a batch being verified: every peer gossips
-                # what it admitted, so a transaction arrives once from each of them.
-                continue
-            try:
-                tx = decode_tx(raw, tx_id=tx_id)
-            except AgoraError:
-                junk += 1
-                continue
-            try:
-                # Earlier nonces may still be in a batch being verified: the gap limit
-                # is checked when they are admitted, in arrival order.
-                self.mempool.check(tx, simulate=False, gap_quota=False)
-            except AgoraError as exc:
-                # Refusals that depend on this node's state (a nonce just finalized, a full
-                # pool) happen to honest peers too; another chain's transaction does not.
-                if exc.code is ErrorCode.WRONG_CHAIN:
-                    junk += 1
-                continue
-            txs.append(tx)
-            self._verifying.add(tx_id)
-        if not txs:
-            if junk:
-                self._penalize_gossip(peer, f"{junk} junk items of {len(items)}")
-            return False  # nothing new here: this node relayed these when they were new
-        if self._gossip_tasks < GOSSIP_VERIFY_TASKS_MAX:
-            # Verified and admitted in a task of its own: this peer's connection handles
-            # its messages one at a time, so awaiting the verification here held its
-            # consensus messages behind every batch of transactions. Past the bound, the
-            # batch is handled inline (back-pressure on that peer).
-            self._gossip_tasks += 1
-            task = asyncio.get_running_loop().create_task(
-                self._admit_gossiped(txs, peer=peer, junk=junk, items=len(items),
-                                     payload=payload if len(txs) == len(items) else None))
-            self._tasks.add(task)
-            task.add_done_callback(self._gossip_task_done)
-            return False
-        await self._admit_gossiped(txs, peer=peer, junk=junk, items=len(items),
-                                   payload=payload if len(txs) == len(items) else None)
-        return False
-
-    def _gossip_task_done(self, task: asyncio.Task[None]) -> None:
-        self._gossip_tasks -= 1
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log(_log, logging.WARNING, "tx_gossip_admit_failed", error=str(task.exception()))
-
-    def _penalize_gossip(self, peer: bytes, detail: str) -> None:
-        if self.p2p is not None:
-            self.p2p.penalize(peer, INVALID_GOSSIP_POINTS, detail)
-        log(_log, logging.INFO, "tx_gossip_junk", peer=peer.hex()[:16], detail=detail)
-
-    async def _admit_gossiped(self, txs: list[Transaction], *, peer: bytes, junk: int,
-                              items: int, payload: bytes | None = None) -> None:
-        """Verify and admit `txs` (from `peer`'s batch of `items`, `junk` of them already
-        refused as junk); gossip the admitted ones on and charge the peer for the junk.
-
-        `payload`: the peer's batch, when every item of it is in `txs`. If every one is
-        admitted, that batch is forwarded as it came (it is then a batch of just admitted
-        transactions): its gossip id is the same on every node, so the copies the other
-        peers forward are dropped unopened by the P2P layer. Otherwise the admitted ones
-        go out in this node's own batches."""
-        if self.mempool is None:
-            return
-        refusals = await self._verify_and_admit(txs)
-        whole = payload is not None and all(refusal is None for refusal in refusals)
-        watched = self.hub.wants_topic("tx")
-        admitted = 0
-        for tx, refusal in zip(txs, refusals, strict=True):
-            if refusal is None:
-                # Publishes, counts and, unless the whole batch goes on, queues the
-                # transaction for the next gossip batch of this node's own (re-encoded).
-                self._after_admit(tx, tx_watched=watched, signal=False, gossip=not whole)
-                admitted += 1
-            elif refusal.code is ErrorCode.BAD_SIGNATURE:
-                junk += 1
-        if whole and payload is not None and self.p2p is not None:
-            try:
-                self.p2p.broadcast(KIND_TXS, payload)
-            except P2PError as exc:
-                log(_log, logging.WARNING, "tx_gossip_failed", error=str(exc))
-        if junk:
-            self._penalize_gossip(peer, f"{junk} junk items of {items}")
-        if admitted:
-            self._signal_work()
-
-    async def _verify_and_admit(self, txs: list[Transaction]) -> list[AgoraError | None]:
-        """Verify the signatures not verified before (in the thread pool), then admit each
-        transaction: per transaction None, or the error that refused it.
-
-        The mempool checks again on admission: its state may have moved while the
-        signatures were being verified.
-        """
-        mempool = self.mempool
-        assert mempool is not None
-        previous, turn = self._admit_turn, asyncio.get_running_loop().create_future()
-        self._admit_turn = turn
-        verifying = self._verifying
-        verifying.update(tx.tx_id for tx in txs)
-        try:
-            return await self._verify_then_admit(mempool, txs, previous)
-        finally:
-            turn.set_result(None)
-            verifying.difference_update(tx.tx_id for tx in txs)
-
-    async def _verify_then_admit(self, mempool: Mempool, txs: list[Transaction],
-                                 previous: asyncio.Future[None] | None,
-                                 ) -> list[AgoraError | None]:
-        verified = mempool.verified
-        unverified = verified.unverified(txs)
-        for tx, ok in zip(unverified, await self._verify(unverified), strict=True):
-            if ok:
-                verified.add(tx.tx_id)
-        if previous is not None:
-            await previous  # the batch that arrived first is admitted first
-        # Those that failed, or whose id left the cache meanwhile (finalized): one lookup
-        # for the batch, since admitting below does not change the cache.
-        refused = {tx.tx_id for tx in verified.unverified(txs)}
-        refusals: list[AgoraError | None] = []
-        for tx in txs:
-            if refused and tx.tx_id in refused:
-                refusals.append(ValidationError(ErrorCode.BAD_SIGNATURE,
-                                                "signature does not verify"))
-                continue
-            try:
-                mempool.admit(tx, signature_checked=True, simulate=False)
-            except AgoraError as exc:
-                refusals.append(exc)
-                continue
-            refusals.append(None)
-        return refusals
-
-    async def _verify(self, txs: list[Transaction]) -> list[bool]:
-        if not txs:
-            return []
-        if self._verify_pool is None or len(txs) < 32:
-            return [tx.verify_signature() for tx in txs]
-        loop = asyncio.get_running_loop()
-        half = (len(txs) + 1) // 2
-        parts = [txs[:half], txs[half:]]
-        results = await asyncio.gather(*(
-            loop.run_in_executor(self._verify_pool, _verify_list, part) for part in parts))
-        return [ok for part in results for ok in part]
-
-    async def admit_many(self, raws: list[bytes]) -> list[Any]:
-        """Admit a batch of submitted transactions, verifying signatures in threads.
-
-        Returns, per transaction, its id hex or the AgoraError that refused it.
-        """
-        assert self.mempool is not None
-        check = self.mempool.check
-        out: list[Any] = []
-        txs: list[Transaction | None] = []
-        for raw in raws:
-            try:
-                tx = decode_tx(raw)
-                check(tx)
-            except AgoraError as exc:
-                out.append(exc)
-                txs.append(None)
-                continue
-            out.append(None)
-            txs.append(tx)
-        indexes = [i for i, tx in enumerate(txs) if tx is not None]
-        checked = [tx for tx in txs if tx is not None]
-        refusals = await self._verify_and_admit(checked)
-        tx_watched = self.hub.wants_topic("tx")
-        admitted = False
-        for i, tx, refusal in zip(indexes, checked, refusals, strict=True):
-            if refusal is not None:
-                out[i] = refusal
-                continue
-            self._after_admit(tx, tx_watched=tx_watched, signal=False)
-            out[i] = tx.tx_id.hex()
-            admitted = True
-        if admitted:
-            self._signal_work()  # once: it only schedules a check for the next loop turn
-        return out
 
     # P2P handlers.
 
@@ -652,10 +364,36 @@ class Node:
             return serve_request(self.store, payload)
 
         self.p2p.register_direct(KIND_CONSENSUS, on_consensus)
-        self.p2p.register_gossip(KIND_TXS, self._on_tx_gossip)
+        assert self.intake is not None
+        self.p2p.register_gossip(KIND_TXS, self.intake.on_gossip)
         self.p2p.register_request(KIND_BLOCKS, on_blocks)
         self.p2p.on_peer_up(lambda peer: self._refresh_gauges())
         self.p2p.on_peer_down(lambda peer: self._refresh_gauges())
+
+    # What the RPC reports (`node.rpc.node_api.NodeAPI`).
+
+    @property
+    def page_items_max(self) -> int:
+        """The most items a `state_list*` page holds."""
+        return self.config.rpc.max_page_size
+
+    def report(self) -> NodeReport:
+        """This node's identity, consensus view, peers and ports, for `node_status`."""
+        return NodeReport(
+            moniker=self.config.node.moniker,
+            node_id=self.key.public_key,
+            validator=self.is_validator,
+            view=int(self.replica.view) if self.replica is not None else 0,
+            view_changes=self.status.view_changes,
+            catching_up=self.replica_catching_up(),
+            peers_count=len(self.p2p.connected_peers()) if self.p2p is not None else 0,
+            rpc_port=self.rpc_port,
+            p2p_port=self.p2p_port,
+        )
+
+    def peers(self) -> list[PeerRow]:
+        """The connected peers with their traffic counters (none when P2P is stopped)."""
+        return self.p2p.peers() if self.p2p is not None else []
 
     # Health.
 
@@ -717,10 +455,6 @@ class ConsensusNetwork:
         disconnects it; the replica fetches from another holder."""
         self.metrics.peers_blamed.inc(reason=reason)
         self.p2p.ban(peer)
-
-
-def _verify_list(txs: list[Transaction]) -> list[bool]:
-    return [tx.verify_signature() for tx in txs]
 
 
 # The cyclic collector's generation-0 threshold while a node runs (CPython's default: 700).

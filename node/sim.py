@@ -106,14 +106,14 @@ from consensus.replica import Replica, ReplicaConfig
 from node import chain as chain_module
 from node.chain import Chain, ConsensusDigest
 from node.driver import ConsensusLog
-from node.limits import SYNC_MAX_BLOCKS_PER_REQUEST
-from node.mempool import Mempool
-from node.service import (
+from node.intake import (
     REGOSSIP_AGE_BLOCKS,
     REGOSSIP_MAX_TXS,
     TX_BATCH_BYTES_MAX,
     TX_BATCH_MAX,
 )
+from node.limits import SYNC_MAX_BLOCKS_PER_REQUEST
+from node.mempool import Mempool
 from node.store import Store
 from node.sync import decode_response, encode_request, serve_request
 from p2p.limits import (

@@ -1,8 +1,12 @@
 """The import direction of DESIGN section 1 holds: cli -> devnet -> node -> {consensus, commerce,
-p2p}, with the SDK `client` beside the node (cli and devnet import it; it imports commerce).
+p2p}, with the SDK `client` beside the node (cli and devnet import it; it imports commerce),
+and no modules import each other in a cycle.
 
 Method: parse every module of each package with `ast` and compare its imports with the
-allowed edges; the pure cores also may not import I/O or clock modules.
+allowed edges; the pure cores also may not import I/O or clock modules. For cycles, every
+import counts (also one under `TYPE_CHECKING` or inside a function): the graph of the
+project's modules, tests included, must have no strongly connected component of more than
+one module, nor a module that imports itself.
 """
 
 from __future__ import annotations
@@ -45,6 +49,83 @@ def _modules(package: str) -> list[Path]:
     return sorted((ROOT / package).rglob("*.py"))
 
 
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(ROOT).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _import_graph(packages: tuple[str, ...]) -> dict[str, set[str]]:
+    """Module name -> the project modules it imports, wherever the import statement is.
+
+    ``from a.b import c`` is an edge to ``a.b.c`` when that is a module, else to ``a.b``;
+    relative imports are resolved against the importing module's package.
+    """
+    paths = {_module_name(path): path for package in packages for path in _modules(package)}
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        is_package = path.name == "__init__.py"
+        tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+        targets: set[str] = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                targets.update(alias.name for alias in node.names)
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    anchor = name.split(".")
+                    anchor = anchor[:len(anchor) - node.level + (1 if is_package else 0)]
+                    base = ".".join(anchor + ([base] if base else []))
+                for alias in node.names:
+                    child = f"{base}.{alias.name}" if base else alias.name
+                    targets.add(child if child in paths else base)
+        graph[name] = {target for target in targets if target in paths}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected components with a cycle (Tarjan's algorithm, iterative)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+    for root in sorted(graph):
+        if root in index:
+            continue
+        work = [(root, iter(sorted(graph[root])))]
+        index[root] = low[root] = len(index)
+        stack.append(root)
+        on_stack.add(root)
+        while work:
+            node, targets = work[-1]
+            target = next(targets, None)
+            if target is not None:
+                if target not in index:
+                    index[target] = low[target] = len(index)
+                    stack.append(target)
+                    on_stack.add(target)
+                    work.append((target, iter(sorted(graph[target]))))
+                elif target in on_stack:
+                    low[node] = min(low[node], index[target])
+                continue
+            work.pop()
+            if work:
+                low[work[-1][0]] = min(low[work[-1][0]], low[node])
+            if low[node] == index[node]:
+                component: list[str] = []
+                while True:
+                    member = stack.pop()
+                    on_stack.discard(member)
+                    component.append(member)
+                    if member == node:
+                        break
+                if len(component) > 1 or node in graph[node]:
+                    found.append(sorted(component))
+    return found
+
+
 def test_architecture_packages_exist() -> None:
     for package in PACKAGES:
         assert (ROOT / package / "__init__.py").is_file(), package
@@ -71,3 +152,14 @@ def test_architecture_cores_stay_pure() -> None:
                 if name.split(".")[0] in IMPURE:
                     violations.append(f"{path.relative_to(ROOT)} imports {name}")
     assert violations == []
+
+
+def test_architecture_import_graph_has_no_cycles() -> None:
+    graph = _import_graph((*PACKAGES, "tests"))
+    assert "node.service" in graph and "node.rpc.methods" in graph["node.service"]
+    assert _cycles(graph) == []
+
+
+def test_architecture_cycle_finder_sees_a_cycle() -> None:
+    graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"d"}, "e": {"a"}}
+    assert _cycles(graph) == [["a", "b", "c"], ["d"]]

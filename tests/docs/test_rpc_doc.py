@@ -22,7 +22,7 @@ import commerce  # noqa: F401  (registers transaction types)
 from client.rpc import RpcClient
 from node.config import parse_config
 from node.home import init_home, load_home
-from node.rpc_methods import build_registry
+from node.rpc.methods import build_registry
 from node.service import Node
 
 RPC_DOC = Path(__file__).resolve().parents[2] / "docs" / "RPC.md"

@@ -30,7 +30,8 @@ from commerce.transfer import Transfer
 from commerce.tx import sign_tx
 from node.config import parse_config
 from node.home import init_home, load_home
-from node.service import KIND_TXS, Node
+from node.intake import KIND_TXS
+from node.service import Node
 from p2p import P2PLimits, P2PService, PeerId, PersistentPeer
 from p2p.limits import INVALID_GOSSIP_POINTS, MISBEHAVIOUR_BAN_POINTS
 

@@ -20,9 +20,7 @@ import pydantic
 import pytest
 from pydantic import BaseModel
 
-import node.api
-import node.api_state
-import node.rpc_methods
+import node.rpc.params
 from commerce.address import to_text
 from node.rpc.errors import RpcError
 from node.rpc.jsonrpc import MethodSpec, NoParams, validate_params, validate_params_json
@@ -42,7 +40,7 @@ _CORPUS: list[Any] = [json.loads(json.dumps(value)) for value in [
 
 def _models() -> list[type[BaseModel]]:
     found: set[type[BaseModel]] = {NoParams, SubscribeParams, UnsubscribeParams}
-    todo: list[type[BaseModel]] = [node.api.Params]
+    todo: list[type[BaseModel]] = [node.rpc.params.Params]
     while todo:
         model = todo.pop()
         found.add(model)
@@ -50,8 +48,8 @@ def _models() -> list[type[BaseModel]]:
     for value in vars(rpc_fixtures).values():
         if isinstance(value, type) and issubclass(value, BaseModel) and value is not BaseModel:
             found.add(value)
-    assert node.rpc_methods.SubmitBatchParams in found
-    assert node.api_state.ListingsParams in found
+    assert node.rpc.params.SubmitBatchParams in found
+    assert node.rpc.params.ListingsParams in found
     return sorted(found, key=lambda model: model.__name__)
 
 
@@ -106,7 +104,7 @@ def test_validate_params_answers_as_json_mode_alone(model: type[BaseModel]) -> N
 
 
 def test_validate_params_array_message_is_json_modes() -> None:
-    spec = MethodSpec(name="m", handler=_handler, params=node.rpc_methods.SubmitBatchParams)
+    spec = MethodSpec(name="m", handler=_handler, params=node.rpc.params.SubmitBatchParams)
     with pytest.raises(RpcError) as info:
         validate_params(spec, {"txs": 5})
     assert info.value.message == "invalid params: param 'txs': Input should be a valid array"

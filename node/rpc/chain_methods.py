@@ -1,8 +1,7 @@
-"""The node's read and submit API: what JSON-RPC methods and the CLI call.
+"""`chain_*` and `tx_*` JSON-RPC methods: blocks, transactions and their submission.
 
-Each method takes a validated pydantic params model and returns JSON-able data. Methods
-are grouped by what they read: `node_*` (this node), `chain_*` (blocks and transactions),
-`tx_*` (submission), `state_*` (the shop's state, see `node/api_state.py`).
+Each method takes its validated params model (`node.rpc.params`) and returns JSON-able
+data rendered by `node.rpc.render`; a miss is `NodeError(not_found)`.
 """
 
 from __future__ import annotations
@@ -10,9 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections import OrderedDict
 from collections.abc import Callable
-from typing import Annotated, Any, Literal
-
-from pydantic import BaseModel, ConfigDict, Field
+from typing import Any
 
 from commerce.address import address_of, to_text
 from commerce.errors import ErrorCode, ValidationError
@@ -21,63 +18,20 @@ from commerce.state import Overlay
 from commerce.tx import Transaction, decode_tx
 from node.chain import Chain
 from node.errors import NodeError, NodeErrorCode
-from node.render import render_block, render_event, render_event_array, render_tx
 from node.rpc.errors import RpcError
-from node.tracker import TxTracker
+from node.rpc.jsonrpc import NoParams
+from node.rpc.params import (
+    BlockHashParams,
+    BlockParams,
+    HeightParams,
+    SimulateParams,
+    SubmitParams,
+    TxIdParams,
+)
+from node.rpc.render import render_block, render_event, render_event_array, render_tx
+from node.rpc.tracker import TxTracker
 
-MAX_WAIT_MS = 120_000
-DEFAULT_WAIT_MS = 30_000
-HEX_TX_MAX_CHARS = 2 * 16 * 1024
-
-
-class Params(BaseModel):
-    """Base of every params model: unknown fields are refused."""
-
-    model_config = ConfigDict(extra="forbid")
-
-
-class NoParams(Params):
-    """A method without parameters."""
-
-
-class BlockParams(Params):
-    """`height` of the block, or omit for the latest."""
-
-    height: Annotated[int, Field(ge=1)] | None = None
-    full_txs: bool = True
-
-
-class BlockHashParams(Params):
-    """A block hash as 64 hex characters."""
-
-    hash: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
-    full_txs: bool = True
-
-
-class HeightParams(Params):
-    """A block height."""
-
-    height: Annotated[int, Field(ge=1)]
-
-
-class TxIdParams(Params):
-    """A transaction id as 64 hex characters."""
-
-    id: Annotated[str, Field(pattern=r"^[0-9a-fA-F]{64}$")]
-
-
-class SubmitParams(Params):
-    """A signed transaction as hex; `wait: commit` answers once it is finalized."""
-
-    tx: Annotated[str, Field(min_length=2, max_length=HEX_TX_MAX_CHARS)]
-    wait: Literal["none", "commit"] = "none"
-    timeout_ms: Annotated[int, Field(ge=1, le=MAX_WAIT_MS)] = DEFAULT_WAIT_MS
-
-
-class SimulateParams(Params):
-    """A signed transaction as hex, to run against the latest state without keeping it."""
-
-    tx: Annotated[str, Field(min_length=2, max_length=HEX_TX_MAX_CHARS)]
+DECODED_BLOCKS_MAX = 8
 
 
 def parse_tx_hex(text: str) -> Transaction:
@@ -89,10 +43,7 @@ def parse_tx_hex(text: str) -> Transaction:
     return decode_tx(raw)
 
 
-DECODED_BLOCKS_MAX = 8
-
-
-class ChainAPI:
+class ChainMethods:
     """`chain_*` and `tx_*` methods over one node's chain, mempool and tracker."""
 
     def __init__(self, chain: Chain, tracker: TxTracker,
@@ -112,18 +63,19 @@ class ChainAPI:
         block = self.store.get_block(height)
         if block is None:
             raise NodeError(NodeErrorCode.NOT_FOUND, f"no block at height {height}")
-        self._decoded[height] = block
+        self._keep_decoded(block)
+        return block
+
+    def _keep_decoded(self, block: Any) -> None:
+        self._decoded[block.height] = block
         while len(self._decoded) > DECODED_BLOCKS_MAX:
             self._decoded.popitem(last=False)
-        return block
 
     def remember_block(self, block: Any, result: Any = None) -> None:
         """A finalized-block listener: keep the block just finalized decoded, so the
         `chain_getBlock` that follows each `newBlocks` notification does not read and
         decode it again (a 2,000-transaction block is ~50 ms of decoding)."""
-        self._decoded[block.height] = block
-        while len(self._decoded) > DECODED_BLOCKS_MAX:
-            self._decoded.popitem(last=False)
+        self._keep_decoded(block)
 
     async def get_block(self, params: BlockParams) -> dict[str, Any]:
         """A block by height (latest when omitted) with its certificate."""

@@ -1,4 +1,4 @@
-"""Waiters for transaction outcomes: `tx_submit` with `wait: commit` parks here.
+"""Waiters for transaction outcomes: `tx_submit` with `wait: finalized` parks here.
 
 A waiter resolves when its transaction is finalized (with height, index and receipt) or
 leaves the mempool without being finalized (with the reason). The number of waiters is

@@ -1,53 +1,44 @@
 """The node's JSON-RPC methods: each decodes its params, calls one node API, encodes.
 
-`build_registry(node)` registers every method of `docs/RPC.md` on a new Registry.
+`build_registry(node)` registers every method of `docs/RPC.md` on a new Registry: the
+`node_*` methods here, `chain_*` and `tx_*` from `node.rpc.chain_methods`, `state_*` from
+`node.rpc.state_methods`. `node` is anything that implements `NodeAPI`.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated, Any
-
-from pydantic import Field
+from typing import Any
 
 from commerce.errors import AgoraError
-from node.api import (
-    HEX_TX_MAX_CHARS,
+from node.rpc.chain_methods import ChainMethods
+from node.rpc.jsonrpc import JsonText, NoParams, Registry, encode_json
+from node.rpc.node_api import NodeAPI
+from node.rpc.params import (
+    MAX_WAIT_MS,
     BlockHashParams,
     BlockParams,
-    ChainAPI,
     HeightParams,
-    NoParams,
-    Params,
     SimulateParams,
+    SubmitBatchParams,
     SubmitParams,
     TxIdParams,
 )
-from node.rpc import Registry
-from node.rpc.jsonrpc import JsonText, encode_json
-
-if TYPE_CHECKING:
-    from node.service import Node
+from node.rpc.state_methods import register_state_methods
 
 VERSION = "0.1.0"
 """The node's version, as `node_status` and `rpc.discover` report it."""
 
-MAX_SUBMIT_BATCH = 1_000
+SUBMIT_CALL_TIMEOUT_S = 125.0  # `tx_submit`'s call timeout: its longest wait ends first
+assert SUBMIT_CALL_TIMEOUT_S * 1000 > MAX_WAIT_MS
 
 
-class SubmitBatchParams(Params):
-    """Several signed transactions as hex, admitted in order (signatures checked in
-    parallel); each gets its own id or error."""
-
-    txs: Annotated[list[Annotated[str, Field(min_length=2, max_length=HEX_TX_MAX_CHARS)]],
-                   Field(min_length=1, max_length=MAX_SUBMIT_BATCH)]
-
-
-def build_registry(node: Node) -> Registry:
-    """All RPC methods of `node`."""
-    assert node.chain is not None
+def build_registry(node: NodeAPI) -> Registry:
+    """All RPC methods of `node` (a started node: its chain exists)."""
+    chain = node.chain
+    assert chain is not None, "the RPC is built for a started node"
     registry = Registry()
-    api = ChainAPI(node.chain, node.tracker, node.admit)
-    node.chain.finalized_listeners.append(api.remember_block)
+    api = ChainMethods(chain, node.tracker, node.admit)
+    chain.finalized_listeners.append(api.remember_block)
 
     async def node_status(params: NoParams) -> dict[str, Any]:
         """This node's identity, chain head, consensus view, peers and mempool."""
@@ -55,14 +46,12 @@ def build_registry(node: Node) -> Registry:
 
     async def node_peers(params: NoParams) -> list[dict[str, Any]]:
         """The connected peers with their traffic counters."""
-        if node.p2p is None:
-            return []
         return [
             {"id": row.peer_id.hex(), "address": f"{row.host}:{row.port}",
              "direction": row.direction, "since_ms": int(row.since * 1000),
              "bytes_in": row.bytes_in, "bytes_out": row.bytes_out,
              "messages_in": row.messages_in, "messages_out": row.messages_out}
-            for row in node.p2p.peers()
+            for row in node.peers()
         ]
 
     async def tx_submit_batch(params: SubmitBatchParams) -> JsonText:
@@ -101,42 +90,40 @@ def build_registry(node: Node) -> Registry:
     add("chain_getValidators", api.get_validators, summary="The validator set")
     add("tx_submit", api.submit, params=SubmitParams,
         summary="Submit a signed transaction; optionally wait for finality",
-        timeout_s=125.0)
+        timeout_s=SUBMIT_CALL_TIMEOUT_S)
     add("tx_submitBatch", tx_submit_batch, params=SubmitBatchParams,
         summary="Submit many signed transactions at once")
     add("tx_simulate", api.simulate, params=SimulateParams,
         summary="Dry-run a signed transaction against the latest state")
-    from node.api_state import register_state_methods
-
-    register_state_methods(registry, node)
+    register_state_methods(registry, chain, node.page_items_max)
     return registry
 
 
-def node_status_of(node: Node) -> dict[str, Any]:
+def node_status_of(node: NodeAPI) -> dict[str, Any]:
     """The `node_status` result."""
-    assert node.store is not None and node.mempool is not None
-    head = node.store.head
-    replica = node.replica
-    view = int(replica.view) if replica is not None else 0
-    keys = node.genesis.validator_keys
+    assert node.chain is not None, "a started node"
+    chain = node.chain
+    head, mempool, genesis = chain.store.head, chain.mempool, chain.genesis
+    report = node.report()
+    keys = genesis.validator_keys
     return {
-        "chain_id": node.genesis.chain_id,
-        "genesis_hash": node.genesis.hash.hex(),
-        "moniker": node.config.node.moniker,
-        "node_id": node.key.public_key.hex(),
-        "validator": node.is_validator,
+        "chain_id": genesis.chain_id,
+        "genesis_hash": genesis.hash.hex(),
+        "moniker": report.moniker,
+        "node_id": report.node_id.hex(),
+        "validator": report.validator,
         "version": VERSION,
         "height": head.height,
         "latest_block_hash": head.block_hash.hex(),
         "state_root": head.state_root.hex(),
-        "view": view,
-        "primary": keys[view % len(keys)].hex(),
-        "view_changes": node.status.view_changes,
-        "catching_up": node.replica_catching_up(),
-        "peers": len(node.p2p.connected_peers()) if node.p2p is not None else 0,
-        "mempool_txs": len(node.mempool),
-        "mempool_bytes": node.mempool.size_bytes,
-        "mempool_evicted": dict(sorted(node.mempool.evicted_count.items())),
-        "rpc_port": node.rpc_port,
-        "p2p_port": node.p2p_port,
+        "view": report.view,
+        "primary": keys[report.view % len(keys)].hex(),
+        "view_changes": report.view_changes,
+        "catching_up": report.catching_up,
+        "peers": report.peers_count,
+        "mempool_txs": len(mempool),
+        "mempool_bytes": mempool.size_bytes,
+        "mempool_evicted": dict(sorted(mempool.evicted_count.items())),
+        "rpc_port": report.rpc_port,
+        "p2p_port": report.p2p_port,
     }
