@@ -44,8 +44,9 @@ from consensus.events import (
 )
 from consensus.limits import MAX_FETCH_BLOCKS
 from node.chain import Chain
+from node.consensus_records import RecordKey, obsolete_records
 from node.logs import get_logger, log
-from node.store import RecordKey, Store, obsolete_records
+from node.store import Store
 from node.sync import decode_response, encode_request
 from p2p.errors import P2PError
 

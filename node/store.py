@@ -39,11 +39,8 @@ import contextlib
 import ctypes
 import gc
 import hashlib
-import heapq
-import itertools
 import struct
-import threading
-from collections.abc import Collection, Iterable, Iterator, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -54,21 +51,35 @@ from commerce.block import Block, decode_block
 from commerce.encoding import decode, encode
 from commerce.genesis import Genesis, genesis_state_root, genesis_writes
 from commerce.machine import BlockResult, ChainContext, Event, execute_block
-from consensus.errors import LocalProtocolError
-from consensus.replica import record_position
+from node.consensus_records import (
+    delete_records,
+    prune_consensus_log,
+    put_record,
+    read_records,
+)
 from node.errors import NodeError, NodeErrorCode
-from node.limits import CONSENSUS_LOG_BATCH_RECORDS
+from node.leveldb import corrupt_error, delete_prefix, open_leveldb, put_in_batches
+from node.state_store import (
+    GENESIS_STATE_DIR,
+    GENESIS_STATE_FORMAT,
+    P_META,
+    P_STATE,
+    STATE_DIR,
+    STATE_FORMAT,
+    STATE_FORMAT_1,
+    STATE_META_FORMAT,
+    STATE_META_GENESIS_HASH,
+    STATE_META_HEIGHT,
+    STATE_META_ROOT,
+    STATE_META_SYNC,
+    StateStore,
+)
 
-P_STATE = b"s"
 P_BLOCK = b"b"
 P_CERT = b"c"
 P_HASH = b"h"
 P_TX = b"t"
 P_EVENTS = b"e"
-P_META = b"m"
-P_CONSENSUS = b"r"  # the consensus log: `RecordKey` -> the replica's record
-P_CONSENSUS_1 = b"l"  # the log before issue 19, keyed by sequence number (moved on open)
-RECORD_KEY_BYTES = 24
 
 META_CHAIN_ID = P_META + b"chain_id"
 META_GENESIS_HASH = P_META + b"genesis_hash"
@@ -80,17 +91,6 @@ META_SYNC = P_META + b"sync"
 STORE_FORMAT = b"agora-store-2"
 STORE_FORMAT_1 = b"agora-store-1"  # the state in the chain's LevelDB (rebuilt on open)
 
-STATE_DIR = "state"  # the state store's directory, inside the chain store's
-GENESIS_STATE_DIR = "genesis"  # the height-0 state's directory, inside the state store's
-P_DELETED = b"d"  # state store: a key of the genesis state that a block deleted
-STATE_FORMAT = b"agora-state-2"
-STATE_FORMAT_1 = b"agora-state-1"  # the whole state in one LevelDB (rebuilt on open)
-GENESIS_STATE_FORMAT = b"agora-genesis-state-1"
-STATE_META_FORMAT = P_META + b"format"
-STATE_META_GENESIS_HASH = P_META + b"genesis_hash"
-STATE_META_HEIGHT = P_META + b"height"
-STATE_META_ROOT = P_META + b"state_root"
-STATE_META_SYNC = P_META + b"sync"
 STATE_SYNC_BLOCKS = 1000  # the state is synced once this many blocks passed since last
 
 
@@ -118,51 +118,6 @@ class ChainHead:
     state_root: bytes
 
 
-@dataclass(frozen=True, slots=True, order=True)
-class RecordKey:
-    """A consensus record's key: its sequence number (the order it was written in), then
-    the height and view its `Persist` named, so that the log is pruned from keys alone."""
-
-    seq: int
-    height: int
-    view: int
-
-    def encode(self) -> bytes:
-        return struct.pack(">QQQ", self.seq, self.height, self.view)
-
-    @staticmethod
-    def decode(raw: bytes) -> RecordKey:
-        """Raises NodeError(wrong_chain_data) unless `raw` is an encoded RecordKey."""
-        if len(raw) != RECORD_KEY_BYTES:
-            raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA, f"consensus log: bad key {raw.hex()}")
-        seq, height, view = struct.unpack(">QQQ", raw)
-        return RecordKey(seq, height, view)
-
-
-def obsolete_records(keys: Collection[RecordKey], finalized_height: int) -> list[RecordKey]:
-    """The consensus records the replica no longer needs once `finalized_height` is final
-    (the contract in `consensus.events.Persist`): those of a lower height, but one record
-    of the highest view of all is kept (the newest) unless a record kept names it or it
-    is view 0. So the log holds the records of the last two heights, plus one at most.
-
-    Incremental: pruning the result again with more keys equals pruning all at once.
-    """
-    old = [key for key in keys if key.height < finalized_height]
-    if not old:
-        return []
-    top = max(key.view for key in keys)
-    if top == 0 or any(key.view == top for key in keys if key.height >= finalized_height):
-        return sorted(old)
-    keeper = max(key for key in old if key.view == top)
-    return sorted(key for key in old if key != keeper)
-
-
-def _without(keys: list[RecordKey], drop: list[RecordKey]) -> list[RecordKey]:
-    gone = set(drop)
-    return [key for key in keys if key not in gone]
-
-
-_MISS = object()
 WRITE_BUFFER_BYTES = 16 * 1024 * 1024  # the memtable's base size (`write_buffer_for`)
 LARGE_GENESIS_ACCOUNTS = 100_000
 WRITE_BUFFER_SPREAD_STEPS = 1024  # `write_buffer_for`: up to +50% in steps of 1/2048
@@ -202,158 +157,6 @@ def _release_memory() -> None:
         ctypes.CDLL("libc.so.6").malloc_trim(0)
 
 
-class StateStore:
-    """Committed state as a `StateReader` (keys without the state prefix): the blocks'
-    writes in the state's LevelDB over the genesis state in its own (see the module's
-    docstring). A key is what the blocks last wrote, else absent if a block deleted it
-    from genesis (a `P_DELETED` mark), else what genesis holds.
-
-    Reads are cached (absent keys too): the same accounts, listings and counters are read
-    block after block. `Store.finalize_block` writes each block's write set through the
-    cache (`_apply`) right after its batch, so the cache always holds what LevelDB holds.
-    A value read from LevelDB is cached only if no block's writes began or were applied to
-    the cache meanwhile (the generation check, under a lock taken on misses only), so a
-    reader in another thread cannot leave a stale value behind; a value read while a
-    batch is in flight is overwritten by `_apply`. Bounded: at `CACHE_ENTRIES`, the oldest
-    entries go (`_evict`).
-    """
-
-    CACHE_ENTRIES = 200_000
-    EVICT_ENTRIES = CACHE_ENTRIES // 16
-
-    def __init__(self, db: plyvel.DB, genesis_db: plyvel.DB) -> None:
-        self._db = db
-        self._genesis_db = genesis_db
-        # Writes of blocks whose chain batch is not synced yet, not in LevelDB (see the
-        # module's docstring), and the (height, root) of the last of them.
-        self._pending: dict[bytes, bytes | None] = {}
-        self._pending_top: tuple[int, bytes] | None = None
-        self._cache: dict[bytes, bytes | None] = {}
-        self._generation = 0
-        self._lock = threading.Lock()
-
-    @property
-    def read_cache(self) -> Mapping[bytes, bytes | None]:
-        """The cached entries (overlays look here before calling `get`)."""
-        return self._cache
-
-    def get(self, key: bytes) -> bytes | None:
-        cache = self._cache
-        value = cache.get(key, _MISS)
-        if value is not _MISS:
-            return value  # type: ignore[return-value]
-        generation = self._generation
-        value = self._read(key)
-        with self._lock:
-            if generation == self._generation:
-                if len(cache) >= self.CACHE_ENTRIES:
-                    self._evict(1)
-                cache[key] = value
-        return value
-
-    def _read(self, key: bytes) -> bytes | None:
-        """`key`'s value: a pending write, else in LevelDB the blocks' writes, then genesis
-        unless marked deleted."""
-        if self._pending:
-            pending = self._pending.get(key, _MISS)
-            if pending is not _MISS:
-                return pending  # type: ignore[return-value]
-        value: bytes | None = self._db.get(P_STATE + key)
-        if value is None:
-            value = self._genesis_db.get(P_STATE + key)
-            if value is not None and self._db.get(P_DELETED + key) is not None:
-                return None
-        return value
-
-    def iterate(self, prefix: bytes) -> Iterator[tuple[bytes, bytes]]:
-        cut = len(P_STATE)
-        # One key order over four sources, ranked for equal keys: a pending write (0; None
-        # deletes) before a block's write (1) before a deletion mark (2) before genesis (3);
-        # the first of each key decides.
-        pending = sorted((key, 0, value) for key, value in list(self._pending.items())
-                         if key.startswith(prefix))
-        written = ((key[cut:], 1, value)
-                   for key, value in self._db.iterator(prefix=P_STATE + prefix))
-        deleted = ((key[cut:], 2, b"")
-                   for key in self._db.iterator(prefix=P_DELETED + prefix, include_value=False))
-        genesis = ((key[cut:], 3, value)
-                   for key, value in self._genesis_db.iterator(prefix=P_STATE + prefix))
-        last = None
-        for key, rank, value in heapq.merge(pending, written, deleted, genesis):
-            if key != last:
-                last = key
-                if rank != 2 and value is not None:
-                    yield key, value
-
-    def _write(self, height: int, result: BlockResult, *, sync: bool) -> None:
-        """One block's state batch: its writes, the state's height and root (`_write_all`)."""
-        self._write_all(height, result.writes, result.state_root, sync=sync)
-
-    def _write_all(self, height: int, writes: Mapping[bytes, bytes | None], state_root: bytes,
-                   *, sync: bool) -> None:
-        """One state batch: the writes of the blocks up to `height` (a genesis key deleted
-        gets its mark), the state's height and root. Atomic; synced if `sync`."""
-        genesis_get = self._genesis_db.get
-        with self._db.write_batch(transaction=True, sync=sync) as batch:
-            put = batch.put
-            for key, value in writes.items():
-                if value is None:
-                    batch.delete(P_STATE + key)
-                    if genesis_get(P_STATE + key) is not None:
-                        put(P_DELETED + key, b"")
-                else:
-                    put(P_STATE + key, value)  # a mark left from a delete is then shadowed
-            put(STATE_META_HEIGHT, struct.pack(">Q", height))
-            put(STATE_META_ROOT, state_root)
-
-    def _defer(self, height: int, result: BlockResult) -> None:
-        """Keep a block's writes pending (its chain batch is not synced yet)."""
-        self._pending.update(result.writes)
-        self._pending_top = (height, result.state_root)
-
-    def _flush(self, *, sync: bool) -> bool:
-        """Write the pending writes in one batch (call once the chain's are synced); False
-        when none were pending."""
-        if self._pending_top is None:
-            return False
-        height, root = self._pending_top
-        self._write_all(height, self._pending, root, sync=sync)
-        self._pending = {}
-        self._pending_top = None
-        return True
-
-    def _begin_write(self) -> None:
-        """A block's state writes are about to reach LevelDB: misses read now are not kept."""
-        with self._lock:
-            self._generation += 1
-
-    def _apply(self, writes: Mapping[bytes, bytes | None]) -> None:
-        """The block's state writes are in LevelDB: update the cached keys (None deletes)."""
-        with self._lock:
-            cache = self._cache
-            if len(cache) + len(writes) >= self.CACHE_ENTRIES:
-                self._evict(len(writes))
-            for key in writes:
-                cache.pop(key, None)  # re-inserted last: a key a block writes is a hot one
-            cache.update(writes)
-            self._generation += 1
-
-    def _evict(self, room: int) -> None:
-        """Drop the oldest-inserted entries (at least `room`, at least `EVICT_ENTRIES`), under
-        the lock: the keys a block wrote or read last stay, so a full cache does not send
-        the hot accounts and listings back to LevelDB at once."""
-        cache = self._cache
-        count = min(len(cache), max(room, self.EVICT_ENTRIES))
-        for key in list(itertools.islice(cache, count)):
-            del cache[key]
-
-    def _forget(self) -> None:
-        """Drop the cache (after a failed write: LevelDB may hold either version)."""
-        with self._lock:
-            self._cache.clear()
-            self._generation += 1
-
-
 class Store:
     """One node's database. Open with `Store.open(path, genesis)`; close with `close()`."""
 
@@ -391,13 +194,13 @@ class Store:
         opened: list[plyvel.DB] = []
         try:
             for directory in (path, path / STATE_DIR, path / STATE_DIR / GENESIS_STATE_DIR):
-                opened.append(_open_leveldb(directory, write_buffer_bytes))
+                opened.append(open_leveldb(directory, write_buffer_bytes))
             db, state_db, genesis_db = opened
             try:
                 cls._init_or_check(db, state_db, genesis_db, genesis)
                 replayed = _replay(db, StateStore(state_db, genesis_db), genesis)
             except plyvel.CorruptionError as exc:
-                raise _corrupt(path, exc) from exc
+                raise corrupt_error(path, exc) from exc
         except BaseException:
             for each in opened:
                 each.close()
@@ -423,7 +226,8 @@ class Store:
             # genesis hash last: a store without it is not initialized, and a state left
             # by a crash in between is written again (a changed genesis file cannot
             # inherit its keys).
-            _delete_prefix(db, P_STATE)  # of a one-LevelDB store whose start was cut short
+            # Of a one-LevelDB store whose start was cut short:
+            delete_prefix(db, P_STATE, Store.GENESIS_BATCH_KEYS)
             root = _write_genesis_state(state_db, genesis_db, genesis)
             with db.write_batch(transaction=True, sync=True) as batch:
                 batch.put(META_FORMAT, STORE_FORMAT)
@@ -445,7 +249,8 @@ class Store:
         if store_format == STORE_FORMAT_1:
             # The state was in the chain's LevelDB: rebuilt from the blocks in `state/`.
             db.put(META_FORMAT, STORE_FORMAT, sync=True)
-        _delete_prefix(db, P_STATE)  # format 1's, or left by a cut-short start
+        # Format 1's, or left by a cut-short start:
+        delete_prefix(db, P_STATE, Store.GENESIS_BATCH_KEYS)
         state_hash = state_db.get(STATE_META_GENESIS_HASH)
         state_format = state_db.get(STATE_META_FORMAT)
         if state_hash not in (None, genesis.hash) or state_format not in (
@@ -610,77 +415,29 @@ class Store:
             return []
         return [Event(kind, tuple(addrs), tuple(data)) for kind, addrs, data in decode(raw)]
 
-    # Consensus log: opaque records the consensus core asks to persist, each under a
-    # `RecordKey` (the driver's), pruned by `obsolete_records`.
+    # Consensus log (`node.consensus_records`): opaque records the consensus core asks to
+    # persist, each under a `RecordKey` (the driver's), pruned by `obsolete_records`.
 
     def put_consensus_record(self, key: bytes, value: bytes) -> None:
         """Durably store one consensus record (synced before returning)."""
-        self._db.put(P_CONSENSUS + key, value, sync=True)
+        put_record(self._db, key, value)
 
     def consensus_records(self) -> list[tuple[bytes, bytes]]:
         """All consensus records in key order."""
-        cut = len(P_CONSENSUS)
-        return [(k[cut:], v) for k, v in self._db.iterator(prefix=P_CONSENSUS)]
+        return read_records(self._db)
 
     def delete_consensus_records(self, keys: Iterable[bytes], *, sync: bool = True) -> None:
         """Remove consensus records in one atomic batch (synced if `sync`)."""
-        with self._db.write_batch(transaction=True, sync=sync) as batch:
-            for key in keys:
-                batch.delete(P_CONSENSUS + key)
+        delete_records(self._db, keys, sync=sync)
 
     def prune_consensus_log(self) -> int:
-        """Drop the consensus records the replica no longer needs at the head's height
-        (`obsolete_records`), after moving a log of the layout before issue 19 to this one;
-        returns how many are left. Reads one record at a time and keys alone after that, so
-        a log of a million records is pruned without holding it. A crash at any point
-        loses no record still needed: the kept ones are written, synced, before any other
-        is deleted, and running it again gives the same log.
+        """Drop the consensus records the replica no longer needs at the head's height;
+        returns how many are left (`node.consensus_records.prune_consensus_log`).
 
         Raises NodeError(wrong_chain_data) on a record or key that is not one.
         """
-        final = self._head.height
-        self._move_consensus_log_1(final)
-        cut = len(P_CONSENSUS)
-        keys = [RecordKey.decode(key[cut:])
-                for key in self._db.iterator(prefix=P_CONSENSUS, include_value=False)]
-        obsolete = obsolete_records(keys, final)
-        if obsolete:
-            self.delete_consensus_records(key.encode() for key in obsolete)
-        return len(keys) - len(obsolete)
-
-    def _move_consensus_log_1(self, final: int) -> None:
-        """Rewrite the records of a log keyed by sequence number alone that are still
-        needed under their `RecordKey` (seq kept: writing them twice is harmless), then
-        delete that log."""
-        kept: list[RecordKey] = []
-        found = False
-        bound = CONSENSUS_LOG_BATCH_RECORDS
-        for key, value in self._db.iterator(prefix=P_CONSENSUS_1):
-            found = True
-            if len(key) != len(P_CONSENSUS_1) + 8:
-                raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA,
-                                f"consensus log: bad key {key.hex()}")
-            try:
-                height, view = record_position(value)
-            except LocalProtocolError as exc:
-                raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA,
-                                f"consensus log record {key[1:].hex()}: {exc}") from None
-            kept.append(RecordKey(struct.unpack(">Q", key[1:])[0], height, view))
-            if len(kept) >= bound:  # the rule is incremental: prune what is kept so far
-                kept = _without(kept, obsolete_records(kept, final))
-                bound = max(CONSENSUS_LOG_BATCH_RECORDS, 2 * len(kept))
-        if not found:
-            return
-        kept = _without(kept, obsolete_records(kept, final))
-        for start in range(0, len(kept), CONSENSUS_LOG_BATCH_RECORDS):
-            with self._db.write_batch(transaction=True) as batch:
-                for each in kept[start:start + CONSENSUS_LOG_BATCH_RECORDS]:
-                    value = self._db.get(P_CONSENSUS_1 + struct.pack(">Q", each.seq))
-                    assert value is not None, "read from the same log"
-                    batch.put(P_CONSENSUS + each.encode(), value)
-        self._db.put(META_SYNC, b"", sync=True)  # the kept records are durable: delete
-        _delete_prefix(self._db, P_CONSENSUS_1)
-        self._db.put(META_SYNC, b"", sync=True)
+        return prune_consensus_log(self._db, self._head.height,
+                                   lambda: self._db.put(META_SYNC, b"", sync=True))
 
     def check_writable(self) -> bool:
         """True when a synced write to the chain's and the state's LevelDB succeeds (for the
@@ -693,66 +450,12 @@ class Store:
         return True
 
 
-def _open_leveldb(path: Path, write_buffer_bytes: int) -> plyvel.DB:
-    """Open (create) one LevelDB with the node's options; NodeError(store_locked) if not.
-
-    Bloom filters (10 bits a key): a read of an absent key (a new order, timer or reward
-    marker) skips the tables that cannot hold it, ~3 -> ~1.5 us a miss. Only the files'
-    filter blocks change, never a stored key or value; tables written without filters are
-    read as before.
-
-    No block compression: state values are hashes, keys and packed integers that Snappy
-    barely shrinks, and with a large state (1,000,000 accounts) compaction took ~20% of a
-    core per validator at 1,000 tx/s with it, ~7% without. Applies to new files only:
-    stores written before open as they were. The write buffer (memtable) size:
-    `write_buffer_for`.
-    """
-    path.mkdir(parents=True, exist_ok=True)
-    try:
-        return plyvel.DB(str(path), create_if_missing=True, bloom_filter_bits=10,
-                         compression=None, write_buffer_size=write_buffer_bytes)
-    except plyvel.IOError as exc:
-        raise NodeError(NodeErrorCode.STORE_LOCKED, f"cannot open {path}: {exc}") from exc
-    except plyvel.CorruptionError as exc:
-        raise _corrupt(path, exc) from exc
-
-
-def _corrupt(path: Path, exc: plyvel.CorruptionError) -> NodeError:
-    """NodeError(store_corrupt) for a LevelDB under `path` that LevelDB found corrupt."""
-    detail = exc.args[0] if exc.args else b""
-    text = detail.decode(errors="replace") if isinstance(detail, bytes) else str(detail)
-    first = text.splitlines()[0] if text.strip() else type(exc).__name__
-    return NodeError(NodeErrorCode.STORE_CORRUPT,
-                     f"the LevelDB in {path} is corrupt ({first}): restore the data "
-                     f"directory from a backup, or empty it (keep config/) to re-sync")
-
-
-def _delete_prefix(db: plyvel.DB, prefix: bytes) -> None:
-    """Delete every key under `prefix`, in batches of `Store.GENESIS_BATCH_KEYS` (the
-    iterator reads a snapshot taken when it was made)."""
-    keys = db.iterator(prefix=prefix, include_value=False)
-    while chunk := list(itertools.islice(keys, Store.GENESIS_BATCH_KEYS)):
-        with db.write_batch() as batch:
-            for key in chunk:
-                batch.delete(key)
-
-
-def _put_in_batches(db: plyvel.DB, items: Iterable[tuple[bytes, bytes]]) -> None:
-    """Put every (key, value) of `items`, in batches of `Store.GENESIS_BATCH_KEYS` (one
-    batch of a million keys is one huge memtable)."""
-    items = iter(items)
-    while chunk := list(itertools.islice(items, Store.GENESIS_BATCH_KEYS)):
-        with db.write_batch() as batch:
-            for key, value in chunk:
-                batch.put(key, value)
-
-
 def _write_genesis_state(state_db: plyvel.DB, genesis_db: plyvel.DB, genesis: Genesis) -> bytes:
     """Empty the state store and make it the state of height 0: the genesis store written
     unless it holds this genesis already, then the state's metadata (synced); returns the
     root."""
     root = _genesis_state_root(genesis_db, genesis.hash) or _write_genesis_db(genesis_db, genesis)
-    _delete_prefix(state_db, b"")
+    delete_prefix(state_db, b"", Store.GENESIS_BATCH_KEYS)
     _write_state_meta(state_db, genesis.hash, 0, root)
     return root
 
@@ -772,9 +475,9 @@ def _write_genesis_db(genesis_db: plyvel.DB, genesis: Genesis) -> bytes:
     then looks in one table, and LevelDB has no reason to rewrite it); returns its root."""
     writes = genesis_writes(genesis)
     root = genesis_state_root(genesis, writes)
-    _delete_prefix(genesis_db, b"")
-    _put_in_batches(genesis_db, ((P_STATE + key, value) for key, value in sorted(writes.items())
-                                 if value is not None))
+    delete_prefix(genesis_db, b"", Store.GENESIS_BATCH_KEYS)
+    put_in_batches(genesis_db, ((P_STATE + key, value) for key, value in sorted(writes.items())
+                                if value is not None), Store.GENESIS_BATCH_KEYS)
     del writes
     _write_state_meta(genesis_db, genesis.hash, 0, root, GENESIS_STATE_FORMAT)
     genesis_db.compact_range()

@@ -34,7 +34,8 @@ from commerce.genesis import (
 )
 from commerce.ledger import account_key, get_account
 from commerce.state import MemoryState
-from node.store import P_STATE, Store
+from node.state_store import P_STATE
+from node.store import Store
 from tests.foundation.workload import make_keys
 
 KEYS = make_keys(2)

@@ -22,9 +22,8 @@ import pytest
 from commerce.genesis import genesis_writes
 from commerce.machine import ChainContext, execute_block
 from node.errors import NodeError, NodeErrorCode
-from node.store import (
+from node.state_store import (
     GENESIS_STATE_DIR,
-    META_FORMAT,
     P_STATE,
     STATE_DIR,
     STATE_FORMAT_1,
@@ -32,11 +31,8 @@ from node.store import (
     STATE_META_GENESIS_HASH,
     STATE_META_HEIGHT,
     STATE_META_ROOT,
-    STATE_SYNC_BLOCKS,
-    STORE_FORMAT,
-    STORE_FORMAT_1,
-    Store,
 )
+from node.store import META_FORMAT, STATE_SYNC_BLOCKS, STORE_FORMAT, STORE_FORMAT_1, Store
 from tests.foundation.workload import (
     Head,
     block_txs,

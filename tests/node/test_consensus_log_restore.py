@@ -23,7 +23,7 @@ from consensus.messages import (
     sign_vote,
 )
 from consensus.sim import CHAIN_ID
-from node.store import RecordKey, obsolete_records
+from node.consensus_records import RecordKey, obsolete_records
 from tests.consensus.harness import Cluster
 
 # Records a pruned log may hold here: two heights' PREPARE and COMMIT, one kept view.

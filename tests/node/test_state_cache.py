@@ -18,7 +18,7 @@ import plyvel
 import pytest
 
 from commerce.machine import BlockResult
-from node.store import P_STATE, STATE_META_HEIGHT, StateStore
+from node.state_store import P_STATE, STATE_META_HEIGHT, StateStore
 
 
 @contextlib.contextmanager

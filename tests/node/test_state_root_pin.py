@@ -29,7 +29,8 @@ from node.bench_state import (
     bench_genesis,
     bench_keys,
 )
-from node.store import P_STATE, Store
+from node.state_store import P_STATE
+from node.store import Store
 from node.workload import MixedWorkload
 
 # Issue 19 (the account reserve) changed both values on purpose: three chain parameters

@@ -34,7 +34,7 @@ from commerce.transfer import Transfer
 from commerce.tx import sign_tx
 from node.home import load_home
 from node.service import Node
-from node.store import GENESIS_STATE_DIR, P_STATE, STATE_DIR
+from node.state_store import GENESIS_STATE_DIR, P_STATE, STATE_DIR
 from tests.node_e2e.conftest import (
     AGORA,
     ROOT,

@@ -17,7 +17,8 @@ import plyvel
 import pytest
 
 from node.home import load_home
-from node.store import GENESIS_STATE_DIR, STATE_DIR, Store
+from node.state_store import GENESIS_STATE_DIR, STATE_DIR
+from node.store import Store
 
 AGORA = Path(sys.executable).parent / "agora"
 
