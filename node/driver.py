@@ -7,8 +7,9 @@ event, so one event's effects always run to the end before the next event starts
 Persist effects are written and synced to LevelDB before any later effect of the step;
 a run of FinalizeBlock effects (catch-up) is synced once, at its last block, before any
 later effect and before any of its blocks is reported. Once a finalized height is durable
-the records the replica no longer needs are deleted (`node.store.obsolete_records`), so the
-consensus log holds a few records whatever the chain's length.
+the records the replica no longer needs are deleted
+(`node.consensus_records.obsolete_records`), so the consensus log holds a few records
+whatever the chain's length.
 """
 
 from __future__ import annotations

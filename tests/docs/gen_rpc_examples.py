@@ -59,7 +59,8 @@ NOTES: dict[str, str] = {
     "receipt's events) or `pending` (still in this node's mempool); an unknown id is "
     "`not_found` (-32058).",
     "tx_submit": "`wait: none` (default) answers once the mempool admitted the transaction; "
-    "`wait: commit` answers when it is finalized, with its height, index and events, or "
+    "`wait: finalized` (`commit` is accepted as an alias) answers when it is finalized, "
+    "with its height, index and events, or "
     "`timeout` (-32060) after `timeout_ms` (the transaction stays pending; `data.id` names "
     "it), or `evicted` (-32061). A refusal carries the "
     "state machine's or the mempool's reason (`bad_nonce`, `insufficient_funds`, "
@@ -156,7 +157,7 @@ class Shop:
     async def send(self, name: str, body: TxBody, record: bool = False) -> dict[str, Any]:
         tx = await self.sign(name, body)
         result: dict[str, Any] = await self.rec.call("tx_submit", record=record,
-                                                     tx=tx.raw.hex(), wait="commit")
+                                                     tx=tx.raw.hex(), wait="finalized")
         return result
 
 

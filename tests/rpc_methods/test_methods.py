@@ -129,6 +129,18 @@ async def test_tx_submit_simulate_and_get_transaction_follow_a_transfer(
     await expect(running, "bad_nonce", "tx_submit", tx=tx.raw.hex())
 
 
+async def test_tx_submit_wait_finalized_answers_as_its_alias_commit(running: Running) -> None:
+    await running.wait_height(1)
+    to = address_of(Keypair.generate().public_key)
+    answers = []
+    for nonce, wait in enumerate(("finalized", "commit")):
+        tx = running.transfer(to, UNIT, nonce)
+        answers.append(await running.client.call("tx_submit", tx=tx.raw.hex(), wait=wait,
+                                                  timeout_ms=10_000))
+    assert [answer["status"] for answer in answers] == ["finalized", "finalized"]
+    assert set(answers[0]) == set(answers[1]) == {"id", "status", "height", "index", "events"}
+
+
 async def test_tx_submit_pending_then_get_transaction_shows_pending(running: Running) -> None:
     await running.wait_height(1)
     to = address_of(Keypair.generate().public_key)
