@@ -150,34 +150,9 @@ class TxIntake:
             self._penalize_gossip(peer, "transaction batch is not a list of at most "
                                         f"{TX_BATCH_MAX}")
             return False
-        txs: list[Transaction] = []
-        junk = 0
-        for raw in items:
-            if not isinstance(raw, bytes):
-                junk += 1
-                continue
-            tx_id = _sha256(raw).digest()
-            if tx_id in self.mempool or tx_id in self._verifying:
-                # Pending here already, or in a batch being verified: every peer gossips
-                # what it admitted, so a transaction arrives once from each of them.
-                continue
-            try:
-                tx = decode_tx(raw, tx_id=tx_id)
-            except AgoraError:
-                junk += 1
-                continue
-            try:
-                # Earlier nonces may still be in a batch being verified: the gap limit
-                # is checked when they are admitted, in arrival order.
-                self.mempool.check(tx, simulate=False, gap_quota=False)
-            except AgoraError as exc:
-                # Refusals that depend on this node's state (a nonce just finalized, a full
-                # pool) happen to honest peers too; another chain's transaction does not.
-                if exc.code is ErrorCode.WRONG_CHAIN:
-                    junk += 1
-                continue
-            txs.append(tx)
-            self._verifying.add(tx_id)
+        # Earlier nonces may still be in a batch being verified: the gap limit is checked
+        # when they are admitted, in arrival order.
+        txs, junk = screen_gossiped(items, self.mempool, self._verifying, gap_quota=False)
         if not txs:
             if junk:
                 self._penalize_gossip(peer, f"{junk} junk items of {len(items)}")
@@ -332,6 +307,42 @@ class TxIntake:
         if admitted:
             self._signal_work()  # once: it only schedules a check for the next loop turn
         return out
+
+
+def screen_gossiped(items: list[Any], mempool: Mempool, verifying: set[bytes] | None, *,
+                    gap_quota: bool) -> tuple[list[Transaction], int]:
+    """The transactions of a peer's batch worth verifying, and how many of its items are
+    junk (not bytes, undecodable, another chain's). Skipped, not junk: those pending
+    already, those in `verifying` (each one returned is added to it, None: no such set)
+    and those the mempool's state refuses (`mempool.check`, with `gap_quota`)."""
+    txs: list[Transaction] = []
+    junk = 0
+    for raw in items:
+        if not isinstance(raw, bytes):
+            junk += 1
+            continue
+        tx_id = _sha256(raw).digest()
+        if tx_id in mempool or (verifying is not None and tx_id in verifying):
+            # Pending here already, or in a batch being verified: every peer gossips
+            # what it admitted, so a transaction arrives once from each of them.
+            continue
+        try:
+            tx = decode_tx(raw, tx_id=tx_id)
+        except AgoraError:
+            junk += 1
+            continue
+        try:
+            mempool.check(tx, simulate=False, gap_quota=gap_quota)
+        except AgoraError as exc:
+            # Refusals that depend on this node's state (a nonce just finalized, a full
+            # pool) happen to honest peers too; another chain's transaction does not.
+            if exc.code is ErrorCode.WRONG_CHAIN:
+                junk += 1
+            continue
+        txs.append(tx)
+        if verifying is not None:
+            verifying.add(tx_id)
+    return txs, junk
 
 
 def _verify_list(txs: list[Transaction]) -> list[bool]:

@@ -52,12 +52,12 @@ from commerce.address import address_of, to_text
 from commerce.amount import parse_amount
 from commerce.block import BlockHeader
 from commerce.encoding import decode, encode, pack_plain, sha256
-from commerce.errors import AgoraError, ErrorCode, ValidationError
+from commerce.errors import AgoraError, ValidationError
 from commerce.genesis import Genesis, parse_genesis
 from commerce.keys import Keypair
 from commerce.ledger import ACCOUNT_PREFIX, get_account, get_supply
 from commerce.transfer import Transfer
-from commerce.tx import Transaction, decode_tx, sign_tx
+from commerce.tx import sign_tx
 from consensus.errors import ValidationError as ConsensusValidationError
 from consensus.events import (
     Blame,
@@ -111,6 +111,7 @@ from node.intake import (
     REGOSSIP_MAX_TXS,
     TX_BATCH_BYTES_MAX,
     TX_BATCH_MAX,
+    screen_gossiped,
 )
 from node.limits import SYNC_MAX_BLOCKS_PER_REQUEST
 from node.mempool import Mempool
@@ -850,7 +851,7 @@ class Simulation:
             self.push(self.now_ms, node.index, "work", None)
 
     def on_tx_gossip(self, node: SimNode, src: int, payload: bytes) -> None:
-        """node/service.py `_on_tx_gossip` + `_admit_gossiped`, without threads: admit what
+        """node/intake.py `on_gossip` + `_admit_gossiped`, without threads: admit what
         passes, gossip those on as this node's own batch, charge the peer for junk."""
         mempool = node.mempool
         assert mempool is not None
@@ -862,27 +863,7 @@ class Simulation:
         if not isinstance(items, list) or len(items) > TX_BATCH_MAX:
             self.penalize(node, src)
             return
-        txs: list[Transaction] = []
-        junk = 0
-        for raw in items:
-            if not isinstance(raw, bytes):
-                junk += 1
-                continue
-            tx_id = sha256(raw)
-            if tx_id in mempool:
-                continue
-            try:
-                tx = decode_tx(raw, tx_id=tx_id)
-            except AgoraError:
-                junk += 1
-                continue
-            try:
-                mempool.check(tx, simulate=False)
-            except AgoraError as exc:
-                if exc.code is ErrorCode.WRONG_CHAIN:
-                    junk += 1
-                continue
-            txs.append(tx)
+        txs, junk = screen_gossiped(items, mempool, None, gap_quota=True)
         admitted: list[bytes] = []
         for tx in txs:
             if tx.tx_id not in mempool.verified:
