@@ -129,7 +129,7 @@ def test_view_change_reproposes_the_prepared_block() -> None:
     cluster.work(1)
     cluster.deliver()  # PRE-PREPARE
     cluster.deliver()  # PREPAREs: every replica is prepared and sends COMMIT
-    prepared = cluster.replica(1)._prepared
+    prepared = cluster.replica(1).state.prepared_cert
     assert prepared is not None
     cluster.crash(0)
 
@@ -221,7 +221,7 @@ def test_view_change_with_fabricated_prepared_certificate_is_dropped() -> None:
     replica = lone(1)
     replica.step(received(encode_message(_view_change(2, 1, fake, block)), 2), 10)
     assert replica.counters.get("drop_bad_signature") == 1
-    assert 2 not in replica._vc_latest
+    assert 2 not in replica.state.latest_view_changes
 
 
 def test_f_plus_one_view_changes_make_a_replica_join() -> None:
@@ -239,7 +239,7 @@ def test_timeout_backs_off_exponentially_caps_and_resets_after_progress() -> Non
     now = 0
     replica.step(WorkPending(True), now)
     for _ in range(8):
-        deadline = replica._timers["view_change"]
+        deadline = replica.state.timers["view_change"]
         now = deadline
         replica.step(TimerFired("view_change"), now)
         timeouts.append(replica.timeout_ms())
@@ -247,7 +247,7 @@ def test_timeout_backs_off_exponentially_caps_and_resets_after_progress() -> Non
     assert max(timeouts) == CONFIG.view_change_timeout_max_ms
     assert replica.counters["view_change"] == 8
     cluster = Cluster(4)
-    cluster.replica(1)._vc_streak = 5
+    cluster.replica(1).state.view_change_streak = 5
     cluster.work(1)
     cluster.stabilize()
     assert cluster.replica(1).timeout_ms() == CONFIG.view_change_timeout_ms
@@ -278,10 +278,10 @@ def test_flood_of_future_messages_keeps_buffers_bounded() -> None:
                          sha256_digest(b"%d" % i), 2)
         replica.step(received(encode_message(vote), 2), i)
         replica.step(received(b"\x93" + bytes([i % 256]) * 2, 2), i)
-    slots = sum(len(votes) for votes in replica._votes.values())
+    slots = sum(len(votes) for votes in replica.state.votes.values())
     bound = 2 * (limits.MAX_FUTURE_HEIGHTS + 1) * (2 * limits.MAX_FUTURE_VIEWS + 1) * 4
     assert slots <= bound
-    assert len(replica._pp) == 0
+    assert len(replica.state.proposals) == 0
     assert replica.counters["drop_future_view"] + replica.counters["drop_future_height"] > 0
 
 

@@ -1,0 +1,331 @@
+"""The one state object of a replica, and the helpers every phase shares.
+
+`ReplicaState` holds everything the phases (`consensus.normal`, `consensus.view_change`,
+`consensus.catch_up`) read and change; `consensus.replica.Replica` owns one and feeds it
+events. Its helpers only record effects in `effects` and update the state: they never
+decide a phase transition. Every vote is keyed by a `Slot(view, height, phase)`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import IntEnum
+from typing import NamedTuple
+
+from nacl.signing import SigningKey
+
+from consensus import limits
+from consensus.errors import LocalProtocolError, ValidationError
+from consensus.events import Blame, Broadcast, Effect, Note, Persist, Send
+from consensus.messages import (
+    PHASE_COMMIT,
+    PHASE_PREPARE,
+    Certificate,
+    Decided,
+    Digest,
+    Height,
+    Message,
+    PeerId,
+    PrePrepare,
+    ValidatorIndex,
+    Verifier,
+    VerifyFn,
+    View,
+    ViewChange,
+    Vote,
+    encode_message,
+    pack,
+    quorum_size,
+    sha256_digest,
+    sign_vote,
+    verify_certificate,
+    vote_payload,
+)
+from consensus.records import REC_VOTE
+
+TIMER_VIEW_CHANGE = "view_change"
+TIMER_RETRANSMIT = "retransmit"
+TIMER_PROPOSE = "propose"
+TIMER_FETCH = "fetch"
+
+# Our own messages for the current slot, re-broadcast in this order by the retransmit timer.
+RESEND_KINDS = ("vc", "pp", "prepare", "commit")
+
+
+class Slot(NamedTuple):
+    """The key of every vote: one (view, height, phase). A PRE-PREPARE is the primary's
+    PREPARE, so proposals are keyed by the PREPARE slot of their (view, height)."""
+
+    view: int
+    height: int
+    phase: int
+
+
+def proposal_slot(view: int, height: int) -> Slot:
+    """The slot of the PRE-PREPARE (the primary's PREPARE) for (view, height)."""
+    return Slot(view, height, PHASE_PREPARE)
+
+
+class BlockCheck(IntEnum):
+    """Where the application's validation of a proposed block stands."""
+
+    PENDING = 0
+    VALID = 1
+    INVALID = 2
+
+
+@dataclass(frozen=True, slots=True)
+class FetchInFlight:
+    """The block fetch in flight, or the cool-down after a fruitless one (peer None)."""
+
+    peer: PeerId | None  # who was asked; None during the cool-down
+    from_height: int  # our height when we asked: the answer's first block is for it
+    deadline_ms: int  # give up on the answer (or end the cool-down) then
+
+
+@dataclass(frozen=True, slots=True)
+class FinalAhead:
+    """The highest height a valid commit certificate proved final, and the peers that
+    proved they hold its block (none when only the votes of a commit quorum told us)."""
+
+    height: int
+    holders: tuple[PeerId, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class ReplicaConfig:
+    """Tunables; the defaults live in consensus/limits.py."""
+
+    view_change_timeout_ms: int = limits.VIEW_CHANGE_TIMEOUT_MS  # first timeout
+    view_change_timeout_max_ms: int = limits.VIEW_CHANGE_TIMEOUT_MAX_MS  # backoff cap
+    retransmit_interval_ms: int = limits.RETRANSMIT_INTERVAL_MS
+    fetch_timeout_ms: int = limits.FETCH_TIMEOUT_MS
+    idle_block_interval_ms: int | None = None  # propose empty blocks this often; None=never
+    quorum_override: int | None = None  # TEST HOOK ONLY: deliberately break the quorum
+
+
+class ReplicaState:
+    """Everything a replica knows. Messages and votes are kept only for the heights and
+    views in the window (limits.MAX_FUTURE_*)."""
+
+    def __init__(
+        self,
+        *,
+        chain_id: bytes,
+        validators: Sequence[bytes],
+        signing_key: SigningKey | None,
+        finalized_height: int = 0,
+        finalized_digest: bytes = b"",
+        finalized_certificate: bytes | None = None,
+        digest_fn: Callable[[bytes], bytes | None] = sha256_digest,
+        config: ReplicaConfig | None = None,
+        verifier: VerifyFn | None = None,
+    ) -> None:
+        """Raises LocalProtocolError on bad arguments."""
+        if not 1 <= len(validators) <= limits.MAX_VALIDATORS_COUNT:
+            raise LocalProtocolError("bad_argument", f"{len(validators)} validators")
+        if len(set(validators)) != len(validators):
+            raise LocalProtocolError("bad_argument", "duplicate validator key")
+        if not 0 < len(chain_id) <= limits.MAX_CHAIN_ID_BYTES:
+            raise LocalProtocolError("bad_argument", "chain_id length")
+        if finalized_height < 0:
+            raise LocalProtocolError("bad_argument", "negative finalized_height")
+        self.chain_id = bytes(chain_id)
+        self.validators: tuple[bytes, ...] = tuple(bytes(v) for v in validators)
+        self.n = len(self.validators)
+        self.f = (self.n - 1) // 3
+        self.config = config or ReplicaConfig()
+        self.quorum = self.config.quorum_override or quorum_size(self.n)
+        self.signing_key = signing_key
+        self.index: ValidatorIndex | None = None
+        if signing_key is not None:
+            public = bytes(signing_key.verify_key)
+            if public not in self.validators:
+                raise LocalProtocolError("bad_argument", "signing key is not a validator")
+            self.index = ValidatorIndex(self.validators.index(public))
+        self.digest_fn = digest_fn
+        self.verify: VerifyFn = verifier if verifier is not None else Verifier()
+
+        self.height = Height(finalized_height + 1)  # the height being decided
+        self.view = View(0)
+        self.active = True  # False while waiting for NEW-VIEW of self.view
+        self.finalized_digest = Digest(bytes(finalized_digest))
+        self.last_certificate: Certificate | None = None  # of the last finalized block
+        self.last_block: bytes | None = None  # the last finalized block, once we have it
+        if finalized_height > 0:
+            if finalized_certificate is None:
+                raise LocalProtocolError("bad_argument", "finalized_certificate missing")
+            try:
+                self.last_certificate = verify_certificate(
+                    finalized_certificate, finalized_height, finalized_digest,
+                    self.validators, self.chain_id, self.verify)
+            except ValidationError as exc:
+                raise LocalProtocolError("bad_argument", f"stored certificate: {exc}") from exc
+
+        self.now_ms = 0
+        self.effects: list[Effect] = []  # the effects of the step under way, in order
+        self.counters: dict[str, int] = {}
+        self.timers: dict[str, int] = {}  # armed timer -> deadline_ms
+        self.proposals: dict[Slot, PrePrepare] = {}  # by proposal_slot(view, height)
+        self.votes: dict[Slot, dict[int, Vote]] = {}  # slot -> signer -> vote
+        self.block_checks: dict[bytes, BlockCheck] = {}  # digest -> validation answer
+        self.signed: dict[Slot, bytes] = {}  # slot -> digest we signed there (persisted)
+        self.prepared_cert: Certificate | None = None  # highest prepared cert at self.height
+        self.prepared_block: bytes | None = None
+        self.resend: dict[str, bytes] = {}  # RESEND_KINDS -> our message of the current slot
+        self.latest_view_changes: dict[int, ViewChange] = {}  # signer -> its highest
+        self.view_change_persisted = (0, 0)  # (view, height) of our last persisted one
+        self.view_change_stale = False  # finalized while view-changing: send a fresh one
+        self.new_view_bytes: bytes | None = None  # the NEW-VIEW we accepted for self.view
+        self.new_view_sent_view = -1  # the last view we sent a NEW-VIEW for
+        self.reproposal: Slot | None = None  # the slot of the NEW-VIEW's re-proposal
+        self.view_start_height = 1  # no fresh proposals below this height in self.view
+        self.signer_heights: dict[int, int] = {}  # validator -> highest height it signed at
+        self.final_ahead: FinalAhead | None = None
+        self.fetch: FetchInFlight | None = None
+        self.fetch_attempts = 0
+        self.fetch_failed_peer: PeerId | None = None  # the last one whose answer gained nothing
+        self.help_sent_ms: dict[bytes, int] = {}  # peer -> when we last helped it
+        self.work_pending = False
+        self.work_since_ms = 0
+        self.proposal_seen_ms: int | None = None  # when this round's PRE-PREPARE arrived
+        self.proposal_asked: Slot | None = None  # ProposeBlock out, no BlockProposed yet
+        self.round_started_ms = 0  # the start of this round (start, finalize, new view)
+        self.last_finalize_ms = 0
+        self.last_retransmit_ms = 0
+        self.view_change_started_ms = 0
+        self.view_change_streak = 0  # consecutive view changes since the last finalized block
+        self.restored_proposals: dict[Slot, bytes] = {}  # our proposals before a restart
+
+    # --- reading -------------------------------------------------------------------------
+
+    def primary(self, view: int) -> ValidatorIndex:
+        return ValidatorIndex(view % self.n)
+
+    def is_primary(self) -> bool:
+        """True when this node is a validator and the primary of the current view."""
+        return self.index is not None and self.primary(self.view) == self.index
+
+    def timeout_ms(self) -> int:
+        """Current view-change timeout: base doubled per consecutive view change, capped."""
+        shift = min(self.view_change_streak, limits.MAX_BACKOFF_SHIFT)
+        timeout = min(self.config.view_change_timeout_ms << shift,
+                      self.config.view_change_timeout_max_ms)
+        assert 0 < timeout <= self.config.view_change_timeout_max_ms
+        return timeout
+
+    def find_block(self, digest: bytes) -> bytes | None:
+        """The block with `digest` at our height, from a proposal or our prepared cert."""
+        for slot, pp in sorted(self.proposals.items()):
+            if slot.height == self.height and pp.vote.digest == digest:
+                return pp.block
+        if self.prepared_cert is not None and self.prepared_cert.digest == digest:
+            return self.prepared_block
+        return None
+
+    # --- recording effects -----------------------------------------------------------------
+
+    def count(self, name: str) -> None:
+        self.counters[name] = self.counters.get(name, 0) + 1
+
+    def note(self, kind: str, detail: str) -> None:
+        self.count(kind)
+        self.effects.append(Note(kind, detail))
+
+    def broadcast(self, msg: Message, resend_kind: str | None = None) -> bytes:
+        """Broadcast `msg`; with `resend_kind`, also keep it for retransmission."""
+        data = encode_message(msg)
+        self.effects.append(Broadcast(data))
+        if resend_kind is not None:
+            assert resend_kind in RESEND_KINDS
+            self.resend[resend_kind] = data
+        return data
+
+    def blame(self, peer: PeerId, reason: str) -> None:
+        """`peer` sent what no honest node sends: drop it (counted) and tell the node."""
+        self.count("drop_" + reason)
+        self.effects.append(Blame(peer, reason))
+
+    def sign(self, slot: Slot, digest: bytes, record: bytes | None = None,
+             block: bytes | None = None) -> Vote | None:
+        """Sign a vote, persisting it first; refuse a vote that conflicts with a signed one."""
+        assert self.signing_key is not None and self.index is not None, "observers never sign"
+        assert slot.phase in (PHASE_PREPARE, PHASE_COMMIT)
+        previous = self.signed.get(slot)
+        if previous is not None and previous != digest:
+            self.count("refused_conflicting_vote")
+            return None
+        if previous is None:
+            record = record or pack([REC_VOTE, slot.phase, slot.view, slot.height, digest,
+                                     block])
+            self.effects.append(Persist(record, Height(slot.height), View(slot.view)))
+            self.signed[slot] = digest
+        vote = sign_vote(self.signing_key, self.chain_id, slot.phase, slot.view, slot.height,
+                         digest, self.index)
+        assert self.signed[slot] == vote.digest
+        return vote
+
+    def verify_vote(self, vote: Vote) -> bool:
+        payload = vote_payload(self.chain_id, vote.phase, vote.view, vote.height, vote.digest)
+        if self.verify(self.validators[vote.signer], payload, vote.signature):
+            return True
+        self.count("drop_bad_signature")
+        return False
+
+    # --- what peers proved -------------------------------------------------------------------
+
+    def note_signer_height(self, signer: int, height: int) -> None:
+        """A validator proved (by signing) that it works at `height`."""
+        if height > self.signer_heights.get(signer, 0):
+            self.signer_heights[signer] = height
+
+    def learn_final(self, height: int, holder: PeerId | None) -> None:
+        """A valid commit certificate proved `height` final; `holder`, when not None,
+        showed it holds the block. The known-final height never goes down (any allowed
+        peer can send an old certificate); the holders of that height accumulate, capped,
+        and the fetch turns through them, so one lying holder cannot stall catch-up."""
+        current = self.final_ahead
+        if current is None or height > current.height:
+            self.final_ahead = FinalAhead(height, () if holder is None else (holder,))
+        elif height == current.height and holder is not None \
+                and holder not in current.holders \
+                and len(current.holders) < limits.MAX_CATCH_UP_HOLDERS:
+            self.final_ahead = FinalAhead(height, tuple(sorted((*current.holders, holder))))
+
+    def help_lagging_peer(self, peer: PeerId, their_height: int, their_view: int) -> None:
+        """Send a peer that is behind our last commit certificate and/or our NEW-VIEW.
+
+        Rate-limited per peer by retransmit_interval_ms; the table is capped.
+        """
+        behind_height = their_height < self.height and self.last_certificate is not None
+        behind_view = self.active and their_view <= self.view \
+            and self.new_view_bytes is not None
+        if not (behind_height or behind_view):
+            return
+        last = self.help_sent_ms.get(peer)
+        if last is not None and self.now_ms - last < self.config.retransmit_interval_ms:
+            return
+        if len(self.help_sent_ms) >= 2 * limits.MAX_VALIDATORS_COUNT:
+            self.help_sent_ms.clear()
+        self.help_sent_ms[peer] = self.now_ms
+        if behind_height:
+            assert self.last_certificate is not None
+            block = self.last_block if their_height == self.height - 1 else None
+            self.count("help_decided")
+            self.effects.append(Send(peer, encode_message(Decided(self.last_certificate,
+                                                                  block))))
+        if behind_view:
+            assert self.new_view_bytes is not None
+            self.count("help_new_view")
+            self.effects.append(Send(peer, self.new_view_bytes))
+
+    def store_proposal(self, pp: PrePrepare) -> None:
+        """Keep a checked PRE-PREPARE; it counts as its primary's PREPARE vote."""
+        vote = pp.vote
+        slot = proposal_slot(vote.view, vote.height)
+        self.proposals[slot] = pp
+        self.votes.setdefault(slot, {})[vote.signer] = vote
+        if (vote.height, vote.view) == (self.height, self.view) \
+                and self.proposal_seen_ms is None:
+            self.proposal_seen_ms = self.now_ms
