@@ -26,62 +26,20 @@ import json
 import random
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from typing import Any
 
-from nacl.signing import SigningKey
-
+from consensus import events as ev
 from consensus.errors import ValidationError
-from consensus.events import (
-    Blame,
-    BlockProposed,
-    BlocksFetched,
-    BlockValidated,
-    Broadcast,
-    CancelTimer,
-    Effect,
-    Event,
-    FetchBlocks,
-    FinalizeBlock,
-    MessageReceived,
-    Note,
-    Persist,
-    ProposeBlock,
-    Send,
-    SetTimer,
-    Started,
-    TimerFired,
-    ValidateBlock,
-    WorkPending,
-)
 from consensus.messages import (
-    KIND_VIEW_CHANGE,
-    PHASE_COMMIT,
-    PHASE_PREPARE,
-    Certificate,
-    Decided,
-    Digest,
-    Height,
     PeerId,
-    PrePrepare,
-    ValidatorIndex,
     Verifier,
-    View,
-    ViewChange,
-    Vote,
-    decode_message,
-    encode_message,
-    pack,
     sha256_digest,
-    sign_vote,
-    unpack_canonical,
     verify_certificate,
-    view_change_payload,
 )
 from consensus.replica import Replica, ReplicaConfig
-
-CHAIN_ID = b"agora-sim"
-GENESIS_ROOT = hashlib.sha256(b"genesis").digest()
+from consensus.sim_app import CHAIN_ID, SimNode, ToyApp, validator_keys
+from consensus.sim_byzantine import byzantine_out, byzantine_tick
 
 SIM_CONFIG = ReplicaConfig(
     view_change_timeout_ms=500, view_change_timeout_max_ms=8_000,
@@ -110,70 +68,6 @@ NAMED_SCENARIOS = ("first_copy_loss",)
 # n = 4, 7, 10: 0.46 blocks/s at worst with retransmission, none without).
 FIRST_COPY_LOSS_MS_PER_BLOCK = 3_000
 
-
-def validator_keys(n: int) -> list[SigningKey]:
-    return [SigningKey(hashlib.sha256(b"sim-validator-%d" % i).digest()) for i in range(n)]
-
-
-class ToyApp:
-    """A deterministic application: block = [height, parent, state_root, payload]."""
-
-    def __init__(self) -> None:
-        self.chain: list[tuple[bytes, bytes, bytes]] = []  # (digest, block, certificate)
-        self.roots: list[bytes] = [GENESIS_ROOT]
-
-    @property
-    def height(self) -> int:
-        return len(self.chain)
-
-    def last_digest(self) -> bytes:
-        return self.chain[-1][0] if self.chain else b""
-
-    def build(self, height: int, payload: bytes, corrupt: bool = False) -> bytes:
-        assert height == self.height + 1
-        root = hashlib.sha256(self.roots[-1] + payload).digest()
-        if corrupt:
-            root = hashlib.sha256(b"wrong" + root).digest()
-        return pack([height, self.last_digest(), root, payload])
-
-    def validate(self, height: int, block: bytes) -> str:
-        """Return "" when valid, else the reason."""
-        try:
-            obj = unpack_canonical(block, 1 << 20)
-            b_height, parent, root, payload = obj
-        except Exception:
-            return "undecodable"
-        if b_height != height or height != self.height + 1:
-            return "height"
-        if parent != self.last_digest():
-            return "parent"
-        if root != hashlib.sha256(self.roots[-1] + payload).digest():
-            return "state_root"
-        return ""
-
-    def finalize(self, height: int, digest: bytes, block: bytes, cert: bytes) -> str:
-        reason = self.validate(height, block)
-        if reason:
-            return reason
-        payload = unpack_canonical(block, 1 << 20)[3]
-        self.roots.append(hashlib.sha256(self.roots[-1] + payload).digest())
-        self.chain.append((digest, block, cert))
-        return ""
-
-
-@dataclass
-class SimNode:
-    index: int
-    key: SigningKey
-    app: ToyApp = field(default_factory=ToyApp)
-    replica: Replica | None = None
-    records: list[bytes] = field(default_factory=list)
-    timers: dict[str, int] = field(default_factory=dict)
-    incarnation: int = 0
-    byzantine: str | None = None
-    crash_armed: bool = False
-    amnesia: bool = False
-    replay: list[bytes] = field(default_factory=list)
 
 
 @dataclass
@@ -354,9 +248,9 @@ class Simulation:
             finalized_certificate=chain[-1][2] if chain else None, records=list(node.records),
             config=self.config, verifier=self.verifier)
         node.timers = {}
-        self.step(node, Started())
+        self.step(node, ev.Started())
         if self.plan.work:
-            self.step(node, WorkPending(True))
+            self.step(node, ev.WorkPending(True))
 
     def crash(self, node: SimNode) -> None:
         node.replica = None
@@ -364,7 +258,7 @@ class Simulation:
         node.incarnation += 1
         node.crash_armed = False
 
-    def step(self, node: SimNode, event: Event) -> None:
+    def step(self, node: SimNode, event: ev.Event) -> None:
         assert node.replica is not None
         effects = node.replica.step(event, self.now_ms)
         cut = len(effects)
@@ -375,25 +269,25 @@ class Simulation:
         if cut < len(effects) or (node.crash_armed and effects):
             self.crash(node)
 
-    def run_effect(self, node: SimNode, effect: Effect) -> None:
+    def run_effect(self, node: SimNode, effect: ev.Effect) -> None:
         i = node.index
         match effect:
-            case Persist():
+            case ev.Persist():
                 node.records.append(effect.record)
-            case Send():
-                for data in self.byzantine_out(node, effect.msg):
+            case ev.Send():
+                for data in byzantine_out(self, node, effect.msg):
                     self.send(i, self.by_key.get(effect.to, -1), data)
-            case Broadcast():
-                for data in self.byzantine_out(node, effect.msg):
+            case ev.Broadcast():
+                for data in byzantine_out(self, node, effect.msg):
                     for j in range(self.n):
                         self.send(i, j, data)
-            case SetTimer():
+            case ev.SetTimer():
                 node.timers[effect.name] = effect.deadline_ms
                 self.push(max(self.now_ms, effect.deadline_ms), i, "timer",
                           (effect.name, effect.deadline_ms))
-            case CancelTimer():
+            case ev.CancelTimer():
                 node.timers.pop(effect.name, None)
-            case ProposeBlock():
+            case ev.ProposeBlock():
                 if effect.height != node.app.height + 1:
                     self.violations.append(f"order: node {i} asked to propose {effect.height} "
                                            f"at {node.app.height}")
@@ -402,24 +296,24 @@ class Simulation:
                 block = node.app.build(effect.height, payload, corrupt=node.byzantine == "invalid")
                 self.proposed.add(sha256_digest(block))
                 self.push(self.now_ms + 1, i, "app",
-                          BlockProposed(effect.height, effect.view, block))
-            case ValidateBlock():
+                          ev.BlockProposed(effect.height, effect.view, block))
+            case ev.ValidateBlock():
                 reason = node.app.validate(effect.height, effect.block)
-                self.push(self.now_ms + 1, i, "app", BlockValidated(
+                self.push(self.now_ms + 1, i, "app", ev.BlockValidated(
                     effect.height, effect.view, effect.digest, not reason, reason))
-            case FinalizeBlock():
+            case ev.FinalizeBlock():
                 self.on_finalize(node, effect)
-            case FetchBlocks():
+            case ev.FetchBlocks():
                 self.on_fetch(node, effect)
-            case Note():
+            case ev.Note():
                 if effect.kind == "view_change":
                     self.view_changes += 1
-            case Blame():
+            case ev.Blame():
                 self.on_blame(node, effect)
             case _:
                 raise AssertionError(f"unknown effect {effect!r}")
 
-    def on_finalize(self, node: SimNode, effect: FinalizeBlock) -> None:
+    def on_finalize(self, node: SimNode, effect: ev.FinalizeBlock) -> None:
         h = effect.height
         if h != node.app.height + 1:
             self.violations.append(f"order: node {node.index} finalized {h} at {node.app.height}")
@@ -438,12 +332,12 @@ class Simulation:
                 self.violations.append(f"certificate: height {h} node {node.index} {exc}")
         reason = node.app.finalize(h, effect.digest, effect.block, effect.certificate)
         if self.plan.work:
-            self.push(self.now_ms + 1, node.index, "app", WorkPending(True))
+            self.push(self.now_ms + 1, node.index, "app", ev.WorkPending(True))
         if reason and node.byzantine is None:
             self.violations.append(f"validity: node {node.index} finalized invalid block "
                                    f"at {h}: {reason}")
 
-    def on_fetch(self, node: SimNode, effect: FetchBlocks) -> None:
+    def on_fetch(self, node: SimNode, effect: ev.FetchBlocks) -> None:
         peer = self.by_key.get(effect.peer, -1)
         if peer < 0 or self.nodes[peer].replica is None:
             return
@@ -459,9 +353,9 @@ class Simulation:
             # A lying peer: swap in a block its certificate does not cover.
             items = ((items[-1][0], items[0][1]),) + items[1:]
         self.push(self.now_ms + 2 * self.rng.randint(DELAY_MS_MIN, DELAY_MS_MAX), node.index,
-                  "app", BlocksFetched(effect.peer, items))
+                  "app", ev.BlocksFetched(effect.peer, items))
 
-    def on_blame(self, node: SimNode, effect: Blame) -> None:
+    def on_blame(self, node: SimNode, effect: ev.Blame) -> None:
         """Only a faulty peer may be blamed: honest nodes send only what they checked."""
         blamed = self.nodes[self.by_key[bytes(effect.peer)]]
         if node.byzantine is None and blamed.byzantine is None:
@@ -469,78 +363,6 @@ class Simulation:
                                    f"{blamed.index} for {effect.reason}")
 
     # --- Byzantine behaviour -----------------------------------------------------------
-
-    def byzantine_out(self, node: SimNode, data: bytes) -> list[bytes]:
-        kind = node.byzantine
-        if kind is None or kind in ("invalid", "replay", "forge", "fake_vc", "flood"):
-            return [data]
-        if kind == "silent":
-            return []
-        assert kind == "equivocate"
-        msg = decode_message(data)
-        if isinstance(msg, PrePrepare) and node.replica is not None:
-            vote = msg.vote
-            block = node.app.build(vote.height, b"evil:%d" % self.seq)
-            self.proposed.add(sha256_digest(block))
-            other = sign_vote(node.key, CHAIN_ID, PHASE_PREPARE, vote.view, vote.height,
-                              sha256_digest(block), node.index)
-            return [data, encode_message(PrePrepare(other, block))]
-        return [data]
-
-    def byzantine_tick(self, node: SimNode) -> None:
-        replica = node.replica
-        if replica is None:
-            return
-        h, v, i = replica.height, replica.view, node.index
-        rnd = self.rng
-        out: list[tuple[int, bytes]] = []
-        targets = [j for j in range(self.n) if j != i]
-        if node.byzantine == "equivocate":
-            for j in targets:  # different prepares to different replicas
-                digest = hashlib.sha256(b"%d" % j).digest()
-                vote = sign_vote(node.key, CHAIN_ID, PHASE_PREPARE, v, h, digest, i)
-                out.append((j, encode_message(vote)))
-        elif node.byzantine == "replay":
-            for _ in range(min(4, len(node.replay))):
-                out.append((rnd.choice(targets), rnd.choice(node.replay)))
-        elif node.byzantine == "forge":
-            for j in targets:
-                signer = ValidatorIndex(rnd.randrange(self.n))
-                phase = rnd.choice((PHASE_PREPARE, PHASE_COMMIT))
-                vote = Vote(phase, View(v), Height(h), Digest(hashlib.sha256(b"x%d" % j).digest()),
-                            signer, rnd.randbytes(64))
-                out.append((j, encode_message(vote)))
-                sigs = tuple((ValidatorIndex(k), rnd.randbytes(64)) for k in range(self.n))
-                cert = Certificate(PHASE_COMMIT, View(v), Height(h + 5), vote.digest, sigs)
-                out.append((j, encode_message(Decided(cert, None))))
-        elif node.byzantine == "fake_vc":
-            digest = Digest(hashlib.sha256(b"fake%d" % self.seq).digest())
-            sigs = tuple((ValidatorIndex(k), rnd.randbytes(64)) for k in range(self.quorum_true))
-            prepared = Certificate(PHASE_PREPARE, View(v), Height(h), digest, sigs)
-            block = b"fake-block"
-            vc = ViewChange(View(v + 1), Height(h), replica._last_cert, prepared,
-                            ValidatorIndex(i), b"", block)
-            sig = node.key.sign(view_change_payload(CHAIN_ID, vc)).signature
-            vc = ViewChange(vc.view, vc.height, vc.last_cert, prepared, vc.signer, sig,
-                            sha256_digest(block) and block)
-            for j in targets:
-                out.append((j, encode_message(vc)))
-        elif node.byzantine == "flood":
-            for _ in range(20):
-                j = rnd.choice(targets)
-                choice = rnd.randrange(4)
-                if choice == 0:
-                    out.append((j, rnd.randbytes(rnd.randint(0, 200))))
-                elif choice == 1:
-                    vote = sign_vote(node.key, CHAIN_ID, PHASE_COMMIT, v + rnd.randint(0, 50),
-                                     h + rnd.randint(0, 50), rnd.randbytes(32), i)
-                    out.append((j, encode_message(vote)))
-                elif choice == 2:
-                    out.append((j, pack([KIND_VIEW_CHANGE, 10**12, 1, None, None, i])))
-                else:
-                    out.append((j, b"\xdc\x00\x01\xc0"))  # non-canonical array header
-        for j, data in out:
-            self.send(i, j, data)
 
     # --- the run -------------------------------------------------------------------------
 
@@ -621,16 +443,16 @@ class Simulation:
                 src, data = payload
                 if node.byzantine == "replay" and len(node.replay) < MAX_REPLAY_MESSAGES:
                     node.replay.append(data)
-                self.step(node, MessageReceived(PeerId(self.validators[src]), data))
+                self.step(node, ev.MessageReceived(PeerId(self.validators[src]), data))
             elif kind == "timer":
                 name, deadline = payload
                 if node.timers.get(name) == deadline:
                     del node.timers[name]
-                    self.step(node, TimerFired(name))
+                    self.step(node, ev.TimerFired(name))
             elif kind == "app":
                 self.step(node, payload)
             elif kind == "byz":
-                self.byzantine_tick(node)
+                byzantine_tick(self, node)
                 self.push(self.now_ms + BYZANTINE_TICK_MS, index, "byz", None)
         if self.events >= MAX_EVENTS:
             self.violations.append(f"event budget: {MAX_EVENTS} events at {self.now_ms} ms")
