@@ -119,42 +119,36 @@ class ConsensusLog:
         self._records = [key for key in self._records if key not in gone]
 
 
-class ConsensusDriver:
-    """Runs one replica against the chain, the store and the network."""
+class EffectRunner:
+    """The feed loop and the effect rules, shared by `ConsensusDriver` and the whole-node
+    simulator's driver (node/sim/driver.py), so both run a replica's effects one way.
 
-    def __init__(self, replica: Replica, chain: Chain, store: Store, network: Network,
-                 primary_of: Callable[[int], bytes], *,
-                 on_note: Callable[[Note], None] | None = None,
-                 on_latency: Callable[[float], None] | None = None) -> None:
+    One event's effects run to the end before the next event starts; ProposeBlock and
+    ValidateBlock are answered by queuing BlockProposed and BlockValidated; a Persist is
+    written before any later effect; a run of FinalizeBlock effects is synced once, at its
+    last block; after each finalized block WorkPending(has_ready) is queued. Subclasses
+    give the I/O: `_send`, `_broadcast`, `_set_timer`, `_cancel_timer`, `_fetch`,
+    `_blame`, `_note`, the block time, and what a wedge or a failed finalize does.
+    """
+
+    def __init__(self, replica: Replica, chain: Chain, store: Store,
+                 primary_of: Callable[[int], bytes]) -> None:
         self.replica = replica
         self.chain = chain
         self.store = store
-        self.network = network
         self.primary_of = primary_of
-        self.on_note = on_note
-        self.on_latency = on_latency
-        # When this node first saw each height's block (proposed or to validate), for the
-        # proposal-to-finalize latency; only heights in flight are kept.
-        self._seen_s: dict[int, float] = {}
         self._queue: deque[Event] = deque()
         self._running = False
-        self._timers: dict[str, asyncio.TimerHandle] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
-        self.log = ConsensusLog(store)
         self._closed = False
         self.fatal: BaseException | None = None
-        # At most one block range asked for ahead of the replica: (peer, from, request).
-        self._prefetch: tuple[bytes, int, asyncio.Task[bytes]] | None = None
-
-    # Entry points.
+        self.log = ConsensusLog(store)
 
     def feed(self, event: Event) -> None:
         """Queue `event` and run the replica until the queue is empty."""
         if self._closed:
             return
         if len(self._queue) >= MAX_QUEUED_EVENTS:
-            log(_log, logging.WARNING, "event_dropped", reason="queue_full",
-                event_type=type(event).__name__)
+            self._queue_full(event)
             return
         self._queue.append(event)
         if self._running:
@@ -164,21 +158,154 @@ class ConsensusDriver:
             while self._queue and not self._closed:
                 current = self._queue.popleft()
                 try:
-                    effects = self.replica.step(current, now_ms())
+                    effects = self.replica.step(current, self._now_ms())
                 except Exception as exc:
                     # Our bug (peer input is dropped inside step): the replica's state may
-                    # be half-changed, so it must not step again. /health reports it.
+                    # be half-changed, so it must not step again.
+                    self.fatal = exc
+                    self.close()
                     self._wedged(current, exc)
                     return
                 self._run_effects(effects)
         finally:
             self._running = False
 
+    def close(self) -> None:
+        """Later events are ignored."""
+        self._closed = True
+
+    def _run_effects(self, effects: list[Effect]) -> None:
+        """Run a step's effects in order."""
+        for index in range(len(effects)):
+            self._run_effect(effects, index)
+
+    def _run_effect(self, effects: list[Effect], index: int) -> None:
+        effect = effects[index]
+        last = len(effects) - 1
+        match effect:
+            case Persist():
+                self.log.append(effect)
+            case Send():
+                self._send(effect)
+            case Broadcast():
+                self._broadcast(effect)
+            case SetTimer():
+                self._set_timer(effect.name, effect.deadline_ms)
+            case CancelTimer():
+                self._cancel_timer(effect.name)
+            case ProposeBlock():
+                self._propose(effect)
+            case ValidateBlock():
+                self._validate(effect)
+            case FinalizeBlock():
+                # A run of blocks (catch-up) is synced once, at its last block, before
+                # any other effect runs and before any block of it is reported.
+                self._finalize(effect, sync=index == last
+                               or not isinstance(effects[index + 1], FinalizeBlock))
+            case FetchBlocks():
+                self._fetch(effect)
+            case Blame():
+                self._blame(effect)
+            case Note():
+                self._note(effect)
+            case _:
+                raise AssertionError(f"unknown effect {effect!r}")
+
+    def _propose(self, effect: ProposeBlock) -> None:
+        block = self.chain.propose(effect.height, self._block_time_ms())
+        self._queue.append(BlockProposed(effect.height, effect.view, block))
+
+    def _validate(self, effect: ValidateBlock) -> None:
+        try:
+            # A re-proposal was built by an earlier view's primary: any validator.
+            proposer = None if effect.reproposal else self.primary_of(effect.view)
+            self.chain.validate(effect.height, effect.block, proposer)
+        except AgoraError as exc:
+            self._invalid_block(effect, exc)
+            self._queue.append(BlockValidated(effect.height, effect.view, effect.digest,
+                                              False, f"{exc.reason}: {exc.message}"))
+            return
+        self._queue.append(BlockValidated(effect.height, effect.view, effect.digest, True, ""))
+
+    def _finalize(self, effect: FinalizeBlock, *, sync: bool = True) -> None:
+        try:
+            block = self.chain.finalize(effect.block, effect.certificate, effect.digest,
+                                        sync=sync)
+        except AgoraError as exc:
+            self.chain.flush()  # the run's earlier blocks are final: durable, reported
+            # A certified block that does not apply means our state diverged: stop.
+            self.fatal = exc
+            self.close()
+            self._halted(effect, exc)
+            raise
+        if sync:
+            self.log.prune(effect.height)
+        self._finalized(effect, block)
+        self._queue.append(WorkPending(self.chain.mempool.has_ready()))
+
+    # The I/O, per subclass.
+
+    def _now_ms(self) -> int:
+        raise NotImplementedError
+
+    def _block_time_ms(self) -> int:
+        raise NotImplementedError
+
+    def _queue_full(self, event: Event) -> None:
+        """`event` is dropped: the queue holds MAX_QUEUED_EVENTS."""
+
     def _wedged(self, event: Event, exc: Exception) -> None:
-        log(_log, logging.CRITICAL, "consensus_wedged", event_type=type(event).__name__,
-            error=f"{type(exc).__name__}: {exc}")
-        self.fatal = exc
-        self.close()
+        """An exception came out of `step` (the driver is closed already)."""
+
+    def _halted(self, effect: FinalizeBlock, exc: AgoraError) -> None:
+        """`Chain.finalize` failed (closed already); the AgoraError is raised after this."""
+
+    def _invalid_block(self, effect: ValidateBlock, exc: AgoraError) -> None:
+        """The block of `effect` failed validation (the answer is queued after this)."""
+
+    def _finalized(self, effect: FinalizeBlock, block: Any) -> None:
+        """`block` (the chain's finalized block) is stored."""
+
+    def _send(self, effect: Send) -> None:
+        raise NotImplementedError
+
+    def _broadcast(self, effect: Broadcast) -> None:
+        raise NotImplementedError
+
+    def _set_timer(self, name: str, deadline_ms: int) -> None:
+        raise NotImplementedError
+
+    def _cancel_timer(self, name: str) -> None:
+        raise NotImplementedError
+
+    def _fetch(self, effect: FetchBlocks) -> None:
+        raise NotImplementedError
+
+    def _blame(self, effect: Blame) -> None:
+        raise NotImplementedError
+
+    def _note(self, effect: Note) -> None:
+        """Log or count a Note (nothing by default)."""
+
+
+class ConsensusDriver(EffectRunner):
+    """Runs one replica against the chain, the store and the network."""
+
+    def __init__(self, replica: Replica, chain: Chain, store: Store, network: Network,
+                 primary_of: Callable[[int], bytes], *,
+                 on_note: Callable[[Note], None] | None = None,
+                 on_latency: Callable[[float], None] | None = None) -> None:
+        super().__init__(replica, chain, store, primary_of)
+        self.network = network
+        self.on_note = on_note
+        self.on_latency = on_latency
+        # When this node first saw each height's block (proposed or to validate), for the
+        # proposal-to-finalize latency; only heights in flight are kept.
+        self._seen_s: dict[int, float] = {}
+        self._timers: dict[str, asyncio.TimerHandle] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        # At most one block range asked for ahead of the replica: (peer, from, request).
+        self._prefetch: tuple[bytes, int, asyncio.Task[bytes]] | None = None
 
     def on_message(self, sender: bytes, payload: bytes) -> None:
         """A consensus message arrived from the network."""
@@ -186,52 +313,50 @@ class ConsensusDriver:
 
     def close(self) -> None:
         """Cancel timers and fetches; later events are ignored."""
-        self._closed = True
+        super().close()
         for handle in self._timers.values():
             handle.cancel()
         self._timers.clear()
         for task in self._tasks:
             task.cancel()
 
-    # Effects, in order.
+    def _now_ms(self) -> int:
+        return now_ms()
 
-    def _run_effects(self, effects: list[Effect]) -> None:
-        last = len(effects) - 1
-        for index, effect in enumerate(effects):
-            match effect:
-                case Persist():
-                    self.log.append(effect)
-                case Send():
-                    self.network.send(effect.to, KIND_CONSENSUS, effect.msg)
-                case Broadcast():
-                    self.network.broadcast(KIND_CONSENSUS, effect.msg)
-                case SetTimer():
-                    self._set_timer(effect.name, effect.deadline_ms)
-                case CancelTimer():
-                    handle = self._timers.pop(effect.name, None)
-                    if handle is not None:
-                        handle.cancel()
-                case ProposeBlock():
-                    self._propose(effect)
-                case ValidateBlock():
-                    self._validate(effect)
-                case FinalizeBlock():
-                    # A run of blocks (catch-up) is synced once, at its last block, before
-                    # any other effect runs and before any block of it is reported.
-                    self._finalize(effect, sync=index == last
-                                   or not isinstance(effects[index + 1], FinalizeBlock))
-                case FetchBlocks():
-                    self._fetch(effect)
-                case Blame():
-                    log(_log, logging.WARNING, "peer_blamed", peer=effect.peer,
-                        reason=effect.reason)
-                    self.network.blame(effect.peer, effect.reason)
-                case Note():
-                    log(_log, logging.INFO, effect.kind, detail=effect.detail)
-                    if self.on_note is not None:
-                        self.on_note(effect)
-                case _:
-                    raise AssertionError(f"unknown effect {effect!r}")
+    def _block_time_ms(self) -> int:
+        return time.time_ns() // 1_000_000
+
+    def _queue_full(self, event: Event) -> None:
+        log(_log, logging.WARNING, "event_dropped", reason="queue_full",
+            event_type=type(event).__name__)
+
+    def _wedged(self, event: Event, exc: Exception) -> None:
+        # /health reports it (`fatal`).
+        log(_log, logging.CRITICAL, "consensus_wedged", event_type=type(event).__name__,
+            error=f"{type(exc).__name__}: {exc}")
+
+    def _halted(self, effect: FinalizeBlock, exc: AgoraError) -> None:
+        log(_log, logging.CRITICAL, "finalize_failed", height=effect.height,
+            reason=exc.reason, detail=exc.message)
+
+    def _invalid_block(self, effect: ValidateBlock, exc: AgoraError) -> None:
+        log(_log, logging.WARNING, "block_invalid", height=effect.height,
+            view=effect.view, reason=exc.reason, detail=exc.message)
+
+    def _send(self, effect: Send) -> None:
+        self.network.send(effect.to, KIND_CONSENSUS, effect.msg)
+
+    def _broadcast(self, effect: Broadcast) -> None:
+        self.network.broadcast(KIND_CONSENSUS, effect.msg)
+
+    def _blame(self, effect: Blame) -> None:
+        log(_log, logging.WARNING, "peer_blamed", peer=effect.peer, reason=effect.reason)
+        self.network.blame(effect.peer, effect.reason)
+
+    def _note(self, effect: Note) -> None:
+        log(_log, logging.INFO, effect.kind, detail=effect.detail)
+        if self.on_note is not None:
+            self.on_note(effect)
 
     def _set_timer(self, name: str, deadline_ms: int) -> None:
         old = self._timers.pop(name, None)
@@ -241,47 +366,28 @@ class ConsensusDriver:
         delay_s = max(0, deadline_ms - now_ms()) / 1000
         self._timers[name] = loop.call_later(delay_s, self._fire, name)
 
+    def _cancel_timer(self, name: str) -> None:
+        handle = self._timers.pop(name, None)
+        if handle is not None:
+            handle.cancel()
+
     def _fire(self, name: str) -> None:
         self._timers.pop(name, None)
         self.feed(TimerFired(name))
 
     def _propose(self, effect: ProposeBlock) -> None:
         self._seen_s.setdefault(effect.height, time.monotonic())
-        block = self.chain.propose(effect.height, time.time_ns() // 1_000_000)
-        self._queue.append(BlockProposed(effect.height, effect.view, block))
+        super()._propose(effect)
 
     def _validate(self, effect: ValidateBlock) -> None:
         self._seen_s.setdefault(effect.height, time.monotonic())
-        try:
-            # A re-proposal was built by an earlier view's primary: any validator.
-            proposer = None if effect.reproposal else self.primary_of(effect.view)
-            self.chain.validate(effect.height, effect.block, proposer)
-        except AgoraError as exc:
-            log(_log, logging.WARNING, "block_invalid", height=effect.height,
-                view=effect.view, reason=exc.reason, detail=exc.message)
-            self._queue.append(BlockValidated(effect.height, effect.view, effect.digest,
-                                              False, f"{exc.reason}: {exc.message}"))
-            return
-        self._queue.append(BlockValidated(effect.height, effect.view, effect.digest, True, ""))
+        super()._validate(effect)
 
-    def _finalize(self, effect: FinalizeBlock, *, sync: bool = True) -> None:
-        try:
-            self.chain.finalize(effect.block, effect.certificate, effect.digest, sync=sync)
-        except AgoraError as exc:
-            self.chain.flush()  # the run's earlier blocks are final: durable, reported
-            # A certified block that does not apply means our state diverged: stop.
-            log(_log, logging.CRITICAL, "finalize_failed", height=effect.height,
-                reason=exc.reason, detail=exc.message)
-            self.fatal = exc
-            self.close()
-            raise
-        if sync:
-            self.log.prune(effect.height)
+    def _finalized(self, effect: FinalizeBlock, block: Any) -> None:
         started = self._seen_s.pop(effect.height, None)
         self._seen_s = {h: t for h, t in self._seen_s.items() if h > effect.height}
         if started is not None and self.on_latency is not None:
             self.on_latency(time.monotonic() - started)
-        self._queue.append(WorkPending(self.chain.mempool.has_ready()))
 
     def _fetch(self, effect: FetchBlocks) -> None:
         self._spawn(self._fetch_task(effect))
