@@ -35,6 +35,7 @@ if TYPE_CHECKING:
 
 
 def byzantine_out(sim: Simulation, node: SimNode, data: bytes) -> list[bytes]:
+    """What `node` sends instead of `data` (an equivocating primary adds a second block)."""
     kind = node.byzantine
     if kind is None or kind in ("invalid", "replay", "forge", "fake_vc", "flood"):
         return [data]
@@ -53,6 +54,7 @@ def byzantine_out(sim: Simulation, node: SimNode, data: bytes) -> list[bytes]:
 
 
 def byzantine_tick(sim: Simulation, node: SimNode) -> None:
+    """Unprompted lies of `node`, sent every BYZANTINE_TICK_MS of virtual time."""
     replica = node.replica
     if replica is None:
         return

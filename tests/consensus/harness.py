@@ -10,27 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from consensus.events import (
-    BlockProposed,
-    BlocksFetched,
-    BlockValidated,
-    Broadcast,
-    CancelTimer,
-    Effect,
-    Event,
-    FetchBlocks,
-    FinalizeBlock,
-    MessageReceived,
-    Note,
-    Persist,
-    ProposeBlock,
-    Send,
-    SetTimer,
-    Started,
-    TimerFired,
-    ValidateBlock,
-    WorkPending,
-)
+from consensus import events as ev
 from consensus.messages import (
     PHASE_PREPARE,
     PeerId,
@@ -56,7 +36,7 @@ class Node:
     records: list[bytes] = field(default_factory=list)
     timers: dict[str, int] = field(default_factory=dict)
     behaviour: str = ""  # "", "equivocate", "invalid"
-    effects: list[Effect] = field(default_factory=list)  # every effect, for assertions
+    effects: list[ev.Effect] = field(default_factory=list)  # every effect, for assertions
 
 
 class Cluster:
@@ -72,7 +52,7 @@ class Cluster:
         self.log: list[str] = []
         self.counter = 0
         self.work_target = 0
-        self.later: list[tuple[int, Event]] = []
+        self.later: list[tuple[int, ev.Event]] = []
         self.draining = False
         self.drop_filter: Callable[[int, int, bytes], bool] | None = None
         for node in self.nodes:
@@ -94,14 +74,14 @@ class Cluster:
             finalized_certificate=chain[-1][2] if chain else None, records=list(node.records),
             config=self.config)
         node.timers = {}
-        self.step(i, Started())
+        self.step(i, ev.Started())
 
     def crash(self, i: int) -> None:
         self.nodes[i].replica = None
         self.nodes[i].timers = {}
         self.pending = [m for m in self.pending if m[1] != i]
 
-    def step(self, i: int, event: Event) -> list[Effect]:
+    def step(self, i: int, event: ev.Event) -> list[ev.Effect]:
         node = self.nodes[i]
         assert node.replica is not None
         effects = node.replica.step(event, self.now_ms)
@@ -128,46 +108,46 @@ class Cluster:
         if self.nodes[dst].replica is not None:
             self.pending.append((src, dst, msg))
 
-    def run_effect(self, node: Node, effect: Effect) -> None:
+    def run_effect(self, node: Node, effect: ev.Effect) -> None:
         i = node.index
         match effect:
-            case Persist():
+            case ev.Persist():
                 node.records.append(effect.record)
-            case Broadcast():
+            case ev.Broadcast():
                 for msg in self.mangle(node, effect.msg):
                     for j in range(self.n):
                         self.post(i, j, msg)
-            case Send():
+            case ev.Send():
                 self.post(i, self.validators.index(effect.to), effect.msg)
-            case SetTimer():
+            case ev.SetTimer():
                 node.timers[effect.name] = effect.deadline_ms
-            case CancelTimer():
+            case ev.CancelTimer():
                 node.timers.pop(effect.name, None)
-            case ProposeBlock():
+            case ev.ProposeBlock():
                 self.counter += 1
                 block = node.app.build(effect.height, b"n%d-%d" % (i, self.counter),
                                        corrupt=node.behaviour == "invalid")
-                self.later.append((i, BlockProposed(effect.height, effect.view, block)))
-            case ValidateBlock():
+                self.later.append((i, ev.BlockProposed(effect.height, effect.view, block)))
+            case ev.ValidateBlock():
                 reason = node.app.validate(effect.height, effect.block)
-                self.later.append((i, BlockValidated(effect.height, effect.view,
+                self.later.append((i, ev.BlockValidated(effect.height, effect.view,
                                                      effect.digest, not reason, reason)))
-            case FinalizeBlock():
+            case ev.FinalizeBlock():
                 reason = node.app.finalize(effect.height, effect.digest, effect.block,
                                            effect.certificate)
                 assert not reason, reason
                 self.log.append(f"n{i} finalize h={effect.height} "
                                 f"block={effect.digest.hex()[:8]}")
-                self.later.append((i, WorkPending(node.app.height < self.work_target)))
-            case FetchBlocks():
+                self.later.append((i, ev.WorkPending(node.app.height < self.work_target)))
+            case ev.FetchBlocks():
                 peer = self.validators.index(effect.peer)
                 chain = self.nodes[peer].app.chain
                 items = tuple((b, c) for _, b, c in chain[effect.from_height - 1:effect.to_height])
                 self.log.append(f"n{i} fetch from=n{peer} "
                                 f"h={effect.from_height}..{effect.to_height}")
                 if self.nodes[peer].replica is not None and peer not in self.isolated:
-                    self.later.append((i, BlocksFetched(effect.peer, items)))
-            case Note():
+                    self.later.append((i, ev.BlocksFetched(effect.peer, items)))
+            case ev.Note():
                 if effect.kind in ("view_change", "new_view", "equivocation", "invalid_block",
                                    "view_sync", "bad_fetched_block"):
                     detail = effect.detail.split(" timeout_ms")[0]
@@ -192,14 +172,14 @@ class Cluster:
         self.work_target = max(self.heights()) + blocks_count
         for node in self.nodes:
             if node.replica is not None:
-                self.step(node.index, WorkPending(node.app.height < self.work_target))
+                self.step(node.index, ev.WorkPending(node.app.height < self.work_target))
 
     def deliver(self, drop: frozenset[int] = frozenset()) -> int:
         batch, self.pending = self.pending, []
         for src, dst, msg in batch:
             if src in drop or dst in drop or self.nodes[dst].replica is None:
                 continue
-            self.step(dst, MessageReceived(PeerId(self.validators[src]), msg))
+            self.step(dst, ev.MessageReceived(PeerId(self.validators[src]), msg))
         return len(batch)
 
     def stabilize(self, drop: frozenset[int] = frozenset()) -> None:
@@ -220,7 +200,7 @@ class Cluster:
             deadline, i, name = due[0]
             self.now_ms = max(self.now_ms, deadline)
             del self.nodes[i].timers[name]
-            self.step(i, TimerFired(name))
+            self.step(i, ev.TimerFired(name))
             self.stabilize()
         self.now_ms = end
 
