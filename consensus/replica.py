@@ -164,35 +164,11 @@ class Replica:
             BlocksFetched: lambda event: catch_up.on_blocks_fetched(self.state, event),
         }
 
-    # --- public read-only view -------------------------------------------------------
-
-    @property
-    def chain_id(self) -> bytes:
-        return self.state.chain_id
-
-    @property
-    def validators(self) -> tuple[bytes, ...]:
-        return self.state.validators
-
-    @property
-    def n(self) -> int:
-        return self.state.n
-
-    @property
-    def f(self) -> int:
-        return self.state.f
+    # --- public read-only view (the rest is in `state`) -----------------------------
 
     @property
     def quorum(self) -> int:
         return self.state.quorum
-
-    @property
-    def config(self) -> ReplicaConfig:
-        return self.state.config
-
-    @property
-    def index(self) -> ValidatorIndex | None:
-        return self.state.index
 
     @property
     def height(self) -> Height:
