@@ -6,7 +6,8 @@ seeded `rng`, so a seed replays exactly.
 from __future__ import annotations
 
 import hashlib
-from typing import TYPE_CHECKING
+import random
+from typing import Protocol
 
 from consensus.messages import (
     KIND_VIEW_CHANGE,
@@ -30,11 +31,20 @@ from consensus.messages import (
 )
 from consensus.sim_app import CHAIN_ID, SimNode
 
-if TYPE_CHECKING:
-    from consensus.sim import Simulation
+
+class ByzantineHost(Protocol):
+    """What the Byzantine behaviours need of the simulation (`consensus.sim.Simulation`)."""
+
+    n: int
+    quorum_true: int
+    rng: random.Random
+    seq: int
+    proposed: set[bytes]
+
+    def send(self, src: int, dst: int, data: bytes) -> None: ...
 
 
-def byzantine_out(sim: Simulation, node: SimNode, data: bytes) -> list[bytes]:
+def byzantine_out(sim: ByzantineHost, node: SimNode, data: bytes) -> list[bytes]:
     """What `node` sends instead of `data` (an equivocating primary adds a second block)."""
     kind = node.byzantine
     if kind is None or kind in ("invalid", "replay", "forge", "fake_vc", "flood"):
@@ -53,7 +63,7 @@ def byzantine_out(sim: Simulation, node: SimNode, data: bytes) -> list[bytes]:
     return [data]
 
 
-def byzantine_tick(sim: Simulation, node: SimNode) -> None:
+def byzantine_tick(sim: ByzantineHost, node: SimNode) -> None:
     """Unprompted lies of `node`, sent every BYZANTINE_TICK_MS of virtual time."""
     replica = node.replica
     if replica is None:

@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 from commerce.errors import AgoraError
 from commerce.keys import Keypair
@@ -25,8 +26,21 @@ from node.mempool import Mempool
 from node.sim.world import GENESIS_TIME_MS, RECHECK_INTERVAL_MS
 from node.store import Store
 
-if TYPE_CHECKING:
-    from node.sim.simulation import Simulation
+
+class SimHost(Protocol):
+    """What a `SimDriver` needs of the simulation it runs in (`node.sim.Simulation`)."""
+
+    rng: random.Random
+    now_ms: int
+    validators: list[bytes]
+    by_key: dict[bytes, int]
+    view_changes: int
+
+    def push(self, at_ms: int, node: int, kind: str, payload: Any) -> None: ...
+    def blame(self, node: SimNode, peer: int, reason: str) -> None: ...
+    def out_consensus(self, node: SimNode, to: list[bytes] | None, data: bytes) -> None: ...
+    def on_finalized(self, node: SimNode, height: int, effect: FinalizeBlock) -> None: ...
+    def fetch(self, node: SimNode, effect: FetchBlocks) -> None: ...
 
 class NodeHalted(Exception):
     """The driver's fatal rule fired (node/driver.py: finalize failed, the node stops)."""
@@ -85,7 +99,7 @@ class SimDriver(EffectRunner):
     replica sees the same BlocksFetched answers) and the latency metrics.
     """
 
-    def __init__(self, sim: Simulation, node: SimNode) -> None:
+    def __init__(self, sim: SimHost, node: SimNode) -> None:
         assert node.replica is not None and node.chain is not None and node.store is not None
         validators = sim.validators
         super().__init__(node.replica, node.chain, node.store,
