@@ -1,7 +1,7 @@
 """`agora bench`: a real devnet's throughput and latency beside the machine's limit
-(`devnet.bench`); `agora bench catch-up`: how fast a restarted validator catches up
-(`devnet.bench_catchup`); `agora bench state`: the state machine's execution and finalize rates
-beside Ed25519's (`node.bench_state`).
+(`bench.devnet`); `agora bench catch-up`: how fast a restarted validator catches up
+(`bench.catchup`); `agora bench state`: the state machine's execution and finalize rates
+beside Ed25519's (`bench.state`).
 """
 
 from __future__ import annotations
@@ -72,7 +72,7 @@ def devnet_bench(
         raise ValueError("--rate must be a positive integer or max")
     # Imported here, not at the top: every other `agora` command starts faster without
     # the benchmark's dependencies.
-    from devnet.bench import BenchOptions, render_point, render_sweep, run_bench, sweep_rates
+    from bench.devnet import BenchOptions, render_point, render_sweep, run_bench, sweep_rates
 
     options = BenchOptions(validators=validators, duration_s=duration, rate=offered,
                            accounts=accounts, clients=clients,
@@ -105,7 +105,7 @@ def state(
 ) -> None:
     """Execute and finalize a mixed workload of every transaction type on a temporary
     LevelDB, beside one core's Ed25519 verification rate."""
-    from node.bench_state import render_text, run_state_bench
+    from bench.state import render_text, run_state_bench
 
     result = run_state_bench(txs=txs, accounts=accounts, block_txs=block_txs, mix_name=mix)
     emit(output, result.to_dict(), lambda: typer.echo(render_text(result)))
@@ -135,8 +135,8 @@ def catch_up(
     restart it and time how long it takes to reach their height (production / catch-up)."""
     if rate < 1:
         raise ValueError("--rate must be a positive integer")
-    from devnet.bench import BenchOptions
-    from devnet.bench_catchup import render_catch_up, run_catch_up
+    from bench.catchup import render_catch_up, run_catch_up
+    from bench.devnet import BenchOptions
 
     options = BenchOptions(validators=validators, rate=rate, accounts=accounts,
                            clients=clients, state_accounts=state_accounts,

@@ -15,11 +15,12 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("cli", "devnet", "client", "node", "consensus", "commerce", "p2p")
+PACKAGES = ("cli", "bench", "devnet", "client", "node", "consensus", "commerce", "p2p")
 
 # Which project packages each package may import (besides itself).
 ALLOWED: dict[str, set[str]] = {
-    "cli": {"devnet", "client", "node", "consensus", "commerce", "p2p"},
+    "cli": {"bench", "devnet", "client", "node", "consensus", "commerce", "p2p"},
+    "bench": {"devnet", "client", "node", "consensus", "commerce", "p2p"},
     "devnet": {"client", "node", "consensus", "commerce", "p2p"},
     "client": {"commerce"},  # the SDK: beside the node, never imported by it
     "node": {"consensus", "commerce", "p2p"},
@@ -140,6 +141,12 @@ def test_architecture_imports_flow_one_way() -> None:
                 if top in PACKAGES and top != package and top not in ALLOWED[package]:
                     violations.append(f"{path.relative_to(ROOT)} imports {name}")
     assert violations == []
+
+
+def test_architecture_only_cli_imports_bench() -> None:
+    # The benchmarks measure the product and are no part of it: besides the tests, only
+    # `agora bench` reaches them.
+    assert [package for package in PACKAGES if "bench" in ALLOWED[package]] == ["cli"]
 
 
 def test_architecture_cores_stay_pure() -> None:

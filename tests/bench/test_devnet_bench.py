@@ -57,7 +57,7 @@ def test_bench_smoke_every_offered_tx_commits() -> None:
 def test_bench_ports_are_below_the_ephemeral_range() -> None:
     # A listener port in Linux's ephemeral range (32768-60999) can be taken by another
     # node's outgoing peer connection before the listener binds (seen with 10 validators).
-    from devnet.bench import _free_base_port
+    from bench.devnet import _free_base_port
 
     for _ in range(20):
         base = _free_base_port(20)
@@ -91,8 +91,8 @@ def test_bench_large_state_options_every_offered_tx_commits() -> None:
 
 
 def test_bench_large_state_workload_pays_idle_accounts_and_lists_up_to_the_count() -> None:
-    from node.bench_state import bench_keys
-    from node.workload import BALLAST_PER_MERCHANT, MixedWorkload, idle_address
+    from bench.state import bench_keys
+    from bench.workload import BALLAST_PER_MERCHANT, MixedWorkload, idle_address
 
     merchants = bench_keys(2, 1)
     workload = MixedWorkload(chain_id="t", validators=bench_keys(1, 2),

@@ -18,6 +18,15 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bench.state import (
+    BENCH_CHAIN_ID,
+    BENCH_VALIDATORS,
+    SHOPPERS_PER_MERCHANT,
+    _run_setup,
+    bench_genesis,
+    bench_keys,
+)
+from bench.workload import MIXES, MixedWorkload
 from commerce.block import BlockHeader, encode_block, tx_root
 from commerce.genesis import Genesis
 from commerce.machine import ChainContext, execute_block
@@ -37,16 +46,7 @@ from consensus.messages import (
 )
 from consensus.replica import REC_COMMIT, REC_VOTE
 from consensus.sim import validator_keys
-from node.bench_state import (
-    BENCH_CHAIN_ID,
-    BENCH_VALIDATORS,
-    SHOPPERS_PER_MERCHANT,
-    _run_setup,
-    bench_genesis,
-    bench_keys,
-)
 from node.store import Store
-from node.workload import MIXES, MixedWorkload
 
 SIGNERS = validator_keys(4)[:3]  # a quorum of four validators
 SHOPPERS = 2_000

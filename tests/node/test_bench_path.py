@@ -1,4 +1,4 @@
-"""The in-process path harness (`python -m node.bench_path`): it runs end to end.
+"""The in-process path harness (`python -m bench.path`): it runs end to end.
 
 Method: a small workload through two in-process nodes (RPC submit, gossip, propose,
 validate, finalize); the harness asserts that every transaction is admitted on both nodes
@@ -11,7 +11,7 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from node.bench_path import PHASES, Meter, build, run
+from bench.path import PHASES, Meter, build, run
 
 
 def test_bench_path_small_workload_is_admitted_everywhere_and_finalized(tmp_path: Path) -> None:

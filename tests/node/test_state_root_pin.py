@@ -16,22 +16,22 @@ from __future__ import annotations
 import hashlib
 from pathlib import Path
 
-from commerce.block import BlockHeader, encode_block, tx_root
-from commerce.keys import Keypair
-from commerce.limits import MAX_AMOUNT_MINOR
-from commerce.machine import ChainContext, execute_block
-from commerce.transfer import Transfer
-from commerce.tx import Transaction, sign_tx
-from node.bench_state import (
+from bench.state import (
     BENCH_CHAIN_ID,
     BENCH_VALIDATORS,
     SHOPPERS_PER_MERCHANT,
     bench_genesis,
     bench_keys,
 )
+from bench.workload import MixedWorkload
+from commerce.block import BlockHeader, encode_block, tx_root
+from commerce.keys import Keypair
+from commerce.limits import MAX_AMOUNT_MINOR
+from commerce.machine import ChainContext, execute_block
+from commerce.transfer import Transfer
+from commerce.tx import Transaction, sign_tx
 from node.state_store import P_STATE
 from node.store import Store
-from node.workload import MixedWorkload
 
 # Issue 19 (the account reserve) changed both values on purpose: three chain parameters
 # joined the genesis (its hash, so every root, changed) and reward records grew four

@@ -1,9 +1,9 @@
 """The per-transaction path through a node, in process and deterministic, for instruction
-counts (`python -m node.bench_path`; under callgrind with `--callgrind`).
+counts (`python -m bench.path`; under callgrind with `--callgrind`).
 
 Two validators' `Node` objects (A and B) share one process, each with its own LevelDB
 store, mempool, chain and RPC dispatcher, and no sockets, timers or consensus core. After
-the untimed setup stages of `node.workload.MixedWorkload` are finalized on both stores,
+the untimed setup stages of `bench.workload.MixedWorkload` are finalized on both stores,
 `txs` pre-signed mixed transactions take the path a transaction takes through the network:
 
 1. `rpc` (A): `tx_submitBatch` requests of `MAX_SUBMIT_CHUNK` transactions, as JSON bodies
@@ -49,16 +49,17 @@ from typing import Any
 
 import commerce  # noqa: F401  (registers every transaction type)
 import commerce.keys
-from commerce.genesis import Genesis
-from commerce.keys import Keypair
-from commerce.tx import Transaction
-from node.bench_state import (
+from bench.state import (
     SHOPPERS_PER_MERCHANT,
     _finalize_one,
     _new_id,
     bench_genesis,
     bench_keys,
 )
+from bench.workload import MixedWorkload
+from commerce.genesis import Genesis
+from commerce.keys import Keypair
+from commerce.tx import Transaction
 from node.chain import Chain, ConsensusDigest
 from node.config import parse_config
 from node.home import LoadedHome, NodeHome
@@ -68,7 +69,6 @@ from node.rpc.jsonrpc import Dispatcher
 from node.rpc.methods import build_registry
 from node.service import Node, tune_gc
 from node.store import Store
-from node.workload import MixedWorkload
 
 PHASES = ("rpc", "gossip", "propose", "validate", "finalize")
 SUBMIT_CHUNK = 500  # devnet/bench.py MAX_SUBMIT_CHUNK (node may not import devnet)
@@ -255,7 +255,7 @@ def _callgrind_counts(pid: int, directory: Path) -> dict[str, int]:
 
 def main(argv: list[str] | None = None) -> int:
     """Build, run and report; see the module docstring."""
-    parser = argparse.ArgumentParser(prog="python -m node.bench_path")
+    parser = argparse.ArgumentParser(prog="python -m bench.path")
     parser.add_argument("--txs", type=int, default=3_000)
     parser.add_argument("--accounts", type=int, default=300)
     parser.add_argument("--block-txs", type=int, default=1_000)

@@ -20,9 +20,6 @@ transfers (recipients drawn over every account in state, not only near the sende
 above, the merchants create the missing ones in extra stages of at most
 `BALLAST_PER_MERCHANT` per merchant (inside the mempool's nonce window); they join the pool
 that purchases, comments and shares draw from.
-
-Lives in `node/` (not `devnet/`) because `node.bench_state` uses it and node may not import
-devnet.
 """
 
 from __future__ import annotations

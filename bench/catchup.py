@@ -1,6 +1,6 @@
 """`agora bench catch-up`: how fast a validator that was down catches up with the chain.
 
-Method. A fresh devnet (`devnet.bench.BenchDevnet`: separate processes, funded accounts,
+Method. A fresh devnet (`bench.devnet.BenchDevnet`: separate processes, funded accounts,
 the mixed workload's setup stages run before any clock). Then:
 
 1. Stop one validator that is not the primary of the current view (SIGTERM).
@@ -33,8 +33,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from bench.devnet import BenchDevnet, BenchOptions, Progress, _NodeProc
 from client.rpc import RpcClient, RpcClientError
-from devnet.bench import BenchDevnet, BenchOptions, Progress, _NodeProc
 from devnet.processes import log_path, process_state, spawn_node, stop_processes
 
 POLL_S = 0.1

@@ -3,7 +3,7 @@ limit, measured in the same run.
 
 Method. A fresh devnet of `validators` nodes (`devnet.layout`, `devnet.processes`) in a
 temporary directory on free loopback ports, every shopper and merchant funded in genesis.
-Before the clock starts, the setup stages of `node.workload.MixedWorkload` go through the
+Before the clock starts, the setup stages of `bench.workload.MixedWorkload` go through the
 chain (merchants registered and approved, listings, polls, shares, orders driven into every
 state), then the measured transactions are signed. `clients` processes submit them with
 `tx_submitBatch` at the offered rate (each account's transactions from one client, in nonce
@@ -16,7 +16,7 @@ The limit: every validator verifies every signature once, so V validators on C c
 at most (single-core Ed25519 verify/s x C) / V; `ratio_to_limit` = committed / limit.
 
 Large state (`state_accounts`, `state_listings`): genesis is padded with funded idle
-accounts (`node.workload.idle_address`, no keys) up to `state_accounts` accounts in all,
+accounts (`bench.workload.idle_address`, no keys) up to `state_accounts` accounts in all,
 and the setup creates listings up to `state_listings` in all before the clock; the
 measured transfers pay accounts drawn over the whole state and purchases, comments and
 shares draw from every listing. The one-time costs (genesis build and size, node start,
@@ -46,6 +46,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from bench.state import bench_keys, measure_verify_rate
+from bench.workload import GENESIS_PARAMS, MixedWorkload, idle_address
 from client.rpc import RpcClient, RpcClientError
 from commerce.address import address_of, to_text
 from commerce.keys import Keypair
@@ -60,9 +62,7 @@ from devnet.processes import (
     stop_processes,
     wait_for_chain,
 )
-from node.bench_state import bench_keys, measure_verify_rate
 from node.home import NodeHome, load_node_key
-from node.workload import GENESIS_PARAMS, MixedWorkload, idle_address
 
 BENCH_CHAIN_ID = "agora-bench"
 MAX_SUBMIT_CHUNK = 500

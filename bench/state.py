@@ -1,6 +1,6 @@
 """`agora bench state`: how fast the state machine executes and finalizes a mixed workload.
 
-The workload is generated and signed before any clock starts (`node.workload`): a genesis
+The workload is generated and signed before any clock starts (`bench.workload`): a genesis
 with `accounts` funded shoppers, one merchant per 25 of them and four validators; setup
 blocks (not timed) register and approve the merchants, list ten items each, open polls,
 share listings and drive orders into every state; then `txs` transactions of every type
@@ -25,6 +25,7 @@ from typing import Any
 from nacl.bindings import crypto_sign_open
 
 import commerce  # noqa: F401  (registers the transaction types)
+from bench.workload import GENESIS_PARAMS, MIXES, MixedWorkload
 from commerce.address import address_of, to_text
 from commerce.block import BlockHeader, encode_block, tx_root
 from commerce.genesis import Genesis, parse_genesis
@@ -32,7 +33,6 @@ from commerce.keys import Keypair
 from commerce.machine import ChainContext, execute_block
 from commerce.tx import Transaction
 from node.store import Store
-from node.workload import GENESIS_PARAMS, MIXES, MixedWorkload
 
 BENCH_CHAIN_ID = "agora-bench"
 MAX_BENCH_TXS = 1_000_000

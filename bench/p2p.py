@@ -1,4 +1,4 @@
-"""Loopback figures for docs/P2P.md: `python -m p2p.bench [--quick]`.
+"""Loopback figures for docs/P2P.md: `python -m bench.p2p [--quick]`.
 
 1. Throughput through one encrypted connection (P2PService direct messages) beside a
    plain asyncio socket moving the same length-prefixed frames, in the same run.
