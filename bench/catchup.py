@@ -33,7 +33,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bench.devnet import BenchDevnet, BenchOptions, Progress, _NodeProc
+from bench.devnet import BenchDevnet, BenchOptions, unwind_on_sigterm
+from bench.figures import NodeProc
+from bench.progress import Progress
 from client.rpc import RpcClient, RpcClientError
 from devnet.processes import log_path, process_state, spawn_node, stop_processes
 
@@ -51,7 +53,7 @@ async def _status(url: str, timeout_s: float = 5.0) -> dict[str, Any] | None:
     return None
 
 
-def _pick_stopped(devnet: BenchDevnet) -> _NodeProc:
+def _pick_stopped(devnet: BenchDevnet) -> NodeProc:
     """The last validator that is not the primary of the live view."""
     status = asyncio.run(_status(devnet.nodes[0].rpc_url))
     primary = status["primary"] if status is not None else ""
@@ -61,7 +63,7 @@ def _pick_stopped(devnet: BenchDevnet) -> _NodeProc:
     raise RuntimeError("no validator to stop")
 
 
-async def _watch_catch_up(node: _NodeProc, live: _NodeProc, stopped_height: int,
+async def _watch_catch_up(node: NodeProc, live: NodeProc, stopped_height: int,
                           restart_height: int, spawned_at: float,
                           progress: Progress) -> dict[str, Any]:
     """Poll until `node` reaches `live`'s height; the phase times from `spawned_at`
@@ -97,12 +99,14 @@ async def _watch_catch_up(node: _NodeProc, live: _NodeProc, stopped_height: int,
                             "block_hash": status["latest_block_hash"]}
                 if seen - last_print >= 1.0:
                     last_print = seen
-                    progress(f"[{seen - spawned_at:5.1f} s] {node.name} at {height} / "
-                             f"{target}")
+                    progress.advance("catch-up", height - stopped_height,
+                                     target - stopped_height,
+                                     f"[{seen - spawned_at:5.1f} s] {node.name} at {height} / "
+                                     f"{target}")
             await asyncio.sleep(POLL_S)
 
 
-async def _compare(nodes: list[_NodeProc], height: int) -> dict[str, Any]:
+async def _compare(nodes: list[NodeProc], height: int) -> dict[str, Any]:
     """Every node's block hash and state root at `height` (JSON-RPC)."""
     out: dict[str, Any] = {}
     for node in nodes:
@@ -147,7 +151,7 @@ def run_catch_up(options: BenchOptions, txs: int, progress: Progress,
     assert options.rate is not None and options.rate > 0, "catch-up needs a finite rate"
     duration_s = txs / options.rate
     options = dataclasses.replace(options, duration_s=duration_s)
-    signal.signal(signal.SIGTERM, _interrupt)
+    unwind_on_sigterm()
     t0 = time.monotonic()
     with BenchDevnet(options, progress) as devnet:
         progress(f"starting {options.validators} validators in {devnet.root}")
@@ -249,10 +253,6 @@ def _stored_height(home: Path) -> int:
         return store.head.height
     finally:
         store.close()
-
-
-def _interrupt(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def render_catch_up(result: dict[str, Any]) -> str:

@@ -5,12 +5,14 @@ Method. A fresh devnet of `validators` nodes (`devnet.layout`, `devnet.processes
 temporary directory on free loopback ports, every shopper and merchant funded in genesis.
 Before the clock starts, the setup stages of `bench.workload.MixedWorkload` go through the
 chain (merchants registered and approved, listings, polls, shares, orders driven into every
-state), then the measured transactions are signed. `clients` processes submit them with
-`tx_submitBatch` at the offered rate (each account's transactions from one client, in nonce
-order, to node `client % validators`); the parent follows `newBlocks` over WebSocket on v0,
-reads each block's transaction ids (`chain_getBlock`, `full_txs=false`) and stamps every
-measured transaction's commit time. Latency is commit time minus the time its batch was
-sent (one monotonic clock across processes). CPU and RSS come from `/proc/<pid>`.
+state), then the measured transactions are signed. `clients` processes (`bench.load`)
+submit them with `tx_submitBatch` at the offered rate (each account's transactions from one
+client, in nonce order, each chunk to the next node in turn); the parent follows
+`newBlocks` over WebSocket on the last validator, reads each block's transaction ids
+(`chain_getBlock`, `full_txs=false`) and stamps every measured transaction's commit time.
+Latency is commit time minus the time its batch was sent (one monotonic clock across
+processes). CPU and RSS come from `/proc/<pid>`; the figures and reports are in
+`bench.figures`.
 
 The limit: every validator verifies every signature once, so V validators on C cores commit
 at most (single-core Ed25519 verify/s x C) / V; `ratio_to_limit` = committed / limit.
@@ -22,10 +24,10 @@ measured transfers pay accounts drawn over the whole state and purchases, commen
 shares draw from every listing. The one-time costs (genesis build and size, node start,
 setup) are in the JSON's `state`.
 
-Limits: `MAX_SUBMIT_CHUNK` transactions per batch; the drain after the clock waits at most
-`DRAIN_TIMEOUT_S`; `state_accounts` at most `MAX_GENESIS_ACCOUNTS`, `state_listings` at
-most `MAX_STATE_LISTINGS`; every node is stopped and the directory removed on every path
-out.
+Limits: `bench.load.MAX_SUBMIT_CHUNK` transactions per batch; the drain after the clock
+waits at most `DRAIN_TIMEOUT_S`; `state_accounts` at most `MAX_GENESIS_ACCOUNTS`,
+`state_listings` at most `MAX_STATE_LISTINGS`; every node is stopped and the directory
+removed on every path out, each node's log copied first to `keep_logs_dir` when given.
 """
 
 from __future__ import annotations
@@ -37,25 +39,28 @@ import os
 import random
 import shutil
 import signal
-import statistics
-import sys
 import tempfile
 import time
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.state import bench_keys, measure_verify_rate
-from bench.workload import GENESIS_PARAMS, MixedWorkload, idle_address
+from bench.figures import CLOCK_TICKS, NodeProc, PointResult, cpu_ticks, point_figures, rss_kb
+from bench.load import client_main, split_streams
+from bench.progress import Progress
+from bench.state import BENCH_CHAIN_ID, SHOPPERS_PER_MERCHANT, bench_keys, measure_verify_rate
+from bench.workload import GENESIS_PARAMS, MixedWorkload, created_id, idle_address
 from client.rpc import RpcClient, RpcClientError
 from commerce.address import address_of, to_text
 from commerce.keys import Keypair
 from commerce.limits import MAX_GENESIS_ACCOUNTS
-from commerce.tx import Transaction
+from commerce.transfer import Transfer
+from commerce.tx import Transaction, sign_tx
 from devnet.layout import Layout, create_layout
 from devnet.processes import (
     Endpoint,
+    log_path,
     port_free,
     process_state,
     spawn_node,
@@ -64,9 +69,6 @@ from devnet.processes import (
 )
 from node.home import NodeHome, load_node_key
 
-BENCH_CHAIN_ID = "agora-bench"
-MAX_SUBMIT_CHUNK = 500
-MAX_CLIENT_INFLIGHT = 4
 SETUP_CHUNK = 500
 DRAIN_TIMEOUT_S = 120.0
 DRAIN_IDLE_S = 8.0
@@ -77,13 +79,8 @@ MAX_STATE_LISTINGS = 200_000  # ~2-3 minutes of setup on the 2-core machine
 IDLE_BALANCE = "1000"
 MAX_TIMED_TXS = 900_000  # 10 minutes at 1,500 tx/s
 MAX_OFFERED_TPS = 4_000  # what `--rate max` signs per second of duration
-SHOPPERS_PER_MERCHANT = 25
-PAGE_BYTES = os.sysconf("SC_PAGE_SIZE")
-CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 MEMPOOL = {"max_txs": 400_000, "max_bytes": 512 * 1024 * 1024, "max_per_account": 2_000,
            "nonce_window": 2_000}
-
-Progress = Callable[[str], None]
 
 
 @dataclass(frozen=True)
@@ -97,101 +94,7 @@ class BenchOptions:
     clients: int = 2
     state_accounts: int = 0  # pad genesis with idle funded accounts up to this many in all
     state_listings: int = 0  # listings in state (at least) when the clock starts
-
-
-@dataclass
-class _NodeProc:
-    name: str
-    pid: int
-    rpc_url: str
-    cpu_ticks_start: int = 0
-    rss_kb_max: int = 0
-
-
-@dataclass
-class PointResult:
-    """The figures of one offered load."""
-
-    offered_tps: float
-    committed_tps: float
-    submitted: int
-    committed: int
-    rejected: int
-    dropped: int
-    latency_ms: dict[str, float]
-    blocks: int
-    txs_per_block_mean: float
-    txs_per_block_max: int
-    view_changes: int
-    nodes: list[dict[str, Any]]
-    rejected_reasons: dict[str, int] = field(default_factory=dict)
-
-
-# Clients (separate processes).
-
-
-def _client_main(index: int, urls: list[str], raws: list[str], rate: float | None,
-                 start_at: float, stop_at: float, out: Any) -> None:
-    """Submit `raws` (hex) in chunks at `rate` tx/s from `start_at`, each chunk to the next
-    of `urls` in turn (as clients spread over a network's RPC endpoints); put the outcome
-    on `out`: (index, {tx_id: submit_time}, {reason: count}, attempted). The attempted
-    transactions are always the first `attempted` of `raws`."""
-    result = asyncio.run(_client_run(urls[index % len(urls):] + urls[:index % len(urls)],
-                                     raws, rate, start_at, stop_at))
-    out.put((index, *result))
-
-
-async def _client_run(urls: list[str], raws: list[str], rate: float | None, start_at: float,
-                      stop_at: float) -> tuple[dict[str, float], dict[str, int], int]:
-    chunk = MAX_SUBMIT_CHUNK if rate is None else max(1, min(MAX_SUBMIT_CHUNK, int(rate / 20)))
-    sent: dict[str, float] = {}
-    reasons: dict[str, int] = {}
-    attempted = 0
-    # A few batches in flight, so the offered rate is not one round trip per batch; each
-    # account's transactions may reach the node out of order (the mempool keeps a window).
-    slots = asyncio.Semaphore(MAX_CLIENT_INFLIGHT)
-    tasks: list[asyncio.Task[None]] = []
-
-    async def submit(client: RpcClient, batch: list[str], now: float) -> None:
-        try:
-            answers = await client.call("tx_submitBatch", txs=batch)
-        except RpcClientError as exc:
-            reasons["rpc_error"] = reasons.get("rpc_error", 0) + len(batch)
-            print(f"bench client: {exc}", file=sys.stderr)
-            return
-        finally:
-            slots.release()
-        for answer in answers:
-            if answer.get("ok"):
-                sent[answer["id"]] = now
-            else:
-                reason = str(answer.get("reason"))
-                reasons[reason] = reasons.get(reason, 0) + 1
-
-    while time.monotonic() < start_at:
-        await asyncio.sleep(min(0.01, max(0.0, start_at - time.monotonic())))
-    async with contextlib.AsyncExitStack() as stack:
-        clients = [await stack.enter_async_context(RpcClient(url, timeout_s=60.0))
-                   for url in urls]
-        for number, index in enumerate(range(0, len(raws), chunk)):
-            if rate is not None:
-                delay = start_at + index / rate - time.monotonic()
-                if delay > 0:
-                    await asyncio.sleep(delay)
-            await slots.acquire()
-            now = time.monotonic()
-            if now >= stop_at:
-                slots.release()
-                break
-            batch = raws[index:index + chunk]
-            attempted += len(batch)
-            client = clients[number % len(clients)]
-            tasks.append(asyncio.create_task(submit(client, batch, now)))
-        await asyncio.gather(*tasks)
-    return sent, reasons, attempted
-
-
-# The devnet.
+    keep_logs_dir: Path | None = None  # each node's log is copied here before the cleanup
 
 
 class BenchDevnet:
@@ -201,7 +104,7 @@ class BenchDevnet:
         self.options = options
         self.progress = progress
         self.root = Path(tempfile.mkdtemp(prefix="agora-bench-"))
-        self.nodes: list[_NodeProc] = []
+        self.nodes: list[NodeProc] = []
         self.layout: Layout | None = None
         self.shoppers = bench_keys(options.accounts, 0)
         self.merchants = bench_keys(max(2, options.accounts // SHOPPERS_PER_MERCHANT), 1)
@@ -217,13 +120,21 @@ class BenchDevnet:
         self.close()
 
     def close(self) -> None:
-        """Stop every node this bench started and remove its directory."""
-        if self.layout is not None:
-            states = [process_state(s.name, Path(s.home)) for s in self.layout.nodes]
-            with contextlib.suppress(Exception):
-                stop_processes(states, grace_s=5.0)
-            self.layout = None
-        shutil.rmtree(self.root, ignore_errors=True)
+        """Stop every node this bench started, keep their logs if asked, and remove the
+        directory (also when keeping the logs fails)."""
+        try:
+            if self.layout is not None:
+                homes = [(s.name, Path(s.home)) for s in self.layout.nodes]
+                with contextlib.suppress(Exception):
+                    stop_processes([process_state(name, home) for name, home in homes],
+                                   grace_s=5.0)
+                self.layout = None
+                if self.options.keep_logs_dir is not None:
+                    kept = keep_node_logs(homes, self.options.keep_logs_dir)
+                    self.progress(f"kept {len(kept)} node logs in "
+                                  f"{self.options.keep_logs_dir}")
+        finally:
+            shutil.rmtree(self.root, ignore_errors=True)
 
     def start(self) -> None:
         """Write the layout on free ports, start the nodes, wait for an agreed block."""
@@ -253,12 +164,12 @@ class BenchDevnet:
         t0 = time.monotonic()
         for spec in self.layout.nodes:
             pid = spawn_node(spec.name, Path(spec.home))
-            self.nodes.append(_NodeProc(spec.name, pid, spec.rpc_url))
+            self.nodes.append(NodeProc(spec.name, pid, spec.rpc_url))
             endpoints.append(Endpoint(spec.name, Path(spec.home), pid, spec.rpc_url))
         timeout = START_TIMEOUT_S + START_S_PER_MILLION_ACCOUNTS * self.state["accounts"] / 1e6
         asyncio.run(wait_for_chain(endpoints, min_height=1, timeout_s=timeout))
         self.state["start_s"] = round(time.monotonic() - t0, 1)
-        self.state["rss_mb_after_start"] = [round(_rss_kb(n.pid) / 1024, 1) for n in self.nodes]
+        self.state["rss_mb_after_start"] = [round(rss_kb(n.pid) / 1024, 1) for n in self.nodes]
 
     def prepare(self, timed_hint: int) -> None:
         """Run the workload's setup stages through the chain (before any clock)."""
@@ -280,7 +191,8 @@ class BenchDevnet:
             while (stage := self.workload.next_setup()) is not None:
                 stage_no += 1
                 txs += len(stage)
-                self.progress(f"setup stage {stage_no}: {len(stage)} txs")
+                self.progress.advance("setup", stage_no, None,
+                                      f"setup stage {stage_no}: {len(stage)} txs")
                 ids = await _submit_and_collect(client, stage)
                 self.workload.record(ids)
             self.state["setup_txs"] = txs
@@ -291,7 +203,7 @@ class BenchDevnet:
         count = _timed_count(rate, duration_s, self.options, self.limit_hint)
         self.progress(f"signing {count} transactions")
         txs = self.workload.timed(count)
-        streams = _split_streams(txs, self.options.clients)
+        streams = split_streams(txs, self.options.clients)
         point, attempted = asyncio.run(self._measure(
             [[tx.raw.hex() for tx in stream] for stream in streams], rate, duration_s))
         # Transactions a client did not send before the window closed (its stream's tail)
@@ -346,7 +258,7 @@ class BenchDevnet:
         # Each client is paced at its stream's share of the offered rate (streams split by
         # sender are not equal), so every stream is due by the end of the window.
         total = sum(len(stream) for stream in streams)
-        procs = [ctx.Process(target=_client_main, daemon=True, args=(
+        procs = [ctx.Process(target=client_main, daemon=True, args=(
             i, [node.rpc_url for node in self.nodes], stream,
             None if rate is None else rate * len(stream) / total, start_at, stop_at,
             queue)) for i, stream in enumerate(streams)]
@@ -359,18 +271,19 @@ class BenchDevnet:
             while time.monotonic() < start_at:
                 await asyncio.sleep(0.05)
             for node in self.nodes:
-                node.cpu_ticks_start = _cpu_ticks(node.pid)
+                node.cpu_ticks_start = cpu_ticks(node.pid)
             cpu_t0 = time.monotonic()
             while time.monotonic() < stop_at:
                 await asyncio.sleep(1.0)
                 self._sample_rss()
                 elapsed = time.monotonic() - start_at
                 height = blocks[-1][0] if blocks else 0
-                self.progress(f"[{elapsed:5.1f}/{duration_s:g} s] committed {len(commits)} "
-                              f"({len(commits) / max(elapsed, 1e-9):,.0f} tx/s) "
-                              f"height {height}")
+                self.progress.advance(
+                    f"{'max' if rate is None else rate} tx/s", min(elapsed, duration_s),
+                    duration_s, f"[{elapsed:5.1f}/{duration_s:g} s] committed {len(commits)} "
+                    f"({len(commits) / max(elapsed, 1e-9):,.0f} tx/s) height {height}")
             cpu_t1 = time.monotonic()
-            cpu = {n.name: (_cpu_ticks(n.pid) - n.cpu_ticks_start) / CLOCK_TICKS
+            cpu = {n.name: (cpu_ticks(n.pid) - n.cpu_ticks_start) / CLOCK_TICKS
                    / (cpu_t1 - cpu_t0) * 100 for n in self.nodes}
             outcomes = await asyncio.get_running_loop().run_in_executor(
                 None, lambda: [queue.get(timeout=120) for _ in procs])
@@ -398,12 +311,13 @@ class BenchDevnet:
             raise RuntimeError(f"following the blocks failed: {failed!r}")
         views_after = await _view_changes(self.nodes)
         mempools = await _mempools(self.nodes)
-        return _figures(sent, commits, blocks, reasons, attempted, start_at, duration_s,
-                        views_after - views_before, self.nodes, cpu, mempools), per_stream
+        return point_figures(sent, commits, blocks, reasons, attempted, start_at, duration_s,
+                             views_after - views_before, self.nodes, cpu,
+                             mempools), per_stream
 
     def _sample_rss(self) -> None:
         for node in self.nodes:
-            node.rss_kb_max = max(node.rss_kb_max, _rss_kb(node.pid))
+            node.rss_kb_max = max(node.rss_kb_max, rss_kb(node.pid))
 
     async def _drain(self, sent: dict[str, float], commits: dict[str, float]) -> None:
         deadline = time.monotonic() + DRAIN_TIMEOUT_S
@@ -416,7 +330,8 @@ class BenchDevnet:
                 last_count, last_change = done, time.monotonic()
             elif time.monotonic() - last_change > DRAIN_IDLE_S:
                 return
-            self.progress(f"draining: {done}/{len(sent)} committed")
+            self.progress.advance("draining", done, len(sent),
+                                  f"draining: {done}/{len(sent)} committed")
             await asyncio.sleep(0.5)
 
     async def _follow(self, commits: dict[str, float], blocks: list[tuple[int, int, float]],
@@ -462,15 +377,15 @@ async def _submit_and_collect(client: RpcClient, txs: list[Transaction]) -> list
                 raise RuntimeError("setup transactions were not finalized in time")
             await asyncio.sleep(0.2)
         for result in results:
+            assert isinstance(result, dict), "every result was checked finalized above"
             events = result.get("events") or []
             ids.append(_event_id(events[0]) if events else None)
     return ids
 
 
 def _event_id(event: Any) -> int | None:
-    data = event.get("data") if isinstance(event, dict) else event[2]
-    first = data[0] if data else None
-    return first if isinstance(first, int) and not isinstance(first, bool) else None
+    """The id a setup transaction created, from its first event as the RPC renders it."""
+    return created_id(event.get("data") if isinstance(event, dict) else event[2])
 
 
 def _timed_count(rate: int | None, duration_s: float, options: BenchOptions,
@@ -479,12 +394,16 @@ def _timed_count(rate: int | None, duration_s: float, options: BenchOptions,
     return max(1, min(MAX_TIMED_TXS, int(offered * duration_s)))
 
 
-def _split_streams(txs: list[Transaction], clients: int) -> list[list[Transaction]]:
-    """One stream per client; each sender's transactions stay in one stream, in order."""
-    streams: list[list[Transaction]] = [[] for _ in range(clients)]
-    for tx in txs:
-        streams[tx.sender[0] % clients].append(tx)
-    return [s for s in streams if s]
+def keep_node_logs(homes: Sequence[tuple[str, Path]], directory: Path) -> list[Path]:
+    """Copy each (name, home)'s `node.log` to `<directory>/<name>.node.log` (made if
+    missing; a log of that name there is replaced); the copies. A node without a log is
+    skipped."""
+    directory.mkdir(parents=True, exist_ok=True)
+    kept = []
+    for name, home in homes:
+        if log_path(home).is_file():
+            kept.append(Path(shutil.copyfile(log_path(home), directory / f"{name}.node.log")))
+    return kept
 
 
 def _free_base_port(count: int) -> int:
@@ -498,27 +417,7 @@ def _free_base_port(count: int) -> int:
     raise RuntimeError("no free loopback ports")
 
 
-def _cpu_ticks(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii") as handle:
-            fields = handle.read().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0
-    return int(fields[11]) + int(fields[12])  # utime + stime (fields 14 and 15)
-
-
-def _rss_kb(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/status", encoding="ascii") as handle:
-            for line in handle:
-                if line.startswith("VmRSS:"):
-                    return int(line.split()[1])
-    except OSError:
-        return 0
-    return 0
-
-
-async def _mempools(nodes: Sequence[_NodeProc]) -> dict[str, dict[str, Any]]:
+async def _mempools(nodes: Sequence[NodeProc]) -> dict[str, dict[str, Any]]:
     """Per node after the drain: transactions still pending, and evictions by reason
     since the node started (an admitted transaction that is neither committed nor
     evicted with a reason is still pending)."""
@@ -532,54 +431,13 @@ async def _mempools(nodes: Sequence[_NodeProc]) -> dict[str, dict[str, Any]]:
     return out
 
 
-async def _view_changes(nodes: Sequence[_NodeProc]) -> int:
+async def _view_changes(nodes: Sequence[NodeProc]) -> int:
     total = 0
     for node in nodes:
         with contextlib.suppress(RpcClientError, KeyError, TypeError, ValueError):
             async with RpcClient(node.rpc_url, timeout_s=5.0) as client:
                 total = max(total, int((await client.call("node_status"))["view_changes"]))
     return total
-
-
-def _percentile(values: list[float], q: float) -> float:
-    if not values:
-        return 0.0
-    ordered = sorted(values)
-    index = min(len(ordered) - 1, max(0, int(round(q / 100 * len(ordered) + 0.5)) - 1))
-    return ordered[index]
-
-
-def _figures(sent: dict[str, float], commits: dict[str, float],
-             blocks: list[tuple[int, int, float]], reasons: dict[str, int], attempted: int,
-             start_at: float, duration_s: float, view_changes: int,
-             nodes: Sequence[_NodeProc], cpu: dict[str, float],
-             mempools: dict[str, dict[str, Any]] | None = None) -> PointResult:
-    latencies = [(commits[t] - s) * 1000 for t, s in sent.items() if t in commits]
-    committed = len(latencies)
-    last = max((commits[t] for t in sent if t in commits), default=start_at + duration_s)
-    window = max(duration_s, last - start_at)
-    in_window = [b for b in blocks if start_at <= b[2] <= last]
-    sizes = [b[1] for b in in_window]
-    return PointResult(
-        offered_tps=round(attempted / duration_s, 1),
-        committed_tps=round(committed / window, 1),
-        submitted=attempted, committed=committed,
-        rejected=sum(reasons.values()), dropped=len(sent) - committed,
-        latency_ms={"p50": round(_percentile(latencies, 50), 1),
-                    "p95": round(_percentile(latencies, 95), 1),
-                    "p99": round(_percentile(latencies, 99), 1),
-                    "max": round(max(latencies, default=0.0), 1)},
-        blocks=len(in_window),
-        txs_per_block_mean=round(statistics.fmean(sizes), 1) if sizes else 0.0,
-        txs_per_block_max=max(sizes, default=0),
-        view_changes=view_changes,
-        nodes=[{"name": n.name, "pid": n.pid, "cpu_percent": round(cpu.get(n.name, 0.0), 1),
-                "rss_mb": round(_rss_kb(n.pid) / 1024, 1),
-                "rss_mb_max": round(max(n.rss_kb_max, _rss_kb(n.pid)) / 1024, 1),
-                **(mempools or {}).get(n.name, {})}
-               for n in nodes],
-        rejected_reasons=reasons,
-    )
 
 
 # Entry points.
@@ -600,18 +458,10 @@ def run_bench(options: BenchOptions, progress: Progress,
         raise ValueError(f"--state-accounts must be 0..{MAX_GENESIS_ACCOUNTS}")
     if not 0 <= options.state_listings <= MAX_STATE_LISTINGS:
         raise ValueError(f"--state-listings must be 0..{MAX_STATE_LISTINGS}")
-    cores = os.cpu_count() or 1
-    sample = bench_keys(1, 3)[0]
-    from commerce.transfer import Transfer
-    from commerce.tx import sign_tx
-    verify_txs = [sign_tx(sample, BENCH_CHAIN_ID, n, Transfer(to=bytes(20), amount=1))
-                  for n in range(500)]
-    verify_per_s = measure_verify_rate(verify_txs)
-    limit = verify_per_s * cores / options.validators
+    verify_per_s, cores, limit = machine_limit(options.validators, samples=500)
     points = list(rates) if rates else [options.rate]
     hint = sum(_timed_count(r, options.duration_s, options, limit) for r in points)
-    # SIGTERM unwinds like Ctrl-C, so the nodes are stopped and the directory removed.
-    signal.signal(signal.SIGTERM, _interrupt)
+    unwind_on_sigterm()
     with BenchDevnet(options, progress) as devnet:
         devnet.limit_hint = limit
         progress(f"starting {options.validators} validators in {devnet.root}")
@@ -630,6 +480,24 @@ def run_bench(options: BenchOptions, progress: Progress,
                 "verify_per_s_one_core": round(verify_per_s, 1), "cores": cores,
                 "state": state}
     return {**out[0], "state": state}
+
+
+def machine_limit(validators: int, samples: int) -> tuple[float, int, float]:
+    """(one core's Ed25519 verifications per second, cores, the committed tx/s that
+    `validators` validators on these cores cannot pass) measured now over `samples`
+    signed transfers: every validator verifies every signature once."""
+    cores = os.cpu_count() or 1
+    sample = bench_keys(1, 3)[0]
+    txs = [sign_tx(sample, BENCH_CHAIN_ID, n, Transfer(to=bytes(20), amount=1))
+           for n in range(samples)]
+    verify_per_s = measure_verify_rate(txs)
+    return verify_per_s, cores, verify_per_s * cores / validators
+
+
+def unwind_on_sigterm() -> None:
+    """Make SIGTERM unwind like Ctrl-C, so the nodes are stopped and the directory removed
+    on that path out too."""
+    signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _interrupt(signum: int, frame: Any) -> None:
@@ -657,60 +525,7 @@ def _point_json(rate: int | None, point: PointResult, options: BenchOptions,
     }
 
 
-def render_point(result: dict[str, Any]) -> str:
-    """A human-readable report of one point."""
-    nodes = ", ".join(f"{n['name']} {n['cpu_percent']:.0f}% {n['rss_mb']:.0f} MB"
-                      for n in result["nodes"])
-    return "\n".join([
-        f"devnet: {result['validators']} validators, {result['clients']} clients, "
-        f"{result['accounts']} accounts, {result['duration_s']:g} s at {result['rate']} tx/s",
-        f"offered:   {result['offered_tps']:>10,.0f} tx/s ({result['submitted']} submitted)",
-        f"committed: {result['committed_tps']:>10,.0f} tx/s ({result['committed']} txs)",
-        f"latency submit->commit: p50 {result['latency_ms_p50']:,.0f} ms, "
-        f"p95 {result['latency_ms_p95']:,.0f} ms, p99 {result['latency_ms_p99']:,.0f} ms",
-        f"blocks: {result['blocks']}, txs/block mean {result['txs_per_block_mean']:,.0f} "
-        f"max {result['txs_per_block_max']}",
-        f"view changes: {result['view_changes']}, rejected: {result['rejected']} "
-        f"{result['rejected_reasons'] or ''}, dropped: {result['dropped']}",
-        f"nodes (CPU, RSS): {nodes}",
-        *_state_lines(result.get("state") or {}),
-        f"limit: {result['verify_per_s_one_core']:,.0f} verify/s x {result['cores']} cores / "
-        f"{result['validators']} = {result['limit_tps']:,.0f} tx/s; "
-        f"committed/limit = {result['ratio_to_limit']:.2f}",
-    ])
-
-
-def _state_lines(state: dict[str, Any]) -> list[str]:
-    if not state:
-        return []
-    return [f"state: {state.get('accounts', 0):,} accounts, {state.get('listings', 0):,} "
-            f"listings; genesis {state.get('genesis_bytes', 0) / 1e6:,.1f} MB built in "
-            f"{state.get('genesis_s', 0):g} s, nodes started in {state.get('start_s', 0):g} s, "
-            f"setup {state.get('setup_txs', 0):,} txs in {state.get('setup_s', 0):g} s"]
-
-
-def render_sweep(result: dict[str, Any]) -> str:
-    """The throughput-latency curve as a table."""
-    lines = [f"sweep: {result['validators']} validators, limit {result['limit_tps']:,.0f} tx/s",
-             "| offered tx/s | committed tx/s | p50 ms | p95 ms | p99 ms | txs/block | "
-             "rejected | dropped | view changes | ratio to limit |",
-             "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"]
-    for p in result["sweep"]:
-        lines.append(
-            f"| {p['offered_tps']:,.0f} | {p['committed_tps']:,.0f} | {p['latency_ms_p50']:,.0f}"
-            f" | {p['latency_ms_p95']:,.0f} | {p['latency_ms_p99']:,.0f} | "
-            f"{p['txs_per_block_mean']:,.0f} | {p['rejected']} | {p['dropped']} | "
-            f"{p['view_changes']} | {p['ratio_to_limit']:.2f} |")
-    return "\n".join(lines)
-
-
 def sweep_rates(options: BenchOptions, fractions: Sequence[float]) -> list[int | None]:
     """Offered loads for a sweep: fractions of this machine's limit, then `max`."""
-    cores = os.cpu_count() or 1
-    sample = bench_keys(1, 3)[0]
-    from commerce.transfer import Transfer
-    from commerce.tx import sign_tx
-    txs = [sign_tx(sample, BENCH_CHAIN_ID, n, Transfer(to=bytes(20), amount=1))
-           for n in range(200)]
-    limit = measure_verify_rate(txs) * cores / options.validators
+    limit = machine_limit(options.validators, samples=200)[2]
     return [max(50, int(limit * f / 50) * 50) for f in fractions] + [None]

@@ -49,14 +49,8 @@ from typing import Any
 
 import commerce  # noqa: F401  (registers every transaction type)
 import commerce.keys
-from bench.state import (
-    SHOPPERS_PER_MERCHANT,
-    _finalize_one,
-    _new_id,
-    bench_genesis,
-    bench_keys,
-)
-from bench.workload import MixedWorkload
+from bench.load import MAX_SUBMIT_CHUNK
+from bench.state import BenchChain, run_setup
 from commerce.genesis import Genesis
 from commerce.keys import Keypair
 from commerce.tx import Transaction
@@ -71,7 +65,7 @@ from node.service import Node, tune_gc
 from node.store import Store
 
 PHASES = ("rpc", "gossip", "propose", "validate", "finalize")
-SUBMIT_CHUNK = 500  # devnet/bench.py MAX_SUBMIT_CHUNK (node may not import devnet)
+SETUP_BLOCK_TXS = 1_000
 CERTIFICATE = b"bench-path-certificate"
 
 
@@ -123,30 +117,20 @@ class Harness:
 
 def build(root: Path, *, txs: int, accounts: int, block_txs: int) -> Harness:
     """Genesis, both nodes, the setup stages finalized on both stores, the workload."""
-    shoppers = bench_keys(accounts, 0)
-    merchants = bench_keys(max(2, accounts // SHOPPERS_PER_MERCHANT), 1)
-    validators = bench_keys(4, 2)
-    genesis = bench_genesis(validators, [*shoppers, *merchants])
-    a = _node(root / "a", genesis, validators[0], block_txs)
-    b = _node(root / "b", genesis, validators[1], block_txs)
+    chain = BenchChain.of(accounts)
+    genesis = chain.genesis
+    a = _node(root / "a", genesis, chain.validators[0], block_txs)
+    b = _node(root / "b", genesis, chain.validators[1], block_txs)
     assert a.store is not None and b.store is not None
-    mix = MixedWorkload(chain_id=genesis.chain_id, validators=validators, shoppers=shoppers,
-                        merchants=merchants, timed_hint=txs)
-    while (stage := mix.next_setup()) is not None:
-        ids: list[int | None] = []
-        for start in range(0, len(stage), 1_000):
-            chunk = tuple(stage[start:start + 1_000])
-            result = _finalize_one(a.store, genesis, chunk)
-            _finalize_one(b.store, genesis, chunk)
-            ids.extend(_new_id(r.events[0].data) for r in result.receipts)
-        mix.record(ids)
+    mix = chain.workload(txs)
+    run_setup([a.store, b.store], genesis, mix, SETUP_BLOCK_TXS)
     assert a.store.head == b.store.head, "both stores at the same head after setup"
     workload = mix.timed(txs)
     bodies = [
         json.dumps({"jsonrpc": "2.0", "id": number, "method": "tx_submitBatch",
-                    "params": {"txs": [tx.raw.hex() for tx in workload[i:i + SUBMIT_CHUNK]]}
+                    "params": {"txs": [tx.raw.hex() for tx in workload[i:i + MAX_SUBMIT_CHUNK]]}
                     }).encode()
-        for number, i in enumerate(range(0, len(workload), SUBMIT_CHUNK))
+        for number, i in enumerate(range(0, len(workload), MAX_SUBMIT_CHUNK))
     ]
     registry = build_registry(a)
     dispatcher = Dispatcher(registry, limits=a.hub.limits, metrics=a.metrics)

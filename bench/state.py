@@ -12,26 +12,31 @@ already checked, as the mempool does) over a temporary LevelDB store and finaliz
 core is measured with PyNaCl over pre-signed messages of transaction size, so the figures
 can be compared: the goal is execution and finalization at least twice as fast as one
 core verifies signatures, so that signatures, not state, limit the chain.
+
+Progress (the setup stages, then the measured blocks) goes to a `bench.progress.Progress`,
+between timed sections only; by default nowhere.
 """
 
 from __future__ import annotations
 
 import tempfile
 import time
+from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
 
 from nacl.bindings import crypto_sign_open
 
 import commerce  # noqa: F401  (registers the transaction types)
-from bench.workload import GENESIS_PARAMS, MIXES, MixedWorkload
+from bench.progress import Progress, QuietProgress
+from bench.workload import GENESIS_PARAMS, MIX_PER_MILLE, MIXES, MixedWorkload, created_id
 from commerce.address import address_of, to_text
 from commerce.block import BlockHeader, encode_block, tx_root
-from commerce.genesis import Genesis, parse_genesis
+from commerce.genesis import Genesis
 from commerce.keys import Keypair
-from commerce.machine import ChainContext, execute_block
+from commerce.machine import BlockResult, ChainContext, execute_block
 from commerce.tx import Transaction
+from node.home import make_genesis
 from node.store import Store
 
 BENCH_CHAIN_ID = "agora-bench"
@@ -77,6 +82,9 @@ class StateBenchResult:
 
 BENCH_VALIDATORS = 4
 SHOPPERS_PER_MERCHANT = 25
+# The genesis time a document without one gets: the pinned state roots were computed
+# with it (tests/node/test_state_root_pin.py).
+GENESIS_TIME = "1970-01-01T00:00:00Z"
 
 
 def bench_keys(count: int, tag: int = 0) -> list[Keypair]:
@@ -87,17 +95,37 @@ def bench_keys(count: int, tag: int = 0) -> list[Keypair]:
 
 def bench_genesis(validators: list[Keypair], funded: list[Keypair]) -> Genesis:
     """A genesis with `validators`, funding them and every `funded` key with a million."""
-    return parse_genesis({
-        "chain_id": BENCH_CHAIN_ID,
-        "token": {"symbol": "AGR"},
-        "validators": [{"name": f"v{i}", "public_key": key.public_key.hex()}
-                       for i, key in enumerate(validators)],
-        "accounts": [
-            {"address": to_text(address_of(key.public_key)), "balance": "1000000"}
-            for key in [*validators, *funded]
-        ],
-        "params": {"max_block_txs": 10_000, **GENESIS_PARAMS},
-    })
+    return make_genesis(
+        BENCH_CHAIN_ID, [(f"v{i}", key.public_key) for i, key in enumerate(validators)],
+        [(to_text(address_of(key.public_key)), "1000000") for key in [*validators, *funded]],
+        {"max_block_txs": 10_000, **GENESIS_PARAMS}, genesis_time=GENESIS_TIME)
+
+
+@dataclass(frozen=True)
+class BenchChain:
+    """The keys and genesis of an in-process bench chain: shoppers, one merchant per
+    `SHOPPERS_PER_MERCHANT` of them (at least two), `BENCH_VALIDATORS` validators."""
+
+    shoppers: list[Keypair]
+    merchants: list[Keypair]
+    validators: list[Keypair]
+    genesis: Genesis
+
+    @classmethod
+    def of(cls, accounts: int) -> BenchChain:
+        """The chain of `accounts` funded shoppers."""
+        shoppers = bench_keys(accounts, 0)
+        merchants = bench_keys(max(2, accounts // SHOPPERS_PER_MERCHANT), 1)
+        validators = bench_keys(BENCH_VALIDATORS, 2)
+        return cls(shoppers, merchants, validators,
+                   bench_genesis(validators, [*shoppers, *merchants]))
+
+    def workload(self, timed_hint: int,
+                 mix: Mapping[str, int] = MIX_PER_MILLE) -> MixedWorkload:
+        """A mixed workload for these keys, its setup pools sized for `timed_hint`."""
+        return MixedWorkload(chain_id=self.genesis.chain_id, validators=self.validators,
+                             shoppers=self.shoppers, merchants=self.merchants,
+                             timed_hint=timed_hint, mix=mix)
 
 
 def measure_verify_rate(txs: list[Transaction]) -> float:
@@ -126,7 +154,8 @@ def measure_verify_rates(txs: list[Transaction]) -> tuple[float, float]:
 
 
 def run_state_bench(*, txs: int, accounts: int, block_txs: int,
-                    data_dir: Path | None = None, mix_name: str = "all") -> StateBenchResult:
+                    data_dir: Path | None = None, mix_name: str = "all",
+                    progress: Progress | None = None) -> StateBenchResult:
     """Generate, execute and finalize the workload; measure the verification rate.
 
     Uses a temporary LevelDB directory unless `data_dir` is given (it must be empty).
@@ -140,21 +169,21 @@ def run_state_bench(*, txs: int, accounts: int, block_txs: int,
         raise ValueError("--block-txs must be 1..10000")
     if mix_name not in MIXES:
         raise ValueError(f"--mix must be one of {', '.join(MIXES)}")
-    shoppers = bench_keys(accounts, 0)
-    merchants = bench_keys(max(2, accounts // SHOPPERS_PER_MERCHANT), 1)
-    validators = bench_keys(BENCH_VALIDATORS, 2)
-    genesis = bench_genesis(validators, [*shoppers, *merchants])
-    mix = MixedWorkload(chain_id=BENCH_CHAIN_ID, validators=validators, shoppers=shoppers,
-                        merchants=merchants, timed_hint=txs, mix=MIXES[mix_name])
+    progress = progress if progress is not None else QuietProgress()
+    chain = BenchChain.of(accounts)
+    genesis = chain.genesis
+    mix = chain.workload(txs, MIXES[mix_name])
     with tempfile.TemporaryDirectory(prefix="agora-bench-") as tmp:
         path = data_dir if data_dir is not None else Path(tmp) / "data"
         store = Store.open(path, genesis)
         try:
-            setup_txs = _run_setup(store, genesis, mix, block_txs)
+            setup_txs = run_setup([store], genesis, mix, block_txs, progress)
+            progress(f"signing {txs} transactions")
             workload = mix.timed(txs)
+            progress("measuring one core's Ed25519 verifications")
             verify_per_s, verify_per_cpu_s = measure_verify_rates(workload)
             exec_s, finalize_s, blocks, cpu = _execute_and_finalize(store, genesis, workload,
-                                                                    block_txs)
+                                                                    block_txs, progress)
         finally:
             store.close()
     types: dict[str, int] = {}
@@ -164,7 +193,7 @@ def run_state_bench(*, txs: int, accounts: int, block_txs: int,
     commit_rate = txs / (exec_s + finalize_s)
     ratio = commit_rate / verify_per_s
     return StateBenchResult(
-        txs=txs, mix=mix_name, accounts=accounts, merchants=len(merchants),
+        txs=txs, mix=mix_name, accounts=accounts, merchants=len(chain.merchants),
         listings=len(mix.pools.shop),
         setup_txs=setup_txs, types=dict(sorted(types.items())),
         block_txs=block_txs, blocks=blocks,
@@ -178,27 +207,32 @@ def run_state_bench(*, txs: int, accounts: int, block_txs: int,
     )
 
 
-def _run_setup(store: Store, genesis: Genesis, mix: MixedWorkload, block_txs: int) -> int:
-    """Finalize every setup stage (untimed), handing the new ids back; the tx count."""
+def run_setup(stores: Sequence[Store], genesis: Genesis, mix: MixedWorkload, block_txs: int,
+              progress: Progress | None = None) -> int:
+    """Finalize every setup stage of `mix` (untimed) on each of `stores`, all at the same
+    head, in blocks of at most `block_txs`, handing the new ids back; the tx count."""
+    assert stores, "the setup needs a store"
     done = 0
+    stage_no = 0
     while (stage := mix.next_setup()) is not None:
+        stage_no += 1
+        if progress is not None:
+            progress.advance("setup", stage_no, None, f"setup stage {stage_no}: "
+                             f"{len(stage)} txs")
         ids: list[int | None] = []
         for start in range(0, len(stage), block_txs):
             chunk = tuple(stage[start:start + block_txs])
-            result = _finalize_one(store, genesis, chunk)
-            ids.extend(_new_id(r.events[0].data) for r in result.receipts)
+            result = _finalize_one(stores[0], genesis, chunk)
+            for store in stores[1:]:
+                _finalize_one(store, genesis, chunk)
+            ids.extend(created_id(r.events[0].data) for r in result.receipts)
         mix.record(ids)
         done += len(stage)
     return done
 
 
-def _new_id(data: tuple[Any, ...]) -> int | None:
-    """The id a transaction created: the first field of its first event, if an integer."""
-    first = data[0] if data else None
-    return first if isinstance(first, int) and not isinstance(first, bool) else None
-
-
-def _finalize_one(store: Store, genesis: Genesis, txs: tuple[Transaction, ...]) -> Any:
+def _finalize_one(store: Store, genesis: Genesis,
+                  txs: tuple[Transaction, ...]) -> BlockResult:
     head = store.head
     height = head.height + 1
     result = execute_block(store.state, ChainContext.of(genesis, height), head.state_root,
@@ -210,15 +244,18 @@ def _finalize_one(store: Store, genesis: Genesis, txs: tuple[Transaction, ...]) 
 
 
 def _execute_and_finalize(store: Store, genesis: Genesis, workload: list[Transaction],
-                          block_txs: int) -> tuple[float, float, int, tuple[float, float]]:
+                          block_txs: int, progress: Progress
+                          ) -> tuple[float, float, int, tuple[float, float]]:
     """Run the blocks; return (execution seconds, finalization seconds, block count,
-    (execution, finalization) seconds of this thread's CPU time)."""
+    (execution, finalization) seconds of this thread's CPU time). `progress` hears of
+    each block after its clocks stopped."""
     proposer = genesis.validator_keys[0]
     exec_s = 0.0
     finalize_s = 0.0
     exec_cpu = 0.0
     finalize_cpu = 0.0
     blocks = 0
+    total = -(-len(workload) // block_txs)
     first = store.head.height
     for start in range(0, len(workload), block_txs):
         txs = tuple(workload[start:start + block_txs])
@@ -241,6 +278,8 @@ def _execute_and_finalize(store: Store, genesis: Genesis, workload: list[Transac
         exec_cpu += c1 - c0
         finalize_cpu += c2 - c1
         blocks += 1
+        progress.advance("blocks", blocks, total, f"block {blocks}/{total} executed and "
+                         "finalized")
     assert store.head.height == first + blocks, "every block was finalized"
     return exec_s, finalize_s, blocks, (exec_cpu, finalize_cpu)
 

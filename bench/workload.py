@@ -25,25 +25,17 @@ that purchases, comments and shares draw from.
 from __future__ import annotations
 
 import random
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import commerce  # noqa: F401  (registers every type)
+from commerce import orders
 from commerce.address import address_of
 from commerce.encoding import sha256
 from commerce.keys import Keypair
 from commerce.listings import ListingCreate, ListingDelist, ListingUpdate
 from commerce.merchants import MerchantRegister, MerchantVote
-from commerce.orders import (
-    DisputeVote,
-    OrderCancel,
-    OrderConfirm,
-    OrderDispute,
-    OrderRefund,
-    OrderShip,
-    Purchase,
-)
 from commerce.polls import PollCreate, PollVote
 from commerce.reviews import Review, ReviewReply
 from commerce.rewards import RewardClaim
@@ -81,6 +73,13 @@ UNIT = 1_000_000
 # Genesis parameters the workload needs: an epoch cap that never stops rewards (a claim
 # of nothing is refused), and the default poll window.
 GENESIS_PARAMS: dict[str, Any] = {"reward_epoch_cap_minor": 10**15, "poll_max_blocks": 1_000_000}
+
+
+def created_id(event_data: Sequence[Any] | None) -> int | None:
+    """The id a setup transaction created, for `record`: the first field of its first
+    event's data, if an integer (None for a type that issues no id)."""
+    first = event_data[0] if event_data else None
+    return first if isinstance(first, int) and not isinstance(first, bool) else None
 
 
 def idle_address(index: int) -> bytes:
@@ -277,7 +276,7 @@ class MixedWorkload:
             for _ in range(self._pool_size(action)):
                 buyer = self.rng.randrange(len(self.shoppers))
                 listing, merchant, _price = self.rng.choice(self.pools.shop)
-                body = Purchase(listing=listing, version=1, quantity=1, share=0)
+                body = orders.Purchase(listing=listing, version=1, quantity=1, share=0)
                 out.append((self._sign(self.shoppers[buyer], body),
                             ("order", buyer, merchant, action)))
         return out
@@ -288,18 +287,18 @@ class MixedWorkload:
     def _stage_ship(self) -> list[tuple[Transaction, Any]]:
         shipped = self._orders_for("order_confirm", "order_dispute", "review", "review_reply",
                                    "dispute_vote")
-        return [(self._sign(self.merchants[o.merchant], OrderShip(order=o.order_id)), None)
+        return [(self._sign(self.merchants[o.merchant], orders.OrderShip(order=o.order_id)), None)
                 for o in shipped]
 
     def _stage_settle(self) -> list[tuple[Transaction, Any]]:
         out: list[tuple[Transaction, Any]] = []
         for o in self._orders_for("review", "review_reply"):
-            out.append((self._sign(self.shoppers[o.buyer], OrderConfirm(order=o.order_id)),
+            out.append((self._sign(self.shoppers[o.buyer], orders.OrderConfirm(order=o.order_id)),
                         None))
             self.pools.claimers.append(o.buyer)
         for o in self._orders_for("dispute_vote"):
             out.append((self._sign(self.shoppers[o.buyer],
-                                   OrderDispute(order=o.order_id, reason="late")), None))
+                                   orders.OrderDispute(order=o.order_id, reason="late")), None))
         self.pools.claimers = sorted(set(self.pools.claimers))
         return out
 
@@ -320,7 +319,8 @@ class MixedWorkload:
         return [self._timed_one(kind) for kind in draws]
 
     def _timed_one(self, kind: str) -> Transaction:
-        built = getattr(self, f"_t_{kind}")()
+        built = (self._t_order_action(kind) if kind in ORDER_ACTIONS
+                 else getattr(self, f"_t_{kind}")())
         return built if built is not None else self._t_transfer()
 
     def _shopper(self) -> int:
@@ -342,7 +342,8 @@ class MixedWorkload:
 
     def _t_purchase(self) -> Transaction | None:
         listing, _merchant, _price = self.rng.choice(self.pools.shop)
-        body = Purchase(listing=listing, version=1, quantity=1 + self.rng.randrange(2), share=0)
+        body = orders.Purchase(listing=listing, version=1, quantity=1 + self.rng.randrange(2),
+                               share=0)
         return self._sign(self.shoppers[self._shopper()], body)
 
     def _t_purchase_referral(self) -> Transaction | None:
@@ -353,7 +354,7 @@ class MixedWorkload:
         if buyer == sharer:
             buyer = (buyer + 1) % len(self.shoppers)
         listing = self.pools.shop[shop_index][0]
-        body = Purchase(listing=listing, version=1, quantity=1, share=share)
+        body = orders.Purchase(listing=listing, version=1, quantity=1, share=share)
         return self._sign(self.shoppers[buyer], body)
 
     def _t_share(self) -> Transaction | None:
@@ -392,52 +393,24 @@ class MixedWorkload:
         listing, merchant = self.pools.delist.pop()
         return self._sign(self.merchants[merchant], ListingDelist(listing=listing))
 
-    def _take_order(self, action: str) -> _Order | None:
+    def _t_order_action(self, action: str) -> Transaction | None:
+        """`action` on the next setup order kept for it, signed by the order's merchant or
+        buyer (`ORDER_ACTIONS`); None when none is left."""
         pool = self.pools.orders.get(action)
-        return pool.pop() if pool else None
-
-    def _t_order_ship(self) -> Transaction | None:
-        o = self._take_order("order_ship")
-        return None if o is None else self._sign(self.merchants[o.merchant],
-                                                 OrderShip(order=o.order_id))
-
-    def _t_order_refund(self) -> Transaction | None:
-        o = self._take_order("order_refund")
-        return None if o is None else self._sign(self.merchants[o.merchant],
-                                                 OrderRefund(order=o.order_id))
-
-    def _t_order_cancel(self) -> Transaction | None:
-        o = self._take_order("order_cancel")
-        return None if o is None else self._sign(self.shoppers[o.buyer],
-                                                 OrderCancel(order=o.order_id))
-
-    def _t_order_confirm(self) -> Transaction | None:
-        o = self._take_order("order_confirm")
-        return None if o is None else self._sign(self.shoppers[o.buyer],
-                                                 OrderConfirm(order=o.order_id))
-
-    def _t_order_dispute(self) -> Transaction | None:
-        o = self._take_order("order_dispute")
-        return None if o is None else self._sign(
-            self.shoppers[o.buyer], OrderDispute(order=o.order_id, reason="never arrived"))
-
-    def _t_review(self) -> Transaction | None:
-        o = self._take_order("review")
-        return None if o is None else self._sign(
-            self.shoppers[o.buyer], Review(order=o.order_id, rating=1 + self.rng.randrange(5),
-                                           text=self.rng.choice(COMMENTS)))
-
-    def _t_review_reply(self) -> Transaction | None:
-        o = self._take_order("review_reply")
-        return None if o is None else self._sign(self.merchants[o.merchant],
-                                                 ReviewReply(order=o.order_id, text="thanks!"))
+        if not pool:
+            return None
+        order = pool.pop()
+        merchant_signs, body_of = ORDER_ACTIONS[action]
+        signer = self.merchants[order.merchant] if merchant_signs else self.shoppers[order.buyer]
+        return self._sign(signer, body_of(self, order.order_id))
 
     def _t_dispute_vote(self) -> Transaction | None:
-        o = self._take_order("dispute_vote")
-        if o is None:
+        pool = self.pools.orders.get("dispute_vote")
+        if not pool:
             return None
+        o = pool.pop()
         voter = self.validators[self.rng.randrange(len(self.validators))]
-        return self._sign(voter, DisputeVote(order=o.order_id, decision="release"))
+        return self._sign(voter, orders.DisputeVote(order=o.order_id, decision="release"))
 
     def _t_reward_claim(self) -> Transaction | None:
         if not self.pools.claimers:
@@ -484,6 +457,20 @@ COMMENTS = (
     "Does it come in red?", "Bought two, both great.", "Shipping took a week.",
     "Is the price per unit?", "Love it!", "Smaller than it looks in the photo.",
 )
+
+# The measured actions on a setup order: whether its merchant signs (else its buyer), and
+# the body for the order's id (a review draws its rating, then its text).
+ORDER_ACTIONS: dict[str, tuple[bool, Callable[[MixedWorkload, int], TxBody]]] = {
+    "order_ship": (True, lambda w, order: orders.OrderShip(order=order)),
+    "order_refund": (True, lambda w, order: orders.OrderRefund(order=order)),
+    "order_cancel": (False, lambda w, order: orders.OrderCancel(order=order)),
+    "order_confirm": (False, lambda w, order: orders.OrderConfirm(order=order)),
+    "order_dispute": (False, lambda w, order: orders.OrderDispute(order=order,
+                                                                  reason="never arrived")),
+    "review": (False, lambda w, order: Review(order=order, rating=1 + w.rng.randrange(5),
+                                              text=w.rng.choice(COMMENTS))),
+    "review_reply": (True, lambda w, order: ReviewReply(order=order, text="thanks!")),
+}
 
 
 def _listing_fields(title: str, price: int) -> dict[str, Any]:

@@ -2,11 +2,13 @@
 (`bench.devnet`); `agora bench catch-up`: how fast a restarted validator catches up
 (`bench.catchup`); `agora bench state`: the state machine's execution and finalize rates
 beside Ed25519's (`bench.state`).
+
+Progress goes to stderr: `rich` bars when stderr is a terminal and the output is text,
+otherwise the plain lines of before (`bench.progress`); stdout holds only the result.
 """
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -34,10 +36,16 @@ StateAccountsOption = Annotated[int, typer.Option(
 StateListingsOption = Annotated[int, typer.Option(
     "--state-listings", help="Large state: listings in state before the clock (the "
     "merchants create the missing ones in setup; shopping draws from all).")]
+KeepLogsOption = Annotated[Path | None, typer.Option(
+    "--keep-logs", help="Copy each node's node.log to DIR/<node>.node.log before the "
+    "devnet's temporary directory is removed (made if missing).", metavar="DIR")]
 
 
-def _progress(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+def _keep_logs_dir(path: Path | None) -> Path | None:
+    """`--keep-logs` checked before any node starts."""
+    if path is not None and path.exists() and not path.is_dir():
+        raise ValueError(f"--keep-logs: {path} is not a directory")
+    return path
 
 
 @app.callback()
@@ -56,6 +64,7 @@ def devnet_bench(
     clients: ClientsOption = 2,
     state_accounts: StateAccountsOption = 0,
     state_listings: StateListingsOption = 0,
+    keep_logs: KeepLogsOption = None,
     sweep: Annotated[
         bool, typer.Option("--sweep", help="Offered load from low to saturation; a table.")
     ] = False,
@@ -72,18 +81,19 @@ def devnet_bench(
         raise ValueError("--rate must be a positive integer or max")
     # Imported here, not at the top: every other `agora` command starts faster without
     # the benchmark's dependencies.
-    from bench.devnet import BenchOptions, render_point, render_sweep, run_bench, sweep_rates
+    from bench.devnet import BenchOptions, run_bench, sweep_rates
+    from bench.figures import render_point, render_sweep
+    from bench.progress import open_progress
 
     options = BenchOptions(validators=validators, duration_s=duration, rate=offered,
                            accounts=accounts, clients=clients,
-                           state_accounts=state_accounts, state_listings=state_listings)
-
-    if sweep:
-        result = run_bench(options, _progress, rates=sweep_rates(options, SWEEP_FRACTIONS))
-        emit(output, result, lambda: typer.echo(render_sweep(result)))
-        return
-    result = run_bench(options, _progress)
-    emit(output, result, lambda: typer.echo(render_point(result)))
+                           state_accounts=state_accounts, state_listings=state_listings,
+                           keep_logs_dir=_keep_logs_dir(keep_logs))
+    rates = sweep_rates(options, SWEEP_FRACTIONS) if sweep else None
+    with open_progress(text_output=output is OutputFormat.text) as progress:
+        result = run_bench(options, progress, rates=rates)
+    render = render_sweep if sweep else render_point
+    emit(output, result, lambda: typer.echo(render(result)))
 
 
 @app.command("state")
@@ -105,9 +115,12 @@ def state(
 ) -> None:
     """Execute and finalize a mixed workload of every transaction type on a temporary
     LevelDB, beside one core's Ed25519 verification rate."""
+    from bench.progress import open_progress
     from bench.state import render_text, run_state_bench
 
-    result = run_state_bench(txs=txs, accounts=accounts, block_txs=block_txs, mix_name=mix)
+    with open_progress(text_output=output is OutputFormat.text, lines=False) as progress:
+        result = run_state_bench(txs=txs, accounts=accounts, block_txs=block_txs,
+                                 mix_name=mix, progress=progress)
     emit(output, result.to_dict(), lambda: typer.echo(render_text(result)))
 
 
@@ -124,6 +137,7 @@ def catch_up(
     clients: ClientsOption = 2,
     state_accounts: StateAccountsOption = 0,
     state_listings: StateListingsOption = 0,
+    keep_logs: KeepLogsOption = None,
     profile: Annotated[
         Path | None, typer.Option("--profile", help="py-spy the restarted node into this "
                                   "file (collapsed stacks, idle included) until it caught "
@@ -137,10 +151,12 @@ def catch_up(
         raise ValueError("--rate must be a positive integer")
     from bench.catchup import render_catch_up, run_catch_up
     from bench.devnet import BenchOptions
+    from bench.progress import open_progress
 
     options = BenchOptions(validators=validators, rate=rate, accounts=accounts,
                            clients=clients, state_accounts=state_accounts,
-                           state_listings=state_listings)
-
-    result = run_catch_up(options, txs, _progress, profile)
+                           state_listings=state_listings,
+                           keep_logs_dir=_keep_logs_dir(keep_logs))
+    with open_progress(text_output=output is OutputFormat.text) as progress:
+        result = run_catch_up(options, txs, progress, profile)
     emit(output, result, lambda: typer.echo(render_catch_up(result)))

@@ -22,9 +22,9 @@ from bench.state import (
     BENCH_CHAIN_ID,
     BENCH_VALIDATORS,
     SHOPPERS_PER_MERCHANT,
-    _run_setup,
     bench_genesis,
     bench_keys,
+    run_setup,
 )
 from bench.workload import MIXES, MixedWorkload
 from commerce.block import BlockHeader, encode_block, tx_root
@@ -110,7 +110,7 @@ def main(empty: int, txs: int, block_txs: int) -> None:
         path = Path(tmp) / "data"
         store = Store.open(path, genesis)
         try:
-            _run_setup(store, genesis, mix, block_txs)
+            run_setup([store], genesis, mix, block_txs)
             workload = mix.timed(txs)
             start = _sizes(store, path)
             sizes = [_finalize(store, genesis, ()) for _ in range(empty)]
