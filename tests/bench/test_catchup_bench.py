@@ -10,13 +10,8 @@ the machine and is reported, never asserted here.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from tests.bench.agora_json import run_agora_json
 
-ROOT = Path(__file__).resolve().parents[2]
 KEYS = {"validators", "rate", "txs", "stopped", "production", "catch_up", "production_s",
         "catch_up_s", "blocks", "committed", "ratio", "ratio_without_startup", "check"}
 CATCH_UP_KEYS = {"from_height", "to_height", "blocks", "rpc_up_s", "startup_s", "sync_s",
@@ -25,12 +20,8 @@ CATCH_UP_KEYS = {"from_height", "to_height", "blocks", "rpc_up_s", "startup_s", 
 
 
 def test_catch_up_smoke_node_reaches_the_same_head() -> None:
-    command = [sys.executable, "-c", "from cli.main import app; app()", "bench", "catch-up",
-               "--txs", "1000", "--rate", "500", "--accounts", "200", "--output", "json"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)
+    result, done = run_agora_json("bench", "catch-up", "--txs", "1000", "--rate", "500",
+                                  "--accounts", "200")
     assert KEYS <= set(result), sorted(KEYS - set(result))
     assert CATCH_UP_KEYS <= set(result["catch_up"]), result["catch_up"]
     assert result["validators"] == 4 and result["txs"] == 1000

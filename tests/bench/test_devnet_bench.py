@@ -8,13 +8,8 @@ size depends on the machine and is reported by the benchmark, never asserted her
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
-from pathlib import Path
+from tests.bench.agora_json import run_agora_json
 
-ROOT = Path(__file__).resolve().parents[2]
 KEYS = {
     "committed_tps", "offered_tps", "latency_ms_p50", "latency_ms_p95", "latency_ms_p99",
     "limit_tps", "ratio_to_limit", "validators", "duration_s", "view_changes", "dropped",
@@ -31,12 +26,8 @@ def _alive(pid: int) -> bool:
 
 
 def test_bench_smoke_every_offered_tx_commits() -> None:
-    command = [sys.executable, "-c", "from cli.main import app; app()", "bench",
-               "--duration", "5", "--rate", "200", "--accounts", "400", "--output", "json"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)
+    result, done = run_agora_json("bench", "--duration", "5", "--rate", "200",
+                                  "--accounts", "400")
     assert KEYS <= set(result), sorted(KEYS - set(result))
     assert result["validators"] == 4
     assert result["duration_s"] == 5.0
@@ -67,13 +58,9 @@ def test_bench_ports_are_below_the_ephemeral_range() -> None:
 def test_bench_large_state_options_every_offered_tx_commits() -> None:
     # Small scale of `--state-accounts 1000000 --state-listings 100000`: genesis padded with
     # idle accounts, extra listings created in setup, transfers paying idle accounts.
-    command = [sys.executable, "-c", "from cli.main import app; app()", "bench",
-               "--duration", "3", "--rate", "200", "--accounts", "200",
-               "--state-accounts", "2000", "--state-listings", "150", "--output", "json"]
-    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=120,
-                          env={**os.environ, "PYTHONUNBUFFERED": "1"})
-    assert done.returncode == 0, done.stderr[-2000:]
-    result = json.loads(done.stdout)
+    result, done = run_agora_json("bench", "--duration", "3", "--rate", "200",
+                                  "--accounts", "200", "--state-accounts", "2000",
+                                  "--state-listings", "150")
     assert KEYS <= set(result), sorted(KEYS - set(result))
     state = result["state"]
     assert state["accounts"] == 2000

@@ -7,6 +7,7 @@ consistent with each other (not their size, which depends on the machine).
 from __future__ import annotations
 
 import json
+from typing import Any
 
 from typer.testing import CliRunner
 
@@ -21,13 +22,16 @@ KEYS = {
 }
 
 
-def test_bench_state_json_output_has_every_figure() -> None:
-    result = CliRunner().invoke(app, [
-        "bench", "state", "--txs", "40", "--accounts", "5", "--block-txs", "16",
-        "--output", "json",
-    ])
+def _state_json(*options: str) -> dict[str, Any]:
+    """`agora bench state <options> --output json`, which must succeed: its figures."""
+    result = CliRunner().invoke(app, ["bench", "state", *options, "--output", "json"])
     assert result.exit_code == 0, result.output
-    figures = json.loads(result.stdout)
+    figures: dict[str, Any] = json.loads(result.stdout)
+    return figures
+
+
+def test_bench_state_json_output_has_every_figure() -> None:
+    figures = _state_json("--txs", "40", "--accounts", "5", "--block-txs", "16")
     assert set(figures) == KEYS
     assert (figures["txs"], figures["accounts"], figures["blocks"]) == (40, 5, 3)
     assert sum(figures["types"].values()) == 40
@@ -55,21 +59,12 @@ def test_bench_state_zero_txs_is_refused_in_one_line() -> None:
 def test_bench_state_mixed_workload_uses_every_type() -> None:
     # 3,000 transactions draw every type of the mix; every one of them must execute
     # (blocks run with drop_invalid=False, so a refused transaction fails the run).
-    result = CliRunner().invoke(app, [
-        "bench", "state", "--txs", "3000", "--accounts", "200", "--output", "json",
-    ])
-    assert result.exit_code == 0, result.output
-    types = json.loads(result.stdout)["types"]
+    types = _state_json("--txs", "3000", "--accounts", "200")["types"]
     assert len(types) == 20, sorted(types)
 
 
 def test_bench_state_transfers_mix_runs_only_transfers() -> None:
-    result = CliRunner().invoke(app, [
-        "bench", "state", "--txs", "50", "--accounts", "8", "--mix", "transfers",
-        "--output", "json",
-    ])
-    assert result.exit_code == 0, result.output
-    figures = json.loads(result.stdout)
+    figures = _state_json("--txs", "50", "--accounts", "8", "--mix", "transfers")
     assert figures["mix"] == "transfers"
     assert figures["types"] == {"transfer": 50}
 
