@@ -12,10 +12,10 @@ sections, never inside one.
   (`agora bench state`) when `rich` is not in use.
 - `RichProgress`, when stderr is a terminal and the output is text: a `rich` bar per phase
   with its latest line beside it, the status lines printed above the bars. Phases run one
-  after the other: a new phase stops the clock of the one before (a phase of unknown total
-  then shows full), and a phase named again gets a new bar. It redraws from the caller's
-  thread, at most every `REFRESH_S` (no refresh thread competes with the measured code for
-  the interpreter).
+  after the other: a status line or a new phase stops the clock of the phase before (one
+  of unknown total then shows full), and a phase named again later gets a new bar. It
+  redraws from the caller's thread, at most every `REFRESH_S` (no refresh thread competes
+  with the measured code for the interpreter).
 """
 
 from __future__ import annotations
@@ -81,7 +81,8 @@ class RichProgress(Progress):
         self._bars.start()
 
     def __call__(self, line: str) -> None:
-        """A status line, printed above the bars."""
+        """A status line, printed above the bars; the phase that ran last is over."""
+        self._stop_phase()
         self._bars.console.print(line, markup=False, highlight=False)
         self._draw()
 
