@@ -19,7 +19,7 @@ import typer
 from cli.client_config import load_client_config
 from cli.common import fail, resolve_home
 from cli.keys import KeyringBackend, open_keyring, read_passphrase
-from cli.words import node_message
+from cli.words import AMOUNT_REASONS, DEFAULT_SYMBOL, node_message
 from client.rpc import RpcCallError, RpcTransportError, SyncRpcClient
 from client.wallet import Wallet
 from commerce.address import Address, from_text
@@ -102,6 +102,16 @@ def unreachable(url: str) -> NoReturn:
          "or start a devnet with `agora devnet up`")
 
 
+def token_symbol(url: str) -> str:
+    """The chain's token symbol as `node_status` reports it (DEFAULT_SYMBOL if it cannot)."""
+    try:
+        with SyncRpcClient(url) as client:
+            status = client.call("node_status")
+    except (RpcCallError, RpcTransportError, OSError):
+        return DEFAULT_SYMBOL
+    return str(status.get("token_symbol") or DEFAULT_SYMBOL)
+
+
 @contextlib.contextmanager
 def connected(url: str) -> Iterator[SyncRpcClient]:
     """A client of the node at `url`; an RPC error inside becomes one line on stderr and
@@ -111,7 +121,8 @@ def connected(url: str) -> Iterator[SyncRpcClient]:
             yield client
     except RpcCallError as exc:
         reason = exc.reason or str(exc.code)
-        fail(reason, node_message(reason, exc.message))
+        symbol = token_symbol(url) if reason in AMOUNT_REASONS else DEFAULT_SYMBOL
+        fail(reason, node_message(reason, exc.message, symbol))
     except RpcTransportError as exc:
         if str(exc).startswith("cannot reach"):
             unreachable(url)

@@ -5,14 +5,21 @@ becomes one line on stderr, ``error: <reason>: <message>``, and exit code 1. Bad
 surfaces as `OSError` or `ValueError` (an unreadable file, a malformed number) is reported the
 same way. Usage errors (unknown option, bad choice) are also one line and exit 2:
 `OneLineErrorsGroup` is the top-level group class that renders them. No path prints a
-traceback unless AGORA_DEBUG=1.
+traceback unless AGORA_DEBUG=1. A warning that matters only when a command succeeds (the
+`test` keyring is unencrypted) is deferred with `warn_on_success`, so a failure stays one line.
+
+Commands that share options declare only their own and a first parameter for a context
+object; `command_with` appends the shared options (`shared_options`) to the signature typer
+reads and builds the context from their values.
 """
 
 from __future__ import annotations
 
 import contextlib
+import contextvars
 import difflib
 import functools
+import inspect
 import json
 import os
 import re
@@ -89,6 +96,21 @@ def warn(message: str) -> None:
     typer.echo(_one_line(message), err=True)
 
 
+# The warnings the running command prints if it succeeds (None outside an error boundary).
+_ON_SUCCESS: contextvars.ContextVar[list[str] | None] = contextvars.ContextVar(
+    "warnings_on_success", default=None)
+
+
+def warn_on_success(message: str) -> None:
+    """Print `message` once when the running command succeeds (at once outside a command):
+    a failed command stays one `error:` line."""
+    pending = _ON_SUCCESS.get()
+    if pending is None:
+        warn(message)
+    elif message not in pending:
+        pending.append(message)
+
+
 def quiet_broken_pipe() -> NoReturn:
     """The reader of stdout went away (`agora query status | head -5`): exit 0 silently.
 
@@ -102,9 +124,13 @@ def quiet_broken_pipe() -> NoReturn:
 @contextlib.contextmanager
 def error_boundary() -> Iterator[None]:
     """Turn AgoraError, OSError and ValueError raised inside into `fail(...)`; a broken
-    pipe on stdout ends the command quietly."""
+    pipe on stdout ends the command quietly; on success, the deferred warnings are printed."""
+    pending: list[str] = []
+    token = _ON_SUCCESS.set(pending)
     try:
         yield
+        for message in pending:
+            warn(message)
     except AgoraError as exc:
         fail(exc.reason, exc.message)
     except BrokenPipeError:
@@ -118,6 +144,8 @@ def error_boundary() -> Iterator[None]:
         fail("io_error", f"{exc.strerror or exc}{where}")
     except ValueError as exc:
         fail("invalid_input", str(exc) or type(exc).__name__)
+    finally:
+        _ON_SUCCESS.reset(token)
 
 
 def run_command(function: Callable[P, R], *args: P.args, **kwargs: P.kwargs) -> R:
@@ -136,6 +164,44 @@ def handle_errors(function: Callable[P, R]) -> Callable[P, R]:
         return run_command(function, *args, **kwargs)
 
     return wrapper
+
+
+REQUIRED = inspect.Parameter.empty
+
+
+def shared_options(*options: tuple[str, Any, Any]) -> list[inspect.Parameter]:
+    """Keyword-only parameters from (name, Annotated option type, default or REQUIRED)."""
+    return [inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default,
+                              annotation=kind) for name, kind, default in options]
+
+
+OUTPUT_OPTIONS = shared_options(("output", OutputOption, OutputFormat.text))
+
+
+def command_with(run: Callable[..., None], shared: Sequence[inspect.Parameter],
+                 make_context: Callable[..., Any],
+                 like: Callable[..., Any] | None = None) -> Callable[..., None]:
+    """A typer command that calls `run(context, **own options)` inside the error boundary.
+
+    The own arguments and options, the help text and the name are those of `like` (default
+    `run`) after its first parameter; `shared` follows them, and their values build the
+    context with `make_context(**values)`."""
+    model = like or run
+    own = list(inspect.signature(model, eval_str=True).parameters.values())[1:]
+    names = [parameter.name for parameter in shared]
+    assert not {p.name for p in own} & set(names), f"{model.__name__} redefines a shared option"
+
+    def command(**values: Any) -> None:
+        context_values = {name: values.pop(name) for name in names}
+        with error_boundary():
+            run(make_context(**context_values), **values)
+
+    parameters = [*own, *shared]
+    command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    command.__doc__ = model.__doc__
+    command.__name__ = model.__name__
+    return command
 
 
 def print_json(value: Any) -> None:

@@ -5,31 +5,37 @@ AGORA_PASSPHRASE environment variable, else a hidden prompt on the terminal (ask
 a new passphrase is set), else the first line of standard input when it is not a terminal.
 A new passphrase of the file backend is checked by the keyring (`check_new_passphrase`: at
 least MIN_PASSPHRASE_CHARS characters, not one character repeated).
-The test backend stores keys unencrypted and warns about it.
+The test backend stores keys unencrypted: every command that opens a `test` keyring says so
+on stderr when it succeeds.
+
+Every command takes the keyring options (`--keyring-dir`, `--keyring-backend`, `--home`),
+some `--passphrase-file`, and `--output`; `keys_command` adds them to a command's own.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from cli.common import (
+    OUTPUT_OPTIONS,
     HomeOption,
     OutputFormat,
-    OutputOption,
+    command_with,
     emit,
     fail,
-    handle_errors,
     print_fields,
     print_json,
     print_table,
     resolve_home,
-    warn,
+    shared_options,
+    warn_on_success,
 )
 from client.keyring import TEST_BACKEND_WARNING, KeyInfo, Keyring
 from node.home import NodeHome, load_node_key
@@ -81,9 +87,13 @@ PassphraseFileOption = Annotated[
 NameArgument = Annotated[str, typer.Argument(help="The key's name.")]
 
 
-def open_keyring(keyring_dir: Path | None, home: Path | None, backend: KeyringBackend) -> Keyring:
-    """The keyring of `backend` in --keyring-dir, else in <home>/keyring."""
+def open_keyring(keyring_dir: Path | None, home: Path | None,
+                 backend: KeyringBackend) -> Keyring:
+    """The keyring in `keyring_dir` (default `<home>/keyring`); a `test` one is reported
+    unencrypted on stderr when the command succeeds."""
     directory = keyring_dir.expanduser() if keyring_dir else resolve_home(home) / "keyring"
+    if backend is KeyringBackend.test:
+        warn_on_success(TEST_BACKEND_WARNING)
     return Keyring(directory, backend.value)
 
 
@@ -118,102 +128,100 @@ def read_passphrase(passphrase_file: Path | None, *, confirm: bool) -> str:
     return value
 
 
-def _print_key(info: KeyInfo, output: OutputFormat) -> None:
-    emit(
-        output,
-        info.to_dict(),
-        lambda: print_fields(
-            {
-                "name": info.name,
-                "address": info.address,
-                "public key": info.public_key,
-                "backend": info.backend,
-            }
-        ),
-    )
+KEYRING_OPTIONS = shared_options(
+    ("keyring_dir", KeyringDirOption, None),
+    ("keyring_backend", BackendOption, KeyringBackend.file),
+    ("home", HomeOption, None),
+)
+PASSPHRASE_OPTIONS = shared_options(("passphrase_file", PassphraseFileOption, None))
 
 
-@app.command("add")
-@handle_errors
-def add(
-    name: NameArgument,
-    *,
-    keyring_dir: KeyringDirOption = None,
-    keyring_backend: BackendOption = KeyringBackend.file,
-    home: HomeOption = None,
-    passphrase_file: PassphraseFileOption = None,
-    output: OutputOption = OutputFormat.text,
-) -> None:
+@dataclass
+class KeysContext:
+    """What a `keys` command works on: the keyring its options name, and how to print."""
+
+    keyring_dir: Path | None
+    keyring_backend: KeyringBackend
+    home: Path | None
+    output: OutputFormat
+    passphrase_file: Path | None = None
+
+    def keyring(self) -> Keyring:
+        """The keyring named by --keyring-dir/--home and --keyring-backend."""
+        return open_keyring(self.keyring_dir, self.home, self.keyring_backend)
+
+    def passphrase(self, *, confirm: bool) -> str:
+        """The passphrase from --passphrase-file, AGORA_PASSPHRASE, a prompt or stdin."""
+        return read_passphrase(self.passphrase_file, confirm=confirm)
+
+    def print_key(self, info: KeyInfo) -> None:
+        """A key's name, address, public key and backend (or its JSON)."""
+        emit(self.output, info.to_dict(), lambda: print_fields({
+            "name": info.name, "address": info.address, "public key": info.public_key,
+            "backend": info.backend}))
+
+
+def keys_command(name: str, *, passphrase: bool = False) -> Any:
+    """Register `run(keys: KeysContext, <own options>)` as `agora keys <name>`, with the
+    keyring options (and --passphrase-file) and --output after its own."""
+    shared = KEYRING_OPTIONS + (PASSPHRASE_OPTIONS if passphrase else []) + OUTPUT_OPTIONS
+
+    def register(run: Any) -> Any:
+        app.command(name)(command_with(run, shared, KeysContext))
+        return run
+
+    return register
+
+
+@keys_command("add", passphrase=True)
+def add(keys: KeysContext, name: NameArgument) -> None:
     """Generate a new key and store it under NAME."""
-    keyring = open_keyring(keyring_dir, home, keyring_backend)
+    keyring = keys.keyring()
+    passphrase: str | None = None
     if keyring.encrypted:
         if (keyring.directory / f"{name}.json").exists():
             keyring.show(name)  # Fail on the name before asking for a passphrase.
-        passphrase: str | None = read_passphrase(passphrase_file, confirm=True)
-    else:
-        warn(TEST_BACKEND_WARNING)
-        passphrase = None
-    _print_key(keyring.add(name, passphrase=passphrase), output)
+        passphrase = keys.passphrase(confirm=True)
+    keys.print_key(keyring.add(name, passphrase=passphrase))
 
 
-@app.command("list")
-@handle_errors
-def list_keys(
-    *,
-    keyring_dir: KeyringDirOption = None,
-    keyring_backend: BackendOption = KeyringBackend.file,
-    home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
-) -> None:
+@keys_command("list")
+def list_keys(keys: KeysContext) -> None:
     """List the stored keys with their addresses."""
-    keys = [info.to_dict() for info in open_keyring(keyring_dir, home, keyring_backend).list()]
-    emit(
-        output,
-        keys,
-        lambda: print_table(
-            keys,
-            [("name", "NAME"), ("address", "ADDRESS"), ("public_key", "PUBLIC KEY")],
-            empty="(no keys)",
-        ),
-    )
+    rows = [info.to_dict() for info in keys.keyring().list()]
+    emit(keys.output, rows, lambda: print_table(
+        rows, [("name", "NAME"), ("address", "ADDRESS"), ("public_key", "PUBLIC KEY")],
+        empty="(no keys)"))
 
 
-@app.command("show")
-@handle_errors
+@keys_command("show")
 def show(
+    keys: KeysContext,
     name: NameArgument,
     *,
     address: Annotated[bool, typer.Option("--address", "-a", help="Print only the address.")] = (
         False
     ),
-    keyring_dir: KeyringDirOption = None,
-    keyring_backend: BackendOption = KeyringBackend.file,
-    home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
 ) -> None:
     """Show a key's address and public key (no passphrase needed)."""
-    info = open_keyring(keyring_dir, home, keyring_backend).show(name)
-    if address and output is OutputFormat.text:
+    info = keys.keyring().show(name)
+    if address and keys.output is OutputFormat.text:
         typer.echo(info.address)
         return
-    _print_key(info, output)
+    keys.print_key(info)
 
 
-@app.command("delete")
-@handle_errors
+@keys_command("delete")
 def delete(
+    keys: KeysContext,
     name: NameArgument,
     *,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = (
         False
     ),
-    keyring_dir: KeyringDirOption = None,
-    keyring_backend: BackendOption = KeyringBackend.file,
-    home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
 ) -> None:
     """Delete a key; without --yes, asks first."""
-    keyring = open_keyring(keyring_dir, home, keyring_backend)
+    keyring = keys.keyring()
     info = keyring.show(name)
     if not yes:
         if not sys.stdin.isatty():
@@ -221,12 +229,12 @@ def delete(
         if not typer.confirm(f"Delete key {name!r} ({info.address})?", err=True):
             fail("aborted", "key not deleted")
     keyring.delete(name)
-    emit(output, {"deleted": info.to_dict()}, lambda: typer.echo(f"deleted key {name}"))
+    emit(keys.output, {"deleted": info.to_dict()}, lambda: typer.echo(f"deleted key {name}"))
 
 
-@app.command("export")
-@handle_errors
+@keys_command("export", passphrase=True)
 def export(
+    keys: KeysContext,
     name: NameArgument,
     *,
     unsafe: Annotated[
@@ -236,34 +244,29 @@ def export(
     hex_seed: Annotated[
         bool, typer.Option("--hex", help="Print the raw seed as hex instead of armor.")
     ] = False,
-    keyring_dir: KeyringDirOption = None,
-    keyring_backend: BackendOption = KeyringBackend.file,
-    home: HomeOption = None,
-    passphrase_file: PassphraseFileOption = None,
-    output: OutputOption = OutputFormat.text,
 ) -> None:
     """Print a key as passphrase-encrypted armor, or as a raw hex seed (--hex --unsafe)."""
-    keyring = open_keyring(keyring_dir, home, keyring_backend)
+    keyring = keys.keyring()
     keyring.show(name)
     if hex_seed:
         if not unsafe:
             fail("usage", "--hex prints the secret seed; add --unsafe to confirm", code=2)
-        passphrase = read_passphrase(passphrase_file, confirm=False) if keyring.encrypted else None
+        passphrase = keys.passphrase(confirm=False) if keyring.encrypted else None
         seed = keyring.export_seed_hex(name, passphrase=passphrase)
-        emit(output, {"name": name, "seed": seed}, lambda: typer.echo(seed))
+        emit(keys.output, {"name": name, "seed": seed}, lambda: typer.echo(seed))
         return
     # The test backend has no passphrase yet: a new one is set for the armor, so confirm it.
-    passphrase = read_passphrase(passphrase_file, confirm=not keyring.encrypted)
+    passphrase = keys.passphrase(confirm=not keyring.encrypted)
     armor = keyring.export_armored(name, passphrase=passphrase)
-    if output is OutputFormat.json:
+    if keys.output is OutputFormat.json:
         print_json({"name": name, "armor": armor})
     else:
         typer.echo(armor, nl=False)
 
 
-@app.command("import")
-@handle_errors
+@keys_command("import", passphrase=True)
 def import_key(
+    keys: KeysContext,
     name: NameArgument,
     file: Annotated[
         Path | None,
@@ -278,23 +281,16 @@ def import_key(
     hex_seed: Annotated[
         bool, typer.Option("--hex", help="The file holds a 64-hex-digit seed, not armor.")
     ] = False,
-    keyring_dir: KeyringDirOption = None,
-    keyring_backend: BackendOption = KeyringBackend.file,
-    home: HomeOption = None,
-    passphrase_file: PassphraseFileOption = None,
-    output: OutputOption = OutputFormat.text,
 ) -> None:
     """Store a key from an armored export (opened with the passphrase), a hex seed, or the
     node key of --home (--from-node-key)."""
-    keyring = open_keyring(keyring_dir, home, keyring_backend)
+    keyring = keys.keyring()
     if from_node_key:
         if file is not None:
             fail("usage", "give FILE or --from-node-key, not both", code=2)
-        seed = load_node_key(NodeHome(resolve_home(home)).node_key_file).seed.hex()
-        if not keyring.encrypted:
-            warn(TEST_BACKEND_WARNING)
-        secret = read_passphrase(passphrase_file, confirm=True) if keyring.encrypted else None
-        _print_key(keyring.import_seed_hex(name, seed, passphrase=secret), output)
+        seed = load_node_key(NodeHome(resolve_home(keys.home)).node_key_file).seed.hex()
+        secret = keys.passphrase(confirm=True) if keyring.encrypted else None
+        keys.print_key(keyring.import_seed_hex(name, seed, passphrase=secret))
         return
     if file is None:
         fail("usage", "give the key FILE (or - for stdin), or --from-node-key", code=2)
@@ -305,13 +301,9 @@ def import_key(
             text = handle.read(MAX_IMPORT_FILE_BYTES + 1)
     if len(text) > MAX_IMPORT_FILE_BYTES:
         fail("bad_key", f"{file} is too large for a key")
-    if not keyring.encrypted:
-        warn(TEST_BACKEND_WARNING)
     if hex_seed:
-        passphrase = read_passphrase(passphrase_file, confirm=True) if keyring.encrypted else None
+        passphrase = keys.passphrase(confirm=True) if keyring.encrypted else None
         info = keyring.import_seed_hex(name, text, passphrase=passphrase)
     else:
-        info = keyring.import_armored(
-            name, text, passphrase=read_passphrase(passphrase_file, confirm=False)
-        )
-    _print_key(info, output)
+        info = keyring.import_armored(name, text, passphrase=keys.passphrase(confirm=False))
+    keys.print_key(info)

@@ -9,22 +9,14 @@ buyer's public key, which `tx order-ship --tracking` needs, is found on the chai
 
 from __future__ import annotations
 
-from pathlib import Path
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import typer
 
-from cli.chain_client import FromOption, NodeOption, node_url, rpc, signer_options
-from cli.common import (
-    HomeOption,
-    OutputFormat,
-    OutputOption,
-    emit,
-    fail,
-    handle_errors,
-    subcommands,
-)
-from cli.keys import BackendOption, KeyringBackend, KeyringDirOption, PassphraseFileOption
+from cli.chain_client import rpc
+from cli.common import OUTPUT_OPTIONS, command_with, emit, fail, subcommands
+from cli.context import SIGNER_OPTIONS, SigningContext
 from commerce.address import address_of, from_text, to_text
 from commerce.errors import AgoraError
 
@@ -32,6 +24,7 @@ app = subcommands("order", "Open the notes sealed to your key on an order (deliv
                   "tracking).")
 
 OrderArg = Annotated[int, typer.Argument(min=1, help="Order id.")]
+OpenRun = Callable[[SigningContext, int], None]
 
 
 def buyer_public_key(url: str, order: dict[str, Any]) -> bytes:
@@ -46,46 +39,42 @@ def buyer_public_key(url: str, order: dict[str, Any]) -> bytes:
          f"{order['created_height']} on this node")
 
 
-def _open(order_id: int, field: str, role: str, from_key: str, keyring_dir: Path | None,
-          keyring_backend: KeyringBackend, home: Path | None, passphrase_file: Path | None,
-          node: str | None, output: OutputFormat) -> None:
-    url = node_url(node, home)
-    order = rpc(url, "state_getOrder", id=order_id)
+def open_note(signer: SigningContext, order_id: int, field: str, role: str) -> None:
+    """Print the `field` note of an order, opened with the key of its `role` (--from)."""
+    order = signer.call("state_getOrder", id=order_id)
     sealed = bytes.fromhex(str(order.get(field) or ""))
     if not sealed:
         what = "delivery details" if field == "delivery" else "tracking note"
         fail("not_found", f"order {order_id} has no {what}")
-    signer = signer_options(from_key, keyring_dir, keyring_backend, home, passphrase_file)
-    keypair = signer.keypair()
+    keypair = signer.signer.keypair()
     if address_of(keypair.public_key) != from_text(order[role]):
         fail("field_invalid", f"the {field} of order {order_id} is sealed to its {role} "
-             f"{order[role]}, not to {from_key}")
+             f"{order[role]}, not to {signer.from_key}")
     try:
         text = keypair.unseal(sealed).decode("utf-8", "replace")
     except AgoraError:
-        fail("field_invalid", f"the {field} of order {order_id} does not open with {from_key}")
-    emit(output, {"order": order_id, field: text}, lambda: typer.echo(text))
+        fail("field_invalid", f"the {field} of order {order_id} does not open with "
+             f"{signer.from_key}")
+    emit(signer.output, {"order": order_id, field: text}, lambda: typer.echo(text))
 
 
-@app.command("open-delivery")
-@handle_errors
-def open_delivery(order_id: OrderArg, *, from_key: FromOption,
-                  keyring_dir: KeyringDirOption = None,
-                  keyring_backend: BackendOption = KeyringBackend.file,
-                  home: HomeOption = None, passphrase_file: PassphraseFileOption = None,
-                  node: NodeOption = None, output: OutputOption = OutputFormat.text) -> None:
+def order_command(name: str) -> Callable[[OpenRun], OpenRun]:
+    """Register `run(signer, order_id)` as `agora order <name>` with the signing options."""
+
+    def register(run: OpenRun) -> OpenRun:
+        app.command(name)(command_with(run, SIGNER_OPTIONS + OUTPUT_OPTIONS, SigningContext))
+        return run
+
+    return register
+
+
+@order_command("open-delivery")
+def open_delivery(signer: SigningContext, order_id: OrderArg) -> None:
     """Print an order's delivery details (the merchant's key opens them)."""
-    _open(order_id, "delivery", "merchant", from_key, keyring_dir, keyring_backend, home,
-          passphrase_file, node, output)
+    open_note(signer, order_id, "delivery", "merchant")
 
 
-@app.command("open-tracking")
-@handle_errors
-def open_tracking(order_id: OrderArg, *, from_key: FromOption,
-                  keyring_dir: KeyringDirOption = None,
-                  keyring_backend: BackendOption = KeyringBackend.file,
-                  home: HomeOption = None, passphrase_file: PassphraseFileOption = None,
-                  node: NodeOption = None, output: OutputOption = OutputFormat.text) -> None:
+@order_command("open-tracking")
+def open_tracking(signer: SigningContext, order_id: OrderArg) -> None:
     """Print an order's tracking note (the buyer's key opens it)."""
-    _open(order_id, "tracking", "buyer", from_key, keyring_dir, keyring_backend, home,
-          passphrase_file, node, output)
+    open_note(signer, order_id, "tracking", "buyer")

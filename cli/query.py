@@ -1,25 +1,29 @@
-"""`agora query <thing>`: read chain state over JSON-RPC, as text or `--output json`."""
+"""`agora query <thing>`: read chain state over JSON-RPC, as text or `--output json`.
+
+Each command is its own arguments and one call through the `NodeContext` that
+`query_command` builds from the shared options (--node, --home, --output, and the keyring
+options where an argument may be a key name).
+"""
 
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
-from cli.chain_client import NodeOption, node_url, resolve_address, rpc
 from cli.common import (
-    HomeOption,
+    OUTPUT_OPTIONS,
     OutputFormat,
-    OutputOption,
+    command_with,
     emit,
-    handle_errors,
     print_fields,
     print_table,
     subcommands,
 )
-from cli.keys import BackendOption, KeyringBackend, KeyringDirOption
+from cli.context import NAME_OPTIONS, NODE_OPTIONS, NodeContext
 from commerce.address import to_text
 from commerce.schema import MERCHANT_STATUS_NAMES, ORDER_STATUS_NAMES
 
@@ -27,6 +31,22 @@ MerchantStatus = StrEnum("MerchantStatus", {n: n for n in MERCHANT_STATUS_NAMES.
 OrderStatus = StrEnum("OrderStatus", {n: n for n in ORDER_STATUS_NAMES.values()})
 
 app = subcommands("query", "Read chain state from a node.")
+
+Columns = list[tuple[str, str]]
+QueryRun = Callable[..., None]
+
+
+def query_command(name: str, *, names: bool = False) -> Callable[[QueryRun], QueryRun]:
+    """Register `run(node: NodeContext, <own arguments>)` as `agora query <name>`, adding
+    --node, --home and --output (and the keyring options when an argument may be a key
+    name)."""
+    shared = (NAME_OPTIONS if names else []) + NODE_OPTIONS + OUTPUT_OPTIONS
+
+    def register(run: QueryRun) -> QueryRun:
+        app.command(name)(command_with(run, shared, NodeContext))
+        return run
+
+    return register
 
 
 def _cell(item: dict[str, Any], key: str) -> Any:
@@ -40,7 +60,7 @@ def _cell(item: dict[str, Any], key: str) -> Any:
     return value
 
 
-def _fields(output: OutputFormat, item: dict[str, Any]) -> None:
+def _fields(node: NodeContext, item: dict[str, Any]) -> None:
     """Print one record: scalars as aligned fields, amounts as decimals, ratings as
     stars; nested lists and maps only with --output json."""
 
@@ -54,69 +74,76 @@ def _fields(output: OutputFormat, item: dict[str, Any]) -> None:
             flat[key] = _cell(item, key)
         print_fields(flat)
 
-    emit(output, item, text)
+    emit(node.output, item, text)
 
 
-@app.command("status")
-@handle_errors
-def status(*, node: NodeOption = None, home: HomeOption = None,
-           output: OutputOption = OutputFormat.text) -> None:
+def _table(node: NodeContext, rows: list[dict[str, Any]], columns: Columns) -> None:
+    """Print rows as a table, or as JSON."""
+    emit(node.output, rows, lambda: print_table(rows, columns))
+
+
+def _page(node: NodeContext, page: dict[str, Any], columns: Columns) -> None:
+    """Print a page of items as a table (and its `next` cursor), or as JSON."""
+
+    def text() -> None:
+        rows = [{key: _cell(item, key) for key, _ in columns} for item in page["items"]]
+        print_table(rows, columns)
+        if page.get("next"):
+            typer.echo(f"more: --cursor {page['next']}")
+
+    emit(node.output, page, text)
+
+
+def _address_text(node: NodeContext, text: str | None) -> str | None:
+    return None if text is None else to_text(node.address(text))
+
+
+AddressArg = Annotated[str, typer.Argument(help="agora1... address or a key name.")]
+IdArg = Annotated[int, typer.Argument(min=1, help="The record's id.")]
+ListingArg = Annotated[int, typer.Argument(min=1, help="Listing id.")]
+OrderArg = Annotated[int, typer.Argument(min=1, help="Order id.")]
+CursorOpt = Annotated[str | None, typer.Option(help="Continue after this cursor (from `next`).")]
+LimitOpt = Annotated[int, typer.Option(min=1, max=200, help="At most this many items.")]
+
+
+@query_command("status")
+def status(node: NodeContext) -> None:
     """The node's chain, height, view, peers and mempool."""
-    _fields(output, rpc(node_url(node, home), "node_status"))
+    _fields(node, node.call("node_status"))
 
 
-@app.command("peers")
-@handle_errors
-def peers(*, node: NodeOption = None, home: HomeOption = None,
-          output: OutputOption = OutputFormat.text) -> None:
+@query_command("peers")
+def peers(node: NodeContext) -> None:
     """The node's connected peers."""
-    rows = rpc(node_url(node, home), "node_peers")
-    emit(output, rows, lambda: print_table(rows, [
+    _table(node, node.call("node_peers"), [
         ("id", "ID"), ("address", "ADDRESS"), ("direction", "DIRECTION"),
-        ("messages_in", "MSGS IN"), ("messages_out", "MSGS OUT")]))
+        ("messages_in", "MSGS IN"), ("messages_out", "MSGS OUT")])
 
 
-@app.command("account")
-@handle_errors
-def account(
-    address: Annotated[str, typer.Argument(help="agora1... address or a key name.")],
-    *,
-    keyring_dir: KeyringDirOption = None,
-    keyring_backend: BackendOption = KeyringBackend.file,
-    node: NodeOption = None,
-    home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
-) -> None:
+@query_command("account", names=True)
+def account(node: NodeContext, address: AddressArg) -> None:
     """An account's balance and nonce."""
-    resolved = resolve_address(address, keyring_dir, keyring_backend, home)
-    result = rpc(node_url(node, home), "state_getAccount", address=to_text(resolved))
-    emit(output, result, lambda: print_fields({
+    result = node.call("state_getAccount", address=_address_text(node, address))
+    emit(node.output, result, lambda: print_fields({
         "address": result["address"], "balance": result["balance_decimal"],
         "nonce": result["nonce"], "pending nonce": result["pending_nonce"]}))
 
 
-@app.command("supply")
-@handle_errors
-def supply(*, node: NodeOption = None, home: HomeOption = None,
-           output: OutputOption = OutputFormat.text) -> None:
+@query_command("supply")
+def supply(node: NodeContext) -> None:
     """Total supply and its parts (genesis, minted, escrow)."""
-    result = rpc(node_url(node, home), "state_getSupply")
-    emit(output, result, lambda: print_fields({
+    result = node.call("state_getSupply")
+    emit(node.output, result, lambda: print_fields({
         name: result[f"{name}_decimal"] for name in ("total", "genesis", "minted", "escrow")}))
 
 
-@app.command("block")
-@handle_errors
+@query_command("block")
 def block(
+    node: NodeContext,
     height: Annotated[int | None, typer.Argument(min=1, help="Height [default: latest].")] = None,
-    *,
-    node: NodeOption = None,
-    home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
 ) -> None:
     """A block by height (latest by default)."""
-    params: dict[str, Any] = {} if height is None else {"height": height}
-    result = rpc(node_url(node, home), "chain_getBlock", **params)
+    result = node.call("chain_getBlock", height=height)
 
     def text() -> None:
         print_fields({**result["header"], "txs": result["tx_count"]})
@@ -126,7 +153,7 @@ def block(
                         [("id", "TX"), ("type", "TYPE"), ("sender", "SENDER"),
                          ("nonce", "NONCE")])
 
-    emit(output, result, text)
+    emit(node.output, result, text)
 
 
 TX_ID_RE = re.compile(r"^[0-9a-fA-F]{64}$")
@@ -140,18 +167,14 @@ def _tx_id(value: str) -> str:
     return value.lower()
 
 
-@app.command("tx")
-@handle_errors
+@query_command("tx")
 def tx(
+    node: NodeContext,
     tx_id: Annotated[str, typer.Argument(help="Transaction id (64 hex characters).",
                                          metavar="TX_ID", callback=_tx_id)],
-    *,
-    node: NodeOption = None,
-    home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
 ) -> None:
     """A transaction with its status, block and events."""
-    result = rpc(node_url(node, home), "chain_getTransaction", id=tx_id)
+    result = node.call("chain_getTransaction", id=tx_id)
 
     def text() -> None:
         fields: dict[str, Any] = {"id": result["tx"]["id"], "status": result["status"],
@@ -162,250 +185,178 @@ def tx(
             fields["events"] = " ".join(e["kind"] for e in result["events"])
         print_fields(fields)
 
-    emit(output, result, text)
+    emit(node.output, result, text)
 
 
-@app.command("certificate")
-@handle_errors
-def certificate(
-    height: Annotated[int, typer.Argument(min=1, help="Block height.")],
-    *,
-    node: NodeOption = None,
-    home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
-) -> None:
+@query_command("certificate")
+def certificate(node: NodeContext,
+                height: Annotated[int, typer.Argument(min=1, help="Block height.")]) -> None:
     """The commit certificate of a block."""
-    _fields(output, rpc(node_url(node, home), "chain_getCertificate", height=height))
+    _fields(node, node.call("chain_getCertificate", height=height))
 
 
-@app.command("validators")
-@handle_errors
-def validators(*, node: NodeOption = None, home: HomeOption = None,
-               output: OutputOption = OutputFormat.text) -> None:
+@query_command("validators")
+def validators(node: NodeContext) -> None:
     """The validator set in primary rotation order."""
-    rows = rpc(node_url(node, home), "chain_getValidators")
-    emit(output, rows, lambda: print_table(rows, [
-        ("index", "#"), ("name", "NAME"), ("address", "ADDRESS"), ("public_key", "PUBLIC KEY")]))
+    _table(node, node.call("chain_getValidators"), [
+        ("index", "#"), ("name", "NAME"), ("address", "ADDRESS"), ("public_key", "PUBLIC KEY")])
 
 
 # --- the shop --------------------------------------------------------------------------
 
-CursorOpt = Annotated[str | None, typer.Option(help="Continue after this cursor (from `next`).")]
-LimitOpt = Annotated[int, typer.Option(min=1, max=200, help="At most this many items.")]
+# The vote that moves a merchant out of each status, and the word for having done it.
+NEXT_ACTION = {"pending": "approve", "approved": "suspend", "suspended": "reinstate"}
+DONE = {"approve": "approved", "suspend": "suspended", "reinstate": "reinstated"}
 
 
-def _page(output: OutputFormat, page: dict[str, Any],
-          columns: list[tuple[str, str]]) -> None:
-    """Print a page of items as a table (and its `next` cursor), or as JSON."""
+def _status_votes(node: NodeContext, merchant: dict[str, Any]) -> str | None:
+    """How the merchant's current status was voted in (`approved by 3 votes at height 7`),
+    read from the deciding vote's events; None for a pending merchant or when the block
+    does not say."""
+    height = int(merchant.get("status_height") or 0)
+    if merchant.get("status") == "pending" or height < 1:
+        return None
+    txs = node.call("chain_getBlock", height=height)["txs"]
+    for tx in reversed(txs):
+        if tx["type"] != "merchant_vote" or tx["body"].get("merchant") != merchant["address"]:
+            continue
+        events = node.call("chain_getTransaction", id=tx["id"]).get("events", [])
+        if any(event["kind"] == "merchant_status" for event in events):
+            action, count = next(e["data"] for e in events if e["kind"] == "merchant_vote")
+            return f"{DONE.get(action, action)} by {count} votes at height {height}"
+    return None
 
-    def text() -> None:
-        rows = [{key: _cell(item, key) for key, _ in columns} for item in page["items"]]
-        print_table(rows, columns)
-        if page.get("next"):
-            typer.echo(f"more: --cursor {page['next']}")
 
-    emit(output, page, text)
-
-
-def _address_arg(text: str, keyring_dir: Any, backend: KeyringBackend, home: Any) -> str:
-    return to_text(resolve_address(text, keyring_dir, backend, home))
-
-
-@app.command("merchant")
-@handle_errors
-def merchant(
-    address: Annotated[str, typer.Argument(help="agora1... address or a key name.")],
-    *, keyring_dir: KeyringDirOption = None,
-    keyring_backend: BackendOption = KeyringBackend.file,
-    node: NodeOption = None, home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
-) -> None:
+@query_command("merchant", names=True)
+def merchant(node: NodeContext, address: AddressArg) -> None:
     """A merchant: status, votes, listings, rating."""
-    text = _address_arg(address, keyring_dir, keyring_backend, home)
-    _fields(output, rpc(node_url(node, home), "state_getMerchant", address=text))
+    item = node.call("state_getMerchant", address=_address_text(node, address))
+    if node.output is not OutputFormat.json:
+        decided = _status_votes(node, item)
+        action = NEXT_ACTION.get(str(item["status"]), "")
+        if decided is not None:
+            item = {**item, "votes": f"{item['votes']} to {action} so far; {decided}"}
+    _fields(node, item)
 
 
-@app.command("merchants")
-@handle_errors
+@query_command("merchants")
 def merchants(
-    *, status: Annotated[MerchantStatus | None, typer.Option(
+    node: NodeContext, *,
+    status: Annotated[MerchantStatus | None, typer.Option(
         help="pending, approved or suspended [default: any].", show_default=False)] = None,
     cursor: CursorOpt = None, limit: LimitOpt = 50,
-    node: NodeOption = None, home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
 ) -> None:
     """Merchants, optionally by status."""
-    params: dict[str, Any] = {"limit": limit}
-    if status:
-        params["status"] = status.value
-    if cursor:
-        params["cursor"] = cursor
-    _page(output, rpc(node_url(node, home), "state_listMerchants", **params),
+    _page(node, node.call("state_listMerchants", limit=limit, cursor=cursor or None,
+                          status=status.value if status else None),
           [("name", "NAME"), ("address", "ADDRESS"), ("status", "STATUS"),
            ("listings_count", "LISTINGS"), ("rating", "RATING")])
 
 
-@app.command("listing")
-@handle_errors
+@query_command("listing")
 def listing(
-    listing_id: Annotated[int, typer.Argument(min=1, help="Listing id.")],
-    *, version: Annotated[int | None, typer.Option(min=1, help="An earlier version.")] = None,
-    node: NodeOption = None, home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
+    node: NodeContext, listing_id: ListingArg, *,
+    version: Annotated[int | None, typer.Option(min=1, help="An earlier version.")] = None,
 ) -> None:
     """A listing at its current version (or any earlier one)."""
-    params: dict[str, Any] = {"id": listing_id}
-    if version:
-        params["version"] = version
-    _fields(output, rpc(node_url(node, home), "state_getListing", **params))
+    _fields(node, node.call("state_getListing", id=listing_id, version=version))
 
 
-@app.command("listing-versions")
-@handle_errors
-def listing_versions(
-    listing_id: Annotated[int, typer.Argument(min=1, help="Listing id.")],
-    *, cursor: CursorOpt = None, limit: LimitOpt = 50,
-    node: NodeOption = None, home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
-) -> None:
+@query_command("listing-versions")
+def listing_versions(node: NodeContext, listing_id: ListingArg, *, cursor: CursorOpt = None,
+                     limit: LimitOpt = 50) -> None:
     """Every version of a listing, oldest first."""
-    params: dict[str, Any] = {"id": listing_id, "limit": limit}
-    if cursor:
-        params["cursor"] = cursor
-    _page(output, rpc(node_url(node, home), "state_listListingVersions", **params),
+    _page(node, node.call("state_listListingVersions", id=listing_id, limit=limit,
+                          cursor=cursor or None),
           [("version", "VERSION"), ("title", "TITLE"), ("price", "PRICE"),
            ("referral_bps", "REF BPS"), ("version_height", "HEIGHT")])
 
 
-@app.command("listings")
-@handle_errors
+@query_command("listings", names=True)
 def listings(
-    *, merchant_filter: Annotated[str | None, typer.Option(
+    node: NodeContext, *,
+    merchant_filter: Annotated[str | None, typer.Option(
         "--merchant", help="Only this merchant's (address or key name).")] = None,
     category: Annotated[str | None, typer.Option(help="Only this category.")] = None,
     text: Annotated[str | None, typer.Option(help="Only titles containing this.")] = None,
     active_only: Annotated[bool, typer.Option(help="Only listings on sale.")] = False,
     cursor: CursorOpt = None, limit: LimitOpt = 50,
-    keyring_dir: KeyringDirOption = None,
-    keyring_backend: BackendOption = KeyringBackend.file,
-    node: NodeOption = None, home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
 ) -> None:
     """Listings by merchant, category or title text."""
-    params: dict[str, Any] = {"limit": limit, "active_only": active_only}
-    if merchant_filter:
-        params["merchant"] = _address_arg(merchant_filter, keyring_dir, keyring_backend, home)
-    for key, value in (("category", category), ("text", text), ("cursor", cursor)):
-        if value:
-            params[key] = value
-    _page(output, rpc(node_url(node, home), "state_listListings", **params),
+    _page(node, node.call("state_listListings", limit=limit, active_only=active_only,
+                          merchant=_address_text(node, merchant_filter or None),
+                          category=category or None, text=text or None,
+                          cursor=cursor or None),
           [("id", "ID"), ("title", "TITLE"), ("price", "PRICE"), ("stock", "STOCK"),
            ("category", "CATEGORY"), ("rating", "RATING"), ("active", "ACTIVE")])
 
 
-@app.command("order")
-@handle_errors
-def order(
-    order_id: Annotated[int, typer.Argument(min=1, help="Order id.")],
-    *, node: NodeOption = None, home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
-) -> None:
+@query_command("order")
+def order(node: NodeContext, order_id: OrderArg) -> None:
     """An order: status, escrowed total, commission, timer."""
-    _fields(output, rpc(node_url(node, home), "state_getOrder", id=order_id))
+    _fields(node, node.call("state_getOrder", id=order_id))
 
 
-@app.command("orders")
-@handle_errors
+@query_command("orders", names=True)
 def orders(
-    *, buyer: Annotated[str | None, typer.Option(help="A buyer (address or key).")] = None,
+    node: NodeContext, *,
+    buyer: Annotated[str | None, typer.Option(help="A buyer (address or key).")] = None,
     merchant_filter: Annotated[str | None, typer.Option(
         "--merchant", help="A merchant (address or key).")] = None,
     status: Annotated[OrderStatus | None, typer.Option(
         help="Only orders in this status [default: any].", show_default=False)] = None,
     cursor: CursorOpt = None, limit: LimitOpt = 50,
-    keyring_dir: KeyringDirOption = None,
-    keyring_backend: BackendOption = KeyringBackend.file,
-    node: NodeOption = None, home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
 ) -> None:
     """Orders of a buyer or of a merchant."""
-    params: dict[str, Any] = {"limit": limit}
-    if buyer:
-        params["buyer"] = _address_arg(buyer, keyring_dir, keyring_backend, home)
-    if merchant_filter:
-        params["merchant"] = _address_arg(merchant_filter, keyring_dir, keyring_backend, home)
-    for key, value in (("status", status.value if status else None), ("cursor", cursor)):
-        if value:
-            params[key] = value
-    _page(output, rpc(node_url(node, home), "state_listOrders", **params),
+    _page(node, node.call("state_listOrders", limit=limit,
+                          buyer=_address_text(node, buyer or None),
+                          merchant=_address_text(node, merchant_filter or None),
+                          status=status.value if status else None, cursor=cursor or None),
           [("id", "ID"), ("listing", "LISTING"), ("quantity", "QTY"), ("total", "TOTAL"),
            ("status", "STATUS"), ("buyer", "BUYER")])
 
 
-IdArg = Annotated[int, typer.Argument(min=1, help="The record's id.")]
-ListingArg = Annotated[int, typer.Argument(min=1, help="Listing id.")]
-
-
-def _listing_page(method: str, listing_id: int, cursor: str | None, limit: int, node: str | None,
-                  home: Any, output: OutputFormat, columns: list[tuple[str, str]]) -> None:
-    params: dict[str, Any] = {"listing": listing_id, "limit": limit}
-    if cursor:
-        params["cursor"] = cursor
-    _page(output, rpc(node_url(node, home), method, **params), columns)
-
-
-@app.command("reviews")
-@handle_errors
-def reviews(listing_id: ListingArg, *, cursor: CursorOpt = None, limit: LimitOpt = 50,
-            node: NodeOption = None, home: HomeOption = None,
-            output: OutputOption = OutputFormat.text) -> None:
+@query_command("reviews")
+def reviews(node: NodeContext, listing_id: ListingArg, *, cursor: CursorOpt = None,
+            limit: LimitOpt = 50) -> None:
     """Reviews of a listing (only by buyers of completed orders)."""
-    _listing_page("state_listReviews", listing_id, cursor, limit, node, home, output, [
-        ("order", "ORDER"), ("rating", "STARS"), ("author", "BUYER"), ("text", "TEXT"),
-        ("reply", "REPLY")])
+    _page(node, node.call("state_listReviews", listing=listing_id, limit=limit,
+                          cursor=cursor or None),
+          [("order", "ORDER"), ("rating", "STARS"), ("author", "BUYER"), ("text", "TEXT"),
+           ("reply", "REPLY")])
 
 
-@app.command("comments")
-@handle_errors
-def comments(listing_id: ListingArg, *, cursor: CursorOpt = None, limit: LimitOpt = 50,
-             node: NodeOption = None, home: HomeOption = None,
-             output: OutputOption = OutputFormat.text) -> None:
+@query_command("comments")
+def comments(node: NodeContext, listing_id: ListingArg, *, cursor: CursorOpt = None,
+             limit: LimitOpt = 50) -> None:
     """Comments on a listing."""
-    _listing_page("state_listComments", listing_id, cursor, limit, node, home, output, [
-        ("id", "ID"), ("parent", "PARENT"), ("author", "AUTHOR"), ("text", "TEXT")])
+    _page(node, node.call("state_listComments", listing=listing_id, limit=limit,
+                          cursor=cursor or None),
+          [("id", "ID"), ("parent", "PARENT"), ("author", "AUTHOR"), ("text", "TEXT")])
 
 
-@app.command("review")
-@handle_errors
-def review(order_id: Annotated[int, typer.Argument(min=1, help="Order id.")], *,
-           node: NodeOption = None, home: HomeOption = None,
-           output: OutputOption = OutputFormat.text) -> None:
+@query_command("review")
+def review(node: NodeContext, order_id: OrderArg) -> None:
     """The review of an order."""
-    _fields(output, rpc(node_url(node, home), "state_getReview", order=order_id))
+    _fields(node, node.call("state_getReview", order=order_id))
 
 
-@app.command("comment")
-@handle_errors
-def comment(comment_id: IdArg, *, node: NodeOption = None, home: HomeOption = None,
-            output: OutputOption = OutputFormat.text) -> None:
+@query_command("comment")
+def comment(node: NodeContext, comment_id: IdArg) -> None:
     """A comment."""
-    _fields(output, rpc(node_url(node, home), "state_getComment", id=comment_id))
+    _fields(node, node.call("state_getComment", id=comment_id))
 
 
-@app.command("share")
-@handle_errors
-def share(share_id: IdArg, *, node: NodeOption = None, home: HomeOption = None,
-          output: OutputOption = OutputFormat.text) -> None:
+@query_command("share")
+def share(node: NodeContext, share_id: IdArg) -> None:
     """A share: its listing, conversions and commission earned."""
-    _fields(output, rpc(node_url(node, home), "state_getShare", id=share_id))
+    _fields(node, node.call("state_getShare", id=share_id))
 
 
-@app.command("poll")
-@handle_errors
-def poll(poll_id: IdArg, *, node: NodeOption = None, home: HomeOption = None,
-         output: OutputOption = OutputFormat.text) -> None:
+@query_command("poll")
+def poll(node: NodeContext, poll_id: IdArg) -> None:
     """A poll with its tallies."""
-    result = rpc(node_url(node, home), "state_getPoll", id=poll_id)
+    result = node.call("state_getPoll", id=poll_id)
 
     def text() -> None:
         print_fields({k: v for k, v in result.items() if not isinstance(v, list)})
@@ -414,38 +365,24 @@ def poll(poll_id: IdArg, *, node: NodeOption = None, home: HomeOption = None,
                                                              result["tallies"], strict=True))],
                     [("option", "#"), ("answer", "ANSWER"), ("votes", "VOTES")])
 
-    emit(output, result, text)
+    emit(node.output, result, text)
 
 
-@app.command("polls")
-@handle_errors
+@query_command("polls")
 def polls(
-    *, open_at: Annotated[int | None, typer.Option(
+    node: NodeContext, *,
+    open_at: Annotated[int | None, typer.Option(
         min=0, help="Only polls still open at this height.")] = None,
     cursor: CursorOpt = None, limit: LimitOpt = 50,
-    node: NodeOption = None, home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
 ) -> None:
     """Community polls."""
-    params: dict[str, Any] = {"limit": limit}
-    if open_at is not None:
-        params["open_at"] = open_at
-    if cursor:
-        params["cursor"] = cursor
-    _page(output, rpc(node_url(node, home), "state_listPolls", **params),
+    _page(node, node.call("state_listPolls", limit=limit, open_at=open_at,
+                          cursor=cursor or None),
           [("id", "ID"), ("question", "QUESTION"), ("close_height", "CLOSES"),
            ("voters", "VOTERS")])
 
 
-@app.command("rewards")
-@handle_errors
-def rewards(
-    address: Annotated[str, typer.Argument(help="agora1... address or a key name.")],
-    *, keyring_dir: KeyringDirOption = None,
-    keyring_backend: BackendOption = KeyringBackend.file,
-    node: NodeOption = None, home: HomeOption = None,
-    output: OutputOption = OutputFormat.text,
-) -> None:
+@query_command("rewards", names=True)
+def rewards(node: NodeContext, address: AddressArg) -> None:
     """An account's accrued (claimable) and claimed rewards."""
-    text = _address_arg(address, keyring_dir, keyring_backend, home)
-    _fields(output, rpc(node_url(node, home), "state_getRewards", address=text))
+    _fields(node, node.call("state_getRewards", address=_address_text(node, address)))

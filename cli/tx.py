@@ -2,61 +2,43 @@
 
 Every command takes `--from KEY` and the keyring options, `--node`, `--wait/--no-wait`
 (default: wait until finalized), `--dry-run`, `--nonce` and `--output`. Each command below
-declares only its own options; `tx_command` adds the shared ones.
-
-This module does not use `from __future__ import annotations`: the signatures are built at
-import time from real annotation objects, which typer reads.
+declares only its own options and builds the transaction body; `tx_command` adds the shared
+options, signs, submits and prints.
 """
 
-import inspect
+from __future__ import annotations
+
 import re
 from collections.abc import Callable
+from dataclasses import dataclass
 from enum import StrEnum
-from pathlib import Path
 from typing import Annotated, Any, Literal, NoReturn
 
+import pydantic
 import typer
 
-from cli.chain_client import (
-    DryRunOption,
-    FromOption,
-    NodeOption,
-    NonceOption,
-    WaitOption,
-    build_and_send,
-    node_url,
-    resolve_address,
-    rpc,
-    signer_options,
-)
+from cli.chain_client import DryRunOption, NonceOption, WaitOption, build_and_send
 from cli.common import (
     EXIT_USAGE,
-    HomeOption,
+    OUTPUT_OPTIONS,
     OutputFormat,
-    OutputOption,
+    command_with,
     emit,
-    error_boundary,
     fail,
     print_fields,
+    shared_options,
     subcommands,
 )
-from cli.keys import BackendOption, KeyringBackend, KeyringDirOption, PassphraseFileOption
+from cli.context import SIGNER_OPTIONS, SigningContext
 from cli.order import buyer_public_key
+from cli.words import AMOUNT_FIELDS, tokens, validation_line
+from commerce import orders
 from commerce.address import to_text
 from commerce.amount import parse_amount
 from commerce.errors import AgoraError
 from commerce.keys import seal
 from commerce.listings import ListingCreate, ListingDelist, ListingUpdate
 from commerce.merchants import MerchantRegister, MerchantVote
-from commerce.orders import (
-    DisputeVote,
-    OrderCancel,
-    OrderConfirm,
-    OrderDispute,
-    OrderRefund,
-    OrderShip,
-    Purchase,
-)
 from commerce.polls import PollCreate, PollVote
 from commerce.reviews import Review, ReviewReply
 from commerce.rewards import RewardClaim
@@ -127,52 +109,34 @@ def parse_share(text: str) -> tuple[int | None, int]:
     return int(match.group(1)), int(match.group(2))
 
 
-class Common:
-    """The options every `agora tx` command shares, and the submit step."""
+@dataclass
+class Common(SigningContext):
+    """What every `agora tx` command shares: the node, the signing key, and how to submit."""
 
-    def __init__(self, *, from_key: str, keyring_dir: Path | None,
-                 keyring_backend: KeyringBackend, home: Path | None,
-                 passphrase_file: Path | None, node: str | None, wait: bool, dry_run: bool,
-                 nonce: int | None, output: OutputFormat) -> None:
-        self.signer = signer_options(from_key, keyring_dir, keyring_backend, home,
-                                     passphrase_file)
-        self.url = node_url(node, home)
-        self.keyring_dir = keyring_dir
-        self.backend = keyring_backend
-        self.home = home
-        self.wait = wait
-        self.dry_run = dry_run
-        self.nonce = nonce
-        self.output = output
-
-    def address(self, text: str) -> bytes:
-        """An address from agora1... text or a key name."""
-        return resolve_address(text, self.keyring_dir, self.backend, self.home)
-
-    def query(self, method: str, **params: Any) -> Any:
-        """Read something from the node (for defaults such as a listing's version)."""
-        return rpc(self.url, method, **params)
+    wait: bool = True
+    dry_run: bool = False
+    nonce: int | None = None
 
 
-_COMMON: list[tuple[str, Any, Any]] = [
-    ("from_key", FromOption, inspect.Parameter.empty),
-    ("keyring_dir", KeyringDirOption, None),
-    ("keyring_backend", BackendOption, KeyringBackend.file),
-    ("home", HomeOption, None),
-    ("passphrase_file", PassphraseFileOption, None),
-    ("node", NodeOption, None),
+TX_OPTIONS = SIGNER_OPTIONS + shared_options(
     ("wait", WaitOption, True),
     ("dry_run", DryRunOption, False),
     ("nonce", NonceOption, None),
-    ("output", OutputOption, OutputFormat.text),
-]
-_COMMON_PARAMETERS = [
-    inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=default, annotation=kind)
-    for name, kind, default in _COMMON
-]
+) + OUTPUT_OPTIONS
 
 Builder = Callable[..., TxBody]
 Describe = Callable[[dict[str, Any], Common], dict[str, Any]]
+
+
+def build_body(build: Builder, opts: Common, options: dict[str, Any]) -> TxBody:
+    """`build(opts, **options)`; a value the transaction model refuses is one line naming
+    the option, amounts in tokens with the chain's symbol."""
+    try:
+        return build(opts, **options)
+    except pydantic.ValidationError as exc:
+        fields = {str(e["loc"][0]) for e in exc.errors(include_url=False) if e.get("loc")}
+        fail("bad_amount" if fields & AMOUNT_FIELDS else "field_invalid",
+             validation_line(exc, opts.token_symbol))
 
 
 def tx_command(name: str, describe: Describe | None = None) -> Callable[[Builder], Builder]:
@@ -180,23 +144,14 @@ def tx_command(name: str, describe: Describe | None = None) -> Callable[[Builder
     shared options. `describe(result, opts)` adds fields to what is printed."""
 
     def decorate(build: Builder) -> Builder:
-        specific = list(inspect.signature(build).parameters.values())[1:]
+        def run(opts: Common, **options: Any) -> None:
+            body = build_body(build, opts, options)
+            tx, result = build_and_send(opts.url, opts.signer, body, wait=opts.wait,
+                                        dry_run=opts.dry_run, nonce=opts.nonce)
+            extra = describe(result, opts) if describe and not opts.dry_run else {}
+            render_result(tx, result, opts.output, opts.dry_run, extra)
 
-        def command(**kwargs: Any) -> None:
-            shared = {p.name: kwargs.pop(p.name) for p in _COMMON_PARAMETERS}
-            with error_boundary():
-                opts = Common(**shared)
-                body = build(opts, **kwargs)
-                tx, result = build_and_send(opts.url, opts.signer, body, wait=opts.wait,
-                                            dry_run=opts.dry_run, nonce=opts.nonce)
-                extra = describe(result, opts) if describe and not opts.dry_run else {}
-                render_result(tx, result, opts.output, opts.dry_run, extra)
-
-        parameters = specific + _COMMON_PARAMETERS
-        command.__signature__ = inspect.Signature(parameters)  # type: ignore[attr-defined]
-        command.__annotations__ = {p.name: p.annotation for p in parameters}
-        command.__doc__ = build.__doc__
-        command.__name__ = build.__name__
+        command = command_with(run, TX_OPTIONS, Common, like=build)
         app.command(name)(command)
         if "-" in name:  # the transaction's own type name works too (merchant_register)
             app.command(name.replace("-", "_"), hidden=True)(command)
@@ -294,7 +249,7 @@ def merchant_vote(
 ) -> TxBody:
     """A validator's vote on a merchant."""
     address = opts.address(merchant)
-    status = str(opts.query("state_getMerchant", address=to_text(address))["status"])
+    status = str(opts.call("state_getMerchant", address=to_text(address))["status"])
     needed = ACTION_APPLIES_TO[action.value]
     if status != needed:
         fail("merchant_state", f"the merchant is {status}, and --action {action.value} "
@@ -335,7 +290,7 @@ def listing_update(
         "--referral-bps", min=0, max=5000, help="New commission in basis points.")] = None,
 ) -> TxBody:
     """Publish a new version of a listing; options left out keep their current value."""
-    current = opts.query("state_getListing", id=listing)
+    current = opts.call("state_getListing", id=listing)
     return ListingUpdate(
         listing=listing, version=int(current["current_version"]),
         title=title if title is not None else current["title"],
@@ -401,12 +356,12 @@ def purchase(
     listing = listing if listing is not None else linked
     if listing is None:
         usage("name the listing with --listing ID or a --share referral link")
-    current = opts.query("state_getListing", id=listing)
+    current = opts.call("state_getListing", id=listing)
     sealed = b""
     if delivery:
-        merchant = opts.query("state_getMerchant", address=current["merchant"])
+        merchant = opts.call("state_getMerchant", address=current["merchant"])
         sealed = seal(bytes.fromhex(merchant["public_key"]), delivery.encode())
-    return Purchase(listing=listing, version=version or int(current["current_version"]),
+    return orders.Purchase(listing=listing, version=version or int(current["current_version"]),
                     quantity=quantity, share=share_id, delivery=sealed)
 
 
@@ -425,27 +380,27 @@ def order_ship(
         if buyer_key:
             key = bytes.fromhex(buyer_key)
         else:
-            key = buyer_public_key(opts.url, opts.query("state_getOrder", id=order))
+            key = buyer_public_key(opts.url, opts.call("state_getOrder", id=order))
         sealed = seal(key, tracking.encode())
-    return OrderShip(order=order, tracking=sealed)
+    return orders.OrderShip(order=order, tracking=sealed)
 
 
 @tx_command("order-confirm")
 def order_confirm(opts: Common, *, order: OrderOpt) -> TxBody:
     """Confirm delivery (buyer): escrow goes to the merchant minus the sharer's commission."""
-    return OrderConfirm(order=order)
+    return orders.OrderConfirm(order=order)
 
 
 @tx_command("order-cancel")
 def order_cancel(opts: Common, *, order: OrderOpt) -> TxBody:
     """Cancel an unshipped order (buyer or merchant): full refund, stock restored."""
-    return OrderCancel(order=order)
+    return orders.OrderCancel(order=order)
 
 
 @tx_command("order-refund")
 def order_refund(opts: Common, *, order: OrderOpt) -> TxBody:
     """Refund an order before release (merchant)."""
-    return OrderRefund(order=order)
+    return orders.OrderRefund(order=order)
 
 
 @tx_command("order-dispute")
@@ -454,7 +409,7 @@ def order_dispute(
     reason: Annotated[str, typer.Option(help="Why (up to 500 characters).")] = "",
 ) -> TxBody:
     """Dispute a shipped order (buyer): stops auto-release; validators decide."""
-    return OrderDispute(order=order, reason=reason)
+    return orders.OrderDispute(order=order, reason=reason)
 
 
 @tx_command("dispute-vote")
@@ -464,7 +419,7 @@ def dispute_vote(
 ) -> TxBody:
     """A validator's vote on a disputed order."""
     choice: Literal["release", "refund"] = decision.value  # type: ignore[assignment]
-    return DisputeVote(order=order, decision=choice)
+    return orders.DisputeVote(order=order, decision=choice)
 
 
 @tx_command("review")
@@ -492,7 +447,7 @@ def _describe_poll(result: dict[str, Any], opts: Common) -> dict[str, Any]:
     poll = _new_id(result)
     if poll is None:
         return {}
-    return {"poll": poll, "close_height": opts.query("state_getPoll", id=poll)["close_height"]}
+    return {"poll": poll, "close_height": opts.call("state_getPoll", id=poll)["close_height"]}
 
 
 @tx_command("poll-create", _describe_poll)
@@ -510,7 +465,7 @@ def poll_create(
 ) -> TxBody:
     """Open a community poll."""
     kind: Literal["merchant", "marketplace"] = scope.value  # type: ignore[assignment]
-    height = int(opts.query("node_status")["height"])
+    height = int(opts.call("node_status")["height"])
     return PollCreate(question=question, options=option, scope=kind, listing=listing,
                       buyers_only=buyers_only, close_height=height + close_in)
 
@@ -525,7 +480,15 @@ def poll_vote(
     return PollVote(poll=poll, option=option)
 
 
-@tx_command("reward-claim")
+def _describe_claim(result: dict[str, Any], opts: Common) -> dict[str, Any]:
+    """The amount the claim minted, in tokens with the chain's symbol."""
+    for event in result.get("events") or []:
+        if event.get("kind") == "reward_claim":
+            return {"claimed": tokens(int(event["data"][0]), opts.token_symbol)}
+    return {}
+
+
+@tx_command("reward-claim", _describe_claim)
 def reward_claim(opts: Common) -> TxBody:
     """Mint the rewards your account has accrued into its balance."""
     return RewardClaim()
