@@ -108,6 +108,7 @@ def node_status_of(node: NodeAPI) -> dict[str, Any]:
     keys = genesis.validator_keys
     return {
         "chain_id": genesis.chain_id,
+        "token_symbol": genesis.token.symbol,
         "genesis_hash": genesis.hash.hex(),
         "moniker": report.moniker,
         "node_id": report.node_id.hex(),
