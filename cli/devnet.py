@@ -2,8 +2,8 @@
 
 `up` creates (or resumes) the devnet under `--home` (default ./.devnet) and prints what a
 newcomer needs; `demo` plays a shop story against it; `status`, `logs`, `stop NODE`,
-`start NODE`, `down` and `reset` act on it from any terminal. Every command takes
-`--output json`; failures are one line and exit 1.
+`start NODE`, `down` and `reset` act on it from any terminal. Every command takes `--home`
+(the devnet directory) and `--output json`; failures are one line and exit 1.
 """
 
 from __future__ import annotations
@@ -15,6 +15,8 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -22,19 +24,23 @@ import typer
 
 from cli.client_config import write_client_config
 from cli.common import (
+    OUTPUT_OPTIONS,
     OutputFormat,
     OutputOption,
+    command_with,
     emit,
     fail,
     handle_errors,
     print_json,
     print_table,
+    shared_options,
     warn,
 )
 from devnet import control, demo
 from devnet.errors import DevnetError, DevnetErrorCode
 from devnet.layout import DEFAULT_BASE_PORT, DEFAULT_CHAIN_ID, Layout, load_layout
-from devnet.processes import READY_TIMEOUT_S, StopOutcome, log_path, log_tail
+from devnet.logs import follow
+from devnet.processes import READY_TIMEOUT_S, StopOutcome, log_tail
 
 app = typer.Typer(
     name="devnet",
@@ -54,8 +60,34 @@ TimeoutOption = Annotated[
     typer.Option("--timeout", min=1.0, help="Seconds to wait for the nodes to answer."),
 ]
 NodeArgument = Annotated[str, typer.Argument(help="The node's name: v0, v1, ...")]
+DEVNET_OPTIONS = shared_options(("home", DevnetHomeOption, control.DEFAULT_DEVNET_HOME))
 
-FOLLOW_INTERVAL_S = 0.2
+
+@dataclass
+class Devnet:
+    """The devnet a command acts on (--home) and how it prints (--output)."""
+
+    home: Path
+    output: OutputFormat
+
+    @property
+    def root(self) -> Path:
+        """The devnet directory, absolute."""
+        return self.home.expanduser().resolve()
+
+
+DevnetRun = Callable[..., None]
+
+
+def devnet_command(name: str) -> Callable[[DevnetRun], DevnetRun]:
+    """Register `run(devnet: Devnet, <own arguments>)` as `agora devnet <name>`, with --home
+    and --output after its own options."""
+
+    def register(run: DevnetRun) -> DevnetRun:
+        app.command(name)(command_with(run, DEVNET_OPTIONS + OUTPUT_OPTIONS, Devnet))
+        return run
+
+    return register
 
 
 @app.command("init")
@@ -219,24 +251,19 @@ def _foreground(layout: Layout, output: OutputFormat) -> None:
     report(f"stopped {stopped} node(s); data kept in {layout.root}")
 
 
-@app.command("demo")
-@handle_errors
-def demo_command(
-    *,
-    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
-    output: OutputOption = OutputFormat.text,
-) -> None:
+@devnet_command("demo")
+def demo_command(devnet: Devnet) -> None:
     """Play a shop story on the running devnet: listings, a share, a purchase through the
     referral link with sealed delivery details, shipping, confirmation, a review and reply,
     reward claims, a poll and votes; then a table of balances that adds up (exit 1 if not)."""
-    layout = load_layout(home.expanduser().resolve())
-    text = output is OutputFormat.text
+    layout = load_layout(devnet.root)
+    text = devnet.output is OutputFormat.text
     asyncio.run(demo.live_node_url(layout))  # one clear line when the devnet is not running
     if text:
         typer.echo(f"Agora devnet demo on {layout.chain_id!r} ({layout.root})")
         typer.echo("")
     result = demo.run_demo(layout, (lambda step: typer.echo(step.line())) if text else None)
-    emit(output, result.to_dict(), lambda: _print_demo(result))
+    emit(devnet.output, result.to_dict(), lambda: _print_demo(result))
     if not result.adds_up:
         fail("mismatch", result.check_line())
 
@@ -256,17 +283,12 @@ def _print_demo(result: demo.DemoResult) -> None:
     typer.echo(result.check_line())
 
 
-@app.command("status")
-@handle_errors
-def status(
-    *,
-    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
-    output: OutputOption = OutputFormat.text,
-) -> None:
+@devnet_command("status")
+def status(devnet: Devnet) -> None:
     """Each node's PID, height, view, peers, mempool and latest hash, and whether the live
     nodes agree on the block at their lowest common height (exit 1 if they do not)."""
-    result = control.status(home)
-    emit(output, result.to_dict(), lambda: _print_status(result))
+    result = control.status(devnet.home)
+    emit(devnet.output, result.to_dict(), lambda: _print_status(result))
     if result.agree is False:
         fail(DevnetErrorCode.DIVERGED.reason,
              f"nodes disagree at height {result.common_height}: {result.hashes}")
@@ -295,33 +317,32 @@ def _print_status(result: control.DevnetStatus) -> None:
         typer.echo(f"agreement: NO at height {result.common_height}")
 
 
-@app.command("logs")
-@handle_errors
+@devnet_command("logs")
 def logs(
+    devnet: Devnet,
     node: Annotated[
         str | None, typer.Argument(help="The node (v0, v1, ...); all nodes when omitted.")
     ] = None,
     *,
-    follow: Annotated[
+    follow_lines: Annotated[
         bool, typer.Option("--follow", "-f", help="Keep printing new lines until Ctrl-C.")
     ] = False,
     lines: Annotated[
         int, typer.Option("--lines", "-n", min=0, max=10_000, help="Lines to show first.")
     ] = 20,
-    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
-    output: OutputOption = OutputFormat.text,
 ) -> None:
     """Print the last lines of one node's log (or of every node's, prefixed by its name)."""
-    layout = load_layout(home.expanduser().resolve())
+    layout = load_layout(devnet.root)
     specs = [layout.node(node)] if node is not None else layout.nodes
     prefix = node is None
     homes = {spec.name: Path(spec.home) for spec in specs}
     for name, node_home in homes.items():
         for line in log_tail(node_home, lines):
-            _print_log_line(name, line, prefix, output)
-    if follow:
+            _print_log_line(name, line, prefix, devnet.output)
+    if follow_lines:
         try:
-            _follow(homes, prefix, output)
+            for name, line in follow(homes):
+                _print_log_line(name, line, prefix, devnet.output)
         except KeyboardInterrupt:
             return
 
@@ -331,36 +352,6 @@ def _print_log_line(name: str, line: str, prefix: bool, output: OutputFormat) ->
         typer.echo(json.dumps({"node": name, "line": line}))
     else:
         typer.echo(f"{name} | {line}" if prefix else line)
-
-
-def _follow(homes: dict[str, Path], prefix: bool, output: OutputFormat) -> None:
-    """Print lines appended to each log from now on, until interrupted."""
-    offsets = {name: _size(log_path(h)) for name, h in homes.items()}
-    partial = {name: b"" for name in homes}
-    while True:
-        for name, node_home in homes.items():
-            path = log_path(node_home)
-            size = _size(path)
-            if size < offsets[name]:  # the log was truncated or replaced
-                offsets[name] = 0
-            if size == offsets[name]:
-                continue
-            with path.open("rb") as handle:
-                handle.seek(offsets[name])
-                data = partial[name] + handle.read(size - offsets[name])
-            offsets[name] = size
-            *complete, partial[name] = data.split(b"\n")
-            for raw in complete:
-                _print_log_line(name, raw.decode("utf-8", "replace"), prefix, output)
-        sys.stdout.flush()
-        time.sleep(FOLLOW_INTERVAL_S)
-
-
-def _size(path: Path) -> int:
-    try:
-        return path.stat().st_size
-    except OSError:
-        return 0
 
 
 def _outcomes_dict(outcomes: list[StopOutcome]) -> list[dict[str, Any]]:
@@ -378,17 +369,11 @@ def _print_outcomes(outcomes: list[StopOutcome]) -> None:
             typer.echo(f"{o.name}: {how} (pid {o.pid})")
 
 
-@app.command("stop")
-@handle_errors
-def stop(
-    node: NodeArgument,
-    *,
-    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
-    output: OutputOption = OutputFormat.text,
-) -> None:
+@devnet_command("stop")
+def stop(devnet: Devnet, node: NodeArgument) -> None:
     """Stop one node (SIGTERM, SIGKILL after a grace period); the others keep running."""
-    outcome = control.stop_node(home, node)
-    emit(output, _outcomes_dict([outcome])[0], lambda: _print_outcomes([outcome]))
+    outcome = control.stop_node(devnet.home, node)
+    emit(devnet.output, _outcomes_dict([outcome])[0], lambda: _print_outcomes([outcome]))
 
 
 @app.command("start")
@@ -406,30 +391,22 @@ def start(
          lambda: typer.echo(f"{info.name}: started (pid {info.pid}), RPC {info.rpc}"))
 
 
-@app.command("down")
-@handle_errors
-def down(
-    *,
-    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
-    output: OutputOption = OutputFormat.text,
-) -> None:
+@devnet_command("down")
+def down(devnet: Devnet) -> None:
     """Stop every node; the data is kept, so `agora devnet up` resumes the same chain."""
-    outcomes = control.down(home)
-    emit(output, {"nodes": _outcomes_dict(outcomes)}, lambda: _print_outcomes(outcomes))
+    outcomes = control.down(devnet.home)
+    emit(devnet.output, {"nodes": _outcomes_dict(outcomes)}, lambda: _print_outcomes(outcomes))
 
 
-@app.command("reset")
-@handle_errors
+@devnet_command("reset")
 def reset(
-    *,
+    devnet: Devnet, *,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = (
         False
     ),
-    home: DevnetHomeOption = control.DEFAULT_DEVNET_HOME,
-    output: OutputOption = OutputFormat.text,
 ) -> None:
     """Stop every node and delete the devnet directory (chain data, keys, logs)."""
-    root = home.expanduser().resolve()
+    root = devnet.root
     control.require_devnet(root)  # refuses before asking when this is not a devnet
     if not yes:
         if not sys.stdin.isatty():
@@ -443,4 +420,4 @@ def reset(
         _print_outcomes(outcomes)
         typer.echo(f"deleted {root}")
 
-    emit(output, {"deleted": str(root), "nodes": _outcomes_dict(outcomes)}, text)
+    emit(devnet.output, {"deleted": str(root), "nodes": _outcomes_dict(outcomes)}, text)
