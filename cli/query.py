@@ -223,7 +223,8 @@ def _status_votes(node: NodeContext, merchant: dict[str, Any]) -> str | None:
         events = node.call("chain_getTransaction", id=tx["id"]).get("events", [])
         if any(event["kind"] == "merchant_status" for event in events):
             action, count = next(e["data"] for e in events if e["kind"] == "merchant_vote")
-            return f"{DONE.get(action, action)} by {count} votes at height {height}"
+            votes = "1 vote" if count == 1 else f"{count} votes"
+            return f"{DONE.get(action, action)} by {votes} at height {height}"
     return None
 
 

@@ -3,6 +3,7 @@ shell would run it (no AGORA_* variables unless a test passes them, stdin not a 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
@@ -57,14 +58,13 @@ class Shell:
         return result
 
 
-@pytest.fixture(scope="package")
-def shell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shell]:
-    """A running one-validator devnet at `<tmp>/.devnet`, stopped afterwards."""
-    cwd = tmp_path_factory.mktemp("first-hour")
-    (cwd / "user-home").mkdir()
-    devnet = cwd / ".devnet"
+@contextlib.contextmanager
+def running_devnet(cwd: Path, *, validators: int) -> Iterator[Shell]:
+    """`agora devnet up --detach` in `cwd` (its `.devnet`) on a free port range; stopped
+    (and its node processes killed) afterwards, also when the body fails."""
+    (cwd / "user-home").mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
-    up = subprocess.run([AGORA, "devnet", "up", "--detach", "--validators", "1",
+    up = subprocess.run([AGORA, "devnet", "up", "--detach", "--validators", str(validators),
                          "--base-port", str(free_base_port()), "--output", "json"],
                         capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
     pids: list[int] = []
@@ -73,10 +73,17 @@ def shell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shell]:
         started = json.loads(up.stdout)
         pids = [int(n["pid"]) for n in started["nodes"] if n.get("pid")]
         accounts = {a["name"]: a["address"] for a in started["accounts"]}
-        yield Shell(cwd, devnet, started["nodes"][0]["rpc"], accounts,
+        yield Shell(cwd, cwd / ".devnet", started["nodes"][0]["rpc"], accounts,
                     Path(started["nodes"][0]["home"]),
                     ["--keyring-backend", "test", "--keyring-dir", ".devnet/keyring"])
     finally:
         subprocess.run([AGORA, "devnet", "down"], capture_output=True, cwd=cwd, env=env,
                        timeout=120)
         _kill_leftovers(pids)
+
+
+@pytest.fixture(scope="package")
+def shell(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shell]:
+    """A running one-validator devnet at `<tmp>/.devnet`, stopped afterwards."""
+    with running_devnet(tmp_path_factory.mktemp("first-hour"), validators=1) as started:
+        yield started

@@ -7,7 +7,9 @@ command path write a ``### agora ...`` section with its help text, its arguments
 (the options every `agora tx` command shares are listed once, under the tx group), and an
 example taken from `EXAMPLES` below. Only the region between ``<!-- generated:commands -->``
 and ``<!-- /generated:commands -->`` is rewritten; the conventions above it are written by
-hand. `tests/docs/test_cli_doc.py` fails when a command has no example here.
+hand. `tests/docs/test_cli_doc.py` fails when a command has no example here. Sections come in
+the order of `EXAMPLES`, which is one story: `tests/cli_e2e/test_doc_examples.py` runs the
+examples in page order against a fresh devnet, except those in `NO_RUN`.
 """
 
 from __future__ import annotations
@@ -31,6 +33,9 @@ TX_SHARED = ("--from", "--keyring-dir", "--keyring-backend", "--home", "--passph
 CONVENTIONS = ("--output", "--node")
 
 K = "--keyring-backend test --keyring-dir .devnet/keyring"
+# One story, in the order of the page: tests/cli_e2e/test_doc_examples.py runs every example
+# as written against a fresh devnet, after the first session in the hand-written part (which
+# makes listing 1, share 1 and order 1, shipped). The ids below follow from that order.
 EXAMPLES: dict[str, str] = {
     "agora init": "agora init --home ~/.agora --moniker my-node",
     "agora start": "agora start --home ~/.agora --log-level info --log-format text",
@@ -38,61 +43,61 @@ EXAMPLES: dict[str, str] = {
                       "agora keys add ci --keyring-backend test",
     "agora keys list": "agora keys list --output json",
     "agora keys show": "agora keys show alice --address",
-    "agora keys delete": "agora keys delete old-key --yes",
     "agora keys export": "agora keys export alice > alice.key        # armored, encrypted\n"
                          "agora keys export alice --hex --unsafe     # raw seed",
     "agora keys import": "agora keys import alice2 alice.key\n"
                          "agora keys import operator --from-node-key --home ~/.agora"
                          "   # the account agora init funded",
+    "agora keys delete": "agora keys delete alice2 --yes",
     "agora tx transfer": f"agora tx transfer --from alice --to bob --amount 12.5 {K}",
-    "agora tx merchant-register": f'agora tx merchant-register --from dave --name "Dave\'s Shop" '
+    "agora tx merchant-register": f'agora tx merchant-register --from carol --name "Carol\'s Maps" '
                                   f'--profile "Vintage maps" {K}',
-    "agora tx merchant-vote": f"agora tx merchant-vote --from v0 --merchant dave "
+    "agora tx merchant-vote": f"agora tx merchant-vote --from v0 --merchant carol "
                               f"--action approve {K}",
-    "agora tx listing-create": f'agora tx listing-create --from acme --title "Hand-thrown mug" '
-                               f"--price 12.5 --stock 10 --category kitchen --referral-bps 500 {K}",
+    "agora tx listing-create": f'agora tx listing-create --from acme --title "Teapot" '
+                               f"--price 30 --stock 5 --category kitchen --referral-bps 500 {K}\n"
+                               "# ...\n# listing  2",
     "agora tx listing-update": f"agora tx listing-update --from acme --listing 1 --price 12 {K}",
-    "agora tx listing-delist": f"agora tx listing-delist --from acme --listing 1 {K}",
-    "agora tx share": f"agora tx share --from alice --listing 1 {K}\n"
-                      "# ...\n# share          1\n"
-                      "# referral_link  agora://listing/1?share=1",
+    "agora tx share": f"agora tx share --from alice --listing 2 {K}\n"
+                      "# ...\n# share          2\n"
+                      "# referral_link  agora://listing/2?share=2",
     "agora tx comment": f'agora tx comment --from alice --listing 1 --text "Blue too?" {K}',
-    "agora tx purchase": f"agora tx purchase --from bob --share 'agora://listing/1?share=1' "
-                         f'--quantity 2 --delivery "Bob, 1 Main St" {K}\n'
-                         f"agora tx purchase --from carol --listing 1 {K}",
-    "agora tx order-ship": f'agora tx order-ship --from acme --order 1 --tracking "UPS 1Z999" {K}',
-    "agora order open-delivery": f"agora order open-delivery 1 --from acme {K}\n"
-                                 "# Bob, 1 Main St",
-    "agora order open-tracking": f"agora order open-tracking 1 --from bob {K}\n# UPS 1Z999",
+    "agora tx purchase": f"agora tx purchase --from bob --share 'agora://listing/2?share=2' "
+                         f'--quantity 2 --delivery "Bob, 1 Main St" {K}   # order 2\n'
+                         f"agora tx purchase --from carol --listing 1 {K}   # order 3",
+    "agora tx order-ship": f'agora tx order-ship --from acme --order 2 --tracking "UPS 1Z999" {K}',
     "agora tx order-confirm": f"agora tx order-confirm --from bob --order 1 {K}",
-    "agora tx order-cancel": f"agora tx order-cancel --from bob --order 2 {K}",
-    "agora tx order-refund": f"agora tx order-refund --from acme --order 2 {K}",
-    "agora tx order-dispute": f'agora tx order-dispute --from bob --order 3 --reason "broken" {K}',
-    "agora tx dispute-vote": f"agora tx dispute-vote --from v0 --order 3 --decision refund {K}",
     "agora tx review": f'agora tx review --from bob --order 1 --rating 5 --text "Lovely" {K}',
     "agora tx review-reply": f'agora tx review-reply --from acme --order 1 --text "Thanks!" {K}',
+    "agora tx order-cancel": f"agora tx order-cancel --from carol --order 3 {K}",
+    "agora tx order-dispute": f'agora tx order-dispute --from bob --order 2 --reason "broken" {K}',
+    "agora tx dispute-vote": f"agora tx dispute-vote --from v0 --order 2 --decision refund {K}",
+    "agora tx order-refund": f"agora tx order-refund --from acme --order 2 {K}"
+                             "   # the merchant concedes the dispute",
     "agora tx poll-create": f'agora tx poll-create --from acme --question "Next glaze?" '
                             f"--option blue --option green --close-in 100 {K}",
     "agora tx poll-vote": f"agora tx poll-vote --from bob --poll 1 --option 0 {K}",
-    "agora tx reward-claim": f"agora tx reward-claim --from alice {K}",
-    "agora query status": "agora query status --node http://127.0.0.1:27100",
+    "agora tx reward-claim": f"agora tx reward-claim --from bob {K}",
+    "agora tx listing-delist": f"agora tx listing-delist --from acme --listing 2 {K}",
+    "agora query status": "agora query status",
     "agora query peers": "agora query peers",
+    "agora query validators": "agora query validators",
     "agora query account": f"agora query account bob {K}\n"
                            "# address        agora1u3vcgcryu55pa2z8k74rs0ulz57g6whrlar7ya\n"
                            "# balance        9939\n# nonce          12\n# pending nonce  12",
     "agora query supply": "agora query supply --output json",
-    "agora query block": "agora query block 42",
-    "agora query tx": "agora query tx "
-                      "4fb598b4a9540cb71266efd4814feaa5dd974d121cf900173bc473c3694febfb",
-    "agora query certificate": "agora query certificate 42 --output json",
-    "agora query validators": "agora query validators",
+    "agora query block": "agora query block 2",
+    "agora query tx": f"TX=$(agora tx transfer --from alice --to bob --amount 1 {K} "
+                      "| awk '$1 == \"id\" {print $2}')\n"
+                      'agora query tx "$TX"',
+    "agora query certificate": "agora query certificate 2 --output json",
     "agora query merchant": f"agora query merchant acme {K}",
     "agora query merchants": "agora query merchants --status approved",
     "agora query listing": "agora query listing 1 --version 1",
     "agora query listing-versions": "agora query listing-versions 1",
     "agora query listings": "agora query listings --category kitchen --active-only\n"
                             "# ID  TITLE            PRICE  STOCK  CATEGORY  RATING    ACTIVE\n"
-                            "# 1   Hand-thrown mug  12     8      kitchen   5.00 (1)  yes",
+                            "# 1   Hand-thrown mug  12     9      kitchen   5.00 (1)  yes",
     "agora query order": "agora query order 1 --output json",
     "agora query orders": f"agora query orders --buyer bob {K}",
     "agora query review": "agora query review 1",
@@ -103,13 +108,17 @@ EXAMPLES: dict[str, str] = {
     "agora query poll": "agora query poll 1",
     "agora query polls": "agora query polls --open-at 120",
     "agora query rewards": f"agora query rewards alice {K}",
+    "agora order open-delivery": f"agora order open-delivery 1 --from acme {K}\n"
+                                 "# Bob, 1 Main St",
+    "agora order open-tracking": f"agora order open-tracking 1 --from bob {K}\n# UPS 1Z999",
     "agora devnet init": "agora devnet init --validators 4 --listen-host 0.0.0.0 "
                          "--peer-hosts v0,v1,v2,v3 --home deploy/devnet",
     "agora devnet up": "agora devnet up                        # foreground; Ctrl-C stops it\n"
                        "agora devnet up --detach --base-port 28000 --home /tmp/dn",
     "agora devnet demo": "agora devnet demo",
     "agora devnet status": "agora devnet status --output json",
-    "agora devnet logs": "agora devnet logs v1 --follow",
+    "agora devnet logs": "agora devnet logs v1 --lines 5      # add --follow to keep printing "
+                         "until Ctrl-C",
     "agora devnet stop": "agora devnet stop v2",
     "agora devnet start": "agora devnet start v2",
     "agora devnet down": "agora devnet down",
@@ -117,6 +126,10 @@ EXAMPLES: dict[str, str] = {
     "agora bench state": "agora bench state --txs 20000 --accounts 1000 --block-txs 1000",
     "agora bench catch-up": "agora bench catch-up --validators 4 --txs 100000 --rate 1200",
 }
+# Examples the docs test does not run (their block is marked ```sh no-run): they stay in the
+# foreground, start a second devnet on fixed ports, or measure for minutes.
+NO_RUN = frozenset({"agora start", "agora devnet up", "agora bench state",
+                    "agora bench catch-up"})
 
 
 def walk(command: Any, path: list[str]) -> Iterator[tuple[str, Any]]:
@@ -215,7 +228,8 @@ def section(path: str, command: Any) -> str:
         lines += table + [""]
     if is_tx:
         lines += ["Plus the [shared transaction options](#agora-tx-shared-options).", ""]
-    lines += ["Example:", "", "```sh", EXAMPLES[path], "```", ""]
+    fence = "```sh no-run" if path in NO_RUN else "```sh"
+    lines += ["Example:", "", fence, EXAMPLES[path], "```", ""]
     return "\n".join(lines)
 
 
@@ -236,11 +250,13 @@ def render() -> str:
               ("agora order ", None, "Orders"),
               ("agora devnet ", None, "Devnet"), ("agora bench ", None, "Benchmarks")]
     paths = command_paths()
+    story = list(EXAMPLES)
     out: list[str] = []
     done: set[str] = set()
     for first, second, title in groups:
-        chosen = [p for p in paths if p in (first, second) or
-                  (second is None and p.startswith(first))]
+        chosen = sorted((p for p in paths if p in (first, second) or
+                         (second is None and p.startswith(first))),
+                        key=lambda p: (story.index(p) if p in story else len(story), p))
         out.append(f"## {title}\n")
         if title == "Transactions":
             out.append("Every `agora tx <type>` builds the transaction, signs it with the key "
