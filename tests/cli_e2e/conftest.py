@@ -6,7 +6,10 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
+import sys
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,7 +17,10 @@ from typing import Any
 
 import pytest
 
-from tests.cli_e2e.test_shop_cli import AGORA, COMMAND_TIMEOUT_S, _kill_leftovers, free_base_port
+from tests.devnet.conftest import free_base_port
+
+AGORA = str(Path(sys.executable).parent / "agora")
+COMMAND_TIMEOUT_S = 60.0
 
 
 @dataclass
@@ -65,7 +71,7 @@ def running_devnet(cwd: Path, *, validators: int) -> Iterator[Shell]:
     (cwd / "user-home").mkdir(exist_ok=True)
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
     up = subprocess.run([AGORA, "devnet", "up", "--detach", "--validators", str(validators),
-                         "--base-port", str(free_base_port()), "--output", "json"],
+                         "--base-port", str(free_base_port(validators)), "--output", "json"],
                         capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
     pids: list[int] = []
     try:
@@ -80,6 +86,25 @@ def running_devnet(cwd: Path, *, validators: int) -> Iterator[Shell]:
         subprocess.run([AGORA, "devnet", "down"], capture_output=True, cwd=cwd, env=env,
                        timeout=120)
         _kill_leftovers(pids)
+
+
+def _kill_leftovers(pids: list[int]) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            continue
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
+        time.sleep(0.05)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except (ProcessLookupError, PermissionError):
+        return False
+    return True
 
 
 @pytest.fixture(scope="package")

@@ -6,8 +6,7 @@ README calls `.venv/bin/agora`); then each fenced ```` ```sh ```` block, in page
 README's, then docs/CLI.md's), runs in `bash -e -o pipefail` from that directory, exactly as
 written, with `agora` on PATH, HOME in the temporary directory and AGORA_PASSPHRASE set for
 the file keyring. Every command must exit 0. A block whose fence says ``sh no-run`` is
-skipped (foreground commands, a second devnet, benchmarks): the docs say which and why.
-"""
+skipped (foreground commands, a second devnet, benchmarks): the docs say which and why."""
 
 from __future__ import annotations
 

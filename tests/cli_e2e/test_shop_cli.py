@@ -12,12 +12,7 @@ from __future__ import annotations
 
 import json
 import os
-import random
-import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
@@ -26,31 +21,12 @@ from typing import Any
 
 import pytest
 
+from tests.cli_e2e.conftest import AGORA, COMMAND_TIMEOUT_S, free_base_port, running_devnet
+
 pytestmark = pytest.mark.e2e
 
-AGORA = str(Path(sys.executable).parent / "agora")
 ROOT = Path(__file__).resolve().parents[2]
 UNIT = 1_000_000
-COMMAND_TIMEOUT_S = 60.0
-
-
-def free_base_port(count: int = 8) -> int:
-    """The first of `count` consecutive loopback ports that were free a moment ago."""
-    for _ in range(200):
-        base = random.randrange(30_000, 45_000, 2)
-        sockets: list[socket.socket] = []
-        try:
-            for port in range(base, base + count):
-                sock = socket.socket()
-                sockets.append(sock)
-                sock.bind(("127.0.0.1", port))
-            return base
-        except OSError:
-            continue
-        finally:
-            for sock in sockets:
-                sock.close()
-    raise RuntimeError("no free port range")
 
 
 class Cli:
@@ -95,40 +71,8 @@ class Cli:
 
 @pytest.fixture(scope="module")
 def cli(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cli]:
-    home = tmp_path_factory.mktemp("cli-e2e") / "devnet"
-    up = subprocess.run([AGORA, "devnet", "up", "--detach", "--home", str(home), "--base-port",
-                         str(free_base_port()), "--output", "json"],
-                        capture_output=True, text=True, cwd=ROOT, timeout=120)
-    pids: list[int] = []
-    try:
-        assert up.returncode == 0, f"devnet up failed: {up.stderr}"
-        started = json.loads(up.stdout)
-        pids = [int(n["pid"]) for n in started["nodes"] if n.get("pid")]
-        accounts = {a["name"]: a["address"] for a in started["accounts"]}
-        yield Cli(home, started["nodes"][0]["rpc"], accounts)
-    finally:
-        subprocess.run([AGORA, "devnet", "down", "--home", str(home)], capture_output=True,
-                       cwd=ROOT, timeout=120)
-        _kill_leftovers(pids)
-
-
-def _kill_leftovers(pids: list[int]) -> None:
-    for pid in pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            continue
-    deadline = time.monotonic() + 5
-    while time.monotonic() < deadline and any(_alive(pid) for pid in pids):
-        time.sleep(0.05)
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except (ProcessLookupError, PermissionError):
-        return False
-    return True
+    with running_devnet(tmp_path_factory.mktemp("cli-e2e"), validators=4) as started:
+        yield Cli(started.devnet, started.node, started.accounts)
 
 
 def parallel(*calls: Callable[[], Any]) -> list[Any]:
