@@ -16,10 +16,11 @@ from __future__ import annotations
 
 import os
 import sys
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated
 
 import typer
 
@@ -161,12 +162,15 @@ class KeysContext:
             "backend": info.backend}))
 
 
-def keys_command(name: str, *, passphrase: bool = False) -> Any:
+KeysRun = Callable[..., None]
+
+
+def keys_command(name: str, *, passphrase: bool = False) -> Callable[[KeysRun], KeysRun]:
     """Register `run(keys: KeysContext, <own options>)` as `agora keys <name>`, with the
     keyring options (and --passphrase-file) and --output after its own."""
     shared = KEYRING_OPTIONS + (PASSPHRASE_OPTIONS if passphrase else []) + OUTPUT_OPTIONS
 
-    def register(run: Any) -> Any:
+    def register(run: KeysRun) -> KeysRun:
         app.command(name)(command_with(run, shared, KeysContext))
         return run
 

@@ -29,6 +29,8 @@ DOCS = (ROOT / "README.md", ROOT / "docs" / "CLI.md")
 FENCE_RE = re.compile(r"^```sh( no-run)?[ \t]*\n(.*?)^```[ \t]*$", re.M | re.S)
 PASSPHRASE = "docs examples passphrase"
 BLOCK_TIMEOUT_S = 600
+# About 65 blocks with their transactions and the devnet demo: 4 to 5 minutes here.
+EXAMPLES_TIMEOUT_S = 1200
 
 
 @dataclass(frozen=True)
@@ -68,6 +70,7 @@ def devnet_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Shell]:
         yield shell
 
 
+@pytest.mark.timeout(EXAMPLES_TIMEOUT_S)
 def test_every_doc_example_runs_as_written(devnet_dir: Shell) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
     env.update(HOME=str(devnet_dir.cwd / "user-home"), AGORA_PASSPHRASE=PASSPHRASE,

@@ -87,8 +87,9 @@ EXAMPLES: dict[str, str] = {
                            "# balance        9939\n# nonce          12\n# pending nonce  12",
     "agora query supply": "agora query supply --output json",
     "agora query block": "agora query block 2",
-    "agora query tx": f"TX=$(agora tx transfer --from alice --to bob --amount 1 {K} "
-                      "| awk '$1 == \"id\" {print $2}')\n"
+    "agora query tx": "# the purchase that created order 1, found in its block:\n"
+                      "H=$(agora query order 1 | awk '$1 == \"created_height\" {print $2}')\n"
+                      "TX=$(agora query block \"$H\" | awk '$2 == \"purchase\" {print $1; exit}')\n"
                       'agora query tx "$TX"',
     "agora query certificate": "agora query certificate 2 --output json",
     "agora query merchant": f"agora query merchant acme {K}",
