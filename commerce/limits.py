@@ -1,10 +1,16 @@
-"""Limits of the commerce state machine, as named constants (STYLE section 5)."""
+"""Limits of the commerce state machine, as named constants (STYLE section 5).
+
+The chain-wide ones (decode size and depth, block bytes, the validator cap, digest size)
+are `base.limits`'; they are imported here so commerce reads all its limits from one place.
+"""
 
 from __future__ import annotations
 
-# Encoding.
-MAX_DECODE_BYTES = 4 * 1024 * 1024
-MAX_DECODE_DEPTH = 8
+from base.limits import BLOCK_ENVELOPE_BYTES, DIGEST_BYTES
+from base.limits import MAX_BLOCK_BYTES as MAX_BLOCK_BYTES
+from base.limits import MAX_DECODE_BYTES as MAX_DECODE_BYTES
+from base.limits import MAX_DECODE_DEPTH as MAX_DECODE_DEPTH
+from base.limits import MAX_VALIDATORS as MAX_VALIDATORS
 
 # Transactions.
 MAX_TX_BYTES = 16 * 1024
@@ -13,10 +19,8 @@ MAX_MEMO_CHARS = 256
 MAX_AMOUNT_MINOR = 10**18  # a billion billion base units: far above any real supply
 MAX_NONCE = 2**63 - 1
 
-# Blocks (genesis may lower these, never raise them).
+# Blocks (genesis may lower these and MAX_BLOCK_BYTES, never raise them).
 MAX_BLOCK_TXS = 10_000
-MAX_BLOCK_BYTES = 4 * 1024 * 1024 - 64 * 1024
-MAX_VALIDATORS = 100
 MAX_GENESIS_ACCOUNTS = 1_000_000
 
 # A block's bytes beyond its transactions' own: the outer arrays and the header (7 fields:
@@ -30,7 +34,7 @@ MIN_BLOCK_BYTES = MAX_TX_BYTES + BLOCK_TX_FRAME_BYTES + BLOCK_FRAME_BYTES
 assert MAX_TX_BYTES < MAX_BLOCK_BYTES
 assert MIN_BLOCK_BYTES <= MAX_BLOCK_BYTES
 assert 3 + (2 + MAX_CHAIN_ID_CHARS * 4) + 4 * 34 + 2 * 9 + 5 <= BLOCK_FRAME_BYTES
-assert MAX_BLOCK_BYTES + 64 * 1024 <= MAX_DECODE_BYTES
+assert MAX_BLOCK_BYTES + BLOCK_ENVELOPE_BYTES <= MAX_DECODE_BYTES
 assert MAX_AMOUNT_MINOR < 2**63
 
 # Commerce: text and list fields of transaction bodies.
@@ -40,7 +44,7 @@ MAX_TITLE_CHARS = 120
 MAX_DESCRIPTION_CHARS = 2000
 MAX_CATEGORY_CHARS = 32
 MAX_MEDIA_HASHES = 8
-MEDIA_HASH_BYTES = 32
+MEDIA_HASH_BYTES = DIGEST_BYTES
 MAX_STOCK = 10**9
 MAX_ORDER_QUANTITY = 10_000
 MAX_REFERRAL_BPS = 5_000  # half the payment: genesis may lower it, never raise it

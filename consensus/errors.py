@@ -1,9 +1,13 @@
 """The error table of the consensus core (STYLE section 6).
 
-Bad input from a peer is an error: the decoders raise `RemotePeerError` with a stable
-snake_case code from `ERROR_CODES`, and `Replica.step` catches it at its one receive
+Bad input from a peer is an error: the decoders raise `ConsensusRemotePeerError` with a
+stable snake_case code from `ERROR_CODES`, and `Replica.step` catches it at its one receive
 boundary, counts it and drops the message. Misuse of the API by the node is a
-`LocalProtocolError`. A broken invariant is our bug and is an `assert`.
+`ConsensusLocalProtocolError`. A broken invariant is our bug and is an `assert`.
+
+The class names carry the package (p2p and commerce have error kinds of their own). These
+are not `base.errors.AgoraError`s: their `code` is the snake_case name itself, and no
+caller that catches an `AgoraError` expects them.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ ERROR_CODES: dict[str, int] = {
     "bad_record": -32053,
     "not_primary": -32054,
     "bad_argument": -32055,
+    "block_too_large": -32056,
 }
 
 
@@ -43,13 +48,20 @@ class ConsensusError(Exception):
         return ERROR_CODES[self.code]
 
 
-class ValidationError(ConsensusError):
+class ConsensusValidationError(ConsensusError):
     """Input that fails a rule (a certificate, a record) regardless of who sent it."""
 
 
-class LocalProtocolError(ConsensusError):
+class ConsensusLocalProtocolError(ConsensusError):
     """The caller (the node) misused the API, e.g. a bad constructor argument."""
 
 
-class RemotePeerError(ValidationError):
+class ConsensusRemotePeerError(ConsensusValidationError):
     """A peer broke the protocol: malformed, non-canonical or badly signed message."""
+
+
+# The names before issue 20, for the modules of the replica's split that still use them;
+# to be removed once they import the names above.
+ValidationError = ConsensusValidationError
+LocalProtocolError = ConsensusLocalProtocolError
+RemotePeerError = ConsensusRemotePeerError

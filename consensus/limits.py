@@ -1,24 +1,33 @@
 """Every limit of the consensus core, in one place (STYLE section 5).
 
 Each buffer, queue and loop over peer data in `consensus/` refers to one of these
-constants. Their relations are checked when the module is imported.
+constants. Their relations are checked when the module is imported. The chain-wide ones
+(the validator cap, block bytes, key, signature and digest sizes) are `base.limits`'.
 """
 
 from __future__ import annotations
 
-MAX_VALIDATORS_COUNT = 128
-MAX_BLOCK_BYTES = 4 * 1024 * 1024
+from base.limits import DIGEST_BYTES as DIGEST_BYTES
+from base.limits import MAX_BLOCK_BYTES as MAX_BLOCK_BYTES
+from base.limits import MAX_VALIDATORS as MAX_VALIDATORS
+from base.limits import PUBLIC_KEY_BYTES as PUBLIC_KEY_BYTES
+from base.limits import SIGNATURE_BYTES as SIGNATURE_BYTES
+
+# The name of the validator cap before issue 20, for the modules of the replica's split
+# that still read it; to be removed once they read MAX_VALIDATORS.
+MAX_VALIDATORS_COUNT = MAX_VALIDATORS
 MAX_CHAIN_ID_BYTES = 64
-DIGEST_BYTES = 32
 MAX_DIGEST_BYTES = 64
-SIGNATURE_BYTES = 64
-PUBLIC_KEY_BYTES = 32
+# Integer fields of messages and records (views, heights): at most int64's maximum.
+MAX_FIELD_INT = 2**63 - 1
+# Strings in a decoded message (consensus sends none; the bound stops a large one early).
+MAX_MESSAGE_STR_BYTES = 1024
 # Bytes of one certificate: header plus one (index, signature) pair per validator.
-MAX_CERTIFICATE_BYTES = 128 + MAX_VALIDATORS_COUNT * (SIGNATURE_BYTES + 8)
+MAX_CERTIFICATE_BYTES = 128 + MAX_VALIDATORS * (SIGNATURE_BYTES + 8)
 # A NEW-VIEW carries up to n VIEW-CHANGEs (two certificates each) and one block.
 MAX_VIEW_CHANGE_BYTES = 256 + 2 * MAX_CERTIFICATE_BYTES + MAX_BLOCK_BYTES
 MAX_MESSAGE_BYTES = (
-    MAX_BLOCK_BYTES + 512 + MAX_VALIDATORS_COUNT * (256 + 2 * MAX_CERTIFICATE_BYTES)
+    MAX_BLOCK_BYTES + 512 + MAX_VALIDATORS * (256 + 2 * MAX_CERTIFICATE_BYTES)
 )
 MAX_RECORD_BYTES = MAX_BLOCK_BYTES + MAX_CERTIFICATE_BYTES + 256
 
@@ -38,6 +47,10 @@ MAX_VERIFY_CACHE_ENTRIES = 16_384
 MAX_BACKOFF_SHIFT = 16
 # Records replayed at construction.
 MAX_RESTORE_RECORDS = 1_000_000
+# Items of one decoded array: a NEW-VIEW's VIEW-CHANGEs, a certificate's signatures.
+MAX_MESSAGE_ARRAY_ITEMS = 4 * MAX_VALIDATORS
+# Validator keys the default verifier keeps parsed.
+MAX_VERIFY_KEYS = 4 * MAX_VALIDATORS
 
 # Defaults of ReplicaConfig (the node may override them from its config).
 VIEW_CHANGE_TIMEOUT_MS = 2_000
@@ -45,6 +58,8 @@ VIEW_CHANGE_TIMEOUT_MAX_MS = 60_000
 RETRANSMIT_INTERVAL_MS = 500
 FETCH_TIMEOUT_MS = 3_000
 
+assert DIGEST_BYTES <= MAX_DIGEST_BYTES
+assert MAX_VALIDATORS <= MAX_MESSAGE_ARRAY_ITEMS
 assert MAX_FUTURE_VIEWS >= 1
 assert MAX_FUTURE_HEIGHTS >= 1
 assert MAX_CERTIFICATE_BYTES < MAX_VIEW_CHANGE_BYTES

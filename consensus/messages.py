@@ -2,7 +2,8 @@
 
 Every message is a canonical msgpack array whose first element is its kind. Decoding
 rejects anything over MAX_MESSAGE_BYTES, any non-canonical encoding (the bytes must
-re-encode to themselves), wrong types and out-of-range fields, raising RemotePeerError.
+re-encode to themselves), wrong types and out-of-range fields, raising
+ConsensusRemotePeerError.
 Decoding does not check signatures (that needs the validator set): the replica does,
 through `Verifier`, and `verify_certificate` does for certificates.
 
@@ -20,18 +21,19 @@ commit certificate that proves a block final.
 
 from __future__ import annotations
 
-import hashlib
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, NewType
 
-import msgpack  # type: ignore[import-untyped]
 from nacl.exceptions import BadSignatureError
 from nacl.signing import SigningKey, VerifyKey
 
+from base import codec
+from base.codec import CodecError, CodecFault
+from base.hashing import sha256
 from consensus import limits
-from consensus.errors import RemotePeerError, ValidationError
+from consensus.errors import ConsensusRemotePeerError, ConsensusValidationError
 
 View = NewType("View", int)
 Height = NewType("Height", int)
@@ -52,40 +54,37 @@ PHASE_PREPARE = KIND_PREPARE
 PHASE_COMMIT = KIND_COMMIT
 PHASES = (PHASE_PREPARE, PHASE_COMMIT)
 
-MAX_INT = 2**63 - 1
+sha256_digest = sha256
+"""The default digest_fn: SHA-256 of the opaque block bytes."""
 
-
-def sha256_digest(block: bytes) -> bytes:
-    """The default digest_fn: SHA-256 of the opaque block bytes."""
-    return hashlib.sha256(block).digest()
-
-
-def pack(obj: Any) -> bytes:
-    """Canonical msgpack: arrays only, bin for bytes, minimal integer encodings."""
-    data: bytes = msgpack.packb(obj, use_bin_type=True)
-    return data
+pack = codec.pack
+"""Canonical msgpack (the shared codec's packer): arrays only, bin for bytes, minimal
+integer encodings. Unchecked: messages are built field by field from checked values."""
 
 
 def unpack_canonical(data: bytes, max_bytes: int) -> Any:
     """Decode msgpack and insist that it re-encodes to the same bytes.
 
-    Raises RemotePeerError (message_too_large, malformed_message, non_canonical_encoding).
+    Raises ConsensusRemotePeerError (message_too_large, malformed_message,
+    non_canonical_encoding). The field checkers below check every leaf's type.
     """
     if not isinstance(data, bytes | bytearray):
-        raise RemotePeerError("malformed_message", "message is not bytes")
-    if len(data) > max_bytes:
-        raise RemotePeerError("message_too_large", f"{len(data)} > {max_bytes} bytes")
+        raise ConsensusRemotePeerError("malformed_message", "message is not bytes")
     try:
-        obj = msgpack.unpackb(
-            bytes(data), raw=False, use_list=True, strict_map_key=True,
-            max_bin_len=max_bytes, max_str_len=1024, max_array_len=4 * limits.MAX_VALIDATORS_COUNT,
-            max_map_len=0, max_ext_len=0,
+        return codec.decode(
+            data, max_bytes=max_bytes, check_leaves=False,
+            max_str_bytes=limits.MAX_MESSAGE_STR_BYTES,
+            max_array_items=limits.MAX_MESSAGE_ARRAY_ITEMS,
         )
-    except Exception as exc:  # msgpack raises several unrelated types on garbage.
-        raise RemotePeerError("malformed_message", f"undecodable: {type(exc).__name__}") from exc
-    if pack(obj) != bytes(data):
-        raise RemotePeerError("non_canonical_encoding", "bytes do not re-encode identically")
-    return obj
+    except CodecError as exc:
+        if exc.fault is CodecFault.TOO_LARGE:
+            raise ConsensusRemotePeerError(
+                "message_too_large", f"{len(data)} > {max_bytes} bytes") from exc
+        if exc.fault is CodecFault.NON_CANONICAL:
+            raise ConsensusRemotePeerError(
+                "non_canonical_encoding", "bytes do not re-encode identically") from exc
+        cause = type(exc.__cause__ or exc).__name__
+        raise ConsensusRemotePeerError("malformed_message", f"undecodable: {cause}") from exc
 
 
 # --- field validators (each names the field it checks) -------------------------------
@@ -93,25 +92,26 @@ def unpack_canonical(data: bytes, max_bytes: int) -> Any:
 
 def _list(obj: Any, name: str, length: int | None = None) -> list[Any]:
     if not isinstance(obj, list):
-        raise RemotePeerError("malformed_message", f"{name} is not an array")
+        raise ConsensusRemotePeerError("malformed_message", f"{name} is not an array")
     if length is not None and len(obj) != length:
-        raise RemotePeerError("malformed_message", f"{name} has {len(obj)} fields, not {length}")
+        raise ConsensusRemotePeerError(
+            "malformed_message", f"{name} has {len(obj)} fields, not {length}")
     return obj
 
 
-def _int(obj: Any, name: str, lo: int = 0, hi: int = MAX_INT) -> int:
+def _int(obj: Any, name: str, lo: int = 0, hi: int = limits.MAX_FIELD_INT) -> int:
     if not isinstance(obj, int) or isinstance(obj, bool):
-        raise RemotePeerError("malformed_message", f"{name} is not an integer")
+        raise ConsensusRemotePeerError("malformed_message", f"{name} is not an integer")
     if not lo <= obj <= hi:
-        raise RemotePeerError("malformed_message", f"{name}={obj} out of [{lo}, {hi}]")
+        raise ConsensusRemotePeerError("malformed_message", f"{name}={obj} out of [{lo}, {hi}]")
     return obj
 
 
 def _bytes(obj: Any, name: str, lo: int, hi: int) -> bytes:
     if not isinstance(obj, bytes):
-        raise RemotePeerError("malformed_message", f"{name} is not bytes")
+        raise ConsensusRemotePeerError("malformed_message", f"{name} is not bytes")
     if not lo <= len(obj) <= hi:
-        raise RemotePeerError("malformed_message", f"{name} has {len(obj)} bytes")
+        raise ConsensusRemotePeerError("malformed_message", f"{name} has {len(obj)} bytes")
     return obj
 
 
@@ -124,7 +124,7 @@ def _signature(obj: Any, name: str = "signature") -> bytes:
 
 
 def _signer(obj: Any) -> ValidatorIndex:
-    return ValidatorIndex(_int(obj, "signer", 0, limits.MAX_VALIDATORS_COUNT - 1))
+    return ValidatorIndex(_int(obj, "signer", 0, limits.MAX_VALIDATORS - 1))
 
 
 def _block(obj: Any) -> bytes:
@@ -219,17 +219,17 @@ def cert_from_obj(obj: Any) -> Certificate | None:
     fields = _list(obj, "certificate", 5)
     phase = _int(fields[0], "certificate.phase")
     if phase not in PHASES:
-        raise RemotePeerError("bad_certificate", f"unknown phase {phase}")
+        raise ConsensusRemotePeerError("bad_certificate", f"unknown phase {phase}")
     sigs_obj = _list(fields[4], "certificate.signatures")
-    if len(sigs_obj) > limits.MAX_VALIDATORS_COUNT:
-        raise RemotePeerError("bad_certificate", "too many signatures")
+    if len(sigs_obj) > limits.MAX_VALIDATORS:
+        raise ConsensusRemotePeerError("bad_certificate", "too many signatures")
     sigs: list[tuple[ValidatorIndex, bytes]] = []
     for pair in sigs_obj:
         pair = _list(pair, "certificate.signature", 2)
         sigs.append((_signer(pair[0]), _signature(pair[1])))
     indexes = [index for index, _ in sigs]
     if indexes != sorted(set(indexes)):
-        raise RemotePeerError("duplicate_signer", "signers not strictly increasing")
+        raise ConsensusRemotePeerError("duplicate_signer", "signers not strictly increasing")
     return Certificate(
         phase, View(_int(fields[1], "view")), Height(_int(fields[2], "height")),
         _digest(fields[3]), tuple(sigs),
@@ -288,14 +288,14 @@ def _vote_from(fields: list[Any], phase: int) -> Vote:
 def _pp_from(obj: Any) -> PrePrepare:
     fields = _list(obj, "preprepare", 7)
     if not _is_kind(fields[0], KIND_PREPREPARE):
-        raise RemotePeerError("malformed_message", "not a preprepare")
+        raise ConsensusRemotePeerError("malformed_message", "not a preprepare")
     return PrePrepare(_vote_from(fields, PHASE_PREPARE), _block(fields[6]))
 
 
 def _vc_from(obj: Any) -> ViewChange:
     fields = _list(obj, "view_change", 8)
     if not _is_kind(fields[0], KIND_VIEW_CHANGE):
-        raise RemotePeerError("malformed_message", "not a view change")
+        raise ConsensusRemotePeerError("malformed_message", "not a view change")
     vc = ViewChange(
         View(_int(fields[1], "view", 1)), Height(_int(fields[2], "height", 1)),
         cert_from_obj(fields[3]), cert_from_obj(fields[4]), _signer(fields[5]),
@@ -303,13 +303,14 @@ def _vc_from(obj: Any) -> ViewChange:
     )
     if vc.last_cert is not None and (vc.last_cert.phase != PHASE_COMMIT
                                      or vc.last_cert.height + 1 != vc.height):
-        raise RemotePeerError("bad_view_change", "last_cert is not the commit below height")
+        raise ConsensusRemotePeerError(
+            "bad_view_change", "last_cert is not the commit below height")
     if vc.last_cert is None and vc.height != 1:
-        raise RemotePeerError("bad_view_change", "height above 1 without last_cert")
+        raise ConsensusRemotePeerError("bad_view_change", "height above 1 without last_cert")
     if vc.prepared is not None and (vc.prepared.phase != PHASE_PREPARE
                                     or vc.prepared.height != vc.height
                                     or vc.prepared.view >= vc.view):
-        raise RemotePeerError("bad_view_change", "prepared certificate does not fit")
+        raise ConsensusRemotePeerError("bad_view_change", "prepared certificate does not fit")
     return vc
 
 
@@ -319,14 +320,14 @@ def _is_kind(obj: Any, kind: int) -> bool:
 
 
 def decode_message(data: bytes) -> Message:
-    """Decode wire bytes. Raises RemotePeerError; signatures are NOT checked here."""
+    """Decode wire bytes. Raises ConsensusRemotePeerError; signatures are NOT checked."""
     obj = unpack_canonical(data, limits.MAX_MESSAGE_BYTES)
     fields = _list(obj, "message")
     if not fields:
-        raise RemotePeerError("malformed_message", "empty array")
+        raise ConsensusRemotePeerError("malformed_message", "empty array")
     kind = fields[0]
     if type(kind) is not int:  # true == 1 and 2.0 == 2 in Python, but not on the wire
-        raise RemotePeerError("unknown_message_kind", f"kind {kind!r}")
+        raise ConsensusRemotePeerError("unknown_message_kind", f"kind {kind!r}")
     if kind == KIND_PREPREPARE:
         return _pp_from(fields)
     if kind in PHASES:
@@ -343,9 +344,10 @@ def decode_message(data: bytes) -> Message:
         _list(fields, "decided", 3)
         cert = cert_from_obj(fields[1])
         if cert is None or cert.phase != PHASE_COMMIT:
-            raise RemotePeerError("bad_certificate", "decided without a commit certificate")
+            raise ConsensusRemotePeerError(
+                "bad_certificate", "decided without a commit certificate")
         return Decided(cert, None if fields[2] is None else _block(fields[2]))
-    raise RemotePeerError("unknown_message_kind", f"kind {kind!r}")
+    raise ConsensusRemotePeerError("unknown_message_kind", f"kind {kind!r}")
 
 
 # --- signatures ------------------------------------------------------------------------
@@ -369,14 +371,14 @@ class Verifier:
         self.verified_count = 0
 
     def __call__(self, public_key: bytes, payload: bytes, signature: bytes) -> bool:
-        key = hashlib.sha256(public_key + signature + payload).digest()
+        key = sha256(public_key + signature + payload)
         hit = self._memo.get(key)
         if hit is not None:
             return hit
         verify_key = self._keys.get(public_key)
         if verify_key is None:
             verify_key = VerifyKey(public_key)
-            if len(self._keys) < limits.MAX_VALIDATORS_COUNT * 4:
+            if len(self._keys) < limits.MAX_VERIFY_KEYS:
                 self._keys[public_key] = verify_key
         self.verified_count += 1
         try:
@@ -398,7 +400,7 @@ def sign_vote(key: SigningKey, chain_id: bytes, phase: int, view: int, height: i
 
 def quorum_size(validators_count: int) -> int:
     """n - f with f = (n-1)//3: any two quorums share f+1 validators (one honest)."""
-    assert 1 <= validators_count <= limits.MAX_VALIDATORS_COUNT
+    assert 1 <= validators_count <= limits.MAX_VALIDATORS
     faults_count = (validators_count - 1) // 3
     quorum = validators_count - faults_count
     assert 2 * quorum - validators_count >= faults_count + 1
@@ -407,20 +409,22 @@ def quorum_size(validators_count: int) -> int:
 
 def check_certificate(cert: Certificate, chain_id: bytes, validators: Sequence[bytes],
                       verify: VerifyFn, quorum: int | None = None) -> None:
-    """Raise ValidationError unless `cert` holds >= quorum valid distinct signatures."""
+    """Raise ConsensusValidationError unless `cert` holds >= quorum valid distinct
+    signatures."""
     need = quorum_size(len(validators)) if quorum is None else quorum
     if len(cert.signatures) < need:
-        raise ValidationError("insufficient_quorum", f"{len(cert.signatures)} < {need}")
+        raise ConsensusValidationError(
+            "insufficient_quorum", f"{len(cert.signatures)} < {need}")
     payload = vote_payload(chain_id, cert.phase, cert.view, cert.height, cert.digest)
     seen: set[int] = set()
     for index, sig in cert.signatures:
         if index >= len(validators):
-            raise ValidationError("unknown_validator", f"signer {index}")
+            raise ConsensusValidationError("unknown_validator", f"signer {index}")
         if index in seen:
-            raise ValidationError("duplicate_signer", f"signer {index}")
+            raise ConsensusValidationError("duplicate_signer", f"signer {index}")
         seen.add(index)
         if not verify(validators[index], payload, sig):
-            raise ValidationError("bad_signature", f"signer {index}")
+            raise ConsensusValidationError("bad_signature", f"signer {index}")
 
 
 def encode_certificate(cert: Certificate) -> bytes:
@@ -429,10 +433,11 @@ def encode_certificate(cert: Certificate) -> bytes:
 
 
 def decode_certificate(data: bytes) -> Certificate:
-    """Decode certificate bytes; raises RemotePeerError. Signatures are not checked."""
+    """Decode certificate bytes; raises ConsensusRemotePeerError. Signatures are not
+    checked."""
     cert = cert_from_obj(unpack_canonical(data, limits.MAX_CERTIFICATE_BYTES))
     if cert is None:
-        raise RemotePeerError("bad_certificate", "nil certificate")
+        raise ConsensusRemotePeerError("bad_certificate", "nil certificate")
     return cert
 
 
@@ -444,14 +449,16 @@ def verify_certificate(cert_bytes: bytes, height: int, digest: bytes,
     For the node's catch-up and sync from untrusted peers: decodes the commit
     certificate and checks phase, height, digest and a quorum (n - f) of valid Ed25519
     signatures of distinct validators. Returns the decoded certificate; raises
-    ValidationError (or its subclass RemotePeerError) with a code from ERROR_CODES.
+    ConsensusValidationError (or its subclass ConsensusRemotePeerError) with a code from
+    ERROR_CODES.
     """
     cert = decode_certificate(cert_bytes)
     if cert.phase != PHASE_COMMIT:
-        raise ValidationError("bad_certificate", "not a commit certificate")
+        raise ConsensusValidationError("bad_certificate", "not a commit certificate")
     if cert.height != height:
-        raise ValidationError("wrong_height", f"certificate for {cert.height}, not {height}")
+        raise ConsensusValidationError(
+            "wrong_height", f"certificate for {cert.height}, not {height}")
     if cert.digest != digest:
-        raise ValidationError("digest_mismatch", "certificate is for another block")
+        raise ConsensusValidationError("digest_mismatch", "certificate is for another block")
     check_certificate(cert, chain_id, validators, verify or Verifier())
     return cert

@@ -50,12 +50,12 @@ connection at most once per direction; a node relays it after its handler return
 be `broadcast` by it later, once, to every neighbour but the one it came from. Handlers
 of one peer run one at a time, in arrival order, each bounded by `handler_timeout_ms`;
 request handlers run concurrently (at most `max_inbound_requests_per_peer` per peer).
-Errors: `LocalProtocolError` for API misuse, `RequestError` for a failed `request()`;
+Errors: `P2PLocalProtocolError` for API misuse, `RequestError` for a failed `request()`;
 each carries a `Reason` (see `p2p.errors`).
 """
 
 from p2p.banlist import BanStore, JsonFileBanStore
-from p2p.errors import LocalProtocolError, P2PError, Reason, RemotePeerError, RequestError
+from p2p.errors import P2PError, P2PLocalProtocolError, P2PRemotePeerError, Reason, RequestError
 from p2p.limits import P2PLimits
 from p2p.service import (
     DirectHandler,
@@ -73,7 +73,7 @@ __all__ = [
     "DirectHandler",
     "GossipHandler",
     "JsonFileBanStore",
-    "LocalProtocolError",
+    "P2PLocalProtocolError",
     "P2PError",
     "P2PLimits",
     "P2PService",
@@ -82,7 +82,7 @@ __all__ = [
     "PeerRow",
     "PersistentPeer",
     "Reason",
-    "RemotePeerError",
+    "P2PRemotePeerError",
     "RequestError",
     "RequestHandler",
 ]

@@ -13,6 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Protocol
 
+from base.limits import PUBLIC_KEY_BYTES
+
 
 class BanStore(Protocol):
     """Where bans survive a restart. `load` may return expired entries; they are dropped."""
@@ -41,7 +43,7 @@ class JsonFileBanStore:
                 key = bytes.fromhex(key_hex)
             except ValueError:
                 continue
-            if len(key) == 32 and isinstance(until, int | float):
+            if len(key) == PUBLIC_KEY_BYTES and isinstance(until, int | float):
                 bans[key] = float(until)
         return bans
 
@@ -71,7 +73,7 @@ class BanList:
 
     def ban(self, key: bytes, duration_ms: int) -> None:
         """Ban `key` for `duration_ms` from now (extends, never shortens, a ban)."""
-        assert len(key) == 32
+        assert len(key) == PUBLIC_KEY_BYTES
         assert duration_ms > 0
         until = self._clock() + duration_ms / 1000
         self._until[key] = max(until, self._until.get(key, 0.0))

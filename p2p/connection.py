@@ -6,7 +6,7 @@ or in bytes; the owner then closes the connection with `send_queue_full`), so wh
 peer can make us buffer is bounded in bytes whether or not it reads. Received application
 messages go through a bounded inbound queue to the owner's `connection_message`; when that
 queue is full the reader waits, which pushes back on the peer through TCP. Protocol
-violations close the connection with the `RemotePeerError`'s reason; `close()` is
+violations close the connection with the `P2PRemotePeerError`'s reason; `close()` is
 idempotent and reports exactly once to `connection_closed`.
 
 A duplicate connection is *retired* rather than cut: it stops taking new messages, sends
@@ -26,9 +26,15 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from p2p.crypto import parse_frame_header
-from p2p.errors import Reason, RemotePeerError, RequestError
+from p2p.errors import P2PRemotePeerError, Reason, RequestError
 from p2p.handshake import HandshakeResult
-from p2p.limits import FRAME_COUNTER_BYTES, FRAME_LENGTH_BYTES, MIN_FRAME_BYTES, P2PLimits
+from p2p.limits import (
+    FRAME_COUNTER_BYTES,
+    FRAME_LENGTH_BYTES,
+    MAX_PEER_REASON_CHARS,
+    MIN_FRAME_BYTES,
+    P2PLimits,
+)
 from p2p.messages import (
     Direct,
     Goodbye,
@@ -237,16 +243,16 @@ class Connection:
         header = await self._reader.readexactly(HEADER_BYTES)
         length, _ = parse_frame_header(header)
         if length > self.limits.max_frame_bytes:
-            raise RemotePeerError(Reason.OVERSIZED_FRAME, f"length {length}")
+            raise P2PRemotePeerError(Reason.OVERSIZED_FRAME, f"length {length}")
         if length < MIN_FRAME_BYTES:
-            raise RemotePeerError(Reason.UNDERSIZED_FRAME, f"length {length}")
+            raise P2PRemotePeerError(Reason.UNDERSIZED_FRAME, f"length {length}")
         ciphertext = await self._reader.readexactly(length - FRAME_COUNTER_BYTES)
         now_s = time.monotonic()
         frame_bytes = HEADER_BYTES + len(ciphertext)
         if not self._messages_bucket.take(1, now_s) or not self._bytes_bucket.take(
             frame_bytes, now_s
         ):
-            raise RemotePeerError(Reason.RATE_LIMITED, "token bucket empty")
+            raise P2PRemotePeerError(Reason.RATE_LIMITED, "token bucket empty")
         plaintext = self._cipher.open_frame(header, ciphertext)
         self._last_recv_s = now_s
         self.stats.bytes_in += frame_bytes
@@ -259,7 +265,7 @@ class Connection:
                 plaintext = await self._read_frame()
                 message = decode(plaintext, max_pex_addresses=self.limits.max_pex_addresses)
                 await self._on_message(message)
-        except RemotePeerError as error:
+        except P2PRemotePeerError as error:
             self.close(error.reason, error.message)
         except (asyncio.IncompleteReadError, ConnectionError, OSError) as exc:
             self.close(Reason.CONNECTION_LOST, type(exc).__name__)
@@ -276,7 +282,7 @@ class Connection:
                     if ok:
                         future.set_result(payload)
                     else:
-                        text = payload.decode(errors="replace")[:64]
+                        text = payload.decode(errors="replace")[:MAX_PEER_REASON_CHARS]
                         future.set_exception(RequestError(Reason.REQUEST_FAILED, text))
             case Goodbye():
                 self._goodbye_received = True

@@ -15,29 +15,38 @@ import hashlib
 import hmac
 import struct
 
-import msgpack  # type: ignore[import-untyped]
 from nacl.bindings import (
     crypto_aead_chacha20poly1305_ietf_decrypt,
     crypto_aead_chacha20poly1305_ietf_encrypt,
 )
 from nacl.exceptions import CryptoError
 
-from p2p.errors import Reason, RemotePeerError
-from p2p.limits import FRAME_COUNTER_BYTES, FRAME_LENGTH_BYTES, MIN_FRAME_BYTES
+from base.codec import pack
+from base.hashing import sha256
+from base.limits import DIGEST_BYTES
+from p2p.errors import P2PRemotePeerError, Reason
+from p2p.limits import (
+    AEAD_TAG_BYTES,
+    FRAME_COUNTER_BYTES,
+    FRAME_LENGTH_BYTES,
+    MAX_FRAME_COUNTER,
+    MAX_HKDF_OUTPUT_BYTES,
+    MIN_FRAME_BYTES,
+)
+from p2p.limits import KEY_BYTES as KEY_BYTES
 
-KEY_BYTES = 32
 TRANSCRIPT_LABEL = b"agora-p2p/transcript"
 SESSION_KEYS_LABEL = b"agora-p2p/session-keys"
 INITIATOR_SIGN_LABEL = b"agora-p2p/initiator-signs"
 RESPONDER_SIGN_LABEL = b"agora-p2p/responder-signs"
-MAX_COUNTER = 2**64 - 1
 _HEADER = struct.Struct(">IQ")
 assert _HEADER.size == FRAME_LENGTH_BYTES + FRAME_COUNTER_BYTES
 
 
 def hkdf_sha256(ikm: bytes, salt: bytes, info: bytes, length_bytes: int) -> bytes:
-    """HKDF-SHA256 (RFC 5869) extract-then-expand; `length_bytes` at most 255 * 32."""
-    assert 0 < length_bytes <= 255 * 32, length_bytes
+    """HKDF-SHA256 (RFC 5869) extract-then-expand; `length_bytes` at most
+    MAX_HKDF_OUTPUT_BYTES."""
+    assert 0 < length_bytes <= MAX_HKDF_OUTPUT_BYTES, length_bytes
     prk = hmac.new(salt, ikm, hashlib.sha256).digest()
     okm = b""
     block = b""
@@ -63,27 +72,16 @@ def transcript_hash(
     """SHA-256 of the canonical handshake transcript that both identities sign."""
     for key in (ephemeral_initiator, ephemeral_responder, identity_initiator, identity_responder):
         assert len(key) == KEY_BYTES, len(key)
-    packed = msgpack.packb(
-        [
-            TRANSCRIPT_LABEL,
-            version,
-            chain_id,
-            ephemeral_initiator,
-            ephemeral_responder,
-            identity_initiator,
-            identity_responder,
-            listen_port_initiator,
-            listen_port_responder,
-        ],
-        use_bin_type=True,
-    )
-    return hashlib.sha256(packed).digest()
+    return sha256(pack([
+        TRANSCRIPT_LABEL, version, chain_id, ephemeral_initiator, ephemeral_responder,
+        identity_initiator, identity_responder, listen_port_initiator, listen_port_responder,
+    ]))
 
 
 def session_keys(shared_secret: bytes, transcript: bytes) -> tuple[bytes, bytes]:
     """(initiator-to-responder key, responder-to-initiator key) from the X25519 secret."""
     assert len(shared_secret) == KEY_BYTES
-    assert len(transcript) == 32
+    assert len(transcript) == DIGEST_BYTES
     okm = hkdf_sha256(shared_secret, transcript, SESSION_KEYS_LABEL, 2 * KEY_BYTES)
     return okm[:KEY_BYTES], okm[KEY_BYTES:]
 
@@ -103,7 +101,7 @@ class SessionCipher:
     """Seals outgoing and opens incoming frames of one connection, counting each direction.
 
     `seal` must be called in the order frames are written; `open_frame` in the order they
-    are read. `open_frame` raises `RemotePeerError` with `undersized_frame`,
+    are read. `open_frame` raises `P2PRemotePeerError` with `undersized_frame`,
     `bad_frame_tag`, `replayed_frame` or `reordered_frame`; after any error the connection
     must be closed (the cipher's state is no longer meaningful).
     """
@@ -120,8 +118,8 @@ class SessionCipher:
     def seal(self, plaintext: bytes) -> bytes:
         """The complete frame (header + ciphertext) for `plaintext`; advances the counter."""
         counter = self.send_counter
-        assert counter < MAX_COUNTER, "send counter exhausted"
-        length = FRAME_COUNTER_BYTES + len(plaintext) + 16
+        assert counter < MAX_FRAME_COUNTER, "send counter exhausted"
+        length = FRAME_COUNTER_BYTES + len(plaintext) + AEAD_TAG_BYTES
         header = _HEADER.pack(length, counter)
         ciphertext = crypto_aead_chacha20poly1305_ietf_encrypt(
             plaintext, header, _nonce(counter), self._send_key
@@ -135,17 +133,17 @@ class SessionCipher:
         """The plaintext of a frame read as `header` (12 bytes) then `ciphertext`."""
         length, counter = parse_frame_header(header)
         if length < MIN_FRAME_BYTES:
-            raise RemotePeerError(Reason.UNDERSIZED_FRAME, f"length {length}")
+            raise P2PRemotePeerError(Reason.UNDERSIZED_FRAME, f"length {length}")
         assert len(ciphertext) == length - FRAME_COUNTER_BYTES
         try:
             plaintext = crypto_aead_chacha20poly1305_ietf_decrypt(
                 ciphertext, header, _nonce(counter), self._recv_key
             )
         except CryptoError as exc:
-            raise RemotePeerError(Reason.BAD_FRAME_TAG, f"counter {counter}") from exc
+            raise P2PRemotePeerError(Reason.BAD_FRAME_TAG, f"counter {counter}") from exc
         if counter < self.recv_counter:
-            raise RemotePeerError(Reason.REPLAYED_FRAME, f"{counter} < {self.recv_counter}")
+            raise P2PRemotePeerError(Reason.REPLAYED_FRAME, f"{counter} < {self.recv_counter}")
         if counter > self.recv_counter:
-            raise RemotePeerError(Reason.REORDERED_FRAME, f"{counter} > {self.recv_counter}")
+            raise P2PRemotePeerError(Reason.REORDERED_FRAME, f"{counter} > {self.recv_counter}")
         self.recv_counter = counter + 1
         return bytes(plaintext)

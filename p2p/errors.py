@@ -1,8 +1,8 @@
 """Every reason the P2P layer closes a connection, rejects a peer or fails a call.
 
 Each reason has a stable snake_case name (logged, counted in `P2PService.metrics()`, shown
-by the RPC) and a one-line meaning. `RemotePeerError` means the peer broke the protocol
-(the connection is closed with that reason); `LocalProtocolError` means our caller misused
+by the RPC) and a one-line meaning. `P2PRemotePeerError` means the peer broke the protocol
+(the connection is closed with that reason); `P2PLocalProtocolError` means our caller misused
 the API (nothing is sent). `docs/P2P.md` lists the same table.
 """
 
@@ -94,11 +94,11 @@ class P2PError(Exception):
         self.message = message
 
 
-class RemotePeerError(P2PError):
+class P2PRemotePeerError(P2PError):
     """The peer broke the protocol; the connection it came on is closed with `reason`."""
 
 
-class LocalProtocolError(P2PError):
+class P2PLocalProtocolError(P2PError):
     """Our caller misused the API (bad argument, unknown peer); nothing was sent."""
 
 

@@ -21,13 +21,15 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import msgpack  # type: ignore[import-untyped]
 import nacl.exceptions
 from nacl.bindings import crypto_scalarmult
 from nacl.exceptions import BadSignatureError
 from nacl.public import PrivateKey
 from nacl.signing import SigningKey, VerifyKey
 
+from base import codec
+from base.codec import CodecError
+from base.limits import MAX_PORT, SIGNATURE_BYTES
 from p2p.crypto import (
     INITIATOR_SIGN_LABEL,
     KEY_BYTES,
@@ -36,15 +38,16 @@ from p2p.crypto import (
     session_keys,
     transcript_hash,
 )
-from p2p.errors import Reason, RemotePeerError
-from p2p.limits import MAX_CHAIN_ID_BYTES, PROTOCOL_VERSION
+from p2p.errors import P2PRemotePeerError, Reason
+from p2p.limits import MAX_CHAIN_ID_BYTES, MAX_PEER_REASON_CHARS, PROTOCOL_VERSION
 
 MAGIC = "agora-p2p"
-SIGNATURE_BYTES = 64
 _LENGTH = struct.Struct(">I")
 
 IdentityCheck = Callable[[bytes], Reason | None]
 """Called with the peer's claimed identity key; returns a rejection reason or None."""
+_Hello = tuple[bytes, bytes, int]
+"""(ephemeral key, identity key, listen port) of one side's HELLO."""
 
 
 @dataclass(frozen=True)
@@ -66,7 +69,7 @@ async def read_handshake_message(
     reader: asyncio.StreamReader, max_message_bytes: int,
     first_byte_timeout_s: float | None = None,
 ) -> list[Any]:
-    """One handshake message; raises RemotePeerError(bad_handshake / rejected_by_peer, and
+    """One handshake message; raises P2PRemotePeerError(bad_handshake / rejected_by_peer, and
     first_byte_timeout when `first_byte_timeout_s` is given and nothing arrives in it)."""
     try:
         if first_byte_timeout_s is None:
@@ -75,32 +78,36 @@ async def read_handshake_message(
             try:
                 first = await asyncio.wait_for(reader.readexactly(1), first_byte_timeout_s)
             except TimeoutError as exc:
-                raise RemotePeerError(Reason.FIRST_BYTE_TIMEOUT,
+                raise P2PRemotePeerError(Reason.FIRST_BYTE_TIMEOUT,
                                       f"nothing in {first_byte_timeout_s}s") from exc
             prefix = first + await reader.readexactly(_LENGTH.size - 1)
         (length,) = _LENGTH.unpack(prefix)
         if not 0 < length <= max_message_bytes:
-            raise RemotePeerError(Reason.BAD_HANDSHAKE, f"message length {length}")
+            raise P2PRemotePeerError(Reason.BAD_HANDSHAKE, f"message length {length}")
         raw = await reader.readexactly(length)
     except asyncio.IncompleteReadError as exc:
-        raise RemotePeerError(Reason.CONNECTION_LOST, "eof during handshake") from exc
+        raise P2PRemotePeerError(Reason.CONNECTION_LOST, "eof during handshake") from exc
     try:
-        message = msgpack.unpackb(raw, raw=False, strict_map_key=True)
-    except Exception as exc:  # msgpack raises several unrelated types on garbage
-        raise RemotePeerError(Reason.BAD_HANDSHAKE, "not msgpack") from exc
+        # Read with the shared codec; handshake messages are checked field by field, not
+        # for their canonical form (nothing of them is hashed as received).
+        message = codec.decode(raw, max_bytes=max_message_bytes, check_leaves=False,
+                               canonical=False)
+    except CodecError as exc:
+        raise P2PRemotePeerError(Reason.BAD_HANDSHAKE, "not msgpack") from exc
     if not isinstance(message, list) or len(message) < 3 or message[0] != MAGIC:
-        raise RemotePeerError(Reason.BAD_HANDSHAKE, "not an agora handshake")
+        raise P2PRemotePeerError(Reason.BAD_HANDSHAKE, "not an agora handshake")
     if message[1] == "reject":
-        raise RemotePeerError(Reason.REJECTED_BY_PEER, str(message[2])[:64])
+        reason = str(message[2])[:MAX_PEER_REASON_CHARS]
+        raise P2PRemotePeerError(Reason.REJECTED_BY_PEER, reason)
     return message
 
 
 def _write(writer: asyncio.StreamWriter, message: list[Any]) -> None:
-    raw = msgpack.packb(message, use_bin_type=True)
+    raw = codec.pack(message)
     writer.write(_LENGTH.pack(len(raw)) + raw)
 
 
-async def _reject(writer: asyncio.StreamWriter, error: RemotePeerError) -> None:
+async def _reject(writer: asyncio.StreamWriter, error: P2PRemotePeerError) -> None:
     """Tell the peer why (best effort) before the caller closes."""
     if error.reason in (Reason.CONNECTION_LOST, Reason.REJECTED_BY_PEER):
         return
@@ -111,25 +118,23 @@ async def _reject(writer: asyncio.StreamWriter, error: RemotePeerError) -> None:
         pass
 
 
-def _validate_hello(
-    message: list[Any], *, chain_id: str, with_signature: bool
-) -> tuple[bytes, bytes, int]:
+def _validate_hello(message: list[Any], *, chain_id: str, with_signature: bool) -> _Hello:
     """(ephemeral key, identity key, listen port) of a HELLO, checked field by field."""
     if message[1] != PROTOCOL_VERSION:
-        raise RemotePeerError(Reason.VERSION_MISMATCH, f"peer version {message[1]!r}")
+        raise P2PRemotePeerError(Reason.VERSION_MISMATCH, f"peer version {message[1]!r}")
     if len(message) != (7 if with_signature else 6):
-        raise RemotePeerError(Reason.BAD_HANDSHAKE, "hello has the wrong field count")
+        raise P2PRemotePeerError(Reason.BAD_HANDSHAKE, "hello has the wrong field count")
     peer_chain = message[2]
     if not isinstance(peer_chain, str) or len(peer_chain.encode()) > MAX_CHAIN_ID_BYTES:
-        raise RemotePeerError(Reason.BAD_HANDSHAKE, "chain id field")
+        raise P2PRemotePeerError(Reason.BAD_HANDSHAKE, "chain id field")
     if peer_chain != chain_id:
-        raise RemotePeerError(Reason.WRONG_CHAIN_ID, f"peer chain {peer_chain!r}")
+        raise P2PRemotePeerError(Reason.WRONG_CHAIN_ID, f"peer chain {peer_chain!r}")
     ephemeral, identity, port = message[3], message[4], message[5]
     for name, key in (("ephemeral", ephemeral), ("identity", identity)):
         if not isinstance(key, bytes) or len(key) != KEY_BYTES:
-            raise RemotePeerError(Reason.BAD_HANDSHAKE, f"{name} key field")
-    if not isinstance(port, int) or not 0 <= port <= 65535:
-        raise RemotePeerError(Reason.BAD_HANDSHAKE, "listen port field")
+            raise P2PRemotePeerError(Reason.BAD_HANDSHAKE, f"{name} key field")
+    if not isinstance(port, int) or not 0 <= port <= MAX_PORT:
+        raise P2PRemotePeerError(Reason.BAD_HANDSHAKE, "listen port field")
     return ephemeral, identity, port
 
 
@@ -139,19 +144,38 @@ def _shared_secret(private: PrivateKey, peer_ephemeral: bytes) -> bytes:
     try:
         shared = crypto_scalarmult(bytes(private), peer_ephemeral)
     except nacl.exceptions.RuntimeError as exc:
-        raise RemotePeerError(Reason.BAD_KEY_EXCHANGE, "low-order ephemeral key") from exc
+        raise P2PRemotePeerError(Reason.BAD_KEY_EXCHANGE, "low-order ephemeral key") from exc
     if shared == bytes(KEY_BYTES):
-        raise RemotePeerError(Reason.BAD_KEY_EXCHANGE, "low-order ephemeral key")
+        raise P2PRemotePeerError(Reason.BAD_KEY_EXCHANGE, "low-order ephemeral key")
     return bytes(shared)
+
+
+def _agree(ephemeral: PrivateKey, own: _Hello, peer: _Hello, *, chain_id: str,
+           check_identity: IdentityCheck, outbound: bool) -> tuple[bytes, bytes]:
+    """(shared secret, transcript hash) once the peer's HELLO named a key we accept;
+    raises P2PRemotePeerError with the reason `check_identity` gives, or bad_key_exchange."""
+    peer_eph, peer_key, _ = peer
+    rejection = check_identity(peer_key)
+    if rejection is not None:
+        raise P2PRemotePeerError(rejection, peer_key.hex()[:16])
+    shared = _shared_secret(ephemeral, peer_eph)
+    initiator, responder = (own, peer) if outbound else (peer, own)
+    transcript = transcript_hash(
+        version=PROTOCOL_VERSION, chain_id=chain_id,
+        ephemeral_initiator=initiator[0], ephemeral_responder=responder[0],
+        identity_initiator=initiator[1], identity_responder=responder[1],
+        listen_port_initiator=initiator[2], listen_port_responder=responder[2],
+    )
+    return shared, transcript
 
 
 def _verify(identity: bytes, label: bytes, transcript: bytes, signature: Any) -> None:
     if not isinstance(signature, bytes) or len(signature) != SIGNATURE_BYTES:
-        raise RemotePeerError(Reason.BAD_HANDSHAKE, "signature field")
+        raise P2PRemotePeerError(Reason.BAD_HANDSHAKE, "signature field")
     try:
         VerifyKey(identity).verify(label + transcript, signature)
     except (BadSignatureError, ValueError) as exc:
-        raise RemotePeerError(Reason.BAD_SIGNATURE, "transcript signature") from exc
+        raise P2PRemotePeerError(Reason.BAD_SIGNATURE, "transcript signature") from exc
 
 
 async def handshake_initiator(
@@ -164,7 +188,7 @@ async def handshake_initiator(
     check_identity: IdentityCheck,
     max_message_bytes: int,
 ) -> HandshakeResult:
-    """Run the initiator side; raises RemotePeerError with the rejection reason."""
+    """Run the initiator side; raises P2PRemotePeerError with the rejection reason."""
     ephemeral = PrivateKey.generate()
     own_key = bytes(identity.verify_key)
     own_eph = bytes(ephemeral.public_key)
@@ -172,21 +196,13 @@ async def handshake_initiator(
     try:
         await writer.drain()
         message = await read_handshake_message(reader, max_message_bytes)
-        peer_eph, peer_key, peer_port = _validate_hello(
-            message, chain_id=chain_id, with_signature=True
-        )
-        rejection = check_identity(peer_key)
-        if rejection is not None:
-            raise RemotePeerError(rejection, peer_key.hex()[:16])
-        shared = _shared_secret(ephemeral, peer_eph)
-        transcript = transcript_hash(
-            version=PROTOCOL_VERSION, chain_id=chain_id,
-            ephemeral_initiator=own_eph, ephemeral_responder=peer_eph,
-            identity_initiator=own_key, identity_responder=peer_key,
-            listen_port_initiator=listen_port, listen_port_responder=peer_port,
-        )
+        peer = _validate_hello(message, chain_id=chain_id, with_signature=True)
+        peer_eph, peer_key, peer_port = peer
+        shared, transcript = _agree(ephemeral, (own_eph, own_key, listen_port), peer,
+                                    chain_id=chain_id, check_identity=check_identity,
+                                    outbound=True)
         _verify(peer_key, RESPONDER_SIGN_LABEL, transcript, message[6])
-    except RemotePeerError as error:
+    except P2PRemotePeerError as error:
         await _reject(writer, error)
         raise
     signature = identity.sign(INITIATOR_SIGN_LABEL + transcript).signature
@@ -210,7 +226,7 @@ async def handshake_responder(
     max_message_bytes: int,
     first_byte_timeout_s: float | None = None,
 ) -> HandshakeResult:
-    """Run the responder side; raises RemotePeerError with the rejection reason.
+    """Run the responder side; raises P2PRemotePeerError with the rejection reason.
 
     `check_identity` runs as soon as the HELLO has named a key (the caller may give the
     connection a slot reserved for that key there); `first_byte_timeout_s` bounds the wait
@@ -220,28 +236,20 @@ async def handshake_responder(
     own_eph = bytes(ephemeral.public_key)
     try:
         hello = await read_handshake_message(reader, max_message_bytes, first_byte_timeout_s)
-        peer_eph, peer_key, peer_port = _validate_hello(
-            hello, chain_id=chain_id, with_signature=False
-        )
-        rejection = check_identity(peer_key)
-        if rejection is not None:
-            raise RemotePeerError(rejection, peer_key.hex()[:16])
-        shared = _shared_secret(ephemeral, peer_eph)
-        transcript = transcript_hash(
-            version=PROTOCOL_VERSION, chain_id=chain_id,
-            ephemeral_initiator=peer_eph, ephemeral_responder=own_eph,
-            identity_initiator=peer_key, identity_responder=own_key,
-            listen_port_initiator=peer_port, listen_port_responder=listen_port,
-        )
+        peer = _validate_hello(hello, chain_id=chain_id, with_signature=False)
+        peer_eph, peer_key, peer_port = peer
+        shared, transcript = _agree(ephemeral, (own_eph, own_key, listen_port), peer,
+                                    chain_id=chain_id, check_identity=check_identity,
+                                    outbound=False)
         signature = identity.sign(RESPONDER_SIGN_LABEL + transcript).signature
         _write(writer, [MAGIC, PROTOCOL_VERSION, chain_id, own_eph, own_key, listen_port,
                         signature])
         await writer.drain()
         auth = await read_handshake_message(reader, max_message_bytes)
         if len(auth) != 3 or auth[1] != "auth":
-            raise RemotePeerError(Reason.BAD_HANDSHAKE, "expected auth")
+            raise P2PRemotePeerError(Reason.BAD_HANDSHAKE, "expected auth")
         _verify(peer_key, INITIATOR_SIGN_LABEL, transcript, auth[2])
-    except RemotePeerError as error:
+    except P2PRemotePeerError as error:
         await _reject(writer, error)
         raise
     recv_key, send_key = session_keys(shared, transcript)

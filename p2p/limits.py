@@ -17,7 +17,13 @@ PROTOCOL_VERSION = 1
 # AEAD output (plaintext + 16-byte tag); `length` counts counter + ciphertext.
 FRAME_LENGTH_BYTES = 4
 FRAME_COUNTER_BYTES = 8
+MAX_FRAME_COUNTER = 2**64 - 1
+"""The last counter a direction may use (64 bits); the connection would have to close."""
 AEAD_TAG_BYTES = 16
+KEY_BYTES = 32
+"""X25519 keys and secrets, and the ChaCha20-Poly1305 key of each direction."""
+MAX_HKDF_OUTPUT_BYTES = 255 * 32
+"""RFC 5869: HKDF-SHA256 gives at most 255 blocks of 32 bytes."""
 MAX_FRAME_BYTES = 4 * 1024 * 1024
 """Largest value of a frame's length prefix; one byte more closes with `oversized_frame`."""
 MIN_FRAME_BYTES = FRAME_COUNTER_BYTES + AEAD_TAG_BYTES
@@ -26,6 +32,10 @@ ENVELOPE_OVERHEAD_BYTES = 256
 MAX_PAYLOAD_BYTES = MAX_FRAME_BYTES - MIN_FRAME_BYTES - ENVELOPE_OVERHEAD_BYTES
 MAX_KIND_BYTES = 32
 """Longest message kind (UTF-8 bytes)."""
+MAX_HOST_BYTES = 255
+"""Longest host name in a PEX address (UTF-8 bytes), as DNS allows."""
+MAX_PEER_REASON_CHARS = 64
+"""Characters kept of the reason a peer gives: a GOODBYE, a REJECT, a failed response."""
 
 # Handshake.
 MAX_HANDSHAKE_MESSAGE_BYTES = 1024
@@ -107,6 +117,8 @@ MISBEHAVIOUR_DECAY_POINTS_PER_MIN = 10
 """Points forgotten per minute, so a rare fault (a version skew) never adds up to a ban."""
 
 assert MIN_FRAME_BYTES < MAX_FRAME_BYTES
+assert MAX_FRAME_COUNTER == 2 ** (8 * FRAME_COUNTER_BYTES) - 1
+assert 2 * KEY_BYTES <= MAX_HKDF_OUTPUT_BYTES
 assert MAX_PAYLOAD_BYTES + ENVELOPE_OVERHEAD_BYTES + MIN_FRAME_BYTES <= MAX_FRAME_BYTES
 assert MAX_KIND_BYTES < ENVELOPE_OVERHEAD_BYTES // 2
 assert MAX_CHAIN_ID_BYTES < MAX_HANDSHAKE_MESSAGE_BYTES // 2
@@ -133,7 +145,7 @@ class P2PLimits:
     """The limits one `P2PService` runs with; every field defaults to its constant above.
 
     Construct with keyword overrides (`P2PLimits(max_frame_bytes=4096)`); raises
-    `LocalProtocolError("bad_limits")` when the relations above do not hold.
+    `P2PLocalProtocolError("bad_limits")` when the relations above do not hold.
     """
 
     max_frame_bytes: int = MAX_FRAME_BYTES
@@ -177,7 +189,7 @@ class P2PLimits:
     misbehaviour_decay_points_per_min: int = MISBEHAVIOUR_DECAY_POINTS_PER_MIN
 
     def __post_init__(self) -> None:
-        from p2p.errors import LocalProtocolError, Reason
+        from p2p.errors import P2PLocalProtocolError, Reason
 
         checks = {
             "max_frame_bytes": MIN_FRAME_BYTES + ENVELOPE_OVERHEAD_BYTES < self.max_frame_bytes
@@ -207,7 +219,7 @@ class P2PLimits:
         }
         for field_name, ok in checks.items():
             if not ok:
-                raise LocalProtocolError(Reason.BAD_LIMITS, f"limit out of range: {field_name}")
+                raise P2PLocalProtocolError(Reason.BAD_LIMITS, f"limit out of range: {field_name}")
 
     @property
     def max_payload_bytes(self) -> int:

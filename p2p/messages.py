@@ -1,25 +1,25 @@
 """The messages carried inside encrypted frames, and their one canonical encoding.
 
 Each message is a msgpack array whose first element is its `MessageType`. `decode` checks
-every field and raises `RemotePeerError(bad_message)` on anything else; `encode(decode(b))
+every field and raises `P2PRemotePeerError(bad_message)` on anything else; `encode(decode(b))
 == b` for every accepted `b` (non-canonical input is rejected).
 """
 
 from __future__ import annotations
 
-import hashlib
 from dataclasses import dataclass
 from enum import IntEnum
 from typing import Any
 
-import msgpack  # type: ignore[import-untyped]
-
-from p2p.errors import Reason, RemotePeerError
-from p2p.limits import MAX_KIND_BYTES
+from base import codec
+from base.codec import CodecError
+from base.hashing import sha256
+from base.limits import PUBLIC_KEY_BYTES
+from p2p.errors import P2PRemotePeerError, Reason
+from p2p.limits import MAX_FRAME_BYTES, MAX_HOST_BYTES, MAX_KIND_BYTES, MAX_PEER_REASON_CHARS
 
 PeerAddress = tuple[bytes, str, int]
 """(identity key, host, port) as exchanged by PEX."""
-MAX_HOST_BYTES = 255
 
 
 class MessageType(IntEnum):
@@ -91,7 +91,7 @@ Message = Ping | Pong | Gossip | Direct | Request | Response | PexRequest | PexR
 
 def gossip_id(kind: str, payload: bytes) -> bytes:
     """The hash that identifies a gossip message in every node's seen-cache."""
-    return hashlib.sha256(msgpack.packb([kind, payload], use_bin_type=True)).digest()
+    return sha256(codec.pack([kind, payload]))
 
 
 def validate_kind(kind: Any) -> str:
@@ -123,7 +123,7 @@ def encode(message: Message) -> bytes:
             fields = [MessageType.PEX_RESPONSE, [list(a) for a in addresses]]
         case Goodbye(reason):
             fields = [MessageType.GOODBYE, reason]
-    return bytes(msgpack.packb(fields, use_bin_type=True))
+    return codec.pack(fields)
 
 
 def _u64(value: Any) -> int:
@@ -142,7 +142,7 @@ def _address(value: Any) -> PeerAddress:
     if not isinstance(value, list) or len(value) != 3:
         raise ValueError("address shape")
     key, host, port = value
-    if not isinstance(key, bytes) or len(key) != 32:
+    if not isinstance(key, bytes) or len(key) != PUBLIC_KEY_BYTES:
         raise ValueError("address key")
     if not isinstance(host, str) or not 0 < len(host.encode()) <= MAX_HOST_BYTES:
         raise ValueError("address host")
@@ -172,19 +172,22 @@ def _decode_fields(fields: list[Any], max_pex_addresses: int) -> Message:
             raise ValueError("too many pex addresses")
         return PexResponse(tuple(_address(a) for a in rest[0]))
     if tag == MessageType.GOODBYE and len(rest) == 1 and isinstance(rest[0], str):
-        return Goodbye(rest[0][:64])
+        return Goodbye(rest[0][:MAX_PEER_REASON_CHARS])
     raise ValueError(f"unknown message shape, tag {tag!r}")
 
 
 def decode(raw: bytes, *, max_pex_addresses: int) -> Message:
-    """The message in `raw`; raises RemotePeerError(bad_message) on malformed input."""
+    """The message in `raw`; raises P2PRemotePeerError(bad_message) on malformed input."""
     try:
-        fields = msgpack.unpackb(raw, raw=False, strict_map_key=True)
+        # The shared codec reads; the canonical check is on the decoded message below.
+        fields = codec.decode(raw, max_bytes=MAX_FRAME_BYTES, check_leaves=False,
+                              canonical=False)
         if not isinstance(fields, list) or not fields or isinstance(fields[0], bool):
             raise ValueError("not a tagged array")
         message = _decode_fields(fields, max_pex_addresses)
-    except Exception as exc:  # msgpack and the validators raise several types
-        raise RemotePeerError(Reason.BAD_MESSAGE, str(exc)[:80]) from exc
+    except Exception as exc:  # the codec and the validators raise several types
+        detail = exc.__cause__ if isinstance(exc, CodecError) and exc.__cause__ else exc
+        raise P2PRemotePeerError(Reason.BAD_MESSAGE, str(detail)[:80]) from exc
     if encode(message) != raw:
-        raise RemotePeerError(Reason.BAD_MESSAGE, "non-canonical encoding")
+        raise P2PRemotePeerError(Reason.BAD_MESSAGE, "non-canonical encoding")
     return message

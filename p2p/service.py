@@ -22,14 +22,15 @@ from typing import NewType, TypeVar
 
 from nacl.signing import SigningKey
 
+from base.limits import MAX_PORT, PUBLIC_KEY_BYTES
 from p2p.banlist import BanList, BanStore
 from p2p.connection import Connection
 from p2p.errors import (
     BANNABLE,
-    LocalProtocolError,
     P2PError,
+    P2PLocalProtocolError,
+    P2PRemotePeerError,
     Reason,
-    RemotePeerError,
     RequestError,
 )
 from p2p.handshake import HandshakeResult, handshake_initiator, handshake_responder
@@ -152,9 +153,9 @@ class P2PService:
     ) -> None:
         self.limits = limits or P2PLimits()
         if not chain_id or len(chain_id.encode()) > MAX_CHAIN_ID_BYTES:
-            raise LocalProtocolError(Reason.BAD_CONFIG, "chain_id")
-        if not 0 <= port <= 65535:
-            raise LocalProtocolError(Reason.BAD_CONFIG, "port")
+            raise P2PLocalProtocolError(Reason.BAD_CONFIG, "chain_id")
+        if not 0 <= port <= MAX_PORT:
+            raise P2PLocalProtocolError(Reason.BAD_CONFIG, "port")
         self.identity = identity
         self.peer_id = PeerId(bytes(identity.verify_key))
         self.chain_id = chain_id
@@ -228,21 +229,21 @@ class P2PService:
     # ------------------------------------------------------------ registration
 
     def register_gossip(self, kind: str, handler: GossipHandler) -> None:
-        """Handle broadcast messages of `kind`; raises LocalProtocolError(bad_kind) if taken."""
+        """Handle broadcast messages of `kind`; raises P2PLocalProtocolError(bad_kind) if taken."""
         self._register(self._handlers.gossip, kind, handler)
 
     def register_direct(self, kind: str, handler: DirectHandler) -> None:
-        """Handle `send()` messages of `kind`; raises LocalProtocolError(bad_kind) if taken."""
+        """Handle `send()` messages of `kind`; raises P2PLocalProtocolError(bad_kind) if taken."""
         self._register(self._handlers.direct, kind, handler)
 
     def register_request(self, kind: str, handler: RequestHandler) -> None:
-        """Answer `request()`s of `kind`; raises LocalProtocolError(bad_kind) if taken."""
+        """Answer `request()`s of `kind`; raises P2PLocalProtocolError(bad_kind) if taken."""
         self._register(self._handlers.request, kind, handler)
 
     def _register(self, table: dict[str, _H], kind: str, handler: _H) -> None:
         self._check_kind(kind)
         if kind in table:
-            raise LocalProtocolError(Reason.BAD_KIND, f"{kind!r} already registered")
+            raise P2PLocalProtocolError(Reason.BAD_KIND, f"{kind!r} already registered")
         table[kind] = handler
 
     def on_peer_up(self, callback: PeerCallback) -> None:
@@ -257,9 +258,9 @@ class P2PService:
         """Dial `peer` from now on (and redial it whenever it drops), before or after start."""
         persistent = sum(1 for t in self._targets.values() if t.persistent)
         if persistent >= self.limits.max_persistent_peers:
-            raise LocalProtocolError(Reason.BAD_CONFIG, "too many persistent peers")
-        if peer.key is not None and len(peer.key) != 32:
-            raise LocalProtocolError(Reason.BAD_CONFIG, "persistent peer key must be 32 bytes")
+            raise P2PLocalProtocolError(Reason.BAD_CONFIG, "too many persistent peers")
+        if peer.key is not None and len(peer.key) != PUBLIC_KEY_BYTES:
+            raise P2PLocalProtocolError(Reason.BAD_CONFIG, "persistent peer key must be 32 bytes")
         self._targets[(peer.host, peer.port)] = _Target(
             peer.host, peer.port, peer.key, persistent=True
         )
@@ -270,9 +271,9 @@ class P2PService:
         """Replace the allow-list; connected peers no longer on it are disconnected."""
         allowed = frozenset(bytes(k) for k in keys)
         if len(allowed) > self.limits.max_allowed_keys:
-            raise LocalProtocolError(Reason.BAD_CONFIG, "too many allowed keys")
-        if any(len(k) != 32 for k in allowed):
-            raise LocalProtocolError(Reason.BAD_CONFIG, "allowed keys must be 32 bytes")
+            raise P2PLocalProtocolError(Reason.BAD_CONFIG, "too many allowed keys")
+        if any(len(k) != PUBLIC_KEY_BYTES for k in allowed):
+            raise P2PLocalProtocolError(Reason.BAD_CONFIG, "allowed keys must be 32 bytes")
         self._allowed = allowed
         points = getattr(self, "_points", {})
         for key in [k for k in points if k not in allowed]:
@@ -342,7 +343,7 @@ class P2PService:
         Not delivered to this node's own handler. A (kind, payload) this node already sent
         (broadcast or relayed) is not sent again and returns 0; one it received and did not
         relay (its handler returned False) is sent to every neighbour but the one it came
-        from. Raises LocalProtocolError(bad_kind / payload_too_large).
+        from. Raises P2PLocalProtocolError(bad_kind / payload_too_large).
         """
         self._check_kind(kind)
         self._check_payload(payload)
@@ -355,14 +356,14 @@ class P2PService:
     def send(self, peer: bytes, kind: str, payload: bytes) -> None:
         """Queue a direct message to `peer` (not relayed); its `register_direct` handler runs.
 
-        Raises LocalProtocolError(peer_not_connected / bad_kind / payload_too_large). A full
+        Raises P2PLocalProtocolError(peer_not_connected / bad_kind / payload_too_large). A full
         send queue drops the peer (`send_queue_full`) instead of blocking.
         """
         self._check_kind(kind)
         self._check_payload(payload)
         conn = self._table.get(bytes(peer))
         if conn is None:
-            raise LocalProtocolError(Reason.PEER_NOT_CONNECTED, bytes(peer).hex()[:16])
+            raise P2PLocalProtocolError(Reason.PEER_NOT_CONNECTED, bytes(peer).hex()[:16])
         self._enqueue(conn, encode(Direct(kind, payload)))
 
     async def request(
@@ -371,7 +372,7 @@ class P2PService:
         """Ask `peer`'s `register_request` handler for `kind`; returns its response bytes.
 
         Raises RequestError(request_timeout / request_failed / peer_not_connected /
-        too_many_requests) and LocalProtocolError(bad_kind / payload_too_large). Default
+        too_many_requests) and P2PLocalProtocolError(bad_kind / payload_too_large). Default
         timeout is `request_timeout_ms`.
         """
         self._check_kind(kind)
@@ -398,13 +399,13 @@ class P2PService:
         try:
             validate_kind(kind)
         except ValueError as exc:
-            raise LocalProtocolError(Reason.BAD_KIND, repr(kind)) from exc
+            raise P2PLocalProtocolError(Reason.BAD_KIND, repr(kind)) from exc
 
     def _check_payload(self, payload: bytes) -> None:
         if not isinstance(payload, bytes | bytearray):
-            raise LocalProtocolError(Reason.BAD_CONFIG, "payload must be bytes")
+            raise P2PLocalProtocolError(Reason.BAD_CONFIG, "payload must be bytes")
         if len(payload) > self.limits.max_payload_bytes:
-            raise LocalProtocolError(Reason.PAYLOAD_TOO_LARGE, f"{len(payload)} bytes")
+            raise P2PLocalProtocolError(Reason.PAYLOAD_TOO_LARGE, f"{len(payload)} bytes")
 
     def _enqueue(self, conn: Connection, plaintext: bytes) -> bool:
         if conn.send_encoded(plaintext):
@@ -481,7 +482,7 @@ class P2PService:
             return
         inbound_count = sum(1 for c in self._table.values() if not c.outbound)
         if inbound_count >= self.limits.max_inbound_peers:
-            self._reject("inbound", host, RemotePeerError(Reason.TOO_MANY_PEERS))
+            self._reject("inbound", host, P2PRemotePeerError(Reason.TOO_MANY_PEERS))
             writer.close()
             return
         task = asyncio.current_task()
@@ -540,7 +541,8 @@ class P2PService:
         del self._pending[pending]
         pending.evicted = True
         pending.task.cancel()
-        self._reject("inbound", pending.host, RemotePeerError(Reason.TOO_MANY_HANDSHAKES, detail))
+        error = P2PRemotePeerError(Reason.TOO_MANY_HANDSHAKES, detail)
+        self._reject("inbound", pending.host, error)
 
     async def _handshake(
         self,
@@ -573,7 +575,7 @@ class P2PService:
         )
         try:
             return await asyncio.wait_for(run, self.limits.handshake_timeout_ms / 1000)
-        except RemotePeerError as error:
+        except P2PRemotePeerError as error:
             self._reject(direction, host, error)
             is_self = error.reason is Reason.SELF_CONNECTION or (
                 error.reason is Reason.REJECTED_BY_PEER
@@ -583,9 +585,9 @@ class P2PService:
                 writer.close()
                 raise
         except TimeoutError:
-            self._reject(direction, host, RemotePeerError(Reason.HANDSHAKE_TIMEOUT))
+            self._reject(direction, host, P2PRemotePeerError(Reason.HANDSHAKE_TIMEOUT))
         except (ConnectionError, OSError) as exc:
-            self._reject(direction, host, RemotePeerError(Reason.CONNECTION_LOST, str(exc)))
+            self._reject(direction, host, P2PRemotePeerError(Reason.CONNECTION_LOST, str(exc)))
         except asyncio.CancelledError:
             writer.close()
             raise
@@ -612,7 +614,7 @@ class P2PService:
             and inbound_count >= self.limits.max_inbound_peers
         ):
             # Checked again here: handshakes accepted together may exceed the limit.
-            self._reject("inbound", host, RemotePeerError(Reason.TOO_MANY_PEERS))
+            self._reject("inbound", host, P2PRemotePeerError(Reason.TOO_MANY_PEERS))
             writer.close()
             return
         conn = Connection(self, reader, writer, result, self.limits, host, port)
@@ -827,7 +829,7 @@ class P2PService:
             else:
                 try:
                     result = await self._handshake(True, reader, writer, target.host, key)
-                except RemotePeerError:  # only a self-connection is re-raised
+                except P2PRemotePeerError:  # only a self-connection is re-raised
                     target.is_self = True
                 if result is not None:
                     target.learned_key = result.peer_key

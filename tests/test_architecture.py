@@ -1,6 +1,6 @@
 """The import direction of DESIGN section 1 holds: cli -> devnet -> node -> {consensus, commerce,
 p2p}, with the SDK `client` beside the node (cli and devnet import it; it imports commerce),
-and no modules import each other in a cycle.
+every package may import the shared base, a leaf, and no modules import each other in a cycle.
 
 Method: parse every module of each package with `ast` and compare its imports with the
 allowed edges; the pure cores also may not import I/O or clock modules. For cycles, every
@@ -15,18 +15,19 @@ import ast
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("cli", "bench", "devnet", "client", "node", "consensus", "commerce", "p2p")
+PACKAGES = ("cli", "bench", "devnet", "client", "node", "consensus", "commerce", "p2p", "base")
 
 # Which project packages each package may import (besides itself).
 ALLOWED: dict[str, set[str]] = {
-    "cli": {"bench", "devnet", "client", "node", "consensus", "commerce", "p2p"},
-    "bench": {"devnet", "client", "node", "consensus", "commerce", "p2p"},
-    "devnet": {"client", "node", "consensus", "commerce", "p2p"},
-    "client": {"commerce"},  # the SDK: beside the node, never imported by it
-    "node": {"consensus", "commerce", "p2p"},
-    "consensus": set(),
-    "commerce": set(),
-    "p2p": set(),
+    "cli": {"bench", "devnet", "client", "node", "consensus", "commerce", "p2p", "base"},
+    "bench": {"devnet", "client", "node", "consensus", "commerce", "p2p", "base"},
+    "devnet": {"client", "node", "consensus", "commerce", "p2p", "base"},
+    "client": {"commerce", "base"},  # the SDK: beside the node, never imported by it
+    "node": {"consensus", "commerce", "p2p", "base"},
+    "consensus": {"base"},
+    "commerce": {"base"},
+    "p2p": {"base"},
+    "base": set(),
 }
 
 # Modules the pure cores never import (STYLE section 1). The simulator is the test
@@ -151,7 +152,7 @@ def test_architecture_only_cli_imports_bench() -> None:
 
 def test_architecture_cores_stay_pure() -> None:
     violations: list[str] = []
-    for package in ("consensus", "commerce"):
+    for package in ("consensus", "commerce", "base"):
         for path in _modules(package):
             if path in IMPURE_EXEMPT:
                 continue
@@ -170,3 +171,21 @@ def test_architecture_import_graph_has_no_cycles() -> None:
 def test_architecture_cycle_finder_sees_a_cycle() -> None:
     graph = {"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"d"}, "e": {"a"}}
     assert _cycles(graph) == [["a", "b", "c"], ["d"]]
+
+
+def test_architecture_base_is_a_leaf_every_package_may_import() -> None:
+    assert ALLOWED["base"] == set()
+    assert all("base" in ALLOWED[package] for package in PACKAGES if package != "base")
+
+
+def test_architecture_error_classes_named_per_package() -> None:
+    # An exception class name says which package raises it: no two packages define one.
+    defined: dict[str, set[str]] = {}
+    for package in PACKAGES:
+        for path in _modules(package):
+            tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+            for node in ast.walk(tree):
+                if isinstance(node, ast.ClassDef) and node.name.endswith("Error"):
+                    defined.setdefault(node.name, set()).add(package)
+    shared = {name: sorted(packages) for name, packages in defined.items() if len(packages) > 1}
+    assert shared == {}

@@ -1,5 +1,5 @@
 """Goal: what a peer sends after the handshake (encrypted frames and the message envelope
-inside them) raises only p2p's RemotePeerError, and a refused frame leaves the cipher's
+inside them) raises only p2p's P2PRemotePeerError, and a refused frame leaves the cipher's
 counters as they were; accepted messages are canonical and have exact field types."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from hypothesis import settings as Settings
 from hypothesis import strategies as st
 
 from p2p.crypto import SessionCipher, session_keys
-from p2p.errors import RemotePeerError
+from p2p.errors import P2PRemotePeerError
 from p2p.limits import (
     FRAME_COUNTER_BYTES,
     FRAME_LENGTH_BYTES,
@@ -75,7 +75,7 @@ def test_message_decode_any_bytes_gives_typed_message_or_remote_peer_error(
     def check(data: bytes) -> None:
         try:
             message = decode(data, max_pex_addresses=MAX_PEX_ADDRESSES)
-        except RemotePeerError:
+        except P2PRemotePeerError:
             return
         assert encode(message) == data, "an accepted message is canonical"
         assert _exact_types(message), f"a field of {message!r} has another type"
@@ -110,7 +110,7 @@ def test_open_frame_any_tampering_raises_remote_peer_error_counters_unchanged(
         counter = receiver.recv_counter
         try:
             opened = receiver.open_frame(header, body)
-        except RemotePeerError:
+        except P2PRemotePeerError:
             assert receiver.recv_counter == counter, "a refused frame moved the counter"
             return
         assert opened == plaintext, "only the sealed plaintext opens"

@@ -1,5 +1,5 @@
 """Goal: whatever a connecting or dialed peer writes during the handshake (any bytes, or a
-valid HELLO/AUTH mutated), each side raises only p2p's RemotePeerError. Method: the real
+valid HELLO/AUTH mutated), each side raises only p2p's P2PRemotePeerError. Method: the real
 `handshake_responder`/`handshake_initiator` on a socket pair, the peer's bytes then EOF."""
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from nacl.public import PrivateKey
 from nacl.signing import SigningKey
 
 from p2p.crypto import RESPONDER_SIGN_LABEL, transcript_hash
-from p2p.errors import Reason, RemotePeerError
+from p2p.errors import P2PRemotePeerError, Reason
 from p2p.handshake import MAGIC, handshake_initiator, handshake_responder
 from p2p.limits import MAX_HANDSHAKE_MESSAGE_BYTES, PROTOCOL_VERSION
 
@@ -85,7 +85,7 @@ def _run_against(side: Side, peer_bytes: bytes) -> None:
                 reader, writer, identity=OURS, chain_id=CHAIN, listen_port=0,
                 check_identity=lambda key: None,
                 max_message_bytes=MAX_HANDSHAKE_MESSAGE_BYTES), 5)
-        except RemotePeerError as error:
+        except P2PRemotePeerError as error:
             assert isinstance(error.reason, Reason)
         finally:
             writer.close()

@@ -61,7 +61,7 @@ async def read_reject(reader: asyncio.StreamReader) -> str:
     """The reason of the REJECT the node sent (or 'eof' if it just closed)."""
     try:
         await read_handshake_message(reader, 1024)
-    except Exception as exc:  # RemotePeerError(rejected_by_peer) carries the reason
+    except Exception as exc:  # P2PRemotePeerError(rejected_by_peer) carries the reason
         return getattr(exc, "message", "") or "eof"
     return "no-reject"
 

@@ -12,8 +12,8 @@ import asyncio
 import pytest
 
 from p2p import (
-    LocalProtocolError,
     P2PLimits,
+    P2PLocalProtocolError,
     P2PService,
     PeerId,
     PersistentPeer,
@@ -206,13 +206,13 @@ async def test_send_and_request_reach_one_peer() -> None:
         with pytest.raises(RequestError) as unknown:
             await nodes[0].request(public_key(1), "nope", b"")
         assert "unknown_kind" in str(unknown.value)
-        with pytest.raises(LocalProtocolError) as missing:
+        with pytest.raises(P2PLocalProtocolError) as missing:
             nodes[0].send(public_key(9), "consensus", b"")
         assert missing.value.reason is Reason.PEER_NOT_CONNECTED
-        with pytest.raises(LocalProtocolError) as too_big:
+        with pytest.raises(P2PLocalProtocolError) as too_big:
             nodes[0].broadcast("msg", bytes(nodes[0].limits.max_payload_bytes + 1))
         assert too_big.value.reason is Reason.PAYLOAD_TOO_LARGE
-        with pytest.raises(LocalProtocolError):
+        with pytest.raises(P2PLocalProtocolError):
             nodes[0].register_gossip("msg", on_direct)
     finally:
         await stop_all(nodes)

@@ -14,7 +14,7 @@ from hypothesis import strategies as st
 
 from p2p.banlist import BanList
 from p2p.crypto import SessionCipher, hkdf_sha256, session_keys
-from p2p.errors import Reason, RemotePeerError
+from p2p.errors import P2PRemotePeerError, Reason
 from p2p.limits import MAX_KIND_BYTES, P2PLimits
 from p2p.messages import (
     Direct,
@@ -75,7 +75,7 @@ def test_frame_with_any_flipped_bit_is_rejected(plaintext: bytes, data: st.DataO
     frame = bytearray(sender.seal(plaintext))
     bit = data.draw(st.integers(min_value=4 * 8, max_value=len(frame) * 8 - 1))
     frame[bit // 8] ^= 1 << (bit % 8)
-    with pytest.raises(RemotePeerError) as error:
+    with pytest.raises(P2PRemotePeerError) as error:
         receiver.open_frame(*split(bytes(frame)))
     assert error.value.reason in (Reason.BAD_FRAME_TAG, Reason.UNDERSIZED_FRAME)
 
@@ -84,18 +84,18 @@ def test_frame_with_any_flipped_bit_is_rejected(plaintext: bytes, data: st.DataO
 def test_replayed_and_reordered_frames_are_named(plaintext: bytes) -> None:
     sender, receiver = pair()
     first, second = sender.seal(plaintext), sender.seal(plaintext)
-    with pytest.raises(RemotePeerError) as reordered:
+    with pytest.raises(P2PRemotePeerError) as reordered:
         pair()[1].open_frame(*split(second))
     assert reordered.value.reason is Reason.REORDERED_FRAME
     receiver.open_frame(*split(first))
-    with pytest.raises(RemotePeerError) as replayed:
+    with pytest.raises(P2PRemotePeerError) as replayed:
         receiver.open_frame(*split(first))
     assert replayed.value.reason is Reason.REPLAYED_FRAME
 
 
 def test_frame_in_the_wrong_direction_is_rejected() -> None:
     sender, _ = pair()
-    with pytest.raises(RemotePeerError) as error:
+    with pytest.raises(P2PRemotePeerError) as error:
         sender.open_frame(*split(sender.seal(b"echo")))
     assert error.value.reason is Reason.BAD_FRAME_TAG
 
@@ -110,7 +110,7 @@ def test_messages_round_trip_canonically(message: Message) -> None:
 def test_decode_of_random_bytes_accepts_only_canonical_messages(raw: bytes) -> None:
     try:
         message = decode(raw, max_pex_addresses=64)
-    except RemotePeerError as error:
+    except P2PRemotePeerError as error:
         assert error.reason is Reason.BAD_MESSAGE
     else:
         assert encode(message) == raw
@@ -118,7 +118,7 @@ def test_decode_of_random_bytes_accepts_only_canonical_messages(raw: bytes) -> N
 
 def test_pex_response_over_the_limit_is_a_bad_message() -> None:
     raw = encode(PexResponse(tuple((bytes(32), "h", 1) for _ in range(5))))
-    with pytest.raises(RemotePeerError):
+    with pytest.raises(P2PRemotePeerError):
         decode(raw, max_pex_addresses=4)
 
 
@@ -177,9 +177,9 @@ def test_hkdf_matches_rfc5869_case_1() -> None:
 
 
 def test_limits_override_breaking_a_relation_raises_bad_limits() -> None:
-    from p2p.errors import LocalProtocolError
+    from p2p.errors import P2PLocalProtocolError
 
-    with pytest.raises(LocalProtocolError) as error:
+    with pytest.raises(P2PLocalProtocolError) as error:
         P2PLimits(ping_interval_ms=5_000, idle_timeout_ms=1_000)
     assert error.value.reason is Reason.BAD_LIMITS
 
