@@ -27,6 +27,10 @@ MAX_BLOCK_BYTES = MAX_DECODE_BYTES - BLOCK_ENVELOPE_BYTES
 """The largest block: the ceiling of the genesis `max_block_bytes`, and the largest block
 a consensus message may carry."""
 
+# The chain id a genesis names (ASCII, so as many bytes as characters), which consensus
+# signs under.
+MAX_CHAIN_ID_BYTES = 64
+
 # Validators: the most a genesis may name, and so the most a replica serves.
 MAX_VALIDATORS = 100
 

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal, NoReturn
 import pydantic
 import typer
 
+from base.limits import DIGEST_BYTES
 from cli.chain_client import DryRunOption, NonceOption, WaitOption, build_and_send
 from cli.common import (
     EXIT_USAGE,
@@ -212,7 +213,7 @@ def _media(values: list[str] | None) -> list[bytes]:
             digest = bytes.fromhex(value)
         except ValueError:
             fail("field_invalid", f"--media {value!r} is not hex")
-        if len(digest) != 32:
+        if len(digest) != DIGEST_BYTES:
             fail("field_invalid", f"--media {value!r} is not 32 bytes")
         out.append(digest)
     return out

@@ -50,6 +50,7 @@ BACKENDS: tuple[Backend, ...] = ("file", "test")
 KEY_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
 MAX_KEY_RECORD_BYTES = 16 * 1024
 MAX_KEYS = 10_000
+MAX_CIPHERTEXT_HEX_CHARS = 1024  # a sealed seed and its box overhead, in hex
 MIN_PASSPHRASE_CHARS = 8  # a new file-backend passphrase, in characters (code points)
 RECORD_VERSION = 1
 ARMOR_BEGIN = "-----BEGIN AGORA PRIVATE KEY-----"
@@ -341,7 +342,7 @@ def _open(record: dict[str, Any], passphrase: str, what: str) -> bytes:
         raise ClientError(ClientErrorCode.BAD_KEY, f"{what}: argon2id limits out of range")
     salt = _hex(record.get("salt"), nacl.pwhash.argon2id.SALTBYTES, f"{what}: salt")
     ciphertext = record.get("ciphertext")
-    if not isinstance(ciphertext, str) or len(ciphertext) > 1024:
+    if not isinstance(ciphertext, str) or len(ciphertext) > MAX_CIPHERTEXT_HEX_CHARS:
         raise ClientError(ClientErrorCode.BAD_KEY, f"{what}: ciphertext: malformed")
     try:
         sealed = bytes.fromhex(ciphertext)

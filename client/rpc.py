@@ -34,6 +34,7 @@ import aiohttp
 
 DEFAULT_TIMEOUT_S = 30.0
 MAX_PENDING_NOTIFICATIONS = 10_000  # per subscription, and for ids not yet known
+MAX_EARLY_SUBSCRIPTIONS = 64  # subscription ids whose notifications came before their id
 
 
 class RpcClientError(Exception):
@@ -425,7 +426,8 @@ class RpcWebSocket(_AsyncClosing):
                         subscription.queue.put_nowait(params.get("result"))
                 else:
                     early = self._early.setdefault(subscription_id, [])
-                    if len(early) < MAX_PENDING_NOTIFICATIONS and len(self._early) < 64:
+                    if (len(early) < MAX_PENDING_NOTIFICATIONS
+                            and len(self._early) < MAX_EARLY_SUBSCRIPTIONS):
                         early.append(params.get("result"))
                 continue
             future = self._pending.get(item.get("id"))  # type: ignore[arg-type]

@@ -9,6 +9,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import NewType
 
+from base.limits import PUBLIC_KEY_BYTES
 from commerce.encoding import sha256
 from commerce.errors import ErrorCode, ValidationError
 
@@ -39,7 +40,7 @@ _SHIFTS_20 = tuple(range(5 * 31, -1, -5))  # the 32 five-bit groups of 160 bits,
 
 def address_of(public_key: bytes) -> Address:
     """The 20-byte address of an Ed25519 public key."""
-    assert len(public_key) == 32, "Ed25519 public keys are 32 bytes"
+    assert len(public_key) == PUBLIC_KEY_BYTES, "Ed25519 public keys are 32 bytes"
     return Address(sha256(public_key)[:ADDRESS_BYTES])
 
 

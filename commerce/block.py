@@ -13,6 +13,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, NewType
 
+from base.limits import DIGEST_BYTES
 from commerce.encoding import decode, encode, sha256
 from commerce.errors import ErrorCode, ValidationError
 from commerce.limits import MAX_BLOCK_BYTES, MAX_BLOCK_TXS, MAX_CHAIN_ID_CHARS
@@ -57,7 +58,7 @@ class BlockHeader:
                 raise ValidationError(ErrorCode.BAD_BLOCK, f"header.{name} is invalid")
         for name, digest in (("prev_hash", prev_hash), ("tx_root", tx_root),
                              ("state_root", state_root), ("proposer", proposer)):
-            if not isinstance(digest, bytes) or len(digest) != 32:
+            if not isinstance(digest, bytes) or len(digest) != DIGEST_BYTES:
                 raise ValidationError(ErrorCode.BAD_BLOCK, f"header.{name} must be 32 bytes")
         return cls(chain_id, height, prev_hash, tx_root, state_root, proposer, timestamp_ms)
 

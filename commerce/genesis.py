@@ -32,6 +32,7 @@ from pydantic import (
 )
 from pydantic_core import core_schema
 
+from base.limits import DIGEST_BYTES
 from commerce.address import ADDRESS_BYTES, Address, from_checked_text, from_text, to_text
 from commerce.amount import DECIMALS, UNIT, format_amount, parse_amount
 from commerce.encoding import encode, pack_plain, sha256
@@ -296,7 +297,7 @@ def genesis_from_record(record: Any, load_accounts: Callable[[], Genesis]) -> Ge
         recorded_hash = bytes.fromhex(record["hash"])
     except ValueError as exc:
         raise ValidationError(ErrorCode.BAD_GENESIS, "not a genesis record") from exc
-    if (len(recorded_hash) != 32 or not 0 <= record["accounts"] <= MAX_GENESIS_ACCOUNTS
+    if (len(recorded_hash) != DIGEST_BYTES or not 0 <= record["accounts"] <= MAX_GENESIS_ACCOUNTS
             or not 0 <= record["total"] <= MAX_AMOUNT_MINOR):
         raise ValidationError(ErrorCode.BAD_GENESIS, "not a genesis record")
 

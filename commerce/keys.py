@@ -7,11 +7,10 @@ from nacl.exceptions import BadSignatureError, CryptoError
 from nacl.public import PrivateKey, PublicKey, SealedBox
 from nacl.signing import SigningKey, VerifyKey
 
+from base.limits import PUBLIC_KEY_BYTES as PUBLIC_KEY_BYTES
+from base.limits import SEED_BYTES as SEED_BYTES
+from base.limits import SIGNATURE_BYTES as SIGNATURE_BYTES
 from commerce.errors import ErrorCode, ValidationError
-
-PUBLIC_KEY_BYTES = 32
-SIGNATURE_BYTES = 64
-SEED_BYTES = 32
 
 
 class Keypair:

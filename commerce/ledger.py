@@ -14,6 +14,7 @@ from dataclasses import dataclass
 
 import msgpack  # type: ignore[import-untyped]
 
+from commerce.address import ADDRESS_BYTES
 from commerce.encoding import pack_plain
 from commerce.errors import ErrorCode, ValidationError
 from commerce.limits import MAX_AMOUNT_MINOR
@@ -35,13 +36,13 @@ class Account:
 
 def account_key(address: bytes) -> bytes:
     """The state key of an account."""
-    assert len(address) == 20, "addresses are 20 bytes"
+    assert len(address) == ADDRESS_BYTES, "addresses are 20 bytes"
     return ACCOUNT_PREFIX + address
 
 
 def get_account(view: StateReader | Overlay, address: bytes) -> Account:
     """The account at `address` (a fresh one when absent)."""
-    assert len(address) == 20, "addresses are 20 bytes"
+    assert len(address) == ADDRESS_BYTES, "addresses are 20 bytes"
     raw = view.get(ACCOUNT_PREFIX + address)
     if raw is None:
         return Account()
@@ -53,7 +54,7 @@ def put_account(view: Overlay, address: bytes, account: Account) -> None:
     """Store `account` at `address`."""
     assert 0 <= account.balance <= MAX_AMOUNT_MINOR, "balances stay in range"
     assert account.nonce >= 0
-    assert len(address) == 20, "addresses are 20 bytes"
+    assert len(address) == ADDRESS_BYTES, "addresses are 20 bytes"
     view.put(ACCOUNT_PREFIX + address, pack_plain((account.balance, account.nonce)))
 
 
@@ -94,7 +95,7 @@ def debit(view: Overlay, address: bytes, amount: int, reserve: int) -> None:
     ValidationError(insufficient_funds) or ValidationError(below_reserve)."""
     assert amount >= 0, "debits are not negative"
     assert reserve > 0, "the reserve is at least one base unit"
-    assert len(address) == 20, "addresses are 20 bytes"
+    assert len(address) == ADDRESS_BYTES, "addresses are 20 bytes"
     key = ACCOUNT_PREFIX + address
     raw = view.get(key)
     balance, nonce = (0, 0) if raw is None else _unpackb(raw)
@@ -112,7 +113,7 @@ def debit(view: Overlay, address: bytes, amount: int, reserve: int) -> None:
 def credit(view: Overlay, address: bytes, amount: int) -> None:
     """Add `amount` to an account."""
     assert amount >= 0, "credits are not negative"
-    assert len(address) == 20, "addresses are 20 bytes"
+    assert len(address) == ADDRESS_BYTES, "addresses are 20 bytes"
     key = ACCOUNT_PREFIX + address
     raw = view.get(key)
     balance, nonce = (0, 0) if raw is None else _unpackb(raw)

@@ -6,7 +6,7 @@ are `base.limits`'; they are imported here so commerce reads all its limits from
 
 from __future__ import annotations
 
-from base.limits import BLOCK_ENVELOPE_BYTES, DIGEST_BYTES
+from base.limits import BLOCK_ENVELOPE_BYTES, DIGEST_BYTES, MAX_CHAIN_ID_BYTES
 from base.limits import MAX_BLOCK_BYTES as MAX_BLOCK_BYTES
 from base.limits import MAX_DECODE_BYTES as MAX_DECODE_BYTES
 from base.limits import MAX_DECODE_DEPTH as MAX_DECODE_DEPTH
@@ -36,6 +36,8 @@ assert MIN_BLOCK_BYTES <= MAX_BLOCK_BYTES
 assert 3 + (2 + MAX_CHAIN_ID_CHARS * 4) + 4 * 34 + 2 * 9 + 5 <= BLOCK_FRAME_BYTES
 assert MAX_BLOCK_BYTES + BLOCK_ENVELOPE_BYTES <= MAX_DECODE_BYTES
 assert MAX_AMOUNT_MINOR < 2**63
+# A genesis chain id is ASCII (commerce.genesis), so its characters are its bytes.
+assert MAX_CHAIN_ID_CHARS == MAX_CHAIN_ID_BYTES
 
 # Commerce: text and list fields of transaction bodies.
 MAX_NAME_CHARS = 64

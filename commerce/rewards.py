@@ -25,6 +25,7 @@ Supply.minted, and minting happens nowhere else.
 
 from __future__ import annotations
 
+from commerce.address import ADDRESS_BYTES
 from commerce.errors import ErrorCode, ValidationError
 from commerce.ledger import credit, get_supply, holds_reserve, put_supply
 from commerce.limits import BPS_DENOMINATOR, MAX_AMOUNT_MINOR
@@ -80,7 +81,7 @@ def accrue(ctx: ChainContext, view: Overlay, kind: bytes, action: int, account: 
     it otherwise).
     """
     assert amount >= 0, "rewards are not negative"
-    assert len(account) == 20
+    assert len(account) == ADDRESS_BYTES
     key = rewarded_key(kind, action)
     if amount == 0 or (not fresh and view.get(key) is not None):
         return 0

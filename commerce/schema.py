@@ -22,6 +22,7 @@ from typing import Annotated, Any, Self, cast
 import msgpack  # type: ignore[import-untyped,unused-ignore]
 from pydantic import Field
 
+from commerce.address import ADDRESS_BYTES
 from commerce.encoding import pack_plain
 from commerce.limits import MAX_RECORD_ID
 from commerce.state import Overlay, StateReader
@@ -364,7 +365,7 @@ class RewardedRecord(Record):
 # Key builders.
 def merchant_key(merchant: bytes) -> bytes:
     """Key of a merchant record."""
-    assert len(merchant) == 20
+    assert len(merchant) == ADDRESS_BYTES
     return P_MERCHANT + merchant
 
 

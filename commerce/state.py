@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator, Mapping
 from itertools import repeat
 from typing import Any, Protocol
 
+from base.limits import DIGEST_BYTES
 from commerce.encoding import encode, pack_plain, sha256
 
 _DELETED = None
@@ -150,6 +151,6 @@ def next_state_root(prev_root: bytes, height: int, writes: Mapping[bytes, bytes 
     Every replica that applies the same blocks computes the same root; any difference in
     any write at any height changes every later root.
     """
-    assert len(prev_root) == 32, "roots are SHA-256 digests"
+    assert len(prev_root) == DIGEST_BYTES, "roots are SHA-256 digests"
     assert height >= 0
     return sha256(encode(["agora/state/v1", prev_root, height, write_set_digest(writes)]))

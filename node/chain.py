@@ -153,7 +153,7 @@ class Chain:
 
     def _remember(self, executed: Executed) -> None:
         self._executed[executed.block.hash] = executed
-        while len(self._executed) > limits.PROPOSAL_CACHE_MAX:
+        while len(self._executed) > limits.MAX_CACHED_PROPOSALS:
             self._executed.popitem(last=False)
 
     # Primary.

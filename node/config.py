@@ -24,20 +24,29 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from commerce.limits import MAX_BLOCK_TXS
 from node.errors import NodeError, NodeErrorCode
 from node.limits import (
-    MEMPOOL_MAX_BYTES,
-    MEMPOOL_MAX_PER_ACCOUNT,
-    MEMPOOL_MAX_TXS,
-    MEMPOOL_NONCE_WINDOW,
+    MAX_MEMPOOL_BYTES,
+    MAX_MEMPOOL_NONCES_AHEAD,
+    MAX_MEMPOOL_TXS,
+    MAX_MEMPOOL_TXS_PER_ACCOUNT,
 )
-from node.rpc.limits import MAX_CLIENT_INFLIGHT_CALLS, MAX_INFLIGHT_CALLS
-from p2p.limits import MAX_ALLOWED_KEYS, MAX_PERSISTENT_PEERS
+from node.rpc.limits import (
+    DEFAULT_PAGE_ITEMS,
+    DEFAULT_SUBSCRIPTIONS_COUNT,
+    MAX_BATCH_CALLS,
+    MAX_BODY_BYTES,
+    MAX_BODY_BYTES_CEILING,
+    MAX_CLIENT_INFLIGHT_CALLS,
+    MAX_INFLIGHT_CALLS,
+    MAX_PAGE_ITEMS_CEILING,
+    MAX_SUBSCRIPTIONS_CEILING,
+)
+from p2p.limits import MAX_ALLOWED_KEYS, MAX_HOST_BYTES, MAX_PERSISTENT_PEERS
 
 MAX_CONFIG_BYTES = 1024 * 1024
 """A config.toml larger than this is refused before parsing."""
 
 # Hard ceilings the configurable values are checked against.
 MAX_PEERS_CEILING = 1_000
-MAX_RPC_BODY_BYTES_CEILING = 64 * 1024 * 1024
 MAX_RPC_BATCH_CEILING = MAX_INFLIGHT_CALLS  # the server runs a whole batch at once
 MAX_CORS_ORIGINS = 64
 MAX_MEMPOOL_TXS_CEILING = 1_000_000
@@ -60,7 +69,7 @@ def parse_host_port(text: str) -> tuple[str, int]:
     host, sep, port_text = text.rpartition(":")
     if not sep or not host:
         raise ValueError(f"{text!r} is not host:port")
-    if not _HOST_RE.match(host) or len(host) > 255:
+    if not _HOST_RE.match(host) or len(host) > MAX_HOST_BYTES:
         raise ValueError(f"{text!r} has an invalid host")
     if not port_text.isdigit() or not 0 <= int(port_text) <= 65535:
         raise ValueError(f"{text!r} has an invalid port (0-65535)")
@@ -158,22 +167,24 @@ class RpcSection(_Section):
     ] = []
     max_body_bytes: Annotated[
         int,
-        Field(ge=1024, le=MAX_RPC_BODY_BYTES_CEILING, description="largest request body"),
-    ] = 1024 * 1024
+        Field(ge=1024, le=MAX_BODY_BYTES_CEILING, description="largest request body"),
+    ] = MAX_BODY_BYTES
     max_batch: Annotated[
         int, Field(ge=1, le=MAX_RPC_BATCH_CEILING, description="calls in one batch at most")
-    ] = 100
+    ] = MAX_BATCH_CALLS
     max_subscriptions: Annotated[
-        int, Field(ge=0, le=100_000, description="open WebSocket subscriptions at most")
-    ] = 1_000
+        int, Field(ge=0, le=MAX_SUBSCRIPTIONS_CEILING,
+                   description="open WebSocket subscriptions at most")
+    ] = DEFAULT_SUBSCRIPTIONS_COUNT
     max_calls_per_client: Annotated[
         int,
         Field(ge=1, le=MAX_INFLIGHT_CALLS,
               description="calls in flight from one client address (HTTP and WebSocket)"),
     ] = MAX_CLIENT_INFLIGHT_CALLS
     max_page_size: Annotated[
-        int, Field(ge=1, le=10_000, description="items in one page of a list method")
-    ] = 100
+        int, Field(ge=1, le=MAX_PAGE_ITEMS_CEILING,
+                   description="items in one page of a list method"),
+    ] = DEFAULT_PAGE_ITEMS
 
     @field_validator("listen")
     @classmethod
@@ -195,17 +206,17 @@ class MempoolSection(_Section):
 
     max_txs: Annotated[
         int, Field(ge=1, le=MAX_MEMPOOL_TXS_CEILING, description="pending transactions at most")
-    ] = MEMPOOL_MAX_TXS
+    ] = MAX_MEMPOOL_TXS
     max_bytes: Annotated[
         int,
         Field(ge=1024, le=MAX_MEMPOOL_BYTES_CEILING, description="pending bytes at most"),
-    ] = MEMPOOL_MAX_BYTES
+    ] = MAX_MEMPOOL_BYTES
     max_per_account: Annotated[
         int, Field(ge=1, le=100_000, description="pending transactions of one sender at most")
-    ] = MEMPOOL_MAX_PER_ACCOUNT
+    ] = MAX_MEMPOOL_TXS_PER_ACCOUNT
     nonce_window: Annotated[
         int, Field(ge=1, le=100_000, description="how far past the next nonce one is kept")
-    ] = MEMPOOL_NONCE_WINDOW
+    ] = MAX_MEMPOOL_NONCES_AHEAD
 
     @model_validator(mode="after")
     def _relations(self) -> MempoolSection:

@@ -46,6 +46,7 @@ from consensus.events import (
 from consensus.limits import MAX_FETCH_BLOCKS
 from node.chain import Chain
 from node.consensus_records import RecordKey, obsolete_records
+from node.limits import FETCH_TIMEOUT_S, MAX_QUEUED_EVENTS
 from node.logs import get_logger, log
 from node.store import Store
 from node.sync import decode_response, encode_request
@@ -53,8 +54,6 @@ from p2p.errors import P2PError
 
 KIND_CONSENSUS = "consensus"
 KIND_BLOCKS = "blocks"
-MAX_QUEUED_EVENTS = 10_000
-FETCH_TIMEOUT_S = 5.0
 PREFETCH_LOOP_TURNS = 3
 
 _log = get_logger("consensus")

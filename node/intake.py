@@ -20,8 +20,15 @@ from typing import Any
 
 from commerce.encoding import decode, pack_plain
 from commerce.errors import AgoraError, ErrorCode, ValidationError
-from commerce.limits import MAX_TX_BYTES
 from commerce.tx import Transaction, decode_tx
+
+# The gossip limits, under the names this module has used for them.
+from node.limits import GOSSIP_BATCH_DELAY_S as TX_BATCH_DELAY_S
+from node.limits import MAX_GOSSIP_BATCH_BYTES as TX_BATCH_BYTES_MAX
+from node.limits import MAX_GOSSIP_BATCH_TXS as TX_BATCH_MAX
+from node.limits import MAX_GOSSIP_VERIFY_TASKS as GOSSIP_VERIFY_TASKS_MAX
+from node.limits import MAX_REGOSSIP_TXS as REGOSSIP_MAX_TXS
+from node.limits import MIN_POOLED_VERIFY_TXS, REGOSSIP_AGE_BLOCKS
 from node.logs import get_logger, log
 from node.mempool import Mempool
 from node.rpc.notifications import TxFeed
@@ -30,13 +37,6 @@ from p2p.limits import INVALID_GOSSIP_POINTS
 from p2p.service import P2PService
 
 KIND_TXS = "txs"
-TX_BATCH_MAX = 512
-TX_BATCH_DELAY_S = 0.005
-TX_BATCH_BYTES_MAX = TX_BATCH_MAX * (MAX_TX_BYTES + 8)  # each tx plus its bin header
-REGOSSIP_AGE_BLOCKS = 3  # ... once they have waited this many blocks since their last gossip
-REGOSSIP_MAX_TXS = 4 * TX_BATCH_MAX  # per round
-GOSSIP_VERIFY_TASKS_MAX = 32  # gossiped batches being verified at once, past it inline
-VERIFY_INLINE_MAX = 31  # a batch of at most this many is verified in the loop's thread
 
 _log = get_logger("node")
 _sha256 = hashlib.sha256  # commerce.encoding.sha256 without its call, per gossiped tx
@@ -265,7 +265,7 @@ class TxIntake:
     async def _verify(self, txs: list[Transaction]) -> list[bool]:
         if not txs:
             return []
-        if self._verify_pool is None or len(txs) <= VERIFY_INLINE_MAX:
+        if self._verify_pool is None or len(txs) < MIN_POOLED_VERIFY_TXS:
             return [tx.verify_signature() for tx in txs]
         loop = asyncio.get_running_loop()
         half = (len(txs) + 1) // 2

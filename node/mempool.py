@@ -40,12 +40,12 @@ from node.errors import NodeError, NodeErrorCode
 class MempoolLimits:
     """Per-node limits (from config.toml; defaults in node/limits.py)."""
 
-    max_txs: int = limits.MEMPOOL_MAX_TXS
-    max_bytes: int = limits.MEMPOOL_MAX_BYTES
-    max_per_account: int = limits.MEMPOOL_MAX_PER_ACCOUNT
-    nonce_window: int = limits.MEMPOOL_NONCE_WINDOW
+    max_txs: int = limits.MAX_MEMPOOL_TXS
+    max_bytes: int = limits.MAX_MEMPOOL_BYTES
+    max_per_account: int = limits.MAX_MEMPOOL_TXS_PER_ACCOUNT
+    nonce_window: int = limits.MAX_MEMPOOL_NONCES_AHEAD
     ttl_blocks: int = limits.MEMPOOL_TTL_BLOCKS
-    max_gapped_per_account: int = limits.MEMPOOL_MAX_GAPPED_PER_ACCOUNT
+    max_gapped_per_account: int = limits.MAX_MEMPOOL_GAPPED_TXS_PER_ACCOUNT
 
 
 @dataclass(slots=True)
@@ -63,7 +63,7 @@ RECHECK_HEADS = 256  # account heads re-executed per recheck (the node runs one 
 class VerifiedCache:
     """A bounded set of transaction ids whose signatures verified (oldest forgotten first)."""
 
-    def __init__(self, capacity: int = limits.VERIFIED_CACHE_MAX) -> None:
+    def __init__(self, capacity: int = limits.MAX_VERIFIED_CACHE_ENTRIES) -> None:
         assert capacity > 0
         self._ids: OrderedDict[bytes, None] = OrderedDict()
         self._capacity = capacity
@@ -295,14 +295,15 @@ class Mempool:
     def _displaceable(self, newcomer: bytes, size_bytes: int) -> list[bytes] | None:
         """Gapped transactions (not `newcomer`'s) whose removal makes room for one more
         transaction of `size_bytes`, or None when there are not enough (at most
-        MEMPOOL_DISPLACE_MAX). Senders found with none leave `_gapped_senders`."""
+        MAX_MEMPOOL_DISPLACED_TXS). Senders found with none leave `_gapped_senders`."""
         pool_limits = self.limits
         need_txs = len(self._by_id) + 1 - pool_limits.max_txs
         need_bytes = self._bytes + size_bytes - pool_limits.max_bytes
         victims: list[bytes] = []
         drained: list[bytes] = []
         for sender in self._gapped_senders:
-            if need_txs <= 0 and need_bytes <= 0 or len(victims) >= limits.MEMPOOL_DISPLACE_MAX:
+            if (need_txs <= 0 and need_bytes <= 0
+                    or len(victims) >= limits.MAX_MEMPOOL_DISPLACED_TXS):
                 break
             if sender == newcomer:
                 continue
@@ -312,7 +313,7 @@ class Mempool:
                 continue
             for tx_id in gapped:
                 if need_txs <= 0 and need_bytes <= 0 or \
-                        len(victims) >= limits.MEMPOOL_DISPLACE_MAX:
+                        len(victims) >= limits.MAX_MEMPOOL_DISPLACED_TXS:
                     break
                 victims.append(tx_id)
                 need_txs -= 1
@@ -427,7 +428,7 @@ class Mempool:
         for tx_id, entry in self._by_id.items():
             # Admission order, `height_admitted` never decreasing: the first one young
             # enough ends the scan (no walk of the whole pool after every block).
-            if entry.height_admitted >= cutoff or len(expired) >= limits.MEMPOOL_RECHECK_PER_BLOCK:
+            if entry.height_admitted >= cutoff or len(expired) >= limits.MAX_MEMPOOL_RECHECK_TXS:
                 break
             expired.append(tx_id)
         for tx_id in expired:

@@ -29,6 +29,7 @@ from node.driver import KIND_BLOCKS, KIND_CONSENSUS, ConsensusDriver
 from node.errors import NodeError, NodeErrorCode
 from node.home import LoadedHome
 from node.intake import KIND_TXS, TxIntake
+from node.limits import RECHECK_INTERVAL_S, REGOSSIP_INTERVAL_S, THREAD_SCAN_INTERVAL_S
 from node.logs import get_logger, log
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
@@ -46,12 +47,6 @@ from p2p.errors import P2PError
 from p2p.limits import P2PLimits
 from p2p.service import P2PService, PeerRow, PersistentPeer
 
-REGOSSIP_INTERVAL_S = 1.0  # how often pending transactions are offered to peers again
-THREAD_SCAN_INTERVAL_S = 2.0  # how often native threads are looked for (LevelDB's starts late)
-# Pending transactions are re-executed on the new state at most this often (each recheck
-# runs up to a few hundred of them): at several small blocks a second, once per block was
-# a large share of a validator's per-block cost.
-RECHECK_INTERVAL_S = 0.5
 VERIFY_THREADS = 2  # signature verification of gossiped and submitted batches
 
 _log = get_logger("node")

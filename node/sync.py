@@ -3,7 +3,7 @@
 Request: canonical ``[from_height, to_height]``. Response: canonical
 ``[[block_bytes, certificate_bytes], ...]`` for consecutive heights starting at
 `from_height`: at least one block (when we hold `from_height`), at most
-`SYNC_MAX_BLOCKS_PER_REQUEST`, and at most `SYNC_MAX_RESPONSE_BYTES` encoded - the payload
+`MAX_SYNC_REQUEST_BLOCKS`, and at most `MAX_SYNC_RESPONSE_BYTES` encoded - the payload
 of one P2P frame, which one block of the largest size with its certificate always fits
 (`node/limits.py` asserts it), so a reply is never refused by the transport.
 A fetched block is accepted only if its certificate verifies against the genesis
@@ -17,9 +17,9 @@ from collections.abc import Callable
 from commerce.encoding import decode, encode
 from commerce.errors import ErrorCode, ValidationError
 from node.limits import (
+    MAX_SYNC_REQUEST_BLOCKS,
+    MAX_SYNC_RESPONSE_BYTES,
     SYNC_ITEM_OVERHEAD_BYTES,
-    SYNC_MAX_BLOCKS_PER_REQUEST,
-    SYNC_MAX_RESPONSE_BYTES,
     SYNC_RESPONSE_OVERHEAD_BYTES,
 )
 from node.store import Store
@@ -34,7 +34,7 @@ def encode_request(from_height: int, to_height: int) -> bytes:
 
 
 def serve_request(store: Store, payload: bytes,
-                  max_bytes: int = SYNC_MAX_RESPONSE_BYTES) -> bytes:
+                  max_bytes: int = MAX_SYNC_RESPONSE_BYTES) -> bytes:
     """Answer a block request from our store, in at most `max_bytes` (but with at least one
     block); raises ValidationError on a bad request."""
     value = decode(payload, max_bytes=64)
@@ -44,7 +44,7 @@ def serve_request(store: Store, payload: bytes,
     start, end = value
     if start < 1 or end < start:
         raise ValidationError(ErrorCode.FIELD_INVALID, "block request range is invalid")
-    end = min(end, start + SYNC_MAX_BLOCKS_PER_REQUEST - 1, store.head.height)
+    end = min(end, start + MAX_SYNC_REQUEST_BLOCKS - 1, store.head.height)
     items: list[list[bytes]] = []
     size = SYNC_RESPONSE_OVERHEAD_BYTES
     for height in range(start, end + 1):
@@ -64,8 +64,8 @@ def serve_request(store: Store, payload: bytes,
 
 def decode_response(payload: bytes) -> list[tuple[bytes, bytes]]:
     """The (block, certificate) pairs of a response; raises ValidationError if malformed."""
-    value = decode(payload, max_bytes=SYNC_MAX_RESPONSE_BYTES)
-    if not isinstance(value, list) or len(value) > SYNC_MAX_BLOCKS_PER_REQUEST:
+    value = decode(payload, max_bytes=MAX_SYNC_RESPONSE_BYTES)
+    if not isinstance(value, list) or len(value) > MAX_SYNC_REQUEST_BLOCKS:
         raise ValidationError(ErrorCode.MALFORMED, "block response is a bounded list")
     pairs: list[tuple[bytes, bytes]] = []
     for item in value:

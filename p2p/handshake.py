@@ -39,7 +39,7 @@ from p2p.crypto import (
     transcript_hash,
 )
 from p2p.errors import P2PRemotePeerError, Reason
-from p2p.limits import MAX_CHAIN_ID_BYTES, MAX_PEER_REASON_CHARS, PROTOCOL_VERSION
+from p2p.limits import MAX_NETWORK_ID_BYTES, MAX_PEER_REASON_CHARS, PROTOCOL_VERSION
 
 MAGIC = "agora-p2p"
 _LENGTH = struct.Struct(">I")
@@ -125,7 +125,7 @@ def _validate_hello(message: list[Any], *, chain_id: str, with_signature: bool) 
     if len(message) != (7 if with_signature else 6):
         raise P2PRemotePeerError(Reason.BAD_HANDSHAKE, "hello has the wrong field count")
     peer_chain = message[2]
-    if not isinstance(peer_chain, str) or len(peer_chain.encode()) > MAX_CHAIN_ID_BYTES:
+    if not isinstance(peer_chain, str) or len(peer_chain.encode()) > MAX_NETWORK_ID_BYTES:
         raise P2PRemotePeerError(Reason.BAD_HANDSHAKE, "chain id field")
     if peer_chain != chain_id:
         raise P2PRemotePeerError(Reason.WRONG_CHAIN_ID, f"peer chain {peer_chain!r}")

@@ -34,7 +34,7 @@ from p2p.errors import (
     RequestError,
 )
 from p2p.handshake import HandshakeResult, handshake_initiator, handshake_responder
-from p2p.limits import MAX_CHAIN_ID_BYTES, P2PLimits
+from p2p.limits import MAX_NETWORK_ID_BYTES, P2PLimits
 from p2p.messages import (
     Direct,
     Goodbye,
@@ -152,7 +152,7 @@ class P2PService:
         ban_store: BanStore | None = None,
     ) -> None:
         self.limits = limits or P2PLimits()
-        if not chain_id or len(chain_id.encode()) > MAX_CHAIN_ID_BYTES:
+        if not chain_id or len(chain_id.encode()) > MAX_NETWORK_ID_BYTES:
             raise P2PLocalProtocolError(Reason.BAD_CONFIG, "chain_id")
         if not 0 <= port <= MAX_PORT:
             raise P2PLocalProtocolError(Reason.BAD_CONFIG, "port")

@@ -18,6 +18,7 @@ from commerce.state import Overlay
 from commerce.tx import Transaction, decode_tx
 from node.chain import Chain
 from node.errors import NodeError, NodeErrorCode
+from node.limits import MAX_DECODED_BLOCKS as DECODED_BLOCKS_MAX
 from node.rpc.errors import RpcError
 from node.rpc.jsonrpc import NoParams
 from node.rpc.params import (
@@ -30,8 +31,6 @@ from node.rpc.params import (
 )
 from node.rpc.render import render_block, render_event, render_event_array, render_tx
 from node.rpc.tracker import TxTracker
-
-DECODED_BLOCKS_MAX = 8
 
 
 def parse_tx_hex(text: str) -> Transaction:

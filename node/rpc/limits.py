@@ -32,6 +32,14 @@ MAX_FILTER_CHARS = 128  # a subscription key (tx id hex, address text)
 # CORS.
 CORS_MAX_AGE_S = 600
 
+# The [rpc] section of config.toml: the ceilings its values are checked against, and the
+# defaults it gives a node where they are not the server's own above.
+MAX_BODY_BYTES_CEILING = 64 * MAX_BODY_BYTES
+MAX_SUBSCRIPTIONS_CEILING = 100_000
+DEFAULT_SUBSCRIPTIONS_COUNT = 1_000  # open subscriptions of a node, all connections together
+MAX_PAGE_ITEMS_CEILING = 10_000
+DEFAULT_PAGE_ITEMS = 100  # items in one page of a list method, at most
+
 assert MAX_BATCH_CALLS <= MAX_INFLIGHT_CALLS
 # One full batch from an idle client is never refused by its own cap, and at least eight
 # clients are needed to fill the server.
@@ -39,6 +47,9 @@ assert MAX_BATCH_CALLS <= MAX_CLIENT_INFLIGHT_CALLS <= MAX_INFLIGHT_CALLS // 8
 assert MAX_WS_INFLIGHT_CALLS <= MAX_WS_QUEUE_MESSAGES
 assert MAX_SUBSCRIPTIONS_PER_CONNECTION <= MAX_SUBSCRIPTIONS_TOTAL
 assert MAX_WS_MESSAGE_BYTES <= MAX_BODY_BYTES
+assert MAX_BODY_BYTES <= MAX_BODY_BYTES_CEILING
+assert 0 < DEFAULT_SUBSCRIPTIONS_COUNT <= MAX_SUBSCRIPTIONS_TOTAL <= MAX_SUBSCRIPTIONS_CEILING
+assert 0 < DEFAULT_PAGE_ITEMS <= MAX_PAGE_ITEMS_CEILING
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +71,7 @@ class RpcLimits:
     subscriptions_total_max: int = MAX_SUBSCRIPTIONS_TOTAL
 
     def __post_init__(self) -> None:
-        assert 0 < self.body_bytes_max <= 64 * MAX_BODY_BYTES, "body limit out of range"
+        assert 0 < self.body_bytes_max <= MAX_BODY_BYTES_CEILING, "body limit out of range"
         assert 0 < self.batch_calls_max <= self.inflight_calls_max, "batch over inflight"
         assert self.request_timeout_s > 0, "request timeout must be positive"
         # A client cap at or over the total never bites; the server's cap answers first.

@@ -13,10 +13,9 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from commerce.address import from_text
 from commerce.limits import MAX_PAGE_ITEMS
+from node.limits import DEFAULT_WAIT_MS, MAX_WAIT_MS
+from node.limits import MAX_TX_HEX_CHARS as HEX_TX_MAX_CHARS
 
-MAX_WAIT_MS = 120_000
-DEFAULT_WAIT_MS = 30_000
-HEX_TX_MAX_CHARS = 2 * 16 * 1024
 MAX_SUBMIT_BATCH = 1_000
 
 HexTx = Annotated[str, Field(min_length=2, max_length=HEX_TX_MAX_CHARS)]

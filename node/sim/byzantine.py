@@ -27,7 +27,7 @@ from consensus.messages import (
     new_view_payload,
 )
 from consensus.replica import Replica
-from node.limits import SYNC_MAX_BLOCKS_PER_REQUEST
+from node.limits import MAX_SYNC_REQUEST_BLOCKS
 from node.sim.driver import SimNode
 from node.sim.world import (
     DELAY_MS_MIN,
@@ -159,7 +159,7 @@ class ByzantineValidator:
         if kind == "sync_oversize":
             mode = rng.randrange(3)
             if mode == 0:  # more pairs than any reply may hold
-                return encode(pairs + [[b"", b""]] * (SYNC_MAX_BLOCKS_PER_REQUEST + 1))
+                return encode(pairs + [[b"", b""]] * (MAX_SYNC_REQUEST_BLOCKS + 1))
             if mode == 1:  # more bytes than the transport carries
                 return encode(pairs + [[bytes(MAX_PAYLOAD_BYTES), b""]])
             return encode(pairs + pairs)  # more blocks than asked for

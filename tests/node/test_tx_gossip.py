@@ -160,7 +160,7 @@ async def test_tx_gossip_an_accounts_nonces_over_back_to_back_batches_are_all_ad
     net: Net,
 ) -> None:
     # Batches are verified concurrently; an account's nonces split over them must not be
-    # refused as gapped (MEMPOOL_MAX_GAPPED_PER_ACCOUNT) while the earlier batch verifies.
+    # refused as gapped (MAX_MEMPOOL_GAPPED_TXS_PER_ACCOUNT) while the earlier batch verifies.
     funded = net.funded
     txs = [sign_tx(funded, CHAIN_ID, n, Transfer(to=b"\x03" * 20, amount=10**6))
            for n in range(230)]  # each carries the reserve: the first creates the account
