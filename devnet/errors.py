@@ -8,7 +8,7 @@ that every Agora code is distinct. Ports in use and unknown node names reuse the
 
 from __future__ import annotations
 
-from commerce.errors import AgoraError, CodeTable, check_table
+from base.errors import AgoraError, CodeTable, check_table
 
 
 class DevnetErrorCode(CodeTable):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from commerce.errors import AgoraError, CodeTable, check_table
+from base.errors import AgoraError, CodeTable, check_table
 
 
 class NodeErrorCode(CodeTable):

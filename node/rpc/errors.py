@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from commerce.errors import AgoraError, CodeTable, check_table
+from base.errors import AgoraError, CodeTable, check_table
 
 
 class StandardCode(CodeTable):
