@@ -9,7 +9,7 @@ certificate, and finalizes them in order; a fruitless answer costs a cool-down.
 from __future__ import annotations
 
 from consensus import limits
-from consensus.errors import ValidationError
+from consensus.errors import ConsensusValidationError
 from consensus.events import Blame, BlocksFetched, FetchBlocks
 from consensus.messages import Decided, Height, PeerId, check_certificate, verify_certificate
 from consensus.normal import finalize
@@ -29,7 +29,7 @@ def on_decided(s: ReplicaState, sender: PeerId, msg: Decided) -> None:
         return
     try:
         check_certificate(cert, s.chain_id, s.validators, s.verify, s.quorum)
-    except ValidationError as exc:
+    except ConsensusValidationError as exc:
         s.count("drop_" + exc.code)
         return
     if cert.height == s.height:
@@ -111,15 +111,15 @@ def on_blocks_fetched(s: ReplicaState, event: BlocksFetched) -> None:
     for block, cert_bytes in event.blocks[skipped:limits.MAX_FETCH_BLOCKS]:
         try:
             if len(block) > limits.MAX_BLOCK_BYTES:
-                raise ValidationError("block_too_large", f"{len(block)} bytes")
+                raise ConsensusValidationError("block_too_large", f"{len(block)} bytes")
             digest = s.digest_fn(block)
             if digest is None:
-                raise ValidationError("digest_mismatch", "fetched bytes are not a block")
+                raise ConsensusValidationError("digest_mismatch", "fetched bytes are not a block")
             cert = verify_certificate(cert_bytes, s.height, digest,
                                       s.validators, s.chain_id, s.verify)
             if len(cert.signatures) < s.quorum:
-                raise ValidationError("insufficient_quorum", "fetched certificate")
-        except ValidationError as exc:
+                raise ConsensusValidationError("insufficient_quorum", "fetched certificate")
+        except ConsensusValidationError as exc:
             # An honest peer serves only certified blocks of its own chain.
             s.note("bad_fetched_block", f"h={s.height} {exc.code}")
             s.effects.append(Blame(event.peer, "bad_fetched_block"))

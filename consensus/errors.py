@@ -59,9 +59,3 @@ class ConsensusLocalProtocolError(ConsensusError):
 class ConsensusRemotePeerError(ConsensusValidationError):
     """A peer broke the protocol: malformed, non-canonical or badly signed message."""
 
-
-# The names before issue 20, for the modules of the replica's split that still use them;
-# to be removed once they import the names above.
-ValidationError = ConsensusValidationError
-LocalProtocolError = ConsensusLocalProtocolError
-RemotePeerError = ConsensusRemotePeerError

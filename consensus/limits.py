@@ -14,9 +14,6 @@ from base.limits import MAX_VALIDATORS as MAX_VALIDATORS
 from base.limits import PUBLIC_KEY_BYTES as PUBLIC_KEY_BYTES
 from base.limits import SIGNATURE_BYTES as SIGNATURE_BYTES
 
-# The name of the validator cap before issue 20, for the modules of the replica's split
-# that still read it; to be removed once they read MAX_VALIDATORS.
-MAX_VALIDATORS_COUNT = MAX_VALIDATORS
 MAX_DIGEST_BYTES = 64
 # Integer fields of messages and records (views, heights): at most int64's maximum.
 MAX_FIELD_INT = 2**63 - 1

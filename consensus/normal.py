@@ -10,7 +10,7 @@ equivocates, hands over to `consensus.view_change`.
 from __future__ import annotations
 
 from consensus import limits
-from consensus.errors import LocalProtocolError
+from consensus.errors import ConsensusLocalProtocolError
 from consensus.events import (
     BlockProposed,
     BlockValidated,
@@ -137,14 +137,14 @@ def maybe_propose(s: ReplicaState) -> None:
 
 def on_block_proposed(s: ReplicaState, event: BlockProposed) -> None:
     if len(event.block) > limits.MAX_BLOCK_BYTES:
-        raise LocalProtocolError("bad_argument", "proposed block over MAX_BLOCK_BYTES")
+        raise ConsensusLocalProtocolError("bad_argument", "proposed block over MAX_BLOCK_BYTES")
     if s.proposal_asked != proposal_slot(event.view, event.height) or not s.active \
             or (event.height, event.view) != (s.height, s.view):
         s.count("stale_proposal")
         return
     digest = s.digest_fn(event.block)
     if digest is None:
-        raise LocalProtocolError("bad_argument", "proposed bytes are not a block")
+        raise ConsensusLocalProtocolError("bad_argument", "proposed bytes are not a block")
     s.proposal_asked = None
     propose_block(s, Digest(digest), event.block)
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from consensus import limits
-from consensus.errors import LocalProtocolError, RemotePeerError
+from consensus.errors import ConsensusLocalProtocolError, ConsensusRemotePeerError
 from consensus.messages import (  # the field checkers decode records as they do messages
     PHASE_COMMIT,
     PHASE_PREPARE,
@@ -33,11 +33,12 @@ REC_VIEW_CHANGE = 3  # [3, view, height]: we sent VIEW-CHANGE for this view at h
 
 def record_position(record: bytes) -> tuple[Height, View]:
     """The (height, view) its Persist named, read back from a record (for a log written
-    before Persist carried them). Raises LocalProtocolError("bad_record") if undecodable."""
+    before Persist carried them). Raises ConsensusLocalProtocolError("bad_record") if
+    undecodable."""
     try:
         fields = record_fields(unpack_canonical(record, limits.MAX_RECORD_BYTES))
-    except RemotePeerError as exc:
-        raise LocalProtocolError("bad_record", f"undecodable record: {exc}") from exc
+    except ConsensusRemotePeerError as exc:
+        raise ConsensusLocalProtocolError("bad_record", f"undecodable record: {exc}") from exc
     if fields[0] == REC_VOTE:
         return Height(fields[3]), View(fields[2])
     return Height(fields[2]), View(fields[1])
@@ -45,22 +46,22 @@ def record_position(record: bytes) -> tuple[Height, View]:
 
 def record_fields(obj: Any) -> list[Any]:
     """A decoded record's fields, each checked for its type and range (the prepared
-    certificate of a REC_COMMIT decoded); raises RemotePeerError naming the field."""
+    certificate of a REC_COMMIT decoded); raises ConsensusRemotePeerError naming the field."""
     kind = _int(_list(obj, "record")[0] if obj else None, "record.kind")
     if kind == REC_VOTE:
         _, phase, view, height, digest, block = _list(obj, "vote record", 6)
         if _int(phase, "record.phase") not in (PHASE_PREPARE, PHASE_COMMIT):
-            raise RemotePeerError("malformed_message", f"record phase {phase}")
+            raise ConsensusRemotePeerError("malformed_message", f"record phase {phase}")
         return [kind, phase, _int(view, "record.view"), _int(height, "record.height", 1),
                 _digest(digest), None if block is None else _block(block)]
     if kind == REC_COMMIT:
         _, view, height, digest, prepared, block = _list(obj, "commit record", 6)
         cert = cert_from_obj(prepared)
         if cert is None:
-            raise RemotePeerError("malformed_message", "commit record without certificate")
+            raise ConsensusRemotePeerError("malformed_message", "commit record without certificate")
         return [kind, _int(view, "record.view"), _int(height, "record.height", 1),
                 _digest(digest), cert, _block(block)]
     if kind == REC_VIEW_CHANGE:
         _, view, height = _list(obj, "view-change record", 3)
         return [kind, _int(view, "record.view"), _int(height, "record.height", 1)]
-    raise RemotePeerError("malformed_message", f"record kind {kind}")
+    raise ConsensusRemotePeerError("malformed_message", f"record kind {kind}")

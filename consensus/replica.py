@@ -47,7 +47,7 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from consensus import catch_up, limits, normal, view_change
-from consensus.errors import LocalProtocolError, RemotePeerError
+from consensus.errors import ConsensusLocalProtocolError, ConsensusRemotePeerError
 from consensus.events import (
     BlockProposed,
     BlocksFetched,
@@ -147,7 +147,7 @@ class Replica:
         config: ReplicaConfig | None = None,
         verifier: VerifyFn | None = None,
     ) -> None:
-        """Raises LocalProtocolError on bad arguments or undecodable records."""
+        """Raises ConsensusLocalProtocolError on bad arguments or undecodable records."""
         self.state = ReplicaState(
             chain_id=chain_id, validators=validators, signing_key=signing_key,
             finalized_height=finalized_height, finalized_digest=finalized_digest,
@@ -216,12 +216,12 @@ class Replica:
     def step(self, event: Event, now_ms: int) -> list[Effect]:
         """Advance the replica by one event. The caller runs the effects in order.
 
-        Raises LocalProtocolError if `now_ms` goes backwards or an application answer is
+        Raises ConsensusLocalProtocolError if `now_ms` goes backwards or an application answer is
         malformed; bad peer input is counted and dropped, never raised.
         """
         s = self.state
         if now_ms < s.now_ms:
-            raise LocalProtocolError("bad_argument", "now_ms went backwards")
+            raise ConsensusLocalProtocolError("bad_argument", "now_ms went backwards")
         assert not s.effects, "step is not re-entrant"
         s.now_ms = now_ms
         self._event_handlers[type(event)](event)
@@ -243,7 +243,7 @@ class Replica:
     def _on_message(self, event: MessageReceived) -> None:
         try:
             msg = decode_message(event.msg)
-        except RemotePeerError as exc:
+        except ConsensusRemotePeerError as exc:
             self.state.count("drop_" + exc.code)
             return
         MESSAGE_HANDLERS[type(msg)](self.state, event.sender, msg)
@@ -355,14 +355,14 @@ def _sync_timers(s: ReplicaState) -> None:
 def _restore(s: ReplicaState, records: Sequence[bytes]) -> None:
     """Rebuild what we signed from the consensus-log records (see consensus.records)."""
     if len(records) > limits.MAX_RESTORE_RECORDS:
-        raise LocalProtocolError("bad_record", "too many records")
+        raise ConsensusLocalProtocolError("bad_record", "too many records")
     view_max = 0
     for record in records:
         try:
             obj = unpack_canonical(record, limits.MAX_RECORD_BYTES)
             view_max = max(view_max, _restore_one(s, obj))
-        except RemotePeerError as exc:
-            raise LocalProtocolError("bad_record", f"undecodable record: {exc}") from exc
+        except ConsensusRemotePeerError as exc:
+            raise ConsensusLocalProtocolError("bad_record", f"undecodable record: {exc}") from exc
     if view_max > 0:
         # We may have been active in view_max; re-enter it through its NEW-VIEW
         # (peers send it when they see our VIEW-CHANGE) so we learn its constraints.
@@ -372,9 +372,9 @@ def _restore(s: ReplicaState, records: Sequence[bytes]) -> None:
 
 
 def _restore_one(s: ReplicaState, obj: Any) -> int:
-    """Replay one record; returns the view it names. Raises RemotePeerError (the
+    """Replay one record; returns the view it names. Raises ConsensusRemotePeerError (the
     record's bytes are as untrusted as a peer's: a disk can be corrupt) naming the
-    field, or LocalProtocolError when a record contradicts itself."""
+    field, or ConsensusLocalProtocolError when a record contradicts itself."""
     fields = record_fields(obj)
     kind = fields[0]
     if kind == REC_VOTE:
@@ -383,7 +383,7 @@ def _restore_one(s: ReplicaState, obj: Any) -> int:
             s.signed[Slot(view, height, phase)] = digest
         if height == s.height and block is not None:
             if s.digest_fn(block) != digest:
-                raise LocalProtocolError("bad_record", "restored proposal digest")
+                raise ConsensusLocalProtocolError("bad_record", "restored proposal digest")
             s.restored_proposals[proposal_slot(view, height)] = block
         return int(view)
     if kind == REC_COMMIT:
@@ -391,7 +391,7 @@ def _restore_one(s: ReplicaState, obj: Any) -> int:
         if height >= s.height:
             s.signed[Slot(view, height, PHASE_COMMIT)] = digest
         if cert.digest != digest:
-            raise LocalProtocolError("bad_record", "prepared certificate digest")
+            raise ConsensusLocalProtocolError("bad_record", "prepared certificate digest")
         if height == s.height and (s.prepared_cert is None
                                    or cert.view > s.prepared_cert.view):
             s.prepared_cert, s.prepared_block = cert, block

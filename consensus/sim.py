@@ -30,7 +30,7 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from consensus import events as ev
-from consensus.errors import ValidationError
+from consensus.errors import ConsensusValidationError
 from consensus.messages import (
     PeerId,
     Verifier,
@@ -328,7 +328,7 @@ class Simulation:
             try:
                 verify_certificate(effect.certificate, h, effect.digest, self.validators,
                                    CHAIN_ID, self.verifier)
-            except ValidationError as exc:
+            except ConsensusValidationError as exc:
                 self.violations.append(f"certificate: height {h} node {node.index} {exc}")
         reason = node.app.finalize(h, effect.digest, effect.block, effect.certificate)
         if self.plan.work:

@@ -16,7 +16,7 @@ from typing import NamedTuple
 from nacl.signing import SigningKey
 
 from consensus import limits
-from consensus.errors import LocalProtocolError, ValidationError
+from consensus.errors import ConsensusLocalProtocolError, ConsensusValidationError
 from consensus.events import Blame, Broadcast, Effect, Note, Persist, Send
 from consensus.messages import (
     PHASE_COMMIT,
@@ -122,15 +122,15 @@ class ReplicaState:
         config: ReplicaConfig | None = None,
         verifier: VerifyFn | None = None,
     ) -> None:
-        """Raises LocalProtocolError on bad arguments."""
-        if not 1 <= len(validators) <= limits.MAX_VALIDATORS_COUNT:
-            raise LocalProtocolError("bad_argument", f"{len(validators)} validators")
+        """Raises ConsensusLocalProtocolError on bad arguments."""
+        if not 1 <= len(validators) <= limits.MAX_VALIDATORS:
+            raise ConsensusLocalProtocolError("bad_argument", f"{len(validators)} validators")
         if len(set(validators)) != len(validators):
-            raise LocalProtocolError("bad_argument", "duplicate validator key")
+            raise ConsensusLocalProtocolError("bad_argument", "duplicate validator key")
         if not 0 < len(chain_id) <= limits.MAX_CHAIN_ID_BYTES:
-            raise LocalProtocolError("bad_argument", "chain_id length")
+            raise ConsensusLocalProtocolError("bad_argument", "chain_id length")
         if finalized_height < 0:
-            raise LocalProtocolError("bad_argument", "negative finalized_height")
+            raise ConsensusLocalProtocolError("bad_argument", "negative finalized_height")
         self.chain_id = bytes(chain_id)
         self.validators: tuple[bytes, ...] = tuple(bytes(v) for v in validators)
         self.n = len(self.validators)
@@ -142,7 +142,7 @@ class ReplicaState:
         if signing_key is not None:
             public = bytes(signing_key.verify_key)
             if public not in self.validators:
-                raise LocalProtocolError("bad_argument", "signing key is not a validator")
+                raise ConsensusLocalProtocolError("bad_argument", "signing key is not a validator")
             self.index = ValidatorIndex(self.validators.index(public))
         self.digest_fn = digest_fn
         self.verify: VerifyFn = verifier if verifier is not None else Verifier()
@@ -155,13 +155,14 @@ class ReplicaState:
         self.last_block: bytes | None = None  # the last finalized block, once we have it
         if finalized_height > 0:
             if finalized_certificate is None:
-                raise LocalProtocolError("bad_argument", "finalized_certificate missing")
+                raise ConsensusLocalProtocolError("bad_argument", "finalized_certificate missing")
             try:
                 self.last_certificate = verify_certificate(
                     finalized_certificate, finalized_height, finalized_digest,
                     self.validators, self.chain_id, self.verify)
-            except ValidationError as exc:
-                raise LocalProtocolError("bad_argument", f"stored certificate: {exc}") from exc
+            except ConsensusValidationError as exc:
+                raise ConsensusLocalProtocolError(
+                    "bad_argument", f"stored certificate: {exc}") from exc
 
         self.now_ms = 0
         self.effects: list[Effect] = []  # the effects of the step under way, in order
@@ -306,7 +307,7 @@ class ReplicaState:
         last = self.help_sent_ms.get(peer)
         if last is not None and self.now_ms - last < self.config.retransmit_interval_ms:
             return
-        if len(self.help_sent_ms) >= 2 * limits.MAX_VALIDATORS_COUNT:
+        if len(self.help_sent_ms) >= 2 * limits.MAX_VALIDATORS:
             self.help_sent_ms.clear()
         self.help_sent_ms[peer] = self.now_ms
         if behind_height:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from consensus import limits
-from consensus.errors import ValidationError
+from consensus.errors import ConsensusValidationError
 from consensus.events import Persist
 from consensus.messages import (
     PHASE_COMMIT,
@@ -149,12 +149,12 @@ def sync_view(s: ReplicaState, view: View) -> None:
 
 
 def check_view_change(s: ReplicaState, vc: ViewChange) -> None:
-    """Raise ValidationError unless the VIEW-CHANGE is signed and its certs hold."""
+    """Raise ConsensusValidationError unless the VIEW-CHANGE is signed and its certs hold."""
     if vc.signer >= s.n:
-        raise ValidationError("unknown_validator", f"signer {vc.signer}")
+        raise ConsensusValidationError("unknown_validator", f"signer {vc.signer}")
     payload = view_change_payload(s.chain_id, vc)
     if not s.verify(s.validators[vc.signer], payload, vc.signature):
-        raise ValidationError("bad_signature", "view change")
+        raise ConsensusValidationError("bad_signature", "view change")
     if vc.last_cert is not None:
         check_certificate(vc.last_cert, s.chain_id, s.validators, s.verify, s.quorum)
     if vc.prepared is not None:
@@ -180,7 +180,7 @@ def on_view_change(s: ReplicaState, sender: PeerId, vc: ViewChange) -> None:
             return
     try:
         check_view_change(s, vc)
-    except ValidationError as exc:
+    except ConsensusValidationError as exc:
         s.count("drop_" + exc.code)
         return
     s.latest_view_changes[vc.signer] = vc
@@ -229,39 +229,39 @@ def maybe_new_view(s: ReplicaState) -> None:
 def check_new_view(s: ReplicaState, nv: NewView) -> Height:
     """Validate a NEW-VIEW as every replica must; returns the height it starts at."""
     if nv.signer != s.primary(nv.view):
-        raise ValidationError("not_primary", f"signer {nv.signer}")
+        raise ConsensusValidationError("not_primary", f"signer {nv.signer}")
     if not s.verify(s.validators[nv.signer], new_view_payload(s.chain_id, nv), nv.signature):
-        raise ValidationError("bad_signature", "new view")
+        raise ConsensusValidationError("bad_signature", "new view")
     signers = [vc.signer for vc in nv.view_changes]
     if len(set(signers)) != len(signers):
-        raise ValidationError("duplicate_signer", "view changes")
+        raise ConsensusValidationError("duplicate_signer", "view changes")
     if len(signers) < s.quorum:
-        raise ValidationError("insufficient_quorum", f"{len(signers)} view changes")
+        raise ConsensusValidationError("insufficient_quorum", f"{len(signers)} view changes")
     heights = {vc.height for vc in nv.view_changes}
     if len(heights) != 1:
         # A replica that left a view-change to rejoin a lower view by a certificate
         # (see sync_view) may have a stale VIEW-CHANGE out; one height keeps it inert.
-        raise ValidationError("bad_new_view", "view changes at different heights")
+        raise ConsensusValidationError("bad_new_view", "view changes at different heights")
     for vc in nv.view_changes:
         if vc.view != nv.view:
-            raise ValidationError("bad_new_view", "view change for another view")
+            raise ConsensusValidationError("bad_new_view", "view change for another view")
         check_view_change(s, vc)
     height, best = select_new_view(nv.view_changes)
     pp = nv.preprepare
     if best is None:
         if pp is not None:
-            raise ValidationError("bad_new_view", "re-proposal without prepared block")
+            raise ConsensusValidationError("bad_new_view", "re-proposal without prepared block")
         return height
     assert best.prepared is not None
     if pp is None:
-        raise ValidationError("bad_new_view", "prepared block not re-proposed")
+        raise ConsensusValidationError("bad_new_view", "prepared block not re-proposed")
     vote = pp.vote
     if (vote.view, vote.height, vote.digest) != (nv.view, height, best.prepared.digest):
-        raise ValidationError("bad_new_view", "re-proposal does not match")
+        raise ConsensusValidationError("bad_new_view", "re-proposal does not match")
     if vote.signer != nv.signer or not s.verify_vote(vote):
-        raise ValidationError("bad_signature", "re-proposal")
+        raise ConsensusValidationError("bad_signature", "re-proposal")
     if s.digest_fn(pp.block) != vote.digest:
-        raise ValidationError("digest_mismatch", "re-proposed block")
+        raise ConsensusValidationError("digest_mismatch", "re-proposed block")
     return height
 
 
@@ -271,7 +271,7 @@ def on_new_view(s: ReplicaState, sender: PeerId, nv: NewView) -> None:
         return
     try:
         height = check_new_view(s, nv)
-    except ValidationError as exc:
+    except ConsensusValidationError as exc:
         if exc.code == "digest_mismatch":
             s.blame(sender, exc.code)
         else:

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import plyvel
 
-from consensus.errors import LocalProtocolError
+from consensus.errors import ConsensusLocalProtocolError
 from consensus.replica import record_position
 from node.errors import NodeError, NodeErrorCode
 from node.leveldb import delete_prefix
@@ -122,7 +122,7 @@ def _move_consensus_log_1(db: plyvel.DB, final: int, sync: Callable[[], None]) -
                             f"consensus log: bad key {key.hex()}")
         try:
             height, view = record_position(value)
-        except LocalProtocolError as exc:
+        except ConsensusLocalProtocolError as exc:
             raise NodeError(NodeErrorCode.WRONG_CHAIN_DATA,
                             f"consensus log record {key[1:].hex()}: {exc}") from None
         kept.append(RecordKey(struct.unpack(">Q", key[1:])[0], height, view))

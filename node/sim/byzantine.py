@@ -7,7 +7,7 @@ from commerce.address import address_of
 from commerce.encoding import encode, pack_plain
 from commerce.transfer import Transfer
 from commerce.tx import sign_tx
-from consensus.errors import ValidationError as ConsensusValidationError
+from consensus.errors import ConsensusValidationError
 from consensus.messages import (
     PHASE_COMMIT,
     PHASE_PREPARE,

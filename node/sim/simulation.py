@@ -16,7 +16,7 @@ from commerce.encoding import decode, sha256
 from commerce.errors import AgoraError
 from commerce.keys import Keypair
 from commerce.ledger import ACCOUNT_PREFIX, get_account, get_supply
-from consensus.errors import ValidationError as ConsensusValidationError
+from consensus.errors import ConsensusValidationError
 from consensus.events import (
     BlocksFetched,
     Event,

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from consensus import limits
-from consensus.errors import RemotePeerError, ValidationError
+from consensus.errors import ConsensusRemotePeerError, ConsensusValidationError
 from consensus.messages import (
     PHASE_COMMIT,
     PHASE_PREPARE,
@@ -61,7 +61,7 @@ def test_decode_non_canonical_integer_is_rejected() -> None:
     data = encode_message(sign_vote(KEYS[1], CHAIN_ID, PHASE_PREPARE, 5, 3, DIGEST, 1))
     assert data[2] == 5  # positive fixint view
     widened = data[:2] + b"\xcd\x00\x05" + data[3:]  # the same 5 as a uint16
-    with pytest.raises(RemotePeerError) as info:
+    with pytest.raises(ConsensusRemotePeerError) as info:
         decode_message(widened)
     assert info.value.code == "non_canonical_encoding"
 
@@ -69,7 +69,7 @@ def test_decode_non_canonical_integer_is_rejected() -> None:
 @pytest.mark.parametrize("data", [b"", b"\xc1", b"\x91\x09", pack([1, 2]), pack({}),
                                   pack([2, 0, 1, b"d" * 32, 0, b"short"])])
 def test_decode_garbage_is_rejected(data: bytes) -> None:
-    with pytest.raises(RemotePeerError):
+    with pytest.raises(ConsensusRemotePeerError):
         decode_message(data)
 
 
@@ -78,13 +78,13 @@ def test_preprepare_block_at_max_block_bytes_is_accepted_and_one_more_rejected()
     ok = PrePrepare(vote, b"\0" * limits.MAX_BLOCK_BYTES)
     assert decode_message(encode_message(ok)) == ok
     too_big = PrePrepare(vote, b"\0" * (limits.MAX_BLOCK_BYTES + 1))
-    with pytest.raises(RemotePeerError) as info:
+    with pytest.raises(ConsensusRemotePeerError) as info:
         decode_message(encode_message(too_big))
     assert info.value.code == "malformed_message"
 
 
 def test_message_over_max_message_bytes_is_rejected() -> None:
-    with pytest.raises(RemotePeerError) as info:
+    with pytest.raises(ConsensusRemotePeerError) as info:
         decode_message(b"\0" * (limits.MAX_MESSAGE_BYTES + 1))
     assert info.value.code == "message_too_large"
 
@@ -96,7 +96,7 @@ def test_verify_certificate_with_quorum_passes() -> None:
 
 
 def test_verify_certificate_with_quorum_minus_one_fails() -> None:
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(ConsensusValidationError) as info:
         verify_certificate(encode_certificate(commit_cert([0, 2])), 1, DIGEST, VALIDATORS,
                            CHAIN_ID)
     assert info.value.code == "insufficient_quorum"
@@ -106,7 +106,7 @@ def test_verify_certificate_with_duplicate_signer_fails() -> None:
     cert = commit_cert([0, 1, 2])
     dup = Certificate(cert.phase, cert.view, cert.height, cert.digest,
                       (cert.signatures[0], cert.signatures[0], cert.signatures[1]))
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(ConsensusValidationError) as info:
         verify_certificate(encode_certificate(dup), 1, DIGEST, VALIDATORS, CHAIN_ID)
     assert info.value.code == "duplicate_signer"
 
@@ -115,7 +115,7 @@ def test_verify_certificate_with_forged_signature_fails() -> None:
     cert = commit_cert([0, 1, 2])
     forged = Certificate(cert.phase, cert.view, cert.height, cert.digest,
                          cert.signatures[:2] + ((ValidatorIndex(3), b"\1" * 64),))
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(ConsensusValidationError) as info:
         verify_certificate(encode_certificate(forged), 1, DIGEST, VALIDATORS, CHAIN_ID)
     assert info.value.code == "bad_signature"
 
@@ -124,14 +124,14 @@ def test_verify_certificate_with_forged_signature_fails() -> None:
                                                 (1, sha256_digest(b"x"), "digest_mismatch")])
 def test_verify_certificate_for_other_block_fails(height: int, digest: bytes,
                                                   code: str) -> None:
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(ConsensusValidationError) as info:
         verify_certificate(encode_certificate(commit_cert([0, 1, 2])), height, digest,
                            VALIDATORS, CHAIN_ID)
     assert info.value.code == code
 
 
 def test_verify_certificate_from_other_chain_fails() -> None:
-    with pytest.raises(ValidationError) as info:
+    with pytest.raises(ConsensusValidationError) as info:
         verify_certificate(encode_certificate(commit_cert([0, 1, 2])), 1, DIGEST,
                            VALIDATORS, b"other-chain")
     assert info.value.code == "bad_signature"

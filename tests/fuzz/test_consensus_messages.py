@@ -1,6 +1,7 @@
 """Goal: consensus bytes from a peer (`decode_message`) and certificates from a peer or the
 disk (`verify_certificate`, `cert_from_obj`) raise only the consensus core's documented
-errors (RemotePeerError / ValidationError), and whatever they accept re-encodes exactly."""
+errors (ConsensusRemotePeerError / ConsensusValidationError), and whatever they accept
+re-encodes exactly."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from hypothesis import example, given
 from hypothesis import settings as Settings
 from hypothesis import strategies as st
 
-from consensus.errors import RemotePeerError, ValidationError
+from consensus.errors import ConsensusRemotePeerError, ConsensusValidationError
 from consensus.messages import (
     cert_from_obj,
     cert_obj,
@@ -43,7 +44,7 @@ def test_decode_message_any_bytes_gives_message_or_remote_peer_error(tier: Setti
     def check(data: bytes) -> None:
         try:
             message = decode_message(data)
-        except RemotePeerError:
+        except ConsensusRemotePeerError:
             return
         assert encode_message(message) == data, "an accepted message is canonical"
 
@@ -59,7 +60,7 @@ def test_verify_certificate_any_bytes_gives_certificate_or_validation_error(
     def check(data: bytes) -> None:
         try:
             cert = verify_certificate(data, 2, DIGEST, VALIDATORS, CONSENSUS_CHAIN_ID)
-        except ValidationError:
+        except ConsensusValidationError:
             return
         assert cert.height == 2 and cert.digest == DIGEST
         assert len(cert.signatures) >= 3, "a quorum of 4 validators is 3"
@@ -81,7 +82,7 @@ def test_cert_from_obj_any_value_gives_certificate_or_remote_peer_error(
     def check(obj: Any) -> None:
         try:
             cert = cert_from_obj(obj)
-        except RemotePeerError:
+        except ConsensusRemotePeerError:
             return
         assert cert is None or cert_obj(cert) == obj, "an accepted certificate is its object"
 

@@ -1,6 +1,7 @@
 """Goal: the replica is total over what peers and its own log can shape: any sequence of
 `MessageReceived` bytes leaves `step` raising nothing, finalizing only certified blocks and
-ready for the next step; any log record makes the constructor raise only LocalProtocolError."""
+ready for the next step; any log record makes the constructor raise only
+ConsensusLocalProtocolError."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ from hypothesis import example, given, settings
 from hypothesis import settings as Settings
 from hypothesis import strategies as st
 
-from consensus.errors import LocalProtocolError
+from consensus.errors import ConsensusLocalProtocolError
 from consensus.events import FinalizeBlock, MessageReceived, Started, TimerFired
 from consensus.messages import PeerId, sha256_digest, verify_certificate
 from consensus.replica import Replica
@@ -69,7 +70,7 @@ def test_replica_restore_any_record_raises_only_local_protocol_error(tier: Setti
     def check(records: list[bytes]) -> None:
         try:
             replica = _replica(records)
-        except LocalProtocolError:
+        except ConsensusLocalProtocolError:
             return
         replica.step(Started(), 1_000)
 
