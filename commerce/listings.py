@@ -125,11 +125,10 @@ def _version_of(ctx: ChainContext, body: ListingCreate | ListingUpdate) -> Versi
                          list(body.media), body.referral_bps, ctx.height)
 
 
-@register_handler(ListingCreate.TYPE)
-def apply_listing_create(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(ListingCreate)
+def apply_listing_create(ctx: ChainContext, view: Overlay, tx: Transaction,
+                         body: ListingCreate) -> list[Event]:
     """Refuses not_merchant, merchant_suspended, referral_too_high."""
-    body = tx.body
-    assert isinstance(body, ListingCreate)
     sender = tx.sender_address
     merchant = require_merchant(view, sender)
     _check_referral(ctx, body.referral_bps)
@@ -144,12 +143,11 @@ def apply_listing_create(ctx: ChainContext, view: Overlay, tx: Transaction) -> l
     return [Event("listing_create", (sender,), (listing, 1))]
 
 
-@register_handler(ListingUpdate.TYPE)
-def apply_listing_update(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(ListingUpdate)
+def apply_listing_update(ctx: ChainContext, view: Overlay, tx: Transaction,
+                         body: ListingUpdate) -> list[Event]:
     """Refuses not_found, not_owner, not_merchant, merchant_suspended, listing_inactive,
     stale_version, referral_too_high."""
-    body = tx.body
-    assert isinstance(body, ListingUpdate)
     # Each field read once: a pydantic model's attribute read is ~400 instructions (its
     # class defines __getattr__, so the interpreter cannot specialise the read).
     listing_id, category = body.listing, body.category
@@ -177,11 +175,10 @@ def apply_listing_update(ctx: ChainContext, view: Overlay, tx: Transaction) -> l
     return [Event("listing_update", (sender,), (listing_id, version))]
 
 
-@register_handler(ListingDelist.TYPE)
-def apply_listing_delist(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(ListingDelist)
+def apply_listing_delist(ctx: ChainContext, view: Overlay, tx: Transaction,
+                         body: ListingDelist) -> list[Event]:
     """Refuses not_found, not_owner, listing_inactive (delisted already)."""
-    body = tx.body
-    assert isinstance(body, ListingDelist)
     sender = tx.sender_address
     record = require_listing(view, body.listing)
     if record.merchant != sender:

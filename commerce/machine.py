@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 
 from commerce.encoding import pack_plain
 from commerce.errors import ErrorCode, Rejection, ValidationError
@@ -20,7 +20,7 @@ from commerce.events import EVENT_FIELDS
 from commerce.genesis import ChainParams, Genesis
 from commerce.ledger import bump_nonce, require_can_act
 from commerce.state import Overlay, StateReader, next_state_root
-from commerce.tx import Transaction
+from commerce.tx import BODY_TYPES, Transaction, TxBody
 
 _EVENT_ARITY = {kind: len(fields) for kind, fields in EVENT_FIELDS.items()}
 EventValue = int | str | bytes | bool | None
@@ -77,19 +77,25 @@ class ChainContext:
         return cls(genesis.chain_id, height, genesis.params, genesis.validator_keys, genesis)
 
 
-TxHandler = Callable[[ChainContext, Overlay, Transaction], list[Event]]
+_Body = TypeVar("_Body", bound=TxBody)
+TxHandler = Callable[[ChainContext, Overlay, Transaction, _Body], list[Event]]
+"""A rule: it executes `tx` on the overlay; its last argument is `tx.body`, typed."""
 EndBlockHook = Callable[[ChainContext, Overlay], list[Event]]
 
-HANDLERS: dict[str, TxHandler] = {}
+HANDLERS: dict[type[TxBody], TxHandler[Any]] = {}  # by the body's exact class
 END_BLOCK_HOOKS: list[tuple[int, str, EndBlockHook]] = []
 
 
-def register_handler(tx_type: str) -> Callable[[TxHandler], TxHandler]:
-    """Decorator: the rule that executes bodies of `tx_type` (one per type)."""
+def register_handler(body_type: type[_Body]) -> Callable[[TxHandler[_Body]], TxHandler[_Body]]:
+    """Decorator: the rule that executes bodies of `body_type` (one rule per body type, and
+    the type registered with `register_body`). `apply_tx` finds the rule by the body's exact
+    class, so a rule is only ever given bodies of its own type: it needs no check of its own.
+    """
+    assert BODY_TYPES.get(body_type.TYPE) is body_type, f"{body_type.__name__} not registered"
 
-    def wrap(handler: TxHandler) -> TxHandler:
-        assert tx_type not in HANDLERS, f"duplicate handler for {tx_type}"
-        HANDLERS[tx_type] = handler
+    def wrap(handler: TxHandler[_Body]) -> TxHandler[_Body]:
+        assert body_type not in HANDLERS, f"duplicate handler for {body_type.TYPE}"
+        HANDLERS[body_type] = handler
         return handler
 
     return wrap
@@ -137,7 +143,8 @@ def apply_tx(ctx: ChainContext, view: Overlay, tx: Transaction, *,
         raise ValidationError(ErrorCode.WRONG_CHAIN, f"transaction is for chain {tx.chain_id}")
     if check_signature and not tx.verify_signature():
         raise ValidationError(ErrorCode.BAD_SIGNATURE, "signature does not verify")
-    handler = HANDLERS.get(tx.body.TYPE)
+    body = tx.body
+    handler = HANDLERS.get(type(body))
     if handler is None:
         raise ValidationError(ErrorCode.UNKNOWN_TYPE, f"no rule for type {tx.type!r}")
     child = view.child() if isolated else view
@@ -146,7 +153,7 @@ def apply_tx(ctx: ChainContext, view: Overlay, tx: Transaction, *,
     reserve = ctx.params.account_reserve_minor
     if balance < reserve:  # (the validators' scan only then)
         require_can_act(balance, tx.sender, reserve, ctx.validators)
-    events = handler(ctx, child, tx)
+    events = handler(ctx, child, tx, body)
     if isolated:
         child.merge_into_parent()
     return _new_tuple(Receipt, (tuple(events),))  # Receipt(...) without its Python __new__

@@ -81,11 +81,10 @@ class MerchantRegister(TxBody):
     profile: Annotated[str, Field(max_length=MAX_PROFILE_CHARS)] = ""
 
 
-@register_handler(MerchantRegister.TYPE)
-def apply_merchant_register(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(MerchantRegister)
+def apply_merchant_register(ctx: ChainContext, view: Overlay, tx: Transaction,
+                            body: MerchantRegister) -> list[Event]:
     """Record a pending merchant; refuses already_registered."""
-    body = tx.body
-    assert isinstance(body, MerchantRegister)
     sender = tx.sender_address
     if get_merchant(view, sender) is not None:
         raise ValidationError(ErrorCode.ALREADY_REGISTERED, "the account is a merchant already")
@@ -112,15 +111,14 @@ class MerchantVote(TxBody):
     action: Literal["approve", "suspend", "reinstate"]
 
 
-@register_handler(MerchantVote.TYPE)
-def apply_merchant_vote(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(MerchantVote)
+def apply_merchant_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
+                        body: MerchantVote) -> list[Event]:
     """Count a validator's vote; the status changes on more than two thirds of validators.
 
     Refuses not_validator, not_found, merchant_state (the action does not apply to the
     current status) and already_voted (this validator voted in this round).
     """
-    body = tx.body
-    assert isinstance(body, MerchantVote)
     require_validator(ctx, tx)
     record = get_merchant(view, body.merchant)
     if record is None:

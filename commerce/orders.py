@@ -220,14 +220,13 @@ class Purchase(TxBody):
     delivery: SealedNote = b""
 
 
-@register_handler(Purchase.TYPE)
-def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(Purchase)
+def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction,
+                   body: Purchase) -> list[Event]:
     """Refuses not_found, listing_inactive, merchant_suspended, self_purchase,
     stale_version, out_of_stock, share_mismatch, self_referral, amount_out_of_range,
     insufficient_funds, below_reserve (the payment would leave the buyer below the account
     reserve), field_invalid (delivery too short to be sealed)."""
-    body = tx.body
-    assert isinstance(body, Purchase)
     # Each field read once (see apply_transfer).
     listing_id, version_id, quantity = body.listing, body.version, body.quantity
     share_id, delivery = body.share, body.delivery
@@ -290,11 +289,10 @@ class OrderShip(TxBody):
     tracking: SealedNote = b""
 
 
-@register_handler(OrderShip.TYPE)
-def apply_order_ship(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(OrderShip)
+def apply_order_ship(ctx: ChainContext, view: Overlay, tx: Transaction,
+                     body: OrderShip) -> list[Event]:
     """Refuses not_found, not_owner, order_state (not paid), field_invalid (tracking)."""
-    body = tx.body
-    assert isinstance(body, OrderShip)
     order, tracking = body.order, body.tracking  # each field read once (see apply_transfer)
     _check_sealed("tracking", tracking)
     record = _require_order(view, order)
@@ -317,11 +315,10 @@ class OrderConfirm(TxBody):
     order: RecordId
 
 
-@register_handler(OrderConfirm.TYPE)
-def apply_order_confirm(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(OrderConfirm)
+def apply_order_confirm(ctx: ChainContext, view: Overlay, tx: Transaction,
+                        body: OrderConfirm) -> list[Event]:
     """Refuses not_found, not_buyer, order_state (not shipped or disputed)."""
-    body = tx.body
-    assert isinstance(body, OrderConfirm)
     order = body.order  # read once (see apply_transfer)
     record = _require_order(view, order)
     if record.buyer != tx.sender_address:
@@ -338,11 +335,10 @@ class OrderCancel(TxBody):
     order: RecordId
 
 
-@register_handler(OrderCancel.TYPE)
-def apply_order_cancel(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(OrderCancel)
+def apply_order_cancel(ctx: ChainContext, view: Overlay, tx: Transaction,
+                       body: OrderCancel) -> list[Event]:
     """Refuses not_found, not_buyer (neither buyer nor merchant), order_state."""
-    body = tx.body
-    assert isinstance(body, OrderCancel)
     record = _require_order(view, body.order)
     if tx.sender_address not in (record.buyer, record.merchant):
         raise ValidationError(ErrorCode.NOT_BUYER, "only the buyer or the merchant cancels")
@@ -358,11 +354,10 @@ class OrderRefund(TxBody):
     order: RecordId
 
 
-@register_handler(OrderRefund.TYPE)
-def apply_order_refund(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(OrderRefund)
+def apply_order_refund(ctx: ChainContext, view: Overlay, tx: Transaction,
+                       body: OrderRefund) -> list[Event]:
     """Refuses not_found, not_owner, order_state (already closed)."""
-    body = tx.body
-    assert isinstance(body, OrderRefund)
     record = _require_order(view, body.order)
     if record.merchant != tx.sender_address:
         raise ValidationError(ErrorCode.NOT_OWNER, "only the order's merchant refunds it")
@@ -379,11 +374,10 @@ class OrderDispute(TxBody):
     reason: Annotated[str, Field(max_length=MAX_REASON_CHARS)] = ""
 
 
-@register_handler(OrderDispute.TYPE)
-def apply_order_dispute(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(OrderDispute)
+def apply_order_dispute(ctx: ChainContext, view: Overlay, tx: Transaction,
+                        body: OrderDispute) -> list[Event]:
     """Refuses not_found, not_buyer, order_state (not shipped)."""
-    body = tx.body
-    assert isinstance(body, OrderDispute)
     record = _require_order(view, body.order)
     if record.buyer != tx.sender_address:
         raise ValidationError(ErrorCode.NOT_BUYER, "only the buyer disputes an order")
@@ -404,12 +398,11 @@ class DisputeVote(TxBody):
     decision: Literal["release", "refund"]
 
 
-@register_handler(DisputeVote.TYPE)
-def apply_dispute_vote(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(DisputeVote)
+def apply_dispute_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
+                       body: DisputeVote) -> list[Event]:
     """Refuses not_validator, not_found, order_state (not disputed), conflict_of_interest
     (the validator is the buyer, merchant or sharer), already_voted."""
-    body = tx.body
-    assert isinstance(body, DisputeVote)
     require_validator(ctx, tx)
     record = _require_order(view, body.order)
     _require_status(record, body.order, (ORDER_DISPUTED,), "voted on")

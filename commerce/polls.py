@@ -53,13 +53,12 @@ class PollCreate(TxBody):
     close_height: Annotated[int, Field(ge=1)]
 
 
-@register_handler(PollCreate.TYPE)
-def apply_poll_create(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(PollCreate)
+def apply_poll_create(ctx: ChainContext, view: Overlay, tx: Transaction,
+                      body: PollCreate) -> list[Event]:
     """Refuses not_merchant, merchant_suspended, not_validator, not_found, not_owner,
     field_invalid (duplicate options, marketplace poll with a listing or buyers-only),
     poll_window (closing height not after this block or beyond poll_max_blocks)."""
-    body = tx.body
-    assert isinstance(body, PollCreate)
     sender = tx.sender_address
     if len(set(body.options)) != len(body.options):
         raise ValidationError(ErrorCode.FIELD_INVALID, "poll_create.options: duplicates")
@@ -99,12 +98,11 @@ class PollVote(TxBody):
     option: Annotated[int, Field(ge=0, lt=MAX_POLL_OPTIONS)]
 
 
-@register_handler(PollVote.TYPE)
-def apply_poll_vote(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(PollVote)
+def apply_poll_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
+                    body: PollVote) -> list[Event]:
     """Refuses not_found, poll_closed, field_invalid (no such option), already_voted,
     not_buyer (buyers-only poll and no completed order from the merchant)."""
-    body = tx.body
-    assert isinstance(body, PollVote)
     # Each field read once: a pydantic model's attribute read is ~400 instructions (its
     # class defines __getattr__, so the interpreter cannot specialise the read).
     poll, option = body.poll, body.option

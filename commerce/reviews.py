@@ -46,11 +46,9 @@ class Review(TxBody):
     text: Annotated[str, Field(max_length=MAX_REVIEW_CHARS)] = ""
 
 
-@register_handler(Review.TYPE)
-def apply_review(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(Review)
+def apply_review(ctx: ChainContext, view: Overlay, tx: Transaction, body: Review) -> list[Event]:
     """Refuses not_found, not_buyer, order_state (not completed), already_reviewed."""
-    body = tx.body
-    assert isinstance(body, Review)
     # Each field read once: a pydantic model's attribute read is ~400 instructions (its
     # class defines __getattr__, so the interpreter cannot specialise the read).
     order_id, rating = body.order, body.rating
@@ -93,11 +91,10 @@ class ReviewReply(TxBody):
     text: Annotated[str, Field(min_length=1, max_length=MAX_REVIEW_CHARS)]
 
 
-@register_handler(ReviewReply.TYPE)
-def apply_review_reply(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(ReviewReply)
+def apply_review_reply(ctx: ChainContext, view: Overlay, tx: Transaction,
+                       body: ReviewReply) -> list[Event]:
     """Refuses not_found (no review), not_owner, already_replied."""
-    body = tx.body
-    assert isinstance(body, ReviewReply)
     sender = tx.sender_address
     record = get_review(view, body.order)
     if record is None:

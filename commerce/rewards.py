@@ -160,10 +160,10 @@ class RewardClaim(TxBody):
     TYPE = "reward_claim"
 
 
-@register_handler(RewardClaim.TYPE)
-def apply_reward_claim(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(RewardClaim)
+def apply_reward_claim(ctx: ChainContext, view: Overlay, tx: Transaction,
+                       body: RewardClaim) -> list[Event]:
     """Refuses nothing_to_claim and supply_limit; otherwise mints the accrued amount."""
-    assert isinstance(tx.body, RewardClaim)
     sender = tx.sender_address
     record = get_rewards(view, sender)
     amount = record.accrued

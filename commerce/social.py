@@ -53,11 +53,9 @@ class Share(TxBody):
     listing: RecordId
 
 
-@register_handler(Share.TYPE)
-def apply_share(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(Share)
+def apply_share(ctx: ChainContext, view: Overlay, tx: Transaction, body: Share) -> list[Event]:
     """Refuses not_found, listing_inactive, self_referral (own listing), already_shared."""
-    body = tx.body
-    assert isinstance(body, Share)
     # Read once: a pydantic model's attribute read is ~400 instructions (its class defines
     # __getattr__, so the interpreter cannot specialise the read).
     listing_id = body.listing
@@ -86,12 +84,10 @@ class Comment(TxBody):
     text: Annotated[str, Field(min_length=1, max_length=MAX_COMMENT_CHARS)]
 
 
-@register_handler(Comment.TYPE)
-def apply_comment(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(Comment)
+def apply_comment(ctx: ChainContext, view: Overlay, tx: Transaction, body: Comment) -> list[Event]:
     """Refuses not_found (listing, or parent comment not on this listing),
     comment_too_deep."""
-    body = tx.body
-    assert isinstance(body, Comment)
     listing_id, parent_id = body.listing, body.parent  # read once (see apply_share)
     sender = tx.sender_address
     require_listing(view, listing_id)

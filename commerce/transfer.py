@@ -25,13 +25,12 @@ class Transfer(TxBody):
     memo: Annotated[str, Field(max_length=MAX_MEMO_CHARS)] = ""
 
 
-@register_handler(Transfer.TYPE)
-def apply_transfer(ctx: ChainContext, view: Overlay, tx: Transaction) -> list[Event]:
+@register_handler(Transfer)
+def apply_transfer(ctx: ChainContext, view: Overlay, tx: Transaction,
+                   body: Transfer) -> list[Event]:
     """Debit the sender and credit the recipient; refuses self_transfer,
     below_reserve (a new account funded below the reserve, or the sender left below it),
     insufficient_funds."""
-    body = tx.body
-    assert isinstance(body, Transfer)
     # Each field read once: a pydantic model's attribute read is ~400 instructions (its
     # class defines __getattr__, so the interpreter cannot specialise the read).
     to, amount = body.to, body.amount
