@@ -72,6 +72,9 @@ def require_listing(view: Overlay, listing: int) -> ListingRecord:
 
 
 class _ListingFields(TxBody):
+    """The fields of a listing version, defined once: `listing_create` is exactly these,
+    `listing_update` sends them after the listing and the version it replaces."""
+
     title: Annotated[str, Field(min_length=1, max_length=MAX_TITLE_CHARS)]
     description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)]
     category: Annotated[str, Field(pattern=CATEGORY_PATTERN)]
@@ -79,6 +82,13 @@ class _ListingFields(TxBody):
     stock: Annotated[int, Field(ge=0, le=MAX_STOCK)]
     media: Annotated[list[MediaHash], Field(max_length=MAX_MEDIA_HASHES)]
     referral_bps: Annotated[int, Field(ge=0, le=MAX_REFERRAL_BPS)]
+
+
+class _ListingVersionRef(TxBody):
+    """The version an update replaces: first in `listing_update`'s wire order."""
+
+    listing: RecordId
+    version: RecordId
 
 
 @register_body
@@ -89,19 +99,18 @@ class ListingCreate(_ListingFields):
 
 
 @register_body
-class ListingUpdate(TxBody):
-    """A new version of `listing`, replacing `version` (which must be the current one)."""
+class ListingUpdate(_ListingFields, _ListingVersionRef):
+    """A new version of `listing`, replacing `version` (which must be the current one).
+
+    Fields in wire order: listing, version, then those of `listing_create` (pydantic
+    collects the fields of the bases last to first, so `_ListingVersionRef` comes first).
+    """
 
     TYPE = "listing_update"
-    listing: RecordId
-    version: RecordId
-    title: Annotated[str, Field(min_length=1, max_length=MAX_TITLE_CHARS)]
-    description: Annotated[str, Field(max_length=MAX_DESCRIPTION_CHARS)]
-    category: Annotated[str, Field(pattern=CATEGORY_PATTERN)]
-    price: Annotated[int, Field(ge=1, le=MAX_AMOUNT_MINOR)]
-    stock: Annotated[int, Field(ge=0, le=MAX_STOCK)]
-    media: Annotated[list[MediaHash], Field(max_length=MAX_MEDIA_HASHES)]
-    referral_bps: Annotated[int, Field(ge=0, le=MAX_REFERRAL_BPS)]
+
+
+assert tuple(ListingUpdate.model_fields) == ("listing", "version",
+                                             *_ListingFields.model_fields), "wire order"
 
 
 @register_body
@@ -120,7 +129,7 @@ def _check_referral(ctx: ChainContext, referral_bps: int) -> None:
         )
 
 
-def _version_of(ctx: ChainContext, body: ListingCreate | ListingUpdate) -> VersionRecord:
+def _version_of(ctx: ChainContext, body: _ListingFields) -> VersionRecord:
     return VersionRecord(body.title, body.description, body.category, body.price, body.stock,
                          list(body.media), body.referral_bps, ctx.height)
 
