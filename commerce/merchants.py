@@ -19,11 +19,9 @@ from commerce.errors import ErrorCode, ValidationError
 from commerce.limits import MAX_NAME_CHARS, MAX_PROFILE_CHARS
 from commerce.machine import ChainContext, Event, register_handler
 from commerce.schema import (
-    MERCHANT_APPROVED,
-    MERCHANT_PENDING,
-    MERCHANT_SUSPENDED,
     AddressField,
     MerchantRecord,
+    MerchantStatus,
     load,
     merchant_key,
     merchant_vote_key,
@@ -64,11 +62,11 @@ def put_merchant(view: Overlay, merchant: bytes, record: MerchantRecord) -> None
 def require_merchant(view: Overlay, merchant: bytes) -> MerchantRecord:
     """The record of an approved merchant; raises not_merchant or merchant_suspended."""
     record = get_merchant(view, merchant)
-    if record is None or record.status == MERCHANT_PENDING:
+    if record is None or record.status == MerchantStatus.PENDING:
         raise ValidationError(ErrorCode.NOT_MERCHANT, "the sender is not an approved merchant")
-    if record.status == MERCHANT_SUSPENDED:
+    if record.status == MerchantStatus.SUSPENDED:
         raise ValidationError(ErrorCode.MERCHANT_SUSPENDED, "the merchant is suspended")
-    assert record.status == MERCHANT_APPROVED
+    assert record.status == MerchantStatus.APPROVED
     return record
 
 
@@ -88,17 +86,17 @@ def apply_merchant_register(ctx: ChainContext, view: Overlay, tx: Transaction,
     sender = tx.sender_address
     if get_merchant(view, sender) is not None:
         raise ValidationError(ErrorCode.ALREADY_REGISTERED, "the account is a merchant already")
-    record = MerchantRecord(tx.sender, body.name, body.profile, MERCHANT_PENDING, 0, 0,
+    record = MerchantRecord(tx.sender, body.name, body.profile, MerchantStatus.PENDING, 0, 0,
                             ctx.height, ctx.height)
     put_merchant(view, sender, record)
     return [Event("merchant_register", (sender,), ())]
 
 
 # The status a vote applies to, and the status it leads to.
-_VOTE_TRANSITIONS: dict[str, tuple[int, int]] = {
-    "approve": (MERCHANT_PENDING, MERCHANT_APPROVED),
-    "suspend": (MERCHANT_APPROVED, MERCHANT_SUSPENDED),
-    "reinstate": (MERCHANT_SUSPENDED, MERCHANT_APPROVED),
+_VOTE_TRANSITIONS: dict[str, tuple[MerchantStatus, MerchantStatus]] = {
+    "approve": (MerchantStatus.PENDING, MerchantStatus.APPROVED),
+    "suspend": (MerchantStatus.APPROVED, MerchantStatus.SUSPENDED),
+    "reinstate": (MerchantStatus.SUSPENDED, MerchantStatus.APPROVED),
 }
 
 

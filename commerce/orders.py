@@ -2,23 +2,10 @@
 
 A purchase moves price x quantity from the buyer into escrow (Supply.escrow) and takes the
 stock. From then on the order is open until exactly one of two ends: release (escrow to
-the merchant minus the sharer's commission) or refund (escrow back to the buyer). Every
-open order has a timer in state, so no order can stay open for ever even if every party
-vanishes:
-
-    paid     --order_ship (merchant)---------------------> shipped
-    paid     --order_cancel (buyer or merchant)----------> cancelled  (refund, stock back)
-    paid     --order_refund (merchant)-------------------> refunded   (refund, stock back)
-    paid     --timer: order_ship_timeout_blocks----------> cancelled  (refund, stock back)
-    shipped  --order_confirm (buyer)---------------------> completed  (release)
-    shipped  --timer: order_auto_release_blocks----------> completed  (release)
-    shipped  --order_refund (merchant)-------------------> refunded
-    shipped  --order_dispute (buyer)---------------------> disputed   (auto-release stops)
-    disputed --dispute_vote: > 2/3 validators release----> completed
-    disputed --dispute_vote: > 2/3 validators refund-----> refunded
-    disputed --order_confirm (buyer) / order_refund (merchant): the party concedes
-    disputed --timer: dispute_timeout_blocks-------------> the side with more validator
-                                                          votes; a tie (or none) refunds
+the merchant minus the sharer's commission) or refund (escrow back to the buyer). The moves
+of an order, and who may make them, are the table in commerce/lifecycle.py: each rule below
+asks it (`_require_action`) and each status written is checked against it. Every open
+order has a timer in state, so no order can stay open for ever even if every party vanishes.
 
 Commission = total * referral_bps // 10_000 (floor; the remainder goes to the merchant),
 paid out of the escrowed payment at release, with referral_bps of the version bought.
@@ -35,6 +22,14 @@ from pydantic import Field
 
 from commerce.errors import ErrorCode, ValidationError
 from commerce.ledger import credit, debit, get_supply, put_supply
+from commerce.lifecycle import (
+    OPEN_ORDER_STATUSES,
+    ORDER_ACTIONS,
+    OrderAction,
+    Party,
+    move,
+    require_move,
+)
 from commerce.limits import (
     BPS_DENOMINATOR,
     MAX_AMOUNT_MINOR,
@@ -47,26 +42,16 @@ from commerce.limits import (
 )
 from commerce.listings import get_listing, get_version, put_listing, require_listing
 from commerce.machine import ChainContext, Event, register_end_block, register_handler
-from commerce.merchants import (
-    get_merchant,
-    put_merchant,
-    require_validator,
-    supermajority,
-)
+from commerce.merchants import get_merchant, put_merchant, supermajority
 from commerce.rewards import accrue_completed_order
 from commerce.schema import (
     COUNTER_ORDER,
     DECISION_REFUND,
     DECISION_RELEASE,
-    MERCHANT_SUSPENDED,
-    OPEN_ORDER_STATUSES,
-    ORDER_CANCELLED,
-    ORDER_COMPLETED,
-    ORDER_DISPUTED,
-    ORDER_PAID,
-    ORDER_REFUNDED,
-    ORDER_SHIPPED,
+    ORDER_STATUS_NAMES,
+    MerchantStatus,
     OrderRecord,
+    OrderStatus,
     RecordId,
     ShareRecord,
     buyer_of_key,
@@ -103,26 +88,27 @@ def get_share(view: StateReader | Overlay, share: int) -> ShareRecord | None:
 
 def put_order(view: Overlay, order: int, record: OrderRecord) -> None:
     """Store an order record."""
-    assert record.status in ORDER_STATUSES_ALL, "a known status"
+    assert record.status in ORDER_STATUS_NAMES, "a known status"
     assert (record.timer_due > 0) == (record.status in OPEN_ORDER_STATUSES), "open <=> timer"
     view.put(order_key(order), record.to_bytes())
 
 
-ORDER_STATUSES_ALL = (ORDER_PAID, ORDER_SHIPPED, ORDER_DISPUTED, ORDER_COMPLETED,
-                      ORDER_REFUNDED, ORDER_CANCELLED)
-
-
-def _require_order(view: Overlay, order: int) -> OrderRecord:
+def _require_action(ctx: ChainContext, view: Overlay, tx: Transaction, order: int,
+                    action: OrderAction) -> OrderRecord:
+    """The record of the order that `tx` moves by `action`, after the checks of the
+    life-cycle table, in this order: not_validator (a validator's action: the sender alone
+    decides it, so it comes before the order is read), not_found, the sender's side of the
+    order (not_owner or not_buyer, as the table says), order_state."""
+    rule = ORDER_ACTIONS[action]
+    if rule.who == (Party.VALIDATOR,) and tx.sender not in ctx.validators:
+        raise ValidationError(rule.outsider, rule.outsider_message)
     record = get_order(view, order)
     if record is None:
         raise ValidationError(ErrorCode.NOT_FOUND, f"no order {order}")
+    if not rule.admits(tx.sender_address, record.buyer, record.merchant):
+        raise ValidationError(rule.outsider, rule.outsider_message)
+    require_move(record.status, action, order)
     return record
-
-
-def _require_status(record: OrderRecord, order: int, allowed: tuple[int, ...],
-                    action: str) -> None:
-    if record.status not in allowed:
-        raise ValidationError(ErrorCode.ORDER_STATE, f"order {order} cannot be {action} now")
 
 
 def _check_sealed(field: str, note: bytes) -> None:
@@ -146,9 +132,10 @@ def commission_of(record: OrderRecord) -> int:
     return record.total * record.referral_bps // BPS_DENOMINATOR
 
 
-def release(ctx: ChainContext, view: Overlay, order: int, record: OrderRecord) -> list[Event]:
-    """Close an open order by paying the escrow out to the merchant and the sharer."""
-    assert record.status in OPEN_ORDER_STATUSES, "only open orders release"
+def release(ctx: ChainContext, view: Overlay, order: int, record: OrderRecord,
+            action: OrderAction) -> list[Event]:
+    """Close an open order by `action`, paying the escrow out to the merchant and the
+    sharer."""
     commission = commission_of(record)
     assert 0 <= commission <= record.total
     supply = get_supply(view)
@@ -174,7 +161,7 @@ def release(ctx: ChainContext, view: Overlay, order: int, record: OrderRecord) -
     put_merchant(view, record.merchant, merchant)
     buyer_key = buyer_of_key(record.merchant, record.buyer)
     view.put(buyer_key, u64(get_u64(view, buyer_key) + 1))
-    record.status = ORDER_COMPLETED
+    move(record, action, OrderStatus.COMPLETED)
     record.commission = commission
     record.timer_due = 0
     record.closed_height = ctx.height
@@ -184,26 +171,26 @@ def release(ctx: ChainContext, view: Overlay, order: int, record: OrderRecord) -
 
 
 def refund(ctx: ChainContext, view: Overlay, order: int, record: OrderRecord,
-           status: int) -> list[Event]:
-    """Close an open order by returning the escrow to the buyer; stock comes back when the
-    order never shipped (clamped at MAX_STOCK, so a refund can never be refused)."""
-    assert record.status in OPEN_ORDER_STATUSES, "only open orders refund"
-    assert status in (ORDER_REFUNDED, ORDER_CANCELLED)
+           action: OrderAction, status: OrderStatus) -> list[Event]:
+    """Close an open order by `action`, returning the escrow to the buyer: `status` is
+    refunded or cancelled. Stock comes back when the order never shipped (clamped at
+    MAX_STOCK, so a refund can never be refused)."""
+    assert status in (OrderStatus.REFUNDED, OrderStatus.CANCELLED)
     supply = get_supply(view)
     assert supply.escrow >= record.total, "escrow holds every open order"
     supply.escrow -= record.total
     put_supply(view, supply)
     credit(view, record.buyer, record.total)
-    if record.status == ORDER_PAID:
+    if record.status == OrderStatus.PAID:
         listing = get_listing(view, record.listing)
         assert listing is not None, "an order's listing exists"
         listing.stock = min(MAX_STOCK, listing.stock + record.quantity)
         put_listing(view, record.listing, listing)
-    record.status = status
+    move(record, action, status)
     record.timer_due = 0
     record.closed_height = ctx.height
     put_order(view, order, record)
-    kind = "order_refund" if status == ORDER_REFUNDED else "order_cancel"
+    kind = "order_refund" if status == OrderStatus.REFUNDED else "order_cancel"
     return [Event(kind, (record.buyer, record.merchant), (order, record.total))]
 
 
@@ -237,7 +224,7 @@ def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction,
         raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {listing_id} is delisted")
     merchant = get_merchant(view, listing.merchant)
     assert merchant is not None, "a listing's merchant exists"
-    if merchant.status == MERCHANT_SUSPENDED:
+    if merchant.status == MerchantStatus.SUSPENDED:
         raise ValidationError(ErrorCode.MERCHANT_SUSPENDED, "the merchant is suspended")
     if buyer == listing.merchant:
         raise ValidationError(ErrorCode.SELF_PURCHASE, "a merchant cannot buy its own listing")
@@ -272,7 +259,7 @@ def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction,
     order = next_id(view, COUNTER_ORDER)
     record = OrderRecord(buyer, listing.merchant, listing_id, version_id, quantity,
                          version.price, total, share_id, sharer, version.referral_bps,
-                         ORDER_PAID, ctx.height, delivery)
+                         OrderStatus.PAID, ctx.height, delivery)
     schedule_timer(view, record, order, ctx.height + ctx.params.order_ship_timeout_blocks)
     put_order(view, order, record)
     view.put(orders_of_buyer_key(buyer, order), b"")
@@ -295,11 +282,8 @@ def apply_order_ship(ctx: ChainContext, view: Overlay, tx: Transaction,
     """Refuses not_found, not_owner, order_state (not paid), field_invalid (tracking)."""
     order, tracking = body.order, body.tracking  # each field read once (see apply_transfer)
     _check_sealed("tracking", tracking)
-    record = _require_order(view, order)
-    if record.merchant != tx.sender_address:
-        raise ValidationError(ErrorCode.NOT_OWNER, "only the order's merchant ships it")
-    _require_status(record, order, (ORDER_PAID,), "shipped")
-    record.status = ORDER_SHIPPED
+    record = _require_action(ctx, view, tx, order, OrderAction.SHIP)
+    move(record, OrderAction.SHIP, OrderStatus.SHIPPED)
     record.shipped_height = ctx.height
     record.tracking = tracking
     schedule_timer(view, record, order, ctx.height + ctx.params.order_auto_release_blocks)
@@ -320,11 +304,8 @@ def apply_order_confirm(ctx: ChainContext, view: Overlay, tx: Transaction,
                         body: OrderConfirm) -> list[Event]:
     """Refuses not_found, not_buyer, order_state (not shipped or disputed)."""
     order = body.order  # read once (see apply_transfer)
-    record = _require_order(view, order)
-    if record.buyer != tx.sender_address:
-        raise ValidationError(ErrorCode.NOT_BUYER, "only the buyer confirms an order")
-    _require_status(record, order, (ORDER_SHIPPED, ORDER_DISPUTED), "confirmed")
-    return release(ctx, view, order, record)
+    record = _require_action(ctx, view, tx, order, OrderAction.CONFIRM)
+    return release(ctx, view, order, record, OrderAction.CONFIRM)
 
 
 @register_body
@@ -339,11 +320,9 @@ class OrderCancel(TxBody):
 def apply_order_cancel(ctx: ChainContext, view: Overlay, tx: Transaction,
                        body: OrderCancel) -> list[Event]:
     """Refuses not_found, not_buyer (neither buyer nor merchant), order_state."""
-    record = _require_order(view, body.order)
-    if tx.sender_address not in (record.buyer, record.merchant):
-        raise ValidationError(ErrorCode.NOT_BUYER, "only the buyer or the merchant cancels")
-    _require_status(record, body.order, (ORDER_PAID,), "cancelled")
-    return refund(ctx, view, body.order, record, ORDER_CANCELLED)
+    order = body.order
+    record = _require_action(ctx, view, tx, order, OrderAction.CANCEL)
+    return refund(ctx, view, order, record, OrderAction.CANCEL, OrderStatus.CANCELLED)
 
 
 @register_body
@@ -358,11 +337,9 @@ class OrderRefund(TxBody):
 def apply_order_refund(ctx: ChainContext, view: Overlay, tx: Transaction,
                        body: OrderRefund) -> list[Event]:
     """Refuses not_found, not_owner, order_state (already closed)."""
-    record = _require_order(view, body.order)
-    if record.merchant != tx.sender_address:
-        raise ValidationError(ErrorCode.NOT_OWNER, "only the order's merchant refunds it")
-    _require_status(record, body.order, OPEN_ORDER_STATUSES, "refunded")
-    return refund(ctx, view, body.order, record, ORDER_REFUNDED)
+    order = body.order
+    record = _require_action(ctx, view, tx, order, OrderAction.REFUND)
+    return refund(ctx, view, order, record, OrderAction.REFUND, OrderStatus.REFUNDED)
 
 
 @register_body
@@ -378,15 +355,13 @@ class OrderDispute(TxBody):
 def apply_order_dispute(ctx: ChainContext, view: Overlay, tx: Transaction,
                         body: OrderDispute) -> list[Event]:
     """Refuses not_found, not_buyer, order_state (not shipped)."""
-    record = _require_order(view, body.order)
-    if record.buyer != tx.sender_address:
-        raise ValidationError(ErrorCode.NOT_BUYER, "only the buyer disputes an order")
-    _require_status(record, body.order, (ORDER_SHIPPED,), "disputed")
-    record.status = ORDER_DISPUTED
+    order = body.order
+    record = _require_action(ctx, view, tx, order, OrderAction.DISPUTE)
+    move(record, OrderAction.DISPUTE, OrderStatus.DISPUTED)
     record.dispute_reason = body.reason
-    schedule_timer(view, record, body.order, ctx.height + ctx.params.dispute_timeout_blocks)
-    put_order(view, body.order, record)
-    return [Event("order_dispute", (record.buyer, record.merchant), (body.order,))]
+    schedule_timer(view, record, order, ctx.height + ctx.params.dispute_timeout_blocks)
+    put_order(view, order, record)
+    return [Event("order_dispute", (record.buyer, record.merchant), (order,))]
 
 
 @register_body
@@ -403,13 +378,12 @@ def apply_dispute_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
                        body: DisputeVote) -> list[Event]:
     """Refuses not_validator, not_found, order_state (not disputed), conflict_of_interest
     (the validator is the buyer, merchant or sharer), already_voted."""
-    require_validator(ctx, tx)
-    record = _require_order(view, body.order)
-    _require_status(record, body.order, (ORDER_DISPUTED,), "voted on")
+    order, action = body.order, OrderAction.DISPUTE_VOTE
+    record = _require_action(ctx, view, tx, order, action)
     voter = tx.sender_address
     if voter in (record.buyer, record.merchant, record.sharer):
         raise ValidationError(ErrorCode.CONFLICT_OF_INTEREST, "a party cannot judge its order")
-    vote_key = dispute_vote_key(body.order, voter)
+    vote_key = dispute_vote_key(order, voter)
     if view.get(vote_key) is not None:
         raise ValidationError(ErrorCode.ALREADY_VOTED, "this validator voted on this dispute")
     decision = DECISION_RELEASE if body.decision == "release" else DECISION_REFUND
@@ -418,12 +392,13 @@ def apply_dispute_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
         record.votes_release += 1
     else:
         record.votes_refund += 1
-    events = [Event("dispute_vote", (voter,), (body.order, body.decision))]
+    events = [Event("dispute_vote", (voter,), (order, body.decision))]
     if supermajority(ctx, record.votes_release):
-        return events + release(ctx, view, body.order, record)
+        return events + release(ctx, view, order, record, action)
     if supermajority(ctx, record.votes_refund):
-        return events + refund(ctx, view, body.order, record, ORDER_REFUNDED)
-    put_order(view, body.order, record)
+        return events + refund(ctx, view, order, record, action, OrderStatus.REFUNDED)
+    move(record, action, OrderStatus.DISPUTED)  # no majority yet
+    put_order(view, order, record)
     return events
 
 
@@ -433,13 +408,14 @@ def _run_timer(ctx: ChainContext, view: Overlay, order: int, height: int) -> lis
     if record.timer_due != height:
         return []  # the order moved on since this timer was set
     assert record.status in OPEN_ORDER_STATUSES, "a live timer belongs to an open order"
-    if record.status == ORDER_PAID:
-        return refund(ctx, view, order, record, ORDER_CANCELLED)
-    if record.status == ORDER_SHIPPED:
-        return release(ctx, view, order, record)
+    timer = OrderAction.TIMER
+    if record.status == OrderStatus.PAID:
+        return refund(ctx, view, order, record, timer, OrderStatus.CANCELLED)
+    if record.status == OrderStatus.SHIPPED:
+        return release(ctx, view, order, record, timer)
     if record.votes_release > record.votes_refund:
-        return release(ctx, view, order, record)
-    return refund(ctx, view, order, record, ORDER_REFUNDED)
+        return release(ctx, view, order, record, timer)
+    return refund(ctx, view, order, record, timer, OrderStatus.REFUNDED)
 
 
 def _run_timers_at(ctx: ChainContext, view: Overlay, height: int) -> list[Event]:

@@ -19,7 +19,7 @@ from commerce.orders import get_order
 from commerce.rewards import accrue, priced
 from commerce.schema import (
     ACTION_REVIEW,
-    ORDER_COMPLETED,
+    OrderStatus,
     RecordId,
     ReviewRecord,
     load,
@@ -58,7 +58,7 @@ def apply_review(ctx: ChainContext, view: Overlay, tx: Transaction, body: Review
         raise ValidationError(ErrorCode.NOT_FOUND, f"no order {order_id}")
     if order.buyer != sender:
         raise ValidationError(ErrorCode.NOT_BUYER, "only the order's buyer reviews it")
-    if order.status != ORDER_COMPLETED:
+    if order.status != OrderStatus.COMPLETED:
         raise ValidationError(ErrorCode.ORDER_STATE, "only a completed order is reviewed")
     review = review_key(order_id)
     if view.get(review) is not None:

@@ -17,6 +17,7 @@ import operator
 import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from enum import IntEnum
 from typing import Annotated, Any, Self, cast
 
 import msgpack  # type: ignore[import-untyped,unused-ignore]
@@ -175,11 +176,16 @@ def load(view: StateReader | Overlay, cls: type[Any], key: bytes) -> Any:
     return None if raw is None else cls.from_bytes(raw)
 
 
-# Merchant statuses.
-MERCHANT_PENDING = 0
-MERCHANT_APPROVED = 1
-MERCHANT_SUSPENDED = 2
-MERCHANT_STATUS_NAMES = {0: "pending", 1: "approved", 2: "suspended"}
+class MerchantStatus(IntEnum):
+    """A merchant's standing, stored as its integer value (votes move it: see
+    commerce/merchants.py)."""
+
+    PENDING = 0
+    APPROVED = 1
+    SUSPENDED = 2
+
+
+MERCHANT_STATUS_NAMES = {status.value: status.name.lower() for status in MerchantStatus}
 
 
 @dataclass(slots=True)
@@ -257,17 +263,19 @@ class CommentRecord(Record):
     replies: int = 0
 
 
-# Order statuses.
-ORDER_PAID = 1
-ORDER_SHIPPED = 2
-ORDER_DISPUTED = 3
-ORDER_COMPLETED = 4
-ORDER_REFUNDED = 5
-ORDER_CANCELLED = 6
-ORDER_STATUS_NAMES = {
-    1: "paid", 2: "shipped", 3: "disputed", 4: "completed", 5: "refunded", 6: "cancelled",
-}
-OPEN_ORDER_STATUSES = (ORDER_PAID, ORDER_SHIPPED, ORDER_DISPUTED)
+class OrderStatus(IntEnum):
+    """Where an order is in its life cycle, stored as its integer value (the moves between
+    them are the table in commerce/lifecycle.py)."""
+
+    PAID = 1
+    SHIPPED = 2
+    DISPUTED = 3
+    COMPLETED = 4
+    REFUNDED = 5
+    CANCELLED = 6
+
+
+ORDER_STATUS_NAMES = {status.value: status.name.lower() for status in OrderStatus}
 
 # Dispute decisions.
 DECISION_RELEASE = 1

@@ -15,14 +15,7 @@ from commerce import queries
 from commerce.errors import ErrorCode
 from commerce.orders import OrderDispute, OrderShip, get_order
 from commerce.polls import PollCreate, PollVote
-from commerce.schema import (
-    ORDER_CANCELLED,
-    ORDER_COMPLETED,
-    ORDER_DISPUTED,
-    ORDER_PAID,
-    ORDER_REFUNDED,
-    ORDER_SHIPPED,
-)
+from commerce.schema import OrderStatus
 from commerce.social import Comment
 from tests.commerce.shop import Shop, addr, approve, buy, complete_purchase, create_listing
 
@@ -99,9 +92,9 @@ def test_order_ship_timeout_cancels_at_its_height_not_one_before(shop: Shop) -> 
     order = buy(shop, buyer, listing)
     due = shop.height + shop.params.order_ship_timeout_blocks
     next_block_at(shop, due)  # blocks up to due - 1 ran
-    assert status(shop, order) == ORDER_PAID
+    assert status(shop, order) == OrderStatus.PAID
     shop.advance(1)
-    assert status(shop, order) == ORDER_CANCELLED and shop.balance(buyer) == before
+    assert status(shop, order) == OrderStatus.CANCELLED and shop.balance(buyer) == before
     shop.check_supply()
 
 
@@ -111,9 +104,9 @@ def test_order_auto_release_at_its_height_not_one_before(shop: Shop) -> None:
     shop.do(merchant, OrderShip(order=order))
     due = shop.height + shop.params.order_auto_release_blocks
     next_block_at(shop, due)
-    assert status(shop, order) == ORDER_SHIPPED
+    assert status(shop, order) == OrderStatus.SHIPPED
     assert [event.kind for event in shop.advance(1)] == ["order_release"]
-    assert status(shop, order) == ORDER_COMPLETED
+    assert status(shop, order) == OrderStatus.COMPLETED
 
 
 def test_order_dispute_timeout_refunds_at_its_height_not_one_before(shop: Shop) -> None:
@@ -123,9 +116,9 @@ def test_order_dispute_timeout_refunds_at_its_height_not_one_before(shop: Shop) 
     shop.do(buyer, OrderDispute(order=order, reason="never arrived"))
     due = shop.height + shop.params.dispute_timeout_blocks
     next_block_at(shop, due)
-    assert status(shop, order) == ORDER_DISPUTED
+    assert status(shop, order) == OrderStatus.DISPUTED
     shop.advance(1)
-    assert status(shop, order) == ORDER_REFUNDED
+    assert status(shop, order) == OrderStatus.REFUNDED
     shop.check_supply()
 
 

@@ -23,14 +23,7 @@ from commerce.orders import (
     Purchase,
     get_order,
 )
-from commerce.schema import (
-    ORDER_CANCELLED,
-    ORDER_COMPLETED,
-    ORDER_DISPUTED,
-    ORDER_PAID,
-    ORDER_REFUNDED,
-    ORDER_SHIPPED,
-)
+from commerce.schema import OrderStatus
 from commerce.social import Share
 from tests.commerce.shop import UNIT, Shop, addr, approve, buy, create_listing
 
@@ -57,7 +50,7 @@ def test_purchase_moves_payment_into_escrow_and_takes_stock(shop: Shop) -> None:
     assert get_supply(shop.state).escrow == 2 * PRICE
     assert queries.listing(shop.state, listing)["stock"] == 3  # type: ignore[index]
     record = get_order(shop.state, order)
-    assert record is not None and record.status == ORDER_PAID
+    assert record is not None and record.status == OrderStatus.PAID
     assert record.timer_due == shop.height + shop.params.order_ship_timeout_blocks
     shop.check_supply()
 
@@ -76,7 +69,7 @@ def test_order_confirm_releases_escrow_to_merchant_minus_commission(shop: Shop) 
     assert shop.balance(merchant) - m0 == 2997 - commission
     assert get_supply(shop.state).escrow == 0
     record = get_order(shop.state, order)
-    assert record is not None and record.status == ORDER_COMPLETED
+    assert record is not None and record.status == OrderStatus.COMPLETED
     assert record.commission == commission
     assert queries.share(shop.state, share)["commission_earned"] == commission  # type: ignore[index]
     shop.check_supply()
@@ -103,10 +96,10 @@ def test_order_shipped_auto_releases_after_the_timeout(shop: Shop) -> None:
     shop.do(merchant, OrderShip(order=order))
     m0 = shop.balance(merchant)
     shop.advance(shop.params.order_auto_release_blocks - 1)
-    assert get_order(shop.state, order).status == ORDER_SHIPPED  # type: ignore[union-attr]
+    assert get_order(shop.state, order).status == OrderStatus.SHIPPED  # type: ignore[union-attr]
     events = shop.advance(1)
     assert [e.kind for e in events] == ["order_release"]
-    assert get_order(shop.state, order).status == ORDER_COMPLETED  # type: ignore[union-attr]
+    assert get_order(shop.state, order).status == OrderStatus.COMPLETED  # type: ignore[union-attr]
     assert shop.balance(merchant) - m0 == PRICE
     shop.check_supply()
 
@@ -118,7 +111,7 @@ def test_order_never_shipped_is_refunded_by_the_ship_timeout(shop: Shop) -> None
     order = buy(shop, buyer, listing, quantity=2)
     shop.advance(shop.params.order_ship_timeout_blocks)
     record = get_order(shop.state, order)
-    assert record is not None and record.status == ORDER_CANCELLED
+    assert record is not None and record.status == OrderStatus.CANCELLED
     assert shop.balance(buyer) == before
     assert queries.listing(shop.state, listing)["stock"] == 5  # type: ignore[index]
     shop.check_supply()
@@ -158,7 +151,7 @@ def test_order_refund_by_merchant_after_shipping_keeps_stock(shop: Shop) -> None
     order = buy(shop, buyer, listing)
     shop.do(merchant, OrderShip(order=order))
     shop.do(merchant, OrderRefund(order=order))
-    assert get_order(shop.state, order).status == ORDER_REFUNDED  # type: ignore[union-attr]
+    assert get_order(shop.state, order).status == OrderStatus.REFUNDED  # type: ignore[union-attr]
     assert shop.balance(buyer) == before
     assert queries.listing(shop.state, listing)["stock"] == 4  # type: ignore[index]
     shop.refuse(ErrorCode.ORDER_STATE, merchant, OrderRefund(order=order))
@@ -192,14 +185,14 @@ def _disputed(shop: Shop) -> int:
     shop.do(merchant, OrderShip(order=order))
     shop.refuse(ErrorCode.NOT_BUYER, merchant, OrderDispute(order=order, reason="x"))
     shop.do(buyer, OrderDispute(order=order, reason="never arrived"))
-    assert get_order(shop.state, order).status == ORDER_DISPUTED  # type: ignore[union-attr]
+    assert get_order(shop.state, order).status == OrderStatus.DISPUTED  # type: ignore[union-attr]
     return order
 
 
 def test_order_dispute_stops_auto_release(shop: Shop) -> None:
     order = _disputed(shop)
     shop.advance(shop.params.order_auto_release_blocks + 1)
-    assert get_order(shop.state, order).status == ORDER_DISPUTED  # type: ignore[union-attr]
+    assert get_order(shop.state, order).status == OrderStatus.DISPUTED  # type: ignore[union-attr]
 
 
 def test_dispute_vote_supermajority_refunds(shop: Shop) -> None:
@@ -208,11 +201,11 @@ def test_dispute_vote_supermajority_refunds(shop: Shop) -> None:
     before = shop.balance(buyer)
     for validator in shop.validators[:2]:
         shop.do(validator, DisputeVote(order=order, decision="refund"))
-    assert get_order(shop.state, order).status == ORDER_DISPUTED  # type: ignore[union-attr]
+    assert get_order(shop.state, order).status == OrderStatus.DISPUTED  # type: ignore[union-attr]
     shop.refuse(ErrorCode.ALREADY_VOTED, shop.validators[0],
                 DisputeVote(order=order, decision="refund"))
     shop.do(shop.validators[2], DisputeVote(order=order, decision="refund"))
-    assert get_order(shop.state, order).status == ORDER_REFUNDED  # type: ignore[union-attr]
+    assert get_order(shop.state, order).status == OrderStatus.REFUNDED  # type: ignore[union-attr]
     assert shop.balance(buyer) - before == PRICE
     shop.refuse(ErrorCode.ORDER_STATE, shop.validators[3],
                 DisputeVote(order=order, decision="refund"))
@@ -225,7 +218,7 @@ def test_dispute_vote_supermajority_releases(shop: Shop) -> None:
     before = shop.balance(merchant)
     for validator in shop.validators[1:4]:
         shop.do(validator, DisputeVote(order=order, decision="release"))
-    assert get_order(shop.state, order).status == ORDER_COMPLETED  # type: ignore[union-attr]
+    assert get_order(shop.state, order).status == OrderStatus.COMPLETED  # type: ignore[union-attr]
     assert shop.balance(merchant) - before == PRICE
 
 
@@ -251,7 +244,7 @@ def test_dispute_timeout_without_votes_refunds_the_buyer(shop: Shop) -> None:
     order = _disputed(shop)
     before = shop.balance(buyer)
     shop.advance(shop.params.dispute_timeout_blocks)
-    assert get_order(shop.state, order).status == ORDER_REFUNDED  # type: ignore[union-attr]
+    assert get_order(shop.state, order).status == OrderStatus.REFUNDED  # type: ignore[union-attr]
     assert shop.balance(buyer) - before == PRICE
 
 
@@ -261,17 +254,17 @@ def test_dispute_timeout_follows_the_plurality_of_votes(shop: Shop) -> None:
     shop.do(shop.validators[0], DisputeVote(order=order, decision="release"))
     before = shop.balance(merchant)
     shop.advance(shop.params.dispute_timeout_blocks)
-    assert get_order(shop.state, order).status == ORDER_COMPLETED  # type: ignore[union-attr]
+    assert get_order(shop.state, order).status == OrderStatus.COMPLETED  # type: ignore[union-attr]
     assert shop.balance(merchant) - before == PRICE
 
 
 def test_disputed_order_can_be_conceded_by_either_party(shop: Shop) -> None:
     first = _disputed(shop)
     shop.do(shop.users[1], OrderConfirm(order=first))
-    assert get_order(shop.state, first).status == ORDER_COMPLETED  # type: ignore[union-attr]
+    assert get_order(shop.state, first).status == OrderStatus.COMPLETED  # type: ignore[union-attr]
     second = _disputed(shop)
     shop.do(shop.users[0], OrderRefund(order=second))
-    assert get_order(shop.state, second).status == ORDER_REFUNDED  # type: ignore[union-attr]
+    assert get_order(shop.state, second).status == OrderStatus.REFUNDED  # type: ignore[union-attr]
 
 
 def test_purchase_refusals(shop: Shop) -> None:
@@ -313,7 +306,7 @@ def test_purchase_from_suspended_merchant_is_refused_but_open_orders_complete(
                 Purchase(listing=listing, version=1, quantity=1))
     shop.do(merchant, OrderShip(order=order))
     shop.do(buyer, OrderConfirm(order=order))
-    assert get_order(shop.state, order).status == ORDER_COMPLETED  # type: ignore[union-attr]
+    assert get_order(shop.state, order).status == OrderStatus.COMPLETED  # type: ignore[union-attr]
 
 
 def test_order_timers_run_in_order_id_order_at_the_same_height(shop: Shop) -> None:

@@ -22,6 +22,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from commerce.errors import ValidationError
 from commerce.keys import Keypair
 from commerce.ledger import get_account, get_supply
+from commerce.lifecycle import OPEN_ORDER_STATUSES
 from commerce.listings import ListingCreate, ListingDelist, ListingUpdate, get_listing
 from commerce.machine import ChainContext, apply_tx, execute_block
 from commerce.merchants import MerchantRegister, MerchantVote
@@ -46,11 +47,6 @@ from commerce.schema import (
     COUNTER_ORDER,
     COUNTER_POLL,
     COUNTER_SHARE,
-    OPEN_ORDER_STATUSES,
-    ORDER_COMPLETED,
-    ORDER_DISPUTED,
-    ORDER_PAID,
-    ORDER_SHIPPED,
     P_COUNTER,
     P_EPOCH,
     P_LISTING,
@@ -60,6 +56,7 @@ from commerce.schema import (
     P_REWARDED,
     ListingRecord,
     OrderRecord,
+    OrderStatus,
     ReviewRecord,
     RewardedRecord,
     RewardRecord,
@@ -289,18 +286,18 @@ class ShopMachine(RuleBasedStateMachine):
             return
         buyer = self._key_of(record.buyer, 0)
         merchant = self._key_of(record.merchant, 0)
-        if record.status == ORDER_PAID:
+        if record.status == OrderStatus.PAID:
             self._send(merchant, OrderShip(order=order, tracking=b""))
-        elif record.status == ORDER_SHIPPED:
+        elif record.status == OrderStatus.SHIPPED:
             body: TxBody = OrderDispute(order=order, reason="") if choice == 0 else OrderConfirm(
                 order=order)
             self._send(buyer, body)
-        elif record.status == ORDER_DISPUTED:
+        elif record.status == OrderStatus.DISPUTED:
             decision = "release" if choice % 2 else "refund"
             self._send(self.keys[choice], DisputeVote(order=order, decision=decision))  # type: ignore[arg-type]
-        elif record.status == ORDER_COMPLETED and choice == 3:
+        elif record.status == OrderStatus.COMPLETED and choice == 3:
             self._send(merchant, ReviewReply(order=order, text="thank you"))
-        elif record.status == ORDER_COMPLETED:
+        elif record.status == OrderStatus.COMPLETED:
             self._send(buyer, Review(order=order, rating=1 + choice, text=""))
 
     @rule(voter=st.integers(0, 4), order=st.integers(0, 30),
@@ -398,7 +395,7 @@ class ShopMachine(RuleBasedStateMachine):
             record = ReviewRecord.from_bytes(raw)
             order = get_order(self.view, read_u64(key[len(P_REVIEW):]))
             assert order is not None
-            assert order.status == ORDER_COMPLETED
+            assert order.status == OrderStatus.COMPLETED
             assert order.buyer == record.author
 
     @invariant()
