@@ -25,6 +25,7 @@ from commerce.ledger import credit, debit, get_supply, put_supply
 from commerce.lifecycle import (
     OPEN_ORDER_STATUSES,
     ORDER_ACTIONS,
+    ORDER_LIFE_CYCLE,
     OrderAction,
     Party,
     move,
@@ -291,55 +292,51 @@ def apply_order_ship(ctx: ChainContext, view: Overlay, tx: Transaction,
     return [Event("order_ship", (record.buyer, record.merchant), (order,))]
 
 
+class _OrderClose(TxBody):
+    """Base of the transactions that close an order and name nothing but the order: the
+    life-cycle table gives each the one status it closes the order in."""
+
+    order: RecordId
+
+
 @register_body
-class OrderConfirm(TxBody):
+class OrderConfirm(_OrderClose):
     """The buyer confirms receipt (also ends a dispute in the merchant's favour)."""
 
     TYPE = "order_confirm"
-    order: RecordId
-
-
-@register_handler(OrderConfirm)
-def apply_order_confirm(ctx: ChainContext, view: Overlay, tx: Transaction,
-                        body: OrderConfirm) -> list[Event]:
-    """Refuses not_found, not_buyer, order_state (not shipped or disputed)."""
-    order = body.order  # read once (see apply_transfer)
-    record = _require_action(ctx, view, tx, order, OrderAction.CONFIRM)
-    return release(ctx, view, order, record, OrderAction.CONFIRM)
 
 
 @register_body
-class OrderCancel(TxBody):
+class OrderCancel(_OrderClose):
     """Either side cancels an order that has not shipped: full refund, stock restored."""
 
     TYPE = "order_cancel"
-    order: RecordId
-
-
-@register_handler(OrderCancel)
-def apply_order_cancel(ctx: ChainContext, view: Overlay, tx: Transaction,
-                       body: OrderCancel) -> list[Event]:
-    """Refuses not_found, not_buyer (neither buyer nor merchant), order_state."""
-    order = body.order
-    record = _require_action(ctx, view, tx, order, OrderAction.CANCEL)
-    return refund(ctx, view, order, record, OrderAction.CANCEL, OrderStatus.CANCELLED)
 
 
 @register_body
-class OrderRefund(TxBody):
+class OrderRefund(_OrderClose):
     """The merchant refunds an open order in full (before release)."""
 
     TYPE = "order_refund"
-    order: RecordId
 
 
-@register_handler(OrderRefund)
-def apply_order_refund(ctx: ChainContext, view: Overlay, tx: Transaction,
-                       body: OrderRefund) -> list[Event]:
-    """Refuses not_found, not_owner, order_state (already closed)."""
-    order = body.order
-    record = _require_action(ctx, view, tx, order, OrderAction.REFUND)
-    return refund(ctx, view, order, record, OrderAction.REFUND, OrderStatus.REFUNDED)
+def apply_order_close(ctx: ChainContext, view: Overlay, tx: Transaction,
+                      body: _OrderClose) -> list[Event]:
+    """The rule of order_confirm, order_cancel and order_refund: close the order in the
+    status the life-cycle table gives (completed: release; refunded, cancelled: refund).
+    Refuses not_found, not_buyer or not_owner (as ORDER_ACTIONS says), order_state."""
+    action = OrderAction(body.TYPE)
+    order = body.order  # read once (see apply_transfer)
+    record = _require_action(ctx, view, tx, order, action)
+    (status,) = ORDER_LIFE_CYCLE[record.status, action]
+    if status == OrderStatus.COMPLETED:
+        return release(ctx, view, order, record, action)
+    return refund(ctx, view, order, record, action, status)
+
+
+register_handler(OrderConfirm)(apply_order_close)
+register_handler(OrderCancel)(apply_order_close)
+register_handler(OrderRefund)(apply_order_close)
 
 
 @register_body
