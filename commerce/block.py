@@ -112,6 +112,23 @@ def encode_block(header: BlockHeader, txs: tuple[Transaction, ...]) -> Block:
     return Block(header, txs, raw)
 
 
+def decode_block_envelope(raw: bytes, *, max_txs: int = MAX_BLOCK_TXS,
+                          max_bytes: int = MAX_BLOCK_BYTES) -> tuple[BlockHeader, list[Any]]:
+    """A block's header and its transactions' items, not decoded: checks the size, the
+    canonical form, the shape ``[header, [items]]``, the header and the item count.
+    Raises ValidationError (block_limit, bad_block, or the decoder's codes)."""
+    if len(raw) > max_bytes:
+        raise ValidationError(ErrorCode.BLOCK_LIMIT, f"block is {len(raw)} bytes")
+    value = decode(raw, max_bytes=max_bytes)
+    if not isinstance(value, list) or len(value) != 2 or not isinstance(value[1], list):
+        raise ValidationError(ErrorCode.BAD_BLOCK, "a block is [header, [transactions]]")
+    header = BlockHeader.from_array(value[0])
+    items: list[Any] = value[1]
+    if len(items) > max_txs:
+        raise ValidationError(ErrorCode.BLOCK_LIMIT, f"block has {len(items)} transactions")
+    return header, items
+
+
 def decode_block(raw: bytes, *, max_txs: int = MAX_BLOCK_TXS,
                  max_bytes: int = MAX_BLOCK_BYTES,
                  known: Callable[[bytes], Transaction | None] | None = None,
@@ -126,16 +143,9 @@ def decode_block(raw: bytes, *, max_txs: int = MAX_BLOCK_TXS,
     hashed for the lookup). Does not execute anything: the state machine checks the
     transactions' validity and the state root.
     """
-    if len(raw) > max_bytes:
-        raise ValidationError(ErrorCode.BLOCK_LIMIT, f"block is {len(raw)} bytes")
-    value = decode(raw, max_bytes=max_bytes)
-    if not isinstance(value, list) or len(value) != 2 or not isinstance(value[1], list):
-        raise ValidationError(ErrorCode.BAD_BLOCK, "a block is [header, [transactions]]")
-    header = BlockHeader.from_array(value[0])
-    if len(value[1]) > max_txs:
-        raise ValidationError(ErrorCode.BLOCK_LIMIT, f"block has {len(value[1])} transactions")
+    header, items = decode_block_envelope(raw, max_txs=max_txs, max_bytes=max_bytes)
     txs = []
-    for item in value[1]:
+    for item in items:
         if not isinstance(item, bytes):
             raise ValidationError(ErrorCode.BAD_BLOCK, "a block transaction must be bytes")
         seen = None if known is None else known(item)

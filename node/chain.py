@@ -16,11 +16,18 @@ from collections.abc import Callable
 from concurrent.futures import Executor
 from dataclasses import dataclass
 
-from commerce.block import Block, BlockHeader, decode_block, encode_block, merkle_root, tx_root
-from commerce.encoding import decode
+from commerce.block import (
+    Block,
+    BlockHeader,
+    decode_block,
+    decode_block_envelope,
+    encode_block,
+    merkle_root,
+    tx_root,
+)
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import Genesis
-from commerce.limits import BLOCK_FRAME_BYTES, MAX_BLOCK_BYTES, MAX_BLOCK_TXS
+from commerce.limits import BLOCK_FRAME_BYTES
 from commerce.machine import BlockResult, ChainContext, execute_block
 from commerce.tx import Transaction
 from node import limits
@@ -43,15 +50,7 @@ def block_digest(block_raw: bytes,
 
     Raises ValidationError when the bytes are not a block or the body does not match.
     """
-    if len(block_raw) > MAX_BLOCK_BYTES:
-        raise ValidationError(ErrorCode.BLOCK_LIMIT, f"block is {len(block_raw)} bytes")
-    value = decode(block_raw, max_bytes=MAX_BLOCK_BYTES)
-    if not isinstance(value, list) or len(value) != 2 or not isinstance(value[1], list):
-        raise ValidationError(ErrorCode.BAD_BLOCK, "a block is [header, [transactions]]")
-    header = BlockHeader.from_array(value[0])
-    body = value[1]
-    if len(body) > MAX_BLOCK_TXS:
-        raise ValidationError(ErrorCode.BLOCK_LIMIT, f"block has {len(body)} transactions")
+    header, body = decode_block_envelope(block_raw)
     hasher = hashlib.sha256
     leaves = []
     for item in body:
