@@ -99,21 +99,22 @@ class GenesisAccount(_Strict):
     @field_validator("address")
     @classmethod
     def _address(cls, value: str) -> str:
-        # A ValueError (not our ValidationError) lets pydantic name the field.
-        try:
-            from_text(value)
-        except ValidationError as exc:
-            raise ValueError(exc.message) from exc
-        return value
+        return _checked_text(from_text, value)
 
     @field_validator("balance")
     @classmethod
     def _balance(cls, value: str) -> str:
-        try:
-            parse_amount(value)
-        except ValidationError as exc:
-            raise ValueError(exc.message) from exc
-        return value
+        return _checked_text(parse_amount, value)
+
+
+def _checked_text(parse: Callable[[str], object], value: str) -> str:
+    """`value` once `parse` accepts it. Its ValidationError becomes a ValueError, which
+    lets pydantic name the field."""
+    try:
+        parse(value)
+    except ValidationError as exc:
+        raise ValueError(exc.message) from exc
+    return value
 
 
 class GenesisAccounts(Sequence[GenesisAccount]):
