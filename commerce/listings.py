@@ -47,14 +47,12 @@ MediaHash = Annotated[bytes, Field(min_length=MEDIA_HASH_BYTES, max_length=MEDIA
 
 def get_listing(view: StateReader | Overlay, listing: int) -> ListingRecord | None:
     """A listing's current record, or None."""
-    record: ListingRecord | None = load(view, ListingRecord, listing_key(listing))
-    return record
+    return load(view, ListingRecord, listing_key(listing))
 
 
 def get_version(view: StateReader | Overlay, listing: int, version: int) -> VersionRecord | None:
     """One version of a listing, or None."""
-    record: VersionRecord | None = load(view, VersionRecord, version_key(listing, version))
-    return record
+    return load(view, VersionRecord, version_key(listing, version))
 
 
 def put_listing(view: Overlay, listing: int, record: ListingRecord) -> None:

@@ -50,8 +50,7 @@ def supermajority(ctx: ChainContext, votes: int) -> bool:
 
 def get_merchant(view: StateReader | Overlay, merchant: bytes) -> MerchantRecord | None:
     """The merchant record of an address, or None."""
-    record: MerchantRecord | None = load(view, MerchantRecord, merchant_key(merchant))
-    return record
+    return load(view, MerchantRecord, merchant_key(merchant))
 
 
 def put_merchant(view: Overlay, merchant: bytes, record: MerchantRecord) -> None:

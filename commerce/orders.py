@@ -77,14 +77,12 @@ SealedNote = Annotated[bytes, Field(max_length=MAX_SEALED_BYTES)]
 
 def get_order(view: StateReader | Overlay, order: int) -> OrderRecord | None:
     """An order record, or None."""
-    record: OrderRecord | None = load(view, OrderRecord, order_key(order))
-    return record
+    return load(view, OrderRecord, order_key(order))
 
 
 def get_share(view: StateReader | Overlay, share: int) -> ShareRecord | None:
     """A share record, or None."""
-    record: ShareRecord | None = load(view, ShareRecord, share_key(share))
-    return record
+    return load(view, ShareRecord, share_key(share))
 
 
 def put_order(view: Overlay, order: int, record: OrderRecord) -> None:

@@ -35,8 +35,7 @@ PollOption = Annotated[str, Field(min_length=1, max_length=MAX_OPTION_CHARS)]
 
 def get_poll(view: StateReader | Overlay, poll: int) -> PollRecord | None:
     """A poll record, or None."""
-    record: PollRecord | None = load(view, PollRecord, poll_key(poll))
-    return record
+    return load(view, PollRecord, poll_key(poll))
 
 
 @register_body

@@ -85,7 +85,7 @@ def account(reader: StateReader, address: bytes) -> Item:
 
 def rewards(reader: StateReader, address: bytes) -> Item:
     """An account's rewards: accrued (claimable) and claimed, and its comment quota use."""
-    record: RewardRecord | None = load(reader, RewardRecord, reward_key(address))
+    record = load(reader, RewardRecord, reward_key(address))
     record = record or RewardRecord()
     return {"address": to_text(address), "accrued": record.accrued, "claimed": record.claimed,
             "comment_epoch": record.comment_epoch, "comment_count": record.comment_count}
@@ -104,7 +104,7 @@ def _merchant_item(address: bytes, record: MerchantRecord) -> Item:
 
 def merchant(reader: StateReader, address: bytes) -> Item | None:
     """A merchant (any status), or None. `public_key` is what buyers seal details to."""
-    record: MerchantRecord | None = load(reader, MerchantRecord, merchant_key(address))
+    record = load(reader, MerchantRecord, merchant_key(address))
     return None if record is None else _merchant_item(address, record)
 
 
@@ -137,18 +137,18 @@ def _listing_item(listing_id: int, record: ListingRecord, number: int,
 
 def listing(reader: StateReader, listing_id: int, version: int | None = None) -> Item | None:
     """A listing at its current version, or at `version` (any version ever made)."""
-    record: ListingRecord | None = load(reader, ListingRecord, listing_key(listing_id))
+    record = load(reader, ListingRecord, listing_key(listing_id))
     if record is None:
         return None
     number = record.version if version is None else version
-    found: VersionRecord | None = load(reader, VersionRecord, version_key(listing_id, number))
+    found = load(reader, VersionRecord, version_key(listing_id, number))
     return None if found is None else _listing_item(listing_id, record, number, found)
 
 
 def listing_versions(reader: StateReader, listing_id: int, *, cursor: str | None = None,
                      limit: int = DEFAULT_PAGE_ITEMS) -> Page:
     """Every version of a listing, oldest first."""
-    record: ListingRecord | None = load(reader, ListingRecord, listing_key(listing_id))
+    record = load(reader, ListingRecord, listing_key(listing_id))
     if record is None:
         return {"items": [], "next": None}
     prefix = P_VERSION + u64(listing_id)
@@ -208,7 +208,7 @@ def _order_item(order_id: int, record: OrderRecord) -> Item:
 def order(reader: StateReader, order_id: int) -> Item | None:
     """An order, or None. `delivery` is the sealed note (hex) only the merchant opens;
     `due_height` is when the chain acts on an open order if nobody does."""
-    record: OrderRecord | None = load(reader, OrderRecord, order_key(order_id))
+    record = load(reader, OrderRecord, order_key(order_id))
     return None if record is None else _order_item(order_id, record)
 
 
@@ -245,24 +245,19 @@ def _review_item(order_id: int, record: ReviewRecord) -> Item:
 
 def review(reader: StateReader, order_id: int) -> Item | None:
     """The review of an order, or None."""
-    record: ReviewRecord | None = load(reader, ReviewRecord, review_key(order_id))
+    record = load(reader, ReviewRecord, review_key(order_id))
     return None if record is None else _review_item(order_id, record)
 
 
 def reviews(reader: StateReader, listing_id: int, *, cursor: str | None = None,
             limit: int = DEFAULT_PAGE_ITEMS) -> Page:
     """A listing's reviews in order id order."""
-    prefix = P_REVIEWS_OF + u64(listing_id)
-
-    def item(key: bytes, value: bytes) -> Item | None:
-        return review(reader, read_u64(key[len(prefix):]))
-
-    return _page(reader, prefix, cursor, limit, item)
+    return _index_page(reader, P_REVIEWS_OF + u64(listing_id), cursor, limit, review)
 
 
 def comment(reader: StateReader, comment_id: int) -> Item | None:
     """A comment, or None (`parent` 0 is a top-level comment)."""
-    record: CommentRecord | None = load(reader, CommentRecord, comment_key(comment_id))
+    record = load(reader, CommentRecord, comment_key(comment_id))
     if record is None:
         return None
     return {"id": comment_id, "listing": record.listing, "author": to_text(record.author),
@@ -273,17 +268,12 @@ def comment(reader: StateReader, comment_id: int) -> Item | None:
 def comments(reader: StateReader, listing_id: int, *, cursor: str | None = None,
              limit: int = DEFAULT_PAGE_ITEMS) -> Page:
     """A listing's comments (and replies) in the order they were made."""
-    prefix = P_COMMENTS_OF + u64(listing_id)
-
-    def item(key: bytes, value: bytes) -> Item | None:
-        return comment(reader, read_u64(key[len(prefix):]))
-
-    return _page(reader, prefix, cursor, limit, item)
+    return _index_page(reader, P_COMMENTS_OF + u64(listing_id), cursor, limit, comment)
 
 
 def share(reader: StateReader, share_id: int) -> Item | None:
     """A share (the id a referral link carries), or None."""
-    record: ShareRecord | None = load(reader, ShareRecord, share_key(share_id))
+    record = load(reader, ShareRecord, share_key(share_id))
     if record is None:
         return None
     return {"id": share_id, "listing": record.listing, "sharer": to_text(record.sharer),
@@ -303,7 +293,7 @@ def _poll_item(poll_id: int, record: PollRecord) -> Item:
 
 def poll(reader: StateReader, poll_id: int) -> Item | None:
     """A poll with its tallies, or None."""
-    record: PollRecord | None = load(reader, PollRecord, poll_key(poll_id))
+    record = load(reader, PollRecord, poll_key(poll_id))
     return None if record is None else _poll_item(poll_id, record)
 
 
@@ -317,6 +307,16 @@ def polls(reader: StateReader, *, open_at: int | None = None, cursor: str | None
         return _poll_item(read_u64(key[len(P_POLL):]), record)
 
     return _page(reader, P_POLL, cursor, limit, item)
+
+
+def _index_page(reader: StateReader, prefix: bytes, cursor: str | None, limit: int,
+                lookup: Callable[[StateReader, int], Item | None]) -> Page:
+    """A page of `lookup(reader, id)` over an index whose keys under `prefix` end in ids."""
+
+    def item(key: bytes, value: bytes) -> Item | None:
+        return lookup(reader, read_u64(key[len(prefix):]))
+
+    return _page(reader, prefix, cursor, limit, item)
 
 
 def _page(reader: StateReader, prefix: bytes, cursor: str | None, limit: int,

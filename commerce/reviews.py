@@ -32,8 +32,7 @@ from commerce.tx import Transaction, TxBody, register_body
 
 def get_review(view: StateReader | Overlay, order: int) -> ReviewRecord | None:
     """The review of an order, or None."""
-    record: ReviewRecord | None = load(view, ReviewRecord, review_key(order))
-    return record
+    return load(view, ReviewRecord, review_key(order))
 
 
 @register_body

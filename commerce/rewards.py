@@ -55,7 +55,7 @@ def epoch_of(ctx: ChainContext) -> int:
 
 def get_rewards(view: StateReader | Overlay, account: bytes) -> RewardRecord:
     """An account's reward record (a fresh one when absent)."""
-    record: RewardRecord | None = load(view, RewardRecord, reward_key(account))
+    record = load(view, RewardRecord, reward_key(account))
     return record if record is not None else RewardRecord()
 
 

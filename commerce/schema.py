@@ -18,7 +18,7 @@ import struct
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from enum import IntEnum
-from typing import Annotated, Any, Self, cast
+from typing import Annotated, Any, Self, TypeVar, cast
 
 import msgpack  # type: ignore[import-untyped,unused-ignore]
 from pydantic import Field
@@ -170,7 +170,10 @@ def _field_getter(cls: type[Any]) -> Callable[[Any], tuple[Any, ...]]:
     return getter
 
 
-def load(view: StateReader | Overlay, cls: type[Any], key: bytes) -> Any:
+_Record = TypeVar("_Record", bound=Record)
+
+
+def load(view: StateReader | Overlay, cls: type[_Record], key: bytes) -> _Record | None:
     """The record of type `cls` at `key`, or None."""
     raw = view.get(key)
     return None if raw is None else cls.from_bytes(raw)

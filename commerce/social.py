@@ -41,8 +41,7 @@ from commerce.tx import Transaction, TxBody, register_body
 
 def get_comment(view: StateReader | Overlay, comment: int) -> CommentRecord | None:
     """A comment record, or None."""
-    record: CommentRecord | None = load(view, CommentRecord, comment_key(comment))
-    return record
+    return load(view, CommentRecord, comment_key(comment))
 
 
 @register_body
