@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
+from commerce import orders
 from commerce.errors import ValidationError
 from commerce.keys import Keypair
 from commerce.ledger import get_account, get_supply
@@ -26,16 +27,6 @@ from commerce.lifecycle import OPEN_ORDER_STATUSES
 from commerce.listings import ListingCreate, ListingDelist, ListingUpdate, get_listing
 from commerce.machine import ChainContext, apply_tx, execute_block
 from commerce.merchants import MerchantRegister, MerchantVote
-from commerce.orders import (
-    DisputeVote,
-    OrderCancel,
-    OrderConfirm,
-    OrderDispute,
-    OrderRefund,
-    OrderShip,
-    Purchase,
-    get_order,
-)
 from commerce.polls import PollCreate, PollVote
 from commerce.reviews import Review, ReviewReply
 from commerce.rewards import RewardClaim
@@ -170,7 +161,7 @@ class ShopMachine(RuleBasedStateMachine):
         return get_u64(self.view, P_COUNTER + kind)
 
     def _order(self, order_id: int) -> OrderRecord | None:
-        return get_order(self.view, order_id)
+        return orders.get_order(self.view, order_id)
 
     def _pick(self, kind: bytes, raw: int) -> int:
         """An id among those issued; the next one (unknown) for raw 0."""
@@ -251,7 +242,7 @@ class ShopMachine(RuleBasedStateMachine):
         share = self._pick(COUNTER_SHARE, share) if share else 0
         record = get_listing(self.view, listing)
         version = 1 if record is None or stale else record.version
-        self._send(self.keys[sender], Purchase(
+        self._send(self.keys[sender], orders.Purchase(
             listing=listing, version=version, quantity=quantity, share=share,
             delivery=b"\x01" * 60 if sealed else b""))
 
@@ -266,15 +257,15 @@ class ShopMachine(RuleBasedStateMachine):
             key = self._key_of(party, sender)
         body: TxBody
         if action == "ship":
-            body = OrderShip(order=order, tracking=b"")
+            body = orders.OrderShip(order=order, tracking=b"")
         elif action == "confirm":
-            body = OrderConfirm(order=order)
+            body = orders.OrderConfirm(order=order)
         elif action == "cancel":
-            body = OrderCancel(order=order)
+            body = orders.OrderCancel(order=order)
         elif action == "refund":
-            body = OrderRefund(order=order)
+            body = orders.OrderRefund(order=order)
         else:
-            body = OrderDispute(order=order, reason="late")
+            body = orders.OrderDispute(order=order, reason="late")
         self._send(key, body)
 
     @rule(order=st.integers(1, 30), choice=st.integers(0, 3))
@@ -287,14 +278,14 @@ class ShopMachine(RuleBasedStateMachine):
         buyer = self._key_of(record.buyer, 0)
         merchant = self._key_of(record.merchant, 0)
         if record.status == OrderStatus.PAID:
-            self._send(merchant, OrderShip(order=order, tracking=b""))
+            self._send(merchant, orders.OrderShip(order=order, tracking=b""))
         elif record.status == OrderStatus.SHIPPED:
-            body: TxBody = OrderDispute(order=order, reason="") if choice == 0 else OrderConfirm(
-                order=order)
+            body: TxBody = (orders.OrderDispute(order=order, reason="") if choice == 0
+                            else orders.OrderConfirm(order=order))
             self._send(buyer, body)
         elif record.status == OrderStatus.DISPUTED:
             decision = "release" if choice % 2 else "refund"
-            self._send(self.keys[choice], DisputeVote(order=order, decision=decision))  # type: ignore[arg-type]
+            self._send(self.keys[choice], orders.DisputeVote(order=order, decision=decision))  # type: ignore[arg-type]
         elif record.status == OrderStatus.COMPLETED and choice == 3:
             self._send(merchant, ReviewReply(order=order, text="thank you"))
         elif record.status == OrderStatus.COMPLETED:
@@ -304,7 +295,7 @@ class ShopMachine(RuleBasedStateMachine):
           decision=st.sampled_from(["release", "refund"]))
     def dispute_vote(self, voter: int, order: int, decision: str) -> None:
         order = self._pick(COUNTER_ORDER, order)
-        self._send(self.keys[voter], DisputeVote(order=order, decision=decision))  # type: ignore[arg-type]
+        self._send(self.keys[voter], orders.DisputeVote(order=order, decision=decision))  # type: ignore[arg-type]
 
     # Rules: reviews, polls, rewards, transfers.
 
@@ -393,7 +384,7 @@ class ShopMachine(RuleBasedStateMachine):
     def reviews_belong_to_completed_orders_of_their_author(self) -> None:
         for key, raw in self.view.iterate(P_REVIEW):
             record = ReviewRecord.from_bytes(raw)
-            order = get_order(self.view, read_u64(key[len(P_REVIEW):]))
+            order = orders.get_order(self.view, read_u64(key[len(P_REVIEW):]))
             assert order is not None
             assert order.status == OrderStatus.COMPLETED
             assert order.buyer == record.author
