@@ -1,22 +1,32 @@
-"""Prometheus metrics without a dependency: counters, gauges and histograms with labels,
-rendered in the text exposition format 0.0.4.
+"""Prometheus metrics of one node, kept by `prometheus_client`.
 
-`MetricsRegistry` holds metrics by name and renders them all; `NodeMetrics` is the set the
-node fills (height, view, mempool, peers, finalized transactions, commit latency) and the
-RPC server counts into (requests by method and code). Updates take a lock, so a worker
-thread may count too. A metric holds at most `MAX_LABEL_SETS` label combinations; more is
-our bug (labels must come from closed sets), and it asserts.
+`MetricsRegistry` holds the metrics of one node in a `prometheus_client.CollectorRegistry`
+of its own (never the library's global one: a test process runs several nodes);
+`NodeMetrics` is the set the node fills (height, view, mempool, peers, finalized
+transactions, commit latency) and the RPC server counts into (requests by method and code).
+The library counts (thread-safe, so a worker thread may count too); `render()` writes its
+samples in the text exposition format 0.0.4 as this node always has: values that are
+integers written plain (`1`, `le="1"`), each series' buckets then `_sum` then `_count`,
+families and label sets sorted, and no `_created` series.
+
+`Counter`, `Gauge` and `Histogram` keep their child per label set, so an update is a dict
+look-up and the library's own lock. A metric holds at most `MAX_LABEL_SETS` label
+combinations; more is our bug (labels must come from closed sets), and it asserts.
 """
 
 from __future__ import annotations
 
 import math
-import threading
-from abc import ABC, abstractmethod
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any, TypeVar
 
-CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+import prometheus_client
+from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4, CollectorRegistry
+from prometheus_client.metrics_core import Metric as Family
+
+CONTENT_TYPE = CONTENT_TYPE_PLAIN_0_0_4
 
 DEFAULT_BUCKETS_S: tuple[float, ...] = (
     0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
@@ -28,19 +38,8 @@ LabelValues = tuple[str, ...]
 # label, so every label here comes from a closed set.
 MAX_LABEL_SETS = 1_000
 
-
-def _check_name(name: str) -> None:
-    assert name, "a metric or label needs a name"
-    assert name.replace("_", "a").replace(":", "a").isalnum(), f"bad metric name {name!r}"
-    assert not name[0].isdigit(), f"bad metric name {name!r}"
-
-
-def _escape_label(value: str) -> str:
-    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _escape_help(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\n", "\\n")
+# Sample suffixes of a histogram series, in the order they are written.
+_HISTOGRAM_SUFFIXES = ("_bucket", "_sum", "_count")
 
 
 def format_value(value: float) -> str:
@@ -54,44 +53,107 @@ def format_value(value: float) -> str:
     return repr(float(value))
 
 
-def _labels_text(names: Sequence[str], values: Sequence[str]) -> str:
-    if not names:
+def _escape_label(value: str) -> str:
+    return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
+
+
+def _labels_text(pairs: Sequence[tuple[str, str]]) -> str:
+    if not pairs:
         return ""
-    pairs = ",".join(f'{n}="{_escape_label(v)}"' for n, v in zip(names, values, strict=True))
-    return "{" + pairs + "}"
+    return "{" + ",".join(f'{name}="{_escape_label(value)}"' for name, value in pairs) + "}"
 
 
-class _Metric(ABC):
+def _exposed_name(family: Family) -> str:
+    """The name a family is written under: a counter's with its `_total`."""
+    return family.name + "_total" if family.type == "counter" else family.name
+
+
+def _family_samples(family: Family) -> list[str]:
+    """The sample lines of one family: label sets sorted by their values; in a histogram's
+    series the buckets in order, then `_sum`, then `_count`."""
+    name = _exposed_name(family)
+    series: dict[LabelValues, list[tuple[int, str]]] = defaultdict(list)
+    for sample in family.samples:
+        suffix = sample.name[len(family.name):]
+        if family.type == "histogram":
+            if suffix not in _HISTOGRAM_SUFFIXES:
+                continue  # the library's `_created`
+            rank = _HISTOGRAM_SUFFIXES.index(suffix)
+        elif sample.name == name:
+            rank = 0
+        else:
+            continue
+        # The library's labels are in the metric's label-name order, `le` last.
+        pairs = [(n, v) for n, v in sample.labels.items() if n != "le"]
+        key = tuple(v for _, v in pairs)
+        if "le" in sample.labels:
+            pairs.append(("le", format_value(float(sample.labels["le"]))))
+        series[key].append((rank, f"{sample.name}{_labels_text(pairs)} "
+                                  f"{format_value(sample.value)}"))
+    # sorted() is stable: a series' buckets keep the library's (ascending) order.
+    return [line for key in sorted(series)
+            for _, line in sorted(series[key], key=lambda ranked: ranked[0])]
+
+
+def _family_text(family: Family) -> str:
+    help_text = family.documentation.replace("\\", "\\\\").replace("\n", "\\n")
+    name = _exposed_name(family)
+    header = [f"# HELP {name} {help_text}", f"# TYPE {name} {family.type}"]
+    return "\n".join(header + _family_samples(family)) + "\n"
+
+
+class _Metric:
+    """One metric of the library, with its children by label values."""
+
     kind = "untyped"
 
-    def __init__(self, name: str, help_text: str, labelnames: Sequence[str] = ()) -> None:
-        _check_name(name)
-        for label in labelnames:
-            _check_name(label)
-            assert label != "le", "le is reserved for histogram buckets"
+    def __init__(self, metric: Any, name: str, help_text: str,
+                 labelnames: Sequence[str]) -> None:
+        self._metric = metric
         self.name = name
         self.help_text = help_text
         self.labelnames = tuple(labelnames)
-        self._lock = threading.Lock()
+        self._children: dict[LabelValues, Any] = {}  # an unlabelled metric is its own child
 
-    def _key(self, labels: dict[str, str]) -> LabelValues:
-        assert set(labels) == set(self.labelnames), (
+    def _child(self, labels: dict[str, str]) -> Any:
+        if not labels and not self.labelnames:
+            return self._metric
+        if len(labels) == len(self.labelnames):
+            try:
+                return self._children[tuple([labels[n] for n in self.labelnames])]
+            except KeyError:
+                pass  # a label set not seen yet, or a wrong label name
+        return self._new_child(labels)
+
+    def _new_child(self, labels: dict[str, str]) -> Any:
+        assert sorted(labels) == sorted(self.labelnames), (
             f"{self.name} takes labels {self.labelnames}, got {tuple(labels)}"
         )
-        return tuple(str(labels[n]) for n in self.labelnames)
+        assert len(self._children) < MAX_LABEL_SETS, f"{self.name}: too many label sets"
+        key = tuple(labels[n] for n in self.labelnames)
+        return self._children.setdefault(key, self._metric.labels(*key))
 
-    def header(self) -> list[str]:
-        return [
-            f"# HELP {self.name} {_escape_help(self.help_text)}",
-            f"# TYPE {self.name} {self.kind}",
-        ]
+    def _family(self) -> Family:
+        (family,) = self._metric.collect()
+        return family  # type: ignore[no-any-return]
 
-    @abstractmethod
+    def _sample_value(self, sample_name: str, labels: dict[str, str]) -> float:
+        assert sorted(labels) == sorted(self.labelnames), (
+            f"{self.name} takes labels {self.labelnames}, got {tuple(labels)}"
+        )
+        wanted = {n: labels[n] for n in self.labelnames}
+        for sample in self._family().samples:
+            if sample.name == sample_name and sample.labels == wanted:
+                return float(sample.value)
+        return 0.0
+
     def samples(self) -> list[str]:
         """The metric's sample lines in the text exposition format."""
+        return _family_samples(self._family())
 
     def render(self) -> str:
-        return "\n".join(self.header() + self.samples()) + "\n"
+        """The metric's HELP, TYPE and sample lines."""
+        return _family_text(self._family())
 
 
 class Counter(_Metric):
@@ -99,29 +161,18 @@ class Counter(_Metric):
 
     kind = "counter"
 
-    def __init__(self, name: str, help_text: str, labelnames: Sequence[str] = ()) -> None:
-        super().__init__(name, help_text, labelnames)
-        self._values: dict[LabelValues, float] = {}
-        if not self.labelnames:
-            self._values[()] = 0.0
+    def __init__(self, name: str, help_text: str, labelnames: Sequence[str] = (),
+                 registry: CollectorRegistry | None = None) -> None:
+        assert name.endswith("_total"), f"counter {name} is named *_total"
+        metric = prometheus_client.Counter(name, help_text, labelnames, registry=registry)
+        super().__init__(metric, name, help_text, labelnames)
 
     def inc(self, amount: float = 1.0, **labels: str) -> None:
         assert amount >= 0, f"{self.name}: counters only go up"
-        key = self._key(labels)
-        with self._lock:
-            if key not in self._values:
-                assert len(self._values) < MAX_LABEL_SETS, f"{self.name}: too many label sets"
-            self._values[key] = self._values.get(key, 0.0) + amount
+        self._child(labels).inc(amount)
 
     def value(self, **labels: str) -> float:
-        return self._values.get(self._key(labels), 0.0)
-
-    def samples(self) -> list[str]:
-        with self._lock:
-            items = sorted(self._values.items())
-        return [
-            f"{self.name}{_labels_text(self.labelnames, k)} {format_value(v)}" for k, v in items
-        ]
+        return self._sample_value(self.name, labels)
 
 
 class Gauge(_Metric):
@@ -129,55 +180,27 @@ class Gauge(_Metric):
 
     kind = "gauge"
 
-    def __init__(self, name: str, help_text: str, labelnames: Sequence[str] = ()) -> None:
-        super().__init__(name, help_text, labelnames)
-        self._values: dict[LabelValues, float] = {}
-        self._function: Callable[[], float] | None = None
-        if not self.labelnames:
-            self._values[()] = 0.0
+    def __init__(self, name: str, help_text: str, labelnames: Sequence[str] = (),
+                 registry: CollectorRegistry | None = None) -> None:
+        metric = prometheus_client.Gauge(name, help_text, labelnames, registry=registry)
+        super().__init__(metric, name, help_text, labelnames)
 
     def set(self, value: float, **labels: str) -> None:
-        key = self._key(labels)
-        with self._lock:
-            if key not in self._values:
-                assert len(self._values) < MAX_LABEL_SETS, f"{self.name}: too many label sets"
-            self._values[key] = float(value)
+        self._child(labels).set(value)
 
     def inc(self, amount: float = 1.0, **labels: str) -> None:
-        key = self._key(labels)
-        with self._lock:
-            if key not in self._values:
-                assert len(self._values) < MAX_LABEL_SETS, f"{self.name}: too many label sets"
-            self._values[key] = self._values.get(key, 0.0) + amount
+        self._child(labels).inc(amount)
 
     def dec(self, amount: float = 1.0, **labels: str) -> None:
-        self.inc(-amount, **labels)
+        self._child(labels).dec(amount)
 
     def set_function(self, function: Callable[[], float]) -> None:
         """Read the value from `function` at each scrape (unlabelled gauges only)."""
         assert not self.labelnames, f"{self.name}: set_function needs an unlabelled gauge"
-        self._function = function
+        self._metric.set_function(function)
 
     def value(self, **labels: str) -> float:
-        if self._function is not None:
-            return float(self._function())
-        return self._values.get(self._key(labels), 0.0)
-
-    def samples(self) -> list[str]:
-        if self._function is not None:
-            return [f"{self.name} {format_value(float(self._function()))}"]
-        with self._lock:
-            items = sorted(self._values.items())
-        return [
-            f"{self.name}{_labels_text(self.labelnames, k)} {format_value(v)}" for k, v in items
-        ]
-
-
-@dataclass(slots=True)
-class _HistogramState:
-    bucket_counts: list[int]
-    sum_value: float = 0.0
-    count: int = 0
+        return self._sample_value(self.name, labels)
 
 
 class Histogram(_Metric):
@@ -191,75 +214,45 @@ class Histogram(_Metric):
         help_text: str,
         labelnames: Sequence[str] = (),
         buckets: Iterable[float] = DEFAULT_BUCKETS_S,
+        registry: CollectorRegistry | None = None,
     ) -> None:
-        super().__init__(name, help_text, labelnames)
         bounds = sorted(float(b) for b in buckets if not math.isinf(b))
-        assert bounds, f"{self.name}: a histogram needs at least one finite bucket"
-        assert len(set(bounds)) == len(bounds), f"{self.name}: buckets must be distinct"
+        assert bounds, f"{name}: a histogram needs at least one finite bucket"
+        assert len(set(bounds)) == len(bounds), f"{name}: buckets must be distinct"
         self.buckets = (*bounds, math.inf)
-        self._states: dict[LabelValues, _HistogramState] = {}
-        if not self.labelnames:
-            self._states[()] = self._new_state()
-
-    def _new_state(self) -> _HistogramState:
-        return _HistogramState(bucket_counts=[0] * len(self.buckets))
+        metric = prometheus_client.Histogram(name, help_text, labelnames,
+                                             buckets=self.buckets, registry=registry)
+        super().__init__(metric, name, help_text, labelnames)
 
     def observe(self, value: float, **labels: str) -> None:
-        key = self._key(labels)
-        with self._lock:
-            state = self._states.get(key)
-            if state is None:
-                assert len(self._states) < MAX_LABEL_SETS, f"{self.name}: too many label sets"
-                state = self._states[key] = self._new_state()
-            for index, bound in enumerate(self.buckets):
-                if value <= bound:
-                    state.bucket_counts[index] += 1
-                    break
-            state.sum_value += value
-            state.count += 1
+        self._child(labels).observe(value)
 
     def count(self, **labels: str) -> int:
-        state = self._states.get(self._key(labels))
-        return 0 if state is None else state.count
+        return int(self._sample_value(self.name + "_count", labels))
 
-    def samples(self) -> list[str]:
-        lines: list[str] = []
-        with self._lock:
-            items = sorted(
-                (k, list(s.bucket_counts), s.sum_value, s.count) for k, s in self._states.items()
-            )
-        names = (*self.labelnames, "le")
-        for key, bucket_counts, sum_value, count in items:
-            cumulative = 0
-            for bound, bucket_count in zip(self.buckets, bucket_counts, strict=True):
-                cumulative += bucket_count
-                labels = _labels_text(names, (*key, format_value(bound)))
-                lines.append(f"{self.name}_bucket{labels} {cumulative}")
-            labels = _labels_text(self.labelnames, key)
-            lines.append(f"{self.name}_sum{labels} {format_value(sum_value)}")
-            lines.append(f"{self.name}_count{labels} {count}")
-        return lines
+
+_MetricT = TypeVar("_MetricT", bound=_Metric)
 
 
 class MetricsRegistry:
-    """Metrics by name; `render()` is the body of `/metrics`."""
+    """The metrics of one node, in a `CollectorRegistry` of its own; `render()` is the body
+    of `/metrics`."""
 
     def __init__(self) -> None:
+        self.collectors = CollectorRegistry()
         self._metrics: dict[str, _Metric] = {}
 
-    def _add(self, metric: _Metric) -> None:
-        assert metric.name not in self._metrics, f"metric {metric.name} registered twice"
-        self._metrics[metric.name] = metric
+    def _add(self, name: str, make: Callable[[], _MetricT]) -> _MetricT:
+        assert name not in self._metrics, f"metric {name} registered twice"
+        metric = make()
+        self._metrics[name] = metric
+        return metric
 
     def counter(self, name: str, help_text: str, labelnames: Sequence[str] = ()) -> Counter:
-        metric = Counter(name, help_text, labelnames)
-        self._add(metric)
-        return metric
+        return self._add(name, lambda: Counter(name, help_text, labelnames, self.collectors))
 
     def gauge(self, name: str, help_text: str, labelnames: Sequence[str] = ()) -> Gauge:
-        metric = Gauge(name, help_text, labelnames)
-        self._add(metric)
-        return metric
+        return self._add(name, lambda: Gauge(name, help_text, labelnames, self.collectors))
 
     def histogram(
         self,
@@ -268,16 +261,16 @@ class MetricsRegistry:
         labelnames: Sequence[str] = (),
         buckets: Iterable[float] = DEFAULT_BUCKETS_S,
     ) -> Histogram:
-        metric = Histogram(name, help_text, labelnames, buckets)
-        self._add(metric)
-        return metric
+        return self._add(name, lambda: Histogram(name, help_text, labelnames, buckets,
+                                                 self.collectors))
 
     def get(self, name: str) -> _Metric | None:
         return self._metrics.get(name)
 
     def render(self) -> str:
-        """All metrics in the text exposition format, sorted by name."""
-        return "".join(self._metrics[name].render() for name in sorted(self._metrics))
+        """Every family of the registry in the text exposition format, sorted by name."""
+        families = sorted(self.collectors.collect(), key=_exposed_name)
+        return "".join(_family_text(family) for family in families)
 
 
 @dataclass
