@@ -15,11 +15,20 @@ import math
 import os
 import re
 import tomllib
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import pydantic
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ModelWrapValidatorHandler,
+    field_validator,
+    model_validator,
+)
 
 from commerce.limits import MAX_BLOCK_TXS
 from node.errors import NodeError, NodeErrorCode
@@ -85,6 +94,28 @@ def parse_peer(text: str) -> tuple[bytes, str, int]:
     return bytes.fromhex(key_hex), host, port
 
 
+def _check_host_port(value: str) -> str:
+    parse_host_port(value)
+    return value
+
+
+HostPort = Annotated[str, AfterValidator(_check_host_port)]
+"""A config value that must be ``host:port`` (`parse_host_port`)."""
+
+
+def read_capped(path: Path, max_bytes: int, fail: Callable[[str], Exception], *,
+                what: str = "file") -> bytes:
+    """The first `max_bytes` + 1 bytes of `path` (one past the limit, so the caller sees a
+    file too large); raises `fail(message)` when it is missing or cannot be read."""
+    try:
+        with path.open("rb") as handle:
+            return handle.read(max_bytes + 1)
+    except FileNotFoundError:
+        raise fail(f"no such {what}: {path}") from None
+    except OSError as exc:
+        raise fail(f"cannot read {path}: {exc.strerror}") from None
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", strict=True)
 
@@ -107,7 +138,7 @@ class NodeSection(_Section):
 class P2PSection(_Section):
     """[p2p]: the peer-to-peer listener and who to connect to."""
 
-    listen: Annotated[str, Field(description="address to accept peers on, host:port")] = (
+    listen: Annotated[HostPort, Field(description="address to accept peers on, host:port")] = (
         f"0.0.0.0:{DEFAULT_P2P_PORT}"
     )
     persistent_peers: Annotated[
@@ -127,12 +158,6 @@ class P2PSection(_Section):
             description="public keys (hex) besides the validators allowed to connect",
         ),
     ] = []
-
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, value: str) -> str:
-        parse_host_port(value)
-        return value
 
     @field_validator("persistent_peers")
     @classmethod
@@ -158,7 +183,9 @@ class P2PSection(_Section):
 class RpcSection(_Section):
     """[rpc]: the JSON-RPC 2.0 server (HTTP POST at / and WebSocket at /ws)."""
 
-    listen: Annotated[str, Field(description="address of the JSON-RPC server, host:port")] = (
+    listen: Annotated[
+        HostPort, Field(description="address of the JSON-RPC server, host:port")
+    ] = (
         f"127.0.0.1:{DEFAULT_RPC_PORT}"
     )
     cors_origins: Annotated[
@@ -185,12 +212,6 @@ class RpcSection(_Section):
         int, Field(ge=1, le=MAX_PAGE_ITEMS_CEILING,
                    description="items in one page of a list method"),
     ] = DEFAULT_PAGE_ITEMS
-
-    @field_validator("listen")
-    @classmethod
-    def _listen(cls, value: str) -> str:
-        parse_host_port(value)
-        return value
 
     @field_validator("cors_origins")
     @classmethod
@@ -225,10 +246,19 @@ class MempoolSection(_Section):
         return self
 
 
+# Keys of [consensus] renamed, by their old spelling: a file that uses the old one still
+# loads (one name per concept: `view_change_timeout_ms` in the config, the replica and the
+# docs); `render_config` writes the new names.
+CONSENSUS_KEY_ALIASES = {
+    "timeout_view_change_ms": "view_change_timeout_ms",
+    "timeout_view_change_max_ms": "view_change_timeout_max_ms",
+}
+
+
 class ConsensusSection(_Section):
     """[consensus]: timers of this replica; the validity rules are in the genesis."""
 
-    timeout_view_change_ms: Annotated[
+    view_change_timeout_ms: Annotated[
         int,
         Field(
             ge=10,
@@ -238,7 +268,7 @@ class ConsensusSection(_Section):
             " doubles per consecutive view change",
         ),
     ] = 4_000
-    timeout_view_change_max_ms: Annotated[
+    view_change_timeout_max_ms: Annotated[
         int,
         Field(ge=10, le=MAX_TIMEOUT_MS_CEILING, description="ceiling of the doubling wait"),
     ] = 60_000
@@ -258,20 +288,37 @@ class ConsensusSection(_Section):
             description="transactions this node puts in a block it proposes (at most the"
             " genesis max_block_txs); kept well below it by default so that a block's"
             " proposal, validation and finalize under load stay far inside"
-            " timeout_view_change_ms",
+            " view_change_timeout_ms",
         ),
     ] = 2_000
 
-    @model_validator(mode="after")
-    def _relations(self) -> ConsensusSection:
-        if self.timeout_view_change_ms > self.timeout_view_change_max_ms:
-            raise ValueError("timeout_view_change_ms is larger than timeout_view_change_max_ms")
-        if self.idle_block_interval_ms >= self.timeout_view_change_ms:
+    @model_validator(mode="wrap")
+    @classmethod
+    def _aliases_and_relations(
+        cls, data: Any, handler: ModelWrapValidatorHandler[ConsensusSection]
+    ) -> ConsensusSection:
+        """Read the old spellings of `CONSENSUS_KEY_ALIASES`, then check the relations
+        between the timers, naming each key as the file spells it."""
+        spelled = {new: new for new in CONSENSUS_KEY_ALIASES.values()}
+        if isinstance(data, dict):
+            data = dict(data)
+            for old, new in CONSENSUS_KEY_ALIASES.items():
+                if old in data:
+                    if new in data:
+                        raise ValueError(f"{old} is the old name of {new}: give one of them")
+                    data[new] = data.pop(old)
+                    spelled[new] = old
+        section = handler(data)
+        timeout, timeout_max = spelled["view_change_timeout_ms"], spelled[
+            "view_change_timeout_max_ms"]
+        if section.view_change_timeout_ms > section.view_change_timeout_max_ms:
+            raise ValueError(f"{timeout} is larger than {timeout_max}")
+        if section.idle_block_interval_ms >= section.view_change_timeout_ms:
             raise ValueError(
-                "idle_block_interval_ms must be below timeout_view_change_ms, "
+                f"idle_block_interval_ms must be below {timeout}, "
                 "or an idle chain would change views"
             )
-        return self
+        return section
 
 
 class StoreSection(_Section):
@@ -330,15 +377,8 @@ def load_config(path: str | os.PathLike[str]) -> NodeConfig:
     """Read and validate a config.toml; raises NodeError(bad_config) with one line."""
     path = Path(path)
     source = path.name
-    try:
-        with path.open("rb") as handle:
-            data = handle.read(MAX_CONFIG_BYTES + 1)
-    except FileNotFoundError:
-        raise NodeError(NodeErrorCode.BAD_CONFIG, f"{source}: no such file: {path}") from None
-    except OSError as exc:
-        raise NodeError(
-            NodeErrorCode.BAD_CONFIG, f"{source}: cannot read {path}: {exc.strerror}"
-        ) from None
+    data = read_capped(path, MAX_CONFIG_BYTES,
+                       lambda message: NodeError(NodeErrorCode.BAD_CONFIG, f"{source}: {message}"))
     if len(data) > MAX_CONFIG_BYTES:
         raise NodeError(NodeErrorCode.BAD_CONFIG, f"{source}: larger than {MAX_CONFIG_BYTES}")
     try:

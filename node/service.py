@@ -174,8 +174,8 @@ class Node:
         records = [value for _, value in self.store.consensus_records()]
         cons = self.config.consensus
         config = ReplicaConfig(
-            view_change_timeout_ms=cons.timeout_view_change_ms,
-            view_change_timeout_max_ms=cons.timeout_view_change_max_ms,
+            view_change_timeout_ms=cons.view_change_timeout_ms,
+            view_change_timeout_max_ms=cons.view_change_timeout_max_ms,
             idle_block_interval_ms=cons.idle_block_interval_ms or None,
         )
         return Replica(

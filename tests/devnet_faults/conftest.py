@@ -39,8 +39,8 @@ VALIDATORS = 4
 # Short timers: a backup suspects the primary after 1 s without progress, a view change
 # waits 1 s first (doubling up to 4 s); an idle chain makes a block every 300 ms.
 FAST_CONSENSUS: dict[str, Any] = {
-    "timeout_view_change_ms": 1_000,
-    "timeout_view_change_max_ms": 4_000,
+    "view_change_timeout_ms": 1_000,
+    "view_change_timeout_max_ms": 4_000,
     "idle_block_interval_ms": 300,
 }
 RPC_TIMEOUT_S = 2.0

@@ -93,8 +93,8 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     hour_ms = 3_600_000  # no idle blocks while fuzzing: the head must stay where it is
     config = parse_config({
         "rpc": {"listen": "127.0.0.1:0"}, "p2p": {"listen": "127.0.0.1:0"},
-        "consensus": {"idle_block_interval_ms": hour_ms - 1, "timeout_view_change_ms": hour_ms,
-                      "timeout_view_change_max_ms": hour_ms},
+        "consensus": {"idle_block_interval_ms": hour_ms - 1, "view_change_timeout_ms": hour_ms,
+                      "view_change_timeout_max_ms": hour_ms},
     })
     init_home(home, chain_id="fuzz-rpc", config=config)
     node = Node(load_home(home))

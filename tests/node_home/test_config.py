@@ -167,3 +167,25 @@ def test_config_host_port_and_peer_parsers() -> None:
     assert (key, host, port) == (bytes.fromhex("ab" * 32), "10.0.0.2", 26656)
     with pytest.raises(ValueError):
         parse_host_port(":80")
+
+
+def test_config_view_change_timeout_old_spelling_is_an_alias(tmp_path: Path) -> None:
+    new = _load(tmp_path, "[consensus]\nview_change_timeout_ms = 1800\n"
+                          "view_change_timeout_max_ms = 9000")
+    old = _load(tmp_path, "[consensus]\ntimeout_view_change_ms = 1800\n"
+                          "timeout_view_change_max_ms = 9000")
+    assert old == new
+    assert (new.consensus.view_change_timeout_ms, new.consensus.view_change_timeout_max_ms) == (
+        1800, 9000)
+    text = render_config(old)
+    assert "view_change_timeout_ms = 1800" in text and "timeout_view_change" not in text
+
+
+def test_config_view_change_timeout_under_both_names_is_refused(tmp_path: Path) -> None:
+    message = _refused(tmp_path, "[consensus]\nview_change_timeout_ms = 1800\n"
+                                 "timeout_view_change_ms = 800")
+    assert message == ("config.toml: consensus: timeout_view_change_ms is the old name of "
+                       "view_change_timeout_ms: give one of them")
+    assert _refused(tmp_path, "[consensus]\nview_change_timeout_ms = 70000").startswith(
+        "config.toml: consensus: view_change_timeout_ms is larger than "
+        "view_change_timeout_max_ms")
