@@ -43,7 +43,14 @@ from commerce.genesis import (
     parse_genesis,
 )
 from commerce.keys import SEED_BYTES, Keypair
-from node.config import NodeConfig, NodeSection, load_config, parse_config, write_config
+from node.config import (
+    NodeConfig,
+    NodeSection,
+    load_config,
+    parse_config,
+    read_capped,
+    write_config,
+)
 from node.errors import NodeError, NodeErrorCode
 from node.frames import check_genesis_fits
 from node.logs import get_logger, log
@@ -67,39 +74,31 @@ def default_home() -> Path:
     return Path(env).expanduser() if env else Path.home() / ".agora"
 
 
+class _HomePath:
+    """A path inside the home, read as an attribute of `NodeHome`."""
+
+    def __init__(self, *parts: str) -> None:
+        self.parts = parts
+
+    def __get__(self, home: NodeHome, owner: type[NodeHome] | None = None) -> Path:
+        return home.root.joinpath(*self.parts)
+
+
 @dataclass(frozen=True)
 class NodeHome:
-    """The paths of one node home; constructing it touches nothing on disk."""
+    """The paths of one node home (the layout in the module's docstring); constructing it
+    touches nothing on disk."""
 
     root: Path
 
     def __init__(self, root: str | os.PathLike[str]) -> None:
         object.__setattr__(self, "root", Path(root).expanduser())
 
-    @property
-    def config_dir(self) -> Path:
-        """`<home>/config`."""
-        return self.root / "config"
-
-    @property
-    def config_file(self) -> Path:
-        """`<home>/config/config.toml`."""
-        return self.config_dir / "config.toml"
-
-    @property
-    def genesis_file(self) -> Path:
-        """`<home>/config/genesis.json`."""
-        return self.config_dir / "genesis.json"
-
-    @property
-    def node_key_file(self) -> Path:
-        """`<home>/config/node_key.json` (mode 0600)."""
-        return self.config_dir / "node_key.json"
-
-    @property
-    def data_dir(self) -> Path:
-        """`<home>/data`, where the LevelDB store lives."""
-        return self.root / "data"
+    config_dir = _HomePath("config")
+    config_file = _HomePath("config", "config.toml")
+    genesis_file = _HomePath("config", "genesis.json")
+    node_key_file = _HomePath("config", "node_key.json")  # mode 0600
+    data_dir = _HomePath("data")  # the LevelDB store
 
 
 @dataclass(frozen=True)
@@ -466,15 +465,9 @@ def _move_aside(path: Path) -> Path:
 
 
 def _read_genesis_file(path: Path) -> bytes:
-    try:
-        with path.open("rb") as handle:
-            return handle.read(MAX_GENESIS_BYTES + 1)
-    except FileNotFoundError:
-        raise ValidationError(ErrorCode.BAD_GENESIS, f"no such genesis file: {path}") from None
-    except OSError as exc:
-        raise ValidationError(
-            ErrorCode.BAD_GENESIS, f"cannot read {path}: {exc.strerror}"
-        ) from None
+    return read_capped(path, MAX_GENESIS_BYTES,
+                       lambda message: ValidationError(ErrorCode.BAD_GENESIS, message),
+                       what="genesis file")
 
 
 def _write_atomic(path: Path, data: bytes, mode: int) -> None:
