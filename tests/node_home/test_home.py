@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import stat
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +29,18 @@ def _one_line_error(path: Path) -> AgoraError:
         load_home(path)
     assert "\n" not in str(info.value)
     return info.value
+
+
+def _error_after_editing(tmp_path: Path, file: str, change: Callable[[Any], None]
+                         ) -> AgoraError:
+    """Init a home at `tmp_path`, apply `change` to the JSON document in its `file`
+    (a NodeHome attribute) and return the one-line error `load_home` gives."""
+    init_home(tmp_path)
+    path: Path = getattr(NodeHome(tmp_path), file)
+    document = json.loads(path.read_text())
+    change(document)
+    path.write_text(json.dumps(document))
+    return _one_line_error(tmp_path)
 
 
 def test_home_init_then_load_gives_one_validator_chain(tmp_path: Path) -> None:
@@ -100,14 +113,12 @@ def test_home_missing_is_refused(tmp_path: Path) -> None:
 
 
 def test_home_tampered_genesis_address_is_refused(tmp_path: Path) -> None:
-    init_home(tmp_path)
-    home = NodeHome(tmp_path)
-    document = json.loads(home.genesis_file.read_text())
-    address = document["accounts"][0]["address"]
-    flipped = "q" if address[-1] != "q" else "p"
-    document["accounts"][0]["address"] = address[:-1] + flipped
-    home.genesis_file.write_text(json.dumps(document))
-    error = _one_line_error(tmp_path)
+    def flip_last_letter(document: Any) -> None:
+        address = document["accounts"][0]["address"]
+        flipped = "q" if address[-1] != "q" else "p"
+        document["accounts"][0]["address"] = address[:-1] + flipped
+
+    error = _error_after_editing(tmp_path, "genesis_file", flip_last_letter)
     assert error.reason == "bad_genesis"
     assert "accounts.0.address" in error.message
 
@@ -125,12 +136,7 @@ def test_home_tampered_genesis_address_is_refused(tmp_path: Path) -> None:
 def test_home_invalid_genesis_is_refused_naming_the_field(
     tmp_path: Path, change: object, field: str
 ) -> None:
-    init_home(tmp_path)
-    home = NodeHome(tmp_path)
-    document = json.loads(home.genesis_file.read_text())
-    change(document)  # type: ignore[operator]
-    home.genesis_file.write_text(json.dumps(document))
-    error = _one_line_error(tmp_path)
+    error = _error_after_editing(tmp_path, "genesis_file", change)  # type: ignore[arg-type]
     assert error.reason == "bad_genesis"
     assert field in error.message
 
@@ -142,12 +148,9 @@ def test_home_genesis_not_json_is_refused(tmp_path: Path) -> None:
 
 
 def test_home_mismatched_node_key_is_refused(tmp_path: Path) -> None:
-    init_home(tmp_path)
-    home = NodeHome(tmp_path)
-    document = json.loads(home.node_key_file.read_text())
-    document["public_key"] = Keypair.generate().public_key.hex()
-    home.node_key_file.write_text(json.dumps(document))
-    error = _one_line_error(tmp_path)
+    other_key = Keypair.generate().public_key.hex()
+    error = _error_after_editing(tmp_path, "node_key_file",
+                                 lambda document: document.update(public_key=other_key))
     assert error.reason == "bad_key"
     assert "does not match" in error.message
 
