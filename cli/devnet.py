@@ -36,6 +36,7 @@ from cli.common import (
     shared_options,
     warn,
 )
+from cli.progress import terminal_progress
 from devnet import control, demo
 from devnet.errors import DevnetError, DevnetErrorCode
 from devnet.layout import DEFAULT_BASE_PORT, DEFAULT_CHAIN_ID, Layout, load_layout
@@ -161,7 +162,9 @@ def up(
     Without --detach it stays in the foreground, prints the height now and then, and stops
     every node on Ctrl-C.
     """
-    result = control.up(home, validators=validators, base_port=base_port, timeout_s=timeout)
+    with terminal_progress(output is OutputFormat.text) as progress:
+        result = control.up(home, validators=validators, base_port=base_port,
+                            timeout_s=timeout, progress=progress)
     for state in result.stale:
         warn(f"{state.name}: stale pid file (pid {state.pid} is not a running node); removed")
     _write_client_config(result)

@@ -1,4 +1,8 @@
-"""`agora start`: run a validator (or observer) node until SIGINT/SIGTERM."""
+"""`agora start`: run a validator (or observer) node until SIGINT/SIGTERM.
+
+On a terminal, a progress line on stderr shows the long phases (a large genesis read, the
+state rebuilt from the stored blocks, a catch-up with peers); the log lines scroll above it.
+"""
 
 from __future__ import annotations
 
@@ -9,9 +13,11 @@ from typing import Annotated
 import typer
 
 from cli.common import HomeOption, handle_errors, resolve_home
+from cli.progress import CurrentStderr, terminal_progress
 from node.config import parse_config
-from node.home import load_home
+from node.home import LoadedHome, load_home
 from node.logs import setup_logging
+from node.progress import Progress
 
 
 @handle_errors
@@ -34,7 +40,15 @@ def start(
 
     Refuses a node_key.json that group or others may access (fix: chmod 600 it).
     """
-    loaded = load_home(resolve_home(home))
+    with terminal_progress() as progress:
+        progress.step("reading the home and its genesis")
+        loaded = load_home(resolve_home(home))
+        progress.clear()
+        _run(loaded, progress, log_level, log_format, rpc_cors)
+
+
+def _run(loaded: LoadedHome, progress: Progress, log_level: str | None,
+         log_format: str | None, rpc_cors: list[str] | None) -> None:
     overrides: dict[str, dict[str, object]] = {"node": {}, "rpc": {}}
     if log_level:
         overrides["node"]["log_level"] = log_level
@@ -48,7 +62,9 @@ def start(
             document[section].update(values)
         loaded = dataclasses.replace(
             loaded, config=parse_config(document, source="command line"))
-    setup_logging(loaded.config.node.log_level, loaded.config.node.log_format)
+    # Through the current sys.stderr: above the progress line while a terminal shows one.
+    setup_logging(loaded.config.node.log_level, loaded.config.node.log_format,
+                  stream=CurrentStderr())
     from node.service import run_node  # imported here: the other commands start faster
 
-    asyncio.run(run_node(loaded))
+    asyncio.run(run_node(loaded, progress))

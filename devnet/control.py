@@ -43,6 +43,7 @@ from devnet.processes import (
     wait_for_chain,
 )
 from node.errors import NodeError, NodeErrorCode
+from node.progress import NoProgress, Progress
 
 DEFAULT_VALIDATORS = 4
 DEFAULT_DEVNET_HOME = Path(".devnet")
@@ -181,16 +182,18 @@ def _check_counts(validators: int, base_port: int) -> None:
 
 
 def up(root: Path, *, validators: int | None = None, base_port: int | None = None,
-       timeout_s: float = READY_TIMEOUT_S) -> UpResult:
+       timeout_s: float = READY_TIMEOUT_S, progress: Progress | None = None) -> UpResult:
     """Create the devnet under `root` if there is none (else resume the stopped one), start
     every node and return once all agree on a block made by this run. On a new chain the demo
     merchants are then registered and approved by the validators (`approve_demo_merchants`).
+    `progress` hears of each of these phases.
 
     Refuses with DevnetError(already_running) when a node of this devnet is alive,
     NodeError(port_in_use) naming a taken port, DevnetError(layout_mismatch) when
     `validators`/`base_port` contradict the existing layout. On a start failure (node_exited,
     not_ready) every node it started is stopped again before the error is raised.
     """
+    progress = progress or NoProgress()
     root = root.expanduser().resolve()
     layout = _existing_layout(root)
     stale: list[ProcessState] = []
@@ -213,15 +216,19 @@ def up(root: Path, *, validators: int | None = None, base_port: int | None = Non
         base = base_port if base_port is not None else DEFAULT_BASE_PORT
         _check_counts(count, base)
         check_ports_free(_ports_of([(f"v{i}", *node_ports(base, i)) for i in range(count)]))
+        progress.step(f"creating a devnet of {count} validators: homes, keys, genesis")
         layout = create_layout(root, validators=count, base_port=base)
+    progress.step(f"starting {len(layout.nodes)} nodes")
     pids = _spawn_all(layout)
     try:
-        height = asyncio.run(_wait_started(layout, pids, timeout_s, resumed=not created))
+        height = asyncio.run(_wait_started(layout, pids, timeout_s, resumed=not created,
+                                           progress=progress))
     except BaseException:
         stop_processes(states_of(layout))
         raise
     approved: list[str] = []
     if created:
+        progress.step("registering the demo merchants and approving them by vote")
         try:
             approved = approve_demo_merchants(layout)
         except BaseException:
@@ -243,14 +250,16 @@ def _spawn_all(layout: Layout) -> dict[str, int]:
 
 
 async def _wait_started(layout: Layout, pids: dict[str, int], timeout_s: float, *,
-                        resumed: bool) -> int:
+                        resumed: bool, progress: Progress) -> int:
     """Wait for agreement at height >= 1; for a `resumed` chain, then for one block more (so
     it is seen to make blocks, not only to hold old ones); the agreed height."""
     endpoints = [Endpoint(s.name, Path(s.home), pids[s.name], s.rpc_url) for s in layout.nodes]
     deadline = time.monotonic() + timeout_s
+    progress.step("waiting for the nodes to agree on a first block")
     statuses = await wait_for_chain(endpoints, min_height=1, timeout_s=timeout_s)
     first = min(int(s["height"]) for s in statuses.values())
     if resumed:
+        progress.step(f"waiting for a block after height {first}")
         remaining_s = max(1.0, deadline - time.monotonic())
         statuses = await wait_for_chain(endpoints, min_height=first + 1, timeout_s=remaining_s)
     return min(int(s["height"]) for s in statuses.values())

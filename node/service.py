@@ -34,6 +34,7 @@ from node.logs import get_logger, log
 from node.mempool import Mempool, MempoolLimits
 from node.metrics import NodeMetrics
 from node.native_threads import NativeThreadPriority
+from node.progress import NoProgress, Progress
 from node.rpc import RpcLimits, SubscriptionHub, create_app, serve
 from node.rpc.methods import VERSION, build_registry
 from node.rpc.node_api import NodeReport
@@ -104,12 +105,13 @@ class Node:
 
     # Lifecycle.
 
-    async def start(self) -> None:
-        """Open the store, start P2P, consensus and RPC. Raises NodeError with one line."""
+    async def start(self, progress: Progress | None = None) -> None:
+        """Open the store (telling `progress` of a state rebuilt), start P2P, consensus and
+        RPC. Raises NodeError with one line."""
         buffer_mb = self.config.store.write_buffer_mb
         self.store = Store.open(self.home.data_dir, self.genesis,
                                 write_buffer_bytes=(buffer_mb << 20) or None,
-                                node_id=self.key.public_key)
+                                node_id=self.key.public_key, progress=progress)
         try:
             await self._start_parts()
         except BaseException:
@@ -470,10 +472,13 @@ def tune_gc() -> None:
     gc.set_threshold(GC_GEN0_THRESHOLD, gen1, gen2)
 
 
-async def run_node(loaded: LoadedHome) -> None:
-    """Run a node until SIGINT or SIGTERM, then stop it cleanly."""
+async def run_node(loaded: LoadedHome, progress: Progress | None = None) -> None:
+    """Run a node until SIGINT or SIGTERM, then stop it cleanly; `progress` hears of a
+    state rebuilt on open and, each second, of a catch-up."""
+    progress = progress or NoProgress()
     node = Node(loaded)
-    await node.start()
+    await node.start(progress)
+    progress.clear()
     tune_gc()
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -488,6 +493,10 @@ async def run_node(loaded: LoadedHome) -> None:
             if node.driver is not None and node.driver.fatal is not None:
                 raise NodeError(NodeErrorCode.STATE_DIVERGED,
                                 f"consensus stopped: {node.driver.fatal}")
+            if node.replica_catching_up() and node.store is not None:
+                progress.step(f"catching up with peers: height {node.store.head.height}")
+            else:
+                progress.clear()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.remove_signal_handler(signum)

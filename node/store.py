@@ -59,6 +59,7 @@ from node.consensus_records import (
 )
 from node.errors import NodeError, NodeErrorCode
 from node.leveldb import corrupt_error, delete_prefix, open_leveldb, put_in_batches
+from node.progress import NoProgress, Progress
 from node.state_store import (
     GENESIS_STATE_DIR,
     GENESIS_STATE_FORMAT,
@@ -174,14 +175,15 @@ class Store:
 
     @classmethod
     def open(cls, path: Path | str, genesis: Genesis, *,
-             write_buffer_bytes: int | None = None, node_id: bytes | None = None) -> Store:
+             write_buffer_bytes: int | None = None, node_id: bytes | None = None,
+             progress: Progress | None = None) -> Store:
         """Open or create the store for `genesis`'s chain: the chain at `path`, the state at
         `path/state`, the genesis state at `path/state/genesis`. Brings the state level
         with the chain, re-executing the blocks it is behind by (a crash, or a `state/`
         directory deleted or of an earlier format: then every block from genesis).
         `write_buffer_bytes` is each LevelDB's memtable size (config
         `store.write_buffer_mb`); None: `write_buffer_for` (with `node_id`, the node's
-        public key, that spreads it).
+        public key, that spreads it). `progress` hears of each block re-executed.
 
         Raises NodeError(store_locked) when another process holds it,
         NodeError(wrong_chain_data) when it belongs to another chain or the state does
@@ -198,7 +200,8 @@ class Store:
             db, state_db, genesis_db = opened
             try:
                 cls._init_or_check(db, state_db, genesis_db, genesis)
-                replayed = _replay(db, StateStore(state_db, genesis_db), genesis)
+                replayed = _replay(db, StateStore(state_db, genesis_db), genesis,
+                                   progress or NoProgress())
             except plyvel.CorruptionError as exc:
                 raise corrupt_error(path, exc) from exc
         except BaseException:
@@ -493,8 +496,9 @@ def _write_state_meta(state_db: plyvel.DB, genesis_hash: bytes, height: int,
         batch.put(STATE_META_GENESIS_HASH, genesis_hash)
 
 
-def _replay(db: plyvel.DB, state: StateStore, genesis: Genesis) -> int:
-    """Re-execute the chain's blocks the state is behind by; returns how many.
+def _replay(db: plyvel.DB, state: StateStore, genesis: Genesis, progress: Progress) -> int:
+    """Re-execute the chain's blocks the state is behind by, telling `progress`; returns
+    how many.
 
     Raises NodeError(wrong_chain_data) when the state is ahead of the chain (a data
     directory put together from two copies), level with it but with another root, or a
@@ -517,6 +521,8 @@ def _replay(db: plyvel.DB, state: StateStore, genesis: Genesis) -> int:
                         f"the state ({STATE_DIR}/) is not the chain's at height {chain_height}:"
                         f" delete {STATE_DIR}/ to rebuild it from the blocks")
     for height in range(state_height + 1, chain_height + 1):
+        progress.step("rebuilding the state from the stored blocks", height - state_height - 1,
+                      chain_height - state_height)
         raw = db.get(height_key(P_BLOCK, height))
         assert raw is not None, f"block {height} is under the head"
         block = decode_block(raw)

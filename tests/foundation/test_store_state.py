@@ -361,3 +361,22 @@ def test_power_loss_during_a_catch_up_run_never_leaves_the_state_ahead(tmp_path:
     with _opened(path) as store:
         assert store.head.height == 5
         assert dict(store.state.iterate(b"")) == _expected_state(store)
+
+
+def test_state_rebuild_reports_its_progress_block_by_block(tmp_path: Path) -> None:
+    path = tmp_path / "data"
+    _finalize(path, 4)
+    shutil.rmtree(path / STATE_DIR)
+    steps: list[tuple[str, int, int | None]] = []
+
+    class Recorder:
+        def step(self, text: str, done: int = 0, total: int | None = None) -> None:
+            steps.append((text, done, total))
+
+        def clear(self) -> None:
+            steps.append(("clear", 0, None))
+
+    store = Store.open(path, GENESIS, progress=Recorder())
+    store.close()
+    assert [(done, total) for _, done, total in steps] == [(0, 4), (1, 4), (2, 4), (3, 4)]
+    assert steps[0][0] == "rebuilding the state from the stored blocks"
