@@ -240,14 +240,17 @@ class TxIntake:
                                  ) -> list[AgoraError | None]:
         verified = mempool.verified
         unverified = verified.unverified(txs)
+        refused: set[bytes] = set()
         for tx, ok in zip(unverified, await self._verify(unverified), strict=True):
             if ok:
                 verified.add(tx.tx_id)
+            else:
+                refused.add(tx.tx_id)
         if previous is not None:
             await previous  # the batch that arrived first is admitted first
-        # Those that failed, or whose id left the cache meanwhile (finalized): one lookup
-        # for the batch, since admitting below does not change the cache.
-        refused = {tx.tx_id for tx in verified.unverified(txs)}
+        # Only a signature that failed here refuses as bad_signature (junk from a peer). An
+        # id that left the cache meanwhile verified: its transaction was finalized while
+        # this batch waited, and `admit` refuses it by its nonce, no fault of the sender.
         refusals: list[AgoraError | None] = []
         for tx in txs:
             if refused and tx.tx_id in refused:
