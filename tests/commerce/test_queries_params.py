@@ -12,11 +12,23 @@ from pathlib import Path
 import pytest
 
 from commerce import queries
+from commerce.address import to_text
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import parse_genesis
-from commerce.orders import OrderShip
-from commerce.social import Comment
-from tests.commerce.shop import UNIT, Shop, addr, approve, buy, create_listing, make_genesis
+from commerce.orders import OrderConfirm, OrderShip
+from commerce.polls import PollCreate, PollVote
+from commerce.reviews import Review, ReviewReply
+from commerce.social import Comment, Share
+from tests.commerce.shop import (
+    UNIT,
+    Shop,
+    addr,
+    approve,
+    buy,
+    complete_purchase,
+    create_listing,
+    make_genesis,
+)
 
 
 def test_queries_listings_filters_and_paging() -> None:
@@ -65,6 +77,80 @@ def test_queries_orders_by_buyer_and_merchant_and_supply_parts() -> None:
     assert supply["circulating"] == supply["total"] - supply["escrow"]
     assert queries.merchants(shop.state, status="approved")["items"][0]["name"] == "Acme"
     assert queries.account(shop.state, addr(buyer))["nonce"] == 1
+
+
+def test_queries_items_with_every_field_set_answer_each_documented_field() -> None:
+    """Each record the read API renders (docs/RPC.md, the `state_get*` results) carries
+    every field under its documented name with the value the transactions gave it."""
+    shop = Shop()
+    merchant, buyer, sharer = shop.users[0], shop.users[1], shop.users[2]
+    approve(shop, merchant)  # registered at height 1, approved at height 4
+    listing = create_listing(shop, merchant)  # height 5: 10 units, stock 5, 10% referral
+    shop.do(sharer, Share(listing=listing))  # height 6: share 1
+    order = buy(shop, buyer, listing, quantity=2, share=1)  # height 7
+    shop.do(merchant, OrderShip(order=order))  # height 8
+    shop.do(buyer, OrderConfirm(order=order))  # height 9
+    shop.do(buyer, Review(order=order, rating=4, text="good"))  # height 10
+    shop.do(merchant, ReviewReply(order=order, text="thanks"))  # height 11
+    for other in shop.users[3:5]:  # heights 12-19: two more orders rated 5
+        shop.do(other, Review(order=complete_purchase(shop, merchant, other, listing), rating=5))
+    shop.do(buyer, Comment(listing=listing, parent=0, text="nice"))  # height 20
+    shop.do(merchant, Comment(listing=listing, parent=1, text="ta"))  # height 21
+    shop.do(merchant, PollCreate(scope="merchant", question="Colour?", options=["red", "blue"],
+                                 listing=listing, buyers_only=True, close_height=30))  # 22
+    shop.do(buyer, PollVote(poll=1, option=1))  # height 23
+    seller, paid_by, shared_by = (to_text(addr(key)) for key in (merchant, buyer, sharer))
+    # 4 + 5 + 5 over 3 reviews: the average in hundredths, rounded down, as an integer.
+    rating = {"sum": 14, "count": 3, "average_x100": 466}
+    commission = 2 * 10 * UNIT * 1_000 // 10_000
+    assert queries.order(shop.state, order) == {
+        "id": order, "buyer": paid_by, "merchant": seller, "listing": listing, "version": 1,
+        "quantity": 2, "unit_price": 10 * UNIT, "total": 20 * UNIT, "share": 1,
+        "sharer": shared_by, "referral_bps": 1_000, "status": "completed",
+        "created_height": 7, "delivery": "", "shipped_height": 8, "tracking": "",
+        "dispute_reason": "", "votes_release": 0, "votes_refund": 0, "due_height": 0,
+        "closed_height": 9, "commission": commission,
+    }
+    listing_item = queries.listing(shop.state, listing)
+    assert listing_item == {
+        "id": listing, "merchant": seller, "active": True, "stock": 1, "current_version": 1,
+        "version": 1, "title": "Blue mug", "description": "A mug, blue.",
+        "category": "kitchen", "price": 10 * UNIT, "version_stock": 5,
+        "media": ["00" * 32], "referral_bps": 1_000, "version_height": 5,
+        "created_height": 5, "sold_quantity": 4, "rating": rating,
+    }
+    assert type(listing_item["rating"]["average_x100"]) is int
+    assert queries.listing_versions(shop.state, listing) == {"items": [listing_item],
+                                                             "next": None}
+    assert queries.merchant(shop.state, addr(merchant)) == {
+        "address": seller, "public_key": merchant.public_key.hex(), "name": "Acme",
+        "profile": "", "status": "approved", "votes": 0, "registered_height": 1,
+        "status_height": 4, "listings_count": 1, "orders_completed": 3, "rating": rating,
+    }
+    assert queries.review(shop.state, order) == {
+        "order": order, "listing": listing, "merchant": seller, "author": paid_by,
+        "rating": 4, "text": "good", "height": 10, "reply": "thanks", "reply_height": 11,
+    }
+    assert queries.comment(shop.state, 1) == {
+        "id": 1, "listing": listing, "author": paid_by, "parent": 0, "depth": 0,
+        "text": "nice", "height": 20, "replies": 1,
+    }
+    assert queries.comment(shop.state, 2) == {
+        "id": 2, "listing": listing, "author": seller, "parent": 1, "depth": 1,
+        "text": "ta", "height": 21, "replies": 0,
+    }
+    assert queries.share(shop.state, 1) == {
+        "id": 1, "listing": listing, "sharer": shared_by, "height": 6,
+        "orders_completed": 1, "commission_earned": commission,
+    }
+    assert queries.poll(shop.state, 1) == {
+        "id": 1, "creator": seller, "merchant": seller, "listing": listing,
+        "question": "Colour?", "options": ["red", "blue"], "buyers_only": True,
+        "close_height": 30, "created_height": 22, "tallies": [0, 1], "voters": 1,
+    }
+    assert queries.account(shop.state, addr(buyer)) == {
+        "address": paid_by, "balance": shop.balance(buyer), "nonce": 5,
+    }
 
 
 def test_queries_rewards_and_polls_of_an_empty_account() -> None:
