@@ -20,6 +20,7 @@ from commerce.limits import (
     MAX_CHAIN_ID_CHARS,
     MAX_MEMO_CHARS,
     MAX_NONCE,
+    MAX_POLL_OPTIONS,
     MAX_TX_BYTES,
 )
 from commerce.transfer import Transfer
@@ -137,6 +138,17 @@ def test_decode_tx_malformed_bytes_are_refused(raw: bytes) -> None:
 def test_decode_tx_bad_field_is_refused_with_code(changes: dict[str, Any],
                                                   code: ErrorCode) -> None:
     assert _code(_wire(**changes)) is code
+
+
+def test_decode_tx_list_over_its_item_limit_is_field_too_long() -> None:
+    """A list field with one item past its limit (pydantic's `too_long`) is field_too_long
+    and the message names the body field, like an over-long string."""
+    options = [f"o{i}" for i in range(MAX_POLL_OPTIONS + 1)]
+    raw = _wire(type="poll_create", body=["q", options, "marketplace", 0, False, 5])
+    with pytest.raises(ValidationError) as info:
+        decode_tx(raw)
+    assert info.value.code is ErrorCode.FIELD_TOO_LONG
+    assert "poll_create.options: " in str(info.value)
 
 
 def test_decode_tx_memo_at_limit_is_accepted() -> None:
