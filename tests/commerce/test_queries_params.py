@@ -15,6 +15,7 @@ from commerce import queries
 from commerce.address import to_text
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import parse_genesis
+from commerce.listings import ListingDelist, ListingUpdate
 from commerce.orders import OrderConfirm, OrderShip
 from commerce.polls import PollCreate, PollVote
 from commerce.reviews import Review, ReviewReply
@@ -151,6 +152,51 @@ def test_queries_items_with_every_field_set_answer_each_documented_field() -> No
     assert queries.account(shop.state, addr(buyer)) == {
         "address": paid_by, "balance": shop.balance(buyer), "nonce": 5,
     }
+
+
+def test_queries_two_exclusive_filters_are_field_invalid() -> None:
+    shop = Shop()
+    merchant = addr(shop.users[0])
+    with pytest.raises(ValidationError) as info:
+        queries.listings(shop.state, merchant=merchant, category="kitchen")
+    assert info.value.code is ErrorCode.FIELD_INVALID
+    with pytest.raises(ValidationError) as info:
+        queries.orders(shop.state, buyer=merchant, merchant=merchant)
+    assert info.value.code is ErrorCode.FIELD_INVALID
+
+
+def test_queries_listings_active_only_leaves_out_a_delisted_listing() -> None:
+    shop = Shop()
+    merchant = shop.users[0]
+    approve(shop, merchant)
+    kept, delisted = create_listing(shop, merchant), create_listing(shop, merchant)
+    shop.do(merchant, ListingDelist(listing=delisted))
+    mine = addr(merchant)
+    every = queries.listings(shop.state, merchant=mine)
+    assert [x["id"] for x in every["items"]] == [kept, delisted]
+    assert [x["active"] for x in every["items"]] == [True, False]
+    active = queries.listings(shop.state, merchant=mine, active_only=True)
+    assert [x["id"] for x in active["items"]] == [kept]
+
+
+def test_queries_orders_and_versions_pages_follow_the_cursor() -> None:
+    shop = Shop()
+    merchant = shop.users[0]
+    approve(shop, merchant)
+    listing = create_listing(shop, merchant)
+    shop.do(merchant, ListingUpdate(listing=listing, version=1, title="Red mug",
+                                    description="", category="kitchen", price=10 * UNIT,
+                                    stock=5, media=[], referral_bps=0))
+    orders = [buy(shop, buyer, listing, version=2) for buyer in shop.users[1:4]]
+    first = queries.orders(shop.state, limit=2)
+    rest = queries.orders(shop.state, cursor=first["next"], limit=2)
+    assert [o["id"] for o in first["items"] + rest["items"]] == orders
+    assert rest["next"] is None
+    page = queries.listing_versions(shop.state, listing, limit=1)
+    later = queries.listing_versions(shop.state, listing, cursor=page["next"], limit=1)
+    assert [(v["version"], v["title"]) for v in page["items"] + later["items"]] == [
+        (1, "Blue mug"), (2, "Red mug")]
+    assert queries.listing_versions(shop.state, 99) == {"items": [], "next": None}
 
 
 def test_queries_rewards_and_polls_of_an_empty_account() -> None:
