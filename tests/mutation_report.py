@@ -50,6 +50,7 @@ PACKAGES = [
 ]
 
 COLUMNS = ["killed", "timeout", "survived", "no tests", "suspicious", "not run"]
+HEADINGS = ["killed", "timeout", "survived", "no tests", "suspect", "not run"]
 
 
 def package_of(source_path: str) -> str:
@@ -79,7 +80,7 @@ def score_line(label: str, statuses: dict[str, str]) -> str:
     ran = len(statuses) - counts["not run"]
     caught = counts["killed"] + counts["timeout"]
     score = f"{100 * caught / ran:5.1f}%" if ran else "    -"
-    cells = "".join(f"{counts[column]:>11}" for column in COLUMNS)
+    cells = "".join(f"{counts[column]:>10}" for column in COLUMNS)
     return f"{label:<12}{len(statuses):>8}{cells}{other:>8}  {score}"
 
 
@@ -94,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"no {args.mutants}/ directory: run `make mutation` first", file=sys.stderr)
         return 1
     by_package = read_results(args.mutants)
-    header = "".join(f"{column:>11}" for column in COLUMNS)
+    header = "".join(f"{heading:>10}" for heading in HEADINGS)
     print(f"{'package':<12}{'mutants':>8}{header}{'other':>8}  score")
     order = [label for label, _ in PACKAGES] + ["other"]
     for label in order:
