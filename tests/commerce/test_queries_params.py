@@ -16,6 +16,7 @@ from commerce.address import to_text
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import parse_genesis
 from commerce.listings import ListingDelist, ListingUpdate
+from commerce.merchants import MerchantRegister
 from commerce.orders import OrderConfirm, OrderShip
 from commerce.polls import PollCreate, PollVote
 from commerce.reviews import Review, ReviewReply
@@ -197,6 +198,21 @@ def test_queries_orders_and_versions_pages_follow_the_cursor() -> None:
     assert [(v["version"], v["title"]) for v in page["items"] + later["items"]] == [
         (1, "Blue mug"), (2, "Red mug")]
     assert queries.listing_versions(shop.state, 99) == {"items": [], "next": None}
+
+
+def test_queries_unknown_ids_are_none_and_merchants_filter_by_status() -> None:
+    shop = Shop()
+    approve(shop, shop.users[0])
+    shop.do(shop.users[1], MerchantRegister(name="Later", profile=""))
+    for get in (queries.order, queries.review, queries.poll, queries.listing,
+                queries.comment, queries.share):
+        assert get(shop.state, 99) is None, get.__name__
+    assert queries.merchant(shop.state, addr(shop.users[2])) is None
+    pending = queries.merchants(shop.state, status="pending")
+    assert [m["address"] for m in pending["items"]] == [to_text(addr(shop.users[1]))]
+    first = queries.merchants(shop.state, limit=1)
+    rest = queries.merchants(shop.state, cursor=first["next"], limit=1)
+    assert {m["name"] for m in first["items"] + rest["items"]} == {"Acme", "Later"}
 
 
 def test_queries_rewards_and_polls_of_an_empty_account() -> None:
