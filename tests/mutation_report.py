@@ -44,6 +44,7 @@ STATUS_BY_EXIT_CODE: dict[int | None, str] = {
 PACKAGES = [
     ("consensus", "consensus/"),
     ("commerce", "commerce/"),
+    ("commerce", "base/"),  # the canonical codec the cores share (issue 20)
     ("mempool", "node/mempool.py"),
     ("p2p framing", "p2p/"),
     ("rpc limits", "node/"),
