@@ -25,6 +25,7 @@ import contextlib
 import functools
 import itertools
 import json
+from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping
 from types import TracebackType
 from typing import Any, Concatenate, ParamSpec, TypedDict, TypeVar
@@ -134,7 +135,7 @@ def blocking(
     return run_blocking
 
 
-class _AsyncClosing:
+class _AsyncClosing(ABC):
     """`async with` closes the object."""
 
     async def __aenter__(self: Owner) -> Owner:
@@ -144,9 +145,9 @@ class _AsyncClosing:
                         exc: BaseException | None, tb: TracebackType | None) -> None:
         await self.close()
 
+    @abstractmethod
     async def close(self) -> None:
         """Release what the object holds."""
-        raise NotImplementedError
 
 
 class RpcClient(_AsyncClosing):

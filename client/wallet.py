@@ -32,7 +32,7 @@ from commerce.tx import Transaction, TxBody, sign_tx
 
 # The node's reason for a transaction admitted but not finalized in time: its nonce is used.
 TIMEOUT_REASON = "timeout"
-WAIT_FINALIZED = "commit"  # the value of tx_submit's `wait` that answers once finalized
+WAIT_FINALIZED = "finalized"  # the value of tx_submit's `wait` that answers once finalized
 WAIT_ADMITTED = "none"
 
 

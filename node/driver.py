@@ -17,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from abc import ABC, abstractmethod
 from collections import deque
 from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
@@ -118,7 +119,7 @@ class ConsensusLog:
         self._records = [key for key in self._records if key not in gone]
 
 
-class EffectRunner:
+class EffectRunner(ABC):
     """The feed loop and the effect rules, shared by `ConsensusDriver` and the whole-node
     simulator's driver (node/sim/driver.py), so both run a replica's effects one way.
 
@@ -244,47 +245,53 @@ class EffectRunner:
 
     # The I/O, per subclass.
 
-    def _now_ms(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def _now_ms(self) -> int: ...
 
-    def _block_time_ms(self) -> int:
-        raise NotImplementedError
+    @abstractmethod
+    def _block_time_ms(self) -> int: ...
 
     def _queue_full(self, event: Event) -> None:
         """`event` is dropped: the queue holds MAX_QUEUED_EVENTS."""
+        return None  # an optional hook
 
     def _wedged(self, event: Event, exc: Exception) -> None:
         """An exception came out of `step` (the driver is closed already)."""
+        return None  # an optional hook
 
     def _halted(self, effect: FinalizeBlock, exc: AgoraError) -> None:
         """`Chain.finalize` failed (closed already); the AgoraError is raised after this."""
+        return None  # an optional hook
 
     def _invalid_block(self, effect: ValidateBlock, exc: AgoraError) -> None:
         """The block of `effect` failed validation (the answer is queued after this)."""
+        return None  # an optional hook
 
     def _finalized(self, effect: FinalizeBlock, block: Any) -> None:
         """`block` (the chain's finalized block) is stored."""
+        return None  # an optional hook
 
-    def _send(self, effect: Send) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _send(self, effect: Send) -> None: ...
 
-    def _broadcast(self, effect: Broadcast) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _broadcast(self, effect: Broadcast) -> None: ...
 
-    def _set_timer(self, name: str, deadline_ms: int) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _set_timer(self, name: str, deadline_ms: int) -> None: ...
 
-    def _cancel_timer(self, name: str) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _cancel_timer(self, name: str) -> None: ...
 
-    def _fetch(self, effect: FetchBlocks) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _fetch(self, effect: FetchBlocks) -> None: ...
 
-    def _blame(self, effect: Blame) -> None:
-        raise NotImplementedError
+    @abstractmethod
+    def _blame(self, effect: Blame) -> None: ...
 
     def _note(self, effect: Note) -> None:
         """Log or count a Note (nothing by default)."""
+        return None  # an optional hook
 
 
 class ConsensusDriver(EffectRunner):

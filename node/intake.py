@@ -221,19 +221,19 @@ class TxIntake:
         transaction: per transaction None, or the error that refused it.
 
         The mempool checks again on admission: its state may have moved while the
-        signatures were being verified.
+        signatures were being verified. The caller has claimed the ids in `_verifying`
+        (`screen_gossiped` for a peer's batch, `admit_many` for a client's); they are
+        released here.
         """
         mempool = self.mempool
         assert mempool is not None
         previous, turn = self._admit_turn, asyncio.get_running_loop().create_future()
         self._admit_turn = turn
-        verifying = self._verifying
-        verifying.update(tx.tx_id for tx in txs)
         try:
             return await self._verify_then_admit(mempool, txs, previous)
         finally:
             turn.set_result(None)
-            verifying.difference_update(tx.tx_id for tx in txs)
+            self._verifying.difference_update(tx.tx_id for tx in txs)
 
     async def _verify_then_admit(self, mempool: Mempool, txs: list[Transaction],
                                  previous: asyncio.Future[None] | None,
@@ -297,6 +297,7 @@ class TxIntake:
             txs.append(tx)
         indexes = [i for i, tx in enumerate(txs) if tx is not None]
         checked = [tx for tx in txs if tx is not None]
+        self._verifying.update(tx.tx_id for tx in checked)
         refusals = await self._verify_and_admit(checked)
         tx_watched = self.feed.tx_watched()
         admitted = False
