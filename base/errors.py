@@ -14,7 +14,9 @@ from enum import Enum
 class CodeTable(Enum):
     """Base of each layer's error table: a stable name, a JSON-RPC number, a meaning.
 
-    Commerce owns -32001..-32049; the node owns -32050..-32099.
+    Commerce owns -32001..-32049 and -32100..-32199 (round 2: governance -32100..-32119,
+    group buying and promotions -32120..-32139, profiles and follows -32140..-32159, listing
+    media -32160..-32179); the node owns -32050..-32099.
     """
 
     def __init__(self, reason: str, rpc_code: int, meaning: str) -> None:
@@ -23,13 +25,15 @@ class CodeTable(Enum):
         self.meaning = meaning
 
 
-def check_table(table: type[CodeTable], low: int, high: int) -> None:
-    """Assert a table's names and numbers are unique and its numbers in [low, high]."""
+def check_table(table: type[CodeTable], *ranges: tuple[int, int]) -> None:
+    """Assert a table's names and numbers are unique and each number in one of the
+    inclusive ``(low, high)`` ranges."""
     reasons = {code.reason for code in table}
     assert len(reasons) == len(table), f"{table.__name__}: reasons must be unique"
     numbers = {code.rpc_code for code in table}
     assert len(numbers) == len(table), f"{table.__name__}: rpc codes must be unique"
-    assert all(low <= n <= high for n in numbers), f"{table.__name__}: codes out of range"
+    assert all(any(low <= n <= high for low, high in ranges) for n in numbers), (
+        f"{table.__name__}: codes out of range")
 
 
 class AgoraError(Exception):

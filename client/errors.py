@@ -20,7 +20,7 @@ class ClientErrorCode(CodeTable):
     KEY_NOT_FOUND = ("key_not_found", -32064, "the keyring holds no key of that name")
 
 
-check_table(ClientErrorCode, -32064, -32052)
+check_table(ClientErrorCode, (-32064, -32052))
 
 
 class ClientError(AgoraError):

@@ -79,7 +79,7 @@ class ErrorCode(CodeTable):
     )
 
 
-check_table(ErrorCode, -32049, -32001)
+check_table(ErrorCode, (-32049, -32001), (-32199, -32100))
 
 
 class ValidationError(AgoraError):

@@ -28,7 +28,7 @@ class DevnetErrorCode(CodeTable):
     STOP_FAILED = ("stop_failed", -32087, "a node process survived SIGKILL")
 
 
-check_table(DevnetErrorCode, -32089, -32080)
+check_table(DevnetErrorCode, (-32089, -32080))
 
 
 class DevnetError(AgoraError):

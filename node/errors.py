@@ -26,7 +26,7 @@ class NodeErrorCode(CodeTable):
     STORE_CORRUPT = ("store_corrupt", -32066, "a LevelDB of the data directory is corrupt")
 
 
-check_table(NodeErrorCode, -32099, -32050)
+check_table(NodeErrorCode, (-32099, -32050))
 
 
 class NodeError(AgoraError):

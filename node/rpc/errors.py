@@ -42,7 +42,7 @@ class RpcErrorCode(CodeTable):
     )
 
 
-check_table(RpcErrorCode, -32099, -32090)
+check_table(RpcErrorCode, (-32099, -32090))
 
 
 class RpcError(AgoraError):
