@@ -3,8 +3,9 @@
 Public API (see consensus/replica.py for the node contract, docs/CONSENSUS.md for the
 protocol):
   Replica, ReplicaConfig                   the state machine: step(event, now_ms)
+  ValidatorSchedule, ValidatorSet          the validator set in force at each height
   events: Started, MessageReceived, TimerFired, WorkPending, BlockProposed,
-          BlockValidated, BlocksFetched
+          BlockValidated, BlocksFetched, ValidatorsKnown
   effects: Persist, Send, Broadcast, SetTimer, CancelTimer, ProposeBlock,
            ValidateBlock, FinalizeBlock, FetchBlocks, Note
   verify_certificate, encode_certificate, decode_certificate, Verifier
@@ -29,6 +30,7 @@ from consensus.events import (
     Started,
     TimerFired,
     ValidateBlock,
+    ValidatorsKnown,
     WorkPending,
 )
 from consensus.messages import (
@@ -41,12 +43,14 @@ from consensus.messages import (
     verify_certificate,
 )
 from consensus.replica import Replica, ReplicaConfig
+from consensus.schedule import ValidatorSchedule, ValidatorSet
 
 __all__ = [
     "BlockProposed", "BlockValidated", "BlocksFetched", "Broadcast", "CancelTimer",
     "Certificate", "Effect", "Event", "FetchBlocks", "FinalizeBlock", "MessageReceived",
     "Note", "Persist", "ProposeBlock", "Replica", "ReplicaConfig", "Send", "SetTimer",
-    "Started", "TimerFired", "ValidateBlock", "Verifier", "WorkPending",
+    "Started", "TimerFired", "ValidateBlock", "ValidatorSchedule", "ValidatorSet",
+    "ValidatorsKnown", "Verifier", "WorkPending",
     "decode_certificate", "encode_certificate", "quorum_size", "sha256_digest",
     "verify_certificate",
 ]

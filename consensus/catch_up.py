@@ -27,25 +27,32 @@ def on_decided(s: ReplicaState, sender: PeerId, msg: Decided) -> None:
             or len(ahead.holders) >= limits.MAX_CATCH_UP_HOLDERS):
         s.count("drop_duplicate")
         return
+    vset = s.set_at(cert.height)
+    if vset is None:
+        # Signed by a set we do not know yet (a change on the way): only a hint.
+        s.note_claim(sender, cert.height)
+        s.count("drop_unknown_validator_set")
+        return
     try:
-        check_certificate(cert, s.chain_id, s.validators, s.verify, s.quorum)
+        check_certificate(cert, s.chain_id, vset.keys, s.verify, s.quorum_of(vset))
     except ConsensusValidationError as exc:
         s.count("drop_" + exc.code)
         return
+    lied = False
     if cert.height == s.height:
         block = msg.block
         if block is not None and s.digest_fn(block) != cert.digest:
             s.blame(sender, "digest_mismatch")
-            block = None
+            block, lied = None, True
         if block is None:
             block = s.find_block(cert.digest)
-        if block is not None:
+        if block is not None and s.can_finalize():
             finalize(s, cert, block)
             return
     # The sender holds the block unless it just showed otherwise (a body that is not
     # the certified block). A valid but lower certificate never lowers the known-final
     # height (nor replaces its holder): any allowed peer can send an old DECIDED.
-    holder = None if msg.block is not None and cert.height == s.height else sender
+    holder = None if lied else sender
     s.learn_final(cert.height, holder)
 
 
@@ -58,9 +65,8 @@ def catch_up_target(s: ReplicaState) -> tuple[int, list[PeerId]]:
         # signers of a commit quorum may not have finalized it yet: asked too early,
         # such a peer has nothing to send, and an empty answer costs a cool-down.
         height, proven = s.final_ahead.height, s.final_ahead.holders
-        holders = {PeerId(s.validators[signer])
-                   for signer, signed in s.signer_heights.items()
-                   if signed > height and signer != s.index}
+        holders = {PeerId(key) for key, signed in s.signer_heights.items()
+                   if signed > height and key != s.public_key}
         holders.update(proven)
         if holders:
             target, peers = height, sorted(holders)
@@ -70,19 +76,30 @@ def catch_up_target(s: ReplicaState) -> tuple[int, list[PeerId]]:
     # no more of its messages will come, while those of the next round wait in the
     # one-height buffer. Waiting until they work two heights ahead would let that
     # next round end too, and a node would keep trailing the head by a round or two.
-    claims = sorted(((height - 1, signer) for signer, height in s.signer_heights.items()
-                     if signer != s.index), reverse=True)
+    # Only keys of our height's set count toward the f + 1.
+    members = s.vset.index_of
+    claims = sorted(((height - 1, key) for key, height in s.signer_heights.items()
+                     if key != s.public_key and key in members), reverse=True)
     if len(claims) > s.f:
         claimed = claims[s.f][0]
         if claimed >= s.height and claimed > target:
             target = claimed
-            peers = [PeerId(s.validators[signer]) for h, signer in claims if h >= claimed]
+            peers = [PeerId(key) for h, key in claims if h >= claimed]
+    if target < s.height and s.height_claims:
+        # Nothing verifiable says more (the sets above ours are not known yet): ask the
+        # peers that claimed more, in turn. Each answer is verified block by block, so
+        # a false claim costs its turn and a cool-down, never a wrong block.
+        claimers = [peer for peer, h in s.height_claims.items() if h >= s.height]
+        if claimers:
+            target = max(s.height_claims[peer] for peer in claimers)
+            peers = [PeerId(peer) for peer in claimers]
     return target, sorted(peers)
 
 
 def maybe_fetch(s: ReplicaState) -> None:
-    """Ask the next holder for the blocks we lack, unless a fetch or cool-down runs."""
-    if s.fetch is not None:
+    """Ask the next holder for the blocks we lack, unless a fetch or cool-down runs
+    or fetched blocks wait for their validator set."""
+    if s.fetch is not None or s.fetched_waiting is not None:
         return
     target, peers = catch_up_target(s)
     if target < s.height or not peers:
@@ -108,7 +125,26 @@ def on_blocks_fetched(s: ReplicaState, event: BlocksFetched) -> None:
     skipped = s.height - asked_height
     if skipped:
         s.count("fetched_blocks_known")
-    for block, cert_bytes in event.blocks[skipped:limits.MAX_FETCH_BLOCKS]:
+    finalize_fetched(s, event.peer, list(event.blocks[skipped:limits.MAX_FETCH_BLOCKS]))
+    if s.height == asked_height and s.fetched_waiting is None:
+        # Nothing gained since we asked: ask the next peer, but only after a
+        # cool-down, so that an empty or bad answer cannot turn into a tight loop.
+        # (Every other way out needs a height gained, and heights are bounded.)
+        s.fetch_attempts += 1
+        s.fetch_failed_peer = event.peer
+        s.fetch = FetchInFlight(None, s.height, s.now_ms + s.config.fetch_timeout_ms)
+
+
+def finalize_fetched(s: ReplicaState, peer: PeerId, items: list[tuple[bytes, bytes]]) -> None:
+    """Verify and finalize fetched blocks from our height on, each certificate against
+    the set in force at its height. Stops at the first block whose next height's set is
+    not known yet, keeping the rest in `fetched_waiting` (`drain_fetched` resumes once
+    the host reports it); a bad block blames `peer` and drops the rest."""
+    assert len(items) <= limits.MAX_FETCHED_WAITING
+    for offset, (block, cert_bytes) in enumerate(items):
+        if not s.can_finalize():
+            s.fetched_waiting = (peer, s.height, items[offset:])
+            return
         try:
             if len(block) > limits.MAX_BLOCK_BYTES:
                 raise ConsensusValidationError("block_too_large", f"{len(block)} bytes")
@@ -120,18 +156,22 @@ def on_blocks_fetched(s: ReplicaState, event: BlocksFetched) -> None:
             if len(cert.signatures) < s.quorum:
                 raise ConsensusValidationError("insufficient_quorum", "fetched certificate")
         except ConsensusValidationError as exc:
-            # An honest peer serves only certified blocks of its own chain.
+            # An honest peer serves only certified blocks of its own chain: a block
+            # certified by another set (a removed one) is as bad as a forged one.
             s.note("bad_fetched_block", f"h={s.height} {exc.code}")
-            s.effects.append(Blame(event.peer, "bad_fetched_block"))
-            break
+            s.effects.append(Blame(peer, "bad_fetched_block"))
+            return
         finalize(s, cert, block)
-    if s.height == asked_height:
-        # Nothing gained since we asked: ask the next peer, but only after a
-        # cool-down, so that an empty or bad answer cannot turn into a tight loop.
-        # (Every other way out needs a height gained, and heights are bounded.)
-        s.fetch_attempts += 1
-        s.fetch_failed_peer = event.peer
-        s.fetch = FetchInFlight(None, s.height, s.now_ms + s.config.fetch_timeout_ms)
+
+
+def drain_fetched(s: ReplicaState) -> None:
+    """Resume finalizing fetched blocks once the set they waited for is known."""
+    waiting = s.fetched_waiting
+    if waiting is None or not s.can_finalize():
+        return
+    s.fetched_waiting = None
+    peer, first, items = waiting
+    finalize_fetched(s, peer, items[s.height - first:])
 
 
 def on_fetch_timer(s: ReplicaState) -> None:

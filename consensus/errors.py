@@ -31,6 +31,7 @@ ERROR_CODES: dict[str, int] = {
     "not_primary": -32054,
     "bad_argument": -32055,
     "block_too_large": -32056,
+    "unknown_validator_set": -32057,  # a height whose set the host has not reported
 }
 
 

@@ -71,8 +71,21 @@ class BlocksFetched:
     blocks: tuple[tuple[bytes, bytes], ...]  # (block, certificate)
 
 
+@dataclass(frozen=True, slots=True)
+class ValidatorsKnown:
+    """The application determined the validator sets of every height up to
+    `through_height` (it does after each finalized block: a passed change takes effect
+    at least two heights after the block that passed it). `changes` are the
+    (from_height, keys in canonical order) of the sets taking effect above the last
+    finalized height, ascending; repeating a change already reported is fine, changing
+    a known height is a host bug (ConsensusLocalProtocolError)."""
+
+    through_height: Height
+    changes: tuple[tuple[Height, tuple[bytes, ...]], ...] = ()
+
+
 Event = (Started | MessageReceived | TimerFired | WorkPending | BlockProposed
-         | BlockValidated | BlocksFetched)
+         | BlockValidated | BlocksFetched | ValidatorsKnown)
 
 # --- effects ---------------------------------------------------------------------------
 

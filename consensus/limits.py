@@ -49,6 +49,16 @@ MAX_MESSAGE_ARRAY_ITEMS = 4 * MAX_VALIDATORS
 # Validator keys the default verifier keeps parsed.
 MAX_VERIFY_KEYS = 4 * MAX_VALIDATORS
 
+# Validator sets a replica's schedule holds (the one in force and those scheduled; older
+# ones are pruned as heights finalize). A host reports changes at most `delay` heights
+# ahead, so a handful suffices; the bound stops a faulty host, not a peer.
+MAX_SCHEDULE_ENTRIES = 64
+# Fetched blocks kept while the validator set of their height is not known yet.
+MAX_FETCHED_WAITING = MAX_FETCH_BLOCKS
+# Peers remembered with the height they claimed and we could not check (its validator
+# set not known yet): catch-up asks them in turn, each answer verified.
+MAX_HEIGHT_CLAIMS = 2 * MAX_CATCH_UP_HOLDERS
+
 # Defaults of ReplicaConfig (the node may override them from its config).
 VIEW_CHANGE_TIMEOUT_MS = 2_000
 VIEW_CHANGE_TIMEOUT_MAX_MS = 60_000

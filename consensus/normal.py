@@ -40,21 +40,32 @@ from consensus.view_change import on_equivocation, start_view_change, sync_view
 
 
 def vote_in_window(s: ReplicaState, sender: PeerId, vote: Vote) -> bool:
-    """Checks shared by PRE-PREPARE, PREPARE and COMMIT before any signature check."""
-    if vote.signer >= s.n:
-        s.count("drop_unknown_validator")
-        return False
-    if vote.signer == s.index:
-        s.count("drop_own_echo")
-        return False
+    """Checks shared by PRE-PREPARE, PREPARE and COMMIT before any signature check.
+    Membership is that of the vote's height: a key outside that height's set never
+    counts there, whatever it was at another height."""
+    vset = s.set_at(vote.height)
+    if vset is not None:
+        if vote.signer >= vset.n:
+            s.count("drop_unknown_validator")
+            return False
+        if vote.signer == s.index_in(vset):
+            s.count("drop_own_echo")
+            return False
     if vote.height < s.height:
         s.help_lagging_peer(sender, vote.height, vote.view)
         s.count("drop_old_height")
         return False
     if vote.height > s.height + limits.MAX_FUTURE_HEIGHTS:
-        if s.verify_vote(vote):
-            s.note_signer_height(vote.signer, vote.height)
+        if vset is None:
+            s.note_claim(sender, vote.height - 1)  # unverifiable: a hint for catch-up
+        elif s.verify_vote(vote):
+            s.note_signer_height(vset.keys[vote.signer], vote.height)
         s.count("drop_future_height")
+        return False
+    if vset is None:
+        # The host reports the next height's set right after it finalizes: a vote that
+        # comes first is dropped (its signer retransmits), never judged by another set.
+        s.count("drop_unknown_validator_set")
         return False
     low = s.view - limits.MAX_FUTURE_VIEWS if vote.phase == PHASE_COMMIT else s.view
     if vote.view < low:
@@ -71,7 +82,9 @@ def on_preprepare(s: ReplicaState, sender: PeerId, pp: PrePrepare) -> None:
     vote = pp.vote
     if not vote_in_window(s, sender, vote):
         return
-    if vote.signer != s.primary(vote.view):
+    vset = s.set_at(vote.height)
+    assert vset is not None, "vote_in_window checked the height's set"
+    if vote.signer != vset.primary(vote.view):
         s.count("drop_not_primary")
         return
     existing = s.proposals.get(proposal_slot(vote.view, vote.height))
@@ -85,7 +98,7 @@ def on_preprepare(s: ReplicaState, sender: PeerId, pp: PrePrepare) -> None:
         return
     if not s.verify_vote(vote):
         return
-    s.note_signer_height(vote.signer, vote.height)
+    s.note_signer_height(vset.keys[vote.signer], vote.height)
     if existing is not None:
         on_equivocation(s, vote)
         return
@@ -103,7 +116,9 @@ def on_vote(s: ReplicaState, sender: PeerId, vote: Vote) -> None:
         return
     if not s.verify_vote(vote):
         return
-    s.note_signer_height(vote.signer, vote.height)
+    vset = s.set_at(vote.height)
+    assert vset is not None, "verify_vote checked the height's set"
+    s.note_signer_height(vset.keys[vote.signer], vote.height)
     if existing is not None:
         s.count("equivocating_vote")
         return
@@ -204,6 +219,10 @@ def advance_once(s: ReplicaState) -> bool:
     if cert is not None:
         block = s.find_block(cert.digest)
         if block is not None:
+            if not s.can_finalize():
+                # The next height's set comes with the host's next ValidatorsKnown.
+                s.count("finalize_waits_for_validators")
+                return False
             finalize(s, cert, block)
             return True
         # Its signers prepared the block but may not have finalized it yet.
@@ -258,11 +277,13 @@ def finalize(s: ReplicaState, cert: Certificate, block: bytes) -> None:
     assert cert.height == s.height, f"finalize {cert.height} at {s.height}"
     assert s.digest_fn(block) == cert.digest, "finalized block digest"
     assert len(cert.signatures) >= s.quorum
+    assert s.can_finalize(), "the next height's validator set is known"
     s.effects.append(FinalizeBlock(s.height, cert.digest, block, encode_certificate(cert)))
     s.count("finalized")
     s.finalized_digest = cert.digest
     s.last_certificate, s.last_block = cert, block
     s.height = Height(s.height + 1)
+    s.enter_height()
     s.view_change_streak = 0
     # The pending work may have been this block's: the node reports WorkPending again
     # after running each FinalizeBlock, so no empty block is proposed in between.
@@ -275,6 +296,7 @@ def finalize(s: ReplicaState, cert: Certificate, block: bytes) -> None:
     s.block_checks.clear()
     if s.final_ahead is not None and s.final_ahead.height < s.height:
         s.final_ahead = None
+    s.height_claims = {peer: h for peer, h in s.height_claims.items() if h >= s.height}
     s.proposals = {slot: pp for slot, pp in s.proposals.items() if slot.height >= s.height}
     s.votes = {slot: votes for slot, votes in s.votes.items() if slot.height >= s.height}
     s.signed = {slot: digest for slot, digest in s.signed.items() if slot.height >= s.height}

@@ -14,9 +14,12 @@ applies `FOLLOW_UP_RULES` in their order, then re-arms the timers.
 
 Contract with the node
 ----------------------
-* Construct with the chain id, the ordered validator public keys (primary(view) is
-  validators[view % n]), this node's SigningKey (None for an observer that only follows
-  finalized blocks), the last finalized height, digest and commit certificate from the
+* Construct with the chain id, the validator schedule (`consensus.schedule`: the set in
+  force at each height, known at least through the next height; or `validators` for a
+  set that never changes; primary(view) at height h is set(h)[view % n(h)]), this
+  node's SigningKey (None for an observer that only follows finalized blocks; a key in
+  no set yet follows as an observer and votes from the height whose set names it), the
+  last finalized height, digest and commit certificate from the
   block store, and the records emitted through Persist that the node kept: it may drop
   a record whose Persist.height is below the finalized height, except one record of the
   highest Persist.view of all (restore re-enters that view; see `consensus.events.Persist`).
@@ -33,6 +36,11 @@ Contract with the node
   with its certificate atomically, then answers WorkPending(pending) for the new state
   (finalizing clears the replica's notion of pending work).
 * Timers: run each SetTimer/CancelTimer; a TimerFired that is not due is ignored.
+* Reconfiguration: after running the FinalizeBlock of height h, answer
+  ValidatorsKnown(through, changes) with every set the application has determined
+  (through >= h + 2: a change takes effect at least two heights after the block that
+  passed it). The replica judges every message by the set of its height; it finalizes
+  h + 1 only once the set of h + 2 is known, and waits (never guesses) until then.
 
 Safety rule kept here: the replica never signs two different votes for one
 Slot(view, height, phase), across restarts too, because `ReplicaState.sign` emits the
@@ -60,6 +68,7 @@ from consensus.events import (
     SetTimer,
     Started,
     TimerFired,
+    ValidatorsKnown,
     WorkPending,
 )
 from consensus.messages import (
@@ -85,6 +94,7 @@ from consensus.records import (
     record_fields,
     record_position,
 )
+from consensus.schedule import ValidatorSchedule
 from consensus.state import (
     RESEND_KINDS,
     TIMER_FETCH,
@@ -115,11 +125,13 @@ MESSAGE_HANDLERS: dict[type, MessageHandler] = {
     Decided: catch_up.on_decided,
 }
 
-# After every event, in this order (it is the priority between phases): finalize or
+# After every event, in this order (it is the priority between phases): finalize the
+# fetched blocks that waited for their validator set; finalize or
 # vote what the votes allow; join a view f+1 ask for; as the new primary send NEW-VIEW;
 # vote again (the NEW-VIEW may carry a re-proposal); refresh a VIEW-CHANGE a finalize
 # made stale; propose; fetch blocks known final.
 FOLLOW_UP_RULES: tuple[Callable[[ReplicaState], None], ...] = (
+    catch_up.drain_fetched,
     normal.advance,
     view_change.maybe_join,
     view_change.maybe_new_view,
@@ -137,7 +149,8 @@ class Replica:
         self,
         *,
         chain_id: bytes,
-        validators: Sequence[bytes],
+        validators: Sequence[bytes] = (),
+        schedule: ValidatorSchedule | None = None,
         signing_key: SigningKey | None,
         finalized_height: int = 0,
         finalized_digest: bytes = b"",
@@ -149,7 +162,8 @@ class Replica:
     ) -> None:
         """Raises ConsensusLocalProtocolError on bad arguments or undecodable records."""
         self.state = ReplicaState(
-            chain_id=chain_id, validators=validators, signing_key=signing_key,
+            chain_id=chain_id, validators=validators, schedule=schedule,
+            signing_key=signing_key,
             finalized_height=finalized_height, finalized_digest=finalized_digest,
             finalized_certificate=finalized_certificate, digest_fn=digest_fn, config=config,
             verifier=verifier)
@@ -162,6 +176,7 @@ class Replica:
             BlockProposed: lambda event: normal.on_block_proposed(self.state, event),
             BlockValidated: lambda event: normal.on_block_validated(self.state, event),
             BlocksFetched: lambda event: catch_up.on_blocks_fetched(self.state, event),
+            ValidatorsKnown: self._on_validators_known,
         }
 
     # --- public read-only view (the rest is in `state`) -----------------------------
@@ -198,7 +213,28 @@ class Replica:
         return self.state.counters
 
     def primary(self, view: int) -> ValidatorIndex:
+        """The primary of `view` at the height being decided."""
         return self.state.primary(view)
+
+    @property
+    def validators(self) -> tuple[bytes, ...]:
+        """The set in force at the height being decided (canonical order)."""
+        return self.state.validators
+
+    @property
+    def is_validator(self) -> bool:
+        """True when this node's key is in the set of the height being decided."""
+        return self.state.index is not None
+
+    def validators_at(self, height: int) -> tuple[bytes, ...] | None:
+        """The set in force at `height`, None when not (or no longer) known here."""
+        vset = self.state.set_at(height)
+        return None if vset is None else vset.keys
+
+    @property
+    def validators_known_through(self) -> int:
+        """The highest height whose validator set the host has reported."""
+        return self.state.schedule.known_through
 
     @property
     def catching_up(self) -> bool:
@@ -247,6 +283,10 @@ class Replica:
             self.state.count("drop_" + exc.code)
             return
         MESSAGE_HANDLERS[type(msg)](self.state, event.sender, msg)
+
+    def _on_validators_known(self, event: ValidatorsKnown) -> None:
+        if self.state.schedule.extend(event.through_height, event.changes):
+            self.state.count("validators_known")
 
     def _on_work_pending(self, event: WorkPending) -> None:
         s = self.state

@@ -26,7 +26,7 @@ import json
 import random
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from consensus import events as ev
@@ -38,8 +38,15 @@ from consensus.messages import (
     verify_certificate,
 )
 from consensus.replica import Replica, ReplicaConfig
-from consensus.sim_app import CHAIN_ID, SimNode, ToyApp, validator_keys
+from consensus.schedule import ValidatorSchedule
+from consensus.sim_app import CHAIN_ID, Reconfig, SimNode, ToyApp, validator_keys
 from consensus.sim_byzantine import byzantine_out, byzantine_tick
+from consensus.sim_reconfig import (
+    RECONFIG_SCENARIOS,
+    check_member_vote,
+    make_reconfig_plan,
+    truth_set_at,
+)
 
 SIM_CONFIG = ReplicaConfig(
     view_change_timeout_ms=500, view_change_timeout_max_ms=8_000,
@@ -61,7 +68,7 @@ SCENARIOS = (
 )
 # Scenarios run only when named (`--scenario`): outside the seed rotation, so adding one
 # changes no seed's outcome.
-NAMED_SCENARIOS = ("first_copy_loss",)
+NAMED_SCENARIOS = ("first_copy_loss", *RECONFIG_SCENARIOS)
 # first_copy_loss: until the heal every first copy of each message (per sender, receiver and
 # bytes) is lost, so only a replica's retransmissions get through. The slowest honest
 # replica must still finalize a block for every this many ms of that loss (measured at
@@ -80,6 +87,9 @@ class Plan:
     heal_ms: int
     work: bool
     first_copy_loss: bool = False
+    reconfig: Reconfig | None = None  # the scripted validator sets (consensus.sim_reconfig)
+    reconfig_ms: list[int] = field(default_factory=list)  # when each change is asked for
+    universe: int = 0  # nodes in the run (validators of any set, and observers)
 
 
 @dataclass
@@ -167,6 +177,14 @@ def make_plan(rng: random.Random, n: int, scenario: str | None, byzantine: int |
             plan.partitions.append((t, rng.randint(t + 300, heal_ms), rng.sample(nodes, n // 3)))
     elif name == "first_copy_loss":
         plan.first_copy_loss = True
+    elif name in RECONFIG_SCENARIOS:
+        keys = [bytes(k.verify_key) for k in validator_keys(n + 3)]
+        rp = make_reconfig_plan(rng, n, name, keys, heal_ms)
+        plan.heal_ms = heal_ms = max(heal_ms, rp.heal_ms_min)
+        plan.reconfig, plan.reconfig_ms, plan.universe = rp.reconfig, rp.request_ms, rp.universe
+        plan.byzantine, plan.partitions = rp.byzantine, rp.partitions
+        plan.crashes = [(t, node, heal_ms - 300 if restart < 0 else restart, amnesia)
+                        for t, node, restart, amnesia in rp.crashes]
     else:
         assert name == "normal", f"unknown scenario {name}"
     return plan
@@ -185,10 +203,14 @@ class Simulation:
         self.rng = random.Random(seed)
         self.config = config
         self.plan = make_plan(self.rng, n, scenario, byzantine, crashes, loss_pct, seed)
-        keys = validator_keys(n)
+        self.reconfig = self.plan.reconfig
+        self.reconfig_wanted = 0  # changes asked for so far
+        if self.reconfig is not None:
+            self.n = self.plan.universe  # every node of the run, validator or not
+        keys = validator_keys(self.n)
         self.validators = [bytes(k.verify_key) for k in keys]
         self.by_key = {pk: i for i, pk in enumerate(self.validators)}
-        self.nodes = [SimNode(i, k, byzantine=self.plan.byzantine.get(i))
+        self.nodes = [SimNode(i, k, ToyApp(self.reconfig), byzantine=self.plan.byzantine.get(i))
                       for i, k in enumerate(keys)]
         self.verifier = Verifier(max_entries=1 << 15)
         self.now_ms = 0
@@ -240,10 +262,16 @@ class Simulation:
 
     def start(self, node: SimNode) -> None:
         if node.amnesia:
-            node.app, node.records = ToyApp(), []
+            node.app, node.records = ToyApp(self.reconfig), []
         chain = node.app.chain
+        app = node.app
+        validators, schedule = self.validators, None
+        if self.reconfig is not None:
+            validators = []
+            schedule = ValidatorSchedule(app.schedule_entries(max(1, app.height)),
+                                         app.known_through())
         node.replica = Replica(
-            chain_id=CHAIN_ID, validators=self.validators, signing_key=node.key,
+            chain_id=CHAIN_ID, validators=validators, schedule=schedule, signing_key=node.key,
             finalized_height=len(chain), finalized_digest=chain[-1][0] if chain else b"",
             finalized_certificate=chain[-1][2] if chain else None, records=list(node.records),
             config=self.config, verifier=self.verifier)
@@ -278,6 +306,8 @@ class Simulation:
                 for data in byzantine_out(self, node, effect.msg):
                     self.send(i, self.by_key.get(effect.to, -1), data)
             case ev.Broadcast():
+                if self.reconfig is not None and node.byzantine is None:
+                    check_member_vote(self, node, effect.msg)
                 for data in byzantine_out(self, node, effect.msg):
                     for j in range(self.n):
                         self.send(i, j, data)
@@ -293,7 +323,8 @@ class Simulation:
                                            f"at {node.app.height}")
                     return
                 payload = b"p%d:v%d:h%d:%d" % (i, effect.view, effect.height, self.seq)
-                block = node.app.build(effect.height, payload, corrupt=node.byzantine == "invalid")
+                block = node.app.build(effect.height, payload, corrupt=node.byzantine == "invalid",
+                                       reconfig=node.app.applied < self.reconfig_wanted)
                 self.proposed.add(sha256_digest(block))
                 self.push(self.now_ms + 1, i, "app",
                           ev.BlockProposed(effect.height, effect.view, block))
@@ -325,12 +356,18 @@ class Simulation:
                                        f"{effect.digest.hex()[:12]} != {known.hex()[:12]}")
             if effect.digest not in self.proposed:
                 self.violations.append(f"validity: height {h} block was never proposed")
+            members = self.validators if self.reconfig is None else truth_set_at(self, h)
             try:
-                verify_certificate(effect.certificate, h, effect.digest, self.validators,
+                assert members is not None, "an honest chain determined the set of h"
+                verify_certificate(effect.certificate, h, effect.digest, members,
                                    CHAIN_ID, self.verifier)
             except ConsensusValidationError as exc:
                 self.violations.append(f"certificate: height {h} node {node.index} {exc}")
         reason = node.app.finalize(h, effect.digest, effect.block, effect.certificate)
+        if self.reconfig is not None and not reason:
+            app = node.app  # the host reports the sets its chain determined
+            self.push(self.now_ms, node.index, "app", ev.ValidatorsKnown(
+                app.known_through(), app.changes_above(app.height)))
         if self.plan.work:
             self.push(self.now_ms + 1, node.index, "app", ev.WorkPending(True))
         if reason and node.byzantine is None:
@@ -375,6 +412,8 @@ class Simulation:
             self.push(start_ms, -1, "partition", frozenset(group))
             self.push(end_ms, -1, "partition", None)
         self.push(plan.heal_ms, -1, "heal", None)
+        for at_ms in plan.reconfig_ms:
+            self.push(at_ms, -1, "reconfig", None)
         for node in self.nodes:
             if node.byzantine is not None:
                 self.push(BYZANTINE_TICK_MS, node.index, "byz", None)
@@ -394,6 +433,8 @@ class Simulation:
             node.crash_armed = False
         elif kind == "partition":
             self.partition = set(payload) if payload is not None else None
+        elif kind == "reconfig":
+            self.reconfig_wanted += 1
         elif kind == "heal":
             self.healed = True
             self.loss_pct = 0

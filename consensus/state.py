@@ -36,13 +36,13 @@ from consensus.messages import (
     Vote,
     encode_message,
     pack,
-    quorum_size,
     sha256_digest,
     sign_vote,
     verify_certificate,
     vote_payload,
 )
 from consensus.records import REC_VOTE
+from consensus.schedule import ValidatorSchedule, ValidatorSet
 
 TIMER_VIEW_CHANGE = "view_change"
 TIMER_RETRANSMIT = "retransmit"
@@ -103,6 +103,9 @@ class ReplicaConfig:
     fetch_timeout_ms: int = limits.FETCH_TIMEOUT_MS
     idle_block_interval_ms: int | None = None  # propose empty blocks this often; None=never
     quorum_override: int | None = None  # TEST HOOK ONLY: deliberately break the quorum
+    # TEST HOOK ONLY: judge every height by the first set of the schedule, so that a
+    # removed validator's votes still count (the simulator must catch it).
+    stale_membership: bool = False
 
 
 class ReplicaState:
@@ -113,7 +116,8 @@ class ReplicaState:
         self,
         *,
         chain_id: bytes,
-        validators: Sequence[bytes],
+        validators: Sequence[bytes] = (),
+        schedule: ValidatorSchedule | None = None,
         signing_key: SigningKey | None,
         finalized_height: int = 0,
         finalized_digest: bytes = b"",
@@ -122,32 +126,50 @@ class ReplicaState:
         config: ReplicaConfig | None = None,
         verifier: VerifyFn | None = None,
     ) -> None:
-        """Raises ConsensusLocalProtocolError on bad arguments."""
-        if not 1 <= len(validators) <= limits.MAX_VALIDATORS:
-            raise ConsensusLocalProtocolError("bad_argument", f"{len(validators)} validators")
-        if len(set(validators)) != len(validators):
-            raise ConsensusLocalProtocolError("bad_argument", "duplicate validator key")
+        """Pass either `validators` (one set for every height) or `schedule` (the sets
+        by height, known at least through finalized_height + 1). With `validators` the
+        signing key must be a validator's; with a schedule it may be in no set yet (an
+        observer that votes once a set names it). Raises ConsensusLocalProtocolError on
+        bad arguments."""
+        if (schedule is None) == (not validators):
+            raise ConsensusLocalProtocolError("bad_argument", "validators or schedule")
         if not 0 < len(chain_id) <= limits.MAX_CHAIN_ID_BYTES:
             raise ConsensusLocalProtocolError("bad_argument", "chain_id length")
         if finalized_height < 0:
             raise ConsensusLocalProtocolError("bad_argument", "negative finalized_height")
+        fixed = schedule is None
+        if schedule is None:
+            if len(set(validators)) != len(validators):
+                raise ConsensusLocalProtocolError("bad_argument", "duplicate validator key")
+            if not 1 <= len(validators) <= limits.MAX_VALIDATORS:
+                raise ConsensusLocalProtocolError("bad_argument",
+                                                  f"{len(validators)} validators")
+            schedule = ValidatorSchedule.fixed(validators)
         self.chain_id = bytes(chain_id)
-        self.validators: tuple[bytes, ...] = tuple(bytes(v) for v in validators)
-        self.n = len(self.validators)
-        self.f = (self.n - 1) // 3
+        self.schedule = schedule
         self.config = config or ReplicaConfig()
-        self.quorum = self.config.quorum_override or quorum_size(self.n)
         self.signing_key = signing_key
-        self.index: ValidatorIndex | None = None
-        if signing_key is not None:
-            public = bytes(signing_key.verify_key)
-            if public not in self.validators:
-                raise ConsensusLocalProtocolError("bad_argument", "signing key is not a validator")
-            self.index = ValidatorIndex(self.validators.index(public))
+        self.public_key: bytes | None = (
+            None if signing_key is None else bytes(signing_key.verify_key))
         self.digest_fn = digest_fn
         self.verify: VerifyFn = verifier if verifier is not None else Verifier()
 
         self.height = Height(finalized_height + 1)  # the height being decided
+        first = schedule.at(max(1, finalized_height))
+        if first is None or schedule.at(self.height) is None:
+            raise ConsensusLocalProtocolError(
+                "bad_argument", "schedule does not cover the finalized and next height")
+        self._first_set = first  # for the stale_membership test hook
+        # The set in force at self.height, and this node's place in it (enter_height).
+        vset = self.set_at(self.height)
+        assert vset is not None
+        self.vset = vset
+        self.validators: tuple[bytes, ...] = vset.keys
+        self.n, self.f = vset.n, vset.f
+        self.quorum = self.quorum_of(vset)
+        self.index: ValidatorIndex | None = self.index_in(vset)
+        if fixed and signing_key is not None and self.index is None:
+            raise ConsensusLocalProtocolError("bad_argument", "signing key is not a validator")
         self.view = View(0)
         self.active = True  # False while waiting for NEW-VIEW of self.view
         self.finalized_digest = Digest(bytes(finalized_digest))
@@ -159,7 +181,7 @@ class ReplicaState:
             try:
                 self.last_certificate = verify_certificate(
                     finalized_certificate, finalized_height, finalized_digest,
-                    self.validators, self.chain_id, self.verify)
+                    first.keys, self.chain_id, self.verify)
             except ConsensusValidationError as exc:
                 raise ConsensusLocalProtocolError(
                     "bad_argument", f"stored certificate: {exc}") from exc
@@ -175,14 +197,21 @@ class ReplicaState:
         self.prepared_cert: Certificate | None = None  # highest prepared cert at self.height
         self.prepared_block: bytes | None = None
         self.resend: dict[str, bytes] = {}  # RESEND_KINDS -> our message of the current slot
-        self.latest_view_changes: dict[int, ViewChange] = {}  # signer -> its highest
+        # signer's key -> its highest (signer indexes differ between heights' sets)
+        self.latest_view_changes: dict[bytes, ViewChange] = {}
         self.view_change_persisted = (0, 0)  # (view, height) of our last persisted one
         self.view_change_stale = False  # finalized while view-changing: send a fresh one
         self.new_view_bytes: bytes | None = None  # the NEW-VIEW we accepted for self.view
         self.new_view_sent_view = -1  # the last view we sent a NEW-VIEW for
         self.reproposal: Slot | None = None  # the slot of the NEW-VIEW's re-proposal
         self.view_start_height = 1  # no fresh proposals below this height in self.view
-        self.signer_heights: dict[int, int] = {}  # validator -> highest height it signed at
+        self.signer_heights: dict[bytes, int] = {}  # key -> highest height it signed at
+        # peer -> the height it claimed in a message whose validator set we do not know
+        # yet (unverifiable): catch-up asks these peers when nothing verified says more.
+        self.height_claims: dict[bytes, int] = {}
+        # Fetched blocks waiting for the validator set of the height after theirs:
+        # (peer, height of the first, [(block, certificate)]).
+        self.fetched_waiting: tuple[PeerId, int, list[tuple[bytes, bytes]]] | None = None
         self.final_ahead: FinalAhead | None = None
         self.fetch: FetchInFlight | None = None
         self.fetch_attempts = 0
@@ -199,10 +228,61 @@ class ReplicaState:
         self.view_change_streak = 0  # consecutive view changes since the last finalized block
         self.restored_proposals: dict[Slot, bytes] = {}  # our proposals before a restart
 
+    # --- membership (consensus.schedule) --------------------------------------------------
+
+    def set_at(self, height: int) -> ValidatorSet | None:
+        """The validator set in force at `height`, None while the host has not reported
+        it (or it was pruned)."""
+        if self.config.stale_membership:
+            return self._first_set
+        return self.schedule.at(height)
+
+    def quorum_of(self, vset: ValidatorSet) -> int:
+        return self.config.quorum_override or vset.quorum
+
+    def index_in(self, vset: ValidatorSet) -> ValidatorIndex | None:
+        """This node's index in `vset`, None when it is not a member (or an observer)."""
+        return None if self.public_key is None else vset.index_of.get(self.public_key)
+
+    def can_finalize(self) -> bool:
+        """Finalizing our height moves us to the next, whose set must be known."""
+        return self.set_at(self.height + 1) is not None
+
+    def enter_height(self) -> None:
+        """Take the set in force at self.height (known: `can_finalize` held before we
+        moved here): quorum, f, primary rotation and whether this node votes."""
+        vset = self.set_at(self.height)
+        assert vset is not None, f"no validator set for height {self.height}"
+        was_member = self.index is not None
+        changed = vset != self.vset
+        self.vset = vset
+        self.validators = vset.keys
+        self.n, self.f = vset.n, vset.f
+        self.quorum = self.quorum_of(vset)
+        self.index = self.index_in(vset)
+        if changed:
+            self.note("validators_changed", f"height={self.height} n={self.n} "
+                      f"member={self.index is not None} was_member={was_member}")
+        self.schedule.prune(self.height - 1)
+
+    def note_claim(self, peer: PeerId, height: int) -> None:
+        """`peer` claimed blocks up to `height` exist in a message we cannot check yet
+        (its set is unknown to us). Capped: the lowest claim makes room."""
+        claims = self.height_claims
+        if height < self.height or claims.get(peer, -1) >= height:
+            return
+        if peer not in claims and len(claims) >= limits.MAX_HEIGHT_CLAIMS:
+            lowest = min(sorted(claims), key=lambda key: claims[key])
+            if claims[lowest] >= height:
+                return
+            del claims[lowest]
+        claims[peer] = height
+
     # --- reading -------------------------------------------------------------------------
 
     def primary(self, view: int) -> ValidatorIndex:
-        return ValidatorIndex(view % self.n)
+        """The primary of `view` at the height being decided."""
+        return self.vset.primary(view)
 
     def is_primary(self) -> bool:
         """True when this node is a validator and the primary of the current view."""
@@ -251,8 +331,11 @@ class ReplicaState:
     def sign(self, slot: Slot, digest: bytes, record: bytes | None = None,
              block: bytes | None = None) -> Vote | None:
         """Sign a vote, persisting it first; refuse a vote that conflicts with a signed one."""
-        assert self.signing_key is not None and self.index is not None, "observers never sign"
+        assert self.signing_key is not None, "observers never sign"
         assert slot.phase in (PHASE_PREPARE, PHASE_COMMIT)
+        vset = self.set_at(slot.height)
+        index = None if vset is None else self.index_in(vset)
+        assert index is not None, f"not a validator at height {slot.height}"
         previous = self.signed.get(slot)
         if previous is not None and previous != digest:
             self.count("refused_conflicting_vote")
@@ -263,22 +346,30 @@ class ReplicaState:
             self.effects.append(Persist(record, Height(slot.height), View(slot.view)))
             self.signed[slot] = digest
         vote = sign_vote(self.signing_key, self.chain_id, slot.phase, slot.view, slot.height,
-                         digest, self.index)
+                         digest, index)
         assert self.signed[slot] == vote.digest
         return vote
 
     def verify_vote(self, vote: Vote) -> bool:
+        """Check the vote's signature by the key its index names at its height."""
+        vset = self.set_at(vote.height)
+        if vset is None or vote.signer >= vset.n:
+            self.count("drop_unknown_validator")
+            return False
         payload = vote_payload(self.chain_id, vote.phase, vote.view, vote.height, vote.digest)
-        if self.verify(self.validators[vote.signer], payload, vote.signature):
+        if self.verify(vset.keys[vote.signer], payload, vote.signature):
             return True
         self.count("drop_bad_signature")
         return False
 
     # --- what peers proved -------------------------------------------------------------------
 
-    def note_signer_height(self, signer: int, height: int) -> None:
-        """A validator proved (by signing) that it works at `height`."""
+    def note_signer_height(self, signer: bytes, height: int) -> None:
+        """A validator (its key) proved by signing that it works at `height`."""
         if height > self.signer_heights.get(signer, 0):
+            if signer not in self.signer_heights \
+                    and len(self.signer_heights) >= limits.MAX_VERIFY_KEYS:
+                self.signer_heights.clear()  # keys of many sets: start over (hints only)
             self.signer_heights[signer] = height
 
     def learn_final(self, height: int, holder: PeerId | None) -> None:

@@ -30,6 +30,7 @@ from consensus.messages import (
     view_change_payload,
 )
 from consensus.records import REC_VIEW_CHANGE
+from consensus.schedule import ValidatorSet
 from consensus.state import ReplicaState, Slot, proposal_slot
 
 
@@ -97,7 +98,8 @@ def send_view_change(s: ReplicaState) -> None:
     unsigned = ViewChange(s.view, s.height, s.last_certificate, prepared, s.index, b"", block)
     signature = s.signing_key.sign(view_change_payload(s.chain_id, unsigned)).signature
     vc = ViewChange(s.view, s.height, s.last_certificate, prepared, s.index, signature, block)
-    s.latest_view_changes[s.index] = vc
+    assert s.public_key is not None
+    s.latest_view_changes[s.public_key] = vc
     s.broadcast(vc, "vc")
 
 
@@ -109,11 +111,14 @@ def resend_stale_view_change(s: ReplicaState) -> None:
 
 
 def maybe_join(s: ReplicaState) -> None:
-    """Join the highest view that f+1 validators ask for (one of them is honest)."""
+    """Join the highest view that f+1 validators of our height's set ask for (one of
+    them is honest); a key outside that set does not count."""
     if s.index is None:
         return
-    views = sorted((vc.view for signer, vc in s.latest_view_changes.items()
-                    if signer != s.index and vc.view > s.view), reverse=True)
+    members = s.vset.index_of
+    views = sorted((vc.view for key, vc in s.latest_view_changes.items()
+                    if key != s.public_key and key in members and vc.view > s.view),
+                   reverse=True)
     if len(views) > s.f:
         start_view_change(s, View(views[s.f]), "joined_higher_view")
 
@@ -148,24 +153,42 @@ def sync_view(s: ReplicaState, view: View) -> None:
 # --- VIEW-CHANGE in -------------------------------------------------------------------------
 
 
+def known_set(s: ReplicaState, height: int) -> ValidatorSet:
+    """The set in force at `height`; raises ConsensusValidationError when unknown."""
+    vset = s.set_at(height)
+    if vset is None:
+        raise ConsensusValidationError("unknown_validator_set", f"height {height}")
+    return vset
+
+
+def view_change_signer(s: ReplicaState, vc: ViewChange) -> bytes:
+    """The key of a checked VIEW-CHANGE's signer (in the set of its height)."""
+    return known_set(s, vc.height).keys[vc.signer]
+
+
 def check_view_change(s: ReplicaState, vc: ViewChange) -> None:
-    """Raise ConsensusValidationError unless the VIEW-CHANGE is signed and its certs hold."""
-    if vc.signer >= s.n:
+    """Raise ConsensusValidationError unless the VIEW-CHANGE is signed by a validator of
+    its height's set and its certificates hold, each against the set of its height."""
+    vset = known_set(s, vc.height)
+    if vc.signer >= vset.n:
         raise ConsensusValidationError("unknown_validator", f"signer {vc.signer}")
     payload = view_change_payload(s.chain_id, vc)
-    if not s.verify(s.validators[vc.signer], payload, vc.signature):
+    if not s.verify(vset.keys[vc.signer], payload, vc.signature):
         raise ConsensusValidationError("bad_signature", "view change")
     if vc.last_cert is not None:
-        check_certificate(vc.last_cert, s.chain_id, s.validators, s.verify, s.quorum)
+        below = known_set(s, vc.last_cert.height)
+        check_certificate(vc.last_cert, s.chain_id, below.keys, s.verify, s.quorum_of(below))
     if vc.prepared is not None:
-        check_certificate(vc.prepared, s.chain_id, s.validators, s.verify, s.quorum)
+        check_certificate(vc.prepared, s.chain_id, vset.keys, s.verify, s.quorum_of(vset))
 
 
 def on_view_change(s: ReplicaState, sender: PeerId, vc: ViewChange) -> None:
-    if vc.signer == s.index:
+    vset = s.set_at(vc.height)
+    if vset is not None and vc.signer == s.index_in(vset):
         s.count("drop_own_echo")
         return
-    previous = s.latest_view_changes.get(vc.signer)
+    key = vset.keys[vc.signer] if vset is not None and vc.signer < vset.n else None
+    previous = None if key is None else s.latest_view_changes.get(key)
     if previous is not None and (previous.view, previous.height) >= (vc.view, vc.height):
         if previous.signature == vc.signature:
             s.help_lagging_peer(sender, vc.height, vc.view)  # a retransmission: it is stuck
@@ -182,11 +205,17 @@ def on_view_change(s: ReplicaState, sender: PeerId, vc: ViewChange) -> None:
         check_view_change(s, vc)
     except ConsensusValidationError as exc:
         s.count("drop_" + exc.code)
+        if exc.code == "unknown_validator_set":
+            if vc.height > s.height:
+                s.note_claim(sender, vc.height - 1)
+            else:  # from a height whose set we pruned: the sender is far behind
+                s.help_lagging_peer(sender, vc.height, vc.view)
         return
-    s.latest_view_changes[vc.signer] = vc
-    s.note_signer_height(vc.signer, vc.height)
+    key = view_change_signer(s, vc)
+    s.latest_view_changes[key] = vc
+    s.note_signer_height(key, vc.height)
     if vc.last_cert is not None and vc.last_cert.height >= s.height:
-        s.learn_final(vc.last_cert.height, PeerId(s.validators[vc.signer]))
+        s.learn_final(vc.last_cert.height, PeerId(key))
     s.help_lagging_peer(sender, vc.height, vc.view)
 
 
@@ -194,7 +223,8 @@ def on_view_change(s: ReplicaState, sender: PeerId, vc: ViewChange) -> None:
 
 
 def maybe_new_view(s: ReplicaState) -> None:
-    """As the primary of s.view, send NEW-VIEW once a quorum asked for the view."""
+    """As the primary of s.view, send NEW-VIEW once a quorum asked for the view. The
+    VIEW-CHANGEs are at one height, and primary and quorum are those of its set."""
     if s.active or not s.is_primary() or s.new_view_sent_view == s.view:
         return
     vcs = sorted((vc for vc in s.latest_view_changes.values() if vc.view == s.view),
@@ -204,7 +234,10 @@ def maybe_new_view(s: ReplicaState) -> None:
     # Every VIEW-CHANGE of a NEW-VIEW is at one height (see check_new_view).
     top = max(vc.height for vc in vcs)
     vcs = [vc for vc in vcs if vc.height == top]
-    if len(vcs) < s.quorum:
+    vset = s.set_at(top)
+    me = None if vset is None else s.index_in(vset)
+    if vset is None or me is None or vset.primary(s.view) != me \
+            or len(vcs) < s.quorum_of(vset):
         return
     height, best = select_new_view(vcs)
     pp: PrePrepare | None = None
@@ -217,25 +250,28 @@ def maybe_new_view(s: ReplicaState) -> None:
         pp = PrePrepare(vote, best.block)
     stripped = tuple(ViewChange(vc.view, vc.height, vc.last_cert, vc.prepared, vc.signer,
                                 vc.signature, None) for vc in vcs)
-    assert s.signing_key is not None and s.index is not None
-    unsigned = NewView(s.view, stripped, pp, s.index, b"")
+    assert s.signing_key is not None
+    unsigned = NewView(s.view, stripped, pp, me, b"")
     signature = s.signing_key.sign(new_view_payload(s.chain_id, unsigned)).signature
-    nv = NewView(s.view, stripped, pp, s.index, signature)
+    nv = NewView(s.view, stripped, pp, me, signature)
     s.new_view_sent_view = s.view
     data = s.broadcast(nv)
     enter_view(s, nv, height, data)
 
 
 def check_new_view(s: ReplicaState, nv: NewView) -> Height:
-    """Validate a NEW-VIEW as every replica must; returns the height it starts at."""
-    if nv.signer != s.primary(nv.view):
+    """Validate a NEW-VIEW as every replica must; returns the height it starts at. It is
+    judged with the set of that height (primary, signatures, quorum)."""
+    start = max((vc.height for vc in nv.view_changes), default=s.height)
+    vset = known_set(s, start)
+    if nv.signer != vset.primary(nv.view):
         raise ConsensusValidationError("not_primary", f"signer {nv.signer}")
-    if not s.verify(s.validators[nv.signer], new_view_payload(s.chain_id, nv), nv.signature):
+    if not s.verify(vset.keys[nv.signer], new_view_payload(s.chain_id, nv), nv.signature):
         raise ConsensusValidationError("bad_signature", "new view")
     signers = [vc.signer for vc in nv.view_changes]
     if len(set(signers)) != len(signers):
         raise ConsensusValidationError("duplicate_signer", "view changes")
-    if len(signers) < s.quorum:
+    if len(signers) < s.quorum_of(vset):
         raise ConsensusValidationError("insufficient_quorum", f"{len(signers)} view changes")
     heights = {vc.height for vc in nv.view_changes}
     if len(heights) != 1:
@@ -278,9 +314,10 @@ def on_new_view(s: ReplicaState, sender: PeerId, nv: NewView) -> None:
             s.count("drop_" + exc.code)
         return
     for vc in nv.view_changes:
-        s.note_signer_height(vc.signer, vc.height)
+        key = view_change_signer(s, vc)
+        s.note_signer_height(key, vc.height)
         if vc.last_cert is not None and vc.last_cert.height >= s.height:
-            s.learn_final(vc.last_cert.height, PeerId(s.validators[vc.signer]))
+            s.learn_final(vc.last_cert.height, PeerId(key))
     enter_view(s, nv, height, encode_message(nv))
 
 
