@@ -80,8 +80,8 @@ class ValidatorsKnown:
     finalized height, ascending; repeating a change already reported is fine, changing
     a known height is a host bug (ConsensusLocalProtocolError)."""
 
-    through_height: Height
-    changes: tuple[tuple[Height, tuple[bytes, ...]], ...] = ()
+    through_height: int
+    changes: tuple[tuple[int, tuple[bytes, ...]], ...] = ()
 
 
 Event = (Started | MessageReceived | TimerFired | WorkPending | BlockProposed

@@ -86,8 +86,8 @@ def make_reconfig_plan(rng: random.Random, n: int, name: str, keys: list[bytes],
         crash_ms = t + rng.randint(0, 300)  # the primary, mid-step, as the change goes in
         plan.crashes.append((crash_ms, primary, crash_ms + rng.randint(1_000, 2_500), False))
     elif name == "reconfig_partition":
-        grown, gone = first + [keys[n]], keys[rng.choice(others)]
-        script = [grown, [k for k in grown if k != gone]]
+        grown, dropped = first + [keys[n]], keys[rng.choice(others)]
+        script = [grown, [k for k in grown if k != dropped]]
         plan.universe = n + 1
         plan.request_ms.append(t + rng.randint(300, 900))
         group = rng.sample(range(n + 1), rng.randint(1, n))
@@ -97,8 +97,8 @@ def make_reconfig_plan(rng: random.Random, n: int, name: str, keys: list[bytes],
         kinds = BYZANTINE_VOTING if name == "reconfig_byz_vote" else ("silent",)
         plan.byzantine = {i: rng.choice(kinds) for i in liars}
         honest = [i for i in others if i not in liars]
-        grown, gone = first + [keys[n]], keys[rng.choice(honest)]
-        script = [grown, [k for k in grown if k != gone]]
+        grown, dropped = first + [keys[n]], keys[rng.choice(honest)]
+        script = [grown, [k for k in grown if k != dropped]]
         plan.universe = n + 1
         plan.request_ms.append(t + rng.randint(600, 1_200))
     else:
