@@ -15,9 +15,9 @@ only at its height).
 
 from __future__ import annotations
 
-import random
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from consensus.messages import PrePrepare, Vote, decode_message
 from consensus.sim_app import Reconfig, SimNode
@@ -30,6 +30,20 @@ RECONFIG_SCENARIOS = (
 # What a Byzantine validator of reconfig_byz_vote does (it still votes, and lies).
 BYZANTINE_VOTING = ("equivocate", "invalid", "replay", "forge", "fake_vc", "flood")
 ACTIVATION_DELAY_MIN, ACTIVATION_DELAY_MAX = 2, 4
+
+
+T = TypeVar("T")
+
+
+class Rng(Protocol):
+    """The part of the run's seeded `random.Random` the plans use (this module stays
+    free of the random module: the simulation passes its generator in)."""
+
+    def randint(self, a: int, b: int) -> int: ...
+
+    def choice(self, seq: Sequence[T]) -> T: ...
+
+    def sample(self, population: Sequence[T], k: int) -> list[T]: ...
 
 
 @dataclass
@@ -50,7 +64,7 @@ def _canonical(keys: list[bytes]) -> tuple[bytes, ...]:
     return tuple(sorted(keys))
 
 
-def make_reconfig_plan(rng: random.Random, n: int, name: str, keys: list[bytes],
+def make_reconfig_plan(rng: Rng, n: int, name: str, keys: list[bytes],
                        heal_ms: int) -> ReconfigPlan:
     """The sets, request times and faults of scenario `name` starting from n validators.
     `keys` are the keys of the run's nodes (index = node), at least n + 3 of them."""
@@ -68,7 +82,7 @@ def make_reconfig_plan(rng: random.Random, n: int, name: str, keys: list[bytes],
         script = [first + [keys[n]]]
         plan.universe = n + 1
     elif name == "remove_one":
-        victim = rng.randrange(n)
+        victim = rng.choice(range(n))
         script = [[k for i, k in enumerate(first) if i != victim]]
     elif name == "grow_shrink":
         script = [list(keys[:n + 3]), first]

@@ -263,6 +263,12 @@ class ReplicaState:
         if changed:
             self.note("validators_changed", f"height={self.height} n={self.n} "
                       f"member={self.index is not None} was_member={was_member}")
+            # Forget what keys outside the set in force (and the next, if known) asked
+            # for: their VIEW-CHANGEs count nowhere any more, and keys come and go.
+            upcoming = self.set_at(self.height + 1)
+            keep = set(vset.keys) | (set(upcoming.keys) if upcoming is not None else set())
+            self.latest_view_changes = {key: vc for key, vc in self.latest_view_changes.items()
+                                        if key in keep}
         self.schedule.prune(self.height - 1)
 
     def note_claim(self, peer: PeerId, height: int) -> None:

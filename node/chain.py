@@ -30,6 +30,7 @@ from commerce.genesis import Genesis
 from commerce.limits import BLOCK_FRAME_BYTES
 from commerce.machine import BlockResult, ChainContext, execute_block
 from commerce.tx import Transaction
+from consensus.schedule import KNOWN_FOREVER
 from node import limits
 from node.mempool import Mempool
 from node.store import Store
@@ -142,6 +143,29 @@ class Chain:
         """The last finalized height."""
         return self.store.head.height
 
+    # Validator sets (the boundary with governance, docs/CONSENSUS.md section 10).
+
+    def validators_at(self, height: int) -> tuple[bytes, ...]:
+        """The consensus keys (canonical order) of the validator set in force at block
+        `height` >= 1, for any height up to `validators_known_through()`. Every consumer in
+        node/ asks here (certificates, proposer checks, the replica's schedule, the P2P
+        allow-list), never the genesis list directly. Until sets change by vote this is the
+        genesis set at every height."""
+        assert 1 <= height <= self.validators_known_through(), f"height {height}"
+        return self.genesis.validator_keys
+
+    def validators_known_through(self) -> int:
+        """The highest height whose set the finalized state determines: the head plus the
+        activation delay once sets change by vote (a change passed in block h applies at
+        h + delay, delay >= 2); every height (KNOWN_FOREVER) while they cannot change."""
+        return KNOWN_FOREVER
+
+    def validator_changes(self, after_height: int) -> list[tuple[int, tuple[bytes, ...]]]:
+        """(from_height, keys) of every set taking effect above `after_height`, up to
+        `validators_known_through()`, ascending: what the replica must learn next."""
+        assert after_height >= 0
+        return []
+
     def context(self, height: int) -> ChainContext:
         """The execution context of block `height` (the last one is kept: the mempool asks
         for the next block's on every simulated admission)."""
@@ -199,7 +223,7 @@ class Chain:
                              known=self.mempool.get_by_bytes,
                              root_checked=self._root_checked(block_raw))
         if expected_proposer is None and \
-                block.header.proposer not in self.genesis.validator_keys:
+                block.header.proposer not in self.validators_at(height):
             raise ValidationError(ErrorCode.BAD_BLOCK, "block proposer is not a validator")
         self._validate_decoded(height, block, expected_proposer)
         return block.hash
@@ -209,8 +233,8 @@ class Chain:
         """Check and execute `block` on the head (once: the result is remembered).
 
         `certified`: a commit certificate (2f+1 validators' COMMITs, checked against the
-        genesis set) already proves the block final, so at least f+1 honest validators
-        validated it, every transaction signature included; re-checking those signatures
+        set in force at its height) already proves the block final, so at least f+1 honest
+        validators validated it, every transaction signature included; re-checking those signatures
         would only repeat their work (see docs/CONSENSUS.md, "Catch-up"). The form, the
         link to the head, the re-execution and the state root are still checked here:
         they keep this node's own state right.

@@ -158,6 +158,11 @@ class P2PSection(_Section):
             description="public keys (hex) besides the validators allowed to connect",
         ),
     ] = []
+    removed_validators: Annotated[
+        Literal["observer", "refuse"],
+        Field(description="a validator voted out of the set: observer (stays connected,"
+                          " its consensus messages no longer count) or refuse (disconnected)"),
+    ] = "observer"
 
     @field_validator("persistent_peers")
     @classmethod

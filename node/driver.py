@@ -42,6 +42,7 @@ from consensus.events import (
     SetTimer,
     TimerFired,
     ValidateBlock,
+    ValidatorsKnown,
     WorkPending,
 )
 from consensus.limits import MAX_FETCH_BLOCKS
@@ -51,6 +52,7 @@ from node.limits import FETCH_TIMEOUT_S, MAX_QUEUED_EVENTS
 from node.logs import get_logger, log
 from node.store import Store
 from node.sync import decode_response, encode_request
+from node.validators import validators_report
 from p2p.errors import P2PError
 
 KIND_CONSENSUS = "consensus"
@@ -126,17 +128,21 @@ class EffectRunner(ABC):
     One event's effects run to the end before the next event starts; ProposeBlock and
     ValidateBlock are answered by queuing BlockProposed and BlockValidated; a Persist is
     written before any later effect; a run of FinalizeBlock effects is synced once, at its
-    last block; after each finalized block WorkPending(has_ready) is queued. Subclasses
+    last block; after each finalized block ValidatorsKnown (when the chain determined more
+    of the validator schedule) and WorkPending(has_ready) are queued. Subclasses
     give the I/O: `_send`, `_broadcast`, `_set_timer`, `_cancel_timer`, `_fetch`,
     `_blame`, `_note`, the block time, and what a wedge or a failed finalize does.
     """
 
     def __init__(self, replica: Replica, chain: Chain, store: Store,
-                 primary_of: Callable[[int], bytes]) -> None:
+                 primary_of: Callable[[int, int], bytes]) -> None:
         self.replica = replica
         self.chain = chain
         self.store = store
-        self.primary_of = primary_of
+        self.primary_of = primary_of  # (height, view) -> the primary's key
+        # The schedule the replica knows (it was built from the chain as it stands).
+        self._validators_reported: ValidatorsKnown | None = (
+            None if chain is None else validators_report(chain))
         self._queue: deque[Event] = deque()
         self._running = False
         self._closed = False
@@ -218,7 +224,8 @@ class EffectRunner(ABC):
     def _validate(self, effect: ValidateBlock) -> None:
         try:
             # A re-proposal was built by an earlier view's primary: any validator.
-            proposer = None if effect.reproposal else self.primary_of(effect.view)
+            proposer = None if effect.reproposal \
+                else self.primary_of(effect.height, effect.view)
             self.chain.validate(effect.height, effect.block, proposer)
         except AgoraError as exc:
             self._invalid_block(effect, exc)
@@ -241,6 +248,12 @@ class EffectRunner(ABC):
         if sync:
             self.log.prune(effect.height)
         self._finalized(effect, block)
+        report = validators_report(self.chain)
+        if report != self._validators_reported:
+            # The replica finalizes h + 1 only once it knows the set of h + 2: it must
+            # hear of it before anything else happens.
+            self._validators_reported = report
+            self._queue.append(report)
         self._queue.append(WorkPending(self.chain.mempool.has_ready()))
 
     # The I/O, per subclass.
@@ -298,7 +311,7 @@ class ConsensusDriver(EffectRunner):
     """Runs one replica against the chain, the store and the network."""
 
     def __init__(self, replica: Replica, chain: Chain, store: Store, network: Network,
-                 primary_of: Callable[[int], bytes], *,
+                 primary_of: Callable[[int, int], bytes], *,
                  on_note: Callable[[Note], None] | None = None,
                  on_latency: Callable[[float], None] | None = None) -> None:
         super().__init__(replica, chain, store, primary_of)

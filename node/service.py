@@ -43,6 +43,7 @@ from node.rpc.server import bound_port
 from node.rpc.tracker import TxTracker
 from node.store import Store
 from node.sync import serve_request
+from node.validators import allowed_peer_keys, primary_at, replica_schedule
 from p2p.banlist import JsonFileBanStore
 from p2p.errors import P2PError
 from p2p.limits import P2PLimits
@@ -77,7 +78,10 @@ class Node:
         self.tracker = TxTracker()
         self.hub = SubscriptionHub(self._rpc_limits(), self.metrics)
         self.feed = TxFeed(self.hub, self.tracker)
-        self.is_validator = self.key.public_key in self.genesis.validator_keys
+        # Validators removed from the set while this node ran (kept as observers on the
+        # allow-list unless config p2p.removed_validators = "refuse").
+        self._former_validators: set[bytes] = set()
+        self._next_validators: tuple[bytes, ...] = self.genesis.validator_keys
         self._rpc_port_override = rpc_port
         self._p2p_port_override = p2p_port
         self.store: Store | None = None
@@ -96,6 +100,13 @@ class Node:
         self.rpc_port = 0
         self.p2p_port = 0
         self.stopped = asyncio.Event()
+
+    @property
+    def is_validator(self) -> bool:
+        """True when this node's key is in the set in force at the height being decided."""
+        if self.replica is not None:
+            return self.replica.is_validator
+        return self.key.public_key in self._next_validators
 
     def _rpc_limits(self) -> RpcLimits:
         rpc = self.config.rpc
@@ -180,10 +191,13 @@ class Node:
             view_change_timeout_max_ms=cons.view_change_timeout_max_ms,
             idle_block_interval_ms=cons.idle_block_interval_ms or None,
         )
+        self._next_validators = self.chain.validators_at(head.height + 1)
+        # The node's key signs from the height whose set names it (it may be in none yet:
+        # an observer admitted by vote starts voting at its height).
         return Replica(
             chain_id=self.genesis.chain_id.encode(),
-            validators=self.genesis.validator_keys,
-            signing_key=self.key.signing_key if self.is_validator else None,
+            schedule=replica_schedule(self.chain),
+            signing_key=self.key.signing_key,
             finalized_height=head.height,
             finalized_digest=head.block_hash if head.height > 0 else b"",
             finalized_certificate=self.store.get_certificate(head.height),
@@ -196,8 +210,7 @@ class Node:
         from node.config import parse_peer
 
         host, port = self._p2p_address()
-        allowed = list(self.genesis.validator_keys)
-        allowed += [bytes.fromhex(k) for k in self.config.p2p.allowed_keys]
+        allowed = sorted(self._allowed_keys())
         peers = []
         for text in self.config.p2p.persistent_peers:
             key, peer_host, peer_port = parse_peer(text)
@@ -255,9 +268,36 @@ class Node:
 
     # Consensus glue.
 
-    def _primary_of(self, view: int) -> bytes:
-        keys = self.genesis.validator_keys
-        return keys[view % len(keys)]
+    def _primary_of(self, height: int, view: int) -> bytes:
+        assert self.chain is not None
+        return primary_at(self.chain, height, view)
+
+    def _allowed_keys(self) -> set[bytes]:
+        """Who may connect: the validators in force and scheduled (`node.validators`), the
+        genesis validators (their nodes sync from us whatever the set), the configured
+        observers, and validators removed since start unless the config refuses them."""
+        assert self.chain is not None
+        policy = self.config.p2p.removed_validators
+        configured = [bytes.fromhex(k) for k in self.config.p2p.allowed_keys]
+        allowed = allowed_peer_keys(self.chain, configured, self._former_validators, policy)
+        if policy == "observer":
+            allowed |= set(self.genesis.validator_keys)
+        return allowed
+
+    def _follow_validator_set(self) -> None:
+        """After a finalized block: when the set of the next height differs, remember who
+        left, and make the allow-list follow (a refused former validator is disconnected)."""
+        assert self.chain is not None
+        current = self.chain.validators_at(self.chain.height + 1)
+        if current == self._next_validators:
+            return
+        left = set(self._next_validators) - set(current)
+        self._former_validators |= left
+        self._next_validators = current
+        log(_log, logging.INFO, "validator_set_changed", height=self.chain.height + 1,
+            validators=len(current), left=len(left), member=self.key.public_key in current)
+        if self.p2p is not None:
+            self.p2p.set_allowed_keys(sorted(self._allowed_keys()))
 
     def _on_note(self, note: Note) -> None:
         self.status.last_note = f"{note.kind}: {note.detail}"
@@ -280,6 +320,7 @@ class Node:
 
     def _on_finalized(self, block: Block, result: BlockResult) -> None:
         self._work_signalled = False
+        self._follow_validator_set()
         self.metrics.txs_finalized.inc(len(block.txs))
         self.feed.on_finalized(block, result)
         self._refresh_gauges()
@@ -405,12 +446,27 @@ class Node:
         synced = self.replica is not None and not self.replica_catching_up()
         checks.append(("synced", synced, "" if synced else "catching up with peers"))
         checks.append(self._peers_check())
+        checks.append(self._validator_set_check())
         return checks
+
+    def _validator_set_check(self) -> tuple[str, bool, str]:
+        """Fails for a validator that is not in the set in force (removed, or its key
+        rotated away) and names it; a node that was never one is a plain observer."""
+        key = self.key.public_key
+        name = key.hex()[:16]
+        if self.is_validator:
+            return ("validator_set", True, "")
+        if key in self._former_validators or key in self.genesis.validator_keys:
+            height = self.chain.height + 1 if self.chain is not None else 0
+            return ("validator_set", False,
+                    f"validator {name} is not in the validator set at height {height}; "
+                    "it follows the chain as an observer")
+        return ("validator_set", True, f"observer {name}")
 
     def _peers_check(self) -> tuple[str, bool, str]:
         """A validator needs quorum - 1 validator peers to finalize anything; an observer
         f + 1 (one of them honest) to learn what is final."""
-        keys = set(self.genesis.validator_keys)
+        keys = set(self._next_validators)
         f = (len(keys) - 1) // 3
         needed = (self.replica.quorum - 1) if self.is_validator and self.replica else f + 1
         peers = self.p2p.connected_peers() if self.p2p is not None else []

@@ -6,8 +6,9 @@ Request: canonical ``[from_height, to_height]``. Response: canonical
 `MAX_SYNC_REQUEST_BLOCKS`, and at most `MAX_SYNC_RESPONSE_BYTES` encoded - the payload
 of one P2P frame, which one block of the largest size with its certificate always fits
 (`node/limits.py` asserts it), so a reply is never refused by the transport.
-A fetched block is accepted only if its certificate verifies against the genesis
-validator set and it extends our head; the node then finalizes it through `Chain`.
+A fetched block is accepted only if its certificate verifies against the validator set
+in force at its height (the replica checks it, following every change of set on the way)
+and it extends our head; the node then finalizes it through `Chain`.
 """
 
 from __future__ import annotations

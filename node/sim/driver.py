@@ -25,6 +25,7 @@ from node.driver import EffectRunner
 from node.mempool import Mempool
 from node.sim.world import GENESIS_TIME_MS, RECHECK_INTERVAL_MS
 from node.store import Store
+from node.validators import primary_at
 
 
 class SimHost(Protocol):
@@ -101,9 +102,9 @@ class SimDriver(EffectRunner):
 
     def __init__(self, sim: SimHost, node: SimNode) -> None:
         assert node.replica is not None and node.chain is not None and node.store is not None
-        validators = sim.validators
+        chain = node.chain
         super().__init__(node.replica, node.chain, node.store,
-                         lambda view: validators[view % len(validators)])
+                         lambda height, view: primary_at(chain, height, view))
         self.sim = sim
         self.node = node
 

@@ -63,6 +63,7 @@ from node.sim.world import (
 )
 from node.store import Store
 from node.sync import decode_response, encode_request, serve_request
+from node.validators import replica_schedule
 from p2p.limits import (
     BAN_DURATION_MS,
     INVALID_GOSSIP_POINTS,
@@ -204,7 +205,7 @@ class Simulation(ClientTraffic, ByzantineValidator):
         node.chain = Chain(store, self.genesis, node.mempool, node.key.public_key)
         head = store.head
         node.replica = Replica(
-            chain_id=self.genesis.chain_id.encode(), validators=self.validators,
+            chain_id=self.genesis.chain_id.encode(), schedule=replica_schedule(node.chain),
             signing_key=node.key.signing_key, finalized_height=head.height,
             finalized_digest=head.block_hash if head.height > 0 else b"",
             finalized_certificate=store.get_certificate(head.height),
@@ -263,7 +264,7 @@ class Simulation(ClientTraffic, ByzantineValidator):
         """Checkers after each finalized block: agreement, certificate, supply."""
         if node.byzantine:
             return
-        assert node.store is not None
+        assert node.store is not None and node.chain is not None
         raw = node.store.get_block_raw(height)
         cert = node.store.get_certificate(height)
         assert raw is not None and cert is not None
@@ -275,7 +276,7 @@ class Simulation(ClientTraffic, ByzantineValidator):
                                    f"{block_hash.hex()[:12]} != {known[0].hex()[:12]}"
                                    f"{' (bodies differ)' if known[0] == block_hash else ''}")
         try:
-            verify_certificate(cert, height, effect.digest, self.validators,
+            verify_certificate(cert, height, effect.digest, node.chain.validators_at(height),
                                self.genesis.chain_id.encode(), self.verifier)
         except ConsensusValidationError as exc:
             self.violations.append(f"certificate: height {height} node {node.index}: {exc}")

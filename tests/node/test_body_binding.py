@@ -86,7 +86,7 @@ def honest(tmp_path: Path, world: World) -> Iterator[tuple[ConsensusDriver, Stor
                       signing_key=VALIDATORS[HONEST].signing_key, digest_fn=ConsensusDigest())
     net = Net()
     driver = ConsensusDriver(replica, chain, store, net,
-                             lambda view: VALIDATORS[view % 4].public_key)
+                             lambda height, view: VALIDATORS[view % 4].public_key)
     yield driver, store, net
     driver.close()
     store.close()

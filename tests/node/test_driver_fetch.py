@@ -77,7 +77,7 @@ def _fetch(peer: bytes, start: int, end: int) -> FetchBlocks:
 async def _run(script: list[list[Effect]], network: FakeNetwork) -> ScriptedReplica:
     replica = ScriptedReplica(script)
     driver = ConsensusDriver(replica, None, FakeStore(), network,  # type: ignore[arg-type]
-                             lambda view: b"")
+                             lambda height, view: b"")
     first = replica.script.pop(0)
     driver._run_effects(first)
     for _ in range(200):

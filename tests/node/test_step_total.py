@@ -186,7 +186,7 @@ def test_driver_replica_that_raises_stops_consensus_and_reports_it() -> None:
 
     replica = _Broken()
     driver = ConsensusDriver(replica, None, _Store(), None,  # type: ignore[arg-type]
-                             lambda view: b"")
+                             lambda height, view: b"")
     driver.feed(TimerFired(TIMER_RETRANSMIT))
     assert isinstance(driver.fatal, RuntimeError)  # /health's consensus_running reads it
     driver.feed(TimerFired(TIMER_RETRANSMIT))

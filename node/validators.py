@@ -1,0 +1,60 @@
+"""The validator set by height as the node uses it: the replica's schedule, what the
+driver reports after each finalized block, and the P2P allow-list that follows the set.
+
+The chain (`Chain.validators_at`, `validators_known_through`, `validator_changes`) is the
+only source: these helpers translate it for consensus and P2P and decide nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Literal
+
+from consensus.events import ValidatorsKnown
+from consensus.schedule import ValidatorSchedule
+from node.chain import Chain
+
+RemovedPolicy = Literal["observer", "refuse"]
+
+
+def replica_schedule(chain: Chain) -> ValidatorSchedule:
+    """The schedule a replica starts with: the set of the last finalized height (its
+    certificate is checked against it) and every change the state already determined."""
+    head = chain.height
+    first = max(1, head)
+    entries = [(first, chain.validators_at(first))]
+    entries += [(h, keys) for h, keys in chain.validator_changes(first) if h > first]
+    return ValidatorSchedule(entries, chain.validators_known_through())
+
+
+def validators_report(chain: Chain) -> ValidatorsKnown:
+    """What the driver tells the replica after a finalized block (repeats are fine)."""
+    head = chain.height
+    return ValidatorsKnown(chain.validators_known_through(),
+                           tuple(chain.validator_changes(head)))
+
+
+def scheduled_keys(chain: Chain) -> set[bytes]:
+    """Every key of the set in force at the next height and of the sets scheduled after."""
+    head = chain.height
+    keys = set(chain.validators_at(head + 1))
+    for _, members in chain.validator_changes(head):
+        keys.update(members)
+    return keys
+
+
+def allowed_peer_keys(chain: Chain, configured: Iterable[bytes], former: Iterable[bytes],
+                      policy: RemovedPolicy) -> set[bytes]:
+    """The P2P allow-list: the current and scheduled validators (a validator added by vote
+    may connect and sync before its height), the configured observers, and, unless
+    `policy` is "refuse", the validators removed since (kept as observers)."""
+    allowed = scheduled_keys(chain) | set(configured)
+    if policy == "observer":
+        allowed |= set(former)
+    return allowed
+
+
+def primary_at(chain: Chain, height: int, view: int) -> bytes:
+    """The key of the primary of `view` at `height` (its set's rotation)."""
+    keys = chain.validators_at(height)
+    return keys[view % len(keys)]

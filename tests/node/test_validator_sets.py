@@ -1,0 +1,146 @@
+"""The node follows the validator set by height: the replica's schedule comes from the
+chain, the driver reports each newly determined set right after a finalized block, the
+primary and the P2P allow-list are those of the height concerned.
+
+Method: a real Chain and Store over the 4-validator world of `binding_world`; a subclass
+of Chain scripts a change of set (as governance will make the state do) so the node side
+can be checked before any transaction can vote one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from consensus.events import Started, ValidatorsKnown
+from consensus.messages import Decided, PeerId, encode_message
+from consensus.replica import Replica
+from consensus.schedule import KNOWN_FOREVER
+from node.chain import Chain, ConsensusDigest
+from node.driver import ConsensusDriver
+from node.home import init_home, load_home
+from node.mempool import Mempool
+from node.service import Node
+from node.store import Store
+from node.validators import (
+    allowed_peer_keys,
+    primary_at,
+    replica_schedule,
+    scheduled_keys,
+    validators_report,
+)
+
+from .binding_world import CHAIN, HONEST, KEYS, VALIDATORS, World
+from .test_body_binding import Net
+
+GENESIS_SET = tuple(k.public_key for k in VALIDATORS)
+# From height 3 on: validator 0 removed, key 4 added (canonical order: sorted).
+NEXT_SET = tuple(sorted([k.public_key for k in VALIDATORS[1:]] + [KEYS[4].public_key]))
+
+
+class ScriptedChain(Chain):
+    """A chain whose sets change as `sets` says, determined `delay` heights ahead."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.sets: dict[int, tuple[bytes, ...]] = {1: GENESIS_SET, 3: NEXT_SET}
+        self.delay = 2
+
+    def validators_known_through(self) -> int:
+        return self.height + self.delay
+
+    def validators_at(self, height: int) -> tuple[bytes, ...]:
+        assert 1 <= height <= self.validators_known_through()
+        return [keys for start, keys in sorted(self.sets.items()) if start <= height][-1]
+
+    def validator_changes(self, after_height: int) -> list[tuple[int, tuple[bytes, ...]]]:
+        through = self.validators_known_through()
+        return [(h, keys) for h, keys in sorted(self.sets.items())
+                if after_height < h <= through]
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    made = World(tmp_path)
+    yield made
+    made.close()
+
+
+@pytest.fixture
+def store(tmp_path: Path, world: World) -> Iterator[Store]:
+    opened = Store.open(tmp_path / "honest", world.genesis)
+    yield opened
+    opened.close()
+
+
+def test_chain_validators_at_is_the_genesis_set_until_sets_change(
+        world: World, store: Store) -> None:
+    chain = Chain(store, world.genesis, Mempool(store.state, CHAIN), KEYS[0].public_key)
+    assert chain.validators_at(1) == chain.validators_at(10**6) == GENESIS_SET
+    assert chain.validators_known_through() == KNOWN_FOREVER
+    assert chain.validator_changes(0) == []
+    schedule = replica_schedule(chain)
+    assert schedule.at(1) is not None and schedule.at(1).keys == GENESIS_SET
+    assert schedule.known_through == KNOWN_FOREVER
+    assert primary_at(chain, 7, 5) == GENESIS_SET[1]
+
+
+def test_driver_reports_the_set_determined_by_each_finalized_block(
+        world: World, store: Store) -> None:
+    chain = ScriptedChain(store, world.genesis, Mempool(store.state, CHAIN),
+                          VALIDATORS[HONEST].public_key)
+    replica = Replica(chain_id=CHAIN.encode(), schedule=replica_schedule(chain),
+                      signing_key=VALIDATORS[HONEST].signing_key, digest_fn=ConsensusDigest())
+    assert replica.validators_known_through == 2 and replica.validators_at(3) is None
+    driver = ConsensusDriver(replica, chain, store, Net(),
+                             lambda height, view: primary_at(chain, height, view))
+    try:
+        driver.feed(Started())
+        driver.on_message(PeerId(VALIDATORS[2].public_key),
+                          encode_message(Decided(world.cert, world.block)))
+        assert driver.fatal is None
+        assert store.head.height == 1
+        # Block 1 determined height 3's set: the replica heard of it before anything else.
+        assert replica.validators_known_through == 3
+        assert replica.validators_at(3) == NEXT_SET
+        assert validators_report(chain) == ValidatorsKnown(3, ((3, NEXT_SET),))
+        # The primary of a view is that of the height's set.
+        assert primary_at(chain, 2, 0) == GENESIS_SET[0]
+        assert primary_at(chain, 3, 0) == NEXT_SET[0]
+    finally:
+        driver.close()
+
+
+def test_allow_list_grows_before_the_boundary_and_refuses_removed_on_request(
+        world: World, store: Store) -> None:
+    chain = ScriptedChain(store, world.genesis, Mempool(store.state, CHAIN),
+                          VALIDATORS[HONEST].public_key)
+    observer, added, removed = KEYS[5].public_key, KEYS[4].public_key, GENESIS_SET[0]
+    # Height 3's set is not determined yet: the allow-list is the set in force.
+    assert allowed_peer_keys(chain, [observer], [], "observer") == {*GENESIS_SET, observer}
+    chain.delay = 3  # now it is: the added validator may connect and sync before it votes
+    assert added in scheduled_keys(chain)
+    assert added in allowed_peer_keys(chain, [observer], [], "refuse")
+    # Once the removed validator is in no set in force or scheduled, "refuse" drops it
+    # (the P2P service then disconnects it); "observer" keeps it connected.
+    chain.sets = {1: NEXT_SET}
+    assert removed not in allowed_peer_keys(chain, [observer], [removed], "refuse")
+    assert removed in allowed_peer_keys(chain, [observer], [removed], "observer")
+    assert allowed_peer_keys(chain, [observer], [removed], "refuse") == {*NEXT_SET, observer}
+
+
+def test_health_names_a_validator_outside_the_current_set(tmp_path: Path) -> None:
+    """/health's `validator_set` check: a plain observer passes, a validator that the set
+    in force no longer names fails with its key in the detail."""
+    init_home(tmp_path / "v", moniker="v0", chain_id="sets-1")
+    node = Node(load_home(tmp_path / "v"))
+    key = node.key.public_key
+    assert node.is_validator
+    assert node._validator_set_check() == ("validator_set", True, "")
+    node._next_validators = (KEYS[4].public_key,)  # as after a vote that removed it
+    name, ok, detail = node._validator_set_check()
+    assert (name, ok) == ("validator_set", False)
+    assert key.hex()[:16] in detail and "not in the validator set" in detail
