@@ -232,6 +232,11 @@ class Replica:
         return None if vset is None else vset.keys
 
     @property
+    def finalize_pending(self) -> bool:
+        """True while fetched blocks wait for the host's next ValidatorsKnown."""
+        return self.state.fetched_waiting is not None
+
+    @property
     def validators_known_through(self) -> int:
         """The highest height whose validator set the host has reported."""
         return self.state.schedule.known_through

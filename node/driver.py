@@ -128,7 +128,9 @@ class EffectRunner(ABC):
     One event's effects run to the end before the next event starts; ProposeBlock and
     ValidateBlock are answered by queuing BlockProposed and BlockValidated; a Persist is
     written before any later effect; a run of FinalizeBlock effects is synced once, at its
-    last block; after each finalized block ValidatorsKnown (when the chain determined more
+    last block (a run that goes on over the next steps, while fetched blocks wait for their
+    validator set, is synced before any other effect and when the queue empties); after
+    each finalized block ValidatorsKnown (when the chain determined more
     of the validator schedule) and WorkPending(has_ready) are queued. Subclasses
     give the I/O: `_send`, `_broadcast`, `_set_timer`, `_cancel_timer`, `_fetch`,
     `_blame`, `_note`, the block time, and what a wedge or a failed finalize does.
@@ -144,6 +146,7 @@ class EffectRunner(ABC):
         self._validators_reported: ValidatorsKnown | None = (
             None if chain is None else validators_report(chain))
         self._queue: deque[Event] = deque()
+        self._unsynced_height: int | None = None  # the last block of a run not yet synced
         self._running = False
         self._closed = False
         self.fatal: BaseException | None = None
@@ -173,6 +176,8 @@ class EffectRunner(ABC):
                     self._wedged(current, exc)
                     return
                 self._run_effects(effects)
+            if not self._closed:
+                self._flush_run()
         finally:
             self._running = False
 
@@ -188,6 +193,8 @@ class EffectRunner(ABC):
     def _run_effect(self, effects: list[Effect], index: int) -> None:
         effect = effects[index]
         last = len(effects) - 1
+        if not isinstance(effect, _SILENT_EFFECTS):
+            self._flush_run()  # blocks are durable before anything leaves or is persisted
         match effect:
             case Persist():
                 self.log.append(effect)
@@ -205,9 +212,11 @@ class EffectRunner(ABC):
                 self._validate(effect)
             case FinalizeBlock():
                 # A run of blocks (catch-up) is synced once, at its last block, before
-                # any other effect runs and before any block of it is reported.
-                self._finalize(effect, sync=index == last
-                               or not isinstance(effects[index + 1], FinalizeBlock))
+                # any other effect runs and before any block of it is reported. The run
+                # goes on over the next steps while the replica holds fetched blocks
+                # that waited for their validator set (one ValidatorsKnown away).
+                run_ends = index == last or not isinstance(effects[index + 1], FinalizeBlock)
+                self._finalize(effect, sync=run_ends and not self._run_continues())
             case FetchBlocks():
                 self._fetch(effect)
             case Blame():
@@ -216,6 +225,16 @@ class EffectRunner(ABC):
                 self._note(effect)
             case _:
                 raise AssertionError(f"unknown effect {effect!r}")
+
+    def _run_continues(self) -> bool:
+        return bool(getattr(self.replica, "finalize_pending", False))
+
+    def _flush_run(self) -> None:
+        """Sync a run of blocks left unsynced because it continued over later steps."""
+        height, self._unsynced_height = self._unsynced_height, None
+        if height is not None:
+            self.chain.flush()
+            self.log.prune(height)
 
     def _propose(self, effect: ProposeBlock) -> None:
         block = self.chain.propose(effect.height, self._block_time_ms())
@@ -246,7 +265,10 @@ class EffectRunner(ABC):
             self._halted(effect, exc)
             raise
         if sync:
+            self._unsynced_height = None
             self.log.prune(effect.height)
+        else:
+            self._unsynced_height = effect.height
         self._finalized(effect, block)
         report = validators_report(self.chain)
         if report != self._validators_reported:
@@ -472,6 +494,9 @@ class ConsensusDriver(EffectRunner):
         answer = await self.network.request(effect.peer, KIND_BLOCKS, payload, FETCH_TIMEOUT_S)
         return tuple(decode_response(answer))[:span]
 
+
+# Effects with no outside consequence: they may run before a run of blocks is synced.
+_SILENT_EFFECTS = (FinalizeBlock, SetTimer, CancelTimer, Note)
 
 _FETCH_ERRORS = (TimeoutError, AgoraError, OSError, ConnectionError, P2PError)
 

@@ -9,6 +9,7 @@ can be checked before any transaction can vote one.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -16,10 +17,23 @@ from typing import Any
 import pytest
 
 from consensus.events import Started, ValidatorsKnown
-from consensus.messages import Decided, PeerId, encode_message
+from consensus.messages import (
+    PHASE_COMMIT,
+    Certificate,
+    Decided,
+    Digest,
+    Height,
+    PeerId,
+    ValidatorIndex,
+    View,
+    decode_certificate,
+    encode_certificate,
+    encode_message,
+    sign_vote,
+)
 from consensus.replica import Replica
 from consensus.schedule import KNOWN_FOREVER
-from node.chain import Chain, ConsensusDigest
+from node.chain import Chain, ConsensusDigest, block_digest
 from node.driver import ConsensusDriver
 from node.home import init_home, load_home
 from node.mempool import Mempool
@@ -144,3 +158,65 @@ def test_health_names_a_validator_outside_the_current_set(tmp_path: Path) -> Non
     name, ok, detail = node._validator_set_check()
     assert (name, ok) == ("validator_set", False)
     assert key.hex()[:16] in detail and "not in the validator set" in detail
+
+
+def certified_store(world: World, path: Path, count: int) -> Store:
+    """A store holding blocks 1..count, each with a commit certificate of validators 0-2."""
+    store = Store.open(path, world.genesis)
+    chain = Chain(store, world.genesis, Mempool(store.state, CHAIN), VALIDATORS[0].public_key)
+    for height in range(1, count + 1):
+        raw = chain.propose(height, 1_000 + height)
+        digest = Digest(block_digest(raw))
+        sigs = tuple((ValidatorIndex(i), sign_vote(
+            VALIDATORS[i].signing_key, CHAIN.encode(), PHASE_COMMIT, 0, height, digest,
+            i).signature) for i in (0, 1, 2))
+        cert = Certificate(PHASE_COMMIT, View(0), Height(height), digest, sigs)
+        chain.finalize(raw, encode_certificate(cert), digest)
+    return store
+
+
+async def test_catch_up_with_sets_known_two_heights_ahead_syncs_once_per_run(
+        world: World, store: Store, tmp_path: Path) -> None:
+    """Sets determined only `delay` = 2 heights ahead (as with governance): the replica
+    finalizes fetched blocks a few at a time between the driver's reports, and the
+    driver still makes the whole run durable once, not once per block."""
+    count = 20
+    source = certified_store(world, tmp_path / "source", count)
+    chain = ScriptedChain(store, world.genesis, Mempool(store.state, CHAIN),
+                          VALIDATORS[HONEST].public_key)
+    chain.sets = {1: GENESIS_SET}
+    replica = Replica(chain_id=CHAIN.encode(), schedule=replica_schedule(chain),
+                      signing_key=VALIDATORS[HONEST].signing_key, digest_fn=ConsensusDigest())
+    net = Net()
+    net.serve_from = source
+    driver = ConsensusDriver(replica, chain, store, net,
+                             lambda height, view: primary_at(chain, height, view))
+    synced: list[int] = []
+    finalize_block = store.finalize_block
+
+    def counting(*args: Any, sync: bool = True, **kwargs: Any) -> None:
+        if sync:
+            synced.append(store.head.height + 1)
+        finalize_block(*args, sync=sync, **kwargs)
+
+    store.finalize_block = counting  # type: ignore[method-assign]
+    store_sync, flushed = store.sync, []
+    store.sync = lambda: (flushed.append(store.head.height), store_sync())[1]  # type: ignore[method-assign]
+    try:
+        driver.feed(Started())
+        last = source.get_certificate(count)
+        assert last is not None
+        driver.on_message(PeerId(VALIDATORS[2].public_key),
+                          encode_message(Decided(decode_certificate(last), None)))
+        for _ in range(400):
+            if store.head.height >= count or driver.fatal is not None:
+                break
+            await asyncio.sleep(0.005)
+        assert driver.fatal is None
+        assert store.head.height == count
+        assert store.head.block_hash == source.head.block_hash
+        assert replica.validators_known_through == count + 2
+        assert len(synced) + len(flushed) <= 2, (synced, flushed)
+    finally:
+        driver.close()
+        source.close()
