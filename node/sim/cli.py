@@ -9,7 +9,7 @@ import sys
 from collections.abc import Sequence
 
 from node.sim.simulation import RunResult, run_seed
-from node.sim.world import MUTATIONS, SCENARIOS
+from node.sim.world import MUTATIONS, NAMED_SCENARIOS, SCENARIOS
 
 
 def _sum_lies(results: Sequence[RunResult]) -> dict[str, int]:
@@ -40,7 +40,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, help="run this one seed")
     parser.add_argument("--seeds", help="A:B runs seeds A..B-1")
     parser.add_argument("--validators", type=int, default=4)
-    parser.add_argument("--scenario", choices=SCENARIOS)
+    parser.add_argument("--scenario", choices=SCENARIOS + NAMED_SCENARIOS)
     parser.add_argument("--output", choices=("text", "json"), default="text")
     parser.add_argument("--mutation", choices=sorted(MUTATIONS),
                         help="TESTING ONLY: put an issue-19 defect back (see MUTATIONS)")

@@ -19,6 +19,8 @@ class Plan:
     partitions: list[tuple[int, int, list[int]]]  # (start_ms, end_ms, one side's nodes)
     loss_pct: int
     heal_ms: int
+    # reconfig: (from_height, validator indexes in force) after genesis, ascending
+    sets: list[tuple[int, tuple[int, ...]]] = field(default_factory=list)
 
 
 def make_plan(rng: random.Random, n: int, scenario: str) -> Plan:
@@ -86,6 +88,14 @@ def make_plan(rng: random.Random, n: int, scenario: str) -> Plan:
             start = rng.randint(200, heal_ms // 2)
             plan.partitions.append((start, rng.randint(start + 300, heal_ms),
                                     rng.sample(nodes, n // 3 or 1)))
+    elif scenario == "reconfig":
+        # Validator k leaves at `gone` (the others are 3: f = 0, every one needed) and
+        # comes back at `back`; it follows as an observer in between.
+        k = rng.randrange(n)
+        gone = rng.randint(3, 7)
+        back = gone + rng.randint(3, 6)
+        plan.sets = [(gone, tuple(i for i in nodes if i != k)), (back, tuple(nodes))]
+        plan.loss_pct = rng.choice((0, 5))
     else:
         assert scenario == "normal", f"unknown scenario {scenario}"
     return plan

@@ -56,6 +56,7 @@ from node.sim.world import (
     SCENARIOS,
     SIM_CONFIG,
     DigestFn,
+    ScheduledChain,
     _scratch_root,
     account_keys,
     make_genesis,
@@ -202,7 +203,14 @@ class Simulation(ClientTraffic, ByzantineValidator):
         node.store = store
         node.mempool = Mempool(store.state, self.genesis.chain_id,
                                context=lambda: self._next_context(node))
-        node.chain = Chain(store, self.genesis, node.mempool, node.key.public_key)
+        if self.plan.sets:
+            chain = ScheduledChain(store, self.genesis, node.mempool, node.key.public_key)
+            chain.sets = {1: tuple(self.validators)}
+            chain.sets.update({h: tuple(self.validators[i] for i in members)
+                               for h, members in self.plan.sets})
+            node.chain = chain
+        else:
+            node.chain = Chain(store, self.genesis, node.mempool, node.key.public_key)
         head = store.head
         node.replica = Replica(
             chain_id=self.genesis.chain_id.encode(), schedule=replica_schedule(node.chain),

@@ -50,6 +50,31 @@ SCENARIOS = (
     "byz_preprepare", "byz_view_change", "byz_decided", "byz_sync", "byz_withhold",
     "byz_flood", "byz_mixed",
 )
+# Run only when named (outside the seed rotation, so no seed's outcome changed):
+# reconfig: one validator leaves the set at a height and comes back at a later one, the
+# sets determined only `RECONFIG_DELAY` heights ahead (as governance makes them).
+NAMED_SCENARIOS = ("reconfig",)
+RECONFIG_DELAY = 2
+
+
+class ScheduledChain(chain_module.Chain):
+    """A Chain whose validator sets follow a script by height (`sets`: from_height ->
+    keys), each known only `RECONFIG_DELAY` heights ahead of the head: the node side
+    (driver reports, proposer checks, certificates) runs as with sets voted on chain."""
+
+    sets: dict[int, tuple[bytes, ...]]
+
+    def validators_known_through(self) -> int:
+        return self.height + RECONFIG_DELAY
+
+    def validators_at(self, height: int) -> tuple[bytes, ...]:
+        assert 1 <= height <= self.validators_known_through(), f"height {height}"
+        return [keys for start, keys in sorted(self.sets.items()) if start <= height][-1]
+
+    def validator_changes(self, after_height: int) -> list[tuple[int, tuple[bytes, ...]]]:
+        through = self.validators_known_through()
+        return [(h, keys) for h, keys in sorted(self.sets.items())
+                if after_height < h <= through]
 
 
 def validator_keys(n: int) -> list[Keypair]:
