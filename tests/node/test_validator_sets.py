@@ -220,3 +220,52 @@ async def test_catch_up_with_sets_known_two_heights_ahead_syncs_once_per_run(
     finally:
         driver.close()
         source.close()
+
+
+class StubSets:
+    """The part of a Chain the node's set following reads: a head height and scripted
+    sets known two heights ahead."""
+
+    def __init__(self, sets: dict[int, tuple[bytes, ...]]) -> None:
+        self.height = 0
+        self.sets = sets
+
+    def validators_known_through(self) -> int:
+        return self.height + 2
+
+    def validators_at(self, height: int) -> tuple[bytes, ...]:
+        return [keys for start, keys in sorted(self.sets.items()) if start <= height][-1]
+
+    def validator_changes(self, after_height: int) -> list[tuple[int, tuple[bytes, ...]]]:
+        return [(h, k) for h, k in sorted(self.sets.items())
+                if after_height < h <= self.validators_known_through()]
+
+
+class AllowList:
+    def __init__(self) -> None:
+        self.lists: list[set[bytes]] = []
+
+    def set_allowed_keys(self, keys: list[bytes]) -> None:
+        self.lists.append(set(keys))
+
+
+@pytest.mark.parametrize("policy", ["observer", "refuse"])
+def test_node_allow_list_follows_the_set_at_the_boundary(tmp_path: Path, policy: str) -> None:
+    init_home(tmp_path / "v", moniker="v0", chain_id="sets-2")
+    node = Node(load_home(tmp_path / "v"))
+    node.config = node.config.model_copy(update={"p2p": node.config.p2p.model_copy(
+        update={"removed_validators": policy})})
+    me, other = node.key.public_key, KEYS[4].public_key
+    chain = StubSets({1: (me,), 3: (other,)})
+    p2p = AllowList()
+    node.chain, node.p2p = chain, p2p  # type: ignore[assignment]
+    chain.height = 1
+    node._follow_validator_set()
+    assert p2p.lists == []  # height 2 is still under the genesis set
+    chain.height = 2
+    node._follow_validator_set()  # height 3's set is in force next: `me` is out
+    assert len(p2p.lists) == 1
+    assert other in p2p.lists[0]
+    assert (me in p2p.lists[0]) == (policy == "observer")
+    name, ok, detail = node._validator_set_check()
+    assert not ok and me.hex()[:16] in detail
