@@ -17,6 +17,19 @@ from node.chain import Chain
 RemovedPolicy = Literal["observer", "refuse"]
 
 
+# A change takes effect at least this many heights after the block that passed it: the
+# replica finalizes h only once it knows the set of h + 1, so with 1 it would wait for
+# itself (docs/CONSENSUS.md section 10).
+ACTIVATION_DELAY_MIN = 2
+
+
+def _known_through(chain: Chain) -> int:
+    through = chain.validators_known_through()
+    assert through >= chain.height + ACTIVATION_DELAY_MIN, \
+        f"validator sets known through {through} at head {chain.height}: delay below 2"
+    return through
+
+
 def replica_schedule(chain: Chain) -> ValidatorSchedule:
     """The schedule a replica starts with: the set of the last finalized height (its
     certificate is checked against it) and every change the state already determined."""
@@ -24,14 +37,13 @@ def replica_schedule(chain: Chain) -> ValidatorSchedule:
     first = max(1, head)
     entries = [(first, chain.validators_at(first))]
     entries += [(h, keys) for h, keys in chain.validator_changes(first) if h > first]
-    return ValidatorSchedule(entries, chain.validators_known_through())
+    return ValidatorSchedule(entries, _known_through(chain))
 
 
 def validators_report(chain: Chain) -> ValidatorsKnown:
     """What the driver tells the replica after a finalized block (repeats are fine)."""
     head = chain.height
-    return ValidatorsKnown(chain.validators_known_through(),
-                           tuple(chain.validator_changes(head)))
+    return ValidatorsKnown(_known_through(chain), tuple(chain.validator_changes(head)))
 
 
 def scheduled_keys(chain: Chain) -> set[bytes]:
