@@ -235,10 +235,12 @@ def _finalize_one(store: Store, genesis: Genesis,
                   txs: tuple[Transaction, ...]) -> BlockResult:
     head = store.head
     height = head.height + 1
-    result = execute_block(store.state, ChainContext.of(genesis, height), head.state_root,
-                           txs, drop_invalid=False, check_signatures=False)
+    context = ChainContext.at(store.state, genesis, height)
+    result = execute_block(store.state, context, head.state_root, txs, drop_invalid=False,
+                           check_signatures=False)
     header = BlockHeader(genesis.chain_id, height, head.block_hash, tx_root(txs),
-                         result.state_root, genesis.validator_keys[0], 0)
+                         result.state_root, genesis.validator_keys[0], 0,
+                         result.next_validators_hash)
     store.finalize_block(encode_block(header, txs), b"bench-certificate", result)
     return result
 
@@ -263,13 +265,13 @@ def _execute_and_finalize(store: Store, genesis: Genesis, workload: list[Transac
         height = head.height + 1
         t0 = time.perf_counter()
         c0 = time.thread_time()
-        result = execute_block(store.state, ChainContext.of(genesis, height),
+        result = execute_block(store.state, ChainContext.at(store.state, genesis, height),
                                head.state_root, txs, drop_invalid=False,
                                check_signatures=False)
         t1 = time.perf_counter()
         c1 = time.thread_time()
         header = BlockHeader(genesis.chain_id, height, head.block_hash, tx_root(txs),
-                             result.state_root, proposer, 0)
+                             result.state_root, proposer, 0, result.next_validators_hash)
         store.finalize_block(encode_block(header, txs), b"bench-certificate", result)
         t2 = time.perf_counter()
         c2 = time.thread_time()

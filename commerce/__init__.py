@@ -4,6 +4,7 @@ Pure: no asyncio, no disk, no clock. Importing the package registers every trans
 type and rule, so `decode_tx` and `apply_tx` know them all.
 """
 
+from commerce import governance as _governance  # noqa: F401  (validator_propose, _vote, ...)
 from commerce import listings as _listings  # noqa: F401  (listing_create, _update, _delist)
 from commerce import merchants as _merchants  # noqa: F401  (merchant_register, _vote)
 from commerce import orders as _orders  # noqa: F401  (purchase, order_*, dispute_vote)

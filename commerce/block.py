@@ -1,9 +1,12 @@
 """Blocks: a header that commits to the transactions and the state root, and its encoding.
 
 Header (canonical array): ``[chain_id, height, prev_hash, tx_root, state_root, proposer,
-timestamp_ms]``. The block hash is SHA-256 of the header's bytes; the transaction root is a
-Merkle root over the transaction ids, so the hash commits to the whole block. The
-timestamp is the proposer's clock, for display only: no rule reads it.
+timestamp_ms, next_validators_hash]``. The block hash is SHA-256 of the header's bytes; the
+transaction root is a Merkle root over the transaction ids, so the hash commits to the whole
+block. The timestamp is the proposer's clock, for display only: no rule reads it.
+`next_validators_hash` is `commerce.governance_state.validator_set_hash` of the set in force
+at height + 1 (after this block's execution; every validator checks it), so a chain of
+headers and certificates is verifiable from the genesis alone (docs/GOVERNANCE.md).
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ from commerce.limits import MAX_BLOCK_BYTES, MAX_BLOCK_TXS, MAX_CHAIN_ID_CHARS
 from commerce.tx import Transaction, decode_tx
 
 BlockHash = NewType("BlockHash", bytes)
-_HEADER_FIELDS = 7
+_HEADER_FIELDS = 8
 
 
 @dataclass(frozen=True, slots=True)
@@ -34,11 +37,12 @@ class BlockHeader:
     state_root: bytes
     proposer: bytes
     timestamp_ms: int
+    next_validators_hash: bytes
 
     def to_array(self) -> list[Any]:
         """The canonical array form."""
         return [self.chain_id, self.height, self.prev_hash, self.tx_root, self.state_root,
-                self.proposer, self.timestamp_ms]
+                self.proposer, self.timestamp_ms, self.next_validators_hash]
 
     @property
     def hash(self) -> BlockHash:
@@ -49,18 +53,21 @@ class BlockHeader:
     def from_array(cls, value: Any) -> BlockHeader:
         """Validate a decoded header array; raises ValidationError(bad_block)."""
         if not isinstance(value, list) or len(value) != _HEADER_FIELDS:
-            raise ValidationError(ErrorCode.BAD_BLOCK, "a header is an array of 7 fields")
-        chain_id, height, prev_hash, tx_root, state_root, proposer, timestamp_ms = value
+            raise ValidationError(ErrorCode.BAD_BLOCK, "a header is an array of 8 fields")
+        chain_id, height, prev_hash, tx_root, state_root, proposer, timestamp_ms, \
+            next_validators_hash = value
         if not isinstance(chain_id, str) or not 1 <= len(chain_id) <= MAX_CHAIN_ID_CHARS:
             raise ValidationError(ErrorCode.BAD_BLOCK, "header.chain_id is invalid")
         for name, number in (("height", height), ("timestamp_ms", timestamp_ms)):
             if not isinstance(number, int) or isinstance(number, bool) or number < 0:
                 raise ValidationError(ErrorCode.BAD_BLOCK, f"header.{name} is invalid")
         for name, digest in (("prev_hash", prev_hash), ("tx_root", tx_root),
-                             ("state_root", state_root), ("proposer", proposer)):
+                             ("state_root", state_root), ("proposer", proposer),
+                             ("next_validators_hash", next_validators_hash)):
             if not isinstance(digest, bytes) or len(digest) != DIGEST_BYTES:
                 raise ValidationError(ErrorCode.BAD_BLOCK, f"header.{name} must be 32 bytes")
-        return cls(chain_id, height, prev_hash, tx_root, state_root, proposer, timestamp_ms)
+        return cls(chain_id, height, prev_hash, tx_root, state_root, proposer, timestamp_ms,
+                   next_validators_hash)
 
 
 @dataclass(frozen=True, slots=True)

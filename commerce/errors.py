@@ -77,6 +77,30 @@ class ErrorCode(CodeTable):
     BELOW_RESERVE = (
         "below_reserve", -32045, "the payment would leave or create an account below the reserve"
     )
+    # Governance (issue 21, docs/GOVERNANCE.md): -32100..-32119.
+    PROPOSAL_LIMIT = (
+        "proposal_limit", -32100, "the proposer or the chain has the most open proposals allowed"
+    )
+    PROPOSAL_CLOSED = ("proposal_closed", -32101, "the proposal is no longer open for votes")
+    NOT_PROPOSER = ("not_proposer", -32102, "only the proposal's proposer may withdraw it")
+    VALIDATOR_EXISTS = (
+        "validator_exists", -32103, "the key or name is in the validator set (now or scheduled)"
+    )
+    NOT_IN_SET = ("not_in_set", -32104, "the key is not in the validator set (now or scheduled)")
+    SET_TOO_SMALL = ("set_too_small", -32105, "the change would take the set below its minimum")
+    SET_TOO_LARGE = (
+        "set_too_large", -32106, "the change would take the set or its messages over a limit"
+    )
+    BAD_ROTATION = (
+        "bad_rotation", -32107, "the new key's signature over the key rotation does not verify"
+    )
+    UNKNOWN_PARAM = ("unknown_param", -32108, "no chain parameter of that name is governed")
+    PARAM_OUT_OF_BOUNDS = (
+        "param_out_of_bounds", -32109, "the value is outside the parameter's governance bounds"
+    )
+    DUPLICATE_PROPOSAL = (
+        "duplicate_proposal", -32110, "an open proposal already makes this change"
+    )
 
 
 check_table(ErrorCode, (-32049, -32001), (-32199, -32100))

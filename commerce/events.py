@@ -30,4 +30,10 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "poll_create": ("poll",),
     "poll_vote": ("poll", "option"),
     "reward_claim": ("amount",),
+    "validator_propose": ("proposal", "kind"),
+    "validator_vote": ("proposal", "vote", "yes", "no"),
+    "validator_withdraw": ("proposal",),
+    # A proposal closed: status passed / rejected / expired / failed, and the height the
+    # change takes effect at (0 unless passed), or the refusal's reason when failed.
+    "proposal_closed": ("proposal", "status", "activation_height", "reason"),
 }

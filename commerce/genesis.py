@@ -40,6 +40,7 @@ from commerce.errors import ErrorCode, ValidationError
 from commerce.ledger import Account, Supply, put_account, put_supply
 from commerce.limits import (
     MAX_ACCOUNT_RESERVE_MINOR,
+    MAX_ACTIVATION_BLOCKS,
     MAX_AMOUNT_MINOR,
     MAX_BLOCK_BYTES,
     MAX_BLOCK_TXS,
@@ -47,10 +48,12 @@ from commerce.limits import (
     MAX_EPOCH_BLOCKS,
     MAX_GENESIS_ACCOUNTS,
     MAX_POLL_BLOCKS,
+    MAX_PROPOSAL_BLOCKS,
     MAX_REFERRAL_BPS,
     MAX_REWARD_PRICE_BPS,
     MAX_TIMEOUT_BLOCKS,
     MAX_VALIDATORS,
+    MIN_ACTIVATION_BLOCKS,
     MIN_BLOCK_BYTES,
 )
 from commerce.state import MemoryState, Overlay, next_state_root
@@ -405,6 +408,12 @@ class ChainParams(_Strict):
     account_reserve_minor: Annotated[int, Field(ge=1, le=MAX_ACCOUNT_RESERVE_MINOR)] = 1_000_000
     reward_price_bps: Annotated[int, Field(ge=0, le=MAX_REWARD_PRICE_BPS)] = 1_000
     reward_account_epoch_cap_minor: Annotated[int, Field(ge=0, le=MAX_AMOUNT_MINOR)] = 10_000_000
+    # Governance (docs/GOVERNANCE.md): a passed change applies this many blocks after the
+    # block that passed it (at least 2, so the set of h + 1 is known once h is final), and a
+    # proposal not passed this many blocks after it was made expires.
+    governance_activation_blocks: Annotated[
+        int, Field(ge=MIN_ACTIVATION_BLOCKS, le=MAX_ACTIVATION_BLOCKS)] = 2
+    governance_expiry_blocks: Annotated[int, Field(ge=1, le=MAX_PROPOSAL_BLOCKS)] = 14_400
 
     def to_array(self) -> list[Any]:
         """The parameters in declaration order."""

@@ -23,8 +23,8 @@ MAX_NONCE = 2**63 - 1
 MAX_BLOCK_TXS = 10_000
 MAX_GENESIS_ACCOUNTS = 1_000_000
 
-# A block's bytes beyond its transactions' own: the outer arrays and the header (7 fields:
-# a chain id of at most MAX_CHAIN_ID_CHARS, four 32-byte digests, two integers), and a
+# A block's bytes beyond its transactions' own: the outer arrays and the header (8 fields:
+# a chain id of at most MAX_CHAIN_ID_CHARS, five 32-byte digests, two integers), and a
 # msgpack bin header of at most 5 bytes around each transaction.
 BLOCK_FRAME_BYTES = 512
 BLOCK_TX_FRAME_BYTES = 5
@@ -33,7 +33,7 @@ MIN_BLOCK_BYTES = MAX_TX_BYTES + BLOCK_TX_FRAME_BYTES + BLOCK_FRAME_BYTES
 
 assert MAX_TX_BYTES < MAX_BLOCK_BYTES
 assert MIN_BLOCK_BYTES <= MAX_BLOCK_BYTES
-assert 3 + (2 + MAX_CHAIN_ID_CHARS * 4) + 4 * 34 + 2 * 9 + 5 <= BLOCK_FRAME_BYTES
+assert 3 + (2 + MAX_CHAIN_ID_CHARS * 4) + 5 * 34 + 2 * 9 + 5 <= BLOCK_FRAME_BYTES
 assert MAX_BLOCK_BYTES + BLOCK_ENVELOPE_BYTES <= MAX_DECODE_BYTES
 assert MAX_AMOUNT_MINOR < 2**63
 # A genesis chain id is ASCII (commerce.genesis), so its characters are its bytes.
@@ -93,3 +93,30 @@ assert (MAX_TITLE_CHARS + MAX_DESCRIPTION_CHARS + MAX_CATEGORY_CHARS) * 4 \
 assert MAX_SEALED_BYTES + MAX_COMMENT_CHARS * 4 + 512 <= MAX_TX_BYTES
 assert MAX_QUESTION_CHARS * 4 + MAX_POLL_OPTIONS * MAX_OPTION_CHARS * 4 + 512 <= MAX_TX_BYTES
 assert MAX_PAGE_ITEMS <= MAX_QUERY_SCAN
+
+# Governance (docs/GOVERNANCE.md): proposals, the validator set and parameter changes.
+MAX_OPEN_PROPOSALS = 32  # open proposals on the chain at once
+MAX_OPEN_PROPOSALS_PER_PROPOSER = 4  # ... and by one validator
+# A remove never takes the set below this (or below its size when it is smaller): 4 is the
+# smallest set that survives one faulty validator (n = 3f + 1 with f = 1).
+MIN_GOVERNED_VALIDATORS = 4
+MAX_P2P_ADDRESS_CHARS = 255  # host:port of a proposed validator, for operators
+MAX_PARAM_NAME_CHARS = 64
+MIN_ACTIVATION_BLOCKS = 2  # the set of h + 1 is known once h is final
+MAX_ACTIVATION_BLOCKS = 100_000
+MAX_PROPOSAL_BLOCKS = 10_000_000
+# The largest consensus message (a NEW-VIEW carrying n VIEW-CHANGEs and a block) must fit one
+# P2P payload (node/frames.py checks the genesis; governance checks every change). Commerce
+# cannot import p2p or node, so the bound is mirrored here: NEW-VIEW overhead is at most
+# NEW_VIEW_PER_VALIDATOR2_BYTES * n * n + NEW_VIEW_BASE_BYTES besides the block, and the payload
+# limit equals p2p.limits.MAX_PAYLOAD_BYTES (tests/commerce/test_governance_bounds.py checks
+# both against the real encoders for every n up to MAX_VALIDATORS).
+NEW_VIEW_PER_VALIDATOR2_BYTES = 142
+NEW_VIEW_BASE_BYTES = 2_048
+CONSENSUS_PAYLOAD_BYTES = 4_194_024
+
+assert MIN_ACTIVATION_BLOCKS >= 2
+assert MAX_OPEN_PROPOSALS_PER_PROPOSER <= MAX_OPEN_PROPOSALS
+assert MIN_GOVERNED_VALIDATORS <= MAX_VALIDATORS
+assert NEW_VIEW_PER_VALIDATOR2_BYTES * MAX_VALIDATORS ** 2 + NEW_VIEW_BASE_BYTES \
+    + MIN_BLOCK_BYTES <= CONSENSUS_PAYLOAD_BYTES

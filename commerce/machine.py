@@ -18,6 +18,12 @@ from commerce.encoding import pack_plain
 from commerce.errors import ErrorCode, Rejection, ValidationError
 from commerce.events import EVENT_FIELDS
 from commerce.genesis import ChainParams, Genesis
+from commerce.governance_state import (
+    params_in_force,
+    recorded_set_at,
+    validator_set_hash,
+    validators_in_force,
+)
 from commerce.ledger import bump_nonce, require_can_act
 from commerce.state import Overlay, StateReader, next_state_root
 from commerce.tx import BODY_TYPES, Transaction, TxBody
@@ -63,7 +69,8 @@ _new_tuple = tuple.__new__
 
 @dataclass(frozen=True, slots=True)
 class ChainContext:
-    """What execution knows besides state: the chain's fixed facts and the block height."""
+    """What execution knows besides state: the chain's facts at the block height (its
+    parameters and validator set in force, from state: see `at`) and the height."""
 
     chain_id: str
     height: int
@@ -73,8 +80,17 @@ class ChainContext:
 
     @classmethod
     def of(cls, genesis: Genesis, height: int) -> ChainContext:
-        """The context of block `height` on the chain of `genesis`."""
+        """The context of block `height` with the genesis parameters and set: right only on
+        a chain where no governance change took effect by `height` (use `at`)."""
         return cls(genesis.chain_id, height, genesis.params, genesis.validator_keys, genesis)
+
+    @classmethod
+    def at(cls, reader: StateReader, genesis: Genesis, height: int) -> ChainContext:
+        """The context of block `height` over `reader` (the state after block height - 1 or
+        later): the parameters and the validator set in force at `height`."""
+        assert height >= 1, "blocks start at height 1"
+        return cls(genesis.chain_id, height, params_in_force(reader, genesis, height),
+                   validators_in_force(reader, genesis, height), genesis)
 
 
 _Body = TypeVar("_Body", bound=TxBody)
@@ -164,7 +180,9 @@ class BlockResult:
     """The outcome of executing a block's transactions on a state.
 
     `txs` and `receipts` are the transactions that succeeded, in order; `rejected` lists the
-    ones dropped (only with `drop_invalid`); `writes` is the block's whole write set.
+    ones dropped (only with `drop_invalid`); `writes` is the block's whole write set;
+    `next_validators_hash` is the hash of the set in force at the next height (the header
+    commits to it).
     """
 
     txs: list[Transaction]
@@ -174,6 +192,7 @@ class BlockResult:
     state_root: bytes
     rejected: list[tuple[Transaction, Rejection]] = field(default_factory=list)
     block_bytes: int = 0
+    next_validators_hash: bytes = b""
 
 
 def execute_block(reader: StateReader, ctx: ChainContext, prev_root: bytes,
@@ -250,4 +269,16 @@ def _execute(reader: StateReader, ctx: ChainContext, prev_root: bytes,
         end_events.extend(hook(ctx, overlay))
     root = next_state_root(prev_root, ctx.height, overlay.writes)
     assert len(kept) == len(receipts)
-    return BlockResult(kept, receipts, end_events, overlay.writes, root, rejected, size)
+    return BlockResult(kept, receipts, end_events, overlay.writes, root, rejected, size,
+                       next_set_hash(overlay, ctx))
+
+
+def next_set_hash(view: StateReader | Overlay, ctx: ChainContext) -> bytes:
+    """The hash of the validator set in force at `ctx.height + 1`, over the state after
+    block `ctx.height` (`view`). With no recorded set by then, the set is the one in force
+    at `ctx.height` (the genesis set, which `ctx.validators` holds when built by `at`)."""
+    if ctx.genesis is not None:
+        return validator_set_hash(validators_in_force(view, ctx.genesis, ctx.height + 1))
+    record = recorded_set_at(view, ctx.height + 1)
+    keys = ctx.validators if record is None else tuple(v[1] for v in record.validators)
+    return validator_set_hash(keys)

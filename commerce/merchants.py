@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from commerce.address import address_of
+from commerce.address import ADDRESS_BYTES, address_of
 from commerce.errors import ErrorCode, ValidationError
 from commerce.limits import MAX_NAME_CHARS, MAX_PROFILE_CHARS
 from commerce.machine import ChainContext, Event, register_handler
@@ -46,6 +46,21 @@ def supermajority(ctx: ChainContext, votes: int) -> bool:
     """True when `votes` is more than two thirds of all validators."""
     assert 0 <= votes <= len(ctx.validators), "at most one vote per validator"
     return votes * 3 > 2 * len(ctx.validators)
+
+
+def counted_votes(ctx: ChainContext, view: Overlay, prefix: bytes,
+                  value: bytes | None = None) -> int:
+    """The votes stored under `prefix` (keys ending in the voter's address) cast by
+    validators of the set in force (and equal to `value` when given). The set changes by
+    governance (docs/GOVERNANCE.md): a removed validator's vote stops counting, so a tally
+    is recounted against the current set rather than kept as a running sum."""
+    members = validator_addresses(ctx.validators)
+    count = 0
+    for key, stored in view.iterate(prefix):
+        if key[-ADDRESS_BYTES:] in members and (value is None or stored == value):
+            count += 1
+    assert count <= len(ctx.validators), "one vote per validator"
+    return count
 
 
 def get_merchant(view: StateReader | Overlay, merchant: bytes) -> MerchantRecord | None:
@@ -130,7 +145,7 @@ def apply_merchant_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
     if view.get(vote_key) is not None:
         raise ValidationError(ErrorCode.ALREADY_VOTED, "this validator voted in this round")
     view.put(vote_key, b"")
-    record.votes += 1
+    record.votes = counted_votes(ctx, view, merchant_vote_key(body.merchant, record.round, b""))
     events = [Event("merchant_vote", (sender, body.merchant), (body.action, record.votes))]
     if supermajority(ctx, record.votes):
         record.status = after

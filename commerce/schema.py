@@ -58,12 +58,20 @@ P_POLL_VOTE = b"cP"  # + poll (8) + voter (20)       -> option (8 BE)
 P_REWARD = b"cw"  # + account (20)                   -> RewardRecord
 P_EPOCH = b"ce"  # + epoch (8)                       -> granted in the epoch (8 BE)
 P_REWARDED = b"cx"  # + action kind (1) + action id (8) -> RewardedRecord
+# Governance (commerce/governance_state.py, docs/GOVERNANCE.md).
+P_GOV_SETS = b"cg"  # + seq (8)                      -> ValidatorSetRecord (set history)
+P_GOV_PARAMS = b"cG"  # + seq (8)                    -> ParamsRecord (parameter history)
+P_PROPOSAL = b"cj"  # + proposal (8)                 -> ProposalRecord
+P_PROPOSAL_VOTE = b"cJ"  # + proposal (8) + validator (20) -> vote (1 byte: 1 yes, 0 no)
+P_GOV_SUMMARY = b"cq"  # (the whole key)            -> GovernanceSummary
+P_PROPOSAL_OPEN = b"cQ"  # + expiry height (8) + proposal (8) -> proposer (20)
 
 ALL_PREFIXES = (
     P_COUNTER, P_MERCHANT, P_MERCHANT_VOTE, P_LISTING, P_VERSION, P_BY_MERCHANT,
     P_BY_CATEGORY, P_SHARE, P_SHARE_OF, P_COMMENT, P_COMMENTS_OF, P_ORDER, P_ORDERS_OF_BUYER,
     P_ORDERS_OF_MERCHANT, P_DISPUTE_VOTE, P_TIMER, P_TIMER_COUNT, P_BUYER_OF, P_REVIEW,
     P_REVIEWS_OF, P_POLL, P_POLL_VOTE, P_REWARD, P_EPOCH, P_REWARDED,
+    P_GOV_SETS, P_GOV_PARAMS, P_PROPOSAL, P_PROPOSAL_VOTE, P_GOV_SUMMARY, P_PROPOSAL_OPEN,
 )
 assert len(set(ALL_PREFIXES)) == len(ALL_PREFIXES), "prefixes are distinct"
 assert all(len(p) == 2 and p[:1] == b"c" for p in ALL_PREFIXES), "commerce prefixes are c?"
@@ -74,6 +82,7 @@ COUNTER_ORDER = b"o"
 COUNTER_SHARE = b"s"
 COUNTER_COMMENT = b"c"
 COUNTER_POLL = b"p"
+COUNTER_PROPOSAL = b"g"
 
 # Reward action kinds (the first byte of a P_REWARDED key).
 ACTION_PURCHASE = b"p"  # id: the completed order

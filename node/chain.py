@@ -27,7 +27,7 @@ from commerce.block import (
 )
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import Genesis
-from commerce.limits import BLOCK_FRAME_BYTES
+from commerce.limits import BLOCK_FRAME_BYTES, MAX_BLOCK_TXS
 from commerce.machine import BlockResult, ChainContext, execute_block
 from commerce.tx import Transaction
 from consensus.schedule import KNOWN_FOREVER
@@ -126,8 +126,8 @@ class Chain:
         self.genesis = genesis
         self.mempool = mempool
         self.proposer_key = proposer_key
-        self.max_block_txs = min(max_block_txs or genesis.params.max_block_txs,
-                                 genesis.params.max_block_txs)
+        # The operator's cap (config); a proposal also keeps to the parameter in force.
+        self.max_block_txs = max_block_txs or MAX_BLOCK_TXS
         self._executed: OrderedDict[bytes, Executed] = OrderedDict()
         self._verify_pool = verify_pool
         # The replica's digest function, when it is shared: blocks built here are noted in
@@ -167,11 +167,12 @@ class Chain:
         return []
 
     def context(self, height: int) -> ChainContext:
-        """The execution context of block `height` (the last one is kept: the mempool asks
-        for the next block's on every simulated admission)."""
+        """The execution context of block `height` (at most the head + 1): the parameters and
+        validator set in force there, read from state (the last one is kept: the mempool
+        asks for the next block's on every simulated admission)."""
         context = self._context
         if context is None or context.height != height:
-            context = self._context = ChainContext.of(self.genesis, height)
+            context = self._context = ChainContext.at(self.store.state, self.genesis, height)
         return context
 
     def _remember(self, executed: Executed) -> None:
@@ -188,17 +189,18 @@ class Chain:
         """
         head = self.store.head
         assert height == head.height + 1, "proposals extend the head"
-        params = self.genesis.params
-        candidates = self.mempool.reap(self.max_block_txs,
-                                       params.max_block_bytes - BLOCK_FRAME_BYTES)
+        params = self.context(height).params
+        max_txs = min(self.max_block_txs, params.max_block_txs)
+        candidates = self.mempool.reap(max_txs, params.max_block_bytes - BLOCK_FRAME_BYTES)
         result = execute_block(self.store.state, self.context(height), head.state_root,
                                candidates, drop_invalid=True, check_signatures=False,
-                               max_txs=self.max_block_txs)
+                               max_txs=max_txs)
         for tx, rejection in result.rejected:
             self.mempool.evict(tx.tx_id, rejection.code.reason)
         txs = tuple(result.txs)
         header = BlockHeader(self.genesis.chain_id, height, head.block_hash, tx_root(txs),
-                             result.state_root, self.proposer_key, max(0, timestamp_ms))
+                             result.state_root, self.proposer_key, max(0, timestamp_ms),
+                             result.next_validators_hash)
         block = encode_block(header, txs)
         assert len(block.raw) <= params.max_block_bytes, "a proposal fits the block limit"
         self._remember(Executed(block, result))
@@ -218,8 +220,9 @@ class Chain:
         validator when None: a re-proposal), every signature not verified before, and
         re-executes to compare the state root.
         """
-        block = decode_block(block_raw, max_txs=self.genesis.params.max_block_txs,
-                             max_bytes=self.genesis.params.max_block_bytes,
+        params = self.context(height).params
+        block = decode_block(block_raw, max_txs=params.max_block_txs,
+                             max_bytes=params.max_block_bytes,
                              known=self.mempool.get_by_bytes,
                              root_checked=self._root_checked(block_raw))
         if expected_proposer is None and \
@@ -259,6 +262,9 @@ class Chain:
                                block.txs, drop_invalid=False, check_signatures=False)
         if result.state_root != header.state_root:
             raise ValidationError(ErrorCode.BAD_BLOCK, "state root does not match execution")
+        if result.next_validators_hash != header.next_validators_hash:
+            raise ValidationError(ErrorCode.BAD_BLOCK,
+                                  "next_validators_hash is not the next height's set")
         executed = Executed(block, result)
         self._remember(executed)
         return executed

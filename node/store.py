@@ -527,7 +527,7 @@ def _replay(db: plyvel.DB, state: StateStore, genesis: Genesis, progress: Progre
         assert raw is not None, f"block {height} is under the head"
         block = decode_block(raw)
         try:
-            result = execute_block(state, ChainContext.of(genesis, height), state_root,
+            result = execute_block(state, ChainContext.at(state, genesis, height), state_root,
                                    block.txs, drop_invalid=False, check_signatures=False)
             wrong = "" if result.state_root == block.header.state_root else "another root"
         except Exception as exc:  # noqa: BLE001 - a refused tx or a stored value not decoding

@@ -94,6 +94,7 @@ def render_header(header: BlockHeader) -> dict[str, Any]:
         "state_root": header.state_root.hex(),
         "proposer": header.proposer.hex(),
         "timestamp_ms": header.timestamp_ms,
+        "next_validators_hash": header.next_validators_hash.hex(),
     }
 
 

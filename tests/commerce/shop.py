@@ -85,7 +85,9 @@ class Shop:
         return self.genesis.params
 
     def ctx(self, height: int | None = None) -> ChainContext:
-        return ChainContext.of(self.genesis, self.height + 1 if height is None else height)
+        # The parameters and set in force, from state (governance may have changed them).
+        return ChainContext.at(self.state, self.genesis,
+                               self.height + 1 if height is None else height)
 
     def sign(self, key: Keypair, body: TxBody, nonce: int | None = None) -> Transaction:
         if nonce is None:

@@ -71,7 +71,7 @@ def _block_limit() -> None:
 
 
 def _bad_block() -> None:
-    header = BlockHeader("c", 1, bytes(32), tx_root([TX]), bytes(32), bytes(32), 0)
+    header = BlockHeader("c", 1, bytes(32), tx_root([TX]), bytes(32), bytes(32), 0, bytes(32))
     decode_block(encode([header.to_array(), []]))
 
 

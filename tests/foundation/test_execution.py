@@ -272,7 +272,8 @@ def test_decode_block_wrong_tx_root_is_bad_block() -> None:
 
 def test_decode_block_duplicate_tx_is_bad_block() -> None:
     tx = transfer(KEYS[0], KEYS[1], 7, 0)
-    header = BlockHeader(CHAIN_ID, 1, bytes(32), tx_root([tx, tx]), bytes(32), bytes(32), 0)
+    header = BlockHeader(CHAIN_ID, 1, bytes(32), tx_root([tx, tx]), bytes(32), bytes(32), 0,
+                         bytes(32))
     with pytest.raises(ValidationError) as info:
         decode_block(_raw_block(header.to_array(), [tx, tx]))
     assert info.value.code is ErrorCode.BAD_BLOCK
@@ -282,7 +283,7 @@ def test_decode_block_duplicate_tx_is_bad_block() -> None:
     (0, ""), (1, -1), (1, True), (2, b"\x00" * 31), (3, "root"), (5, None), (6, -5),
 ])
 def test_decode_block_bad_header_field_is_bad_block(index: int, value: object) -> None:
-    header = BlockHeader(CHAIN_ID, 1, bytes(32), tx_root([]), bytes(32), bytes(32), 0)
+    header = BlockHeader(CHAIN_ID, 1, bytes(32), tx_root([]), bytes(32), bytes(32), 0, bytes(32))
     fields = header.to_array()
     fields[index] = value
     with pytest.raises(ValidationError) as info:
@@ -292,7 +293,7 @@ def test_decode_block_bad_header_field_is_bad_block(index: int, value: object) -
 
 def test_decode_block_over_limits_is_block_limit() -> None:
     txs = [transfer(KEYS[0], KEYS[1], 7, n) for n in range(3)]
-    header = BlockHeader(CHAIN_ID, 1, bytes(32), tx_root(txs), bytes(32), bytes(32), 0)
+    header = BlockHeader(CHAIN_ID, 1, bytes(32), tx_root(txs), bytes(32), bytes(32), 0, bytes(32))
     block = encode_block(header, tuple(txs))
     assert decode_block(block.raw, max_txs=3) == block
     for kwargs in ({"max_txs": 2}, {"max_bytes": len(block.raw) - 1}):
@@ -302,7 +303,7 @@ def test_decode_block_over_limits_is_block_limit() -> None:
 
 
 def test_block_header_hash_covers_every_field() -> None:
-    header = BlockHeader(CHAIN_ID, 1, bytes(32), bytes(32), bytes(32), bytes(32), 0)
+    header = BlockHeader(CHAIN_ID, 1, bytes(32), bytes(32), bytes(32), bytes(32), 0, bytes(32))
     fields = header.to_array()
     hashes = {header.hash}
     for index, value in enumerate(["x", 2, b"\x01" * 32, b"\x01" * 32, b"\x01" * 32,

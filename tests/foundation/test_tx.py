@@ -223,6 +223,8 @@ _VALID_BODIES: dict[str, list[Any]] = {
     "poll_vote": [1, 0], "purchase": [1, 1, 1, 0, b""], "review": [1, 5, "ok"],
     "review_reply": [1, "thanks"], "reward_claim": [], "share": [1],
     "transfer": [b"\x01" * 20, 1, ""],
+    "validator_propose": ["add", b"\x02" * 32, "v9", "h:1", b"", "", 0, b""],
+    "validator_vote": [1, "yes"], "validator_withdraw": [1],
 }
 
 

@@ -98,7 +98,8 @@ def make_block(view: StateReader, genesis: Genesis, head: Head,
     result = execute_block(view, ChainContext.of(genesis, height), head.state_root, txs,
                            drop_invalid=False)
     header = BlockHeader(genesis.chain_id, height, head.block_hash, tx_root(txs),
-                         result.state_root, genesis.validator_keys[0], 1_000 * height)
+                         result.state_root, genesis.validator_keys[0], 1_000 * height,
+                         result.next_validators_hash)
     return encode_block(header, tuple(txs)), result
 
 

@@ -60,7 +60,7 @@ def blocks() -> list[bytes]:
     out = []
     for height, body in ((1, ()), (2, txs)):
         header = BlockHeader(CHAIN_ID, height, bytes(32), tx_root(body), bytes([7]) * 32,
-                             ACCOUNTS[0].public_key, 1_700_000_000_000)
+                             ACCOUNTS[0].public_key, 1_700_000_000_000, bytes([9]) * 32)
         out.append(encode_block(header, body).raw)
     return out
 

@@ -67,7 +67,7 @@ def _finalize(store: Store, genesis: Genesis, txs: tuple[Transaction, ...]) -> t
                            txs, drop_invalid=False, check_signatures=False)
     header = BlockHeader(genesis.chain_id, height, head.block_hash, tx_root(txs),
                          result.state_root, genesis.validator_keys[0],
-                         1_700_000_000_000 + height)
+                         1_700_000_000_000 + height, result.next_validators_hash)
     block = encode_block(header, txs)
     certificate = encode_certificate(_certificate(PHASE_COMMIT, height, block.hash))
     store.finalize_block(block, certificate, result)

@@ -62,7 +62,8 @@ def test_chain_block_with_wrong_state_root_is_refused(
         sign_tx(keys[1], CHAIN_ID, 0, Transfer(to=address_of(keys[2].public_key), amount=5)))
     block = decode_block(primary.propose(1, 0))
     h = block.header
-    bad = BlockHeader(h.chain_id, h.height, h.prev_hash, h.tx_root, bytes(32), h.proposer, 0)
+    bad = BlockHeader(h.chain_id, h.height, h.prev_hash, h.tx_root, bytes(32), h.proposer, 0,
+                      h.next_validators_hash)
     raw = encode_block(bad, block.txs).raw
     fresh = _chain(store, genesis, keys[1])
     with pytest.raises(ValidationError, match="state root"):
@@ -104,7 +105,7 @@ def test_chain_validate_refuses_a_bad_signature_finalize_of_a_certified_block_tr
     assert not forged.verify_signature() and forged.tx_id != tx.tx_id
     h = block.header
     header = BlockHeader(h.chain_id, h.height, h.prev_hash, tx_root((forged,)), h.state_root,
-                         h.proposer, h.timestamp_ms)
+                         h.proposer, h.timestamp_ms, h.next_validators_hash)
     raw = encode_block(header, (forged,)).raw
     for name, check in (("validate", True), ("finalize", False)):
         other = Store.open(tmp_path / name, genesis)

@@ -65,7 +65,8 @@ def _build_chain(store: Store, genesis: Genesis, sender: Keypair, to: Keypair) -
         result = execute_block(store.state, ChainContext.of(genesis, height), head.state_root,
                                txs, drop_invalid=False)
         header = BlockHeader(CHAIN_ID, height, head.block_hash, tx_root(txs), result.state_root,
-                             genesis.validator_keys[0], 1_000 * height)
+                             genesis.validator_keys[0], 1_000 * height,
+                             result.next_validators_hash)
         block = encode_block(header, tuple(txs))
         assert genesis.params.max_block_bytes - 8 * 1024 < len(block.raw)
         assert len(block.raw) <= genesis.params.max_block_bytes
