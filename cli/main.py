@@ -5,6 +5,8 @@ from __future__ import annotations
 import typer
 
 from cli import bench, devnet, keys, order, query, tx
+from cli import query_governance as _query_governance  # noqa: F401  (registers its queries)
+from cli import tx_governance as _tx_governance  # noqa: F401  (registers its commands)
 from cli.common import OneLineErrorsGroup
 from cli.init import init
 from cli.start import start

@@ -196,9 +196,11 @@ def certificate(node: NodeContext,
 
 
 @query_command("validators")
-def validators(node: NodeContext) -> None:
+def validators(node: NodeContext, *, height: Annotated[int | None, typer.Option(
+        min=1, help="The set in force at this height (up to the head + 2) "
+                    "[default: the next block's].")] = None) -> None:
     """The validator set in primary rotation order."""
-    _table(node, node.call("chain_getValidators"), [
+    _table(node, node.call("chain_getValidators", height=height), [
         ("index", "#"), ("name", "NAME"), ("address", "ADDRESS"), ("public_key", "PUBLIC KEY")])
 
 

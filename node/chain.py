@@ -27,6 +27,7 @@ from commerce.block import (
 )
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import Genesis
+from commerce.governance_state import validators_in_force
 from commerce.limits import BLOCK_FRAME_BYTES, MAX_BLOCK_TXS
 from commerce.machine import BlockResult, ChainContext, execute_block
 from commerce.tx import Transaction
@@ -174,6 +175,12 @@ class Chain:
         if context is None or context.height != height:
             context = self._context = ChainContext.at(self.store.state, self.genesis, height)
         return context
+
+    def validators_at(self, height: int) -> tuple[bytes, ...]:
+        """The consensus keys of the set in force at `height` (>= 1), in canonical order,
+        from the recorded history in state: final for every height up to the head + 2
+        (docs/GOVERNANCE.md)."""
+        return validators_in_force(self.store.state, self.genesis, height)
 
     def _remember(self, executed: Executed) -> None:
         self._executed[executed.block.hash] = executed

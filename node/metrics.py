@@ -317,6 +317,14 @@ class NodeMetrics:
             "WebSocket clients disconnected by the server, by reason",
             ("reason",),
         )
+        # Governance (docs/GOVERNANCE.md).
+        self.validators = r.gauge(
+            "agora_governance_validators", "Validators in the set in force at the next height")
+        self.proposals_open = r.gauge(
+            "agora_governance_proposals_open", "Governance proposals open for votes")
+        self.reconfiguration_height = r.gauge(
+            "agora_governance_last_activation_height",
+            "Height at which the latest passed set or parameter change takes effect (0: none)")
 
     def render(self) -> str:
         return self.registry.render()

@@ -19,6 +19,7 @@ from aiohttp import web
 
 from commerce.block import Block
 from commerce.errors import AgoraError
+from commerce.governance_state import get_summary, validators_in_force
 from commerce.machine import BlockResult, ChainContext
 from commerce.tx import Transaction
 from consensus.events import Note, Started, WorkPending
@@ -341,6 +342,11 @@ class Node:
         if self.store is None or self.mempool is None:
             return
         self.metrics.height.set(self.store.head.height)
+        governance = get_summary(self.store.state)
+        self.metrics.validators.set(len(validators_in_force(
+            self.store.state, self.genesis, self.store.head.height + 1)))
+        self.metrics.proposals_open.set(governance.open_count)
+        self.metrics.reconfiguration_height.set(governance.last_activation_height)
         self.metrics.mempool_txs.set(len(self.mempool))
         self.metrics.mempool_bytes.set(self.mempool.size_bytes)
         if self.replica is not None:

@@ -11,7 +11,7 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from commerce.address import address_of, to_text
+from commerce.address import to_text
 from commerce.errors import ErrorCode, ValidationError
 from commerce.machine import apply_tx
 from commerce.state import Overlay
@@ -20,7 +20,6 @@ from node.chain import Chain
 from node.errors import NodeError, NodeErrorCode
 from node.limits import MAX_DECODED_BLOCKS as DECODED_BLOCKS_MAX
 from node.rpc.errors import RpcError
-from node.rpc.jsonrpc import NoParams
 from node.rpc.params import (
     BlockHashParams,
     BlockParams,
@@ -125,14 +124,6 @@ class ChainMethods:
             "tx": render_tx(tx),
             "events": [render_event_array(e) for e in location.receipt],
         }
-
-    async def get_validators(self, params: NoParams) -> list[dict[str, Any]]:
-        """The validator set in primary rotation order."""
-        return [
-            {"index": i, "name": v.name, "public_key": v.public_key,
-             "address": to_text(address_of(v.key_bytes))}
-            for i, v in enumerate(self.chain.genesis.validators)
-        ]
 
     async def submit(self, params: SubmitParams) -> dict[str, Any]:
         """Admit a transaction into the mempool (and gossip it); optionally wait for it."""

@@ -11,6 +11,7 @@ from typing import Any
 
 from commerce.errors import AgoraError
 from node.rpc.chain_methods import ChainMethods
+from node.rpc.governance_methods import register_governance_methods
 from node.rpc.jsonrpc import JsonText, NoParams, Registry, encode_json
 from node.rpc.node_api import NodeAPI
 from node.rpc.params import (
@@ -87,7 +88,6 @@ def build_registry(node: NodeAPI) -> Registry:
         summary="The commit certificate of a block")
     add("chain_getTransaction", api.get_transaction, params=TxIdParams,
         summary="A transaction with its block and receipt, or pending")
-    add("chain_getValidators", api.get_validators, summary="The validator set")
     add("tx_submit", api.submit, params=SubmitParams,
         summary="Submit a signed transaction; optionally wait for finality",
         timeout_s=SUBMIT_CALL_TIMEOUT_S)
@@ -96,6 +96,7 @@ def build_registry(node: NodeAPI) -> Registry:
     add("tx_simulate", api.simulate, params=SimulateParams,
         summary="Dry-run a signed transaction against the latest state")
     register_state_methods(registry, chain, node.page_items_max)
+    register_governance_methods(registry, chain, node.page_items_max)
     return registry
 
 
@@ -105,7 +106,7 @@ def node_status_of(node: NodeAPI) -> dict[str, Any]:
     chain = node.chain
     head, mempool, genesis = chain.store.head, chain.mempool, chain.genesis
     report = node.report()
-    keys = genesis.validator_keys
+    keys = chain.validators_at(head.height + 1)
     return {
         "chain_id": genesis.chain_id,
         "token_symbol": genesis.token.symbol,

@@ -79,9 +79,30 @@ EXAMPLES: dict[str, str] = {
     "agora tx poll-vote": f"agora tx poll-vote --from bob --poll 1 --option 0 {K}",
     "agora tx reward-claim": f"agora tx reward-claim --from bob {K}",
     "agora tx listing-delist": f"agora tx listing-delist --from acme --listing 2 {K}",
+    # Governance (docs/GOVERNANCE.md): a parameter change voted through by v0, v1 and v2.
+    "agora tx validator-propose set-param": "agora tx validator-propose set-param --from v0 "
+                                            f"--param poll_max_blocks --value 500000 {K}"
+                                            "   # proposal 1\n"
+                                            "agora tx validator-propose set-param --from v1 "
+                                            f"--param reward_comment_limit --value 3 {K}"
+                                            "   # proposal 2",
+    "agora tx validator-vote": f"agora tx validator-vote --from v1 --proposal 1 --vote yes {K}\n"
+                               f"agora tx validator-vote --from v2 --proposal 1 --vote yes {K}\n"
+                               "# ...\n# proposal_status    passed",
+    "agora tx validator-withdraw": f"agora tx validator-withdraw --from v1 --proposal 2 {K}",
+    # The devnet runs 4 nodes: adding one for real needs its node (agora devnet
+    # add-validator), so these simulate; a set of 4 never shrinks (no-run).
+    "agora tx validator-propose add": f"agora keys add v4 {K}\n"
+                                      "agora tx validator-propose add --from v0 --name v4 "
+                                      f"--key v4 --p2p-address 127.0.0.1:26700 --dry-run {K}",
+    "agora tx validator-propose rotate-key": f"agora keys add v0-next {K}\n"
+                                             "agora tx validator-propose rotate-key --from v0 "
+                                             f"--new-key v0-next --dry-run {K}",
+    "agora tx validator-propose remove": "agora tx validator-propose remove --from v0 "
+                                         f"--validator v4 {K}",
     "agora query status": "agora query status",
     "agora query peers": "agora query peers",
-    "agora query validators": "agora query validators",
+    "agora query validators": "agora query validators\nagora query validators --height 1",
     "agora query account": f"agora query account bob {K}\n"
                            "# address        agora1u3vcgcryu55pa2z8k74rs0ulz57g6whrlar7ya\n"
                            "# balance        9939\n# nonce          12\n# pending nonce  12",
@@ -109,6 +130,8 @@ EXAMPLES: dict[str, str] = {
     "agora query poll": "agora query poll 1",
     "agora query polls": "agora query polls --open-at 120",
     "agora query rewards": f"agora query rewards alice {K}",
+    "agora query proposals": "agora query proposals --status passed",
+    "agora query proposal": "agora query proposal 1",
     "agora order open-delivery": f"agora order open-delivery 1 --from acme {K}\n"
                                  "# Bob, 1 Main St",
     "agora order open-tracking": f"agora order open-tracking 1 --from bob {K}\n# UPS 1Z999",
@@ -128,9 +151,10 @@ EXAMPLES: dict[str, str] = {
     "agora bench catch-up": "agora bench catch-up --validators 4 --txs 100000 --rate 1200",
 }
 # Examples the docs test does not run (their block is marked ```sh no-run): they stay in the
-# foreground, start a second devnet on fixed ports, or measure for minutes.
+# foreground, start a second devnet on fixed ports, measure for minutes, or need a fifth
+# validator the 4-node devnet does not run.
 NO_RUN = frozenset({"agora start", "agora devnet up", "agora bench state",
-                    "agora bench catch-up"})
+                    "agora bench catch-up", "agora tx validator-propose remove"})
 
 
 def walk(command: Any, path: list[str]) -> Iterator[tuple[str, Any]]:

@@ -78,7 +78,8 @@ async def test_chain_get_validators_lists_the_genesis_validator(running: Running
     validators = await running.client.call("chain_getValidators")
     assert validators == [{"index": 0, "name": "agora-node",
                            "public_key": running.key.public_key.hex(),
-                           "address": running.address}]
+                           "address": running.address, "p2p_address": "",
+                           "merchant": None}]
 
 
 async def test_state_get_account_has_amounts_with_decimal_siblings(running: Running) -> None:

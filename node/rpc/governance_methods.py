@@ -1,0 +1,66 @@
+"""Governance JSON-RPC methods: the validator set at a height and the proposals.
+
+`chain_getValidators` answers for any height up to the head + 2 (the sets fixed so far:
+a change passed in block h takes effect at h + 2 or later, docs/GOVERNANCE.md);
+`state_getProposal` and `state_listProposals` read the proposals and their tallies.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field
+
+from commerce import governance_queries
+from commerce.limits import MIN_ACTIVATION_BLOCKS
+from node.chain import Chain
+from node.errors import NodeError, NodeErrorCode
+from node.rpc.jsonrpc import Registry
+from node.rpc.params import IdParams, PageParams, Params
+
+ProposalStatusName = Literal["open", "passed", "rejected", "expired", "withdrawn", "failed"]
+
+
+class ValidatorsParams(Params):
+    """`height` whose set to list (1 .. head + 2), or omit for the next block's."""
+
+    height: Annotated[int, Field(ge=1)] | None = None
+
+
+class ProposalsParams(PageParams):
+    """Governance proposals, optionally only those of one status."""
+
+    status: ProposalStatusName | None = None
+
+
+def register_governance_methods(registry: Registry, chain: Chain, page_items_max: int) -> None:
+    """Register `chain_getValidators`, `state_getProposal` and `state_listProposals`."""
+
+    async def get_validators(params: ValidatorsParams) -> list[dict[str, Any]]:
+        """The validator set in force at a height, in primary rotation order."""
+        head = chain.height
+        height = head + 1 if params.height is None else params.height
+        if height > head + MIN_ACTIVATION_BLOCKS:
+            raise NodeError(NodeErrorCode.NOT_FOUND,
+                            f"the set of height {height} is not fixed yet (head {head})")
+        return governance_queries.validators(chain.store.state, chain.genesis, height)
+
+    async def get_proposal(params: IdParams) -> dict[str, Any]:
+        """A governance proposal with its tally."""
+        item = governance_queries.proposal(chain.store.state, params.id)
+        if item is None:
+            raise NodeError(NodeErrorCode.NOT_FOUND, f"no proposal {params.id}")
+        return item
+
+    async def list_proposals(params: ProposalsParams) -> dict[str, Any]:
+        """Governance proposals in id order."""
+        return governance_queries.proposals(
+            chain.store.state, status=params.status, cursor=params.cursor,
+            limit=min(params.limit, page_items_max))
+
+    registry.add("chain_getValidators", get_validators, params=ValidatorsParams,
+                 summary="The validator set in force at a height")
+    registry.add("state_getProposal", get_proposal, params=IdParams,
+                 summary="A governance proposal")
+    registry.add("state_listProposals", list_proposals, params=ProposalsParams,
+                 summary="Governance proposals")
