@@ -78,12 +78,11 @@ KINDS = ("add", "remove", "rotate_key", "set_param")
 _NAME_RE = re.compile(r"^[A-Za-z0-9._-]+$")
 _P2P_RE = re.compile(r"^[A-Za-z0-9.\-]+:([0-9]{1,5})$|^\[[0-9A-Fa-f:.]+\]:([0-9]{1,5})$")
 
-# The parameters a vote may change, each within the bounds of its genesis field (the
-# whole set is validated again as a ChainParams, and max_block_bytes must keep the largest
-# consensus message within one P2P payload). `epoch_blocks` is not governed: epochs are
-# numbered height // epoch_blocks and key the reward caps, so a new length would renumber
-# past epochs (see docs/GOVERNANCE.md).
-GOVERNED_PARAMS: tuple[str, ...] = tuple(name for name in PARAM_NAMES if name != "epoch_blocks")
+# The parameters a vote may change: every one, each within the bounds of its genesis field
+# (the whole set is validated again as a ChainParams, and max_block_bytes must keep the
+# largest consensus message within one P2P payload). A new epoch_blocks starts a new epoch
+# at its boundary (commerce/governance_state.py), so epoch numbers only grow.
+GOVERNED_PARAMS: tuple[str, ...] = PARAM_NAMES
 
 
 def param_bounds(name: str) -> tuple[int, int]:
@@ -376,7 +375,8 @@ def _pass(ctx: ChainContext, view: Overlay, proposal: int,
         values: dict[str, Any] = dict(zip(PARAM_NAMES, params.to_array(), strict=True))
         values[record.param] = record.value
         activation = max(ctx.height + delay, last)
-        schedule_params(view, activation, params_of_values(tuple(values.values())), proposal)
+        schedule_params(view, genesis, activation, params_of_values(tuple(values.values())),
+                        proposal)
     else:
         last, entries = latest_set(view, genesis)
         activation = max(ctx.height + delay, last)

@@ -88,11 +88,16 @@ class ValidatorSetRecord(Record):
 @dataclass(slots=True)
 class ParamsRecord(Record):
     """The chain parameters in force from `activation_height` (every value, in
-    `ChainParams` field order), and the proposals that changed them."""
+    `ChainParams` field order), the proposals that changed them, and the epoch origin:
+    epochs are numbered `epoch_origin + (height - epoch_origin_height) // epoch_blocks`
+    from `epoch_origin_height` on (0 and 0 until `epoch_blocks` changes; a new length starts
+    a new epoch at the boundary, numbered after every earlier one)."""
 
     activation_height: int
     values: list[int]
     proposals: list[int] = field(default_factory=list)
+    epoch_origin_height: int = 0
+    epoch_origin: int = 0
 
 
 @dataclass(slots=True)
@@ -254,12 +259,27 @@ def validators_in_force(reader: StateReader | Overlay, genesis: Genesis,
 
 def params_in_force(reader: StateReader | Overlay, genesis: Genesis, height: int) -> ChainParams:
     """The chain parameters in force at `height`."""
+    return params_and_epoch_origin(reader, genesis, height)[0]
+
+
+def params_and_epoch_origin(reader: StateReader | Overlay, genesis: Genesis,
+                            height: int) -> tuple[ChainParams, tuple[int, int]]:
+    """The chain parameters in force at `height` and the epoch origin (height, epoch) that
+    numbers its epochs (see `ParamsRecord`)."""
     seq = _find(reader, params_key, get_summary(reader).params_count, height)
     if seq < 0:
-        return genesis.params
+        return genesis.params, (0, 0)
     record = load(reader, ParamsRecord, params_key(seq))
     assert record is not None
-    return params_of_values(tuple(record.values))
+    origin = (record.epoch_origin_height, record.epoch_origin)
+    return params_of_values(tuple(record.values)), origin
+
+
+def epoch_at(height: int, epoch_blocks: int, origin: tuple[int, int]) -> int:
+    """The reward epoch of `height` given the epoch length and origin in force there."""
+    origin_height, origin_epoch = origin
+    assert height >= origin_height, "an origin applies from its height on"
+    return origin_epoch + (height - origin_height) // epoch_blocks
 
 
 @lru_cache(maxsize=64)
@@ -312,9 +332,12 @@ def schedule_set(view: Overlay, activation: int, entries: list[ValidatorEntry],
     put_summary(view, summary)
 
 
-def schedule_params(view: Overlay, activation: int, params: ChainParams,
+def schedule_params(view: Overlay, genesis: Genesis, activation: int, params: ChainParams,
                     proposal: int) -> None:
-    """Record `params` as in force from `activation` (as `schedule_set` does for sets)."""
+    """Record `params` as in force from `activation` (as `schedule_set` does for sets). A
+    new `epoch_blocks` starts a new epoch at `activation`, numbered after the epoch of
+    `activation - 1`, so epoch numbers (which key the reward caps) only grow."""
+    assert activation >= 1
     summary = get_summary(view)
     record = ParamsRecord(activation, params.to_array(), [proposal])
     seq = summary.params_count
@@ -324,6 +347,13 @@ def schedule_params(view: Overlay, activation: int, params: ChainParams,
         if last.activation_height == activation:
             seq -= 1
             record.proposals = [*last.proposals, proposal]
+    # The parameters in force just before the boundary (never the record being merged into:
+    # it activates at the boundary itself).
+    before, origin = params_and_epoch_origin(view, genesis, activation - 1) \
+        if activation > 1 else (genesis.params, (0, 0))
+    if params.epoch_blocks != before.epoch_blocks:
+        origin = (activation, epoch_at(activation - 1, before.epoch_blocks, origin) + 1)
+    record.epoch_origin_height, record.epoch_origin = origin
     view.put(params_key(seq), record.to_bytes())
     summary.params_count = seq + 1
     summary.last_activation_height = max(summary.last_activation_height, activation)

@@ -19,7 +19,7 @@ from commerce.errors import ErrorCode, Rejection, ValidationError
 from commerce.events import EVENT_FIELDS
 from commerce.genesis import ChainParams, Genesis
 from commerce.governance_state import (
-    params_in_force,
+    params_and_epoch_origin,
     recorded_set_at,
     validator_set_hash,
     validators_in_force,
@@ -77,6 +77,7 @@ class ChainContext:
     params: ChainParams
     validators: tuple[bytes, ...]
     genesis: Genesis | None = None
+    epoch_origin: tuple[int, int] = (0, 0)  # (height, epoch): see governance_state.epoch_at
 
     @classmethod
     def of(cls, genesis: Genesis, height: int) -> ChainContext:
@@ -89,8 +90,9 @@ class ChainContext:
         """The context of block `height` over `reader` (the state after block height - 1 or
         later): the parameters and the validator set in force at `height`."""
         assert height >= 1, "blocks start at height 1"
-        return cls(genesis.chain_id, height, params_in_force(reader, genesis, height),
-                   validators_in_force(reader, genesis, height), genesis)
+        params, origin = params_and_epoch_origin(reader, genesis, height)
+        return cls(genesis.chain_id, height, params,
+                   validators_in_force(reader, genesis, height), genesis, origin)
 
 
 _Body = TypeVar("_Body", bound=TxBody)

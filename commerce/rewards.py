@@ -15,7 +15,8 @@ Pricing (docs/COMMERCE.md, "Rewards"): nothing is free to earn.
   are drawn from the comment allowance those purchases earned (`reward_price_bps` of what
   was paid), so comments never earn more than a share of what the author spent.
 - Caps: an account is granted at most `reward_account_epoch_cap_minor` per epoch
-  (height // epoch_blocks), and the epoch at most `reward_epoch_cap_minor` in all, in
+  (height // epoch_blocks, renumbered forward when a vote changes the length:
+  docs/GOVERNANCE.md), and the epoch at most `reward_epoch_cap_minor` in all, in
   execution order (block order, then the end-of-block step): the grant that crosses a cap
   gets the remainder, later ones 0 (their marker says so). A farm needs one reserve and
   one purchase history per account-cap of rewards, so it cannot take the epoch for free.
@@ -27,6 +28,7 @@ from __future__ import annotations
 
 from commerce.address import ADDRESS_BYTES
 from commerce.errors import ErrorCode, ValidationError
+from commerce.governance_state import epoch_at
 from commerce.ledger import credit, get_supply, holds_reserve, put_supply
 from commerce.limits import BPS_DENOMINATOR, MAX_AMOUNT_MINOR
 from commerce.machine import ChainContext, Event, register_handler
@@ -49,8 +51,9 @@ from commerce.tx import Transaction, TxBody, register_body
 
 
 def epoch_of(ctx: ChainContext) -> int:
-    """The reward epoch of the block being executed."""
-    return ctx.height // ctx.params.epoch_blocks
+    """The reward epoch of the block being executed: height // epoch_blocks, counted from
+    the epoch origin once governance changed the length (docs/GOVERNANCE.md)."""
+    return epoch_at(ctx.height, ctx.params.epoch_blocks, ctx.epoch_origin)
 
 
 def get_rewards(view: StateReader | Overlay, account: bytes) -> RewardRecord:

@@ -61,6 +61,14 @@ def run_mixed(seed: int, steps: int) -> str:
         lambda: machine.reward_claim(smart=rng.random() < 0.5, sender=k()),
         lambda: machine.transfer(sender=k(), to=k(), amount=1 + n(10_000_000)),
         lambda: machine.fund_fresh(sender=k(), fresh=rng.choice([12, 13]), extra=n(3) - 1),
+        lambda: machine.governance_propose(
+            sender=rng.choice([0, 1, 2, 3, k()]), subject=k(), value=n(20),
+            kind=rng.choice(["add", "remove", "rotate_key", "set_param"])),
+        lambda: machine.governance_vote(voter=rng.choice([0, 1, 2, 3, k()]), proposal=n(8),
+                                        yes=rng.random() < 0.8),
+        lambda: machine.governance_vote(voter=rng.choice([0, 1, 2, 3, k()]), proposal=n(8),
+                                        yes=rng.random() < 0.8),
+        lambda: machine.governance_withdraw(sender=rng.choice([0, 1, 2, 3]), proposal=n(8)),
     ]
     for step in range(steps):
         rng.choice(actions)()

@@ -31,6 +31,7 @@ from commerce.keys import Keypair
 from commerce.limits import MAX_OPEN_PROPOSALS_PER_PROPOSER
 from commerce.machine import Event
 from commerce.merchants import MerchantRegister, MerchantVote
+from commerce.rewards import epoch_of
 from commerce.transfer import Transfer
 from tests.commerce.shop import CHAIN_ID, Shop, addr, approve, keypair
 
@@ -285,8 +286,24 @@ def test_set_param_changes_behaviour_at_the_boundary() -> None:
         shop.params.account_reserve_minor
 
 
+def test_a_new_epoch_length_starts_a_new_epoch_numbered_after_the_old_ones() -> None:
+    shop = Shop(epoch_blocks=10, governance_activation_blocks=3)
+    shop.advance(20)  # heights 1..20: epochs 0, 1, 2
+    proposal = propose(shop, shop.validators[0],
+                       ValidatorPropose(kind="set_param", param="epoch_blocks", value=100))
+    boundary = closed(vote(shop, proposal, shop.validators[1:3]))["activation_height"]
+    assert boundary == 26
+    assert epoch_of(shop.ctx(boundary - 1)) == 2  # 25 // 10
+    # 100-block epochs from 26 on, numbered after epoch 2: never back to 0.
+    assert [epoch_of(shop.ctx(h)) for h in (26, 125, 126, 226)] == [3, 3, 4, 5]
+    shorter = propose(shop, shop.validators[0],
+                      ValidatorPropose(kind="set_param", param="epoch_blocks", value=5))
+    again = closed(vote(shop, shorter, shop.validators[1:3]))["activation_height"]
+    assert epoch_of(shop.ctx(again)) == 4 and epoch_of(shop.ctx(again + 5)) == 5
+
+
 @pytest.mark.parametrize(("param", "value", "code"), [
-    ("epoch_blocks", 10, ErrorCode.UNKNOWN_PARAM),
+    ("epoch_blocks", 0, ErrorCode.PARAM_OUT_OF_BOUNDS),
     ("nope", 1, ErrorCode.UNKNOWN_PARAM),
     ("governance_activation_blocks", 1, ErrorCode.PARAM_OUT_OF_BOUNDS),
     ("governance_activation_blocks", 100_001, ErrorCode.PARAM_OUT_OF_BOUNDS),

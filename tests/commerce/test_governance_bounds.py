@@ -39,8 +39,8 @@ def test_consensus_fits_refuses_exactly_past_the_payload() -> None:
     assert not consensus_fits(4, CONSENSUS_PAYLOAD_BYTES - overhead + 1)
 
 
-def test_every_parameter_but_epoch_blocks_is_governed_within_its_genesis_bounds() -> None:
-    assert set(ChainParams.model_fields) - set(GOVERNED_PARAMS) == {"epoch_blocks"}
+def test_every_parameter_is_governed_within_its_genesis_bounds() -> None:
+    assert GOVERNED_PARAMS == tuple(ChainParams.model_fields)
     assert param_bounds("governance_activation_blocks") == (2, 100_000)
     assert param_bounds("max_referral_bps") == (0, 5_000)
     assert param_bounds("account_reserve_minor") == (1, 10**12)

@@ -10,7 +10,11 @@ only the accepted ones (validator mode): both must give the same write set and r
 every step the invariants of issue 4 are checked on the state, and those of the reserve
 (issue 19): only accounts holding the reserve act (validators excepted) or earn, a balance
 that reached the reserve never falls below it, each account's grants in an epoch stay
-within its cap, and comment and share rewards go only to buyers.
+within its cap, and comment and share rewards go only to buyers. Governance (issue 21):
+validators propose, vote on and withdraw set and parameter changes (parameters the other
+invariants do not read, and the epoch length); the open-proposal count, the ordered set
+history, the activation delay and growing epoch numbers hold, and the set in force decides
+who acts as a validator.
 """
 
 from __future__ import annotations
@@ -20,7 +24,21 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
 from commerce import orders
+from commerce.address import address_of
 from commerce.errors import ValidationError
+from commerce.governance import (
+    ValidatorPropose,
+    ValidatorVote,
+    ValidatorWithdraw,
+    rotation_message,
+)
+from commerce.governance_state import (
+    ProposalStatus,
+    get_proposal,
+    get_summary,
+    open_proposals,
+    set_history,
+)
 from commerce.keys import Keypair
 from commerce.ledger import get_account, get_supply
 from commerce.lifecycle import OPEN_ORDER_STATUSES
@@ -60,7 +78,7 @@ from commerce.social import Comment, Share
 from commerce.state import Overlay
 from commerce.transfer import Transfer
 from commerce.tx import Transaction, TxBody
-from tests.commerce.shop import Shop, addr, keypair
+from tests.commerce.shop import CHAIN_ID, Shop, addr, keypair
 
 PARAMS = {
     "order_auto_release_blocks": 4,
@@ -119,7 +137,7 @@ class ShopMachine(RuleBasedStateMachine):
 
     def _open_block(self) -> None:
         self.view = Overlay(self.shop.state)
-        self.ctx = ChainContext.of(self.shop.genesis, self.shop.height + 1)
+        self.ctx = ChainContext.at(self.shop.state, self.shop.genesis, self.shop.height + 1)
         self.all_txs: list[Transaction] = []
         self.kept: list[Transaction] = []
 
@@ -129,7 +147,7 @@ class ShopMachine(RuleBasedStateMachine):
         before = dict(self.view.writes)
         self.all_txs.append(tx)
         could_act = (get_account(self.view, addr(key)).balance >= RESERVE
-                     or key.public_key in self.shop.genesis.validator_keys)
+                     or key.public_key in self.ctx.validators)
         try:
             apply_tx(self.ctx, self.view, tx)
             assert could_act, "only an account holding the reserve (or a validator) acts"
@@ -348,6 +366,37 @@ class ShopMachine(RuleBasedStateMachine):
         self._send(self.keys[sender], Transfer(to=addr(self.keys[fresh]),
                                                amount=RESERVE + extra, memo=""))
 
+    # Rules: governance (parameters the invariants above do not read).
+
+    @rule(sender=key_index, kind=st.sampled_from(["add", "remove", "rotate_key", "set_param"]),
+          subject=key_index, value=st.integers(0, 20))
+    def governance_propose(self, sender: int, kind: str, subject: int, value: int) -> None:
+        key, other = self.keys[sender], self.keys[subject]
+        if kind == "add":
+            body = ValidatorPropose(kind="add", key=other.public_key, name=f"k{subject}",
+                                    p2p_address="10.0.0.1:26656")
+        elif kind == "remove":
+            body = ValidatorPropose(kind="remove", key=other.public_key)
+        elif kind == "rotate_key":
+            signature = other.sign(rotation_message(CHAIN_ID, key.public_key, other.public_key))
+            body = ValidatorPropose(kind="rotate_key", key=other.public_key, signature=signature)
+        else:
+            param = ("poll_max_blocks", "reward_comment_limit", "max_referral_bps",
+                     "epoch_blocks")[value % 4]
+            body = ValidatorPropose(kind="set_param", param=param, value=1 + value * 7)
+        self._send(key, body)
+
+    @rule(voter=key_index, proposal=st.integers(0, 8), yes=st.booleans())
+    def governance_vote(self, voter: int, proposal: int, yes: bool) -> None:
+        proposal = self._pick(b"g", proposal)
+        self._send(self.keys[voter], ValidatorVote(proposal=proposal,
+                                                   vote="yes" if yes else "no"))
+
+    @rule(sender=key_index, proposal=st.integers(0, 8))
+    def governance_withdraw(self, sender: int, proposal: int) -> None:
+        proposal = self._pick(b"g", proposal)
+        self._send(self.keys[sender], ValidatorWithdraw(proposal=proposal))
+
     @rule()
     def end_block(self) -> None:
         self._finish_block()
@@ -450,6 +499,31 @@ class ShopMachine(RuleBasedStateMachine):
             found = any(view.get(timer_key(record.timer_due, s)) == order_id.to_bytes(8, "big")
                         for s in range(slots))
             assert found, f"order {order_id} has no scheduled way out"
+
+    @invariant()
+    def governance_is_counted_ordered_and_delayed(self) -> None:
+        view = self.view
+        opened = list(open_proposals(view))
+        assert get_summary(view).open_count == len(opened), "open proposals are counted"
+        for _, proposal, proposer in opened:
+            record = get_proposal(view, proposal)
+            assert record is not None and record.status == ProposalStatus.OPEN
+            assert address_of(record.proposer) == proposer
+        heights = []
+        for record in set_history(view):
+            keys = [item[1] for item in record.validators]
+            assert 4 <= len(keys) <= 100 and len(set(keys)) == len(keys)
+            heights.append(record.activation_height)
+            for proposal in record.proposals:
+                passed = get_proposal(view, proposal)
+                assert passed is not None and passed.status == ProposalStatus.PASSED
+                assert record.activation_height >= passed.closed_height + 2
+        assert heights == sorted(set(heights)), "the set history is strictly ordered"
+        assert len(self.ctx.validators) >= 4
+        # Epochs only grow with the height, also across a change of their length.
+        markers = sorted((RewardedRecord.from_bytes(raw).height, RewardedRecord.from_bytes(
+            raw).epoch) for _, raw in view.iterate(P_REWARDED))
+        assert [epoch for _, epoch in markers] == sorted(epoch for _, epoch in markers)
 
     def teardown(self) -> None:
         # Drain: with nobody acting, every open order reaches release or refund.
