@@ -72,6 +72,27 @@ TX_CASES: list[tuple[list[str], int, str]] = [
     (["reward-claim", "--from", "nobody"], 1, "error: key_not_found: "),
     (["buy", "--from", "bob", "--listing", "1"], 2,
      "error: usage: no command 'buy' here; did you mean 'purchase'?"),
+    # Governance (docs/GOVERNANCE.md).
+    (["validator-propose", "add", "--from", "v0", "--name", "v9", "--key", "nobody",
+      "--p2p-address", "10.0.0.9:26656"], 1, "error: key_not_found: "),
+    (["validator-propose", "add", "--from", "v0", "--name", "v 9", "--key", "ab" * 32,
+      "--p2p-address", "10.0.0.9:26656"], 1,
+     "error: field_invalid: validator_propose.name: letters, digits"),
+    (["validator-propose", "remove", "--from", "v0", "--validator", "nobody"], 1,
+     "error: not_in_set: --validator nobody is not a validator"),
+    (["validator-propose", "remove", "--from", "v0", "--validator", "v0"], 1,
+     "error: set_too_small: "),
+    (["validator-propose", "rotate-key", "--from", "v0", "--new-key", "nobody"], 1,
+     "error: key_not_found: "),
+    (["validator-propose", "set-param", "--from", "v0", "--param", "nope", "--value", "1"], 1,
+     "error: unknown_param: "),
+    (["validator-propose", "set-param", "--from", "v0", "--param", "poll_max_blocks",
+      "--value", "-1"], 2, "error: usage: "),
+    (["validator-vote", "--from", "v0", "--proposal", NO_SUCH, "--vote", "yes"], 1,
+     "error: not_found: no proposal 999999"),
+    (["validator-vote", "--from", "v0", "--proposal", "1", "--vote", "maybe"], 2,
+     "error: usage: Invalid value for '--vote'"),
+    (["validator-withdraw", "--from", "v0", "--proposal", NO_SUCH], 1, "error: not_found: "),
 ]
 QUERY_CASES: list[tuple[list[str], int, str]] = [
     (["status", "--output", "yaml"], 2, "error: usage: "),
@@ -100,6 +121,10 @@ QUERY_CASES: list[tuple[list[str], int, str]] = [
     (["polls", "--open-at", "-1"], 2, "error: usage: "),
     (["rewards", "agora1bad"], 1, "error: bad_address: "),
     (["stats"], 2, "error: usage: no command 'stats' here; did you mean 'status'?"),
+    (["validators", "--height", "0"], 2, "error: usage: "),
+    (["validators", "--height", NO_SUCH], 1, "error: not_found: the set of height 999999"),
+    (["proposals", "--status", "lost"], 2, "error: usage: Invalid value for '--status'"),
+    (["proposal", NO_SUCH], 1, "error: not_found: no proposal 999999"),
 ]
 
 
@@ -148,7 +173,9 @@ def test_every_tx_and_query_command_with_bad_input_is_one_line_and_changes_nothi
 def test_walk_covers_every_tx_and_query_command(shell: Shell) -> None:
     paths = command_paths()
     for group, cases in (("tx", TX_CASES), ("query", QUERY_CASES)):
-        named = {f"agora {group} {case[0][0]}" for case in cases}
+        # A case names its command by its first word, or two (`validator-propose add`).
+        named = {f"agora {group} {' '.join(case[0][:words])}" for case in cases
+                 for words in (1, 2)}
         wanted = {p for p in paths if p.startswith(f"agora {group} ")}
         assert wanted <= named, f"no bad-input case for {sorted(wanted - named)}"
 

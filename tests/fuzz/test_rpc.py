@@ -35,7 +35,8 @@ ADDRESS = to_text(address_of(ACCOUNTS[0].public_key))
 TX_HEX = transactions()[0].raw.hex()
 # Valid params of each method, the seeds of the structural mutations.
 PARAMS: dict[str, dict[str, Any]] = {
-    "node_status": {}, "node_peers": {}, "chain_getValidators": {}, "state_getSupply": {},
+    "node_status": {}, "node_peers": {}, "chain_getValidators": {"height": 1},
+    "state_getSupply": {},
     "chain_getBlock": {"height": 1, "full_txs": False},
     "chain_getBlockByHash": {"hash": "00" * 32, "full_txs": True},
     "chain_getCertificate": {"height": 1},
@@ -55,6 +56,7 @@ PARAMS: dict[str, dict[str, Any]] = {
     "state_getComment": {"id": 1}, "state_listComments": {"listing": 1, "limit": 3},
     "state_getShare": {"id": 1}, "state_getPoll": {"id": 1}, "state_listPolls": {"open_at": 3},
     "rpc.discover": {},
+    "state_getProposal": {"id": 1}, "state_listProposals": {"status": "open", "limit": 4},
 }
 
 
