@@ -144,7 +144,7 @@ def test_metrics_gauge_function_and_duplicate_names() -> None:
 
 def test_metrics_node_metrics_render_every_family() -> None:
     text = NodeMetrics().render()
-    assert text.count("# TYPE ") == 14
+    assert text.count("# TYPE ") == 17  # 14, and governance's 3 (issue 21)
 
 
 async def test_health_ok_is_200(make_rpc: MakeRpc) -> None:
