@@ -257,6 +257,21 @@ def validators_in_force(reader: StateReader | Overlay, genesis: Genesis,
     return keys
 
 
+def scheduled_sets(reader: StateReader | Overlay, after_height: int,
+                   through_height: int) -> list[tuple[int, tuple[bytes, ...]]]:
+    """(activation height, consensus keys) of every recorded set that takes effect above
+    `after_height` and at or below `through_height`, ascending."""
+    count = get_summary(reader).sets_count
+    out: list[tuple[int, tuple[bytes, ...]]] = []
+    for seq in range(_find(reader, set_key, count, after_height) + 1, count):
+        record = load(reader, ValidatorSetRecord, set_key(seq))
+        assert record is not None, "recorded histories have no gaps"
+        if record.activation_height > through_height:
+            break
+        out.append((record.activation_height, tuple(item[1] for item in record.validators)))
+    return out
+
+
 def params_in_force(reader: StateReader | Overlay, genesis: Genesis, height: int) -> ChainParams:
     """The chain parameters in force at `height`."""
     return params_and_epoch_origin(reader, genesis, height)[0]

@@ -27,11 +27,10 @@ from commerce.block import (
 )
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import Genesis
-from commerce.governance_state import validators_in_force
-from commerce.limits import BLOCK_FRAME_BYTES, MAX_BLOCK_TXS
+from commerce.governance_state import scheduled_sets, validators_in_force
+from commerce.limits import BLOCK_FRAME_BYTES, MAX_BLOCK_TXS, MIN_ACTIVATION_BLOCKS
 from commerce.machine import BlockResult, ChainContext, execute_block
 from commerce.tx import Transaction
-from consensus.schedule import KNOWN_FOREVER
 from node import limits
 from node.mempool import Mempool
 from node.store import Store
@@ -148,24 +147,24 @@ class Chain:
 
     def validators_at(self, height: int) -> tuple[bytes, ...]:
         """The consensus keys (canonical order) of the validator set in force at block
-        `height` >= 1, for any height up to `validators_known_through()`. Every consumer in
-        node/ asks here (certificates, proposer checks, the replica's schedule, the P2P
-        allow-list), never the genesis list directly. Until sets change by vote this is the
-        genesis set at every height."""
+        `height` >= 1, for any height up to `validators_known_through()`, from the history
+        of sets recorded in state (docs/GOVERNANCE.md). Every consumer in node/ asks here
+        (certificates, proposer checks, the replica's schedule, the P2P allow-list), never
+        the genesis list directly."""
         assert 1 <= height <= self.validators_known_through(), f"height {height}"
-        return self.genesis.validator_keys
+        return validators_in_force(self.store.state, self.genesis, height)
 
     def validators_known_through(self) -> int:
-        """The highest height whose set the finalized state determines: the head plus the
-        activation delay once sets change by vote (a change passed in block h applies at
-        h + delay, delay >= 2); every height (KNOWN_FOREVER) while they cannot change."""
-        return KNOWN_FOREVER
+        """The highest height whose set the finalized state determines: a change passed in
+        block h applies at h + delay with delay >= 2, so the head + 2."""
+        return self.height + MIN_ACTIVATION_BLOCKS
 
     def validator_changes(self, after_height: int) -> list[tuple[int, tuple[bytes, ...]]]:
         """(from_height, keys) of every set taking effect above `after_height`, up to
         `validators_known_through()`, ascending: what the replica must learn next."""
         assert after_height >= 0
-        return []
+        through = self.validators_known_through()
+        return scheduled_sets(self.store.state, after_height, through)
 
     def context(self, height: int) -> ChainContext:
         """The execution context of block `height` (at most the head + 1): the parameters and
@@ -175,12 +174,6 @@ class Chain:
         if context is None or context.height != height:
             context = self._context = ChainContext.at(self.store.state, self.genesis, height)
         return context
-
-    def validators_at(self, height: int) -> tuple[bytes, ...]:
-        """The consensus keys of the set in force at `height` (>= 1), in canonical order,
-        from the recorded history in state: final for every height up to the head + 2
-        (docs/GOVERNANCE.md)."""
-        return validators_in_force(self.store.state, self.genesis, height)
 
     def _remember(self, executed: Executed) -> None:
         self._executed[executed.block.hash] = executed

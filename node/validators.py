@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Literal
 
+from commerce.limits import MIN_ACTIVATION_BLOCKS
 from consensus.events import ValidatorsKnown
 from consensus.schedule import ValidatorSchedule
 from node.chain import Chain
@@ -19,8 +20,8 @@ RemovedPolicy = Literal["observer", "refuse"]
 
 # A change takes effect at least this many heights after the block that passed it: the
 # replica finalizes h only once it knows the set of h + 1, so with 1 it would wait for
-# itself (docs/CONSENSUS.md section 10).
-ACTIVATION_DELAY_MIN = 2
+# itself (docs/CONSENSUS.md section 10). The genesis bound of the delay is this constant.
+ACTIVATION_DELAY_MIN = MIN_ACTIVATION_BLOCKS
 
 
 def _known_through(chain: Chain) -> int:
