@@ -85,14 +85,19 @@ def catch_up_target(s: ReplicaState) -> tuple[int, list[PeerId]]:
         if claimed >= s.height and claimed > target:
             target = claimed
             peers = [PeerId(key) for h, key in claims if h >= claimed]
-    if target < s.height and s.height_claims:
-        # Nothing verifiable says more (the sets above ours are not known yet): ask the
-        # peers that claimed more, in turn. Each answer is verified block by block, so
-        # a false claim costs its turn and a cool-down, never a wrong block.
-        claimers = [peer for peer, h in s.height_claims.items() if h >= s.height]
-        if claimers:
+    if s.height_claims:
+        # The sets above ours are not known yet, so their messages are only claims: ask
+        # the peers that claimed our height or more too, in turn. Each answer is verified
+        # block by block, so a false claim costs its turn and a cool-down, never a wrong
+        # block. They join the proven holders as well: a holder proven by one certificate
+        # that then answers nothing must not be the only peer we ever ask.
+        claimers = sorted(PeerId(peer) for peer, h in s.height_claims.items()
+                          if h >= max(target, s.height))
+        if claimers and target < s.height:
             target = max(s.height_claims[peer] for peer in claimers)
-            peers = [PeerId(peer) for peer in claimers]
+            peers = claimers
+        elif claimers:
+            peers = sorted({*peers, *claimers})
     return target, sorted(peers)
 
 
