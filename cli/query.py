@@ -131,10 +131,12 @@ def account(node: NodeContext, address: AddressArg) -> None:
 
 @query_command("supply")
 def supply(node: NodeContext) -> None:
-    """Total supply and its parts (genesis, minted, escrow)."""
+    """Total supply and its parts (genesis, minted, escrow, team escrow, campaign budgets)."""
     result = node.call("state_getSupply")
     emit(node.output, result, lambda: print_fields({
-        name: result[f"{name}_decimal"] for name in ("total", "genesis", "minted", "escrow")}))
+        name: result[f"{name}_decimal"] for name in (
+            "total", "genesis", "minted", "escrow", "team_escrow", "campaign_budget",
+            "circulating")}))
 
 
 @query_command("block")

@@ -102,6 +102,18 @@ class ErrorCode(CodeTable):
         "duplicate_proposal", -32110, "an open proposal already makes this change"
     )
 
+    # Group buying and promotions (issue 23), -32120..-32139.
+    NO_TEAM_OFFER = ("no_team_offer", -32120, "the listing has no team offer")
+    TEAM_OFFER_INVALID = (
+        "team_offer_invalid", -32121, "the team offer's terms do not fit the listing"
+    )
+    TEAM_CLOSED = ("team_closed", -32122, "the team is filled or its window has closed")
+    ALREADY_IN_TEAM = ("already_in_team", -32123, "the account has a place in this team already")
+    TEAM_LIMIT = ("team_limit", -32124, "the listing has as many open teams as it may have")
+    SCHEDULE_FULL = (
+        "schedule_full", -32125, "too many deadlines fall due at that height; choose another"
+    )
+
 
 check_table(ErrorCode, (-32049, -32001), (-32199, -32100))
 

@@ -36,4 +36,16 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     # A proposal closed: status passed / rejected / expired / failed, and the height the
     # change takes effect at (0 unless passed), or the refusal's reason when failed.
     "proposal_closed": ("proposal", "status", "activation_height", "reason"),
+    # Group buying and promotions (issue 23).
+    "team_offer_set": ("listing", "size", "price"),
+    "team_offer_end": ("listing",),
+    "team_open": ("team", "listing", "paid"),
+    "team_join": ("team", "seats_left", "paid"),
+    "team_filled": ("team", "first_order", "orders"),
+    "team_expired": ("team", "refunded"),
+    "campaign_create": ("campaign", "budget"),
+    "campaign_close": ("campaign", "returned"),
+    "campaign_end": ("campaign", "returned"),
+    "coupon_purchase": ("order", "total", "campaign", "discount"),
+    "flash_sale_set": ("listing", "price", "stock"),
 }

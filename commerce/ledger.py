@@ -148,3 +148,26 @@ def put_supply(view: Overlay, supply: Supply) -> None:
     """Store the supply counters."""
     assert supply.genesis >= 0 and supply.minted >= 0 and supply.escrow >= 0
     view.put(SUPPLY_KEY, pack_plain([supply.genesis, supply.minted, supply.escrow]))
+
+
+# The parts of the supply held by group buying and promotions, each a counter of its own
+# (so the Supply record of round 1 keeps its form): what open teams hold in escrow, and
+# the budgets locked in campaigns. genesis + minted = balances + escrow + both of these.
+POOL_TEAM_ESCROW = b"Z:team_escrow"
+POOL_CAMPAIGNS = b"Z:campaigns"
+POOLS = (POOL_TEAM_ESCROW, POOL_CAMPAIGNS)
+
+
+def get_pool(view: StateReader | Overlay, pool: bytes) -> int:
+    """The amount a pool holds (0 when never used)."""
+    assert pool in POOLS, "a known pool"
+    raw = view.get(pool)
+    return 0 if raw is None else int(_unpackb(raw))
+
+
+def pool_add(view: Overlay, pool: bytes, amount: int) -> None:
+    """Move `amount` into a pool's counter (negative: out of it); the pool never goes below
+    zero (the caller took or gives back exactly what it holds for a record)."""
+    held = get_pool(view, pool) + amount
+    assert 0 <= held <= MAX_AMOUNT_MINOR, "a pool holds what its records hold"
+    view.put(pool, pack_plain(held))

@@ -78,7 +78,9 @@ MAX_REWARD_PRICE_BPS = 1_500
 # Commerce: end-of-block step. Each transaction schedules at most one order timer, so the
 # timers due at one height are bounded by the kinds of timer times the block size.
 TIMER_KINDS = 3
-MAX_TIMERS_PER_HEIGHT = TIMER_KINDS * MAX_BLOCK_TXS
+MAX_TEAM_SIZE = 20  # seats in a team (group buying, commerce/teams.py)
+# A team_join that fills a team opens one order (and one order timer) per seat.
+MAX_TIMERS_PER_HEIGHT = TIMER_KINDS * MAX_BLOCK_TXS * MAX_TEAM_SIZE
 
 # Commerce: read API.
 MAX_PAGE_ITEMS = 200
@@ -120,3 +122,25 @@ assert MAX_OPEN_PROPOSALS_PER_PROPOSER <= MAX_OPEN_PROPOSALS
 assert MIN_GOVERNED_VALIDATORS <= MAX_VALIDATORS
 assert NEW_VIEW_PER_VALIDATOR2_BYTES * MAX_VALIDATORS ** 2 + NEW_VIEW_BASE_BYTES \
     + MIN_BLOCK_BYTES <= CONSENSUS_PAYLOAD_BYTES
+# Group buying (commerce/teams.py) and promotions (commerce/promotions.py). A team's and a
+# campaign's deadline is a timer of its own kind; the deadlines that fall due at one height
+# are capped (an opening or creation that would pass the cap is refused with
+# schedule_full), so the end-of-block step does bounded work: at most
+# MAX_TEAM_DEADLINES_PER_HEIGHT teams of MAX_TEAM_SIZE refunds and
+# MAX_CAMPAIGN_ENDS_PER_HEIGHT budget returns per block.
+MIN_TEAM_SIZE = 2
+MAX_TEAM_WINDOW_BLOCKS = 1_000_000
+MAX_TEAM_DEADLINES_PER_HEIGHT = 1_000
+MAX_OPEN_TEAMS_PER_LISTING = 1_000
+MAX_OPEN_CAMPAIGNS_PER_MERCHANT = 16
+MAX_CAMPAIGN_BLOCKS = 10_000_000
+MAX_CAMPAIGN_ENDS_PER_HEIGHT = 1_000
+MAX_COUPONS_PER_CAMPAIGN = 10_000_000
+MAX_COUPONS_PER_ACCOUNT = 1_000
+MAX_FLASH_SALE_BLOCKS = 10_000_000
+
+assert MIN_TEAM_SIZE <= MAX_TEAM_SIZE
+assert MAX_TEAM_SIZE * MAX_ORDER_QUANTITY <= MAX_STOCK, "a team's reservation fits the stock"
+assert MAX_TEAM_DEADLINES_PER_HEIGHT <= MAX_BLOCK_TXS
+assert MAX_CAMPAIGN_ENDS_PER_HEIGHT <= MAX_BLOCK_TXS
+assert MAX_COUPONS_PER_ACCOUNT <= MAX_COUPONS_PER_CAMPAIGN

@@ -20,6 +20,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
+from commerce.deadlines import pop_due, schedule
 from commerce.errors import ErrorCode, ValidationError
 from commerce.ledger import credit, debit, get_supply, put_supply
 from commerce.lifecycle import (
@@ -44,17 +45,20 @@ from commerce.limits import (
 from commerce.listings import get_listing, get_version, put_listing, require_listing
 from commerce.machine import ChainContext, Event, register_end_block, register_handler
 from commerce.merchants import counted_votes, get_merchant, put_merchant, supermajority
+from commerce.pricing import return_discount, unit_price
 from commerce.rewards import accrue_completed_order
 from commerce.schema import (
     COUNTER_ORDER,
     DECISION_REFUND,
     DECISION_RELEASE,
     ORDER_STATUS_NAMES,
+    ListingRecord,
     MerchantStatus,
     OrderRecord,
     OrderStatus,
     RecordId,
     ShareRecord,
+    VersionRecord,
     buyer_of_key,
     dispute_vote_key,
     get_u64,
@@ -63,7 +67,6 @@ from commerce.schema import (
     order_key,
     orders_of_buyer_key,
     orders_of_merchant_key,
-    read_u64,
     share_key,
     timer_count_key,
     timer_key,
@@ -110,17 +113,18 @@ def _require_action(ctx: ChainContext, view: Overlay, tx: Transaction, order: in
     return record
 
 
-def _check_sealed(field: str, note: bytes) -> None:
+def check_sealed(field: str, note: bytes) -> None:
+    """Refuse field_invalid unless `note` is empty or long enough to be sealed."""
     if note and len(note) < SEALED_OVERHEAD_BYTES:
         raise ValidationError(ErrorCode.FIELD_INVALID, f"{field} is not a sealed note")
 
 
 def schedule_timer(view: Overlay, record: OrderRecord, order: int, due_height: int) -> None:
     """Make `due_height` the order's one live timer (earlier entries become stale)."""
-    count = get_u64(view, timer_count_key(due_height))
-    assert count < MAX_TIMERS_PER_HEIGHT, "one timer per transaction bounds each height"
-    view.put(timer_key(due_height, count), u64(order))
-    view.put(timer_count_key(due_height), u64(count + 1))
+    # A transaction sets one timer per order it moves, at most MAX_TEAM_SIZE (a filled
+    # team), so MAX_TIMERS_PER_HEIGHT is never reached: schedule_full cannot happen here.
+    schedule(view, timer_key, timer_count_key, due_height, order, MAX_TIMERS_PER_HEIGHT,
+             "order timers")
     record.timer_due = due_height
 
 
@@ -173,13 +177,16 @@ def refund(ctx: ChainContext, view: Overlay, order: int, record: OrderRecord,
            action: OrderAction, status: OrderStatus) -> list[Event]:
     """Close an open order by `action`, returning the escrow to the buyer: `status` is
     refunded or cancelled. Stock comes back when the order never shipped (clamped at
-    MAX_STOCK, so a refund can never be refused)."""
+    MAX_STOCK, so a refund can never be refused). A coupon's discount goes back to its
+    campaign, the rest of the escrow to the buyer (commerce/pricing.py)."""
     assert status in (OrderStatus.REFUNDED, OrderStatus.CANCELLED)
     supply = get_supply(view)
     assert supply.escrow >= record.total, "escrow holds every open order"
     supply.escrow -= record.total
     put_supply(view, supply)
-    credit(view, record.buyer, record.total)
+    discount = return_discount(view, order)  # a coupon's part goes back to its campaign
+    assert 0 <= discount <= record.total
+    credit(view, record.buyer, record.total - discount)
     if record.status == OrderStatus.PAID:
         listing = get_listing(view, record.listing)
         assert listing is not None, "an order's listing exists"
@@ -206,18 +213,9 @@ class Purchase(TxBody):
     delivery: SealedNote = b""
 
 
-@register_handler(Purchase)
-def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction,
-                   body: Purchase) -> list[Event]:
-    """Refuses not_found, listing_inactive, merchant_suspended, self_purchase,
-    stale_version, out_of_stock, share_mismatch, self_referral, amount_out_of_range,
-    insufficient_funds, below_reserve (the payment would leave the buyer below the account
-    reserve), field_invalid (delivery too short to be sealed)."""
-    # Each field read once (see apply_transfer).
-    listing_id, version_id, quantity = body.listing, body.version, body.quantity
-    share_id, delivery = body.share, body.delivery
-    buyer = tx.sender_address
-    _check_sealed("delivery", delivery)
+def check_seller(view: Overlay, buyer: bytes, listing_id: int) -> ListingRecord:
+    """The listing, if `buyer` may buy from it now. Refuses not_found, listing_inactive,
+    merchant_suspended, self_purchase."""
     listing = require_listing(view, listing_id)
     if not listing.active:
         raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {listing_id} is delisted")
@@ -227,42 +225,103 @@ def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction,
         raise ValidationError(ErrorCode.MERCHANT_SUSPENDED, "the merchant is suspended")
     if buyer == listing.merchant:
         raise ValidationError(ErrorCode.SELF_PURCHASE, "a merchant cannot buy its own listing")
+    return listing
+
+
+def check_buyable(view: Overlay, buyer: bytes, listing_id: int,
+                  version_id: int) -> tuple[ListingRecord, VersionRecord]:
+    """The listing and its current version, if `buyer` may buy them now: `check_seller`'s
+    refusals, then stale_version. Purchases, coupon purchases and teams check the same
+    things in the same order."""
+    listing = check_seller(view, buyer, listing_id)
     if version_id != listing.version:
         raise ValidationError(
             ErrorCode.STALE_VERSION, f"current version is {listing.version}, not {version_id}"
         )
-    if listing.stock < quantity:
-        raise ValidationError(ErrorCode.OUT_OF_STOCK, f"only {listing.stock} in stock")
-    sharer = b""
-    if share_id:
-        share = get_share(view, share_id)
-        if share is None:
-            raise ValidationError(ErrorCode.NOT_FOUND, f"no share {share_id}")
-        if share.listing != listing_id:
-            raise ValidationError(ErrorCode.SHARE_MISMATCH, "the share is of another listing")
-        if share.sharer == buyer:
-            raise ValidationError(ErrorCode.SELF_REFERRAL, "a buyer cannot use its own share")
-        sharer = share.sharer
     version = get_version(view, listing_id, version_id)
     assert version is not None, "the current version exists"
-    total = version.price * quantity
+    return listing, version
+
+
+def check_stock(listing: ListingRecord, units: int) -> None:
+    """Refuse out_of_stock unless the listing has `units` in stock."""
+    if listing.stock < units:
+        raise ValidationError(ErrorCode.OUT_OF_STOCK, f"only {listing.stock} in stock")
+
+
+def check_share(view: Overlay, share_id: int, listing_id: int, buyer: bytes) -> bytes:
+    """The sharer credited by share `share_id` (b"" for 0), if `buyer` may use it on
+    `listing_id`. Refuses not_found, share_mismatch, self_referral."""
+    if not share_id:
+        return b""
+    share = get_share(view, share_id)
+    if share is None:
+        raise ValidationError(ErrorCode.NOT_FOUND, f"no share {share_id}")
+    if share.listing != listing_id:
+        raise ValidationError(ErrorCode.SHARE_MISMATCH, "the share is of another listing")
+    if share.sharer == buyer:
+        raise ValidationError(ErrorCode.SELF_REFERRAL, "a buyer cannot use its own share")
+    return share.sharer
+
+
+def checked_total(unit_price: int, quantity: int) -> int:
+    """unit_price x quantity; refuses amount_out_of_range over MAX_AMOUNT_MINOR."""
+    total = unit_price * quantity
     if total > MAX_AMOUNT_MINOR:
         raise ValidationError(ErrorCode.AMOUNT_OUT_OF_RANGE, "price x quantity is too large")
-    debit(view, buyer, total, ctx.params.account_reserve_minor)
-    # Nothing below can fail: the order is paid.
+    return total
+
+
+def open_order(ctx: ChainContext, view: Overlay, record: OrderRecord) -> int:
+    """Put a new paid order whose `total` the caller took from its payers: the total goes
+    into escrow, the ship timer starts, the buyer's and merchant's indexes list it.
+    Returns the order id. Cannot fail (every check is the caller's)."""
+    assert record.status == OrderStatus.PAID and record.total > 0
     supply = get_supply(view)
-    supply.escrow += total
+    supply.escrow += record.total
     put_supply(view, supply)
-    listing.stock -= quantity
-    put_listing(view, listing_id, listing)
     order = next_id(view, COUNTER_ORDER)
-    record = OrderRecord(buyer, listing.merchant, listing_id, version_id, quantity,
-                         version.price, total, share_id, sharer, version.referral_bps,
-                         OrderStatus.PAID, ctx.height, delivery)
     schedule_timer(view, record, order, ctx.height + ctx.params.order_ship_timeout_blocks)
     put_order(view, order, record)
-    view.put(orders_of_buyer_key(buyer, order), b"")
-    view.put(orders_of_merchant_key(listing.merchant, order), b"")
+    view.put(orders_of_buyer_key(record.buyer, order), b"")
+    view.put(orders_of_merchant_key(record.merchant, order), b"")
+    return order
+
+
+def new_order(ctx: ChainContext, buyer: bytes, merchant: bytes, listing_id: int,
+              version_id: int, referral_bps: int, quantity: int, unit_price: int,
+              share_id: int, sharer: bytes, delivery: bytes) -> OrderRecord:
+    """The record of a paid order of `quantity` at `unit_price` (before `open_order`)."""
+    return OrderRecord(buyer, merchant, listing_id, version_id, quantity,
+                       unit_price, unit_price * quantity, share_id, sharer,
+                       referral_bps, OrderStatus.PAID, ctx.height, delivery)
+
+
+@register_handler(Purchase)
+def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction,
+                   body: Purchase) -> list[Event]:
+    """Refuses not_found, listing_inactive, merchant_suspended, self_purchase,
+    stale_version, out_of_stock, share_mismatch, self_referral, amount_out_of_range,
+    insufficient_funds, below_reserve (the payment would leave the buyer below the account
+    reserve), field_invalid (delivery too short to be sealed). A flash sale of the listing
+    sets the unit price while it lasts (commerce/pricing.py)."""
+    # Each field read once (see apply_transfer).
+    listing_id, version_id, quantity = body.listing, body.version, body.quantity
+    share_id, delivery = body.share, body.delivery
+    buyer = tx.sender_address
+    check_sealed("delivery", delivery)
+    listing, version = check_buyable(view, buyer, listing_id, version_id)
+    check_stock(listing, quantity)
+    sharer = check_share(view, share_id, listing_id, buyer)
+    price = unit_price(view, listing_id, ctx.height, quantity, version.price)
+    total = checked_total(price, quantity)
+    debit(view, buyer, total, ctx.params.account_reserve_minor)
+    # Nothing below can fail: the order is paid.
+    listing.stock -= quantity
+    put_listing(view, listing_id, listing)
+    record = new_order(ctx, buyer, listing.merchant, listing_id, version_id,
+                       version.referral_bps, quantity, price, share_id, sharer, delivery)
+    order = open_order(ctx, view, record)
     return [Event("purchase", (buyer, listing.merchant), (order, total))]
 
 
@@ -280,7 +339,7 @@ def apply_order_ship(ctx: ChainContext, view: Overlay, tx: Transaction,
                      body: OrderShip) -> list[Event]:
     """Refuses not_found, not_owner, order_state (not paid), field_invalid (tracking)."""
     order, tracking = body.order, body.tracking  # each field read once (see apply_transfer)
-    _check_sealed("tracking", tracking)
+    check_sealed("tracking", tracking)
     record = _require_action(ctx, view, tx, order, OrderAction.SHIP)
     move(record, OrderAction.SHIP, OrderStatus.SHIPPED)
     record.shipped_height = ctx.height
@@ -414,20 +473,9 @@ def _run_timer(ctx: ChainContext, view: Overlay, order: int, height: int) -> lis
 
 
 def _run_timers_at(ctx: ChainContext, view: Overlay, height: int) -> list[Event]:
-    count_key = timer_count_key(height)
-    count = get_u64(view, count_key)
-    assert count <= MAX_TIMERS_PER_HEIGHT
-    orders: set[int] = set()
-    for slot in range(count):
-        key = timer_key(height, slot)
-        raw = view.get(key)
-        assert raw is not None, "timer slots are dense"
-        orders.add(read_u64(raw))
-        view.delete(key)
-    if count:
-        view.delete(count_key)
+    orders = pop_due(view, timer_key, timer_count_key, height, MAX_TIMERS_PER_HEIGHT)
     events: list[Event] = []
-    for order in sorted(orders):
+    for order in orders:
         events.extend(_run_timer(ctx, view, order, height))
     return events
 

@@ -16,7 +16,7 @@ from typing import Any
 
 from commerce.address import to_text
 from commerce.errors import ErrorCode, ValidationError
-from commerce.ledger import get_account, get_supply
+from commerce.ledger import POOL_CAMPAIGNS, POOL_TEAM_ESCROW, get_account, get_pool, get_supply
 from commerce.limits import MAX_PAGE_ITEMS, MAX_QUERY_SCAN
 from commerce.schema import (
     MERCHANT_STATUS_NAMES,
@@ -71,10 +71,14 @@ def _rating(total: int, count: int) -> dict[str, int]:
 
 
 def supply(reader: StateReader) -> Item:
-    """The token supply: genesis + minted = total, and the part held in escrow."""
+    """The token supply: genesis + minted = total, and the parts held by the state
+    machine: order escrow, team escrow (group buying) and campaign budgets (promotions);
+    the rest circulates in balances."""
     parts = get_supply(reader)
+    teams, campaigns = get_pool(reader, POOL_TEAM_ESCROW), get_pool(reader, POOL_CAMPAIGNS)
     return {"genesis": parts.genesis, "minted": parts.minted, "escrow": parts.escrow,
-            "total": parts.total, "circulating": parts.total - parts.escrow}
+            "team_escrow": teams, "campaign_budget": campaigns, "total": parts.total,
+            "circulating": parts.total - parts.escrow - teams - campaigns}
 
 
 def account(reader: StateReader, address: bytes) -> Item:

@@ -65,6 +65,13 @@ P_PROPOSAL = b"cj"  # + proposal (8)                 -> ProposalRecord
 P_PROPOSAL_VOTE = b"cJ"  # + proposal (8) + validator (20) -> vote (1 byte: 1 yes, 0 no)
 P_GOV_SUMMARY = b"cq"  # (the whole key)            -> GovernanceSummary
 P_PROPOSAL_OPEN = b"cQ"  # + expiry height (8) + proposal (8) -> proposer (20)
+# Group buying and promotions (records and sub-keys in commerce/teams_schema.py).
+P_TEAM_OFFER = b"ca"  # + listing (8)                -> TeamOfferRecord
+P_TEAM = b"cA"  # + team (8)                         -> TeamRecord
+P_TEAM_INDEX = b"ch"  # + kind (1) + ...             -> team indexes and deadlines
+P_CAMPAIGN = b"cz"  # + campaign (8)                 -> CampaignRecord
+P_CAMPAIGN_INDEX = b"cZ"  # + kind (1) + ...         -> campaign indexes, uses, deadlines
+P_FLASH_SALE = b"cH"  # + listing (8)                -> FlashSaleRecord
 
 ALL_PREFIXES = (
     P_COUNTER, P_MERCHANT, P_MERCHANT_VOTE, P_LISTING, P_VERSION, P_BY_MERCHANT,
@@ -72,6 +79,7 @@ ALL_PREFIXES = (
     P_ORDERS_OF_MERCHANT, P_DISPUTE_VOTE, P_TIMER, P_TIMER_COUNT, P_BUYER_OF, P_REVIEW,
     P_REVIEWS_OF, P_POLL, P_POLL_VOTE, P_REWARD, P_EPOCH, P_REWARDED,
     P_GOV_SETS, P_GOV_PARAMS, P_PROPOSAL, P_PROPOSAL_VOTE, P_GOV_SUMMARY, P_PROPOSAL_OPEN,
+    P_TEAM_OFFER, P_TEAM, P_TEAM_INDEX, P_CAMPAIGN, P_CAMPAIGN_INDEX, P_FLASH_SALE,
 )
 assert len(set(ALL_PREFIXES)) == len(ALL_PREFIXES), "prefixes are distinct"
 assert all(len(p) == 2 and p[:1] == b"c" for p in ALL_PREFIXES), "commerce prefixes are c?"
@@ -83,6 +91,8 @@ COUNTER_SHARE = b"s"
 COUNTER_COMMENT = b"c"
 COUNTER_POLL = b"p"
 COUNTER_PROPOSAL = b"g"
+COUNTER_TEAM = b"a"
+COUNTER_CAMPAIGN = b"z"
 
 # Reward action kinds (the first byte of a P_REWARDED key).
 ACTION_PURCHASE = b"p"  # id: the completed order

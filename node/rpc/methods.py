@@ -25,6 +25,7 @@ from node.rpc.params import (
     TxIdParams,
 )
 from node.rpc.state_methods import register_state_methods
+from node.rpc.team_methods import TEAM_READS
 
 VERSION = "0.1.0"
 """The node's version, as `node_status` and `rpc.discover` report it."""
@@ -95,8 +96,8 @@ def build_registry(node: NodeAPI) -> Registry:
         summary="Submit many signed transactions at once")
     add("tx_simulate", api.simulate, params=SimulateParams,
         summary="Dry-run a signed transaction against the latest state")
-    register_state_methods(registry, chain, node.page_items_max)
     register_governance_methods(registry, chain, node.page_items_max)
+    register_state_methods(registry, chain, node.page_items_max, extra=TEAM_READS)
     return registry
 
 

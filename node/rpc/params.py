@@ -163,3 +163,25 @@ class PollsParams(PageParams):
     """Polls, optionally only those still open at height `open_at`."""
 
     open_at: Annotated[int, Field(ge=0)] | None = None
+
+
+# Group buying and promotions (node/rpc/team_methods.py).
+
+
+class ListingIdParams(Params):
+    """A listing id (for its team offer or its flash sale)."""
+
+    listing: Id
+
+
+class AccountPageParams(PageParams):
+    """Records of an account (the teams it has a place in)."""
+
+    address: AddressText
+
+
+class CampaignsParams(PageParams):
+    """A merchant's coupon campaigns, optionally only the open ones."""
+
+    merchant: AddressText
+    open_only: bool = False

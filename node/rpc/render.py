@@ -19,9 +19,9 @@ from commerce.tx import Transaction
 
 _AMOUNT_NAMES = {"amount", "price", "balance", "escrow", "minted", "supply", "total",
                  "genesis", "commission", "accrued", "claimed", "refund", "payout",
-                 "circulating", "reward"}
+                 "circulating", "reward", "budget", "discount", "paid_each", "min_spend"}
 _AMOUNT_SUFFIXES = ("_amount", "_minor", "_balance", "_price", "_escrow", "_total",
-                    "_earned")
+                    "_earned", "_budget")
 
 
 def is_amount_field(name: str) -> bool:

@@ -111,9 +111,11 @@ STATE_READS: tuple[StateRead, ...] = (
 )
 
 
-def register_state_methods(registry: Registry, chain: Chain, page_items_max: int) -> None:
-    """Register the `state_*` methods over `chain`'s state on `registry`; a page holds at
-    most `page_items_max` items whatever `limit` asks."""
+def register_state_methods(registry: Registry, chain: Chain, page_items_max: int,
+                           extra: tuple[StateRead, ...] = ()) -> None:
+    """Register the `state_*` methods over `chain`'s state on `registry`, the reads of
+    `STATE_READS` and then `extra` (the reads of later areas, from their own modules); a
+    page holds at most `page_items_max` items whatever `limit` asks."""
 
     def state() -> StateReader:
         return chain.store.state
@@ -142,5 +144,5 @@ def register_state_methods(registry: Registry, chain: Chain, page_items_max: int
 
     registry.add("state_getAccount", get_account, params=AddressParams,
                  summary="An account's balance and nonces")
-    for read in STATE_READS:
+    for read in STATE_READS + extra:
         registry.add(read.name, handler(read), params=read.params, summary=read.summary)

@@ -16,7 +16,7 @@ from commerce.address import address_of, to_text
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import Genesis, genesis_state_root, genesis_writes, parse_genesis
 from commerce.keys import Keypair
-from commerce.ledger import get_account, get_supply
+from commerce.ledger import POOLS, get_account, get_pool, get_supply
 from commerce.machine import BlockResult, ChainContext, Event, apply_tx, execute_block
 from commerce.state import MemoryState, Overlay
 from commerce.tx import Transaction, TxBody, sign_tx
@@ -137,7 +137,8 @@ class Shop:
         balances = sum(get_account(self.state, k[1:]).balance
                        for k, _ in self.state.iterate(b"A"))
         assert supply.total == supply.genesis + supply.minted
-        assert supply.total == balances + supply.escrow
+        pools = sum(get_pool(self.state, pool) for pool in POOLS)  # teams, campaigns
+        assert supply.total == balances + supply.escrow + pools
 
 
 def listing_body(**fields: Any) -> Any:

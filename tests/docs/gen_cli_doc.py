@@ -100,6 +100,14 @@ EXAMPLES: dict[str, str] = {
                                              f"--new-key v0-next --dry-run {K}",
     "agora tx validator-propose remove": "agora tx validator-propose remove --from v0 "
                                          f"--validator v4 {K}",
+    "agora tx team-offer-set": f"agora tx team-offer-set --from acme --listing 1 --size 2 "
+                               f"--price 10 --window 50 {K}",
+    "agora tx team-open": f"agora tx team-open --from alice --listing 1 {K}\n"
+                          "# ...\n# team       1\n# deadline   88\n"
+                          "# team_link  agora://team/1",
+    "agora tx team-join": f"agora tx team-join --from bob --team 'agora://team/1' {K}\n"
+                          "# ...\n# team        1\n# seats_left  0\n# orders      4 5",
+    "agora tx team-offer-end": f"agora tx team-offer-end --from acme --listing 1 {K}",
     "agora query status": "agora query status",
     "agora query peers": "agora query peers",
     "agora query validators": "agora query validators\nagora query validators --height 1",
@@ -132,6 +140,10 @@ EXAMPLES: dict[str, str] = {
     "agora query rewards": f"agora query rewards alice {K}",
     "agora query proposals": "agora query proposals --status passed",
     "agora query proposal": "agora query proposal 1",
+    "agora query team-offer": "agora query team-offer 1",
+    "agora query team": "agora query team 1",
+    "agora query teams": f"agora query teams --account bob {K}\n"
+                         "agora query teams --listing 1     # open teams, seats left, deadline",
     "agora order open-delivery": f"agora order open-delivery 1 --from acme {K}\n"
                                  "# Bob, 1 Main St",
     "agora order open-tracking": f"agora order open-tracking 1 --from bob {K}\n# UPS 1Z999",

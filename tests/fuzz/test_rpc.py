@@ -55,6 +55,9 @@ PARAMS: dict[str, dict[str, Any]] = {
     "state_getReview": {"order": 1}, "state_listReviews": {"listing": 1},
     "state_getComment": {"id": 1}, "state_listComments": {"listing": 1, "limit": 3},
     "state_getShare": {"id": 1}, "state_getPoll": {"id": 1}, "state_listPolls": {"open_at": 3},
+    "state_getTeamOffer": {"listing": 1}, "state_getTeam": {"id": 1},
+    "state_listListingTeams": {"listing": 1, "limit": 3},
+    "state_listAccountTeams": {"address": ADDRESS},
     "rpc.discover": {},
     "state_getProposal": {"id": 1}, "state_listProposals": {"status": "open", "limit": 4},
 }
