@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench, devnet, keys, order, query, query_teams, tx, tx_teams
+from cli import bench, devnet, keys, order, query, query_teams, tx, tx_promotions, tx_teams
 from cli import query_governance as _query_governance  # noqa: F401  (registers its queries)
 from cli import tx_governance as _tx_governance  # noqa: F401  (registers its commands)
 from cli.common import OneLineErrorsGroup
@@ -35,4 +35,4 @@ app.add_typer(order.app, name="order")
 app.add_typer(bench.app, name="bench")
 app.add_typer(devnet.app, name="devnet")
 # Modules that add commands to the groups above (importing them registers the commands).
-ADDED_COMMANDS = (tx_teams, query_teams)
+ADDED_COMMANDS = (tx_teams, tx_promotions, query_teams)

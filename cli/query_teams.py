@@ -1,4 +1,5 @@
-"""`agora query team-offer | team | teams`: group buying reads (node/rpc/team_methods.py).
+"""`agora query team-offer | team | teams | campaign | campaigns | flash-sale`: group buying
+and promotions reads (node/rpc/team_methods.py).
 
 Registered on the `agora query` group by importing this module (cli/main.py).
 """
@@ -68,3 +69,32 @@ def teams(
         page = node.call("state_listAccountTeams", address=_address_text(node, account),
                          limit=limit, cursor=cursor or None)
     _page(node, page, TEAM_COLUMNS)
+
+
+@query_command("campaign")
+def campaign(node: NodeContext, campaign_id: IdArg) -> None:
+    """A coupon campaign: its terms, budget left, paid out and returned."""
+    _fields(node, node.call("state_getCampaign", id=campaign_id))
+
+
+@query_command("campaigns", names=True)
+def campaigns(
+    node: NodeContext,
+    merchant: Annotated[str, typer.Argument(help="The merchant: agora1... address or a key "
+                                                 "name.")], *,
+    open_only: Annotated[bool, typer.Option(
+        "--open-only", help="Only the open campaigns (whose coupons may apply).")] = False,
+    cursor: CursorOpt = None, limit: LimitOpt = 50,
+) -> None:
+    """A merchant's coupon campaigns."""
+    _page(node, node.call("state_listCampaigns", merchant=_address_text(node, merchant),
+                          open_only=open_only, limit=limit, cursor=cursor or None),
+          [("id", "ID"), ("status", "STATUS"), ("listing", "LISTING"),
+           ("discount_fixed", "DISCOUNT"), ("discount_bps", "BPS"), ("budget", "BUDGET LEFT"),
+           ("end_height", "ENDS")])
+
+
+@query_command("flash-sale")
+def flash_sale(node: NodeContext, listing_id: ListingArg) -> None:
+    """A listing's flash sale: price, window, stock and units sold."""
+    _fields(node, node.call("state_getFlashSale", listing=listing_id))

@@ -47,14 +47,16 @@ def team_link(team: int, share: int) -> str:
     return f"{link}?share={share}" if share else link
 
 
-def _sealed(opts: Common, listing: dict[str, Any], delivery: str) -> bytes:
+def sealed_delivery(opts: Common, listing: dict[str, Any], delivery: str) -> bytes:
+    """`delivery` sealed to the key of `listing`'s merchant (b"" for none)."""
     if not delivery:
         return b""
     merchant = opts.call("state_getMerchant", address=listing["merchant"])
     return seal(bytes.fromhex(merchant["public_key"]), delivery.encode())
 
 
-def _share_of(listing: int, text: str) -> int:
+def share_for_listing(listing: int, text: str) -> int:
+    """The share id of a --share link or number, refusing a link of another listing."""
     linked, share = parse_share(text)
     if linked is not None and linked != listing:
         usage(f"the --share link is for listing {linked}, not listing {listing}")
@@ -109,8 +111,8 @@ def team_open(opts: Common, *, listing: ListingOpt, share_link: ShareOpt = "0",
     """Open a team and pay your seat into team escrow; prints the team link to share."""
     current = opts.call("state_getListing", id=listing)
     return TeamOpen(listing=listing, version=int(current["current_version"]),
-                    share=_share_of(listing, share_link),
-                    delivery=_sealed(opts, current, delivery))
+                    share=share_for_listing(listing, share_link),
+                    delivery=sealed_delivery(opts, current, delivery))
 
 
 @tx_command("team-join", _describe_join)
@@ -126,6 +128,6 @@ def team_join(
     team, linked_share = parse_team(team_text)
     found = opts.call("state_getTeam", id=team)
     listing = int(found["listing"])
-    share = _share_of(listing, share_link) if share_link else linked_share
+    share = share_for_listing(listing, share_link) if share_link else linked_share
     current = opts.call("state_getListing", id=listing)
-    return TeamJoin(team=team, share=share, delivery=_sealed(opts, current, delivery))
+    return TeamJoin(team=team, share=share, delivery=sealed_delivery(opts, current, delivery))

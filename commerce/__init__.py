@@ -9,6 +9,7 @@ from commerce import listings as _listings  # noqa: F401  (listing_create, _upda
 from commerce import merchants as _merchants  # noqa: F401  (merchant_register, _vote)
 from commerce import orders as _orders  # noqa: F401  (purchase, order_*, dispute_vote)
 from commerce import polls as _polls  # noqa: F401  (poll_create, poll_vote)
+from commerce import promotions as _promotions  # noqa: F401  (campaign_*, coupon_purchase, ...)
 from commerce import reviews as _reviews  # noqa: F401  (review, review_reply)
 from commerce import rewards as _rewards  # noqa: F401  (reward_claim)
 from commerce import social as _social  # noqa: F401  (share, comment)

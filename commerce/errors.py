@@ -113,6 +113,22 @@ class ErrorCode(CodeTable):
     SCHEDULE_FULL = (
         "schedule_full", -32125, "too many deadlines fall due at that height; choose another"
     )
+    CAMPAIGN_INVALID = ("campaign_invalid", -32126, "the campaign's terms are inconsistent")
+    CAMPAIGN_LIMIT = (
+        "campaign_limit", -32127, "the merchant has as many open campaigns as it may have"
+    )
+    CAMPAIGN_INACTIVE = (
+        "campaign_inactive", -32128, "the campaign has not started, has ended or was closed"
+    )
+    COUPON_MISMATCH = (
+        "coupon_mismatch", -32129, "the coupon is not valid for this merchant or listing"
+    )
+    COUPON_MIN_SPEND = ("coupon_min_spend", -32130, "the purchase is below the coupon's minimum")
+    COUPON_LIMIT = ("coupon_limit", -32131, "the account has used the coupon as often as allowed")
+    COUPON_EXHAUSTED = (
+        "coupon_exhausted", -32132, "the campaign has no coupons or budget left for this discount"
+    )
+    FLASH_SALE_INVALID = ("flash_sale_invalid", -32133, "the flash sale's terms are inconsistent")
 
 
 check_table(ErrorCode, (-32049, -32001), (-32199, -32100))

@@ -16,7 +16,7 @@ record names its one live timer), so cancelling a timer is free.
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NamedTuple
 
 from pydantic import Field
 
@@ -297,6 +297,42 @@ def new_order(ctx: ChainContext, buyer: bytes, merchant: bytes, listing_id: int,
                        referral_bps, OrderStatus.PAID, ctx.height, delivery)
 
 
+class PurchaseTerms(NamedTuple):
+    """What a purchase's checks found: the listing and version bought, the sharer (b""
+    without a share), the unit price (a flash sale's while it applies) and the total."""
+
+    listing: ListingRecord
+    version: VersionRecord
+    sharer: bytes
+    unit_price: int
+    total: int
+
+
+def check_purchase(ctx: ChainContext, view: Overlay, buyer: bytes,
+                   body: Purchase) -> PurchaseTerms:
+    """The checks of a purchase (and of a coupon purchase, whose body extends it), in
+    order; see `apply_purchase` for the refusals. Counts the units against a flash sale."""
+    listing_id, quantity = body.listing, body.quantity  # each field read once
+    check_sealed("delivery", body.delivery)
+    listing, version = check_buyable(view, buyer, listing_id, body.version)
+    check_stock(listing, quantity)
+    sharer = check_share(view, body.share, listing_id, buyer)
+    price = unit_price(view, listing_id, ctx.height, quantity, version.price)
+    return PurchaseTerms(listing, version, sharer, price, checked_total(price, quantity))
+
+
+def open_purchase(ctx: ChainContext, view: Overlay, buyer: bytes, body: Purchase,
+                  terms: PurchaseTerms) -> int:
+    """A paid purchase's order (the caller took the total from its payers): the stock is
+    taken and the order opened. Returns the order id; cannot fail."""
+    listing, quantity = terms.listing, body.quantity
+    listing.stock -= quantity
+    put_listing(view, body.listing, listing)
+    return open_order(ctx, view, new_order(
+        ctx, buyer, listing.merchant, body.listing, body.version, terms.version.referral_bps,
+        quantity, terms.unit_price, body.share, terms.sharer, body.delivery))
+
+
 @register_handler(Purchase)
 def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction,
                    body: Purchase) -> list[Event]:
@@ -305,24 +341,12 @@ def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction,
     insufficient_funds, below_reserve (the payment would leave the buyer below the account
     reserve), field_invalid (delivery too short to be sealed). A flash sale of the listing
     sets the unit price while it lasts (commerce/pricing.py)."""
-    # Each field read once (see apply_transfer).
-    listing_id, version_id, quantity = body.listing, body.version, body.quantity
-    share_id, delivery = body.share, body.delivery
     buyer = tx.sender_address
-    check_sealed("delivery", delivery)
-    listing, version = check_buyable(view, buyer, listing_id, version_id)
-    check_stock(listing, quantity)
-    sharer = check_share(view, share_id, listing_id, buyer)
-    price = unit_price(view, listing_id, ctx.height, quantity, version.price)
-    total = checked_total(price, quantity)
-    debit(view, buyer, total, ctx.params.account_reserve_minor)
+    terms = check_purchase(ctx, view, buyer, body)
+    debit(view, buyer, terms.total, ctx.params.account_reserve_minor)
     # Nothing below can fail: the order is paid.
-    listing.stock -= quantity
-    put_listing(view, listing_id, listing)
-    record = new_order(ctx, buyer, listing.merchant, listing_id, version_id,
-                       version.referral_bps, quantity, price, share_id, sharer, delivery)
-    order = open_order(ctx, view, record)
-    return [Event("purchase", (buyer, listing.merchant), (order, total))]
+    order = open_purchase(ctx, view, buyer, body, terms)
+    return [Event("purchase", (buyer, terms.listing.merchant), (order, terms.total))]
 
 
 @register_body

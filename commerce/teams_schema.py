@@ -40,6 +40,7 @@ CAMPAIGN_USE = b"u"  # + campaign (8) + account (20)  -> coupons used (8 BE)
 ORDER_DISCOUNT = b"o"  # + order (8)                  -> OrderDiscountRecord
 CAMPAIGN_TIMER = b"t"  # + due height (8) + slot (4)  -> campaign (8 BE)
 CAMPAIGN_TIMER_COUNT = b"T"  # + due height (8)       -> slots used (8 BE)
+CAMPAIGNS_OPEN = b"n"  # + merchant (20)              -> open campaigns (8 BE)
 
 
 class TeamStatus(IntEnum):
@@ -234,3 +235,9 @@ def campaign_timer_count_key(due_height: int) -> bytes:
 def flash_sale_key(listing: int) -> bytes:
     """Key of a listing's flash sale."""
     return P_FLASH_SALE + u64(listing)
+
+
+def campaigns_open_key(merchant: bytes) -> bytes:
+    """Key of the number of a merchant's open campaigns."""
+    assert len(merchant) == ADDRESS_BYTES
+    return P_CAMPAIGN_INDEX + CAMPAIGNS_OPEN + merchant

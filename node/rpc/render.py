@@ -19,7 +19,8 @@ from commerce.tx import Transaction
 
 _AMOUNT_NAMES = {"amount", "price", "balance", "escrow", "minted", "supply", "total",
                  "genesis", "commission", "accrued", "claimed", "refund", "payout",
-                 "circulating", "reward", "budget", "discount", "paid_each", "min_spend"}
+                 "circulating", "reward", "budget", "discount", "paid_each", "min_spend",
+                 "discount_fixed", "discount_cap", "paid", "refunded", "returned"}
 _AMOUNT_SUFFIXES = ("_amount", "_minor", "_balance", "_price", "_escrow", "_total",
                     "_earned", "_budget")
 

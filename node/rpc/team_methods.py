@@ -1,4 +1,5 @@
-"""`state_*` reads of group buying and promotions, as rows like `STATE_READS`.
+"""`state_*` reads of group buying (teams) and promotions (campaigns, flash sales), as rows
+like `STATE_READS`.
 
 Registered by `node.rpc.methods.build_registry` after the round-1 reads; each row calls one
 function of `commerce.team_queries` on the store's state.
@@ -8,7 +9,14 @@ from __future__ import annotations
 
 from commerce import team_queries
 from commerce.address import from_text
-from node.rpc.params import AccountPageParams, IdParams, ListingIdParams, ListingPageParams
+from node.rpc.params import (
+    AccountPageParams,
+    CampaignsParams,
+    IdParams,
+    ListingIdParams,
+    ListingPageParams,
+    OrderParams,
+)
 from node.rpc.state_methods import StateRead
 
 TEAM_READS: tuple[StateRead, ...] = (
@@ -26,4 +34,17 @@ TEAM_READS: tuple[StateRead, ...] = (
               lambda state, p, page: team_queries.account_teams(
                   state, from_text(p.address), **page),
               lambda p: "teams"),
+    StateRead("state_getCampaign", IdParams, "A coupon campaign and its budget",
+              lambda state, p, page: team_queries.campaign(state, p.id),
+              lambda p: f"campaign {p.id}"),
+    StateRead("state_listCampaigns", CampaignsParams, "A merchant's coupon campaigns",
+              lambda state, p, page: team_queries.campaigns(
+                  state, from_text(p.merchant), open_only=p.open_only, **page),
+              lambda p: "campaigns"),
+    StateRead("state_getFlashSale", ListingIdParams, "A listing's flash sale",
+              lambda state, p, page: team_queries.flash_sale(state, p.listing),
+              lambda p: f"flash sale on listing {p.listing}"),
+    StateRead("state_getOrderDiscount", OrderParams, "The coupon discount on an order",
+              lambda state, p, page: team_queries.order_discount(state, p.order),
+              lambda p: f"coupon on order {p.order}"),
 )

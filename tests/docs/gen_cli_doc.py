@@ -108,6 +108,16 @@ EXAMPLES: dict[str, str] = {
     "agora tx team-join": f"agora tx team-join --from bob --team 'agora://team/1' {K}\n"
                           "# ...\n# team        1\n# seats_left  0\n# orders      4 5",
     "agora tx team-offer-end": f"agora tx team-offer-end --from acme --listing 1 {K}",
+    "agora tx campaign-create": f"agora tx campaign-create --from acme --discount 2 "
+                                f"--min-spend 10 --budget 20 --blocks 200 {K}\n"
+                                "# ...\n# campaign  1",
+    "agora tx coupon-purchase": f"agora tx coupon-purchase --from carol --listing 1 "
+                                f"--campaign 1 {K}\n"
+                                "# ...\n# order     6\n# total     12\n# discount  2",
+    "agora tx flash-sale-set": f"agora tx flash-sale-set --from acme --listing 1 --price 9 "
+                               f"--stock 5 --blocks 100 {K}",
+    "agora tx campaign-close": f"agora tx campaign-close --from acme --campaign 1 {K}"
+                               "   # what is left of the budget returns",
     "agora query status": "agora query status",
     "agora query peers": "agora query peers",
     "agora query validators": "agora query validators\nagora query validators --height 1",
@@ -144,6 +154,9 @@ EXAMPLES: dict[str, str] = {
     "agora query team": "agora query team 1",
     "agora query teams": f"agora query teams --account bob {K}\n"
                          "agora query teams --listing 1     # open teams, seats left, deadline",
+    "agora query campaign": "agora query campaign 1",
+    "agora query campaigns": f"agora query campaigns acme {K}",
+    "agora query flash-sale": "agora query flash-sale 1",
     "agora order open-delivery": f"agora order open-delivery 1 --from acme {K}\n"
                                  "# Bob, 1 Main St",
     "agora order open-tracking": f"agora order open-tracking 1 --from bob {K}\n# UPS 1Z999",

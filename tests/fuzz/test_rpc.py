@@ -58,6 +58,8 @@ PARAMS: dict[str, dict[str, Any]] = {
     "state_getTeamOffer": {"listing": 1}, "state_getTeam": {"id": 1},
     "state_listListingTeams": {"listing": 1, "limit": 3},
     "state_listAccountTeams": {"address": ADDRESS},
+    "state_getCampaign": {"id": 1}, "state_listCampaigns": {"merchant": ADDRESS},
+    "state_getFlashSale": {"listing": 1}, "state_getOrderDiscount": {"order": 1},
     "rpc.discover": {},
     "state_getProposal": {"id": 1}, "state_listProposals": {"status": "open", "limit": 4},
 }
