@@ -1,7 +1,8 @@
 """The same blocks give the same state root in interpreters with different hash seeds.
 
 Method: a seeded mixed workload (the rules of the stateful test called with arguments from
-one `random.Random(seed)`, every transaction type, timers and epochs included) runs in two
+one `random.Random(seed)`, every transaction type, timers, team deadlines, campaign ends and
+epochs included) runs in two
 subprocesses with different PYTHONHASHSEED values and in this process; the chains of
 state roots must be identical.
 """
@@ -69,6 +70,26 @@ def run_mixed(seed: int, steps: int) -> str:
         lambda: machine.governance_vote(voter=rng.choice([0, 1, 2, 3, k()]), proposal=n(8),
                                         yes=rng.random() < 0.8),
         lambda: machine.governance_withdraw(sender=rng.choice([0, 1, 2, 3]), proposal=n(8)),
+        # Group buying and promotions (issue 23).
+        lambda: machine.team_offer_set(smart=rng.random() < 0.8, sender=k(), listing=n(12),
+                                       size=2 + n(1), price=1 + n(400_000),
+                                       quantity=1 + n(1), window=1 + n(5)),
+        lambda: machine.team_open(smart=rng.random() < 0.8, sender=k(), listing=n(12),
+                                  share=n(8)),
+        lambda: machine.team_join(smart=rng.random() < 0.8, sender=k(), team=n(10),
+                                  share=n(8)),
+        lambda: machine.campaign_create(sender=rng.choice([3, 4, k()]), listing=n(12),
+                                        fixed=rng.random() < 0.5, amount=1 + n(200_000),
+                                        bps=1 + n(9_999), min_spend=n(300_000),
+                                        per_account=1 + n(1), total=1 + n(3),
+                                        start=n(5) - 2, length=1 + n(9),
+                                        budget=1 + n(500_000)),
+        lambda: machine.campaign_close(smart=rng.random() < 0.5, sender=k(), campaign=n(8)),
+        lambda: machine.coupon_purchase(smart=rng.random() < 0.8, sender=k(), listing=n(12),
+                                        campaign=n(8), quantity=1 + n(2)),
+        lambda: machine.flash_sale_set(smart=rng.random() < 0.7, sender=k(), listing=n(12),
+                                       price=1 + n(300_000), stock=n(4), start=n(5) - 2,
+                                       length=1 + n(7)),
     ]
     for step in range(steps):
         rng.choice(actions)()

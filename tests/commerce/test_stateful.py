@@ -14,16 +14,23 @@ within its cap, and comment and share rewards go only to buyers. Governance (iss
 validators propose, vote on and withdraw set and parameter changes (parameters the other
 invariants do not read, and the epoch length); the open-proposal count, the ordered set
 history, the activation delay and growing epoch numbers hold, and the set in force decides
-who acts as a validator.
+who acts as a validator. Group buying and
+promotions (issue 23) add teams opened, joined, filled and expired, coupon campaigns created,
+used, refunded, ended and closed, and flash sales, with their invariants: genesis + minted =
+balances + order escrow + team escrow + campaign budgets; no team member pays more than the
+team price; an unfilled team refunds every member exactly; a campaign never pays more than
+its budget; reserved stock is never sold twice (a listing's stock is conserved).
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable
 
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from commerce import orders
+from commerce import orders, teams
 from commerce.address import address_of
 from commerce.errors import ValidationError
 from commerce.governance import (
@@ -40,22 +47,33 @@ from commerce.governance_state import (
     set_history,
 )
 from commerce.keys import Keypair
-from commerce.ledger import get_account, get_supply
+from commerce.ledger import POOL_CAMPAIGNS, POOL_TEAM_ESCROW, get_account, get_pool, get_supply
 from commerce.lifecycle import OPEN_ORDER_STATUSES
-from commerce.listings import ListingCreate, ListingDelist, ListingUpdate, get_listing
+from commerce.listings import (
+    ListingCreate,
+    ListingDelist,
+    ListingUpdate,
+    get_listing,
+    get_version,
+)
 from commerce.machine import ChainContext, apply_tx, execute_block
 from commerce.merchants import MerchantRegister, MerchantVote
 from commerce.polls import PollCreate, PollVote
+from commerce.pricing import get_campaign
+from commerce.promotions import CampaignClose, CampaignCreate, CouponPurchase, FlashSaleSet
 from commerce.reviews import Review, ReviewReply
 from commerce.rewards import RewardClaim
 from commerce.schema import (
     ACTION_COMMENT,
     ACTION_SHARE,
+    COUNTER_CAMPAIGN,
     COUNTER_COMMENT,
     COUNTER_LISTING,
     COUNTER_ORDER,
     COUNTER_POLL,
     COUNTER_SHARE,
+    COUNTER_TEAM,
+    P_CAMPAIGN,
     P_COUNTER,
     P_EPOCH,
     P_LISTING,
@@ -63,6 +81,7 @@ from commerce.schema import (
     P_REVIEW,
     P_REWARD,
     P_REWARDED,
+    P_TEAM,
     ListingRecord,
     OrderRecord,
     OrderStatus,
@@ -76,6 +95,15 @@ from commerce.schema import (
 )
 from commerce.social import Comment, Share
 from commerce.state import Overlay
+from commerce.teams import TeamJoin, TeamOfferSet, TeamOpen
+from commerce.teams_schema import (
+    CampaignRecord,
+    CampaignStatus,
+    OrderDiscountRecord,
+    TeamRecord,
+    TeamStatus,
+    order_discount_key,
+)
 from commerce.transfer import Transfer
 from commerce.tx import Transaction, TxBody
 from tests.commerce.shop import CHAIN_ID, Shop, addr, keypair
@@ -103,6 +131,9 @@ key_index = st.integers(0, N_KEYS - 1)
 # Merchant hopefuls: validator 3 and users 0-2 (keys 3-6), so votes pile up on a few.
 merchant_index = st.one_of(st.integers(3, 6), key_index)
 CATEGORIES = ("kitchen", "books", "toys")
+TEAM_WINDOW_MAX = 6  # the longest team window and campaign the rules below draw
+CAMPAIGN_BLOCKS_MAX = 10 + 3
+SETUP_CAMPAIGN_END = 30
 STATS: dict[str, int] = {}  # accepted types and refusal reasons (to tune the rules)
 
 
@@ -129,8 +160,17 @@ class ShopMachine(RuleBasedStateMachine):
                 assert self._send(voter, MerchantVote(merchant=addr(merchant), action="approve"))
             for price in (150_000, 3_000_000):
                 assert self._send(merchant, ListingCreate(
-                    title="seed", description="", category="kitchen", price=price, stock=4,
+                    title="seed", description="", category="kitchen", price=price, stock=8,
                     media=[], referral_bps=2_500))
+            # Group buying and promotions from the start: a team offer on the cheap seed,
+            # and a coupon campaign of each merchant.
+            cheap = self._count(COUNTER_LISTING) - 1
+            assert self._send(merchant, TeamOfferSet(listing=cheap, size=2, price=100_000,
+                                                     quantity=1, window_blocks=3))
+            assert self._send(merchant, CampaignCreate(
+                listing=0, discount_fixed=20_000, discount_bps=0, discount_cap=0,
+                min_spend=0, per_account=2, total_count=6, start_height=0,
+                end_height=SETUP_CAMPAIGN_END, budget=100_000))
         self._finish_block()
 
     # Block plumbing.
@@ -168,6 +208,12 @@ class ShopMachine(RuleBasedStateMachine):
                                   drop_invalid=False)
         assert validated.state_root == proposed.state_root, "refused txs changed the root"
         assert validated.writes == proposed.writes
+        for event in proposed.end_events:
+            if event.kind == "team_expired":  # every member refunded exactly what it paid
+                team = teams.get_team(self.view, int(event.data[0]))
+                assert team is not None and team.status == TeamStatus.OPEN
+                assert event.data[1] == team.paid_each * len(team.members)
+                assert set(event.addresses[:-1]) == set(team.members)
         shop.state.apply(proposed.writes)
         shop.root = proposed.state_root
         shop.height += 1
@@ -396,6 +442,116 @@ class ShopMachine(RuleBasedStateMachine):
     def governance_withdraw(self, sender: int, proposal: int) -> None:
         proposal = self._pick(b"g", proposal)
         self._send(self.keys[sender], ValidatorWithdraw(proposal=proposal))
+    # Rules: group buying.
+
+    @rule(smart=st.booleans(), sender=key_index, listing=st.integers(0, 12),
+          size=st.integers(2, 3), price=st.integers(1, 400_000),
+          quantity=st.sampled_from([1, 1, 2]), window=st.integers(1, 6))
+    def team_offer_set(self, smart: bool, sender: int, listing: int, size: int, price: int,
+                       quantity: int, window: int) -> None:
+        listing = self._pick(COUNTER_LISTING, listing)
+        record = get_listing(self.view, listing)
+        key = self.keys[sender]
+        if smart and record is not None:
+            key = self._key_of(record.merchant, sender)
+            version = get_version(self.view, listing, record.version)
+            assert version is not None
+            price = 1 + price % version.price  # at most the listing's price
+        self._send(key, TeamOfferSet(listing=listing, size=size, price=price,
+                                     quantity=quantity, window_blocks=window))
+
+    def _listings_where(self, keep: Callable[[int, ListingRecord], bool]) -> list[int]:
+        found = []
+        for key, raw in self.view.iterate(P_LISTING):
+            listing = read_u64(key[len(P_LISTING):])
+            if keep(listing, ListingRecord.from_bytes(raw)):
+                found.append(listing)
+        return found
+
+    @rule(smart=st.booleans(), sender=key_index, listing=st.integers(0, 12),
+          share=st.one_of(st.just(0), st.integers(1, 8)))
+    def team_open(self, smart: bool, sender: int, listing: int, share: int) -> None:
+        offered = self._listings_where(
+            lambda listing, _: teams.get_team_offer(self.view, listing) is not None)
+        if smart and offered:
+            listing = offered[listing % len(offered)]
+        else:
+            listing = self._pick(COUNTER_LISTING, listing)
+        share = self._pick(COUNTER_SHARE, share) if share else 0
+        record = get_listing(self.view, listing)
+        version = 1 if record is None else record.version
+        self._send(self.keys[sender], TeamOpen(listing=listing, version=version, share=share))
+
+    @rule(smart=st.booleans(), sender=key_index, team=st.integers(0, 10),
+          share=st.one_of(st.just(0), st.integers(1, 8)))
+    def team_join(self, smart: bool, sender: int, team: int, share: int) -> None:
+        open_teams = [read_u64(key[len(P_TEAM):]) for key, raw in self.view.iterate(P_TEAM)
+                      if TeamRecord.from_bytes(raw).status == TeamStatus.OPEN]
+        if smart and open_teams:
+            team = open_teams[team % len(open_teams)]
+        else:
+            team = self._pick(COUNTER_TEAM, team)
+        share = self._pick(COUNTER_SHARE, share) if share else 0
+        self._send(self.keys[sender], TeamJoin(team=team, share=share))
+
+    # Rules: promotions.
+
+    @rule(sender=st.one_of(st.sampled_from([3, 4]), merchant_index),
+          listing=st.integers(0, 12), fixed=st.booleans(),
+          amount=st.integers(1, 200_000), bps=st.integers(1, 10_000),
+          min_spend=st.integers(0, 300_000), per_account=st.integers(1, 2),
+          total=st.integers(1, 4), start=st.integers(-2, 3), length=st.integers(1, 10),
+          budget=st.integers(1, 500_000))
+    def campaign_create(self, sender: int, listing: int, fixed: bool, amount: int, bps: int,
+                        min_spend: int, per_account: int, total: int, start: int,
+                        length: int, budget: int) -> None:
+        listing = self._pick(COUNTER_LISTING, listing) if listing else 0
+        first = max(0, self.ctx.height + start)
+        self._send(self.keys[sender], CampaignCreate(
+            listing=listing, discount_fixed=amount if fixed else 0,
+            discount_bps=0 if fixed else bps, discount_cap=0 if fixed else amount,
+            min_spend=min_spend, per_account=per_account, total_count=total,
+            start_height=first, end_height=first + length, budget=budget))
+
+    @rule(smart=st.booleans(), sender=key_index, campaign=st.integers(0, 8))
+    def campaign_close(self, smart: bool, sender: int, campaign: int) -> None:
+        campaign = self._pick(COUNTER_CAMPAIGN, campaign)
+        record = get_campaign(self.view, campaign)
+        key = self.keys[sender]
+        if smart and record is not None:
+            key = self._key_of(record.merchant, sender)
+        self._send(key, CampaignClose(campaign=campaign))
+
+    @rule(smart=st.booleans(), sender=key_index, listing=st.integers(0, 12),
+          campaign=st.integers(0, 8), quantity=st.integers(1, 3))
+    def coupon_purchase(self, smart: bool, sender: int, listing: int, campaign: int,
+                        quantity: int) -> None:
+        campaign = self._pick(COUNTER_CAMPAIGN, campaign)
+        record = get_campaign(self.view, campaign)
+        if smart and record is not None:  # a listing the coupon applies to
+            merchant = record.merchant
+            mine = self._listings_where(lambda _, found: found.merchant == merchant)
+            listing = record.listing or (mine[listing % len(mine)] if mine else listing)
+        else:
+            listing = self._pick(COUNTER_LISTING, listing)
+        found = get_listing(self.view, listing)
+        version = 1 if found is None else found.version
+        self._send(self.keys[sender], CouponPurchase(
+            listing=listing, version=version, quantity=quantity, campaign=campaign))
+
+    @rule(smart=st.booleans(), sender=key_index, listing=st.integers(0, 12),
+          price=st.integers(1, 300_000), stock=st.integers(0, 4), start=st.integers(-2, 3),
+          length=st.integers(1, 8))
+    def flash_sale_set(self, smart: bool, sender: int, listing: int, price: int, stock: int,
+                       start: int, length: int) -> None:
+        listing = self._pick(COUNTER_LISTING, listing)
+        record = get_listing(self.view, listing)
+        key = self.keys[sender]
+        if smart and record is not None:
+            key = self._key_of(record.merchant, sender)
+        first = max(0, self.ctx.height + start)
+        self._send(key, FlashSaleSet(listing=listing, price=price, stock=stock,
+                                     start_height=first, end_height=first + length))
 
     @rule()
     def end_block(self) -> None:
@@ -419,7 +575,9 @@ class ShopMachine(RuleBasedStateMachine):
             assert balance >= 0
             balances += balance
         assert supply.total == supply.genesis + supply.minted
-        assert supply.total == balances + supply.escrow
+        team_escrow = get_pool(view, POOL_TEAM_ESCROW)
+        budgets = get_pool(view, POOL_CAMPAIGNS)
+        assert supply.total == balances + supply.escrow + team_escrow + budgets
         escrow = 0
         for _key, raw in view.iterate(P_ORDER):
             record = OrderRecord.from_bytes(raw)
@@ -428,6 +586,81 @@ class ShopMachine(RuleBasedStateMachine):
         assert escrow == supply.escrow, "escrow is exactly the open orders' payments"
         for _, raw in view.iterate(P_LISTING):
             assert ListingRecord.from_bytes(raw).stock >= 0
+
+    @invariant()
+    def teams_hold_their_escrow_and_members_pay_the_team_price(self) -> None:
+        view = self.view
+        held = 0
+        for _, raw in view.iterate(P_TEAM):
+            team = TeamRecord.from_bytes(raw)
+            assert len(set(team.members)) == len(team.members), "one place per account"
+            assert team.merchant not in team.members, "no merchant in its own team"
+            version = get_version(view, team.listing, team.version)
+            assert version is not None and team.price <= version.price
+            if team.status == TeamStatus.OPEN:
+                held += team.paid_each * len(team.members)
+                assert len(team.members) < team.size
+            elif team.status == TeamStatus.FILLED:
+                assert len(team.members) == team.size
+                for index, member in enumerate(team.members):
+                    order = orders.get_order(view, team.first_order + index)
+                    assert order is not None and order.buyer == member
+                    assert order.total == team.paid_each, "a member pays the team price"
+                    assert order.unit_price == team.price
+        assert held == get_pool(view, POOL_TEAM_ESCROW), "team escrow is the open teams'"
+
+    @invariant()
+    def campaigns_never_pay_more_than_their_budget(self) -> None:
+        view = self.view
+        locked = 0
+        paid: dict[int, int] = {}
+        for key, raw in view.iterate(P_ORDER):
+            order_id = read_u64(key[len(P_ORDER):])
+            found = view.get(order_discount_key(order_id))
+            if found is None:
+                continue
+            discount = OrderDiscountRecord.from_bytes(found)
+            status = OrderRecord.from_bytes(raw).status
+            if status not in (OrderStatus.REFUNDED, OrderStatus.CANCELLED):
+                paid[discount.campaign] = paid.get(discount.campaign, 0) + discount.discount
+        for key, raw in view.iterate(P_CAMPAIGN):
+            record = CampaignRecord.from_bytes(raw)
+            campaign_id = read_u64(key[len(P_CAMPAIGN):])
+            assert 0 <= record.paid_out <= record.funded
+            assert record.paid_out + record.budget + record.returned == record.funded
+            assert record.paid_out == paid.get(campaign_id, 0), "discounts are the paid out"
+            assert record.used_count <= record.total_count
+            if record.status == CampaignStatus.OPEN:
+                locked += record.budget
+            else:
+                assert record.budget == 0, "an ended campaign returned what was left"
+        assert locked == budgets_of(view), "the campaign pool is the open budgets"
+
+    @invariant()
+    def reserved_stock_is_never_sold_twice(self) -> None:
+        """A listing never updated keeps its stock: what is in stock, reserved by open
+        teams, and held by orders that took units adds up to the stock it was created
+        with."""
+        view = self.view
+        used: dict[int, int] = {}
+        for _, raw in view.iterate(P_TEAM):
+            team = TeamRecord.from_bytes(raw)
+            if team.status == TeamStatus.OPEN:
+                used[team.listing] = used.get(team.listing, 0) + team.reserved
+        for _, raw in view.iterate(P_ORDER):
+            order = OrderRecord.from_bytes(raw)
+            returned = order.status in (OrderStatus.REFUNDED, OrderStatus.CANCELLED) \
+                and order.shipped_height == 0
+            if not returned:
+                used[order.listing] = used.get(order.listing, 0) + order.quantity
+        for key, raw in view.iterate(P_LISTING):
+            listing = ListingRecord.from_bytes(raw)
+            if listing.version != 1:
+                continue  # an update sets the stock afresh
+            listing_id = read_u64(key[len(P_LISTING):])
+            first = get_version(view, listing_id, 1)
+            assert first is not None
+            assert listing.stock + used.get(listing_id, 0) == first.stock
 
     @invariant()
     def reviews_belong_to_completed_orders_of_their_author(self) -> None:
@@ -530,12 +763,20 @@ class ShopMachine(RuleBasedStateMachine):
         if self.all_txs:
             self._finish_block()
         longest = max(PARAMS["order_ship_timeout_blocks"], PARAMS["order_auto_release_blocks"],
-                      PARAMS["dispute_timeout_blocks"])
-        for _ in range(longest + 1):
+                      PARAMS["dispute_timeout_blocks"], TEAM_WINDOW_MAX, CAMPAIGN_BLOCKS_MAX)
+        for _ in range(max(longest, SETUP_CAMPAIGN_END - self.shop.height) + 1):
             self._finish_block()
         assert get_supply(self.shop.state).escrow == 0
+        # Every team filled or expired, every campaign ended or closed: nothing locked.
+        assert get_pool(self.shop.state, POOL_TEAM_ESCROW) == 0
+        assert get_pool(self.shop.state, POOL_CAMPAIGNS) == 0
         for _, raw in self.shop.state.iterate(P_ORDER):
             assert OrderRecord.from_bytes(raw).status not in OPEN_ORDER_STATUSES
+
+
+def budgets_of(view: Overlay) -> int:
+    """What the campaign pool holds."""
+    return get_pool(view, POOL_CAMPAIGNS)
 
 
 ShopMachine.TestCase.settings = settings(
