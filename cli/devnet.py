@@ -37,6 +37,7 @@ from cli.common import (
     warn,
 )
 from cli.progress import terminal_progress
+from commerce.amount import format_amount
 from devnet import control, demo
 from devnet.errors import DevnetError, DevnetErrorCode
 from devnet.layout import DEFAULT_BASE_PORT, DEFAULT_CHAIN_ID, Layout, load_layout
@@ -258,7 +259,9 @@ def _foreground(layout: Layout, output: OutputFormat) -> None:
 def demo_command(devnet: Devnet) -> None:
     """Play a shop story on the running devnet: listings, a share, a purchase through the
     referral link with sealed delivery details, shipping, confirmation, a review and reply,
-    reward claims, a poll and votes; then a table of balances that adds up (exit 1 if not)."""
+    reward claims, a poll and votes, a team filled through a share link, a team refunded at
+    its deadline, a coupon at checkout; then a table of balances that adds up (exit 1 if
+    not)."""
     layout = load_layout(devnet.root)
     text = devnet.output is OutputFormat.text
     asyncio.run(demo.live_node_url(layout))  # one clear line when the devnet is not running
@@ -275,6 +278,11 @@ def _print_demo(result: demo.DemoResult) -> None:
     typer.echo("")
     typer.echo(f"Referral link shared by alice: {result.referral_link}")
     typer.echo(f"Delivery details as acme's key opens them: {result.delivery_opened!r}")
+    teams = result.teams
+    typer.echo(f"Team {teams.team_filled} filled through {teams.team_link}: orders "
+               f"{', '.join(map(str, teams.team_orders))}; team {teams.team_expired} "
+               f"refunded {format_amount(teams.team_refunded)} at its deadline; coupon "
+               f"order {teams.coupon_order} saved {format_amount(teams.discount)}")
     typer.echo("")
     rows = [{"name": b.name, "before": b.to_dict()["before_decimal"],
              "after": b.to_dict()["after_decimal"],

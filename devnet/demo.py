@@ -5,13 +5,16 @@ one, her friend bob buys through alice's link with delivery details sealed to ac
 (acme's key opens them), acme ships, bob confirms (the escrow pays acme the price minus
 alice's commission), bob reviews, acme replies, bob claims his purchase and review rewards
 (alice claims a share reward only once she has a completed purchase of her own), acme
-opens a poll and carol and bob vote. Every transaction goes through the SDK's wallet
+opens a poll and carol and bob vote; then the group-buying and coupon chapter
+(devnet/demo_teams.py): a team filled through alice's link, an unfilled team refunded at its
+deadline, a coupon used at checkout. Every transaction goes through the SDK's wallet
 (`client.wallet`: JSON-RPC `tx_submit` waiting for finality), so each step reports the
 height it was finalized at.
 
 At the end the balances of alice, bob, carol and acme before and after are compared: their
-deltas add up to the tokens minted by the claims of this run, and the escrow is back where
-it started. The check is exact when nothing else moves these accounts meanwhile.
+deltas add up to the tokens minted by the claims of this run, and what the state machine
+holds (escrow, team escrow, campaign budgets) is back where it started. The check is exact
+when nothing else moves these accounts meanwhile.
 
 Each run creates new listings, a new share, order and poll, so the demo can be replayed on
 the same devnet. Nonces are read once per account (`pending_nonce`) and tracked by its wallet.
@@ -37,6 +40,7 @@ from commerce.reviews import Review, ReviewReply
 from commerce.rewards import RewardClaim
 from commerce.social import Share
 from commerce.tx import TxBody
+from devnet.demo_teams import TeamsOutcome, play_teams
 from devnet.errors import DevnetError, DevnetErrorCode
 from devnet.layout import Layout
 from devnet.processes import fetch_status
@@ -116,6 +120,7 @@ class DemoResult:
     minted_after: int = 0
     escrow_before: int = 0
     escrow_after: int = 0
+    teams: TeamsOutcome = field(default_factory=TeamsOutcome)
 
     @property
     def minted(self) -> int:
@@ -149,6 +154,7 @@ class DemoResult:
             "total_paid": self.total_paid, "commission": self.commission,
             "delivery_opened": self.delivery_opened,
             "balances": [b.to_dict() for b in self.balances],
+            "teams": self.teams.to_dict(),
             "check": {"ok": self.adds_up, "sum_of_deltas": self.sum_of_deltas,
                       "minted": self.minted, "escrow_before": self.escrow_before,
                       "escrow_after": self.escrow_after},
@@ -175,6 +181,11 @@ async def live_node_url(layout: Layout) -> str:
     raise DevnetError(DevnetErrorCode.NOT_READY,
                       f"the devnet at {layout.root} is not running (no node answers); start "
                       f"it with: agora devnet up --home {layout.root}")
+
+
+def _held(supply: dict[str, Any]) -> int:
+    """What the state machine holds: order escrow, team escrow and campaign budgets."""
+    return int(supply["escrow"]) + int(supply["team_escrow"]) + int(supply["campaign_budget"])
 
 
 class _Demo:
@@ -242,7 +253,7 @@ class _Demo:
                                              nonce=int(account["pending_nonce"]))
             result.balances.append(BalanceRow(name, self.address[name], int(account["balance"])))
         supply = await self.call("state_getSupply")
-        result.minted_before, result.escrow_before = int(supply["minted"]), int(supply["escrow"])
+        result.minted_before, result.escrow_before = int(supply["minted"]), _held(supply)
 
         price = 120 * UNIT
         products = [
@@ -319,11 +330,13 @@ class _Demo:
             await self.send(voter, PollVote(poll=result.poll, option=option),
                             f"voted {options[option]!r} in poll {result.poll}")
 
+        result.teams = await play_teams(self.send, self.call, mug, result.share, price)
+
         after = await self.balances()
         for row in result.balances:
             row.after = after[row.name]
         supply = await self.call("state_getSupply")
-        result.minted_after, result.escrow_after = int(supply["minted"]), int(supply["escrow"])
+        result.minted_after, result.escrow_after = int(supply["minted"]), _held(supply)
         return result
 
     async def _approved_merchant(self) -> dict[str, Any]:
