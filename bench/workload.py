@@ -7,7 +7,9 @@ finalizes them and hands back the new ids with `record(ids)` (receipt.events[0].
 the stage's order; None where a type issues no id). Stage by stage the setup registers and
 approves merchants, lists items, opens polls, shares listings and places orders that it
 drives into every state the measured part needs (paid, shipped, completed, reviewed,
-disputed). `timed(count)` then signs `count` transactions in realistic proportions
+disputed), and sets up group buying and promotions (a team offer on each listing, a flash
+sale and a coupon campaign per merchant, teams one join short of full). `timed(count)`
+then signs `count` transactions in realistic proportions
 (`MIX_PER_MILLE`) whose only dependencies on other accounts are setup records already
 finalized, so they succeed in any interleaving of accounts: each account's transactions
 are in nonce order, and a block may mix them freely. When a pool runs out (no paid order
@@ -34,23 +36,29 @@ from commerce import orders
 from commerce.address import address_of
 from commerce.encoding import sha256
 from commerce.keys import Keypair
+from commerce.limits import MAX_COUPONS_PER_ACCOUNT
 from commerce.listings import ListingCreate, ListingDelist, ListingUpdate
 from commerce.merchants import MerchantRegister, MerchantVote
 from commerce.polls import PollCreate, PollVote
+from commerce.promotions import CampaignCreate, CouponPurchase, FlashSaleSet
 from commerce.reviews import Review, ReviewReply
 from commerce.rewards import RewardClaim
 from commerce.social import Comment, Share
+from commerce.teams import TeamJoin, TeamOfferSet, TeamOpen
 from commerce.transfer import Transfer
 from commerce.tx import Transaction, TxBody, sign_tx
 
 # Proportions of the measured part, per mille (they sum to 1000). Shopping and social
 # actions dominate; governance and dispute handling are rare.
 MIX_PER_MILLE: dict[str, int] = {
-    "transfer": 255, "purchase": 150, "purchase_referral": 100, "share": 80, "comment": 120,
+    "transfer": 195, "purchase": 150, "purchase_referral": 100, "share": 80, "comment": 120,
     "listing_update": 40, "listing_create": 10, "order_ship": 60, "order_confirm": 60,
     "review": 40, "reward_claim": 20, "poll_vote": 25, "poll_create": 3, "review_reply": 10,
     "order_cancel": 5, "order_refund": 5, "order_dispute": 5, "dispute_vote": 3,
     "listing_delist": 2, "merchant_register": 2, "merchant_vote": 5,
+    # Group buying and promotions (issue 23): a join fills a setup team (two orders).
+    "team_open": 15, "team_join": 20, "coupon_purchase": 20, "flash_sale_set": 2,
+    "campaign_create": 3,
 }
 assert sum(MIX_PER_MILLE.values()) == 1000, "the mix is per mille"
 TRANSFERS_ONLY: dict[str, int] = {"transfer": 1000}
@@ -69,6 +77,16 @@ POOL_MARGIN = 1.1  # setup records per expected measured use
 BALLAST_PER_MERCHANT = 1_000  # listings per merchant per extra setup stage
 SHOP_STOCK = 1_000_000_000
 UNIT = 1_000_000
+# Group buying and promotions: every setup listing gets a team offer of two seats; the
+# setup opens at most SETUP_TEAMS_MAX teams for the measured joins (within a height's team
+# deadlines); each merchant funds a campaign of COUPON_DISCOUNT_MINOR coupons.
+TEAM_SIZE = 2
+TEAM_WINDOW_BLOCKS = 900_000
+SETUP_TEAMS_MAX = 900
+COUPON_DISCOUNT_MINOR = UNIT // 10
+CAMPAIGN_BUDGET_MINOR = 10_000 * UNIT
+CAMPAIGNS_PER_MERCHANT_MAX = 15  # below MAX_OPEN_CAMPAIGNS_PER_MERCHANT
+FLASH_STOCK = 100_000_000
 
 # Genesis parameters the workload needs: an epoch cap that never stops rewards (a claim
 # of nothing is refused), and the default poll window.
@@ -106,6 +124,9 @@ class _Pools:
     orders: dict[str, list[_Order]] = field(default_factory=dict)
     claimers: list[int] = field(default_factory=list)
     pending_merchants: list[int] = field(default_factory=list)
+    teams: list[tuple[int, int]] = field(default_factory=list)  # (team, opener)
+    campaigns: list[tuple[int, int]] = field(default_factory=list)  # (campaign, merchant)
+    campaign_counts: dict[int, int] = field(default_factory=dict)  # merchant -> campaigns
 
 
 class MixedWorkload:
@@ -166,7 +187,8 @@ class MixedWorkload:
         """The next setup stage's transactions (finalize them, then `record`), or None."""
         stages = (self._stage_register, self._stage_approve, self._stage_list,
                   self._stage_share, self._stage_order, self._stage_ship,
-                  self._stage_settle, self._stage_review)
+                  self._stage_settle, self._stage_review, self._stage_promote,
+                  self._stage_teams)
         while self._stage < len(stages):
             built = stages[self._stage]()
             self._stage += 1
@@ -197,6 +219,10 @@ class MixedWorkload:
                 self.pools.polls.append(new_id)
             elif kind == "share":
                 self.pools.shares.append((new_id, what[1], what[2]))
+            elif kind == "team":
+                self.pools.teams.append((new_id, what[1]))
+            elif kind == "campaign":
+                self.pools.campaigns.append((new_id, what[1]))
             elif kind == "order":
                 self.pools.orders.setdefault(what[3], []).append(
                     _Order(new_id, what[1], what[2], what[3]))
@@ -307,12 +333,49 @@ class MixedWorkload:
                                                            text="as described")), None)
                 for o in self._orders_for("review_reply")]
 
+    def _stage_promote(self) -> list[tuple[Transaction, Any]]:
+        """A team offer on every setup listing, a flash sale on each merchant's second one,
+        and a campaign of each merchant."""
+        out: list[tuple[Transaction, Any]] = []
+        for listing, merchant, price in self.pools.shop:
+            out.append((self._sign(self.merchants[merchant], TeamOfferSet(
+                listing=listing, size=TEAM_SIZE, price=max(1, price * 9 // 10), quantity=1,
+                window_blocks=TEAM_WINDOW_BLOCKS)), None))
+        for i, merchant in enumerate(self.merchants):
+            listing, _, price = self._listings_of(i)[1]
+            out.append((self._sign(merchant, _flash(listing, price)), None))
+            out.append((self._sign(merchant, self._campaign(i)), ("campaign", i)))
+        return out
+
+    def _stage_teams(self) -> list[tuple[Transaction, Any]]:
+        """Teams with one seat left for the measured joins."""
+        out: list[tuple[Transaction, Any]] = []
+        for _ in range(min(SETUP_TEAMS_MAX, self._pool_size("team_join"))):
+            opener = self._shopper()
+            listing = self.rng.choice(self.pools.shop)[0]
+            out.append((self._sign(self.shoppers[opener], TeamOpen(listing=listing, version=1)),
+                        ("team", opener)))
+        return out
+
+    def _listings_of(self, merchant: int) -> list[tuple[int, int, int]]:
+        return [entry for entry in self.pools.shop[:len(self.merchants) * LISTINGS_PER_MERCHANT]
+                if entry[1] == merchant]
+
+    def _campaign(self, merchant: int) -> CampaignCreate:
+        count = self.pools.campaign_counts.get(merchant, 0)
+        self.pools.campaign_counts[merchant] = count + 1
+        return CampaignCreate(
+            listing=0, discount_fixed=COUPON_DISCOUNT_MINOR, discount_bps=0, discount_cap=0,
+            min_spend=0, per_account=MAX_COUPONS_PER_ACCOUNT, total_count=10_000_000,
+            start_height=0, end_height=POLL_CLOSE_HEIGHT + count * len(self.merchants)
+            + merchant, budget=CAMPAIGN_BUDGET_MINOR)
+
     # The measured part.
 
     def timed(self, count: int) -> list[Transaction]:
         """`count` signed transactions in the proportions of the mix (MIX_PER_MILLE by
         default)."""
-        assert self._stage >= 8 and not self._ballast_left, "finish the setup stages first"
+        assert self._stage >= 10 and not self._ballast_left, "finish the setup stages first"
         kinds = list(self.mix)
         weights = [self.mix[k] for k in kinds]
         draws = self.rng.choices(kinds, weights, k=count)
@@ -427,6 +490,37 @@ class MixedWorkload:
                 return self._sign(self.shoppers[voter], body)
         return None
 
+    def _t_team_open(self) -> Transaction:
+        listing = self.rng.choice(self.pools.shop[:len(self.merchants) * LISTINGS_PER_MERCHANT])
+        return self._sign(self.shoppers[self._shopper()],
+                          TeamOpen(listing=listing[0], version=1))
+
+    def _t_team_join(self) -> Transaction | None:
+        if not self.pools.teams:
+            return None
+        team, opener = self.pools.teams.pop()
+        joiner = (opener + 1 + self.rng.randrange(len(self.shoppers) - 1)) % len(self.shoppers)
+        return self._sign(self.shoppers[joiner], TeamJoin(team=team))
+
+    def _t_coupon_purchase(self) -> Transaction | None:
+        if not self.pools.campaigns:
+            return None
+        campaign, merchant = self.rng.choice(self.pools.campaigns)
+        listing = self.rng.choice(self._listings_of(merchant))[0]
+        return self._sign(self.shoppers[self._shopper()], CouponPurchase(
+            listing=listing, version=1, quantity=1, campaign=campaign))
+
+    def _t_flash_sale_set(self) -> Transaction:
+        merchant = self.rng.randrange(len(self.merchants))
+        listing, _, price = self.rng.choice(self._listings_of(merchant))
+        return self._sign(self.merchants[merchant], _flash(listing, price))
+
+    def _t_campaign_create(self) -> Transaction | None:
+        merchant = self.rng.randrange(len(self.merchants))
+        if self.pools.campaign_counts.get(merchant, 0) >= CAMPAIGNS_PER_MERCHANT_MAX:
+            return None
+        return self._sign(self.merchants[merchant], self._campaign(merchant))
+
     def _t_poll_create(self) -> Transaction:
         merchant = self.rng.randrange(len(self.merchants))
         return self._sign(self.merchants[merchant], _poll("what should we stock?"))
@@ -487,3 +581,8 @@ def _poll(question: str) -> PollCreate:
     return PollCreate(question=question, options=["more mugs", "more toys", "more books"],
                       scope="merchant", listing=0, buyers_only=False,
                       close_height=POLL_CLOSE_HEIGHT)
+
+
+def _flash(listing: int, price: int) -> FlashSaleSet:
+    return FlashSaleSet(listing=listing, price=max(1, price // 2), stock=FLASH_STOCK,
+                        start_height=0, end_height=POLL_CLOSE_HEIGHT)
