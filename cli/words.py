@@ -23,7 +23,7 @@ AMOUNT_FIELDS = frozenset({"amount", "price"})
 OPTION_NAMES = {"options": "--option", "close_height": "--close-in", "to": "--to"}
 # Refusals whose message numbers are all amounts in base units.
 AMOUNT_REASONS = frozenset({"insufficient_funds", "below_reserve", "reserve_required",
-                            "amount_out_of_range"})
+                            "amount_out_of_range", "coupon_min_spend", "coupon_exhausted"})
 _NUMBER_RE = re.compile(r"(?<![\w.])\d+(?![\w.])")
 
 

@@ -237,8 +237,10 @@ def _coupon(ctx: ChainContext, view: Overlay, campaign: int, merchant: bytes, li
                               f"used {record.per_account} coupons of campaign {campaign}")
     discount = discount_of(record, total)
     if record.used_count >= record.total_count or discount > record.budget:
-        raise ValidationError(ErrorCode.COUPON_EXHAUSTED,
-                              f"campaign {campaign} has {record.budget} left")
+        raise ValidationError(ErrorCode.COUPON_EXHAUSTED,  # amounts only (the CLI's words)
+                              f"the discount {discount} is over the {record.budget} left"
+                              if record.used_count < record.total_count
+                              else "every coupon of the campaign is used")
     return record, discount
 
 
