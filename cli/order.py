@@ -27,16 +27,22 @@ OrderArg = Annotated[int, typer.Argument(min=1, help="Order id.")]
 OpenRun = Callable[[SigningContext, int], None]
 
 
+# The transactions that create an order in their own block: a purchase, a coupon
+# purchase, or the team join that fills a team (its sender's order; the other members'
+# payments came in earlier blocks: pass --buyer-key for theirs).
+ORDER_CREATING_TYPES = frozenset({"purchase", "coupon_purchase", "team_join", "team_open"})
+
+
 def buyer_public_key(url: str, order: dict[str, Any]) -> bytes:
     """The buyer's Ed25519 public key: the signer of the purchase in the order's block."""
     block = rpc(url, "chain_getBlock", height=int(order["created_height"]))
     for tx in block.get("txs", []):
-        if tx.get("type") == "purchase" and tx.get("sender") == order["buyer"]:
+        if tx.get("type") in ORDER_CREATING_TYPES and tx.get("sender") == order["buyer"]:
             key = bytes.fromhex(str(tx["sender_public_key"]))
             if to_text(address_of(key)) == order["buyer"]:
                 return key
     fail("not_found", f"the purchase of order {order['id']} is not in block "
-         f"{order['created_height']} on this node")
+         f"{order['created_height']} on this node (a team order: pass --buyer-key)")
 
 
 def open_note(signer: SigningContext, order_id: int, field: str, role: str) -> None:
