@@ -225,6 +225,10 @@ _VALID_BODIES: dict[str, list[Any]] = {
     "transfer": [b"\x01" * 20, 1, ""],
     "validator_propose": ["add", b"\x02" * 32, "v9", "h:1", b"", "", 0, b""],
     "validator_vote": [1, "yes"], "validator_withdraw": [1],
+    "team_offer_set": [1, 2, 100, 1, 5], "team_offer_end": [1],
+    "team_open": [1, 1, 0, b""], "team_join": [1, 0, b""],
+    "campaign_create": [0, 100, 0, 0, 0, 1, 1, 0, 10, 100], "campaign_close": [1],
+    "coupon_purchase": [1, 1, 1, 0, b"", 1], "flash_sale_set": [1, 50, 1, 0, 10],
 }
 
 
