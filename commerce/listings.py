@@ -69,6 +69,14 @@ def require_listing(view: Overlay, listing: int) -> ListingRecord:
     return record
 
 
+def require_own_listing(view: Overlay, sender: bytes, listing: int) -> ListingRecord:
+    """The record of a listing of `sender`'s; raises not_found, not_owner."""
+    record = require_listing(view, listing)
+    if record.merchant != sender:
+        raise ValidationError(ErrorCode.NOT_OWNER, "the listing belongs to another merchant")
+    return record
+
+
 class _ListingFields(TxBody):
     """The fields of a listing version, defined once: `listing_create` is exactly these,
     `listing_update` sends them after the listing and the version it replaces."""

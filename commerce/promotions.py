@@ -39,7 +39,7 @@ from commerce.limits import (
     MAX_OPEN_CAMPAIGNS_PER_MERCHANT,
     MAX_STOCK,
 )
-from commerce.listings import get_version, require_listing
+from commerce.listings import get_version, require_own_listing
 from commerce.machine import ChainContext, Event, register_end_block, register_handler
 from commerce.merchants import require_merchant
 from commerce.orders import Purchase, check_purchase, open_purchase
@@ -147,9 +147,7 @@ def apply_campaign_create(ctx: ChainContext, view: Overlay, tx: Transaction,
     sender = tx.sender_address
     require_merchant(view, sender)
     if body.listing:
-        listing = require_listing(view, body.listing)
-        if listing.merchant != sender:
-            raise ValidationError(ErrorCode.NOT_OWNER, "the listing belongs to another merchant")
+        require_own_listing(view, sender, body.listing)
     _check_discount(body)
     _check_window(ctx, body.start_height, body.end_height, MAX_CAMPAIGN_BLOCKS,
                   ErrorCode.CAMPAIGN_INVALID)
@@ -277,9 +275,7 @@ def apply_flash_sale_set(ctx: ChainContext, view: Overlay, tx: Transaction,
     flash_sale_invalid (price not below the listing's, or the window)."""
     listing_id, price, stock = body.listing, body.price, body.stock
     sender = tx.sender_address
-    listing = require_listing(view, listing_id)
-    if listing.merchant != sender:
-        raise ValidationError(ErrorCode.NOT_OWNER, "the listing belongs to another merchant")
+    listing = require_own_listing(view, sender, listing_id)
     require_merchant(view, sender)
     if not listing.active:
         raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {listing_id} is delisted")

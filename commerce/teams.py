@@ -37,7 +37,7 @@ from commerce.limits import (
     MAX_TEAM_WINDOW_BLOCKS,
     MIN_TEAM_SIZE,
 )
-from commerce.listings import get_listing, get_version, put_listing, require_listing
+from commerce.listings import get_listing, get_version, put_listing, require_own_listing
 from commerce.machine import ChainContext, Event, register_end_block, register_handler
 from commerce.merchants import require_merchant
 from commerce.orders import (
@@ -131,12 +131,6 @@ class TeamJoin(TxBody):
     delivery: SealedNote = b""
 
 
-def _own_listing(view: Overlay, sender: bytes, listing_id: int) -> None:
-    listing = require_listing(view, listing_id)
-    if listing.merchant != sender:
-        raise ValidationError(ErrorCode.NOT_OWNER, "the listing belongs to another merchant")
-
-
 @register_handler(TeamOfferSet)
 def apply_team_offer_set(ctx: ChainContext, view: Overlay, tx: Transaction,
                          body: TeamOfferSet) -> list[Event]:
@@ -145,10 +139,8 @@ def apply_team_offer_set(ctx: ChainContext, view: Overlay, tx: Transaction,
     reservation is above MAX_STOCK), amount_out_of_range (price x quantity)."""
     listing_id, size, price, quantity = body.listing, body.size, body.price, body.quantity
     sender = tx.sender_address
-    _own_listing(view, sender, listing_id)
+    listing = require_own_listing(view, sender, listing_id)
     require_merchant(view, sender)
-    listing = get_listing(view, listing_id)
-    assert listing is not None
     if not listing.active:
         raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {listing_id} is delisted")
     version = get_version(view, listing_id, listing.version)
@@ -174,7 +166,7 @@ def apply_team_offer_end(ctx: ChainContext, view: Overlay, tx: Transaction,
     """Refuses not_found, not_owner, no_team_offer (none, or ended already)."""
     listing_id = body.listing
     sender = tx.sender_address
-    _own_listing(view, sender, listing_id)
+    require_own_listing(view, sender, listing_id)
     offer = get_team_offer(view, listing_id)
     if offer is None or not offer.active:
         raise ValidationError(ErrorCode.NO_TEAM_OFFER, f"listing {listing_id} has no team offer")
