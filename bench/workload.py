@@ -36,7 +36,7 @@ from commerce import orders
 from commerce.address import address_of
 from commerce.encoding import sha256
 from commerce.keys import Keypair
-from commerce.limits import MAX_COUPONS_PER_ACCOUNT
+from commerce.limits import MAX_COUPONS_PER_ACCOUNT, MAX_OPEN_TEAMS_PER_ACCOUNT
 from commerce.listings import ListingCreate, ListingDelist, ListingUpdate
 from commerce.merchants import MerchantRegister, MerchantVote
 from commerce.polls import PollCreate, PollVote
@@ -127,6 +127,7 @@ class _Pools:
     teams: list[tuple[int, int]] = field(default_factory=list)  # (team, opener)
     campaigns: list[tuple[int, int]] = field(default_factory=list)  # (campaign, merchant)
     campaign_counts: dict[int, int] = field(default_factory=dict)  # merchant -> campaigns
+    teams_opened: dict[int, int] = field(default_factory=dict)  # shopper -> teams opened
 
 
 class MixedWorkload:
@@ -351,11 +352,24 @@ class MixedWorkload:
         """Teams with one seat left for the measured joins."""
         out: list[tuple[Transaction, Any]] = []
         for _ in range(min(SETUP_TEAMS_MAX, self._pool_size("team_join"))):
-            opener = self._shopper()
+            opener = self._team_opener()
+            if opener is None:
+                break
             listing = self.rng.choice(self.pools.shop)[0]
             out.append((self._sign(self.shoppers[opener], TeamOpen(listing=listing, version=1)),
                         ("team", opener)))
         return out
+
+    def _team_opener(self) -> int | None:
+        """A shopper below the open-team cap, counting every team it ever opened (a join
+        that fills one may execute after the shopper's next opening); None when all are."""
+        for _ in range(8):
+            shopper = self._shopper()
+            opened = self.pools.teams_opened.get(shopper, 0)
+            if opened < MAX_OPEN_TEAMS_PER_ACCOUNT:
+                self.pools.teams_opened[shopper] = opened + 1
+                return shopper
+        return None
 
     def _listings_of(self, merchant: int) -> list[tuple[int, int, int]]:
         return [entry for entry in self.pools.shop[:len(self.merchants) * LISTINGS_PER_MERCHANT]
@@ -490,10 +504,12 @@ class MixedWorkload:
                 return self._sign(self.shoppers[voter], body)
         return None
 
-    def _t_team_open(self) -> Transaction:
+    def _t_team_open(self) -> Transaction | None:
+        opener = self._team_opener()
+        if opener is None:
+            return None
         listing = self.rng.choice(self.pools.shop[:len(self.merchants) * LISTINGS_PER_MERCHANT])
-        return self._sign(self.shoppers[self._shopper()],
-                          TeamOpen(listing=listing[0], version=1))
+        return self._sign(self.shoppers[opener], TeamOpen(listing=listing[0], version=1))
 
     def _t_team_join(self) -> Transaction | None:
         if not self.pools.teams:

@@ -15,7 +15,9 @@ every member gets back exactly what it paid and the reserved stock returns.
 The moves of a team are the table in commerce/team_lifecycle.py. Work per block is
 bounded: a fill opens at most MAX_TEAM_SIZE orders, and at most
 MAX_TEAM_DEADLINES_PER_HEIGHT teams expire at one height (a team_open past that cap is
-refused with schedule_full).
+refused with schedule_full). An account may have MAX_OPEN_TEAMS_PER_ACCOUNT teams it
+opened open at once, a listing MAX_OPEN_TEAMS_PER_LISTING (team_limit): each open team
+locks its opener's payment and reserve, so the caps cost a squatter real money per key.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from commerce.errors import ErrorCode, ValidationError
 from commerce.ledger import POOL_TEAM_ESCROW, credit, debit, pool_add
 from commerce.limits import (
     MAX_AMOUNT_MINOR,
+    MAX_OPEN_TEAMS_PER_ACCOUNT,
     MAX_OPEN_TEAMS_PER_LISTING,
     MAX_ORDER_QUANTITY,
     MAX_STOCK,
@@ -52,7 +55,7 @@ from commerce.orders import (
     new_order,
     open_order,
 )
-from commerce.schema import COUNTER_TEAM, RecordId, load, next_id
+from commerce.schema import COUNTER_TEAM, RecordId, get_u64, load, next_id, u64
 from commerce.state import Overlay, StateReader
 from commerce.team_lifecycle import TeamAction, require_team_move, team_move
 from commerce.teams_schema import (
@@ -65,6 +68,7 @@ from commerce.teams_schema import (
     team_offer_key,
     team_timer_count_key,
     team_timer_key,
+    teams_opened_key,
 )
 from commerce.tx import Transaction, TxBody, register_body
 
@@ -197,6 +201,10 @@ def apply_team_open(ctx: ChainContext, view: Overlay, tx: Transaction,
     if offer.open_teams >= MAX_OPEN_TEAMS_PER_LISTING:
         raise ValidationError(ErrorCode.TEAM_LIMIT,
                               f"listing {listing_id} has {offer.open_teams} open teams")
+    opened_key = teams_opened_key(opener)
+    opened = get_u64(view, opened_key)
+    if opened >= MAX_OPEN_TEAMS_PER_ACCOUNT:
+        raise ValidationError(ErrorCode.TEAM_LIMIT, f"the sender has {opened} open teams")
     # The team price, never above the version's (the listing's price may have dropped).
     price = min(offer.price, version.price)
     record = TeamRecord(listing_id, body.version, listing.merchant, offer.size, price,
@@ -213,6 +221,7 @@ def apply_team_open(ctx: ChainContext, view: Overlay, tx: Transaction,
     put_listing(view, listing_id, listing)
     offer.open_teams += 1
     view.put(team_offer_key(listing_id), offer.to_bytes())
+    view.put(opened_key, u64(opened + 1))
     put_team(view, team, record)
     view.put(team_of_listing_key(listing_id, team), b"")
     view.put(team_of_account_key(opener, team), b"")
@@ -260,6 +269,13 @@ def _close(ctx: ChainContext, view: Overlay, team: int, record: TeamRecord) -> T
     offer = get_team_offer(view, record.listing)
     assert offer is not None and offer.open_teams > 0, "an open team counts in its offer"
     offer.open_teams -= 1
+    opened_key = teams_opened_key(record.members[0])  # the opener
+    opened = get_u64(view, opened_key)
+    assert opened > 0, "an open team counts for its opener"
+    if opened == 1:
+        view.delete(opened_key)
+    else:
+        view.put(opened_key, u64(opened - 1))
     return offer
 
 

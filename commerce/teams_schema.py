@@ -34,6 +34,7 @@ TEAM_OF_LISTING = b"l"  # + listing (8) + team (8)   -> b""  (open teams only)
 TEAM_OF_ACCOUNT = b"a"  # + account (20) + team (8)  -> b""  (every team it had a place in)
 TEAM_TIMER = b"t"  # + due height (8) + slot (4)     -> team (8 BE)
 TEAM_TIMER_COUNT = b"T"  # + due height (8)          -> slots used (8 BE)
+TEAMS_OPENED = b"n"  # + account (20)                -> open teams it opened (8 BE)
 # Sub-kinds of P_CAMPAIGN_INDEX.
 CAMPAIGN_OF_MERCHANT = b"m"  # + merchant (20) + campaign (8) -> b""
 CAMPAIGN_USE = b"u"  # + campaign (8) + account (20)  -> coupons used (8 BE)
@@ -198,6 +199,12 @@ def team_timer_key(due_height: int, slot: int) -> bytes:
 def team_timer_count_key(due_height: int) -> bytes:
     """Key of the number of team deadlines at `due_height`."""
     return P_TEAM_INDEX + TEAM_TIMER_COUNT + u64(due_height)
+
+
+def teams_opened_key(account: bytes) -> bytes:
+    """Key of the number of open teams an account opened."""
+    assert len(account) == ADDRESS_BYTES
+    return P_TEAM_INDEX + TEAMS_OPENED + account
 
 
 def campaign_key(campaign: int) -> bytes:

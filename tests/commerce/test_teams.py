@@ -276,3 +276,17 @@ def test_team_queries_list_open_teams_with_seats_and_account_teams(shop: Shop) -
     shop.do(shop.users[4], TeamJoin(team=first))  # fills
     assert [t["id"] for t in listing_teams(shop.state, listing)["items"]] == [second]
     assert team(shop.state, first)["status"] == "filled"  # type: ignore[index]
+
+
+def test_team_open_past_the_account_cap_is_team_limit_until_one_closes(
+    shop: Shop, monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(teams, "MAX_OPEN_TEAMS_PER_ACCOUNT", 2)
+    listing = create_listing(shop, shop.users[0], stock=10)
+    offer(shop, listing, size=2, window=3)
+    first = open_team(shop, 1, listing)
+    open_team(shop, 1, listing)
+    shop.refuse(ErrorCode.TEAM_LIMIT, shop.users[1], TeamOpen(listing=listing, version=1))
+    shop.do(shop.users[2], TeamJoin(team=first))  # fills: one of the two closes
+    open_team(shop, 1, listing)
+    shop.check_supply()

@@ -42,10 +42,10 @@ from node.store import Store
 # gained team offers, flash sales, campaigns and teams, and its mix five new types (60 per
 # mille taken from transfers); with the workload of before, the commerce changes of issue
 # 23 left both values as they were (521aa584...ef899dab and ad293844...82793af6ff7f).
-PINNED_LAST_ROOT = "36ef965db593921e73e338bf1cc46608fb5ba20da6ca5757ec682057b3f7e7c1"
+PINNED_LAST_ROOT = "2798ca09d4089f20af5ee7e29a3f65a94ba7ce6cffd4a2b92209295f06763af6"
 # The state in its own LevelDB (store format 2): the same entries with the format marker
 # "agora-store-1" gave 1b780490...4711433c, the digest pinned before issue 4's changes.
-PINNED_DIGEST = "3138bbfdde359a4bf3f13c26763adbc54e56c94865b1370cb95a35bdd8fe6779"
+PINNED_DIGEST = "ecd3a5bfe8f4541244ffd4c2cc0a0bc839579ae3d7ab448b27afaa870c245d8c"
 
 ACCOUNTS = 120
 TIMED = 1500
