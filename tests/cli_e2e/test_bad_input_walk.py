@@ -9,6 +9,8 @@ import re
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
+import pytest
+
 from tests.cli_e2e.conftest import Shell
 from tests.cli_e2e.test_shop_cli import free_base_port
 from tests.docs.gen_cli_doc import command_paths
@@ -179,6 +181,12 @@ def _check(shell: Shell, group: str, args: list[str], code: int, start: str) -> 
     return f"agora {group} {' '.join(args)}: {'; '.join(problems)}" if problems else None
 
 
+# One `agora` process per case, four at a time: ~70 cases (every tx and query command) take
+# under a minute on an idle machine, but several minutes on 2 cores under a load of 20.
+WALK_TIMEOUT_S = 900
+
+
+@pytest.mark.timeout(WALK_TIMEOUT_S)
 def test_every_tx_and_query_command_with_bad_input_is_one_line_and_changes_nothing(
         shell: Shell) -> None:
     before = _chain_view(shell)
