@@ -129,6 +129,24 @@ class ErrorCode(CodeTable):
         "coupon_exhausted", -32132, "the campaign has no coupons or budget left for this discount"
     )
     FLASH_SALE_INVALID = ("flash_sale_invalid", -32133, "the flash sale's terms are inconsistent")
+    # Profiles, follows and feeds (issue 23: -32140..-32159).
+    PROFILE_VERSION = (
+        "profile_version", -32140, "the profile version named is not the account's current one"
+    )
+    PROFILE_RATE = (
+        "profile_rate", -32141, "the account set its profile in this block or too often this epoch"
+    )
+    PROFILE_LAYOUT = (
+        "profile_layout", -32142,
+        "private fields or grants out of order, repeated, unknown, or a field with no recipient"
+    )
+    TOO_MANY_RECIPIENTS = (
+        "too_many_recipients", -32143, "a private field is sealed to more recipients than allowed"
+    )
+    SELF_FOLLOW = ("self_follow", -32144, "an account cannot follow itself")
+    ALREADY_FOLLOWING = ("already_following", -32145, "the account already follows this one")
+    NOT_FOLLOWING = ("not_following", -32146, "the account does not follow this one")
+    FOLLOW_LIMIT = ("follow_limit", -32147, "the account follows as many accounts as allowed")
 
 
 check_table(ErrorCode, (-32049, -32001), (-32199, -32100))

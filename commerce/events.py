@@ -48,4 +48,7 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "campaign_end": ("campaign", "returned"),
     "coupon_purchase": ("order", "total", "campaign", "discount"),
     "flash_sale_set": ("listing", "price", "stock"),
+    "profile_set": ("version", "fields", "grants"),
+    "follow": ("following",),
+    "unfollow": ("following",),
 }

@@ -145,3 +145,35 @@ assert MAX_TEAM_SIZE * MAX_ORDER_QUANTITY <= MAX_STOCK, "a team's reservation fi
 assert MAX_TEAM_DEADLINES_PER_HEIGHT <= MAX_BLOCK_TXS
 assert MAX_CAMPAIGN_ENDS_PER_HEIGHT <= MAX_BLOCK_TXS
 assert MAX_COUPONS_PER_ACCOUNT <= MAX_COUPONS_PER_CAMPAIGN
+# Profiles and follows (issue 23; docs/COMMERCE.md "Profiles", "Follows and feeds").
+# Public fields: a display name, an avatar's content hash (0 or DIGEST_BYTES) and a bio.
+MAX_BIO_CHARS = 280
+AVATAR_HASH_BYTES = DIGEST_BYTES
+# Private fields: named, each sealed separately to each recipient the owner picks.
+MAX_PROFILE_FIELDS = 8
+MAX_FIELD_NAME_CHARS = 32
+MAX_FIELD_VALUE_BYTES = 256  # a field's plaintext (the client's limit before sealing)
+PROFILE_SEAL_FRAME_BYTES = 96  # the sealed envelope: domain tag, owner, field name
+MAX_PROFILE_SEALED_BYTES = (MAX_FIELD_VALUE_BYTES + PROFILE_SEAL_FRAME_BYTES
+                            + SEALED_OVERHEAD_BYTES)
+MAX_FIELD_RECIPIENTS = 8  # sealed copies of one field, the owner's own copy included
+MAX_PROFILE_GRANTS = 32  # sealed copies in one profile version, all fields together
+# Versions: one per account per block, at most this many per account per epoch.
+MAX_PROFILE_VERSIONS_PER_EPOCH = 16
+# Follows: the accounts one account follows (a feed merges at most that many authors).
+MAX_FOLLOWING = 1_000
+# A feed page looks up an author's entries by binary search over its sequence: at most
+# this many steps per author (sequences are 64-bit counters).
+MAX_FEED_SEARCH_STEPS = 64
+
+# Field names are ASCII (a-z, 0-9, _ and -): the envelope is the array header, a domain tag
+# of at most 24 bytes, the owner's address, the name and the value's header.
+assert 1 + 25 + 22 + (MAX_FIELD_NAME_CHARS + 2) + 3 <= PROFILE_SEAL_FRAME_BYTES
+assert MAX_FIELD_RECIPIENTS <= MAX_PROFILE_GRANTS
+assert MAX_PROFILE_FIELDS <= MAX_PROFILE_GRANTS
+# The largest profile_set body fits in one transaction: the public fields (4 bytes per
+# character at worst), the field names, and every grant (field index, address, sealed
+# copy, each with its msgpack header), with room for the envelope.
+assert (MAX_NAME_CHARS + MAX_BIO_CHARS) * 4 + AVATAR_HASH_BYTES \
+    + MAX_PROFILE_FIELDS * (MAX_FIELD_NAME_CHARS + 1) \
+    + MAX_PROFILE_GRANTS * (1 + 22 + 3 + MAX_PROFILE_SEALED_BYTES) + 512 <= MAX_TX_BYTES

@@ -100,8 +100,13 @@ TxHandler = Callable[[ChainContext, Overlay, Transaction, _Body], list[Event]]
 """A rule: it executes `tx` on the overlay; its last argument is `tx.body`, typed."""
 EndBlockHook = Callable[[ChainContext, Overlay], list[Event]]
 
+EventHook = Callable[[ChainContext, Overlay, Transaction, "Event"], None]
+"""An observer of one event kind: it writes what it derives (e.g. a feed entry) into the
+same overlay as the transaction, so it is part of the transaction, all or nothing."""
+
 HANDLERS: dict[type[TxBody], TxHandler[Any]] = {}  # by the body's exact class
 END_BLOCK_HOOKS: list[tuple[int, str, EndBlockHook]] = []
+EVENT_HOOKS: dict[str, EventHook] = {}  # by event kind: at most one observer per kind
 
 
 def register_handler(body_type: type[_Body]) -> Callable[[TxHandler[_Body]], TxHandler[_Body]]:
@@ -124,6 +129,14 @@ def register_end_block(order: int, name: str, hook: EndBlockHook) -> None:
     assert all(existing[1] != name for existing in END_BLOCK_HOOKS), f"duplicate hook {name}"
     END_BLOCK_HOOKS.append((order, name, hook))
     END_BLOCK_HOOKS.sort(key=lambda item: (item[0], item[1]))
+
+
+def register_event_hook(kind: str, hook: EventHook) -> None:
+    """Run `hook` on every event of `kind` a transaction emits, after its rule, inside the
+    transaction's overlay. A kind need not be known yet (another module may add it later);
+    one hook per kind, and a hook writes a bounded number of keys (no fan-out)."""
+    assert kind not in EVENT_HOOKS, f"duplicate event hook for {kind}"
+    EVENT_HOOKS[kind] = hook
 
 
 class Receipt(NamedTuple):
@@ -172,6 +185,11 @@ def apply_tx(ctx: ChainContext, view: Overlay, tx: Transaction, *,
     if balance < reserve:  # (the validators' scan only then)
         require_can_act(balance, tx.sender, reserve, ctx.validators)
     events = handler(ctx, child, tx, body)
+    if EVENT_HOOKS:
+        for event in events:
+            hook = EVENT_HOOKS.get(event[0])
+            if hook is not None:
+                hook(ctx, child, tx, event)
     if isolated:
         child.merge_into_parent()
     return _new_tuple(Receipt, (tuple(events),))  # Receipt(...) without its Python __new__

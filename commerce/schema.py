@@ -73,7 +73,7 @@ P_CAMPAIGN = b"cz"  # + campaign (8)                 -> CampaignRecord
 P_CAMPAIGN_INDEX = b"cZ"  # + kind (1) + ...         -> campaign indexes, uses, deadlines
 P_FLASH_SALE = b"cH"  # + listing (8)                -> FlashSaleRecord
 
-ALL_PREFIXES = (
+ALL_PREFIXES: tuple[bytes, ...] = (
     P_COUNTER, P_MERCHANT, P_MERCHANT_VOTE, P_LISTING, P_VERSION, P_BY_MERCHANT,
     P_BY_CATEGORY, P_SHARE, P_SHARE_OF, P_COMMENT, P_COMMENTS_OF, P_ORDER, P_ORDERS_OF_BUYER,
     P_ORDERS_OF_MERCHANT, P_DISPUTE_VOTE, P_TIMER, P_TIMER_COUNT, P_BUYER_OF, P_REVIEW,
@@ -513,3 +513,100 @@ def rewarded_key(kind: bytes, action: int) -> bytes:
     """Key of the marker of a rewarded action."""
     assert kind in ACTION_KINDS
     return P_REWARDED + kind + u64(action)
+
+
+# Profiles, follows and feeds (issue 23; rules in commerce/profiles.py, follows.py, feeds.py).
+P_PROFILE = b"cy"  # + account (20)                  -> ProfileRecord (the current version)
+P_PROFILE_VERSION = b"cY"  # + account (20) + version (4) -> ProfileVersionRecord
+P_FOLLOW = b"cf"  # + follower (20) + followed (20)  -> height followed (8 BE)
+P_FOLLOWER = b"cF"  # + followed (20) + follower (20) -> b""
+P_FEED = b"cE"  # + author (20) + sequence (8)      -> FeedEntryRecord
+P_SOCIAL = b"cK"  # + account (20)                   -> SocialRecord
+PROFILE_PREFIXES = (P_PROFILE, P_PROFILE_VERSION, P_FOLLOW, P_FOLLOWER, P_FEED, P_SOCIAL)
+ALL_PREFIXES = ALL_PREFIXES + PROFILE_PREFIXES
+assert len(set(ALL_PREFIXES)) == len(ALL_PREFIXES), "prefixes are distinct"
+COUNTER_FEED = b"e"  # feed entries, one sequence for the chain (their merge order)
+
+
+@dataclass(slots=True)
+class ProfileRecord(Record):
+    """An account's current profile version: public fields, the private field names, and
+    the grants (field index, recipient, sealed copy) sorted by (field, recipient).
+    `epoch` and `epoch_versions` count the versions set in the current epoch."""
+
+    version: int
+    height: int
+    display_name: str
+    avatar: bytes
+    bio: str
+    fields: list[str]
+    grant_field: list[int]
+    grant_to: list[bytes]
+    grant_sealed: list[bytes]
+    epoch: int = 0
+    epoch_versions: int = 0
+
+
+@dataclass(slots=True)
+class ProfileVersionRecord(Record):
+    """Where a profile version is on chain: its height and transaction (kept for ever)."""
+
+    height: int
+    tx_id: bytes
+
+
+@dataclass(slots=True)
+class FeedEntryRecord(Record):
+    """One entry of an author's feed: `entry` is its chain-wide sequence (the merge order),
+    `kind` one of feeds.FEED_KINDS' names; `ref` the version, order, share or team it is
+    about; `value` a price or a rating; `previous` the old price of a price change."""
+
+    entry: int
+    kind: str
+    height: int
+    listing: int
+    ref: int
+    value: int = 0
+    previous: int = 0
+
+
+@dataclass(slots=True)
+class SocialRecord(Record):
+    """An account's follow counts and the length of its feed sequence."""
+
+    following: int = 0
+    followers: int = 0
+    feed_entries: int = 0
+
+
+def profile_key(account: bytes) -> bytes:
+    """Key of an account's current profile."""
+    assert len(account) == ADDRESS_BYTES
+    return P_PROFILE + account
+
+
+def profile_version_key(account: bytes, version: int) -> bytes:
+    """Key of where one version of an account's profile is on chain."""
+    return P_PROFILE_VERSION + account + u32(version)
+
+
+def follow_key(follower: bytes, followed: bytes) -> bytes:
+    """Key of a follow (the follower's index)."""
+    return P_FOLLOW + follower + followed
+
+
+def follower_key(followed: bytes, follower: bytes) -> bytes:
+    """Index entry: a follower of an account."""
+    return P_FOLLOWER + followed + follower
+
+
+def feed_key(author: bytes, sequence: int) -> bytes:
+    """Key of the `sequence`-th (1, 2, ...) entry of an author's feed."""
+    assert len(author) == ADDRESS_BYTES
+    return P_FEED + author + u64(sequence)
+
+
+def social_key(account: bytes) -> bytes:
+    """Key of an account's follow counts and feed length."""
+    assert len(account) == ADDRESS_BYTES
+    return P_SOCIAL + account

@@ -229,6 +229,8 @@ _VALID_BODIES: dict[str, list[Any]] = {
     "team_open": [1, 1, 0, b""], "team_join": [1, 0, b""],
     "campaign_create": [0, 100, 0, 0, 0, 1, 1, 0, 10, 100], "campaign_close": [1],
     "coupon_purchase": [1, 1, 1, 0, b"", 1], "flash_sale_set": [1, 50, 1, 0, 10],
+    "profile_set": [0, "Ann", _HASH, "bio", ["address"], [0], [b"\x01" * 20], [b"\x02" * 80]],
+    "follow": [b"\x01" * 20], "unfollow": [b"\x01" * 20],
 }
 
 
