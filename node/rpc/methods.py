@@ -24,6 +24,7 @@ from node.rpc.params import (
     SubmitParams,
     TxIdParams,
 )
+from node.rpc.profile_methods import register_profile_methods
 from node.rpc.state_methods import register_state_methods
 from node.rpc.team_methods import TEAM_READS
 
@@ -98,6 +99,7 @@ def build_registry(node: NodeAPI) -> Registry:
         summary="Dry-run a signed transaction against the latest state")
     register_governance_methods(registry, chain, node.page_items_max)
     register_state_methods(registry, chain, node.page_items_max, extra=TEAM_READS)
+    register_profile_methods(registry, chain, node.page_items_max)
     return registry
 
 

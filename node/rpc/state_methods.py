@@ -129,12 +129,22 @@ def register_state_methods(registry: Registry, chain: Chain, page_items_max: int
         return {"address": to_text(address), **rendered, "nonce": account.nonce,
                 "pending_nonce": chain.mempool.pending_nonce(address)}
 
+    registry.add("state_getAccount", get_account, params=AddressParams,
+                 summary="An account's balance and nonces")
+    register_state_reads(registry, chain, page_items_max, STATE_READS + extra)
+
+
+def register_state_reads(registry: Registry, chain: Chain, page_items_max: int,
+                         reads: tuple[StateRead, ...]) -> None:
+    """Register each of `reads` as a method over `chain`'s state (a module of another
+    area's reads, e.g. `profile_methods`, calls this with its own table)."""
+
     def handler(read: StateRead) -> Callable[[Any], Any]:
         async def answer(params: Any) -> dict[str, Any]:
             page: Page = {}
             if isinstance(params, PageParams):
                 page = {"cursor": params.cursor, "limit": min(params.limit, page_items_max)}
-            item = read.query(state(), params, page)
+            item = read.query(chain.store.state, params, page)
             if item is None:
                 raise NodeError(NodeErrorCode.NOT_FOUND, f"no {read.missing(params)}")
             rendered: dict[str, Any] = json_value(item)
@@ -142,7 +152,5 @@ def register_state_methods(registry: Registry, chain: Chain, page_items_max: int
 
         return answer
 
-    registry.add("state_getAccount", get_account, params=AddressParams,
-                 summary="An account's balance and nonces")
-    for read in STATE_READS + extra:
+    for read in reads:
         registry.add(read.name, handler(read), params=read.params, summary=read.summary)

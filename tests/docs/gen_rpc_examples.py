@@ -31,7 +31,9 @@ import aiohttp
 
 import commerce  # noqa: F401  (registers transaction types)
 from client.keyring import Keyring
+from client.profiles import ProfileDraft
 from commerce.address import address_of, from_text, to_text
+from commerce.follows import Follow
 from commerce.keys import Keypair, seal
 from commerce.listings import ListingCreate, ListingDelist, ListingUpdate
 from commerce.orders import OrderConfirm, OrderShip, Purchase
@@ -237,6 +239,7 @@ async def play(rec: Recorder, keyring_dir: Path, ws_url: str, base: str
     await rec.call("state_getShare", record=True, id=share_id)
     await rec.call("state_getPoll", record=True, id=poll_id)
     await rec.call("state_listPolls", record=True, limit=10)
+    await profile_story(rec, shop)
     await rec.call("rpc.discover", record=True)
 
     extra["ws"] = await websocket_story(rec, shop, ws_url)
@@ -252,6 +255,26 @@ async def play(rec: Recorder, keyring_dir: Path, ws_url: str, base: str
               "# HELP agora_chain_height", "# TYPE agora_chain_height")
     extra["metrics"] = [line for line in text.splitlines() if line.startswith(wanted)]
     return extra
+
+
+async def profile_story(rec: Recorder, shop: Shop) -> None:
+    """Bob's profile with his address disclosed to acme; alice follows acme and bob."""
+    acme = await rec.call("state_getMerchant", address=shop.address("acme"))
+    draft = ProfileDraft(display_name="Bob", bio="Mugs and more mugs")
+    draft.set_field(shop.key("bob"), "address", "Bob, 1 Main St, Springfield",
+                    [bytes.fromhex(acme["public_key"])])
+    await shop.send("bob", draft.body())
+    await shop.send("alice", Follow(account=from_text(shop.address("acme"))))
+    await shop.send("alice", Follow(account=from_text(shop.address("bob"))))
+    await rec.call("state_getProfile", record=True, address=shop.address("bob"))
+    await rec.call("state_getDisclosed", record=True, owner=shop.address("bob"),
+                   recipient=shop.address("acme"))
+    await rec.call("state_listProfileVersions", record=True, address=shop.address("bob"))
+    await rec.call("state_getSocial", record=True, address=shop.address("alice"))
+    await rec.call("state_listFollowing", record=True, address=shop.address("alice"))
+    await rec.call("state_listFollowers", record=True, address=shop.address("acme"))
+    await rec.call("state_getFeed", record=True, address=shop.address("alice"), limit=3)
+    await rec.call("state_listActivity", record=True, address=shop.address("acme"), limit=2)
 
 
 async def websocket_story(rec: Recorder, shop: Shop, ws_url: str) -> dict[str, Any]:
