@@ -4,9 +4,21 @@ from __future__ import annotations
 
 import typer
 
-from cli import bench, devnet, keys, order, query, query_teams, tx, tx_promotions, tx_teams
+from cli import (
+    bench,
+    devnet,
+    keys,
+    order,
+    profile,
+    query,
+    query_teams,
+    tx,
+    tx_promotions,
+    tx_teams,
+)
 from cli import query_governance as _query_governance  # noqa: F401  (registers its queries)
 from cli import tx_governance as _tx_governance  # noqa: F401  (registers its commands)
+from cli import tx_profiles as _tx_profiles  # noqa: F401  (agora tx profile-*, follow, ...)
 from cli.common import OneLineErrorsGroup
 from cli.init import init
 from cli.start import start
@@ -34,5 +46,6 @@ app.add_typer(query.app, name="query")
 app.add_typer(order.app, name="order")
 app.add_typer(bench.app, name="bench")
 app.add_typer(devnet.app, name="devnet")
+app.add_typer(profile.app, name="profile")
 # Modules that add commands to the groups above (importing them registers the commands).
 ADDED_COMMANDS = (tx_teams, tx_promotions, query_teams)

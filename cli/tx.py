@@ -33,8 +33,9 @@ from cli.common import (
 from cli.context import SIGNER_OPTIONS, SigningContext
 from cli.order import buyer_public_key
 from cli.words import AMOUNT_FIELDS, tokens, validation_line
+from client.profiles import delivery_from_profile
 from commerce import orders
-from commerce.address import to_text
+from commerce.address import address_of, to_text
 from commerce.amount import parse_amount
 from commerce.errors import AgoraError
 from commerce.keys import seal
@@ -349,6 +350,9 @@ def purchase(
         help="Delivery details; sealed so only the merchant can read them.")] = "",
     version: Annotated[int | None, typer.Option(
         min=1, help="Listing version to buy [default: current].")] = None,
+    delivery_field: Annotated[str, typer.Option(
+        "--delivery-field", help="Take the delivery details from this private field of "
+        "your profile (e.g. address), sealed so only the merchant can read them.")] = "",
 ) -> TxBody:
     """Buy: price x quantity goes into escrow until you confirm (or the timeout)."""
     linked, share_id = parse_share(share_link)
@@ -359,9 +363,17 @@ def purchase(
         usage("name the listing with --listing ID or a --share referral link")
     current = opts.call("state_getListing", id=listing)
     sealed = b""
+    if delivery and delivery_field:
+        usage("give --delivery or --delivery-field, not both")
     if delivery:
         merchant = opts.call("state_getMerchant", address=current["merchant"])
         sealed = seal(bytes.fromhex(merchant["public_key"]), delivery.encode())
+    elif delivery_field:
+        merchant = opts.call("state_getMerchant", address=current["merchant"])
+        keypair = opts.signer.keypair()
+        profile = opts.call("state_getProfile", address=to_text(address_of(keypair.public_key)))
+        sealed = delivery_from_profile(keypair, profile, delivery_field,
+                                       bytes.fromhex(merchant["public_key"]))
     return orders.Purchase(listing=listing, version=version or int(current["current_version"]),
                     quantity=quantity, share=share_id, delivery=sealed)
 

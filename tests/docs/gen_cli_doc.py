@@ -62,9 +62,13 @@ EXAMPLES: dict[str, str] = {
                       "# ...\n# share          2\n"
                       "# referral_link  agora://listing/2?share=2",
     "agora tx comment": f'agora tx comment --from alice --listing 1 --text "Blue too?" {K}',
+    "agora tx profile-set": f'agora tx profile-set --from bob --name Bob --field "address=Bob, '
+                            f'1 Main St" --field "phone=555 0100" --to carol {K}',
     "agora tx purchase": f"agora tx purchase --from bob --share 'agora://listing/2?share=2' "
                          f'--quantity 2 --delivery "Bob, 1 Main St" {K}   # order 2\n'
-                         f"agora tx purchase --from carol --listing 1 {K}   # order 3",
+                         f"agora tx purchase --from carol --listing 1 {K}   # order 3\n"
+                         f"agora tx purchase --from bob --listing 1 --delivery-field address "
+                         f"{K}   # order 4: the details from bob's profile",
     "agora tx order-ship": f'agora tx order-ship --from acme --order 2 --tracking "UPS 1Z999" {K}',
     "agora tx order-confirm": f"agora tx order-confirm --from bob --order 1 {K}",
     "agora tx review": f'agora tx review --from bob --order 1 --rating 5 --text "Lovely" {K}',
@@ -78,6 +82,12 @@ EXAMPLES: dict[str, str] = {
                             f"--option blue --option green --close-in 100 {K}",
     "agora tx poll-vote": f"agora tx poll-vote --from bob --poll 1 --option 0 {K}",
     "agora tx reward-claim": f"agora tx reward-claim --from bob {K}",
+    "agora tx profile-disclose": f"agora tx profile-disclose --from bob --field address "
+                                 f"--order 4 {K}   # to the merchant of order 4",
+    "agora tx profile-revoke": f"agora tx profile-revoke --from bob --field phone --to carol {K}",
+    "agora tx follow": f"agora tx follow --from alice --account acme {K}\n"
+                       f"agora tx follow --from alice --account bob {K}",
+    "agora tx unfollow": f"agora tx unfollow --from alice --account bob {K}",
     "agora tx listing-delist": f"agora tx listing-delist --from acme --listing 2 {K}",
     # Governance (docs/GOVERNANCE.md): a parameter change voted through by v0, v1 and v2.
     "agora tx validator-propose set-param": "agora tx validator-propose set-param --from v0 "
@@ -160,6 +170,14 @@ EXAMPLES: dict[str, str] = {
     "agora order open-delivery": f"agora order open-delivery 1 --from acme {K}\n"
                                  "# Bob, 1 Main St",
     "agora order open-tracking": f"agora order open-tracking 1 --from bob {K}\n# UPS 1Z999",
+    "agora profile show": f"agora profile show bob {K}",
+    "agora profile open": f"agora profile open bob --from acme {K}\n"
+                          "# address  Bob, 1 Main St",
+    "agora profile versions": f"agora profile versions bob {K}",
+    "agora profile following": f"agora profile following alice {K}",
+    "agora profile followers": f"agora profile followers acme {K}",
+    "agora profile feed": f"agora profile feed alice --limit 5 {K}",
+    "agora profile activity": f"agora profile activity acme {K}",
     "agora devnet init": "agora devnet init --validators 4 --listen-host 0.0.0.0 "
                          "--peer-hosts v0,v1,v2,v3 --home deploy/devnet",
     "agora devnet up": "agora devnet up                        # foreground; Ctrl-C stops it\n"
@@ -297,7 +315,7 @@ def tx_shared_table() -> str:
 def render() -> str:
     groups = [("agora init", "agora start", "Node"), ("agora keys ", None, "Keys"),
               ("agora tx ", None, "Transactions"), ("agora query ", None, "Queries"),
-              ("agora order ", None, "Orders"),
+              ("agora order ", None, "Orders"), ("agora profile ", None, "Profiles and feeds"),
               ("agora devnet ", None, "Devnet"), ("agora bench ", None, "Benchmarks")]
     paths = command_paths()
     story = list(EXAMPLES)
