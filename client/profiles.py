@@ -28,9 +28,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from client.rpc import RpcCallError
+from client.wallet import Receipt, Wallet
 from commerce.address import address_of, from_text, to_text
 from commerce.encoding import decode, encode
 from commerce.errors import ErrorCode, ValidationError
+from commerce.follows import Follow, Unfollow
 from commerce.keys import Keypair, seal
 from commerce.limits import MAX_FIELD_VALUE_BYTES, MAX_PROFILE_SEALED_BYTES
 from commerce.profiles import ProfileSet
@@ -156,3 +159,88 @@ def delivery_from_profile(owner: Keypair, current: dict[str, Any], name: str,
     `state_getProfile` answer), sealed to the merchant's key as typed details would be."""
     value = ProfileDraft.from_json(current).own_value(owner, name)
     return seal(merchant_public_key, value.encode())
+
+
+class Profiles:
+    """Profiles, disclosure, follows and feeds of one account, over a blocking `Wallet`:
+    the helpers `agora tx profile-*`, `agora profile open` and `agora tx follow` use, for
+    programs. Every change is one finalized transaction (its `Receipt` is returned)."""
+
+    def __init__(self, wallet: Wallet) -> None:
+        self.wallet = wallet
+        self.node = wallet.rpc
+
+    def current(self, address: str | None = None) -> dict[str, Any] | None:
+        """The current profile of `address` (default: the wallet's), or None."""
+        try:
+            found: dict[str, Any] = self.node.call(
+                "state_getProfile", address=address or self.wallet.address)
+        except RpcCallError as exc:
+            if exc.reason != "not_found":
+                raise
+            return None
+        return found
+
+    def draft(self) -> ProfileDraft:
+        """A draft of the wallet's next profile version."""
+        return ProfileDraft.from_json(self.current())
+
+    def set(self, *, display_name: str | None = None, avatar: bytes | None = None,
+            bio: str | None = None, fields: dict[str, str] | None = None,
+            to: list[bytes] | None = None) -> Receipt:
+        """A new version: the public fields given, and each of `fields` sealed to the owner
+        and to each public key of `to` (the fields not named stay as they are)."""
+        draft = self.draft()
+        draft.display_name = draft.display_name if display_name is None else display_name
+        draft.avatar = draft.avatar if avatar is None else avatar
+        draft.bio = draft.bio if bio is None else bio
+        for name, value in (fields or {}).items():
+            draft.set_field(self.wallet.keypair, name, value, to)
+        return self.wallet.submit(draft.body())
+
+    def disclose(self, name: str, recipient_public_key: bytes) -> Receipt:
+        """A new version with field `name` sealed to one more recipient."""
+        draft = self.draft()
+        draft.disclose(self.wallet.keypair, name, recipient_public_key)
+        return self.wallet.submit(draft.body())
+
+    def disclose_to_merchant_of(self, name: str, order: int) -> Receipt:
+        """`disclose` to the merchant of `order`."""
+        merchant = self.node.merchant(str(self.node.order(order)["merchant"]))
+        return self.disclose(name, bytes.fromhex(str(merchant["public_key"])))
+
+    def revoke(self, name: str, recipient: str) -> Receipt:
+        """A new version without `recipient`'s copy of field `name` (what it was given
+        stays in the versions before)."""
+        draft = self.draft()
+        draft.revoke(name, from_text(recipient))
+        return self.wallet.submit(draft.body())
+
+    def open_from(self, owner: str) -> dict[str, str]:
+        """The private fields of `owner`'s profile disclosed to the wallet's key, opened."""
+        disclosed = self.node.call("state_getDisclosed", owner=owner,
+                                   recipient=self.wallet.address)
+        return open_disclosed(self.wallet.keypair, disclosed)
+
+    def delivery(self, name: str, merchant_public_key: bytes) -> bytes:
+        """A purchase's `delivery` from field `name` of the wallet's profile."""
+        current = self.current()
+        if current is None:
+            raise ValidationError(ErrorCode.NOT_FOUND, "the account has no profile")
+        return delivery_from_profile(self.wallet.keypair, current, name, merchant_public_key)
+
+    def follow(self, address: str) -> Receipt:
+        """Follow `address` (a merchant or a funded account)."""
+        return self.wallet.submit(Follow(account=from_text(address)))
+
+    def unfollow(self, address: str) -> Receipt:
+        """Stop following `address`."""
+        return self.wallet.submit(Unfollow(account=from_text(address)))
+
+    def feed(self, *, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
+        """A page of the wallet's feed, newest first (pass `next` back as `cursor`)."""
+        params: dict[str, Any] = {"address": self.wallet.address, "limit": limit}
+        if cursor is not None:
+            params["cursor"] = cursor
+        page: dict[str, Any] = self.node.call("state_getFeed", **params)
+        return page
