@@ -2,7 +2,7 @@
 
 Method: a seeded mixed workload (the rules of the stateful test called with arguments from
 one `random.Random(seed)`, every transaction type, timers, team deadlines, campaign ends and
-epochs included) runs in two
+epochs included, profiles, follows and feed entries too) runs in two
 subprocesses with different PYTHONHASHSEED values and in this process; the chains of
 state roots must be identical.
 """
@@ -90,6 +90,15 @@ def run_mixed(seed: int, steps: int) -> str:
         lambda: machine.flash_sale_set(smart=rng.random() < 0.7, sender=k(), listing=n(12),
                                        price=1 + n(300_000), stock=n(4), start=n(5) - 2,
                                        length=1 + n(7)),
+        # Issue 23: profiles re-versioned and follows (each follow merges feeds on read;
+        # the feed entries are written by the listing, review and share rules above).
+        lambda: machine.profile_set(sender=k(), smart=rng.random() < 0.7,
+                                    drift=rng.choice([-1, 0, 1]),
+                                    fields=set(rng.sample(["address", "email", "phone"], n(3))),
+                                    recipients=[k() for _ in range(n(3))],
+                                    shuffled=rng.random() < 0.1),
+        lambda: machine.follow(sender=k(), whom=k(), stop=rng.random() < 0.3),
+        lambda: machine.follow(sender=k(), whom=k(), stop=False),
     ]
     for step in range(steps):
         rng.choice(actions)()

@@ -20,6 +20,12 @@ used, refunded, ended and closed, and flash sales, with their invariants: genesi
 balances + order escrow + team escrow + campaign budgets; no team member pays more than the
 team price; an unfilled team refunds every member exactly; a campaign never pays more than
 its budget; reserved stock is never sold twice (a listing's stock is conserved).
+Profiles and follows
+(issue 23): profiles are re-versioned (stale versions, recipients added and removed, rate
+limits hit), follows come and go; the current profile's version counts its version records,
+whose heights rise; follow indexes mirror each other and their counts; each author's feed
+is a gapless sequence whose chain-wide numbers rise; a feed page is the followed authors'
+entries newest first, and its pages together are the whole feed once.
 """
 
 from __future__ import annotations
@@ -30,9 +36,10 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from commerce import orders, teams
+from commerce import feeds, orders, teams
 from commerce.address import address_of
 from commerce.errors import ValidationError
+from commerce.follows import Follow, Unfollow
 from commerce.governance import (
     ValidatorPropose,
     ValidatorVote,
@@ -49,6 +56,7 @@ from commerce.governance_state import (
 from commerce.keys import Keypair
 from commerce.ledger import POOL_CAMPAIGNS, POOL_TEAM_ESCROW, get_account, get_pool, get_supply
 from commerce.lifecycle import OPEN_ORDER_STATUSES
+from commerce.limits import MAX_FOLLOWING, MAX_PROFILE_VERSIONS_PER_EPOCH
 from commerce.listings import (
     ListingCreate,
     ListingDelist,
@@ -60,6 +68,7 @@ from commerce.machine import ChainContext, apply_tx, execute_block
 from commerce.merchants import MerchantRegister, MerchantVote
 from commerce.polls import PollCreate, PollVote
 from commerce.pricing import get_campaign
+from commerce.profiles import ProfileSet, get_profile
 from commerce.promotions import CampaignClose, CampaignCreate, CouponPurchase, FlashSaleSet
 from commerce.reviews import Review, ReviewReply
 from commerce.rewards import RewardClaim
@@ -68,6 +77,7 @@ from commerce.schema import (
     ACTION_SHARE,
     COUNTER_CAMPAIGN,
     COUNTER_COMMENT,
+    COUNTER_FEED,
     COUNTER_LISTING,
     COUNTER_ORDER,
     COUNTER_POLL,
@@ -76,18 +86,28 @@ from commerce.schema import (
     P_CAMPAIGN,
     P_COUNTER,
     P_EPOCH,
+    P_FEED,
+    P_FOLLOW,
+    P_FOLLOWER,
     P_LISTING,
     P_ORDER,
+    P_PROFILE,
+    P_PROFILE_VERSION,
     P_REVIEW,
     P_REWARD,
     P_REWARDED,
+    P_SOCIAL,
     P_TEAM,
+    FeedEntryRecord,
     ListingRecord,
     OrderRecord,
     OrderStatus,
+    ProfileRecord,
+    ProfileVersionRecord,
     ReviewRecord,
     RewardedRecord,
     RewardRecord,
+    SocialRecord,
     get_u64,
     read_u64,
     timer_count_key,
@@ -552,6 +572,39 @@ class ShopMachine(RuleBasedStateMachine):
         first = max(0, self.ctx.height + start)
         self._send(key, FlashSaleSet(listing=listing, price=price, stock=stock,
                                      start_height=first, end_height=first + length))
+    # Rules: profiles and follows (issue 23).
+
+    @rule(sender=key_index, smart=st.booleans(), drift=st.integers(-1, 1),
+          fields=st.sets(st.sampled_from(["address", "email", "phone"])),
+          recipients=st.lists(key_index, max_size=3), shuffled=st.booleans())
+    def profile_set(self, sender: int, smart: bool, drift: int, fields: set[str],
+                    recipients: list[int], shuffled: bool) -> None:
+        """A new version: each field sealed to the owner and the recipients (fake sealed
+        bytes: the chain never opens them); `shuffled` breaks the canonical layout."""
+        key = self.keys[sender]
+        current = get_profile(self.view, addr(key))
+        version = (0 if current is None else current.version) + (0 if smart else drift)
+        names = sorted(fields)
+        to = sorted({addr(key), *(addr(self.keys[r]) for r in recipients)})
+        pairs = [(index, address) for index in range(len(names)) for address in to]
+        if shuffled:
+            pairs.reverse()
+        self._send(key, ProfileSet(
+            version=max(0, version), display_name=f"user {sender}", avatar=b"", bio="",
+            fields=names, grant_field=[i for i, _ in pairs], grant_to=[a for _, a in pairs],
+            grant_sealed=[bytes([i]) * 60 for i, _ in pairs]))
+
+    @rule(sender=key_index, whom=key_index, stop=st.booleans())
+    def follow(self, sender: int, whom: int, stop: bool) -> None:
+        """`stop`: unfollow, mostly one of the sender's follows."""
+        account = addr(self.keys[whom])
+        if stop:
+            prefix = P_FOLLOW + addr(self.keys[sender])
+            follows = [key[len(prefix):] for key, _ in self.view.iterate(prefix)]
+            if follows and whom % 4:
+                account = follows[whom % len(follows)]
+        body: TxBody = Unfollow(account=account) if stop else Follow(account=account)
+        self._send(self.keys[sender], body)
 
     @rule()
     def end_block(self) -> None:
@@ -757,6 +810,67 @@ class ShopMachine(RuleBasedStateMachine):
         markers = sorted((RewardedRecord.from_bytes(raw).height, RewardedRecord.from_bytes(
             raw).epoch) for _, raw in view.iterate(P_REWARDED))
         assert [epoch for _, epoch in markers] == sorted(epoch for _, epoch in markers)
+    def profiles_count_their_versions(self) -> None:
+        view = self.view
+        for key, raw in view.iterate(P_PROFILE):
+            account = key[len(P_PROFILE):]
+            record = ProfileRecord.from_bytes(raw)
+            heights = [ProfileVersionRecord.from_bytes(value).height
+                       for _, value in view.iterate(P_PROFILE_VERSION + account)]
+            assert len(heights) == record.version, "one version record per version"
+            assert heights == sorted(set(heights)), "one version per block, heights rise"
+            assert heights[-1] == record.height
+            assert 1 <= record.epoch_versions <= MAX_PROFILE_VERSIONS_PER_EPOCH
+            assert len(record.grant_to) == len(record.grant_field) == len(record.grant_sealed)
+
+    @invariant()
+    def follows_mirror_and_count(self) -> None:
+        view = self.view
+        following: dict[bytes, int] = {}
+        followers: dict[bytes, int] = {}
+        pairs = set()
+        for key, _ in view.iterate(P_FOLLOW):
+            follower, followed = key[2:22], key[22:42]
+            assert follower != followed, "nobody follows itself"
+            pairs.add((follower, followed))
+            following[follower] = following.get(follower, 0) + 1
+            followers[followed] = followers.get(followed, 0) + 1
+        assert pairs == {(key[22:42], key[2:22]) for key, _ in view.iterate(P_FOLLOWER)}
+        for key, raw in view.iterate(P_SOCIAL):
+            account, record = key[2:], SocialRecord.from_bytes(raw)
+            assert record.following == following.get(account, 0) <= MAX_FOLLOWING
+            assert record.followers == followers.get(account, 0)
+
+    @invariant()
+    def feeds_are_gapless_sequences_merged_newest_first(self) -> None:
+        view = self.view
+        by_author: dict[bytes, list[int]] = {}
+        numbers: list[int] = []
+        for key, raw in view.iterate(P_FEED):
+            entry = FeedEntryRecord.from_bytes(raw)
+            assert entry.kind in feeds.FEED_KINDS
+            sequence = by_author.setdefault(key[2:22], [])
+            assert read_u64(key[22:]) == len(sequence) + 1, "an author's sequence has no gap"
+            assert not sequence or sequence[-1] < entry.entry, "numbers rise in a sequence"
+            sequence.append(entry.entry)
+            numbers.append(entry.entry)
+        assert len(set(numbers)) == len(numbers) == self._count(COUNTER_FEED)
+        for author, sequence in by_author.items():
+            raw = view.get(P_SOCIAL + author)
+            assert raw is not None and SocialRecord.from_bytes(raw).feed_entries == len(sequence)
+        for reader in self.keys[5:6]:
+            followed = [key[22:42] for key, _ in view.iterate(P_FOLLOW + addr(reader))]
+            expected = sorted((n for a in followed for n in by_author.get(a, [])),
+                              reverse=True)
+            seen: list[int] = []
+            cursor = None
+            for _ in range(len(expected) + 1):
+                page = feeds.feed(view, addr(reader), cursor=cursor, limit=3)
+                seen.extend(item["entry"] for item in page["items"])
+                cursor = page["next"]
+                if cursor is None:
+                    break
+            assert seen == expected, "feed pages are the followed entries once, newest first"
 
     def teardown(self) -> None:
         # Drain: with nobody acting, every open order reaches release or refund.
