@@ -10,7 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
@@ -147,15 +147,20 @@ class Signer:
     backend: KeyringBackend
     home: Path | None
     passphrase_file: Path | None
+    _unlocked: Keypair | None = field(default=None, repr=False, compare=False)
 
     def keypair(self) -> Keypair:
-        """Unlock the key (asking for the passphrase of the file backend)."""
-        keyring = open_keyring(self.keyring_dir, self.home, self.backend)
-        keyring.show(self.name)  # fails with key_not_found before asking a passphrase
-        passphrase = None
-        if self.backend is KeyringBackend.file:
-            passphrase = read_passphrase(self.passphrase_file, confirm=False)
-        return keyring.keypair(self.name, passphrase=passphrase)
+        """Unlock the key (asking for the passphrase of the file backend), once: a command
+        that seals with the key before signing (`tx profile-set`, `tx purchase
+        --delivery-field`) asks for the passphrase one time."""
+        if self._unlocked is None:
+            keyring = open_keyring(self.keyring_dir, self.home, self.backend)
+            keyring.show(self.name)  # fails with key_not_found before asking a passphrase
+            passphrase = None
+            if self.backend is KeyringBackend.file:
+                passphrase = read_passphrase(self.passphrase_file, confirm=False)
+            self._unlocked = keyring.keypair(self.name, passphrase=passphrase)
+        return self._unlocked
 
 
 def signer_options(from_key: str, keyring_dir: Path | None, keyring_backend: KeyringBackend,

@@ -82,8 +82,8 @@ class SigningContext(NodeContext):
     from_key: str = ""
     passphrase_file: Path | None = None
 
-    @property
+    @functools.cached_property
     def signer(self) -> Signer:
-        """Where the signing key comes from."""
+        """Where the signing key comes from (one object per command: it unlocks once)."""
         return signer_options(self.from_key, self.keyring_dir, self.keyring_backend,
                               self.home, self.passphrase_file)
