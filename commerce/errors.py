@@ -147,6 +147,11 @@ class ErrorCode(CodeTable):
     ALREADY_FOLLOWING = ("already_following", -32145, "the account already follows this one")
     NOT_FOLLOWING = ("not_following", -32146, "the account does not follow this one")
     FOLLOW_LIMIT = ("follow_limit", -32147, "the account follows as many accounts as allowed")
+    # Listing media (round 2, -32160..-32179).
+    MEDIA_DUPLICATE = ("media_duplicate", -32160, "the media list names the same hash twice")
+    MEDIA_UNCHANGED = (
+        "media_unchanged", -32161, "the media list is the listing's current one already"
+    )
 
 
 check_table(ErrorCode, (-32049, -32001), (-32199, -32100))

@@ -51,4 +51,5 @@ EVENT_FIELDS: dict[str, tuple[str, ...]] = {
     "profile_set": ("version", "fields", "grants"),
     "follow": ("following",),
     "unfollow": ("following",),
+    "listing_media_set": ("listing", "version"),
 }

@@ -35,6 +35,7 @@ from commerce.schema import (
     by_merchant_key,
     listing_key,
     load,
+    media_ref_key,
     next_id,
     version_key,
 )
@@ -59,6 +60,14 @@ def put_listing(view: Overlay, listing: int, record: ListingRecord) -> None:
     """Store a listing's current record."""
     assert 0 <= record.stock <= MAX_STOCK, "stock stays in range"
     view.put(listing_key(listing), record.to_bytes())
+
+
+def put_version(view: Overlay, listing: int, version: int, record: VersionRecord) -> None:
+    """Store a new version of a listing and index each of its media hashes (the blob
+    store keeps a blob that some version names: see docs/COMMERCE.md, "Listing media")."""
+    view.put(version_key(listing, version), record.to_bytes())
+    for media in record.media:
+        view.put(media_ref_key(media, listing, version), b"")
 
 
 def require_listing(view: Overlay, listing: int) -> ListingRecord:
@@ -150,7 +159,7 @@ def apply_listing_create(ctx: ChainContext, view: Overlay, tx: Transaction,
     listing = next_id(view, COUNTER_LISTING)
     record = ListingRecord(sender, 1, True, body.stock, ctx.height, body.category)
     put_listing(view, listing, record)
-    view.put(version_key(listing, 1), _version_of(ctx, body).to_bytes())
+    put_version(view, listing, 1, _version_of(ctx, body))
     view.put(by_merchant_key(sender, listing), b"")
     view.put(by_category_key(body.category, listing), b"")
     merchant.listings_count += 1
@@ -186,7 +195,7 @@ def apply_listing_update(ctx: ChainContext, view: Overlay, tx: Transaction,
     record.stock = body.stock
     record.category = category
     put_listing(view, listing_id, record)
-    view.put(version_key(listing_id, version), _version_of(ctx, body).to_bytes())
+    put_version(view, listing_id, version, _version_of(ctx, body))
     return [Event("listing_update", (sender,), (listing_id, version))]
 
 

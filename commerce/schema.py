@@ -25,7 +25,7 @@ from pydantic import Field
 
 from commerce.address import ADDRESS_BYTES
 from commerce.encoding import pack_plain
-from commerce.limits import MAX_RECORD_ID
+from commerce.limits import MAX_RECORD_ID, MEDIA_HASH_BYTES
 from commerce.state import Overlay, StateReader
 
 # Field types shared by transaction bodies.
@@ -72,6 +72,7 @@ P_TEAM_INDEX = b"ch"  # + kind (1) + ...             -> team indexes and deadlin
 P_CAMPAIGN = b"cz"  # + campaign (8)                 -> CampaignRecord
 P_CAMPAIGN_INDEX = b"cZ"  # + kind (1) + ...         -> campaign indexes, uses, deadlines
 P_FLASH_SALE = b"cH"  # + listing (8)                -> FlashSaleRecord
+P_MEDIA_REF = b"cM"  # + media sha256 (32) + listing (8) + version (4) -> b""
 
 ALL_PREFIXES: tuple[bytes, ...] = (
     P_COUNTER, P_MERCHANT, P_MERCHANT_VOTE, P_LISTING, P_VERSION, P_BY_MERCHANT,
@@ -80,6 +81,7 @@ ALL_PREFIXES: tuple[bytes, ...] = (
     P_REVIEWS_OF, P_POLL, P_POLL_VOTE, P_REWARD, P_EPOCH, P_REWARDED,
     P_GOV_SETS, P_GOV_PARAMS, P_PROPOSAL, P_PROPOSAL_VOTE, P_GOV_SUMMARY, P_PROPOSAL_OPEN,
     P_TEAM_OFFER, P_TEAM, P_TEAM_INDEX, P_CAMPAIGN, P_CAMPAIGN_INDEX, P_FLASH_SALE,
+    P_MEDIA_REF,
 )
 assert len(set(ALL_PREFIXES)) == len(ALL_PREFIXES), "prefixes are distinct"
 assert all(len(p) == 2 and p[:1] == b"c" for p in ALL_PREFIXES), "commerce prefixes are c?"
@@ -610,3 +612,7 @@ def social_key(account: bytes) -> bytes:
     """Key of an account's follow counts and feed length."""
     assert len(account) == ADDRESS_BYTES
     return P_SOCIAL + account
+def media_ref_key(media: bytes, listing: int, version: int) -> bytes:
+    """Index entry: a listing version whose media include the blob `media` (its SHA-256)."""
+    assert len(media) == MEDIA_HASH_BYTES, "media are SHA-256 digests"
+    return P_MEDIA_REF + media + u64(listing) + u32(version)

@@ -215,6 +215,7 @@ _VALID_BODIES: dict[str, list[Any]] = {
     "comment": [1, 0, "hi"], "dispute_vote": [1, "release"],
     "listing_create": ["t", "d", "c", 100, 5, [_HASH], 100],
     "listing_delist": [1],
+    "listing_media_set": [1, 1, [_HASH]],
     "listing_update": [1, 1, "t", "d", "c", 100, 5, [_HASH], 100],
     "merchant_register": ["m", "p"], "merchant_vote": [b"\x01" * 20, "approve"],
     "order_cancel": [1], "order_confirm": [1], "order_dispute": [1, "late"],
