@@ -24,6 +24,7 @@ from commerce.machine import BlockResult, ChainContext
 from commerce.tx import Transaction
 from consensus.events import Note, Started, WorkPending
 from consensus.replica import Replica, ReplicaConfig
+from node.blobs.service import BlobService
 from node.chain import Chain, ConsensusDigest
 from node.config import parse_host_port
 from node.driver import KIND_BLOCKS, KIND_CONSENSUS, ConsensusDriver
@@ -42,6 +43,7 @@ from node.rpc.node_api import NodeReport
 from node.rpc.notifications import TxFeed
 from node.rpc.server import bound_port
 from node.rpc.tracker import TxTracker
+from node.state_store import StateStore
 from node.store import Store
 from node.sync import serve_request
 from node.validators import allowed_peer_keys, primary_at, replica_schedule
@@ -92,6 +94,7 @@ class Node:
         self.intake: TxIntake | None = None
         self.driver: ConsensusDriver | None = None
         self.replica: Replica | None = None
+        self.blobs: BlobService | None = None
         self._runner: web.AppRunner | None = None
         self._verify_pool: ThreadPoolExecutor | None = None
         self._regossip_task: asyncio.Task[None] | None = None
@@ -160,6 +163,8 @@ class Node:
                                       self._primary_of,
                                       on_note=self._on_note,
                                       on_latency=self.metrics.commit_latency.observe)
+        self.blobs = BlobService(self.home.data_dir, self.genesis.chain_id,
+                                 self._finalized_state, self.metrics)
         self._register_p2p_handlers()
         await self._start_rpc()
         try:
@@ -174,6 +179,7 @@ class Node:
             self._priority_task = asyncio.get_running_loop().create_task(
                 self._thread_priority_loop(NativeThreadPriority(cfg.store.compaction_niceness)))
         self._refresh_gauges()
+        self.blobs.start()
         self.driver.feed(Started())
 
     def _p2p_address(self) -> tuple[str, int]:
@@ -233,6 +239,8 @@ class Node:
         app = create_app(registry, self.hub, self.health_checks, self.metrics,
                          cors_origins=self.config.rpc.cors_origins, limits=self.hub.limits,
                          version=VERSION)
+        if self.blobs is not None:
+            self.blobs.add_routes(app)
         self._runner = await serve(app, host, port)
         self.rpc_port = bound_port(self._runner)
 
@@ -252,6 +260,8 @@ class Node:
         if self.p2p is not None:
             await self.p2p.stop()
             self.p2p = None
+        if self.blobs is not None:
+            await self.blobs.stop()
         self.tracker.cancel_all()
         if self.intake is not None:
             await self.intake.close()
@@ -262,6 +272,10 @@ class Node:
             self.store.close()
         self.stopped.set()
         log(_log, logging.INFO, "node_stopped")
+
+    def _finalized_state(self) -> StateStore:
+        assert self.store is not None, "a started node"
+        return self.store.state
 
     def _next_context(self) -> ChainContext:
         assert self.chain is not None
@@ -324,6 +338,8 @@ class Node:
         self._follow_validator_set()
         self.metrics.txs_finalized.inc(len(block.txs))
         self.feed.on_finalized(block, result)
+        if self.blobs is not None:
+            self.blobs.on_finalized(block)
         self._refresh_gauges()
         log(_log, logging.INFO, "block_finalized", height=block.height,
             txs=len(block.txs), hash=block.hash)
@@ -411,6 +427,8 @@ class Node:
         assert self.intake is not None
         self.p2p.register_gossip(KIND_TXS, self.intake.on_gossip)
         self.p2p.register_request(KIND_BLOCKS, on_blocks)
+        if self.blobs is not None:
+            self.blobs.register(self.p2p)
         self.p2p.on_peer_up(lambda peer: self._refresh_gauges())
         self.p2p.on_peer_down(lambda peer: self._refresh_gauges())
 
