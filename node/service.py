@@ -25,6 +25,7 @@ from commerce.tx import Transaction
 from consensus.events import Note, Started, WorkPending
 from consensus.replica import Replica, ReplicaConfig
 from node.blobs.service import BlobService
+from node.blobs.store import BlobStore
 from node.chain import Chain, ConsensusDigest
 from node.config import parse_host_port
 from node.driver import KIND_BLOCKS, KIND_CONSENSUS, ConsensusDriver
@@ -452,6 +453,10 @@ class Node:
             rpc_port=self.rpc_port,
             p2p_port=self.p2p_port,
         )
+
+    def blob_store(self) -> BlobStore | None:
+        """The blob store of listing pictures (None before start)."""
+        return self.blobs.store if self.blobs is not None else None
 
     def peers(self) -> list[PeerRow]:
         """The connected peers with their traffic counters (none when P2P is stopped)."""

@@ -13,6 +13,7 @@ from commerce.errors import AgoraError
 from node.rpc.chain_methods import ChainMethods
 from node.rpc.governance_methods import register_governance_methods
 from node.rpc.jsonrpc import JsonText, NoParams, Registry, encode_json
+from node.rpc.media_methods import register_media_methods
 from node.rpc.node_api import NodeAPI
 from node.rpc.params import (
     MAX_WAIT_MS,
@@ -100,6 +101,7 @@ def build_registry(node: NodeAPI) -> Registry:
     register_governance_methods(registry, chain, node.page_items_max)
     register_state_methods(registry, chain, node.page_items_max, extra=TEAM_READS)
     register_profile_methods(registry, chain, node.page_items_max)
+    register_media_methods(registry, chain, node.blob_store, node.page_items_max)
     return registry
 
 

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from commerce.errors import AgoraError
 from commerce.tx import Transaction
+from node.blobs.store import BlobStore
 from node.chain import Chain
 from node.rpc.tracker import TxTracker
 from p2p.service import PeerRow
@@ -48,6 +49,9 @@ class NodeAPI(Protocol):
     @property
     def page_items_max(self) -> int:
         """The most items a `state_list*` page holds (config `rpc.max_page_size`)."""
+
+    def blob_store(self) -> BlobStore | None:
+        """The node's blob store (listing pictures), None before it is started."""
 
     def admit(self, tx: Transaction) -> None:
         """Admit a submitted transaction and gossip it; raises AgoraError."""

@@ -163,6 +163,23 @@ class Shop:
         return result
 
 
+async def media_story(rec: Recorder, shop: Shop, base: str, listing: int) -> None:
+    """acme uploads a picture of the mug and makes it the listing's media."""
+    from client.blobs import upload_blob
+    from client.rpc import RpcClient
+    from commerce.media import ListingMediaSet
+    from tests.node.blob_images import png
+
+    client = RpcClient(base, session=rec.session)
+    blob = await upload_blob(client, shop.key("acme"), shop.chain_id, png(640, 480, seed=7))
+    current = await rec.call("state_getListing", id=listing)
+    await shop.send("acme", ListingMediaSet(listing=listing, version=current["current_version"],
+                                            media=[bytes.fromhex(blob["sha256"])]))
+    await rec.call("media_getBlob", record=True, sha256=blob["sha256"])
+    await rec.call("media_getListingMedia", record=True, id=listing)
+    await rec.call("media_listReferences", record=True, sha256=blob["sha256"])
+
+
 # --- the story --------------------------------------------------------------------------
 
 async def play(rec: Recorder, keyring_dir: Path, ws_url: str, base: str
@@ -240,6 +257,7 @@ async def play(rec: Recorder, keyring_dir: Path, ws_url: str, base: str
     await rec.call("state_getPoll", record=True, id=poll_id)
     await rec.call("state_listPolls", record=True, limit=10)
     await profile_story(rec, shop)
+    await media_story(rec, shop, base, listing)
     await rec.call("rpc.discover", record=True)
 
     extra["ws"] = await websocket_story(rec, shop, ws_url)
@@ -415,7 +433,7 @@ def abridge_discover(response: Any) -> Any:
 def render_methods(discover: dict[str, Any], examples: dict[str, tuple[Any, Any]]) -> str:
     sections = []
     groups = [("node_", "Node"), ("chain_", "Chain"), ("tx_", "Transaction"),
-              ("state_", "Shop state"), ("rpc.", "Discovery")]
+              ("state_", "Shop state"), ("media_", "Listing media"), ("rpc.", "Discovery")]
     methods = {m["name"]: m for m in discover["methods"] if m["name"] not in
                ("subscribe", "unsubscribe")}
     methods["rpc.discover"] = {"name": "rpc.discover", "summary": "This document: every "

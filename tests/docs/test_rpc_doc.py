@@ -28,7 +28,7 @@ from node.service import Node
 RPC_DOC = Path(__file__).resolve().parents[2] / "docs" / "RPC.md"
 BUILTINS = {"rpc.discover", "subscribe", "unsubscribe"}
 FENCE_RE = re.compile(r"```json\n(.*?)```", re.S)
-PARAM_ROW_RE = re.compile(r"^\| `([A-Za-z_]+)` \|", re.M)
+PARAM_ROW_RE = re.compile(r"^\| `([A-Za-z_][A-Za-z0-9_]*)` \|", re.M)
 
 
 def doc_sections() -> dict[str, str]:

@@ -477,3 +477,44 @@ def test_errors_doc_lists_the_blob_codes_in_table_order() -> None:
     documented = _doc_tables()["node.blobs.errors.BlobErrorCode"]
     assert documented == {code.reason: (code.rpc_code, code.meaning) for code in BlobErrorCode}
     assert list(documented) == [code.reason for code in BlobErrorCode]
+
+
+# The JSON-RPC reads.
+
+async def test_media_rpc_reads_listing_media_references_and_blobs(tmp_path: Path) -> None:
+    from types import SimpleNamespace
+
+    from node.errors import NodeError
+    from node.rpc.jsonrpc import Registry
+    from node.rpc.media_methods import register_media_methods
+
+    w = World(tmp_path)
+    held, absent = png(seed=60), gif()
+    held_name = _put(w.service.store, held, NOW_MS)
+    listing = create_listing(w.shop, w.merchant, media=[held_name, blob_name(absent)])
+    registry = Registry()
+    chain = SimpleNamespace(store=SimpleNamespace(state=w.shop.state))
+    register_media_methods(registry, chain, lambda: w.service.store, 1)  # type: ignore[arg-type]
+    specs = {spec.name: spec for spec in registry}
+
+    async def call(name: str, **params: Any) -> Any:
+        spec = specs[name]
+        return await spec.handler(spec.params.model_validate(params))
+
+    media = await call("media_getListingMedia", id=listing)
+    assert [m["stored"] for m in media["media"]] == [True, False]
+    assert media["media"][0]["content_type"] == "image/png"
+    assert media["media"][1]["url"] == f"/blobs/{blob_name(absent).hex()}"
+    create_listing(w.shop, w.merchant, media=[held_name])
+    page = await call("media_listReferences", sha256=held_name.hex(), limit=50)
+    assert page["items"] == [{"listing": listing, "version": 1}], "the node caps the page"
+    rest = await call("media_listReferences", sha256=held_name.hex(), cursor=page["next"])
+    assert rest["items"] == [{"listing": listing + 1, "version": 1}]
+    blob = await call("media_getBlob", sha256=held_name.hex())
+    assert blob["referenced"] is True and blob["source"] == "upload"
+    for name, params in (("media_getBlob", {"sha256": blob_name(absent).hex()}),
+                         ("media_getListingMedia", {"id": listing + 9})):
+        with pytest.raises(NodeError) as info:
+            await call(name, **params)
+        assert info.value.reason == "not_found"
+    w.service.store.close()
