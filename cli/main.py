@@ -8,11 +8,13 @@ from cli import (
     bench,
     devnet,
     keys,
+    media,
     order,
     profile,
     query,
     query_teams,
     tx,
+    tx_media,
     tx_promotions,
     tx_teams,
 )
@@ -46,6 +48,8 @@ app.add_typer(query.app, name="query")
 app.add_typer(order.app, name="order")
 app.add_typer(bench.app, name="bench")
 app.add_typer(devnet.app, name="devnet")
+app.add_typer(media.app, name="media")
+assert tx_media.listing_media is not None  # registered on `agora tx` when imported
 app.add_typer(profile.app, name="profile")
 # Modules that add commands to the groups above (importing them registers the commands).
 ADDED_COMMANDS = (tx_teams, tx_promotions, query_teams)

@@ -210,3 +210,54 @@ def test_cli_purchase_of_delisted_listing_is_listing_inactive(cli: Cli) -> None:
 def test_cli_unreachable_node_is_one_line(cli: Cli) -> None:
     line = cli.fails("query", "status", "--node", f"http://127.0.0.1:{free_base_port(1)}")
     assert line.startswith("error: node_unreachable: "), line
+
+
+def test_listing_picture_uploaded_to_one_node_is_served_by_every_node(
+        cli: Cli, tmp_path: Path) -> None:
+    """Issue 23 item 5: acme uploads a picture to v0 (`agora media upload`), a new listing
+    version names it (`agora tx listing-media`), and every validator then serves the same
+    bytes at GET /blobs/<sha256> (fetched from its peers over P2P), with the checked type
+    and immutable cache headers; `agora media get` from another node saves the same bytes."""
+    import time
+    import urllib.request
+
+    from devnet.layout import load_layout
+    from tests.node.blob_images import png
+
+    picture = png(32, 24, seed=99)
+    path = tmp_path / "mug.png"
+    path.write_bytes(picture)
+    line = cli.fails("media", "upload", str(path), "--from", "alice", *cli.keyring,
+                     "--node", cli.node)
+    assert line.startswith("error: blob_not_merchant: "), line
+    uploaded = cli.ok("media", "upload", str(path), "--from", "acme", *cli.keyring,
+                      "--node", cli.node)
+    sha = uploaded[0]["sha256"]
+    assert uploaded[0]["content_type"] == "image/png"
+    listing = str(cli.tx("listing-create", "acme", "--title", "Pictured mug", "--price", "5",
+                         "--stock", "3")["listing"])
+    set_media = cli.tx("listing-media", "acme", "--listing", listing, "--media", sha)
+    assert [e["kind"] for e in set_media["events"]] == ["listing_media_set"]
+    nodes = [{"name": spec.name, "rpc": spec.rpc_url} for spec in load_layout(cli.home).nodes]
+    assert len(nodes) == 4
+    for node in nodes:
+        url = f"{node['rpc'].rstrip('/')}/blobs/{sha}"
+        deadline = time.monotonic() + 20
+        while True:
+            try:
+                with urllib.request.urlopen(url, timeout=10) as response:
+                    body, headers = response.read(), response.headers
+                break
+            except OSError:  # 404 until the node has finalized the version
+                assert time.monotonic() < deadline, f"{node['name']} never served {sha}"
+                time.sleep(0.2)
+        assert body == picture, node["name"]
+        assert headers["Content-Type"] == "image/png"
+        assert "immutable" in headers["Cache-Control"]
+        assert headers["ETag"] == f'"{sha}"'
+    other = nodes[-1]["rpc"]
+    shown = cli.ok("media", "show", listing, "--node", other)
+    assert [(m["sha256"], m["stored"]) for m in shown["media"]] == [(sha, True)]
+    saved = cli.ok("media", "get", sha, "--out", str(tmp_path / "copy.png"), "--node", other)
+    assert saved["bytes"] == len(picture)
+    assert (tmp_path / "copy.png").read_bytes() == picture

@@ -128,6 +128,8 @@ EXAMPLES: dict[str, str] = {
                                f"--stock 5 --blocks 100 {K}",
     "agora tx campaign-close": f"agora tx campaign-close --from acme --campaign 1 {K}"
                                "   # what is left of the budget returns",
+    "agora tx listing-media": f'agora tx listing-media --from acme --listing 1 --media "$MUG" '
+                              f'--media "$SIDE" {K}   # the SHA-256s media upload printed',
     "agora query status": "agora query status",
     "agora query peers": "agora query peers",
     "agora query validators": "agora query validators\nagora query validators --height 1",
@@ -178,6 +180,12 @@ EXAMPLES: dict[str, str] = {
     "agora profile followers": f"agora profile followers acme {K}",
     "agora profile feed": f"agora profile feed alice --limit 5 {K}",
     "agora profile activity": f"agora profile activity acme {K}",
+    "agora media upload": f"agora media upload mug.png mug-side.jpg --from acme {K}\n"
+                          "# SHA256     TYPE        BYTES  FILE\n"
+                          "# 3f9c0d6e…  image/png   48213  mug.png\n"
+                          "# 81aa47c2…  image/jpeg  30544  mug-side.jpg",
+    "agora media show": "agora media show 1",
+    "agora media get": 'agora media get "$MUG" --out mug-copy.png',
     "agora devnet init": "agora devnet init --validators 4 --listen-host 0.0.0.0 "
                          "--peer-hosts v0,v1,v2,v3 --home deploy/devnet",
     "agora devnet up": "agora devnet up                        # foreground; Ctrl-C stops it\n"
@@ -198,6 +206,12 @@ EXAMPLES: dict[str, str] = {
 # validator the 4-node devnet does not run.
 NO_RUN = frozenset({"agora start", "agora devnet up", "agora bench state",
                     "agora bench catch-up", "agora tx validator-propose remove"})
+# foreground, start a second devnet on fixed ports, or measure for minutes.
+# The media examples need picture files and a hash of the reader's own upload:
+# tests/cli_e2e/test_media_cli.py runs those commands on a devnet instead.
+NO_RUN = frozenset({"agora start", "agora devnet up", "agora bench state",
+                    "agora bench catch-up", "agora tx listing-media", "agora media upload",
+                    "agora media get"})
 
 
 def walk(command: Any, path: list[str]) -> Iterator[tuple[str, Any]]:
@@ -316,6 +330,7 @@ def render() -> str:
     groups = [("agora init", "agora start", "Node"), ("agora keys ", None, "Keys"),
               ("agora tx ", None, "Transactions"), ("agora query ", None, "Queries"),
               ("agora order ", None, "Orders"), ("agora profile ", None, "Profiles and feeds"),
+              ("agora order ", None, "Orders"), ("agora media ", None, "Listing media"),
               ("agora devnet ", None, "Devnet"), ("agora bench ", None, "Benchmarks")]
     paths = command_paths()
     story = list(EXAMPLES)
