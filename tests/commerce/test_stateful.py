@@ -65,6 +65,7 @@ from commerce.listings import (
     get_version,
 )
 from commerce.machine import ChainContext, apply_tx, execute_block
+from commerce.media import ListingMediaSet
 from commerce.merchants import MerchantRegister, MerchantVote
 from commerce.polls import PollCreate, PollVote
 from commerce.pricing import get_campaign
@@ -90,6 +91,7 @@ from commerce.schema import (
     P_FOLLOW,
     P_FOLLOWER,
     P_LISTING,
+    P_MEDIA_REF,
     P_ORDER,
     P_PROFILE,
     P_PROFILE_VERSION,
@@ -98,6 +100,7 @@ from commerce.schema import (
     P_REWARDED,
     P_SOCIAL,
     P_TEAM,
+    P_VERSION,
     FeedEntryRecord,
     ListingRecord,
     OrderRecord,
@@ -108,7 +111,9 @@ from commerce.schema import (
     RewardedRecord,
     RewardRecord,
     SocialRecord,
+    VersionRecord,
     get_u64,
+    media_ref_key,
     read_u64,
     timer_count_key,
     timer_key,
@@ -605,6 +610,21 @@ class ShopMachine(RuleBasedStateMachine):
                 account = follows[whom % len(follows)]
         body: TxBody = Unfollow(account=account) if stop else Follow(account=account)
         self._send(self.keys[sender], body)
+    @rule(smart=st.booleans(), sender=key_index, listing=st.integers(0, 12),
+          drift=st.integers(-1, 1), pictures=st.lists(st.integers(0, 3), max_size=3))
+    def listing_media_set(self, smart: bool, sender: int, listing: int, drift: int,
+                          pictures: list[int]) -> None:
+        listing = self._pick(COUNTER_LISTING, listing)
+        record = get_listing(self.view, listing)
+        key = self.keys[sender]
+        version = 1
+        if record is not None:
+            version = max(1, record.version + (0 if smart else drift))
+            if smart:
+                key = self._key_of(record.merchant, sender)
+        # Four possible pictures, so lists repeat (media_duplicate) and recur (unchanged).
+        self._send(key, ListingMediaSet(listing=listing, version=version,
+                                        media=[bytes([n]) * 32 for n in pictures]))
 
     @rule()
     def end_block(self) -> None:
@@ -871,6 +891,15 @@ class ShopMachine(RuleBasedStateMachine):
                 if cursor is None:
                     break
             assert seen == expected, "feed pages are the followed entries once, newest first"
+    def media_index_is_exactly_the_versions_media(self) -> None:
+        view = self.view
+        named = set()
+        for key, raw in view.iterate(P_VERSION):
+            listing, version = read_u64(key[2:10]), int.from_bytes(key[10:14], "big")
+            media = VersionRecord.from_bytes(raw).media
+            assert len(set(media)) == len(media), "a version names each picture once"
+            named.update(media_ref_key(m, listing, version) for m in media)
+        assert {key for key, _ in view.iterate(P_MEDIA_REF)} == named
 
     def teardown(self) -> None:
         # Drain: with nobody acting, every open order reaches release or refund.
