@@ -59,6 +59,7 @@ class BlobFetcher:
     blame: Blame
     owner_of: Callable[[bytes], bytes]
     clock_ms: Callable[[], int] = field(default=lambda: time.time_ns() // 1_000_000)
+    on_count: Callable[[str], None] = field(default=lambda outcome: None)
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
         ("fetched", "failed", "dropped", "lied", "not_image"), 0))
     _queue: OrderedDict[bytes, None] = field(default_factory=OrderedDict)
@@ -66,6 +67,10 @@ class BlobFetcher:
     _active: set[bytes] = field(default_factory=set)
     _wake: asyncio.Event = field(default_factory=asyncio.Event)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    def _count(self, outcome: str) -> None:
+        self.counters[outcome] += 1
+        self.on_count(outcome)
 
     def start(self) -> None:
         """Start the workers (on the running loop)."""
@@ -92,7 +97,7 @@ class BlobFetcher:
         if name in self._queue or name in self._active or self.store.has(name):
             return True
         if len(self._queue) >= MAX_FETCH_QUEUE_ENTRIES:
-            self.counters["dropped"] += 1
+            self._count("dropped")
             return False
         self._queue[name] = None
         self._wake.set()
@@ -157,7 +162,7 @@ class BlobFetcher:
             try:
                 info = sniff(data)
             except BlobError as exc:
-                self.counters["not_image"] += 1
+                self._count("not_image")
                 self.blame(peer, "blob_not_image", False)
                 log(_log, logging.WARNING, "blob_fetch_not_image", peer=peer.hex()[:16],
                     blob=name.hex(), error=exc.message)
@@ -166,11 +171,11 @@ class BlobFetcher:
                 return False
             self.store.put(name, data, info, self.owner_of(name), self.clock_ms(),
                            BlobSource.FETCHED)
-            self.counters["fetched"] += 1
+            self._count("fetched")
             log(_log, logging.INFO, "blob_fetched", blob=name.hex(), peer=peer.hex()[:16],
                 bytes=len(data))
             return True
-        self.counters["failed"] += 1
+        self._count("failed")
         return False
 
     def _checked(self, peer: bytes, name: bytes, payload: bytes) -> bytes | None:
@@ -189,7 +194,7 @@ class BlobFetcher:
         return data
 
     def _lied(self, peer: bytes, name: bytes, reason: str, detail: str) -> None:
-        self.counters["lied"] += 1
+        self._count("lied")
         log(_log, logging.WARNING, "blob_peer_blamed", peer=peer.hex()[:16], blob=name.hex(),
             reason=reason, detail=detail)
         self.blame(peer, reason, True)

@@ -104,6 +104,7 @@ class BlobRoutes:
     state: Callable[[], StateReader]
     fetcher: BlobFetcher
     clock_ms: Callable[[], int] = field(default=lambda: time.time_ns() // 1_000_000)
+    on_count: Callable[[str], None] = field(default=lambda outcome: None)
     counters: dict[str, int] = field(default_factory=dict)
     _uploads_in_flight: int = 0
 
@@ -114,6 +115,7 @@ class BlobRoutes:
 
     def _count(self, outcome: str) -> None:
         self.counters[outcome] = self.counters.get(outcome, 0) + 1
+        self.on_count(outcome)
 
     async def put_blob(self, request: web.Request) -> web.StreamResponse:
         """Store an uploaded image (see the module docstring for the checks)."""

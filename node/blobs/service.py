@@ -54,10 +54,27 @@ class BlobService:
         self.metrics = metrics
         self.clock_ms = clock_ms
         self.p2p: P2PService | None = None
+        registry = metrics.registry
+        uploads = registry.counter(
+            "agora_blob_requests_total",
+            "Blob HTTP requests answered, by outcome (stored, duplicate, get_served, "
+            "get_missing or the refusal's reason)", ("outcome",))
+        fetches = registry.counter(
+            "agora_blob_fetches_total",
+            "Blobs fetched from peers, by outcome (fetched, failed, dropped, lied, not_image)",
+            ("outcome",))
+        served = registry.counter(
+            "agora_blob_peer_requests_total",
+            "Peers' blob requests answered, by outcome (found, missing, busy)", ("outcome",))
+        self._collected = registry.counter(
+            "agora_blobs_collected_total", "Uploads deleted because no listing version names them")
         self.fetcher = BlobFetcher(self.store, self._peers, self._request, self._blame,
-                                   self._owner_of, clock_ms)
-        self.routes = BlobRoutes(self.store, chain_id, state, self.fetcher, clock_ms)
-        self.server = BlobServer(self.store)
+                                   self._owner_of, clock_ms,
+                                   on_count=lambda outcome: fetches.inc(outcome=outcome))
+        self.routes = BlobRoutes(self.store, chain_id, state, self.fetcher, clock_ms,
+                                 on_count=lambda outcome: uploads.inc(outcome=outcome))
+        self.server = BlobServer(self.store,
+                                 on_count=lambda outcome: served.inc(outcome=outcome))
         self.collected_count = 0
         self._gc_after = b""
         self._gc_task: asyncio.Task[None] | None = None
@@ -164,4 +181,6 @@ class BlobService:
         # A short pass reached the end: the next one starts from the first blob again.
         self._gc_after = last if seen >= scan_max else b""
         self.collected_count += deleted
+        if deleted:
+            self._collected.inc(deleted)
         return deleted

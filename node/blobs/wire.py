@@ -94,6 +94,7 @@ class BlobServer:
 
     store: BlobStore
     clock_s: Callable[[], float] = time.monotonic
+    on_count: Callable[[str], None] = field(default=lambda outcome: None)
     served: dict[str, int] = field(default_factory=lambda: {"found": 0, "missing": 0,
                                                             "busy": 0})
     _peers: dict[bytes, _PeerServing] = field(default_factory=dict)
@@ -127,4 +128,5 @@ class BlobServer:
 
     def _count(self, outcome: str, reply: bytes) -> bytes:
         self.served[outcome] += 1
+        self.on_count(outcome)
         return reply

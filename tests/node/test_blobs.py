@@ -182,6 +182,9 @@ async def test_upload_by_merchant_is_stored_and_served(world: tuple[World, RpcCl
     assert body == data and content_type == "image/png"
     again = await upload_blob(client, w.merchant, CHAIN_ID, data, timestamp_ms=NOW_MS)
     assert again == blob, "a second upload of the same bytes is the same blob"
+    text = w.service.metrics.render()
+    for outcome in ("stored", "duplicate", "get_served"):
+        assert f'agora_blob_requests_total{{outcome="{outcome}"}} 1' in text, outcome
 
 
 async def test_get_has_immutable_cache_headers_etag_and_304(
