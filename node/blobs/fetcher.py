@@ -4,7 +4,10 @@ A blob is wanted when a finalized listing version names it (`want`, from the nod
 finalize hook) or when a GET asks for a named blob not held here (`fetch`, which waits).
 Wanted names wait in a bounded queue (MAX_FETCH_QUEUE_ENTRIES; when full, more are dropped
 and counted: the next GET of one wants it again) and MAX_FETCHES_IN_FLIGHT_COUNT workers
-fetch them: each asks up to MAX_FETCH_PEERS connected peers in turn, validators first.
+fetch them: each asks up to MAX_FETCH_PEERS connected peers in turn. A blob that no peer
+gave (its uploader's node may not have finalized yet, or be down) is asked for again after
+FETCH_RETRY_BASE_S, each later round waiting 4 times longer, MAX_FETCH_ATTEMPTS_COUNT
+rounds in all (`retry_due`, every FETCH_RETRY_TICK_S).
 
 A reply is checked before anything is kept: its form, then that its bytes hash to the
 name asked for, then that they are an image. A peer whose reply fails is blamed through
@@ -26,8 +29,12 @@ from node.blobs.errors import BlobError
 from node.blobs.images import sniff
 from node.blobs.limits import (
     FETCH_REQUEST_TIMEOUT_MS,
+    FETCH_RETRY_BASE_S,
+    FETCH_RETRY_TICK_S,
+    MAX_FETCH_ATTEMPTS_COUNT,
     MAX_FETCH_PEERS,
     MAX_FETCH_QUEUE_ENTRIES,
+    MAX_FETCH_RETRY_ENTRIES,
     MAX_FETCH_WAITERS_COUNT,
     MAX_FETCHES_IN_FLIGHT_COUNT,
 )
@@ -60,8 +67,11 @@ class BlobFetcher:
     owner_of: Callable[[bytes], bytes]
     clock_ms: Callable[[], int] = field(default=lambda: time.time_ns() // 1_000_000)
     on_count: Callable[[str], None] = field(default=lambda outcome: None)
+    clock_s: Callable[[], float] = time.monotonic
     counters: dict[str, int] = field(default_factory=lambda: dict.fromkeys(
-        ("fetched", "failed", "dropped", "lied", "not_image"), 0))
+        ("fetched", "failed", "dropped", "lied", "not_image", "retried", "given_up"), 0))
+    # Failed blobs: (rounds failed, when to queue it again; inf while queued or fetching).
+    _retries: dict[bytes, tuple[int, float]] = field(default_factory=dict)
     _queue: OrderedDict[bytes, None] = field(default_factory=OrderedDict)
     _waiters: dict[bytes, list[asyncio.Future[bool]]] = field(default_factory=dict)
     _active: set[bytes] = field(default_factory=set)
@@ -77,6 +87,7 @@ class BlobFetcher:
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._worker(), name=f"blob-fetch-{index}")
                        for index in range(MAX_FETCHES_IN_FLIGHT_COUNT)]
+        self._tasks.append(loop.create_task(self._retry_loop(), name="blob-fetch-retry"))
 
     async def stop(self) -> None:
         """Cancel the workers and fail every waiter."""
@@ -137,7 +148,39 @@ class BlobFetcher:
                 got = False
             finally:
                 self._active.discard(name)
+            self._after(name, got)
             self._settle(name, got)
+
+    def _after(self, name: bytes, got: bool) -> None:
+        """Schedule another round for a blob no peer gave, with a growing wait."""
+        rounds = self._retries.pop(name, (0, 0.0))[0] + 1
+        if got:
+            return
+        if rounds >= MAX_FETCH_ATTEMPTS_COUNT or len(self._retries) >= MAX_FETCH_RETRY_ENTRIES:
+            self._count("given_up")
+            return
+        delay_s = FETCH_RETRY_BASE_S * 4 ** (rounds - 1)
+        self._retries[name] = (rounds, self.clock_s() + delay_s)
+
+    def retry_due(self) -> int:
+        """Queue the failed blobs whose wait is over; returns how many."""
+        now_s = self.clock_s()
+        due = [name for name, (_, at_s) in self._retries.items() if at_s <= now_s]
+        for name in due:
+            rounds, _ = self._retries[name]
+            if self.store.has(name):  # a GET of it fetched it meanwhile
+                del self._retries[name]
+            elif self.want(name):
+                self._retries[name] = (rounds, float("inf"))
+                self._count("retried")
+            else:  # the queue is full: try again at the next tick
+                self._retries[name] = (rounds, now_s + FETCH_RETRY_TICK_S)
+        return len(due)
+
+    async def _retry_loop(self) -> None:
+        while True:
+            await asyncio.sleep(FETCH_RETRY_TICK_S)
+            self.retry_due()
 
     def _settle(self, name: bytes, got: bool) -> None:
         for future in self._waiters.pop(name, []):

@@ -43,6 +43,14 @@ MAX_FETCHES_IN_FLIGHT_COUNT = 2
 MAX_FETCH_PEERS = 4
 """Peers asked for one blob before it is given up (it is wanted again on the next ask)."""
 FETCH_REQUEST_TIMEOUT_MS = 10_000
+MAX_FETCH_ATTEMPTS_COUNT = 6
+"""Rounds of asking peers for one wanted blob before it is left to the next GET of it."""
+FETCH_RETRY_BASE_S = 30
+"""Wait before the second round; each later round waits 4 times longer (30 s ... 8.5 h)."""
+FETCH_RETRY_TICK_S = 5
+"""How often due retries are queued again."""
+MAX_FETCH_RETRY_ENTRIES = 4_096
+"""Blobs waiting for a retry; when full, a failed one is not retried (a GET wants it again)."""
 GET_FETCH_WAIT_MS = 5_000
 """How long a GET of a referenced blob not held here waits for the fetch from peers."""
 MAX_FETCH_WAITERS_COUNT = 256

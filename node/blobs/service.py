@@ -61,7 +61,8 @@ class BlobService:
             "get_missing or the refusal's reason)", ("outcome",))
         fetches = registry.counter(
             "agora_blob_fetches_total",
-            "Blobs fetched from peers, by outcome (fetched, failed, dropped, lied, not_image)",
+            "Blobs fetched from peers, by outcome (fetched, failed, dropped, lied, not_image, "
+            "retried, given_up)",
             ("outcome",))
         served = registry.counter(
             "agora_blob_peer_requests_total",

@@ -521,3 +521,47 @@ async def test_media_rpc_reads_listing_media_references_and_blobs(tmp_path: Path
             await call(name, **params)
         assert info.value.reason == "not_found"
     w.service.store.close()
+
+
+async def test_a_blob_no_peer_has_is_retried_with_growing_waits(tmp_path: Path) -> None:
+    from node.blobs.limits import FETCH_RETRY_BASE_S, MAX_FETCH_ATTEMPTS_COUNT
+
+    w = World(tmp_path / "here")
+    source = BlobStore(tmp_path / "source")
+    server = BlobServer(source)
+    data = webp()
+    name = blob_name(data)
+
+    async def answer(payload: bytes) -> bytes:
+        return await server.serve(b"me" * 16, payload)
+
+    peers = Peers({b"S" * 32: answer})
+    now = [0.0]
+    fetcher = w.service.fetcher
+    fetcher.peers, fetcher.request, fetcher.blame = peers.ids, peers.request, peers.blame
+    fetcher.clock_s = lambda: now[0]
+    fetcher.start()
+    try:
+        assert not await fetcher.fetch(name, 5.0), "no peer has it yet"
+        assert fetcher.retry_due() == 0, "not before its wait"
+        now[0] += FETCH_RETRY_BASE_S
+        assert fetcher.retry_due() == 1
+        assert not await fetcher.fetch(name, 5.0)  # joins the retried round, which fails
+        now[0] += FETCH_RETRY_BASE_S * 4 - 1
+        assert fetcher.retry_due() == 0, "the second wait is 4 times longer"
+        _put(source, data, NOW_MS)  # the uploader's node now has it
+        now[0] += 1
+        assert fetcher.retry_due() == 1
+        assert await fetcher.fetch(name, 5.0)
+        assert w.service.store.has(name) and fetcher._retries == {}
+        assert fetcher.counters["retried"] == 2
+        # A blob that never turns up is given up after the last round.
+        missing = blob_name(png(seed=77))
+        for _ in range(MAX_FETCH_ATTEMPTS_COUNT):
+            now[0] += FETCH_RETRY_BASE_S * 4 ** MAX_FETCH_ATTEMPTS_COUNT
+            fetcher.retry_due()
+            await fetcher.fetch(missing, 5.0)
+        assert fetcher.counters["given_up"] == 1 and missing not in fetcher._retries
+    finally:
+        await w.service.stop()
+        source.close()
