@@ -26,6 +26,7 @@ that purchases, comments and shares draw from.
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -38,6 +39,7 @@ from commerce.encoding import sha256
 from commerce.keys import Keypair
 from commerce.limits import MAX_COUPONS_PER_ACCOUNT, MAX_OPEN_TEAMS_PER_ACCOUNT
 from commerce.listings import ListingCreate, ListingDelist, ListingUpdate
+from commerce.media import ListingMediaSet
 from commerce.merchants import MerchantRegister, MerchantVote
 from commerce.polls import PollCreate, PollVote
 from commerce.promotions import CampaignCreate, CouponPurchase, FlashSaleSet
@@ -52,7 +54,8 @@ from commerce.tx import Transaction, TxBody, sign_tx
 # actions dominate; governance and dispute handling are rare.
 MIX_PER_MILLE: dict[str, int] = {
     "transfer": 195, "purchase": 150, "purchase_referral": 100, "share": 80, "comment": 120,
-    "listing_update": 40, "listing_create": 10, "order_ship": 60, "order_confirm": 60,
+    "listing_update": 32, "listing_media_set": 8, "listing_create": 10, "order_ship": 60,
+    "order_confirm": 60,
     "review": 40, "reward_claim": 20, "poll_vote": 25, "poll_create": 3, "review_reply": 10,
     "order_cancel": 5, "order_refund": 5, "order_dispute": 5, "dispute_vote": 3,
     "listing_delist": 2, "merchant_register": 2, "merchant_vote": 5,
@@ -248,7 +251,8 @@ class MixedWorkload:
 
     def _stage_list(self) -> list[tuple[Transaction, Any]]:
         out: list[tuple[Transaction, Any]] = []
-        updates = self._pool_size("listing_update") // 8 + 1
+        updates = (self._pool_size("listing_update")
+                   + self._pool_size("listing_media_set")) // 8 + 1
         delists = self._pool_size("listing_delist")
         for i, merchant in enumerate(self.merchants):
             for j in range(LISTINGS_PER_MERCHANT):
@@ -459,6 +463,16 @@ class MixedWorkload:
         fields = _listing_fields(f"draft {listing} v{version + 1}", (1 + version) * UNIT)
         return self._sign(self.merchants[merchant],
                           ListingUpdate(listing=listing, version=version, **fields))
+
+    def _t_listing_media_set(self) -> Transaction | None:
+        if not self.pools.update:
+            return None
+        entry = self.rng.choice(self.pools.update)
+        listing, merchant, version = entry
+        entry[2] = version + 1
+        picture = hashlib.sha256(b"picture %d v%d" % (listing, version + 1)).digest()
+        return self._sign(self.merchants[merchant],
+                          ListingMediaSet(listing=listing, version=version, media=[picture]))
 
     def _t_listing_create(self) -> Transaction:
         merchant = self.rng.randrange(len(self.merchants))
