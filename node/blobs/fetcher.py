@@ -212,8 +212,8 @@ class BlobFetcher:
                 continue
             if self.store.closed:
                 return False
-            self.store.put(name, data, info, self.owner_of(name), self.clock_ms(),
-                           BlobSource.FETCHED)
+            await asyncio.to_thread(self.store.put, name, data, info, self.owner_of(name),
+                                    self.clock_ms(), BlobSource.FETCHED)
             self._count("fetched")
             log(_log, logging.INFO, "blob_fetched", blob=name.hex(), peer=peer.hex()[:16],
                 bytes=len(data))

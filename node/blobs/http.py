@@ -24,6 +24,7 @@ GET_FETCH_WAIT_MS); otherwise 404 `blob_not_found`. Errors are JSON:
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import logging
 import time
@@ -203,7 +204,10 @@ class BlobRoutes:
             raise BlobError(BlobErrorCode.BLOB_HASH_MISMATCH,
                             f"the {len(data)} bytes sent do not hash to {name.hex()}")
         info = sniff(data)
-        return self.store.put(name, data, info, owner, self.clock_ms(), BlobSource.UPLOAD)
+        # The synced write of up to MAX_BLOB_BYTES runs off the event loop.
+        return await asyncio.to_thread(functools.partial(
+            self.store.put, name, data, info, owner, self.clock_ms(), BlobSource.UPLOAD,
+            quota_bytes=MAX_MERCHANT_BLOB_BYTES))
 
     async def get_blob(self, request: web.Request) -> web.StreamResponse:
         """Serve a blob (HEAD too), fetching a referenced one from peers first."""

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import struct
+import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import IntEnum
@@ -26,6 +27,7 @@ import msgpack  # type: ignore[import-untyped,unused-ignore]
 import plyvel
 
 from base.limits import DIGEST_BYTES
+from node.blobs.errors import BlobError, BlobErrorCode
 from node.blobs.images import ImageInfo
 from node.leveldb import open_leveldb
 from node.logs import get_logger, log
@@ -76,11 +78,14 @@ def blob_name(data: bytes) -> bytes:
 
 
 class BlobStore:
-    """Blobs by SHA-256 in `path` (a LevelDB). Single-threaded: the node's event loop."""
+    """Blobs by SHA-256 in `path` (a LevelDB). Safe to call from threads (the node puts and
+    reads large blobs off its event loop): puts and deletes, which read and write an
+    owner's usage, hold one lock."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
         self._db: plyvel.DB | None = open_leveldb(path, BLOB_WRITE_BUFFER_BYTES)
+        self._write_lock = threading.Lock()
 
     @property
     def db(self) -> plyvel.DB:
@@ -126,16 +131,27 @@ class BlobStore:
         return 0 if raw is None else int(_U64.unpack(raw)[0])
 
     def put(self, name: bytes, data: bytes, info: ImageInfo, owner: bytes, now_ms: int,
-            source: BlobSource) -> BlobRecord:
+            source: BlobSource, *, quota_bytes: int | None = None) -> BlobRecord:
         """Store a checked blob (the caller checked `info = sniff(data)`), charging its size
-        to `owner`; a blob held already is left as it is and its record returned."""
+        to `owner`; a blob held already is left as it is and its record returned. With
+        `quota_bytes`, raises BlobError(blob_quota) when the owner's blobs would exceed it
+        (checked under the write lock, so concurrent uploads cannot pass it together)."""
         assert blob_name(data) == name, "a blob is stored under its own hash"
+        with self._write_lock:
+            return self._put_locked(name, data, info, owner, now_ms, source, quota_bytes)
+
+    def _put_locked(self, name: bytes, data: bytes, info: ImageInfo, owner: bytes,
+                    now_ms: int, source: BlobSource, quota_bytes: int | None) -> BlobRecord:
         existing = self.record(name)
         if existing is not None:
             return existing
+        used = self.usage_bytes(owner)
+        if quota_bytes is not None and used + len(data) > quota_bytes:
+            raise BlobError(BlobErrorCode.BLOB_QUOTA,
+                            f"{used} + {len(data)} bytes is over the quota of {quota_bytes}")
         record = BlobRecord(owner, len(data), info.content_type, info.width, info.height,
                             now_ms, source)
-        usage = self.usage_bytes(owner) + len(data)
+        usage = used + len(data)
         with self.db.write_batch(sync=True) as batch:
             batch.put(P_DATA + name, data)
             batch.put(P_RECORD + name, record.to_bytes())
@@ -145,6 +161,10 @@ class BlobStore:
 
     def delete(self, name: bytes) -> bool:
         """Remove blob `name` and give its size back to its owner; False if not held."""
+        with self._write_lock:
+            return self._delete_locked(name)
+
+    def _delete_locked(self, name: bytes) -> bool:
         record = self.record(name)
         if record is None:
             self.db.delete(P_DATA + name, sync=True)

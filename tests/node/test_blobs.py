@@ -565,3 +565,17 @@ async def test_a_blob_no_peer_has_is_retried_with_growing_waits(tmp_path: Path) 
     finally:
         await w.service.stop()
         source.close()
+
+
+def test_store_quota_is_checked_under_the_write_lock(tmp_path: Path) -> None:
+    store = BlobStore(tmp_path / "blobs")
+    first, second = png(seed=80), png(seed=81)
+    owner = b"\x03" * 20
+    store.put(blob_name(first), first, sniff(first), owner, NOW_MS, BlobSource.UPLOAD,
+              quota_bytes=len(first) + len(second))
+    with pytest.raises(BlobError) as info:
+        store.put(blob_name(second), second, sniff(second), owner, NOW_MS, BlobSource.UPLOAD,
+                  quota_bytes=len(first) + len(second) - 1)
+    assert info.value.code is BlobErrorCode.BLOB_QUOTA
+    assert store.usage_bytes(owner) == len(first) and not store.has(blob_name(second))
+    store.close()
