@@ -7,8 +7,9 @@ milliseconds) and `X-Agora-Signature` (hex) over `commerce.media.upload_signing_
 (`blob_bad_name`), headers missing or a signature that does not verify
 (`blob_unauthorized`), a timestamp more than UPLOAD_CLOCK_SKEW_MS from the node's clock
 (`blob_stale`), a key that is not an approved merchant's (`blob_not_merchant`), a size
-over MAX_BLOB_BYTES (`blob_too_large`), too many uploads in flight (`blob_busy`), the
-merchant's quota (`blob_quota`), bytes that hash to another name (`blob_hash_mismatch`),
+over MAX_BLOB_BYTES (`blob_too_large`), too many uploads in flight on the node or of this
+merchant (`blob_busy`), the merchant's quota (`blob_quota`), bytes that hash to another
+name or a body that did not arrive within UPLOAD_BODY_TIMEOUT_MS (`blob_hash_mismatch`),
 bytes that are not an image (`blob_not_image`). A blob held already answers 200 at once,
 a new one 201; both with the blob's JSON description. Replaying a captured upload can only
 store the same bytes again within the skew window, which is idempotent.
@@ -48,9 +49,11 @@ from node.blobs.limits import (
     GET_FETCH_WAIT_MS,
     MAX_BLOB_BYTES,
     MAX_MERCHANT_BLOB_BYTES,
+    MAX_MERCHANT_UPLOADS_IN_FLIGHT_COUNT,
     MAX_UPLOAD_HEADER_CHARS,
     MAX_UPLOADS_IN_FLIGHT_COUNT,
     MIN_BLOB_BYTES,
+    UPLOAD_BODY_TIMEOUT_MS,
     UPLOAD_CLOCK_SKEW_MS,
 )
 from node.blobs.store import BlobRecord, BlobSource, BlobStore, blob_name
@@ -108,6 +111,7 @@ class BlobRoutes:
     on_count: Callable[[str], None] = field(default=lambda outcome: None)
     counters: dict[str, int] = field(default_factory=dict)
     _uploads_in_flight: int = 0
+    _uploads_by: dict[bytes, int] = field(default_factory=dict)
 
     def add_to(self, app: web.Application) -> None:
         """Add PUT and GET (with HEAD) `/blobs/{name}` to `app` (before it starts)."""
@@ -127,14 +131,21 @@ class BlobRoutes:
             if record is not None:
                 self._count("duplicate")
                 return web.json_response(describe(name, record), status=200)
-            if self._uploads_in_flight >= MAX_UPLOADS_IN_FLIGHT_COUNT:
+            mine = self._uploads_by.get(owner, 0)
+            if self._uploads_in_flight >= MAX_UPLOADS_IN_FLIGHT_COUNT \
+                    or mine >= MAX_MERCHANT_UPLOADS_IN_FLIGHT_COUNT:
                 raise BlobError(BlobErrorCode.BLOB_BUSY,
-                                f"{self._uploads_in_flight} uploads in flight; retry later")
+                                f"{self._uploads_in_flight} uploads in flight, {mine} of "
+                                f"this merchant; retry later")
             self._uploads_in_flight += 1
+            self._uploads_by[owner] = mine + 1
             try:
                 record = await self._receive(request, name, owner, size)
             finally:
                 self._uploads_in_flight -= 1
+                left = self._uploads_by.pop(owner) - 1
+                if left:
+                    self._uploads_by[owner] = left
         except BlobError as exc:
             self._count(exc.code.reason)
             return error_response(exc)
@@ -194,12 +205,13 @@ class BlobRoutes:
             raise BlobError(BlobErrorCode.BLOB_QUOTA,
                             f"{used} + {size} bytes is over the quota of "
                             f"{MAX_MERCHANT_BLOB_BYTES}")
-        body = bytearray()
-        async for chunk in request.content.iter_chunked(READ_CHUNK_BYTES):
-            body += chunk
-            if len(body) > size:
-                break
-        data = bytes(body)
+        try:
+            data = await asyncio.wait_for(_read_body(request, size),
+                                          UPLOAD_BODY_TIMEOUT_MS / 1000)
+        except TimeoutError:
+            raise BlobError(BlobErrorCode.BLOB_HASH_MISMATCH,
+                            f"the body did not arrive within {UPLOAD_BODY_TIMEOUT_MS} ms"
+                            ) from None
         if len(data) != size or blob_name(data) != name:
             raise BlobError(BlobErrorCode.BLOB_HASH_MISMATCH,
                             f"the {len(data)} bytes sent do not hash to {name.hex()}")
@@ -234,6 +246,16 @@ class BlobRoutes:
         self._count("get_served")
         return web.Response(status=200, body=data, content_type=record.content_type,
                             headers=headers)
+
+
+async def _read_body(request: web.Request, size: int) -> bytes:
+    """At most `size` + 1 bytes of the body (one more shows a body longer than signed)."""
+    body = bytearray()
+    async for chunk in request.content.iter_chunked(READ_CHUNK_BYTES):
+        body += chunk
+        if len(body) > size:
+            break
+    return bytes(body)
 
 
 def _etags(header: str) -> list[str]:

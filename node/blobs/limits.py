@@ -25,6 +25,10 @@ UPLOAD_CLOCK_SKEW_MS = 5 * 60 * 1000
 """An upload's signed timestamp may be this far from the node's clock, either way."""
 MAX_UPLOADS_IN_FLIGHT_COUNT = 4
 """Uploads received at once by one node (each holds up to MAX_BLOB_BYTES in memory)."""
+MAX_MERCHANT_UPLOADS_IN_FLIGHT_COUNT = 2
+"""Of those, from one merchant, so one slow merchant cannot hold every slot."""
+UPLOAD_BODY_TIMEOUT_MS = 60_000
+"""The whole body of an upload must arrive within this (a slow sender loses its slot)."""
 MAX_UPLOAD_HEADER_CHARS = 256
 """Longest value of an upload's authentication header."""
 
@@ -65,6 +69,7 @@ MAX_GC_SCAN_ENTRIES = 1_000
 """Blobs one collection pass looks at (it goes on from there the next time)."""
 
 assert MIN_BLOB_BYTES < MAX_BLOB_BYTES <= MAX_MERCHANT_BLOB_BYTES
+assert 0 < MAX_MERCHANT_UPLOADS_IN_FLIGHT_COUNT < MAX_UPLOADS_IN_FLIGHT_COUNT
 assert MAX_BLOB_REPLY_BYTES + ENVELOPE_OVERHEAD_BYTES <= MAX_PAYLOAD_BYTES, "a blob fits a frame"
 assert MAX_BLOB_BYTES <= MAX_BLOB_SERVE_BURST_BYTES, "one blob can always be served"
 assert GET_FETCH_WAIT_MS <= FETCH_REQUEST_TIMEOUT_MS * MAX_FETCH_PEERS

@@ -294,6 +294,14 @@ async def test_upload_busy_when_too_many_in_flight(
         await upload_blob(client, w.merchant, CHAIN_ID, gif(), timestamp_ms=NOW_MS)
     assert info.value.reason == "blob_busy"
     w.service.routes._uploads_in_flight = 0
+    # One merchant's slow uploads cannot take every slot.
+    w.service.routes._uploads_by[addr(w.merchant)] = 2
+    with pytest.raises(RpcCallError) as mine:
+        await upload_blob(client, w.merchant, CHAIN_ID, gif(), timestamp_ms=NOW_MS)
+    assert mine.value.reason == "blob_busy"
+    w.service.routes._uploads_by.clear()
+    assert (await upload_blob(client, w.merchant, CHAIN_ID, gif(),
+                              timestamp_ms=NOW_MS))["bytes"] == len(gif())
 
 
 # Collection.
