@@ -2,7 +2,8 @@
 
 `build_registry(node)` registers every method of `docs/RPC.md` on a new Registry: the
 `node_*` methods here, `chain_*` and `tx_*` from `node.rpc.chain_methods`, `state_*` from
-`node.rpc.state_methods`. `node` is anything that implements `NodeAPI`.
+`node.rpc.state_methods`, `media_*` from `node.rpc.media_methods`. `node` is anything that
+implements `NodeAPI`.
 """
 
 from __future__ import annotations
