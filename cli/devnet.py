@@ -193,6 +193,9 @@ def _print_up(result: control.UpResult, detach: bool) -> None:
                 [("name", "NODE"), ("rpc", "RPC"), ("p2p", "P2P"), ("pid", "PID"),
                  ("home", "HOME")])
     typer.echo("")
+    typer.echo(f"Web app (storefront, wallet, merchant console, explorer): "
+               f"{result.nodes[0].rpc}/")
+    typer.echo("")
     typer.echo(f"Demo accounts (keyring {layout.keyring}, backend {control.KEYRING_BACKEND}: "
                "unencrypted, for devnets only)")
     print_table(layout.accounts, [("name", "NAME"), ("address", "ADDRESS"), ("role", "ROLE"),

@@ -58,6 +58,7 @@ MAX_CONFIG_BYTES = 1024 * 1024
 MAX_PEERS_CEILING = 1_000
 MAX_RPC_BATCH_CEILING = MAX_INFLIGHT_CALLS  # the server runs a whole batch at once
 MAX_CORS_ORIGINS = 64
+MAX_WEB_ROOT_CHARS = 4096  # [web] root, a directory path
 MAX_MEMPOOL_TXS_CEILING = 1_000_000
 MAX_MEMPOOL_BYTES_CEILING = 4 * 1024 * 1024 * 1024
 MAX_TIMEOUT_MS_CEILING = 3_600_000
@@ -227,6 +228,20 @@ class RpcSection(_Section):
         return value
 
 
+class WebSection(_Section):
+    """[web]: the web app served at GET / of the RPC address (node/rpc/webapp.py)."""
+
+    enabled: Annotated[
+        bool, Field(description="serve the web app at GET / (POST / is JSON-RPC either way)")
+    ] = True
+    root: Annotated[
+        str,
+        Field(max_length=MAX_WEB_ROOT_CHARS,
+              description="directory of the built app, relative to the home; empty: "
+              "web/app/dist of the source tree"),
+    ] = ""
+
+
 class MempoolSection(_Section):
     """[mempool]: limits of the pending-transaction pool."""
 
@@ -359,6 +374,7 @@ class NodeConfig(_Section):
     mempool: MempoolSection = MempoolSection()
     consensus: ConsensusSection = ConsensusSection()
     store: StoreSection = StoreSection()
+    web: WebSection = WebSection()
 
 
 def parse_config(document: Any, *, source: str = "config.toml") -> NodeConfig:

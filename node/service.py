@@ -14,6 +14,7 @@ import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from aiohttp import web
 
@@ -44,6 +45,7 @@ from node.rpc.node_api import NodeReport
 from node.rpc.notifications import TxFeed
 from node.rpc.server import bound_port
 from node.rpc.tracker import TxTracker
+from node.rpc.webapp import default_web_root
 from node.state_store import StateStore
 from node.store import Store
 from node.sync import serve_request
@@ -239,11 +241,19 @@ class Node:
         registry = build_registry(self)
         app = create_app(registry, self.hub, self.health_checks, self.metrics,
                          cors_origins=self.config.rpc.cors_origins, limits=self.hub.limits,
-                         version=VERSION)
-        if self.blobs is not None:
-            self.blobs.add_routes(app)
+                         version=VERSION, web_root=self._web_root(),
+                         extra_routes=None if self.blobs is None else self.blobs.add_routes)
         self._runner = await serve(app, host, port)
         self.rpc_port = bound_port(self._runner)
+
+    def _web_root(self) -> Path | None:
+        """The built web app's directory, None when `[web] enabled = false`."""
+        web_config = self.config.web
+        if not web_config.enabled:
+            return None
+        if not web_config.root:
+            return default_web_root()
+        return self.home.root / Path(web_config.root).expanduser()
 
     async def stop(self) -> None:
         """Stop RPC, P2P and consensus, then close the database (idempotent)."""

@@ -80,3 +80,12 @@ class RpcLimits:
         assert 0 < self.ws_inflight_calls_max <= self.ws_queue_messages_max, "ws queue"
         assert 0 < self.subscriptions_per_connection_max <= self.subscriptions_total_max
         assert self.ws_connections_max > 0, "at least one websocket connection"
+
+
+# The web app served at GET `/` (node/rpc/webapp.py): a file over this size is not served,
+# a path longer than this is refused, a hashed asset is cached this long by browsers.
+MAX_WEB_FILE_BYTES = 8 * 1024 * 1024
+MAX_WEB_PATH_CHARS = 256
+WEB_ASSET_MAX_AGE_S = 365 * 24 * 3600
+MAX_REFERRAL_ID_DIGITS = 19  # a listing or share id in /listing/<id>?share=<id> (2^63-1)
+assert MAX_WEB_FILE_BYTES <= MAX_BODY_BYTES_CEILING

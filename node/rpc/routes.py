@@ -95,6 +95,13 @@ def client_key(remote: str | None) -> str:
     return str(address)
 
 
+def same_origin(request: web.Request, origin: str) -> bool:
+    """Whether `origin` is the address the request was sent to (http or https, as a reverse
+    proxy may end TLS): the web app this node serves calling home."""
+    host = request.host
+    return origin in (f"http://{host}", f"https://{host}")
+
+
 def _json_response(status: int, text: str) -> web.Response:
     return web.Response(status=status, text=text, content_type="application/json")
 
@@ -176,11 +183,12 @@ def _subscription_methods(hub: SubscriptionHub, connection: Connection) -> dict[
 async def ws_rpc(request: web.Request) -> web.StreamResponse:
     """JSON-RPC over a WebSocket, with subscriptions; one reader and one writer task.
 
-    A browser's upgrade (it sends Origin) is refused unless the origin is allowed by CORS.
+    A browser's upgrade (it sends Origin) is refused unless the origin is allowed by CORS or
+    is the node's own (the web app it serves at GET `/`).
     """
     state = request.app[STATE]
     origin = request.headers.get("Origin")
-    if origin is not None and not state.cors.allows(origin):
+    if origin is not None and not state.cors.allows(origin) and not same_origin(request, origin):
         text = error_response(None, StandardCode.INVALID_REQUEST,
                               f"origin {origin[:100]} is not allowed (see --rpc-cors)")
         return _json_response(403, text)

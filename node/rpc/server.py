@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import errno
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -26,6 +27,7 @@ from node.rpc.limits import CORS_MAX_AGE_S, RpcLimits
 from node.rpc.openrpc import build_document
 from node.rpc.routes import STATE, CorsPolicy, HealthChecks, RpcState, add_routes
 from node.rpc.subscriptions import SubscribeParams, SubscriptionHub, UnsubscribeParams
+from node.rpc.webapp import add_web_routes
 
 SHUTDOWN_TIMEOUT_S = 5.0
 CORS_ALLOW_METHODS = "GET, POST, OPTIONS"
@@ -112,12 +114,16 @@ def create_app(
     limits: RpcLimits | None = None,
     title: str = "Agora JSON-RPC",
     version: str = "0.1.0",
+    web_root: Path | None = None,
+    extra_routes: Callable[[web.Application], None] | None = None,
 ) -> web.Application:
-    """The RPC application: POST `/`, `/ws`, `/health`, `/metrics`.
+    """The RPC application: POST `/`, `/ws`, `/health`, `/metrics`, and GET `/` the web app.
 
     `hub` defaults to a new one with `limits` (pass the node's, which it publishes into);
     `health_checks()` returns (name, ok, detail) triples, sync or async; `metrics` gets the
-    RPC counters and is what `/metrics` renders.
+    RPC counters and is what `/metrics` renders; `web_root` is the built web app's directory
+    (`node.rpc.webapp`), None turns it off; `extra_routes` adds the routes of other rooms
+    (the blob store's `/blobs/...`) before the web app's catch-all file route.
     """
     limits = limits or (hub.limits if hub is not None else RpcLimits())
     hub = hub or SubscriptionHub(limits, metrics)
@@ -134,6 +140,9 @@ def create_app(
                           client_max_size=limits.body_bytes_max)
     app[STATE] = state
     add_routes(app)
+    if extra_routes is not None:
+        extra_routes(app)  # before the web app: its file route matches every GET path
+    add_web_routes(app, web_root)
     app.on_shutdown.append(_close_websockets)
     app.cleanup_ctx.append(_state_context)
     return app
