@@ -143,7 +143,7 @@ export interface Bodies {
     listing: Int; buyers_only: boolean; close_height: Int;
   };
   poll_vote: { poll: Int; option: Int };
-  reward_claim: Record<string, never>;
+  reward_claim: Record<never, never>;
 }
 
 /** A transaction body tagged with its type: `{ type: "transfer", to, amount }`. */
@@ -154,7 +154,8 @@ function fail(where: string, reason: "field_invalid" | "field_too_long" | "amoun
   throw new ValidationError(reason, `${where}: ${message}`);
 }
 
-function checkValue(where: string, name: string, spec: FieldSpec, value: unknown): Value {
+function checkValue(where: string, name: string, spec: FieldSpec, value: unknown,
+                    wire = false): Value {
   switch (spec.kind) {
     case "int": {
       if ((typeof value !== "number" || !Number.isSafeInteger(value))
@@ -187,10 +188,12 @@ function checkValue(where: string, name: string, spec: FieldSpec, value: unknown
       return value;
     }
     case "address": {
-      const data = typeof value === "string" ? addressFromText(value) : value;
-      if (!(data instanceof Uint8Array) || data.length !== ADDRESS_BYTES) {
+      const data = typeof value === "string" && !wire ? addressFromText(value) : value;
+      if (!(data instanceof Uint8Array)) {
         fail(where, "field_invalid", "an address is 20 bytes or agora1... text");
       }
+      if (data.length > ADDRESS_BYTES) fail(where, "field_too_long", "an address is 20 bytes");
+      if (data.length < ADDRESS_BYTES) fail(where, "field_invalid", "an address is 20 bytes");
       return data;
     }
     case "bool":
@@ -206,7 +209,7 @@ function checkValue(where: string, name: string, spec: FieldSpec, value: unknown
       if (value.length > spec.max) fail(where, "field_too_long", `at most ${spec.max} items`);
       if (value.length < spec.min) fail(where, "field_invalid", `at least ${spec.min} items`);
       return value.map((item, index) =>
-        checkValue(`${where}.${index}`, name, spec.item, item as unknown));
+        checkValue(`${where}.${index}`, name, spec.item, item as unknown, wire));
     }
   }
 }
@@ -248,7 +251,7 @@ export function bodyFromArray(type: string, values: Value): TxBody {
   const body: Record<string, unknown> = { type };
   fields.forEach((field, index) => {
     body[field.name] = checkValue(`${type}.${field.name}`, field.name, field.spec,
-                                  (values as readonly Value[])[index]);
+                                  (values as readonly Value[])[index], true);
   });
   return body as unknown as TxBody;
 }

@@ -173,6 +173,14 @@ class Reader {
   }
 }
 
+function text(bytes: Uint8Array): string {
+  try {
+    return fromUtf8(bytes);
+  } catch {
+    throw new CodecError("malformed", "not valid msgpack: a str that is not UTF-8");
+  }
+}
+
 function narrow(value: bigint): number | bigint {
   return value >= BigInt(Number.MIN_SAFE_INTEGER) && value <= BigInt(Number.MAX_SAFE_INTEGER)
     ? Number(value) : value;
@@ -185,7 +193,7 @@ function read(input: Reader, depth: number): Value {
   const tag = input.uint(1);
   if (tag < 0x80) return tag;
   if (tag >= 0xe0) return tag - 0x100;
-  if (tag >= 0xa0 && tag <= 0xbf) return fromUtf8(input.take(tag & 31));
+  if (tag >= 0xa0 && tag <= 0xbf) return text(input.take(tag & 31));
   if (tag >= 0x90 && tag <= 0x9f) return readArray(input, tag & 15, depth);
   switch (tag) {
     case 0xc0: return null;
@@ -212,9 +220,9 @@ function read(input: Reader, depth: number): Value {
       input.at += 8;
       return narrow(value);
     }
-    case 0xd9: return fromUtf8(input.take(input.uint(1)));
-    case 0xda: return fromUtf8(input.take(input.uint(2)));
-    case 0xdb: return fromUtf8(input.take(input.uint(4)));
+    case 0xd9: return text(input.take(input.uint(1)));
+    case 0xda: return text(input.take(input.uint(2)));
+    case 0xdb: return text(input.take(input.uint(4)));
     case 0xdc: return readArray(input, input.uint(2), depth);
     case 0xdd: return readArray(input, input.uint(4), depth);
     default:
