@@ -1,0 +1,72 @@
+"""The TypeScript program in docs/SDK.md lists, buys and reviews as written, signed by
+@agora/sdk in Node.js and finalized by a real node.
+
+Method: the CLI tests' devnet (a real node process on free ports, stopped afterwards
+whatever happens; shared with the Python SDK's doc test); the SDK built with `tsc`
+(`npm run build` in web/sdk); the first ```js block of docs/SDK.md written into the SDK's
+package (so that `@agora/sdk` resolves to the build, as in a user's project) and run with
+`node` in the devnet's directory, AGORA_NODE naming its node. Its printed lines and the
+node's state (read with the Python client) are checked.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from client import SyncRpcClient
+from tests.cli_e2e.conftest import Shell
+from tests.web.test_sdk import SDK, npm_ready
+
+pytestmark = pytest.mark.e2e
+
+DOC = Path(__file__).resolve().parents[2] / "docs" / "SDK.md"
+PROGRAM_TIMEOUT_S = 120
+BUILD_TIMEOUT_S = 300
+
+
+def ts_program() -> str:
+    """The first ```js block of docs/SDK.md: the whole Node.js program."""
+    blocks = re.findall(r"^```js\n(.*?)^```$", DOC.read_text(encoding="utf-8"),
+                        re.DOTALL | re.MULTILINE)
+    assert blocks, "docs/SDK.md has no js block"
+    return str(blocks[0])
+
+
+def test_ts_sdk_doc_program_is_finalized_by_a_real_node(shell: Shell) -> None:
+    npm = npm_ready()
+    built = subprocess.run([npm, "run", "--silent", "build"], cwd=SDK, capture_output=True,
+                           text=True, timeout=BUILD_TIMEOUT_S)
+    assert built.returncode == 0, f"the SDK does not build: {built.stdout}{built.stderr}"
+    program = SDK / "build" / "doc-shop.mjs"
+    program.parent.mkdir(exist_ok=True)
+    program.write_text(ts_program(), encoding="utf-8")
+    url = shell.node if "://" in shell.node else f"http://{shell.node}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
+    node = shutil.which("node")
+    assert node is not None, "node is not installed"
+    done = subprocess.run([node, str(program)], capture_output=True, text=True, cwd=shell.cwd,
+                          env={**env, "AGORA_NODE": url}, timeout=PROGRAM_TIMEOUT_S)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 6, done.stdout
+    listing = re.fullmatch(r"acme listed #(\d+) at height \d+", lines[0])
+    bought = re.fullmatch(r"bob bought #(\d+): order #(\d+), 17 held in escrow", lines[1])
+    assert listing and bought, done.stdout
+    assert bought.group(1) == listing.group(1)
+    assert lines[2] == "ship to: Bob Builder, 12 Harbour Road"
+    assert lines[3] == "confirmed: order_release"
+    reviewed = re.fullmatch(r"review 5/5 at height (\d+); order completed", lines[4])
+    assert reviewed, lines[4]
+    assert lines[5] == f"newBlocks reached height {reviewed.group(1)}"
+    with SyncRpcClient(url) as client:
+        order = client.order(int(bought.group(2)))
+        assert order["status"] == "completed" and order["quantity"] == 2
+        assert order["buyer"] == shell.accounts["bob"]
+        assert client.review(order["id"])["text"] == "Smooth spoon."
+        assert client.listing(int(listing.group(1)))["stock"] == 3
