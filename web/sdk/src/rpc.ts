@@ -29,11 +29,16 @@ export const MAX_PENDING_NOTIFICATIONS = 10_000;
 /** Any failure of a call made through this client. */
 export class RpcClientError extends AgoraError {}
 
-/** The server could not be reached or did not answer with JSON-RPC (reason `transport`,
- * or `timeout_local` when this client gave up waiting). */
+/** The server could not be reached, did not answer with JSON-RPC, or did not answer in
+ * time (`timedOut`). Nothing names a reason here: the node never saw or never answered the
+ * call (`reason` is "" and `code` 0, as the Python client's `RpcTransportError`). */
 export class RpcTransportError extends RpcClientError {
-  constructor(message: string, reason: "transport" | "timeout_local" = "transport") {
-    super(reason, -32603, message);
+  /** True when this client gave up waiting (the call may still have been executed). */
+  readonly timedOut: boolean;
+
+  constructor(message: string, timedOut = false) {
+    super("", 0, message);
+    this.timedOut = timedOut;
   }
 }
 
@@ -156,7 +161,7 @@ export class RpcClient {
     } catch (error) {
       if (controller.signal.aborted) {
         throw new RpcTransportError(`${this.url} did not answer within ${timeoutMs} ms`,
-                                    "timeout_local");
+                                    true);
       }
       throw new RpcTransportError(`cannot reach ${this.url}: ${(error as Error).message}`);
     } finally {
@@ -354,7 +359,7 @@ export class Subscription<T = unknown> implements AsyncIterable<T> {
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
   }
 
-  /** The next notification; RpcTransportError(timeout_local) after `timeoutMs`, or once the
+  /** The next notification; RpcTransportError (timedOut) after `timeoutMs`, or once the
    * socket is closed and nothing is left. */
   next(timeoutMs?: number): Promise<T> {
     if (this.#queue.length > 0) return Promise.resolve(this.#queue.shift()!);
@@ -367,7 +372,7 @@ export class Subscription<T = unknown> implements AsyncIterable<T> {
           const index = this.#waiters.indexOf(waiter);
           if (index >= 0) this.#waiters.splice(index, 1);
           reject(new RpcTransportError(`no notification within ${timeoutMs} ms`,
-                                       "timeout_local"));
+                                       true));
         }, timeoutMs);
         waiter.resolve = (value) => { clearTimeout(timer); resolve(value); };
         waiter.reject = (error) => { clearTimeout(timer); reject(error); };
@@ -451,7 +456,7 @@ export class RpcWebSocket {
       const timer = setTimeout(() => {
         ws.close();
         reject(new RpcTransportError(`cannot open ${url}: no answer in ${timeoutMs} ms`,
-                                     "timeout_local"));
+                                     true));
       }, timeoutMs);
       const failed = (): void => {
         clearTimeout(timer);
@@ -485,7 +490,7 @@ export class RpcWebSocket {
       const timer = setTimeout(() => {
         this.#pending.delete(id);
         reject(new RpcTransportError(`no answer to ${method} within ${this.timeoutMs} ms`,
-                                     "timeout_local"));
+                                     true));
       }, this.timeoutMs);
       this.#pending.set(id, {
         resolve: (response) => {
