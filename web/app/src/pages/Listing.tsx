@@ -1,0 +1,414 @@
+/**
+ * A listing: price, stock, versions, the review aggregate and every review with its reply,
+ * comments, polls, the share button (the referral link) and the purchase form. Opened from a
+ * referral link (`#/listing/3?share=2`), the purchase carries the share.
+ */
+import { useState } from "preact/hooks";
+import {
+  fromHex, seal, utf8, type Comment, type Listing, type Merchant, type Poll, type Review,
+  type Share,
+} from "@agora/sdk";
+
+import { client, isNotFound, useChainData, useHead } from "../chain";
+import { AddressLink, CopyButton, Field, Load, Section, Stars, useId } from "../components/ui";
+import { percent, tokens } from "../format";
+import { t, useLang } from "../i18n";
+import { link, useRoute } from "../router";
+import { useStore } from "../store";
+import { requestTx } from "../txflow";
+import { vault } from "../vault";
+
+export const MAX_DELIVERY_BYTES = 1024 - 48;
+const SHARES_KEY = "agora.shares.v1";
+
+interface ListingData {
+  readonly listing: Listing;
+  readonly merchant: Merchant | null;
+  readonly versions: Listing[];
+  readonly reviews: Review[];
+  readonly comments: Comment[];
+  readonly polls: Poll[];
+}
+
+async function loadListing(id: number): Promise<ListingData> {
+  const listing = await client.listing(id);
+  const [merchant, versions, reviews, comments, polls] = await Promise.all([
+    client.merchant(listing.merchant).catch((error: unknown) => {
+      if (isNotFound(error)) return null;
+      throw error;
+    }),
+    client.listingVersions(id, { limit: 100 }),
+    client.reviews(id, { limit: 100 }),
+    client.comments(id, { limit: 200 }),
+    client.polls({ limit: 200 }),
+  ]);
+  return {
+    listing, merchant, versions: versions.items, reviews: reviews.items,
+    comments: comments.items, polls: polls.items.filter((p) => p.listing === id),
+  };
+}
+
+/** My share ids, by address and listing (the chain has no lookup by sharer). */
+function savedShares(): Record<string, number> {
+  try {
+    return JSON.parse(localStorage.getItem(SHARES_KEY) ?? "{}") as Record<string, number>;
+  } catch {
+    return {};
+  }
+}
+
+function referralLink(listing: number, share: number): string {
+  return `${location.origin}/listing/${listing}?share=${share}`;
+}
+
+export function ListingPage({ id }: { id: number }) {
+  useLang();
+  const { query } = useRoute();
+  const shareParam = Number(query.get("share") ?? "0");
+  const shareId = Number.isSafeInteger(shareParam) && shareParam > 0 ? shareParam : 0;
+  const state = useChainData(() => loadListing(id), [id]);
+  const share = useChainData<Share | null>(
+    () => (shareId ? client.share(shareId) : Promise.resolve(null)), [shareId], false);
+  return (
+    <div class="page">
+      <Load state={state}>
+        {(data) => (
+          <>
+            <ListingHead data={data} />
+            <div class="columns">
+              <div>
+                <Buy data={data} share={share.data ?? null} shareId={shareId}
+                     reload={state.reload} />
+                <ShareBox listing={data.listing} />
+              </div>
+              <Versions versions={data.versions} />
+            </div>
+            <Reviews data={data} />
+            <Polls polls={data.polls} reload={state.reload} />
+            <Comments listing={data.listing.id} comments={data.comments} reload={state.reload} />
+          </>
+        )}
+      </Load>
+    </div>
+  );
+}
+
+function ListingHead({ data }: { data: ListingData }) {
+  const { listing, merchant } = data;
+  return (
+    <section class="card" aria-labelledby="listing-title">
+      <p class="muted small"><a href={link("")}>{t("shopTitle")}</a> › {listing.category}</p>
+      <h1 id="listing-title">{listing.title}</h1>
+      <p class="price big" data-testid="price">{tokens(listing.price)}</p>
+      <p class="description">{listing.description}</p>
+      <dl class="pairs">
+        <dt>{t("merchant")}</dt>
+        <dd>
+          {merchant?.name ?? ""} <AddressLink address={listing.merchant} />
+        </dd>
+        <dt>{t("stock")}</dt>
+        <dd data-testid="stock">
+          {listing.stock > 0 ? t("inStock", { n: listing.stock }) : t("soldOut")}
+        </dd>
+        <dt>{t("rating")}</dt>
+        <dd><Stars averageX100={listing.rating.average_x100} count={listing.rating.count} /></dd>
+        <dt>{t("versionLabel")}</dt>
+        <dd>{t("versionOf", { v: listing.current_version })}</dd>
+        <dt>{t("referral")}</dt>
+        <dd>{t("referralRate", { pct: percent(listing.referral_bps) })}</dd>
+        <dt>{t("soldCount")}</dt>
+        <dd>{listing.sold_quantity}</dd>
+      </dl>
+      {!listing.active && <p class="notice warn">{t("inactive")}</p>}
+    </section>
+  );
+}
+
+function Buy({ data, share, shareId, reload }: {
+  data: ListingData; share: Share | null; shareId: number; reload: () => void;
+}) {
+  const saved = useStore(vault);
+  const [quantity, setQuantity] = useState("1");
+  const [delivery, setDelivery] = useState("");
+  const [error, setError] = useState("");
+  const [placed, setPlaced] = useState<number | null>(null);
+  const qtyId = useId("qty");
+  const deliveryId = useId("delivery");
+  const { listing, merchant } = data;
+  const shareOk = share !== null && share.listing === listing.id;
+
+  const buy = async () => {
+    setError("");
+    const qty = Number(quantity);
+    if (!Number.isInteger(qty) || qty < 1 || qty > 10_000) {
+      setError(t("quantityInvalid"));
+      return;
+    }
+    const bytes = utf8(delivery.trim());
+    if (bytes.length > MAX_DELIVERY_BYTES) {
+      setError(t("deliveryTooLong"));
+      return;
+    }
+    if (merchant === null) {
+      setError(t("reason_not_merchant"));
+      return;
+    }
+    const total = BigInt(listing.price) * BigInt(qty);
+    const sealed = bytes.length > 0 ? seal(fromHex(merchant.public_key), bytes) : new Uint8Array();
+    const lines = [
+      t("descPurchase", { qty, title: listing.title, merchant: merchant.name, total: tokens(total),
+                          version: listing.current_version }),
+      t("descEscrow"),
+      bytes.length > 0 ? t("descSealed", { merchant: merchant.name }) : t("descNoDelivery"),
+    ];
+    if (shareOk) lines.push(t("descViaShare", { share: shareId, pct: percent(listing.referral_bps) }));
+    const receipt = await requestTx(t("buyTitle", { title: listing.title }), lines, {
+      type: "purchase", listing: listing.id, version: listing.current_version,
+      quantity: qty, share: shareOk ? shareId : 0, delivery: sealed,
+    });
+    if (receipt !== null) {
+      setPlaced(receipt.createdId ?? null);
+      setDelivery("");
+      reload();
+    }
+  };
+
+  return (
+    <Section title={t("buy")}>
+      {shareId > 0 && shareOk && (
+        <p class="notice info" data-testid="via-share">
+          {t("viaShare", { share: shareId, pct: percent(listing.referral_bps) })}{" "}
+          <AddressLink address={share.sharer} />
+        </p>
+      )}
+      {shareId > 0 && share !== null && !shareOk && (
+        <p class="notice warn">{t("shareOtherListing", { share: shareId })}</p>
+      )}
+      {placed !== null && (
+        <p class="notice ok" role="status" data-testid="order-placed">
+          {t("orderPlaced", { order: placed })} <a href={link("wallet")}>{t("navWallet")}</a>
+        </p>
+      )}
+      {saved === null ? (
+        <p>{t("needWallet")} <a href={link("wallet")}>{t("goWallet")}</a></p>
+      ) : (
+        <form onSubmit={(event) => { event.preventDefault(); void buy(); }}>
+          <Field id={qtyId} label={t("quantity")}>
+            <input id={qtyId} type="number" min={1} max={10000} step={1} required
+                   inputMode="numeric" value={quantity}
+                   onInput={(e) => setQuantity(e.currentTarget.value)} />
+          </Field>
+          <Field id={deliveryId} label={t("delivery")} help={t("deliveryHelp")}>
+            <textarea id={deliveryId} rows={3} value={delivery} maxLength={400}
+                      aria-describedby={`${deliveryId}-help`}
+                      onInput={(e) => setDelivery(e.currentTarget.value)} />
+          </Field>
+          <p class="small">
+            {t("totalIs", { total: tokens(BigInt(listing.price) * BigInt(
+              Number.isInteger(Number(quantity)) && Number(quantity) > 0 ? Number(quantity) : 1)) })}
+          </p>
+          {error && <p class="notice error" role="alert">{error}</p>}
+          <button type="submit" class="primary" disabled={!listing.active}>{t("buy")}</button>
+        </form>
+      )}
+    </Section>
+  );
+}
+
+function ShareBox({ listing }: { listing: Listing }) {
+  const saved = useStore(vault);
+  const [shares, setShares] = useState(savedShares);
+  if (saved === null) return null;
+  const key = `${saved.address}:${listing.id}`;
+  const mine = shares[key];
+  const share = async () => {
+    const receipt = await requestTx(t("shareTitle"), [
+      t("descShare", { title: listing.title, pct: percent(listing.referral_bps) }),
+    ], { type: "share", listing: listing.id });
+    const created = receipt?.createdId;
+    if (created !== undefined) {
+      const next = { ...savedShares(), [key]: created };
+      localStorage.setItem(SHARES_KEY, JSON.stringify(next));
+      setShares(next);
+    }
+  };
+  return (
+    <Section title={t("shareTitle")}>
+      <p class="small">{t("shareHelp", { pct: percent(listing.referral_bps) })}</p>
+      {mine === undefined ? (
+        <button type="button" class="secondary" onClick={() => void share()}>
+          {t("shareButton")}
+        </button>
+      ) : (
+        <div class="inline wrap-gap">
+          <input aria-label={t("shareLink")} readOnly value={referralLink(listing.id, mine)}
+                 class="mono grow" data-testid="share-link" />
+          <CopyButton text={referralLink(listing.id, mine)} label={t("copyLink")} />
+        </div>
+      )}
+    </Section>
+  );
+}
+
+function Versions({ versions }: { versions: Listing[] }) {
+  return (
+    <Section title={t("versions")}>
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t("versionCol")}</th>
+              <th scope="col">{t("priceCol")}</th>
+              <th scope="col">{t("stockCol")}</th>
+              <th scope="col">{t("heightCol")}</th>
+            </tr>
+          </thead>
+          <tbody>
+            {[...versions].reverse().map((v) => (
+              <tr key={v.version}>
+                <td>{v.version}</td>
+                <td class="num">{tokens(v.price)}</td>
+                <td class="num">{v.version_stock}</td>
+                <td class="num"><a href={link("explorer", "block", v.version_height)}>
+                  {v.version_height}</a></td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+    </Section>
+  );
+}
+
+function Reviews({ data }: { data: ListingData }) {
+  const { listing, reviews } = data;
+  return (
+    <Section title={t("reviews")}>
+      <p><Stars averageX100={listing.rating.average_x100} count={listing.rating.count} /></p>
+      {reviews.length === 0 && <p class="muted">{t("noReviews")}</p>}
+      <ul class="plain">
+        {reviews.map((review) => (
+          <li key={review.order} class="review">
+            <p>
+              <span aria-label={t("ratingValue", { n: review.rating })}>
+                <span aria-hidden="true">{"★".repeat(review.rating)}{"☆".repeat(5 - review.rating)}</span>
+              </span>{" "}
+              <AddressLink address={review.author} />{" "}
+              <span class="muted small">{t("atBlock", { height: review.height })}</span>
+            </p>
+            {review.text && <p>{review.text}</p>}
+            {review.reply && (
+              <blockquote class="reply">
+                <p class="small muted">{t("merchantReply")}</p>
+                <p>{review.reply}</p>
+              </blockquote>
+            )}
+          </li>
+        ))}
+      </ul>
+    </Section>
+  );
+}
+
+function Polls({ polls, reload }: { polls: Poll[]; reload: () => void }) {
+  const { height } = useHead();
+  if (polls.length === 0) return null;
+  const vote = async (poll: Poll, option: number) => {
+    const receipt = await requestTx(t("voteTitle"), [
+      t("descVote", { question: poll.question, option: poll.options[option] ?? "" }),
+    ], { type: "poll_vote", poll: poll.id, option });
+    if (receipt !== null) reload();
+  };
+  return (
+    <Section title={t("polls")}>
+      {polls.map((poll) => {
+        const open = height < poll.close_height;
+        return (
+          <fieldset key={poll.id} class="poll">
+            <legend>{poll.question}</legend>
+            <p class="small muted">
+              {open ? t("pollClosesAt", { height: poll.close_height }) : t("pollClosed")}
+              {poll.buyers_only ? ` · ${t("buyersOnly")}` : ""}
+            </p>
+            <ul class="plain">
+              {poll.options.map((option, index) => (
+                <li key={option} class="inline wrap-gap">
+                  <span class="grow">{option}: {poll.tallies[index] ?? 0}</span>
+                  {open && (
+                    <button type="button" class="secondary small"
+                            onClick={() => void vote(poll, index)}>
+                      {t("voteFor", { option })}
+                    </button>
+                  )}
+                </li>
+              ))}
+            </ul>
+          </fieldset>
+        );
+      })}
+    </Section>
+  );
+}
+
+function Comments({ listing, comments, reload }: {
+  listing: number; comments: Comment[]; reload: () => void;
+}) {
+  const saved = useStore(vault);
+  const [text, setText] = useState("");
+  const [parent, setParent] = useState(0);
+  const textId = useId("comment");
+  const byParent = new Map<number, Comment[]>();
+  for (const comment of comments) {
+    byParent.set(comment.parent, [...(byParent.get(comment.parent) ?? []), comment]);
+  }
+  const post = async () => {
+    if (!text.trim()) return;
+    const receipt = await requestTx(t("commentTitle"), [
+      parent ? t("descReply", { parent }) : t("descComment"), `“${text.trim()}”`,
+    ], { type: "comment", listing, parent, text: text.trim() });
+    if (receipt !== null) {
+      setText("");
+      setParent(0);
+      reload();
+    }
+  };
+  const thread = (parentId: number) => (
+    <ul class="plain thread">
+      {(byParent.get(parentId) ?? []).map((comment) => (
+        <li key={comment.id} class="comment">
+          <p class="small muted">
+            <AddressLink address={comment.author} /> · {t("atBlock", { height: comment.height })}
+          </p>
+          <p>{comment.text}</p>
+          {saved !== null && (
+            <button type="button" class="link small" onClick={() => {
+              setParent(comment.id);
+              document.getElementById(textId)?.focus();
+            }}>{t("replyTo")}</button>
+          )}
+          {thread(comment.id)}
+        </li>
+      ))}
+    </ul>
+  );
+  return (
+    <Section title={t("comments")}>
+      {comments.length === 0 && <p class="muted">{t("noComments")}</p>}
+      {thread(0)}
+      {saved !== null && (
+        <form onSubmit={(event) => { event.preventDefault(); void post(); }}>
+          <Field id={textId} label={parent ? t("replyToComment", { parent }) : t("commentLabel")}>
+            <textarea id={textId} rows={2} maxLength={2000} value={text} required
+                      onInput={(e) => setText(e.currentTarget.value)} />
+          </Field>
+          <div class="actions">
+            <button type="submit" class="secondary">{t("commentButton")}</button>
+            {parent !== 0 && (
+              <button type="button" class="link" onClick={() => setParent(0)}>{t("cancel")}</button>
+            )}
+          </div>
+        </form>
+      )}
+    </Section>
+  );
+}

@@ -1,0 +1,519 @@
+/**
+ * The merchant console: register and follow the approval votes; create and update listings
+ * (with the referral rate); orders to ship with the delivery details opened in this browser;
+ * replies to reviews; polls; sales and commission figures.
+ */
+import { useState } from "preact/hooks";
+import {
+  addressTextOf, fromHex, fromUtf8, parseAmount, seal, utf8, type Listing, type Merchant,
+  type Order, type Review,
+} from "@agora/sdk";
+
+import { client, isNotFound, useChainData, useHead } from "../chain";
+import { AddressLink, Field, Load, Section, useId } from "../components/ui";
+import { percent, tokens } from "../format";
+import { t, useLang } from "../i18n";
+import { link } from "../router";
+import { useStore } from "../store";
+import { requestTx } from "../txflow";
+import { unlocked, vault } from "../vault";
+import { Deadline, statusText } from "./Wallet";
+
+interface Console {
+  readonly merchant: Merchant | null;
+  readonly validators: number;
+  readonly listings: Listing[];
+  readonly orders: Order[];
+  readonly reviews: Review[];
+}
+
+async function loadConsole(address: string): Promise<Console> {
+  const [merchant, validators] = await Promise.all([
+    client.merchant(address).catch((error: unknown) => {
+      if (isNotFound(error)) return null;
+      throw error;
+    }),
+    client.validators(),
+  ]);
+  if (merchant === null || merchant.status === "pending") {
+    return { merchant, validators: validators.length, listings: [], orders: [], reviews: [] };
+  }
+  const [listings, orders] = await Promise.all([
+    client.listings({ merchant: address, limit: 100 }),
+    client.orders({ merchant: address, limit: 200 }),
+  ]);
+  const reviews = (await Promise.all(listings.items.map(
+    (listing) => client.reviews(listing.id, { limit: 100 })))).flatMap((page) => page.items);
+  return { merchant, validators: validators.length, listings: listings.items,
+           orders: orders.items, reviews };
+}
+
+export function MerchantPage() {
+  useLang();
+  const saved = useStore(vault);
+  return (
+    <div class="page">
+      <h1>{t("merchantTitle")}</h1>
+      {saved === null
+        ? <p>{t("needWallet")} <a href={link("wallet")}>{t("goWallet")}</a></p>
+        : <ConsoleView address={saved.address} />}
+    </div>
+  );
+}
+
+function ConsoleView({ address }: { address: string }) {
+  const state = useChainData(() => loadConsole(address), [address]);
+  return (
+    <Load state={state}>
+      {(data) => {
+        if (data.merchant === null) return <Register reload={state.reload} />;
+        if (data.merchant.status === "pending") {
+          return <Pending merchant={data.merchant} validators={data.validators} />;
+        }
+        return (
+          <>
+            <Figures data={data} />
+            {data.merchant.status === "suspended" && (
+              <p class="notice error" role="alert">{t("suspended")}</p>
+            )}
+            <ToShip orders={data.orders} reload={state.reload} />
+            <Listings listings={data.listings} reload={state.reload} />
+            <ReviewReplies reviews={data.reviews} listings={data.listings} reload={state.reload} />
+            <PollForm listings={data.listings} reload={state.reload} />
+          </>
+        );
+      }}
+    </Load>
+  );
+}
+
+function Register({ reload }: { reload: () => void }) {
+  const [name, setName] = useState("");
+  const [profile, setProfile] = useState("");
+  const nameId = useId("shop-name");
+  const profileId = useId("shop-profile");
+  const send = async () => {
+    const receipt = await requestTx(t("registerTitle"), [t("descRegister", { name })],
+      { type: "merchant_register", name: name.trim(), profile: profile.trim() });
+    if (receipt !== null) reload();
+  };
+  return (
+    <Section title={t("registerTitle")}>
+      <p class="small">{t("registerHelp")}</p>
+      <form onSubmit={(e) => { e.preventDefault(); void send(); }}>
+        <Field id={nameId} label={t("shopName")}>
+          <input id={nameId} required maxLength={64} value={name}
+                 onInput={(e) => setName(e.currentTarget.value)} />
+        </Field>
+        <Field id={profileId} label={t("profile")}>
+          <textarea id={profileId} rows={3} maxLength={1024} value={profile}
+                    onInput={(e) => setProfile(e.currentTarget.value)} />
+        </Field>
+        <button type="submit" class="primary">{t("register")}</button>
+      </form>
+    </Section>
+  );
+}
+
+/** More than two thirds of the validators approve a merchant. */
+function votesNeeded(validators: number): number {
+  return Math.floor((2 * validators) / 3) + 1;
+}
+
+function Pending({ merchant, validators }: { merchant: Merchant; validators: number }) {
+  const needed = votesNeeded(validators);
+  return (
+    <Section title={t("pendingTitle")}>
+      <p data-testid="merchant-votes">
+        {t("pendingVotes", { name: merchant.name, votes: merchant.votes, needed, validators })}
+      </p>
+      <progress max={needed} value={merchant.votes} aria-label={t("approvalVotes")} />
+      <p class="small muted">{t("pendingHelp")}</p>
+    </Section>
+  );
+}
+
+function Figures({ data }: { data: Console }) {
+  const completed = data.orders.filter((o) => o.status === "completed");
+  const open = data.orders.filter((o) => ["paid", "shipped", "disputed"].includes(o.status));
+  const sum = (orders: Order[], pick: (o: Order) => number) =>
+    orders.reduce((total, o) => total + BigInt(pick(o)), 0n);
+  const commission = sum(completed, (o) => o.commission);
+  const revenue = sum(completed, (o) => o.total) - commission;
+  const merchant = data.merchant!;
+  return (
+    <Section title={t("salesTitle", { name: merchant.name })}>
+      <dl class="figures">
+        <div><dt>{t("salesCompleted")}</dt><dd>{completed.length}</dd></div>
+        <div><dt>{t("revenue")}</dt><dd>{tokens(revenue)}</dd></div>
+        <div><dt>{t("commissionPaid")}</dt><dd>{tokens(commission)}</dd></div>
+        <div><dt>{t("inEscrow")}</dt><dd>{tokens(sum(open, (o) => o.total))}</dd></div>
+        <div><dt>{t("openOrders")}</dt><dd>{open.length}</dd></div>
+        <div><dt>{t("status")}</dt><dd>{t(`merchant_${merchant.status}` as "merchant_approved")}</dd></div>
+      </dl>
+    </Section>
+  );
+}
+
+/** The buyer's Ed25519 key: the signer of the purchase in the order's block. */
+async function buyerKey(order: Order): Promise<Uint8Array> {
+  const block = await client.block(order.created_height);
+  for (const tx of block.txs) {
+    if (tx.type === "purchase" && tx.sender === order.buyer) {
+      const key = fromHex(tx.sender_public_key);
+      if (addressTextOf(key) === order.buyer) return key;
+    }
+  }
+  throw new Error(t("buyerKeyMissing"));
+}
+
+function ToShip({ orders, reload }: { orders: Order[]; reload: () => void }) {
+  const keypair = useStore(unlocked);
+  const [opened, setOpened] = useState<Record<number, string>>({});
+  const [tracking, setTracking] = useState<Record<number, string>>({});
+  const [error, setError] = useState("");
+  const toShip = orders.filter((o) => o.status === "paid");
+  const others = orders.filter((o) => o.status !== "paid").slice(0, 20);
+  const open = (order: Order) => {
+    if (keypair === null) {
+      setOpened((n) => ({ ...n, [order.id]: t("unlockFirst") }));
+      return;
+    }
+    if (!order.delivery) {
+      setOpened((n) => ({ ...n, [order.id]: t("noDelivery") }));
+      return;
+    }
+    try {
+      setOpened((n) => ({ ...n, [order.id]: fromUtf8(keypair.unseal(fromHex(order.delivery))) }));
+    } catch {
+      setOpened((n) => ({ ...n, [order.id]: t("noteDoesNotOpen") }));
+    }
+  };
+  const ship = async (order: Order) => {
+    setError("");
+    const note = (tracking[order.id] ?? "").trim();
+    let sealed: Uint8Array = new Uint8Array();
+    if (note) {
+      try {
+        sealed = seal(await buyerKey(order), utf8(note));
+      } catch (e) {
+        setError((e as Error).message);
+        return;
+      }
+    }
+    const receipt = await requestTx(t("shipTitle"), [
+      t("descShip", { order: order.id }),
+      note ? t("descTracking") : t("descNoTracking"),
+    ], { type: "order_ship", order: order.id, tracking: sealed });
+    if (receipt !== null) reload();
+  };
+  return (
+    <Section title={t("toShip")}>
+      {toShip.length === 0 && <p class="muted">{t("nothingToShip")}</p>}
+      {error && <p class="notice error" role="alert">{error}</p>}
+      <ul class="plain">
+        {toShip.map((order) => (
+          <li key={order.id} class="order" data-testid={`ship-${order.id}`}>
+            <h3 class="h4">{t("orderNumber", { id: order.id })}</h3>
+            <dl class="pairs small">
+              <dt>{t("listingLabel")}</dt>
+              <dd><a href={link("listing", order.listing)}>#{order.listing}</a> (v{order.version})</dd>
+              <dt>{t("quantity")}</dt><dd>{order.quantity}</dd>
+              <dt>{t("total")}</dt><dd>{tokens(order.total)}</dd>
+              <dt>{t("buyer")}</dt><dd><AddressLink address={order.buyer} /></dd>
+              <dt>{t("deadline")}</dt><dd><Deadline order={order} /></dd>
+            </dl>
+            {opened[order.id] !== undefined && (
+              <p class="notice info" data-testid="delivery-details">{opened[order.id]}</p>
+            )}
+            <div class="actions">
+              <button type="button" class="secondary" onClick={() => open(order)}>
+                {t("openDelivery")}</button>
+            </div>
+            <TrackingField value={tracking[order.id] ?? ""}
+                           onInput={(v) => setTracking((n) => ({ ...n, [order.id]: v }))} />
+            <button type="button" class="primary" onClick={() => void ship(order)}>{t("ship")}</button>
+          </li>
+        ))}
+      </ul>
+      {others.length > 0 && (
+        <details>
+          <summary>{t("otherOrders")}</summary>
+          <ul class="plain small">
+            {others.map((o) => (
+              <li key={o.id}>{t("orderNumber", { id: o.id })}: {statusText(o.status)} · {tokens(o.total)}</li>
+            ))}
+          </ul>
+        </details>
+      )}
+    </Section>
+  );
+}
+
+function TrackingField({ value, onInput }: { value: string; onInput: (v: string) => void }) {
+  const id = useId("tracking");
+  return (
+    <Field id={id} label={t("tracking")}>
+      <input id={id} value={value} maxLength={300} onInput={(e) => onInput(e.currentTarget.value)} />
+    </Field>
+  );
+}
+
+function Listings({ listings, reload }: { listings: Listing[]; reload: () => void }) {
+  const [editing, setEditing] = useState<Listing | null>(null);
+  const delist = async (listing: Listing) => {
+    const receipt = await requestTx(t("delist"), [t("descDelist", { title: listing.title })],
+      { type: "listing_delist", listing: listing.id });
+    if (receipt !== null) reload();
+  };
+  return (
+    <Section title={t("myListings")}>
+      {listings.length === 0 && <p class="muted">{t("noListingsYet")}</p>}
+      <div class="table-wrap">
+        <table>
+          <thead>
+            <tr>
+              <th scope="col">{t("titleField")}</th><th scope="col">{t("priceCol")}</th>
+              <th scope="col">{t("stockCol")}</th><th scope="col">{t("referral")}</th>
+              <th scope="col">{t("versionCol")}</th><th scope="col"><span class="visually-hidden">{t("actionsCol")}</span></th>
+            </tr>
+          </thead>
+          <tbody>
+            {listings.map((listing) => (
+              <tr key={listing.id}>
+                <td><a href={link("listing", listing.id)}>{listing.title}</a>
+                  {!listing.active && <span class="badge cancelled"> {t("delisted")}</span>}</td>
+                <td class="num">{tokens(listing.price)}</td>
+                <td class="num">{listing.stock}</td>
+                <td class="num">{percent(listing.referral_bps)}%</td>
+                <td class="num">{listing.current_version}</td>
+                <td>
+                  {listing.active && (
+                    <span class="inline wrap-gap">
+                      <button type="button" class="secondary small" onClick={() => setEditing(listing)}
+                              aria-label={t("editNamed", { title: listing.title })}>{t("edit")}</button>
+                      <button type="button" class="link small" onClick={() => void delist(listing)}
+                              aria-label={t("delistNamed", { title: listing.title })}>{t("delist")}</button>
+                    </span>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <ListingForm key={editing?.id ?? 0} editing={editing}
+                   done={() => { setEditing(null); reload(); }} />
+    </Section>
+  );
+}
+
+function ListingForm({ editing, done }: { editing: Listing | null; done: () => void }) {
+  const [title, setTitle] = useState(editing?.title ?? "");
+  const [description, setDescription] = useState(editing?.description ?? "");
+  const [category, setCategory] = useState(editing?.category ?? "");
+  const [price, setPrice] = useState(editing ? editing.price_decimal : "");
+  const [stock, setStock] = useState(String(editing?.stock ?? 1));
+  const [referral, setReferral] = useState(editing ? percent(editing.referral_bps) : "5");
+  const [error, setError] = useState("");
+  const ids = { title: useId("l-title"), description: useId("l-desc"), category: useId("l-cat"),
+                price: useId("l-price"), stock: useId("l-stock"), referral: useId("l-ref") };
+  const send = async () => {
+    setError("");
+    let priceMinor: bigint;
+    try {
+      priceMinor = parseAmount(price);
+      if (priceMinor <= 0n) throw new Error("zero");
+    } catch {
+      setError(t("amountInvalid"));
+      return;
+    }
+    const bps = Math.round(Number(referral) * 100);
+    if (!Number.isFinite(bps) || bps < 0 || bps > 5000) {
+      setError(t("referralInvalid"));
+      return;
+    }
+    const stockCount = Number(stock);
+    if (!Number.isInteger(stockCount) || stockCount < 0) {
+      setError(t("stockInvalid"));
+      return;
+    }
+    if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(category)) {
+      setError(t("categoryInvalid"));
+      return;
+    }
+    const fields = { title: title.trim(), description: description.trim(), category,
+                     price: priceMinor, stock: stockCount, media: [], referral_bps: bps };
+    const lines = [
+      t(editing ? "descUpdate" : "descCreate", { title: fields.title, price: tokens(priceMinor),
+                                                 stock: stockCount, pct: percent(bps) }),
+    ];
+    const receipt = editing
+      ? await requestTx(t("updateTitle"), lines, {
+        type: "listing_update", listing: editing.id, version: editing.current_version, ...fields })
+      : await requestTx(t("createListingTitle"), lines, { type: "listing_create", ...fields });
+    if (receipt !== null) done();
+  };
+  return (
+    <form class="listing-form" onSubmit={(e) => { e.preventDefault(); void send(); }}
+          aria-label={editing ? t("updateTitle") : t("createListingTitle")}>
+      <h3 class="h4">{editing ? t("editing", { title: editing.title }) : t("newListing")}</h3>
+      <div class="form-grid">
+        <Field id={ids.title} label={t("titleField")}>
+          <input id={ids.title} required maxLength={120} value={title}
+                 onInput={(e) => setTitle(e.currentTarget.value)} />
+        </Field>
+        <Field id={ids.category} label={t("categoryField")} help={t("categoryHelp")}>
+          <input id={ids.category} required maxLength={32} value={category}
+                 aria-describedby={`${ids.category}-help`}
+                 onInput={(e) => setCategory(e.currentTarget.value.toLowerCase())} />
+        </Field>
+        <Field id={ids.price} label={t("priceField")}>
+          <input id={ids.price} required inputMode="decimal" value={price}
+                 onInput={(e) => setPrice(e.currentTarget.value)} />
+        </Field>
+        <Field id={ids.stock} label={t("stockField")}>
+          <input id={ids.stock} required type="number" min={0} step={1} value={stock}
+                 onInput={(e) => setStock(e.currentTarget.value)} />
+        </Field>
+        <Field id={ids.referral} label={t("referralField")}>
+          <input id={ids.referral} required inputMode="decimal" value={referral}
+                 onInput={(e) => setReferral(e.currentTarget.value)} />
+        </Field>
+      </div>
+      <Field id={ids.description} label={t("descriptionField")}>
+        <textarea id={ids.description} rows={3} maxLength={2000} value={description}
+                  onInput={(e) => setDescription(e.currentTarget.value)} />
+      </Field>
+      {error && <p class="notice error" role="alert">{error}</p>}
+      <div class="actions">
+        <button type="submit" class="primary">{editing ? t("update") : t("createListing")}</button>
+        {editing && <button type="button" class="secondary" onClick={done}>{t("cancel")}</button>}
+      </div>
+    </form>
+  );
+}
+
+function ReviewReplies({ reviews, listings, reload }: {
+  reviews: Review[]; listings: Listing[]; reload: () => void;
+}) {
+  const [texts, setTexts] = useState<Record<number, string>>({});
+  const titles = new Map(listings.map((l) => [l.id, l.title]));
+  const reply = async (review: Review) => {
+    const text = (texts[review.order] ?? "").trim();
+    if (!text) return;
+    const receipt = await requestTx(t("replyTitle"), [
+      t("descReplyReview", { order: review.order }), `“${text}”`,
+    ], { type: "review_reply", order: review.order, text });
+    if (receipt !== null) reload();
+  };
+  return (
+    <Section title={t("reviews")}>
+      {reviews.length === 0 && <p class="muted">{t("noReviews")}</p>}
+      <ul class="plain">
+        {reviews.map((review) => (
+          <li key={review.order} class="review">
+            <p>
+              <strong>{titles.get(review.listing)}</strong>{" "}
+              <span aria-label={t("ratingValue", { n: review.rating })}>
+                <span aria-hidden="true">{"★".repeat(review.rating)}</span>
+              </span>{" "}
+              <AddressLink address={review.author} />
+            </p>
+            {review.text && <p>{review.text}</p>}
+            {review.reply ? (
+              <blockquote class="reply"><p>{review.reply}</p></blockquote>
+            ) : (
+              <ReplyField value={texts[review.order] ?? ""}
+                          onInput={(v) => setTexts((n) => ({ ...n, [review.order]: v }))}
+                          onSend={() => void reply(review)} />
+            )}
+          </li>
+        ))}
+      </ul>
+    </Section>
+  );
+}
+
+function ReplyField({ value, onInput, onSend }: {
+  value: string; onInput: (v: string) => void; onSend: () => void;
+}) {
+  const id = useId("reply");
+  return (
+    <form onSubmit={(e) => { e.preventDefault(); onSend(); }}>
+      <Field id={id} label={t("replyText")}>
+        <textarea id={id} rows={2} maxLength={2000} required value={value}
+                  onInput={(e) => onInput(e.currentTarget.value)} />
+      </Field>
+      <button type="submit" class="secondary">{t("reply")}</button>
+    </form>
+  );
+}
+
+function PollForm({ listings, reload }: { listings: Listing[]; reload: () => void }) {
+  const { height } = useHead();
+  const [question, setQuestion] = useState("");
+  const [options, setOptions] = useState("");
+  const [listing, setListing] = useState("0");
+  const [closeIn, setCloseIn] = useState("1000");
+  const [buyersOnly, setBuyersOnly] = useState(false);
+  const [error, setError] = useState("");
+  const ids = { q: useId("poll-q"), o: useId("poll-o"), l: useId("poll-l"), c: useId("poll-c"),
+                b: useId("poll-b") };
+  const send = async () => {
+    setError("");
+    const choices = options.split("\n").map((o) => o.trim()).filter((o) => o);
+    if (choices.length < 2 || choices.length > 10) {
+      setError(t("optionsInvalid"));
+      return;
+    }
+    const blocks = Number(closeIn);
+    if (!Number.isInteger(blocks) || blocks < 1) {
+      setError(t("closeInInvalid"));
+      return;
+    }
+    const closeHeight = height + blocks;
+    const receipt = await requestTx(t("createPoll"), [
+      t("descPoll", { question, n: choices.length, height: closeHeight }),
+    ], { type: "poll_create", question: question.trim(), options: choices, scope: "merchant",
+         listing: Number(listing), buyers_only: buyersOnly, close_height: closeHeight });
+    if (receipt !== null) {
+      setQuestion("");
+      setOptions("");
+      reload();
+    }
+  };
+  return (
+    <Section title={t("createPoll")}>
+      <form onSubmit={(e) => { e.preventDefault(); void send(); }}>
+        <Field id={ids.q} label={t("question")}>
+          <input id={ids.q} required maxLength={280} value={question}
+                 onInput={(e) => setQuestion(e.currentTarget.value)} />
+        </Field>
+        <Field id={ids.o} label={t("options")}>
+          <textarea id={ids.o} rows={3} required value={options}
+                    onInput={(e) => setOptions(e.currentTarget.value)} />
+        </Field>
+        <div class="form-grid">
+          <Field id={ids.l} label={t("listingLabel")}>
+            <select id={ids.l} value={listing} onChange={(e) => setListing(e.currentTarget.value)}>
+              <option value="0">{t("allMyListings")}</option>
+              {listings.map((l) => <option key={l.id} value={String(l.id)}>{l.title}</option>)}
+            </select>
+          </Field>
+          <Field id={ids.c} label={t("closeIn")}>
+            <input id={ids.c} type="number" min={1} required value={closeIn}
+                   onInput={(e) => setCloseIn(e.currentTarget.value)} />
+          </Field>
+        </div>
+        <div class="check">
+          <input id={ids.b} type="checkbox" checked={buyersOnly}
+                 onChange={(e) => setBuyersOnly(e.currentTarget.checked)} />
+          <label for={ids.b}>{t("buyersOnly")}</label>
+        </div>
+        {error && <p class="notice error" role="alert">{error}</p>}
+        <button type="submit" class="secondary">{t("createPoll")}</button>
+      </form>
+    </Section>
+  );
+}

@@ -1,0 +1,133 @@
+/** The storefront: listings by category and merchant, search by title, live. */
+import { useState } from "preact/hooks";
+import type { Listing, Merchant, Page } from "@agora/sdk";
+
+import { client, useChainData } from "../chain";
+import { Stars, Load, useId } from "../components/ui";
+import { tokens } from "../format";
+import { t, useLang } from "../i18n";
+import { link, navigate, useRoute } from "../router";
+
+const PAGE_ITEMS = 24;
+
+interface Shelf {
+  readonly listings: Listing[];
+  readonly next: string | null;
+  readonly merchants: Map<string, Merchant>;
+  readonly categories: string[];
+}
+
+async function loadShelf(text: string, category: string, merchant: string,
+                         pages: number): Promise<Shelf> {
+  const listings: Listing[] = [];
+  let cursor: string | undefined;
+  let next: string | null = null;
+  for (let page = 0; page < pages; page++) {
+    const answer: Page<Listing> = await client.listings({
+      limit: PAGE_ITEMS, cursor, active_only: true,
+      text: text || undefined, category: category || undefined,
+      merchant: merchant || undefined,
+    });
+    listings.push(...answer.items);
+    next = answer.next;
+    if (next === null) break;
+    cursor = next;
+  }
+  const approved = await client.merchants({ status: "approved", limit: 100 });
+  const merchants = new Map(approved.items.map((m) => [m.address, m]));
+  const all = await client.listings({ active_only: true, limit: 100 });
+  const categories = [...new Set(all.items.map((l) => l.category))].sort();
+  return { listings, next, merchants, categories };
+}
+
+export function Storefront() {
+  useLang();
+  const { query } = useRoute();
+  const text = query.get("q") ?? "";
+  const category = query.get("category") ?? "";
+  const merchant = query.get("merchant") ?? "";
+  const [pages, setPages] = useState(1);
+  const [typed, setTyped] = useState(text);
+  const shelf = useChainData(() => loadShelf(text, category, merchant, pages),
+                             [text, category, merchant, pages]);
+  const searchId = useId("search");
+  const categoryId = useId("category");
+  const merchantId = useId("merchant");
+
+  const go = (changes: Record<string, string>) => {
+    const params = new URLSearchParams({ q: text, category, merchant, ...changes });
+    for (const [key, value] of [...params]) if (!value) params.delete(key);
+    const search = params.toString();
+    setPages(1);
+    navigate("#/" + (search ? `?${search}` : ""));
+  };
+
+  return (
+    <div class="page">
+      <h1>{t("shopTitle")}</h1>
+      <form class="filters" role="search"
+            onSubmit={(event) => { event.preventDefault(); go({ q: typed.trim() }); }}>
+        <div class="field grow">
+          <label for={searchId}>{t("searchLabel")}</label>
+          <div class="inline">
+            <input id={searchId} type="search" value={typed} maxLength={120}
+                   onInput={(e) => setTyped(e.currentTarget.value)} />
+            <button type="submit" class="primary">{t("searchButton")}</button>
+          </div>
+        </div>
+        <div class="field">
+          <label for={categoryId}>{t("category")}</label>
+          <select id={categoryId} value={category}
+                  onChange={(e) => go({ category: e.currentTarget.value })}>
+            <option value="">{t("allCategories")}</option>
+            {(shelf.data?.categories ?? (category ? [category] : [])).map((c) => (
+              <option key={c} value={c}>{c}</option>
+            ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for={merchantId}>{t("merchant")}</label>
+          <select id={merchantId} value={merchant}
+                  onChange={(e) => go({ merchant: e.currentTarget.value })}>
+            <option value="">{t("allMerchants")}</option>
+            {[...(shelf.data?.merchants.values() ?? [])].map((m) => (
+              <option key={m.address} value={m.address}>{m.name}</option>
+            ))}
+          </select>
+        </div>
+      </form>
+      <Load state={shelf}>
+        {(data) => (
+          <>
+            {data.listings.length === 0 && <p class="muted">{t("noListings")}</p>}
+            <ul class="grid" aria-label={t("shopTitle")}>
+              {data.listings.map((listing) => (
+                <li key={listing.id} class="card listing-card">
+                  <h2 class="h3">
+                    <a href={link("listing", listing.id)}>{listing.title}</a>
+                  </h2>
+                  <p class="price">{tokens(listing.price)}</p>
+                  <p class="muted small">
+                    {data.merchants.get(listing.merchant)?.name ?? listing.merchant.slice(0, 12)}
+                    {" · "}{listing.category}
+                  </p>
+                  <p class="small">
+                    <Stars averageX100={listing.rating.average_x100} count={listing.rating.count} />
+                  </p>
+                  <p class={listing.stock > 0 ? "small" : "small warn-text"}>
+                    {listing.stock > 0 ? t("inStock", { n: listing.stock }) : t("soldOut")}
+                  </p>
+                </li>
+              ))}
+            </ul>
+            {data.next !== null && (
+              <button type="button" class="secondary" onClick={() => setPages((p) => p + 1)}>
+                {t("more")}
+              </button>
+            )}
+          </>
+        )}
+      </Load>
+    </div>
+  );
+}

@@ -1,0 +1,407 @@
+/**
+ * The browser wallet: create or import a key (kept encrypted in this browser), unlock and
+ * lock it, balance, orders with their state and deadline and the buyer's actions, rewards
+ * with the claim button, sending tokens.
+ */
+import { useState } from "preact/hooks";
+import {
+  fromHex, fromUtf8, isAddress, parseAmount, type Account, type Order, type Review,
+  type Rewards,
+} from "@agora/sdk";
+
+import { client, isNotFound, useChainData, useHead } from "../chain";
+import { AddressLink, CopyButton, Field, Load, Section, useId } from "../components/ui";
+import { tokens } from "../format";
+import { t, useLang, type Key } from "../i18n";
+import { link } from "../router";
+import { useStore } from "../store";
+import { requestTx } from "../txflow";
+import {
+  createWallet, forget, importWallet, lock, unlock, unlocked, vault, VaultError,
+} from "../vault";
+
+export function WalletPage() {
+  useLang();
+  const saved = useStore(vault);
+  return (
+    <div class="page">
+      <h1>{t("walletTitle")}</h1>
+      {saved === null ? <NewWallet /> : <Account address={saved.address} />}
+    </div>
+  );
+}
+
+function vaultMessage(error: unknown): string {
+  return error instanceof VaultError ? t(error.key) : String(error);
+}
+
+function NewWallet() {
+  const [pass, setPass] = useState("");
+  const [repeat, setRepeat] = useState("");
+  const [seed, setSeed] = useState("");
+  const [ipass, setIpass] = useState("");
+  const [irepeat, setIrepeat] = useState("");
+  const [error, setError] = useState<{ form: string; text: string } | null>(null);
+  const [busy, setBusy] = useState(false);
+  const ids = { pass: useId("pass"), repeat: useId("repeat"), seed: useId("seed"),
+                ipass: useId("ipass"), irepeat: useId("irepeat") };
+  const run = async (form: string, action: () => Promise<unknown>) => {
+    setBusy(true);
+    setError(null);
+    try {
+      await action();
+    } catch (e) {
+      setError({ form, text: vaultMessage(e) });
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <div class="columns">
+      <Section title={t("createTitle")}>
+        <p class="small">{t("createHelp")}</p>
+        <form onSubmit={(e) => { e.preventDefault(); void run("create", () => createWallet(pass, repeat)); }}>
+          <Field id={ids.pass} label={t("passphrase")} help={t("passphraseHelp")}>
+            <input id={ids.pass} type="password" autoComplete="new-password" required
+                   aria-describedby={`${ids.pass}-help`} value={pass}
+                   onInput={(e) => setPass(e.currentTarget.value)} />
+          </Field>
+          <Field id={ids.repeat} label={t("passphraseRepeat")}>
+            <input id={ids.repeat} type="password" autoComplete="new-password" required
+                   value={repeat} onInput={(e) => setRepeat(e.currentTarget.value)} />
+          </Field>
+          {error?.form === "create" && <p class="notice error" role="alert">{error.text}</p>}
+          <button type="submit" class="primary" disabled={busy}>{t("create")}</button>
+        </form>
+      </Section>
+      <Section title={t("importTitle")}>
+        <form onSubmit={(e) => { e.preventDefault(); void run("import", () => importWallet(seed, ipass, irepeat)); }}>
+          <Field id={ids.seed} label={t("seed")}>
+            <input id={ids.seed} type="password" autoComplete="off" required class="mono"
+                   value={seed} onInput={(e) => setSeed(e.currentTarget.value)} />
+          </Field>
+          <Field id={ids.ipass} label={t("passphrase")}>
+            <input id={ids.ipass} type="password" autoComplete="new-password" required
+                   value={ipass} onInput={(e) => setIpass(e.currentTarget.value)} />
+          </Field>
+          <Field id={ids.irepeat} label={t("passphraseRepeat")}>
+            <input id={ids.irepeat} type="password" autoComplete="new-password" required
+                   value={irepeat} onInput={(e) => setIrepeat(e.currentTarget.value)} />
+          </Field>
+          {error?.form === "import" && <p class="notice error" role="alert">{error.text}</p>}
+          <button type="submit" class="secondary" disabled={busy}>{t("importButton")}</button>
+        </form>
+      </Section>
+    </div>
+  );
+}
+
+interface AccountData {
+  readonly account: Account;
+  readonly rewards: Rewards;
+  readonly orders: Order[];
+  readonly reviews: Map<number, Review>;
+  readonly titles: Map<number, string>;
+}
+
+async function loadAccount(address: string): Promise<AccountData> {
+  const [account, rewards, orders] = await Promise.all([
+    client.account(address), client.rewards(address), client.orders({ buyer: address, limit: 100 }),
+  ]);
+  const reviews = new Map<number, Review>();
+  const titles = new Map<number, string>();
+  await Promise.all(orders.items.map(async (order) => {
+    if (!titles.has(order.listing)) {
+      titles.set(order.listing, "");
+      const listing = await client.listing(order.listing, order.version).catch(() => null);
+      titles.set(order.listing, listing?.title ?? `#${order.listing}`);
+    }
+    if (order.status === "completed") {
+      const review = await client.review(order.id).catch((error: unknown) => {
+        if (isNotFound(error)) return null;
+        throw error;
+      });
+      if (review !== null) reviews.set(order.id, review);
+    }
+  }));
+  return { account, rewards, orders: [...orders.items].sort((a, b) => b.id - a.id), reviews,
+           titles };
+}
+
+function Account({ address }: { address: string }) {
+  const state = useChainData(() => loadAccount(address), [address]);
+  return (
+    <>
+      <KeyBox address={address} balance={state.data?.account.balance} />
+      <Load state={state}>
+        {(data) => (
+          <>
+            <RewardsBox rewards={data.rewards} reload={state.reload} />
+            <Orders data={data} reload={state.reload} />
+            <Transfer reload={state.reload} />
+          </>
+        )}
+      </Load>
+    </>
+  );
+}
+
+function KeyBox({ address, balance }: { address: string; balance: number | undefined }) {
+  const keypair = useStore(unlocked);
+  const [pass, setPass] = useState("");
+  const [error, setError] = useState("");
+  const [busy, setBusy] = useState(false);
+  const [seedShown, setSeedShown] = useState(false);
+  const passId = useId("unlock");
+  const doUnlock = async () => {
+    setBusy(true);
+    setError("");
+    try {
+      await unlock(pass);
+      setPass("");
+    } catch (e) {
+      setError(vaultMessage(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  return (
+    <Section title={t("accountTitle")}>
+      <dl class="pairs">
+        <dt>{t("address")}</dt>
+        <dd class="inline wrap-gap">
+          <span class="mono wrap" data-testid="wallet-address">{address}</span>
+          <CopyButton text={address} />
+        </dd>
+        <dt>{t("balance")}</dt>
+        <dd class="big" data-testid="balance">{tokens(balance)}</dd>
+        <dt>{t("keyState")}</dt>
+        <dd>{keypair === null ? t("locked") : t("unlockedState")}</dd>
+      </dl>
+      {keypair === null ? (
+        <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void doUnlock(); }}>
+          <Field id={passId} label={t("passphrase")}>
+            <input id={passId} type="password" autoComplete="current-password" required
+                   value={pass} onInput={(e) => setPass(e.currentTarget.value)} />
+          </Field>
+          <button type="submit" class="primary" disabled={busy}>{t("unlock")}</button>
+          {error && <p class="notice error" role="alert" data-testid="unlock-error">{error}</p>}
+        </form>
+      ) : (
+        <div class="actions">
+          <button type="button" class="secondary" onClick={lock}>{t("lock")}</button>
+          <button type="button" class="secondary" onClick={() => setSeedShown((s) => !s)}
+                  aria-expanded={seedShown}>{t("backup")}</button>
+        </div>
+      )}
+      {keypair !== null && seedShown && (
+        <p class="notice warn">
+          {t("backupHelp")}<br /><span class="mono wrap">{keypair.seedHex()}</span>
+        </p>
+      )}
+      <details>
+        <summary>{t("forget")}</summary>
+        <p class="small">{t("forgetHelp")}</p>
+        <button type="button" class="danger" onClick={() => {
+          if (confirm(t("forgetConfirm"))) forget();
+        }}>{t("forgetButton")}</button>
+      </details>
+    </Section>
+  );
+}
+
+function RewardsBox({ rewards, reload }: { rewards: Rewards; reload: () => void }) {
+  const claim = async () => {
+    const receipt = await requestTx(t("claimTitle"), [
+      t("descClaim", { amount: tokens(rewards.accrued) }),
+    ], { type: "reward_claim" });
+    if (receipt !== null) reload();
+  };
+  return (
+    <Section title={t("rewards")}>
+      <dl class="pairs">
+        <dt>{t("accrued")}</dt><dd data-testid="rewards-accrued">{tokens(rewards.accrued)}</dd>
+        <dt>{t("claimed")}</dt><dd data-testid="rewards-claimed">{tokens(rewards.claimed)}</dd>
+      </dl>
+      <button type="button" class="primary" disabled={rewards.accrued === 0}
+              onClick={() => void claim()}>{t("claim")}</button>
+    </Section>
+  );
+}
+
+const STATUS_KEYS: Record<string, Key> = {
+  paid: "status_paid", shipped: "status_shipped", disputed: "status_disputed",
+  completed: "status_completed", refunded: "status_refunded", cancelled: "status_cancelled",
+};
+
+export function statusText(status: string): string {
+  const key = STATUS_KEYS[status];
+  return key === undefined ? status : t(key);
+}
+
+export function Deadline({ order }: { order: Order }) {
+  const { height } = useHead();
+  if (order.due_height === 0 || !["paid", "shipped", "disputed"].includes(order.status)) {
+    return <span class="muted">—</span>;
+  }
+  const left = order.due_height - height;
+  const what: Key = order.status === "paid" ? "deadlineShip"
+    : order.status === "shipped" ? "deadlineRelease" : "deadlineDispute";
+  return <span>{t(what, { height: order.due_height, n: Math.max(0, left) })}</span>;
+}
+
+function Orders({ data, reload }: { data: AccountData; reload: () => void }) {
+  const keypair = useStore(unlocked);
+  const [notes, setNotes] = useState<Record<number, string>>({});
+  const act = async (order: Order, action: "order_confirm" | "order_cancel") => {
+    const words = action === "order_confirm" ? "descConfirm" : "descCancel";
+    const receipt = await requestTx(t(action === "order_confirm" ? "confirmTitle" : "cancelTitle"),
+      [t(words, { order: order.id, total: tokens(order.total) })],
+      { type: action, order: order.id });
+    if (receipt !== null) reload();
+  };
+  const dispute = async (order: Order) => {
+    const reason = prompt(t("disputeReason")) ?? "";
+    const receipt = await requestTx(t("disputeTitle"), [
+      t("descDispute", { order: order.id, total: tokens(order.total) }),
+      ...(reason ? [`“${reason}”`] : []),
+    ], { type: "order_dispute", order: order.id, reason: reason.slice(0, 500) });
+    if (receipt !== null) reload();
+  };
+  const openTracking = (order: Order) => {
+    if (keypair === null) {
+      setNotes((n) => ({ ...n, [order.id]: t("unlockFirst") }));
+      return;
+    }
+    try {
+      setNotes((n) => ({ ...n, [order.id]: fromUtf8(keypair.unseal(fromHex(order.tracking))) }));
+    } catch {
+      setNotes((n) => ({ ...n, [order.id]: t("noteDoesNotOpen") }));
+    }
+  };
+  return (
+    <Section title={t("orders")}>
+      {data.orders.length === 0 && <p class="muted">{t("noOrders")}</p>}
+      <ul class="plain">
+        {data.orders.map((order) => (
+          <li key={order.id} class="order" data-testid={`order-${order.id}`}>
+            <h3 class="h4">
+              {t("orderNumber", { id: order.id })}:{" "}
+              <a href={link("listing", order.listing)}>{data.titles.get(order.listing)}</a>
+            </h3>
+            <dl class="pairs small">
+              <dt>{t("status")}</dt>
+              <dd><span class={`badge ${order.status}`} data-testid="order-status">
+                {statusText(order.status)}</span></dd>
+              <dt>{t("total")}</dt><dd>{tokens(order.total)} ({order.quantity} ×)</dd>
+              <dt>{t("deadline")}</dt><dd><Deadline order={order} /></dd>
+              <dt>{t("merchant")}</dt><dd><AddressLink address={order.merchant} /></dd>
+            </dl>
+            {notes[order.id] !== undefined && (
+              <p class="notice info" data-testid="tracking-note">{notes[order.id]}</p>
+            )}
+            <div class="actions">
+              {order.status === "paid" && (
+                <button type="button" class="secondary" onClick={() => void act(order, "order_cancel")}>
+                  {t("cancelOrder")}</button>
+              )}
+              {(order.status === "shipped" || order.status === "disputed") && (
+                <button type="button" class="primary" onClick={() => void act(order, "order_confirm")}>
+                  {t("confirm")}</button>
+              )}
+              {order.status === "shipped" && (
+                <button type="button" class="secondary" onClick={() => void dispute(order)}>
+                  {t("dispute")}</button>
+              )}
+              {order.tracking !== "" && (
+                <button type="button" class="secondary" onClick={() => openTracking(order)}>
+                  {t("openTracking")}</button>
+              )}
+            </div>
+            {order.status === "completed" && !data.reviews.has(order.id) && (
+              <ReviewForm order={order} reload={reload} />
+            )}
+            {data.reviews.has(order.id) && (
+              <p class="small muted">{t("reviewed", { n: data.reviews.get(order.id)?.rating ?? 0 })}</p>
+            )}
+          </li>
+        ))}
+      </ul>
+    </Section>
+  );
+}
+
+function ReviewForm({ order, reload }: { order: Order; reload: () => void }) {
+  const [rating, setRating] = useState("5");
+  const [text, setText] = useState("");
+  const ratingId = useId("rating");
+  const textId = useId("review");
+  const send = async () => {
+    const receipt = await requestTx(t("reviewTitle"), [
+      t("descReview", { order: order.id, n: rating }), ...(text ? [`“${text}”`] : []),
+    ], { type: "review", order: order.id, rating: Number(rating), text });
+    if (receipt !== null) reload();
+  };
+  return (
+    <form class="review-form" onSubmit={(e) => { e.preventDefault(); void send(); }}>
+      <Field id={ratingId} label={t("rating")}>
+        <select id={ratingId} value={rating} onChange={(e) => setRating(e.currentTarget.value)}>
+          {[5, 4, 3, 2, 1].map((n) => (
+            <option key={n} value={String(n)}>{t("ratingValue", { n })}</option>
+          ))}
+        </select>
+      </Field>
+      <Field id={textId} label={t("reviewText")}>
+        <textarea id={textId} rows={2} maxLength={2000} value={text}
+                  onInput={(e) => setText(e.currentTarget.value)} />
+      </Field>
+      <button type="submit" class="primary">{t("review")}</button>
+    </form>
+  );
+}
+
+function Transfer({ reload }: { reload: () => void }) {
+  const [to, setTo] = useState("");
+  const [amount, setAmount] = useState("");
+  const [error, setError] = useState("");
+  const toId = useId("to");
+  const amountId = useId("amount");
+  const send = async () => {
+    setError("");
+    if (!isAddress(to.trim())) {
+      setError(t("reason_bad_address", { detail: "" }));
+      return;
+    }
+    let minor: bigint;
+    try {
+      minor = parseAmount(amount);
+      if (minor <= 0n) throw new Error("zero");
+    } catch {
+      setError(t("amountInvalid"));
+      return;
+    }
+    const receipt = await requestTx(t("transferTitle"), [
+      t("descTransfer", { amount: tokens(minor), to: to.trim() }),
+    ], { type: "transfer", to: to.trim(), amount: minor });
+    if (receipt !== null) {
+      setAmount("");
+      reload();
+    }
+  };
+  return (
+    <Section title={t("transferTitle")}>
+      <form onSubmit={(e) => { e.preventDefault(); void send(); }}>
+        <Field id={toId} label={t("toAddress")}>
+          <input id={toId} class="mono" required value={to} autoComplete="off"
+                 onInput={(e) => setTo(e.currentTarget.value)} />
+        </Field>
+        <Field id={amountId} label={t("amountLabel")}>
+          <input id={amountId} inputMode="decimal" required value={amount}
+                 onInput={(e) => setAmount(e.currentTarget.value)} />
+        </Field>
+        {error && <p class="notice error" role="alert">{error}</p>}
+        <button type="submit" class="secondary">{t("send")}</button>
+      </form>
+    </Section>
+  );
+}
