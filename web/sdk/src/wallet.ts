@@ -14,7 +14,7 @@
 import type { Int, TxBody } from "./bodies.js";
 import type { Keypair } from "./keys.js";
 import { RpcCallError, type RpcClient } from "./rpc.js";
-import { type SignedTx, signTx } from "./tx.js";
+import { type SignedTx, signTxAsync } from "./tx.js";
 import type { SubmitResult, TxEvent } from "./types.js";
 
 /** The node's reason for a transaction admitted but not finalized in time. */
@@ -108,7 +108,7 @@ export class Wallet {
   async sign(body: TxBody, nonce?: Int): Promise<SignedTx> {
     const chainId = await this.chainId();
     const chosen = nonce ?? await this.nextNonce();
-    return signTx(this.keypair, chainId, toNumberIfSafe(BigInt(chosen)), body);
+    return signTxAsync(this.keypair, chainId, toNumberIfSafe(BigInt(chosen)), body);
   }
 
   /** Dry-run against the latest state (`tx_simulate`); RpcCallError if it would fail. */

@@ -11,7 +11,7 @@ import {
   BODY_FIELDS, CodecError, Keypair, TX_TYPES, ValidationError, addressFromText, addressOf,
   addressToText, blockHash, bodyFromArray, decode, decodeCertificate, decodeTx, encode,
   formatAmount, fromHex, headerBytes, merkleRoot, parseAmount, seal, sealToCurve, signTx,
-  signingBytes, toHex, txRoot, unsealWith, utf8, verify, verifyCertificate, verifyTx,
+  signTxAsync, signingBytes, toHex, txRoot, unsealWith, utf8, verify, verifyCertificate, verifyTx,
   type TxBody, type Value,
 } from "../src/index.js";
 
@@ -145,6 +145,19 @@ describe("transactions", { skip }, () => {
         assert.deepEqual(decoded.body, tx.body);
         assert.equal(decoded.senderAddress, keypair.address);
         assert.ok(verifyTx(decoded), `${type} signature verifies`);
+      }
+    }
+  });
+  test("signing through WebCrypto gives the same bytes as the node's", async () => {
+    const keypair = Keypair.fromSeedHex(vectors.transactions.seed);
+    for (const [type, item] of Object.entries<{ signed: Record<string, unknown>[] }>(
+      vectors.transactions.types)) {
+      for (const signed of item.signed) {
+        const body = { type, ...Object.fromEntries(Object.entries(signed.body as object)
+          .map(([name, value]) => [name, untag(value)])) } as unknown as TxBody;
+        const nonce = untag({ int: signed.nonce }) as number | bigint;
+        const tx = await signTxAsync(keypair, vectors.transactions.chain_id, nonce, body);
+        assert.equal(tx.hex, signed.wire, `${type} wire bytes`);
       }
     }
   });
