@@ -503,7 +503,13 @@ export class RpcWebSocket {
         },
         reject: (error) => { clearTimeout(timer); reject(error); },
       });
-      this.ws.send(JSON.stringify({ jsonrpc: "2.0", method, params: dropUndefined(params), id }));
+      try {
+        this.ws.send(JSON.stringify({ jsonrpc: "2.0", method, params: dropUndefined(params), id }));
+      } catch (error) {
+        this.#pending.get(id)?.reject(
+          new RpcTransportError(`the WebSocket failed: ${(error as Error).message}`));
+        this.#pending.delete(id);
+      }
     });
   }
 
