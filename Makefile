@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: devnet test soak mutation lint clean
+.PHONY: devnet test soak mutation lint clean web web-deps chromium
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -12,10 +12,40 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
-devnet: $(STAMP)
+# The web side (web/: the TypeScript SDK and the app every node serves at GET /): npm ci from
+# the one lock file, then the build; rebuilt when a source is newer than the built app.
+WEB_STAMP := web/node_modules/.installed-stamp
+APP_INDEX := web/app/dist/index.html
+WEB_SOURCES := $(shell find web/sdk/src web/app/src web/app/public -type f 2>/dev/null) \
+	web/app/index.html web/app/vite.config.ts web/app/tsconfig.json web/sdk/tsconfig.json
+
+$(WEB_STAMP): web/package-lock.json web/package.json web/sdk/package.json web/app/package.json
+	@command -v npm >/dev/null 2>&1 || { echo "make: the web app needs Node.js >= 20.19 and npm (https://nodejs.org or your distribution's nodejs package)" >&2; exit 1; }
+	cd web && npm ci --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
+
+$(APP_INDEX): $(WEB_STAMP) $(WEB_SOURCES)
+	cd web && npm run --silent build
+	touch $(APP_INDEX)
+
+web-deps: $(WEB_STAMP)
+
+web: $(APP_INDEX)
+
+# The browser tests drive Debian's chromium (tests/web_browser): installed here when missing
+# and we are root, otherwise one line says how.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then \
+	    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium fonts-noto-cjk >/dev/null; \
+	  else \
+	    echo "make: the browser tests need Debian's chromium: run 'sudo apt-get install chromium fonts-noto-cjk', then make test" >&2; exit 1; \
+	  fi; }
+
+devnet: $(STAMP) $(APP_INDEX)
 	$(VENV)/bin/agora devnet up
 
-test: $(STAMP)
+test: $(STAMP) $(APP_INDEX) chromium
 	$(PY) -m pytest -q
 
 soak: $(STAMP)
@@ -33,4 +63,5 @@ lint: $(STAMP)
 	$(VENV)/bin/mypy consensus commerce
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .devnet mutants
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .devnet mutants web/node_modules \
+	  web/app/dist web/sdk/dist web/sdk/build tests/web_browser/artifacts

@@ -91,7 +91,7 @@ export function Stars({ averageX100, count }: { averageX100: number; count: numb
   if (count === 0) return <span class="muted">{t("ratingNone")}</span>;
   const full = Math.round(averageX100 / 100);
   return (
-    <span class="stars" aria-label={t("ratingOf", { avg: (averageX100 / 100).toFixed(1), count })}>
+    <span class="stars" role="img" aria-label={t("ratingOf", { avg: (averageX100 / 100).toFixed(1), count })}>
       <span aria-hidden="true">{"★".repeat(full)}{"☆".repeat(5 - full)}</span>
       <span aria-hidden="true" class="muted"> {(averageX100 / 100).toFixed(1)} ({count})</span>
     </span>

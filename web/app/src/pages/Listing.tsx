@@ -290,7 +290,7 @@ function Reviews({ data }: { data: ListingData }) {
         {reviews.map((review) => (
           <li key={review.order} class="review">
             <p>
-              <span aria-label={t("ratingValue", { n: review.rating })}>
+              <span role="img" aria-label={t("ratingValue", { n: review.rating })}>
                 <span aria-hidden="true">{"★".repeat(review.rating)}{"☆".repeat(5 - review.rating)}</span>
               </span>{" "}
               <AddressLink address={review.author} />{" "}

@@ -415,7 +415,7 @@ function ReviewReplies({ reviews, listings, reload }: {
           <li key={review.order} class="review">
             <p>
               <strong>{titles.get(review.listing)}</strong>{" "}
-              <span aria-label={t("ratingValue", { n: review.rating })}>
+              <span role="img" aria-label={t("ratingValue", { n: review.rating })}>
                 <span aria-hidden="true">{"★".repeat(review.rating)}</span>
               </span>{" "}
               <AddressLink address={review.author} />

@@ -1,0 +1,195 @@
+"""A shopper and a merchant in real Chromium against a real 4-validator devnet: the merchant
+lists, the shopper (a phone) makes a wallet, is funded, buys through a referral link with
+delivery details sealed in the browser, the merchant opens them and ships with a tracking
+note, the shopper reads it, confirms and reviews, the merchant replies, shopper and sharer
+claim rewards (the sharer's share pays once the order completes), and the explorer shows the
+purchase, its block and the certificate. Every page is audited (axe) and kept as a
+screenshot. Figures for docs/PERFORMANCE: first load of the storefront, Buy to final."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.web_browser.conftest import (
+    PASSPHRASE,
+    WebDevnet,
+    audit,
+    close_dialog,
+    create_wallet,
+    import_wallet,
+    new_context,
+    sign,
+)
+
+DELIVERY = "Wang Fang, 88 Nanjing Road, Shanghai 200001"
+TRACKING = "SF Express SF1234567890"
+
+
+def first_load(page: Page, url: str) -> tuple[int, float]:
+    """Open the storefront cold; (bytes transferred, ms until the first listing shows)."""
+    received: list[int] = []
+    page.on("response", lambda response: received.append(
+        int(response.headers.get("content-length") or len(response.body() or b""))))
+    started = time.perf_counter()
+    page.goto(url + "/")
+    expect(page.locator(".listing-card").first).to_be_visible()
+    return sum(received), (time.perf_counter() - started) * 1000
+
+
+def test_shop_story(web: WebDevnet, browser: Browser) -> None:
+    merchant_context = new_context(browser)
+    shopper_context = new_context(browser, phone=True)
+    try:
+        run_story(web, merchant_context.new_page(), shopper_context.new_page())
+    finally:
+        merchant_context.close()
+        shopper_context.close()
+
+
+def run_story(web: WebDevnet, merchant: Page, shopper: Page) -> None:
+    url = web.url
+    # The merchant (acme, approved by the devnet) brings its key into the browser, lists.
+    import_wallet(merchant, url, web.seed("acme"))
+    merchant.goto(f"{url}/#/merchant")
+    expect(merchant.get_by_role("heading", name="Sales of acme")).to_be_visible()
+    merchant.get_by_label("Title", exact=True).fill("Celadon teapot")
+    merchant.get_by_label("Category", exact=True).fill("kitchen")
+    merchant.get_by_label("Price", exact=True).fill("25.5")
+    merchant.get_by_label("Stock", exact=True).fill("3")
+    merchant.get_by_label("Referral rate").fill("10")
+    merchant.get_by_label("Description", exact=True).fill("Longquan celadon, 600 ml")
+    merchant.get_by_role("button", name="Create listing").click()
+    expect(merchant.get_by_role("dialog")).to_contain_text("List “Celadon teapot” at 25.5 AGR")
+    sign(merchant)
+    close_dialog(merchant)
+    row = merchant.get_by_role("link", name="Celadon teapot")
+    expect(row).to_be_visible()
+    listing = int(re.sub(r"\D", "", row.get_attribute("href") or ""))
+    audit(merchant, "merchant-console")
+
+    # carol shares it from the CLI; its web form is what she sends the shopper.
+    shared = web.agora("tx", "share", "--from", "carol", "--listing", str(listing))
+    referral = f"{url}/listing/{listing}?share={shared['share']}"
+
+    # The shopper, on a phone: the storefront, a new wallet, funded by alice.
+    bytes_total, first_listing_ms = first_load(shopper, url)
+    print(f"\nfirst load of the storefront: {bytes_total} bytes, first listing on screen "
+          f"after {first_listing_ms:.0f} ms")
+    audit(shopper, "storefront-phone")
+    address = create_wallet(shopper, url)
+    web.fund(address, "500")
+    expect(shopper.get_by_test_id("balance")).to_have_text("500 AGR", timeout=20_000)
+    audit(shopper, "wallet-phone")
+
+    # The referral link opens the listing page with the share carried into the purchase.
+    shopper.goto(referral)
+    expect(shopper).to_have_url(re.compile(rf"#/listing/{listing}\?share={shared['share']}$"))
+    expect(shopper.get_by_test_id("via-share")).to_contain_text(f"referral #{shared['share']}")
+    expect(shopper.get_by_test_id("price")).to_have_text("25.5 AGR")
+    shopper.get_by_label("Quantity").fill("2")
+    shopper.get_by_label("Delivery details").fill(DELIVERY)
+    audit(shopper, "listing-phone")
+    started = time.perf_counter()
+    shopper.get_by_role("button", name="Buy", exact=True).click()
+    dialog = shopper.get_by_role("dialog")
+    expect(dialog).to_contain_text("Buy 2 × “Celadon teapot” (version 1) from acme for 51 AGR")
+    expect(dialog).to_contain_text("sealed: only acme can open them")
+    expect(dialog).to_contain_text(f"Referral #{shared['share']} earns its sharer 10%")
+    audit(shopper, "buy-dialog-phone")
+    sign(shopper)
+    buy_ms = (time.perf_counter() - started) * 1000
+    print(f"Buy to finalized in the browser: {buy_ms:.0f} ms (incl. reading the dialog)")
+    purchase_tx = (dialog.get_by_role("link", name="See it in the explorer")
+                   .get_attribute("href") or "").rsplit("/", 1)[-1]
+    close_dialog(shopper)
+    placed = shopper.get_by_test_id("order-placed")
+    expect(placed).to_be_visible()
+    order = int(re.search(r"#(\d+)", placed.inner_text()).group(1))  # type: ignore[union-attr]
+    on_chain = web.query("order", str(order))
+    assert on_chain["share"] == shared["share"]
+    assert on_chain["quantity"] == 2
+    assert on_chain["status"] == "paid"
+
+    # The merchant opens the delivery details in its browser and ships with a tracking note.
+    merchant.goto(f"{url}/#/merchant")
+    to_ship = merchant.get_by_test_id(f"ship-{order}")
+    expect(to_ship).to_be_visible()
+    to_ship.get_by_role("button", name="Open the delivery details").click()
+    expect(to_ship.get_by_test_id("delivery-details")).to_have_text(DELIVERY)
+    to_ship.get_by_label("Tracking note").fill(TRACKING)
+    to_ship.get_by_role("button", name="Mark as shipped").click()
+    sign(merchant)
+    close_dialog(merchant)
+
+    # The shopper reads the tracking note, confirms, reviews, claims.
+    shopper.goto(f"{url}/#/wallet")
+    card = shopper.get_by_test_id(f"order-{order}")
+    expect(card.get_by_test_id("order-status")).to_have_text("shipped")
+    card.get_by_role("button", name="Read the tracking note").click()
+    expect(card.get_by_test_id("tracking-note")).to_have_text(TRACKING)
+    card.get_by_role("button", name="Confirm receipt").click()
+    expect(shopper.get_by_role("dialog")).to_contain_text("51 AGR is released to the merchant")
+    sign(shopper)
+    close_dialog(shopper)
+    expect(card.get_by_test_id("order-status")).to_have_text("completed")
+    card.get_by_label("Your review").fill("Beautiful glaze, well packed.")
+    card.get_by_role("button", name="Post review").click()
+    sign(shopper)
+    close_dialog(shopper)
+    expect(card).to_contain_text("You reviewed it: 5 of 5.")
+    accrued = shopper.get_by_test_id("rewards-accrued")
+    expect(accrued).not_to_have_text("0 AGR")
+    shopper.get_by_role("button", name="Claim rewards").click()
+    sign(shopper)
+    close_dialog(shopper)
+    expect(accrued).to_have_text("0 AGR")
+    expect(shopper.get_by_test_id("rewards-claimed")).not_to_have_text("0 AGR")
+    audit(shopper, "wallet-orders-phone")
+
+    # The merchant replies to the review; the figures count the sale and the commission.
+    merchant.goto(f"{url}/#/merchant")
+    merchant.get_by_label("Your reply").fill("Thank you, enjoy your tea!")
+    merchant.get_by_role("button", name="Reply", exact=True).click()
+    sign(merchant)
+    close_dialog(merchant)
+    expect(merchant.get_by_text("Commission paid to sharers")).to_be_visible()
+    expect(merchant.locator("dl.figures")).to_contain_text("5.1 AGR")
+    audit(merchant, "merchant-after-sale")
+
+    # The sharer's commission and share reward: carol claims with the CLI.
+    carol = web.query("rewards", web.shell.accounts["carol"])
+    if int(carol["accrued"]) > 0:
+        web.agora("tx", "reward-claim", "--from", "carol")
+
+    # The listing page shows the review with its reply, to everyone.
+    shopper.goto(f"{url}/#/listing/{listing}")
+    expect(shopper.get_by_text("Thank you, enjoy your tea!")).to_be_visible()
+
+    # The explorer: the purchase decoded with its receipt, its block, the certificate.
+    merchant.goto(f"{url}/#/explorer")
+    expect(merchant.get_by_test_id("explorer-height")).not_to_have_text("0")
+    audit(merchant, "explorer")
+    merchant.get_by_label("Search by address").fill(purchase_tx)
+    merchant.get_by_role("button", name="Go").click()
+    expect(merchant.get_by_test_id("tx-status")).to_contain_text("finalized in")
+    expect(merchant.get_by_test_id("tx-body")).to_contain_text("sealed note")
+    expect(merchant.locator(".event .badge", has_text="purchase")).to_be_visible()
+    audit(merchant, "explorer-tx")
+    merchant.get_by_test_id("tx-status").get_by_role("link").click()
+    expect(merchant.get_by_test_id("certificate-check")).to_contain_text("Final:")
+    signers = merchant.get_by_test_id("signers").locator("li")
+    assert 3 <= signers.count() <= 4
+    expect(signers.first).to_contain_text("signature valid")
+    audit(merchant, "explorer-block")
+
+    # One language table: the same storefront in Simplified Chinese.
+    shopper.goto(f"{url}/")
+    shopper.get_by_label("Language").select_option("zh")
+    expect(shopper.get_by_role("heading", name="商店", exact=True)).to_be_visible()
+    expect(shopper.locator("html")).to_have_attribute("lang", "zh-CN")
+    audit(shopper, "storefront-zh-phone")
+    shopper.get_by_label("语言").select_option("en")
+    assert PASSPHRASE not in shopper.content()
