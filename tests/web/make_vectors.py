@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import random
 import sys
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -67,6 +68,63 @@ def tag(value: Any) -> Any:
     raise TypeError(type(value))
 
 
+def random_values(count: int) -> list[Any]:
+    """`count` nested values from a fixed seed: every leaf kind, lengths and integers drawn
+    around the encoding's boundaries."""
+    rng = random.Random(22)
+    edges = [0, 31, 32, 127, 128, 255, 256, 65535, 65536, 2**31, 2**32, 2**53, 2**63, 2**64]
+
+    def leaf() -> Any:
+        kind = rng.randrange(6)
+        if kind == 0:
+            edge = rng.choice(edges)
+            value = max(0, min(edge + rng.randint(-2, 2), MAX_U64))
+            return -min(value, 2**63) if rng.random() < 0.4 else value
+        if kind == 1:
+            return "".join(rng.choice("aé字🛒\n") for _ in range(rng.choice([0, 5, 31, 33, 300])))
+        if kind == 2:
+            return rng.randbytes(rng.choice([0, 1, 32, 255, 256, 300]))
+        return [None, True, False][kind - 3]
+
+    def value(depth: int) -> Any:
+        if depth >= 8 or rng.random() < 0.2 * depth:
+            return leaf()
+        sizes = [0, 1, 2, 3, 15, 16, 17] if depth <= 2 else [0, 1, 2]
+        return [value(depth + 1) for _ in range(rng.choice(sizes))]
+
+    return [value(1) for _ in range(count)]
+
+
+def tx_refusals(keypair: Keypair) -> list[dict[str, str]]:
+    """Wire bytes that are not a well-formed transaction, and the node's reason."""
+    good = sign_tx(keypair, CHAIN_ID, 3, BODY_TYPES["share"](listing=7))
+    fields = decode(good.raw)
+    sig = fields[5]
+    cases = [
+        fields[:5], [*fields, b""], [1, *fields[1:]], [fields[0], "key", *fields[2:]],
+        [*fields[:2], True, *fields[3:]], [*fields[:2], -1, *fields[3:]],
+        [*fields[:2], 2**63, *fields[3:]], [*fields[:5], sig[:63]], ["x" * 65, *fields[1:]],
+        ["", *fields[1:]], [fields[0], fields[1][:31], *fields[2:]],
+        [*fields[:3], "mint", *fields[4:]], [*fields[:4], [], sig], [*fields[:4], [0], sig],
+        [*fields[:4], [7, 8], sig], [*fields[:4], ["7"], sig], "not a list",
+    ]
+    out = []
+    for case in cases:
+        raw = encode(case)
+        try:
+            decode_tx(raw)
+        except AgoraError as exc:
+            out.append({"wire": raw.hex(), "reason": exc.code.reason})
+        else:
+            raise AssertionError(f"{case!r} should be refused")
+    for raw in (good.raw[:-1], good.raw + b"\x00", b"\xdc\x00\x06" + good.raw[1:]):
+        try:
+            decode_tx(raw)
+        except AgoraError as exc:
+            out.append({"wire": raw.hex(), "reason": exc.code.reason})
+    return out
+
+
 def codec_vectors() -> dict[str, Any]:
     ints = [0, 1, 127, 128, 255, 256, 65535, 65536, 2**32 - 1, 2**32, 2**53 - 1, 2**53,
             2**63 - 1, 2**63, MAX_U64, -1, -32, -33, -128, -129, -32768, -32769, -(2**31),
@@ -78,6 +136,7 @@ def codec_vectors() -> dict[str, Any]:
                          list(range(16)), [[[[[[[["deep"]]]]]]]], ["mixed", 1, b"\x01",
                                                                   None, [True, -5]]]
     values.append(list(range(65536)))
+    values.extend(random_values(300))
     good = [{"value": tag(v), "hex": encode(v).hex()} for v in values]
     refused = []
     for hex_text in ["cc05", "cd0001", "ce000000ff", "cf00000000000000ff", "d0ff", "d1ff80",
@@ -259,7 +318,8 @@ def transaction_vectors() -> dict[str, Any]:
                            "signature": tx.signature.hex()})
         out[type_name] = {"fields": fields, "signed": signed,
                           "refused": refusals(cls, body_sample(cls, 0))}
-    return {"chain_id": CHAIN_ID, "seed": seed(1).hex(), "types": out}
+    return {"chain_id": CHAIN_ID, "seed": seed(1).hex(), "types": out,
+            "refused_wire": tx_refusals(keypair)}
 
 
 def sealed_vectors() -> dict[str, Any]:

@@ -179,6 +179,14 @@ describe("transactions", { skip }, () => {
     }
     assert.ok(count > 100, `${count} refusals checked`);
   });
+  test("wire bytes that are not a transaction are refused with the node's reason", () => {
+    const cases = vectors.transactions.refused_wire as { wire: string; reason: string }[];
+    assert.ok(cases.length >= 20);
+    for (const { wire, reason } of cases) {
+      assert.throws(() => decodeTx(wire), (error: unknown) =>
+        error instanceof ValidationError && error.reason === reason, `${wire}: ${reason}`);
+    }
+  });
   test("a tampered signature or body does not verify; tampered bytes do not decode", () => {
     const first = Object.values<{ signed: { wire: string }[] }>(vectors.transactions.types)[0]!;
     const wire = fromHex(first.signed[0]!.wire);
