@@ -284,8 +284,9 @@ function Reviews({ data }: { data: ListingData }) {
   const { listing, reviews } = data;
   return (
     <Section title={t("reviews")}>
-      <p><Stars averageX100={listing.rating.average_x100} count={listing.rating.count} /></p>
-      {reviews.length === 0 && <p class="muted">{t("noReviews")}</p>}
+      {reviews.length === 0 ? <p class="muted">{t("noReviews")}</p> : (
+        <p><Stars averageX100={listing.rating.average_x100} count={listing.rating.count} /></p>
+      )}
       <ul class="plain">
         {reviews.map((review) => (
           <li key={review.order} class="review">

@@ -261,6 +261,7 @@ function TrackingField({ value, onInput }: { value: string; onInput: (v: string)
 
 function Listings({ listings, reload }: { listings: Listing[]; reload: () => void }) {
   const [editing, setEditing] = useState<Listing | null>(null);
+  const [formKey, setFormKey] = useState(0);
   const delist = async (listing: Listing) => {
     const receipt = await requestTx(t("delist"), [t("descDelist", { title: listing.title })],
       { type: "listing_delist", listing: listing.id });
@@ -302,8 +303,8 @@ function Listings({ listings, reload }: { listings: Listing[]; reload: () => voi
           </tbody>
         </table>
       </div>
-      <ListingForm key={editing?.id ?? 0} editing={editing}
-                   done={() => { setEditing(null); reload(); }} />
+      <ListingForm key={`${editing?.id ?? 0}-${formKey}`} editing={editing}
+                   done={() => { setEditing(null); setFormKey((k) => k + 1); reload(); }} />
     </Section>
   );
 }
