@@ -48,10 +48,10 @@ const bytes = (min: number, max: number): FieldSpec => ({ kind: "bytes", min, ma
 const record = int(1, MAX_RECORD_ID);
 const amount = int(1, MAX_AMOUNT_MINOR);
 const sealed = bytes(0, 1024);
-const f = (name: string, spec: FieldSpec, fallback?: Value): Field =>
+const f = <N extends string>(name: N, spec: FieldSpec, fallback?: Value): Field & { name: N } =>
   fallback === undefined ? { name, spec } : { name, spec, default: fallback };
 
-const listingFields: readonly Field[] = [
+const listingFields = [
   f("title", text(1, 120)),
   f("description", text(0, 2000)),
   f("category", text(0, undefined, "^[a-z0-9][a-z0-9-]{0,31}$")),
@@ -59,7 +59,7 @@ const listingFields: readonly Field[] = [
   f("stock", int(0, 1_000_000_000)),
   f("media", { kind: "list", min: 0, max: 8, item: bytes(32, 32) }),
   f("referral_bps", int(0, 5000)),
-];
+] as const;
 
 /** The fields of every body type, in wire order. */
 export const BODY_FIELDS = {
@@ -145,6 +145,18 @@ export interface Bodies {
   poll_vote: { poll: Int; option: Int };
   reward_claim: Record<never, never>;
 }
+
+// Compile-time check: each body type's fields are exactly the names of its BODY_FIELDS row.
+type FieldNames<K extends TxType> = (typeof BODY_FIELDS)[K][number]["name"];
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const fieldNamesMatch: { [K in TxType]: Same<FieldNames<K>, keyof Bodies[K]> } = {
+  transfer: true, merchant_register: true, merchant_vote: true, listing_create: true,
+  listing_update: true, listing_delist: true, share: true, comment: true, purchase: true,
+  order_ship: true, order_confirm: true, order_cancel: true, order_refund: true,
+  order_dispute: true, dispute_vote: true, review: true, review_reply: true,
+  poll_create: true, poll_vote: true, reward_claim: true,
+};
+void fieldNamesMatch;
 
 /** A transaction body tagged with its type: `{ type: "transfer", to, amount }`. */
 export type TxBody = { [K in TxType]: { type: K } & Bodies[K] }[TxType];
