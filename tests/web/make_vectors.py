@@ -37,6 +37,7 @@ from commerce.amount import format_amount, parse_amount
 from commerce.block import BlockHeader, merkle_root
 from commerce.errors import AgoraError
 from commerce.keys import Keypair, seal
+from commerce.schema import MERCHANT_STATUS_NAMES, ORDER_STATUS_NAMES
 from commerce.tx import BODY_TYPES, TxBody, decode_tx, sign_tx
 from consensus.messages import (
     PHASE_COMMIT,
@@ -394,7 +395,10 @@ def amount_vectors() -> dict[str, Any]:
 
 def vectors() -> dict[str, Any]:
     """Every vector, computed now."""
-    return {"codec": codec_vectors(), "keys": key_vectors(), "addresses": address_refusals(),
+    return {"statuses": {"order": [ORDER_STATUS_NAMES[k] for k in sorted(ORDER_STATUS_NAMES)],
+                         "merchant": [MERCHANT_STATUS_NAMES[k]
+                                      for k in sorted(MERCHANT_STATUS_NAMES)]},
+            "codec": codec_vectors(), "keys": key_vectors(), "addresses": address_refusals(),
             "transactions": transaction_vectors(), "sealed": sealed_vectors(),
             "blocks": block_vectors(), "amounts": amount_vectors()}
 

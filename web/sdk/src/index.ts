@@ -13,5 +13,5 @@ export * from "./hash.js";
 export * from "./keys.js";
 export * from "./rpc.js";
 export * from "./tx.js";
-export type * from "./types.js";
+export * from "./types.js";
 export * from "./wallet.js";

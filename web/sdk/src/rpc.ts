@@ -14,8 +14,8 @@
  */
 import { AgoraError } from "./errors.js";
 import type {
-  Account, BatchEntry, BlockView, CertificateView, Comment, Listing, Merchant, NodeStatus,
-  Order, Page, PageParams, Peer, Poll, Review, Rewards, Share, SimulateResult, SubmitResult,
+  Account, BatchEntry, BlockView, CertificateView, Comment, Listing, Merchant,
+  MerchantStatus, NodeStatus, Order, OrderStatus, Page, PageParams, Peer, Poll, Review, Rewards, Share, SimulateResult, SubmitResult,
   Supply, Topics, TxLookup, TxView, Validator,
 } from "./types.js";
 
@@ -308,11 +308,11 @@ export class RpcClient {
     return this.call("state_listListingVersions", { id, ...params });
   }
   /** `state_listMerchants`. */
-  merchants(params: PageParams & { status?: string } = {}): Promise<Page<Merchant>> {
+  merchants(params: PageParams & { status?: MerchantStatus } = {}): Promise<Page<Merchant>> {
     return this.call("state_listMerchants", { ...params });
   }
   /** `state_listOrders`: by buyer, merchant and status. */
-  orders(params: PageParams & { buyer?: string; merchant?: string; status?: string } = {},
+  orders(params: PageParams & { buyer?: string; merchant?: string; status?: OrderStatus } = {},
   ): Promise<Page<Order>> {
     return this.call("state_listOrders", { ...params });
   }

@@ -4,6 +4,17 @@
  * `agora1...` text; ids and hashes are lower-case hex.
  */
 
+/** The statuses of an order, as the node names them (commerce/schema.py). */
+export const ORDER_STATUSES = [
+  "paid", "shipped", "disputed", "completed", "refunded", "cancelled",
+] as const;
+/** An order's status. */
+export type OrderStatus = (typeof ORDER_STATUSES)[number];
+/** The statuses of a merchant. */
+export const MERCHANT_STATUSES = ["pending", "approved", "suspended"] as const;
+/** A merchant's status. */
+export type MerchantStatus = (typeof MERCHANT_STATUSES)[number];
+
 /** `node_status`. */
 export interface NodeStatus {
   chain_id: string;
@@ -152,7 +163,7 @@ export interface Merchant {
   public_key: string;
   name: string;
   profile: string;
-  status: "pending" | "approved" | "suspended" | string;
+  status: MerchantStatus;
   votes: number;
   registered_height: number;
   status_height: number;
@@ -198,7 +209,7 @@ export interface Order {
   share: number;
   sharer: string | null;
   referral_bps: number;
-  status: string;
+  status: OrderStatus;
   created_height: number;
   delivery: string;
   shipped_height: number;

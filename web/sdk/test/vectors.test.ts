@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import {
-  BODY_FIELDS, CodecError, Keypair, TX_TYPES, ValidationError, addressFromText, addressOf,
+  BODY_FIELDS, CodecError, Keypair, MERCHANT_STATUSES, ORDER_STATUSES, TX_TYPES, ValidationError, addressFromText, addressOf,
   addressToText, blockHash, bodyFromArray, decode, decodeCertificate, decodeTx, encode,
   formatAmount, fromHex, headerBytes, merkleRoot, parseAmount, seal, sealToCurve, signTx,
   signTxAsync, signingBytes, toHex, txRoot, unsealWith, utf8, verify, verifyCertificate, verifyTx,
@@ -278,6 +278,13 @@ describe("blocks and certificates", { skip }, () => {
                                             cert.validators.slice(0, 2), cert.chain_id);
     assert.ok(!twoValidators.final);
     assert.deepEqual(twoValidators.invalidSigners, [2, 3]);
+  });
+});
+
+describe("statuses", { skip }, () => {
+  test("order and merchant statuses are the node's names", () => {
+    assert.deepEqual([...ORDER_STATUSES], vectors.statuses.order);
+    assert.deepEqual([...MERCHANT_STATUSES], vectors.statuses.merchant);
   });
 });
 
