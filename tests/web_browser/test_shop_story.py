@@ -2,8 +2,8 @@
 lists, the shopper (a phone) makes a wallet, is funded, buys through a referral link with
 delivery details sealed in the browser, the merchant opens them and ships with a tracking
 note, the shopper reads it, confirms and reviews, the merchant replies, shopper and sharer
-claim rewards (the sharer's share pays once the order completes), and the explorer shows the
-purchase, its block and the certificate. Every page is audited (axe) and kept as a
+(a third browser, whose share button made the link) claim their rewards, and the explorer
+shows the purchase, its block and the certificate. Every page is audited (axe) and kept as a
 screenshot. Figures for docs/PERFORMANCE: first load of the storefront, Buy to final."""
 
 from __future__ import annotations
@@ -42,15 +42,31 @@ def first_load(page: Page, url: str) -> tuple[int, float]:
 def test_shop_story(web: WebDevnet, browser: Browser) -> None:
     merchant_context = new_context(browser)
     shopper_context = new_context(browser, phone=True)
+    sharer_context = new_context(browser)
+    sharer_context.grant_permissions(["clipboard-read", "clipboard-write"])
     try:
-        run_story(web, merchant_context.new_page(), shopper_context.new_page())
+        run_story(web, merchant_context.new_page(), shopper_context.new_page(),
+                  sharer_context.new_page())
     finally:
         merchant_context.close()
         shopper_context.close()
+        sharer_context.close()
 
 
-def run_story(web: WebDevnet, merchant: Page, shopper: Page) -> None:
+def completed_purchase(web: WebDevnet, buyer: str) -> None:
+    """`buyer` buys from bazaar and confirms (CLI): a sharer earns share rewards only after a
+    completed purchase of its own."""
+    listing = web.agora("tx", "listing-create", "--from", "bazaar", "--title", "Tea towel",
+                        "--price", "12", "--stock", "5", "--category", "home")["listing"]
+    order = web.agora("tx", "purchase", "--from", buyer, "--listing", str(listing),
+                      "--delivery", "Carol, 3 Hill St")["order"]
+    web.agora("tx", "order-ship", "--from", "bazaar", "--order", str(order))
+    web.agora("tx", "order-confirm", "--from", buyer, "--order", str(order))
+
+
+def run_story(web: WebDevnet, merchant: Page, shopper: Page, sharer: Page) -> None:
     url = web.url
+    completed_purchase(web, "carol")
     # The merchant (acme, approved by the devnet) brings its key into the browser, lists.
     import_wallet(merchant, url, web.seed("acme"))
     merchant.goto(f"{url}/#/merchant")
@@ -70,9 +86,21 @@ def run_story(web: WebDevnet, merchant: Page, shopper: Page) -> None:
     listing = int(re.sub(r"\D", "", row.get_attribute("href") or ""))
     audit(merchant, "merchant-console")
 
-    # carol shares it from the CLI; its web form is what she sends the shopper.
-    shared = web.agora("tx", "share", "--from", "carol", "--listing", str(listing))
-    referral = f"{url}/listing/{listing}?share={shared['share']}"
+    # carol, in her browser, gets her referral link with the share button and copies it.
+    import_wallet(sharer, url, web.seed("carol"))
+    sharer.goto(f"{url}/#/listing/{listing}")
+    sharer.get_by_role("button", name="Get my referral link").click()
+    expect(sharer.get_by_role("dialog")).to_contain_text("you earn 10% of the sales")
+    sign(sharer)
+    close_dialog(sharer)
+    link_box = sharer.get_by_test_id("share-link")
+    referral = link_box.input_value()
+    match = re.fullmatch(rf"{re.escape(url)}/listing/{listing}\?share=(\d+)", referral)
+    assert match is not None, referral
+    shared = {"share": int(match.group(1))}
+    sharer.get_by_role("button", name="Copy link").click()
+    assert sharer.evaluate("navigator.clipboard.readText()") == referral
+    audit(sharer, "listing-share")
 
     # The shopper, on a phone: the storefront, a new wallet, funded by alice.
     bytes_total, first_listing_ms = first_load(shopper, url)
@@ -159,10 +187,16 @@ def run_story(web: WebDevnet, merchant: Page, shopper: Page) -> None:
     expect(merchant.locator("dl.figures")).to_contain_text("5.1 AGR")
     audit(merchant, "merchant-after-sale")
 
-    # The sharer's commission and share reward: carol claims with the CLI.
-    carol = web.query("rewards", web.shell.accounts["carol"])
-    if int(carol["accrued"]) > 0:
-        web.agora("tx", "reward-claim", "--from", "carol")
+    # The sharer was paid the commission and accrued the share reward: she claims it.
+    assert web.query("share", str(shared["share"]))["commission_earned"] == 5_100_000
+    sharer.goto(f"{url}/#/wallet")
+    sharer_accrued = sharer.get_by_test_id("rewards-accrued")
+    expect(sharer_accrued).not_to_have_text("0 AGR")
+    sharer.get_by_role("button", name="Claim rewards").click()
+    sign(sharer)
+    close_dialog(sharer)
+    expect(sharer_accrued).to_have_text("0 AGR")
+    expect(sharer.get_by_test_id("rewards-claimed")).not_to_have_text("0 AGR")
 
     # The listing page shows the review with its reply, to everyone.
     shopper.goto(f"{url}/#/listing/{listing}")

@@ -260,8 +260,7 @@ function Orders({ data, reload }: { data: AccountData; reload: () => void }) {
       { type: action, order: order.id });
     if (receipt !== null) reload();
   };
-  const dispute = async (order: Order) => {
-    const reason = prompt(t("disputeReason")) ?? "";
+  const dispute = async (order: Order, reason: string) => {
     const receipt = await requestTx(t("disputeTitle"), [
       t("descDispute", { order: order.id, total: tokens(order.total) }),
       ...(reason ? [`“${reason}”`] : []),
@@ -309,15 +308,15 @@ function Orders({ data, reload }: { data: AccountData; reload: () => void }) {
                 <button type="button" class="primary" onClick={() => void act(order, "order_confirm")}>
                   {t("confirm")}</button>
               )}
-              {order.status === "shipped" && (
-                <button type="button" class="secondary" onClick={() => void dispute(order)}>
-                  {t("dispute")}</button>
-              )}
+
               {order.tracking !== "" && (
                 <button type="button" class="secondary" onClick={() => openTracking(order)}>
                   {t("openTracking")}</button>
               )}
             </div>
+            {order.status === "shipped" && (
+              <DisputeForm onSend={(reason) => void dispute(order, reason)} />
+            )}
             {order.status === "completed" && !data.reviews.has(order.id) && (
               <ReviewForm order={order} reload={reload} />
             )}
@@ -328,6 +327,23 @@ function Orders({ data, reload }: { data: AccountData; reload: () => void }) {
         ))}
       </ul>
     </Section>
+  );
+}
+
+function DisputeForm({ onSend }: { onSend: (reason: string) => void }) {
+  const [reason, setReason] = useState("");
+  const id = useId("dispute");
+  return (
+    <details>
+      <summary>{t("dispute")}</summary>
+      <form onSubmit={(e) => { e.preventDefault(); onSend(reason.trim()); }}>
+        <Field id={id} label={t("disputeReason")}>
+          <textarea id={id} rows={2} maxLength={500} value={reason}
+                    onInput={(e) => setReason(e.currentTarget.value)} />
+        </Field>
+        <button type="submit" class="secondary">{t("dispute")}</button>
+      </form>
+    </details>
   );
 }
 
