@@ -250,6 +250,32 @@ export class RpcClient {
   transaction(id: string): Promise<TxLookup> {
     return this.call("chain_getTransaction", { id });
   }
+  /**
+   * Wait until transaction `id` (hex) is in a finalized block, polling `chain_getTransaction`
+   * every `intervalMs`: for a transaction submitted without waiting, or sent again after the
+   * connection broke. A node that does not know the id yet (`not_found`) is asked again;
+   * after `timeoutMs` it throws RpcTransportError (`timedOut`) saying what it last saw.
+   */
+  async waitForTransaction(id: string, options: { timeoutMs?: number; intervalMs?: number } = {},
+  ): Promise<TxLookup> {
+    const timeoutMs = options.timeoutMs ?? 60_000;
+    const deadline = Date.now() + timeoutMs;
+    let last = "unknown to the node";
+    for (;;) {
+      try {
+        const found = await this.transaction(id);
+        if (found.status === "finalized") return found;
+        last = found.status;
+      } catch (error) {
+        if (!(error instanceof RpcCallError && error.reason === "not_found")) throw error;
+      }
+      if (Date.now() + (options.intervalMs ?? 500) > deadline) {
+        throw new RpcTransportError(
+          `transaction ${id} not finalized within ${timeoutMs} ms (${last})`, true);
+      }
+      await new Promise((resolve) => setTimeout(resolve, options.intervalMs ?? 500));
+    }
+  }
   /** `chain_getValidators`. */
   validators(): Promise<Validator[]> { return this.call("chain_getValidators"); }
   /** `tx_simulate`: dry-run signed bytes (hex); RpcCallError if it would fail. */

@@ -150,6 +150,28 @@ describe("RpcClient over HTTP", () => {
       (error: unknown) => error instanceof RpcTransportError && error.timedOut);
     assert.ok(Date.now() - started < 2000);
   });
+  test("waitForTransaction polls through not_found and pending until finalized", async () => {
+    let asked = 0;
+    fixture.handler = (_method, params) => {
+      asked += 1;
+      if (asked === 1) throw { code: -32058, message: "unknown", data: { reason: "not_found" } };
+      if (asked === 2) return { status: "pending", tx: { id: params.id } };
+      return { status: "finalized", height: 4, index: 0, tx: { id: params.id }, events: [] };
+    };
+    const node = new RpcClient(fixture.url);
+    const found = await node.waitForTransaction("ab".repeat(32), { intervalMs: 10 });
+    assert.equal(found.height, 4);
+    assert.equal(asked, 3);
+    fixture.handler = (_method, params) => ({ status: "pending", tx: { id: params.id } });
+    await assert.rejects(node.waitForTransaction("cd".repeat(32),
+                                                 { timeoutMs: 100, intervalMs: 20 }),
+      (error: unknown) => error instanceof RpcTransportError && error.timedOut
+        && /not finalized within 100 ms \(pending\)/.test(error.message));
+    fixture.handler = () => { throw { code: -32602, message: "bad id",
+                                      data: { reason: "invalid_params" } }; };
+    await assert.rejects(node.waitForTransaction("zz"), (error: unknown) =>
+      error instanceof RpcCallError && error.reason === "invalid_params");
+  });
   test("the WebSocket address sits beside the HTTP one", () => {
     assert.equal(websocketUrl("http://127.0.0.1:26657"), "ws://127.0.0.1:26657/ws");
     assert.equal(websocketUrl("https://node.example/rpc/"), "wss://node.example/rpc/ws");
