@@ -224,6 +224,21 @@ export class RpcClient {
     return RpcWebSocket.open(websocketUrl(this.url), this.#WebSocket, this.timeoutMs);
   }
 
+  /** A subscription on a WebSocket of its own, closed by the subscription's `unsubscribe()`
+   * (`newBlocks`; `tx` with `{ id }`; `account` with `{ address }`). */
+  async subscribe<K extends keyof Topics>(topic: K, filters: Params = {},
+  ): Promise<Subscription<Topics[K]>> {
+    const socket = await this.websocket();
+    try {
+      const subscription = await socket.subscribe(topic, filters);
+      subscription.ownsSocket = true;
+      return subscription;
+    } catch (error) {
+      socket.close();
+      throw error;
+    }
+  }
+
   // Node, chain and transaction methods.
 
   /** `node_status`: identity, head, view, peers, mempool. */
@@ -362,6 +377,8 @@ type Waiter<T> = { resolve: (value: T) => void; reject: (error: Error) => void }
 export class Subscription<T = unknown> implements AsyncIterable<T> {
   /** Notifications dropped because nobody read them (over MAX_PENDING_NOTIFICATIONS). */
   lostCount = 0;
+  /** True when the socket was opened for this subscription alone (closed with it). */
+  ownsSocket = false;
   readonly #queue: T[] = [];
   readonly #waiters: Waiter<T>[] = [];
   #closed: RpcTransportError | undefined;
@@ -380,8 +397,9 @@ export class Subscription<T = unknown> implements AsyncIterable<T> {
   }
 
   /** @internal */
-  close(error: RpcTransportError): void {
+  close(error: RpcTransportError, discard = false): void {
     this.#closed ??= error;
+    if (discard) this.#queue.length = 0;
     for (const waiter of this.#waiters.splice(0)) waiter.reject(error);
   }
 
@@ -433,12 +451,17 @@ export class Subscription<T = unknown> implements AsyncIterable<T> {
     }
   }
 
-  /** Stop the subscription (the socket stays open). */
+  /** Stop the subscription; the socket stays open unless it was opened for this one
+   * subscription (`RpcClient.subscribe`). */
   async unsubscribe(): Promise<boolean> {
-    const result = await this.socket.call<boolean>("unsubscribe", { subscription: this.id });
-    this.socket.forget(this.id);
-    this.close(new RpcTransportError("unsubscribed"));
-    return Boolean(result);
+    try {
+      const result = await this.socket.call<boolean>("unsubscribe", { subscription: this.id });
+      return Boolean(result);
+    } finally {
+      this.socket.forget(this.id);
+      this.close(new RpcTransportError("unsubscribed"), true);
+      if (this.ownsSocket) this.socket.close();
+    }
   }
 }
 

@@ -203,6 +203,15 @@ describe("RpcWebSocket subscriptions", () => {
     assert.equal(socket.closeCode, 1008);
     await assert.rejects(socket.call("node_status"), /closed/);
   });
+  test("RpcClient.subscribe opens a socket of its own, closed by unsubscribe", async () => {
+    fixture.handler = () => true;
+    const txs = await new RpcClient(fixture.url, options).subscribe("tx", { id: "ab" });
+    assert.equal((await txs.next(1000)).height, 1);
+    assert.ok(txs.ownsSocket && !txs.socket.closed);
+    assert.equal(await txs.unsubscribe(), true);
+    assert.ok(txs.socket.closed);
+    await assert.rejects(txs.next(), RpcTransportError, "an ended subscription reads nothing");
+  });
   test("a WebSocket that cannot open is an RpcTransportError", async () => {
     await assert.rejects(new RpcClient("http://127.0.0.1:9", options).websocket(),
                          RpcTransportError);
