@@ -99,9 +99,12 @@ def new_context(browser: Browser, *, phone: bool = False) -> BrowserContext:
 
 
 def audit(page: Page, name: str) -> None:
-    """Save a screenshot, then fail on any serious or critical axe-core violation."""
+    """Save a screenshot, then fail when the page is wider than the screen (a phone must not
+    scroll sideways) or on any serious or critical axe-core violation."""
     page.wait_for_load_state("networkidle")
     page.screenshot(path=ARTIFACTS / f"{name}.png", full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+    assert overflow <= 0, f"{name}: the page is {overflow} px wider than the screen"
     page.add_script_tag(path=str(AXE_SCRIPT))
     result = page.evaluate("""async () => {
         const r = await axe.run(document, { resultTypes: ['violations'] });
