@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import random
+import re
 import sys
 from pathlib import Path
 from typing import Any, Literal, get_args, get_origin
@@ -393,11 +394,25 @@ def amount_vectors() -> dict[str, Any]:
     return {"parsed": parsed, "refused": refused, "formatted": formatted}
 
 
+RPC_DOC = Path(__file__).resolve().parents[2] / "docs" / "RPC.md"
+
+
+def rpc_methods() -> dict[str, dict[str, bool]]:
+    """Each method of docs/RPC.md (checked against the node by tests/docs) with its params
+    and whether each is required."""
+    methods: dict[str, dict[str, bool]] = {}
+    for section in RPC_DOC.read_text(encoding="utf-8").split("\n### ")[1:]:
+        name = section.split("\n", 1)[0].strip()
+        rows = re.findall(r"^\| `(\w+)` \| .*? \| (yes|no) \|", section, re.MULTILINE)
+        methods[name] = {param: required == "yes" for param, required in rows}
+    return methods
+
+
 def vectors() -> dict[str, Any]:
     """Every vector, computed now."""
-    return {"statuses": {"order": [ORDER_STATUS_NAMES[k] for k in sorted(ORDER_STATUS_NAMES)],
-                         "merchant": [MERCHANT_STATUS_NAMES[k]
-                                      for k in sorted(MERCHANT_STATUS_NAMES)]},
+    statuses = {"order": [ORDER_STATUS_NAMES[k] for k in sorted(ORDER_STATUS_NAMES)],
+                "merchant": [MERCHANT_STATUS_NAMES[k] for k in sorted(MERCHANT_STATUS_NAMES)]}
+    return {"rpc_methods": rpc_methods(), "statuses": statuses,
             "codec": codec_vectors(), "keys": key_vectors(), "addresses": address_refusals(),
             "transactions": transaction_vectors(), "sealed": sealed_vectors(),
             "blocks": block_vectors(), "amounts": amount_vectors()}

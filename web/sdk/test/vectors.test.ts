@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { readFileSync, writeFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import {
-  BODY_FIELDS, CodecError, Keypair, MERCHANT_STATUSES, ORDER_STATUSES, TX_TYPES, ValidationError, addressFromText, addressOf,
+  BODY_FIELDS, CodecError, Keypair, MERCHANT_STATUSES, ORDER_STATUSES, RpcClient, TX_TYPES, ValidationError, addressFromText, addressOf,
   addressToText, blockHash, bodyFromArray, decode, decodeCertificate, decodeTx, encode,
   formatAmount, fromHex, headerBytes, merkleRoot, parseAmount, seal, sealToCurve, signTx,
   signTxAsync, signingBytes, toHex, txRoot, unsealWith, utf8, verify, verifyCertificate, verifyTx,
@@ -278,6 +278,49 @@ describe("blocks and certificates", { skip }, () => {
                                             cert.validators.slice(0, 2), cert.chain_id);
     assert.ok(!twoValidators.final);
     assert.deepEqual(twoValidators.invalidSigners, [2, 3]);
+  });
+});
+
+describe("RPC methods", { skip }, () => {
+  test("every typed method calls a documented method with documented param names", async () => {
+    const calls: { method: string; params: Record<string, unknown> }[] = [];
+    const recording = (async (_url: unknown, init?: { body?: unknown }) => {
+      const request = JSON.parse(String(init?.body));
+      calls.push({ method: request.method, params: request.params });
+      const result = request.method === "chain_getTransaction" ? { status: "finalized" } : {};
+      return new Response(JSON.stringify({ jsonrpc: "2.0", id: request.id, result }));
+    }) as typeof fetch;
+    const node = new RpcClient("http://node.invalid", { fetch: recording });
+    const a = "agora1x";
+    const id = "ab".repeat(32);
+    const page = { limit: 5, cursor: "c" };
+    await Promise.all([
+      node.status(), node.peers(), node.block(5, false), node.blockSummary(5),
+      node.blockByHash(id, true), node.certificate(3), node.transaction(id),
+      node.waitForTransaction(id), node.validators(), node.simulate("00"),
+      node.submit("00", "finalized", 1000), node.submitBatch(["00"]), node.account(a),
+      node.supply(), node.merchant(a), node.listing(1, 2), node.order(1), node.review(1),
+      node.rewards(a), node.share(1), node.comment(1), node.poll(1),
+      node.listings({ ...page, merchant: a, category: "k", text: "t", active_only: true }),
+      node.listingVersions(1, page), node.merchants({ ...page, status: "approved" }),
+      node.orders({ ...page, buyer: a, merchant: a, status: "paid" }),
+      node.reviews(1, page), node.comments(1, page), node.polls({ ...page, open_at: 9 }),
+    ]);
+    const documented = vectors.rpc_methods as Record<string, Record<string, boolean>>;
+    for (const { method, params } of calls) {
+      const known = documented[method];
+      assert.ok(known !== undefined, `${method} is not in docs/RPC.md`);
+      for (const name of Object.keys(params)) {
+        assert.ok(name in known, `${method} has no param ${name}`);
+      }
+      for (const [name, required] of Object.entries(known)) {
+        if (required) assert.ok(name in params, `${method} needs ${name}`);
+      }
+    }
+    const untyped = Object.keys(documented).filter((method) =>
+      !calls.some((call) => call.method === method));
+    assert.deepEqual(untyped.sort(), ["rpc.discover", "subscribe", "unsubscribe"],
+                     "every HTTP method has a typed call (the WebSocket ones are on sockets)");
   });
 });
 
