@@ -44,7 +44,10 @@ async function loadListing(id: number): Promise<ListingData> {
   ]);
   return {
     listing, merchant, versions: versions.items, reviews: reviews.items,
-    comments: comments.items, polls: polls.items.filter((p) => p.listing === id),
+    comments: comments.items,
+    // The listing's own polls, and its merchant's polls about the whole shop.
+    polls: polls.items.filter((p) => p.listing === id
+      || (p.listing === 0 && p.merchant === listing.merchant)),
   };
 }
 
@@ -191,6 +194,8 @@ function Buy({ data, share, shareId, reload }: {
       )}
       {saved === null ? (
         <p>{t("needWallet")} <a href={link("wallet")}>{t("goWallet")}</a></p>
+      ) : saved.address === listing.merchant ? (
+        <p class="muted">{t("ownListing")} <a href={link("merchant")}>{t("navMerchant")}</a></p>
       ) : (
         <form onSubmit={(event) => { event.preventDefault(); void buy(); }}>
           <Field id={qtyId} label={t("quantity")}>
