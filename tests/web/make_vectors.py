@@ -418,10 +418,64 @@ def vectors() -> dict[str, Any]:
             "blocks": block_vectors(), "amounts": amount_vectors()}
 
 
+def _ts_spec(spec: dict[str, Any]) -> str:
+    kind = spec["kind"]
+    if kind == "int":
+        high = "" if int(spec["max"]) == MAX_U64 else f", {spec['max']}n"
+        return f"int({spec['min']}n{high})"
+    if kind == "text":
+        high = f", {spec['max']}" if "max" in spec else (", undefined" if "pattern" in spec
+                                                         else "")
+        pattern = f", {json.dumps(spec['pattern'])}" if "pattern" in spec else ""
+        return f"text({spec['min']}{high}{pattern})"
+    if kind == "bytes":
+        return f"bytes({spec['min']}, {spec['max']})"
+    if kind == "list":
+        return (f'{{ kind: "list", min: {spec["min"]}, max: {spec["max"]}, '
+                f"item: {_ts_spec(spec['item'])} }}")
+    if kind == "choice":
+        return f'{{ kind: "choice", choices: {json.dumps(spec["choices"])} }}'
+    return '{ kind: "bool" }'
+
+
+_TS_TYPES = {"int": "Int", "text": "string", "bytes": "Uint8Array", "bool": "boolean"}
+
+
+def ts_bodies(types: list[str]) -> str:
+    """TypeScript for web/sdk/src/bodies.ts: the BODY_FIELDS rows and Bodies entries of
+    `types`, from the node's models (a 20-byte `to`/`merchant`-like field is written as
+    bytes: make it `{ kind: "address" }` and `AddressLike` if it is an address)."""
+    rows, entries = [], []
+    for type_name in types:
+        fields = []
+        members = []
+        for name, info in BODY_TYPES[type_name].model_fields.items():
+            spec = spec_of(info.annotation, list(info.metadata))
+            default = "" if info.is_required() else (
+                f", {json.dumps(info.default)}" if isinstance(info.default, (str, int))
+                else ", new Uint8Array(0)")
+            fields.append(f'f("{name}", {_ts_spec(spec)}{default})')
+            kind = spec["kind"]
+            ts_type = (" | ".join(json.dumps(c) for c in spec["choices"]) if kind == "choice"
+                       else f"readonly {_TS_TYPES[spec['item']['kind']]}[]" if kind == "list"
+                       else _TS_TYPES[kind])
+            members.append(f"{name}{'' if info.is_required() else '?'}: {ts_type}")
+        rows.append(f"  {type_name}: [{', '.join(fields)}],")
+        entries.append(f"  {type_name}: {{ {'; '.join(members)} }};" if members
+                       else f"  {type_name}: Record<never, never>;")
+    return "\n".join(["// BODY_FIELDS rows:", *rows, "// Bodies entries:", *entries,
+                      "// and each name in fieldNamesMatch"])
+
+
 def main(argv: list[str]) -> int:
-    """Write the vectors to the file named by the one argument."""
+    """Write the vectors to the file named by the one argument; with `--ts-bodies TYPE...`,
+    print the TypeScript that adds those body types to the SDK instead."""
+    if argv[:1] == ["--ts-bodies"]:
+        print(ts_bodies(argv[1:] or sorted(BODY_TYPES)))
+        return 0
     if len(argv) != 1:
-        print("usage: python -m tests.web.make_vectors OUT.json", file=sys.stderr)
+        print("usage: python -m tests.web.make_vectors OUT.json | --ts-bodies [TYPE...]",
+              file=sys.stderr)
         return 2
     Path(argv[0]).write_text(json.dumps(vectors(), indent=1) + "\n", encoding="utf-8")
     return 0

@@ -104,8 +104,9 @@ describe("transactions", { skip }, () => {
     const lacking = node.filter((type) => !(TX_TYPES as string[]).includes(type));
     const extra = TX_TYPES.filter((type) => !node.includes(type));
     assert.deepEqual({ lacking, extra }, { lacking: [], extra: [] },
-      "web/sdk/src/bodies.ts must list exactly the node's body types: add each lacking one " +
-      "to BODY_FIELDS (fields in wire order, as the vectors' field table shows) and Bodies");
+      "web/sdk/src/bodies.ts must list exactly the node's body types: " +
+      "`.venv/bin/python -m tests.web.make_vectors --ts-bodies TYPE...` prints the lines " +
+      "to add to BODY_FIELDS, Bodies and fieldNamesMatch");
   });
   test("every type's fields, wire order, kinds, limits and defaults are the node's", () => {
     for (const [type, item] of Object.entries<{ fields: Record<string, unknown>[] }>(
