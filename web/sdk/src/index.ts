@@ -11,7 +11,12 @@ export * from "./codec.js";
 export * from "./errors.js";
 export * from "./hash.js";
 export * from "./keys.js";
+export {
+  DEFAULT_TIMEOUT_MS, RpcCallError, RpcClientError, RpcTransportError, websocketUrl,
+  type Params,
+} from "./jsonrpc.js";
 export * from "./rpc.js";
 export * from "./tx.js";
 export * from "./types.js";
 export * from "./wallet.js";
+export * from "./websocket.js";

@@ -13,7 +13,8 @@
  */
 import type { Int, TxBody } from "./bodies.js";
 import type { Keypair } from "./keys.js";
-import { RpcCallError, type RpcClient } from "./rpc.js";
+import { RpcCallError } from "./jsonrpc.js";
+import type { RpcClient } from "./rpc.js";
 import { type SignedTx, signTxAsync } from "./tx.js";
 import type { SubmitResult, TxEvent } from "./types.js";
 
