@@ -38,6 +38,12 @@ export const head = createStore<Head>({
   connected: true, live: false, status: null, height: 0, view: 0, lastBlock: null,
 });
 
+/** Empty blocks change nothing but the height, except an order's deadline falling due in
+ * the end-of-block step: pages reload on a block with transactions, and on every
+ * `QUIET_RELOAD_BLOCKS`th block in case a deadline moved an order. */
+export const QUIET_RELOAD_BLOCKS = 10;
+export const changes = createStore(0);
+
 let socket: RpcWebSocket | null = null;
 let reconnectMs = RECONNECT_MIN_MS;
 let started = false;
@@ -67,6 +73,9 @@ async function openSocket(): Promise<void> {
         head.update((h) => ({
           ...h, connected: true, lastBlock: block, height: Math.max(h.height, block.height),
         }));
+        if (block.tx_count > 0 || block.height % QUIET_RELOAD_BLOCKS === 0) {
+          changes.update((n) => n + 1);
+        }
         void refreshStatus();
       },
       () => {
@@ -122,17 +131,20 @@ export interface Loaded<T> {
 }
 
 /**
- * `load()` when `deps` change and again after each finalized block (when `live`); the last
- * data stays on screen while it reloads and when the node cannot be reached.
+ * `load()` when `deps` change and again as blocks are finalized: `live` "changes" after a
+ * block with transactions (see `changes`), "blocks" after every block, false never; the
+ * last data stays on screen while it reloads and when the node cannot be reached.
  */
 export function useChainData<T>(load: () => Promise<T>, deps: readonly unknown[],
-                                live = true): Loaded<T> {
+                                live: "changes" | "blocks" | false = "changes"): Loaded<T> {
   const { height } = useHead();
+  const changed = useStore(changes);
+  const tick = live === "blocks" ? height : live === "changes" ? changed : 0;
   const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>(
     { data: undefined, error: undefined, loading: true });
   const [nonce, setNonce] = useState(0);
   const current = useRef(0);
-  const keyDeps = live ? [...deps, height, nonce] : [...deps, nonce];
+  const keyDeps = [...deps, tick, nonce];
   useEffect(() => {
     const ticket = ++current.current;
     setState((s) => ({ ...s, loading: true }));

@@ -127,7 +127,7 @@ async function loadOverview(height: number) {
 
 function Overview() {
   const head = useHead();
-  const state = useChainData(() => loadOverview(head.height), []);
+  const state = useChainData(() => loadOverview(head.height), [], "blocks");
   return (
     <Load state={state}>
       {({ status, validators, supply, blocks }) => (
