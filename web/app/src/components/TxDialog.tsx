@@ -172,7 +172,7 @@ function Progress({ phase }: { phase: Phase }) {
     case "refused":
       return (
         <div class="notice error" role="alert" data-testid="tx-refused">
-          <p><strong>{t("txRefused")}</strong></p>
+          <p><strong>{outcome.reason === "unreachable" ? t("txNotSent") : t("txRefused")}</strong></p>
           <p>{reasonText(outcome.reason, outcome.detail)}</p>
           <p class="small muted">{t("txRefusedNothing")} ({outcome.reason})</p>
         </div>
