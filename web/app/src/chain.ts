@@ -35,7 +35,12 @@ export interface Head {
 }
 
 export const head = createStore<Head>({
-  connected: true, live: false, status: null, height: 0, view: 0, lastBlock: null,
+  connected: true,
+  live: false,
+  status: null,
+  height: 0,
+  view: 0,
+  lastBlock: null,
 });
 
 /** Empty blocks change nothing but the height, except an order's deadline falling due in
@@ -52,8 +57,11 @@ async function refreshStatus(): Promise<void> {
   try {
     const status = await client.status();
     head.update((h) => ({
-      ...h, connected: true, status,
-      height: Math.max(h.height, status.height), view: status.view,
+      ...h,
+      connected: true,
+      status,
+      height: Math.max(h.height, status.height),
+      view: status.view,
     }));
   } catch {
     head.update((h) => ({ ...h, connected: false }));
@@ -71,7 +79,10 @@ async function openSocket(): Promise<void> {
     blocks.onNotification(
       (block) => {
         head.update((h) => ({
-          ...h, connected: true, lastBlock: block, height: Math.max(h.height, block.height),
+          ...h,
+          connected: true,
+          lastBlock: block,
+          height: Math.max(h.height, block.height),
         }));
         if (block.tx_count > 0 || block.height % QUIET_RELOAD_BLOCKS === 0) {
           changes.update((n) => n + 1);
@@ -135,13 +146,19 @@ export interface Loaded<T> {
  * block with transactions (see `changes`), "blocks" after every block, false never; the
  * last data stays on screen while it reloads and when the node cannot be reached.
  */
-export function useChainData<T>(load: () => Promise<T>, deps: readonly unknown[],
-                                live: "changes" | "blocks" | false = "changes"): Loaded<T> {
+export function useChainData<T>(
+  load: () => Promise<T>,
+  deps: readonly unknown[],
+  live: "changes" | "blocks" | false = "changes",
+): Loaded<T> {
   const { height } = useHead();
   const changed = useStore(changes);
   const tick = live === "blocks" ? height : live === "changes" ? changed : 0;
-  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>(
-    { data: undefined, error: undefined, loading: true });
+  const [state, setState] = useState<{ data: T | undefined; error: unknown; loading: boolean }>({
+    data: undefined,
+    error: undefined,
+    loading: true,
+  });
   const [nonce, setNonce] = useState(0);
   const current = useRef(0);
   const keyDeps = [...deps, tick, nonce];

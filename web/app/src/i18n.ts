@@ -40,7 +40,8 @@ export type Params = Record<string, string | number | bigint>;
 export function t(key: Key, params: Params = {}): string {
   const text = TABLES[language.get()][key] ?? en[key];
   return text.replace(/\{(\w+)\}/g, (_, name: string) =>
-    name in params ? String(params[name]) : `{${name}}`);
+    name in params ? String(params[name]) : `{${name}}`,
+  );
 }
 
 /** Re-render on a language switch; returns the language. */

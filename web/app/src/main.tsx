@@ -27,7 +27,9 @@ function Page() {
   return (
     <div class="page">
       <h1>{t("pageMissing")}</h1>
-      <p><a href={link("")}>{t("navShop")}</a></p>
+      <p>
+        <a href={link("")}>{t("navShop")}</a>
+      </p>
     </div>
   );
 }
@@ -36,7 +38,10 @@ function LiveBadge() {
   const head = useHead();
   return (
     <p class="live" aria-live="off">
-      <span class={head.connected ? (head.live ? "dot on" : "dot") : "dot off"} aria-hidden="true" />
+      <span
+        class={head.connected ? (head.live ? "dot on" : "dot") : "dot off"}
+        aria-hidden="true"
+      />
       <a href={link("explorer")} data-testid="live-height">
         {t("liveHeight", { height: head.height, view: head.view })}
       </a>
@@ -60,8 +65,14 @@ function Nav() {
   const current = parts[0] ?? "";
   const item = (path: string, label: string) => (
     <li>
-      <a href={link(path)} aria-current={current === path || (path === "" && current === "listing")
-        ? "page" : undefined}>{label}</a>
+      <a
+        href={link(path)}
+        aria-current={
+          current === path || (path === "" && current === "listing") ? "page" : undefined
+        }
+      >
+        {label}
+      </a>
     </li>
   );
   return (
@@ -80,10 +91,16 @@ function App() {
   const lang = useLang();
   return (
     <>
-      <a class="skip" href="#main" onClick={(e) => {
-        e.preventDefault();
-        document.getElementById("main")?.focus();
-      }}>{t("skipToContent")}</a>
+      <a
+        class="skip"
+        href="#main"
+        onClick={(e) => {
+          e.preventDefault();
+          document.getElementById("main")?.focus();
+        }}
+      >
+        {t("skipToContent")}
+      </a>
       <header class="top">
         <div class="bar">
           <a class="brand" href={link("")}>
@@ -92,10 +109,19 @@ function App() {
           <Nav />
           <div class="tools">
             <LiveBadge />
-            <label class="visually-hidden" for="language">{t("language")}</label>
-            <select id="language" value={lang}
-                    onChange={(e) => setLanguage(e.currentTarget.value as Lang)}>
-              {LANGUAGES.map((l) => <option key={l.code} value={l.code}>{l.name}</option>)}
+            <label class="visually-hidden" for="language">
+              {t("language")}
+            </label>
+            <select
+              id="language"
+              value={lang}
+              onChange={(e) => setLanguage(e.currentTarget.value as Lang)}
+            >
+              {LANGUAGES.map((l) => (
+                <option key={l.code} value={l.code}>
+                  {l.name}
+                </option>
+              ))}
             </select>
           </div>
         </div>

@@ -14,7 +14,10 @@ export interface Route {
 function parse(hash: string): Route {
   const text = hash.replace(/^#/, "") || "/";
   const [path = "/", search = ""] = text.split("?", 2);
-  const parts = path.split("/").filter((part) => part.length > 0).map(decodeURIComponent);
+  const parts = path
+    .split("/")
+    .filter((part) => part.length > 0)
+    .map(decodeURIComponent);
   return { parts, query: new URLSearchParams(search) };
 }
 

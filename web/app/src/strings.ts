@@ -14,7 +14,8 @@ export const en = {
   navExplorer: "Explorer",
   language: "Language",
   liveHeight: "Block {height} · view {view}",
-  offline: "Cannot reach the node at {url}. Retrying; what is on screen and what you typed stay here.",
+  offline:
+    "Cannot reach the node at {url}. Retrying; what is on screen and what you typed stay here.",
   nodeUnreachableShort: "The node cannot be reached right now; retrying.",
   footer: "Agora: a marketplace on a permissioned PBFT chain. Your key stays in this browser.",
   pageMissing: "There is no such page",
@@ -57,10 +58,12 @@ export const en = {
   quantity: "Quantity",
   quantityInvalid: "The quantity is a whole number from 1 to 10,000.",
   delivery: "Delivery details",
-  deliveryHelp: "Name and address for the merchant. They are sealed in your browser to the merchant's key: only the merchant can read them.",
+  deliveryHelp:
+    "Name and address for the merchant. They are sealed in your browser to the merchant's key: only the merchant can read them.",
   deliveryTooLong: "The delivery details are too long (about 900 bytes at most).",
   totalIs: "Total: {total}",
-  viaShare: "You came through referral #{share}: its sharer earns {pct}% of this sale when the order completes. Sharer:",
+  viaShare:
+    "You came through referral #{share}: its sharer earns {pct}% of this sale when the order completes. Sharer:",
   shareOtherListing: "Referral #{share} is for another listing; it is not used here.",
   orderPlaced: "Order #{order} placed. Follow it in your wallet:",
   needWallet: "Create or unlock a wallet first.",
@@ -94,10 +97,12 @@ export const en = {
   // Wallet.
   walletTitle: "Wallet",
   createTitle: "Create a wallet",
-  createHelp: "A new key is made in this browser and kept here, encrypted with your passphrase. It is never sent anywhere.",
+  createHelp:
+    "A new key is made in this browser and kept here, encrypted with your passphrase. It is never sent anywhere.",
   passphrase: "Passphrase",
   passphraseRepeat: "Repeat the passphrase",
-  passphraseHelp: "At least 8 characters. It encrypts your key in this browser; nobody can recover it for you.",
+  passphraseHelp:
+    "At least 8 characters. It encrypts your key in this browser; nobody can recover it for you.",
   create: "Create wallet",
   importTitle: "Import a key",
   seed: "Secret key (64 hex characters: `agora keys export NAME --hex --unsafe`)",
@@ -113,7 +118,8 @@ export const en = {
   backup: "Show secret key",
   backupHelp: "Anyone with this key controls the account. Write it down and keep it offline:",
   forget: "Remove this wallet from the browser",
-  forgetHelp: "The key is deleted from this browser. Without its secret key the account cannot be used again.",
+  forgetHelp:
+    "The key is deleted from this browser. Without its secret key the account cannot be used again.",
   forgetButton: "Remove wallet",
   forgetConfirm: "Remove the wallet? Without the secret key the account is lost.",
   wrongPassphrase: "Wrong passphrase: the key did not open. Nothing was changed; try again.",
@@ -163,7 +169,8 @@ export const en = {
   // Merchant.
   merchantTitle: "Merchant console",
   registerTitle: "Register as a merchant",
-  registerHelp: "The validators vote on each new merchant; once more than two thirds approve, you can list products.",
+  registerHelp:
+    "The validators vote on each new merchant; once more than two thirds approve, you can list products.",
   shopName: "Shop name",
   profile: "About the shop",
   register: "Register",
@@ -262,7 +269,8 @@ export const en = {
   noTxs: "No transactions in this block.",
   endEvents: "End-of-block events",
   certificate: "Commit certificate",
-  certVerified: "Final: {valid} of {n} validator signatures verified in your browser (quorum {quorum}).",
+  certVerified:
+    "Final: {valid} of {n} validator signatures verified in your browser (quorum {quorum}).",
   certFailed: "The certificate does not verify against the validators in this browser.",
   signers: "Signed by",
   sigValid: "signature valid",
@@ -296,15 +304,18 @@ export const en = {
   txRefused: "The chain refused this transaction.",
   txNotSent: "Not sent.",
   txRefusedNothing: "Nothing was spent or changed.",
-  txUnreachable: "The node did not answer. Your signed transaction is kept here: send it again when the node is back (it cannot run twice).",
+  txUnreachable:
+    "The node did not answer. Your signed transaction is kept here: send it again when the node is back (it cannot run twice).",
   txRetry: "Send again",
   txPending: "Not final yet: it waits in the node's pool. Check it in the explorer in a moment.",
   descPurchase: "Buy {qty} × “{title}” (version {version}) from {merchant} for {total}.",
-  descEscrow: "The payment is held in escrow until you confirm receipt, or until the delivery deadline passes.",
+  descEscrow:
+    "The payment is held in escrow until you confirm receipt, or until the delivery deadline passes.",
   descSealed: "Your delivery details go sealed: only {merchant} can open them.",
   descNoDelivery: "No delivery details are sent.",
   descViaShare: "Referral #{share} earns its sharer {pct}% of the sale.",
-  descShare: "Create your referral link for “{title}”: you earn {pct}% of the sales made through it.",
+  descShare:
+    "Create your referral link for “{title}”: you earn {pct}% of the sales made through it.",
   descVote: "Vote “{option}” in “{question}”.",
   descComment: "Post a public comment on this listing:",
   descReply: "Reply publicly to comment #{parent}:",
@@ -325,13 +336,17 @@ export const en = {
   descPoll: "Ask “{question}” with {n} options, open until block {height}.",
   // Refusals (docs/ERRORS.md names), in words.
   reason_unknown: "The node refused it ({reason}): {detail}",
-  reason_unreachable: "The node cannot be reached: nothing was sent. Try again when it is back; what you typed is kept.",
+  reason_unreachable:
+    "The node cannot be reached: nothing was sent. Try again when it is back; what you typed is kept.",
   reason_insufficient_funds: "Your balance is too low for this.",
   reason_out_of_stock: "Not enough in stock: it sold out, or you asked for more than is left.",
-  reason_stale_version: "The listing changed since you opened it: check the new version and buy again.",
+  reason_stale_version:
+    "The listing changed since you opened it: check the new version and buy again.",
   reason_bad_nonce: "Another transaction from this wallet got there first; send again.",
-  reason_nonce_too_far: "Too many transactions from this wallet are waiting; try again in a moment.",
-  reason_reserve_required: "Your account needs a minimum balance (the reserve) before it can do this: get some tokens first.",
+  reason_nonce_too_far:
+    "Too many transactions from this wallet are waiting; try again in a moment.",
+  reason_reserve_required:
+    "Your account needs a minimum balance (the reserve) before it can do this: get some tokens first.",
   reason_below_reserve: "This would take your balance below the reserve every account must keep.",
   reason_not_merchant: "This needs an approved merchant.",
   reason_merchant_suspended: "The merchant is suspended.",
@@ -357,7 +372,8 @@ export const en = {
   reason_nothing_to_claim: "There are no rewards to claim.",
   reason_supply_limit: "The reward would exceed the supply limit.",
   reason_mempool_full: "The node is busy (its pool is full); try again shortly.",
-  reason_account_quota: "Too many of your transactions are waiting; try again after the next block.",
+  reason_account_quota:
+    "Too many of your transactions are waiting; try again after the next block.",
   reason_duplicate_tx: "The node has this transaction already.",
   reason_timeout: "Not final within the time limit; it may still be included.",
   reason_evicted: "The node dropped the transaction from its pool; send it again.",
@@ -626,7 +642,8 @@ export const zh: Table = {
   noTxs: "此区块没有交易。",
   endEvents: "区块结束事件",
   certificate: "提交证书",
-  certVerified: "已最终确定：{n} 个验证者中有 {valid} 个签名在您的浏览器中验证通过（法定人数 {quorum}）。",
+  certVerified:
+    "已最终确定：{n} 个验证者中有 {valid} 个签名在您的浏览器中验证通过（法定人数 {quorum}）。",
   certFailed: "在此浏览器中，该证书未能通过验证者的验证。",
   signers: "签名者",
   sigValid: "签名有效",

@@ -32,8 +32,11 @@ export interface TxRequest {
 export const txRequest = createStore<TxRequest | null>(null);
 
 /** Ask the user to sign `body`; the receipt once final, or null when they cancel or it fails. */
-export function requestTx(title: string, lines: readonly string[],
-                          body: TxBody): Promise<Receipt | null> {
+export function requestTx(
+  title: string,
+  lines: readonly string[],
+  body: TxBody,
+): Promise<Receipt | null> {
   return new Promise((resolve) => {
     txRequest.set({ title, lines, body, resolve });
   });
@@ -46,8 +49,12 @@ export type Outcome =
   | { kind: "pending"; signed: SignedTx };
 
 /** Sign (unless `signed` is given: a resend) and submit, waiting for finality. */
-export async function signAndSend(keypair: Keypair, body: TxBody, signed: SignedTx | null,
-                                  onSigned: (tx: SignedTx) => void): Promise<Outcome> {
+export async function signAndSend(
+  keypair: Keypair,
+  body: TxBody,
+  signed: SignedTx | null,
+  onSigned: (tx: SignedTx) => void,
+): Promise<Outcome> {
   const started = performance.now();
   const wallet = new Wallet(client, keypair);
   let tx = signed;
@@ -62,8 +69,12 @@ export async function signAndSend(keypair: Keypair, body: TxBody, signed: Signed
     if (error instanceof RpcCallError) {
       if (error.reason === "timeout" && tx !== null) return { kind: "pending", signed: tx };
       if (error.reason === "duplicate_tx" && tx !== null) return await waitFinal(tx, started);
-      return { kind: "refused", reason: error.reason || String(error.code),
-               detail: error.detail, signed: tx };
+      return {
+        kind: "refused",
+        reason: error.reason || String(error.code),
+        detail: error.detail,
+        signed: tx,
+      };
     }
     if (error instanceof RpcTransportError && tx !== null) {
       return { kind: "unreachable", signed: tx, detail: error.message };
@@ -83,8 +94,11 @@ async function waitFinal(tx: SignedTx, started: number): Promise<Outcome> {
     try {
       const found = await client.transaction(tx.idHex);
       if (found.status === "finalized") {
-        return { kind: "finalized", receipt: Receipt.fromResult(found, "finalized"),
-                 elapsedMs: performance.now() - started };
+        return {
+          kind: "finalized",
+          receipt: Receipt.fromResult(found, "finalized"),
+          elapsedMs: performance.now() - started,
+        };
       }
     } catch (error) {
       if (error instanceof RpcTransportError) {

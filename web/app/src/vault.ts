@@ -26,8 +26,10 @@ export interface Vault {
 
 /** Why a vault operation failed, as an i18n key. */
 export class VaultError extends Error {
-  constructor(readonly key: "wrongPassphrase" | "passphraseShort" | "passphraseMismatch"
-    | "badSeed" | "vaultDamaged") {
+  constructor(
+    readonly key:
+      "wrongPassphrase" | "passphraseShort" | "passphraseMismatch" | "badSeed" | "vaultDamaged",
+  ) {
     super(key);
   }
 }
@@ -56,10 +58,19 @@ addEventListener("storage", (event) => {
 
 async function aesKey(passphrase: string, salt: Uint8Array, rounds: number): Promise<CryptoKey> {
   const material = await crypto.subtle.importKey(
-    "raw", new TextEncoder().encode(passphrase), "PBKDF2", false, ["deriveKey"]);
+    "raw",
+    new TextEncoder().encode(passphrase),
+    "PBKDF2",
+    false,
+    ["deriveKey"],
+  );
   return crypto.subtle.deriveKey(
     { name: "PBKDF2", hash: "SHA-256", salt: salt as BufferSource, iterations: rounds },
-    material, { name: "AES-GCM", length: 256 }, false, ["encrypt", "decrypt"]);
+    material,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
 }
 
 function checkNew(passphrase: string, repeat: string): void {
@@ -72,12 +83,21 @@ async function store(keypair: Keypair, passphrase: string): Promise<Keypair> {
   const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
   const key = await aesKey(passphrase, salt, PBKDF2_ROUNDS);
   const sealed = await crypto.subtle.encrypt(
-    { name: "AES-GCM", iv: iv as BufferSource,
-      additionalData: new TextEncoder().encode(keypair.address) },
-    key, keypair.seed as BufferSource);
+    {
+      name: "AES-GCM",
+      iv: iv as BufferSource,
+      additionalData: new TextEncoder().encode(keypair.address),
+    },
+    key,
+    keypair.seed as BufferSource,
+  );
   const saved: Vault = {
-    version: 1, address: keypair.address, publicKey: keypair.publicKeyHex,
-    salt: toHex(salt), iv: toHex(iv), ciphertext: toHex(new Uint8Array(sealed)),
+    version: 1,
+    address: keypair.address,
+    publicKey: keypair.publicKeyHex,
+    salt: toHex(salt),
+    iv: toHex(iv),
+    ciphertext: toHex(new Uint8Array(sealed)),
     rounds: PBKDF2_ROUNDS,
   };
   localStorage.setItem(VAULT_KEY, JSON.stringify(saved));
@@ -93,8 +113,11 @@ export async function createWallet(passphrase: string, repeat: string): Promise<
 }
 
 /** A key from its 64-hex seed (what `agora keys export` prints), stored and unlocked. */
-export async function importWallet(seedHex: string, passphrase: string,
-                                   repeat: string): Promise<Keypair> {
+export async function importWallet(
+  seedHex: string,
+  passphrase: string,
+  repeat: string,
+): Promise<Keypair> {
   let keypair: Keypair;
   try {
     keypair = Keypair.fromSeedHex(seedHex.trim());
@@ -113,9 +136,14 @@ export async function unlock(passphrase: string): Promise<Keypair> {
   try {
     const key = await aesKey(passphrase, fromHex(saved.salt), saved.rounds);
     seed = await crypto.subtle.decrypt(
-      { name: "AES-GCM", iv: fromHex(saved.iv) as BufferSource,
-        additionalData: new TextEncoder().encode(saved.address) },
-      key, fromHex(saved.ciphertext) as BufferSource);
+      {
+        name: "AES-GCM",
+        iv: fromHex(saved.iv) as BufferSource,
+        additionalData: new TextEncoder().encode(saved.address),
+      },
+      key,
+      fromHex(saved.ciphertext) as BufferSource,
+    );
   } catch {
     throw new VaultError("wrongPassphrase");
   }

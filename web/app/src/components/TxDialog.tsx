@@ -75,61 +75,111 @@ export function TxDialog() {
 
   const busy = phase.kind === "signing" || phase.kind === "sent";
   return (
-    <dialog ref={dialog} class="tx-dialog" aria-labelledby="tx-title"
-            onCancel={(event) => { event.preventDefault(); if (!busy) finish(); }}>
+    <dialog
+      ref={dialog}
+      class="tx-dialog"
+      aria-labelledby="tx-title"
+      onCancel={(event) => {
+        event.preventDefault();
+        if (!busy) finish();
+      }}
+    >
       <h2 id="tx-title">{request.title}</h2>
       {saved === null ? (
         <p class="notice warn" role="alert">
-          {t("needWallet")} <a href={link("wallet")} onClick={finish}>{t("goWallet")}</a>
+          {t("needWallet")}{" "}
+          <a href={link("wallet")} onClick={finish}>
+            {t("goWallet")}
+          </a>
         </p>
       ) : (
         <>
           <p>{t("txWillSign")}</p>
           <ul class="tx-lines">
-            {request.lines.map((line) => <li key={line}>{line}</li>)}
+            {request.lines.map((line) => (
+              <li key={line}>{line}</li>
+            ))}
           </ul>
           <details>
             <summary>{t("txDetails")}</summary>
             <dl class="pairs small">
-              <dt>{t("type")}</dt><dd class="mono">{request.body.type}</dd>
-              <dt>{t("sender")}</dt><dd class="mono wrap">{saved.address}</dd>
+              <dt>{t("type")}</dt>
+              <dd class="mono">{request.body.type}</dd>
+              <dt>{t("sender")}</dt>
+              <dd class="mono wrap">{saved.address}</dd>
               <dt>{t("body")}</dt>
-              <dd class="mono wrap">{JSON.stringify(request.body, (_, v: unknown) =>
-                typeof v === "bigint" ? v.toString()
-                  : v instanceof Uint8Array ? `<${v.length} bytes sealed>` : v)}</dd>
-              {signed !== null && <><dt>{t("txId")}</dt><dd class="mono wrap">{signed.idHex}</dd></>}
+              <dd class="mono wrap">
+                {JSON.stringify(request.body, (_, v: unknown) =>
+                  typeof v === "bigint"
+                    ? v.toString()
+                    : v instanceof Uint8Array
+                      ? `<${v.length} bytes sealed>`
+                      : v,
+                )}
+              </dd>
+              {signed !== null && (
+                <>
+                  <dt>{t("txId")}</dt>
+                  <dd class="mono wrap">{signed.idHex}</dd>
+                </>
+              )}
             </dl>
           </details>
           <Progress phase={phase} />
           {phase.kind === "review" && (
-            <form onSubmit={(event) => { event.preventDefault(); void send(null); }}>
+            <form
+              onSubmit={(event) => {
+                event.preventDefault();
+                void send(null);
+              }}
+            >
               {keypair === null && (
                 <Field id={passId} label={t("txUnlockToSign")}>
-                  <input id={passId} type="password" autoComplete="current-password" required
-                         value={passphrase}
-                         onInput={(e) => setPassphrase(e.currentTarget.value)} />
+                  <input
+                    id={passId}
+                    type="password"
+                    autoComplete="current-password"
+                    required
+                    value={passphrase}
+                    onInput={(e) => setPassphrase(e.currentTarget.value)}
+                  />
                 </Field>
               )}
               {phase.error !== undefined && (
-                <p class="notice error" role="alert">{phase.error}</p>
+                <p class="notice error" role="alert">
+                  {phase.error}
+                </p>
               )}
               <div class="actions">
-                <button type="submit" class="primary">{t("txSign")}</button>
-                <button type="button" class="secondary" onClick={finish}>{t("cancel")}</button>
+                <button type="submit" class="primary">
+                  {t("txSign")}
+                </button>
+                <button type="button" class="secondary" onClick={finish}>
+                  {t("cancel")}
+                </button>
               </div>
             </form>
           )}
           {phase.kind === "done" && (
             <div class="actions">
               {phase.outcome.kind === "unreachable" && (
-                <button type="button" class="primary"
-                        onClick={() => void send(phase.outcome.kind === "unreachable"
-                          ? phase.outcome.signed : null)}>
+                <button
+                  type="button"
+                  class="primary"
+                  onClick={() =>
+                    void send(phase.outcome.kind === "unreachable" ? phase.outcome.signed : null)
+                  }
+                >
                   {t("txRetry")}
                 </button>
               )}
-              <button type="button" class={phase.outcome.kind === "unreachable"
-                ? "secondary" : "primary"} onClick={finish}>{t("close")}</button>
+              <button
+                type="button"
+                class={phase.outcome.kind === "unreachable" ? "secondary" : "primary"}
+                onClick={finish}
+              >
+                {t("close")}
+              </button>
             </div>
           )}
         </>
@@ -141,7 +191,11 @@ export function TxDialog() {
 function Progress({ phase }: { phase: Phase }) {
   if (phase.kind === "review") return null;
   if (phase.kind === "signing") {
-    return <p role="status" aria-busy="true">{t("txSigning")}</p>;
+    return (
+      <p role="status" aria-busy="true">
+        {t("txSigning")}
+      </p>
+    );
   }
   if (phase.kind === "sent") {
     return (
@@ -162,8 +216,10 @@ function Progress({ phase }: { phase: Phase }) {
             <li class="ok">{t("txSigned")}</li>
             <li class="ok">{t("txSentDone")}</li>
             <li class="ok" data-testid="tx-final" data-ms={Math.round(outcome.elapsedMs)}>
-              {t("txFinal", { height: outcome.receipt.height ?? "?",
-                              ms: Math.round(outcome.elapsedMs) })}{" "}
+              {t("txFinal", {
+                height: outcome.receipt.height ?? "?",
+                ms: Math.round(outcome.elapsedMs),
+              })}{" "}
               <a href={link("explorer", "tx", outcome.receipt.txId)}>{t("viewInExplorer")}</a>
             </li>
           </ol>
@@ -172,15 +228,21 @@ function Progress({ phase }: { phase: Phase }) {
     case "refused":
       return (
         <div class="notice error" role="alert" data-testid="tx-refused">
-          <p><strong>{outcome.reason === "unreachable" ? t("txNotSent") : t("txRefused")}</strong></p>
+          <p>
+            <strong>{outcome.reason === "unreachable" ? t("txNotSent") : t("txRefused")}</strong>
+          </p>
           <p>{reasonText(outcome.reason, outcome.detail)}</p>
-          <p class="small muted">{t("txRefusedNothing")} ({outcome.reason})</p>
+          <p class="small muted">
+            {t("txRefusedNothing")} ({outcome.reason})
+          </p>
         </div>
       );
     case "unreachable":
       return (
         <div class="notice warn" role="alert" data-testid="tx-unreachable">
-          <p><strong>{t("txUnreachable")}</strong></p>
+          <p>
+            <strong>{t("txUnreachable")}</strong>
+          </p>
           <p class="small mono wrap">{outcome.signed.idHex}</p>
         </div>
       );

@@ -24,23 +24,37 @@ export function errorText(error: unknown): string {
 }
 
 /** Renders `children(data)` once loaded; a status line while loading or on error. */
-export function Load<T>({ state, children }: {
-  state: Loaded<T>; children: (data: T) => ComponentChildren;
+export function Load<T>({
+  state,
+  children,
+}: {
+  state: Loaded<T>;
+  children: (data: T) => ComponentChildren;
 }) {
   if (state.data !== undefined) {
     return (
       <>
         {state.error !== undefined && (
-          <p class="notice warn" role="status">{errorText(state.error)}</p>
+          <p class="notice warn" role="status">
+            {errorText(state.error)}
+          </p>
         )}
         {children(state.data)}
       </>
     );
   }
   if (state.error !== undefined) {
-    return <p class="notice error" role="alert">{errorText(state.error)}</p>;
+    return (
+      <p class="notice error" role="alert">
+        {errorText(state.error)}
+      </p>
+    );
   }
-  return <p class="muted" role="status" aria-busy="true">{t("loading")}</p>;
+  return (
+    <p class="muted" role="status" aria-busy="true">
+      {t("loading")}
+    </p>
+  );
 }
 
 export function AddressLink({ address, label }: { address: string; label?: string }) {
@@ -70,19 +84,33 @@ export function CopyButton({ text, label }: { text: string; label?: string }) {
   return (
     <button type="button" class="secondary small" onClick={copy}>
       {done ? t("copied") : (label ?? t("copy"))}
-      <span class="visually-hidden" aria-live="polite">{done ? t("copied") : ""}</span>
+      <span class="visually-hidden" aria-live="polite">
+        {done ? t("copied") : ""}
+      </span>
     </button>
   );
 }
 
-export function Field({ label, help, children, id }: {
-  label: string; help?: string; children: ComponentChildren; id: string;
+export function Field({
+  label,
+  help,
+  children,
+  id,
+}: {
+  label: string;
+  help?: string;
+  children: ComponentChildren;
+  id: string;
 }) {
   return (
     <div class="field">
       <label for={id}>{label}</label>
       {children}
-      {help !== undefined && <p class="help" id={`${id}-help`}>{help}</p>}
+      {help !== undefined && (
+        <p class="help" id={`${id}-help`}>
+          {help}
+        </p>
+      )}
     </div>
   );
 }
@@ -91,15 +119,31 @@ export function Stars({ averageX100, count }: { averageX100: number; count: numb
   if (count === 0) return <span class="muted">{t("ratingNone")}</span>;
   const full = Math.round(averageX100 / 100);
   return (
-    <span class="stars" role="img" aria-label={t("ratingOf", { avg: (averageX100 / 100).toFixed(1), count })}>
-      <span aria-hidden="true">{"★".repeat(full)}{"☆".repeat(5 - full)}</span>
-      <span aria-hidden="true" class="muted"> {(averageX100 / 100).toFixed(1)} ({count})</span>
+    <span
+      class="stars"
+      role="img"
+      aria-label={t("ratingOf", { avg: (averageX100 / 100).toFixed(1), count })}
+    >
+      <span aria-hidden="true">
+        {"★".repeat(full)}
+        {"☆".repeat(5 - full)}
+      </span>
+      <span aria-hidden="true" class="muted">
+        {" "}
+        {(averageX100 / 100).toFixed(1)} ({count})
+      </span>
     </span>
   );
 }
 
-export function Section({ title, children, id }: {
-  title: string; children: ComponentChildren; id?: string;
+export function Section({
+  title,
+  children,
+  id,
+}: {
+  title: string;
+  children: ComponentChildren;
+  id?: string;
 }) {
   const generated = useId("section");
   const headingId = id ?? generated;

@@ -7,7 +7,11 @@
 import { Fragment } from "preact";
 import { useState } from "preact/hooks";
 import {
-  isAddress, verifyCertificate, type BlockView, type TxEvent, type TxView,
+  isAddress,
+  verifyCertificate,
+  type BlockView,
+  type TxEvent,
+  type TxView,
 } from "@agora/sdk";
 
 import { client, isNotFound, useChainData, useHead } from "../chain";
@@ -42,21 +46,38 @@ function SearchBox() {
   const [text, setText] = useState("");
   const id = useId("explorer-search");
   return (
-    <form role="search" class="filters"
-          onSubmit={(e) => { e.preventDefault(); if (text.trim()) navigate(link("explorer", "search", text.trim())); }}>
+    <form
+      role="search"
+      class="filters"
+      onSubmit={(e) => {
+        e.preventDefault();
+        if (text.trim()) navigate(link("explorer", "search", text.trim()));
+      }}
+    >
       <div class="field grow">
         <label for={id}>{t("searchAny")}</label>
         <div class="inline">
-          <input id={id} type="search" class="mono" value={text} maxLength={100}
-                 onInput={(e) => setText(e.currentTarget.value)} />
-          <button type="submit" class="primary">{t("go")}</button>
+          <input
+            id={id}
+            type="search"
+            class="mono"
+            value={text}
+            maxLength={100}
+            onInput={(e) => setText(e.currentTarget.value)}
+          />
+          <button type="submit" class="primary">
+            {t("go")}
+          </button>
         </div>
       </div>
     </form>
   );
 }
 
-interface Hit { readonly label: string; readonly href: string }
+interface Hit {
+  readonly label: string;
+  readonly href: string;
+}
 
 async function resolve(query: string): Promise<Hit[]> {
   const text = query.trim();
@@ -65,23 +86,35 @@ async function resolve(query: string): Promise<Hit[]> {
     const hex = text.toLowerCase();
     const hits: Hit[] = [];
     const [tx, block] = await Promise.all([
-      client.transaction(hex).catch((e: unknown) => { if (isNotFound(e)) return null; throw e; }),
-      client.blockByHash(hex, false).catch((e: unknown) => { if (isNotFound(e)) return null; throw e; }),
+      client.transaction(hex).catch((e: unknown) => {
+        if (isNotFound(e)) return null;
+        throw e;
+      }),
+      client.blockByHash(hex, false).catch((e: unknown) => {
+        if (isNotFound(e)) return null;
+        throw e;
+      }),
     ]);
     if (tx !== null) hits.push({ label: t("transaction"), href: link("explorer", "tx", hex) });
     if (block !== null) {
-      hits.push({ label: t("blockN", { height: block.header.height }),
-                  href: link("explorer", "block", block.header.height) });
+      hits.push({
+        label: t("blockN", { height: block.header.height }),
+        href: link("explorer", "block", block.header.height),
+      });
     }
     return hits;
   }
   const asNumber = /^#?(\d{1,18})$/.exec(text);
   if (asNumber !== null) {
     const n = Number(asNumber[1]);
-    const exists = (promise: Promise<unknown>) => promise.then(() => true, (e: unknown) => {
-      if (isNotFound(e) || (e as { reason?: string }).reason === "field_invalid") return false;
-      throw e;
-    });
+    const exists = (promise: Promise<unknown>) =>
+      promise.then(
+        () => true,
+        (e: unknown) => {
+          if (isNotFound(e) || (e as { reason?: string }).reason === "field_invalid") return false;
+          throw e;
+        },
+      );
     const [block, listing, order, poll] = await Promise.all([
       n >= 1 ? exists(client.blockSummary(n)) : Promise.resolve(false),
       n >= 1 ? exists(client.listing(n)) : Promise.resolve(false),
@@ -91,25 +124,43 @@ async function resolve(query: string): Promise<Hit[]> {
     const hits: Hit[] = [];
     if (block) hits.push({ label: t("blockN", { height: n }), href: link("explorer", "block", n) });
     if (listing) hits.push({ label: t("listingN", { id: n }), href: link("listing", n) });
-    if (order) hits.push({ label: t("orderNumber", { id: n }), href: link("explorer", "order", n) });
-    if (poll) hits.push({ label: t("pollN", { id: n }), href: link("explorer", "search", `poll-${n}`) });
+    if (order)
+      hits.push({ label: t("orderNumber", { id: n }), href: link("explorer", "order", n) });
+    if (poll)
+      hits.push({ label: t("pollN", { id: n }), href: link("explorer", "search", `poll-${n}`) });
     return hits;
   }
   return [];
 }
 
 function SearchPage({ query }: { query: string }) {
-  const state = useChainData(async () => {
-    const hits = await resolve(query);
-    if (hits.length === 1) navigate(hits[0]!.href);
-    return hits;
-  }, [query], false);
+  const state = useChainData(
+    async () => {
+      const hits = await resolve(query);
+      if (hits.length === 1) navigate(hits[0]!.href);
+      return hits;
+    },
+    [query],
+    false,
+  );
   return (
     <Section title={t("searchResults", { query })}>
       <Load state={state}>
-        {(hits) => hits.length === 0
-          ? <p class="notice warn" role="status">{t("searchNothing", { query })}</p>
-          : <ul>{hits.map((hit) => <li key={hit.href}><a href={hit.href}>{hit.label}</a></li>)}</ul>}
+        {(hits) =>
+          hits.length === 0 ? (
+            <p class="notice warn" role="status">
+              {t("searchNothing", { query })}
+            </p>
+          ) : (
+            <ul>
+              {hits.map((hit) => (
+                <li key={hit.href}>
+                  <a href={hit.href}>{hit.label}</a>
+                </li>
+              ))}
+            </ul>
+          )
+        }
       </Load>
     </Section>
   );
@@ -117,7 +168,9 @@ function SearchPage({ query }: { query: string }) {
 
 async function loadOverview(height: number) {
   const [status, validators, supply] = await Promise.all([
-    client.status(), client.validators(), client.supply(),
+    client.status(),
+    client.validators(),
+    client.supply(),
   ]);
   const top = Math.max(height, status.height);
   const heights = Array.from({ length: Math.min(LATEST_BLOCKS, top) }, (_, i) => top - i);
@@ -134,25 +187,51 @@ function Overview() {
         <>
           <Section title={t("chainTitle")}>
             <dl class="figures">
-              <div><dt>{t("chain")}</dt><dd class="mono">{status.chain_id}</dd></div>
-              <div><dt>{t("height")}</dt><dd data-testid="explorer-height">{Math.max(head.height, status.height)}</dd></div>
-              <div><dt>{t("view")}</dt><dd>{status.view}</dd></div>
-              <div><dt>{t("peers")}</dt><dd>{status.peers}</dd></div>
-              <div><dt>{t("mempool")}</dt><dd>{status.mempool_txs}</dd></div>
-              <div><dt>{t("servedBy")}</dt><dd>{status.moniker}</dd></div>
+              <div>
+                <dt>{t("chain")}</dt>
+                <dd class="mono">{status.chain_id}</dd>
+              </div>
+              <div>
+                <dt>{t("height")}</dt>
+                <dd data-testid="explorer-height">{Math.max(head.height, status.height)}</dd>
+              </div>
+              <div>
+                <dt>{t("view")}</dt>
+                <dd>{status.view}</dd>
+              </div>
+              <div>
+                <dt>{t("peers")}</dt>
+                <dd>{status.peers}</dd>
+              </div>
+              <div>
+                <dt>{t("mempool")}</dt>
+                <dd>{status.mempool_txs}</dd>
+              </div>
+              <div>
+                <dt>{t("servedBy")}</dt>
+                <dd>{status.moniker}</dd>
+              </div>
             </dl>
           </Section>
           <Section title={t("latestBlocks")}>
             <div class="table-wrap">
               <table>
-                <thead><tr>
-                  <th scope="col">{t("height")}</th><th scope="col">{t("hash")}</th>
-                  <th scope="col">{t("txs")}</th><th scope="col">{t("time")}</th>
-                </tr></thead>
+                <thead>
+                  <tr>
+                    <th scope="col">{t("height")}</th>
+                    <th scope="col">{t("hash")}</th>
+                    <th scope="col">{t("txs")}</th>
+                    <th scope="col">{t("time")}</th>
+                  </tr>
+                </thead>
                 <tbody>
                   {blocks.map((block) => (
                     <tr key={block.header.height}>
-                      <td><a href={link("explorer", "block", block.header.height)}>{block.header.height}</a></td>
+                      <td>
+                        <a href={link("explorer", "block", block.header.height)}>
+                          {block.header.height}
+                        </a>
+                      </td>
                       <td class="mono">{shortHash(block.header.hash)}</td>
                       <td class="num">{block.tx_count}</td>
                       <td>{time(block.header.timestamp_ms)}</td>
@@ -167,7 +246,8 @@ function Overview() {
               <ol class="plain">
                 {validators.map((v) => (
                   <li key={v.index}>
-                    <strong>{v.name}</strong>{v.public_key === status.primary ? ` (${t("primary")})` : ""}{" "}
+                    <strong>{v.name}</strong>
+                    {v.public_key === status.primary ? ` (${t("primary")})` : ""}{" "}
                     <AddressLink address={v.address} />
                   </li>
                 ))}
@@ -175,11 +255,16 @@ function Overview() {
             </Section>
             <Section title={t("supply")}>
               <dl class="pairs">
-                <dt>{t("supplyGenesis")}</dt><dd>{tokens(supply.genesis)}</dd>
-                <dt>{t("supplyMinted")}</dt><dd>{tokens(supply.minted)}</dd>
-                <dt>{t("supplyTotal")}</dt><dd>{tokens(supply.total)}</dd>
-                <dt>{t("supplyEscrow")}</dt><dd>{tokens(supply.escrow)}</dd>
-                <dt>{t("supplyCirculating")}</dt><dd>{tokens(supply.circulating)}</dd>
+                <dt>{t("supplyGenesis")}</dt>
+                <dd>{tokens(supply.genesis)}</dd>
+                <dt>{t("supplyMinted")}</dt>
+                <dd>{tokens(supply.minted)}</dd>
+                <dt>{t("supplyTotal")}</dt>
+                <dd>{tokens(supply.total)}</dd>
+                <dt>{t("supplyEscrow")}</dt>
+                <dd>{tokens(supply.escrow)}</dd>
+                <dt>{t("supplyCirculating")}</dt>
+                <dd>{tokens(supply.circulating)}</dd>
               </dl>
             </Section>
           </div>
@@ -191,10 +276,17 @@ function Overview() {
 
 async function loadBlock(height: number) {
   const [block, validators, status] = await Promise.all([
-    client.block(height), client.validators(), client.status(),
+    client.block(height),
+    client.validators(),
+    client.status(),
   ]);
-  const check = verifyCertificate(block.certificate, height, block.header.hash,
-                                  validators.map((v) => v.public_key), status.chain_id);
+  const check = verifyCertificate(
+    block.certificate,
+    height,
+    block.header.hash,
+    validators.map((v) => v.public_key),
+    status.chain_id,
+  );
   return { block, validators, check };
 }
 
@@ -207,8 +299,14 @@ function BlockPage({ height }: { height: number }) {
           <Section title={t("blockN", { height })}>
             <BlockHeader block={block} validators={validators} />
             <nav class="inline wrap-gap" aria-label={t("blockNav")}>
-              {height > 1 && <a href={link("explorer", "block", height - 1)}>← {t("blockN", { height: height - 1 })}</a>}
-              <a href={link("explorer", "block", height + 1)}>{t("blockN", { height: height + 1 })} →</a>
+              {height > 1 && (
+                <a href={link("explorer", "block", height - 1)}>
+                  ← {t("blockN", { height: height - 1 })}
+                </a>
+              )}
+              <a href={link("explorer", "block", height + 1)}>
+                {t("blockN", { height: height + 1 })} →
+              </a>
             </nav>
           </Section>
           <Section title={t("txsInBlock", { n: block.tx_count })}>
@@ -216,30 +314,41 @@ function BlockPage({ height }: { height: number }) {
             <ul class="plain">
               {block.txs.map((tx) => (
                 <li key={tx.id} class="tx-row">
-                  <a href={link("explorer", "tx", tx.id)} class="mono">{shortHash(tx.id)}</a>{" "}
+                  <a href={link("explorer", "tx", tx.id)} class="mono">
+                    {shortHash(tx.id)}
+                  </a>{" "}
                   <span class="badge">{tx.type}</span> <AddressLink address={tx.sender} />
                 </li>
               ))}
             </ul>
-            {block.end_events.length > 0 && <Events events={block.end_events} title={t("endEvents")} />}
+            {block.end_events.length > 0 && (
+              <Events events={block.end_events} title={t("endEvents")} />
+            )}
           </Section>
           <Section title={t("certificate")}>
             <p class={check.final ? "notice ok" : "notice error"} data-testid="certificate-check">
               {check.final
-                ? t("certVerified", { valid: check.validSigners.length, n: validators.length,
-                                      quorum: validators.length - Math.floor((validators.length - 1) / 3) })
+                ? t("certVerified", {
+                    valid: check.validSigners.length,
+                    n: validators.length,
+                    quorum: validators.length - Math.floor((validators.length - 1) / 3),
+                  })
                 : t("certFailed")}
             </p>
             <dl class="pairs small">
-              <dt>{t("view")}</dt><dd>{check.certificate.view}</dd>
-              <dt>{t("hash")}</dt><dd class="mono wrap">{check.certificate.hash}</dd>
+              <dt>{t("view")}</dt>
+              <dd>{check.certificate.view}</dd>
+              <dt>{t("hash")}</dt>
+              <dd class="mono wrap">{check.certificate.hash}</dd>
             </dl>
             <h3 class="h4">{t("signers")}</h3>
             <ul class="plain" data-testid="signers">
               {check.certificate.signatures.map(({ signer, signature }) => (
                 <li key={signer}>
                   <strong>{validators[signer]?.name ?? `#${signer}`}</strong>{" "}
-                  {check.validSigners.includes(signer) ? `✓ ${t("sigValid")}` : `✗ ${t("sigInvalid")}`}{" "}
+                  {check.validSigners.includes(signer)
+                    ? `✓ ${t("sigValid")}`
+                    : `✗ ${t("sigInvalid")}`}{" "}
                   <span class="mono small muted">{shortHash(signature)}</span>
                 </li>
               ))}
@@ -251,20 +360,39 @@ function BlockPage({ height }: { height: number }) {
   );
 }
 
-function BlockHeader({ block, validators }: {
-  block: BlockView<TxView>; validators: { public_key: string; name: string }[];
+function BlockHeader({
+  block,
+  validators,
+}: {
+  block: BlockView<TxView>;
+  validators: { public_key: string; name: string }[];
 }) {
   const h = block.header;
   const proposer = validators.find((v) => v.public_key === h.proposer);
   return (
     <dl class="pairs">
-      <dt>{t("hash")}</dt><dd class="mono wrap" data-testid="block-hash">{h.hash}</dd>
+      <dt>{t("hash")}</dt>
+      <dd class="mono wrap" data-testid="block-hash">
+        {h.hash}
+      </dd>
       <dt>{t("prevHash")}</dt>
-      <dd class="mono wrap">{h.height > 1 ? <a href={link("explorer", "block", h.height - 1)}>{h.prev_hash}</a> : h.prev_hash}</dd>
-      <dt>{t("time")}</dt><dd>{time(h.timestamp_ms)}</dd>
-      <dt>{t("proposer")}</dt><dd>{proposer?.name ?? ""} <span class="mono small">{shortHash(h.proposer)}</span></dd>
-      <dt>{t("txRoot")}</dt><dd class="mono wrap small">{h.tx_root}</dd>
-      <dt>{t("stateRoot")}</dt><dd class="mono wrap small">{h.state_root}</dd>
+      <dd class="mono wrap">
+        {h.height > 1 ? (
+          <a href={link("explorer", "block", h.height - 1)}>{h.prev_hash}</a>
+        ) : (
+          h.prev_hash
+        )}
+      </dd>
+      <dt>{t("time")}</dt>
+      <dd>{time(h.timestamp_ms)}</dd>
+      <dt>{t("proposer")}</dt>
+      <dd>
+        {proposer?.name ?? ""} <span class="mono small">{shortHash(h.proposer)}</span>
+      </dd>
+      <dt>{t("txRoot")}</dt>
+      <dd class="mono wrap small">{h.tx_root}</dd>
+      <dt>{t("stateRoot")}</dt>
+      <dd class="mono wrap small">{h.state_root}</dd>
     </dl>
   );
 }
@@ -276,7 +404,9 @@ function fieldValue(name: string, value: unknown, fields: Record<string, unknown
   if (typeof value === "string" && /^[0-9a-f]{96,}$/.test(value)) {
     return <span class="mono small">{t("sealedBytes", { n: value.length / 2 })}</span>;
   }
-  return <span class="wrap">{typeof value === "object" ? JSON.stringify(value) : String(value)}</span>;
+  return (
+    <span class="wrap">{typeof value === "object" ? JSON.stringify(value) : String(value)}</span>
+  );
 }
 
 function Events({ events, title }: { events: readonly TxEvent[]; title: string }) {
@@ -288,11 +418,25 @@ function Events({ events, title }: { events: readonly TxEvent[]; title: string }
           <li key={index} class="event">
             <span class="badge">{event.kind}</span>
             <dl class="pairs small">
-              {Object.entries(event.fields).filter(([k]) => !k.endsWith("_decimal")).map(([k, v]) => (
-                <Fragment key={k}><dt>{k}</dt><dd>{fieldValue(k, v, event.fields)}</dd></Fragment>
-              ))}
+              {Object.entries(event.fields)
+                .filter(([k]) => !k.endsWith("_decimal"))
+                .map(([k, v]) => (
+                  <Fragment key={k}>
+                    <dt>{k}</dt>
+                    <dd>{fieldValue(k, v, event.fields)}</dd>
+                  </Fragment>
+                ))}
               {event.addresses.length > 0 && (
-                <><dt>{t("addresses")}</dt><dd>{event.addresses.map((a) => <Fragment key={a}><AddressLink address={a} /> </Fragment>)}</dd></>
+                <>
+                  <dt>{t("addresses")}</dt>
+                  <dd>
+                    {event.addresses.map((a) => (
+                      <Fragment key={a}>
+                        <AddressLink address={a} />{" "}
+                      </Fragment>
+                    ))}
+                  </dd>
+                </>
               )}
             </dl>
           </li>
@@ -309,20 +453,37 @@ function TxPage({ id }: { id: string }) {
       {(found) => (
         <Section title={t("transaction")}>
           <dl class="pairs">
-            <dt>{t("txId")}</dt><dd class="mono wrap">{found.tx.id}</dd>
+            <dt>{t("txId")}</dt>
+            <dd class="mono wrap">{found.tx.id}</dd>
             <dt>{t("status")}</dt>
-            <dd data-testid="tx-status">{found.status === "finalized" ? t("finalizedIn") : t("pendingTx")}{" "}
-              {found.height !== undefined && <a href={link("explorer", "block", found.height)}>{t("blockN", { height: found.height })}</a>}
+            <dd data-testid="tx-status">
+              {found.status === "finalized" ? t("finalizedIn") : t("pendingTx")}{" "}
+              {found.height !== undefined && (
+                <a href={link("explorer", "block", found.height)}>
+                  {t("blockN", { height: found.height })}
+                </a>
+              )}
             </dd>
-            <dt>{t("type")}</dt><dd><span class="badge">{found.tx.type}</span></dd>
-            <dt>{t("sender")}</dt><dd><AddressLink address={found.tx.sender} /></dd>
-            <dt>{t("nonce")}</dt><dd>{found.tx.nonce}</dd>
-            <dt>{t("size")}</dt><dd>{found.tx.size_bytes} B</dd>
+            <dt>{t("type")}</dt>
+            <dd>
+              <span class="badge">{found.tx.type}</span>
+            </dd>
+            <dt>{t("sender")}</dt>
+            <dd>
+              <AddressLink address={found.tx.sender} />
+            </dd>
+            <dt>{t("nonce")}</dt>
+            <dd>{found.tx.nonce}</dd>
+            <dt>{t("size")}</dt>
+            <dd>{found.tx.size_bytes} B</dd>
           </dl>
           <h3 class="h4">{t("body")}</h3>
           <dl class="pairs" data-testid="tx-body">
             {Object.entries(found.tx.body).map(([k, v]) => (
-              <Fragment key={k}><dt>{k}</dt><dd>{fieldValue(k, v, found.tx.body)}</dd></Fragment>
+              <Fragment key={k}>
+                <dt>{k}</dt>
+                <dd>{fieldValue(k, v, found.tx.body)}</dd>
+              </Fragment>
             ))}
           </dl>
           {found.events !== undefined && <Events events={found.events} title={t("events")} />}
@@ -334,9 +495,14 @@ function TxPage({ id }: { id: string }) {
 
 async function loadAddress(address: string) {
   const [account, rewards, merchant, bought, sold] = await Promise.all([
-    client.account(address), client.rewards(address),
-    client.merchant(address).catch((e: unknown) => { if (isNotFound(e)) return null; throw e; }),
-    client.orders({ buyer: address, limit: 20 }), client.orders({ merchant: address, limit: 20 }),
+    client.account(address),
+    client.rewards(address),
+    client.merchant(address).catch((e: unknown) => {
+      if (isNotFound(e)) return null;
+      throw e;
+    }),
+    client.orders({ buyer: address, limit: 20 }),
+    client.orders({ merchant: address, limit: 20 }),
   ]);
   return { account, rewards, merchant, orders: [...bought.items, ...sold.items] };
 }
@@ -348,13 +514,23 @@ function AddressPage({ address }: { address: string }) {
       {({ account, rewards, merchant, orders }) => (
         <Section title={t("account")}>
           <dl class="pairs">
-            <dt>{t("address")}</dt><dd class="mono wrap">{address}</dd>
-            <dt>{t("balance")}</dt><dd>{tokens(account.balance)}</dd>
-            <dt>{t("nonce")}</dt><dd>{account.nonce}</dd>
-            <dt>{t("accrued")}</dt><dd>{tokens(rewards.accrued)}</dd>
-            <dt>{t("claimed")}</dt><dd>{tokens(rewards.claimed)}</dd>
+            <dt>{t("address")}</dt>
+            <dd class="mono wrap">{address}</dd>
+            <dt>{t("balance")}</dt>
+            <dd>{tokens(account.balance)}</dd>
+            <dt>{t("nonce")}</dt>
+            <dd>{account.nonce}</dd>
+            <dt>{t("accrued")}</dt>
+            <dd>{tokens(rewards.accrued)}</dd>
+            <dt>{t("claimed")}</dt>
+            <dd>{tokens(rewards.claimed)}</dd>
             {merchant !== null && (
-              <><dt>{t("merchant")}</dt><dd>{merchant.name} ({t(`merchant_${merchant.status}` as "merchant_approved")})</dd></>
+              <>
+                <dt>{t("merchant")}</dt>
+                <dd>
+                  {merchant.name} ({t(`merchant_${merchant.status}` as "merchant_approved")})
+                </dd>
+              </>
             )}
           </dl>
           {orders.length > 0 && (
@@ -362,7 +538,13 @@ function AddressPage({ address }: { address: string }) {
               <h3 class="h4">{t("orders")}</h3>
               <ul class="plain">
                 {orders.map((o) => (
-                  <li key={o.id}><a href={link("explorer", "order", o.id)}>{t("orderNumber", { id: o.id })}</a>: {statusText(o.status)}, {tokens(o.total)}</li>
+                  <li key={o.id}>
+                    <a href={link("explorer", "order", o.id)}>
+                      {t("orderNumber", { id: o.id })}
+                    </a>
+                    :{" "}
+                    {statusText(o.status)}, {tokens(o.total)}
+                  </li>
                 ))}
               </ul>
             </>
@@ -380,13 +562,30 @@ function OrderPage({ id }: { id: number }) {
       {(order) => (
         <Section title={t("orderNumber", { id })}>
           <dl class="pairs">
-            <dt>{t("status")}</dt><dd>{statusText(order.status)}</dd>
-            <dt>{t("listingLabel")}</dt><dd><a href={link("listing", order.listing)}>#{order.listing}</a> v{order.version}</dd>
-            <dt>{t("buyer")}</dt><dd><AddressLink address={order.buyer} /></dd>
-            <dt>{t("merchant")}</dt><dd><AddressLink address={order.merchant} /></dd>
-            <dt>{t("total")}</dt><dd>{tokens(order.total)} ({order.quantity} ×)</dd>
-            <dt>{t("commission")}</dt><dd>{tokens(order.commission)}</dd>
-            <dt>{t("createdAt")}</dt><dd><a href={link("explorer", "block", order.created_height)}>{order.created_height}</a></dd>
+            <dt>{t("status")}</dt>
+            <dd>{statusText(order.status)}</dd>
+            <dt>{t("listingLabel")}</dt>
+            <dd>
+              <a href={link("listing", order.listing)}>#{order.listing}</a> v{order.version}
+            </dd>
+            <dt>{t("buyer")}</dt>
+            <dd>
+              <AddressLink address={order.buyer} />
+            </dd>
+            <dt>{t("merchant")}</dt>
+            <dd>
+              <AddressLink address={order.merchant} />
+            </dd>
+            <dt>{t("total")}</dt>
+            <dd>
+              {tokens(order.total)} ({order.quantity} ×)
+            </dd>
+            <dt>{t("commission")}</dt>
+            <dd>{tokens(order.commission)}</dd>
+            <dt>{t("createdAt")}</dt>
+            <dd>
+              <a href={link("explorer", "block", order.created_height)}>{order.created_height}</a>
+            </dd>
           </dl>
         </Section>
       )}

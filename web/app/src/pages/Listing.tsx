@@ -5,7 +5,14 @@
  */
 import { useState } from "preact/hooks";
 import {
-  fromHex, seal, utf8, type Comment, type Listing, type Merchant, type Poll, type Review,
+  fromHex,
+  seal,
+  utf8,
+  type Comment,
+  type Listing,
+  type Merchant,
+  type Poll,
+  type Review,
   type Share,
 } from "@agora/sdk";
 
@@ -43,11 +50,15 @@ async function loadListing(id: number): Promise<ListingData> {
     client.polls({ limit: 200 }),
   ]);
   return {
-    listing, merchant, versions: versions.items, reviews: reviews.items,
+    listing,
+    merchant,
+    versions: versions.items,
+    reviews: reviews.items,
     comments: comments.items,
     // The listing's own polls, and its merchant's polls about the whole shop.
-    polls: polls.items.filter((p) => p.listing === id
-      || (p.listing === 0 && p.merchant === listing.merchant)),
+    polls: polls.items.filter(
+      (p) => p.listing === id || (p.listing === 0 && p.merchant === listing.merchant),
+    ),
   };
 }
 
@@ -71,7 +82,10 @@ export function ListingPage({ id }: { id: number }) {
   const shareId = Number.isSafeInteger(shareParam) && shareParam > 0 ? shareParam : 0;
   const state = useChainData(() => loadListing(id), [id]);
   const share = useChainData<Share | null>(
-    () => (shareId ? client.share(shareId) : Promise.resolve(null)), [shareId], false);
+    () => (shareId ? client.share(shareId) : Promise.resolve(null)),
+    [shareId],
+    false,
+  );
   return (
     <div class="page">
       <Load state={state}>
@@ -80,8 +94,12 @@ export function ListingPage({ id }: { id: number }) {
             <ListingHead data={data} />
             <div class="columns">
               <div>
-                <Buy data={data} share={share.data ?? null} shareId={shareId}
-                     reload={state.reload} />
+                <Buy
+                  data={data}
+                  share={share.data ?? null}
+                  shareId={shareId}
+                  reload={state.reload}
+                />
                 <ShareBox listing={data.listing} />
               </div>
               <Versions versions={data.versions} />
@@ -100,9 +118,13 @@ function ListingHead({ data }: { data: ListingData }) {
   const { listing, merchant } = data;
   return (
     <section class="card" aria-labelledby="listing-title">
-      <p class="muted small"><a href={link("")}>{t("shopTitle")}</a> › {listing.category}</p>
+      <p class="muted small">
+        <a href={link("")}>{t("shopTitle")}</a> › {listing.category}
+      </p>
       <h1 id="listing-title">{listing.title}</h1>
-      <p class="price big" data-testid="price">{tokens(listing.price)}</p>
+      <p class="price big" data-testid="price">
+        {tokens(listing.price)}
+      </p>
       <p class="description">{listing.description}</p>
       <dl class="pairs">
         <dt>{t("merchant")}</dt>
@@ -114,7 +136,9 @@ function ListingHead({ data }: { data: ListingData }) {
           {listing.stock > 0 ? t("inStock", { n: listing.stock }) : t("soldOut")}
         </dd>
         <dt>{t("rating")}</dt>
-        <dd><Stars averageX100={listing.rating.average_x100} count={listing.rating.count} /></dd>
+        <dd>
+          <Stars averageX100={listing.rating.average_x100} count={listing.rating.count} />
+        </dd>
         <dt>{t("versionLabel")}</dt>
         <dd>{t("versionOf", { v: listing.current_version })}</dd>
         <dt>{t("referral")}</dt>
@@ -127,8 +151,16 @@ function ListingHead({ data }: { data: ListingData }) {
   );
 }
 
-function Buy({ data, share, shareId, reload }: {
-  data: ListingData; share: Share | null; shareId: number; reload: () => void;
+function Buy({
+  data,
+  share,
+  shareId,
+  reload,
+}: {
+  data: ListingData;
+  share: Share | null;
+  shareId: number;
+  reload: () => void;
 }) {
   const saved = useStore(vault);
   const [quantity, setQuantity] = useState("1");
@@ -159,15 +191,25 @@ function Buy({ data, share, shareId, reload }: {
     const total = BigInt(listing.price) * BigInt(qty);
     const sealed = bytes.length > 0 ? seal(fromHex(merchant.public_key), bytes) : new Uint8Array();
     const lines = [
-      t("descPurchase", { qty, title: listing.title, merchant: merchant.name, total: tokens(total),
-                          version: listing.current_version }),
+      t("descPurchase", {
+        qty,
+        title: listing.title,
+        merchant: merchant.name,
+        total: tokens(total),
+        version: listing.current_version,
+      }),
       t("descEscrow"),
       bytes.length > 0 ? t("descSealed", { merchant: merchant.name }) : t("descNoDelivery"),
     ];
-    if (shareOk) lines.push(t("descViaShare", { share: shareId, pct: percent(listing.referral_bps) }));
+    if (shareOk)
+      lines.push(t("descViaShare", { share: shareId, pct: percent(listing.referral_bps) }));
     const receipt = await requestTx(t("buyTitle", { title: listing.title }), lines, {
-      type: "purchase", listing: listing.id, version: listing.current_version,
-      quantity: qty, share: shareOk ? shareId : 0, delivery: sealed,
+      type: "purchase",
+      listing: listing.id,
+      version: listing.current_version,
+      quantity: qty,
+      share: shareOk ? shareId : 0,
+      delivery: sealed,
     });
     if (receipt !== null) {
       setPlaced(receipt.createdId ?? null);
@@ -193,27 +235,63 @@ function Buy({ data, share, shareId, reload }: {
         </p>
       )}
       {saved === null ? (
-        <p>{t("needWallet")} <a href={link("wallet")}>{t("goWallet")}</a></p>
+        <p>
+          {t("needWallet")} <a href={link("wallet")}>{t("goWallet")}</a>
+        </p>
       ) : saved.address === listing.merchant ? (
-        <p class="muted">{t("ownListing")} <a href={link("merchant")}>{t("navMerchant")}</a></p>
+        <p class="muted">
+          {t("ownListing")} <a href={link("merchant")}>{t("navMerchant")}</a>
+        </p>
       ) : (
-        <form onSubmit={(event) => { event.preventDefault(); void buy(); }}>
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            void buy();
+          }}
+        >
           <Field id={qtyId} label={t("quantity")}>
-            <input id={qtyId} type="number" min={1} max={10000} step={1} required
-                   inputMode="numeric" value={quantity}
-                   onInput={(e) => setQuantity(e.currentTarget.value)} />
+            <input
+              id={qtyId}
+              type="number"
+              min={1}
+              max={10000}
+              step={1}
+              required
+              inputMode="numeric"
+              value={quantity}
+              onInput={(e) => setQuantity(e.currentTarget.value)}
+            />
           </Field>
           <Field id={deliveryId} label={t("delivery")} help={t("deliveryHelp")}>
-            <textarea id={deliveryId} rows={3} value={delivery} maxLength={400}
-                      aria-describedby={`${deliveryId}-help`}
-                      onInput={(e) => setDelivery(e.currentTarget.value)} />
+            <textarea
+              id={deliveryId}
+              rows={3}
+              value={delivery}
+              maxLength={400}
+              aria-describedby={`${deliveryId}-help`}
+              onInput={(e) => setDelivery(e.currentTarget.value)}
+            />
           </Field>
           <p class="small">
-            {t("totalIs", { total: tokens(BigInt(listing.price) * BigInt(
-              Number.isInteger(Number(quantity)) && Number(quantity) > 0 ? Number(quantity) : 1)) })}
+            {t("totalIs", {
+              total: tokens(
+                BigInt(listing.price) *
+                  BigInt(
+                    Number.isInteger(Number(quantity)) && Number(quantity) > 0
+                      ? Number(quantity)
+                      : 1,
+                  ),
+              ),
+            })}
           </p>
-          {error && <p class="notice error" role="alert">{error}</p>}
-          <button type="submit" class="primary" disabled={!listing.active}>{t("buy")}</button>
+          {error && (
+            <p class="notice error" role="alert">
+              {error}
+            </p>
+          )}
+          <button type="submit" class="primary" disabled={!listing.active}>
+            {t("buy")}
+          </button>
         </form>
       )}
     </Section>
@@ -227,9 +305,11 @@ function ShareBox({ listing }: { listing: Listing }) {
   const key = `${saved.address}:${listing.id}`;
   const mine = shares[key];
   const share = async () => {
-    const receipt = await requestTx(t("shareTitle"), [
-      t("descShare", { title: listing.title, pct: percent(listing.referral_bps) }),
-    ], { type: "share", listing: listing.id });
+    const receipt = await requestTx(
+      t("shareTitle"),
+      [t("descShare", { title: listing.title, pct: percent(listing.referral_bps) })],
+      { type: "share", listing: listing.id },
+    );
     const created = receipt?.createdId;
     if (created !== undefined) {
       const next = { ...savedShares(), [key]: created };
@@ -246,8 +326,13 @@ function ShareBox({ listing }: { listing: Listing }) {
         </button>
       ) : (
         <div class="inline wrap-gap">
-          <input aria-label={t("shareLink")} readOnly value={referralLink(listing.id, mine)}
-                 class="mono grow" data-testid="share-link" />
+          <input
+            aria-label={t("shareLink")}
+            readOnly
+            value={referralLink(listing.id, mine)}
+            class="mono grow"
+            data-testid="share-link"
+          />
           <CopyButton text={referralLink(listing.id, mine)} label={t("copyLink")} />
         </div>
       )}
@@ -274,8 +359,9 @@ function Versions({ versions }: { versions: Listing[] }) {
                 <td>{v.version}</td>
                 <td class="num">{tokens(v.price)}</td>
                 <td class="num">{v.version_stock}</td>
-                <td class="num"><a href={link("explorer", "block", v.version_height)}>
-                  {v.version_height}</a></td>
+                <td class="num">
+                  <a href={link("explorer", "block", v.version_height)}>{v.version_height}</a>
+                </td>
               </tr>
             ))}
           </tbody>
@@ -289,15 +375,22 @@ function Reviews({ data }: { data: ListingData }) {
   const { listing, reviews } = data;
   return (
     <Section title={t("reviews")}>
-      {reviews.length === 0 ? <p class="muted">{t("noReviews")}</p> : (
-        <p><Stars averageX100={listing.rating.average_x100} count={listing.rating.count} /></p>
+      {reviews.length === 0 ? (
+        <p class="muted">{t("noReviews")}</p>
+      ) : (
+        <p>
+          <Stars averageX100={listing.rating.average_x100} count={listing.rating.count} />
+        </p>
       )}
       <ul class="plain">
         {reviews.map((review) => (
           <li key={review.order} class="review">
             <p>
               <span role="img" aria-label={t("ratingValue", { n: review.rating })}>
-                <span aria-hidden="true">{"★".repeat(review.rating)}{"☆".repeat(5 - review.rating)}</span>
+                <span aria-hidden="true">
+                  {"★".repeat(review.rating)}
+                  {"☆".repeat(5 - review.rating)}
+                </span>
               </span>{" "}
               <AddressLink address={review.author} />{" "}
               <span class="muted small">{t("atBlock", { height: review.height })}</span>
@@ -320,9 +413,11 @@ function Polls({ polls, reload }: { polls: Poll[]; reload: () => void }) {
   const { height } = useHead();
   if (polls.length === 0) return null;
   const vote = async (poll: Poll, option: number) => {
-    const receipt = await requestTx(t("voteTitle"), [
-      t("descVote", { question: poll.question, option: poll.options[option] ?? "" }),
-    ], { type: "poll_vote", poll: poll.id, option });
+    const receipt = await requestTx(
+      t("voteTitle"),
+      [t("descVote", { question: poll.question, option: poll.options[option] ?? "" })],
+      { type: "poll_vote", poll: poll.id, option },
+    );
     if (receipt !== null) reload();
   };
   return (
@@ -339,10 +434,15 @@ function Polls({ polls, reload }: { polls: Poll[]; reload: () => void }) {
             <ul class="plain">
               {poll.options.map((option, index) => (
                 <li key={option} class="inline wrap-gap">
-                  <span class="grow">{option}: {poll.tallies[index] ?? 0}</span>
+                  <span class="grow">
+                    {option}: {poll.tallies[index] ?? 0}
+                  </span>
                   {open && (
-                    <button type="button" class="secondary small"
-                            onClick={() => void vote(poll, index)}>
+                    <button
+                      type="button"
+                      class="secondary small"
+                      onClick={() => void vote(poll, index)}
+                    >
                       {t("voteFor", { option })}
                     </button>
                   )}
@@ -356,8 +456,14 @@ function Polls({ polls, reload }: { polls: Poll[]; reload: () => void }) {
   );
 }
 
-function Comments({ listing, comments, reload }: {
-  listing: number; comments: Comment[]; reload: () => void;
+function Comments({
+  listing,
+  comments,
+  reload,
+}: {
+  listing: number;
+  comments: Comment[];
+  reload: () => void;
 }) {
   const saved = useStore(vault);
   const [text, setText] = useState("");
@@ -369,9 +475,11 @@ function Comments({ listing, comments, reload }: {
   }
   const post = async () => {
     if (!text.trim()) return;
-    const receipt = await requestTx(t("commentTitle"), [
-      parent ? t("descReply", { parent }) : t("descComment"), `“${text.trim()}”`,
-    ], { type: "comment", listing, parent, text: text.trim() });
+    const receipt = await requestTx(
+      t("commentTitle"),
+      [parent ? t("descReply", { parent }) : t("descComment"), `“${text.trim()}”`],
+      { type: "comment", listing, parent, text: text.trim() },
+    );
     if (receipt !== null) {
       setText("");
       setParent(0);
@@ -387,10 +495,16 @@ function Comments({ listing, comments, reload }: {
           </p>
           <p>{comment.text}</p>
           {saved !== null && (
-            <button type="button" class="link small" onClick={() => {
-              setParent(comment.id);
-              document.getElementById(textId)?.focus();
-            }}>{t("replyTo")}</button>
+            <button
+              type="button"
+              class="link small"
+              onClick={() => {
+                setParent(comment.id);
+                document.getElementById(textId)?.focus();
+              }}
+            >
+              {t("replyTo")}
+            </button>
           )}
           {thread(comment.id)}
         </li>
@@ -402,15 +516,30 @@ function Comments({ listing, comments, reload }: {
       {comments.length === 0 && <p class="muted">{t("noComments")}</p>}
       {thread(0)}
       {saved !== null && (
-        <form onSubmit={(event) => { event.preventDefault(); void post(); }}>
+        <form
+          onSubmit={(event) => {
+            event.preventDefault();
+            void post();
+          }}
+        >
           <Field id={textId} label={parent ? t("replyToComment", { parent }) : t("commentLabel")}>
-            <textarea id={textId} rows={2} maxLength={2000} value={text} required
-                      onInput={(e) => setText(e.currentTarget.value)} />
+            <textarea
+              id={textId}
+              rows={2}
+              maxLength={2000}
+              value={text}
+              required
+              onInput={(e) => setText(e.currentTarget.value)}
+            />
           </Field>
           <div class="actions">
-            <button type="submit" class="secondary">{t("commentButton")}</button>
+            <button type="submit" class="secondary">
+              {t("commentButton")}
+            </button>
             {parent !== 0 && (
-              <button type="button" class="link" onClick={() => setParent(0)}>{t("cancel")}</button>
+              <button type="button" class="link" onClick={() => setParent(0)}>
+                {t("cancel")}
+              </button>
             )}
           </div>
         </form>

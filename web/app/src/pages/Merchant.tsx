@@ -5,8 +5,16 @@
  */
 import { useState } from "preact/hooks";
 import {
-  addressTextOf, fromHex, fromUtf8, parseAmount, seal, utf8, type Listing, type Merchant,
-  type Order, type Review,
+  addressTextOf,
+  fromHex,
+  fromUtf8,
+  parseAmount,
+  seal,
+  utf8,
+  type Listing,
+  type Merchant,
+  type Order,
+  type Review,
 } from "@agora/sdk";
 
 import { client, isNotFound, useChainData, useHead } from "../chain";
@@ -42,10 +50,16 @@ async function loadConsole(address: string): Promise<Console> {
     client.listings({ merchant: address, limit: 100 }),
     client.orders({ merchant: address, limit: 200 }),
   ]);
-  const reviews = (await Promise.all(listings.items.map(
-    (listing) => client.reviews(listing.id, { limit: 100 })))).flatMap((page) => page.items);
-  return { merchant, validators: validators.length, listings: listings.items,
-           orders: orders.items, reviews };
+  const reviews = (
+    await Promise.all(listings.items.map((listing) => client.reviews(listing.id, { limit: 100 })))
+  ).flatMap((page) => page.items);
+  return {
+    merchant,
+    validators: validators.length,
+    listings: listings.items,
+    orders: orders.items,
+    reviews,
+  };
 }
 
 export function MerchantPage() {
@@ -54,9 +68,13 @@ export function MerchantPage() {
   return (
     <div class="page">
       <h1>{t("merchantTitle")}</h1>
-      {saved === null
-        ? <p>{t("needWallet")} <a href={link("wallet")}>{t("goWallet")}</a></p>
-        : <ConsoleView address={saved.address} />}
+      {saved === null ? (
+        <p>
+          {t("needWallet")} <a href={link("wallet")}>{t("goWallet")}</a>
+        </p>
+      ) : (
+        <ConsoleView address={saved.address} />
+      )}
     </div>
   );
 }
@@ -74,7 +92,9 @@ function ConsoleView({ address }: { address: string }) {
           <>
             <Figures data={data} />
             {data.merchant.status === "suspended" && (
-              <p class="notice error" role="alert">{t("suspended")}</p>
+              <p class="notice error" role="alert">
+                {t("suspended")}
+              </p>
             )}
             <ToShip orders={data.orders} reload={state.reload} />
             <Listings listings={data.listings} reload={state.reload} />
@@ -93,23 +113,43 @@ function Register({ reload }: { reload: () => void }) {
   const nameId = useId("shop-name");
   const profileId = useId("shop-profile");
   const send = async () => {
-    const receipt = await requestTx(t("registerTitle"), [t("descRegister", { name })],
-      { type: "merchant_register", name: name.trim(), profile: profile.trim() });
+    const receipt = await requestTx(t("registerTitle"), [t("descRegister", { name })], {
+      type: "merchant_register",
+      name: name.trim(),
+      profile: profile.trim(),
+    });
     if (receipt !== null) reload();
   };
   return (
     <Section title={t("registerTitle")}>
       <p class="small">{t("registerHelp")}</p>
-      <form onSubmit={(e) => { e.preventDefault(); void send(); }}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void send();
+        }}
+      >
         <Field id={nameId} label={t("shopName")}>
-          <input id={nameId} required maxLength={64} value={name}
-                 onInput={(e) => setName(e.currentTarget.value)} />
+          <input
+            id={nameId}
+            required
+            maxLength={64}
+            value={name}
+            onInput={(e) => setName(e.currentTarget.value)}
+          />
         </Field>
         <Field id={profileId} label={t("profile")}>
-          <textarea id={profileId} rows={3} maxLength={1024} value={profile}
-                    onInput={(e) => setProfile(e.currentTarget.value)} />
+          <textarea
+            id={profileId}
+            rows={3}
+            maxLength={1024}
+            value={profile}
+            onInput={(e) => setProfile(e.currentTarget.value)}
+          />
         </Field>
-        <button type="submit" class="primary">{t("register")}</button>
+        <button type="submit" class="primary">
+          {t("register")}
+        </button>
       </form>
     </Section>
   );
@@ -144,12 +184,30 @@ function Figures({ data }: { data: Console }) {
   return (
     <Section title={t("salesTitle", { name: merchant.name })}>
       <dl class="figures">
-        <div><dt>{t("salesCompleted")}</dt><dd>{completed.length}</dd></div>
-        <div><dt>{t("revenue")}</dt><dd>{tokens(revenue)}</dd></div>
-        <div><dt>{t("commissionPaid")}</dt><dd>{tokens(commission)}</dd></div>
-        <div><dt>{t("inEscrow")}</dt><dd>{tokens(sum(open, (o) => o.total))}</dd></div>
-        <div><dt>{t("openOrders")}</dt><dd>{open.length}</dd></div>
-        <div><dt>{t("status")}</dt><dd>{t(`merchant_${merchant.status}` as "merchant_approved")}</dd></div>
+        <div>
+          <dt>{t("salesCompleted")}</dt>
+          <dd>{completed.length}</dd>
+        </div>
+        <div>
+          <dt>{t("revenue")}</dt>
+          <dd>{tokens(revenue)}</dd>
+        </div>
+        <div>
+          <dt>{t("commissionPaid")}</dt>
+          <dd>{tokens(commission)}</dd>
+        </div>
+        <div>
+          <dt>{t("inEscrow")}</dt>
+          <dd>{tokens(sum(open, (o) => o.total))}</dd>
+        </div>
+        <div>
+          <dt>{t("openOrders")}</dt>
+          <dd>{open.length}</dd>
+        </div>
+        <div>
+          <dt>{t("status")}</dt>
+          <dd>{t(`merchant_${merchant.status}` as "merchant_approved")}</dd>
+        </div>
       </dl>
     </Section>
   );
@@ -201,38 +259,60 @@ function ToShip({ orders, reload }: { orders: Order[]; reload: () => void }) {
         return;
       }
     }
-    const receipt = await requestTx(t("shipTitle"), [
-      t("descShip", { order: order.id }),
-      note ? t("descTracking") : t("descNoTracking"),
-    ], { type: "order_ship", order: order.id, tracking: sealed });
+    const receipt = await requestTx(
+      t("shipTitle"),
+      [t("descShip", { order: order.id }), note ? t("descTracking") : t("descNoTracking")],
+      { type: "order_ship", order: order.id, tracking: sealed },
+    );
     if (receipt !== null) reload();
   };
   return (
     <Section title={t("toShip")}>
       {toShip.length === 0 && <p class="muted">{t("nothingToShip")}</p>}
-      {error && <p class="notice error" role="alert">{error}</p>}
+      {error && (
+        <p class="notice error" role="alert">
+          {error}
+        </p>
+      )}
       <ul class="plain">
         {toShip.map((order) => (
           <li key={order.id} class="order" data-testid={`ship-${order.id}`}>
             <h3 class="h4">{t("orderNumber", { id: order.id })}</h3>
             <dl class="pairs small">
               <dt>{t("listingLabel")}</dt>
-              <dd><a href={link("listing", order.listing)}>#{order.listing}</a> (v{order.version})</dd>
-              <dt>{t("quantity")}</dt><dd>{order.quantity}</dd>
-              <dt>{t("total")}</dt><dd>{tokens(order.total)}</dd>
-              <dt>{t("buyer")}</dt><dd><AddressLink address={order.buyer} /></dd>
-              <dt>{t("deadline")}</dt><dd><Deadline order={order} /></dd>
+              <dd>
+                <a href={link("listing", order.listing)}>#{order.listing}</a> (v{order.version})
+              </dd>
+              <dt>{t("quantity")}</dt>
+              <dd>{order.quantity}</dd>
+              <dt>{t("total")}</dt>
+              <dd>{tokens(order.total)}</dd>
+              <dt>{t("buyer")}</dt>
+              <dd>
+                <AddressLink address={order.buyer} />
+              </dd>
+              <dt>{t("deadline")}</dt>
+              <dd>
+                <Deadline order={order} />
+              </dd>
             </dl>
             {opened[order.id] !== undefined && (
-              <p class="notice info" data-testid="delivery-details">{opened[order.id]}</p>
+              <p class="notice info" data-testid="delivery-details">
+                {opened[order.id]}
+              </p>
             )}
             <div class="actions">
               <button type="button" class="secondary" onClick={() => open(order)}>
-                {t("openDelivery")}</button>
+                {t("openDelivery")}
+              </button>
             </div>
-            <TrackingField value={tracking[order.id] ?? ""}
-                           onInput={(v) => setTracking((n) => ({ ...n, [order.id]: v }))} />
-            <button type="button" class="primary" onClick={() => void ship(order)}>{t("ship")}</button>
+            <TrackingField
+              value={tracking[order.id] ?? ""}
+              onInput={(v) => setTracking((n) => ({ ...n, [order.id]: v }))}
+            />
+            <button type="button" class="primary" onClick={() => void ship(order)}>
+              {t("ship")}
+            </button>
           </li>
         ))}
       </ul>
@@ -241,7 +321,9 @@ function ToShip({ orders, reload }: { orders: Order[]; reload: () => void }) {
           <summary>{t("otherOrders")}</summary>
           <ul class="plain small">
             {others.map((o) => (
-              <li key={o.id}>{t("orderNumber", { id: o.id })}: {statusText(o.status)} · {tokens(o.total)}</li>
+              <li key={o.id}>
+                {t("orderNumber", { id: o.id })}: {statusText(o.status)} · {tokens(o.total)}
+              </li>
             ))}
           </ul>
         </details>
@@ -254,7 +336,12 @@ function TrackingField({ value, onInput }: { value: string; onInput: (v: string)
   const id = useId("tracking");
   return (
     <Field id={id} label={t("tracking")}>
-      <input id={id} value={value} maxLength={300} onInput={(e) => onInput(e.currentTarget.value)} />
+      <input
+        id={id}
+        value={value}
+        maxLength={300}
+        onInput={(e) => onInput(e.currentTarget.value)}
+      />
     </Field>
   );
 }
@@ -263,8 +350,10 @@ function Listings({ listings, reload }: { listings: Listing[]; reload: () => voi
   const [editing, setEditing] = useState<Listing | null>(null);
   const [formKey, setFormKey] = useState(0);
   const delist = async (listing: Listing) => {
-    const receipt = await requestTx(t("delist"), [t("descDelist", { title: listing.title })],
-      { type: "listing_delist", listing: listing.id });
+    const receipt = await requestTx(t("delist"), [t("descDelist", { title: listing.title })], {
+      type: "listing_delist",
+      listing: listing.id,
+    });
     if (receipt !== null) reload();
   };
   return (
@@ -274,16 +363,23 @@ function Listings({ listings, reload }: { listings: Listing[]; reload: () => voi
         <table>
           <thead>
             <tr>
-              <th scope="col">{t("titleField")}</th><th scope="col">{t("priceCol")}</th>
-              <th scope="col">{t("stockCol")}</th><th scope="col">{t("referral")}</th>
-              <th scope="col">{t("versionCol")}</th><th scope="col"><span class="visually-hidden">{t("actionsCol")}</span></th>
+              <th scope="col">{t("titleField")}</th>
+              <th scope="col">{t("priceCol")}</th>
+              <th scope="col">{t("stockCol")}</th>
+              <th scope="col">{t("referral")}</th>
+              <th scope="col">{t("versionCol")}</th>
+              <th scope="col">
+                <span class="visually-hidden">{t("actionsCol")}</span>
+              </th>
             </tr>
           </thead>
           <tbody>
             {listings.map((listing) => (
               <tr key={listing.id}>
-                <td><a href={link("listing", listing.id)}>{listing.title}</a>
-                  {!listing.active && <span class="badge cancelled"> {t("delisted")}</span>}</td>
+                <td>
+                  <a href={link("listing", listing.id)}>{listing.title}</a>
+                  {!listing.active && <span class="badge cancelled"> {t("delisted")}</span>}
+                </td>
                 <td class="num">{tokens(listing.price)}</td>
                 <td class="num">{listing.stock}</td>
                 <td class="num">{percent(listing.referral_bps)}%</td>
@@ -291,10 +387,22 @@ function Listings({ listings, reload }: { listings: Listing[]; reload: () => voi
                 <td>
                   {listing.active && (
                     <span class="inline wrap-gap">
-                      <button type="button" class="secondary small" onClick={() => setEditing(listing)}
-                              aria-label={t("editNamed", { title: listing.title })}>{t("edit")}</button>
-                      <button type="button" class="link small" onClick={() => void delist(listing)}
-                              aria-label={t("delistNamed", { title: listing.title })}>{t("delist")}</button>
+                      <button
+                        type="button"
+                        class="secondary small"
+                        onClick={() => setEditing(listing)}
+                        aria-label={t("editNamed", { title: listing.title })}
+                      >
+                        {t("edit")}
+                      </button>
+                      <button
+                        type="button"
+                        class="link small"
+                        onClick={() => void delist(listing)}
+                        aria-label={t("delistNamed", { title: listing.title })}
+                      >
+                        {t("delist")}
+                      </button>
                     </span>
                   )}
                 </td>
@@ -303,8 +411,15 @@ function Listings({ listings, reload }: { listings: Listing[]; reload: () => voi
           </tbody>
         </table>
       </div>
-      <ListingForm key={`${editing?.id ?? 0}-${formKey}`} editing={editing}
-                   done={() => { setEditing(null); setFormKey((k) => k + 1); reload(); }} />
+      <ListingForm
+        key={`${editing?.id ?? 0}-${formKey}`}
+        editing={editing}
+        done={() => {
+          setEditing(null);
+          setFormKey((k) => k + 1);
+          reload();
+        }}
+      />
     </Section>
   );
 }
@@ -317,8 +432,14 @@ function ListingForm({ editing, done }: { editing: Listing | null; done: () => v
   const [stock, setStock] = useState(String(editing?.stock ?? 1));
   const [referral, setReferral] = useState(editing ? percent(editing.referral_bps) : "5");
   const [error, setError] = useState("");
-  const ids = { title: useId("l-title"), description: useId("l-desc"), category: useId("l-cat"),
-                price: useId("l-price"), stock: useId("l-stock"), referral: useId("l-ref") };
+  const ids = {
+    title: useId("l-title"),
+    description: useId("l-desc"),
+    category: useId("l-cat"),
+    price: useId("l-price"),
+    stock: useId("l-stock"),
+    referral: useId("l-ref"),
+  };
   const send = async () => {
     setError("");
     let priceMinor: bigint;
@@ -343,69 +464,140 @@ function ListingForm({ editing, done }: { editing: Listing | null; done: () => v
       setError(t("categoryInvalid"));
       return;
     }
-    const fields = { title: title.trim(), description: description.trim(), category,
-                     price: priceMinor, stock: stockCount, media: [], referral_bps: bps };
+    const fields = {
+      title: title.trim(),
+      description: description.trim(),
+      category,
+      price: priceMinor,
+      stock: stockCount,
+      media: [],
+      referral_bps: bps,
+    };
     const lines = [
-      t(editing ? "descUpdate" : "descCreate", { title: fields.title, price: tokens(priceMinor),
-                                                 stock: stockCount, pct: percent(bps) }),
+      t(editing ? "descUpdate" : "descCreate", {
+        title: fields.title,
+        price: tokens(priceMinor),
+        stock: stockCount,
+        pct: percent(bps),
+      }),
     ];
     const receipt = editing
       ? await requestTx(t("updateTitle"), lines, {
-        type: "listing_update", listing: editing.id, version: editing.current_version, ...fields })
+          type: "listing_update",
+          listing: editing.id,
+          version: editing.current_version,
+          ...fields,
+        })
       : await requestTx(t("createListingTitle"), lines, { type: "listing_create", ...fields });
     if (receipt !== null) done();
   };
   return (
-    <form class="listing-form" onSubmit={(e) => { e.preventDefault(); void send(); }}
-          aria-label={editing ? t("updateTitle") : t("createListingTitle")}>
+    <form
+      class="listing-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void send();
+      }}
+      aria-label={editing ? t("updateTitle") : t("createListingTitle")}
+    >
       <h3 class="h4">{editing ? t("editing", { title: editing.title }) : t("newListing")}</h3>
       <div class="form-grid">
         <Field id={ids.title} label={t("titleField")}>
-          <input id={ids.title} required maxLength={120} value={title}
-                 onInput={(e) => setTitle(e.currentTarget.value)} />
+          <input
+            id={ids.title}
+            required
+            maxLength={120}
+            value={title}
+            onInput={(e) => setTitle(e.currentTarget.value)}
+          />
         </Field>
         <Field id={ids.category} label={t("categoryField")} help={t("categoryHelp")}>
-          <input id={ids.category} required maxLength={32} value={category}
-                 aria-describedby={`${ids.category}-help`}
-                 onInput={(e) => setCategory(e.currentTarget.value.toLowerCase())} />
+          <input
+            id={ids.category}
+            required
+            maxLength={32}
+            value={category}
+            aria-describedby={`${ids.category}-help`}
+            onInput={(e) => setCategory(e.currentTarget.value.toLowerCase())}
+          />
         </Field>
         <Field id={ids.price} label={t("priceField")}>
-          <input id={ids.price} required inputMode="decimal" value={price}
-                 onInput={(e) => setPrice(e.currentTarget.value)} />
+          <input
+            id={ids.price}
+            required
+            inputMode="decimal"
+            value={price}
+            onInput={(e) => setPrice(e.currentTarget.value)}
+          />
         </Field>
         <Field id={ids.stock} label={t("stockField")}>
-          <input id={ids.stock} required type="number" min={0} step={1} value={stock}
-                 onInput={(e) => setStock(e.currentTarget.value)} />
+          <input
+            id={ids.stock}
+            required
+            type="number"
+            min={0}
+            step={1}
+            value={stock}
+            onInput={(e) => setStock(e.currentTarget.value)}
+          />
         </Field>
         <Field id={ids.referral} label={t("referralField")}>
-          <input id={ids.referral} required inputMode="decimal" value={referral}
-                 onInput={(e) => setReferral(e.currentTarget.value)} />
+          <input
+            id={ids.referral}
+            required
+            inputMode="decimal"
+            value={referral}
+            onInput={(e) => setReferral(e.currentTarget.value)}
+          />
         </Field>
       </div>
       <Field id={ids.description} label={t("descriptionField")}>
-        <textarea id={ids.description} rows={3} maxLength={2000} value={description}
-                  onInput={(e) => setDescription(e.currentTarget.value)} />
+        <textarea
+          id={ids.description}
+          rows={3}
+          maxLength={2000}
+          value={description}
+          onInput={(e) => setDescription(e.currentTarget.value)}
+        />
       </Field>
-      {error && <p class="notice error" role="alert">{error}</p>}
+      {error && (
+        <p class="notice error" role="alert">
+          {error}
+        </p>
+      )}
       <div class="actions">
-        <button type="submit" class="primary">{editing ? t("update") : t("createListing")}</button>
-        {editing && <button type="button" class="secondary" onClick={done}>{t("cancel")}</button>}
+        <button type="submit" class="primary">
+          {editing ? t("update") : t("createListing")}
+        </button>
+        {editing && (
+          <button type="button" class="secondary" onClick={done}>
+            {t("cancel")}
+          </button>
+        )}
       </div>
     </form>
   );
 }
 
-function ReviewReplies({ reviews, listings, reload }: {
-  reviews: Review[]; listings: Listing[]; reload: () => void;
+function ReviewReplies({
+  reviews,
+  listings,
+  reload,
+}: {
+  reviews: Review[];
+  listings: Listing[];
+  reload: () => void;
 }) {
   const [texts, setTexts] = useState<Record<number, string>>({});
   const titles = new Map(listings.map((l) => [l.id, l.title]));
   const reply = async (review: Review) => {
     const text = (texts[review.order] ?? "").trim();
     if (!text) return;
-    const receipt = await requestTx(t("replyTitle"), [
-      t("descReplyReview", { order: review.order }), `“${text}”`,
-    ], { type: "review_reply", order: review.order, text });
+    const receipt = await requestTx(
+      t("replyTitle"),
+      [t("descReplyReview", { order: review.order }), `“${text}”`],
+      { type: "review_reply", order: review.order, text },
+    );
     if (receipt !== null) reload();
   };
   return (
@@ -423,11 +615,15 @@ function ReviewReplies({ reviews, listings, reload }: {
             </p>
             {review.text && <p>{review.text}</p>}
             {review.reply ? (
-              <blockquote class="reply"><p>{review.reply}</p></blockquote>
+              <blockquote class="reply">
+                <p>{review.reply}</p>
+              </blockquote>
             ) : (
-              <ReplyField value={texts[review.order] ?? ""}
-                          onInput={(v) => setTexts((n) => ({ ...n, [review.order]: v }))}
-                          onSend={() => void reply(review)} />
+              <ReplyField
+                value={texts[review.order] ?? ""}
+                onInput={(v) => setTexts((n) => ({ ...n, [review.order]: v }))}
+                onSend={() => void reply(review)}
+              />
             )}
           </li>
         ))}
@@ -436,17 +632,36 @@ function ReviewReplies({ reviews, listings, reload }: {
   );
 }
 
-function ReplyField({ value, onInput, onSend }: {
-  value: string; onInput: (v: string) => void; onSend: () => void;
+function ReplyField({
+  value,
+  onInput,
+  onSend,
+}: {
+  value: string;
+  onInput: (v: string) => void;
+  onSend: () => void;
 }) {
   const id = useId("reply");
   return (
-    <form onSubmit={(e) => { e.preventDefault(); onSend(); }}>
+    <form
+      onSubmit={(e) => {
+        e.preventDefault();
+        onSend();
+      }}
+    >
       <Field id={id} label={t("replyText")}>
-        <textarea id={id} rows={2} maxLength={2000} required value={value}
-                  onInput={(e) => onInput(e.currentTarget.value)} />
+        <textarea
+          id={id}
+          rows={2}
+          maxLength={2000}
+          required
+          value={value}
+          onInput={(e) => onInput(e.currentTarget.value)}
+        />
       </Field>
-      <button type="submit" class="secondary">{t("reply")}</button>
+      <button type="submit" class="secondary">
+        {t("reply")}
+      </button>
     </form>
   );
 }
@@ -459,11 +674,19 @@ function PollForm({ listings, reload }: { listings: Listing[]; reload: () => voi
   const [closeIn, setCloseIn] = useState("1000");
   const [buyersOnly, setBuyersOnly] = useState(false);
   const [error, setError] = useState("");
-  const ids = { q: useId("poll-q"), o: useId("poll-o"), l: useId("poll-l"), c: useId("poll-c"),
-                b: useId("poll-b") };
+  const ids = {
+    q: useId("poll-q"),
+    o: useId("poll-o"),
+    l: useId("poll-l"),
+    c: useId("poll-c"),
+    b: useId("poll-b"),
+  };
   const send = async () => {
     setError("");
-    const choices = options.split("\n").map((o) => o.trim()).filter((o) => o);
+    const choices = options
+      .split("\n")
+      .map((o) => o.trim())
+      .filter((o) => o);
     if (choices.length < 2 || choices.length > 10) {
       setError(t("optionsInvalid"));
       return;
@@ -474,10 +697,19 @@ function PollForm({ listings, reload }: { listings: Listing[]; reload: () => voi
       return;
     }
     const closeHeight = height + blocks;
-    const receipt = await requestTx(t("createPoll"), [
-      t("descPoll", { question, n: choices.length, height: closeHeight }),
-    ], { type: "poll_create", question: question.trim(), options: choices, scope: "merchant",
-         listing: Number(listing), buyers_only: buyersOnly, close_height: closeHeight });
+    const receipt = await requestTx(
+      t("createPoll"),
+      [t("descPoll", { question, n: choices.length, height: closeHeight })],
+      {
+        type: "poll_create",
+        question: question.trim(),
+        options: choices,
+        scope: "merchant",
+        listing: Number(listing),
+        buyers_only: buyersOnly,
+        close_height: closeHeight,
+      },
+    );
     if (receipt !== null) {
       setQuestion("");
       setOptions("");
@@ -486,34 +718,69 @@ function PollForm({ listings, reload }: { listings: Listing[]; reload: () => voi
   };
   return (
     <Section title={t("createPoll")}>
-      <form onSubmit={(e) => { e.preventDefault(); void send(); }}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void send();
+        }}
+      >
         <Field id={ids.q} label={t("question")}>
-          <input id={ids.q} required maxLength={280} value={question}
-                 onInput={(e) => setQuestion(e.currentTarget.value)} />
+          <input
+            id={ids.q}
+            required
+            maxLength={280}
+            value={question}
+            onInput={(e) => setQuestion(e.currentTarget.value)}
+          />
         </Field>
         <Field id={ids.o} label={t("options")}>
-          <textarea id={ids.o} rows={3} required value={options}
-                    onInput={(e) => setOptions(e.currentTarget.value)} />
+          <textarea
+            id={ids.o}
+            rows={3}
+            required
+            value={options}
+            onInput={(e) => setOptions(e.currentTarget.value)}
+          />
         </Field>
         <div class="form-grid">
           <Field id={ids.l} label={t("listingLabel")}>
             <select id={ids.l} value={listing} onChange={(e) => setListing(e.currentTarget.value)}>
               <option value="0">{t("allMyListings")}</option>
-              {listings.map((l) => <option key={l.id} value={String(l.id)}>{l.title}</option>)}
+              {listings.map((l) => (
+                <option key={l.id} value={String(l.id)}>
+                  {l.title}
+                </option>
+              ))}
             </select>
           </Field>
           <Field id={ids.c} label={t("closeIn")}>
-            <input id={ids.c} type="number" min={1} required value={closeIn}
-                   onInput={(e) => setCloseIn(e.currentTarget.value)} />
+            <input
+              id={ids.c}
+              type="number"
+              min={1}
+              required
+              value={closeIn}
+              onInput={(e) => setCloseIn(e.currentTarget.value)}
+            />
           </Field>
         </div>
         <div class="check">
-          <input id={ids.b} type="checkbox" checked={buyersOnly}
-                 onChange={(e) => setBuyersOnly(e.currentTarget.checked)} />
+          <input
+            id={ids.b}
+            type="checkbox"
+            checked={buyersOnly}
+            onChange={(e) => setBuyersOnly(e.currentTarget.checked)}
+          />
           <label for={ids.b}>{t("buyersOnly")}</label>
         </div>
-        {error && <p class="notice error" role="alert">{error}</p>}
-        <button type="submit" class="secondary">{t("createPoll")}</button>
+        {error && (
+          <p class="notice error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" class="secondary">
+          {t("createPoll")}
+        </button>
       </form>
     </Section>
   );

@@ -17,15 +17,22 @@ interface Shelf {
   readonly categories: string[];
 }
 
-async function loadShelf(text: string, category: string, merchant: string,
-                         pages: number): Promise<Shelf> {
+async function loadShelf(
+  text: string,
+  category: string,
+  merchant: string,
+  pages: number,
+): Promise<Shelf> {
   const listings: Listing[] = [];
   let cursor: string | undefined;
   let next: string | null = null;
   for (let page = 0; page < pages; page++) {
     const answer: Page<Listing> = await client.listings({
-      limit: PAGE_ITEMS, cursor, active_only: true,
-      text: text || undefined, category: category || undefined,
+      limit: PAGE_ITEMS,
+      cursor,
+      active_only: true,
+      text: text || undefined,
+      category: category || undefined,
       merchant: merchant || undefined,
     });
     listings.push(...answer.items);
@@ -48,8 +55,10 @@ export function Storefront() {
   const merchant = query.get("merchant") ?? "";
   const [pages, setPages] = useState(1);
   const [typed, setTyped] = useState(text);
-  const shelf = useChainData(() => loadShelf(text, category, merchant, pages),
-                             [text, category, merchant, pages]);
+  const shelf = useChainData(
+    () => loadShelf(text, category, merchant, pages),
+    [text, category, merchant, pages],
+  );
   const searchId = useId("search");
   const categoryId = useId("category");
   const merchantId = useId("merchant");
@@ -65,33 +74,56 @@ export function Storefront() {
   return (
     <div class="page">
       <h1>{t("shopTitle")}</h1>
-      <form class="filters" role="search"
-            onSubmit={(event) => { event.preventDefault(); go({ q: typed.trim() }); }}>
+      <form
+        class="filters"
+        role="search"
+        onSubmit={(event) => {
+          event.preventDefault();
+          go({ q: typed.trim() });
+        }}
+      >
         <div class="field grow">
           <label for={searchId}>{t("searchLabel")}</label>
           <div class="inline">
-            <input id={searchId} type="search" value={typed} maxLength={120}
-                   onInput={(e) => setTyped(e.currentTarget.value)} />
-            <button type="submit" class="primary">{t("searchButton")}</button>
+            <input
+              id={searchId}
+              type="search"
+              value={typed}
+              maxLength={120}
+              onInput={(e) => setTyped(e.currentTarget.value)}
+            />
+            <button type="submit" class="primary">
+              {t("searchButton")}
+            </button>
           </div>
         </div>
         <div class="field">
           <label for={categoryId}>{t("category")}</label>
-          <select id={categoryId} value={category}
-                  onChange={(e) => go({ category: e.currentTarget.value })}>
+          <select
+            id={categoryId}
+            value={category}
+            onChange={(e) => go({ category: e.currentTarget.value })}
+          >
             <option value="">{t("allCategories")}</option>
             {(shelf.data?.categories ?? (category ? [category] : [])).map((c) => (
-              <option key={c} value={c}>{c}</option>
+              <option key={c} value={c}>
+                {c}
+              </option>
             ))}
           </select>
         </div>
         <div class="field">
           <label for={merchantId}>{t("merchant")}</label>
-          <select id={merchantId} value={merchant}
-                  onChange={(e) => go({ merchant: e.currentTarget.value })}>
+          <select
+            id={merchantId}
+            value={merchant}
+            onChange={(e) => go({ merchant: e.currentTarget.value })}
+          >
             <option value="">{t("allMerchants")}</option>
             {[...(shelf.data?.merchants.values() ?? [])].map((m) => (
-              <option key={m.address} value={m.address}>{m.name}</option>
+              <option key={m.address} value={m.address}>
+                {m.name}
+              </option>
             ))}
           </select>
         </div>
@@ -109,7 +141,8 @@ export function Storefront() {
                   <p class="price">{tokens(listing.price)}</p>
                   <p class="muted small">
                     {data.merchants.get(listing.merchant)?.name ?? listing.merchant.slice(0, 12)}
-                    {" · "}{listing.category}
+                    {" · "}
+                    {listing.category}
                   </p>
                   <p class="small">
                     <Stars averageX100={listing.rating.average_x100} count={listing.rating.count} />

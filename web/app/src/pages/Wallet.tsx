@@ -5,7 +5,13 @@
  */
 import { useState } from "preact/hooks";
 import {
-  fromHex, fromUtf8, isAddress, parseAmount, type Account, type Order, type Review,
+  fromHex,
+  fromUtf8,
+  isAddress,
+  parseAmount,
+  type Account,
+  type Order,
+  type Review,
   type Rewards,
 } from "@agora/sdk";
 
@@ -17,7 +23,14 @@ import { link } from "../router";
 import { useStore } from "../store";
 import { requestTx } from "../txflow";
 import {
-  createWallet, forget, importWallet, lock, unlock, unlocked, vault, VaultError,
+  createWallet,
+  forget,
+  importWallet,
+  lock,
+  unlock,
+  unlocked,
+  vault,
+  VaultError,
 } from "../vault";
 
 export function WalletPage() {
@@ -43,8 +56,13 @@ function NewWallet() {
   const [irepeat, setIrepeat] = useState("");
   const [error, setError] = useState<{ form: string; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  const ids = { pass: useId("pass"), repeat: useId("repeat"), seed: useId("seed"),
-                ipass: useId("ipass"), irepeat: useId("irepeat") };
+  const ids = {
+    pass: useId("pass"),
+    repeat: useId("repeat"),
+    seed: useId("seed"),
+    ipass: useId("ipass"),
+    irepeat: useId("irepeat"),
+  };
   const run = async (form: string, action: () => Promise<unknown>) => {
     setBusy(true);
     setError(null);
@@ -60,36 +78,89 @@ function NewWallet() {
     <div class="columns">
       <Section title={t("createTitle")}>
         <p class="small">{t("createHelp")}</p>
-        <form onSubmit={(e) => { e.preventDefault(); void run("create", () => createWallet(pass, repeat)); }}>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void run("create", () => createWallet(pass, repeat));
+          }}
+        >
           <Field id={ids.pass} label={t("passphrase")} help={t("passphraseHelp")}>
-            <input id={ids.pass} type="password" autoComplete="new-password" required
-                   aria-describedby={`${ids.pass}-help`} value={pass}
-                   onInput={(e) => setPass(e.currentTarget.value)} />
+            <input
+              id={ids.pass}
+              type="password"
+              autoComplete="new-password"
+              required
+              aria-describedby={`${ids.pass}-help`}
+              value={pass}
+              onInput={(e) => setPass(e.currentTarget.value)}
+            />
           </Field>
           <Field id={ids.repeat} label={t("passphraseRepeat")}>
-            <input id={ids.repeat} type="password" autoComplete="new-password" required
-                   value={repeat} onInput={(e) => setRepeat(e.currentTarget.value)} />
+            <input
+              id={ids.repeat}
+              type="password"
+              autoComplete="new-password"
+              required
+              value={repeat}
+              onInput={(e) => setRepeat(e.currentTarget.value)}
+            />
           </Field>
-          {error?.form === "create" && <p class="notice error" role="alert">{error.text}</p>}
-          <button type="submit" class="primary" disabled={busy}>{t("create")}</button>
+          {error?.form === "create" && (
+            <p class="notice error" role="alert">
+              {error.text}
+            </p>
+          )}
+          <button type="submit" class="primary" disabled={busy}>
+            {t("create")}
+          </button>
         </form>
       </Section>
       <Section title={t("importTitle")}>
-        <form onSubmit={(e) => { e.preventDefault(); void run("import", () => importWallet(seed, ipass, irepeat)); }}>
+        <form
+          onSubmit={(e) => {
+            e.preventDefault();
+            void run("import", () => importWallet(seed, ipass, irepeat));
+          }}
+        >
           <Field id={ids.seed} label={t("seed")}>
-            <input id={ids.seed} type="password" autoComplete="off" required class="mono"
-                   value={seed} onInput={(e) => setSeed(e.currentTarget.value)} />
+            <input
+              id={ids.seed}
+              type="password"
+              autoComplete="off"
+              required
+              class="mono"
+              value={seed}
+              onInput={(e) => setSeed(e.currentTarget.value)}
+            />
           </Field>
           <Field id={ids.ipass} label={t("passphrase")}>
-            <input id={ids.ipass} type="password" autoComplete="new-password" required
-                   value={ipass} onInput={(e) => setIpass(e.currentTarget.value)} />
+            <input
+              id={ids.ipass}
+              type="password"
+              autoComplete="new-password"
+              required
+              value={ipass}
+              onInput={(e) => setIpass(e.currentTarget.value)}
+            />
           </Field>
           <Field id={ids.irepeat} label={t("passphraseRepeat")}>
-            <input id={ids.irepeat} type="password" autoComplete="new-password" required
-                   value={irepeat} onInput={(e) => setIrepeat(e.currentTarget.value)} />
+            <input
+              id={ids.irepeat}
+              type="password"
+              autoComplete="new-password"
+              required
+              value={irepeat}
+              onInput={(e) => setIrepeat(e.currentTarget.value)}
+            />
           </Field>
-          {error?.form === "import" && <p class="notice error" role="alert">{error.text}</p>}
-          <button type="submit" class="secondary" disabled={busy}>{t("importButton")}</button>
+          {error?.form === "import" && (
+            <p class="notice error" role="alert">
+              {error.text}
+            </p>
+          )}
+          <button type="submit" class="secondary" disabled={busy}>
+            {t("importButton")}
+          </button>
         </form>
       </Section>
     </div>
@@ -106,26 +177,35 @@ interface AccountData {
 
 async function loadAccount(address: string): Promise<AccountData> {
   const [account, rewards, orders] = await Promise.all([
-    client.account(address), client.rewards(address), client.orders({ buyer: address, limit: 100 }),
+    client.account(address),
+    client.rewards(address),
+    client.orders({ buyer: address, limit: 100 }),
   ]);
   const reviews = new Map<number, Review>();
   const titles = new Map<number, string>();
-  await Promise.all(orders.items.map(async (order) => {
-    if (!titles.has(order.listing)) {
-      titles.set(order.listing, "");
-      const listing = await client.listing(order.listing, order.version).catch(() => null);
-      titles.set(order.listing, listing?.title ?? `#${order.listing}`);
-    }
-    if (order.status === "completed") {
-      const review = await client.review(order.id).catch((error: unknown) => {
-        if (isNotFound(error)) return null;
-        throw error;
-      });
-      if (review !== null) reviews.set(order.id, review);
-    }
-  }));
-  return { account, rewards, orders: [...orders.items].sort((a, b) => b.id - a.id), reviews,
-           titles };
+  await Promise.all(
+    orders.items.map(async (order) => {
+      if (!titles.has(order.listing)) {
+        titles.set(order.listing, "");
+        const listing = await client.listing(order.listing, order.version).catch(() => null);
+        titles.set(order.listing, listing?.title ?? `#${order.listing}`);
+      }
+      if (order.status === "completed") {
+        const review = await client.review(order.id).catch((error: unknown) => {
+          if (isNotFound(error)) return null;
+          throw error;
+        });
+        if (review !== null) reviews.set(order.id, review);
+      }
+    }),
+  );
+  return {
+    account,
+    rewards,
+    orders: [...orders.items].sort((a, b) => b.id - a.id),
+    reviews,
+    titles,
+  };
 }
 
 function Account({ address }: { address: string }) {
@@ -170,41 +250,79 @@ function KeyBox({ address, balance }: { address: string; balance: number | undef
       <dl class="pairs">
         <dt>{t("address")}</dt>
         <dd class="inline wrap-gap">
-          <span class="mono wrap" data-testid="wallet-address">{address}</span>
+          <span class="mono wrap" data-testid="wallet-address">
+            {address}
+          </span>
           <CopyButton text={address} />
         </dd>
         <dt>{t("balance")}</dt>
-        <dd class="big" data-testid="balance">{tokens(balance)}</dd>
+        <dd class="big" data-testid="balance">
+          {tokens(balance)}
+        </dd>
         <dt>{t("keyState")}</dt>
         <dd>{keypair === null ? t("locked") : t("unlockedState")}</dd>
       </dl>
       {keypair === null ? (
-        <form class="inline-form" onSubmit={(e) => { e.preventDefault(); void doUnlock(); }}>
+        <form
+          class="inline-form"
+          onSubmit={(e) => {
+            e.preventDefault();
+            void doUnlock();
+          }}
+        >
           <Field id={passId} label={t("passphrase")}>
-            <input id={passId} type="password" autoComplete="current-password" required
-                   value={pass} onInput={(e) => setPass(e.currentTarget.value)} />
+            <input
+              id={passId}
+              type="password"
+              autoComplete="current-password"
+              required
+              value={pass}
+              onInput={(e) => setPass(e.currentTarget.value)}
+            />
           </Field>
-          <button type="submit" class="primary" disabled={busy}>{t("unlock")}</button>
-          {error && <p class="notice error" role="alert" data-testid="unlock-error">{error}</p>}
+          <button type="submit" class="primary" disabled={busy}>
+            {t("unlock")}
+          </button>
+          {error && (
+            <p class="notice error" role="alert" data-testid="unlock-error">
+              {error}
+            </p>
+          )}
         </form>
       ) : (
         <div class="actions">
-          <button type="button" class="secondary" onClick={lock}>{t("lock")}</button>
-          <button type="button" class="secondary" onClick={() => setSeedShown((s) => !s)}
-                  aria-expanded={seedShown}>{t("backup")}</button>
+          <button type="button" class="secondary" onClick={lock}>
+            {t("lock")}
+          </button>
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => setSeedShown((s) => !s)}
+            aria-expanded={seedShown}
+          >
+            {t("backup")}
+          </button>
         </div>
       )}
       {keypair !== null && seedShown && (
         <p class="notice warn">
-          {t("backupHelp")}<br /><span class="mono wrap">{keypair.seedHex()}</span>
+          {t("backupHelp")}
+          <br />
+          <span class="mono wrap">{keypair.seedHex()}</span>
         </p>
       )}
       <details>
         <summary>{t("forget")}</summary>
         <p class="small">{t("forgetHelp")}</p>
-        <button type="button" class="danger" onClick={() => {
-          if (confirm(t("forgetConfirm"))) forget();
-        }}>{t("forgetButton")}</button>
+        <button
+          type="button"
+          class="danger"
+          onClick={() => {
+            if (confirm(t("forgetConfirm"))) forget();
+          }}
+        >
+          {t("forgetButton")}
+        </button>
       </details>
     </Section>
   );
@@ -212,26 +330,40 @@ function KeyBox({ address, balance }: { address: string; balance: number | undef
 
 function RewardsBox({ rewards, reload }: { rewards: Rewards; reload: () => void }) {
   const claim = async () => {
-    const receipt = await requestTx(t("claimTitle"), [
-      t("descClaim", { amount: tokens(rewards.accrued) }),
-    ], { type: "reward_claim" });
+    const receipt = await requestTx(
+      t("claimTitle"),
+      [t("descClaim", { amount: tokens(rewards.accrued) })],
+      { type: "reward_claim" },
+    );
     if (receipt !== null) reload();
   };
   return (
     <Section title={t("rewards")}>
       <dl class="pairs">
-        <dt>{t("accrued")}</dt><dd data-testid="rewards-accrued">{tokens(rewards.accrued)}</dd>
-        <dt>{t("claimed")}</dt><dd data-testid="rewards-claimed">{tokens(rewards.claimed)}</dd>
+        <dt>{t("accrued")}</dt>
+        <dd data-testid="rewards-accrued">{tokens(rewards.accrued)}</dd>
+        <dt>{t("claimed")}</dt>
+        <dd data-testid="rewards-claimed">{tokens(rewards.claimed)}</dd>
       </dl>
-      <button type="button" class="primary" disabled={rewards.accrued === 0}
-              onClick={() => void claim()}>{t("claim")}</button>
+      <button
+        type="button"
+        class="primary"
+        disabled={rewards.accrued === 0}
+        onClick={() => void claim()}
+      >
+        {t("claim")}
+      </button>
     </Section>
   );
 }
 
 const STATUS_KEYS: Record<string, Key> = {
-  paid: "status_paid", shipped: "status_shipped", disputed: "status_disputed",
-  completed: "status_completed", refunded: "status_refunded", cancelled: "status_cancelled",
+  paid: "status_paid",
+  shipped: "status_shipped",
+  disputed: "status_disputed",
+  completed: "status_completed",
+  refunded: "status_refunded",
+  cancelled: "status_cancelled",
 };
 
 export function statusText(status: string): string {
@@ -245,8 +377,12 @@ export function Deadline({ order }: { order: Order }) {
     return <span class="muted">—</span>;
   }
   const left = order.due_height - height;
-  const what: Key = order.status === "paid" ? "deadlineShip"
-    : order.status === "shipped" ? "deadlineRelease" : "deadlineDispute";
+  const what: Key =
+    order.status === "paid"
+      ? "deadlineShip"
+      : order.status === "shipped"
+        ? "deadlineRelease"
+        : "deadlineDispute";
   return <span>{t(what, { height: order.due_height, n: Math.max(0, left) })}</span>;
 }
 
@@ -255,16 +391,22 @@ function Orders({ data, reload }: { data: AccountData; reload: () => void }) {
   const [notes, setNotes] = useState<Record<number, string>>({});
   const act = async (order: Order, action: "order_confirm" | "order_cancel") => {
     const words = action === "order_confirm" ? "descConfirm" : "descCancel";
-    const receipt = await requestTx(t(action === "order_confirm" ? "confirmTitle" : "cancelTitle"),
+    const receipt = await requestTx(
+      t(action === "order_confirm" ? "confirmTitle" : "cancelTitle"),
       [t(words, { order: order.id, total: tokens(order.total) })],
-      { type: action, order: order.id });
+      { type: action, order: order.id },
+    );
     if (receipt !== null) reload();
   };
   const dispute = async (order: Order, reason: string) => {
-    const receipt = await requestTx(t("disputeTitle"), [
-      t("descDispute", { order: order.id, total: tokens(order.total) }),
-      ...(reason ? [`“${reason}”`] : []),
-    ], { type: "order_dispute", order: order.id, reason: reason.slice(0, 500) });
+    const receipt = await requestTx(
+      t("disputeTitle"),
+      [
+        t("descDispute", { order: order.id, total: tokens(order.total) }),
+        ...(reason ? [`“${reason}”`] : []),
+      ],
+      { type: "order_dispute", order: order.id, reason: reason.slice(0, 500) },
+    );
     if (receipt !== null) reload();
   };
   const openTracking = (order: Order) => {
@@ -290,28 +432,53 @@ function Orders({ data, reload }: { data: AccountData; reload: () => void }) {
             </h3>
             <dl class="pairs small">
               <dt>{t("status")}</dt>
-              <dd><span class={`badge ${order.status}`} data-testid="order-status">
-                {statusText(order.status)}</span></dd>
-              <dt>{t("total")}</dt><dd>{tokens(order.total)} ({order.quantity} ×)</dd>
-              <dt>{t("deadline")}</dt><dd><Deadline order={order} /></dd>
-              <dt>{t("merchant")}</dt><dd><AddressLink address={order.merchant} /></dd>
+              <dd>
+                <span class={`badge ${order.status}`} data-testid="order-status">
+                  {statusText(order.status)}
+                </span>
+              </dd>
+              <dt>{t("total")}</dt>
+              <dd>
+                {tokens(order.total)} ({order.quantity} ×)
+              </dd>
+              <dt>{t("deadline")}</dt>
+              <dd>
+                <Deadline order={order} />
+              </dd>
+              <dt>{t("merchant")}</dt>
+              <dd>
+                <AddressLink address={order.merchant} />
+              </dd>
             </dl>
             {notes[order.id] !== undefined && (
-              <p class="notice info" data-testid="tracking-note">{notes[order.id]}</p>
+              <p class="notice info" data-testid="tracking-note">
+                {notes[order.id]}
+              </p>
             )}
             <div class="actions">
               {order.status === "paid" && (
-                <button type="button" class="secondary" onClick={() => void act(order, "order_cancel")}>
-                  {t("cancelOrder")}</button>
+                <button
+                  type="button"
+                  class="secondary"
+                  onClick={() => void act(order, "order_cancel")}
+                >
+                  {t("cancelOrder")}
+                </button>
               )}
               {(order.status === "shipped" || order.status === "disputed") && (
-                <button type="button" class="primary" onClick={() => void act(order, "order_confirm")}>
-                  {t("confirm")}</button>
+                <button
+                  type="button"
+                  class="primary"
+                  onClick={() => void act(order, "order_confirm")}
+                >
+                  {t("confirm")}
+                </button>
               )}
 
               {order.tracking !== "" && (
                 <button type="button" class="secondary" onClick={() => openTracking(order)}>
-                  {t("openTracking")}</button>
+                  {t("openTracking")}
+                </button>
               )}
             </div>
             {order.status === "shipped" && (
@@ -321,7 +488,9 @@ function Orders({ data, reload }: { data: AccountData; reload: () => void }) {
               <ReviewForm order={order} reload={reload} />
             )}
             {data.reviews.has(order.id) && (
-              <p class="small muted">{t("reviewed", { n: data.reviews.get(order.id)?.rating ?? 0 })}</p>
+              <p class="small muted">
+                {t("reviewed", { n: data.reviews.get(order.id)?.rating ?? 0 })}
+              </p>
             )}
           </li>
         ))}
@@ -336,12 +505,24 @@ function DisputeForm({ onSend }: { onSend: (reason: string) => void }) {
   return (
     <details>
       <summary>{t("dispute")}</summary>
-      <form onSubmit={(e) => { e.preventDefault(); onSend(reason.trim()); }}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          onSend(reason.trim());
+        }}
+      >
         <Field id={id} label={t("disputeReason")}>
-          <textarea id={id} rows={2} maxLength={500} value={reason}
-                    onInput={(e) => setReason(e.currentTarget.value)} />
+          <textarea
+            id={id}
+            rows={2}
+            maxLength={500}
+            value={reason}
+            onInput={(e) => setReason(e.currentTarget.value)}
+          />
         </Field>
-        <button type="submit" class="secondary">{t("dispute")}</button>
+        <button type="submit" class="secondary">
+          {t("dispute")}
+        </button>
       </form>
     </details>
   );
@@ -353,25 +534,42 @@ function ReviewForm({ order, reload }: { order: Order; reload: () => void }) {
   const ratingId = useId("rating");
   const textId = useId("review");
   const send = async () => {
-    const receipt = await requestTx(t("reviewTitle"), [
-      t("descReview", { order: order.id, n: rating }), ...(text ? [`“${text}”`] : []),
-    ], { type: "review", order: order.id, rating: Number(rating), text });
+    const receipt = await requestTx(
+      t("reviewTitle"),
+      [t("descReview", { order: order.id, n: rating }), ...(text ? [`“${text}”`] : [])],
+      { type: "review", order: order.id, rating: Number(rating), text },
+    );
     if (receipt !== null) reload();
   };
   return (
-    <form class="review-form" onSubmit={(e) => { e.preventDefault(); void send(); }}>
+    <form
+      class="review-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void send();
+      }}
+    >
       <Field id={ratingId} label={t("rating")}>
         <select id={ratingId} value={rating} onChange={(e) => setRating(e.currentTarget.value)}>
           {[5, 4, 3, 2, 1].map((n) => (
-            <option key={n} value={String(n)}>{t("ratingValue", { n })}</option>
+            <option key={n} value={String(n)}>
+              {t("ratingValue", { n })}
+            </option>
           ))}
         </select>
       </Field>
       <Field id={textId} label={t("reviewText")}>
-        <textarea id={textId} rows={2} maxLength={2000} value={text}
-                  onInput={(e) => setText(e.currentTarget.value)} />
+        <textarea
+          id={textId}
+          rows={2}
+          maxLength={2000}
+          value={text}
+          onInput={(e) => setText(e.currentTarget.value)}
+        />
       </Field>
-      <button type="submit" class="primary">{t("review")}</button>
+      <button type="submit" class="primary">
+        {t("review")}
+      </button>
     </form>
   );
 }
@@ -396,9 +594,11 @@ function Transfer({ reload }: { reload: () => void }) {
       setError(t("amountInvalid"));
       return;
     }
-    const receipt = await requestTx(t("transferTitle"), [
-      t("descTransfer", { amount: tokens(minor), to: to.trim() }),
-    ], { type: "transfer", to: to.trim(), amount: minor });
+    const receipt = await requestTx(
+      t("transferTitle"),
+      [t("descTransfer", { amount: tokens(minor), to: to.trim() })],
+      { type: "transfer", to: to.trim(), amount: minor },
+    );
     if (receipt !== null) {
       setAmount("");
       reload();
@@ -406,17 +606,39 @@ function Transfer({ reload }: { reload: () => void }) {
   };
   return (
     <Section title={t("transferTitle")}>
-      <form onSubmit={(e) => { e.preventDefault(); void send(); }}>
+      <form
+        onSubmit={(e) => {
+          e.preventDefault();
+          void send();
+        }}
+      >
         <Field id={toId} label={t("toAddress")}>
-          <input id={toId} class="mono" required value={to} autoComplete="off"
-                 onInput={(e) => setTo(e.currentTarget.value)} />
+          <input
+            id={toId}
+            class="mono"
+            required
+            value={to}
+            autoComplete="off"
+            onInput={(e) => setTo(e.currentTarget.value)}
+          />
         </Field>
         <Field id={amountId} label={t("amountLabel")}>
-          <input id={amountId} inputMode="decimal" required value={amount}
-                 onInput={(e) => setAmount(e.currentTarget.value)} />
+          <input
+            id={amountId}
+            inputMode="decimal"
+            required
+            value={amount}
+            onInput={(e) => setAmount(e.currentTarget.value)}
+          />
         </Field>
-        {error && <p class="notice error" role="alert">{error}</p>}
-        <button type="submit" class="secondary">{t("send")}</button>
+        {error && (
+          <p class="notice error" role="alert">
+            {error}
+          </p>
+        )}
+        <button type="submit" class="secondary">
+          {t("send")}
+        </button>
       </form>
     </Section>
   );
