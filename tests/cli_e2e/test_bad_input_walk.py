@@ -46,6 +46,8 @@ TX_CASES: list[tuple[list[str], int, str]] = [
     (["listing-update", "--from", "acme", "--listing", NO_SUCH, "--price", "2"], 1,
      "error: not_found: "),
     (["listing-delist", "--from", "acme", "--listing", "0"], 2, "error: usage: "),
+    (["listing-media", "--from", "acme", "--listing", NO_SUCH, "--media", "ab"], 1,
+     "error: not_found: "),
     (["share", "--from", "alice", "--listing", NO_SUCH], 1, "error: "),
     (["comment", "--from", "alice", "--listing", "1", "--text", ""], 1,
      "error: field_invalid: --text must have at least 1 character"),
