@@ -45,8 +45,13 @@ chromium:
 devnet: $(STAMP) $(APP_INDEX)
 	$(VENV)/bin/agora devnet up
 
+# The default suite (all but the soak tier) in two parts, docs/TESTING.md "Workers": the
+# tests not marked `serial` on TEST_WORKERS processes (pytest-xdist), then the `serial` ones
+# alone. `pytest -q` runs the same tests in one process.
+TEST_WORKERS ?= 2
 test: $(STAMP) $(APP_INDEX) chromium
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n $(TEST_WORKERS) --dist loadgroup -m 'not soak and not serial'
+	$(PY) -m pytest -q -m 'serial and not soak'
 
 soak: $(STAMP)
 	$(PY) -m pytest -q -m soak

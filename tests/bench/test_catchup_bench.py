@@ -10,7 +10,12 @@ the machine and is reported, never asserted here.
 
 from __future__ import annotations
 
+import pytest
+
 from tests.bench.agora_json import run_agora_json
+
+# Its clients keep a schedule of offered transactions: `make test` runs it alone.
+pytestmark = pytest.mark.serial
 
 KEYS = {"validators", "rate", "txs", "stopped", "production", "catch_up", "production_s",
         "catch_up_s", "blocks", "committed", "ratio", "ratio_without_startup", "check"}

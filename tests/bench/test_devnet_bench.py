@@ -8,7 +8,12 @@ size depends on the machine and is reported by the benchmark, never asserted her
 
 from __future__ import annotations
 
+import pytest
+
 from tests.bench.agora_json import run_agora_json
+
+# Its clients keep a schedule of offered transactions: `make test` runs it alone.
+pytestmark = pytest.mark.serial
 
 KEYS = {
     "committed_tps", "offered_tps", "latency_ms_p50", "latency_ms_p95", "latency_ms_p99",

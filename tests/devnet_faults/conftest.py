@@ -45,7 +45,7 @@ FAST_CONSENSUS: dict[str, Any] = {
 }
 RPC_TIMEOUT_S = 2.0
 LOG_LINES_ON_FAILURE = 40
-# Observed times, printed at the end of the session (`-s` or the terminal summary).
+# Observed times, printed at the end of the session (tests/conftest.py, also from workers).
 TIMINGS: dict[str, float] = {}
 
 # The node logs every live devnet contributes to a failed test's report.
@@ -327,10 +327,3 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[Any]) -> 
     if report.failed and _live:
         for devnet in _live:
             report.sections.append((f"node logs {devnet.root}", devnet.log_report()))
-
-
-def pytest_terminal_summary(terminalreporter: Any) -> None:
-    if TIMINGS:
-        terminalreporter.section("devnet fault timings")
-        for key, value in TIMINGS.items():
-            terminalreporter.write_line(f"{key}: {value:.2f} s")
