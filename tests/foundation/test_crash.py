@@ -18,11 +18,10 @@ import sys
 import time
 from pathlib import Path
 
-import plyvel
-
 from commerce.machine import ChainContext, execute_block
 from node.store import P_BLOCK, P_CERT, P_EVENTS, P_HASH, P_TX, Store, TxLocation
 from tests.foundation.chain_child import TXS_PER_BLOCK
+from tests.foundation.raw_db import count_keys
 from tests.foundation.workload import (
     certificate_for,
     genesis_head,
@@ -60,14 +59,6 @@ def _run_and_kill(path: Path, delay_s: float) -> None:
     assert child.returncode == -signal.SIGKILL, "the child ran until it was killed"
 
 
-def _count_keys(path: Path, prefix: bytes) -> int:
-    db = plyvel.DB(str(path))
-    try:
-        return sum(1 for _ in db.iterator(prefix=prefix, include_value=False))
-    finally:
-        db.close()
-
-
 def _check_store(path: Path) -> int:
     """Check one reopened store; return its height."""
     store = Store.open(path, GENESIS)
@@ -98,8 +89,8 @@ def _check_store(path: Path) -> int:
         store.close()
     # Nothing of a half-written next height: each index has exactly the head's entries.
     for prefix in (P_BLOCK, P_CERT, P_EVENTS, P_HASH):
-        assert _count_keys(path, prefix) == head.height, f"index {prefix!r} disagrees"
-    assert _count_keys(path, P_TX) == tx_count == head.height * TXS_PER_BLOCK
+        assert count_keys(path, prefix) == head.height, f"index {prefix!r} disagrees"
+    assert count_keys(path, P_TX) == tx_count == head.height * TXS_PER_BLOCK
     return head.height
 
 

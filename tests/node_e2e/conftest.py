@@ -9,6 +9,7 @@ a test or a fixture failed), and a failed test prints the last log lines of ever
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -299,13 +300,20 @@ def start_chain(root: Path, validators: int = 4) -> Chain4:
     return Chain4(layout, nodes, Keyring(Path(layout.keyring), "test"))
 
 
-@pytest.fixture(scope="module")
-def chain4(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain4]:
-    """A 4-validator loopback chain shared by one module's tests; all four make blocks."""
-    chain = start_chain(tmp_path_factory.mktemp("chain4"))
+@contextlib.contextmanager
+def running_chain(root: Path) -> Iterator[Chain4]:
+    """`start_chain(root)` once all four make blocks; every node stopped afterwards."""
+    chain = start_chain(root)
     try:
         for node in chain.nodes:
             node.wait_ready(min_height=2, timeout_s=45)
         yield chain
     finally:
         stop_all(chain.nodes)
+
+
+@pytest.fixture(scope="module")
+def chain4(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Chain4]:
+    """A 4-validator loopback chain shared by one module's tests; all four make blocks."""
+    with running_chain(tmp_path_factory.mktemp("chain4")) as chain:
+        yield chain

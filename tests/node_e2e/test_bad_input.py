@@ -12,7 +12,9 @@ validator's account and the supply read the same as before.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import aiohttp
@@ -55,6 +57,16 @@ async def unharmed(client: RpcClient, node: SingleNode, before: list[Any], heigh
     assert node.node.running
 
 
+@contextlib.asynccontextmanager
+async def left_unharmed(node: SingleNode) -> AsyncIterator[tuple[RpcClient, int]]:
+    """A client on the node and the height now; when the body is done, the node must be
+    `unharmed` (same `snapshot`, the height passed, /health 200)."""
+    async with RpcClient(node.node.url) as client:
+        before, height = await snapshot(client, node), await height_of(client)
+        yield client, height
+        await unharmed(client, node, before, height)
+
+
 async def post_raw(client: RpcClient, data: bytes,
                    content_type: str = "application/json") -> tuple[int, Any]:
     async with client.session.post(client.url, data=data,
@@ -89,21 +101,18 @@ async def height_of(client: RpcClient) -> int:
 async def test_bad_input_garbage_http_body_is_refused_and_node_unharmed(
     single_node: SingleNode, body: bytes, code: int, reason: str,
 ) -> None:
-    async with RpcClient(single_node.node.url) as client:
-        before, height = await snapshot(client, single_node), await height_of(client)
+    async with left_unharmed(single_node) as (client, _):
         status, answer = await post_raw(client, body)
         assert status == 200
         assert answer["error"]["code"] == code
         assert answer["error"]["data"]["reason"] == reason
         assert answer["id"] in (None, 1)  # null when the id could not be read
-        await unharmed(client, single_node, before, height)
 
 
 async def test_bad_input_body_over_max_is_413_and_exactly_max_is_read(
     single_node: SingleNode,
 ) -> None:
-    async with RpcClient(single_node.node.url) as client:
-        before, height = await snapshot(client, single_node), await height_of(client)
+    async with left_unharmed(single_node) as (client, height):
         call = b'{"jsonrpc":"2.0","method":"node_status","id":1}'
         padded = call + b" " * (MAX_BODY_BYTES - len(call))
         status, answer = await post_raw(client, padded)
@@ -115,20 +124,17 @@ async def test_bad_input_body_over_max_is_413_and_exactly_max_is_read(
         with pytest.raises(RpcCallError) as caught:  # a transaction over its hex limit
             await client.call("tx_submit", tx="00" * (16 * 1024 + 1))
         assert caught.value.code == -32602
-        await unharmed(client, single_node, before, height)
 
 
 async def test_bad_input_unknown_methods_are_32601_and_node_unharmed(
     single_node: SingleNode,
 ) -> None:
-    async with RpcClient(single_node.node.url) as client:
-        before, height = await snapshot(client, single_node), await height_of(client)
+    async with left_unharmed(single_node) as (client, _):
         for method in ("nope", "state_getaccount", "rpc.anything", "subscribe", "x" * 5000):
             error = await expect_error(client, -32601 if method != "subscribe" else -32094,
                                        "method_not_found" if method != "subscribe"
                                        else "websocket_only", method)
             assert len(error.message) < 300  # the unknown name is not echoed in full
-        await unharmed(client, single_node, before, height)
 
 
 ZERO_HASH = "00" * 32
@@ -168,8 +174,7 @@ WRONG_PARAMS: list[tuple[str, dict[str, Any]]] = [
 async def test_bad_input_wrong_and_missing_params_are_32602_with_reason(
     single_node: SingleNode,
 ) -> None:
-    async with RpcClient(single_node.node.url) as client:
-        before, height = await snapshot(client, single_node), await height_of(client)
+    async with left_unharmed(single_node) as (client, _):
         answers = await client.batch(WRONG_PARAMS[:20])
         answers += await client.batch(WRONG_PARAMS[20:])
         for (method, params), answer in zip(WRONG_PARAMS, answers, strict=True):
@@ -178,7 +183,6 @@ async def test_bad_input_wrong_and_missing_params_are_32602_with_reason(
                 method, params, answer)
         await expect_error(client, -32008, "bad_address", "state_getAccount",
                            address="agora1notanaddress")
-        await unharmed(client, single_node, before, height)
 
 
 async def test_bad_input_malformed_badly_signed_and_wrong_chain_txs_are_refused(
@@ -337,8 +341,7 @@ async def test_bad_input_flood_from_many_accounts_is_refused_with_mempool_full_a
 async def test_bad_input_websocket_garbage_frames_are_answered_and_socket_survives(
     single_node: SingleNode,
 ) -> None:
-    async with RpcClient(single_node.node.url) as client:
-        before, height = await snapshot(client, single_node), await height_of(client)
+    async with left_unharmed(single_node) as (client, _):
         async with client.session.ws_connect(single_node.node.url + "/ws") as ws:
             for frame, code in (("{", -32700), ("[]", -32600), ('{"jsonrpc":"2.0","id":1}',
                                                                  -32600)):
@@ -353,14 +356,12 @@ async def test_bad_input_websocket_garbage_frames_are_answered_and_socket_surviv
             answer = await ws.receive_json(timeout=5)
             assert answer["result"]["chain_id"] == single_node.chain_id
             assert ws.closed is False
-        await unharmed(client, single_node, before, height)
 
 
 async def test_bad_input_http_door_rejects_wrong_verbs_without_harm(
     single_node: SingleNode,
 ) -> None:
-    async with RpcClient(single_node.node.url) as client:
-        before, height = await snapshot(client, single_node), await height_of(client)
+    async with left_unharmed(single_node) as (client, _):
         session: aiohttp.ClientSession = client.session
         async with session.get(single_node.node.url + "/") as response:
             assert response.status == 405
@@ -368,4 +369,3 @@ async def test_bad_input_http_door_rejects_wrong_verbs_without_harm(
             assert response.status == 404
         async with session.post(single_node.node.url + "/health", data=b"x") as response:
             assert response.status == 405
-        await unharmed(client, single_node, before, height)

@@ -42,9 +42,8 @@ from tests.node_e2e.conftest import (
     Chain4,
     NodeProcess,
     free_ports,
+    running_chain,
     set_ports,
-    start_chain,
-    stop_all,
 )
 
 pytestmark = pytest.mark.e2e
@@ -117,13 +116,8 @@ async def test_health_database_unwritable_is_503_database_writable(
 
 @pytest.fixture
 def four(tmp_path: Path) -> Any:
-    chain = start_chain(tmp_path / "chain")
-    try:
-        for node in chain.nodes:
-            node.wait_ready(min_height=2, timeout_s=45)
+    with running_chain(tmp_path / "chain") as chain:
         yield chain
-    finally:
-        stop_all(chain.nodes)
 
 
 async def test_health_validator_below_quorum_peers_is_503_peers(four: Chain4) -> None:

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass, field
 
 from nacl.signing import SigningKey
@@ -80,6 +81,20 @@ async def wait_until(predicate: Callable[[], bool], timeout_s: float = 10.0) -> 
         if time.monotonic() > deadline:
             raise AssertionError("condition not reached in time")
         await asyncio.sleep(0.01)
+
+
+@contextlib.asynccontextmanager
+async def started(*made: tuple[P2PService, Inbox]) -> AsyncIterator[list[tuple[P2PService, Inbox]]]:
+    """Start each service of `make_node` results in order; stop them all afterwards."""
+    running: list[P2PService] = []
+    try:
+        for svc, _ in made:
+            await svc.start()
+            running.append(svc)
+        yield list(made)
+    finally:
+        for svc in running:
+            await svc.stop()
 
 
 def fully_connected(nodes: list[P2PService]) -> bool:

@@ -8,6 +8,8 @@ relayed), broadcast from several nodes and count each handler call.
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -47,6 +49,18 @@ async def stop_all(nodes: list[P2PService]) -> None:
     await asyncio.gather(*(n.stop() for n in nodes))
 
 
+@contextlib.asynccontextmanager
+async def network(
+    count: int, topology: str = "mesh", limits: P2PLimits = FAST_LIMITS
+) -> AsyncIterator[tuple[list[P2PService], list[Inbox]]]:
+    """`start_network`, every node stopped afterwards."""
+    nodes, inboxes = await start_network(count, topology, limits)
+    try:
+        yield nodes, inboxes
+    finally:
+        await stop_all(nodes)
+
+
 def delivered_exactly_once(inboxes: list[Inbox], senders: dict[bytes, int]) -> bool:
     for index, inbox in enumerate(inboxes):
         for payload, sender in senders.items():
@@ -58,8 +72,7 @@ def delivered_exactly_once(inboxes: list[Inbox], senders: dict[bytes, int]) -> b
 
 @pytest.mark.parametrize("count", [2, 4, 8])
 async def test_gossip_mesh_of_n_delivers_each_message_exactly_once(count: int) -> None:
-    nodes, inboxes = await start_network(count, "mesh")
-    try:
+    async with network(count, "mesh") as (nodes, inboxes):
         await wait_until(lambda: fully_connected(nodes), 15)
         senders: dict[bytes, int] = {}
         for round_index in range(5):
@@ -72,15 +85,12 @@ async def test_gossip_mesh_of_n_delivers_each_message_exactly_once(count: int) -
         assert delivered_exactly_once(inboxes, senders)
         for svc in nodes:
             assert svc.metrics().get("closed.bad_frame_tag", 0) == 0
-    finally:
-        await stop_all(nodes)
 
 
 async def test_gossip_line_of_8_relays_to_the_far_end() -> None:
     # No outbound slots for PEX-learned addresses: the line stays a line.
     no_pex_dials = P2PLimits(**{**FAST_LIMITS.__dict__, "max_outbound_peers": 0})
-    nodes, inboxes = await start_network(8, "line", no_pex_dials)
-    try:
+    async with network(8, "line", no_pex_dials) as (nodes, inboxes):
         await wait_until(
             lambda: [len(n.connected_peers()) for n in nodes] == [1, 2, 2, 2, 2, 2, 2, 1], 10
         )
@@ -88,8 +98,6 @@ async def test_gossip_line_of_8_relays_to_the_far_end() -> None:
         nodes[7].broadcast("msg", b"back")
         senders = {b"far": 0, b"back": 7}
         await wait_until(lambda: delivered_exactly_once(inboxes, senders), 10)
-    finally:
-        await stop_all(nodes)
 
 
 async def test_gossip_late_joiner_receives_later_messages_exactly_once() -> None:
@@ -115,8 +123,7 @@ async def test_gossip_late_joiner_receives_later_messages_exactly_once() -> None
 
 
 async def test_gossip_node_restarted_after_kill_reconnects_and_receives() -> None:
-    nodes, inboxes = await start_network(4, "mesh")
-    try:
+    async with network(4, "mesh") as (nodes, inboxes):
         await wait_until(lambda: fully_connected(nodes), 10)
         port = nodes[3].port
         await nodes[3].stop()
@@ -130,19 +137,14 @@ async def test_gossip_node_restarted_after_kill_reconnects_and_receives() -> Non
         nodes[1].broadcast("msg", b"after-restart")
         await wait_until(lambda: delivered_exactly_once(inboxes, {b"after-restart": 1}), 10)
         assert all(ib.counts[("msg", b"while-down")] == 1 for ib in inboxes[1:3])
-    finally:
-        await stop_all(nodes)
 
 
 async def test_broadcast_same_payload_twice_is_sent_once() -> None:
-    nodes, inboxes = await start_network(2)
-    try:
+    async with network(2) as (nodes, inboxes):
         await wait_until(lambda: fully_connected(nodes))
         assert nodes[0].broadcast("msg", b"x") == 1
         assert nodes[0].broadcast("msg", b"x") == 0
         await wait_until(lambda: inboxes[1].counts[("msg", b"x")] == 1)
-    finally:
-        await stop_all(nodes)
 
 
 async def test_gossip_handler_returning_false_stops_relay() -> None:
@@ -219,14 +221,11 @@ async def test_send_and_request_reach_one_peer() -> None:
 
 
 async def test_payload_at_max_payload_bytes_is_delivered() -> None:
-    nodes, inboxes = await start_network(2)
-    try:
+    async with network(2) as (nodes, inboxes):
         await wait_until(lambda: fully_connected(nodes))
         payload = bytes(nodes[0].limits.max_payload_bytes)
         nodes[0].broadcast("msg", payload)
         await wait_until(lambda: inboxes[1].counts[("msg", payload)] == 1)
-    finally:
-        await stop_all(nodes)
 
 
 async def test_peer_events_and_table_report_up_and_down() -> None:
@@ -315,8 +314,7 @@ async def test_gossip_handler_that_raises_does_not_relay() -> None:
 
 async def test_penalize_adds_up_to_a_ban_and_decays() -> None:
     limits = P2PLimits(**{**FAST_LIMITS.__dict__, "misbehaviour_decay_points_per_min": 600})
-    nodes, _ = await start_network(2, limits=limits)
-    try:
+    async with network(2, limits=limits) as (nodes, _):
         await wait_until(lambda: fully_connected(nodes))
         peer = public_key(1)
         assert not nodes[0].penalize(peer, 40, "junk")
@@ -330,5 +328,3 @@ async def test_penalize_adds_up_to_a_ban_and_decays() -> None:
         assert nodes[0].misbehaviour_points(peer) == 0
         await wait_until(lambda: not nodes[0].is_connected(peer))
         assert nodes[0].metrics()["closed.misbehaving"] == 1
-    finally:
-        await stop_all(nodes)

@@ -19,7 +19,7 @@ from p2p.crypto import INITIATOR_SIGN_LABEL, transcript_hash
 from p2p.handshake import MAGIC
 from p2p.limits import PROTOCOL_VERSION
 from tests.p2p import rawpeer
-from tests.p2p.helpers import CHAIN_ID, make_node, public_key, signing_key, wait_until
+from tests.p2p.helpers import CHAIN_ID, make_node, public_key, signing_key, started, wait_until
 
 
 @pytest.fixture
@@ -79,66 +79,43 @@ async def test_handshake_with_bad_signature_is_rejected(node: P2PService) -> Non
 
 
 async def test_handshake_silent_client_is_closed_after_the_first_byte_timeout() -> None:
-    svc, _ = make_node(0, 2)
-    await svc.start()
-    try:
+    async with started(make_node(0, 2)) as [(svc, _)]:
         reader, writer = await rawpeer.connect(svc.port)
         assert await rawpeer.closed_by_peer(reader, timeout_s=30)
         writer.close()
         # Closed by the first-byte timer, not the whole handshake's: the reason says which.
         assert svc.metrics()["rejected.first_byte_timeout"] == 1
         assert svc.metrics().get("rejected.handshake_timeout", 0) == 0
-    finally:
-        await svc.stop()
 
 
 async def test_handshake_stalled_after_hello_times_out() -> None:
-    svc, _ = make_node(0, 2)
-    await svc.start()
-    try:
+    async with started(make_node(0, 2)) as [(svc, _)]:
         reader, writer = await rawpeer.connect(svc.port)
         rawpeer.write_handshake(writer, rawpeer.hello(signing_key(1)))
         await rawpeer.read_handshake_message(reader, 1024)  # the responder's HELLO; no AUTH
         assert await rawpeer.closed_by_peer(reader, timeout_s=3)
         writer.close()
         assert svc.metrics()["rejected.handshake_timeout"] == 1
-    finally:
-        await svc.stop()
 
 
 async def test_dialing_own_address_is_detected_and_not_retried() -> None:
-    svc, _ = make_node(0, 2)
-    await svc.start()
-    try:
+    async with started(make_node(0, 2)) as [(svc, _)]:
         svc.add_persistent_peer(PersistentPeer(None, "127.0.0.1", svc.port))
         await wait_until(lambda: svc.metrics().get("rejected.self_connection", 0) >= 1)
         await asyncio.sleep(0.3)
         # Outbound side and inbound side each count it once; no redial afterwards.
         assert svc.metrics()["rejected.self_connection"] <= 2
-    finally:
-        await svc.stop()
 
 
 async def test_dialing_address_with_other_key_is_rejected_as_unexpected() -> None:
-    a, _ = make_node(0, 3)
-    b, _ = make_node(1, 3)
-    await a.start()
-    await b.start()
-    try:
+    async with started(make_node(0, 3), make_node(1, 3)) as [(a, _), (b, _)]:
         a.add_persistent_peer(PersistentPeer(public_key(2), "127.0.0.1", b.port))
         await wait_until(lambda: a.metrics().get("rejected.unexpected_key", 0) >= 1)
         assert not a.is_connected(public_key(1))
-    finally:
-        await a.stop()
-        await b.stop()
 
 
 async def test_simultaneous_dials_leave_one_connection_per_pair() -> None:
-    a, ia = make_node(0, 2)
-    b, ib = make_node(1, 2)
-    await a.start()
-    await b.start()
-    try:
+    async with started(make_node(0, 2), make_node(1, 2)) as [(a, ia), (b, ib)]:
         a.add_persistent_peer(PersistentPeer(public_key(1), "127.0.0.1", b.port))
         b.add_persistent_peer(PersistentPeer(public_key(0), "127.0.0.1", a.port))
         await wait_until(lambda: a.is_connected(public_key(1)) and b.is_connected(public_key(0)))
@@ -152,6 +129,3 @@ async def test_simultaneous_dials_leave_one_connection_per_pair() -> None:
             b.broadcast("msg", f"b{i}".encode())
         await wait_until(lambda: sum(ib.counts.values()) == 20 and sum(ia.counts.values()) == 20)
         assert set(ib.counts.values()) == {1}
-    finally:
-        await a.stop()
-        await b.stop()

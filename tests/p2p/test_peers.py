@@ -19,14 +19,13 @@ from tests.p2p.helpers import (
     make_node,
     public_key,
     signing_key,
+    started,
     wait_until,
 )
 
 
 async def test_pex_teaches_only_allowed_keys_and_never_self() -> None:
-    svc, _ = make_node(0, 3)
-    await svc.start()
-    try:
+    async with started(make_node(0, 3)) as [(svc, _)]:
         (reader, writer), result = await rawpeer.handshake(svc.port, signing_key(1))
         addresses = (
             (public_key(2), "127.0.0.1", 1),  # allowed: learned
@@ -38,8 +37,6 @@ async def test_pex_teaches_only_allowed_keys_and_never_self() -> None:
         await asyncio.sleep(0.1)
         assert svc.metrics()["pex.learned"] == 1
         writer.close()
-    finally:
-        await svc.stop()
 
 
 async def test_ban_store_keeps_bans_across_restart(tmp_path: Path) -> None:
@@ -63,11 +60,7 @@ async def test_ban_store_keeps_bans_across_restart(tmp_path: Path) -> None:
 
 
 async def test_ban_expires_and_peer_reconnects() -> None:
-    a, _ = make_node(0, 2)
-    b, _ = make_node(1, 2)
-    await a.start()
-    await b.start()
-    try:
+    async with started(make_node(0, 2), make_node(1, 2)) as [(a, _), (b, _)]:
         b.add_persistent_peer(PersistentPeer(public_key(0), "127.0.0.1", a.port))
         await wait_until(lambda: a.is_connected(public_key(1)))
         a.ban(public_key(1), duration_ms=300)
@@ -75,26 +68,16 @@ async def test_ban_expires_and_peer_reconnects() -> None:
         assert a.metrics()["closed.banned_locally"] == 1
         await wait_until(lambda: a.metrics().get("rejected.banned", 0) >= 1)
         await wait_until(lambda: a.is_connected(public_key(1)), 5)
-    finally:
-        await a.stop()
-        await b.stop()
 
 
 async def test_removing_a_key_from_the_allow_list_disconnects_it() -> None:
-    a, _ = make_node(0, 2)
-    b, _ = make_node(1, 2)
-    await a.start()
-    await b.start()
-    try:
+    async with started(make_node(0, 2), make_node(1, 2)) as [(a, _), (b, _)]:
         b.add_persistent_peer(PersistentPeer(public_key(0), "127.0.0.1", a.port))
         await wait_until(lambda: a.is_connected(public_key(1)))
         a.set_allowed_keys([public_key(0)])
         assert not a.is_connected(public_key(1))
         assert a.metrics()["closed.removed_from_allow_list"] == 1
         await wait_until(lambda: a.metrics().get("rejected.unallowed_key", 0) >= 1)
-    finally:
-        await a.stop()
-        await b.stop()
 
 
 async def test_reconnect_backoff_grows_to_the_cap_with_jitter() -> None:
@@ -110,16 +93,12 @@ async def test_reconnect_backoff_grows_to_the_cap_with_jitter() -> None:
 
 
 async def test_unreachable_persistent_peer_is_retried_with_backoff() -> None:
-    svc, _ = make_node(0, 2)
-    await svc.start()
-    try:
+    async with started(make_node(0, 2)) as [(svc, _)]:
         svc.add_persistent_peer(PersistentPeer(public_key(1), "127.0.0.1", 1))  # refused
         await asyncio.sleep(1.0)
         failures = svc.metrics().get("dial.failed", 0)
         # 50 ms initial doubling to a 400 ms cap: a handful of attempts, not one per tick.
         assert 2 <= failures <= 10
-    finally:
-        await svc.stop()
 
 
 async def test_inbound_peer_limit_refuses_extra_peers() -> None:
@@ -140,12 +119,8 @@ async def test_inbound_peer_limit_refuses_extra_peers() -> None:
 async def test_idle_peer_is_closed_with_idle_timeout() -> None:
     limits = P2PLimits(**{**FAST_LIMITS.__dict__, "ping_interval_ms": 200,
                           "idle_timeout_ms": 400})
-    svc, _ = make_node(0, 2, limits=limits)
-    await svc.start()
-    try:
+    async with started(make_node(0, 2, limits=limits)) as [(svc, _)]:
         (reader, writer), _ = await rawpeer.handshake(svc.port, signing_key(1))
         # The raw peer reads nothing and never answers pings.
         await wait_until(lambda: svc.metrics().get("closed.idle_timeout", 0) == 1, 3)
         writer.close()
-    finally:
-        await svc.stop()

@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -45,9 +47,12 @@ class Running:
                 await asyncio.sleep(0.02)
 
 
-@pytest.fixture
-async def running(tmp_path: Path) -> AsyncIterator[Running]:
-    config = parse_config({"rpc": {"listen": "127.0.0.1:0"}, "p2p": {"listen": "127.0.0.1:0"},
+@contextlib.asynccontextmanager
+async def started_node(tmp_path: Path, **rpc: Any) -> AsyncIterator[Running]:
+    """A node of a new home in `tmp_path` (loopback ports 0, a block every 100 ms idle,
+    `[rpc]` settings `rpc` on top), with a client; both closed afterwards."""
+    config = parse_config({"rpc": {"listen": "127.0.0.1:0", **rpc},
+                           "p2p": {"listen": "127.0.0.1:0"},
                            "consensus": {"idle_block_interval_ms": 100}})
     init_home(tmp_path / "home", chain_id=CHAIN_ID, config=config)
     loaded = load_home(tmp_path / "home")
@@ -59,3 +64,9 @@ async def running(tmp_path: Path) -> AsyncIterator[Running]:
     finally:
         await client.close()
         await node.stop()
+
+
+@pytest.fixture
+async def running(tmp_path: Path) -> AsyncIterator[Running]:
+    async with started_node(tmp_path) as started:
+        yield started

@@ -12,13 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from client.rpc import RpcClient
 from commerce.polls import PollCreate
 from commerce.tx import sign_tx
-from node.config import parse_config
-from node.home import init_home, load_home
-from node.service import Node
-from tests.rpc_methods.conftest import CHAIN_ID, Running
+from tests.rpc_methods.conftest import CHAIN_ID, Running, started_node
 
 PAGE_CAP = 2
 POLLS = PAGE_CAP + 1
@@ -26,19 +22,8 @@ POLLS = PAGE_CAP + 1
 
 @pytest.fixture
 async def capped(tmp_path: Path) -> AsyncIterator[Running]:
-    config = parse_config({"rpc": {"listen": "127.0.0.1:0", "max_page_size": PAGE_CAP},
-                           "p2p": {"listen": "127.0.0.1:0"},
-                           "consensus": {"idle_block_interval_ms": 100}})
-    init_home(tmp_path / "home", chain_id=CHAIN_ID, config=config)
-    loaded = load_home(tmp_path / "home")
-    node = Node(loaded)
-    await node.start()
-    client = RpcClient(f"http://127.0.0.1:{node.rpc_port}", timeout_s=10)
-    try:
-        yield Running(node, client, loaded.node_key)
-    finally:
-        await client.close()
-        await node.stop()
+    async with started_node(tmp_path, max_page_size=PAGE_CAP) as started:
+        yield started
 
 
 async def open_polls(running: Running, count: int) -> None:
