@@ -218,6 +218,16 @@ class Devnet:
         return self.wait(lambda: all(h >= at_least for h in self.heights(names).values()),
                          timeout_s, what or f"{list(names)} at height >= {at_least}")
 
+    def catch_up(self, name: str, others: Sequence[str]) -> tuple[int, float]:
+        """Wait until `name` reaches the highest height of `others` now, then until every
+        node agrees without a fork: that height and the seconds the catch-up took."""
+        target = max(self.heights(others).values())
+        took = self.wait(lambda: self.height(name) >= target, 30,
+                         f"{name} to catch up to {target}")
+        self.wait_synced()
+        self.assert_no_fork()
+        return target, took
+
     def wait_synced(self, names: Sequence[str] | None = None, timeout_s: float = 30.0) -> int:
         """Wait until the nodes agree on the hash at the lowest of their heights and that
         height is within 2 of the highest; the common height."""

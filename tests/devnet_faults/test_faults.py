@@ -142,13 +142,8 @@ def test_backup_sigkill_restart_catches_up(net: Devnet) -> None:
     killed_at = max(net.heights(others).values())
     net.wait_heights(others, killed_at + 15, 20, "the other three to move on")
     net.start(backup)
-    target = max(net.heights(others).values())
-    started = time.monotonic()
-    net.wait(lambda: net.height(backup) >= target, 30, f"{backup} to catch up to {target}")
-    TIMINGS[f"backup catch-up ({target - killed_at} blocks behind)"] = (
-        time.monotonic() - started)
-    net.wait_synced()
-    net.assert_no_fork()
+    target, took = net.catch_up(backup, others)
+    TIMINGS[f"backup catch-up ({target - killed_at} blocks behind)"] = took
 
 
 # --- b. the primary killed while transactions flow ---------------------------------------
@@ -432,13 +427,8 @@ def test_partitioned_node_sigstop_heals_and_catches_up(net: Devnet) -> None:
         net.wait_heights(others, cut + 10, 20, "the majority to go on without the minority")
     finally:
         os.kill(pid, signal.SIGCONT)
-    target = max(net.heights(others).values())
-    healed = time.monotonic()
-    net.wait(lambda: net.height(isolated) >= target, 30, f"{isolated} to catch up")
-    TIMINGS[f"SIGSTOP partition: minority catch-up ({target - cut} blocks)"] = (
-        time.monotonic() - healed)
-    net.wait_synced()
-    net.assert_no_fork()
+    target, took = net.catch_up(isolated, others)
+    TIMINGS[f"SIGSTOP partition: minority catch-up ({target - cut} blocks)"] = took
 
 
 @pytest.fixture(autouse=True)
