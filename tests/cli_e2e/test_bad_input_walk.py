@@ -15,6 +15,8 @@ from tests.cli_e2e.conftest import Shell
 from tests.cli_e2e.test_shop_cli import free_base_port
 from tests.docs.gen_cli_doc import command_paths
 
+pytestmark = pytest.mark.e2e
+
 NO_SUCH = "999999"
 # Text that is not words for a user: library output, URLs, patterns, base-unit notes.
 NOT_WORDS = re.compile(r"Traceback|pydantic|Input should|validation error|http|\^|\{0,|"

@@ -6,8 +6,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
+
 from tests.cli_e2e.conftest import Shell
 from tests.cli_e2e.test_shop_cli import free_base_port
+
+pytestmark = pytest.mark.e2e
 
 
 def test_query_next_to_devnet_without_flags_finds_its_node(shell: Shell) -> None:

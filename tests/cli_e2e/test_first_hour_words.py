@@ -6,7 +6,11 @@ from __future__ import annotations
 
 import re
 
+import pytest
+
 from tests.cli_e2e.conftest import Shell
+
+pytestmark = pytest.mark.e2e
 
 
 def test_test_keyring_warning_on_success_only(shell: Shell) -> None:

@@ -8,7 +8,11 @@ import os
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from tests.cli_e2e.test_shop_cli import AGORA, COMMAND_TIMEOUT_S
+
+pytestmark = pytest.mark.e2e
 
 
 def _agora(*args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess[str]:

@@ -4,7 +4,11 @@ with a tracking note sealed to the buyer's key found on the chain, and the buyer
 
 from __future__ import annotations
 
+import pytest
+
 from tests.cli_e2e.conftest import Shell
+
+pytestmark = pytest.mark.e2e
 
 
 def test_order_notes_open_with_the_right_key_only(shell: Shell) -> None:
