@@ -212,9 +212,6 @@ EXAMPLES: dict[str, str] = {
 # validator the 4-node devnet does not run.
 NO_RUN = frozenset({"agora start", "agora devnet up", "agora bench state",
                     "agora bench catch-up", "agora tx validator-propose remove"})
-# foreground, start a second devnet on fixed ports, or measure for minutes.
-NO_RUN = frozenset({"agora start", "agora devnet up", "agora bench state",
-                    "agora bench catch-up"})
 
 
 def walk(command: Any, path: list[str]) -> Iterator[tuple[str, Any]]:

@@ -61,8 +61,9 @@ def test_bench_state_mixed_workload_uses_every_type() -> None:
     # (blocks run with drop_invalid=False, so a refused transaction fails the run).
     types = _state_json("--txs", "3000", "--accounts", "200")["types"]
     # 20 types of round 1 (purchase_referral is a purchase), and since issue 23
-    # team_open, team_join, coupon_purchase, flash_sale_set and campaign_create.
-    assert len(types) == 25, sorted(types)
+    # team_open, team_join, coupon_purchase, flash_sale_set and campaign_create, and
+    # listing_media_set.
+    assert len(types) == 26, sorted(types)
 
 
 def test_bench_state_transfers_mix_runs_only_transfers() -> None:

@@ -458,7 +458,7 @@ async def test_finalized_listing_media_are_fetched_and_unreferenced_never(
         from commerce.block import Block, BlockHeader, tx_root
         txs = [w.shop.sign(w.merchant, _listing_with([name]), nonce=0)]
         block = Block(BlockHeader(CHAIN_ID, 1, bytes(32), tx_root(txs), bytes(32), bytes(32),
-                                  0), tuple(txs))
+                                  0, bytes(32)), tuple(txs))
         assert w.service.on_finalized(block) == 1
         assert await fetcher.fetch(name, 5.0)
         record = w.service.store.record(name)

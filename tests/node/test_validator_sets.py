@@ -32,7 +32,6 @@ from consensus.messages import (
     sign_vote,
 )
 from consensus.replica import Replica
-from consensus.schedule import KNOWN_FOREVER
 from node.chain import Chain, ConsensusDigest, block_digest
 from node.driver import ConsensusDriver
 from node.home import init_home, load_home

@@ -363,7 +363,8 @@ async def test_bad_input_http_door_rejects_wrong_verbs_without_harm(
 ) -> None:
     async with left_unharmed(single_node) as (client, _):
         session: aiohttp.ClientSession = client.session
-        async with session.get(single_node.node.url + "/") as response:
+        # GET `/` is the web app now (issue 22); `/` takes POST (JSON-RPC) and GET only.
+        async with session.put(single_node.node.url + "/", data=b"x") as response:
             assert response.status == 405
         async with session.get(single_node.node.url + "/nowhere") as response:
             assert response.status == 404
