@@ -38,7 +38,7 @@ from cli.common import (
 )
 from cli.progress import terminal_progress
 from commerce.amount import format_amount
-from devnet import control, demo
+from devnet import control, demo, reconfig
 from devnet.errors import DevnetError, DevnetErrorCode
 from devnet.layout import DEFAULT_BASE_PORT, DEFAULT_CHAIN_ID, Layout, load_layout
 from devnet.logs import follow
@@ -47,6 +47,7 @@ from devnet.processes import READY_TIMEOUT_S, StopOutcome, log_tail
 app = typer.Typer(
     name="devnet",
     help="A local multi-validator devnet: up, demo, status, logs, stop/start NODE, down, "
+    "add-validator, remove-validator, rotate-key, "
     "reset.",
     no_args_is_help=True,
     rich_markup_mode=None,
@@ -435,3 +436,67 @@ def reset(
         typer.echo(f"deleted {root}")
 
     emit(devnet.output, {"deleted": str(root), "nodes": _outcomes_dict(outcomes)}, text)
+
+
+def _print_reconfig(result: reconfig.ReconfigResult) -> None:
+    if result.action == "remove":
+        typer.echo(f"{result.name}: out of the validator set from height "
+                   f"{result.activation_height} (proposal {result.proposal} passed at "
+                   f"{result.passed_height}); node stopped, home kept at {result.home}")
+        return
+    verb = "joined the validator set" if result.action == "add" else "signs with its new key"
+    typer.echo(f"{result.name}: {verb} at height {result.activation_height} (proposal "
+               f"{result.proposal} passed at {result.passed_height}); first commit "
+               f"certificate signed at height {result.first_signed_height}, "
+               f"{result.blocks_to_first_vote} blocks and {result.seconds_to_first_vote} s "
+               f"after the passing vote")
+    typer.echo(f"  key {result.public_key}  RPC {result.rpc}  pid {result.pid}  "
+               f"home {result.home}")
+
+
+ReconfigTimeoutOption = Annotated[
+    float,
+    typer.Option("--timeout", min=1.0,
+                 help="Seconds to wait for the change to take effect."),
+]
+
+
+@devnet_command("add-validator")
+def add_validator(
+    devnet: Devnet, *,
+    name: Annotated[str | None, typer.Option(
+        "--name", help="The new validator's name [default: v<next index>].",
+        show_default=False)] = None,
+    timeout: ReconfigTimeoutOption = reconfig.RECONFIG_TIMEOUT_S,
+) -> None:
+    """Admit a new validator by vote: write its home and key, propose it, have the
+    validators vote, start its node, and wait until it signs commit certificates."""
+    with terminal_progress(devnet.output is OutputFormat.text) as progress:
+        result = reconfig.add_validator(devnet.home, name, timeout_s=timeout,
+                                        progress=progress)
+    emit(devnet.output, result.to_dict(), lambda: _print_reconfig(result))
+
+
+@devnet_command("remove-validator")
+def remove_validator(
+    devnet: Devnet, node: NodeArgument, *,
+    timeout: ReconfigTimeoutOption = reconfig.RECONFIG_TIMEOUT_S,
+) -> None:
+    """Vote a validator out: propose its removal, have the others vote, wait for the
+    activation height, and stop its node (its home is kept)."""
+    with terminal_progress(devnet.output is OutputFormat.text) as progress:
+        result = reconfig.remove_validator(devnet.home, node, timeout_s=timeout,
+                                           progress=progress)
+    emit(devnet.output, result.to_dict(), lambda: _print_reconfig(result))
+
+
+@devnet_command("rotate-key")
+def rotate_key(
+    devnet: Devnet, node: NodeArgument, *,
+    timeout: ReconfigTimeoutOption = reconfig.RECONFIG_TIMEOUT_S,
+) -> None:
+    """Replace a validator's consensus key by vote (signed by the old and the new key),
+    then restart its node with the new key once the change is in force."""
+    with terminal_progress(devnet.output is OutputFormat.text) as progress:
+        result = reconfig.rotate_key(devnet.home, node, timeout_s=timeout, progress=progress)
+    emit(devnet.output, result.to_dict(), lambda: _print_reconfig(result))

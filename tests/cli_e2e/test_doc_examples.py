@@ -58,7 +58,9 @@ def test_docs_mark_only_commands_that_cannot_run_here() -> None:
     for path in DOCS:
         blocks = examples(path)
         assert [b for b in blocks if b.runs], f"{path.name}: no runnable example"
-        assert len([b for b in blocks if not b.runs]) <= 5, f"{path.name}: too many no-run"
+        # CLI.md: 4 that start long-running or second devnets, and 4 that change the
+        # validator set (run by tests/devnet_faults/test_reconfig.py instead).
+        assert len([b for b in blocks if not b.runs]) <= 8, f"{path.name}: too many no-run"
 
 
 @pytest.fixture(scope="module")
