@@ -292,10 +292,14 @@ async def _add(layout: Layout, spec: NodeSpec, url: str, body: ValidatorPropose,
     deadline = time.monotonic() + timeout_s
     async with RpcClient(url, timeout_s=SUBMIT_TIMEOUT_MS / 1000 + 5) as rpc:
         chain = _Chain(layout, rpc)
-        members = await chain.members()
-        proposer = members[0]
-        proposal, passed, activation, seen = await chain.decide(
-            proposer, body, _voters(members, proposer), progress)
+        try:
+            members = await chain.members()
+            proposer = members[0]
+            proposal, passed, activation, seen = await chain.decide(
+                proposer, body, _voters(members, proposer), progress)
+        except BaseException:
+            _forget(layout, spec)  # not admitted: the name and ports are free again
+            raise
     progress.step(f"proposal {proposal} passed at height {passed}; starting {spec.name}, "
                   f"a validator from height {activation}")
     pid = spawn_node(spec.name, Path(spec.home))
@@ -310,6 +314,16 @@ async def _add(layout: Layout, spec: NodeSpec, url: str, body: ValidatorPropose,
     took = time.monotonic() - seen
     return ReconfigResult("add", spec.name, spec.public_key, proposal, passed, activation,
                           spec.rpc_url, spec.home, pid, first, round(took, 2))
+
+
+def _forget(layout: Layout, spec: NodeSpec) -> None:
+    """Undo the home, keyring entry and layout entry of a node the vote did not admit."""
+    layout.nodes = [s for s in layout.nodes if s.name != spec.name]
+    layout.accounts = [a for a in layout.accounts if a["name"] != spec.name]
+    _write_peers(layout)
+    layout.save()
+    Keyring(layout.keyring, "test").delete(spec.name)
+    shutil.rmtree(spec.home, ignore_errors=True)
 
 
 def _member_spec(layout: Layout, name: str) -> NodeSpec:
