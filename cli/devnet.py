@@ -2,8 +2,10 @@
 
 `up` creates (or resumes) the devnet under `--home` (default ./.devnet) and prints what a
 newcomer needs; `demo` plays a shop story against it; `status`, `logs`, `stop NODE`,
-`start NODE`, `down` and `reset` act on it from any terminal. Every command takes `--home`
-(the devnet directory) and `--output json`; failures are one line and exit 1.
+`start NODE`, `down` and `reset` act on it from any terminal; `add-validator`,
+`remove-validator` and `rotate-key` change its validator set by vote (devnet/reconfig.py).
+Every command takes `--home` (the devnet directory) and `--output json`; failures are one
+line and exit 1.
 """
 
 from __future__ import annotations
