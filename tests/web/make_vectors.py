@@ -228,6 +228,15 @@ def spec_of(annotation: Any, metadata: list[Any]) -> dict[str, Any]:
     raise TypeError(f"no spec for {annotation}")
 
 
+def list_item(item: dict[str, Any], i: int) -> Any:
+    """The `i`th item of a sample list: valid for the item's spec."""
+    if item["kind"] == "bytes":
+        return bytes([i]) * item["max"]
+    if item["kind"] == "int":
+        return min(int(item["min"]) + i, int(item["max"]))
+    return f"kitchen-{i}" if item.get("pattern") else f"option {i}"
+
+
 def body_sample(cls: type[TxBody], variant: int) -> dict[str, Any]:
     """Field values of a valid body: variant 0 small, variant 1 at the limits."""
     recipient = address_of(Keypair.from_seed(seed(9)).public_key)
@@ -257,8 +266,7 @@ def body_sample(cls: type[TxBody], variant: int) -> dict[str, Any]:
         else:  # list
             item = spec["item"]
             count = spec["max"] if variant else spec["min"]
-            value = [bytes([i]) * item["max"] if item["kind"] == "bytes" else f"option {i}"
-                     for i in range(count)]
+            value = [list_item(item, i) for i in range(count)]
         samples[name] = value
     return samples
 
@@ -283,7 +291,7 @@ def refusals(cls: type[TxBody], base: dict[str, Any]) -> list[dict[str, Any]]:
         elif spec["kind"] == "bool":
             bad = [1]
         elif spec["kind"] == "list":
-            item_bad = 5
+            item_bad: Any = int(spec["item"]["max"]) + 1 if spec["item"]["kind"] == "int" else 5
             bad = [[item_bad] * max(spec["min"], 1),
                    [base[name][0] if base[name] else "x"] * (spec["max"] + 1)]
         for value in bad:
@@ -356,13 +364,15 @@ def block_vectors() -> dict[str, Any]:
     for height, timestamp in ((1, 0), (10, 1795652852262), (2**40, 2**63 - 1)):
         header = BlockHeader(CHAIN_ID, height, hashlib.sha256(b"prev").digest(),
                              merkle_root(leaves[:3]), hashlib.sha256(b"state").digest(),
-                             Keypair.from_seed(seed(0)).public_key, timestamp)
+                             Keypair.from_seed(seed(0)).public_key, timestamp,
+                             hashlib.sha256(b"next validators").digest())
         headers.append({"header": {"chain_id": header.chain_id, "height": str(height),
                                    "prev_hash": header.prev_hash.hex(),
                                    "tx_root": header.tx_root.hex(),
                                    "state_root": header.state_root.hex(),
                                    "proposer": header.proposer.hex(),
-                                   "timestamp_ms": str(timestamp)},
+                                   "timestamp_ms": str(timestamp),
+                                   "next_validators_hash": header.next_validators_hash.hex()},
                         "bytes": encode(header.to_array()).hex(), "hash": header.hash.hex()})
     validators = [SigningKey(seed(10 + i)) for i in range(4)]
     digest = bytes.fromhex(str(headers[1]["hash"]))
