@@ -18,6 +18,8 @@ export interface BlockHeader {
   state_root: string;
   proposer: string;
   timestamp_ms: number;
+  /** SHA-256 of the validator set in force at height + 1 (after this block's changes). */
+  next_validators_hash: string;
 }
 
 function digest(name: string, hex: string): Uint8Array {
@@ -27,11 +29,12 @@ function digest(name: string, hex: string): Uint8Array {
 }
 
 /** The canonical bytes of a header: `[chain_id, height, prev_hash, tx_root, state_root,
- * proposer, timestamp_ms]`. */
+ * proposer, timestamp_ms, next_validators_hash]`. */
 export function headerBytes(header: BlockHeader): Uint8Array {
   return encode([header.chain_id, header.height, digest("prev_hash", header.prev_hash),
     digest("tx_root", header.tx_root), digest("state_root", header.state_root),
-    digest("proposer", header.proposer), header.timestamp_ms]);
+    digest("proposer", header.proposer), header.timestamp_ms,
+    digest("next_validators_hash", header.next_validators_hash)]);
 }
 
 /** The block hash (hex): SHA-256 of the header's bytes. Check it against the `hash` a node

@@ -98,6 +98,56 @@ export const BODY_FIELDS = {
   ],
   poll_vote: [f("poll", record), f("option", int(0, 9))],
   reward_claim: [],
+  validator_propose: [
+    f("kind", { kind: "choice", choices: ["add", "remove", "rotate_key", "set_param"] }),
+    f("key", bytes(0, 32), new Uint8Array(0)), f("name", text(0, 64), ""),
+    f("p2p_address", text(0, 255), ""), f("merchant", bytes(0, 20), new Uint8Array(0)),
+    f("param", text(0, 64), ""), f("value", int(0, MAX_RECORD_ID), 0),
+    f("signature", bytes(0, 64), new Uint8Array(0)),
+  ],
+  validator_vote: [f("proposal", record), f("vote", { kind: "choice", choices: ["yes", "no"] })],
+  validator_withdraw: [f("proposal", record)],
+  team_offer_set: [
+    f("listing", record), f("size", int(2, 20)), f("price", amount),
+    f("quantity", int(1, 10_000)), f("window_blocks", int(1, 1_000_000)),
+  ],
+  team_offer_end: [f("listing", record)],
+  team_open: [
+    f("listing", record), f("version", record), f("share", int(0), 0),
+    f("delivery", sealed, new Uint8Array(0)),
+  ],
+  team_join: [f("team", record), f("share", int(0), 0), f("delivery", sealed, new Uint8Array(0))],
+  campaign_create: [
+    f("listing", int(0)), f("discount_fixed", int(0, MAX_AMOUNT_MINOR)),
+    f("discount_bps", int(0, 10_000)), f("discount_cap", int(0, MAX_AMOUNT_MINOR)),
+    f("min_spend", int(0, MAX_AMOUNT_MINOR)), f("per_account", int(1, 1000)),
+    f("total_count", int(1, 10_000_000)), f("start_height", int(0, MAX_RECORD_ID)),
+    f("end_height", int(0, MAX_RECORD_ID)), f("budget", amount),
+  ],
+  campaign_close: [f("campaign", record)],
+  coupon_purchase: [
+    f("listing", record), f("version", record), f("quantity", int(1, 10_000)),
+    f("share", int(0), 0), f("delivery", sealed, new Uint8Array(0)), f("campaign", record),
+  ],
+  flash_sale_set: [
+    f("listing", record), f("price", amount), f("stock", int(0, 1_000_000_000)),
+    f("start_height", int(0, MAX_RECORD_ID)), f("end_height", int(0, MAX_RECORD_ID)),
+  ],
+  profile_set: [
+    f("version", int(0, 2n ** 32n - 2n)), f("display_name", text(0, 64)),
+    f("avatar", bytes(0, 32)), f("bio", text(0, 280)),
+    f("fields", { kind: "list", min: 0, max: 8,
+                  item: text(0, undefined, "^[a-z][a-z0-9_-]{0,31}$") }),
+    f("grant_field", { kind: "list", min: 0, max: 32, item: int(0, 7) }),
+    f("grant_to", { kind: "list", min: 0, max: 32, item: { kind: "address" } }),
+    f("grant_sealed", { kind: "list", min: 0, max: 32, item: bytes(49, 400) }),
+  ],
+  follow: [f("account", { kind: "address" })],
+  unfollow: [f("account", { kind: "address" })],
+  listing_media_set: [
+    f("listing", record), f("version", record),
+    f("media", { kind: "list", min: 0, max: 8, item: bytes(32, 32) }),
+  ],
 } as const satisfies Record<string, readonly Field[]>;
 
 /** The name of a transaction type. */
@@ -119,6 +169,18 @@ interface ListingFields {
   referral_bps: Int;
 }
 
+/** The fields of a purchase (`purchase`, and `coupon_purchase` before its campaign). */
+interface PurchaseFields {
+  listing: Int;
+  /** The listing's current version: the price and terms the buyer saw. */
+  version: Int;
+  quantity: Int;
+  /** The share (record id) that brought the buyer, credited to its sharer; 0: none. */
+  share?: Int;
+  /** The delivery note sealed to the merchant's key (`seal`). */
+  delivery?: Uint8Array;
+}
+
 /** The body of each transaction type: its fields by name (optional ones have defaults). */
 export interface Bodies {
   transfer: { to: AddressLike; amount: Int; memo?: string };
@@ -129,7 +191,7 @@ export interface Bodies {
   listing_delist: { listing: Int };
   share: { listing: Int };
   comment: { listing: Int; parent: Int; text: string };
-  purchase: { listing: Int; version: Int; quantity: Int; share?: Int; delivery?: Uint8Array };
+  purchase: PurchaseFields;
   order_ship: { order: Int; tracking?: Uint8Array };
   order_confirm: { order: Int };
   order_cancel: { order: Int };
@@ -144,6 +206,66 @@ export interface Bodies {
   };
   poll_vote: { poll: Int; option: Int };
   reward_claim: Record<never, never>;
+  /** A validator's proposal. add: `key`, `name`, `p2p_address`, optional `merchant`;
+   * remove: `key`; rotate_key: `key` (the new key) and `signature` (by the new key over the
+   * rotation message), sent by the old key; set_param: `param` and `value`. Fields a kind
+   * does not use stay empty (0 for `value`). */
+  validator_propose: {
+    kind: "add" | "remove" | "rotate_key" | "set_param";
+    /** An Ed25519 public key (32 bytes). */
+    key?: Uint8Array; name?: string; p2p_address?: string;
+    /** The merchant address (20 bytes) the new validator acts for, or empty. */
+    merchant?: Uint8Array; param?: string; value?: Int;
+    /** The new key's Ed25519 signature (64 bytes) of a key rotation. */
+    signature?: Uint8Array;
+  };
+  /** A validator's vote on an open proposal. */
+  validator_vote: { proposal: Int; vote: "yes" | "no" };
+  /** The proposer withdraws its open proposal. */
+  validator_withdraw: { proposal: Int };
+  /** A team offer on `listing` (replacing any): `size` seats of `quantity` units at `price`
+   * per unit (base units), filled within `window_blocks` of a team's opening. */
+  team_offer_set: { listing: Int; size: Int; price: Int; quantity: Int; window_blocks: Int };
+  /** End `listing`'s team offer: no new teams; open ones run their course. */
+  team_offer_end: { listing: Int };
+  /** Open a team on `listing` at `version` and pay the first seat. */
+  team_open: { listing: Int; version: Int; share?: Int; delivery?: Uint8Array };
+  /** Take a seat in `team` and pay it. */
+  team_join: { team: Int; share?: Int; delivery?: Uint8Array };
+  /** A coupon campaign funded with `budget` from the merchant's balance: exactly one of
+   * `discount_fixed` (base units) and `discount_bps` is above 0; `discount_cap` caps a bps
+   * discount (0 with a fixed one); `listing` 0 means any of the merchant's. */
+  campaign_create: {
+    listing: Int; discount_fixed: Int; discount_bps: Int; discount_cap: Int; min_spend: Int;
+    per_account: Int; total_count: Int; start_height: Int; end_height: Int; budget: Int;
+  };
+  /** Close an open campaign of the sender's: what is left of its budget returns. */
+  campaign_close: { campaign: Int };
+  /** A purchase with a coupon of `campaign`: the buyer pays the total less the discount. */
+  coupon_purchase: PurchaseFields & { campaign: Int };
+  /** A flash sale of `listing` (replacing any): `price` per unit in blocks
+   * start_height..end_height-1 for at most `stock` units; `stock` 0 ends the sale. */
+  flash_sale_set: {
+    listing: Int; price: Int; stock: Int; start_height: Int; end_height: Int;
+  };
+  /** A new version of the sender's profile, replacing `version` (0 for the first).
+   * `fields` are the private field names (sorted, unique); grant `i` is field
+   * `grant_field[i]` sealed to account `grant_to[i]` as `grant_sealed[i]`, sorted by
+   * (field, recipient), one per pair. */
+  profile_set: {
+    version: Int; display_name: string;
+    /** SHA-256 of the avatar image (32 bytes), or empty. */
+    avatar: Uint8Array; bio: string; fields: readonly string[];
+    grant_field: readonly Int[]; grant_to: readonly AddressLike[];
+    grant_sealed: readonly Uint8Array[];
+  };
+  /** Follow `account` (a merchant or any account that holds the reserve). */
+  follow: { account: AddressLike };
+  /** Stop following `account`. */
+  unfollow: { account: AddressLike };
+  /** A new version of `listing` (replacing `version`, the current one) whose media are
+   * `media` (SHA-256 hashes, at most 8, in display order). */
+  listing_media_set: { listing: Int; version: Int; media: readonly Uint8Array[] };
 }
 
 // Compile-time check: each body type's fields are exactly the names of its BODY_FIELDS row.
@@ -154,7 +276,11 @@ const fieldNamesMatch: { [K in TxType]: Same<FieldNames<K>, keyof Bodies[K]> } =
   listing_update: true, listing_delist: true, share: true, comment: true, purchase: true,
   order_ship: true, order_confirm: true, order_cancel: true, order_refund: true,
   order_dispute: true, dispute_vote: true, review: true, review_reply: true,
-  poll_create: true, poll_vote: true, reward_claim: true,
+  poll_create: true, poll_vote: true, reward_claim: true, validator_propose: true,
+  validator_vote: true, validator_withdraw: true, team_offer_set: true, team_offer_end: true,
+  team_open: true, team_join: true, campaign_create: true, campaign_close: true,
+  coupon_purchase: true, flash_sale_set: true, profile_set: true, follow: true,
+  unfollow: true, listing_media_set: true,
 };
 void fieldNamesMatch;
 

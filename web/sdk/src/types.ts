@@ -82,6 +82,8 @@ export interface HeaderView {
   state_root: string;
   proposer: string;
   timestamp_ms: number;
+  /** SHA-256 of the validator set in force at height + 1 (docs/GOVERNANCE.md). */
+  next_validators_hash: string;
 }
 
 /** `chain_getBlock` / `chain_getBlockByHash`: `txs` are views, or ids with `full_txs: false`. */
