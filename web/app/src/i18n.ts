@@ -3,6 +3,8 @@
  * Simplified Chinese. A new language is a new table there; the pages do not change. The
  * Chinese table is typed against the English one, so a missing string fails the build.
  */
+import type { TxType } from "@agora/sdk";
+
 import { createStore, useStore } from "./store";
 import { en, zh } from "./strings";
 
@@ -54,4 +56,14 @@ export function reasonText(reason: string, detail: string): string {
   const key = `reason_${reason}` as Key;
   if (key in en) return t(key, { detail });
   return t("reason_unknown", { reason, detail });
+}
+
+// Every transaction type the SDK knows has its words: a new type fails the build here.
+const typeWords: Record<`txType_${TxType}`, string> = en;
+void typeWords;
+
+/** A transaction type in words; the type's own name when the table has none. */
+export function txTypeText(type: string): string {
+  const key = `txType_${type}` as Key;
+  return key in en ? t(key) : type;
 }

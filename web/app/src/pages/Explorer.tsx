@@ -17,7 +17,7 @@ import {
 import { client, isNotFound, useChainData, useHead } from "../chain";
 import { AddressLink, Field, Load, Section, useId } from "../components/ui";
 import { shortHash, time, tokens } from "../format";
-import { t, useLang } from "../i18n";
+import { t, txTypeText, useLang } from "../i18n";
 import { link, navigate } from "../router";
 import { statusText } from "./Wallet";
 
@@ -317,7 +317,10 @@ function BlockPage({ height }: { height: number }) {
                   <a href={link("explorer", "tx", tx.id)} class="mono">
                     {shortHash(tx.id)}
                   </a>{" "}
-                  <span class="badge">{tx.type}</span> <AddressLink address={tx.sender} />
+                  <span class="badge" title={tx.type}>
+                    {txTypeText(tx.type)}
+                  </span>{" "}
+                  <AddressLink address={tx.sender} />
                 </li>
               ))}
             </ul>
@@ -393,6 +396,8 @@ function BlockHeader({
       <dd class="mono wrap small">{h.tx_root}</dd>
       <dt>{t("stateRoot")}</dt>
       <dd class="mono wrap small">{h.state_root}</dd>
+      <dt>{t("nextValidatorsHash")}</dt>
+      <dd class="mono wrap small">{h.next_validators_hash}</dd>
     </dl>
   );
 }
@@ -466,7 +471,8 @@ function TxPage({ id }: { id: string }) {
             </dd>
             <dt>{t("type")}</dt>
             <dd>
-              <span class="badge">{found.tx.type}</span>
+              <span class="badge">{txTypeText(found.tx.type)}</span>{" "}
+              <span class="mono small muted">{found.tx.type}</span>
             </dd>
             <dt>{t("sender")}</dt>
             <dd>
