@@ -60,7 +60,14 @@ def test_shop_story_checked_on_every_node(net: Devnet) -> None:
     assert [s["type"] for s in story["steps"]] == [
         "listing_create", "listing_create", "share", "purchase", "order_ship",
         "order_confirm", "review", "review_reply", "reward_claim",
-        "poll_create", "poll_vote", "poll_vote"]
+        "poll_create", "poll_vote", "poll_vote",
+        # Group buying and a coupon (issue 23, devnet/demo_teams.py): a team of two filled
+        # through alice's link, both orders shipped and confirmed, a team left unfilled
+        # (refunded at its deadline by the end-of-block step, not a transaction), then a
+        # coupon bought, shipped and confirmed, and its campaign closed.
+        "team_offer_set", "team_open", "team_join", "order_ship", "order_ship",
+        "order_confirm", "order_confirm", "team_open", "campaign_create",
+        "coupon_purchase", "order_ship", "order_confirm", "campaign_close"]
     assert story["delivery_opened"].startswith("Bob Builder")
     net.wait_synced()
     last = max(s["height"] for s in story["steps"])
@@ -72,11 +79,20 @@ def test_shop_story_checked_on_every_node(net: Devnet) -> None:
     assert total == 120 * UNIT and commission == total * 1_000 // 10_000
     # Alice has no completed purchase of her own, so her share earns no reward (issue 19).
     purchase_reward, review_reward = UNIT, UNIT // 2
+    # The group-buying chapter (devnet/demo_teams.py) on the same one-unit listing: bob and
+    # carol each pay the team price (5/6 of it), carol through alice's link (alice earns
+    # the commission); carol's unfilled team is refunded in full; bob buys one more with a
+    # coupon: he pays the price less the discount, acme gets the full price from escrow and
+    # its closed campaign gives back all of its budget but the discount.
+    team_price, discount = total * 5 // 6, story["teams"]["discount"]
+    team_commission = team_price * 1_000 // 10_000
     expected = {
-        "alice": before["alice"] + commission,
-        "bob": before["bob"] - total + purchase_reward + review_reward,
-        "carol": before["carol"],
-        "acme": before["acme"] + total - commission,
+        "alice": before["alice"] + commission + team_commission,
+        "bob": before["bob"] - total + purchase_reward + review_reward - team_price
+        - (total - discount),
+        "carol": before["carol"] - team_price,
+        "acme": before["acme"] + total - commission + 2 * team_price - team_commission
+        + total - discount,
     }
     assert after == expected
     genesis_total = sum(int(a["balance"]) * UNIT for a in net.layout.accounts)
@@ -119,13 +135,17 @@ def test_shop_story_checked_on_every_node(net: Devnet) -> None:
         assert review["reply"], where
         share = view["_share"]
         assert share["sharer"] == accounts["alice"]["address"], where
-        assert share["commission_earned"] == commission and share["orders_completed"] == 1
+        # Alice's share also brought carol's team order (the group-buying chapter).
+        assert share["commission_earned"] == commission + team_commission
+        assert share["orders_completed"] == 2
         assert view["_rewards_bob"]["claimed"] == purchase_reward + review_reward, where
-        assert view["_rewards_bob"]["accrued"] == 0, where
+        # His team order and coupon order completed after his claim (issue 23 chapter).
+        assert view["_rewards_bob"]["accrued"] == 2 * purchase_reward, where
         assert view["_rewards_alice"]["claimed"] == 0, where
         assert view["_rewards_carol"]["claimed"] == 0, where
         assert view["_poll"]["tallies"] == [1, 0, 1], where
-        assert view["_merchant"]["orders_completed"] == 1, where
+        # The shop story's order, the two team orders and the coupon order.
+        assert view["_merchant"]["orders_completed"] == 4, where
         assert view["_merchant"]["rating"]["count"] == 1, where
     assert all(v == views[0] for v in views), "the nodes answer differently"
 
