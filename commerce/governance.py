@@ -61,7 +61,7 @@ from commerce.limits import (
     NEW_VIEW_PER_VALIDATOR2_BYTES,
 )
 from commerce.machine import ChainContext, Event, register_end_block, register_handler
-from commerce.merchants import get_merchant, require_validator, validator_addresses
+from commerce.merchants import get_merchant, require_validator, stored_votes
 from commerce.schema import (
     COUNTER_PROPOSAL,
     P_PROPOSAL_VOTE,
@@ -343,13 +343,8 @@ def _tally(ctx: ChainContext, view: Overlay, proposal: int,
            record: ProposalRecord) -> list[Event]:
     """Recount the votes of the set in force at this block and close the proposal when
     they decide it (stores the record either way); returns the closing events."""
-    members = validator_addresses(ctx.validators)
-    prefix = P_PROPOSAL_VOTE + u64(proposal)
-    yes = no = 0
-    for key, vote in view.iterate(prefix):
-        if key[-ADDRESS_BYTES:] in members:
-            yes += vote == b"\x01"
-            no += vote == b"\x00"
+    votes = stored_votes(ctx, view, P_PROPOSAL_VOTE + u64(proposal))
+    yes, no = votes.count(b"\x01"), votes.count(b"\x00")
     record.yes, record.no = yes, no
     n = len(ctx.validators)
     assert yes + no <= n, "one counted vote per validator of the set"
@@ -415,7 +410,11 @@ def _close(ctx: ChainContext, view: Overlay, proposal: int, record: ProposalReco
 
 def expire_proposals(ctx: ChainContext, view: Overlay) -> list[Event]:
     """End-of-block step: proposals still open at the end of their expiry height expire
-    (at most MAX_OPEN_PROPOSALS of them)."""
+    (at most MAX_OPEN_PROPOSALS of them). With none open (the summary counts them) it reads
+    one key: a scan of the open index through the block's overlay walks every key the block
+    wrote."""
+    if get_summary(view).open_count == 0:
+        return []
     prefix = proposal_open_key(ctx.height, 0)[:-8]
     due = [int.from_bytes(key[-8:], "big") for key, _ in view.iterate(prefix)]
     assert len(due) <= MAX_OPEN_PROPOSALS, "open proposals are capped"

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from commerce.address import ADDRESS_BYTES, address_of
+from commerce.address import address_of
 from commerce.errors import ErrorCode, ValidationError
 from commerce.limits import MAX_NAME_CHARS, MAX_PROFILE_CHARS
 from commerce.machine import ChainContext, Event, register_handler
@@ -30,12 +30,6 @@ from commerce.state import Overlay, StateReader
 from commerce.tx import Transaction, TxBody, register_body
 
 
-@lru_cache(maxsize=16)
-def validator_addresses(validators: tuple[bytes, ...]) -> frozenset[bytes]:
-    """The account addresses of the validators' public keys."""
-    return frozenset(address_of(key) for key in validators)
-
-
 def require_validator(ctx: ChainContext, tx: Transaction) -> None:
     """Raise not_validator unless the sender's key is a validator's."""
     if tx.sender not in ctx.validators:
@@ -48,19 +42,28 @@ def supermajority(ctx: ChainContext, votes: int) -> bool:
     return votes * 3 > 2 * len(ctx.validators)
 
 
-def counted_votes(ctx: ChainContext, view: Overlay, prefix: bytes,
-                  value: bytes | None = None) -> int:
-    """The votes stored under `prefix` (keys ending in the voter's address) cast by
-    validators of the set in force (and equal to `value` when given). The set changes by
-    governance (docs/GOVERNANCE.md): a removed validator's vote stops counting, so a tally
-    is recounted against the current set rather than kept as a running sum."""
-    members = validator_addresses(ctx.validators)
-    count = 0
-    for key, stored in view.iterate(prefix):
-        if key[-ADDRESS_BYTES:] in members and (value is None or stored == value):
-            count += 1
-    assert count <= len(ctx.validators), "one vote per validator"
-    return count
+@lru_cache(maxsize=16)
+def validator_addresses(validators: tuple[bytes, ...]) -> tuple[bytes, ...]:
+    """The account addresses of the validators' public keys, in the set's order."""
+    return tuple(address_of(key) for key in validators)
+
+
+def stored_votes(ctx: ChainContext, view: Overlay, prefix: bytes) -> list[bytes]:
+    """The votes stored under `prefix` by validators of the set in force, in the set's order.
+
+    A vote's key is `prefix` + the voter's address, so one read per validator of the set
+    finds every vote that counts (a removed validator's vote is never read): the set
+    changes by governance (docs/GOVERNANCE.md), so a tally is recounted against the
+    current set rather than kept as a running sum. Reads, not a scan of the prefix: a scan
+    of an overlay walks every key the block wrote so far."""
+    get = view.get
+    votes = [get(prefix + voter) for voter in validator_addresses(ctx.validators)]
+    return [vote for vote in votes if vote is not None]
+
+
+def counted_votes(ctx: ChainContext, view: Overlay, prefix: bytes) -> int:
+    """The number of `stored_votes` under `prefix`."""
+    return len(stored_votes(ctx, view, prefix))
 
 
 def get_merchant(view: StateReader | Overlay, merchant: bytes) -> MerchantRecord | None:

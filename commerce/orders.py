@@ -44,7 +44,7 @@ from commerce.limits import (
 )
 from commerce.listings import get_listing, get_version, put_listing, require_listing
 from commerce.machine import ChainContext, Event, register_end_block, register_handler
-from commerce.merchants import counted_votes, get_merchant, put_merchant, supermajority
+from commerce.merchants import get_merchant, put_merchant, stored_votes, supermajority
 from commerce.pricing import return_discount, unit_price
 from commerce.rewards import accrue_completed_order
 from commerce.schema import (
@@ -468,8 +468,9 @@ def apply_dispute_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
     view.put(vote_key, bytes([decision]))
     # Recounted against the set in force (a removed validator's vote stops counting).
     prefix = dispute_vote_key(order, b"")
-    record.votes_release = counted_votes(ctx, view, prefix, bytes([DECISION_RELEASE]))
-    record.votes_refund = counted_votes(ctx, view, prefix, bytes([DECISION_REFUND]))
+    votes = stored_votes(ctx, view, prefix)
+    record.votes_release = votes.count(bytes([DECISION_RELEASE]))
+    record.votes_refund = votes.count(bytes([DECISION_REFUND]))
     events = [Event("dispute_vote", (voter,), (order, body.decision))]
     if supermajority(ctx, record.votes_release):
         return events + release(ctx, view, order, record, action)
