@@ -32,16 +32,23 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from nacl.bindings import crypto_box, crypto_sign_ed25519_pk_to_curve25519
+from nacl.encoding import RawEncoder
+from nacl.hash import blake2b
+from nacl.public import PrivateKey
+
 import commerce  # noqa: F401  (registers every type)
 from commerce import orders
 from commerce.address import address_of
 from commerce.encoding import sha256
+from commerce.follows import Follow, Unfollow
 from commerce.keys import Keypair
 from commerce.limits import MAX_COUPONS_PER_ACCOUNT, MAX_OPEN_TEAMS_PER_ACCOUNT
 from commerce.listings import ListingCreate, ListingDelist, ListingUpdate
 from commerce.media import ListingMediaSet
 from commerce.merchants import MerchantRegister, MerchantVote
 from commerce.polls import PollCreate, PollVote
+from commerce.profiles import ProfileSet
 from commerce.promotions import CampaignCreate, CouponPurchase, FlashSaleSet
 from commerce.reviews import Review, ReviewReply
 from commerce.rewards import RewardClaim
@@ -53,7 +60,7 @@ from commerce.tx import Transaction, TxBody, sign_tx
 # Proportions of the measured part, per mille (they sum to 1000). Shopping and social
 # actions dominate; governance and dispute handling are rare.
 MIX_PER_MILLE: dict[str, int] = {
-    "transfer": 195, "purchase": 150, "purchase_referral": 100, "share": 80, "comment": 120,
+    "transfer": 160, "purchase": 150, "purchase_referral": 100, "share": 80, "comment": 120,
     "listing_update": 32, "listing_media_set": 8, "listing_create": 10, "order_ship": 60,
     "order_confirm": 60,
     "review": 40, "reward_claim": 20, "poll_vote": 25, "poll_create": 3, "review_reply": 10,
@@ -62,6 +69,10 @@ MIX_PER_MILLE: dict[str, int] = {
     # Group buying and promotions (issue 23): a join fills a setup team (two orders).
     "team_open": 15, "team_join": 20, "coupon_purchase": 20, "flash_sale_set": 2,
     "campaign_create": 3,
+    # Profiles and follows (issue 23): a shopper follows a merchant or a friend, leaves one
+    # it followed in the setup, or sets its profile (one private field, sealed to itself
+    # and a merchant).
+    "follow": 20, "unfollow": 5, "profile_set": 10,
 }
 assert sum(MIX_PER_MILLE.values()) == 1000, "the mix is per mille"
 TRANSFERS_ONLY: dict[str, int] = {"transfer": 1000}
@@ -90,6 +101,10 @@ COUPON_DISCOUNT_MINOR = UNIT // 10
 CAMPAIGN_BUDGET_MINOR = 10_000 * UNIT
 CAMPAIGNS_PER_MERCHANT_MAX = 15  # below MAX_OPEN_CAMPAIGNS_PER_MERCHANT
 FLASH_STOCK = 100_000_000
+# Follows: one measured follow in FRIEND_FOLLOW_EVERY is of another shopper (a friend), the
+# others of a merchant. A profile's private field is sealed to its owner and a merchant.
+FRIEND_FOLLOW_EVERY = 4
+PROFILE_ADDRESS = b"12 Market Street, Springfield, 4021; ring twice, parcel box by the door"
 
 # Genesis parameters the workload needs: an epoch cap that never stops rewards (a claim
 # of nothing is refused), and the default poll window.
@@ -131,6 +146,7 @@ class _Pools:
     campaigns: list[tuple[int, int]] = field(default_factory=list)  # (campaign, merchant)
     campaign_counts: dict[int, int] = field(default_factory=dict)  # merchant -> campaigns
     teams_opened: dict[int, int] = field(default_factory=dict)  # shopper -> teams opened
+    follows: list[tuple[int, bytes]] = field(default_factory=list)  # (follower, followed)
 
 
 class MixedWorkload:
@@ -169,6 +185,8 @@ class MixedWorkload:
         self._pending: list[Any] = []  # what each tx of the current stage will create
         self._used_shares: set[tuple[int, int]] = set()
         self._poll_votes: set[tuple[int, int]] = set()
+        self._following: set[tuple[int, bytes]] = set()  # (shopper, followed) now
+        self._profiled: set[int] = set()  # shoppers that set a profile
         self._addresses = {id(k): address_of(k.public_key) for k in
                            [*validators, *shoppers, *merchants]}
 
@@ -189,10 +207,7 @@ class MixedWorkload:
 
     def next_setup(self) -> list[Transaction] | None:
         """The next setup stage's transactions (finalize them, then `record`), or None."""
-        stages = (self._stage_register, self._stage_approve, self._stage_list,
-                  self._stage_share, self._stage_order, self._stage_ship,
-                  self._stage_settle, self._stage_review, self._stage_promote,
-                  self._stage_teams)
+        stages = self._stages()
         while self._stage < len(stages):
             built = stages[self._stage]()
             self._stage += 1
@@ -200,6 +215,12 @@ class MixedWorkload:
                 return self._begin(built)
         built = self._stage_ballast()
         return self._begin(built) if built else None
+
+    def _stages(self) -> tuple[Callable[[], list[tuple[Transaction, Any]]], ...]:
+        return (self._stage_register, self._stage_approve, self._stage_list,
+                self._stage_share, self._stage_order, self._stage_ship, self._stage_settle,
+                self._stage_review, self._stage_promote, self._stage_teams,
+                self._stage_follow)
 
     def _begin(self, built: list[tuple[Transaction, Any]]) -> list[Transaction]:
         self._pending = [what for _, what in built]
@@ -364,6 +385,33 @@ class MixedWorkload:
                         ("team", opener)))
         return out
 
+    def _stage_follow(self) -> list[tuple[Transaction, Any]]:
+        """Follows of merchants for the measured unfollows."""
+        out: list[tuple[Transaction, Any]] = []
+        for _ in range(self._pool_size("unfollow")):
+            built = self._follow()
+            if built is None:
+                break
+            out.append((built, None))
+        return out
+
+    def _follow(self) -> Transaction | None:
+        """A follow of a merchant (or, one in FRIEND_FOLLOW_EVERY, of another shopper) not
+        followed yet by that shopper; None when eight draws found none."""
+        for _ in range(8):
+            shopper = self._shopper()
+            if self.rng.randrange(FRIEND_FOLLOW_EVERY) == 0:
+                friend = (shopper + 1 + self.rng.randrange(len(self.shoppers) - 1)) \
+                    % len(self.shoppers)
+                followed = self._addr(self.shoppers[friend])
+            else:
+                followed = self._addr(self.rng.choice(self.merchants))
+            if (shopper, followed) not in self._following:
+                self._following.add((shopper, followed))
+                self.pools.follows.append((shopper, followed))
+                return self._sign(self.shoppers[shopper], Follow(account=followed))
+        return None
+
     def _team_opener(self) -> int | None:
         """A shopper below the open-team cap, counting every team it ever opened (a join
         that fills one may execute after the shopper's next opening); None when all are."""
@@ -393,7 +441,8 @@ class MixedWorkload:
     def timed(self, count: int) -> list[Transaction]:
         """`count` signed transactions in the proportions of the mix (MIX_PER_MILLE by
         default)."""
-        assert self._stage >= 10 and not self._ballast_left, "finish the setup stages first"
+        assert self._stage >= len(self._stages()) and not self._ballast_left, \
+            "finish the setup stages first"
         kinds = list(self.mix)
         weights = [self.mix[k] for k in kinds]
         draws = self.rng.choices(kinds, weights, k=count)
@@ -551,6 +600,39 @@ class MixedWorkload:
             return None
         return self._sign(self.merchants[merchant], self._campaign(merchant))
 
+    def _t_follow(self) -> Transaction | None:
+        return self._follow()
+
+    def _t_unfollow(self) -> Transaction | None:
+        """An unfollow of a follow the setup (or an earlier measured follow) made."""
+        if not self.pools.follows:
+            return None
+        shopper, followed = self.pools.follows.pop(0)
+        self._following.discard((shopper, followed))
+        return self._sign(self.shoppers[shopper], Unfollow(account=followed))
+
+    def _t_profile_set(self) -> Transaction | None:
+        """A shopper's first profile (each shopper once: one version per block), its
+        delivery address sealed to itself and to a merchant."""
+        for _ in range(8):
+            shopper = self._shopper()
+            if shopper not in self._profiled:
+                self._profiled.add(shopper)
+                return self._sign(self.shoppers[shopper], self._profile(shopper))
+        return None
+
+    def _profile(self, shopper: int) -> ProfileSet:
+        owner = self.shoppers[shopper]
+        merchant = self.rng.choice(self.merchants)
+        grants = sorted((self._addr(key), key.public_key) for key in (owner, merchant))
+        return ProfileSet(
+            version=0, display_name=f"shopper {shopper}",
+            avatar=hashlib.sha256(b"avatar %d" % shopper).digest(), bio="Likes mugs.",
+            fields=["address"], grant_field=[0] * len(grants),
+            grant_to=[address for address, _ in grants],
+            grant_sealed=[_sealed(public_key, PROFILE_ADDRESS, self.rng)
+                          for _, public_key in grants])
+
     def _t_poll_create(self) -> Transaction:
         merchant = self.rng.randrange(len(self.merchants))
         return self._sign(self.merchants[merchant], _poll("what should we stock?"))
@@ -611,6 +693,17 @@ def _poll(question: str) -> PollCreate:
     return PollCreate(question=question, options=["more mugs", "more toys", "more books"],
                       scope="merchant", listing=0, buyers_only=False,
                       close_height=POLL_CLOSE_HEIGHT)
+
+
+def _sealed(ed25519_public_key: bytes, plaintext: bytes, rng: random.Random) -> bytes:
+    """A sealed box (as `commerce.keys.seal` makes, the recipient opens it with
+    `Keypair.unseal`) whose ephemeral key comes from `rng`: the workload stays
+    deterministic."""
+    recipient = crypto_sign_ed25519_pk_to_curve25519(ed25519_public_key)
+    ephemeral = PrivateKey(rng.randbytes(32))
+    ephemeral_public = bytes(ephemeral.public_key)
+    nonce = blake2b(ephemeral_public + recipient, digest_size=24, encoder=RawEncoder)
+    return ephemeral_public + crypto_box(plaintext, nonce, recipient, bytes(ephemeral))
 
 
 def _flash(listing: int, price: int) -> FlashSaleSet:
