@@ -26,15 +26,10 @@ from commerce.follows import followed_by, get_social, put_social
 from commerce.limits import MAX_FEED_SEARCH_STEPS, MAX_PAGE_ITEMS, MAX_RECORD_ID
 from commerce.listings import get_version
 from commerce.machine import ChainContext, Event, register_event_hook
+from commerce.profiles_schema import FeedEntryRecord, feed_key
 from commerce.queries import Item, Page
 from commerce.reviews import get_review
-from commerce.schema import (
-    COUNTER_FEED,
-    FeedEntryRecord,
-    feed_key,
-    load,
-    next_id,
-)
+from commerce.schema import COUNTER_FEED, load, next_id
 from commerce.state import Overlay, StateReader
 from commerce.tx import Transaction
 

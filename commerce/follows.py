@@ -17,18 +17,9 @@ from commerce.ledger import holds_reserve
 from commerce.limits import MAX_FOLLOWING
 from commerce.machine import ChainContext, Event, register_handler
 from commerce.profiles import get_profile
+from commerce.profiles_schema import SocialRecord, follow_key, follower_key, social_key
 from commerce.queries import Item, Page, _page
-from commerce.schema import (
-    AddressField,
-    SocialRecord,
-    follow_key,
-    follower_key,
-    load,
-    merchant_key,
-    read_u64,
-    social_key,
-    u64,
-)
+from commerce.schema import AddressField, load, merchant_key, read_u64, u64
 from commerce.state import Overlay, StateReader
 from commerce.tx import Transaction, TxBody, register_body
 

@@ -42,17 +42,16 @@ from commerce.limits import (
     SEALED_OVERHEAD_BYTES,
 )
 from commerce.machine import ChainContext, Event, register_handler
-from commerce.queries import Item, Page, _page
-from commerce.schema import (
-    AddressField,
+from commerce.profiles_schema import (
     ProfileRecord,
     ProfileVersionRecord,
     SocialRecord,
-    load,
     profile_key,
     profile_version_key,
     social_key,
 )
+from commerce.queries import Item, Page, _page
+from commerce.schema import AddressField, load
 from commerce.state import Overlay, StateReader
 from commerce.tx import Transaction, TxBody, register_body
 

@@ -73,6 +73,13 @@ P_CAMPAIGN = b"cz"  # + campaign (8)                 -> CampaignRecord
 P_CAMPAIGN_INDEX = b"cZ"  # + kind (1) + ...         -> campaign indexes, uses, deadlines
 P_FLASH_SALE = b"cH"  # + listing (8)                -> FlashSaleRecord
 P_MEDIA_REF = b"cM"  # + media sha256 (32) + listing (8) + version (4) -> b""
+# Profiles, follows and feeds (records and keys in commerce/profiles_schema.py).
+P_PROFILE = b"cy"  # + account (20)                  -> ProfileRecord (the current version)
+P_PROFILE_VERSION = b"cY"  # + account (20) + version (4) -> ProfileVersionRecord
+P_FOLLOW = b"cf"  # + follower (20) + followed (20)  -> height followed (8 BE)
+P_FOLLOWER = b"cF"  # + followed (20) + follower (20) -> b""
+P_FEED = b"cE"  # + author (20) + sequence (8)      -> FeedEntryRecord
+P_SOCIAL = b"cK"  # + account (20)                   -> SocialRecord
 
 ALL_PREFIXES: tuple[bytes, ...] = (
     P_COUNTER, P_MERCHANT, P_MERCHANT_VOTE, P_LISTING, P_VERSION, P_BY_MERCHANT,
@@ -81,7 +88,7 @@ ALL_PREFIXES: tuple[bytes, ...] = (
     P_REVIEWS_OF, P_POLL, P_POLL_VOTE, P_REWARD, P_EPOCH, P_REWARDED,
     P_GOV_SETS, P_GOV_PARAMS, P_PROPOSAL, P_PROPOSAL_VOTE, P_GOV_SUMMARY, P_PROPOSAL_OPEN,
     P_TEAM_OFFER, P_TEAM, P_TEAM_INDEX, P_CAMPAIGN, P_CAMPAIGN_INDEX, P_FLASH_SALE,
-    P_MEDIA_REF,
+    P_MEDIA_REF, P_PROFILE, P_PROFILE_VERSION, P_FOLLOW, P_FOLLOWER, P_FEED, P_SOCIAL,
 )
 assert len(set(ALL_PREFIXES)) == len(ALL_PREFIXES), "prefixes are distinct"
 assert all(len(p) == 2 and p[:1] == b"c" for p in ALL_PREFIXES), "commerce prefixes are c?"
@@ -95,6 +102,7 @@ COUNTER_POLL = b"p"
 COUNTER_PROPOSAL = b"g"
 COUNTER_TEAM = b"a"
 COUNTER_CAMPAIGN = b"z"
+COUNTER_FEED = b"e"  # feed entries, one sequence for the chain (their merge order)
 
 # Reward action kinds (the first byte of a P_REWARDED key).
 ACTION_PURCHASE = b"p"  # id: the completed order
@@ -517,101 +525,6 @@ def rewarded_key(kind: bytes, action: int) -> bytes:
     return P_REWARDED + kind + u64(action)
 
 
-# Profiles, follows and feeds (issue 23; rules in commerce/profiles.py, follows.py, feeds.py).
-P_PROFILE = b"cy"  # + account (20)                  -> ProfileRecord (the current version)
-P_PROFILE_VERSION = b"cY"  # + account (20) + version (4) -> ProfileVersionRecord
-P_FOLLOW = b"cf"  # + follower (20) + followed (20)  -> height followed (8 BE)
-P_FOLLOWER = b"cF"  # + followed (20) + follower (20) -> b""
-P_FEED = b"cE"  # + author (20) + sequence (8)      -> FeedEntryRecord
-P_SOCIAL = b"cK"  # + account (20)                   -> SocialRecord
-PROFILE_PREFIXES = (P_PROFILE, P_PROFILE_VERSION, P_FOLLOW, P_FOLLOWER, P_FEED, P_SOCIAL)
-ALL_PREFIXES = ALL_PREFIXES + PROFILE_PREFIXES
-assert len(set(ALL_PREFIXES)) == len(ALL_PREFIXES), "prefixes are distinct"
-COUNTER_FEED = b"e"  # feed entries, one sequence for the chain (their merge order)
-
-
-@dataclass(slots=True)
-class ProfileRecord(Record):
-    """An account's current profile version: public fields, the private field names, and
-    the grants (field index, recipient, sealed copy) sorted by (field, recipient).
-    `epoch` and `epoch_versions` count the versions set in the current epoch."""
-
-    version: int
-    height: int
-    display_name: str
-    avatar: bytes
-    bio: str
-    fields: list[str]
-    grant_field: list[int]
-    grant_to: list[bytes]
-    grant_sealed: list[bytes]
-    epoch: int = 0
-    epoch_versions: int = 0
-
-
-@dataclass(slots=True)
-class ProfileVersionRecord(Record):
-    """Where a profile version is on chain: its height and transaction (kept for ever)."""
-
-    height: int
-    tx_id: bytes
-
-
-@dataclass(slots=True)
-class FeedEntryRecord(Record):
-    """One entry of an author's feed: `entry` is its chain-wide sequence (the merge order),
-    `kind` one of feeds.FEED_KINDS' names; `ref` the version, order, share or team it is
-    about; `value` a price or a rating; `previous` the old price of a price change."""
-
-    entry: int
-    kind: str
-    height: int
-    listing: int
-    ref: int
-    value: int = 0
-    previous: int = 0
-
-
-@dataclass(slots=True)
-class SocialRecord(Record):
-    """An account's follow counts and the length of its feed sequence."""
-
-    following: int = 0
-    followers: int = 0
-    feed_entries: int = 0
-
-
-def profile_key(account: bytes) -> bytes:
-    """Key of an account's current profile."""
-    assert len(account) == ADDRESS_BYTES
-    return P_PROFILE + account
-
-
-def profile_version_key(account: bytes, version: int) -> bytes:
-    """Key of where one version of an account's profile is on chain."""
-    return P_PROFILE_VERSION + account + u32(version)
-
-
-def follow_key(follower: bytes, followed: bytes) -> bytes:
-    """Key of a follow (the follower's index)."""
-    return P_FOLLOW + follower + followed
-
-
-def follower_key(followed: bytes, follower: bytes) -> bytes:
-    """Index entry: a follower of an account."""
-    return P_FOLLOWER + followed + follower
-
-
-def feed_key(author: bytes, sequence: int) -> bytes:
-    """Key of the `sequence`-th (1, 2, ...) entry of an author's feed."""
-    assert len(author) == ADDRESS_BYTES
-    return P_FEED + author + u64(sequence)
-
-
-def social_key(account: bytes) -> bytes:
-    """Key of an account's follow counts and feed length."""
-    assert len(account) == ADDRESS_BYTES
-    return P_SOCIAL + account
 def media_ref_key(media: bytes, listing: int, version: int) -> bytes:
     """Index entry: a listing version whose media include the blob `media` (its SHA-256)."""
     assert len(media) == MEDIA_HASH_BYTES, "media are SHA-256 digests"

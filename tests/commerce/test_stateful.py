@@ -70,6 +70,12 @@ from commerce.merchants import MerchantRegister, MerchantVote
 from commerce.polls import PollCreate, PollVote
 from commerce.pricing import get_campaign
 from commerce.profiles import ProfileSet, get_profile
+from commerce.profiles_schema import (
+    FeedEntryRecord,
+    ProfileRecord,
+    ProfileVersionRecord,
+    SocialRecord,
+)
 from commerce.promotions import CampaignClose, CampaignCreate, CouponPurchase, FlashSaleSet
 from commerce.reviews import Review, ReviewReply
 from commerce.rewards import RewardClaim
@@ -101,16 +107,12 @@ from commerce.schema import (
     P_SOCIAL,
     P_TEAM,
     P_VERSION,
-    FeedEntryRecord,
     ListingRecord,
     OrderRecord,
     OrderStatus,
-    ProfileRecord,
-    ProfileVersionRecord,
     ReviewRecord,
     RewardedRecord,
     RewardRecord,
-    SocialRecord,
     VersionRecord,
     get_u64,
     media_ref_key,
