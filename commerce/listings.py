@@ -86,6 +86,22 @@ def require_own_listing(view: Overlay, sender: bytes, listing: int) -> ListingRe
     return record
 
 
+def require_editable_listing(view: Overlay, sender: bytes, listing: int,
+                             version: int) -> ListingRecord:
+    """The record of `sender`'s active listing whose current version is `version` (what an
+    edit builds on); raises not_found, not_owner, not_merchant, merchant_suspended,
+    listing_inactive, stale_version."""
+    record = require_own_listing(view, sender, listing)
+    require_merchant(view, sender)
+    if not record.active:
+        raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {listing} is delisted")
+    if version != record.version:
+        raise ValidationError(
+            ErrorCode.STALE_VERSION, f"current version is {record.version}, not {version}"
+        )
+    return record
+
+
 class _ListingFields(TxBody):
     """The fields of a listing version, defined once: `listing_create` is exactly these,
     `listing_update` sends them after the listing and the version it replaces."""
@@ -176,16 +192,7 @@ def apply_listing_update(ctx: ChainContext, view: Overlay, tx: Transaction,
     # class defines __getattr__, so the interpreter cannot specialise the read).
     listing_id, category = body.listing, body.category
     sender = tx.sender_address
-    record = require_listing(view, listing_id)
-    if record.merchant != sender:
-        raise ValidationError(ErrorCode.NOT_OWNER, "the listing belongs to another merchant")
-    require_merchant(view, sender)
-    if not record.active:
-        raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {listing_id} is delisted")
-    if body.version != record.version:
-        raise ValidationError(
-            ErrorCode.STALE_VERSION, f"current version is {record.version}, not {body.version}"
-        )
+    record = require_editable_listing(view, sender, listing_id, body.version)
     _check_referral(ctx, body.referral_bps)
     version = record.version + 1
     if category != record.category:
@@ -204,9 +211,7 @@ def apply_listing_delist(ctx: ChainContext, view: Overlay, tx: Transaction,
                          body: ListingDelist) -> list[Event]:
     """Refuses not_found, not_owner, listing_inactive (delisted already)."""
     sender = tx.sender_address
-    record = require_listing(view, body.listing)
-    if record.merchant != sender:
-        raise ValidationError(ErrorCode.NOT_OWNER, "the listing belongs to another merchant")
+    record = require_own_listing(view, sender, body.listing)
     if not record.active:
         raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {body.listing} is delisted")
     assert get_merchant(view, sender) is not None, "a listing's merchant exists"

@@ -29,10 +29,9 @@ from commerce.listings import (
     get_version,
     put_listing,
     put_version,
-    require_listing,
+    require_editable_listing,
 )
 from commerce.machine import ChainContext, Event, register_handler
-from commerce.merchants import require_merchant
 from commerce.queries import DEFAULT_PAGE_ITEMS
 from commerce.queries import _page as page_of
 from commerce.schema import P_MEDIA_REF, RecordId, VersionRecord, read_u64
@@ -61,16 +60,7 @@ def apply_listing_media_set(ctx: ChainContext, view: Overlay, tx: Transaction,
     stale_version, media_duplicate, media_unchanged."""
     listing_id, media = body.listing, list(body.media)
     sender = tx.sender_address
-    record = require_listing(view, listing_id)
-    if record.merchant != sender:
-        raise ValidationError(ErrorCode.NOT_OWNER, "the listing belongs to another merchant")
-    require_merchant(view, sender)
-    if not record.active:
-        raise ValidationError(ErrorCode.LISTING_INACTIVE, f"listing {listing_id} is delisted")
-    if body.version != record.version:
-        raise ValidationError(
-            ErrorCode.STALE_VERSION, f"current version is {record.version}, not {body.version}"
-        )
+    record = require_editable_listing(view, sender, listing_id, body.version)
     if len(set(media)) != len(media):
         raise ValidationError(ErrorCode.MEDIA_DUPLICATE, "a media hash is listed twice")
     current = get_version(view, listing_id, record.version)
