@@ -13,7 +13,7 @@ This module is pure and holds no rule: the transactions are in commerce/governan
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import IntEnum
 from functools import lru_cache
@@ -325,6 +325,23 @@ def latest_params(view: StateReader | Overlay, genesis: Genesis) -> tuple[int, C
     return record.activation_height, params_of_values(tuple(record.values))
 
 
+def _history_slot(view: Overlay, key_of: Callable[[int], bytes], count: int,
+                  record: ValidatorSetRecord | ParamsRecord) -> int:
+    """Where `record` (carrying its one proposal) goes in a history of `count` records:
+    after the last, or in the last one's place when that activates at the same height,
+    then `record` carries the last one's proposals before its own."""
+    assert len(record.proposals) == 1, "a new history record carries its own proposal"
+    if count == 0:
+        return 0
+    last = load(view, type(record), key_of(count - 1))
+    assert last is not None, "every record below the count is stored"
+    assert last.activation_height <= record.activation_height, "the history is ordered"
+    if last.activation_height != record.activation_height:
+        return count
+    record.proposals = [*last.proposals, *record.proposals]
+    return count - 1
+
+
 def schedule_set(view: Overlay, activation: int, entries: list[ValidatorEntry],
                  proposal: int) -> None:
     """Record `entries` as the set in force from `activation`: a new last record, or the
@@ -334,13 +351,7 @@ def schedule_set(view: Overlay, activation: int, entries: list[ValidatorEntry],
     assert 1 <= len(entries) <= MAX_VALIDATORS
     summary = get_summary(view)
     record = ValidatorSetRecord(activation, [e.to_array() for e in entries], [proposal])
-    seq = summary.sets_count
-    if seq > 0:
-        last = load(view, ValidatorSetRecord, set_key(seq - 1))
-        assert last is not None and last.activation_height <= activation
-        if last.activation_height == activation:
-            seq -= 1
-            record.proposals = [*last.proposals, proposal]
+    seq = _history_slot(view, set_key, summary.sets_count, record)
     view.put(set_key(seq), record.to_bytes())
     summary.sets_count = seq + 1
     summary.last_activation_height = max(summary.last_activation_height, activation)
@@ -355,13 +366,7 @@ def schedule_params(view: Overlay, genesis: Genesis, activation: int, params: Ch
     assert activation >= 1
     summary = get_summary(view)
     record = ParamsRecord(activation, params.to_array(), [proposal])
-    seq = summary.params_count
-    if seq > 0:
-        last = load(view, ParamsRecord, params_key(seq - 1))
-        assert last is not None and last.activation_height <= activation
-        if last.activation_height == activation:
-            seq -= 1
-            record.proposals = [*last.proposals, proposal]
+    seq = _history_slot(view, params_key, summary.params_count, record)
     # The parameters in force just before the boundary (never the record being merged into:
     # it activates at the boundary itself).
     before, origin = params_and_epoch_origin(view, genesis, activation - 1) \
