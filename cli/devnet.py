@@ -45,6 +45,7 @@ from devnet.errors import DevnetError, DevnetErrorCode
 from devnet.layout import DEFAULT_BASE_PORT, DEFAULT_CHAIN_ID, Layout, load_layout
 from devnet.logs import follow
 from devnet.processes import READY_TIMEOUT_S, StopOutcome, log_tail
+from node.progress import Progress
 
 app = typer.Typer(
     name="devnet",
@@ -456,6 +457,15 @@ def _print_reconfig(result: reconfig.ReconfigResult) -> None:
                f"home {result.home}")
 
 
+def _reconfigure(devnet: Devnet,
+                 change: Callable[[Progress], reconfig.ReconfigResult]) -> None:
+    """Run a validator-set change with a progress line on a terminal, then show or emit
+    its result."""
+    with terminal_progress(devnet.output is OutputFormat.text) as progress:
+        result = change(progress)
+    emit(devnet.output, result.to_dict(), lambda: _print_reconfig(result))
+
+
 ReconfigTimeoutOption = Annotated[
     float,
     typer.Option("--timeout", min=1.0,
@@ -473,10 +483,8 @@ def add_validator(
 ) -> None:
     """Admit a new validator by vote: write its home and key, propose it, have the
     validators vote, start its node, and wait until it signs commit certificates."""
-    with terminal_progress(devnet.output is OutputFormat.text) as progress:
-        result = reconfig.add_validator(devnet.home, name, timeout_s=timeout,
-                                        progress=progress)
-    emit(devnet.output, result.to_dict(), lambda: _print_reconfig(result))
+    _reconfigure(devnet, lambda progress: reconfig.add_validator(
+        devnet.home, name, timeout_s=timeout, progress=progress))
 
 
 @devnet_command("remove-validator")
@@ -486,10 +494,8 @@ def remove_validator(
 ) -> None:
     """Vote a validator out: propose its removal, have the others vote, wait for the
     activation height, and stop its node (its home is kept)."""
-    with terminal_progress(devnet.output is OutputFormat.text) as progress:
-        result = reconfig.remove_validator(devnet.home, node, timeout_s=timeout,
-                                           progress=progress)
-    emit(devnet.output, result.to_dict(), lambda: _print_reconfig(result))
+    _reconfigure(devnet, lambda progress: reconfig.remove_validator(
+        devnet.home, node, timeout_s=timeout, progress=progress))
 
 
 @devnet_command("rotate-key")
@@ -499,6 +505,5 @@ def rotate_key(
 ) -> None:
     """Replace a validator's consensus key by vote (signed by the old and the new key),
     then restart its node with the new key once the change is in force."""
-    with terminal_progress(devnet.output is OutputFormat.text) as progress:
-        result = reconfig.rotate_key(devnet.home, node, timeout_s=timeout, progress=progress)
-    emit(devnet.output, result.to_dict(), lambda: _print_reconfig(result))
+    _reconfigure(devnet, lambda progress: reconfig.rotate_key(
+        devnet.home, node, timeout_s=timeout, progress=progress))

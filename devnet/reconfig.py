@@ -21,6 +21,7 @@ import asyncio
 import re
 import shutil
 import time
+from collections.abc import Callable, Coroutine
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -335,6 +336,20 @@ def _member_spec(layout: Layout, name: str) -> NodeSpec:
                         f"no validator {name!r} in the devnet ({names})") from None
 
 
+_MemberChange = Callable[[Layout, NodeSpec, str, float, Progress],
+                         Coroutine[Any, Any, ReconfigResult]]
+
+
+def _change_member(root: Path, name: str, timeout_s: float, progress: Progress | None,
+                   change: _MemberChange) -> ReconfigResult:
+    """Run `change` on validator `name` of the devnet at `root`, talking to another live
+    node (the one changed may stop or restart on the way)."""
+    layout = load_layout(root.expanduser().resolve())
+    spec = _member_spec(layout, name)
+    url = _live_url(layout, exclude=name)
+    return asyncio.run(change(layout, spec, url, timeout_s, progress or NoProgress()))
+
+
 def remove_validator(root: Path, name: str, *, timeout_s: float = RECONFIG_TIMEOUT_S,
                      progress: Progress | None = None) -> ReconfigResult:
     """Vote validator `name` out of the running devnet at `root`, wait for the activation
@@ -342,11 +357,7 @@ def remove_validator(root: Path, name: str, *, timeout_s: float = RECONFIG_TIMEO
 
     Raises NodeError(not_found) for an unknown name, ValueError when it is not in the set or
     the set would shrink below the governed minimum, DevnetError(not_ready)."""
-    progress = progress or NoProgress()
-    layout = load_layout(root.expanduser().resolve())
-    spec = _member_spec(layout, name)
-    url = _live_url(layout, exclude=name)
-    return asyncio.run(_remove(layout, spec, url, timeout_s, progress))
+    return _change_member(root, name, timeout_s, progress, _remove)
 
 
 async def _remove(layout: Layout, spec: NodeSpec, url: str, timeout_s: float,
@@ -386,11 +397,7 @@ def rotate_key(root: Path, name: str, *, timeout_s: float = RECONFIG_TIMEOUT_S,
 
     Raises NodeError(not_found), ValueError when `name` is not in the set,
     DevnetError(not_ready)."""
-    progress = progress or NoProgress()
-    layout = load_layout(root.expanduser().resolve())
-    spec = _member_spec(layout, name)
-    url = _live_url(layout, exclude=name)
-    return asyncio.run(_rotate(layout, spec, url, timeout_s, progress))
+    return _change_member(root, name, timeout_s, progress, _rotate)
 
 
 async def _rotate(layout: Layout, spec: NodeSpec, url: str, timeout_s: float,
