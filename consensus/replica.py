@@ -55,22 +55,8 @@ from typing import Any
 from nacl.signing import SigningKey
 
 from consensus import catch_up, limits, normal, view_change
+from consensus import events as ev
 from consensus.errors import ConsensusLocalProtocolError, ConsensusRemotePeerError
-from consensus.events import (
-    BlockProposed,
-    BlocksFetched,
-    BlockValidated,
-    Broadcast,
-    CancelTimer,
-    Effect,
-    Event,
-    MessageReceived,
-    SetTimer,
-    Started,
-    TimerFired,
-    ValidatorsKnown,
-    WorkPending,
-)
 from consensus.messages import (
     PHASE_COMMIT,
     Decided,
@@ -169,14 +155,14 @@ class Replica:
             verifier=verifier)
         _restore(self.state, records)
         self._event_handlers: dict[type, Callable[[Any], None]] = {
-            Started: self._on_started,
-            MessageReceived: self._on_message,
-            TimerFired: self._on_timer,
-            WorkPending: self._on_work_pending,
-            BlockProposed: lambda event: normal.on_block_proposed(self.state, event),
-            BlockValidated: lambda event: normal.on_block_validated(self.state, event),
-            BlocksFetched: lambda event: catch_up.on_blocks_fetched(self.state, event),
-            ValidatorsKnown: self._on_validators_known,
+            ev.Started: self._on_started,
+            ev.MessageReceived: self._on_message,
+            ev.TimerFired: self._on_timer,
+            ev.WorkPending: self._on_work_pending,
+            ev.BlockProposed: lambda event: normal.on_block_proposed(self.state, event),
+            ev.BlockValidated: lambda event: normal.on_block_validated(self.state, event),
+            ev.BlocksFetched: lambda event: catch_up.on_blocks_fetched(self.state, event),
+            ev.ValidatorsKnown: self._on_validators_known,
         }
 
     # --- public read-only view (the rest is in `state`) -----------------------------
@@ -254,7 +240,7 @@ class Replica:
 
     # --- the one entry point -----------------------------------------------------------
 
-    def step(self, event: Event, now_ms: int) -> list[Effect]:
+    def step(self, event: ev.Event, now_ms: int) -> list[ev.Effect]:
         """Advance the replica by one event. The caller runs the effects in order.
 
         Raises ConsensusLocalProtocolError if `now_ms` goes backwards or an application answer is
@@ -274,14 +260,14 @@ class Replica:
 
     # --- event handlers ----------------------------------------------------------------
 
-    def _on_started(self, _event: Started) -> None:
+    def _on_started(self, _event: ev.Started) -> None:
         s = self.state
         s.round_started_ms = s.last_finalize_ms = s.last_retransmit_ms = s.now_ms
         s.view_change_started_ms = s.now_ms
         if not s.active and s.index is not None:
             view_change.send_view_change(s)
 
-    def _on_message(self, event: MessageReceived) -> None:
+    def _on_message(self, event: ev.MessageReceived) -> None:
         try:
             msg = decode_message(event.msg)
         except ConsensusRemotePeerError as exc:
@@ -289,17 +275,17 @@ class Replica:
             return
         MESSAGE_HANDLERS[type(msg)](self.state, event.sender, msg)
 
-    def _on_validators_known(self, event: ValidatorsKnown) -> None:
+    def _on_validators_known(self, event: ev.ValidatorsKnown) -> None:
         if self.state.schedule.extend(event.through_height, event.changes):
             self.state.count("validators_known")
 
-    def _on_work_pending(self, event: WorkPending) -> None:
+    def _on_work_pending(self, event: ev.WorkPending) -> None:
         s = self.state
         if event.pending and not s.work_pending:
             s.work_since_ms = s.now_ms
         s.work_pending = event.pending
 
-    def _on_timer(self, event: TimerFired) -> None:
+    def _on_timer(self, event: ev.TimerFired) -> None:
         s = self.state
         deadline = s.timers.get(event.name)
         if deadline is None or deadline > s.now_ms:
@@ -329,10 +315,10 @@ def _on_retransmit_timer(s: ReplicaState) -> None:
     s.count("retransmit")
     for kind in RESEND_KINDS:
         if kind in s.resend:
-            s.effects.append(Broadcast(s.resend[kind]))
+            s.effects.append(ev.Broadcast(s.resend[kind]))
     if s.active and s.new_view_bytes is not None and s.is_primary() \
             and s.last_finalize_ms <= s.round_started_ms:
-        s.effects.append(Broadcast(s.new_view_bytes))
+        s.effects.append(ev.Broadcast(s.new_view_bytes))
 
 
 # A due timer runs its handler; the propose timer only wakes the follow-up rules.
@@ -387,11 +373,11 @@ def _sync_timers(s: ReplicaState) -> None:
     for name in sorted(s.timers):
         if name not in desired:
             del s.timers[name]
-            s.effects.append(CancelTimer(name))
+            s.effects.append(ev.CancelTimer(name))
     for name, deadline in sorted(desired.items()):
         if s.timers.get(name) != deadline:
             s.timers[name] = deadline
-            s.effects.append(SetTimer(name, deadline))
+            s.effects.append(ev.SetTimer(name, deadline))
 
 
 # --- restore ---------------------------------------------------------------------------------

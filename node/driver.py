@@ -23,28 +23,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any, Protocol
 
 from commerce.errors import AgoraError
-from consensus.events import (
-    Blame,
-    BlockProposed,
-    BlocksFetched,
-    BlockValidated,
-    Broadcast,
-    CancelTimer,
-    Effect,
-    Event,
-    FetchBlocks,
-    FinalizeBlock,
-    MessageReceived,
-    Note,
-    Persist,
-    ProposeBlock,
-    Send,
-    SetTimer,
-    TimerFired,
-    ValidateBlock,
-    ValidatorsKnown,
-    WorkPending,
-)
+from consensus import events as ev
 from consensus.limits import MAX_FETCH_BLOCKS
 from node.chain import Chain
 from node.consensus_records import RecordKey, obsolete_records
@@ -79,7 +58,7 @@ class Network(Protocol):
 class Replica(Protocol):
     """What the driver needs of the consensus core."""
 
-    def step(self, event: Event, now_ms: int) -> list[Effect]: ...
+    def step(self, event: ev.Event, now_ms: int) -> list[ev.Effect]: ...
 
 
 def now_ms() -> int:
@@ -101,7 +80,7 @@ class ConsensusLog:
     def __len__(self) -> int:
         return len(self._records)
 
-    def append(self, effect: Persist) -> None:
+    def append(self, effect: ev.Persist) -> None:
         """Write `effect.record` durably (before any later effect of its step runs)."""
         self._seq += 1
         key = RecordKey(self._seq, effect.height, effect.view)
@@ -143,16 +122,16 @@ class EffectRunner(ABC):
         self.store = store
         self.primary_of = primary_of  # (height, view) -> the primary's key
         # The schedule the replica knows (it was built from the chain as it stands).
-        self._validators_reported: ValidatorsKnown | None = (
+        self._validators_reported: ev.ValidatorsKnown | None = (
             None if chain is None else validators_report(chain))
-        self._queue: deque[Event] = deque()
+        self._queue: deque[ev.Event] = deque()
         self._unsynced_height: int | None = None  # the last block of a run not yet synced
         self._running = False
         self._closed = False
         self.fatal: BaseException | None = None
         self.log = ConsensusLog(store)
 
-    def feed(self, event: Event) -> None:
+    def feed(self, event: ev.Event) -> None:
         """Queue `event` and run the replica until the queue is empty."""
         if self._closed:
             return
@@ -185,43 +164,43 @@ class EffectRunner(ABC):
         """Later events are ignored."""
         self._closed = True
 
-    def _run_effects(self, effects: list[Effect]) -> None:
+    def _run_effects(self, effects: list[ev.Effect]) -> None:
         """Run a step's effects in order."""
         for index in range(len(effects)):
             self._run_effect(effects, index)
 
-    def _run_effect(self, effects: list[Effect], index: int) -> None:
+    def _run_effect(self, effects: list[ev.Effect], index: int) -> None:
         effect = effects[index]
         last = len(effects) - 1
         if not isinstance(effect, _SILENT_EFFECTS):
             self._flush_run()  # blocks are durable before anything leaves or is persisted
         match effect:
-            case Persist():
+            case ev.Persist():
                 self.log.append(effect)
-            case Send():
+            case ev.Send():
                 self._send(effect)
-            case Broadcast():
+            case ev.Broadcast():
                 self._broadcast(effect)
-            case SetTimer():
+            case ev.SetTimer():
                 self._set_timer(effect.name, effect.deadline_ms)
-            case CancelTimer():
+            case ev.CancelTimer():
                 self._cancel_timer(effect.name)
-            case ProposeBlock():
+            case ev.ProposeBlock():
                 self._propose(effect)
-            case ValidateBlock():
+            case ev.ValidateBlock():
                 self._validate(effect)
-            case FinalizeBlock():
+            case ev.FinalizeBlock():
                 # A run of blocks (catch-up) is synced once, at its last block, before
                 # any other effect runs and before any block of it is reported. The run
                 # goes on over the next steps while the replica holds fetched blocks
                 # that waited for their validator set (one ValidatorsKnown away).
-                run_ends = index == last or not isinstance(effects[index + 1], FinalizeBlock)
+                run_ends = index == last or not isinstance(effects[index + 1], ev.FinalizeBlock)
                 self._finalize(effect, sync=run_ends and not self._run_continues())
-            case FetchBlocks():
+            case ev.FetchBlocks():
                 self._fetch(effect)
-            case Blame():
+            case ev.Blame():
                 self._blame(effect)
-            case Note():
+            case ev.Note():
                 self._note(effect)
             case _:
                 raise AssertionError(f"unknown effect {effect!r}")
@@ -236,11 +215,11 @@ class EffectRunner(ABC):
             self.chain.flush()
             self.log.prune(height)
 
-    def _propose(self, effect: ProposeBlock) -> None:
+    def _propose(self, effect: ev.ProposeBlock) -> None:
         block = self.chain.propose(effect.height, self._block_time_ms())
-        self._queue.append(BlockProposed(effect.height, effect.view, block))
+        self._queue.append(ev.BlockProposed(effect.height, effect.view, block))
 
-    def _validate(self, effect: ValidateBlock) -> None:
+    def _validate(self, effect: ev.ValidateBlock) -> None:
         try:
             # A re-proposal was built by an earlier view's primary: any validator.
             proposer = None if effect.reproposal \
@@ -248,12 +227,12 @@ class EffectRunner(ABC):
             self.chain.validate(effect.height, effect.block, proposer)
         except AgoraError as exc:
             self._invalid_block(effect, exc)
-            self._queue.append(BlockValidated(effect.height, effect.view, effect.digest,
+            self._queue.append(ev.BlockValidated(effect.height, effect.view, effect.digest,
                                               False, f"{exc.reason}: {exc.message}"))
             return
-        self._queue.append(BlockValidated(effect.height, effect.view, effect.digest, True, ""))
+        self._queue.append(ev.BlockValidated(effect.height, effect.view, effect.digest, True, ""))
 
-    def _finalize(self, effect: FinalizeBlock, *, sync: bool = True) -> None:
+    def _finalize(self, effect: ev.FinalizeBlock, *, sync: bool = True) -> None:
         try:
             block = self.chain.finalize(effect.block, effect.certificate, effect.digest,
                                         sync=sync)
@@ -276,7 +255,7 @@ class EffectRunner(ABC):
             # hear of it before anything else happens.
             self._validators_reported = report
             self._queue.append(report)
-        self._queue.append(WorkPending(self.chain.mempool.has_ready()))
+        self._queue.append(ev.WorkPending(self.chain.mempool.has_ready()))
 
     # The I/O, per subclass.
 
@@ -286,31 +265,31 @@ class EffectRunner(ABC):
     @abstractmethod
     def _block_time_ms(self) -> int: ...
 
-    def _queue_full(self, event: Event) -> None:
+    def _queue_full(self, event: ev.Event) -> None:
         """`event` is dropped: the queue holds MAX_QUEUED_EVENTS."""
         return None  # an optional hook
 
-    def _wedged(self, event: Event, exc: Exception) -> None:
+    def _wedged(self, event: ev.Event, exc: Exception) -> None:
         """An exception came out of `step` (the driver is closed already)."""
         return None  # an optional hook
 
-    def _halted(self, effect: FinalizeBlock, exc: AgoraError) -> None:
+    def _halted(self, effect: ev.FinalizeBlock, exc: AgoraError) -> None:
         """`Chain.finalize` failed (closed already); the AgoraError is raised after this."""
         return None  # an optional hook
 
-    def _invalid_block(self, effect: ValidateBlock, exc: AgoraError) -> None:
+    def _invalid_block(self, effect: ev.ValidateBlock, exc: AgoraError) -> None:
         """The block of `effect` failed validation (the answer is queued after this)."""
         return None  # an optional hook
 
-    def _finalized(self, effect: FinalizeBlock, block: Any) -> None:
+    def _finalized(self, effect: ev.FinalizeBlock, block: Any) -> None:
         """`block` (the chain's finalized block) is stored."""
         return None  # an optional hook
 
     @abstractmethod
-    def _send(self, effect: Send) -> None: ...
+    def _send(self, effect: ev.Send) -> None: ...
 
     @abstractmethod
-    def _broadcast(self, effect: Broadcast) -> None: ...
+    def _broadcast(self, effect: ev.Broadcast) -> None: ...
 
     @abstractmethod
     def _set_timer(self, name: str, deadline_ms: int) -> None: ...
@@ -319,12 +298,12 @@ class EffectRunner(ABC):
     def _cancel_timer(self, name: str) -> None: ...
 
     @abstractmethod
-    def _fetch(self, effect: FetchBlocks) -> None: ...
+    def _fetch(self, effect: ev.FetchBlocks) -> None: ...
 
     @abstractmethod
-    def _blame(self, effect: Blame) -> None: ...
+    def _blame(self, effect: ev.Blame) -> None: ...
 
-    def _note(self, effect: Note) -> None:
+    def _note(self, effect: ev.Note) -> None:
         """Log or count a Note (nothing by default)."""
         return None  # an optional hook
 
@@ -334,7 +313,7 @@ class ConsensusDriver(EffectRunner):
 
     def __init__(self, replica: Replica, chain: Chain, store: Store, network: Network,
                  primary_of: Callable[[int, int], bytes], *,
-                 on_note: Callable[[Note], None] | None = None,
+                 on_note: Callable[[ev.Note], None] | None = None,
                  on_latency: Callable[[float], None] | None = None) -> None:
         super().__init__(replica, chain, store, primary_of)
         self.network = network
@@ -350,7 +329,7 @@ class ConsensusDriver(EffectRunner):
 
     def on_message(self, sender: bytes, payload: bytes) -> None:
         """A consensus message arrived from the network."""
-        self.feed(MessageReceived(sender, payload))  # type: ignore[arg-type]
+        self.feed(ev.MessageReceived(sender, payload))  # type: ignore[arg-type]
 
     def close(self) -> None:
         """Cancel timers and fetches; later events are ignored."""
@@ -367,34 +346,34 @@ class ConsensusDriver(EffectRunner):
     def _block_time_ms(self) -> int:
         return time.time_ns() // 1_000_000
 
-    def _queue_full(self, event: Event) -> None:
+    def _queue_full(self, event: ev.Event) -> None:
         log(_log, logging.WARNING, "event_dropped", reason="queue_full",
             event_type=type(event).__name__)
 
-    def _wedged(self, event: Event, exc: Exception) -> None:
+    def _wedged(self, event: ev.Event, exc: Exception) -> None:
         # /health reports it (`fatal`).
         log(_log, logging.CRITICAL, "consensus_wedged", event_type=type(event).__name__,
             error=f"{type(exc).__name__}: {exc}")
 
-    def _halted(self, effect: FinalizeBlock, exc: AgoraError) -> None:
+    def _halted(self, effect: ev.FinalizeBlock, exc: AgoraError) -> None:
         log(_log, logging.CRITICAL, "finalize_failed", height=effect.height,
             reason=exc.reason, detail=exc.message)
 
-    def _invalid_block(self, effect: ValidateBlock, exc: AgoraError) -> None:
+    def _invalid_block(self, effect: ev.ValidateBlock, exc: AgoraError) -> None:
         log(_log, logging.WARNING, "block_invalid", height=effect.height,
             view=effect.view, reason=exc.reason, detail=exc.message)
 
-    def _send(self, effect: Send) -> None:
+    def _send(self, effect: ev.Send) -> None:
         self.network.send(effect.to, KIND_CONSENSUS, effect.msg)
 
-    def _broadcast(self, effect: Broadcast) -> None:
+    def _broadcast(self, effect: ev.Broadcast) -> None:
         self.network.broadcast(KIND_CONSENSUS, effect.msg)
 
-    def _blame(self, effect: Blame) -> None:
+    def _blame(self, effect: ev.Blame) -> None:
         log(_log, logging.WARNING, "peer_blamed", peer=effect.peer, reason=effect.reason)
         self.network.blame(effect.peer, effect.reason)
 
-    def _note(self, effect: Note) -> None:
+    def _note(self, effect: ev.Note) -> None:
         log(_log, logging.INFO, effect.kind, detail=effect.detail)
         if self.on_note is not None:
             self.on_note(effect)
@@ -414,23 +393,23 @@ class ConsensusDriver(EffectRunner):
 
     def _fire(self, name: str) -> None:
         self._timers.pop(name, None)
-        self.feed(TimerFired(name))
+        self.feed(ev.TimerFired(name))
 
-    def _propose(self, effect: ProposeBlock) -> None:
+    def _propose(self, effect: ev.ProposeBlock) -> None:
         self._seen_s.setdefault(effect.height, time.monotonic())
         super()._propose(effect)
 
-    def _validate(self, effect: ValidateBlock) -> None:
+    def _validate(self, effect: ev.ValidateBlock) -> None:
         self._seen_s.setdefault(effect.height, time.monotonic())
         super()._validate(effect)
 
-    def _finalized(self, effect: FinalizeBlock, block: Any) -> None:
+    def _finalized(self, effect: ev.FinalizeBlock, block: Any) -> None:
         started = self._seen_s.pop(effect.height, None)
         self._seen_s = {h: t for h, t in self._seen_s.items() if h > effect.height}
         if started is not None and self.on_latency is not None:
             self.on_latency(time.monotonic() - started)
 
-    def _fetch(self, effect: FetchBlocks) -> None:
+    def _fetch(self, effect: ev.FetchBlocks) -> None:
         self._spawn(self._fetch_task(effect))
 
     def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
@@ -439,7 +418,7 @@ class ConsensusDriver(EffectRunner):
         task.add_done_callback(self._tasks.discard)
         return task
 
-    async def _fetch_task(self, effect: FetchBlocks) -> None:
+    async def _fetch_task(self, effect: ev.FetchBlocks) -> None:
         span = effect.to_height - effect.from_height + 1
         blocks: tuple[tuple[bytes, bytes], ...] = ()
         try:
@@ -466,9 +445,9 @@ class ConsensusDriver(EffectRunner):
             self._prefetch[2].add_done_callback(_retrieve)
             for _ in range(PREFETCH_LOOP_TURNS):
                 await asyncio.sleep(0)
-        self.feed(BlocksFetched(effect.peer, blocks))
+        self.feed(ev.BlocksFetched(effect.peer, blocks))
 
-    async def _answer(self, effect: FetchBlocks) -> tuple[tuple[bytes, bytes], ...]:
+    async def _answer(self, effect: ev.FetchBlocks) -> tuple[tuple[bytes, bytes], ...]:
         """The blocks answering `effect`, at most as many as it asks for: the prefetched
         ones when the prefetch asked the same peer from the same height and holds every
         block asked for, else those of a new request. A failed or short prefetch is asked
@@ -496,7 +475,7 @@ class ConsensusDriver(EffectRunner):
 
 
 # Effects with no outside consequence: they may run before a run of blocks is synced.
-_SILENT_EFFECTS = (FinalizeBlock, SetTimer, CancelTimer, Note)
+_SILENT_EFFECTS = (ev.FinalizeBlock, ev.SetTimer, ev.CancelTimer, ev.Note)
 
 _FETCH_ERRORS = (TimeoutError, AgoraError, OSError, ConnectionError, P2PError)
 
