@@ -503,22 +503,30 @@ class MixedWorkload:
         return self._sign(self.shoppers[self._shopper()],
                           Comment(listing=listing, parent=0, text=text))
 
-    def _t_listing_update(self) -> Transaction | None:
+    def _next_edit(self) -> tuple[int, int, int] | None:
+        """A listing of the update pool to edit: (listing, merchant, its current version),
+        the version counted as taken; None when the pool is empty."""
         if not self.pools.update:
             return None
         entry = self.rng.choice(self.pools.update)
         listing, merchant, version = entry
         entry[2] = version + 1
+        return listing, merchant, version
+
+    def _t_listing_update(self) -> Transaction | None:
+        edit = self._next_edit()
+        if edit is None:
+            return None
+        listing, merchant, version = edit
         fields = _listing_fields(f"draft {listing} v{version + 1}", (1 + version) * UNIT)
         return self._sign(self.merchants[merchant],
                           ListingUpdate(listing=listing, version=version, **fields))
 
     def _t_listing_media_set(self) -> Transaction | None:
-        if not self.pools.update:
+        edit = self._next_edit()
+        if edit is None:
             return None
-        entry = self.rng.choice(self.pools.update)
-        listing, merchant, version = entry
-        entry[2] = version + 1
+        listing, merchant, version = edit
         picture = hashlib.sha256(b"picture %d v%d" % (listing, version + 1)).digest()
         return self._sign(self.merchants[merchant],
                           ListingMediaSet(listing=listing, version=version, media=[picture]))
