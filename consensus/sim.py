@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import heapq
 import json
 import random
 import sys
@@ -41,6 +40,7 @@ from consensus.replica import Replica, ReplicaConfig
 from consensus.schedule import ValidatorSchedule
 from consensus.sim_app import CHAIN_ID, Reconfig, SimNode, ToyApp, validator_keys
 from consensus.sim_byzantine import byzantine_out, byzantine_tick
+from consensus.sim_loop import VirtualRun
 from consensus.sim_reconfig import (
     RECONFIG_SCENARIOS,
     check_member_vote,
@@ -190,12 +190,17 @@ def make_plan(rng: random.Random, n: int, scenario: str | None, byzantine: int |
     return plan
 
 
-class Simulation:
+class Simulation(VirtualRun[SimNode]):
     """One seeded run. `run()` returns a RunResult; violations are listed, not raised."""
+
+    max_events = MAX_EVENTS
+    liveness_blocks = LIVENESS_BLOCKS
+    liveness_bound_ms = LIVENESS_BOUND_MS
 
     def __init__(self, seed: int, n: int, *, scenario: str | None = None,
                  byzantine: int | None = None, crashes: int | None = None,
                  loss_pct: int | None = None, config: ReplicaConfig = SIM_CONFIG) -> None:
+        super().__init__()
         self.seed = seed
         self.n = n
         self.f = (n - 1) // 3
@@ -213,31 +218,22 @@ class Simulation:
         self.nodes = [SimNode(i, k, ToyApp(self.reconfig), byzantine=self.plan.byzantine.get(i))
                       for i, k in enumerate(keys)]
         self.verifier = Verifier(max_entries=1 << 15)
-        self.now_ms = 0
-        self.queue: list[tuple[int, int, int, int, str, Any]] = []
-        self.seq = 0
-        self.events = 0
         self.messages = 0
         self.view_changes = 0
         self.loss_pct = self.plan.loss_pct
         self.partition: set[int] | None = None
         self.finalized: dict[int, bytes] = {}  # height -> digest, by honest replicas
         self.proposed: set[bytes] = set()
-        self.violations: list[str] = []
-        self.healed = False
-        self.heal_height = 0
         self.first_copy_loss = self.plan.first_copy_loss
         self.copies_seen: set[bytes] = set()  # (sender, receiver, bytes) hashes delivered
 
     # --- event queue -------------------------------------------------------------------
 
-    def push(self, at_ms: int, node: int, kind: str, payload: Any) -> None:
-        self.seq += 1
-        inc = self.nodes[node].incarnation if node >= 0 else 0
-        heapq.heappush(self.queue, (at_ms, self.seq, node, inc, kind, payload))
-
     def honest(self) -> list[SimNode]:
         return [node for node in self.nodes if node.byzantine is None]
+
+    def height_of(self, node: SimNode) -> int:
+        return node.app.height
 
     def send(self, src: int, dst: int, data: bytes) -> None:
         if dst == src or not 0 <= dst < self.n:
@@ -454,58 +450,34 @@ class Simulation:
                         f"retransmission: {slowest} blocks finalized in {self.now_ms} ms of "
                         f"first-copy loss, fewer than {bound}")
 
-    def live_enough(self) -> bool:
-        goal = self.heal_height + LIVENESS_BLOCKS
-        return all(node.app.height >= goal for node in self.honest())
+    def dispatch(self, index: int, incarnation: int, kind: str, payload: Any) -> None:
+        node = self.nodes[index]
+        if node.replica is None or incarnation != node.incarnation:
+            return
+        if kind == "msg":
+            src, data = payload
+            if node.byzantine == "replay" and len(node.replay) < MAX_REPLAY_MESSAGES:
+                node.replay.append(data)
+            self.step(node, ev.MessageReceived(PeerId(self.validators[src]), data))
+        elif kind == "timer":
+            name, deadline = payload
+            if node.timers.get(name) == deadline:
+                del node.timers[name]
+                self.step(node, ev.TimerFired(name))
+        elif kind == "app":
+            self.step(node, payload)
+        elif kind == "byz":
+            byzantine_tick(self, node)
+            self.push(self.now_ms + BYZANTINE_TICK_MS, index, "byz", None)
 
     def run(self) -> RunResult:
         for node in self.nodes:
             self.start(node)
         self.schedule_plan()
-        self.heal_at_ms = 0
-        recovered_ms = 0
-        while self.queue and self.events < MAX_EVENTS:
-            at_ms, _, index, inc, kind, payload = heapq.heappop(self.queue)
-            assert at_ms >= self.now_ms
-            self.now_ms = at_ms
-            self.events += 1
-            if self.healed and self.live_enough():
-                recovered_ms = self.now_ms - self.heal_at_ms
-                break
-            if self.healed and self.now_ms > self.heal_at_ms + LIVENESS_BOUND_MS:
-                break
-            if index < 0:
-                self.control(kind, payload)
-                continue
-            node = self.nodes[index]
-            if node.replica is None or inc != node.incarnation:
-                continue
-            if kind == "msg":
-                src, data = payload
-                if node.byzantine == "replay" and len(node.replay) < MAX_REPLAY_MESSAGES:
-                    node.replay.append(data)
-                self.step(node, ev.MessageReceived(PeerId(self.validators[src]), data))
-            elif kind == "timer":
-                name, deadline = payload
-                if node.timers.get(name) == deadline:
-                    del node.timers[name]
-                    self.step(node, ev.TimerFired(name))
-            elif kind == "app":
-                self.step(node, payload)
-            elif kind == "byz":
-                byzantine_tick(self, node)
-                self.push(self.now_ms + BYZANTINE_TICK_MS, index, "byz", None)
-        if self.events >= MAX_EVENTS:
-            self.violations.append(f"event budget: {MAX_EVENTS} events at {self.now_ms} ms")
-        if not (self.healed and self.live_enough()):
-            heights = [node.app.height for node in self.honest()]
-            self.violations.append(f"liveness: heights {heights} did not pass "
-                                   f"{self.heal_height + LIVENESS_BLOCKS} within "
-                                   f"{LIVENESS_BOUND_MS} ms after heal")
-        blocks = max((node.app.height for node in self.honest()), default=0)
-        return RunResult(self.seed, self.n, self.plan.scenario, blocks, self.view_changes,
-                         self.messages, self.now_ms, self.violations, self.heal_height,
-                         recovered_ms)
+        recovered_ms = self.run_events()
+        return RunResult(self.seed, self.n, self.plan.scenario, self.highest(),
+                         self.view_changes, self.messages, self.now_ms, self.violations,
+                         self.heal_height, recovered_ms)
 
 
 def run_seed(seed: int, n: int, **kwargs: Any) -> RunResult:

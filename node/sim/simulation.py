@@ -4,7 +4,6 @@ the checkers and the run loop."""
 from __future__ import annotations
 
 import hashlib
-import heapq
 import random
 import shutil
 import tempfile
@@ -33,6 +32,7 @@ from consensus.messages import (
     verify_certificate,
 )
 from consensus.replica import Replica
+from consensus.sim_loop import VirtualRun
 from node.chain import Chain, ConsensusDigest
 from node.mempool import Mempool
 from node.sim.byzantine import ByzantineValidator
@@ -74,11 +74,17 @@ from p2p.limits import (
 )
 
 
-class Simulation(ClientTraffic, ByzantineValidator):
+class Simulation(VirtualRun[SimNode], ClientTraffic, ByzantineValidator):
     """One seeded run of n whole nodes. `run()` returns a RunResult."""
+
+    max_events = MAX_EVENTS
+    liveness_blocks = LIVENESS_BLOCKS
+    liveness_bound_ms = LIVENESS_BOUND_MS
+    stop_on_violation = True
 
     def __init__(self, seed: int, n: int = 4, *, scenario: str | None = None,
                  digest_fn: DigestFn | None = None) -> None:
+        super().__init__()
         self.seed = seed
         self.n = n
         self.f = (n - 1) // 3
@@ -97,18 +103,10 @@ class Simulation(ClientTraffic, ByzantineValidator):
         self.nodes = [SimNode(i, k, self.root / f"node{i}",
                               self.plan.behaviours if i == self.plan.byzantine else ())
                       for i, k in enumerate(self.keys)]
-        self.now_ms = 0
-        self.queue: list[tuple[int, int, int, int, str, Any]] = []
-        self.seq = 0
-        self.events = 0
         self.messages = 0
         self.view_changes = 0
         self.loss_pct = self.plan.loss_pct
         self.partition: set[int] | None = None
-        self.healed = False
-        self.heal_at_ms = 0
-        self.heal_height = 0
-        self.violations: list[str] = []
         self.finalized: dict[int, tuple[bytes, bytes]] = {}  # height -> (hash, raw digest)
         self.donors: list[bytes] = []  # transaction bytes seen in blocks (tamper material)
         self.flood_keys = [Keypair.from_seed(hashlib.sha256(b"flood-%d" % i).digest())
@@ -126,13 +124,11 @@ class Simulation(ClientTraffic, ByzantineValidator):
 
     # --- queue and network ---------------------------------------------------------------
 
-    def push(self, at_ms: int, node: int, kind: str, payload: Any) -> None:
-        self.seq += 1
-        inc = self.nodes[node].incarnation if node >= 0 else 0
-        heapq.heappush(self.queue, (at_ms, self.seq, node, inc, kind, payload))
-
     def honest(self) -> list[SimNode]:
         return [node for node in self.nodes if not node.byzantine]
+
+    def height_of(self, node: SimNode) -> int:
+        return node.height
 
     def cut_off(self, src: int, dst: int) -> bool:
         """No connection between `src` and `dst`: a partition, or a ban either way."""
@@ -410,6 +406,18 @@ class Simulation(ClientTraffic, ByzantineValidator):
             self.heal_height = max((node.height for node in self.honest()), default=0)
             self.heal_at_ms = self.now_ms
 
+    def dispatch(self, index: int, incarnation: int, kind: str, payload: Any) -> None:
+        node = self.nodes[index]
+        if not node.up or incarnation != node.incarnation:
+            if kind == "serve":  # the peer is gone: the request fails (request_failed)
+                asker, _, effect, _ = payload
+                self.push(self.now_ms, asker, "fetched", (effect, None))
+            return
+        self.deliver(node, kind, payload)
+        if kind in ("regossip", "byz") and node.up:
+            period = REGOSSIP_INTERVAL_MS if kind == "regossip" else BYZANTINE_TICK_MS
+            self.push(self.now_ms + period, index, kind, None)
+
     def deliver(self, node: SimNode, kind: str, payload: Any) -> None:
         """One queued event for a live node."""
         if kind == "msg":
@@ -443,10 +451,6 @@ class Simulation(ClientTraffic, ByzantineValidator):
         elif kind == "byz":
             self.byzantine_tick(node)
 
-    def live_enough(self) -> bool:
-        goal = self.heal_height + LIVENESS_BLOCKS
-        return all(node.height >= goal for node in self.honest())
-
     def run(self) -> RunResult:
         try:
             return self._run()
@@ -460,41 +464,11 @@ class Simulation(ClientTraffic, ByzantineValidator):
         for node in self.nodes:
             self.start(node)
         self.schedule_plan()
-        recovered_ms = 0
-        while self.queue and self.events < MAX_EVENTS and not self.violations:
-            at_ms, _, index, inc, kind, payload = heapq.heappop(self.queue)
-            assert at_ms >= self.now_ms, "the virtual clock never goes back"
-            self.now_ms = at_ms
-            self.events += 1
-            if self.healed and self.live_enough():
-                recovered_ms = self.now_ms - self.heal_at_ms
-                break
-            if self.healed and self.now_ms > self.heal_at_ms + LIVENESS_BOUND_MS:
-                break
-            if index < 0:
-                self.control(kind, payload)
-                continue
-            node = self.nodes[index]
-            if not node.up or inc != node.incarnation:
-                if kind == "serve":  # the peer is gone: the request fails (request_failed)
-                    asker, _, effect, _ = payload
-                    self.push(self.now_ms, asker, "fetched", (effect, None))
-                continue
-            self.deliver(node, kind, payload)
-            if kind in ("regossip", "byz") and node.up:
-                period = REGOSSIP_INTERVAL_MS if kind == "regossip" else BYZANTINE_TICK_MS
-                self.push(self.now_ms + period, index, kind, None)
-        if self.events >= MAX_EVENTS:
-            self.violations.append(f"event budget: {MAX_EVENTS} events at {self.now_ms} ms")
-        if not self.violations and not (self.healed and self.live_enough()):
-            heights = [node.height for node in self.honest()]
-            self.violations.append(f"liveness: heights {heights} did not pass "
-                                   f"{self.heal_height + LIVENESS_BLOCKS} within "
-                                   f"{LIVENESS_BOUND_MS} ms after heal")
-        blocks = max((node.height for node in self.honest()), default=0)
-        return RunResult(self.seed, self.n, self.plan.scenario, self.plan.behaviours, blocks,
-                         self.txs_finalized, self.view_changes, self.messages, self.now_ms,
-                         self.violations, self.heal_height, recovered_ms, dict(self.lies))
+        recovered_ms = self.run_events()
+        return RunResult(self.seed, self.n, self.plan.scenario, self.plan.behaviours,
+                         self.highest(), self.txs_finalized, self.view_changes, self.messages,
+                         self.now_ms, self.violations, self.heal_height, recovered_ms,
+                         dict(self.lies))
 
 
 def run_seed(seed: int, n: int = 4, **kwargs: Any) -> RunResult:
