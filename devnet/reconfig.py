@@ -122,6 +122,13 @@ class _Chain:
                               f"validators {unknown} are not nodes of this devnet")
         return [by_key[str(v["public_key"])] for v in validators]
 
+    async def members_with(self, name: str) -> list[str]:
+        """`members()`, which must include `name`; raises ValueError when it does not."""
+        members = await self.members()
+        if name not in members:
+            raise ValueError(f"{name} is not in the validator set ({', '.join(members)})")
+        return members
+
     async def send(self, name: str, body: Any) -> Receipt:
         try:
             receipt = await self.wallet(name).submit(body, timeout_ms=SUBMIT_TIMEOUT_MS)
@@ -365,10 +372,7 @@ async def _remove(layout: Layout, spec: NodeSpec, url: str, timeout_s: float,
     deadline = time.monotonic() + timeout_s
     async with RpcClient(url, timeout_s=SUBMIT_TIMEOUT_MS / 1000 + 5) as rpc:
         chain = _Chain(layout, rpc)
-        members = await chain.members()
-        if spec.name not in members:
-            raise ValueError(f"{spec.name} is not in the validator set "
-                             f"({', '.join(members)})")
+        members = await chain.members_with(spec.name)
         if len(members) <= MIN_GOVERNED_VALIDATORS:
             raise ValueError(f"the set has {len(members)} validators and may not shrink below "
                              f"{MIN_GOVERNED_VALIDATORS}; add one first "
@@ -408,10 +412,7 @@ async def _rotate(layout: Layout, spec: NodeSpec, url: str, timeout_s: float,
     new = Keypair.generate()
     async with RpcClient(url, timeout_s=SUBMIT_TIMEOUT_MS / 1000 + 5) as rpc:
         chain = _Chain(layout, rpc)
-        members = await chain.members()
-        if spec.name not in members:
-            raise ValueError(f"{spec.name} is not in the validator set "
-                             f"({', '.join(members)})")
+        members = await chain.members_with(spec.name)
         signature = new.sign(rotation_message(layout.chain_id, old.public_key, new.public_key))
         body = ValidatorPropose(kind="rotate_key", key=new.public_key, signature=signature)
         proposal, passed, activation, seen = await chain.decide(
