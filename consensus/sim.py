@@ -94,6 +94,8 @@ class Plan:
 
 @dataclass
 class RunResult:
+    """What one seed did; `violations` empty when every checker held."""
+
     seed: int
     validators: int
     scenario: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 
+from consensus.sim import RunResult as ConsensusRunResult
 from node.sim.world import BEHAVIOURS
 
 
@@ -102,19 +103,10 @@ def make_plan(rng: random.Random, n: int, scenario: str) -> Plan:
 
 
 @dataclass
-class RunResult:
-    """What one seed did; `violations` empty when every checker held."""
+class RunResult(ConsensusRunResult):
+    """What one seed did: the consensus simulator's figures, the Byzantine node's
+    behaviours, the transactions finalized and the lies told (messages sent, by kind)."""
 
-    seed: int
-    validators: int
-    scenario: str
-    behaviours: tuple[str, ...]
-    blocks: int
-    txs: int
-    view_changes: int
-    messages: int
-    virtual_ms: int
-    violations: list[str]
-    heal_height: int = 0
-    recovered_ms: int = 0
-    lies: dict[str, int] = field(default_factory=dict)  # Byzantine messages sent, by kind
+    behaviours: tuple[str, ...] = ()
+    txs: int = 0
+    lies: dict[str, int] = field(default_factory=dict)

@@ -465,10 +465,10 @@ class Simulation(VirtualRun[SimNode], ClientTraffic, ByzantineValidator):
             self.start(node)
         self.schedule_plan()
         recovered_ms = self.run_events()
-        return RunResult(self.seed, self.n, self.plan.scenario, self.plan.behaviours,
-                         self.highest(), self.txs_finalized, self.view_changes, self.messages,
-                         self.now_ms, self.violations, self.heal_height, recovered_ms,
-                         dict(self.lies))
+        return RunResult(self.seed, self.n, self.plan.scenario, self.highest(),
+                         self.view_changes, self.messages, self.now_ms, self.violations,
+                         self.heal_height, recovered_ms, behaviours=self.plan.behaviours,
+                         txs=self.txs_finalized, lies=dict(self.lies))
 
 
 def run_seed(seed: int, n: int = 4, **kwargs: Any) -> RunResult:
