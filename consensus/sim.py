@@ -473,10 +473,7 @@ class Simulation(VirtualRun[SimNode]):
             self.push(self.now_ms + BYZANTINE_TICK_MS, index, "byz", None)
 
     def run(self) -> RunResult:
-        for node in self.nodes:
-            self.start(node)
-        self.schedule_plan()
-        recovered_ms = self.run_events()
+        recovered_ms = self.run_plan()
         return RunResult(self.seed, self.n, self.plan.scenario, self.highest(),
                          self.view_changes, self.messages, self.now_ms, self.violations,
                          self.heal_height, recovered_ms)

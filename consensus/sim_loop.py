@@ -25,8 +25,8 @@ _Node = TypeVar("_Node", bound=SimMember)
 
 class VirtualRun(Generic[_Node]):
     """The queue and run loop of one seeded run. A subclass sets the three limits and
-    `nodes`, and defines `control` (events of the run), `dispatch` (events of a node),
-    `honest` and `height_of`."""
+    `nodes`, and defines `start`, `schedule_plan`, `control` (events of the run),
+    `dispatch` (events of a node), `honest` and `height_of`."""
 
     max_events: int  # the event budget of a run
     liveness_blocks: int  # blocks past the heal height that make the cluster live again
@@ -49,6 +49,14 @@ class VirtualRun(Generic[_Node]):
         self.seq += 1
         inc = self.nodes[node].incarnation if node >= 0 else 0
         heapq.heappush(self.queue, (at_ms, self.seq, node, inc, kind, payload))
+
+    def start(self, node: _Node) -> None:
+        """Start (or restart) `node`."""
+        raise NotImplementedError
+
+    def schedule_plan(self) -> None:
+        """Queue the run's planned events (faults, the heal, ticks)."""
+        raise NotImplementedError
 
     def control(self, kind: str, payload: Any) -> None:
         """Run an event addressed to the run itself."""
@@ -74,6 +82,13 @@ class VirtualRun(Generic[_Node]):
     def highest(self) -> int:
         """The highest height an honest node finalized."""
         return max((self.height_of(node) for node in self.honest()), default=0)
+
+    def run_plan(self) -> int:
+        """Start every node, queue the plan and run the queue (see `run_events`)."""
+        for node in self.nodes:
+            self.start(node)
+        self.schedule_plan()
+        return self.run_events()
 
     def run_events(self) -> int:
         """Run the queue to the end of the run, adding the budget and liveness violations;

@@ -461,10 +461,7 @@ class Simulation(VirtualRun[SimNode], ClientTraffic, ByzantineValidator):
             shutil.rmtree(self.root, ignore_errors=True)
 
     def _run(self) -> RunResult:
-        for node in self.nodes:
-            self.start(node)
-        self.schedule_plan()
-        recovered_ms = self.run_events()
+        recovered_ms = self.run_plan()
         return RunResult(self.seed, self.n, self.plan.scenario, self.highest(),
                          self.view_changes, self.messages, self.now_ms, self.violations,
                          self.heal_height, recovered_ms, behaviours=self.plan.behaviours,
