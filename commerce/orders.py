@@ -83,6 +83,14 @@ def get_order(view: StateReader | Overlay, order: int) -> OrderRecord | None:
     return load(view, OrderRecord, order_key(order))
 
 
+def require_order(view: Overlay, order: int) -> OrderRecord:
+    """An order's record; raises not_found."""
+    record = get_order(view, order)
+    if record is None:
+        raise ValidationError(ErrorCode.NOT_FOUND, f"no order {order}")
+    return record
+
+
 def get_share(view: StateReader | Overlay, share: int) -> ShareRecord | None:
     """A share record, or None."""
     return load(view, ShareRecord, share_key(share))
@@ -104,9 +112,7 @@ def _require_action(ctx: ChainContext, view: Overlay, tx: Transaction, order: in
     rule = ORDER_ACTIONS[action]
     if rule.who == (Party.VALIDATOR,) and tx.sender not in ctx.validators:
         raise ValidationError(rule.outsider, rule.outsider_message)
-    record = get_order(view, order)
-    if record is None:
-        raise ValidationError(ErrorCode.NOT_FOUND, f"no order {order}")
+    record = require_order(view, order)
     if not rule.admits(tx.sender_address, record.buyer, record.merchant):
         raise ValidationError(rule.outsider, rule.outsider_message)
     require_move(record.status, action, order)

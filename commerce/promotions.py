@@ -190,15 +190,21 @@ def _finish(ctx: ChainContext, view: Overlay, campaign: int, record: CampaignRec
     return left
 
 
+def _require_campaign(view: Overlay, campaign: int) -> CampaignRecord:
+    """A campaign's record; raises not_found."""
+    record = get_campaign(view, campaign)
+    if record is None:
+        raise ValidationError(ErrorCode.NOT_FOUND, f"no campaign {campaign}")
+    return record
+
+
 @register_handler(CampaignClose)
 def apply_campaign_close(ctx: ChainContext, view: Overlay, tx: Transaction,
                          body: CampaignClose) -> list[Event]:
     """Refuses not_found, not_owner, campaign_inactive (ended or closed already)."""
     campaign = body.campaign
     sender = tx.sender_address
-    record = get_campaign(view, campaign)
-    if record is None:
-        raise ValidationError(ErrorCode.NOT_FOUND, f"no campaign {campaign}")
+    record = _require_campaign(view, campaign)
     if record.merchant != sender:
         raise ValidationError(ErrorCode.NOT_OWNER, "the campaign belongs to another merchant")
     if record.status != CampaignStatus.OPEN:
@@ -217,9 +223,7 @@ def discount_of(record: CampaignRecord, total: int) -> int:
 def _coupon(ctx: ChainContext, view: Overlay, campaign: int, merchant: bytes, listing: int,
             buyer: bytes, total: int) -> tuple[CampaignRecord, int]:
     """The campaign and the discount it gives `buyer` on `total`, after its checks."""
-    record = get_campaign(view, campaign)
-    if record is None:
-        raise ValidationError(ErrorCode.NOT_FOUND, f"no campaign {campaign}")
+    record = _require_campaign(view, campaign)
     if record.status != CampaignStatus.OPEN \
             or not record.start_height <= ctx.height < record.end_height:
         raise ValidationError(ErrorCode.CAMPAIGN_INACTIVE,

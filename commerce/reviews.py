@@ -15,7 +15,7 @@ from commerce.limits import MAX_REVIEW_CHARS
 from commerce.listings import get_listing, put_listing
 from commerce.machine import ChainContext, Event, register_handler
 from commerce.merchants import get_merchant, put_merchant
-from commerce.orders import get_order
+from commerce.orders import require_order
 from commerce.rewards import accrue, priced
 from commerce.schema import (
     ACTION_REVIEW,
@@ -52,9 +52,7 @@ def apply_review(ctx: ChainContext, view: Overlay, tx: Transaction, body: Review
     # class defines __getattr__, so the interpreter cannot specialise the read).
     order_id, rating = body.order, body.rating
     sender = tx.sender_address
-    order = get_order(view, order_id)
-    if order is None:
-        raise ValidationError(ErrorCode.NOT_FOUND, f"no order {order_id}")
+    order = require_order(view, order_id)
     if order.buyer != sender:
         raise ValidationError(ErrorCode.NOT_BUYER, "only the order's buyer reviews it")
     if order.status != OrderStatus.COMPLETED:
