@@ -237,6 +237,9 @@ class Simulation(VirtualRun[SimNode]):
     def height_of(self, node: SimNode) -> int:
         return node.app.height
 
+    def restartable(self, node: SimNode) -> bool:
+        return node.replica is None
+
     def send(self, src: int, dst: int, data: bytes) -> None:
         if dst == src or not 0 <= dst < self.n:
             return
@@ -426,7 +429,7 @@ class Simulation(VirtualRun[SimNode]):
                 self.crash(node)
         elif kind == "restart":
             node = self.nodes[payload]
-            if node.replica is None:
+            if self.restartable(node):
                 self.start(node)
             node.crash_armed = False
         elif kind == "partition":
@@ -434,15 +437,7 @@ class Simulation(VirtualRun[SimNode]):
         elif kind == "reconfig":
             self.reconfig_wanted += 1
         elif kind == "heal":
-            self.healed = True
-            self.loss_pct = 0
-            self.partition = None
-            for node in self.nodes:
-                node.crash_armed = False
-                if node.replica is None:
-                    self.start(node)
-            self.heal_height = max(node.app.height for node in self.honest())
-            self.heal_at_ms = self.now_ms
+            self.heal()
             if self.first_copy_loss:
                 self.first_copy_loss = False
                 slowest = min(node.app.height for node in self.honest())

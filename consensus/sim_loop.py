@@ -15,9 +15,11 @@ from typing import Any, Generic, Protocol, TypeVar
 
 
 class SimMember(Protocol):
-    """A simulated node: its incarnation counts its restarts."""
+    """A simulated node: its incarnation counts its restarts; a crash armed kills it
+    inside its next step."""
 
     incarnation: int
+    crash_armed: bool
 
 
 _Node = TypeVar("_Node", bound=SimMember)
@@ -25,14 +27,17 @@ _Node = TypeVar("_Node", bound=SimMember)
 
 class VirtualRun(Generic[_Node]):
     """The queue and run loop of one seeded run. A subclass sets the three limits and
-    `nodes`, and defines `start`, `schedule_plan`, `control` (events of the run),
-    `dispatch` (events of a node), `honest` and `height_of`."""
+    `nodes`, `loss_pct` and `partition`, and defines `start`, `restartable`,
+    `schedule_plan`, `control` (events of the run), `dispatch` (events of a node),
+    `honest` and `height_of`."""
 
     max_events: int  # the event budget of a run
     liveness_blocks: int  # blocks past the heal height that make the cluster live again
     liveness_bound_ms: int  # how long after the heal it may take
     stop_on_violation: bool = False  # stop at the first violation (else run to the end)
     nodes: list[_Node]
+    loss_pct: int  # the network's loss now
+    partition: set[int] | None  # the nodes cut off from the others now, if any
 
     def __init__(self) -> None:
         self.now_ms = 0
@@ -53,6 +58,23 @@ class VirtualRun(Generic[_Node]):
     def start(self, node: _Node) -> None:
         """Start (or restart) `node`."""
         raise NotImplementedError
+
+    def restartable(self, node: _Node) -> bool:
+        """`node` is down and may be started again."""
+        raise NotImplementedError
+
+    def heal(self) -> None:
+        """End the faults: no loss, no partition, no crash armed, every restartable node
+        started; the heal height is the highest honest one."""
+        self.healed = True
+        self.loss_pct = 0
+        self.partition = None
+        for node in self.nodes:
+            node.crash_armed = False
+            if self.restartable(node):
+                self.start(node)
+        self.heal_height = self.highest()
+        self.heal_at_ms = self.now_ms
 
     def schedule_plan(self) -> None:
         """Queue the run's planned events (faults, the heal, ticks)."""

@@ -130,6 +130,9 @@ class Simulation(VirtualRun[SimNode], ClientTraffic, ByzantineValidator):
     def height_of(self, node: SimNode) -> int:
         return node.height
 
+    def restartable(self, node: SimNode) -> bool:
+        return node.replica is None and not node.dead
+
     def cut_off(self, src: int, dst: int) -> bool:
         """No connection between `src` and `dst`: a partition, or a ban either way."""
         if self.partition is not None and ((src in self.partition)
@@ -388,7 +391,7 @@ class Simulation(VirtualRun[SimNode], ClientTraffic, ByzantineValidator):
             index, empty = payload
             node = self.nodes[index]
             node.crash_armed = False
-            if node.replica is None and not node.dead:
+            if self.restartable(node):
                 self.start(node, empty=empty)
         elif kind == "partition":
             self.partition = set(payload) if payload is not None else None
@@ -396,15 +399,7 @@ class Simulation(VirtualRun[SimNode], ClientTraffic, ByzantineValidator):
             self.client_tick()
             self.push(self.now_ms + CLIENT_TICK_MS, -1, "client", None)
         elif kind == "heal":
-            self.healed = True
-            self.loss_pct = 0
-            self.partition = None
-            for node in self.nodes:
-                node.crash_armed = False
-                if node.replica is None and not node.dead:
-                    self.start(node)
-            self.heal_height = max((node.height for node in self.honest()), default=0)
-            self.heal_at_ms = self.now_ms
+            self.heal()
 
     def dispatch(self, index: int, incarnation: int, kind: str, payload: Any) -> None:
         node = self.nodes[index]
