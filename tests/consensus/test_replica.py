@@ -9,6 +9,7 @@ from dataclasses import replace
 from typing import Any
 
 from consensus import limits
+from consensus import messages as wire
 from consensus.events import (
     BlocksFetched,
     Broadcast,
@@ -21,27 +22,6 @@ from consensus.events import (
     TimerFired,
     ValidateBlock,
     WorkPending,
-)
-from consensus.messages import (
-    PHASE_COMMIT,
-    PHASE_PREPARE,
-    Certificate,
-    Decided,
-    Digest,
-    Height,
-    NewView,
-    PeerId,
-    PrePrepare,
-    ValidatorIndex,
-    View,
-    ViewChange,
-    decode_certificate,
-    decode_message,
-    encode_message,
-    new_view_payload,
-    sha256_digest,
-    sign_vote,
-    view_change_payload,
 )
 from consensus.replica import Replica
 from consensus.sim import CHAIN_ID, ToyApp, validator_keys
@@ -60,13 +40,13 @@ def lone(index: int = 1, records: list[bytes] | None = None, n: int = 4) -> Repl
 
 
 def preprepare(block: bytes, view: int = 0, height: int = 1, signer: int = 0) -> bytes:
-    vote = sign_vote(KEYS[signer], CHAIN_ID, PHASE_PREPARE, view, height,
-                     sha256_digest(block), signer)
-    return encode_message(PrePrepare(vote, block))
+    vote = wire.sign_vote(KEYS[signer], CHAIN_ID, wire.PHASE_PREPARE, view, height,
+                          wire.sha256_digest(block), signer)
+    return wire.encode_message(wire.PrePrepare(vote, block))
 
 
 def received(msg: bytes, sender: int = 0) -> MessageReceived:
-    return MessageReceived(PeerId(VALIDATORS[sender]), msg)
+    return MessageReceived(wire.PeerId(VALIDATORS[sender]), msg)
 
 
 def test_normal_case_four_validators_finalize_the_same_blocks() -> None:
@@ -97,11 +77,12 @@ def test_prepare_is_persisted_before_it_is_broadcast() -> None:
     validate = [e for e in effects if isinstance(e, ValidateBlock)]
     assert len(validate) == 1
     from consensus.events import BlockValidated
-    effects = replica.step(BlockValidated(Height(1), View(0), validate[0].digest, True, ""), 11)
+    effects = replica.step(
+        BlockValidated(wire.Height(1), wire.View(0), validate[0].digest, True, ""), 11)
     kinds = [type(e).__name__ for e in effects]
     assert kinds.index("Persist") < kinds.index("Broadcast")
-    sent = decode_message([e for e in effects if isinstance(e, Broadcast)][0].msg)
-    assert getattr(sent, "phase", None) == PHASE_PREPARE
+    sent = wire.decode_message([e for e in effects if isinstance(e, Broadcast)][0].msg)
+    assert getattr(sent, "phase", None) == wire.PHASE_PREPARE
 
 
 def test_restarted_replica_never_signs_a_conflicting_prepare() -> None:
@@ -109,7 +90,8 @@ def test_restarted_replica_never_signs_a_conflicting_prepare() -> None:
     block_a, block_b = ToyApp().build(1, b"a"), ToyApp().build(1, b"b")
     effects = first.step(received(preprepare(block_a)), 10)
     from consensus.events import BlockValidated
-    effects += first.step(BlockValidated(Height(1), View(0), Digest(sha256_digest(block_a)),
+    effects += first.step(BlockValidated(wire.Height(1), wire.View(0),
+                                         wire.Digest(wire.sha256_digest(block_a)),
                                          True, ""), 11)
     records = [e.record for e in effects if isinstance(e, Persist)]
     assert records
@@ -118,10 +100,10 @@ def test_restarted_replica_never_signs_a_conflicting_prepare() -> None:
     effects = second.step(received(preprepare(block_b)), 20)
     for e in effects:
         if isinstance(e, ValidateBlock):
-            effects += second.step(BlockValidated(Height(1), e.view, e.digest, True, ""), 21)
-    prepares = [decode_message(e.msg) for e in effects if isinstance(e, Broadcast)]
-    assert not any(getattr(m, "phase", None) == PHASE_PREPARE
-                   and getattr(m, "digest", None) == sha256_digest(block_b) for m in prepares)
+            effects += second.step(BlockValidated(wire.Height(1), e.view, e.digest, True, ""), 21)
+    prepares = [wire.decode_message(e.msg) for e in effects if isinstance(e, Broadcast)]
+    assert not any(getattr(m, "phase", None) == wire.PHASE_PREPARE
+                   and getattr(m, "digest", None) == wire.sha256_digest(block_b) for m in prepares)
 
 
 def test_view_change_reproposes_the_prepared_block() -> None:
@@ -134,8 +116,9 @@ def test_view_change_reproposes_the_prepared_block() -> None:
     cluster.crash(0)
 
     def old_commit(src: int, dst: int, msg: bytes) -> bool:
-        decoded = decode_message(msg)
-        return getattr(decoded, "phase", 0) == PHASE_COMMIT and getattr(decoded, "view", 1) == 0
+        decoded = wire.decode_message(msg)
+        return (getattr(decoded, "phase", 0) == wire.PHASE_COMMIT
+                and getattr(decoded, "view", 1) == 0)
 
     cluster.drop_filter = old_commit  # every COMMIT of view 0 is lost
     cluster.pending = [m for m in cluster.pending if not old_commit(*m)]
@@ -146,26 +129,28 @@ def test_view_change_reproposes_the_prepared_block() -> None:
     assert finalized[0].digest == prepared.digest
 
 
-def _view_change(signer: int, view: int, prepared: Certificate | None,
-                 block: bytes | None) -> ViewChange:
-    unsigned = ViewChange(View(view), Height(1), None, prepared, ValidatorIndex(signer), b"",
-                          block)
-    sig = KEYS[signer].sign(view_change_payload(CHAIN_ID, unsigned)).signature
+def _view_change(signer: int, view: int, prepared: wire.Certificate | None,
+                 block: bytes | None) -> wire.ViewChange:
+    unsigned = wire.ViewChange(wire.View(view), wire.Height(1), None, prepared,
+                               wire.ValidatorIndex(signer), b"", block)
+    sig = KEYS[signer].sign(wire.view_change_payload(CHAIN_ID, unsigned)).signature
     return replace(unsigned, signature=sig)
 
 
-def _prepared_cert(block: bytes) -> Certificate:
-    digest = sha256_digest(block)
-    sigs = tuple((ValidatorIndex(i), sign_vote(KEYS[i], CHAIN_ID, PHASE_PREPARE, 0, 1, digest,
-                                               i).signature) for i in (0, 1, 2))
-    return Certificate(PHASE_PREPARE, View(0), Height(1), Digest(digest), sigs)
+def _prepared_cert(block: bytes) -> wire.Certificate:
+    digest = wire.sha256_digest(block)
+    sigs = tuple((wire.ValidatorIndex(i),
+                  wire.sign_vote(KEYS[i], CHAIN_ID, wire.PHASE_PREPARE, 0, 1, digest,
+                                 i).signature) for i in (0, 1, 2))
+    return wire.Certificate(wire.PHASE_PREPARE, wire.View(0), wire.Height(1), wire.Digest(digest),
+                            sigs)
 
 
-def _new_view(vcs: list[ViewChange], pp: PrePrepare | None) -> bytes:
+def _new_view(vcs: list[wire.ViewChange], pp: wire.PrePrepare | None) -> bytes:
     stripped = tuple(replace(vc, block=None) for vc in vcs)
-    unsigned = NewView(View(1), stripped, pp, ValidatorIndex(1), b"")
-    sig = KEYS[1].sign(new_view_payload(CHAIN_ID, unsigned)).signature
-    return encode_message(replace(unsigned, signature=sig))
+    unsigned = wire.NewView(wire.View(1), stripped, pp, wire.ValidatorIndex(1), b"")
+    sig = KEYS[1].sign(wire.new_view_payload(CHAIN_ID, unsigned)).signature
+    return wire.encode_message(replace(unsigned, signature=sig))
 
 
 def test_new_view_that_drops_a_prepared_block_is_rejected() -> None:
@@ -178,13 +163,18 @@ def test_new_view_that_drops_a_prepared_block_is_rejected() -> None:
     assert replica.view == 0
 
 
-def test_new_view_with_matching_reproposal_is_accepted() -> None:
-    block = ToyApp().build(1, b"prepared")
+def _new_view_reproposing(block: bytes) -> tuple[Replica, list[Any]]:
+    """A lone replica given view 1's NEW-VIEW re-proposing `block`, prepared in view 0: the
+    replica and the effects."""
     vcs = [_view_change(0, 1, _prepared_cert(block), block), _view_change(2, 1, None, None),
            _view_change(3, 1, None, None)]
-    vote = sign_vote(KEYS[1], CHAIN_ID, PHASE_PREPARE, 1, 1, sha256_digest(block), 1)
+    vote = wire.sign_vote(KEYS[1], CHAIN_ID, wire.PHASE_PREPARE, 1, 1, wire.sha256_digest(block), 1)
     replica = lone(3)
-    effects = replica.step(received(_new_view(vcs, PrePrepare(vote, block)), 1), 10)
+    return replica, replica.step(received(_new_view(vcs, wire.PrePrepare(vote, block)), 1), 10)
+
+
+def test_new_view_with_matching_reproposal_is_accepted() -> None:
+    replica, effects = _new_view_reproposing(ToyApp().build(1, b"prepared"))
     assert (replica.view, replica.active) == (1, True)
     assert any(isinstance(e, ValidateBlock) for e in effects)
 
@@ -193,11 +183,7 @@ def test_new_view_reproposal_is_validated_as_a_reproposal() -> None:
     # The re-proposed block was built by view 0's primary: the application must not hold
     # it to view 1's primary, or an honest replica refuses it alone and leaves the view.
     block = ToyApp().build(1, b"prepared")
-    vcs = [_view_change(0, 1, _prepared_cert(block), block), _view_change(2, 1, None, None),
-           _view_change(3, 1, None, None)]
-    vote = sign_vote(KEYS[1], CHAIN_ID, PHASE_PREPARE, 1, 1, sha256_digest(block), 1)
-    replica = lone(3)
-    effects = replica.step(received(_new_view(vcs, PrePrepare(vote, block)), 1), 10)
+    _, effects = _new_view_reproposing(block)
     [validate] = [e for e in effects if isinstance(e, ValidateBlock)]
     assert validate.reproposal
     fresh = lone(3)
@@ -216,19 +202,19 @@ def test_new_view_with_too_few_view_changes_is_rejected() -> None:
 def test_view_change_with_fabricated_prepared_certificate_is_dropped() -> None:
     block = ToyApp().build(1, b"fake")
     cert = _prepared_cert(block)
-    fake = replace(cert, signatures=cert.signatures[:1] + ((ValidatorIndex(2), b"\0" * 64),
-                                                           (ValidatorIndex(3), b"\0" * 64)))
+    fake = replace(cert, signatures=cert.signatures[:1] + ((wire.ValidatorIndex(2), b"\0" * 64),
+                                                           (wire.ValidatorIndex(3), b"\0" * 64)))
     replica = lone(1)
-    replica.step(received(encode_message(_view_change(2, 1, fake, block)), 2), 10)
+    replica.step(received(wire.encode_message(_view_change(2, 1, fake, block)), 2), 10)
     assert replica.counters.get("drop_bad_signature") == 1
     assert 2 not in replica.state.latest_view_changes
 
 
 def test_f_plus_one_view_changes_make_a_replica_join() -> None:
     replica = lone(3)
-    replica.step(received(encode_message(_view_change(0, 5, None, None)), 0), 10)
+    replica.step(received(wire.encode_message(_view_change(0, 5, None, None)), 0), 10)
     assert replica.view == 0
-    effects = replica.step(received(encode_message(_view_change(2, 7, None, None)), 2), 11)
+    effects = replica.step(received(wire.encode_message(_view_change(2, 7, None, None)), 2), 11)
     assert (replica.view, replica.active) == (5, False)
     assert any(isinstance(e, Note) and "joined_higher_view" in e.detail for e in effects)
 
@@ -255,11 +241,11 @@ def test_timeout_backs_off_exponentially_caps_and_resets_after_progress() -> Non
 
 def test_prepare_with_stale_view_is_ignored() -> None:
     replica = lone(3)
-    replica.step(received(encode_message(_view_change(0, 2, None, None)), 0), 1)
-    replica.step(received(encode_message(_view_change(1, 2, None, None)), 1), 2)
+    replica.step(received(wire.encode_message(_view_change(0, 2, None, None)), 0), 1)
+    replica.step(received(wire.encode_message(_view_change(1, 2, None, None)), 1), 2)
     assert replica.view == 2
-    vote = sign_vote(KEYS[1], CHAIN_ID, PHASE_PREPARE, 0, 1, sha256_digest(b"x"), 1)
-    replica.step(received(encode_message(vote), 1), 3)
+    vote = wire.sign_vote(KEYS[1], CHAIN_ID, wire.PHASE_PREPARE, 0, 1, wire.sha256_digest(b"x"), 1)
+    replica.step(received(wire.encode_message(vote), 1), 3)
     assert replica.counters.get("drop_old_view") == 1
 
 
@@ -274,9 +260,9 @@ def test_duplicate_message_is_dropped_before_signature_check() -> None:
 def test_flood_of_future_messages_keeps_buffers_bounded() -> None:
     replica = lone(1)
     for i in range(2_000):
-        vote = sign_vote(KEYS[2], CHAIN_ID, PHASE_COMMIT, i % 50, 1 + i % 30,
-                         sha256_digest(b"%d" % i), 2)
-        replica.step(received(encode_message(vote), 2), i)
+        vote = wire.sign_vote(KEYS[2], CHAIN_ID, wire.PHASE_COMMIT, i % 50, 1 + i % 30,
+                              wire.sha256_digest(b"%d" % i), 2)
+        replica.step(received(wire.encode_message(vote), 2), i)
         replica.step(received(b"\x93" + bytes([i % 256]) * 2, 2), i)
     slots = sum(len(votes) for votes in replica.state.votes.values())
     bound = 2 * (limits.MAX_FUTURE_HEIGHTS + 1) * (2 * limits.MAX_FUTURE_VIEWS + 1) * 4
@@ -306,14 +292,15 @@ def _finalized(effects: list[Any]) -> list[int]:
 
 
 def _vote(phase: int, block: bytes, height: int, signer: int, view: int = 0) -> bytes:
-    return encode_message(sign_vote(KEYS[signer], CHAIN_ID, phase, view, height,
-                                    sha256_digest(block), signer))
+    return wire.encode_message(wire.sign_vote(KEYS[signer], CHAIN_ID, phase, view, height,
+                                              wire.sha256_digest(block), signer))
 
 
 def _decided(chain: list[tuple[bytes, bytes, bytes]], height: int,
              with_block: bool = False) -> bytes:
     _, block, cert = chain[height - 1]
-    return encode_message(Decided(decode_certificate(cert), block if with_block else None))
+    return wire.encode_message(wire.Decided(wire.decode_certificate(cert),
+                                            block if with_block else None))
 
 
 def test_catch_up_rejects_a_block_its_certificate_does_not_cover() -> None:
@@ -322,7 +309,7 @@ def test_catch_up_rejects_a_block_its_certificate_does_not_cover() -> None:
     effects = replica.step(received(_decided(chain, 3)), 5)
     assert _fetches(effects) == [(0, 1, 3)]
     bad = ((chain[1][1], chain[0][2]),)
-    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), bad), 6)
+    effects = replica.step(BlocksFetched(wire.PeerId(VALIDATORS[0]), bad), 6)
     assert _finalized(effects) == []
     assert replica.counters.get("bad_fetched_block") == 1
     # A cool-down, then the next try; the good answer finalizes every block.
@@ -330,7 +317,7 @@ def test_catch_up_rejects_a_block_its_certificate_does_not_cover() -> None:
     effects = replica.step(TimerFired("fetch"), 6 + CONFIG.fetch_timeout_ms)
     assert _fetches(effects) == [(0, 1, 3)]
     good = tuple((block, cert) for _, block, cert in chain)
-    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), good),
+    effects = replica.step(BlocksFetched(wire.PeerId(VALIDATORS[0]), good),
                            7 + CONFIG.fetch_timeout_ms)
     assert _finalized(effects) == [1, 2, 3]
 
@@ -341,14 +328,14 @@ def test_one_height_behind_fetches_once_f_plus_one_validators_sign_above_it() ->
     replica = lone(3)  # at height 1; the others finalized 1 and now work on 2
     effects = replica.step(received(preprepare(block2, height=2), sender=0), 5)
     assert _fetches(effects) == []  # one signer above us may be the faulty one (f = 1)
-    effects = replica.step(received(_vote(PHASE_PREPARE, block2, 2, signer=1), sender=1), 6)
+    effects = replica.step(received(_vote(wire.PHASE_PREPARE, block2, 2, signer=1), sender=1), 6)
     # f+1 signers above height 1 make it final, and each of them holds it.
     [(peer, first, last)] = _fetches(effects)
     assert (first, last) == (1, 1)
     assert peer in (0, 1)
-    effects = replica.step(received(_vote(PHASE_COMMIT, block2, 2, signer=2), sender=2), 7)
+    effects = replica.step(received(_vote(wire.PHASE_COMMIT, block2, 2, signer=2), sender=2), 7)
     assert _fetches(effects) == []  # one fetch at a time
-    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[peer]), (chain[0][1:],)), 8)
+    effects = replica.step(BlocksFetched(wire.PeerId(VALIDATORS[peer]), (chain[0][1:],)), 8)
     # Height 1 from the fetch, then straight into height 2 from the buffered round.
     assert _finalized(effects) == [1]
     assert any(isinstance(e, ValidateBlock) and e.height == 2 for e in effects)
@@ -361,8 +348,8 @@ def test_replica_at_the_height_of_its_peers_does_not_fetch() -> None:
     block1 = chain[0][1]
     replica = lone(3)
     effects = replica.step(received(preprepare(block1, height=1), sender=0), 5)
-    effects += replica.step(received(_vote(PHASE_PREPARE, block1, 1, signer=1), sender=1), 6)
-    effects += replica.step(received(_vote(PHASE_PREPARE, block1, 1, signer=2), sender=2), 7)
+    effects += replica.step(received(_vote(wire.PHASE_PREPARE, block1, 1, signer=1), sender=1), 6)
+    effects += replica.step(received(_vote(wire.PHASE_PREPARE, block1, 1, signer=2), sender=2), 7)
     assert _fetches(effects) == []
     assert "fetch" not in replica.counters
 
@@ -375,7 +362,7 @@ def test_commit_quorum_without_the_block_fetches_from_a_peer_that_finalized_it()
     # committer may not have finalized it yet, so nobody is asked.
     effects = []
     for signer in (0, 1, 2):
-        effects += replica.step(received(_vote(PHASE_COMMIT, block1, 1, signer), signer), 5)
+        effects += replica.step(received(_vote(wire.PHASE_COMMIT, block1, 1, signer), signer), 5)
     assert _fetches(effects) == []
     assert replica.catching_up
     # The primary proposes height 2: it finalized 1, so it is asked.
@@ -392,7 +379,7 @@ def test_fetched_blocks_consensus_finalized_meanwhile_are_skipped_not_rejected()
     effects = replica.step(received(_decided(chain, 1, with_block=True), sender=1), 6)
     assert _finalized(effects) == [1]
     answer = tuple((block, cert) for _, block, cert in chain)
-    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), answer), 7)
+    effects = replica.step(BlocksFetched(wire.PeerId(VALIDATORS[0]), answer), 7)
     assert _finalized(effects) == [2, 3]
     assert "bad_fetched_block" not in replica.counters
     assert replica.counters.get("fetched_blocks_known") == 1
@@ -403,9 +390,9 @@ def test_empty_fetch_answer_cools_down_then_asks_the_next_holder() -> None:
     block2 = chain[1][1]
     replica = lone(3)
     replica.step(received(preprepare(block2, height=2), sender=0), 5)
-    effects = replica.step(received(_vote(PHASE_PREPARE, block2, 2, signer=1), sender=1), 6)
+    effects = replica.step(received(_vote(wire.PHASE_PREPARE, block2, 2, signer=1), sender=1), 6)
     [(peer, _, _)] = _fetches(effects)
-    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[peer]), ()), 7)
+    effects = replica.step(BlocksFetched(wire.PeerId(VALIDATORS[peer]), ()), 7)
     assert _fetches(effects) == []
     assert replica.catching_up
     effects = replica.step(TimerFired("fetch"), 7 + CONFIG.fetch_timeout_ms - 1)
@@ -414,28 +401,26 @@ def test_empty_fetch_answer_cools_down_then_asks_the_next_holder() -> None:
     assert _fetches(effects) == [(1 - peer, 1, 1)]  # the other holder
 
 
-def test_old_decided_from_another_peer_never_lowers_the_catch_up_target() -> None:
+def _retry_after_the_first_holder_fails(second_height: int) -> list[tuple[int, int, int]]:
+    """A lone replica learns from validator 0 that height 3 is final, then from validator 2
+    that `second_height` is; validator 0 answers the fetch with nothing: the next fetches."""
     chain = _chain(3)
     replica = lone(3)
     effects = replica.step(received(_decided(chain, 3), sender=0), 5)
     assert _fetches(effects) == [(0, 1, 3)]
+    replica.step(received(_decided(chain, second_height), sender=2), 6)
+    replica.step(BlocksFetched(wire.PeerId(VALIDATORS[0]), ()), 7)
+    return _fetches(replica.step(TimerFired("fetch"), 7 + CONFIG.fetch_timeout_ms))
+
+
+def test_old_decided_from_another_peer_never_lowers_the_catch_up_target() -> None:
     # Any allowed peer can replay the (valid) certificate of our own height.
-    replica.step(received(_decided(chain, 1), sender=2), 6)
-    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), ()), 7)
-    effects = replica.step(TimerFired("fetch"), 7 + CONFIG.fetch_timeout_ms)
-    [(_, start, end)] = _fetches(effects)
+    [(_, start, end)] = _retry_after_the_first_holder_fails(1)
     assert (start, end) == (1, 3)  # still the highest height proven final
 
 
 def test_a_second_holder_of_the_same_height_is_asked_after_the_first_fails() -> None:
-    chain = _chain(3)
-    replica = lone(3)
-    effects = replica.step(received(_decided(chain, 3), sender=0), 5)
-    assert _fetches(effects) == [(0, 1, 3)]
-    replica.step(received(_decided(chain, 3), sender=2), 6)
-    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), ()), 7)
-    effects = replica.step(TimerFired("fetch"), 7 + CONFIG.fetch_timeout_ms)
-    assert _fetches(effects) == [(2, 1, 3)]
+    assert _retry_after_the_first_holder_fails(3) == [(2, 1, 3)]
 
 
 def test_restore_with_finalized_certificate_resumes_at_next_height() -> None:
@@ -506,6 +491,7 @@ def test_invalid_block_triggers_view_change_with_reason() -> None:
     effects = replica.step(received(preprepare(block)), 1)
     from consensus.events import BlockValidated
     digest = [e for e in effects if isinstance(e, ValidateBlock)][0].digest
-    effects = replica.step(BlockValidated(Height(1), View(0), digest, False, "state_root"), 2)
+    effects = replica.step(
+        BlockValidated(wire.Height(1), wire.View(0), digest, False, "state_root"), 2)
     assert any(isinstance(e, Note) and "reason=invalid_block" in e.detail for e in effects)
     assert replica.counters["view_change_invalid_block"] == 1

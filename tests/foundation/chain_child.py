@@ -13,16 +13,7 @@ import sys
 from pathlib import Path
 
 from node.store import Store
-from tests.foundation.workload import (
-    Head,
-    block_txs,
-    certificate_for,
-    genesis_head,
-    genesis_memory,
-    make_block,
-    make_genesis,
-    make_keys,
-)
+from tests.foundation import workload
 
 TXS_PER_BLOCK = 6
 MAX_CHILD_BLOCKS = 100_000
@@ -30,34 +21,35 @@ MAX_CHILD_BLOCKS = 100_000
 
 def roots(count: int) -> list[str]:
     """The state root after each of `count` blocks, executed in memory."""
-    keys = make_keys()
-    genesis = make_genesis(keys)
-    state = genesis_memory(genesis)
-    head = genesis_head(genesis)
+    keys = workload.make_keys()
+    genesis = workload.make_genesis(keys)
+    state = workload.genesis_memory(genesis)
+    head = workload.genesis_head(genesis)
     out = [head.state_root.hex()]
     for _ in range(count):
-        txs = block_txs(state, keys, head.height + 1, TXS_PER_BLOCK)
-        block, result = make_block(state, genesis, head, txs)
+        txs = workload.block_txs(state, keys, head.height + 1, TXS_PER_BLOCK)
+        block, result = workload.make_block(state, genesis, head, txs)
         state.apply(result.writes)
-        head = Head(block.height, block.hash, result.state_root)
+        head = workload.Head(block.height, block.hash, result.state_root)
         out.append(head.state_root.hex())
     return out
 
 
 def finalize_forever(path: Path) -> None:
     """Finalize workload blocks into the store at `path` until killed."""
-    keys = make_keys()
-    genesis = make_genesis(keys)
+    keys = workload.make_keys()
+    genesis = workload.make_genesis(keys)
     store = Store.open(path, genesis)
     print(f"ready {store.head.height}", flush=True)
     for _ in range(MAX_CHILD_BLOCKS):
         head = store.head
-        txs = block_txs(store.state, keys, head.height + 1, TXS_PER_BLOCK)
-        block, result = make_block(store.state, genesis,
-                                   Head(head.height, head.block_hash, head.state_root), txs)
+        txs = workload.block_txs(store.state, keys, head.height + 1, TXS_PER_BLOCK)
+        block, result = workload.make_block(store.state, genesis,
+                                            workload.Head(head.height, head.block_hash,
+                                                          head.state_root), txs)
         # Runs of unsynced blocks closed by a synced one, as a node's catch-up writes them:
         # a kill must still leave a whole height either way.
-        store.finalize_block(block, certificate_for(block.height), result,
+        store.finalize_block(block, workload.certificate_for(block.height), result,
                              sync=block.height % 4 == 0)
     store.close()
 

@@ -18,20 +18,10 @@ from commerce.genesis import genesis_state_root
 from commerce.machine import BlockResult, ChainContext, execute_block
 from node.errors import NodeError, NodeErrorCode
 from node.store import Store, write_buffer_for
-from tests.foundation.workload import (
-    Head,
-    block_txs,
-    certificate_for,
-    genesis_head,
-    genesis_memory,
-    make_block,
-    make_genesis,
-    make_keys,
-    transfer,
-)
+from tests.foundation import workload
 
-KEYS = make_keys(6)
-GENESIS = make_genesis(KEYS)
+KEYS = workload.make_keys(6)
+GENESIS = workload.make_genesis(KEYS)
 
 
 @pytest.fixture
@@ -46,9 +36,9 @@ def _finalize(store: Store, count: int,
     blocks = []
     for _ in range(count):
         head = store.head
-        txs = block_txs(store.state, KEYS, head.height + 1, txs_per_block)
-        block, result = make_block(store.state, GENESIS, Head(*_head(store)), txs)
-        store.finalize_block(block, certificate_for(block.height), result)
+        txs = workload.block_txs(store.state, KEYS, head.height + 1, txs_per_block)
+        block, result = workload.make_block(store.state, GENESIS, workload.Head(*_head(store)), txs)
+        store.finalize_block(block, workload.certificate_for(block.height), result)
         blocks.append((block, result))
     return blocks
 
@@ -61,7 +51,7 @@ def test_store_open_fresh_is_at_genesis(store: Store) -> None:
     assert _head(store) == (0, GENESIS.hash, genesis_state_root(GENESIS))
     assert store.get_block(0) is None
     assert store.get_block(1) is None
-    assert dict(store.state.iterate(b"")) == genesis_memory(GENESIS).items
+    assert dict(store.state.iterate(b"")) == workload.genesis_memory(GENESIS).items
 
 
 def test_store_finalize_reads_back_by_height_hash_and_tx(store: Store) -> None:
@@ -71,7 +61,7 @@ def test_store_finalize_reads_back_by_height_hash_and_tx(store: Store) -> None:
         assert store.get_block(block.height) == block
         assert store.get_block_raw(block.height) == block.raw
         assert store.height_of(block.hash) == block.height
-        assert store.get_certificate(block.height) == certificate_for(block.height)
+        assert store.get_certificate(block.height) == workload.certificate_for(block.height)
         assert store.get_end_events(block.height) == result.end_events
         for index, (tx, receipt) in enumerate(zip(block.txs, result.receipts, strict=True)):
             location = store.get_tx(tx.tx_id)
@@ -85,7 +75,7 @@ def test_store_finalize_reads_back_by_height_hash_and_tx(store: Store) -> None:
 
 def test_store_state_matches_memory_execution(store: Store) -> None:
     blocks = _finalize(store, 4)
-    memory = genesis_memory(GENESIS)
+    memory = workload.genesis_memory(GENESIS)
     for _, result in blocks:
         memory.apply(result.writes)
     assert dict(store.state.iterate(b"")) == memory.items
@@ -142,7 +132,7 @@ def test_store_write_buffer_is_16_mib_spread_by_node_id(tmp_path: Path) -> None:
 def test_store_other_chain_data_dir_is_refused(tmp_path: Path) -> None:
     Store.open(tmp_path / "data", GENESIS).close()
     with pytest.raises(NodeError) as info:
-        Store.open(tmp_path / "data", make_genesis(KEYS, "other-chain"))
+        Store.open(tmp_path / "data", workload.make_genesis(KEYS, "other-chain"))
     assert info.value.code is NodeErrorCode.WRONG_CHAIN_DATA
     assert "\n" not in str(info.value)
 
@@ -160,7 +150,7 @@ def test_store_refused_block_leaves_head_unchanged(store: Store) -> None:
     before = (_head(store), dict(store.state.iterate(b"")))
     head = store.head
     # Two transactions with the same nonce: at least one of them is refused.
-    bad = [transfer(KEYS[0], KEYS[1], 5, 0), transfer(KEYS[0], KEYS[1], 5, 0)]
+    bad = [workload.transfer(KEYS[0], KEYS[1], 5, 0), workload.transfer(KEYS[0], KEYS[1], 5, 0)]
     ctx = ChainContext.of(GENESIS, head.height + 1)
     with pytest.raises(ValidationError) as info:
         execute_block(store.state, ctx, head.state_root, bad, drop_invalid=False)
@@ -186,4 +176,4 @@ def test_store_consensus_records_round_trip(store: Store) -> None:
 
 
 def test_genesis_head_matches_fresh_store(store: Store) -> None:
-    assert genesis_head(GENESIS) == Head(*_head(store))
+    assert workload.genesis_head(GENESIS) == workload.Head(*_head(store))

@@ -33,20 +33,12 @@ from node.state_store import (
     STATE_META_ROOT,
 )
 from node.store import META_FORMAT, STATE_SYNC_BLOCKS, STORE_FORMAT, STORE_FORMAT_1, Store
-from tests.foundation.workload import (
-    Head,
-    block_txs,
-    certificate_for,
-    genesis_head,
-    genesis_memory,
-    make_block,
-    make_genesis,
-    make_keys,
-)
+from tests.foundation import workload
+from tests.foundation.raw_db import count_keys
 
-KEYS = make_keys(6)
-GENESIS = make_genesis(KEYS)
-OTHER = make_genesis(KEYS, chain_id="agora-other")
+KEYS = workload.make_keys(6)
+GENESIS = workload.make_genesis(KEYS)
+OTHER = workload.make_genesis(KEYS, chain_id="agora-other")
 
 
 @contextlib.contextmanager
@@ -63,10 +55,11 @@ def _finalize(path: Path, count: int) -> None:
     with _opened(path) as store:
         for _ in range(count):
             head = store.head
-            txs = block_txs(store.state, KEYS, head.height + 1, 4)
-            block, result = make_block(store.state, GENESIS,
-                                       Head(head.height, head.block_hash, head.state_root), txs)
-            store.finalize_block(block, certificate_for(block.height), result)
+            txs = workload.block_txs(store.state, KEYS, head.height + 1, 4)
+            block, result = workload.make_block(store.state, GENESIS,
+                                                workload.Head(head.height, head.block_hash,
+                                                              head.state_root), txs)
+            store.finalize_block(block, workload.certificate_for(block.height), result)
 
 
 def _expected_state(store: Store) -> dict[bytes, bytes]:
@@ -77,8 +70,8 @@ def _expected_state(store: Store) -> dict[bytes, bytes]:
 def _execute_stored(store: Store) -> tuple[dict[bytes, bytes], dict[bytes, bytes | None]]:
     """The stored blocks executed in memory from genesis (roots checked): the state, and
     every key the blocks wrote with its last value (None: deleted)."""
-    memory = genesis_memory(GENESIS)
-    root = genesis_head(GENESIS).state_root
+    memory = workload.genesis_memory(GENESIS)
+    root = workload.genesis_head(GENESIS).state_root
     written: dict[bytes, bytes | None] = {}
     for height in range(1, store.head.height + 1):
         block = store.get_block(height)
@@ -134,14 +127,6 @@ def _put_in_chain_db(path: Path, entries: dict[bytes, bytes]) -> None:
         for key, value in entries.items():
             batch.put(key, value)
     db.close()
-
-
-def _state_keys_in_chain_db(path: Path) -> int:
-    db = plyvel.DB(str(path))
-    try:
-        return sum(1 for _ in db.iterator(prefix=P_STATE, include_value=False))
-    finally:
-        db.close()
 
 
 def test_state_behind_the_chain_is_replayed_on_open(tmp_path: Path) -> None:
@@ -306,7 +291,7 @@ def test_store_of_format_1_is_rebuilt_on_open(tmp_path: Path) -> None:
         assert store.head.height == 4
         assert {P_STATE + k: v for k, v in store.state.iterate(b"")} == entries
         assert dict(store.state.iterate(b"")) == _expected_state(store)
-    assert _state_keys_in_chain_db(path) == 0
+    assert count_keys(path, P_STATE) == 0
     db = plyvel.DB(str(path))
     assert db.get(META_FORMAT) == STORE_FORMAT
     db.close()
@@ -319,7 +304,7 @@ def test_state_keys_left_in_the_chains_store_are_deleted_on_open(tmp_path: Path)
     _put_in_chain_db(path, _whole_state(path))  # as format 1's rebuild cut short leaves it
     with _opened(path) as store:
         assert dict(store.state.iterate(b"")) == _expected_state(store)
-    assert _state_keys_in_chain_db(path) == 0
+    assert count_keys(path, P_STATE) == 0
 
 
 def test_state_batches_are_synced_at_least_every_few_blocks() -> None:
@@ -340,10 +325,11 @@ def test_power_loss_during_a_catch_up_run_never_leaves_the_state_ahead(tmp_path:
         shutil.copytree(path, durable_chain, ignore=shutil.ignore_patterns(STATE_DIR, "LOCK"))
         for _ in range(3):  # a run of three fetched blocks, the run's sync not reached
             head = store.head
-            txs = block_txs(store.state, KEYS, head.height + 1, 4)
-            block, result = make_block(store.state, GENESIS,
-                                       Head(head.height, head.block_hash, head.state_root), txs)
-            store.finalize_block(block, certificate_for(block.height), result, sync=False)
+            txs = workload.block_txs(store.state, KEYS, head.height + 1, 4)
+            block, result = workload.make_block(store.state, GENESIS,
+                                                workload.Head(head.height, head.block_hash,
+                                                              head.state_root), txs)
+            store.finalize_block(block, workload.certificate_for(block.height), result, sync=False)
         assert store.head.height == 5
         # The power goes: what the state's LevelDB has written so far is on disk...
         lost_state = tmp_path / "state-on-disk"

@@ -13,27 +13,7 @@ from commerce.listings import ListingCreate
 from commerce.social import Comment
 from commerce.transfer import Transfer
 from commerce.tx import Transaction, sign_tx
-from consensus.messages import (
-    PHASE_COMMIT,
-    PHASE_PREPARE,
-    Certificate,
-    Decided,
-    Digest,
-    Height,
-    NewView,
-    PrePrepare,
-    ValidatorIndex,
-    View,
-    ViewChange,
-    cert_obj,
-    encode_certificate,
-    encode_message,
-    new_view_payload,
-    pack,
-    sha256_digest,
-    sign_vote,
-    view_change_payload,
-)
+from consensus import messages as wire
 
 CHAIN_ID = "fuzz-chain"
 CONSENSUS_CHAIN_ID = CHAIN_ID.encode()
@@ -65,63 +45,65 @@ def blocks() -> list[bytes]:
     return out
 
 
-def certificate(height: int, digest: bytes, view: int = 0, phase: int = PHASE_COMMIT,
-                signers: int = 3) -> Certificate:
+def certificate(height: int, digest: bytes, view: int = 0, phase: int = wire.PHASE_COMMIT,
+                signers: int = 3) -> wire.Certificate:
     """A certificate signed by the first `signers` validators (a quorum of 4 is 3)."""
-    sigs = tuple((ValidatorIndex(i), sign_vote(VALIDATOR_KEYS[i], CONSENSUS_CHAIN_ID, phase,
-                                               view, height, digest, i).signature)
+    sigs = tuple((wire.ValidatorIndex(i),
+                  wire.sign_vote(VALIDATOR_KEYS[i], CONSENSUS_CHAIN_ID, phase, view, height,
+                                 digest, i).signature)
                  for i in range(signers))
-    return Certificate(phase, View(view), Height(height), Digest(digest), sigs)
+    return wire.Certificate(phase, wire.View(view), wire.Height(height), wire.Digest(digest), sigs)
 
 
-def view_change(view: int, height: int, block: bytes | None, signer: int) -> ViewChange:
+def view_change(view: int, height: int, block: bytes | None, signer: int) -> wire.ViewChange:
     """A signed VIEW-CHANGE; with `block`, a prepared certificate for it in view 0."""
-    last = certificate(height - 1, sha256_digest(b"parent")) if height > 1 else None
-    prepared = (certificate(height, sha256_digest(block), 0, PHASE_PREPARE)
+    last = certificate(height - 1, wire.sha256_digest(b"parent")) if height > 1 else None
+    prepared = (certificate(height, wire.sha256_digest(block), 0, wire.PHASE_PREPARE)
                 if block is not None else None)
-    unsigned = ViewChange(View(view), Height(height), last, prepared, ValidatorIndex(signer),
-                          bytes(64), block)
+    unsigned = wire.ViewChange(wire.View(view), wire.Height(height), last, prepared,
+                               wire.ValidatorIndex(signer), bytes(64), block)
     signature = VALIDATOR_KEYS[signer].sign(
-        view_change_payload(CONSENSUS_CHAIN_ID, unsigned)).signature
-    return ViewChange(unsigned.view, unsigned.height, last, prepared, unsigned.signer,
-                      signature, block)
+        wire.view_change_payload(CONSENSUS_CHAIN_ID, unsigned)).signature
+    return wire.ViewChange(unsigned.view, unsigned.height, last, prepared, unsigned.signer,
+                           signature, block)
 
 
 def messages(height: int = 2, block: bytes | None = None) -> list[bytes]:
     """One wire message of each kind at `height` (view 0, view 1 for the view change),
     with real signatures; `block` defaults to the block with transactions."""
     block = blocks()[1] if block is None else block
-    digest = sha256_digest(block)
+    digest = wire.sha256_digest(block)
     keys, chain = VALIDATOR_KEYS, CONSENSUS_CHAIN_ID
-    pp = PrePrepare(sign_vote(keys[0], chain, PHASE_PREPARE, 0, height, digest, 0), block)
-    prepare = sign_vote(keys[1], chain, PHASE_PREPARE, 0, height, digest, 1)
-    commit = sign_vote(keys[2], chain, PHASE_COMMIT, 0, height, digest, 2)
+    pp = wire.PrePrepare(wire.sign_vote(keys[0], chain, wire.PHASE_PREPARE, 0, height, digest, 0),
+                         block)
+    prepare = wire.sign_vote(keys[1], chain, wire.PHASE_PREPARE, 0, height, digest, 1)
+    commit = wire.sign_vote(keys[2], chain, wire.PHASE_COMMIT, 0, height, digest, 2)
     vcs = tuple(view_change(1, height, block, signer) for signer in (1, 2, 3))
-    stripped = tuple(ViewChange(vc.view, vc.height, vc.last_cert, vc.prepared, vc.signer,
-                                vc.signature, None) for vc in vcs)
-    reproposal = PrePrepare(sign_vote(keys[1], chain, PHASE_PREPARE, 1, height, digest, 1),
-                            block)
-    unsigned = NewView(View(1), stripped, reproposal, ValidatorIndex(1), bytes(64))
-    nv = NewView(View(1), stripped, reproposal, ValidatorIndex(1),
-                 keys[1].sign(new_view_payload(chain, unsigned)).signature)
-    decided = Decided(certificate(height, digest), block)
-    return [encode_message(msg) for msg in (pp, prepare, commit, vcs[0], nv, decided)]
+    stripped = tuple(wire.ViewChange(vc.view, vc.height, vc.last_cert, vc.prepared, vc.signer,
+                                     vc.signature, None) for vc in vcs)
+    reproposal = wire.PrePrepare(wire.sign_vote(keys[1], chain, wire.PHASE_PREPARE, 1, height,
+                                                digest, 1), block)
+    unsigned = wire.NewView(wire.View(1), stripped, reproposal, wire.ValidatorIndex(1), bytes(64))
+    nv = wire.NewView(wire.View(1), stripped, reproposal, wire.ValidatorIndex(1),
+                      keys[1].sign(wire.new_view_payload(chain, unsigned)).signature)
+    decided = wire.Decided(certificate(height, digest), block)
+    return [wire.encode_message(msg) for msg in (pp, prepare, commit, vcs[0], nv, decided)]
 
 
 def certificates() -> list[bytes]:
     """Encoded commit certificates for block 2 of `blocks()` (sha256 digest)."""
-    digest = sha256_digest(blocks()[1])
-    return [encode_certificate(certificate(2, digest)),
-            encode_certificate(certificate(2, digest, signers=4))]
+    digest = wire.sha256_digest(blocks()[1])
+    return [wire.encode_certificate(certificate(2, digest)),
+            wire.encode_certificate(certificate(2, digest, signers=4))]
 
 
 def records() -> list[bytes]:
     """Replica log records of each kind (vote, commit, view change) for height 1."""
     block = blocks()[0]
-    digest = sha256_digest(block)
-    prepared = cert_obj(certificate(1, digest, 0, PHASE_PREPARE))
-    return [pack([1, PHASE_PREPARE, 0, 1, digest, block]),
-            pack([1, PHASE_PREPARE, 0, 1, digest, None]),
-            pack([2, 0, 1, digest, prepared, block]),
-            pack([3, 1, 1])]
+    digest = wire.sha256_digest(block)
+    prepared = wire.cert_obj(certificate(1, digest, 0, wire.PHASE_PREPARE))
+    return [wire.pack([1, wire.PHASE_PREPARE, 0, 1, digest, block]),
+            wire.pack([1, wire.PHASE_PREPARE, 0, 1, digest, None]),
+            wire.pack([2, 0, 1, digest, prepared, block]),
+            wire.pack([3, 1, 1])]
 

@@ -11,6 +11,7 @@ from hypothesis import example, given
 from hypothesis import settings as Settings
 from hypothesis import strategies as st
 
+from p2p import messages as wire
 from p2p.crypto import SessionCipher, session_keys
 from p2p.errors import P2PRemotePeerError
 from p2p.limits import (
@@ -19,28 +20,18 @@ from p2p.limits import (
     MAX_FRAME_BYTES,
     MAX_PEX_ADDRESSES,
 )
-from p2p.messages import (
-    Direct,
-    Goodbye,
-    Gossip,
-    PexRequest,
-    PexResponse,
-    Ping,
-    Pong,
-    Request,
-    Response,
-    decode,
-    encode,
-)
 
 from .mutate import TIERS, fuzz_bytes, mutated_bytes, pack
 
 KEY = bytes(range(32))
-VALID = [encode(message) for message in (
-    Ping(7), Pong(2**64 - 1), Gossip("tx", b"\x01\x02"), Direct("consensus", b"x" * 40),
-    Request(3, "blocks", b"\x92\x01\x02"), Response(3, True, b"ok"), Response(4, False, b"busy"),
-    PexRequest(), PexResponse(((KEY, "127.0.0.1", 26656), (KEY[::-1], "node.example", 1))),
-    Goodbye("superseded"),
+VALID = [wire.encode(message) for message in (
+    wire.Ping(7), wire.Pong(2**64 - 1), wire.Gossip("tx", b"\x01\x02"),
+    wire.Direct("consensus", b"x" * 40),
+    wire.Request(3, "blocks", b"\x92\x01\x02"), wire.Response(3, True, b"ok"),
+    wire.Response(4, False, b"busy"),
+    wire.PexRequest(),
+    wire.PexResponse(((KEY, "127.0.0.1", 26656), (KEY[::-1], "node.example", 1))),
+    wire.Goodbye("superseded"),
 )]
 HEADER_BYTES = FRAME_LENGTH_BYTES + FRAME_COUNTER_BYTES
 
@@ -48,20 +39,20 @@ HEADER_BYTES = FRAME_LENGTH_BYTES + FRAME_COUNTER_BYTES
 def _exact_types(message: object) -> bool:
     """True when every field has its declared type exactly (a bool is not an int)."""
     match message:
-        case Ping(nonce) | Pong(nonce):
+        case wire.Ping(nonce) | wire.Pong(nonce):
             return type(nonce) is int
-        case Gossip(kind, payload) | Direct(kind, payload):
+        case wire.Gossip(kind, payload) | wire.Direct(kind, payload):
             return type(kind) is str and type(payload) is bytes
-        case Request(request_id, kind, payload):
+        case wire.Request(request_id, kind, payload):
             return type(request_id) is int and type(kind) is str and type(payload) is bytes
-        case Response(request_id, ok, payload):
+        case wire.Response(request_id, ok, payload):
             return type(request_id) is int and type(ok) is bool and type(payload) is bytes
-        case PexResponse(addresses):
+        case wire.PexResponse(addresses):
             return all(type(key) is bytes and type(host) is str and type(port) is int
                        for key, host, port in addresses)
-        case Goodbye(reason):
+        case wire.Goodbye(reason):
             return type(reason) is str
-    return isinstance(message, PexRequest)
+    return isinstance(message, wire.PexRequest)
 
 
 @pytest.mark.parametrize("tier", TIERS)
@@ -74,10 +65,10 @@ def test_message_decode_any_bytes_gives_typed_message_or_remote_peer_error(
     @example(b"\x91" * 2_000 + b"\xc0")
     def check(data: bytes) -> None:
         try:
-            message = decode(data, max_pex_addresses=MAX_PEX_ADDRESSES)
+            message = wire.decode(data, max_pex_addresses=MAX_PEX_ADDRESSES)
         except P2PRemotePeerError:
             return
-        assert encode(message) == data, "an accepted message is canonical"
+        assert wire.encode(message) == data, "an accepted message is canonical"
         assert _exact_types(message), f"a field of {message!r} has another type"
 
     check()

@@ -4,6 +4,8 @@ store and mempool, blocks proposed by one Chain and validated by a second node's
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -23,6 +25,19 @@ from node.mempool import Mempool
 from node.store import Store
 
 from .conftest import CHAIN_ID
+
+
+@contextlib.contextmanager
+def _stores(tmp_path: Path, genesis: Genesis, *names: str) -> Iterator[list[Store]]:
+    """A new store per name under `tmp_path`; all closed afterwards."""
+    stores: list[Store] = []
+    try:
+        for name in names:
+            stores.append(Store.open(tmp_path / name, genesis))
+        yield stores
+    finally:
+        for opened in stores:
+            opened.close()
 
 
 def _chain(store: Store, genesis: Genesis, key: Keypair) -> Chain:
@@ -160,8 +175,7 @@ def test_chain_full_proposal_fits_max_block_bytes_and_validates_elsewhere(
         "accounts": [{"address": to_text(address_of(k.public_key)), "balance": "1000"}
                      for k in keys[:4]],
     })
-    stores = [Store.open(tmp_path / name, small) for name in ("primary", "backup")]
-    try:
+    with _stores(tmp_path, small, "primary", "backup") as stores:
         primary = _chain(stores[0], small, keys[0])
         memo = "m" * 200
         for n in range(200):
@@ -172,9 +186,6 @@ def test_chain_full_proposal_fits_max_block_bytes_and_validates_elsewhere(
         assert len(decode_block(raw).txs) < 200  # the limit, not the pool, ended it
         backup = _chain(stores[1], small, keys[1])
         assert backup.validate(1, raw, keys[0].public_key) == block_digest(raw)
-    finally:
-        for opened in stores:
-            opened.close()
 
 
 def test_chain_reproposal_needs_a_validator_proposer_not_the_current_primary(
@@ -183,8 +194,7 @@ def test_chain_reproposal_needs_a_validator_proposer_not_the_current_primary(
     # A NEW-VIEW re-proposes a block an earlier view's primary built (proposer None: any
     # validator); a block whose proposer is no validator is refused either way.
     raw = _signed_block(_chain(store, genesis, keys[0]), keys, 1)
-    stores = [Store.open(tmp_path / name, genesis) for name in ("other", "stranger")]
-    try:
+    with _stores(tmp_path, genesis, "other", "stranger") as stores:
         backup = _chain(stores[0], genesis, keys[1])
         with pytest.raises(ValidationError, match="not the primary"):
             backup.validate(1, raw, keys[1].public_key)
@@ -192,9 +202,6 @@ def test_chain_reproposal_needs_a_validator_proposer_not_the_current_primary(
         stranger = _signed_block(_chain(stores[1], genesis, keys[5]), keys, 1)
         with pytest.raises(ValidationError, match="not a validator"):
             _chain(stores[0], genesis, keys[1]).validate(1, stranger, None)
-    finally:
-        for opened in stores:
-            opened.close()
 
 
 def test_chain_shared_digests_name_blocks_with_one_merkle_pass_and_still_bind_bodies(

@@ -19,6 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from commerce.encoding import encode
+from consensus import messages as wire
 from consensus.events import (
     BlocksFetched,
     Event,
@@ -26,15 +27,6 @@ from consensus.events import (
     MessageReceived,
     Started,
     TimerFired,
-)
-from consensus.messages import (
-    PHASE_PREPARE,
-    Decided,
-    PeerId,
-    PrePrepare,
-    encode_certificate,
-    encode_message,
-    sign_vote,
 )
 from consensus.replica import (
     TIMER_FETCH,
@@ -47,7 +39,7 @@ from node.chain import ConsensusDigest
 
 from .binding_world import CHAIN, HONEST, OBSERVER, VALIDATORS, World
 
-PEERS = [PeerId(k.public_key) for k in VALIDATORS] + [PeerId(OBSERVER.public_key)]
+PEERS = [wire.PeerId(k.public_key) for k in VALIDATORS] + [wire.PeerId(OBSERVER.public_key)]
 TIMERS = [TIMER_VIEW_CHANGE, TIMER_RETRANSMIT, TIMER_PROPOSE, TIMER_FETCH]
 
 
@@ -60,17 +52,17 @@ def world() -> Iterator[World]:
 
 
 def _valid_messages(world: World) -> list[bytes]:
-    pp_vote = sign_vote(VALIDATORS[0].signing_key, CHAIN.encode(), PHASE_PREPARE, 0, 1,
-                        world.digest, 0)
-    ahead = [sign_vote(VALIDATORS[i].signing_key, CHAIN.encode(), PHASE_PREPARE, 0, 3,
-                       b"\x03" * 32, i) for i in (0, 2, 3)]
-    return [encode_message(PrePrepare(pp_vote, world.block)),
-            encode_message(PrePrepare(pp_vote, world.tampered)),
-            encode_message(Decided(world.cert, world.block)),
-            encode_message(Decided(world.cert, world.tampered)),
-            encode_message(Decided(world.cert, None)),
-            *[encode_message(vote) for vote in world.commits],
-            *[encode_message(vote) for vote in ahead]]
+    pp_vote = wire.sign_vote(VALIDATORS[0].signing_key, CHAIN.encode(), wire.PHASE_PREPARE, 0, 1,
+                             world.digest, 0)
+    ahead = [wire.sign_vote(VALIDATORS[i].signing_key, CHAIN.encode(), wire.PHASE_PREPARE, 0, 3,
+                            b"\x03" * 32, i) for i in (0, 2, 3)]
+    return [wire.encode_message(wire.PrePrepare(pp_vote, world.block)),
+            wire.encode_message(wire.PrePrepare(pp_vote, world.tampered)),
+            wire.encode_message(wire.Decided(world.cert, world.block)),
+            wire.encode_message(wire.Decided(world.cert, world.tampered)),
+            wire.encode_message(wire.Decided(world.cert, None)),
+            *[wire.encode_message(vote) for vote in world.commits],
+            *[wire.encode_message(vote) for vote in ahead]]
 
 
 def _mutate(data: bytes, position: int, byte: int, cut: int) -> bytes:
@@ -81,14 +73,15 @@ def _mutate(data: bytes, position: int, byte: int, cut: int) -> bytes:
 
 @st.composite
 def _events(draw: st.DrawFn, world: World, valid: list[bytes]) -> list[tuple[str, object]]:
-    genuine = (world.block, encode_certificate(world.cert))
+    genuine = (world.block, wire.encode_certificate(world.cert))
     junk_pair = st.tuples(st.binary(max_size=300), st.binary(max_size=300))
     payload = st.one_of(
         st.binary(max_size=400),
         st.sampled_from(valid),
         st.builds(_mutate, st.sampled_from(valid), st.integers(0, 10**6), st.integers(0, 255),
                   st.integers(0, 100)),
-        st.builds(lambda b: encode_message(Decided(world.cert, b)), st.binary(max_size=300)),
+        st.builds(lambda b: wire.encode_message(wire.Decided(world.cert, b)),
+                  st.binary(max_size=300)),
     )
     reply = st.one_of(
         st.lists(junk_pair, max_size=4),
@@ -109,7 +102,7 @@ def _replica() -> Replica:
                    signing_key=VALIDATORS[HONEST].signing_key, digest_fn=ConsensusDigest())
 
 
-def _step(replica: Replica, event: Event, now_ms: int, asked: list[PeerId]) -> None:
+def _step(replica: Replica, event: Event, now_ms: int, asked: list[wire.PeerId]) -> None:
     for effect in replica.step(event, now_ms):
         if isinstance(effect, FetchBlocks):
             asked.append(effect.peer)
@@ -125,7 +118,7 @@ def test_step_peer_shaped_events_never_raise_nor_strand_effects(
     valid = _valid_messages(world)
     events = data.draw(_events(world, valid))
     replica = _replica()
-    asked: list[PeerId] = []
+    asked: list[wire.PeerId] = []
     now_ms = 0
     _step(replica, Started(), now_ms, asked)
     for kind, value in events:
@@ -141,7 +134,8 @@ def test_step_peer_shaped_events_never_raise_nor_strand_effects(
         _step(replica, event, now_ms, asked)
         assert replica.finalized_height <= 1
     # Still steps, and never finalized anything but the genuine block.
-    _step(replica, MessageReceived(PEERS[2], encode_message(Decided(world.cert, world.block))),
+    _step(replica,
+          MessageReceived(PEERS[2], wire.encode_message(wire.Decided(world.cert, world.block))),
           now_ms + 1, asked)
     assert replica.finalized_height == 1
     assert replica.finalized_digest == world.digest
@@ -151,14 +145,14 @@ def test_step_fetched_reply_with_junk_after_good_block_leaves_nothing_stranded(
     world: World,
 ) -> None:
     replica = _replica()
-    asked: list[PeerId] = []
+    asked: list[wire.PeerId] = []
     _step(replica, Started(), 0, asked)
     for i in (0, 2):
-        vote = sign_vote(VALIDATORS[i].signing_key, CHAIN.encode(), PHASE_PREPARE, 0, 3,
-                         b"\x03" * 32, i)
-        _step(replica, MessageReceived(PEERS[i], encode_message(vote)), 1, asked)
+        vote = wire.sign_vote(VALIDATORS[i].signing_key, CHAIN.encode(), wire.PHASE_PREPARE, 0, 3,
+                              b"\x03" * 32, i)
+        _step(replica, MessageReceived(PEERS[i], wire.encode_message(vote)), 1, asked)
     assert asked, "two validators signing at height 3 prove heights 1-2 final"
-    reply = ((world.block, encode_certificate(world.cert)), (encode([1, 2]), b"junk"))
+    reply = ((world.block, wire.encode_certificate(world.cert)), (encode([1, 2]), b"junk"))
     effects = replica.step(BlocksFetched(asked[-1], reply), 2)
     assert [type(e).__name__ for e in effects].count("FinalizeBlock") == 1
     assert any(type(e).__name__ == "Blame" for e in effects)

@@ -55,6 +55,15 @@ class Net:
     async def reason_counted(self, key: str) -> None:
         await wait_until(lambda: self.target.metrics().get(key, 0) >= 1, 5)
 
+    async def closed_for(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter,
+                         key: str) -> None:
+        """The target closed the raw peer's connection, counted as `key`, and the honest
+        nodes still gossip."""
+        assert await rawpeer.closed_by_peer(reader)
+        writer.close()
+        await self.reason_counted(key)
+        await self.still_delivers()
+
 
 async def build(limits: P2PLimits = FAST_LIMITS) -> Net:
     nodes: list[P2PService] = []
@@ -84,10 +93,7 @@ async def net() -> AsyncIterator[Net]:
 async def test_garbage_before_handshake_is_rejected_as_bad_handshake(net: Net) -> None:
     reader, writer = await rawpeer.connect(net.target.port)
     writer.write(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-    assert await rawpeer.closed_by_peer(reader)
-    writer.close()
-    await net.reason_counted("rejected.bad_handshake")
-    await net.still_delivers()
+    await net.closed_for(reader, writer, "rejected.bad_handshake")
 
 
 async def test_garbage_during_handshake_is_rejected_as_bad_handshake(net: Net) -> None:
@@ -95,10 +101,7 @@ async def test_garbage_during_handshake_is_rejected_as_bad_handshake(net: Net) -
     rawpeer.write_handshake(writer, rawpeer.hello(signing_key(INSIDER)))
     await rawpeer.read_handshake_message(reader, 1024)  # the responder's HELLO
     writer.write(struct.pack(">I", 40) + os.urandom(40))
-    assert await rawpeer.closed_by_peer(reader)
-    writer.close()
-    await net.reason_counted("rejected.bad_handshake")
-    await net.still_delivers()
+    await net.closed_for(reader, writer, "rejected.bad_handshake")
 
 
 async def test_garbage_after_handshake_closes_with_bad_frame_tag_and_bans(net: Net) -> None:
@@ -119,10 +122,7 @@ async def test_garbage_after_handshake_closes_with_bad_frame_tag_and_bans(net: N
 async def test_oversized_length_prefix_closes_with_oversized_frame(net: Net) -> None:
     (reader, writer), _ = await rawpeer.handshake(net.target.port, signing_key(INSIDER))
     writer.write(struct.pack(">IQ", net.target.limits.max_frame_bytes + 1, 0))
-    assert await rawpeer.closed_by_peer(reader)
-    writer.close()
-    await net.reason_counted("closed.oversized_frame")
-    await net.still_delivers()
+    await net.closed_for(reader, writer, "closed.oversized_frame")
 
 
 async def test_flipped_ciphertext_bit_closes_with_bad_frame_tag(net: Net) -> None:
@@ -154,10 +154,7 @@ async def test_reordered_frames_close_with_reordered_frame(net: Net) -> None:
     first = result.cipher.seal(encode(Ping(1)))
     second = result.cipher.seal(encode(Ping(2)))
     writer.write(second + first)
-    assert await rawpeer.closed_by_peer(reader)
-    writer.close()
-    await net.reason_counted("closed.reordered_frame")
-    await net.still_delivers()
+    await net.closed_for(reader, writer, "closed.reordered_frame")
 
 
 async def test_unallowed_key_is_rejected_before_any_message(net: Net) -> None:
@@ -178,10 +175,7 @@ async def test_rate_limited_peer_is_closed_with_rate_limited() -> None:
             net.target.port, signing_key(INSIDER)
         )
         writer.write(b"".join(result.cipher.seal(encode(Ping(i))) for i in range(200)))
-        assert await rawpeer.closed_by_peer(reader)
-        writer.close()
-        await net.reason_counted("closed.rate_limited")
-        await net.still_delivers()
+        await net.closed_for(reader, writer, "closed.rate_limited")
     finally:
         await asyncio.gather(*(n.stop() for n in net.nodes))
 

@@ -58,11 +58,13 @@ class Raw:
         return found
 
 
-async def start(node_limits: P2PLimits, count: int = 1,
+async def start(stack: list[P2PService], node_limits: P2PLimits, count: int = 1,
                 extra: tuple[bytes, ...] = ()) -> P2PService:
+    """Start node 0 with these limits, on `stack` (stopped when the test ends)."""
     svc, _ = make_node(0, count, limits=node_limits,
                        extra_allowed=(public_key(INSIDER), *extra))
     await svc.start()
+    stack.append(svc)
     return svc
 
 
@@ -95,8 +97,7 @@ def direct_of_frame_bytes(length: int, kind: str = "big") -> bytes:
 
 
 async def test_frame_of_exactly_max_frame_bytes_is_delivered(stack: list[P2PService]) -> None:
-    svc = await start(limits())
-    stack.append(svc)
+    svc = await start(stack, limits())
     assert svc.limits.max_frame_bytes == MAX_FRAME_BYTES
     got: list[int] = []
 
@@ -115,8 +116,7 @@ async def test_frame_of_exactly_max_frame_bytes_is_delivered(stack: list[P2PServ
 async def test_frame_one_byte_over_max_frame_bytes_closes_oversized(
     stack: list[P2PService],
 ) -> None:
-    svc = await start(limits())
-    stack.append(svc)
+    svc = await start(stack, limits())
     got: list[int] = []
 
     async def on_big(peer: PeerId, payload: bytes) -> None:
@@ -139,8 +139,7 @@ async def test_handler_within_timeout_finishes_and_past_it_is_cancelled(
     stack: list[P2PService],
 ) -> None:
     timeout_ms = 400
-    svc = await start(limits(handler_timeout_ms=timeout_ms))
-    stack.append(svc)
+    svc = await start(stack, limits(handler_timeout_ms=timeout_ms))
     finished: list[bytes] = []
     never = asyncio.Event()
 
@@ -171,8 +170,7 @@ async def test_inbound_queue_holds_its_limit_then_the_reader_waits(
     stack: list[P2PService],
 ) -> None:
     queue = 8
-    svc = await start(limits(max_inbound_queue_messages=queue))
-    stack.append(svc)
+    svc = await start(stack, limits(max_inbound_queue_messages=queue))
     release = asyncio.Event()
     handled: list[int] = []
 
@@ -208,8 +206,7 @@ async def test_inbound_queue_holds_its_limit_then_the_reader_waits(
 async def test_requests_up_to_the_per_peer_limit_are_served_one_more_is_busy(
     stack: list[P2PService],
 ) -> None:
-    svc = await start(limits())
-    stack.append(svc)
+    svc = await start(stack, limits())
     limit = svc.limits.max_inbound_requests_per_peer
     release = asyncio.Event()
     started: list[int] = []
@@ -248,9 +245,8 @@ async def test_address_book_takes_entries_up_to_its_limit(
     book = 6
     allowed = tuple(public_key(100 + i) for i in range(book + 1))
     # Never dial what it learns (no outbound slot), so the book only grows by PEX.
-    svc = await start(limits(max_address_book_entries=book, max_outbound_peers=0,
-                             pex_interval_ms=60_000), extra=allowed)
-    stack.append(svc)
+    svc = await start(stack, limits(max_address_book_entries=book, max_outbound_peers=0,
+                                    pex_interval_ms=60_000), extra=allowed)
     raw = await attach(svc)
     raw.send(PexResponse(pex_addresses(0, book + offered)))
     await wait_until(lambda: svc.metrics().get("pex.learned", 0) == book, 10)
@@ -273,9 +269,8 @@ async def test_outbound_peers_learned_by_pex_stop_at_the_limit(
         await svc.start()
         stack.append(svc)
         peers.append(svc)
-    target = await start(limits(max_outbound_peers=cap, pex_interval_ms=60_000),
+    target = await start(stack, limits(max_outbound_peers=cap, pex_interval_ms=60_000),
                          count=cap + 2)
-    stack.append(target)
     raw = await attach(target)
     raw.send(PexResponse(tuple((public_key(i + 1), "127.0.0.1", p.port)
                                for i, p in enumerate(peers))))
