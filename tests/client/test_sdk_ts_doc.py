@@ -11,31 +11,20 @@ node's state (read with the Python client) are checked.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
-from pathlib import Path
 
 import pytest
 
 from client import SyncRpcClient
 from tests.cli_e2e.conftest import Shell
+from tests.client.sdk_doc import doc_program, node_url, run_program
 from tests.web.test_sdk import SDK, npm_ready
 
 pytestmark = pytest.mark.e2e
 
-DOC = Path(__file__).resolve().parents[2] / "docs" / "SDK.md"
-PROGRAM_TIMEOUT_S = 120
 BUILD_TIMEOUT_S = 300
-
-
-def ts_program() -> str:
-    """The first ```js block of docs/SDK.md: the whole Node.js program."""
-    blocks = re.findall(r"^```js\n(.*?)^```$", DOC.read_text(encoding="utf-8"),
-                        re.DOTALL | re.MULTILINE)
-    assert blocks, "docs/SDK.md has no js block"
-    return str(blocks[0])
 
 
 def test_ts_sdk_doc_program_is_finalized_by_a_real_node(shell: Shell) -> None:
@@ -45,13 +34,10 @@ def test_ts_sdk_doc_program_is_finalized_by_a_real_node(shell: Shell) -> None:
     assert built.returncode == 0, f"the SDK does not build: {built.stdout}{built.stderr}"
     program = SDK / "build" / "doc-shop.mjs"
     program.parent.mkdir(exist_ok=True)
-    program.write_text(ts_program(), encoding="utf-8")
-    url = shell.node if "://" in shell.node else f"http://{shell.node}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AGORA_")}
+    program.write_text(doc_program("js"), encoding="utf-8")
     node = shutil.which("node")
     assert node is not None, "node is not installed"
-    done = subprocess.run([node, str(program)], capture_output=True, text=True, cwd=shell.cwd,
-                          env={**env, "AGORA_NODE": url}, timeout=PROGRAM_TIMEOUT_S)
+    done = run_program([node, str(program)], shell)
     assert done.returncode == 0, done.stderr
     lines = done.stdout.splitlines()
     assert len(lines) == 6, done.stdout
@@ -64,7 +50,7 @@ def test_ts_sdk_doc_program_is_finalized_by_a_real_node(shell: Shell) -> None:
     reviewed = re.fullmatch(r"review 5/5 at height (\d+); order completed", lines[4])
     assert reviewed, lines[4]
     assert lines[5] == f"newBlocks reached height {reviewed.group(1)}"
-    with SyncRpcClient(url) as client:
+    with SyncRpcClient(node_url(shell)) as client:
         order = client.order(int(bought.group(2)))
         assert order["status"] == "completed" and order["quantity"] == 2
         assert order["buyer"] == shell.accounts["bob"]

@@ -8,35 +8,14 @@ next statuses) row for row, who may send each action, and the names the diagram 
 from __future__ import annotations
 
 import re
-from pathlib import Path
 
 from commerce.lifecycle import ORDER_ACTIONS, ORDER_LIFE_CYCLE, OrderAction
 from commerce.schema import OrderStatus
-
-DOC = Path(__file__).resolve().parents[2] / "docs" / "COMMERCE.md"
+from tests.commerce.doc_tables import code_transitions, documented_transitions, section, tables
 
 
 def _section() -> str:
-    text = DOC.read_text(encoding="utf-8")
-    start = text.index("### Order life cycle\n")
-    end = text.index("\n### ", start + 1)
-    return text[start:end]
-
-
-def _tables(section: str) -> dict[str, list[list[str]]]:
-    """Each Markdown table of the section by its header line, as rows of stripped cells."""
-    tables: dict[str, list[list[str]]] = {}
-    rows: list[list[str]] | None = None
-    for line in section.splitlines():
-        if not line.startswith("|"):
-            rows = None
-            continue
-        cells = [cell.strip() for cell in line.strip().strip("|").split("|")]
-        if rows is None:
-            rows = tables.setdefault(" | ".join(cells), [])
-        elif not all(set(cell) <= {"-", ":"} for cell in cells):
-            rows.append(cells)
-    return tables
+    return section("### Order life cycle")
 
 
 def _status_name(status: int) -> str:
@@ -44,16 +23,13 @@ def _status_name(status: int) -> str:
 
 
 def test_doc_transition_table_is_the_code_table() -> None:
-    rows = _tables(_section())["status | action | next status | note"]
-    documented = [(status, action, tuple(next_statuses.split(", ")))
-                  for status, action, next_statuses, _ in rows]
-    in_code = [(_status_name(status), str(action), tuple(map(_status_name, next_statuses)))
-               for (status, action), next_statuses in ORDER_LIFE_CYCLE.items()]
+    documented = documented_transitions(_section())
+    in_code = code_transitions(ORDER_LIFE_CYCLE, _status_name)
     assert documented == in_code
 
 
 def test_doc_who_may_act_is_the_code_table() -> None:
-    rows = _tables(_section())["type | who | fields"]
+    rows = tables(_section())["type | who | fields"]
     # "validator (not buyer, merchant or sharer)": the words in brackets are the rule's
     # conflict_of_interest, not who may send it.
     documented = {tx_type: tuple(re.sub(r"\s*\(.*\)", "", who).split(" or "))

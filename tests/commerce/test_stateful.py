@@ -36,7 +36,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from commerce import feeds, orders, teams
+from commerce import feeds, governance_state, orders, teams
 from commerce.address import address_of
 from commerce.errors import ValidationError
 from commerce.follows import Follow, Unfollow
@@ -45,13 +45,6 @@ from commerce.governance import (
     ValidatorVote,
     ValidatorWithdraw,
     rotation_message,
-)
-from commerce.governance_state import (
-    ProposalStatus,
-    get_proposal,
-    get_summary,
-    open_proposals,
-    set_history,
 )
 from commerce.keys import Keypair
 from commerce.ledger import POOL_CAMPAIGNS, POOL_TEAM_ESCROW, get_account, get_pool, get_supply
@@ -262,6 +255,20 @@ class ShopMachine(RuleBasedStateMachine):
     def _key_of(self, address: bytes, fallback: int) -> Keypair:
         return self.by_address.get(address, self.keys[fallback])
 
+    def _listing_edit(self, smart: bool, sender: int, listing: int,
+                      drift: int) -> tuple[int, Keypair, int]:
+        """The listing, signer and version of an edit: `smart`, its merchant's key and its
+        current version; else the sender's key and the version off by `drift`."""
+        listing = self._pick(COUNTER_LISTING, listing)
+        record = get_listing(self.view, listing)
+        key = self.keys[sender]
+        version = 1
+        if record is not None:
+            version = max(1, record.version + (0 if smart else drift))
+            if smart:
+                key = self._key_of(record.merchant, sender)
+        return listing, key, version
+
     # Rules: merchants and listings.
 
     @rule(sender=merchant_index)
@@ -287,14 +294,7 @@ class ShopMachine(RuleBasedStateMachine):
           category=st.sampled_from(CATEGORIES))
     def listing_update(self, smart: bool, sender: int, listing: int, drift: int, price: int,
                        stock: int, category: str) -> None:
-        listing = self._pick(COUNTER_LISTING, listing)
-        record = get_listing(self.view, listing)
-        key = self.keys[sender]
-        version = 1
-        if record is not None:
-            version = max(1, record.version + (0 if smart else drift))
-            if smart:
-                key = self._key_of(record.merchant, sender)
+        listing, key, version = self._listing_edit(smart, sender, listing, drift)
         self._send(key, ListingUpdate(
             listing=listing, version=version, title="updated", description="d",
             category=category, price=price, stock=stock, media=[], referral_bps=stock * 500))
@@ -616,14 +616,7 @@ class ShopMachine(RuleBasedStateMachine):
           drift=st.integers(-1, 1), pictures=st.lists(st.integers(0, 3), max_size=3))
     def listing_media_set(self, smart: bool, sender: int, listing: int, drift: int,
                           pictures: list[int]) -> None:
-        listing = self._pick(COUNTER_LISTING, listing)
-        record = get_listing(self.view, listing)
-        key = self.keys[sender]
-        version = 1
-        if record is not None:
-            version = max(1, record.version + (0 if smart else drift))
-            if smart:
-                key = self._key_of(record.merchant, sender)
+        listing, key, version = self._listing_edit(smart, sender, listing, drift)
         # Four possible pictures, so lists repeat (media_duplicate) and recur (unchanged).
         self._send(key, ListingMediaSet(listing=listing, version=version,
                                         media=[bytes([n]) * 32 for n in pictures]))
@@ -811,20 +804,22 @@ class ShopMachine(RuleBasedStateMachine):
     @invariant()
     def governance_is_counted_ordered_and_delayed(self) -> None:
         view = self.view
-        opened = list(open_proposals(view))
-        assert get_summary(view).open_count == len(opened), "open proposals are counted"
+        opened = list(governance_state.open_proposals(view))
+        assert governance_state.get_summary(view).open_count == len(opened), \
+            "open proposals are counted"
         for _, proposal, proposer in opened:
-            record = get_proposal(view, proposal)
-            assert record is not None and record.status == ProposalStatus.OPEN
+            record = governance_state.get_proposal(view, proposal)
+            assert record is not None and record.status == governance_state.ProposalStatus.OPEN
             assert address_of(record.proposer) == proposer
         heights = []
-        for record in set_history(view):
+        for record in governance_state.set_history(view):
             keys = [item[1] for item in record.validators]
             assert 4 <= len(keys) <= 100 and len(set(keys)) == len(keys)
             heights.append(record.activation_height)
             for proposal in record.proposals:
-                passed = get_proposal(view, proposal)
-                assert passed is not None and passed.status == ProposalStatus.PASSED
+                passed = governance_state.get_proposal(view, proposal)
+                assert (passed is not None
+                        and passed.status == governance_state.ProposalStatus.PASSED)
                 assert record.activation_height >= passed.closed_height + 2
         assert heights == sorted(set(heights)), "the set history is strictly ordered"
         assert len(self.ctx.validators) >= 4

@@ -11,14 +11,11 @@ import re
 
 from commerce.team_lifecycle import TEAM_LIFE_CYCLE, TeamAction
 from commerce.teams_schema import TeamStatus
-from tests.commerce.test_life_cycle_doc import DOC, _tables
+from tests.commerce.doc_tables import code_transitions, documented_transitions, section
 
 
 def _section() -> str:
-    text = DOC.read_text(encoding="utf-8")
-    start = text.index("### Team life cycle\n")
-    end = text.index("\n## ", start + 1) if "\n## " in text[start:] else len(text)
-    return text[start:end]
+    return section("### Team life cycle")
 
 
 def _status_name(status: int) -> str:
@@ -26,11 +23,8 @@ def _status_name(status: int) -> str:
 
 
 def test_doc_team_transition_table_is_the_code_table() -> None:
-    rows = _tables(_section())["status | action | next status | note"]
-    documented = [(status, action, tuple(next_statuses.split(", ")))
-                  for status, action, next_statuses, _ in rows]
-    in_code = [(_status_name(status), str(action), tuple(map(_status_name, next_statuses)))
-               for (status, action), next_statuses in TEAM_LIFE_CYCLE.items()]
+    documented = documented_transitions(_section())
+    in_code = code_transitions(TEAM_LIFE_CYCLE, _status_name)
     assert documented == in_code
 
 

@@ -12,38 +12,10 @@ from dataclasses import replace
 import pytest
 from nacl.signing import SigningKey
 
+from consensus import events as ev
+from consensus import messages as wire
 from consensus import sim
 from consensus.errors import ConsensusLocalProtocolError
-from consensus.events import (
-    Blame,
-    BlocksFetched,
-    FetchBlocks,
-    FinalizeBlock,
-    MessageReceived,
-    SetTimer,
-    Started,
-    ValidatorsKnown,
-)
-from consensus.messages import (
-    PHASE_COMMIT,
-    PHASE_PREPARE,
-    Certificate,
-    Decided,
-    Digest,
-    Height,
-    NewView,
-    PeerId,
-    ValidatorIndex,
-    View,
-    ViewChange,
-    decode_certificate,
-    encode_certificate,
-    encode_message,
-    new_view_payload,
-    sha256_digest,
-    sign_vote,
-    view_change_payload,
-)
 from consensus.replica import Replica
 from consensus.schedule import KNOWN_FOREVER, ValidatorSchedule, ValidatorSet
 from consensus.sim import SIM_CONFIG, Simulation, run_seed
@@ -117,11 +89,12 @@ def certificate(height: int, digest: bytes, signers: Sequence[SigningKey],
     sigs = []
     for key in signers:
         index = list(members).index(bytes(key.verify_key))
-        sigs.append((ValidatorIndex(index),
-                     sign_vote(key, CHAIN_ID, PHASE_COMMIT, view, height, digest,
-                               index).signature))
-    return encode_certificate(Certificate(PHASE_COMMIT, View(view), Height(height),
-                                          Digest(digest), tuple(sorted(sigs))))
+        sigs.append((wire.ValidatorIndex(index),
+                     wire.sign_vote(key, CHAIN_ID, wire.PHASE_COMMIT, view, height, digest,
+                                    index).signature))
+    return wire.encode_certificate(wire.Certificate(wire.PHASE_COMMIT, wire.View(view),
+                                                    wire.Height(height), wire.Digest(digest),
+                                                    tuple(sorted(sigs))))
 
 
 def chain_of(sets: dict[int, tuple[bytes, ...]], heights: int,
@@ -135,7 +108,7 @@ def chain_of(sets: dict[int, tuple[bytes, ...]], heights: int,
         if h == forge_at:
             members = [keys for start, keys in sorted(sets.items()) if start < h][-1]
         block = app.build(h, b"b%d" % h)
-        digest = sha256_digest(block)
+        digest = wire.sha256_digest(block)
         signers = [by_key[k] for k in members[:ValidatorSet.of(members).quorum]]
         cert = certificate(h, digest, signers, members)
         assert app.finalize(h, digest, block, cert) == ""
@@ -144,12 +117,12 @@ def chain_of(sets: dict[int, tuple[bytes, ...]], heights: int,
 
 
 def started(replica: Replica) -> Replica:
-    replica.step(Started(), 0)
+    replica.step(ev.Started(), 0)
     return replica
 
 
 def finalized(effects: list) -> list[int]:  # type: ignore[type-arg]
-    return [e.height for e in effects if isinstance(e, FinalizeBlock)]
+    return [e.height for e in effects if isinstance(e, ev.FinalizeBlock)]
 
 
 def test_catch_up_follows_each_change_and_waits_for_unknown_sets() -> None:
@@ -157,16 +130,16 @@ def test_catch_up_follows_each_change_and_waits_for_unknown_sets() -> None:
     blocks = chain_of(sets, 4)
     replica = started(Replica(chain_id=CHAIN_ID, signing_key=None, config=CONFIG,
                               schedule=ValidatorSchedule([(1, SET_A)], known_through=2)))
-    peer = PeerId(PUB[2])
+    peer = wire.PeerId(PUB[2])
     replica.state.learn_final(4, peer)
-    fetch = [e for e in replica.step(ValidatorsKnown(2), 1) if isinstance(e, FetchBlocks)]
+    fetch = [e for e in replica.step(ev.ValidatorsKnown(2), 1) if isinstance(e, ev.FetchBlocks)]
     assert fetch and fetch[0].from_height == 1
     # Block 1 finalizes; block 2 would move us to 3, whose set is not known yet: wait.
-    assert finalized(replica.step(BlocksFetched(peer, tuple(blocks)), 2)) == [1]
+    assert finalized(replica.step(ev.BlocksFetched(peer, tuple(blocks)), 2)) == [1]
     assert replica.validators_known_through == 2
-    assert finalized(replica.step(ValidatorsKnown(4, ((3, SET_B),)), 3)) == [2, 3]
+    assert finalized(replica.step(ev.ValidatorsKnown(4, ((3, SET_B),)), 3)) == [2, 3]
     assert replica.validators == SET_B
-    assert finalized(replica.step(ValidatorsKnown(5, ((3, SET_B),)), 4)) == [4]
+    assert finalized(replica.step(ev.ValidatorsKnown(5, ((3, SET_B),)), 4)) == [4]
 
 
 def test_catch_up_refuses_a_certificate_of_the_removed_set_and_blames_its_sender() -> None:
@@ -174,12 +147,12 @@ def test_catch_up_refuses_a_certificate_of_the_removed_set_and_blames_its_sender
     blocks = chain_of(sets, 4, forge_at=3)  # height 3 signed by A, B is in force there
     replica = started(Replica(chain_id=CHAIN_ID, signing_key=None, config=CONFIG,
                               schedule=ValidatorSchedule([(1, SET_A), (3, SET_B)], 5)))
-    peer = PeerId(PUB[2])
+    peer = wire.PeerId(PUB[2])
     replica.state.learn_final(4, peer)
-    replica.step(ValidatorsKnown(5), 1)
-    effects = replica.step(BlocksFetched(peer, tuple(blocks)), 2)
+    replica.step(ev.ValidatorsKnown(5), 1)
+    effects = replica.step(ev.BlocksFetched(peer, tuple(blocks)), 2)
     assert finalized(effects) == [1, 2]
-    assert Blame(peer, "bad_fetched_block") in effects
+    assert ev.Blame(peer, "bad_fetched_block") in effects
     assert replica.finalized_height == 2
 
 
@@ -189,23 +162,23 @@ def test_decided_of_a_height_whose_set_is_unknown_is_only_a_hint() -> None:
     replica = started(Replica(chain_id=CHAIN_ID, signing_key=None, config=CONFIG,
                               schedule=ValidatorSchedule([(1, SET_A)], known_through=2)))
     cert_4 = blocks[3][1]
-    sender = PeerId(PUB[3])
-    effects = replica.step(MessageReceived(sender, encode_message(
-        Decided(decode_certificate(cert_4), None))), 1)
+    sender = wire.PeerId(PUB[3])
+    effects = replica.step(ev.MessageReceived(sender, wire.encode_message(
+        wire.Decided(wire.decode_certificate(cert_4), None))), 1)
     assert finalized(effects) == []
     assert replica.counters.get("drop_unknown_validator_set") == 1
-    assert [e.peer for e in effects if isinstance(e, FetchBlocks)] == [sender]
+    assert [e.peer for e in effects if isinstance(e, ev.FetchBlocks)] == [sender]
 
 
 def test_vote_of_a_key_outside_its_heights_set_is_refused() -> None:
     # Validator 0 is not in the set of height 1 (B); its vote is judged with B.
     replica = started(Replica(chain_id=CHAIN_ID, signing_key=KEYS[1], config=CONFIG,
                               schedule=ValidatorSchedule([(1, SET_B)], known_through=2)))
-    digest = sha256_digest(b"x")
-    outsider = sign_vote(KEYS[0], CHAIN_ID, PHASE_PREPARE, 0, 1, digest, 3)
-    replica.step(MessageReceived(PeerId(PUB[0]), encode_message(outsider)), 1)
-    beyond = sign_vote(KEYS[0], CHAIN_ID, PHASE_PREPARE, 0, 1, digest, 4)
-    replica.step(MessageReceived(PeerId(PUB[0]), encode_message(beyond)), 2)
+    digest = wire.sha256_digest(b"x")
+    outsider = wire.sign_vote(KEYS[0], CHAIN_ID, wire.PHASE_PREPARE, 0, 1, digest, 3)
+    replica.step(ev.MessageReceived(wire.PeerId(PUB[0]), wire.encode_message(outsider)), 1)
+    beyond = wire.sign_vote(KEYS[0], CHAIN_ID, wire.PHASE_PREPARE, 0, 1, digest, 4)
+    replica.step(ev.MessageReceived(wire.PeerId(PUB[0]), wire.encode_message(beyond)), 2)
     assert replica.counters.get("drop_bad_signature") == 1  # index 3 is key 4's in B
     assert replica.counters.get("drop_unknown_validator") == 1  # B has 4 members
     assert not replica.state.votes
@@ -221,16 +194,16 @@ def test_observer_becomes_validator_at_its_height_and_removed_one_stops() -> Non
     assert not added.is_validator and removed.is_validator
     for replica in (added, removed):
         for h, (block, cert) in enumerate(blocks, start=1):
-            effects = replica.step(MessageReceived(PeerId(PUB[2]), encode_message(
-                Decided(decode_certificate(cert), block))), 10 * h)
+            effects = replica.step(ev.MessageReceived(wire.PeerId(PUB[2]), wire.encode_message(
+                wire.Decided(wire.decode_certificate(cert), block))), 10 * h)
             assert finalized(effects) == [h]
     assert added.is_validator and added.height == 3
     assert not removed.is_validator
     # The removed validator arms no view-change timer any more; the added one does.
     assert "view_change" not in removed.state.timers
-    effects = added.step(ValidatorsKnown(4), 100)
+    effects = added.step(ev.ValidatorsKnown(4), 100)
     assert added.state.index == SET_B.index(PUB[4])
-    assert not any(isinstance(e, SetTimer) for e in removed.step(ValidatorsKnown(4), 100))
+    assert not any(isinstance(e, ev.SetTimer) for e in removed.step(ev.ValidatorsKnown(4), 100))
 
 
 def test_new_view_across_a_change_is_judged_with_the_set_of_its_height() -> None:
@@ -238,29 +211,29 @@ def test_new_view_across_a_change_is_judged_with_the_set_of_its_height() -> None
     # come from B's primary of view 1 (B[1] = key 2), not A's (A[1] = key 1).
     sets = {1: SET_A, 3: SET_B}
     blocks = chain_of(sets, 2)
-    last = decode_certificate(blocks[1][1])
+    last = wire.decode_certificate(blocks[1][1])
     replica = Replica(chain_id=CHAIN_ID, signing_key=KEYS[3], config=CONFIG,
                       finalized_height=2, finalized_digest=last.digest,
                       finalized_certificate=blocks[1][1],
                       schedule=ValidatorSchedule([(1, SET_A), (3, SET_B)], 4))
     started(replica)
 
-    def vc(key: SigningKey) -> ViewChange:
-        index = ValidatorIndex(SET_B.index(bytes(key.verify_key)))
-        unsigned = ViewChange(View(1), Height(3), last, None, index, b"", None)
-        sig = key.sign(view_change_payload(CHAIN_ID, unsigned)).signature
-        return ViewChange(View(1), Height(3), last, None, index, sig, None)
+    def vc(key: SigningKey) -> wire.ViewChange:
+        index = wire.ValidatorIndex(SET_B.index(bytes(key.verify_key)))
+        unsigned = wire.ViewChange(wire.View(1), wire.Height(3), last, None, index, b"", None)
+        sig = key.sign(wire.view_change_payload(CHAIN_ID, unsigned)).signature
+        return wire.ViewChange(wire.View(1), wire.Height(3), last, None, index, sig, None)
 
     vcs = tuple(vc(KEYS[i]) for i in (2, 3, 4))
 
     def new_view(key: SigningKey, signer: int) -> bytes:
-        unsigned = NewView(View(1), vcs, None, ValidatorIndex(signer), b"")
-        sig = key.sign(new_view_payload(CHAIN_ID, unsigned)).signature
-        return encode_message(NewView(View(1), vcs, None, ValidatorIndex(signer), sig))
+        unsigned = wire.NewView(wire.View(1), vcs, None, wire.ValidatorIndex(signer), b"")
+        sig = key.sign(wire.new_view_payload(CHAIN_ID, unsigned)).signature
+        return wire.encode_message(replace(unsigned, signature=sig))
 
-    replica.step(MessageReceived(PeerId(PUB[1]), new_view(KEYS[1], 0)), 1)
+    replica.step(ev.MessageReceived(wire.PeerId(PUB[1]), new_view(KEYS[1], 0)), 1)
     assert replica.counters.get("drop_not_primary") == 1 and replica.view == 0
-    replica.step(MessageReceived(PeerId(PUB[2]), new_view(KEYS[2], 1)), 2)
+    replica.step(ev.MessageReceived(wire.PeerId(PUB[2]), new_view(KEYS[2], 1)), 2)
     assert replica.view == 1 and replica.active
 
 

@@ -86,6 +86,13 @@ def _execute_stored(store: Store) -> tuple[dict[bytes, bytes], dict[bytes, bytes
     return memory.items, written
 
 
+def _opens_whole_at(path: Path, height: int) -> None:
+    """The store at `path` opens at `height` with the state its blocks make."""
+    with _opened(path) as store:
+        assert store.head.height == height
+        assert dict(store.state.iterate(b"")) == _expected_state(store)
+
+
 def _replace_state(path: Path, source: Path) -> None:
     """Put a copy of the state directory `source` in place of the store's."""
     shutil.rmtree(path / STATE_DIR)
@@ -152,9 +159,7 @@ def test_deleted_state_is_rebuilt_from_the_blocks(tmp_path: Path) -> None:
         assert store.replayed == 6
         assert dict(store.state.iterate(b"")) == _expected_state(store)
     _finalize(path, 2)  # and the chain goes on from it
-    with _opened(path) as store:
-        assert store.head.height == 8
-        assert dict(store.state.iterate(b"")) == _expected_state(store)
+    _opens_whole_at(path, 8)
 
 
 def test_state_ahead_of_the_chain_is_refused_in_one_line(tmp_path: Path) -> None:
@@ -172,9 +177,7 @@ def test_state_ahead_of_the_chain_is_refused_in_one_line(tmp_path: Path) -> None
     assert "\n" not in message
     # Nothing changed: with the state removed as the message says, it opens at height 2.
     shutil.rmtree(path / STATE_DIR)
-    with _opened(path) as store:
-        assert store.head.height == 2
-        assert dict(store.state.iterate(b"")) == _expected_state(store)
+    _opens_whole_at(path, 2)
 
 
 def test_another_chains_state_is_refused(tmp_path: Path) -> None:
@@ -340,13 +343,9 @@ def test_power_loss_during_a_catch_up_run_never_leaves_the_state_ahead(tmp_path:
     shutil.rmtree(path)
     shutil.copytree(durable_chain, path)
     shutil.copytree(lost_state, path / STATE_DIR)
-    with _opened(path) as reopened:
-        assert reopened.head.height == 2
-        assert dict(reopened.state.iterate(b"")) == _expected_state(reopened)
+    _opens_whole_at(path, 2)
     _finalize(path, 3)  # and the chain goes on from there
-    with _opened(path) as store:
-        assert store.head.height == 5
-        assert dict(store.state.iterate(b"")) == _expected_state(store)
+    _opens_whole_at(path, 5)
 
 
 def test_state_rebuild_reports_its_progress_block_by_block(tmp_path: Path) -> None:
