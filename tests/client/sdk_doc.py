@@ -34,3 +34,20 @@ def run_program(argv: list[str], shell: Shell) -> subprocess.CompletedProcess[st
     return subprocess.run(argv, capture_output=True, text=True, cwd=shell.cwd,
                           env={**env, "AGORA_NODE": node_url(shell)},
                           timeout=PROGRAM_TIMEOUT_S)
+
+
+def shop_story(done: subprocess.CompletedProcess[str], count: int,
+               held: int) -> tuple[list[str], int, int]:
+    """The shop program's printed lines, its listing and its order: it exited 0 and printed
+    `count` lines, the first four saying that acme listed, that bob bought that listing with
+    `held` in escrow, where to ship, and that the release was confirmed."""
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == count, done.stdout
+    listing = re.fullmatch(r"acme listed #(\d+) at height \d+", lines[0])
+    bought = re.fullmatch(rf"bob bought #(\d+): order #(\d+), {held} held in escrow", lines[1])
+    assert listing and bought, done.stdout
+    assert bought.group(1) == listing.group(1)
+    assert lines[2] == "ship to: Bob Builder, 12 Harbour Road"
+    assert lines[3] == "confirmed: order_release"
+    return lines, int(listing.group(1)), int(bought.group(2))

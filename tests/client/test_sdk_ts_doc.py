@@ -19,7 +19,7 @@ import pytest
 
 from client import SyncRpcClient
 from tests.cli_e2e.conftest import Shell
-from tests.client.sdk_doc import doc_program, node_url, run_program
+from tests.client.sdk_doc import doc_program, node_url, run_program, shop_story
 from tests.web.test_sdk import SDK, npm_ready
 
 pytestmark = pytest.mark.e2e
@@ -37,22 +37,13 @@ def test_ts_sdk_doc_program_is_finalized_by_a_real_node(shell: Shell) -> None:
     program.write_text(doc_program("js"), encoding="utf-8")
     node = shutil.which("node")
     assert node is not None, "node is not installed"
-    done = run_program([node, str(program)], shell)
-    assert done.returncode == 0, done.stderr
-    lines = done.stdout.splitlines()
-    assert len(lines) == 6, done.stdout
-    listing = re.fullmatch(r"acme listed #(\d+) at height \d+", lines[0])
-    bought = re.fullmatch(r"bob bought #(\d+): order #(\d+), 17 held in escrow", lines[1])
-    assert listing and bought, done.stdout
-    assert bought.group(1) == listing.group(1)
-    assert lines[2] == "ship to: Bob Builder, 12 Harbour Road"
-    assert lines[3] == "confirmed: order_release"
+    lines, listing_id, order_id = shop_story(run_program([node, str(program)], shell), 6, 17)
     reviewed = re.fullmatch(r"review 5/5 at height (\d+); order completed", lines[4])
     assert reviewed, lines[4]
     assert lines[5] == f"newBlocks reached height {reviewed.group(1)}"
     with SyncRpcClient(node_url(shell)) as client:
-        order = client.order(int(bought.group(2)))
+        order = client.order(order_id)
         assert order["status"] == "completed" and order["quantity"] == 2
         assert order["buyer"] == shell.accounts["bob"]
         assert client.review(order["id"])["text"] == "Smooth spoon."
-        assert client.listing(int(listing.group(1)))["stock"] == 3
+        assert client.listing(listing_id)["stock"] == 3

@@ -4,7 +4,8 @@ table in the doc's words and in the code's."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
+from enum import IntEnum
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +44,19 @@ def documented_transitions(text: str) -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 def code_transitions(table: Mapping[tuple[int, Any], tuple[int, ...]],
-                     status_name: Callable[[int], str]) -> list[tuple[str, str, tuple[str, ...]]]:
-    """A code transition table (status, action) -> next statuses in the doc's words."""
-    return [(status_name(status), str(action), tuple(map(status_name, next_statuses)))
+                     statuses: type[IntEnum]) -> list[tuple[str, str, tuple[str, ...]]]:
+    """A code transition table (status, action) -> next statuses in the doc's words: each
+    status by its name in lower case."""
+    def name(status: int) -> str:
+        return statuses(status).name.lower()
+
+    return [(name(status), str(action), tuple(map(name, next_statuses)))
             for (status, action), next_statuses in table.items()]
+
+
+def diagram_names(text: str, actions: str) -> tuple[set[str], set[str]]:
+    """The names the first diagram (fenced block) of `text` uses: the actions matching the
+    regular expression `actions`, and the statuses (words of four or more capitals)."""
+    diagram = text.split("```")[1]
+    return (set(re.findall(rf"\b({actions})\b", diagram)),
+            set(re.findall(r"\b[A-Z]{4,}\b", diagram)))

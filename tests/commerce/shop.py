@@ -163,6 +163,13 @@ def approve(shop: Shop, merchant: Keypair, name: str = "Acme") -> None:
         shop.do(validator, MerchantVote(merchant=addr(merchant), action="approve"))
 
 
+def shop_with_merchant(n_users: int = 6) -> Shop:
+    """A shop whose first user is an approved merchant ("Acme")."""
+    shop = Shop(n_users=n_users)
+    approve(shop, shop.users[0])
+    return shop
+
+
 def create_listing(shop: Shop, merchant: Keypair, **fields: Any) -> int:
     """List an item; return its id."""
     events = shop.do(merchant, listing_body(**fields))

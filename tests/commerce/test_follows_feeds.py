@@ -22,14 +22,20 @@ from commerce.reviews import Review
 from commerce.schema import P_FEED, P_FOLLOW, P_FOLLOWER
 from commerce.social import Share
 from commerce.state import Overlay
-from tests.commerce.shop import Shop, addr, approve, buy, create_listing, keypair, listing_body
+from tests.commerce.shop import (
+    Shop,
+    addr,
+    buy,
+    create_listing,
+    keypair,
+    listing_body,
+    shop_with_merchant,
+)
 
 
 @pytest.fixture
 def shop() -> Shop:
-    shop = Shop(n_users=8)
-    approve(shop, shop.users[0])
-    return shop
+    return shop_with_merchant(n_users=8)
 
 
 def _update(listing: int, version: int, **fields: Any) -> ListingUpdate:

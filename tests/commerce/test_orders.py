@@ -25,16 +25,14 @@ from commerce.orders import (
 )
 from commerce.schema import OrderStatus
 from commerce.social import Share
-from tests.commerce.shop import UNIT, Shop, addr, approve, buy, create_listing
+from tests.commerce.shop import UNIT, Shop, addr, approve, buy, create_listing, shop_with_merchant
 
 PRICE = 10 * UNIT
 
 
 @pytest.fixture
 def shop() -> Shop:
-    shop = Shop()
-    approve(shop, shop.users[0])
-    return shop
+    return shop_with_merchant()
 
 
 def _merchant_buyer(shop: Shop) -> tuple[object, object]:

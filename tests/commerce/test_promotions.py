@@ -20,16 +20,14 @@ from commerce.pricing import get_campaign
 from commerce.promotions import CampaignClose, CampaignCreate, CouponPurchase, FlashSaleSet
 from commerce.team_queries import campaign, campaigns, flash_sale, order_discount
 from commerce.teams_schema import CampaignStatus
-from tests.commerce.shop import UNIT, Shop, addr, approve, buy, create_listing
+from tests.commerce.shop import UNIT, Shop, addr, approve, buy, create_listing, shop_with_merchant
 
 PRICE = 10 * UNIT
 
 
 @pytest.fixture
 def shop() -> Shop:
-    shop = Shop(n_users=6)
-    approve(shop, shop.users[0])
-    return shop
+    return shop_with_merchant(n_users=6)
 
 
 def terms(shop: Shop, **fields: Any) -> CampaignCreate:

@@ -17,14 +17,12 @@ from commerce.orders import OrderConfirm, OrderRefund, OrderShip, Purchase
 from commerce.polls import PollCreate, PollVote
 from commerce.reviews import Review, ReviewReply
 from commerce.social import Comment, Share
-from tests.commerce.shop import Shop, addr, approve, buy, create_listing
+from tests.commerce.shop import Shop, addr, approve, buy, create_listing, shop_with_merchant
 
 
 @pytest.fixture
 def shop() -> Shop:
-    shop = Shop()
-    approve(shop, shop.users[0])
-    return shop
+    return shop_with_merchant()
 
 
 def _completed(shop: Shop, buyer_index: int = 1) -> tuple[int, int]:

@@ -255,18 +255,25 @@ class ShopMachine(RuleBasedStateMachine):
     def _key_of(self, address: bytes, fallback: int) -> Keypair:
         return self.by_address.get(address, self.keys[fallback])
 
+    def _listing_signer(self, smart: bool, sender: int,
+                        listing: int) -> tuple[int, ListingRecord | None, Keypair]:
+        """A listing among those issued, its record, and who signs for it: `smart`, its
+        merchant (when it exists); else the sender."""
+        listing = self._pick(COUNTER_LISTING, listing)
+        record = get_listing(self.view, listing)
+        key = self.keys[sender]
+        if smart and record is not None:
+            key = self._key_of(record.merchant, sender)
+        return listing, record, key
+
     def _listing_edit(self, smart: bool, sender: int, listing: int,
                       drift: int) -> tuple[int, Keypair, int]:
         """The listing, signer and version of an edit: `smart`, its merchant's key and its
         current version; else the sender's key and the version off by `drift`."""
-        listing = self._pick(COUNTER_LISTING, listing)
-        record = get_listing(self.view, listing)
-        key = self.keys[sender]
+        listing, record, key = self._listing_signer(smart, sender, listing)
         version = 1
         if record is not None:
             version = max(1, record.version + (0 if smart else drift))
-            if smart:
-                key = self._key_of(record.merchant, sender)
         return listing, key, version
 
     # Rules: merchants and listings.
@@ -301,11 +308,7 @@ class ShopMachine(RuleBasedStateMachine):
 
     @rule(smart=st.booleans(), sender=key_index, listing=st.integers(0, 12))
     def listing_delist(self, smart: bool, sender: int, listing: int) -> None:
-        listing = self._pick(COUNTER_LISTING, listing)
-        record = get_listing(self.view, listing)
-        key = self.keys[sender]
-        if smart and record is not None:
-            key = self._key_of(record.merchant, sender)
+        listing, _, key = self._listing_signer(smart, sender, listing)
         self._send(key, ListingDelist(listing=listing))
 
     # Rules: social.
@@ -476,11 +479,8 @@ class ShopMachine(RuleBasedStateMachine):
           quantity=st.sampled_from([1, 1, 2]), window=st.integers(1, 6))
     def team_offer_set(self, smart: bool, sender: int, listing: int, size: int, price: int,
                        quantity: int, window: int) -> None:
-        listing = self._pick(COUNTER_LISTING, listing)
-        record = get_listing(self.view, listing)
-        key = self.keys[sender]
+        listing, record, key = self._listing_signer(smart, sender, listing)
         if smart and record is not None:
-            key = self._key_of(record.merchant, sender)
             version = get_version(self.view, listing, record.version)
             assert version is not None
             price = 1 + price % version.price  # at most the listing's price
@@ -571,11 +571,7 @@ class ShopMachine(RuleBasedStateMachine):
           length=st.integers(1, 8))
     def flash_sale_set(self, smart: bool, sender: int, listing: int, price: int, stock: int,
                        start: int, length: int) -> None:
-        listing = self._pick(COUNTER_LISTING, listing)
-        record = get_listing(self.view, listing)
-        key = self.keys[sender]
-        if smart and record is not None:
-            key = self._key_of(record.merchant, sender)
+        listing, _, key = self._listing_signer(smart, sender, listing)
         first = max(0, self.ctx.height + start)
         self._send(key, FlashSaleSet(listing=listing, price=price, stock=stock,
                                      start_height=first, end_height=first + length))

@@ -19,7 +19,7 @@ from commerce.social import Share
 from commerce.team_queries import account_teams, listing_teams, team, team_offer
 from commerce.teams import TeamJoin, TeamOfferEnd, TeamOfferSet, TeamOpen, get_team
 from commerce.teams_schema import TeamStatus
-from tests.commerce.shop import UNIT, Shop, addr, approve, buy, create_listing
+from tests.commerce.shop import UNIT, Shop, addr, buy, create_listing, shop_with_merchant
 
 PRICE = 10 * UNIT
 TEAM_PRICE = 7 * UNIT
@@ -27,9 +27,7 @@ TEAM_PRICE = 7 * UNIT
 
 @pytest.fixture
 def shop() -> Shop:
-    shop = Shop(n_users=8)
-    approve(shop, shop.users[0])
-    return shop
+    return shop_with_merchant(n_users=8)
 
 
 def offer(shop: Shop, listing: int, size: int = 3, quantity: int = 1, window: int = 5,
