@@ -13,21 +13,11 @@ from hypothesis import example, given
 from hypothesis import settings as Settings
 from hypothesis import strategies as st
 
+from node.blobs import wire
 from node.blobs.errors import BlobError, BlobErrorCode
 from node.blobs.images import sniff
 from node.blobs.limits import MAX_IMAGE_SIDE_PIXELS
 from node.blobs.store import BlobSource, BlobStore, blob_name
-from node.blobs.wire import (
-    STATUS_BUSY,
-    STATUS_FOUND,
-    STATUS_MISSING,
-    BlobServer,
-    BlobWireError,
-    decode_reply,
-    decode_request,
-    encode_reply,
-    encode_request,
-)
 from tests.node.blob_images import gif, jpeg, png, webp
 
 from .mutate import TIERS, fuzz_bytes, mutated_bytes, pack
@@ -68,8 +58,8 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Iterator[BlobStore]:
 @pytest.mark.parametrize("tier", TIERS)
 async def test_blob_request_any_bytes_is_answered_or_refused_store_unchanged(
         tier: Settings, store: BlobStore) -> None:
-    server = BlobServer(store)
-    requests = [encode_request(blob_name(data)) for data in IMAGES]
+    server = wire.BlobServer(store)
+    requests = [wire.encode_request(blob_name(data)) for data in IMAGES]
     seen: list[bytes] = []
 
     @tier
@@ -78,34 +68,34 @@ async def test_blob_request_any_bytes_is_answered_or_refused_store_unchanged(
     @example(pack([b"\x00" * 32, 1]))
     def check(data: bytes) -> None:
         try:
-            seen.append(decode_request(data))
-        except BlobWireError:
+            seen.append(wire.decode_request(data))
+        except wire.BlobWireError:
             return
 
     check()
     for name in seen[:50]:  # every decoded request is answered with one of the three forms
-        status, data = decode_reply(await server.serve(b"p" * 32, encode_request(name)))
-        assert status in (STATUS_FOUND, STATUS_MISSING, STATUS_BUSY)
-        assert status != STATUS_FOUND or blob_name(data) == name
+        status, data = wire.decode_reply(await server.serve(b"p" * 32, wire.encode_request(name)))
+        assert status in (wire.STATUS_FOUND, wire.STATUS_MISSING, wire.STATUS_BUSY)
+        assert status != wire.STATUS_FOUND or blob_name(data) == name
     assert all(store.get(blob_name(data)) is not None for data in IMAGES)
 
 
 @pytest.mark.parametrize("tier", TIERS)
 def test_blob_reply_any_bytes_decodes_to_its_form_or_raises(tier: Settings) -> None:
-    replies = [encode_reply(STATUS_FOUND, IMAGES[0]), encode_reply(STATUS_MISSING),
-               encode_reply(STATUS_BUSY)]
+    replies = [wire.encode_reply(wire.STATUS_FOUND, IMAGES[0]),
+               wire.encode_reply(wire.STATUS_MISSING), wire.encode_reply(wire.STATUS_BUSY)]
 
     @tier
     @given(fuzz_bytes(replies, max_size=512))
-    @example(pack([STATUS_FOUND, ""]))
+    @example(pack([wire.STATUS_FOUND, ""]))
     @example(pack([True, b"x"]))
     def check(data: bytes) -> None:
         try:
-            status, blob = decode_reply(data)
-        except BlobWireError:
+            status, blob = wire.decode_reply(data)
+        except wire.BlobWireError:
             return
-        assert status in (STATUS_FOUND, STATUS_MISSING, STATUS_BUSY)
+        assert status in (wire.STATUS_FOUND, wire.STATUS_MISSING, wire.STATUS_BUSY)
         assert type(blob) is bytes
-        assert (status == STATUS_FOUND) == bool(blob)
+        assert (status == wire.STATUS_FOUND) == bool(blob)
 
     check()

@@ -24,8 +24,7 @@ from consensus.messages import (
 from node.chain import Chain, block_digest
 from node.mempool import Mempool
 from node.store import Store
-
-from .conftest import make_keys
+from tests.foundation.workload import make_keys
 
 CHAIN = "binding-chain"
 KEYS = make_keys(6)

@@ -1,4 +1,5 @@
-"""Shared fixtures for node-layer tests: a small genesis, funded keys and a fresh store."""
+"""Shared fixtures for node-layer tests: a small genesis, funded keys, a fresh store, and the
+4-validator world of binding_world.py."""
 
 from __future__ import annotations
 
@@ -12,13 +13,10 @@ from commerce.address import address_of, to_text
 from commerce.genesis import Genesis, parse_genesis
 from commerce.keys import Keypair
 from node.store import Store
+from tests.foundation.workload import make_keys
+from tests.node.binding_world import World
 
 CHAIN_ID = "test-chain"
-
-
-def make_keys(count: int) -> list[Keypair]:
-    """Deterministic keypairs 1..count."""
-    return [Keypair.from_seed(bytes([i + 1]) * 32) for i in range(count)]
 
 
 @pytest.fixture
@@ -43,3 +41,10 @@ def store(tmp_path: Path, genesis: Genesis) -> Iterator[Store]:
     opened = Store.open(tmp_path / "data", genesis)
     yield opened
     opened.close()
+
+
+@pytest.fixture
+def world(tmp_path: Path) -> Iterator[World]:
+    made = World(tmp_path)
+    yield made
+    made.close()

@@ -70,13 +70,6 @@ class Net:
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    made = World(tmp_path)
-    yield made
-    made.close()
-
-
-@pytest.fixture
 def honest(tmp_path: Path, world: World) -> Iterator[tuple[ConsensusDriver, Store, Net]]:
     store = Store.open(tmp_path / "honest", world.genesis)
     chain = Chain(store, world.genesis, Mempool(store.state, CHAIN),

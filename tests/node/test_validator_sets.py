@@ -76,13 +76,6 @@ class ScriptedChain(Chain):
 
 
 @pytest.fixture
-def world(tmp_path: Path) -> Iterator[World]:
-    made = World(tmp_path)
-    yield made
-    made.close()
-
-
-@pytest.fixture
 def store(tmp_path: Path, world: World) -> Iterator[Store]:
     opened = Store.open(tmp_path / "honest", world.genesis)
     yield opened
