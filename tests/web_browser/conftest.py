@@ -126,6 +126,15 @@ def create_wallet(page: Page, url: str) -> str:
     return address.inner_text().strip()
 
 
+def funded_wallet(page: Page, url: str, web: WebDevnet, tokens: str) -> str:
+    """A new browser wallet on `url`'s app, funded with `tokens` by the devnet; its address,
+    once the wallet shows the balance."""
+    address = create_wallet(page, url)
+    web.fund(address, tokens)
+    expect(page.get_by_test_id("balance")).to_have_text(f"{tokens} AGR", timeout=20_000)
+    return address
+
+
 def import_wallet(page: Page, url: str, seed: str) -> str:
     page.goto(f"{url}/#/wallet")
     page.get_by_label("Secret key").fill(seed)

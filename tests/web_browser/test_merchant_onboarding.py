@@ -12,7 +12,7 @@ from tests.web_browser.conftest import (
     WebDevnet,
     audit,
     close_dialog,
-    create_wallet,
+    funded_wallet,
     new_context,
     sign,
 )
@@ -22,9 +22,7 @@ def test_a_merchant_is_voted_in_and_runs_the_shop(web: WebDevnet, browser: Brows
     context = new_context(browser)
     try:
         page = context.new_page()
-        address = create_wallet(page, web.url)
-        web.fund(address, "100")
-        expect(page.get_by_test_id("balance")).to_have_text("100 AGR", timeout=20_000)
+        address = funded_wallet(page, web.url, web, "100")
         page.goto(f"{web.url}/#/merchant")
         page.get_by_label("Shop name").fill("Lotus Crafts")
         page.get_by_label("About the shop").fill("Lamps and lanterns from Suzhou")

@@ -13,6 +13,7 @@ from tests.web_browser.conftest import (
     audit,
     close_dialog,
     create_wallet,
+    funded_wallet,
     new_context,
     sign,
 )
@@ -53,9 +54,7 @@ def test_an_out_of_stock_purchase_is_refused_in_words(web: WebDevnet, browser: B
     context = new_context(browser, phone=True)
     try:
         page = context.new_page()
-        address = create_wallet(page, web.url)
-        web.fund(address, "50")
-        expect(page.get_by_test_id("balance")).to_have_text("50 AGR", timeout=20_000)
+        address = funded_wallet(page, web.url, web, "50")
         page.goto(f"{web.url}/#/listing/{listing}")
         page.get_by_label("Quantity").fill("2")
         page.get_by_label("Delivery details").fill("Li Lei, 1 Garden Lane")
@@ -80,9 +79,7 @@ def test_the_node_going_down_is_said_and_nothing_is_lost(web: WebDevnet, browser
     context = new_context(browser)
     try:
         page = context.new_page()
-        address = create_wallet(page, url)
-        web.fund(address, "50")
-        expect(page.get_by_test_id("balance")).to_have_text("50 AGR", timeout=20_000)
+        funded_wallet(page, url, web, "50")
         page.goto(f"{url}/#/listing/{listing}")
         page.get_by_label("Delivery details").fill("Han Meimei, 9 River Road")
         web.devnet("stop", node)

@@ -18,7 +18,7 @@ from tests.web_browser.conftest import (
     WebDevnet,
     audit,
     close_dialog,
-    create_wallet,
+    funded_wallet,
     import_wallet,
     new_context,
     sign,
@@ -64,6 +64,18 @@ def completed_purchase(web: WebDevnet, buyer: str) -> None:
     web.agora("tx", "order-confirm", "--from", buyer, "--order", str(order))
 
 
+def claim_rewards(page: Page) -> None:
+    """Claim the wallet page's accrued rewards: some were accrued, none are left, some are
+    claimed."""
+    accrued = page.get_by_test_id("rewards-accrued")
+    expect(accrued).not_to_have_text("0 AGR")
+    page.get_by_role("button", name="Claim rewards").click()
+    sign(page)
+    close_dialog(page)
+    expect(accrued).to_have_text("0 AGR")
+    expect(page.get_by_test_id("rewards-claimed")).not_to_have_text("0 AGR")
+
+
 def run_story(web: WebDevnet, merchant: Page, shopper: Page, sharer: Page) -> None:
     url = web.url
     completed_purchase(web, "carol")
@@ -107,9 +119,7 @@ def run_story(web: WebDevnet, merchant: Page, shopper: Page, sharer: Page) -> No
     print(f"\nfirst load of the storefront: {bytes_total} bytes, first listing on screen "
           f"after {first_listing_ms:.0f} ms")
     audit(shopper, "storefront-phone")
-    address = create_wallet(shopper, url)
-    web.fund(address, "500")
-    expect(shopper.get_by_test_id("balance")).to_have_text("500 AGR", timeout=20_000)
+    funded_wallet(shopper, url, web, "500")
     audit(shopper, "wallet-phone")
 
     # The referral link opens the listing page with the share carried into the purchase.
@@ -169,13 +179,7 @@ def run_story(web: WebDevnet, merchant: Page, shopper: Page, sharer: Page) -> No
     sign(shopper)
     close_dialog(shopper)
     expect(card).to_contain_text("You reviewed it: 5 of 5.")
-    accrued = shopper.get_by_test_id("rewards-accrued")
-    expect(accrued).not_to_have_text("0 AGR")
-    shopper.get_by_role("button", name="Claim rewards").click()
-    sign(shopper)
-    close_dialog(shopper)
-    expect(accrued).to_have_text("0 AGR")
-    expect(shopper.get_by_test_id("rewards-claimed")).not_to_have_text("0 AGR")
+    claim_rewards(shopper)
     audit(shopper, "wallet-orders-phone")
 
     # The merchant replies to the review; the figures count the sale and the commission.
@@ -191,13 +195,7 @@ def run_story(web: WebDevnet, merchant: Page, shopper: Page, sharer: Page) -> No
     # The sharer was paid the commission and accrued the share reward: she claims it.
     assert web.query("share", str(shared["share"]))["commission_earned"] == 5_100_000
     sharer.goto(f"{url}/#/wallet")
-    sharer_accrued = sharer.get_by_test_id("rewards-accrued")
-    expect(sharer_accrued).not_to_have_text("0 AGR")
-    sharer.get_by_role("button", name="Claim rewards").click()
-    sign(sharer)
-    close_dialog(sharer)
-    expect(sharer_accrued).to_have_text("0 AGR")
-    expect(sharer.get_by_test_id("rewards-claimed")).not_to_have_text("0 AGR")
+    claim_rewards(sharer)
 
     # The listing page shows the review with its reply, to everyone.
     shopper.goto(f"{url}/#/listing/{listing}")
