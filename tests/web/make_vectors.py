@@ -33,11 +33,13 @@ from nacl.signing import SigningKey, VerifyKey
 
 import commerce  # noqa: F401  (registers every body type)
 from base.codec import CodecError, decode, encode
+from client.blobs import upload_headers
 from commerce.address import address_of, from_text, to_text
 from commerce.amount import format_amount, parse_amount
 from commerce.block import BlockHeader, merkle_root
 from commerce.errors import AgoraError
 from commerce.keys import Keypair, seal
+from commerce.media import upload_signing_bytes
 from commerce.schema import MERCHANT_STATUS_NAMES, ORDER_STATUS_NAMES
 from commerce.tx import BODY_TYPES, TxBody, decode_tx, sign_tx
 from consensus.messages import (
@@ -418,6 +420,19 @@ def rpc_methods() -> dict[str, dict[str, bool]]:
     return methods
 
 
+def blob_upload_vector() -> dict[str, Any]:
+    """A listing picture's upload: its name, what the merchant signs, the headers."""
+    picture = (b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR\x00\x00\x00\x01\x00\x00\x00\x01"
+               b"\x08\x02\x00\x00\x00")
+    keypair, chain_id, timestamp_ms = Keypair.from_seed(seed(7)), "agora-vectors", 1764781234567
+    name = hashlib.sha256(picture).digest()
+    return {"seed": seed(7).hex(), "chain_id": chain_id, "data": picture.hex(),
+            "timestamp_ms": timestamp_ms, "name": name.hex(),
+            "signing_bytes": upload_signing_bytes(chain_id, name, len(picture),
+                                                  timestamp_ms).hex(),
+            "headers": upload_headers(keypair, chain_id, picture, timestamp_ms)}
+
+
 def vectors() -> dict[str, Any]:
     """Every vector, computed now."""
     statuses = {"order": [ORDER_STATUS_NAMES[k] for k in sorted(ORDER_STATUS_NAMES)],
@@ -425,7 +440,8 @@ def vectors() -> dict[str, Any]:
     return {"rpc_methods": rpc_methods(), "statuses": statuses,
             "codec": codec_vectors(), "keys": key_vectors(), "addresses": address_refusals(),
             "transactions": transaction_vectors(), "sealed": sealed_vectors(),
-            "blocks": block_vectors(), "amounts": amount_vectors()}
+            "blocks": block_vectors(), "amounts": amount_vectors(),
+            "blob_upload": blob_upload_vector()}
 
 
 def _ts_spec(spec: dict[str, Any]) -> str:

@@ -59,7 +59,7 @@ def test_sdk_suite_passes_every_vector(sdk_run: dict[str, object]) -> None:
     assert "# fail 0" in stdout or "ℹ fail 0" in stdout, stdout[-3000:]
     assert "skipped 0" in stdout, "a vector suite was skipped"
     for suite in ("codec", "keys and addresses", "transactions", "sealed notes",
-                  "blocks and certificates", "amounts"):
+                  "blocks and certificates", "amounts", "blob uploads", "RPC methods"):
         assert suite in stdout, f"the {suite} vectors did not run"
 
 

@@ -4,6 +4,7 @@
  */
 export * from "./address.js";
 export * from "./amount.js";
+export * from "./blobs.js";
 export * from "./block.js";
 export * from "./bodies.js";
 export * from "./bytes.js";

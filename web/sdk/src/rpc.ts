@@ -16,10 +16,14 @@ import {
   DEFAULT_TIMEOUT_MS, RpcCallError, RpcTransportError, dropUndefined, type Params, type Response,
   resultOf, websocketUrl,
 } from "./jsonrpc.js";
+import { blobName, uploadHeaders } from "./blobs.js";
+import type { Keypair } from "./keys.js";
 import type {
-  Account, BatchEntry, BlockView, CertificateView, Comment, Listing, Merchant, MerchantStatus,
-  NodeStatus, Order, OrderStatus, Page, PageParams, Peer, Poll, Review, Rewards, Share,
-  SimulateResult, SubmitResult, Supply, Topics, TxLookup, TxView, Validator,
+  Account, BatchEntry, BlobInfo, BlockView, Campaign, CertificateView, Comment, Disclosed,
+  FeedEntry, FlashSale, FollowEntry, Listing, ListingMedia, Merchant, MerchantStatus,
+  NodeStatus, Order, OrderDiscount, OrderStatus, Page, PageParams, Peer, Poll, Profile, Review,
+  Rewards, Share, SimulateResult, Social, SubmitResult, Supply, Team, TeamOffer, Topics,
+  TxLookup, TxView, Validator,
 } from "./types.js";
 import { RpcWebSocket, type Subscription, type WebSocketFactory } from "./websocket.js";
 
@@ -274,5 +278,109 @@ export class RpcClient {
   /** `state_listPolls`; `open_at` keeps the polls open at that height. */
   polls(params: PageParams & { open_at?: number } = {}): Promise<Page<Poll>> {
     return this.call("state_listPolls", { ...params });
+  }
+
+  // Group buying, promotions, profiles and follows (round 2).
+
+  /** `state_getTeamOffer`; RpcCallError(not_found) when the listing has none. */
+  teamOffer(listing: number): Promise<TeamOffer> {
+    return this.call("state_getTeamOffer", { listing });
+  }
+  /** `state_getTeam`. */
+  team(id: number): Promise<Team> { return this.call("state_getTeam", { id }); }
+  /** `state_listListingTeams`: the teams a buyer can still join, oldest first. */
+  listingTeams(listing: number, params: PageParams = {}): Promise<Page<Team>> {
+    return this.call("state_listListingTeams", { listing, ...params });
+  }
+  /** `state_listAccountTeams`: every team the account has a place in, oldest first. */
+  accountTeams(address: string, params: PageParams = {}): Promise<Page<Team>> {
+    return this.call("state_listAccountTeams", { address, ...params });
+  }
+  /** `state_getCampaign`. */
+  campaign(id: number): Promise<Campaign> { return this.call("state_getCampaign", { id }); }
+  /** `state_listCampaigns` of a merchant; `open_only` keeps the open ones. */
+  campaigns(merchant: string, params: PageParams & { open_only?: boolean } = {},
+  ): Promise<Page<Campaign>> {
+    return this.call("state_listCampaigns", { merchant, ...params });
+  }
+  /** `state_getFlashSale`; RpcCallError(not_found) when the listing has none. */
+  flashSale(listing: number): Promise<FlashSale> {
+    return this.call("state_getFlashSale", { listing });
+  }
+  /** `state_getOrderDiscount`; RpcCallError(not_found) for an order without a coupon. */
+  orderDiscount(order: number): Promise<OrderDiscount> {
+    return this.call("state_getOrderDiscount", { order });
+  }
+  /** `state_getProfile`; RpcCallError(not_found) for an account without one. */
+  profile(address: string): Promise<Profile> {
+    return this.call("state_getProfile", { address });
+  }
+  /** `state_getDisclosed`: the fields of `owner` sealed to `recipient`. */
+  disclosed(owner: string, recipient: string): Promise<Disclosed> {
+    return this.call("state_getDisclosed", { owner, recipient });
+  }
+  /** `state_getSocial`: follow counts, feed length, profile version. */
+  social(address: string): Promise<Social> { return this.call("state_getSocial", { address }); }
+  /** `state_listFollowing`. */
+  following(address: string, params: PageParams = {}): Promise<Page<FollowEntry>> {
+    return this.call("state_listFollowing", { address, ...params });
+  }
+  /** `state_listFollowers`. */
+  followers(address: string, params: PageParams = {}): Promise<Page<FollowEntry>> {
+    return this.call("state_listFollowers", { address, ...params });
+  }
+  /** `state_getFeed`: what whom `address` follows did, newest first. */
+  feed(address: string, params: PageParams = {}): Promise<Page<FeedEntry>> {
+    return this.call("state_getFeed", { address, ...params });
+  }
+  /** `state_listActivity`: the account's own feed entries, newest first. */
+  activity(address: string, params: PageParams = {}): Promise<Page<FeedEntry>> {
+    return this.call("state_listActivity", { address, ...params });
+  }
+
+  // Listing media.
+
+  /** `media_getListingMedia`: a listing version's pictures (the current one by default). */
+  listingMedia(id: number, version?: number): Promise<ListingMedia> {
+    return this.call("media_getListingMedia", { id, version });
+  }
+  /** `media_getBlob`: a blob this node holds. */
+  blob(sha256: string): Promise<BlobInfo> { return this.call("media_getBlob", { sha256 }); }
+  /** Where this node serves blob `name`. */
+  blobUrl(name: string): string {
+    return new URL(`blobs/${name}`, this.url).toString();
+  }
+  /** `PUT /blobs/<sha256>`: store a picture signed by an approved merchant's key; its
+   * description (also when the node held it already). RpcCallError with the node's reason
+   * (blob_not_image, blob_too_large, blob_quota, ...), RpcTransportError when unreachable. */
+  async uploadBlob(keypair: Keypair, chainId: string, data: Uint8Array): Promise<BlobInfo> {
+    const url = this.blobUrl(blobName(data));
+    let status = 0;
+    let text: string;
+    try {
+      const response = await this.#fetch(url, {
+        method: "PUT", body: data as BodyInit,
+        headers: { ...uploadHeaders(keypair, chainId, data),
+                   "Content-Type": "application/octet-stream" },
+      });
+      status = response.status;
+      text = await response.text();
+    } catch (error) {
+      throw new RpcTransportError(`cannot reach ${url}: ${(error as Error).message}`);
+    }
+    let answer: unknown;
+    try {
+      answer = JSON.parse(text);
+    } catch {
+      throw new RpcTransportError(`HTTP ${status} from ${url} is not JSON`);
+    }
+    if (status === 200 || status === 201) return answer as BlobInfo;
+    const error = (answer as { error?: { code?: number; reason?: string; message?: string } })
+      .error;
+    if (typeof error !== "object" || error === null) {
+      throw new RpcTransportError(`HTTP ${status} from ${url} without an error object`);
+    }
+    throw new RpcCallError(Number(error.code ?? -32603), String(error.message ?? ""),
+                           { reason: error.reason ?? "" });
   }
 }

@@ -343,3 +343,187 @@ export interface Topics {
   tx: TxUpdate;
   account: AccountUpdate;
 }
+
+// Round 2: group buying, promotions, profiles and follows, listing media (docs/RPC.md).
+
+/** The statuses of a team: open until full (filled) or its deadline passes (expired). */
+export const TEAM_STATUSES = ["open", "filled", "expired"] as const;
+/** A team's status. */
+export type TeamStatus = (typeof TEAM_STATUSES)[number];
+
+/** `state_getTeamOffer`: a listing's team offer (`price` per unit, `quantity` per seat). */
+export interface TeamOffer {
+  listing: number;
+  size: number;
+  price: number;
+  price_decimal: string;
+  quantity: number;
+  window_blocks: number;
+  set_height: number;
+  active: boolean;
+  open_teams: number;
+  teams_filled: number;
+  teams_expired: number;
+}
+
+/** One member of a team: its address and the share it came through (0: none). */
+export interface TeamMember {
+  address: string;
+  share: number;
+}
+
+/** `state_getTeam`: `deadline` is the height at whose end an unfilled team expires. */
+export interface Team {
+  id: number;
+  listing: number;
+  version: number;
+  merchant: string;
+  status: TeamStatus;
+  size: number;
+  seats_left: number;
+  price: number;
+  price_decimal: string;
+  quantity: number;
+  paid_each: number;
+  paid_each_decimal: string;
+  reserved: number;
+  referral_bps: number;
+  created_height: number;
+  deadline: number;
+  closed_height: number;
+  members: TeamMember[];
+  orders: number[];
+}
+
+/** `state_getCampaign`: a coupon campaign; `budget` is what is left to pay discounts. */
+export interface Campaign {
+  id: number;
+  merchant: string;
+  /** 0: any of the merchant's listings. */
+  listing: number;
+  status: "open" | "closed" | "ended";
+  discount_fixed: number;
+  discount_bps: number;
+  discount_cap: number;
+  min_spend: number;
+  per_account: number;
+  total_count: number;
+  used_count: number;
+  start_height: number;
+  end_height: number;
+  funded_budget: number;
+  budget: number;
+  paid_out_budget: number;
+  returned_budget: number;
+  created_height: number;
+  closed_height: number;
+}
+
+/** `state_getFlashSale`: `price` in blocks `start_height`..`end_height` - 1, `stock` units. */
+export interface FlashSale {
+  listing: number;
+  price: number;
+  price_decimal: string;
+  stock: number;
+  sold: number;
+  start_height: number;
+  end_height: number;
+  set_height: number;
+}
+
+/** `state_getOrderDiscount`. */
+export interface OrderDiscount {
+  order: number;
+  campaign: number;
+  discount: number;
+  discount_decimal: string;
+}
+
+/** One sealed copy of a private profile field. */
+export interface ProfileGrant {
+  field: string;
+  to: string;
+  /** The sealed copy (hex). */
+  sealed: string;
+}
+
+/** `state_getProfile`: public fields, the private fields' recipients and sealed copies. */
+export interface Profile {
+  address: string;
+  version: number;
+  height: number;
+  display_name: string;
+  /** SHA-256 (hex) of the avatar blob, or "". */
+  avatar: string;
+  bio: string;
+  fields: { name: string; recipients: string[] }[];
+  grants: ProfileGrant[];
+  following: number;
+  followers: number;
+}
+
+/** `state_getDisclosed`: the fields of `owner` sealed to `recipient`. */
+export interface Disclosed {
+  owner: string;
+  recipient: string;
+  version: number;
+  height: number;
+  fields: { name: string; sealed: string }[];
+}
+
+/** `state_getSocial`. */
+export interface Social {
+  address: string;
+  following: number;
+  followers: number;
+  feed_entries: number;
+  profile_version: number;
+}
+
+/** One entry of `state_listFollowing` / `state_listFollowers`. */
+export interface FollowEntry {
+  address: string;
+  height?: number;
+}
+
+/** One entry of a feed (`state_getFeed`, `state_listActivity`); the rest by `kind`. */
+export interface FeedEntry {
+  entry: number;
+  author: string;
+  kind: "listing" | "price" | "review" | "share" | "team" | string;
+  height: number;
+  listing?: number;
+  version?: number;
+  price?: number;
+  previous_price?: number;
+  order?: number;
+  rating?: number;
+  share?: number;
+  team?: number;
+  [key: string]: unknown;
+}
+
+/** A blob's description (`media_getBlob`, the answer of an upload). */
+export interface BlobInfo {
+  sha256: string;
+  url: string;
+  bytes?: number;
+  content_type?: string;
+  width?: number;
+  height?: number;
+  owner?: string;
+  stored_ms?: number;
+  source?: string;
+  /** Whether this node holds the bytes. */
+  stored?: boolean;
+  referenced?: boolean;
+}
+
+/** `media_getListingMedia`: a listing version's pictures. */
+export interface ListingMedia {
+  listing: number;
+  version: number;
+  current_version: number;
+  merchant: string;
+  media: BlobInfo[];
+}

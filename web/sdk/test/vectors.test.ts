@@ -9,9 +9,10 @@ import { readFileSync, writeFileSync } from "node:fs";
 import { after, describe, test } from "node:test";
 import {
   BODY_FIELDS, CodecError, Keypair, MERCHANT_STATUSES, ORDER_STATUSES, RpcClient, TX_TYPES, ValidationError, addressFromText, addressOf,
-  addressToText, blockHash, bodyFromArray, decode, decodeCertificate, decodeTx, encode,
+  addressToText, blobName, blockHash, bodyFromArray, decode, decodeCertificate, decodeTx, encode,
   formatAmount, fromHex, headerBytes, merkleRoot, parseAmount, seal, sealToCurve, signTx,
-  signTxAsync, signingBytes, toHex, txRoot, unsealWith, utf8, verify, verifyCertificate, verifyTx,
+  signTxAsync, signingBytes, sniffImage, toHex, txRoot, unsealWith, uploadHeaders,
+  uploadSigningBytes, utf8, verify, verifyCertificate, verifyTx,
   type TxBody, type Value,
 } from "../src/index.js";
 
@@ -312,6 +313,11 @@ describe("RPC methods", { skip }, () => {
       node.listingVersions(1, page), node.merchants({ ...page, status: "approved" }),
       node.orders({ ...page, buyer: a, merchant: a, status: "paid" }),
       node.reviews(1, page), node.comments(1, page), node.polls({ ...page, open_at: 9 }),
+      node.teamOffer(1), node.team(1), node.listingTeams(1, page), node.accountTeams(a, page),
+      node.campaign(1), node.campaigns(a, { ...page, open_only: true }), node.flashSale(1),
+      node.orderDiscount(1), node.profile(a), node.disclosed(a, a), node.social(a),
+      node.following(a, page), node.followers(a, page), node.feed(a, page),
+      node.activity(a, page), node.listingMedia(1, 2), node.blob(id),
     ]);
     const documented = vectors.rpc_methods as Record<string, Record<string, boolean>>;
     for (const { method, params } of calls) {
@@ -325,7 +331,24 @@ describe("RPC methods", { skip }, () => {
       }
     }
     // Methods without a typed call (those other areas add) stay reachable by `call()`.
-    assert.equal(new Set(calls.map((call) => call.method)).size, 27);
+    assert.equal(new Set(calls.map((call) => call.method)).size, 44);
+  });
+});
+
+describe("blob uploads", { skip }, () => {
+  test("the upload's signing bytes and headers are the node's", () => {
+    const blob = vectors.blob_upload as {
+      seed: string; chain_id: string; data: string; timestamp_ms: number; name: string;
+      signing_bytes: string; headers: Record<string, string>;
+    };
+    const data = fromHex(blob.data);
+    assert.equal(blobName(data), blob.name);
+    assert.equal(toHex(uploadSigningBytes(blob.chain_id, fromHex(blob.name), data.length,
+                                          blob.timestamp_ms)), blob.signing_bytes);
+    assert.deepEqual(uploadHeaders(Keypair.fromSeedHex(blob.seed), blob.chain_id, data,
+                                   blob.timestamp_ms), blob.headers);
+    assert.equal(sniffImage(data), "image/png");
+    assert.equal(sniffImage(data.slice(1)), null);
   });
 });
 
