@@ -7,8 +7,11 @@ import { TxDialog } from "./components/TxDialog";
 import { LANGUAGES, setLanguage, t, useLang, type Lang } from "./i18n";
 import { ExplorerPage } from "./pages/Explorer";
 import { ListingPage } from "./pages/Listing";
+import { FeedPage } from "./pages/Feed";
 import { MerchantPage } from "./pages/Merchant";
+import { ProfilePage } from "./pages/Profile";
 import { Storefront } from "./pages/Storefront";
+import { TeamPage } from "./pages/Teams";
 import { WalletPage } from "./pages/Wallet";
 import { link, useRoute } from "./router";
 import { useStore } from "./store";
@@ -20,6 +23,11 @@ function Page() {
   if (first === "listing" && second !== undefined && /^\d+$/.test(second)) {
     return <ListingPage id={Number(second)} />;
   }
+  if (first === "team" && second !== undefined && /^\d+$/.test(second)) {
+    return <TeamPage id={Number(second)} />;
+  }
+  if (first === "profile" && second !== undefined) return <ProfilePage address={second} />;
+  if (first === "feed") return <FeedPage />;
   if (first === "wallet") return <WalletPage />;
   if (first === "merchant") return <MerchantPage />;
   if (first === "explorer") return <ExplorerPage parts={parts.slice(1)} />;
@@ -79,6 +87,7 @@ function Nav() {
     <nav aria-label={t("mainNav")}>
       <ul>
         {item("", t("navShop"))}
+        {item("feed", t("navFeed"))}
         {item("wallet", saved === null ? t("navWallet") : t("navWalletOpen"))}
         {item("merchant", t("navMerchant"))}
         {item("explorer", t("navExplorer"))}

@@ -2,6 +2,7 @@
  * Every string of the app, English first; the Simplified Chinese table must have every key
  * (the type says so). `{name}` is filled in by `t(key, { name })`.
  */
+import { en2, zh2 } from "./strings2";
 
 export const en = {
   // Shell.
@@ -423,6 +424,7 @@ export const en = {
   txType_follow: "Follow",
   txType_unfollow: "Unfollow",
   txType_listing_media_set: "Listing media",
+  ...en2,
 } as const;
 
 type Table = Record<keyof typeof en, string>;
@@ -822,4 +824,5 @@ export const zh: Table = {
   txType_follow: "关注",
   txType_unfollow: "取消关注",
   txType_listing_media_set: "商品图片",
+  ...zh2,
 };

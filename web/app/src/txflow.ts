@@ -26,6 +26,9 @@ export interface TxRequest {
   /** What will be signed, in words, one statement a line. */
   readonly lines: readonly string[];
   readonly body: TxBody;
+  /** What must happen with the unlocked key before the transaction is signed (a listing
+   * picture's upload); its refusal is the transaction's. */
+  readonly prepare?: (keypair: Keypair) => Promise<void>;
   readonly resolve: (receipt: Receipt | null) => void;
 }
 
@@ -36,9 +39,10 @@ export function requestTx(
   title: string,
   lines: readonly string[],
   body: TxBody,
+  prepare?: (keypair: Keypair) => Promise<void>,
 ): Promise<Receipt | null> {
   return new Promise((resolve) => {
-    txRequest.set({ title, lines, body, resolve });
+    txRequest.set({ title, lines, body, resolve, ...(prepare ? { prepare } : {}) });
   });
 }
 
@@ -48,18 +52,21 @@ export type Outcome =
   | { kind: "unreachable"; signed: SignedTx; detail: string }
   | { kind: "pending"; signed: SignedTx };
 
-/** Sign (unless `signed` is given: a resend) and submit, waiting for finality. */
+/** Sign (unless `signed` is given: a resend) and submit, waiting for finality; `prepare`
+ * runs first on a first send. */
 export async function signAndSend(
   keypair: Keypair,
   body: TxBody,
   signed: SignedTx | null,
   onSigned: (tx: SignedTx) => void,
+  prepare?: (keypair: Keypair) => Promise<void>,
 ): Promise<Outcome> {
   const started = performance.now();
   const wallet = new Wallet(client, keypair);
   let tx = signed;
   try {
     if (tx === null) {
+      if (prepare !== undefined) await prepare(keypair);
       tx = await wallet.sign(body);
       onSigned(tx);
     }

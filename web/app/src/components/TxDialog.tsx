@@ -63,10 +63,16 @@ export function TxDialog() {
       }
     }
     setPhase(resend === null ? { kind: "signing" } : { kind: "sent", signed: resend });
-    const outcome = await signAndSend(key, request.body, resend, (tx) => {
-      setSigned(tx);
-      setPhase({ kind: "sent", signed: tx });
-    });
+    const outcome = await signAndSend(
+      key,
+      request.body,
+      resend,
+      (tx) => {
+        setSigned(tx);
+        setPhase({ kind: "sent", signed: tx });
+      },
+      request.prepare,
+    );
     if (outcome.kind !== "refused" || outcome.signed !== null) {
       setSigned(outcome.kind === "finalized" ? null : (outcome.signed ?? signed));
     }

@@ -4,29 +4,40 @@
  * referral link (`#/listing/3?share=2`), the purchase carries the share.
  */
 import { useState } from "preact/hooks";
-import {
-  fromHex,
-  seal,
-  utf8,
-  type Comment,
-  type Listing,
-  type Merchant,
-  type Poll,
-  type Review,
-  type Share,
+import type {
+  Campaign,
+  Comment,
+  FlashSale,
+  Listing,
+  Merchant,
+  Poll,
+  Review,
+  Share,
+  TxBody,
 } from "@agora/sdk";
 
 import { client, isNotFound, useChainData, useHead } from "../chain";
+import {
+  couponProblem,
+  creditedShare,
+  discountOf,
+  flashApplies,
+  saveShare,
+  savedShares,
+  sealDelivery,
+} from "../checkout";
+import { DeliveryField } from "../components/Delivery";
+import { FollowButton } from "../components/Follow";
+import { Pictures } from "../components/Media";
 import { AddressLink, CopyButton, Field, Load, Section, Stars, useId } from "../components/ui";
 import { percent, tokens } from "../format";
 import { t, useLang } from "../i18n";
+import { roughly, usePace } from "../pace";
 import { link, useRoute } from "../router";
 import { useStore } from "../store";
 import { requestTx } from "../txflow";
 import { vault } from "../vault";
-
-export const MAX_DELIVERY_BYTES = 1024 - 48;
-const SHARES_KEY = "agora.shares.v1";
+import { TeamOfferBox } from "./Teams";
 
 interface ListingData {
   readonly listing: Listing;
@@ -35,19 +46,28 @@ interface ListingData {
   readonly reviews: Review[];
   readonly comments: Comment[];
   readonly polls: Poll[];
+  readonly flash: FlashSale | null;
+  /** The merchant's open coupon campaigns. */
+  readonly campaigns: Campaign[];
+}
+
+function orNull<T>(promise: Promise<T>): Promise<T | null> {
+  return promise.catch((error: unknown) => {
+    if (isNotFound(error)) return null;
+    throw error;
+  });
 }
 
 async function loadListing(id: number): Promise<ListingData> {
   const listing = await client.listing(id);
-  const [merchant, versions, reviews, comments, polls] = await Promise.all([
-    client.merchant(listing.merchant).catch((error: unknown) => {
-      if (isNotFound(error)) return null;
-      throw error;
-    }),
+  const [merchant, versions, reviews, comments, polls, flash, campaigns] = await Promise.all([
+    orNull(client.merchant(listing.merchant)),
     client.listingVersions(id, { limit: 100 }),
     client.reviews(id, { limit: 100 }),
     client.comments(id, { limit: 200 }),
     client.polls({ limit: 200 }),
+    orNull(client.flashSale(id)),
+    client.campaigns(listing.merchant, { open_only: true, limit: 100 }),
   ]);
   return {
     listing,
@@ -59,16 +79,9 @@ async function loadListing(id: number): Promise<ListingData> {
     polls: polls.items.filter(
       (p) => p.listing === id || (p.listing === 0 && p.merchant === listing.merchant),
     ),
+    flash,
+    campaigns: campaigns.items.filter((c) => c.listing === 0 || c.listing === id),
   };
-}
-
-/** My share ids, by address and listing (the chain has no lookup by sharer). */
-function savedShares(): Record<string, number> {
-  try {
-    return JSON.parse(localStorage.getItem(SHARES_KEY) ?? "{}") as Record<string, number>;
-  } catch {
-    return {};
-  }
 }
 
 function referralLink(listing: number, share: number): string {
@@ -102,6 +115,11 @@ export function ListingPage({ id }: { id: number }) {
                 />
                 <ShareBox listing={data.listing} />
               </div>
+              <TeamOfferBox
+                listing={data.listing}
+                merchant={data.merchant}
+                share={share.data ?? null}
+              />
               <Versions versions={data.versions} />
             </div>
             <Reviews data={data} />
@@ -122,14 +140,18 @@ function ListingHead({ data }: { data: ListingData }) {
         <a href={link("")}>{t("shopTitle")}</a> › {listing.category}
       </p>
       <h1 id="listing-title">{listing.title}</h1>
+      <Pictures title={listing.title} media={listing.media} />
       <p class="price big" data-testid="price">
         {tokens(listing.price)}
       </p>
+      <FlashNote sale={data.flash} price={listing.price} />
       <p class="description">{listing.description}</p>
       <dl class="pairs">
         <dt>{t("merchant")}</dt>
         <dd>
-          {merchant?.name ?? ""} <AddressLink address={listing.merchant} />
+          <a href={link("profile", listing.merchant)}>{merchant?.name || t("profileOf")}</a>{" "}
+          <AddressLink address={listing.merchant} />{" "}
+          <FollowButton account={listing.merchant} name={merchant?.name} />
         </dd>
         <dt>{t("stock")}</dt>
         <dd data-testid="stock">
@@ -151,6 +173,30 @@ function ListingHead({ data }: { data: ListingData }) {
   );
 }
 
+/** A flash sale running or coming: its price, stock left and end. */
+function FlashNote({ sale, price }: { sale: FlashSale | null; price: number }) {
+  const { height } = useHead();
+  usePace();
+  if (sale === null || height + 1 >= sale.end_height || sale.price >= price) return null;
+  const left = sale.stock - sale.sold;
+  const running = sale.start_height <= height + 1;
+  return (
+    <p class="notice flash" data-testid="flash-sale">
+      <strong>{tokens(sale.price)}</strong>{" "}
+      {running
+        ? t("flashRunning", {
+            left,
+            end: sale.end_height,
+            about: roughly(sale.end_height - height),
+          })
+        : t("flashComing", {
+            start: sale.start_height,
+            about: roughly(sale.start_height - height),
+          })}
+    </p>
+  );
+}
+
 function Buy({
   data,
   share,
@@ -163,33 +209,49 @@ function Buy({
   reload: () => void;
 }) {
   const saved = useStore(vault);
+  const { height } = useHead();
+  const { query } = useRoute();
   const [quantity, setQuantity] = useState("1");
   const [delivery, setDelivery] = useState("");
+  const [coupon, setCoupon] = useState(query.get("coupon") ?? "");
   const [error, setError] = useState("");
   const [placed, setPlaced] = useState<number | null>(null);
   const qtyId = useId("qty");
-  const deliveryId = useId("delivery");
+  const couponId = useId("coupon");
   const { listing, merchant } = data;
   const shareOk = share !== null && share.listing === listing.id;
+  const qty = Number(quantity);
+  const qtyOk = Number.isInteger(qty) && qty >= 1 && qty <= 10_000;
+  const units = qtyOk ? qty : 1;
+  const flash = flashApplies(data.flash, height + 1, units, listing.price);
+  const unit = flash ? data.flash!.price : listing.price;
+  const total = BigInt(unit) * BigInt(units);
+  const campaign = data.campaigns.find((c) => String(c.id) === coupon) ?? null;
+  const problem = campaign === null ? null : couponProblem(campaign, listing.id, height + 1, total);
+  const discount = campaign !== null && problem === null ? discountOf(campaign, total) : 0n;
 
   const buy = async () => {
     setError("");
-    const qty = Number(quantity);
-    if (!Number.isInteger(qty) || qty < 1 || qty > 10_000) {
+    if (!qtyOk) {
       setError(t("quantityInvalid"));
-      return;
-    }
-    const bytes = utf8(delivery.trim());
-    if (bytes.length > MAX_DELIVERY_BYTES) {
-      setError(t("deliveryTooLong"));
       return;
     }
     if (merchant === null) {
       setError(t("reason_not_merchant"));
       return;
     }
-    const total = BigInt(listing.price) * BigInt(qty);
-    const sealed = bytes.length > 0 ? seal(fromHex(merchant.public_key), bytes) : new Uint8Array();
+    if (campaign !== null && problem !== null) {
+      setError(t(`coupon_${problem}`));
+      return;
+    }
+    let sealed: Uint8Array;
+    try {
+      sealed = sealDelivery(merchant, delivery);
+    } catch {
+      setError(t("deliveryTooLong"));
+      return;
+    }
+    const credited = saved === null ? 0 : creditedShare(share, listing.id, saved.address);
     const lines = [
       t("descPurchase", {
         qty,
@@ -198,22 +260,36 @@ function Buy({
         total: tokens(total),
         version: listing.current_version,
       }),
-      t("descEscrow"),
-      bytes.length > 0 ? t("descSealed", { merchant: merchant.name }) : t("descNoDelivery"),
     ];
-    if (shareOk)
-      lines.push(t("descViaShare", { share: shareId, pct: percent(listing.referral_bps) }));
-    const receipt = await requestTx(t("buyTitle", { title: listing.title }), lines, {
-      type: "purchase",
+    if (flash) lines.push(t("descFlash", { price: tokens(unit) }));
+    if (campaign !== null) {
+      lines.push(
+        t("descCoupon", {
+          campaign: campaign.id,
+          discount: tokens(discount),
+          pay: tokens(total - discount),
+        }),
+      );
+    }
+    lines.push(t("descEscrow"));
+    lines.push(sealed.length > 0 ? t("descSealed", { merchant: merchant.name }) : t("descNoDelivery"));
+    if (credited) lines.push(t("descViaShare", { share: credited, pct: percent(listing.referral_bps) }));
+    const fields = {
       listing: listing.id,
       version: listing.current_version,
       quantity: qty,
-      share: shareOk ? shareId : 0,
+      share: credited,
       delivery: sealed,
-    });
+    };
+    const body: TxBody =
+      campaign === null
+        ? { type: "purchase", ...fields }
+        : { type: "coupon_purchase", ...fields, campaign: campaign.id };
+    const receipt = await requestTx(t("buyTitle", { title: listing.title }), lines, body);
     if (receipt !== null) {
       setPlaced(receipt.createdId ?? null);
       setDelivery("");
+      setCoupon("");
       reload();
     }
   };
@@ -262,28 +338,43 @@ function Buy({
               onInput={(e) => setQuantity(e.currentTarget.value)}
             />
           </Field>
-          <Field id={deliveryId} label={t("delivery")} help={t("deliveryHelp")}>
-            <textarea
-              id={deliveryId}
-              rows={3}
-              value={delivery}
-              maxLength={400}
-              aria-describedby={`${deliveryId}-help`}
-              onInput={(e) => setDelivery(e.currentTarget.value)}
-            />
-          </Field>
-          <p class="small">
-            {t("totalIs", {
-              total: tokens(
-                BigInt(listing.price) *
-                  BigInt(
-                    Number.isInteger(Number(quantity)) && Number(quantity) > 0
-                      ? Number(quantity)
-                      : 1,
-                  ),
-              ),
-            })}
-          </p>
+          <DeliveryField value={delivery} onInput={setDelivery} />
+          {data.campaigns.length > 0 && (
+            <Field id={couponId} label={t("coupon")} help={t("couponHelp")}>
+              <select
+                id={couponId}
+                value={coupon}
+                aria-describedby={`${couponId}-help`}
+                onChange={(e) => setCoupon(e.currentTarget.value)}
+              >
+                <option value="">{t("noCoupon")}</option>
+                {data.campaigns.map((c) => (
+                  <option key={c.id} value={String(c.id)}>
+                    {couponName(c)}
+                  </option>
+                ))}
+              </select>
+            </Field>
+          )}
+          <dl class="pairs small" data-testid="checkout-sum">
+            <dt>{t("total")}</dt>
+            <dd data-testid="total">{tokens(total)}</dd>
+            {campaign !== null && problem === null && (
+              <>
+                <dt>{t("couponDiscount")}</dt>
+                <dd data-testid="discount">−{tokens(discount)}</dd>
+                <dt>{t("youPay")}</dt>
+                <dd data-testid="you-pay">
+                  <strong>{tokens(total - discount)}</strong>
+                </dd>
+              </>
+            )}
+          </dl>
+          {campaign !== null && problem !== null && (
+            <p class="notice warn" role="status">
+              {t(`coupon_${problem}`)}
+            </p>
+          )}
           {error && (
             <p class="notice error" role="alert">
               {error}
@@ -296,6 +387,17 @@ function Buy({
       )}
     </Section>
   );
+}
+
+/** A coupon in words: "#2: 10% off (at most 2 AGR), from 10 AGR". */
+export function couponName(c: Campaign): string {
+  const off =
+    c.discount_fixed > 0
+      ? t("couponFixed", { amount: tokens(c.discount_fixed) })
+      : t("couponBps", { pct: percent(c.discount_bps), cap: tokens(c.discount_cap) });
+  return c.min_spend > 0
+    ? t("couponNameMin", { id: c.id, off, min: tokens(c.min_spend) })
+    : t("couponName", { id: c.id, off });
 }
 
 function ShareBox({ listing }: { listing: Listing }) {
@@ -311,11 +413,7 @@ function ShareBox({ listing }: { listing: Listing }) {
       { type: "share", listing: listing.id },
     );
     const created = receipt?.createdId;
-    if (created !== undefined) {
-      const next = { ...savedShares(), [key]: created };
-      localStorage.setItem(SHARES_KEY, JSON.stringify(next));
-      setShares(next);
-    }
+    if (created !== undefined) setShares(saveShare(saved.address, listing.id, created));
   };
   return (
     <Section title={t("shareTitle")}>

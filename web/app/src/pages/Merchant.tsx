@@ -25,6 +25,7 @@ import { link } from "../router";
 import { useStore } from "../store";
 import { requestTx } from "../txflow";
 import { unlocked, vault } from "../vault";
+import { MerchantTools } from "./MerchantTools";
 import { Deadline, statusText } from "./Wallet";
 
 interface Console {
@@ -98,6 +99,7 @@ function ConsoleView({ address }: { address: string }) {
             )}
             <ToShip orders={data.orders} reload={state.reload} />
             <Listings listings={data.listings} reload={state.reload} />
+            <MerchantTools listings={data.listings} reload={state.reload} />
             <ReviewReplies reviews={data.reviews} listings={data.listings} reload={state.reload} />
             <PollForm listings={data.listings} reload={state.reload} />
           </>
@@ -217,7 +219,9 @@ function Figures({ data }: { data: Console }) {
 async function buyerKey(order: Order): Promise<Uint8Array> {
   const block = await client.block(order.created_height);
   for (const tx of block.txs) {
-    if (tx.type === "purchase" && tx.sender === order.buyer) {
+    // The buyer's purchase, coupon purchase or team seat (a team's orders are made in the
+    // block that fills it, where the last member's join is).
+    if (tx.sender === order.buyer) {
       const key = fromHex(tx.sender_public_key);
       if (addressTextOf(key) === order.buyer) return key;
     }

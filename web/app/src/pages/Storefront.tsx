@@ -3,6 +3,7 @@ import { useState } from "preact/hooks";
 import type { Listing, Merchant, Page } from "@agora/sdk";
 
 import { client, useChainData } from "../chain";
+import { Thumb } from "../components/Media";
 import { Stars, Load, useId } from "../components/ui";
 import { tokens } from "../format";
 import { t, useLang } from "../i18n";
@@ -135,6 +136,7 @@ export function Storefront() {
             <ul class="grid" aria-label={t("shopTitle")}>
               {data.listings.map((listing) => (
                 <li key={listing.id} class="card listing-card">
+                  <Thumb listing={listing} />
                   <h2 class="h3">
                     <a href={link("listing", listing.id)}>{listing.title}</a>
                   </h2>

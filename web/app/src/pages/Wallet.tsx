@@ -32,6 +32,7 @@ import {
   vault,
   VaultError,
 } from "../vault";
+import { MyTeams } from "./Teams";
 
 export function WalletPage() {
   useLang();
@@ -218,6 +219,7 @@ function Account({ address }: { address: string }) {
           <>
             <RewardsBox rewards={data.rewards} reload={state.reload} />
             <Orders data={data} reload={state.reload} />
+            <MyTeams address={address} />
             <Transfer reload={state.reload} />
           </>
         )}

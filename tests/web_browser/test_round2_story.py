@@ -1,0 +1,158 @@
+"""Round 2 in real Chromium: the merchant uploads a picture in its console and the listing
+shows it (served from /blobs/<sha256>), sets a team offer and a coupon campaign; a shopper
+shares the listing and starts a team, a second wallet opens the team link (carrying the
+share), joins, and both see the team filled; the second shopper buys with the coupon and
+sees the discount before signing, and the chain charges exactly that. The new pages are
+audited (axe, phone width) and kept as screenshots."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import struct
+import zlib
+
+from playwright.sync_api import Browser, Page, expect
+
+from tests.web_browser.conftest import (
+    WebDevnet,
+    audit,
+    close_dialog,
+    create_wallet,
+    import_wallet,
+    new_context,
+    sign,
+)
+
+
+def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
+    """A whole PNG of one colour."""
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+    rows = b"".join(b"\x00" + bytes(rgb) * width for _ in range(height))
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2,
+                                                            0, 0, 0))
+            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
+
+
+def test_pictures_team_buying_and_coupons(web: WebDevnet, browser: Browser) -> None:
+    merchant_context = new_context(browser)
+    first_context = new_context(browser, phone=True)
+    second_context = new_context(browser, phone=True)
+    try:
+        run_story(web, merchant_context.new_page(), first_context.new_page(),
+                  second_context.new_page())
+    finally:
+        merchant_context.close()
+        first_context.close()
+        second_context.close()
+
+
+def run_story(web: WebDevnet, merchant: Page, first: Page, second: Page) -> None:
+    url = web.url
+    listing = web.agora("tx", "listing-create", "--from", "acme", "--title", "Jade bowl",
+                        "--price", "40", "--stock", "10", "--category", "kitchen",
+                        "--referral-bps", "500")["listing"]
+
+    # The merchant uploads a picture: checked in the browser, uploaded, then named by a new
+    # listing version; a file that is not a picture is refused before anything is sent.
+    import_wallet(merchant, url, web.seed("acme"))
+    merchant.goto(f"{url}/#/merchant")
+    pictures = merchant.locator("section", has=merchant.get_by_role(
+        "heading", name="Listing pictures"))
+    pictures.get_by_label("Listing").select_option(str(listing))
+    picture_file = pictures.get_by_label("Picture file")
+    picture_file.set_input_files(files=[{"name": "notes.png", "mimeType": "image/png",
+                                         "buffer": b"not a picture at all, only text"}])
+    expect(pictures.get_by_role("alert")).to_contain_text("not a PNG, JPEG, WebP or GIF")
+    picture = png(64, 40, (30, 140, 110))
+    picture_file.set_input_files(files=[{"name": "bowl.png", "mimeType": "image/png",
+                                         "buffer": picture}])
+    pictures.get_by_role("button", name="Add picture").click()
+    expect(merchant.get_by_role("dialog")).to_contain_text("Upload the picture “bowl.png”")
+    sign(merchant)
+    close_dialog(merchant)
+    name = hashlib.sha256(picture).hexdigest()
+    assert web.query("listing", str(listing))["media"] == [name]
+
+    # A team offer of two at 30 a piece, and a coupon of 5 off from 20, in the console.
+    offer = merchant.locator("section", has=merchant.get_by_role("heading", name="Team offer"))
+    offer.get_by_label("Listing").select_option(str(listing))
+    offer.get_by_label("Team size").fill("2")
+    offer.get_by_label("Team price per unit (tokens)").fill("30")
+    offer.get_by_role("button", name="Set team offer").click()
+    expect(merchant.get_by_role("dialog")).to_contain_text("to teams of 2 at 30 AGR per unit")
+    sign(merchant)
+    close_dialog(merchant)
+    coupons = merchant.get_by_role("form", name="Create a coupon campaign")
+    coupons.get_by_label("Listing").select_option(str(listing))
+    coupons.get_by_label("Amount off (tokens)").fill("5")
+    coupons.get_by_label("Minimum spend (tokens)").fill("20")
+    coupons.get_by_label("Budget (tokens)").fill("50")
+    coupons.get_by_role("button", name="Create a coupon campaign").click()
+    expect(merchant.get_by_role("dialog")).to_contain_text("Lock 50 AGR from your balance")
+    sign(merchant)
+    close_dialog(merchant)
+    expect(merchant.get_by_test_id("campaigns")).to_contain_text("Coupon #")
+    audit(merchant, "merchant-round2")
+
+    # The first shopper sees the picture, shares the listing and starts a team.
+    first_address = create_wallet(first, url)
+    second_address = create_wallet(second, url)
+    web.fund(first_address, "200")
+    web.fund(second_address, "200")
+    first.goto(f"{url}/#/listing/{listing}")
+    shown = first.get_by_test_id("picture")
+    expect(shown).to_have_attribute("src", f"{url}/blobs/{name}")
+    expect(shown).to_have_attribute("alt", "“Jade bowl”, picture 1 of 1")
+    assert first.evaluate("document.querySelector('[data-testid=picture]').naturalWidth") == 64
+    first.get_by_role("button", name="Get my referral link").click()
+    sign(first)
+    close_dialog(first)
+    share = int(first.get_by_test_id("share-link").input_value().rsplit("=", 1)[1])
+    team_box = first.locator("section", has=first.get_by_role("heading", name="Buy as a team"))
+    expect(team_box.get_by_test_id("team-offer")).to_contain_text("2 people, 1 each")
+    team_box.get_by_label("Delivery details").fill("Zhao Lei, 5 Lake Road")
+    team_box.get_by_role("button", name="Start a team for 30 AGR").click()
+    expect(first.get_by_role("dialog")).to_contain_text("Start a team of 2 for “Jade bowl”")
+    sign(first)
+    close_dialog(first)
+    team_link = first.get_by_test_id("team-link").input_value()
+    match = re.fullmatch(rf"{re.escape(url)}/#/team/(\d+)\?share={share}", team_link)
+    assert match is not None, team_link
+    team = int(match.group(1))
+    audit(first, "listing-team-phone")
+
+    # The second shopper opens the team link and joins: the team fills.
+    second.goto(team_link)
+    expect(second.get_by_test_id("seats-left")).to_have_text("1 of 2 seats left")
+    expect(second.get_by_test_id("via-share")).to_contain_text(f"referral #{share}")
+    audit(second, "team-phone")
+    second.get_by_role("button", name="Join for 30 AGR").click()
+    sign(second)
+    close_dialog(second)
+    expect(second.get_by_test_id("team-status")).to_have_text("Filled")
+    on_chain = web.query("team", str(team))
+    assert on_chain["status"] == "filled"
+    assert [m["share"] for m in on_chain["members"]] == [0, share]
+    first.goto(f"{url}/#/wallet")
+    expect(first.get_by_test_id(f"my-team-{team}")).to_contain_text("Filled")
+    audit(first, "wallet-teams-phone")
+
+    # The second shopper buys with the coupon: 40 less 5, shown before signing, charged so.
+    second.goto(f"{url}/#/listing/{listing}")
+    buy = second.locator("section", has=second.get_by_role("heading", name="Buy", exact=True))
+    coupon = buy.locator("option", has_text="5 AGR off, from 20 AGR").get_attribute("value")
+    buy.get_by_label("Coupon").select_option(coupon)
+    expect(buy.get_by_test_id("discount")).to_have_text("−5 AGR")
+    expect(buy.get_by_test_id("you-pay")).to_have_text("35 AGR")
+    before = int(web.query("account", second_address)["balance"])
+    buy.get_by_role("button", name="Buy", exact=True).click()
+    expect(second.get_by_role("dialog")).to_contain_text("5 AGR off, you pay 35 AGR")
+    sign(second)
+    close_dialog(second)
+    placed = second.get_by_test_id("order-placed")
+    expect(placed).to_be_visible()
+    after = int(web.query("account", second_address)["balance"])
+    assert before - after == 35_000_000

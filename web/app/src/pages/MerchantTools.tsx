@@ -1,0 +1,552 @@
+/**
+ * The merchant console's round-2 tools: listing pictures (uploaded to this node with the
+ * merchant's signature, checked here first against the node's type and size limits, then
+ * named by a new listing version), a listing's team offer, coupon campaigns (the budget is
+ * locked from the balance when created; what is left returns when it ends or is closed),
+ * and flash sales.
+ */
+import { useState } from "preact/hooks";
+import {
+  MAX_BLOB_BYTES,
+  MAX_LISTING_MEDIA,
+  MIN_BLOB_BYTES,
+  blobName,
+  fromHex,
+  parseAmount,
+  sniffImage,
+  type Campaign,
+  type Listing,
+} from "@agora/sdk";
+
+import { client, useChainData, useHead } from "../chain";
+import { blobSrc } from "../components/Media";
+import { Field, Load, Section, useId } from "../components/ui";
+import { percent, tokens } from "../format";
+import { t } from "../i18n";
+import { link } from "../router";
+import { requestTx } from "../txflow";
+import { couponName } from "./Listing";
+
+function ListingSelect({
+  id,
+  listings,
+  value,
+  onChange,
+  any,
+}: {
+  id: string;
+  listings: Listing[];
+  value: string;
+  onChange: (value: string) => void;
+  any?: string;
+}) {
+  return (
+    <select id={id} value={value} onChange={(e) => onChange(e.currentTarget.value)}>
+      {any !== undefined && <option value="0">{any}</option>}
+      {listings.map((l) => (
+        <option key={l.id} value={String(l.id)}>
+          #{l.id} {l.title}
+        </option>
+      ))}
+    </select>
+  );
+}
+
+/** Tokens typed by a person as base units; null when not a positive amount. */
+function amountOf(text: string): bigint | null {
+  try {
+    const minor = parseAmount(text);
+    return minor > 0n ? minor : null;
+  } catch {
+    return null;
+  }
+}
+
+function intOf(text: string, min: number, max: number): number | null {
+  const n = Number(text);
+  return Number.isInteger(n) && n >= min && n <= max ? n : null;
+}
+
+function ErrorLine({ error }: { error: string }) {
+  if (!error) return null;
+  return (
+    <p class="notice error" role="alert">
+      {error}
+    </p>
+  );
+}
+
+export function MerchantTools({ listings, reload }: { listings: Listing[]; reload: () => void }) {
+  const active = listings.filter((l) => l.active);
+  if (active.length === 0) return null;
+  return (
+    <>
+      <ListingPictures listings={active} reload={reload} />
+      <TeamOfferForm listings={active} reload={reload} />
+      <Campaigns listings={active} merchant={active[0]!.merchant} />
+      <FlashSaleForm listings={active} reload={reload} />
+    </>
+  );
+}
+
+function ListingPictures({ listings, reload }: { listings: Listing[]; reload: () => void }) {
+  const [chosen, setChosen] = useState(String(listings[0]!.id));
+  const [file, setFile] = useState<{ name: string; bytes: Uint8Array } | null>(null);
+  const [error, setError] = useState("");
+  // A new key empties the file input once its picture is published.
+  const [inputKey, setInputKey] = useState(0);
+  const ids = { listing: useId("pic-listing"), file: useId("pic-file") };
+  const listing = listings.find((l) => String(l.id) === chosen) ?? listings[0]!;
+  const pick = async (input: HTMLInputElement) => {
+    setError("");
+    setFile(null);
+    const picked = input.files?.[0];
+    if (picked === undefined) return;
+    if (picked.size > MAX_BLOB_BYTES || picked.size < MIN_BLOB_BYTES) {
+      setError(t("pictureSize", { max: MAX_BLOB_BYTES / 1024 / 1024 }));
+      return;
+    }
+    const bytes = new Uint8Array(await picked.arrayBuffer());
+    if (sniffImage(bytes) === null) {
+      setError(t("pictureType"));
+      return;
+    }
+    setFile({ name: picked.name, bytes });
+  };
+  const setMedia = async (media: string[], lines: string[], upload?: Uint8Array) => {
+    const receipt = await requestTx(
+      t("picturesTitle"),
+      lines,
+      {
+        type: "listing_media_set",
+        listing: listing.id,
+        version: listing.current_version,
+        media: media.map(fromHex),
+      },
+      upload === undefined
+        ? undefined
+        : async (keypair) => {
+            const status = await client.status();
+            await client.uploadBlob(keypair, status.chain_id, upload);
+          },
+    );
+    if (receipt !== null) {
+      setFile(null);
+      setInputKey((n) => n + 1);
+      reload();
+    }
+  };
+  const add = () => {
+    if (file === null) return;
+    if (listing.media.length >= MAX_LISTING_MEDIA) {
+      setError(t("pictureMany", { n: MAX_LISTING_MEDIA }));
+      return;
+    }
+    const name = blobName(file.bytes);
+    if (listing.media.includes(name)) {
+      setError(t("pictureTwice"));
+      return;
+    }
+    void setMedia(
+      [...listing.media, name],
+      [
+        t("descUpload", { file: file.name, kb: Math.ceil(file.bytes.length / 1024) }),
+        t("descPictures", { title: listing.title, n: listing.media.length + 1 }),
+      ],
+      file.bytes,
+    );
+  };
+  return (
+    <Section title={t("picturesTitle")}>
+      <Field id={ids.listing} label={t("listingLabel")}>
+        <ListingSelect id={ids.listing} listings={listings} value={chosen} onChange={setChosen} />
+      </Field>
+      {listing.media.length === 0 ? (
+        <p class="muted">{t("noPictures")}</p>
+      ) : (
+        <ul class="thumbs">
+          {listing.media.map((hash, n) => (
+            <li key={hash} class="thumb-edit">
+              <img
+                src={blobSrc(hash)}
+                alt={t("pictureAlt", { title: listing.title, n: n + 1, count: listing.media.length })}
+                loading="lazy"
+              />
+              <button
+                type="button"
+                class="link small"
+                onClick={() =>
+                  void setMedia(
+                    listing.media.filter((m) => m !== hash),
+                    [t("descPictureRemove", { title: listing.title, n: n + 1 })],
+                  )
+                }
+              >
+                {t("pictureRemove", { n: n + 1 })}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <Field id={ids.file} label={t("pictureFile")} help={t("pictureHelp", { max: 2 })}>
+        <input
+          key={inputKey}
+          id={ids.file}
+          type="file"
+          accept="image/png,image/jpeg,image/webp,image/gif"
+          aria-describedby={`${ids.file}-help`}
+          onChange={(e) => void pick(e.currentTarget)}
+        />
+      </Field>
+      <ErrorLine error={error} />
+      <button type="button" class="primary" disabled={file === null} onClick={add}>
+        {t("pictureAdd")}
+      </button>
+    </Section>
+  );
+}
+
+function TeamOfferForm({ listings, reload }: { listings: Listing[]; reload: () => void }) {
+  const [chosen, setChosen] = useState(String(listings[0]!.id));
+  const [size, setSize] = useState("2");
+  const [price, setPrice] = useState("");
+  const [quantity, setQuantity] = useState("1");
+  const [windowBlocks, setWindowBlocks] = useState("100");
+  const [error, setError] = useState("");
+  const ids = {
+    listing: useId("to-listing"),
+    size: useId("to-size"),
+    price: useId("to-price"),
+    qty: useId("to-qty"),
+    window: useId("to-window"),
+  };
+  const listing = listings.find((l) => String(l.id) === chosen) ?? listings[0]!;
+  const send = async () => {
+    setError("");
+    const minor = amountOf(price);
+    const n = intOf(size, 2, 20);
+    const qty = intOf(quantity, 1, 10_000);
+    const blocks = intOf(windowBlocks, 1, 1_000_000);
+    if (n === null || qty === null || blocks === null) {
+      setError(t("teamOfferInvalid"));
+      return;
+    }
+    if (minor === null || minor > BigInt(listing.price)) {
+      setError(t("teamPriceInvalid", { price: tokens(listing.price) }));
+      return;
+    }
+    const receipt = await requestTx(
+      t("teamOfferTitle"),
+      [t("descTeamOffer", { title: listing.title, n, price: tokens(minor), qty, blocks })],
+      { type: "team_offer_set", listing: listing.id, size: n, price: minor, quantity: qty,
+        window_blocks: blocks },
+    );
+    if (receipt !== null) reload();
+  };
+  const end = async () => {
+    const receipt = await requestTx(t("teamOfferEnd"), [t("descTeamOfferEnd", { title: listing.title })], {
+      type: "team_offer_end",
+      listing: listing.id,
+    });
+    if (receipt !== null) reload();
+  };
+  return (
+    <Section title={t("teamOfferTitle")}>
+      <form
+        class="form-grid"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void send();
+        }}
+      >
+        <Field id={ids.listing} label={t("listingLabel")}>
+          <ListingSelect id={ids.listing} listings={listings} value={chosen} onChange={setChosen} />
+        </Field>
+        <Field id={ids.size} label={t("teamSize")}>
+          <input id={ids.size} type="number" min={2} max={20} required value={size}
+                 onInput={(e) => setSize(e.currentTarget.value)} />
+        </Field>
+        <Field id={ids.price} label={t("teamPriceField")}>
+          <input id={ids.price} inputMode="decimal" required value={price}
+                 onInput={(e) => setPrice(e.currentTarget.value)} />
+        </Field>
+        <Field id={ids.qty} label={t("teamQtyField")}>
+          <input id={ids.qty} type="number" min={1} required value={quantity}
+                 onInput={(e) => setQuantity(e.currentTarget.value)} />
+        </Field>
+        <Field id={ids.window} label={t("teamWindowField")}>
+          <input id={ids.window} type="number" min={1} required value={windowBlocks}
+                 onInput={(e) => setWindowBlocks(e.currentTarget.value)} />
+        </Field>
+        <ErrorLine error={error} />
+        <div class="actions">
+          <button type="submit" class="primary">{t("teamOfferSet")}</button>
+          <button type="button" class="link" onClick={() => void end()}>
+            {t("teamOfferEnd")}
+          </button>
+        </div>
+      </form>
+    </Section>
+  );
+}
+
+function Campaigns({ listings, merchant }: { listings: Listing[]; merchant: string }) {
+  const state = useChainData(() => client.campaigns(merchant, { limit: 100 }), [merchant]);
+  const close = async (c: Campaign) => {
+    const receipt = await requestTx(t("campaignClose"), [t("descCampaignClose", { id: c.id, left: tokens(c.budget) })], {
+      type: "campaign_close",
+      campaign: c.id,
+    });
+    if (receipt !== null) state.reload();
+  };
+  return (
+    <Section title={t("campaignsTitle")}>
+      <Load state={state}>
+        {(page) =>
+          page.items.length === 0 ? (
+            <p class="muted">{t("noCampaigns")}</p>
+          ) : (
+            <div class="table-wrap">
+              <table data-testid="campaigns">
+                <thead>
+                  <tr>
+                    <th scope="col">{t("couponCol")}</th>
+                    <th scope="col">{t("usedCol")}</th>
+                    <th scope="col">{t("budgetLeft")}</th>
+                    <th scope="col">{t("statusCol")}</th>
+                    <th scope="col">
+                      <span class="visually-hidden">{t("actionsCol")}</span>
+                    </th>
+                  </tr>
+                </thead>
+                <tbody>
+                  {[...page.items].reverse().map((c) => (
+                    <tr key={c.id}>
+                      <td>
+                        {couponName(c)}
+                        {c.listing !== 0 && (
+                          <>
+                            {" · "}
+                            <a href={link("listing", c.listing)}>#{c.listing}</a>
+                          </>
+                        )}
+                      </td>
+                      <td class="num">{c.used_count}/{c.total_count}</td>
+                      <td class="num">{tokens(c.budget)}</td>
+                      <td>{t(c.status === "open" ? "campaignOpen" : "campaignOver")}</td>
+                      <td>
+                        {c.status === "open" && (
+                          <button type="button" class="link small" onClick={() => void close(c)}
+                                  aria-label={t("campaignCloseNamed", { id: c.id })}>
+                            {t("campaignClose")}
+                          </button>
+                        )}
+                      </td>
+                    </tr>
+                  ))}
+                </tbody>
+              </table>
+            </div>
+          )
+        }
+      </Load>
+      <CampaignForm listings={listings} reload={state.reload} />
+    </Section>
+  );
+}
+
+function CampaignForm({ listings, reload }: { listings: Listing[]; reload: () => void }) {
+  const { height } = useHead();
+  const [listing, setListing] = useState("0");
+  const [kind, setKind] = useState<"fixed" | "bps">("fixed");
+  const [off, setOff] = useState("");
+  const [cap, setCap] = useState("");
+  const [minSpend, setMinSpend] = useState("0");
+  const [perAccount, setPerAccount] = useState("1");
+  const [count, setCount] = useState("100");
+  const [blocks, setBlocks] = useState("10000");
+  const [budget, setBudget] = useState("");
+  const [error, setError] = useState("");
+  const ids = {
+    listing: useId("c-listing"), kind: useId("c-kind"), off: useId("c-off"), cap: useId("c-cap"),
+    min: useId("c-min"), per: useId("c-per"), count: useId("c-count"), blocks: useId("c-blocks"),
+    budget: useId("c-budget"),
+  };
+  const send = async () => {
+    setError("");
+    const budgetMinor = amountOf(budget);
+    const per = intOf(perAccount, 1, 1000);
+    const total = intOf(count, 1, 10_000_000);
+    const span = intOf(blocks, 1, 10_000_000);
+    let min: bigint;
+    try {
+      min = parseAmount(minSpend || "0");
+    } catch {
+      setError(t("amountInvalid"));
+      return;
+    }
+    let fixed = 0n;
+    let bps = 0;
+    let capMinor = 0n;
+    if (kind === "fixed") {
+      fixed = amountOf(off) ?? 0n;
+    } else {
+      bps = Math.round(Number(off) * 100);
+      capMinor = amountOf(cap) ?? 0n;
+    }
+    const discountOk = kind === "fixed" ? fixed > 0n : bps > 0 && bps <= 10_000 && capMinor > 0n;
+    if (!discountOk || budgetMinor === null || per === null || total === null || span === null) {
+      setError(t("campaignInvalid"));
+      return;
+    }
+    const start = height + 1;
+    const end = start + span;
+    const scope = listing === "0" ? t("allMyListings") : `#${listing}`;
+    const offText =
+      kind === "fixed" ? t("couponFixed", { amount: tokens(fixed) })
+        : t("couponBps", { pct: percent(bps), cap: tokens(capMinor) });
+    const receipt = await requestTx(
+      t("campaignCreate"),
+      [
+        t("descCampaign", { off: offText, scope, min: tokens(min), count: total, per }),
+        t("descCampaignBudget", { budget: tokens(budgetMinor), end }),
+      ],
+      {
+        type: "campaign_create", listing: Number(listing), discount_fixed: fixed,
+        discount_bps: bps, discount_cap: capMinor, min_spend: min, per_account: per,
+        total_count: total, start_height: start, end_height: end, budget: budgetMinor,
+      },
+    );
+    if (receipt !== null) {
+      setOff("");
+      setBudget("");
+      reload();
+    }
+  };
+  return (
+    <form
+      class="form-grid"
+      aria-label={t("campaignCreate")}
+      onSubmit={(event) => {
+        event.preventDefault();
+        void send();
+      }}
+    >
+      <h3 class="h4 span-all">{t("campaignCreate")}</h3>
+      <Field id={ids.listing} label={t("listingLabel")}>
+        <ListingSelect id={ids.listing} listings={listings} value={listing} onChange={setListing}
+                       any={t("allMyListings")} />
+      </Field>
+      <Field id={ids.kind} label={t("discountKind")}>
+        <select id={ids.kind} value={kind}
+                onChange={(e) => setKind(e.currentTarget.value as "fixed" | "bps")}>
+          <option value="fixed">{t("discountFixed")}</option>
+          <option value="bps">{t("discountPercent")}</option>
+        </select>
+      </Field>
+      <Field id={ids.off} label={kind === "fixed" ? t("discountAmount") : t("discountPct")}>
+        <input id={ids.off} inputMode="decimal" required value={off}
+               onInput={(e) => setOff(e.currentTarget.value)} />
+      </Field>
+      {kind === "bps" && (
+        <Field id={ids.cap} label={t("discountCap")}>
+          <input id={ids.cap} inputMode="decimal" required value={cap}
+                 onInput={(e) => setCap(e.currentTarget.value)} />
+        </Field>
+      )}
+      <Field id={ids.min} label={t("minSpend")}>
+        <input id={ids.min} inputMode="decimal" value={minSpend}
+               onInput={(e) => setMinSpend(e.currentTarget.value)} />
+      </Field>
+      <Field id={ids.per} label={t("perAccount")}>
+        <input id={ids.per} type="number" min={1} required value={perAccount}
+               onInput={(e) => setPerAccount(e.currentTarget.value)} />
+      </Field>
+      <Field id={ids.count} label={t("couponCount")}>
+        <input id={ids.count} type="number" min={1} required value={count}
+               onInput={(e) => setCount(e.currentTarget.value)} />
+      </Field>
+      <Field id={ids.blocks} label={t("runsBlocks")}>
+        <input id={ids.blocks} type="number" min={1} required value={blocks}
+               onInput={(e) => setBlocks(e.currentTarget.value)} />
+      </Field>
+      <Field id={ids.budget} label={t("budgetField")} help={t("budgetHelp")}>
+        <input id={ids.budget} inputMode="decimal" required value={budget}
+               aria-describedby={`${ids.budget}-help`}
+               onInput={(e) => setBudget(e.currentTarget.value)} />
+      </Field>
+      <ErrorLine error={error} />
+      <div class="actions span-all">
+        <button type="submit" class="primary">{t("campaignCreate")}</button>
+      </div>
+    </form>
+  );
+}
+
+function FlashSaleForm({ listings, reload }: { listings: Listing[]; reload: () => void }) {
+  const { height } = useHead();
+  const [chosen, setChosen] = useState(String(listings[0]!.id));
+  const [price, setPrice] = useState("");
+  const [stock, setStock] = useState("10");
+  const [blocks, setBlocks] = useState("1000");
+  const [error, setError] = useState("");
+  const ids = {
+    listing: useId("f-listing"), price: useId("f-price"), stock: useId("f-stock"),
+    blocks: useId("f-blocks"),
+  };
+  const listing = listings.find((l) => String(l.id) === chosen) ?? listings[0]!;
+  const send = async () => {
+    setError("");
+    const minor = amountOf(price);
+    const units = intOf(stock, 1, 1_000_000_000);
+    const span = intOf(blocks, 1, 10_000_000);
+    if (minor === null || minor >= BigInt(listing.price)) {
+      setError(t("flashPriceInvalid", { price: tokens(listing.price) }));
+      return;
+    }
+    if (units === null || span === null) {
+      setError(t("flashInvalid"));
+      return;
+    }
+    const start = height + 1;
+    const receipt = await requestTx(
+      t("flashTitle"),
+      [t("descFlashSale", { title: listing.title, price: tokens(minor), stock: units,
+                            start, end: start + span })],
+      { type: "flash_sale_set", listing: listing.id, price: minor, stock: units,
+        start_height: start, end_height: start + span },
+    );
+    if (receipt !== null) reload();
+  };
+  return (
+    <Section title={t("flashTitle")}>
+      <form
+        class="form-grid"
+        onSubmit={(event) => {
+          event.preventDefault();
+          void send();
+        }}
+      >
+        <Field id={ids.listing} label={t("listingLabel")}>
+          <ListingSelect id={ids.listing} listings={listings} value={chosen} onChange={setChosen} />
+        </Field>
+        <Field id={ids.price} label={t("flashPrice")}>
+          <input id={ids.price} inputMode="decimal" required value={price}
+                 onInput={(e) => setPrice(e.currentTarget.value)} />
+        </Field>
+        <Field id={ids.stock} label={t("flashStock")}>
+          <input id={ids.stock} type="number" min={1} required value={stock}
+                 onInput={(e) => setStock(e.currentTarget.value)} />
+        </Field>
+        <Field id={ids.blocks} label={t("runsBlocks")}>
+          <input id={ids.blocks} type="number" min={1} required value={blocks}
+                 onInput={(e) => setBlocks(e.currentTarget.value)} />
+        </Field>
+        <ErrorLine error={error} />
+        <div class="actions span-all">
+          <button type="submit" class="primary">{t("flashStart")}</button>
+        </div>
+      </form>
+    </Section>
+  );
+}
