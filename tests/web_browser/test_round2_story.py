@@ -156,3 +156,41 @@ def run_story(web: WebDevnet, merchant: Page, first: Page, second: Page) -> None
     expect(placed).to_be_visible()
     after = int(web.query("account", second_address)["balance"])
     assert before - after == 35_000_000
+
+    # The second shopper follows acme from the listing; acme's listings show in the feed,
+    # and acme's profile counts the follower.
+    acme = web.query("listing", str(listing))["merchant"]
+    second.goto(f"{url}/#/listing/{listing}")
+    second.get_by_test_id("follow").click()
+    expect(second.get_by_role("dialog")).to_contain_text("Follow acme")
+    sign(second)
+    close_dialog(second)
+    expect(second.get_by_test_id("follow")).to_have_text(re.compile(r"^Following"))
+    second.goto(f"{url}/#/feed")
+    expect(second.get_by_test_id("feed")).to_contain_text(f"listed listing #{listing}")
+    audit(second, "feed-phone")
+    second.goto(f"{url}/#/profile/{acme}")
+    expect(second.get_by_test_id("profile-name")).to_have_text("acme")
+    expect(second.get_by_text("1 followers")).to_be_visible()
+
+    # Its own profile: a display name, and delivery details sealed to its own key that
+    # checkout then fills in.
+    second.goto(f"{url}/#/profile/{second_address}")
+    second.get_by_label("Display name").fill("Mei")
+    second.get_by_label("Delivery details (private)").fill("Mei Lin, 7 Pearl Street")
+    second.get_by_role("button", name="Save profile").click()
+    expect(second.get_by_role("dialog")).to_contain_text("sealed to your own key only")
+    sign(second)
+    close_dialog(second)
+    expect(second.get_by_test_id("profile-name")).to_have_text("Mei")
+    audit(second, "profile-phone")
+    second.goto(f"{url}/#/listing/{listing}")
+    buy.get_by_role("button", name="Use the delivery details saved in my profile").click()
+    expect(buy.get_by_label("Delivery details")).to_have_value("Mei Lin, 7 Pearl Street")
+
+    # A flash sale shows its price and end, and checkout totals at it.
+    web.agora("tx", "flash-sale-set", "--from", "acme", "--listing", str(listing),
+              "--price", "33", "--stock", "5", "--blocks", "500")
+    expect(second.get_by_test_id("flash-sale")).to_contain_text("33 AGR flash sale: 5 left")
+    expect(buy.get_by_test_id("total")).to_have_text("33 AGR")
+    audit(second, "listing-flash-phone")

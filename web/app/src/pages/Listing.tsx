@@ -180,6 +180,10 @@ function FlashNote({ sale, price }: { sale: FlashSale | null; price: number }) {
   if (sale === null || height + 1 >= sale.end_height || sale.price >= price) return null;
   const left = sale.stock - sale.sold;
   const running = sale.start_height <= height + 1;
+  const about = (blocks: number) => {
+    const text = roughly(blocks);
+    return text ? ` (${text})` : "";
+  };
   return (
     <p class="notice flash" data-testid="flash-sale">
       <strong>{tokens(sale.price)}</strong>{" "}
@@ -187,11 +191,11 @@ function FlashNote({ sale, price }: { sale: FlashSale | null; price: number }) {
         ? t("flashRunning", {
             left,
             end: sale.end_height,
-            about: roughly(sale.end_height - height),
+            about: about(sale.end_height - height),
           })
         : t("flashComing", {
             start: sale.start_height,
-            about: roughly(sale.start_height - height),
+            about: about(sale.start_height - height),
           })}
     </p>
   );
