@@ -106,6 +106,7 @@ def run_story(web: WebDevnet, merchant: Page, first: Page, second: Page) -> None
     shown = first.get_by_test_id("picture")
     expect(shown).to_have_attribute("src", f"{url}/blobs/{name}")
     expect(shown).to_have_attribute("alt", "“Jade bowl”, picture 1 of 1")
+    first.wait_for_function("document.querySelector('[data-testid=picture]').naturalWidth > 0")
     assert first.evaluate("document.querySelector('[data-testid=picture]').naturalWidth") == 64
     first.get_by_role("button", name="Get my referral link").click()
     sign(first)
