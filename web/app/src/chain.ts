@@ -133,6 +133,14 @@ export function isNotFound(error: unknown): boolean {
   return error instanceof RpcCallError && error.reason === "not_found";
 }
 
+/** What `promise` gives, or null when the chain has no such thing (not_found). */
+export function orNull<T>(promise: Promise<T>): Promise<T | null> {
+  return promise.catch((error: unknown) => {
+    if (isNotFound(error)) return null;
+    throw error;
+  });
+}
+
 export interface Loaded<T> {
   readonly data: T | undefined;
   readonly error: unknown;

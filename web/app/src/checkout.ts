@@ -15,17 +15,35 @@ import {
   type Share,
 } from "@agora/sdk";
 
+import { percent } from "./format";
+import { t } from "./i18n";
+
 /** A sealed note is at most 1024 bytes; sealing adds 48. */
 export const MAX_DELIVERY_BYTES = 1024 - 48;
 const BPS = 10_000n;
 const SHARES_KEY = "agora.shares.v1";
 
-/** The delivery details sealed to `merchant`, or empty bytes when there are none; throws
- * RangeError when they are too long. */
-export function sealDelivery(merchant: Merchant, text: string): Uint8Array {
+/** The delivery details sealed to `merchant`, empty bytes when there are none, null when
+ * they are too long. */
+export function sealDelivery(merchant: Merchant, text: string): Uint8Array | null {
   const bytes = utf8(text.trim());
-  if (bytes.length > MAX_DELIVERY_BYTES) throw new RangeError("delivery too long");
+  if (bytes.length > MAX_DELIVERY_BYTES) return null;
   return bytes.length > 0 ? seal(fromHex(merchant.public_key), bytes) : new Uint8Array();
+}
+
+/** The closing lines of a payment in words: where the delivery details go, and the
+ * referral share it credits (0: none) at `referralBps`. */
+export function paymentLines(
+  merchant: Merchant,
+  sealed: Uint8Array,
+  credited: number,
+  referralBps: number,
+): string[] {
+  const lines = [
+    sealed.length > 0 ? t("descSealed", { merchant: merchant.name }) : t("descNoDelivery"),
+  ];
+  if (credited) lines.push(t("descViaShare", { share: credited, pct: percent(referralBps) }));
+  return lines;
 }
 
 /** The share to credit: the one the buyer came through when it is for this listing and

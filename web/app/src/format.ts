@@ -1,5 +1,5 @@
 /** Amounts, heights, times and addresses as people read them. */
-import { formatAmount, type Int } from "@agora/sdk";
+import { formatAmount, parseAmount, type Int } from "@agora/sdk";
 
 import { symbol } from "./chain";
 import { language } from "./i18n";
@@ -36,4 +36,24 @@ export function percent(bps: number): string {
 /** A rating's average (x100) as `4.5`. */
 export function stars(averageX100: number): string {
   return (averageX100 / 100).toFixed(1);
+}
+
+/** Tokens typed by a person ("12.5") as base units; null unless a positive amount. */
+export function positiveAmount(text: string): bigint | null {
+  try {
+    const minor = parseAmount(text);
+    return minor > 0n ? minor : null;
+  } catch {
+    return null;
+  }
+}
+
+/** A whole number typed by a person, from `min` to `max`; null otherwise. */
+export function wholeNumber(
+  text: string,
+  min: number,
+  max = Number.MAX_SAFE_INTEGER,
+): number | null {
+  const n = Number(text);
+  return Number.isInteger(n) && n >= min && n <= max ? n : null;
 }

@@ -67,3 +67,11 @@ export function txTypeText(type: string): string {
   const key = `txType_${type}` as Key;
   return key in en ? t(key) : type;
 }
+
+/** A status (or any name) in words through `keys`; the name itself when it has none. */
+export function wordsOf(keys: Record<string, Key>): (name: string) => string {
+  return (name) => {
+    const key = keys[name];
+    return key === undefined ? name : t(key);
+  };
+}

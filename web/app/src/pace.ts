@@ -22,7 +22,10 @@ async function measure(): Promise<void> {
   measuring = true;
   try {
     const from = Math.max(1, height - PACE_SPAN_BLOCKS);
-    const [last, first] = await Promise.all([client.block(height, false), client.block(from, false)]);
+    const [last, first] = await Promise.all([
+      client.block(height, false),
+      client.block(from, false),
+    ]);
     const blocks = last.header.height - first.header.height;
     if (blocks > 0) {
       pace.set(Math.max(1, (last.header.timestamp_ms - first.header.timestamp_ms) / blocks));

@@ -33,11 +33,17 @@ export function sealField(
 ): Uint8Array {
   const raw = utf8(value);
   if (raw.length > MAX_FIELD_VALUE_BYTES) throw new RangeError("field too long");
-  return seal(recipientPublicKey, encode([PROFILE_SEAL_DOMAIN, addressFromText(owner), name, raw]));
+  const plain = encode([PROFILE_SEAL_DOMAIN, addressFromText(owner), name, raw]);
+  return seal(recipientPublicKey, plain);
 }
 
 /** Open a copy of field `name` of `owner`'s profile; throws when it is not one. */
-export function openField(keypair: Keypair, owner: string, name: string, sealedHex: string): string {
+export function openField(
+  keypair: Keypair,
+  owner: string,
+  name: string,
+  sealedHex: string,
+): string {
   const plain = decode(keypair.unseal(fromHex(sealedHex)));
   if (!Array.isArray(plain) || plain.length !== 4) throw new Error("not a profile field copy");
   const [domain, ownerIn, nameIn, raw] = plain as unknown[];

@@ -3,6 +3,7 @@
  * integers in base units with a `<name>_decimal` sibling in tokens; addresses are
  * `agora1...` text; ids and hashes are lower-case hex.
  */
+import type { BlockHeader } from "./block.js";
 
 /** The statuses of an order, as the node names them (commerce/schema.py). */
 export const ORDER_STATUSES = [
@@ -73,17 +74,8 @@ export interface TxView {
 }
 
 /** A block header with its hash, as `chain_getBlock` and `newBlocks` render it. */
-export interface HeaderView {
-  chain_id: string;
-  height: number;
+export interface HeaderView extends BlockHeader {
   hash: string;
-  prev_hash: string;
-  tx_root: string;
-  state_root: string;
-  proposer: string;
-  timestamp_ms: number;
-  /** SHA-256 of the validator set in force at height + 1 (docs/GOVERNANCE.md). */
-  next_validators_hash: string;
 }
 
 /** `chain_getBlock` / `chain_getBlockByHash`: `txs` are views, or ids with `full_txs: false`. */
@@ -346,10 +338,8 @@ export interface Topics {
 
 // Round 2: group buying, promotions, profiles and follows, listing media (docs/RPC.md).
 
-/** The statuses of a team: open until full (filled) or its deadline passes (expired). */
-export const TEAM_STATUSES = ["open", "filled", "expired"] as const;
-/** A team's status. */
-export type TeamStatus = (typeof TEAM_STATUSES)[number];
+/** A team's status: open until full (filled) or its deadline passes (expired). */
+export type TeamStatus = "open" | "filled" | "expired";
 
 /** `state_getTeamOffer`: a listing's team offer (`price` per unit, `quantity` per seat). */
 export interface TeamOffer {

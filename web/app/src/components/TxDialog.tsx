@@ -11,6 +11,7 @@ import { link } from "../router";
 import { useStore } from "../store";
 import { signAndSend, txRequest, type Outcome } from "../txflow";
 import { unlock, unlocked, vault, VaultError } from "../vault";
+import { InputField, PasswordField } from "./fields";
 import { Field, useId } from "./ui";
 
 type Phase =
@@ -28,7 +29,6 @@ export function TxDialog() {
   const [phase, setPhase] = useState<Phase>({ kind: "review" });
   const [passphrase, setPassphrase] = useState("");
   const [signed, setSigned] = useState<SignedTx | null>(null);
-  const passId = useId("tx-pass");
 
   useEffect(() => {
     const element = dialog.current;
@@ -140,16 +140,12 @@ export function TxDialog() {
               }}
             >
               {keypair === null && (
-                <Field id={passId} label={t("txUnlockToSign")}>
-                  <input
-                    id={passId}
-                    type="password"
-                    autoComplete="current-password"
-                    required
-                    value={passphrase}
-                    onInput={(e) => setPassphrase(e.currentTarget.value)}
-                  />
-                </Field>
+                <PasswordField
+                  label={t("txUnlockToSign")}
+                  value={passphrase}
+                  onValue={setPassphrase}
+                  autoComplete="current-password"
+                />
               )}
               {phase.error !== undefined && (
                 <p class="notice error" role="alert">

@@ -1,4 +1,5 @@
-/** Small shared pieces: loading and error states, addresses, copy buttons, fields. */
+/** Small shared pieces: loading and error states, addresses, copy buttons, fields, tables,
+ * the wallet page frame. Form controls are in fields.tsx. */
 import type { ComponentChildren } from "preact";
 import { useState } from "preact/hooks";
 import { RpcTransportError } from "@agora/sdk";
@@ -7,6 +8,8 @@ import { isNotFound, type Loaded } from "../chain";
 import { shortAddress } from "../format";
 import { reasonText, t } from "../i18n";
 import { link } from "../router";
+import { useStore } from "../store";
+import { vault } from "../vault";
 
 let fieldCounter = 0;
 
@@ -152,5 +155,94 @@ export function Section({
       <h2 id={headingId}>{title}</h2>
       {children}
     </section>
+  );
+}
+
+/** What a page that needs a wallet says without one. */
+export function NeedWallet() {
+  return (
+    <p>
+      {t("needWallet")} <a href={link("wallet")}>{t("goWallet")}</a>
+    </p>
+  );
+}
+
+export function MoreButton({ onClick }: { onClick: () => void }) {
+  return (
+    <button type="button" class="secondary" onClick={onClick}>
+      {t("more")}
+    </button>
+  );
+}
+
+/** A table with a header row of `columns` (`{ hidden }`: a column named for screen
+ * readers only) and `children` as its rows, scrolling sideways on a narrow screen. */
+export function Table({
+  columns,
+  children,
+  testId,
+}: {
+  columns: readonly (string | { hidden: string })[];
+  children: ComponentChildren;
+  testId?: string;
+}) {
+  return (
+    <div class="table-wrap">
+      <table data-testid={testId}>
+        <thead>
+          <tr>
+            {columns.map((column) =>
+              typeof column === "string" ? (
+                <th scope="col" key={column}>
+                  {column}
+                </th>
+              ) : (
+                <th scope="col" key={column.hidden}>
+                  <span class="visually-hidden">{column.hidden}</span>
+                </th>
+              ),
+            )}
+          </tr>
+        </thead>
+        <tbody>{children}</tbody>
+      </table>
+    </div>
+  );
+}
+
+/** A page titled `title` for the wallet's account: `children(address)`, or `without`
+ * (by default, where to make a wallet) when this browser has none. */
+export function WalletPage({
+  title,
+  children,
+  without,
+}: {
+  title: string;
+  children: (address: string) => ComponentChildren;
+  without?: ComponentChildren;
+}) {
+  const saved = useStore(vault);
+  return (
+    <div class="page">
+      <h1>{title}</h1>
+      {saved === null ? (without ?? <NeedWallet />) : children(saved.address)}
+    </div>
+  );
+}
+
+/** A loaded page of items: `empty` when it has none, else `children(items)`. */
+export function ListLoad<T>({
+  state,
+  empty,
+  children,
+}: {
+  state: Loaded<{ items: T[] }>;
+  empty: string;
+  children: (items: T[]) => ComponentChildren;
+}) {
+  return (
+    <Load state={state}>
+      {(page) => (page.items.length === 0 ? <p class="muted">{empty}</p> : children(page.items))}
+    </Load>
   );
 }

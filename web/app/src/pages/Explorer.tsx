@@ -15,7 +15,7 @@ import {
 } from "@agora/sdk";
 
 import { client, isNotFound, useChainData, useHead } from "../chain";
-import { AddressLink, Field, Load, Section, useId } from "../components/ui";
+import { AddressLink, Field, Load, Section, Table, useId } from "../components/ui";
 import { shortHash, time, tokens } from "../format";
 import { t, txTypeText, useLang } from "../i18n";
 import { link, navigate } from "../router";
@@ -214,17 +214,7 @@ function Overview() {
             </dl>
           </Section>
           <Section title={t("latestBlocks")}>
-            <div class="table-wrap">
-              <table>
-                <thead>
-                  <tr>
-                    <th scope="col">{t("height")}</th>
-                    <th scope="col">{t("hash")}</th>
-                    <th scope="col">{t("txs")}</th>
-                    <th scope="col">{t("time")}</th>
-                  </tr>
-                </thead>
-                <tbody>
+            <Table columns={[t("height"), t("hash"), t("txs"), t("time")]}>
                   {blocks.map((block) => (
                     <tr key={block.header.height}>
                       <td>
@@ -237,9 +227,7 @@ function Overview() {
                       <td>{time(block.header.timestamp_ms)}</td>
                     </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
+                </Table>
           </Section>
           <div class="columns">
             <Section title={t("validators")}>

@@ -7,12 +7,10 @@ import { useState } from "preact/hooks";
 import type { FeedEntry, Page } from "@agora/sdk";
 
 import { client, useChainData } from "../chain";
-import { AddressLink, Load, Section } from "../components/ui";
+import { AddressLink, ListLoad, Load, MoreButton, Section, WalletPage } from "../components/ui";
 import { tokens } from "../format";
 import { t, useLang } from "../i18n";
 import { link } from "../router";
-import { useStore } from "../store";
-import { vault } from "../vault";
 
 export const FEED_PAGE_ENTRIES = 20;
 
@@ -117,9 +115,7 @@ export function FeedList({
             ))}
           </ol>
           {page.next !== null && (
-            <button type="button" class="secondary" onClick={() => setPages((n) => n + 1)}>
-              {t("more")}
-            </button>
+            <MoreButton onClick={() => setPages((n) => n + 1)} />
           )}
         </>
       )}
@@ -129,32 +125,26 @@ export function FeedList({
 
 export function FeedPage() {
   useLang();
-  const saved = useStore(vault);
   return (
-    <div class="page">
-      <h1>{t("feedTitle")}</h1>
-      {saved !== null && (
-        <p>
-          <a href={link("profile", saved.address)}>{t("myProfile")}</a>
-        </p>
+    <WalletPage title={t("feedTitle")}>
+      {(address) => (
+        <>
+          <p>
+            <a href={link("profile", address)}>{t("myProfile")}</a>
+          </p>
+          <div class="columns">
+            <Section title={t("feedNewest")}>
+              <FeedList
+                read={(cursor) => client.feed(address, { limit: FEED_PAGE_ENTRIES, cursor })}
+                deps={[address]}
+                empty={t("feedEmpty")}
+              />
+            </Section>
+            <Following address={address} />
+          </div>
+        </>
       )}
-      {saved === null ? (
-        <p>
-          {t("needWallet")} <a href={link("wallet")}>{t("goWallet")}</a>
-        </p>
-      ) : (
-        <div class="columns">
-          <Section title={t("feedNewest")}>
-            <FeedList
-              read={(cursor) => client.feed(saved.address, { limit: FEED_PAGE_ENTRIES, cursor })}
-              deps={[saved.address]}
-              empty={t("feedEmpty")}
-            />
-          </Section>
-          <Following address={saved.address} />
-        </div>
-      )}
-    </div>
+    </WalletPage>
   );
 }
 
@@ -162,22 +152,18 @@ function Following({ address }: { address: string }) {
   const state = useChainData(() => client.following(address, { limit: 100 }), [address]);
   return (
     <Section title={t("followingTitle")}>
-      <Load state={state}>
-        {(page) =>
-          page.items.length === 0 ? (
-            <p class="muted">{t("followingNone")}</p>
-          ) : (
+      <ListLoad state={state} empty={t("followingNone")}>
+          {(items) => (
             <ul class="plain">
-              {page.items.map((f) => (
+              {items.map((f) => (
                 <li key={f.address}>
                   <a href={link("profile", f.address)}>{t("profileOf")}</a>{" "}
                   <AddressLink address={f.address} />
                 </li>
               ))}
             </ul>
-          )
-        }
-      </Load>
+          )}
+        </ListLoad>
     </Section>
   );
 }

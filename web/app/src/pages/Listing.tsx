@@ -16,20 +16,32 @@ import type {
   TxBody,
 } from "@agora/sdk";
 
-import { client, isNotFound, useChainData, useHead } from "../chain";
+import { client, orNull, useChainData, useHead } from "../chain";
 import {
   couponProblem,
   creditedShare,
   discountOf,
   flashApplies,
-  saveShare,
+  paymentLines,
   savedShares,
+  saveShare,
   sealDelivery,
 } from "../checkout";
 import { DeliveryField } from "../components/Delivery";
 import { FollowButton } from "../components/Follow";
 import { Pictures } from "../components/Media";
-import { AddressLink, CopyButton, Field, Load, Section, Stars, useId } from "../components/ui";
+import { ErrorLine, Form, InputField, TextAreaField } from "../components/fields";
+import {
+  AddressLink,
+  CopyButton,
+  Field,
+  Load,
+  NeedWallet,
+  Section,
+  Stars,
+  Table,
+  useId,
+} from "../components/ui";
 import { percent, tokens } from "../format";
 import { t, useLang } from "../i18n";
 import { roughly, usePace } from "../pace";
@@ -49,13 +61,6 @@ interface ListingData {
   readonly flash: FlashSale | null;
   /** The merchant's open coupon campaigns. */
   readonly campaigns: Campaign[];
-}
-
-function orNull<T>(promise: Promise<T>): Promise<T | null> {
-  return promise.catch((error: unknown) => {
-    if (isNotFound(error)) return null;
-    throw error;
-  });
 }
 
 async function loadListing(id: number): Promise<ListingData> {
@@ -220,7 +225,6 @@ function Buy({
   const [coupon, setCoupon] = useState(query.get("coupon") ?? "");
   const [error, setError] = useState("");
   const [placed, setPlaced] = useState<number | null>(null);
-  const qtyId = useId("qty");
   const couponId = useId("coupon");
   const { listing, merchant } = data;
   const shareOk = share !== null && share.listing === listing.id;
@@ -248,10 +252,8 @@ function Buy({
       setError(t(`coupon_${problem}`));
       return;
     }
-    let sealed: Uint8Array;
-    try {
-      sealed = sealDelivery(merchant, delivery);
-    } catch {
+    const sealed = sealDelivery(merchant, delivery);
+    if (sealed === null) {
       setError(t("deliveryTooLong"));
       return;
     }
@@ -275,9 +277,7 @@ function Buy({
         }),
       );
     }
-    lines.push(t("descEscrow"));
-    lines.push(sealed.length > 0 ? t("descSealed", { merchant: merchant.name }) : t("descNoDelivery"));
-    if (credited) lines.push(t("descViaShare", { share: credited, pct: percent(listing.referral_bps) }));
+    lines.push(t("descEscrow"), ...paymentLines(merchant, sealed, credited, listing.referral_bps));
     const fields = {
       listing: listing.id,
       version: listing.current_version,
@@ -315,33 +315,24 @@ function Buy({
         </p>
       )}
       {saved === null ? (
-        <p>
-          {t("needWallet")} <a href={link("wallet")}>{t("goWallet")}</a>
-        </p>
+        <NeedWallet />
       ) : saved.address === listing.merchant ? (
         <p class="muted">
           {t("ownListing")} <a href={link("merchant")}>{t("navMerchant")}</a>
         </p>
       ) : (
-        <form
-          onSubmit={(event) => {
-            event.preventDefault();
-            void buy();
-          }}
-        >
-          <Field id={qtyId} label={t("quantity")}>
-            <input
-              id={qtyId}
-              type="number"
-              min={1}
-              max={10000}
-              step={1}
-              required
-              inputMode="numeric"
-              value={quantity}
-              onInput={(e) => setQuantity(e.currentTarget.value)}
-            />
-          </Field>
+        <Form onSubmit={buy}>
+          <InputField
+            label={t("quantity")}
+            value={quantity}
+            onValue={setQuantity}
+            type="number"
+            min={1}
+            max={10000}
+            step={1}
+            required
+            inputMode="numeric"
+          />
           <DeliveryField value={delivery} onInput={setDelivery} />
           {data.campaigns.length > 0 && (
             <Field id={couponId} label={t("coupon")} help={t("couponHelp")}>
@@ -379,15 +370,11 @@ function Buy({
               {t(`coupon_${problem}`)}
             </p>
           )}
-          {error && (
-            <p class="notice error" role="alert">
-              {error}
-            </p>
-          )}
+          <ErrorLine error={error} />
           <button type="submit" class="primary" disabled={!listing.active}>
             {t("buy")}
           </button>
-        </form>
+        </Form>
       )}
     </Section>
   );
@@ -445,17 +432,7 @@ function ShareBox({ listing }: { listing: Listing }) {
 function Versions({ versions }: { versions: Listing[] }) {
   return (
     <Section title={t("versions")}>
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t("versionCol")}</th>
-              <th scope="col">{t("priceCol")}</th>
-              <th scope="col">{t("stockCol")}</th>
-              <th scope="col">{t("heightCol")}</th>
-            </tr>
-          </thead>
-          <tbody>
+      <Table columns={[t("versionCol"), t("priceCol"), t("stockCol"), t("heightCol")]}>
             {[...versions].reverse().map((v) => (
               <tr key={v.version}>
                 <td>{v.version}</td>
@@ -466,9 +443,7 @@ function Versions({ versions }: { versions: Listing[] }) {
                 </td>
               </tr>
             ))}
-          </tbody>
-        </table>
-      </div>
+          </Table>
     </Section>
   );
 }
@@ -618,22 +593,16 @@ function Comments({
       {comments.length === 0 && <p class="muted">{t("noComments")}</p>}
       {thread(0)}
       {saved !== null && (
-        <form
-          onSubmit={(event) => {
-            event.preventDefault();
-            void post();
-          }}
-        >
-          <Field id={textId} label={parent ? t("replyToComment", { parent }) : t("commentLabel")}>
-            <textarea
-              id={textId}
-              rows={2}
-              maxLength={2000}
-              value={text}
-              required
-              onInput={(e) => setText(e.currentTarget.value)}
-            />
-          </Field>
+        <Form onSubmit={post}>
+          <TextAreaField
+            id={textId}
+            label={parent ? t("replyToComment", { parent }) : t("commentLabel")}
+            value={text}
+            onValue={setText}
+            rows={2}
+            maxLength={2000}
+            required
+          />
           <div class="actions">
             <button type="submit" class="secondary">
               {t("commentButton")}
@@ -644,7 +613,7 @@ function Comments({
               </button>
             )}
           </div>
-        </form>
+        </Form>
       )}
     </Section>
   );

@@ -8,7 +8,6 @@ import {
   addressTextOf,
   fromHex,
   fromUtf8,
-  parseAmount,
   seal,
   utf8,
   type Listing,
@@ -18,8 +17,25 @@ import {
 } from "@agora/sdk";
 
 import { client, isNotFound, useChainData, useHead } from "../chain";
-import { AddressLink, Field, Load, Section, useId } from "../components/ui";
-import { percent, tokens } from "../format";
+import {
+  AmountField,
+  CountField,
+  ErrorLine,
+  Form,
+  InputField,
+  TextAreaField,
+} from "../components/fields";
+import {
+  AddressLink,
+  Field,
+  Load,
+  NeedWallet,
+  Section,
+  Table,
+  useId,
+  WalletPage,
+} from "../components/ui";
+import { percent, positiveAmount, tokens, wholeNumber } from "../format";
 import { t, useLang } from "../i18n";
 import { link } from "../router";
 import { useStore } from "../store";
@@ -65,18 +81,10 @@ async function loadConsole(address: string): Promise<Console> {
 
 export function MerchantPage() {
   useLang();
-  const saved = useStore(vault);
   return (
-    <div class="page">
-      <h1>{t("merchantTitle")}</h1>
-      {saved === null ? (
-        <p>
-          {t("needWallet")} <a href={link("wallet")}>{t("goWallet")}</a>
-        </p>
-      ) : (
-        <ConsoleView address={saved.address} />
-      )}
-    </div>
+    <WalletPage title={t("merchantTitle")}>
+      {(address) => <ConsoleView address={address} />}
+    </WalletPage>
   );
 }
 
@@ -112,8 +120,6 @@ function ConsoleView({ address }: { address: string }) {
 function Register({ reload }: { reload: () => void }) {
   const [name, setName] = useState("");
   const [profile, setProfile] = useState("");
-  const nameId = useId("shop-name");
-  const profileId = useId("shop-profile");
   const send = async () => {
     const receipt = await requestTx(t("registerTitle"), [t("descRegister", { name })], {
       type: "merchant_register",
@@ -125,34 +131,19 @@ function Register({ reload }: { reload: () => void }) {
   return (
     <Section title={t("registerTitle")}>
       <p class="small">{t("registerHelp")}</p>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void send();
-        }}
-      >
-        <Field id={nameId} label={t("shopName")}>
-          <input
-            id={nameId}
-            required
-            maxLength={64}
-            value={name}
-            onInput={(e) => setName(e.currentTarget.value)}
-          />
-        </Field>
-        <Field id={profileId} label={t("profile")}>
-          <textarea
-            id={profileId}
-            rows={3}
-            maxLength={1024}
-            value={profile}
-            onInput={(e) => setProfile(e.currentTarget.value)}
-          />
-        </Field>
+      <Form onSubmit={send}>
+        <InputField label={t("shopName")} value={name} onValue={setName} required maxLength={64} />
+        <TextAreaField
+          label={t("profile")}
+          value={profile}
+          onValue={setProfile}
+          rows={3}
+          maxLength={1024}
+        />
         <button type="submit" class="primary">
           {t("register")}
         </button>
-      </form>
+      </Form>
     </Section>
   );
 }
@@ -273,11 +264,7 @@ function ToShip({ orders, reload }: { orders: Order[]; reload: () => void }) {
   return (
     <Section title={t("toShip")}>
       {toShip.length === 0 && <p class="muted">{t("nothingToShip")}</p>}
-      {error && (
-        <p class="notice error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine error={error} />
       <ul class="plain">
         {toShip.map((order) => (
           <li key={order.id} class="order" data-testid={`ship-${order.id}`}>
@@ -339,14 +326,7 @@ function ToShip({ orders, reload }: { orders: Order[]; reload: () => void }) {
 function TrackingField({ value, onInput }: { value: string; onInput: (v: string) => void }) {
   const id = useId("tracking");
   return (
-    <Field id={id} label={t("tracking")}>
-      <input
-        id={id}
-        value={value}
-        maxLength={300}
-        onInput={(e) => onInput(e.currentTarget.value)}
-      />
-    </Field>
+    <InputField label={t("tracking")} value={value} onValue={onInput} maxLength={300} />
   );
 }
 
@@ -363,21 +343,16 @@ function Listings({ listings, reload }: { listings: Listing[]; reload: () => voi
   return (
     <Section title={t("myListings")}>
       {listings.length === 0 && <p class="muted">{t("noListingsYet")}</p>}
-      <div class="table-wrap">
-        <table>
-          <thead>
-            <tr>
-              <th scope="col">{t("titleField")}</th>
-              <th scope="col">{t("priceCol")}</th>
-              <th scope="col">{t("stockCol")}</th>
-              <th scope="col">{t("referral")}</th>
-              <th scope="col">{t("versionCol")}</th>
-              <th scope="col">
-                <span class="visually-hidden">{t("actionsCol")}</span>
-              </th>
-            </tr>
-          </thead>
-          <tbody>
+      <Table
+        columns={[
+          t("titleField"),
+          t("priceCol"),
+          t("stockCol"),
+          t("referral"),
+          t("versionCol"),
+          { hidden: t("actionsCol") },
+        ]}
+      >
             {listings.map((listing) => (
               <tr key={listing.id}>
                 <td>
@@ -412,9 +387,7 @@ function Listings({ listings, reload }: { listings: Listing[]; reload: () => voi
                 </td>
               </tr>
             ))}
-          </tbody>
-        </table>
-      </div>
+          </Table>
       <ListingForm
         key={`${editing?.id ?? 0}-${formKey}`}
         editing={editing}
@@ -436,21 +409,11 @@ function ListingForm({ editing, done }: { editing: Listing | null; done: () => v
   const [stock, setStock] = useState(String(editing?.stock ?? 1));
   const [referral, setReferral] = useState(editing ? percent(editing.referral_bps) : "5");
   const [error, setError] = useState("");
-  const ids = {
-    title: useId("l-title"),
-    description: useId("l-desc"),
-    category: useId("l-cat"),
-    price: useId("l-price"),
-    stock: useId("l-stock"),
-    referral: useId("l-ref"),
-  };
+  const ids = { category: useId("l-cat") };
   const send = async () => {
     setError("");
-    let priceMinor: bigint;
-    try {
-      priceMinor = parseAmount(price);
-      if (priceMinor <= 0n) throw new Error("zero");
-    } catch {
+    const priceMinor = positiveAmount(price);
+    if (priceMinor === null) {
       setError(t("amountInvalid"));
       return;
     }
@@ -459,8 +422,8 @@ function ListingForm({ editing, done }: { editing: Listing | null; done: () => v
       setError(t("referralInvalid"));
       return;
     }
-    const stockCount = Number(stock);
-    if (!Number.isInteger(stockCount) || stockCount < 0) {
+    const stockCount = wholeNumber(stock, 0);
+    if (stockCount === null) {
       setError(t("stockInvalid"));
       return;
     }
@@ -496,25 +459,20 @@ function ListingForm({ editing, done }: { editing: Listing | null; done: () => v
     if (receipt !== null) done();
   };
   return (
-    <form
+    <Form
+      onSubmit={send}
       class="listing-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void send();
-      }}
-      aria-label={editing ? t("updateTitle") : t("createListingTitle")}
+      label={editing ? t("updateTitle") : t("createListingTitle")}
     >
       <h3 class="h4">{editing ? t("editing", { title: editing.title }) : t("newListing")}</h3>
       <div class="form-grid">
-        <Field id={ids.title} label={t("titleField")}>
-          <input
-            id={ids.title}
-            required
-            maxLength={120}
-            value={title}
-            onInput={(e) => setTitle(e.currentTarget.value)}
-          />
-        </Field>
+        <InputField
+          label={t("titleField")}
+          value={title}
+          onValue={setTitle}
+          required
+          maxLength={120}
+        />
         <Field id={ids.category} label={t("categoryField")} help={t("categoryHelp")}>
           <input
             id={ids.category}
@@ -525,50 +483,26 @@ function ListingForm({ editing, done }: { editing: Listing | null; done: () => v
             onInput={(e) => setCategory(e.currentTarget.value.toLowerCase())}
           />
         </Field>
-        <Field id={ids.price} label={t("priceField")}>
-          <input
-            id={ids.price}
-            required
-            inputMode="decimal"
-            value={price}
-            onInput={(e) => setPrice(e.currentTarget.value)}
-          />
-        </Field>
-        <Field id={ids.stock} label={t("stockField")}>
-          <input
-            id={ids.stock}
-            required
-            type="number"
-            min={0}
-            step={1}
-            value={stock}
-            onInput={(e) => setStock(e.currentTarget.value)}
-          />
-        </Field>
-        <Field id={ids.referral} label={t("referralField")}>
-          <input
-            id={ids.referral}
-            required
-            inputMode="decimal"
-            value={referral}
-            onInput={(e) => setReferral(e.currentTarget.value)}
-          />
-        </Field>
-      </div>
-      <Field id={ids.description} label={t("descriptionField")}>
-        <textarea
-          id={ids.description}
-          rows={3}
-          maxLength={2000}
-          value={description}
-          onInput={(e) => setDescription(e.currentTarget.value)}
+        <AmountField label={t("priceField")} value={price} onValue={setPrice} />
+        <InputField
+          label={t("stockField")}
+          value={stock}
+          onValue={setStock}
+          required
+          type="number"
+          min={0}
+          step={1}
         />
-      </Field>
-      {error && (
-        <p class="notice error" role="alert">
-          {error}
-        </p>
-      )}
+        <AmountField label={t("referralField")} value={referral} onValue={setReferral} />
+      </div>
+      <TextAreaField
+        label={t("descriptionField")}
+        value={description}
+        onValue={setDescription}
+        rows={3}
+        maxLength={2000}
+      />
+      <ErrorLine error={error} />
       <div class="actions">
         <button type="submit" class="primary">
           {editing ? t("update") : t("createListing")}
@@ -579,7 +513,7 @@ function ListingForm({ editing, done }: { editing: Listing | null; done: () => v
           </button>
         )}
       </div>
-    </form>
+    </Form>
   );
 }
 
@@ -653,16 +587,14 @@ function ReplyField({
         onSend();
       }}
     >
-      <Field id={id} label={t("replyText")}>
-        <textarea
-          id={id}
-          rows={2}
-          maxLength={2000}
-          required
-          value={value}
-          onInput={(e) => onInput(e.currentTarget.value)}
-        />
-      </Field>
+      <TextAreaField
+        label={t("replyText")}
+        value={value}
+        onValue={onInput}
+        rows={2}
+        maxLength={2000}
+        required
+      />
       <button type="submit" class="secondary">
         {t("reply")}
       </button>
@@ -678,13 +610,7 @@ function PollForm({ listings, reload }: { listings: Listing[]; reload: () => voi
   const [closeIn, setCloseIn] = useState("1000");
   const [buyersOnly, setBuyersOnly] = useState(false);
   const [error, setError] = useState("");
-  const ids = {
-    q: useId("poll-q"),
-    o: useId("poll-o"),
-    l: useId("poll-l"),
-    c: useId("poll-c"),
-    b: useId("poll-b"),
-  };
+  const ids = { l: useId("poll-l"), c: useId("poll-c"), b: useId("poll-b") };
   const send = async () => {
     setError("");
     const choices = options
@@ -695,8 +621,8 @@ function PollForm({ listings, reload }: { listings: Listing[]; reload: () => voi
       setError(t("optionsInvalid"));
       return;
     }
-    const blocks = Number(closeIn);
-    if (!Number.isInteger(blocks) || blocks < 1) {
+    const blocks = wholeNumber(closeIn, 1);
+    if (blocks === null) {
       setError(t("closeInInvalid"));
       return;
     }
@@ -722,30 +648,21 @@ function PollForm({ listings, reload }: { listings: Listing[]; reload: () => voi
   };
   return (
     <Section title={t("createPoll")}>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void send();
-        }}
-      >
-        <Field id={ids.q} label={t("question")}>
-          <input
-            id={ids.q}
-            required
-            maxLength={280}
-            value={question}
-            onInput={(e) => setQuestion(e.currentTarget.value)}
-          />
-        </Field>
-        <Field id={ids.o} label={t("options")}>
-          <textarea
-            id={ids.o}
-            rows={3}
-            required
-            value={options}
-            onInput={(e) => setOptions(e.currentTarget.value)}
-          />
-        </Field>
+      <Form onSubmit={send}>
+        <InputField
+          label={t("question")}
+          value={question}
+          onValue={setQuestion}
+          required
+          maxLength={280}
+        />
+        <TextAreaField
+          label={t("options")}
+          value={options}
+          onValue={setOptions}
+          rows={3}
+          required
+        />
         <div class="form-grid">
           <Field id={ids.l} label={t("listingLabel")}>
             <select id={ids.l} value={listing} onChange={(e) => setListing(e.currentTarget.value)}>
@@ -757,16 +674,7 @@ function PollForm({ listings, reload }: { listings: Listing[]; reload: () => voi
               ))}
             </select>
           </Field>
-          <Field id={ids.c} label={t("closeIn")}>
-            <input
-              id={ids.c}
-              type="number"
-              min={1}
-              required
-              value={closeIn}
-              onInput={(e) => setCloseIn(e.currentTarget.value)}
-            />
-          </Field>
+          <CountField label={t("closeIn")} value={closeIn} onValue={setCloseIn} min={1} />
         </div>
         <div class="check">
           <input
@@ -777,15 +685,11 @@ function PollForm({ listings, reload }: { listings: Listing[]; reload: () => voi
           />
           <label for={ids.b}>{t("buyersOnly")}</label>
         </div>
-        {error && (
-          <p class="notice error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorLine error={error} />
         <button type="submit" class="secondary">
           {t("createPoll")}
         </button>
-      </form>
+      </Form>
     </Section>
   );
 }

@@ -20,8 +20,9 @@ import {
 
 import { client, useChainData, useHead } from "../chain";
 import { blobSrc } from "../components/Media";
-import { Field, Load, Section, useId } from "../components/ui";
-import { percent, tokens } from "../format";
+import { AmountField, CountField, ErrorLine, Form, InputField } from "../components/fields";
+import { Field, ListLoad, Section, Table, useId } from "../components/ui";
+import { percent, positiveAmount, tokens, wholeNumber } from "../format";
 import { t } from "../i18n";
 import { link } from "../router";
 import { requestTx } from "../txflow";
@@ -49,30 +50,6 @@ function ListingSelect({
         </option>
       ))}
     </select>
-  );
-}
-
-/** Tokens typed by a person as base units; null when not a positive amount. */
-function amountOf(text: string): bigint | null {
-  try {
-    const minor = parseAmount(text);
-    return minor > 0n ? minor : null;
-  } catch {
-    return null;
-  }
-}
-
-function intOf(text: string, min: number, max: number): number | null {
-  const n = Number(text);
-  return Number.isInteger(n) && n >= min && n <= max ? n : null;
-}
-
-function ErrorLine({ error }: { error: string }) {
-  if (!error) return null;
-  return (
-    <p class="notice error" role="alert">
-      {error}
-    </p>
   );
 }
 
@@ -169,7 +146,11 @@ function ListingPictures({ listings, reload }: { listings: Listing[]; reload: ()
             <li key={hash} class="thumb-edit">
               <img
                 src={blobSrc(hash)}
-                alt={t("pictureAlt", { title: listing.title, n: n + 1, count: listing.media.length })}
+                alt={t("pictureAlt", {
+                  title: listing.title,
+                  n: n + 1,
+                  count: listing.media.length,
+                })}
                 loading="lazy"
               />
               <button
@@ -213,20 +194,14 @@ function TeamOfferForm({ listings, reload }: { listings: Listing[]; reload: () =
   const [quantity, setQuantity] = useState("1");
   const [windowBlocks, setWindowBlocks] = useState("100");
   const [error, setError] = useState("");
-  const ids = {
-    listing: useId("to-listing"),
-    size: useId("to-size"),
-    price: useId("to-price"),
-    qty: useId("to-qty"),
-    window: useId("to-window"),
-  };
+  const ids = { listing: useId("to-listing") };
   const listing = listings.find((l) => String(l.id) === chosen) ?? listings[0]!;
   const send = async () => {
     setError("");
-    const minor = amountOf(price);
-    const n = intOf(size, 2, 20);
-    const qty = intOf(quantity, 1, 10_000);
-    const blocks = intOf(windowBlocks, 1, 1_000_000);
+    const minor = positiveAmount(price);
+    const n = wholeNumber(size, 2, 20);
+    const qty = wholeNumber(quantity, 1, 10_000);
+    const blocks = wholeNumber(windowBlocks, 1, 1_000_000);
     if (n === null || qty === null || blocks === null) {
       setError(t("teamOfferInvalid"));
       return;
@@ -244,7 +219,8 @@ function TeamOfferForm({ listings, reload }: { listings: Listing[]; reload: () =
     if (receipt !== null) reload();
   };
   const end = async () => {
-    const receipt = await requestTx(t("teamOfferEnd"), [t("descTeamOfferEnd", { title: listing.title })], {
+    const words = [t("descTeamOfferEnd", { title: listing.title })];
+    const receipt = await requestTx(t("teamOfferEnd"), words, {
       type: "team_offer_end",
       listing: listing.id,
     });
@@ -252,32 +228,19 @@ function TeamOfferForm({ listings, reload }: { listings: Listing[]; reload: () =
   };
   return (
     <Section title={t("teamOfferTitle")}>
-      <form
-        class="form-grid"
-        onSubmit={(event) => {
-          event.preventDefault();
-          void send();
-        }}
-      >
+      <Form onSubmit={send} class="form-grid">
         <Field id={ids.listing} label={t("listingLabel")}>
           <ListingSelect id={ids.listing} listings={listings} value={chosen} onChange={setChosen} />
         </Field>
-        <Field id={ids.size} label={t("teamSize")}>
-          <input id={ids.size} type="number" min={2} max={20} required value={size}
-                 onInput={(e) => setSize(e.currentTarget.value)} />
-        </Field>
-        <Field id={ids.price} label={t("teamPriceField")}>
-          <input id={ids.price} inputMode="decimal" required value={price}
-                 onInput={(e) => setPrice(e.currentTarget.value)} />
-        </Field>
-        <Field id={ids.qty} label={t("teamQtyField")}>
-          <input id={ids.qty} type="number" min={1} required value={quantity}
-                 onInput={(e) => setQuantity(e.currentTarget.value)} />
-        </Field>
-        <Field id={ids.window} label={t("teamWindowField")}>
-          <input id={ids.window} type="number" min={1} required value={windowBlocks}
-                 onInput={(e) => setWindowBlocks(e.currentTarget.value)} />
-        </Field>
+        <CountField label={t("teamSize")} value={size} onValue={setSize} min={2} max={20} />
+        <AmountField label={t("teamPriceField")} value={price} onValue={setPrice} />
+        <CountField label={t("teamQtyField")} value={quantity} onValue={setQuantity} min={1} />
+        <CountField
+          label={t("teamWindowField")}
+          value={windowBlocks}
+          onValue={setWindowBlocks}
+          min={1}
+        />
         <ErrorLine error={error} />
         <div class="actions">
           <button type="submit" class="primary">{t("teamOfferSet")}</button>
@@ -285,7 +248,7 @@ function TeamOfferForm({ listings, reload }: { listings: Listing[]; reload: () =
             {t("teamOfferEnd")}
           </button>
         </div>
-      </form>
+      </Form>
     </Section>
   );
 }
@@ -293,7 +256,8 @@ function TeamOfferForm({ listings, reload }: { listings: Listing[]; reload: () =
 function Campaigns({ listings, merchant }: { listings: Listing[]; merchant: string }) {
   const state = useChainData(() => client.campaigns(merchant, { limit: 100 }), [merchant]);
   const close = async (c: Campaign) => {
-    const receipt = await requestTx(t("campaignClose"), [t("descCampaignClose", { id: c.id, left: tokens(c.budget) })], {
+    const words = [t("descCampaignClose", { id: c.id, left: tokens(c.budget) })];
+    const receipt = await requestTx(t("campaignClose"), words, {
       type: "campaign_close",
       campaign: c.id,
     });
@@ -301,26 +265,19 @@ function Campaigns({ listings, merchant }: { listings: Listing[]; merchant: stri
   };
   return (
     <Section title={t("campaignsTitle")}>
-      <Load state={state}>
-        {(page) =>
-          page.items.length === 0 ? (
-            <p class="muted">{t("noCampaigns")}</p>
-          ) : (
-            <div class="table-wrap">
-              <table data-testid="campaigns">
-                <thead>
-                  <tr>
-                    <th scope="col">{t("couponCol")}</th>
-                    <th scope="col">{t("usedCol")}</th>
-                    <th scope="col">{t("budgetLeft")}</th>
-                    <th scope="col">{t("statusCol")}</th>
-                    <th scope="col">
-                      <span class="visually-hidden">{t("actionsCol")}</span>
-                    </th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {[...page.items].reverse().map((c) => (
+      <ListLoad state={state} empty={t("noCampaigns")}>
+          {(items) => (
+            <Table
+              columns={[
+                t("couponCol"),
+                t("usedCol"),
+                t("budgetLeft"),
+                t("statusCol"),
+                { hidden: t("actionsCol") },
+              ]}
+              testId="campaigns"
+            >
+                  {[...items].reverse().map((c) => (
                     <tr key={c.id}>
                       <td>
                         {couponName(c)}
@@ -344,12 +301,9 @@ function Campaigns({ listings, merchant }: { listings: Listing[]; merchant: stri
                       </td>
                     </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
-      </Load>
+                </Table>
+          )}
+        </ListLoad>
       <CampaignForm listings={listings} reload={state.reload} />
     </Section>
   );
@@ -367,17 +321,13 @@ function CampaignForm({ listings, reload }: { listings: Listing[]; reload: () =>
   const [blocks, setBlocks] = useState("10000");
   const [budget, setBudget] = useState("");
   const [error, setError] = useState("");
-  const ids = {
-    listing: useId("c-listing"), kind: useId("c-kind"), off: useId("c-off"), cap: useId("c-cap"),
-    min: useId("c-min"), per: useId("c-per"), count: useId("c-count"), blocks: useId("c-blocks"),
-    budget: useId("c-budget"),
-  };
+  const ids = { listing: useId("c-listing"), kind: useId("c-kind") };
   const send = async () => {
     setError("");
-    const budgetMinor = amountOf(budget);
-    const per = intOf(perAccount, 1, 1000);
-    const total = intOf(count, 1, 10_000_000);
-    const span = intOf(blocks, 1, 10_000_000);
+    const budgetMinor = positiveAmount(budget);
+    const per = wholeNumber(perAccount, 1, 1000);
+    const total = wholeNumber(count, 1, 10_000_000);
+    const span = wholeNumber(blocks, 1, 10_000_000);
     let min: bigint;
     try {
       min = parseAmount(minSpend || "0");
@@ -389,10 +339,10 @@ function CampaignForm({ listings, reload }: { listings: Listing[]; reload: () =>
     let bps = 0;
     let capMinor = 0n;
     if (kind === "fixed") {
-      fixed = amountOf(off) ?? 0n;
+      fixed = positiveAmount(off) ?? 0n;
     } else {
       bps = Math.round(Number(off) * 100);
-      capMinor = amountOf(cap) ?? 0n;
+      capMinor = positiveAmount(cap) ?? 0n;
     }
     const discountOk = kind === "fixed" ? fixed > 0n : bps > 0 && bps <= 10_000 && capMinor > 0n;
     if (!discountOk || budgetMinor === null || per === null || total === null || span === null) {
@@ -424,13 +374,10 @@ function CampaignForm({ listings, reload }: { listings: Listing[]; reload: () =>
     }
   };
   return (
-    <form
+    <Form
+      onSubmit={send}
       class="form-grid"
-      aria-label={t("campaignCreate")}
-      onSubmit={(event) => {
-        event.preventDefault();
-        void send();
-      }}
+      label={t("campaignCreate")}
     >
       <h3 class="h4 span-all">{t("campaignCreate")}</h3>
       <Field id={ids.listing} label={t("listingLabel")}>
@@ -444,42 +391,34 @@ function CampaignForm({ listings, reload }: { listings: Listing[]; reload: () =>
           <option value="bps">{t("discountPercent")}</option>
         </select>
       </Field>
-      <Field id={ids.off} label={kind === "fixed" ? t("discountAmount") : t("discountPct")}>
-        <input id={ids.off} inputMode="decimal" required value={off}
-               onInput={(e) => setOff(e.currentTarget.value)} />
-      </Field>
+      <AmountField
+        label={kind === "fixed" ? t("discountAmount") : t("discountPct")}
+        value={off}
+        onValue={setOff}
+      />
       {kind === "bps" && (
-        <Field id={ids.cap} label={t("discountCap")}>
-          <input id={ids.cap} inputMode="decimal" required value={cap}
-                 onInput={(e) => setCap(e.currentTarget.value)} />
-        </Field>
+        <AmountField label={t("discountCap")} value={cap} onValue={setCap} />
       )}
-      <Field id={ids.min} label={t("minSpend")}>
-        <input id={ids.min} inputMode="decimal" value={minSpend}
-               onInput={(e) => setMinSpend(e.currentTarget.value)} />
-      </Field>
-      <Field id={ids.per} label={t("perAccount")}>
-        <input id={ids.per} type="number" min={1} required value={perAccount}
-               onInput={(e) => setPerAccount(e.currentTarget.value)} />
-      </Field>
-      <Field id={ids.count} label={t("couponCount")}>
-        <input id={ids.count} type="number" min={1} required value={count}
-               onInput={(e) => setCount(e.currentTarget.value)} />
-      </Field>
-      <Field id={ids.blocks} label={t("runsBlocks")}>
-        <input id={ids.blocks} type="number" min={1} required value={blocks}
-               onInput={(e) => setBlocks(e.currentTarget.value)} />
-      </Field>
-      <Field id={ids.budget} label={t("budgetField")} help={t("budgetHelp")}>
-        <input id={ids.budget} inputMode="decimal" required value={budget}
-               aria-describedby={`${ids.budget}-help`}
-               onInput={(e) => setBudget(e.currentTarget.value)} />
-      </Field>
+      <InputField
+        label={t("minSpend")}
+        value={minSpend}
+        onValue={setMinSpend}
+        inputMode="decimal"
+      />
+      <CountField label={t("perAccount")} value={perAccount} onValue={setPerAccount} min={1} />
+      <CountField label={t("couponCount")} value={count} onValue={setCount} min={1} />
+      <CountField label={t("runsBlocks")} value={blocks} onValue={setBlocks} min={1} />
+      <AmountField
+        label={t("budgetField")}
+        help={t("budgetHelp")}
+        value={budget}
+        onValue={setBudget}
+      />
       <ErrorLine error={error} />
       <div class="actions span-all">
         <button type="submit" class="primary">{t("campaignCreate")}</button>
       </div>
-    </form>
+    </Form>
   );
 }
 
@@ -490,16 +429,13 @@ function FlashSaleForm({ listings, reload }: { listings: Listing[]; reload: () =
   const [stock, setStock] = useState("10");
   const [blocks, setBlocks] = useState("1000");
   const [error, setError] = useState("");
-  const ids = {
-    listing: useId("f-listing"), price: useId("f-price"), stock: useId("f-stock"),
-    blocks: useId("f-blocks"),
-  };
+  const ids = { listing: useId("f-listing") };
   const listing = listings.find((l) => String(l.id) === chosen) ?? listings[0]!;
   const send = async () => {
     setError("");
-    const minor = amountOf(price);
-    const units = intOf(stock, 1, 1_000_000_000);
-    const span = intOf(blocks, 1, 10_000_000);
+    const minor = positiveAmount(price);
+    const units = wholeNumber(stock, 1, 1_000_000_000);
+    const span = wholeNumber(blocks, 1, 10_000_000);
     if (minor === null || minor >= BigInt(listing.price)) {
       setError(t("flashPriceInvalid", { price: tokens(listing.price) }));
       return;
@@ -520,33 +456,18 @@ function FlashSaleForm({ listings, reload }: { listings: Listing[]; reload: () =
   };
   return (
     <Section title={t("flashTitle")}>
-      <form
-        class="form-grid"
-        onSubmit={(event) => {
-          event.preventDefault();
-          void send();
-        }}
-      >
+      <Form onSubmit={send} class="form-grid">
         <Field id={ids.listing} label={t("listingLabel")}>
           <ListingSelect id={ids.listing} listings={listings} value={chosen} onChange={setChosen} />
         </Field>
-        <Field id={ids.price} label={t("flashPrice")}>
-          <input id={ids.price} inputMode="decimal" required value={price}
-                 onInput={(e) => setPrice(e.currentTarget.value)} />
-        </Field>
-        <Field id={ids.stock} label={t("flashStock")}>
-          <input id={ids.stock} type="number" min={1} required value={stock}
-                 onInput={(e) => setStock(e.currentTarget.value)} />
-        </Field>
-        <Field id={ids.blocks} label={t("runsBlocks")}>
-          <input id={ids.blocks} type="number" min={1} required value={blocks}
-                 onInput={(e) => setBlocks(e.currentTarget.value)} />
-        </Field>
+        <AmountField label={t("flashPrice")} value={price} onValue={setPrice} />
+        <CountField label={t("flashStock")} value={stock} onValue={setStock} min={1} />
+        <CountField label={t("runsBlocks")} value={blocks} onValue={setBlocks} min={1} />
         <ErrorLine error={error} />
         <div class="actions span-all">
           <button type="submit" class="primary">{t("flashStart")}</button>
         </div>
-      </form>
+      </Form>
     </Section>
   );
 }

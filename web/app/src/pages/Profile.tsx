@@ -18,9 +18,10 @@ import {
   type Social,
 } from "@agora/sdk";
 
-import { client, isNotFound, useChainData } from "../chain";
+import { client, orNull, useChainData } from "../chain";
 import { FollowButton } from "../components/Follow";
 import { blobSrc } from "../components/Media";
+import { ErrorLine, Form, InputField, TextAreaField } from "../components/fields";
 import { AddressLink, Field, Load, Section, useId } from "../components/ui";
 import { shortAddress } from "../format";
 import { t, useLang } from "../i18n";
@@ -35,13 +36,6 @@ interface ProfileData {
   readonly profile: Profile | null;
   readonly social: Social;
   readonly merchant: Merchant | null;
-}
-
-function orNull<T>(promise: Promise<T>): Promise<T | null> {
-  return promise.catch((error: unknown) => {
-    if (isNotFound(error)) return null;
-    throw error;
-  });
 }
 
 async function loadProfile(address: string): Promise<ProfileData> {
@@ -146,12 +140,7 @@ function EditProfile({ profile, reload }: { profile: Profile | null; reload: () 
   const [avatar, setAvatar] = useState(profile?.avatar ?? "");
   const [delivery, setDelivery] = useState("");
   const [error, setError] = useState("");
-  const ids = {
-    name: useId("p-name"),
-    bio: useId("p-bio"),
-    avatar: useId("p-avatar"),
-    delivery: useId("p-delivery"),
-  };
+  const ids = { avatar: useId("p-avatar"), delivery: useId("p-delivery") };
   const hasDelivery = profile?.fields.some((f) => f.name === DELIVERY_FIELD) ?? false;
   const send = async () => {
     setError("");
@@ -211,20 +200,9 @@ function EditProfile({ profile, reload }: { profile: Profile | null; reload: () 
   };
   return (
     <Section title={t("profileEdit")}>
-      <form
-        onSubmit={(event) => {
-          event.preventDefault();
-          void send();
-        }}
-      >
-        <Field id={ids.name} label={t("displayName")}>
-          <input id={ids.name} maxLength={64} value={name}
-                 onInput={(e) => setName(e.currentTarget.value)} />
-        </Field>
-        <Field id={ids.bio} label={t("bio")}>
-          <textarea id={ids.bio} rows={3} maxLength={280} value={bio}
-                    onInput={(e) => setBio(e.currentTarget.value)} />
-        </Field>
+      <Form onSubmit={send}>
+        <InputField label={t("displayName")} value={name} onValue={setName} maxLength={64} />
+        <TextAreaField label={t("bio")} value={bio} onValue={setBio} rows={3} maxLength={280} />
         <Field id={ids.avatar} label={t("avatar")} help={t("avatarHelp")}>
           <input id={ids.avatar} class="mono" maxLength={64} value={avatar}
                  aria-describedby={`${ids.avatar}-help`}
@@ -240,15 +218,11 @@ function EditProfile({ profile, reload }: { profile: Profile | null; reload: () 
                     onInput={(e) => setDelivery(e.currentTarget.value)} />
         </Field>
         <p class="small muted">{t("disclosureNote")}</p>
-        {error && (
-          <p class="notice error" role="alert">
-            {error}
-          </p>
-        )}
+        <ErrorLine error={error} />
         <button type="submit" class="primary">
           {t("profileSave")}
         </button>
-      </form>
+      </Form>
     </Section>
   );
 }

@@ -4,7 +4,7 @@ import type { Listing, Merchant, Page } from "@agora/sdk";
 
 import { client, useChainData } from "../chain";
 import { Thumb } from "../components/Media";
-import { Stars, Load, useId } from "../components/ui";
+import { Load, MoreButton, Stars, useId } from "../components/ui";
 import { tokens } from "../format";
 import { t, useLang } from "../i18n";
 import { link, navigate, useRoute } from "../router";
@@ -156,9 +156,7 @@ export function Storefront() {
               ))}
             </ul>
             {data.next !== null && (
-              <button type="button" class="secondary" onClick={() => setPages((p) => p + 1)}>
-                {t("more")}
-              </button>
+              <MoreButton onClick={() => setPages((p) => p + 1)} />
             )}
           </>
         )}

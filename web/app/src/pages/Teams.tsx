@@ -8,12 +8,21 @@
 import { useState } from "preact/hooks";
 import type { Listing, Merchant, Share, Team, TeamOffer } from "@agora/sdk";
 
-import { client, isNotFound, useChainData, useHead } from "../chain";
-import { creditedShare, savedShares, sealDelivery } from "../checkout";
+import { client, orNull, useChainData, useHead } from "../chain";
+import { creditedShare, paymentLines, savedShares, sealDelivery } from "../checkout";
 import { DeliveryField } from "../components/Delivery";
-import { AddressLink, CopyButton, Load, Section } from "../components/ui";
+import { ErrorLine, Form } from "../components/fields";
+import {
+  AddressLink,
+  CopyButton,
+  ListLoad,
+  Load,
+  NeedWallet,
+  Section,
+  Table,
+} from "../components/ui";
 import { percent, tokens } from "../format";
-import { t, useLang, type Key } from "../i18n";
+import { t, useLang, wordsOf } from "../i18n";
 import { roughly, usePace } from "../pace";
 import { link, useRoute } from "../router";
 import { useStore } from "../store";
@@ -27,16 +36,12 @@ export function teamLink(id: number, share: number): string {
   return `${location.origin}/${link("team", id)}${share ? `?share=${share}` : ""}`;
 }
 
-const TEAM_STATUS_KEYS: Record<string, Key> = {
+/** A team's status in words ("expired" is what the buyer sees: refunded). */
+export const teamStatusText = wordsOf({
   open: "teamOpen",
   filled: "teamFilled",
   expired: "teamRefunded",
-};
-
-export function teamStatusText(status: string): string {
-  const key = TEAM_STATUS_KEYS[status];
-  return key === undefined ? status : t(key);
-}
+});
 
 /** "block 57 (about 3 min)", or "closed at block 57". */
 function DeadlineText({ team }: { team: Team }) {
@@ -50,13 +55,6 @@ function DeadlineText({ team }: { team: Team }) {
       {about && ` (${about})`}
     </>
   );
-}
-
-function orNull<T>(promise: Promise<T>): Promise<T | null> {
-  return promise.catch((error: unknown) => {
-    if (isNotFound(error)) return null;
-    throw error;
-  });
 }
 
 interface OfferData {
@@ -126,10 +124,8 @@ function OfferView({
   const start = async () => {
     setError("");
     if (saved === null || merchant === null) return;
-    let sealed: Uint8Array;
-    try {
-      sealed = sealDelivery(merchant, delivery);
-    } catch {
+    const sealed = sealDelivery(merchant, delivery);
+    if (sealed === null) {
       setError(t("deliveryTooLong"));
       return;
     }
@@ -143,9 +139,8 @@ function OfferView({
         window: offer.window_blocks,
       }),
       t("descTeamEscrow"),
-      sealed.length > 0 ? t("descSealed", { merchant: merchant.name }) : t("descNoDelivery"),
+      ...paymentLines(merchant, sealed, credited, listing.referral_bps),
     ];
-    if (credited) lines.push(t("descViaShare", { share: credited, pct: percent(listing.referral_bps) }));
     const receipt = await requestTx(t("teamStartTitle", { title: listing.title }), lines, {
       type: "team_open",
       listing: listing.id,
@@ -200,22 +195,13 @@ function OfferView({
         </ul>
       )}
       {offer.active && saved !== null && saved.address !== listing.merchant && (
-        <form
-          onSubmit={(event) => {
-            event.preventDefault();
-            void start();
-          }}
-        >
+        <Form onSubmit={start}>
           <DeliveryField value={delivery} onInput={setDelivery} />
-          {error && (
-            <p class="notice error" role="alert">
-              {error}
-            </p>
-          )}
+          <ErrorLine error={error} />
           <button type="submit" class="primary" disabled={!listing.active}>
             {t("teamStart", { total: tokens(seat) })}
           </button>
-        </form>
+        </Form>
       )}
       {!offer.active && <p class="muted">{t("teamOfferEnded")}</p>}
     </>
@@ -281,10 +267,8 @@ function TeamView({ data, reload }: { data: TeamData; reload: () => void }) {
   const join = async () => {
     setError("");
     if (merchant === null) return;
-    let sealed: Uint8Array;
-    try {
-      sealed = sealDelivery(merchant, delivery);
-    } catch {
+    const sealed = sealDelivery(merchant, delivery);
+    if (sealed === null) {
       setError(t("deliveryTooLong"));
       return;
     }
@@ -296,9 +280,8 @@ function TeamView({ data, reload }: { data: TeamData; reload: () => void }) {
         total: tokens(team.paid_each),
       }),
       t("descTeamEscrow"),
-      sealed.length > 0 ? t("descSealed", { merchant: merchant.name }) : t("descNoDelivery"),
+      ...paymentLines(merchant, sealed, credited, team.referral_bps),
     ];
-    if (credited) lines.push(t("descViaShare", { share: credited, pct: percent(team.referral_bps) }));
     const receipt = await requestTx(t("teamJoinTitle", { team: team.id }), lines, {
       type: "team_join",
       team: team.id,
@@ -324,12 +307,16 @@ function TeamView({ data, reload }: { data: TeamData; reload: () => void }) {
         <dl class="pairs">
           <dt>{t("teamPrice")}</dt>
           <dd>
-            {tokens(team.price)} {t("perUnit")} · {t("teamSeatPays", { total: tokens(team.paid_each) })}
+            {tokens(team.price)} {t("perUnit")} ·{" "}
+            {t("teamSeatPays", { total: tokens(team.paid_each) })}
           </dd>
           <dt>{t("teamSize")}</dt>
           <dd>{t("teamSizeValue", { n: team.size, qty: team.quantity })}</dd>
           <dt>{t("seats")}</dt>
-          <dd data-testid="seats-left">{t("seatsLeft", { n: team.seats_left, size: team.size })}</dd>
+          <dd
+            data-testid="seats-left"
+          >
+            {t("seatsLeft", { n: team.seats_left, size: team.size })}</dd>
           <dt>{t("deadline")}</dt>
           <dd>
             <DeadlineText team={team} />
@@ -360,9 +347,7 @@ function TeamView({ data, reload }: { data: TeamData; reload: () => void }) {
             </p>
           )}
           {saved === null ? (
-            <p>
-              {t("needWallet")} <a href={link("wallet")}>{t("goWallet")}</a>
-            </p>
+            <NeedWallet />
           ) : member ? (
             <>
               <p>{t("teamYouAreIn")}</p>
@@ -371,22 +356,13 @@ function TeamView({ data, reload }: { data: TeamData; reload: () => void }) {
           ) : saved.address === team.merchant ? (
             <p class="muted">{t("ownListing")}</p>
           ) : (
-            <form
-              onSubmit={(event) => {
-                event.preventDefault();
-                void join();
-              }}
-            >
+            <Form onSubmit={join}>
               <DeliveryField value={delivery} onInput={setDelivery} />
-              {error && (
-                <p class="notice error" role="alert">
-                  {error}
-                </p>
-              )}
+              <ErrorLine error={error} />
               <button type="submit" class="primary">
                 {t("teamJoinButton", { total: tokens(team.paid_each) })}
               </button>
-            </form>
+            </Form>
           )}
         </Section>
       )}
@@ -402,24 +378,13 @@ export function MyTeams({ address }: { address: string }) {
   );
   return (
     <Section title={t("myTeams")}>
-      <Load state={state}>
-        {(page) =>
-          page.items.length === 0 ? (
-            <p class="muted">{t("noTeams")}</p>
-          ) : (
-            <div class="table-wrap">
-              <table data-testid="my-teams">
-                <thead>
-                  <tr>
-                    <th scope="col">{t("teamCol")}</th>
-                    <th scope="col">{t("listingLabel")}</th>
-                    <th scope="col">{t("seats")}</th>
-                    <th scope="col">{t("statusCol")}</th>
-                    <th scope="col">{t("deadline")}</th>
-                  </tr>
-                </thead>
-                <tbody>
-                  {[...page.items].reverse().map((team) => (
+      <ListLoad state={state} empty={t("noTeams")}>
+          {(items) => (
+            <Table
+              columns={[t("teamCol"), t("listingLabel"), t("seats"), t("statusCol"), t("deadline")]}
+              testId="my-teams"
+            >
+                  {[...items].reverse().map((team) => (
                     <tr key={team.id} data-testid={`my-team-${team.id}`}>
                       <td>
                         <a href={link("team", team.id)}>{t("teamNumber", { id: team.id })}</a>
@@ -436,12 +401,9 @@ export function MyTeams({ address }: { address: string }) {
                       </td>
                     </tr>
                   ))}
-                </tbody>
-              </table>
-            </div>
-          )
-        }
-      </Load>
+                </Table>
+          )}
+        </ListLoad>
     </Section>
   );
 }

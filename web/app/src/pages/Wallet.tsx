@@ -16,9 +16,25 @@ import {
 } from "@agora/sdk";
 
 import { client, isNotFound, useChainData, useHead } from "../chain";
-import { AddressLink, CopyButton, Field, Load, Section, useId } from "../components/ui";
+import {
+  AmountField,
+  ErrorLine,
+  Form,
+  InputField,
+  PasswordField,
+  TextAreaField,
+} from "../components/fields";
+import {
+  AddressLink,
+  CopyButton,
+  Field,
+  Load,
+  Section,
+  useId,
+  WalletPage as Shell,
+} from "../components/ui";
 import { tokens } from "../format";
-import { t, useLang, type Key } from "../i18n";
+import { t, type Key, useLang, wordsOf } from "../i18n";
 import { link } from "../router";
 import { useStore } from "../store";
 import { requestTx } from "../txflow";
@@ -36,17 +52,42 @@ import { MyTeams } from "./Teams";
 
 export function WalletPage() {
   useLang();
-  const saved = useStore(vault);
   return (
-    <div class="page">
-      <h1>{t("walletTitle")}</h1>
-      {saved === null ? <NewWallet /> : <Account address={saved.address} />}
-    </div>
+    <Shell title={t("walletTitle")} without={<NewWallet />}>
+      {(address) => <Account address={address} />}
+    </Shell>
   );
 }
 
 function vaultMessage(error: unknown): string {
   return error instanceof VaultError ? t(error.key) : String(error);
+}
+
+/** A new passphrase and its repetition. */
+function NewPassphrase(props: {
+  pass: string;
+  setPass: (value: string) => void;
+  repeat: string;
+  setRepeat: (value: string) => void;
+  help?: boolean;
+}) {
+  return (
+    <>
+      <PasswordField
+        label={t("passphrase")}
+        help={props.help ? t("passphraseHelp") : undefined}
+        value={props.pass}
+        onValue={props.setPass}
+        autoComplete="new-password"
+      />
+      <PasswordField
+        label={t("passphraseRepeat")}
+        value={props.repeat}
+        onValue={props.setRepeat}
+        autoComplete="new-password"
+      />
+    </>
+  );
 }
 
 function NewWallet() {
@@ -57,13 +98,6 @@ function NewWallet() {
   const [irepeat, setIrepeat] = useState("");
   const [error, setError] = useState<{ form: string; text: string } | null>(null);
   const [busy, setBusy] = useState(false);
-  const ids = {
-    pass: useId("pass"),
-    repeat: useId("repeat"),
-    seed: useId("seed"),
-    ipass: useId("ipass"),
-    irepeat: useId("irepeat"),
-  };
   const run = async (form: string, action: () => Promise<unknown>) => {
     setBusy(true);
     setError(null);
@@ -85,32 +119,8 @@ function NewWallet() {
             void run("create", () => createWallet(pass, repeat));
           }}
         >
-          <Field id={ids.pass} label={t("passphrase")} help={t("passphraseHelp")}>
-            <input
-              id={ids.pass}
-              type="password"
-              autoComplete="new-password"
-              required
-              aria-describedby={`${ids.pass}-help`}
-              value={pass}
-              onInput={(e) => setPass(e.currentTarget.value)}
-            />
-          </Field>
-          <Field id={ids.repeat} label={t("passphraseRepeat")}>
-            <input
-              id={ids.repeat}
-              type="password"
-              autoComplete="new-password"
-              required
-              value={repeat}
-              onInput={(e) => setRepeat(e.currentTarget.value)}
-            />
-          </Field>
-          {error?.form === "create" && (
-            <p class="notice error" role="alert">
-              {error.text}
-            </p>
-          )}
+          <NewPassphrase pass={pass} setPass={setPass} repeat={repeat} setRepeat={setRepeat} help />
+          <ErrorLine error={error?.form === "create" ? error.text : ""} />
           <button type="submit" class="primary" disabled={busy}>
             {t("create")}
           </button>
@@ -123,42 +133,15 @@ function NewWallet() {
             void run("import", () => importWallet(seed, ipass, irepeat));
           }}
         >
-          <Field id={ids.seed} label={t("seed")}>
-            <input
-              id={ids.seed}
-              type="password"
-              autoComplete="off"
-              required
-              class="mono"
-              value={seed}
-              onInput={(e) => setSeed(e.currentTarget.value)}
-            />
-          </Field>
-          <Field id={ids.ipass} label={t("passphrase")}>
-            <input
-              id={ids.ipass}
-              type="password"
-              autoComplete="new-password"
-              required
-              value={ipass}
-              onInput={(e) => setIpass(e.currentTarget.value)}
-            />
-          </Field>
-          <Field id={ids.irepeat} label={t("passphraseRepeat")}>
-            <input
-              id={ids.irepeat}
-              type="password"
-              autoComplete="new-password"
-              required
-              value={irepeat}
-              onInput={(e) => setIrepeat(e.currentTarget.value)}
-            />
-          </Field>
-          {error?.form === "import" && (
-            <p class="notice error" role="alert">
-              {error.text}
-            </p>
-          )}
+          <PasswordField
+            label={t("seed")}
+            value={seed}
+            onValue={setSeed}
+            autoComplete="off"
+            class="mono"
+          />
+          <NewPassphrase pass={ipass} setPass={setIpass} repeat={irepeat} setRepeat={setIrepeat} />
+          <ErrorLine error={error?.form === "import" ? error.text : ""} />
           <button type="submit" class="secondary" disabled={busy}>
             {t("importButton")}
           </button>
@@ -234,7 +217,6 @@ function KeyBox({ address, balance }: { address: string; balance: number | undef
   const [error, setError] = useState("");
   const [busy, setBusy] = useState(false);
   const [seedShown, setSeedShown] = useState(false);
-  const passId = useId("unlock");
   const doUnlock = async () => {
     setBusy(true);
     setError("");
@@ -265,23 +247,13 @@ function KeyBox({ address, balance }: { address: string; balance: number | undef
         <dd>{keypair === null ? t("locked") : t("unlockedState")}</dd>
       </dl>
       {keypair === null ? (
-        <form
-          class="inline-form"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void doUnlock();
-          }}
-        >
-          <Field id={passId} label={t("passphrase")}>
-            <input
-              id={passId}
-              type="password"
-              autoComplete="current-password"
-              required
-              value={pass}
-              onInput={(e) => setPass(e.currentTarget.value)}
-            />
-          </Field>
+        <Form onSubmit={doUnlock} class="inline-form">
+          <PasswordField
+            label={t("passphrase")}
+            value={pass}
+            onValue={setPass}
+            autoComplete="current-password"
+          />
           <button type="submit" class="primary" disabled={busy}>
             {t("unlock")}
           </button>
@@ -290,7 +262,7 @@ function KeyBox({ address, balance }: { address: string; balance: number | undef
               {error}
             </p>
           )}
-        </form>
+        </Form>
       ) : (
         <div class="actions">
           <button type="button" class="secondary" onClick={lock}>
@@ -359,19 +331,15 @@ function RewardsBox({ rewards, reload }: { rewards: Rewards; reload: () => void 
   );
 }
 
-const STATUS_KEYS: Record<string, Key> = {
+/** An order's status in words. */
+export const statusText = wordsOf({
   paid: "status_paid",
   shipped: "status_shipped",
   disputed: "status_disputed",
   completed: "status_completed",
   refunded: "status_refunded",
   cancelled: "status_cancelled",
-};
-
-export function statusText(status: string): string {
-  const key = STATUS_KEYS[status];
-  return key === undefined ? status : t(key);
-}
+});
 
 export function Deadline({ order }: { order: Order }) {
   const { height } = useHead();
@@ -513,15 +481,13 @@ function DisputeForm({ onSend }: { onSend: (reason: string) => void }) {
           onSend(reason.trim());
         }}
       >
-        <Field id={id} label={t("disputeReason")}>
-          <textarea
-            id={id}
-            rows={2}
-            maxLength={500}
-            value={reason}
-            onInput={(e) => setReason(e.currentTarget.value)}
-          />
-        </Field>
+        <TextAreaField
+          label={t("disputeReason")}
+          value={reason}
+          onValue={setReason}
+          rows={2}
+          maxLength={500}
+        />
         <button type="submit" class="secondary">
           {t("dispute")}
         </button>
@@ -534,7 +500,6 @@ function ReviewForm({ order, reload }: { order: Order; reload: () => void }) {
   const [rating, setRating] = useState("5");
   const [text, setText] = useState("");
   const ratingId = useId("rating");
-  const textId = useId("review");
   const send = async () => {
     const receipt = await requestTx(
       t("reviewTitle"),
@@ -544,13 +509,7 @@ function ReviewForm({ order, reload }: { order: Order; reload: () => void }) {
     if (receipt !== null) reload();
   };
   return (
-    <form
-      class="review-form"
-      onSubmit={(e) => {
-        e.preventDefault();
-        void send();
-      }}
-    >
+    <Form onSubmit={send} class="review-form">
       <Field id={ratingId} label={t("rating")}>
         <select id={ratingId} value={rating} onChange={(e) => setRating(e.currentTarget.value)}>
           {[5, 4, 3, 2, 1].map((n) => (
@@ -560,19 +519,17 @@ function ReviewForm({ order, reload }: { order: Order; reload: () => void }) {
           ))}
         </select>
       </Field>
-      <Field id={textId} label={t("reviewText")}>
-        <textarea
-          id={textId}
-          rows={2}
-          maxLength={2000}
-          value={text}
-          onInput={(e) => setText(e.currentTarget.value)}
-        />
-      </Field>
+      <TextAreaField
+        label={t("reviewText")}
+        value={text}
+        onValue={setText}
+        rows={2}
+        maxLength={2000}
+      />
       <button type="submit" class="primary">
         {t("review")}
       </button>
-    </form>
+    </Form>
   );
 }
 
@@ -580,8 +537,6 @@ function Transfer({ reload }: { reload: () => void }) {
   const [to, setTo] = useState("");
   const [amount, setAmount] = useState("");
   const [error, setError] = useState("");
-  const toId = useId("to");
-  const amountId = useId("amount");
   const send = async () => {
     setError("");
     if (!isAddress(to.trim())) {
@@ -608,40 +563,21 @@ function Transfer({ reload }: { reload: () => void }) {
   };
   return (
     <Section title={t("transferTitle")}>
-      <form
-        onSubmit={(e) => {
-          e.preventDefault();
-          void send();
-        }}
-      >
-        <Field id={toId} label={t("toAddress")}>
-          <input
-            id={toId}
-            class="mono"
-            required
-            value={to}
-            autoComplete="off"
-            onInput={(e) => setTo(e.currentTarget.value)}
-          />
-        </Field>
-        <Field id={amountId} label={t("amountLabel")}>
-          <input
-            id={amountId}
-            inputMode="decimal"
-            required
-            value={amount}
-            onInput={(e) => setAmount(e.currentTarget.value)}
-          />
-        </Field>
-        {error && (
-          <p class="notice error" role="alert">
-            {error}
-          </p>
-        )}
+      <Form onSubmit={send}>
+        <InputField
+          label={t("toAddress")}
+          value={to}
+          onValue={setTo}
+          class="mono"
+          required
+          autoComplete="off"
+        />
+        <AmountField label={t("amountLabel")} value={amount} onValue={setAmount} />
+        <ErrorLine error={error} />
         <button type="submit" class="secondary">
           {t("send")}
         </button>
-      </form>
+      </Form>
     </Section>
   );
 }
