@@ -141,6 +141,22 @@ def run_story(web: WebDevnet, merchant: Page, first: Page, second: Page) -> None
     expect(first.get_by_test_id(f"my-team-{team}")).to_contain_text("Filled")
     audit(first, "wallet-teams-phone")
 
+    # The team's orders are paid orders: the merchant opens the opener's delivery details
+    # and ships with a tracking note sealed to the opener's key (found in the team_open).
+    order = on_chain["orders"][0]
+    merchant.goto(f"{url}/#/merchant")
+    to_ship = merchant.get_by_test_id(f"ship-{order}")
+    to_ship.get_by_role("button", name="Open the delivery details").click()
+    expect(to_ship.get_by_test_id("delivery-details")).to_have_text("Zhao Lei, 5 Lake Road")
+    to_ship.get_by_label("Tracking note").fill("EMS EA123456789CN")
+    to_ship.get_by_role("button", name="Mark as shipped").click()
+    sign(merchant)
+    close_dialog(merchant)
+    card = first.get_by_test_id(f"order-{order}")
+    expect(card.get_by_test_id("order-status")).to_have_text("shipped")
+    card.get_by_role("button", name="Read the tracking note").click()
+    expect(card.get_by_test_id("tracking-note")).to_have_text("EMS EA123456789CN")
+
     # The second shopper buys with the coupon: 40 less 5, shown before signing, charged so.
     second.goto(f"{url}/#/listing/{listing}")
     buy = second.locator("section", has=second.get_by_role("heading", name="Buy", exact=True))

@@ -196,7 +196,8 @@ export const en = {
   tracking: "Tracking note for the buyer (optional; sealed to the buyer)",
   ship: "Mark as shipped",
   shipTitle: "Ship the order",
-  buyerKeyMissing: "The buyer's key was not found in the order's block on this node.",
+  buyerKeyMissing:
+    "The buyer's key was not found in the order's block (or its team's window) on this node.",
   otherOrders: "Earlier orders",
   buyer: "Buyer",
   listingLabel: "Listing",
@@ -608,7 +609,7 @@ export const zh: Table = {
   tracking: "给买家的物流信息（可选；用买家的公钥加密）",
   ship: "标记为已发货",
   shipTitle: "发货",
-  buyerKeyMissing: "在此节点上，订单所在区块中找不到买家的公钥。",
+  buyerKeyMissing: "在此节点上，订单所在区块（或其拼团期间）中找不到买家的公钥。",
   otherOrders: "以往订单",
   buyer: "买家",
   listingLabel: "商品",

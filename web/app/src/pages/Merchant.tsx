@@ -10,10 +10,12 @@ import {
   fromUtf8,
   seal,
   utf8,
+  type BlockView,
   type Listing,
   type Merchant,
   type Order,
   type Review,
+  type TxView,
 } from "@agora/sdk";
 
 import { client, isNotFound, useChainData, useHead } from "../chain";
@@ -207,14 +209,42 @@ function Figures({ data }: { data: Console }) {
 }
 
 /** The buyer's Ed25519 key: the signer of the purchase in the order's block. */
-async function buyerKey(order: Order): Promise<Uint8Array> {
-  const block = await client.block(order.created_height);
-  for (const tx of block.txs) {
-    // The buyer's purchase, coupon purchase or team seat (a team's orders are made in the
-    // block that fills it, where the last member's join is).
-    if (tx.sender === order.buyer) {
+/** Blocks a team's window is searched for a member's join, at most, and per request. */
+export const MAX_KEY_SCAN_BLOCKS = 500;
+const KEY_SCAN_BATCH_BLOCKS = 25;
+
+/** The public key `buyer` signed with in one of `blocks`, or null. */
+function keyIn(blocks: readonly unknown[], buyer: string): Uint8Array | null {
+  for (const block of blocks) {
+    if (block instanceof Error) continue;
+    for (const tx of (block as BlockView<TxView>).txs) {
+      if (tx.sender !== buyer) continue;
       const key = fromHex(tx.sender_public_key);
-      if (addressTextOf(key) === order.buyer) return key;
+      if (addressTextOf(key) === buyer) return key;
+    }
+  }
+  return null;
+}
+
+/** The buyer's public key (to seal the tracking note to): from its purchase in the order's
+ * block, or for a team's order from its team_open or team_join in the team's window. */
+async function buyerKey(order: Order): Promise<Uint8Array> {
+  const found = keyIn([await client.block(order.created_height)], order.buyer);
+  if (found !== null) return found;
+  const teams = await client.accountTeams(order.buyer, { limit: 100 });
+  const team = teams.items.find((item) => item.orders.includes(order.id));
+  if (team !== undefined) {
+    const closed = team.closed_height || order.created_height;
+    const last = Math.min(closed, team.created_height + MAX_KEY_SCAN_BLOCKS);
+    for (let from = team.created_height; from <= last; from += KEY_SCAN_BATCH_BLOCKS) {
+      const heights = [];
+      const to = Math.min(last, from + KEY_SCAN_BATCH_BLOCKS - 1);
+      for (let height = from; height <= to; height++) heights.push(height);
+      const blocks = await client.batch(
+        heights.map((height) => ["chain_getBlock", { height, full_txs: true }] as const),
+      );
+      const key = keyIn(blocks, order.buyer);
+      if (key !== null) return key;
     }
   }
   throw new Error(t("buyerKeyMissing"));
