@@ -11,8 +11,8 @@ import { link } from "../router";
 import { useStore } from "../store";
 import { signAndSend, txRequest, type Outcome } from "../txflow";
 import { unlock, unlocked, vault, VaultError } from "../vault";
-import { InputField, PasswordField } from "./fields";
-import { Field, useId } from "./ui";
+import { PasswordField } from "./fields";
+
 
 type Phase =
   | { kind: "review"; error?: string }
@@ -140,12 +140,8 @@ export function TxDialog() {
               }}
             >
               {keypair === null && (
-                <PasswordField
-                  label={t("txUnlockToSign")}
-                  value={passphrase}
-                  onValue={setPassphrase}
-                  autoComplete="current-password"
-                />
+                <PasswordField label={t("txUnlockToSign")} value={passphrase}
+                               onValue={setPassphrase} autoComplete="current-password" />
               )}
               {phase.error !== undefined && (
                 <p class="notice error" role="alert">

@@ -33,6 +33,23 @@ export function Form({
   );
 }
 
+/** A form's submit button: `primary` (the page's main action) or `secondary`. */
+export function Submit({
+  label,
+  kind = "primary",
+  disabled,
+}: {
+  label: string;
+  kind?: "primary" | "secondary";
+  disabled?: boolean;
+}) {
+  return (
+    <button type="submit" class={kind} disabled={disabled}>
+      {label}
+    </button>
+  );
+}
+
 /** A form's error, announced; nothing when there is none. */
 export function ErrorLine({ error }: { error: string }) {
   if (!error) return null;
@@ -110,4 +127,54 @@ export function AmountField(props: Omit<ControlProps, "required">) {
 /** A required whole number of at least `min`. */
 export function CountField(props: Omit<ControlProps, "required"> & { min: number; max?: number }) {
   return <InputField type="number" required {...props} />;
+}
+
+/** A search box with its button, inside a search form (the form runs the search). */
+export function SearchBox(props: {
+  label: string;
+  button: string;
+  value: string;
+  onValue: (value: string) => void;
+  maxLength: number;
+  mono?: boolean;
+}) {
+  const id = useId("search");
+  return (
+    <div class="field grow">
+      <label for={id}>{props.label}</label>
+      <div class="inline">
+        <input
+          id={id}
+          type="search"
+          class={props.mono ? "mono" : undefined}
+          value={props.value}
+          maxLength={props.maxLength}
+          onInput={(e) => props.onValue(e.currentTarget.value)}
+        />
+        <Submit label={props.button} />
+      </div>
+    </div>
+  );
+}
+
+/** A labelled choice among `options` (value and words), the first being "any" ("" value). */
+export function ChoiceField(props: {
+  label: string;
+  value: string;
+  onChange: (value: string) => void;
+  options: readonly { value: string; label: string }[];
+}) {
+  const id = useId("choice");
+  return (
+    <div class="field">
+      <label for={id}>{props.label}</label>
+      <select id={id} value={props.value} onChange={(e) => props.onChange(e.currentTarget.value)}>
+        {props.options.map((option) => (
+          <option key={option.value} value={option.value}>
+            {option.label}
+          </option>
+        ))}
+      </select>
+    </div>
+  );
 }

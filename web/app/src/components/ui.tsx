@@ -167,7 +167,26 @@ export function NeedWallet() {
   );
 }
 
-export function MoreButton({ onClick }: { onClick: () => void }) {
+/** A button that acts at once (not a form's submit). */
+export function Action({
+  label,
+  kind = "secondary",
+  onClick,
+}: {
+  label: string;
+  kind?: "primary" | "secondary" | "link";
+  onClick: () => unknown;
+}) {
+  return (
+    <button type="button" class={kind} onClick={() => void onClick()}>
+      {label}
+    </button>
+  );
+}
+
+/** "Show more", when `when` (there is a next page). */
+export function MoreButton({ onClick, when = true }: { onClick: () => void; when?: boolean }) {
+  if (!when) return null;
   return (
     <button type="button" class="secondary" onClick={onClick}>
       {t("more")}
@@ -244,5 +263,33 @@ export function ListLoad<T>({
     <Load state={state}>
       {(page) => (page.items.length === 0 ? <p class="muted">{empty}</p> : children(page.items))}
     </Load>
+  );
+}
+
+interface TermProps {
+  label: string;
+  children: ComponentChildren;
+  testId?: string;
+  class?: string;
+}
+
+/** A term and its description in a `dl.pairs`. */
+export function Pair({ label, children, testId, class: className }: TermProps) {
+  return (
+    <>
+      <dt>{label}</dt>
+      <dd class={className} data-testid={testId}>
+        {children}
+      </dd>
+    </>
+  );
+}
+
+/** One figure of a `dl.figures`: its label over its value. */
+export function Figure(props: TermProps) {
+  return (
+    <div>
+      <Pair {...props} />
+    </div>
   );
 }

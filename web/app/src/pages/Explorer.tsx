@@ -15,11 +15,12 @@ import {
 } from "@agora/sdk";
 
 import { client, isNotFound, useChainData, useHead } from "../chain";
-import { AddressLink, Field, Load, Section, Table, useId } from "../components/ui";
+import { AddressLink, Figure, Load, Pair, Section, Table } from "../components/ui";
 import { shortHash, time, tokens } from "../format";
 import { t, txTypeText, useLang } from "../i18n";
 import { link, navigate } from "../router";
 import { statusText } from "./Wallet";
+import { SearchBox } from "../components/fields";
 
 const LATEST_BLOCKS = 10;
 
@@ -36,15 +37,14 @@ export function ExplorerPage({ parts }: { parts: readonly string[] }) {
   return (
     <div class="page">
       <h1>{t("explorerTitle")}</h1>
-      <SearchBox />
+      <ExplorerSearch />
       {body}
     </div>
   );
 }
 
-function SearchBox() {
+function ExplorerSearch() {
   const [text, setText] = useState("");
-  const id = useId("explorer-search");
   return (
     <form
       role="search"
@@ -54,22 +54,8 @@ function SearchBox() {
         if (text.trim()) navigate(link("explorer", "search", text.trim()));
       }}
     >
-      <div class="field grow">
-        <label for={id}>{t("searchAny")}</label>
-        <div class="inline">
-          <input
-            id={id}
-            type="search"
-            class="mono"
-            value={text}
-            maxLength={100}
-            onInput={(e) => setText(e.currentTarget.value)}
-          />
-          <button type="submit" class="primary">
-            {t("go")}
-          </button>
-        </div>
-      </div>
+      <SearchBox label={t("searchAny")} button={t("go")} value={text} onValue={setText}
+                 maxLength={100} mono />
     </form>
   );
 }
@@ -187,30 +173,14 @@ function Overview() {
         <>
           <Section title={t("chainTitle")}>
             <dl class="figures">
-              <div>
-                <dt>{t("chain")}</dt>
-                <dd class="mono">{status.chain_id}</dd>
-              </div>
-              <div>
-                <dt>{t("height")}</dt>
-                <dd data-testid="explorer-height">{Math.max(head.height, status.height)}</dd>
-              </div>
-              <div>
-                <dt>{t("view")}</dt>
-                <dd>{status.view}</dd>
-              </div>
-              <div>
-                <dt>{t("peers")}</dt>
-                <dd>{status.peers}</dd>
-              </div>
-              <div>
-                <dt>{t("mempool")}</dt>
-                <dd>{status.mempool_txs}</dd>
-              </div>
-              <div>
-                <dt>{t("servedBy")}</dt>
-                <dd>{status.moniker}</dd>
-              </div>
+              <Figure label={t("chain")} class="mono">{status.chain_id}</Figure>
+              <Figure label={t("height")} testId="explorer-height">
+                {Math.max(head.height, status.height)}
+              </Figure>
+              <Figure label={t("view")}>{status.view}</Figure>
+              <Figure label={t("peers")}>{status.peers}</Figure>
+              <Figure label={t("mempool")}>{status.mempool_txs}</Figure>
+              <Figure label={t("servedBy")}>{status.moniker}</Figure>
             </dl>
           </Section>
           <Section title={t("latestBlocks")}>
@@ -243,16 +213,11 @@ function Overview() {
             </Section>
             <Section title={t("supply")}>
               <dl class="pairs">
-                <dt>{t("supplyGenesis")}</dt>
-                <dd>{tokens(supply.genesis)}</dd>
-                <dt>{t("supplyMinted")}</dt>
-                <dd>{tokens(supply.minted)}</dd>
-                <dt>{t("supplyTotal")}</dt>
-                <dd>{tokens(supply.total)}</dd>
-                <dt>{t("supplyEscrow")}</dt>
-                <dd>{tokens(supply.escrow)}</dd>
-                <dt>{t("supplyCirculating")}</dt>
-                <dd>{tokens(supply.circulating)}</dd>
+                <Pair label={t("supplyGenesis")}>{tokens(supply.genesis)}</Pair>
+                <Pair label={t("supplyMinted")}>{tokens(supply.minted)}</Pair>
+                <Pair label={t("supplyTotal")}>{tokens(supply.total)}</Pair>
+                <Pair label={t("supplyEscrow")}>{tokens(supply.escrow)}</Pair>
+                <Pair label={t("supplyCirculating")}>{tokens(supply.circulating)}</Pair>
               </dl>
             </Section>
           </div>
@@ -327,10 +292,8 @@ function BlockPage({ height }: { height: number }) {
                 : t("certFailed")}
             </p>
             <dl class="pairs small">
-              <dt>{t("view")}</dt>
-              <dd>{check.certificate.view}</dd>
-              <dt>{t("hash")}</dt>
-              <dd class="mono wrap">{check.certificate.hash}</dd>
+              <Pair label={t("view")}>{check.certificate.view}</Pair>
+              <Pair label={t("hash")} class="mono wrap">{check.certificate.hash}</Pair>
             </dl>
             <h3 class="h4">{t("signers")}</h3>
             <ul class="plain" data-testid="signers">
@@ -362,30 +325,23 @@ function BlockHeader({
   const proposer = validators.find((v) => v.public_key === h.proposer);
   return (
     <dl class="pairs">
-      <dt>{t("hash")}</dt>
-      <dd class="mono wrap" data-testid="block-hash">
+      <Pair label={t("hash")} class="mono wrap" testId="block-hash">
         {h.hash}
-      </dd>
-      <dt>{t("prevHash")}</dt>
-      <dd class="mono wrap">
+      </Pair>
+      <Pair label={t("prevHash")} class="mono wrap">
         {h.height > 1 ? (
           <a href={link("explorer", "block", h.height - 1)}>{h.prev_hash}</a>
         ) : (
           h.prev_hash
         )}
-      </dd>
-      <dt>{t("time")}</dt>
-      <dd>{time(h.timestamp_ms)}</dd>
-      <dt>{t("proposer")}</dt>
-      <dd>
+      </Pair>
+      <Pair label={t("time")}>{time(h.timestamp_ms)}</Pair>
+      <Pair label={t("proposer")}>
         {proposer?.name ?? ""} <span class="mono small">{shortHash(h.proposer)}</span>
-      </dd>
-      <dt>{t("txRoot")}</dt>
-      <dd class="mono wrap small">{h.tx_root}</dd>
-      <dt>{t("stateRoot")}</dt>
-      <dd class="mono wrap small">{h.state_root}</dd>
-      <dt>{t("nextValidatorsHash")}</dt>
-      <dd class="mono wrap small">{h.next_validators_hash}</dd>
+      </Pair>
+      <Pair label={t("txRoot")} class="mono wrap small">{h.tx_root}</Pair>
+      <Pair label={t("stateRoot")} class="mono wrap small">{h.state_root}</Pair>
+      <Pair label={t("nextValidatorsHash")} class="mono wrap small">{h.next_validators_hash}</Pair>
     </dl>
   );
 }
@@ -415,20 +371,18 @@ function Events({ events, title }: { events: readonly TxEvent[]; title: string }
                 .filter(([k]) => !k.endsWith("_decimal"))
                 .map(([k, v]) => (
                   <Fragment key={k}>
-                    <dt>{k}</dt>
-                    <dd>{fieldValue(k, v, event.fields)}</dd>
+                    <Pair label={k}>{fieldValue(k, v, event.fields)}</Pair>
                   </Fragment>
                 ))}
               {event.addresses.length > 0 && (
                 <>
-                  <dt>{t("addresses")}</dt>
-                  <dd>
+                  <Pair label={t("addresses")}>
                     {event.addresses.map((a) => (
                       <Fragment key={a}>
                         <AddressLink address={a} />{" "}
                       </Fragment>
                     ))}
-                  </dd>
+                  </Pair>
                 </>
               )}
             </dl>
@@ -446,37 +400,30 @@ function TxPage({ id }: { id: string }) {
       {(found) => (
         <Section title={t("transaction")}>
           <dl class="pairs">
-            <dt>{t("txId")}</dt>
-            <dd class="mono wrap">{found.tx.id}</dd>
-            <dt>{t("status")}</dt>
-            <dd data-testid="tx-status">
+            <Pair label={t("txId")} class="mono wrap">{found.tx.id}</Pair>
+            <Pair label={t("status")} testId="tx-status">
               {found.status === "finalized" ? t("finalizedIn") : t("pendingTx")}{" "}
               {found.height !== undefined && (
                 <a href={link("explorer", "block", found.height)}>
                   {t("blockN", { height: found.height })}
                 </a>
               )}
-            </dd>
-            <dt>{t("type")}</dt>
-            <dd>
+            </Pair>
+            <Pair label={t("type")}>
               <span class="badge">{txTypeText(found.tx.type)}</span>{" "}
               <span class="mono small muted">{found.tx.type}</span>
-            </dd>
-            <dt>{t("sender")}</dt>
-            <dd>
+            </Pair>
+            <Pair label={t("sender")}>
               <AddressLink address={found.tx.sender} />
-            </dd>
-            <dt>{t("nonce")}</dt>
-            <dd>{found.tx.nonce}</dd>
-            <dt>{t("size")}</dt>
-            <dd>{found.tx.size_bytes} B</dd>
+            </Pair>
+            <Pair label={t("nonce")}>{found.tx.nonce}</Pair>
+            <Pair label={t("size")}>{found.tx.size_bytes} B</Pair>
           </dl>
           <h3 class="h4">{t("body")}</h3>
           <dl class="pairs" data-testid="tx-body">
             {Object.entries(found.tx.body).map(([k, v]) => (
               <Fragment key={k}>
-                <dt>{k}</dt>
-                <dd>{fieldValue(k, v, found.tx.body)}</dd>
+                <Pair label={k}>{fieldValue(k, v, found.tx.body)}</Pair>
               </Fragment>
             ))}
           </dl>
@@ -508,22 +455,16 @@ function AddressPage({ address }: { address: string }) {
       {({ account, rewards, merchant, orders }) => (
         <Section title={t("account")}>
           <dl class="pairs">
-            <dt>{t("address")}</dt>
-            <dd class="mono wrap">{address}</dd>
-            <dt>{t("balance")}</dt>
-            <dd>{tokens(account.balance)}</dd>
-            <dt>{t("nonce")}</dt>
-            <dd>{account.nonce}</dd>
-            <dt>{t("accrued")}</dt>
-            <dd>{tokens(rewards.accrued)}</dd>
-            <dt>{t("claimed")}</dt>
-            <dd>{tokens(rewards.claimed)}</dd>
+            <Pair label={t("address")} class="mono wrap">{address}</Pair>
+            <Pair label={t("balance")}>{tokens(account.balance)}</Pair>
+            <Pair label={t("nonce")}>{account.nonce}</Pair>
+            <Pair label={t("accrued")}>{tokens(rewards.accrued)}</Pair>
+            <Pair label={t("claimed")}>{tokens(rewards.claimed)}</Pair>
             {merchant !== null && (
               <>
-                <dt>{t("merchant")}</dt>
-                <dd>
+                <Pair label={t("merchant")}>
                   {merchant.name} ({t(`merchant_${merchant.status}` as "merchant_approved")})
-                </dd>
+                </Pair>
               </>
             )}
           </dl>
@@ -556,30 +497,23 @@ function OrderPage({ id }: { id: number }) {
       {(order) => (
         <Section title={t("orderNumber", { id })}>
           <dl class="pairs">
-            <dt>{t("status")}</dt>
-            <dd>{statusText(order.status)}</dd>
-            <dt>{t("listingLabel")}</dt>
-            <dd>
+            <Pair label={t("status")}>{statusText(order.status)}</Pair>
+            <Pair label={t("listingLabel")}>
               <a href={link("listing", order.listing)}>#{order.listing}</a> v{order.version}
-            </dd>
-            <dt>{t("buyer")}</dt>
-            <dd>
+            </Pair>
+            <Pair label={t("buyer")}>
               <AddressLink address={order.buyer} />
-            </dd>
-            <dt>{t("merchant")}</dt>
-            <dd>
+            </Pair>
+            <Pair label={t("merchant")}>
               <AddressLink address={order.merchant} />
-            </dd>
-            <dt>{t("total")}</dt>
-            <dd>
+            </Pair>
+            <Pair label={t("total")}>
               {tokens(order.total)} ({order.quantity} ×)
-            </dd>
-            <dt>{t("commission")}</dt>
-            <dd>{tokens(order.commission)}</dd>
-            <dt>{t("createdAt")}</dt>
-            <dd>
+            </Pair>
+            <Pair label={t("commission")}>{tokens(order.commission)}</Pair>
+            <Pair label={t("createdAt")}>
               <a href={link("explorer", "block", order.created_height)}>{order.created_height}</a>
-            </dd>
+            </Pair>
           </dl>
         </Section>
       )}

@@ -82,18 +82,16 @@ function EntryText({ entry }: { entry: FeedEntry }) {
   }
 }
 
-/** Entries newest first with "show more" while the chain has older ones. */
-export function FeedList({
-  read,
-  deps,
-  empty,
-}: {
-  read: (cursor: string | undefined) => Promise<Page<FeedEntry>>;
-  deps: readonly unknown[];
-  empty: string;
-}) {
+/** `address`'s feed (what whom it follows did) or, with `own`, its own activity: newest
+ * first, with "show more" while the chain has older entries. */
+export function FeedList(props: { address: string; own?: boolean; empty: string }) {
+  const { address, own, empty } = props;
+  const read = (cursor: string | undefined) => {
+    const params = { limit: FEED_PAGE_ENTRIES, cursor };
+    return own ? client.activity(address, params) : client.feed(address, params);
+  };
   const [pages, setPages] = useState(1);
-  const state = useChainData(() => loadPages(read, pages), [...deps, pages]);
+  const state = useChainData(() => loadPages(read, pages), [address, own, pages]);
   return (
     <Load state={state}>
       {(page) => (
@@ -114,9 +112,7 @@ export function FeedList({
               </li>
             ))}
           </ol>
-          {page.next !== null && (
-            <MoreButton onClick={() => setPages((n) => n + 1)} />
-          )}
+          <MoreButton when={page.next !== null} onClick={() => setPages((n) => n + 1)} />
         </>
       )}
     </Load>
@@ -134,11 +130,7 @@ export function FeedPage() {
           </p>
           <div class="columns">
             <Section title={t("feedNewest")}>
-              <FeedList
-                read={(cursor) => client.feed(address, { limit: FEED_PAGE_ENTRIES, cursor })}
-                deps={[address]}
-                empty={t("feedEmpty")}
-              />
+              <FeedList address={address} empty={t("feedEmpty")} />
             </Section>
             <Following address={address} />
           </div>

@@ -30,13 +30,14 @@ import {
 import { DeliveryField } from "../components/Delivery";
 import { FollowButton } from "../components/Follow";
 import { Pictures } from "../components/Media";
-import { ErrorLine, Form, InputField, TextAreaField } from "../components/fields";
+import { ErrorLine, Form, InputField, Submit, TextAreaField } from "../components/fields";
 import {
   AddressLink,
   CopyButton,
   Field,
   Load,
   NeedWallet,
+  Pair,
   Section,
   Stars,
   Table,
@@ -152,26 +153,22 @@ function ListingHead({ data }: { data: ListingData }) {
       <FlashNote sale={data.flash} price={listing.price} />
       <p class="description">{listing.description}</p>
       <dl class="pairs">
-        <dt>{t("merchant")}</dt>
-        <dd>
+        <Pair label={t("merchant")}>
           <a href={link("profile", listing.merchant)}>{merchant?.name || t("profileOf")}</a>{" "}
           <AddressLink address={listing.merchant} />{" "}
           <FollowButton account={listing.merchant} name={merchant?.name} />
-        </dd>
-        <dt>{t("stock")}</dt>
-        <dd data-testid="stock">
+        </Pair>
+        <Pair label={t("stock")} testId="stock">
           {listing.stock > 0 ? t("inStock", { n: listing.stock }) : t("soldOut")}
-        </dd>
-        <dt>{t("rating")}</dt>
-        <dd>
+        </Pair>
+        <Pair label={t("rating")}>
           <Stars averageX100={listing.rating.average_x100} count={listing.rating.count} />
-        </dd>
-        <dt>{t("versionLabel")}</dt>
-        <dd>{t("versionOf", { v: listing.current_version })}</dd>
-        <dt>{t("referral")}</dt>
-        <dd>{t("referralRate", { pct: percent(listing.referral_bps) })}</dd>
-        <dt>{t("soldCount")}</dt>
-        <dd>{listing.sold_quantity}</dd>
+        </Pair>
+        <Pair label={t("versionLabel")}>{t("versionOf", { v: listing.current_version })}</Pair>
+        <Pair label={t("referral")}>
+          {t("referralRate", { pct: percent(listing.referral_bps) })}
+        </Pair>
+        <Pair label={t("soldCount")}>{listing.sold_quantity}</Pair>
       </dl>
       {!listing.active && <p class="notice warn">{t("inactive")}</p>}
     </section>
@@ -322,17 +319,8 @@ function Buy({
         </p>
       ) : (
         <Form onSubmit={buy}>
-          <InputField
-            label={t("quantity")}
-            value={quantity}
-            onValue={setQuantity}
-            type="number"
-            min={1}
-            max={10000}
-            step={1}
-            required
-            inputMode="numeric"
-          />
+          <InputField label={t("quantity")} value={quantity} onValue={setQuantity} type="number"
+                      min={1} max={10000} step={1} required inputMode="numeric" />
           <DeliveryField value={delivery} onInput={setDelivery} />
           {data.campaigns.length > 0 && (
             <Field id={couponId} label={t("coupon")} help={t("couponHelp")}>
@@ -352,16 +340,13 @@ function Buy({
             </Field>
           )}
           <dl class="pairs small" data-testid="checkout-sum">
-            <dt>{t("total")}</dt>
-            <dd data-testid="total">{tokens(total)}</dd>
+            <Pair label={t("total")} testId="total">{tokens(total)}</Pair>
             {campaign !== null && problem === null && (
               <>
-                <dt>{t("couponDiscount")}</dt>
-                <dd data-testid="discount">−{tokens(discount)}</dd>
-                <dt>{t("youPay")}</dt>
-                <dd data-testid="you-pay">
+                <Pair label={t("couponDiscount")} testId="discount">−{tokens(discount)}</Pair>
+                <Pair label={t("youPay")} testId="you-pay">
                   <strong>{tokens(total - discount)}</strong>
-                </dd>
+                </Pair>
               </>
             )}
           </dl>
@@ -371,9 +356,7 @@ function Buy({
             </p>
           )}
           <ErrorLine error={error} />
-          <button type="submit" class="primary" disabled={!listing.active}>
-            {t("buy")}
-          </button>
+          <Submit label={t("buy")} disabled={!listing.active} />
         </Form>
       )}
     </Section>
@@ -594,19 +577,11 @@ function Comments({
       {thread(0)}
       {saved !== null && (
         <Form onSubmit={post}>
-          <TextAreaField
-            id={textId}
-            label={parent ? t("replyToComment", { parent }) : t("commentLabel")}
-            value={text}
-            onValue={setText}
-            rows={2}
-            maxLength={2000}
-            required
-          />
+          <TextAreaField id={textId}
+                         label={parent ? t("replyToComment", { parent }) : t("commentLabel")}
+                         value={text} onValue={setText} rows={2} maxLength={2000} required />
           <div class="actions">
-            <button type="submit" class="secondary">
-              {t("commentButton")}
-            </button>
+            <Submit label={t("commentButton")} kind="secondary" />
             {parent !== 0 && (
               <button type="button" class="link" onClick={() => setParent(0)}>
                 {t("cancel")}

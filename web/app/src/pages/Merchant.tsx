@@ -25,13 +25,15 @@ import {
   ErrorLine,
   Form,
   InputField,
+  Submit,
   TextAreaField,
 } from "../components/fields";
 import {
   AddressLink,
   Field,
+  Figure,
   Load,
-  NeedWallet,
+  Pair,
   Section,
   Table,
   useId,
@@ -42,7 +44,7 @@ import { t, useLang } from "../i18n";
 import { link } from "../router";
 import { useStore } from "../store";
 import { requestTx } from "../txflow";
-import { unlocked, vault } from "../vault";
+import { unlocked } from "../vault";
 import { MerchantTools } from "./MerchantTools";
 import { Deadline, statusText } from "./Wallet";
 
@@ -135,16 +137,9 @@ function Register({ reload }: { reload: () => void }) {
       <p class="small">{t("registerHelp")}</p>
       <Form onSubmit={send}>
         <InputField label={t("shopName")} value={name} onValue={setName} required maxLength={64} />
-        <TextAreaField
-          label={t("profile")}
-          value={profile}
-          onValue={setProfile}
-          rows={3}
-          maxLength={1024}
-        />
-        <button type="submit" class="primary">
-          {t("register")}
-        </button>
+        <TextAreaField label={t("profile")} value={profile} onValue={setProfile} rows={3}
+                       maxLength={1024} />
+        <Submit label={t("register")} />
       </Form>
     </Section>
   );
@@ -179,36 +174,19 @@ function Figures({ data }: { data: Console }) {
   return (
     <Section title={t("salesTitle", { name: merchant.name })}>
       <dl class="figures">
-        <div>
-          <dt>{t("salesCompleted")}</dt>
-          <dd>{completed.length}</dd>
-        </div>
-        <div>
-          <dt>{t("revenue")}</dt>
-          <dd>{tokens(revenue)}</dd>
-        </div>
-        <div>
-          <dt>{t("commissionPaid")}</dt>
-          <dd>{tokens(commission)}</dd>
-        </div>
-        <div>
-          <dt>{t("inEscrow")}</dt>
-          <dd>{tokens(sum(open, (o) => o.total))}</dd>
-        </div>
-        <div>
-          <dt>{t("openOrders")}</dt>
-          <dd>{open.length}</dd>
-        </div>
-        <div>
-          <dt>{t("status")}</dt>
-          <dd>{t(`merchant_${merchant.status}` as "merchant_approved")}</dd>
-        </div>
+        <Figure label={t("salesCompleted")}>{completed.length}</Figure>
+        <Figure label={t("revenue")}>{tokens(revenue)}</Figure>
+        <Figure label={t("commissionPaid")}>{tokens(commission)}</Figure>
+        <Figure label={t("inEscrow")}>{tokens(sum(open, (o) => o.total))}</Figure>
+        <Figure label={t("openOrders")}>{open.length}</Figure>
+        <Figure label={t("status")}>
+          {t(`merchant_${merchant.status}` as "merchant_approved")}
+        </Figure>
       </dl>
     </Section>
   );
 }
 
-/** The buyer's Ed25519 key: the signer of the purchase in the order's block. */
 /** Blocks a team's window is searched for a member's join, at most, and per request. */
 export const MAX_KEY_SCAN_BLOCKS = 500;
 const KEY_SCAN_BATCH_BLOCKS = 25;
@@ -300,22 +278,17 @@ function ToShip({ orders, reload }: { orders: Order[]; reload: () => void }) {
           <li key={order.id} class="order" data-testid={`ship-${order.id}`}>
             <h3 class="h4">{t("orderNumber", { id: order.id })}</h3>
             <dl class="pairs small">
-              <dt>{t("listingLabel")}</dt>
-              <dd>
+              <Pair label={t("listingLabel")}>
                 <a href={link("listing", order.listing)}>#{order.listing}</a> (v{order.version})
-              </dd>
-              <dt>{t("quantity")}</dt>
-              <dd>{order.quantity}</dd>
-              <dt>{t("total")}</dt>
-              <dd>{tokens(order.total)}</dd>
-              <dt>{t("buyer")}</dt>
-              <dd>
+              </Pair>
+              <Pair label={t("quantity")}>{order.quantity}</Pair>
+              <Pair label={t("total")}>{tokens(order.total)}</Pair>
+              <Pair label={t("buyer")}>
                 <AddressLink address={order.buyer} />
-              </dd>
-              <dt>{t("deadline")}</dt>
-              <dd>
+              </Pair>
+              <Pair label={t("deadline")}>
                 <Deadline order={order} />
-              </dd>
+              </Pair>
             </dl>
             {opened[order.id] !== undefined && (
               <p class="notice info" data-testid="delivery-details">
@@ -443,22 +416,20 @@ function ListingForm({ editing, done }: { editing: Listing | null; done: () => v
   const send = async () => {
     setError("");
     const priceMinor = positiveAmount(price);
-    if (priceMinor === null) {
-      setError(t("amountInvalid"));
-      return;
-    }
     const bps = Math.round(Number(referral) * 100);
-    if (!Number.isFinite(bps) || bps < 0 || bps > 5000) {
-      setError(t("referralInvalid"));
-      return;
-    }
     const stockCount = wholeNumber(stock, 0);
-    if (stockCount === null) {
-      setError(t("stockInvalid"));
-      return;
-    }
-    if (!/^[a-z0-9][a-z0-9-]{0,31}$/.test(category)) {
-      setError(t("categoryInvalid"));
+    const problem =
+      priceMinor === null
+        ? t("amountInvalid")
+        : !Number.isFinite(bps) || bps < 0 || bps > 5000
+          ? t("referralInvalid")
+          : stockCount === null
+            ? t("stockInvalid")
+            : !/^[a-z0-9][a-z0-9-]{0,31}$/.test(category)
+              ? t("categoryInvalid")
+              : "";
+    if (problem || priceMinor === null || stockCount === null) {
+      setError(problem);
       return;
     }
     const fields = {
@@ -496,13 +467,8 @@ function ListingForm({ editing, done }: { editing: Listing | null; done: () => v
     >
       <h3 class="h4">{editing ? t("editing", { title: editing.title }) : t("newListing")}</h3>
       <div class="form-grid">
-        <InputField
-          label={t("titleField")}
-          value={title}
-          onValue={setTitle}
-          required
-          maxLength={120}
-        />
+        <InputField label={t("titleField")} value={title} onValue={setTitle} required
+                    maxLength={120} />
         <Field id={ids.category} label={t("categoryField")} help={t("categoryHelp")}>
           <input
             id={ids.category}
@@ -514,29 +480,15 @@ function ListingForm({ editing, done }: { editing: Listing | null; done: () => v
           />
         </Field>
         <AmountField label={t("priceField")} value={price} onValue={setPrice} />
-        <InputField
-          label={t("stockField")}
-          value={stock}
-          onValue={setStock}
-          required
-          type="number"
-          min={0}
-          step={1}
-        />
+        <InputField label={t("stockField")} value={stock} onValue={setStock} required type="number"
+                    min={0} step={1} />
         <AmountField label={t("referralField")} value={referral} onValue={setReferral} />
       </div>
-      <TextAreaField
-        label={t("descriptionField")}
-        value={description}
-        onValue={setDescription}
-        rows={3}
-        maxLength={2000}
-      />
+      <TextAreaField label={t("descriptionField")} value={description} onValue={setDescription}
+                     rows={3} maxLength={2000} />
       <ErrorLine error={error} />
       <div class="actions">
-        <button type="submit" class="primary">
-          {editing ? t("update") : t("createListing")}
-        </button>
+        <Submit label={editing ? t("update") : t("createListing")} />
         {editing && (
           <button type="button" class="secondary" onClick={done}>
             {t("cancel")}
@@ -617,17 +569,9 @@ function ReplyField({
         onSend();
       }}
     >
-      <TextAreaField
-        label={t("replyText")}
-        value={value}
-        onValue={onInput}
-        rows={2}
-        maxLength={2000}
-        required
-      />
-      <button type="submit" class="secondary">
-        {t("reply")}
-      </button>
+      <TextAreaField label={t("replyText")} value={value} onValue={onInput} rows={2}
+                     maxLength={2000} required />
+      <Submit label={t("reply")} kind="secondary" />
     </form>
   );
 }
@@ -679,20 +623,10 @@ function PollForm({ listings, reload }: { listings: Listing[]; reload: () => voi
   return (
     <Section title={t("createPoll")}>
       <Form onSubmit={send}>
-        <InputField
-          label={t("question")}
-          value={question}
-          onValue={setQuestion}
-          required
-          maxLength={280}
-        />
-        <TextAreaField
-          label={t("options")}
-          value={options}
-          onValue={setOptions}
-          rows={3}
-          required
-        />
+        <InputField label={t("question")} value={question} onValue={setQuestion} required
+                    maxLength={280} />
+        <TextAreaField label={t("options")} value={options} onValue={setOptions} rows={3} required
+                      />
         <div class="form-grid">
           <Field id={ids.l} label={t("listingLabel")}>
             <select id={ids.l} value={listing} onChange={(e) => setListing(e.currentTarget.value)}>
@@ -716,9 +650,7 @@ function PollForm({ listings, reload }: { listings: Listing[]; reload: () => voi
           <label for={ids.b}>{t("buyersOnly")}</label>
         </div>
         <ErrorLine error={error} />
-        <button type="submit" class="secondary">
-          {t("createPoll")}
-        </button>
+        <Submit label={t("createPoll")} kind="secondary" />
       </Form>
     </Section>
   );

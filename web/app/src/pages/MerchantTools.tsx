@@ -20,7 +20,7 @@ import {
 
 import { client, useChainData, useHead } from "../chain";
 import { blobSrc } from "../components/Media";
-import { AmountField, CountField, ErrorLine, Form, InputField } from "../components/fields";
+import { AmountField, CountField, ErrorLine, Form, InputField, Submit } from "../components/fields";
 import { Field, ListLoad, Section, Table, useId } from "../components/ui";
 import { percent, positiveAmount, tokens, wholeNumber } from "../format";
 import { t } from "../i18n";
@@ -235,15 +235,11 @@ function TeamOfferForm({ listings, reload }: { listings: Listing[]; reload: () =
         <CountField label={t("teamSize")} value={size} onValue={setSize} min={2} max={20} />
         <AmountField label={t("teamPriceField")} value={price} onValue={setPrice} />
         <CountField label={t("teamQtyField")} value={quantity} onValue={setQuantity} min={1} />
-        <CountField
-          label={t("teamWindowField")}
-          value={windowBlocks}
-          onValue={setWindowBlocks}
-          min={1}
-        />
+        <CountField label={t("teamWindowField")} value={windowBlocks} onValue={setWindowBlocks}
+                    min={1} />
         <ErrorLine error={error} />
         <div class="actions">
-          <button type="submit" class="primary">{t("teamOfferSet")}</button>
+          <Submit label={t("teamOfferSet")} />
           <button type="button" class="link" onClick={() => void end()}>
             {t("teamOfferEnd")}
           </button>
@@ -391,32 +387,21 @@ function CampaignForm({ listings, reload }: { listings: Listing[]; reload: () =>
           <option value="bps">{t("discountPercent")}</option>
         </select>
       </Field>
-      <AmountField
-        label={kind === "fixed" ? t("discountAmount") : t("discountPct")}
-        value={off}
-        onValue={setOff}
-      />
+      <AmountField label={kind === "fixed" ? t("discountAmount") : t("discountPct")} value={off}
+                   onValue={setOff} />
       {kind === "bps" && (
         <AmountField label={t("discountCap")} value={cap} onValue={setCap} />
       )}
-      <InputField
-        label={t("minSpend")}
-        value={minSpend}
-        onValue={setMinSpend}
-        inputMode="decimal"
-      />
+      <InputField label={t("minSpend")} value={minSpend} onValue={setMinSpend} inputMode="decimal"
+                 />
       <CountField label={t("perAccount")} value={perAccount} onValue={setPerAccount} min={1} />
       <CountField label={t("couponCount")} value={count} onValue={setCount} min={1} />
       <CountField label={t("runsBlocks")} value={blocks} onValue={setBlocks} min={1} />
-      <AmountField
-        label={t("budgetField")}
-        help={t("budgetHelp")}
-        value={budget}
-        onValue={setBudget}
-      />
+      <AmountField label={t("budgetField")} help={t("budgetHelp")} value={budget}
+                   onValue={setBudget} />
       <ErrorLine error={error} />
       <div class="actions span-all">
-        <button type="submit" class="primary">{t("campaignCreate")}</button>
+        <Submit label={t("campaignCreate")} />
       </div>
     </Form>
   );
@@ -465,7 +450,7 @@ function FlashSaleForm({ listings, reload }: { listings: Listing[]; reload: () =
         <CountField label={t("runsBlocks")} value={blocks} onValue={setBlocks} min={1} />
         <ErrorLine error={error} />
         <div class="actions span-all">
-          <button type="submit" class="primary">{t("flashStart")}</button>
+          <Submit label={t("flashStart")} />
         </div>
       </Form>
     </Section>

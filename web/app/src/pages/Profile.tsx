@@ -21,7 +21,7 @@ import {
 import { client, orNull, useChainData } from "../chain";
 import { FollowButton } from "../components/Follow";
 import { blobSrc } from "../components/Media";
-import { ErrorLine, Form, InputField, TextAreaField } from "../components/fields";
+import { ErrorLine, Form, InputField, Submit, TextAreaField } from "../components/fields";
 import { AddressLink, Field, Load, Section, useId } from "../components/ui";
 import { shortAddress } from "../format";
 import { t, useLang } from "../i18n";
@@ -30,7 +30,7 @@ import { link } from "../router";
 import { useStore } from "../store";
 import { requestTx } from "../txflow";
 import { unlocked, vault } from "../vault";
-import { FeedList, FEED_PAGE_ENTRIES } from "./Feed";
+import { FeedList } from "./Feed";
 
 interface ProfileData {
   readonly profile: Profile | null;
@@ -73,11 +73,7 @@ function ProfileView({ address }: { address: string }) {
             <ProfileCard address={address} data={data} />
             {own && <EditProfile profile={data.profile} reload={state.reload} />}
             <Section title={t("activityTitle")}>
-              <FeedList
-                read={(cursor) => client.activity(address, { limit: FEED_PAGE_ENTRIES, cursor })}
-                deps={[address]}
-                empty={t("activityEmpty")}
-              />
+              <FeedList address={address} own empty={t("activityEmpty")} />
             </Section>
           </>
         )}
@@ -219,9 +215,7 @@ function EditProfile({ profile, reload }: { profile: Profile | null; reload: () 
         </Field>
         <p class="small muted">{t("disclosureNote")}</p>
         <ErrorLine error={error} />
-        <button type="submit" class="primary">
-          {t("profileSave")}
-        </button>
+        <Submit label={t("profileSave")} />
       </Form>
     </Section>
   );

@@ -4,10 +4,11 @@ import type { Listing, Merchant, Page } from "@agora/sdk";
 
 import { client, useChainData } from "../chain";
 import { Thumb } from "../components/Media";
-import { Load, MoreButton, Stars, useId } from "../components/ui";
+import { Load, MoreButton, Stars } from "../components/ui";
 import { tokens } from "../format";
 import { t, useLang } from "../i18n";
 import { link, navigate, useRoute } from "../router";
+import { ChoiceField, SearchBox } from "../components/fields";
 
 const PAGE_ITEMS = 24;
 
@@ -60,10 +61,21 @@ export function Storefront() {
     () => loadShelf(text, category, merchant, pages),
     [text, category, merchant, pages],
   );
-  const searchId = useId("search");
-  const categoryId = useId("category");
-  const merchantId = useId("merchant");
 
+  const categories = [
+    { value: "", label: t("allCategories") },
+    ...(shelf.data?.categories ?? (category ? [category] : [])).map((c) => ({
+      value: c,
+      label: c,
+    })),
+  ];
+  const merchants = [
+    { value: "", label: t("allMerchants") },
+    ...[...(shelf.data?.merchants.values() ?? [])].map((m) => ({
+      value: m.address,
+      label: m.name,
+    })),
+  ];
   const go = (changes: Record<string, string>) => {
     const params = new URLSearchParams({ q: text, category, merchant, ...changes });
     for (const [key, value] of [...params]) if (!value) params.delete(key);
@@ -83,51 +95,12 @@ export function Storefront() {
           go({ q: typed.trim() });
         }}
       >
-        <div class="field grow">
-          <label for={searchId}>{t("searchLabel")}</label>
-          <div class="inline">
-            <input
-              id={searchId}
-              type="search"
-              value={typed}
-              maxLength={120}
-              onInput={(e) => setTyped(e.currentTarget.value)}
-            />
-            <button type="submit" class="primary">
-              {t("searchButton")}
-            </button>
-          </div>
-        </div>
-        <div class="field">
-          <label for={categoryId}>{t("category")}</label>
-          <select
-            id={categoryId}
-            value={category}
-            onChange={(e) => go({ category: e.currentTarget.value })}
-          >
-            <option value="">{t("allCategories")}</option>
-            {(shelf.data?.categories ?? (category ? [category] : [])).map((c) => (
-              <option key={c} value={c}>
-                {c}
-              </option>
-            ))}
-          </select>
-        </div>
-        <div class="field">
-          <label for={merchantId}>{t("merchant")}</label>
-          <select
-            id={merchantId}
-            value={merchant}
-            onChange={(e) => go({ merchant: e.currentTarget.value })}
-          >
-            <option value="">{t("allMerchants")}</option>
-            {[...(shelf.data?.merchants.values() ?? [])].map((m) => (
-              <option key={m.address} value={m.address}>
-                {m.name}
-              </option>
-            ))}
-          </select>
-        </div>
+        <SearchBox label={t("searchLabel")} button={t("searchButton")} value={typed}
+                   onValue={setTyped} maxLength={120} />
+        <ChoiceField label={t("category")} value={category} options={categories}
+                     onChange={(value) => go({ category: value })} />
+        <ChoiceField label={t("merchant")} value={merchant} options={merchants}
+                     onChange={(value) => go({ merchant: value })} />
       </form>
       <Load state={shelf}>
         {(data) => (
@@ -155,9 +128,7 @@ export function Storefront() {
                 </li>
               ))}
             </ul>
-            {data.next !== null && (
-              <MoreButton onClick={() => setPages((p) => p + 1)} />
-            )}
+            <MoreButton when={data.next !== null} onClick={() => setPages((p) => p + 1)} />
           </>
         )}
       </Load>

@@ -11,13 +11,14 @@ import type { Listing, Merchant, Share, Team, TeamOffer } from "@agora/sdk";
 import { client, orNull, useChainData, useHead } from "../chain";
 import { creditedShare, paymentLines, savedShares, sealDelivery } from "../checkout";
 import { DeliveryField } from "../components/Delivery";
-import { ErrorLine, Form } from "../components/fields";
+import { ErrorLine, Form, Submit } from "../components/fields";
 import {
   AddressLink,
   CopyButton,
   ListLoad,
   Load,
   NeedWallet,
+  Pair,
   Section,
   Table,
 } from "../components/ui";
@@ -157,17 +158,16 @@ function OfferView({
   return (
     <>
       <dl class="pairs" data-testid="team-offer">
-        <dt>{t("teamPrice")}</dt>
-        <dd>
+        <Pair label={t("teamPrice")}>
           <strong>{tokens(offer.price)}</strong> {t("perUnit")}
           {offer.price < listing.price && (
             <span class="muted small"> ({t("insteadOf", { price: tokens(listing.price) })})</span>
           )}
-        </dd>
-        <dt>{t("teamSize")}</dt>
-        <dd>{t("teamSizeValue", { n: offer.size, qty: offer.quantity })}</dd>
-        <dt>{t("teamWindow")}</dt>
-        <dd>{t("blocksValue", { n: offer.window_blocks })}</dd>
+        </Pair>
+        <Pair label={t("teamSize")}>
+          {t("teamSizeValue", { n: offer.size, qty: offer.quantity })}
+        </Pair>
+        <Pair label={t("teamWindow")}>{t("blocksValue", { n: offer.window_blocks })}</Pair>
       </dl>
       <p class="small">{t("teamHelp")}</p>
       {opened !== null && (
@@ -198,9 +198,7 @@ function OfferView({
         <Form onSubmit={start}>
           <DeliveryField value={delivery} onInput={setDelivery} />
           <ErrorLine error={error} />
-          <button type="submit" class="primary" disabled={!listing.active}>
-            {t("teamStart", { total: tokens(seat) })}
-          </button>
+          <Submit label={t("teamStart", { total: tokens(seat) })} disabled={!listing.active} />
         </Form>
       )}
       {!offer.active && <p class="muted">{t("teamOfferEnded")}</p>}
@@ -305,26 +303,24 @@ function TeamView({ data, reload }: { data: TeamData; reload: () => void }) {
           </span>
         </p>
         <dl class="pairs">
-          <dt>{t("teamPrice")}</dt>
-          <dd>
+          <Pair label={t("teamPrice")}>
             {tokens(team.price)} {t("perUnit")} ·{" "}
             {t("teamSeatPays", { total: tokens(team.paid_each) })}
-          </dd>
-          <dt>{t("teamSize")}</dt>
-          <dd>{t("teamSizeValue", { n: team.size, qty: team.quantity })}</dd>
+          </Pair>
+          <Pair label={t("teamSize")}>
+            {t("teamSizeValue", { n: team.size, qty: team.quantity })}
+          </Pair>
           <dt>{t("seats")}</dt>
           <dd
             data-testid="seats-left"
           >
             {t("seatsLeft", { n: team.seats_left, size: team.size })}</dd>
-          <dt>{t("deadline")}</dt>
-          <dd>
+          <Pair label={t("deadline")}>
             <DeadlineText team={team} />
-          </dd>
-          <dt>{t("merchant")}</dt>
-          <dd>
+          </Pair>
+          <Pair label={t("merchant")}>
             {merchant?.name ?? ""} <AddressLink address={team.merchant} />
-          </dd>
+          </Pair>
         </dl>
         <h3 class="h4">{t("members")}</h3>
         <ol class="members">
@@ -359,9 +355,7 @@ function TeamView({ data, reload }: { data: TeamData; reload: () => void }) {
             <Form onSubmit={join}>
               <DeliveryField value={delivery} onInput={setDelivery} />
               <ErrorLine error={error} />
-              <button type="submit" class="primary">
-                {t("teamJoinButton", { total: tokens(team.paid_each) })}
-              </button>
+              <Submit label={t("teamJoinButton", { total: tokens(team.paid_each) })} />
             </Form>
           )}
         </Section>

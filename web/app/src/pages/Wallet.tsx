@@ -22,16 +22,19 @@ import {
   Form,
   InputField,
   PasswordField,
+  Submit,
   TextAreaField,
 } from "../components/fields";
 import {
+  Action,
   AddressLink,
   CopyButton,
   Field,
   Load,
+  Pair,
   Section,
-  useId,
   WalletPage as Shell,
+  useId,
 } from "../components/ui";
 import { tokens } from "../format";
 import { t, type Key, useLang, wordsOf } from "../i18n";
@@ -73,19 +76,10 @@ function NewPassphrase(props: {
 }) {
   return (
     <>
-      <PasswordField
-        label={t("passphrase")}
-        help={props.help ? t("passphraseHelp") : undefined}
-        value={props.pass}
-        onValue={props.setPass}
-        autoComplete="new-password"
-      />
-      <PasswordField
-        label={t("passphraseRepeat")}
-        value={props.repeat}
-        onValue={props.setRepeat}
-        autoComplete="new-password"
-      />
+      <PasswordField label={t("passphrase")} help={props.help ? t("passphraseHelp") : undefined}
+                     value={props.pass} onValue={props.setPass} autoComplete="new-password" />
+      <PasswordField label={t("passphraseRepeat")} value={props.repeat} onValue={props.setRepeat}
+                     autoComplete="new-password" />
     </>
   );
 }
@@ -121,9 +115,7 @@ function NewWallet() {
         >
           <NewPassphrase pass={pass} setPass={setPass} repeat={repeat} setRepeat={setRepeat} help />
           <ErrorLine error={error?.form === "create" ? error.text : ""} />
-          <button type="submit" class="primary" disabled={busy}>
-            {t("create")}
-          </button>
+          <Submit label={t("create")} disabled={busy} />
         </form>
       </Section>
       <Section title={t("importTitle")}>
@@ -133,18 +125,11 @@ function NewWallet() {
             void run("import", () => importWallet(seed, ipass, irepeat));
           }}
         >
-          <PasswordField
-            label={t("seed")}
-            value={seed}
-            onValue={setSeed}
-            autoComplete="off"
-            class="mono"
-          />
+          <PasswordField label={t("seed")} value={seed} onValue={setSeed} autoComplete="off"
+                         class="mono" />
           <NewPassphrase pass={ipass} setPass={setIpass} repeat={irepeat} setRepeat={setIrepeat} />
           <ErrorLine error={error?.form === "import" ? error.text : ""} />
-          <button type="submit" class="secondary" disabled={busy}>
-            {t("importButton")}
-          </button>
+          <Submit label={t("importButton")} kind="secondary" disabled={busy} />
         </form>
       </Section>
     </div>
@@ -232,31 +217,22 @@ function KeyBox({ address, balance }: { address: string; balance: number | undef
   return (
     <Section title={t("accountTitle")}>
       <dl class="pairs">
-        <dt>{t("address")}</dt>
-        <dd class="inline wrap-gap">
+        <Pair label={t("address")} class="inline wrap-gap">
           <span class="mono wrap" data-testid="wallet-address">
             {address}
           </span>
           <CopyButton text={address} />
-        </dd>
-        <dt>{t("balance")}</dt>
-        <dd class="big" data-testid="balance">
+        </Pair>
+        <Pair label={t("balance")} class="big" testId="balance">
           {tokens(balance)}
-        </dd>
-        <dt>{t("keyState")}</dt>
-        <dd>{keypair === null ? t("locked") : t("unlockedState")}</dd>
+        </Pair>
+        <Pair label={t("keyState")}>{keypair === null ? t("locked") : t("unlockedState")}</Pair>
       </dl>
       {keypair === null ? (
         <Form onSubmit={doUnlock} class="inline-form">
-          <PasswordField
-            label={t("passphrase")}
-            value={pass}
-            onValue={setPass}
-            autoComplete="current-password"
-          />
-          <button type="submit" class="primary" disabled={busy}>
-            {t("unlock")}
-          </button>
+          <PasswordField label={t("passphrase")} value={pass} onValue={setPass}
+                         autoComplete="current-password" />
+          <Submit label={t("unlock")} disabled={busy} />
           {error && (
             <p class="notice error" role="alert" data-testid="unlock-error">
               {error}
@@ -314,10 +290,8 @@ function RewardsBox({ rewards, reload }: { rewards: Rewards; reload: () => void 
   return (
     <Section title={t("rewards")}>
       <dl class="pairs">
-        <dt>{t("accrued")}</dt>
-        <dd data-testid="rewards-accrued">{tokens(rewards.accrued)}</dd>
-        <dt>{t("claimed")}</dt>
-        <dd data-testid="rewards-claimed">{tokens(rewards.claimed)}</dd>
+        <Pair label={t("accrued")} testId="rewards-accrued">{tokens(rewards.accrued)}</Pair>
+        <Pair label={t("claimed")} testId="rewards-claimed">{tokens(rewards.claimed)}</Pair>
       </dl>
       <button
         type="button"
@@ -401,24 +375,20 @@ function Orders({ data, reload }: { data: AccountData; reload: () => void }) {
               <a href={link("listing", order.listing)}>{data.titles.get(order.listing)}</a>
             </h3>
             <dl class="pairs small">
-              <dt>{t("status")}</dt>
-              <dd>
+              <Pair label={t("status")}>
                 <span class={`badge ${order.status}`} data-testid="order-status">
                   {statusText(order.status)}
                 </span>
-              </dd>
-              <dt>{t("total")}</dt>
-              <dd>
+              </Pair>
+              <Pair label={t("total")}>
                 {tokens(order.total)} ({order.quantity} ×)
-              </dd>
-              <dt>{t("deadline")}</dt>
-              <dd>
+              </Pair>
+              <Pair label={t("deadline")}>
                 <Deadline order={order} />
-              </dd>
-              <dt>{t("merchant")}</dt>
-              <dd>
+              </Pair>
+              <Pair label={t("merchant")}>
                 <AddressLink address={order.merchant} />
-              </dd>
+              </Pair>
             </dl>
             {notes[order.id] !== undefined && (
               <p class="notice info" data-testid="tracking-note">
@@ -427,22 +397,11 @@ function Orders({ data, reload }: { data: AccountData; reload: () => void }) {
             )}
             <div class="actions">
               {order.status === "paid" && (
-                <button
-                  type="button"
-                  class="secondary"
-                  onClick={() => void act(order, "order_cancel")}
-                >
-                  {t("cancelOrder")}
-                </button>
+                <Action label={t("cancelOrder")} onClick={() => act(order, "order_cancel")} />
               )}
               {(order.status === "shipped" || order.status === "disputed") && (
-                <button
-                  type="button"
-                  class="primary"
-                  onClick={() => void act(order, "order_confirm")}
-                >
-                  {t("confirm")}
-                </button>
+                <Action label={t("confirm")} kind="primary"
+                        onClick={() => act(order, "order_confirm")} />
               )}
 
               {order.tracking !== "" && (
@@ -481,16 +440,9 @@ function DisputeForm({ onSend }: { onSend: (reason: string) => void }) {
           onSend(reason.trim());
         }}
       >
-        <TextAreaField
-          label={t("disputeReason")}
-          value={reason}
-          onValue={setReason}
-          rows={2}
-          maxLength={500}
-        />
-        <button type="submit" class="secondary">
-          {t("dispute")}
-        </button>
+        <TextAreaField label={t("disputeReason")} value={reason} onValue={setReason} rows={2}
+                       maxLength={500} />
+        <Submit label={t("dispute")} kind="secondary" />
       </form>
     </details>
   );
@@ -519,16 +471,9 @@ function ReviewForm({ order, reload }: { order: Order; reload: () => void }) {
           ))}
         </select>
       </Field>
-      <TextAreaField
-        label={t("reviewText")}
-        value={text}
-        onValue={setText}
-        rows={2}
-        maxLength={2000}
-      />
-      <button type="submit" class="primary">
-        {t("review")}
-      </button>
+      <TextAreaField label={t("reviewText")} value={text} onValue={setText} rows={2}
+                     maxLength={2000} />
+      <Submit label={t("review")} />
     </Form>
   );
 }
@@ -564,19 +509,11 @@ function Transfer({ reload }: { reload: () => void }) {
   return (
     <Section title={t("transferTitle")}>
       <Form onSubmit={send}>
-        <InputField
-          label={t("toAddress")}
-          value={to}
-          onValue={setTo}
-          class="mono"
-          required
-          autoComplete="off"
-        />
+        <InputField label={t("toAddress")} value={to} onValue={setTo} class="mono" required
+                    autoComplete="off" />
         <AmountField label={t("amountLabel")} value={amount} onValue={setAmount} />
         <ErrorLine error={error} />
-        <button type="submit" class="secondary">
-          {t("send")}
-        </button>
+        <Submit label={t("send")} kind="secondary" />
       </Form>
     </Section>
   );
