@@ -7,6 +7,7 @@ walked with the same cursor and scan limits as every other list.
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import Any
 
 from commerce.address import to_text
@@ -34,15 +35,12 @@ from commerce.teams_schema import (
 
 
 def team_offer(reader: StateReader, listing: int) -> Item | None:
-    """A listing's team offer (active or ended), or None."""
+    """A listing's team offer (active or ended): the listing and every field of its
+    record, or None."""
     record = load(reader, TeamOfferRecord, team_offer_key(listing))
     if record is None:
         return None
-    return {"listing": listing, "size": record.size, "price": record.price,
-            "quantity": record.quantity, "window_blocks": record.window_blocks,
-            "set_height": record.set_height, "active": record.active,
-            "open_teams": record.open_teams, "teams_filled": record.teams_filled,
-            "teams_expired": record.teams_expired}
+    return {"listing": listing, **asdict(record)}
 
 
 def _team_item(team_id: int, record: TeamRecord) -> Item:
