@@ -51,6 +51,22 @@ _Hello = tuple[bytes, bytes, int]
 
 
 @dataclass(frozen=True)
+class HandshakeConfig:
+    """What this side brings to every handshake it runs, as initiator or responder."""
+
+    identity: SigningKey
+    """This node's Ed25519 identity key."""
+    chain_id: str
+    """The chain both sides must name."""
+    listen_port: int
+    """The port advertised in this side's HELLO (0: not listening)."""
+    check_identity: IdentityCheck
+    """Called with the peer's claimed identity key; a reason refuses it."""
+    max_message_bytes: int
+    """The largest handshake message read from the peer."""
+
+
+@dataclass(frozen=True)
 class HandshakeResult:
     """What a finished handshake established."""
 
@@ -150,18 +166,19 @@ def _shared_secret(private: PrivateKey, peer_ephemeral: bytes) -> bytes:
     return bytes(shared)
 
 
-def _agree(ephemeral: PrivateKey, own: _Hello, peer: _Hello, *, chain_id: str,
-           check_identity: IdentityCheck, outbound: bool) -> tuple[bytes, bytes]:
+def _agree(config: HandshakeConfig, ephemeral: PrivateKey, peer: _Hello, *,
+           outbound: bool) -> tuple[bytes, bytes]:
     """(shared secret, transcript hash) once the peer's HELLO named a key we accept;
     raises P2PRemotePeerError with the reason `check_identity` gives, or bad_key_exchange."""
     peer_eph, peer_key, _ = peer
-    rejection = check_identity(peer_key)
+    rejection = config.check_identity(peer_key)
     if rejection is not None:
         raise P2PRemotePeerError(rejection, peer_key.hex()[:16])
     shared = _shared_secret(ephemeral, peer_eph)
+    own = (bytes(ephemeral.public_key), bytes(config.identity.verify_key), config.listen_port)
     initiator, responder = (own, peer) if outbound else (peer, own)
     transcript = transcript_hash(
-        version=PROTOCOL_VERSION, chain_id=chain_id,
+        version=PROTOCOL_VERSION, chain_id=config.chain_id,
         ephemeral_initiator=initiator[0], ephemeral_responder=responder[0],
         identity_initiator=initiator[1], identity_responder=responder[1],
         listen_port_initiator=initiator[2], listen_port_responder=responder[2],
@@ -179,33 +196,24 @@ def _verify(identity: bytes, label: bytes, transcript: bytes, signature: Any) ->
 
 
 async def handshake_initiator(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    *,
-    identity: SigningKey,
-    chain_id: str,
-    listen_port: int,
-    check_identity: IdentityCheck,
-    max_message_bytes: int,
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, config: HandshakeConfig,
 ) -> HandshakeResult:
     """Run the initiator side; raises P2PRemotePeerError with the rejection reason."""
     ephemeral = PrivateKey.generate()
-    own_key = bytes(identity.verify_key)
-    own_eph = bytes(ephemeral.public_key)
-    _write(writer, [MAGIC, PROTOCOL_VERSION, chain_id, own_eph, own_key, listen_port])
+    own_key, own_eph = bytes(config.identity.verify_key), bytes(ephemeral.public_key)
+    _write(writer, [MAGIC, PROTOCOL_VERSION, config.chain_id, own_eph, own_key,
+                    config.listen_port])
     try:
         await writer.drain()
-        message = await read_handshake_message(reader, max_message_bytes)
-        peer = _validate_hello(message, chain_id=chain_id, with_signature=True)
-        peer_eph, peer_key, peer_port = peer
-        shared, transcript = _agree(ephemeral, (own_eph, own_key, listen_port), peer,
-                                    chain_id=chain_id, check_identity=check_identity,
-                                    outbound=True)
+        message = await read_handshake_message(reader, config.max_message_bytes)
+        peer = _validate_hello(message, chain_id=config.chain_id, with_signature=True)
+        _, peer_key, peer_port = peer
+        shared, transcript = _agree(config, ephemeral, peer, outbound=True)
         _verify(peer_key, RESPONDER_SIGN_LABEL, transcript, message[6])
     except P2PRemotePeerError as error:
         await _reject(writer, error)
         raise
-    signature = identity.sign(INITIATOR_SIGN_LABEL + transcript).signature
+    signature = config.identity.sign(INITIATOR_SIGN_LABEL + transcript).signature
     _write(writer, [MAGIC, "auth", signature])
     await writer.drain()
     send_key, recv_key = session_keys(shared, transcript)
@@ -216,36 +224,27 @@ async def handshake_initiator(
 
 
 async def handshake_responder(
-    reader: asyncio.StreamReader,
-    writer: asyncio.StreamWriter,
-    *,
-    identity: SigningKey,
-    chain_id: str,
-    listen_port: int,
-    check_identity: IdentityCheck,
-    max_message_bytes: int,
+    reader: asyncio.StreamReader, writer: asyncio.StreamWriter, config: HandshakeConfig, *,
     first_byte_timeout_s: float | None = None,
 ) -> HandshakeResult:
     """Run the responder side; raises P2PRemotePeerError with the rejection reason.
 
-    `check_identity` runs as soon as the HELLO has named a key (the caller may give the
-    connection a slot reserved for that key there); `first_byte_timeout_s` bounds the wait
-    for the HELLO's first byte."""
+    `config.check_identity` runs as soon as the HELLO has named a key (the caller may give
+    the connection a slot reserved for that key there); `first_byte_timeout_s` bounds the
+    wait for the HELLO's first byte."""
     ephemeral = PrivateKey.generate()
-    own_key = bytes(identity.verify_key)
-    own_eph = bytes(ephemeral.public_key)
+    own_key, own_eph = bytes(config.identity.verify_key), bytes(ephemeral.public_key)
     try:
-        hello = await read_handshake_message(reader, max_message_bytes, first_byte_timeout_s)
-        peer = _validate_hello(hello, chain_id=chain_id, with_signature=False)
+        hello = await read_handshake_message(reader, config.max_message_bytes,
+                                             first_byte_timeout_s)
+        peer = _validate_hello(hello, chain_id=config.chain_id, with_signature=False)
         peer_eph, peer_key, peer_port = peer
-        shared, transcript = _agree(ephemeral, (own_eph, own_key, listen_port), peer,
-                                    chain_id=chain_id, check_identity=check_identity,
-                                    outbound=False)
-        signature = identity.sign(RESPONDER_SIGN_LABEL + transcript).signature
-        _write(writer, [MAGIC, PROTOCOL_VERSION, chain_id, own_eph, own_key, listen_port,
-                        signature])
+        shared, transcript = _agree(config, ephemeral, peer, outbound=False)
+        signature = config.identity.sign(RESPONDER_SIGN_LABEL + transcript).signature
+        _write(writer, [MAGIC, PROTOCOL_VERSION, config.chain_id, own_eph, own_key,
+                        config.listen_port, signature])
         await writer.drain()
-        auth = await read_handshake_message(reader, max_message_bytes)
+        auth = await read_handshake_message(reader, config.max_message_bytes)
         if len(auth) != 3 or auth[1] != "auth":
             raise P2PRemotePeerError(Reason.BAD_HANDSHAKE, "expected auth")
         _verify(peer_key, INITIATOR_SIGN_LABEL, transcript, auth[2])

@@ -33,7 +33,12 @@ from p2p.errors import (
     Reason,
     RequestError,
 )
-from p2p.handshake import HandshakeResult, handshake_initiator, handshake_responder
+from p2p.handshake import (
+    HandshakeConfig,
+    HandshakeResult,
+    handshake_initiator,
+    handshake_responder,
+)
 from p2p.limits import MAX_NETWORK_ID_BYTES, P2PLimits
 from p2p.messages import (
     Direct,
@@ -562,17 +567,10 @@ class P2PService:
             return rejection
 
         direction = "outbound" if outbound else "inbound"
-        max_bytes = self.limits.max_handshake_message_bytes
-        run = (
-            handshake_initiator(
-                reader, writer, identity=self.identity, chain_id=self.chain_id,
-                listen_port=self.port, check_identity=check, max_message_bytes=max_bytes,
-            ) if outbound else handshake_responder(
-                reader, writer, identity=self.identity, chain_id=self.chain_id,
-                listen_port=self.port, check_identity=check, max_message_bytes=max_bytes,
-                first_byte_timeout_s=self.limits.first_byte_timeout_ms / 1000,
-            )
-        )
+        config = HandshakeConfig(self.identity, self.chain_id, self.port, check,
+                                 self.limits.max_handshake_message_bytes)
+        run = handshake_initiator(reader, writer, config) if outbound else handshake_responder(
+            reader, writer, config, first_byte_timeout_s=self.limits.first_byte_timeout_ms / 1000)
         try:
             return await asyncio.wait_for(run, self.limits.handshake_timeout_ms / 1000)
         except P2PRemotePeerError as error:

@@ -19,7 +19,7 @@ from nacl.signing import SigningKey
 
 from p2p.crypto import RESPONDER_SIGN_LABEL, transcript_hash
 from p2p.errors import P2PRemotePeerError, Reason
-from p2p.handshake import MAGIC, handshake_initiator, handshake_responder
+from p2p.handshake import MAGIC, HandshakeConfig, handshake_initiator, handshake_responder
 from p2p.limits import MAX_HANDSHAKE_MESSAGE_BYTES, PROTOCOL_VERSION
 
 from .mutate import TIERS, mutated_bytes, mutated_msgpack, pack
@@ -81,10 +81,9 @@ def _run_against(side: Side, peer_bytes: bytes) -> None:
         theirs.sendall(peer_bytes)
         theirs.shutdown(socket.SHUT_WR)
         try:
-            await asyncio.wait_for(side(
-                reader, writer, identity=OURS, chain_id=CHAIN, listen_port=0,
-                check_identity=lambda key: None,
-                max_message_bytes=MAX_HANDSHAKE_MESSAGE_BYTES), 5)
+            await asyncio.wait_for(side(reader, writer, HandshakeConfig(
+                OURS, CHAIN, listen_port=0, check_identity=lambda key: None,
+                max_message_bytes=MAX_HANDSHAKE_MESSAGE_BYTES)), 5)
         except P2PRemotePeerError as error:
             assert isinstance(error.reason, Reason)
         finally:

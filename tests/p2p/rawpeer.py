@@ -13,6 +13,7 @@ from nacl.signing import SigningKey
 
 from p2p.handshake import (
     MAGIC,
+    HandshakeConfig,
     HandshakeResult,
     handshake_initiator,
     read_handshake_message,
@@ -50,10 +51,9 @@ async def handshake(port: int, identity: SigningKey,
                     recv_buffer: int | None = None) -> tuple[Streams, HandshakeResult]:
     """Connect and complete a real handshake as `identity` (accepting any responder)."""
     reader, writer = await connect(port, recv_buffer)
-    result = await handshake_initiator(
-        reader, writer, identity=identity, chain_id=CHAIN_ID, listen_port=0,
-        check_identity=lambda key: None, max_message_bytes=1024,
-    )
+    result = await handshake_initiator(reader, writer, HandshakeConfig(
+        identity, CHAIN_ID, listen_port=0, check_identity=lambda key: None,
+        max_message_bytes=1024))
     return (reader, writer), result
 
 
