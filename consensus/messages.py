@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from functools import cache
 from typing import Any, NewType
 
 from nacl.exceptions import BadSignatureError
@@ -462,3 +463,33 @@ def verify_certificate(cert_bytes: bytes, height: int, digest: bytes,
         raise ConsensusValidationError("digest_mismatch", "certificate is for another block")
     check_certificate(cert, chain_id, validators, verify or Verifier())
     return cert
+
+
+# msgpack's largest bin header (bin32) less the smallest (bin8), for a block measured empty.
+_BIN_HEADER_SPREAD_BYTES = 4
+_VIEW_MAX = View(2**32 - 1)
+_HEIGHT_MAX = Height(2**62)
+
+
+@cache
+def new_view_bytes_max(validators_count: int, max_block_bytes: int) -> int:
+    """Bytes of the largest NEW-VIEW `validators_count` validators can send with blocks of
+    at most `max_block_bytes` (every field at its largest encoding): every validator's
+    VIEW-CHANGE, two certificates each, and the re-proposed block."""
+    assert 1 <= validators_count
+    assert 0 <= max_block_bytes
+    signature = b"\xff" * 64
+    digest = Digest(b"\xff" * 32)
+    signers = tuple((ValidatorIndex(i), signature) for i in range(validators_count))
+    last = Certificate(PHASE_COMMIT, _VIEW_MAX, _HEIGHT_MAX, digest, signers)
+    prepared = Certificate(PHASE_PREPARE, _VIEW_MAX, _HEIGHT_MAX, digest, signers)
+    view_changes = tuple(
+        ViewChange(_VIEW_MAX, _HEIGHT_MAX, last, prepared, ValidatorIndex(i), signature, None)
+        for i in range(validators_count))
+    vote = Vote(PHASE_PREPARE, _VIEW_MAX, _HEIGHT_MAX, digest,
+                ValidatorIndex(validators_count - 1), signature)
+    message = NewView(_VIEW_MAX, view_changes, PrePrepare(vote, b""),
+                      ValidatorIndex(validators_count - 1), signature)
+    size = len(encode_message(message)) + max_block_bytes + _BIN_HEADER_SPREAD_BYTES
+    assert size > max_block_bytes
+    return size

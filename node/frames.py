@@ -5,58 +5,15 @@ largest is a NEW-VIEW: every validator's VIEW-CHANGE (two certificates each, eve
 validator signing) and the re-proposed block. Its size grows with the validator count
 and the genesis `max_block_bytes`, so a genesis can ask for one that no frame carries, and
 the view change would then never complete. `check_genesis_fits` refuses such a genesis
-when a node loads it.
+when a node loads it (`consensus.messages.new_view_bytes_max` measures the NEW-VIEW).
 """
 
 from __future__ import annotations
 
-from functools import cache
-
 from commerce.errors import ErrorCode, ValidationError
 from commerce.genesis import Genesis
-from consensus.messages import (
-    PHASE_COMMIT,
-    PHASE_PREPARE,
-    Certificate,
-    Digest,
-    Height,
-    NewView,
-    PrePrepare,
-    ValidatorIndex,
-    View,
-    ViewChange,
-    Vote,
-    encode_message,
-)
+from consensus.messages import new_view_bytes_max
 from p2p.limits import MAX_PAYLOAD_BYTES
-
-# msgpack's largest bin header (bin32) less the smallest (bin8), for a block measured empty.
-_BIN_HEADER_SPREAD_BYTES = 4
-_VIEW_MAX = View(2**32 - 1)
-_HEIGHT_MAX = Height(2**62)
-
-
-@cache
-def new_view_bytes_max(validators_count: int, max_block_bytes: int) -> int:
-    """Bytes of the largest NEW-VIEW `validators_count` validators can send with blocks of
-    at most `max_block_bytes` (every field at its largest encoding)."""
-    assert 1 <= validators_count
-    assert 0 <= max_block_bytes
-    signature = b"\xff" * 64
-    digest = Digest(b"\xff" * 32)
-    signers = tuple((ValidatorIndex(i), signature) for i in range(validators_count))
-    last = Certificate(PHASE_COMMIT, _VIEW_MAX, _HEIGHT_MAX, digest, signers)
-    prepared = Certificate(PHASE_PREPARE, _VIEW_MAX, _HEIGHT_MAX, digest, signers)
-    view_changes = tuple(
-        ViewChange(_VIEW_MAX, _HEIGHT_MAX, last, prepared, ValidatorIndex(i), signature, None)
-        for i in range(validators_count))
-    vote = Vote(PHASE_PREPARE, _VIEW_MAX, _HEIGHT_MAX, digest,
-                ValidatorIndex(validators_count - 1), signature)
-    message = NewView(_VIEW_MAX, view_changes, PrePrepare(vote, b""),
-                      ValidatorIndex(validators_count - 1), signature)
-    size = len(encode_message(message)) + max_block_bytes + _BIN_HEADER_SPREAD_BYTES
-    assert size > max_block_bytes
-    return size
 
 
 def check_genesis_fits(genesis: Genesis) -> None:

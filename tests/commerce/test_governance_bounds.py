@@ -2,7 +2,7 @@
 
 Method: commerce bounds a NEW-VIEW's size by a formula and the P2P payload by a copied
 constant (commerce imports neither node nor p2p); this test compares them with the real
-encoder (`node.frames.new_view_bytes_max`) for every set size and with p2p's limit, and
+encoder (`consensus.messages.new_view_bytes_max`) for every set size and with p2p's limit, and
 checks the parameter bounds table against the genesis field bounds.
 """
 
@@ -16,7 +16,7 @@ from commerce.limits import (
     NEW_VIEW_BASE_BYTES,
     NEW_VIEW_PER_VALIDATOR2_BYTES,
 )
-from node.frames import new_view_bytes_max
+from consensus.messages import new_view_bytes_max
 from p2p.limits import MAX_PAYLOAD_BYTES
 
 

@@ -12,7 +12,7 @@ import pytest
 from commerce.errors import ValidationError
 from commerce.keys import Keypair
 from commerce.limits import MAX_BLOCK_BYTES, MAX_VALIDATORS
-from node.frames import new_view_bytes_max
+from consensus.messages import new_view_bytes_max
 from node.home import init_home, load_home
 from p2p.limits import MAX_PAYLOAD_BYTES
 
