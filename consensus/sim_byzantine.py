@@ -84,18 +84,18 @@ def byzantine_tick(sim: ByzantineHost, node: SimNode) -> None:
         for j in targets:
             signer = ValidatorIndex(rnd.randrange(sim.n))
             phase = rnd.choice((PHASE_PREPARE, PHASE_COMMIT))
-            vote = Vote(phase, View(v), Height(h), Digest(hashlib.sha256(b"x%d" % j).digest()),
+            vote = Vote(phase, v, h, Digest(hashlib.sha256(b"x%d" % j).digest()),
                         signer, rnd.randbytes(64))
             out.append((j, encode_message(vote)))
             sigs = tuple((ValidatorIndex(k), rnd.randbytes(64)) for k in range(sim.n))
-            cert = Certificate(PHASE_COMMIT, View(v), Height(h + 5), vote.digest, sigs)
+            cert = Certificate(PHASE_COMMIT, v, Height(h + 5), vote.digest, sigs)
             out.append((j, encode_message(Decided(cert, None))))
     elif node.byzantine == "fake_vc":
         digest = Digest(hashlib.sha256(b"fake%d" % sim.seq).digest())
         sigs = tuple((ValidatorIndex(k), rnd.randbytes(64)) for k in range(sim.quorum_true))
-        prepared = Certificate(PHASE_PREPARE, View(v), Height(h), digest, sigs)
+        prepared = Certificate(PHASE_PREPARE, v, h, digest, sigs)
         block = b"fake-block"
-        vc = ViewChange(View(v + 1), Height(h), replica.state.last_certificate, prepared,
+        vc = ViewChange(View(v + 1), h, replica.state.last_certificate, prepared,
                         ValidatorIndex(i), b"", block)
         sig = node.key.sign(view_change_payload(CHAIN_ID, vc)).signature
         vc = ViewChange(vc.view, vc.height, vc.last_cert, prepared, vc.signer, sig,

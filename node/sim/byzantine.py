@@ -14,7 +14,6 @@ from consensus.messages import (
     Certificate,
     Decided,
     Digest,
-    Height,
     NewView,
     PrePrepare,
     ValidatorIndex,
@@ -205,12 +204,12 @@ class ByzantineValidator:
         rng = self.rng
         height, view = replica.height, replica.view
         primary = ValidatorIndex(view % self.n)
-        fake = Vote(PHASE_PREPARE, View(view), Height(height), Digest(rng.randbytes(32)),
-                    primary, rng.randbytes(64))
+        fake = Vote(PHASE_PREPARE, view, height, Digest(rng.randbytes(32)), primary,
+                    rng.randbytes(64))
         out = [encode_message(PrePrepare(fake, junk_block(rng))), rng.randbytes(rng.randint(0, 64))]
         sigs = tuple((ValidatorIndex(k), rng.randbytes(64)) for k in range(self.n - self.f))
-        prepared = Certificate(PHASE_PREPARE, View(view), Height(height), fake.digest, sigs)
-        vc = ViewChange(View(view + 1), Height(height), None, prepared,
+        prepared = Certificate(PHASE_PREPARE, view, height, fake.digest, sigs)
+        vc = ViewChange(View(view + 1), height, None, prepared,
                         ValidatorIndex(node.index), b"", junk_block(rng))
         signature = node.key.signing_key.sign(b"").signature  # wrong, and checked last
         out.append(encode_message(ViewChange(vc.view, vc.height, None, prepared, vc.signer,
