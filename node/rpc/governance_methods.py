@@ -17,6 +17,7 @@ from node.chain import Chain
 from node.errors import NodeError, NodeErrorCode
 from node.rpc.jsonrpc import Registry
 from node.rpc.params import IdParams, PageParams, Params
+from node.rpc.state_methods import StateRead, register_state_reads
 
 ProposalStatusName = Literal["open", "passed", "rejected", "expired", "withdrawn", "failed"]
 
@@ -33,6 +34,17 @@ class ProposalsParams(PageParams):
     status: ProposalStatusName | None = None
 
 
+GOVERNANCE_READS: tuple[StateRead, ...] = (
+    StateRead("state_getProposal", IdParams, "A governance proposal",
+              lambda state, p, page: governance_queries.proposal(state, p.id),
+              lambda p: f"proposal {p.id}"),
+    StateRead("state_listProposals", ProposalsParams, "Governance proposals",
+              lambda state, p, page: governance_queries.proposals(state, status=p.status,
+                                                                  **page),
+              lambda p: "proposals"),
+)
+
+
 def register_governance_methods(registry: Registry, chain: Chain, page_items_max: int) -> None:
     """Register `chain_getValidators`, `state_getProposal` and `state_listProposals`."""
 
@@ -45,22 +57,6 @@ def register_governance_methods(registry: Registry, chain: Chain, page_items_max
                             f"the set of height {height} is not fixed yet (head {head})")
         return governance_queries.validators(chain.store.state, chain.genesis, height)
 
-    async def get_proposal(params: IdParams) -> dict[str, Any]:
-        """A governance proposal with its tally."""
-        item = governance_queries.proposal(chain.store.state, params.id)
-        if item is None:
-            raise NodeError(NodeErrorCode.NOT_FOUND, f"no proposal {params.id}")
-        return item
-
-    async def list_proposals(params: ProposalsParams) -> dict[str, Any]:
-        """Governance proposals in id order."""
-        return governance_queries.proposals(
-            chain.store.state, status=params.status, cursor=params.cursor,
-            limit=min(params.limit, page_items_max))
-
     registry.add("chain_getValidators", get_validators, params=ValidatorsParams,
                  summary="The validator set in force at a height")
-    registry.add("state_getProposal", get_proposal, params=IdParams,
-                 summary="A governance proposal")
-    registry.add("state_listProposals", list_proposals, params=ProposalsParams,
-                 summary="Governance proposals")
+    register_state_reads(registry, chain, page_items_max, GOVERNANCE_READS)
