@@ -85,6 +85,15 @@ def honest(tmp_path: Path, world: World) -> Iterator[tuple[ConsensusDriver, Stor
     store.close()
 
 
+@pytest.fixture
+async def started(
+    honest: tuple[ConsensusDriver, Store, Net],
+) -> tuple[ConsensusDriver, Store, Net]:
+    """The honest node once its driver has started."""
+    honest[0].feed(Started())
+    return honest
+
+
 def _peer(key: Keypair) -> PeerId:
     return PeerId(key.public_key)
 
@@ -139,10 +148,9 @@ async def test_preprepare_tampered_body_is_blamed_and_genuine_block_fetched(
 
 
 async def test_decided_tampered_body_is_blamed_and_never_finalized(
-    world: World, honest: tuple[ConsensusDriver, Store, Net]
+    world: World, started: tuple[ConsensusDriver, Store, Net]
 ) -> None:
-    driver, store, net = honest
-    driver.feed(Started())
+    driver, store, net = started
     liar = _peer(OBSERVER)
     driver.on_message(liar, encode_message(Decided(world.cert, world.tampered)))
     assert net.blamed == [(liar, "digest_mismatch")]
@@ -157,10 +165,9 @@ async def test_decided_tampered_body_is_blamed_and_never_finalized(
 
 
 async def test_sync_reply_tampered_body_is_blamed_then_fetched_from_another_holder(
-    world: World, honest: tuple[ConsensusDriver, Store, Net]
+    world: World, started: tuple[ConsensusDriver, Store, Net]
 ) -> None:
-    driver, store, net = honest
-    driver.feed(Started())
+    driver, store, net = started
     liar = _peer(OBSERVER)
     net.lie = encode([[world.tampered, encode_certificate(world.cert)]])
     # The liar proves block 1 final (a genuine certificate) and so becomes the fetch target.
@@ -185,10 +192,9 @@ async def test_sync_reply_tampered_body_is_blamed_then_fetched_from_another_hold
 
 
 async def test_sync_reply_junk_after_a_good_block_finalizes_the_good_one_and_steps_on(
-    world: World, honest: tuple[ConsensusDriver, Store, Net]
+    world: World, started: tuple[ConsensusDriver, Store, Net]
 ) -> None:
-    driver, store, net = honest
-    driver.feed(Started())
+    driver, store, net = started
     peer = _peer(VALIDATORS[2])
     good = serve_request(world.primary_store, encode([1, 1]))
     net.lie = encode(decode(good) + [[b"\xc1junk", b"\x00" * 7]])

@@ -6,6 +6,7 @@ every page is audited with axe-core (from npm, injected) and saved as a screensh
 
 from __future__ import annotations
 
+import contextlib
 import json
 import shutil
 import subprocess
@@ -15,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
+from playwright.sync_api import Browser, BrowserContext, Locator, Page, expect, sync_playwright
 
 from tests.cli_e2e.conftest import AGORA, Shell, running_devnet
 
@@ -98,6 +99,15 @@ def new_context(browser: Browser, *, phone: bool = False) -> BrowserContext:
     return context
 
 
+@contextlib.contextmanager
+def contexts(browser: Browser, *phones: bool) -> Iterator[list[BrowserContext]]:
+    """Fresh browser profiles, one per entry of `phones` (a phone's screen where true), all
+    closed on the way out, also on failure."""
+    with contextlib.ExitStack() as stack:
+        yield [stack.enter_context(contextlib.closing(new_context(browser, phone=phone)))
+               for phone in phones]
+
+
 def audit(page: Page, name: str) -> None:
     """Save a screenshot, then fail when the page is wider than the screen (a phone must not
     scroll sideways) or on any serious or critical axe-core violation."""
@@ -169,3 +179,19 @@ def sign(page: Page, *, passphrase: str | None = None, expect_final: bool = True
 def close_dialog(page: Page) -> None:
     page.get_by_role("dialog").get_by_role("button", name="Close").click()
     expect(page.get_by_role("dialog")).to_be_hidden()
+
+
+def send(page: Page, button: Locator, says: str | None = None) -> None:
+    """Click `button`, check that the transaction dialog says `says` (when given), sign, wait
+    for the transaction to be final and close the dialog."""
+    button.click()
+    if says is not None:
+        expect(page.get_by_role("dialog")).to_contain_text(says)
+    sign(page)
+    close_dialog(page)
+
+
+def fill_in(scope: Page | Locator, fields: dict[str, str]) -> None:
+    """Fill each field of `scope` (a page or a form), found by its label, with its text."""
+    for label, text in fields.items():
+        scope.get_by_label(label).fill(text)

@@ -11,10 +11,10 @@ from playwright.sync_api import Browser, expect
 from tests.web_browser.conftest import (
     WebDevnet,
     audit,
-    close_dialog,
+    fill_in,
     funded_wallet,
     new_context,
-    sign,
+    send,
 )
 
 
@@ -24,12 +24,11 @@ def test_a_merchant_is_voted_in_and_runs_the_shop(web: WebDevnet, browser: Brows
         page = context.new_page()
         address = funded_wallet(page, web.url, web, "100")
         page.goto(f"{web.url}/#/merchant")
-        page.get_by_label("Shop name").fill("Lotus Crafts")
-        page.get_by_label("About the shop").fill("Lamps and lanterns from Suzhou")
-        page.get_by_role("button", name="Register").click()
-        expect(page.get_by_role("dialog")).to_contain_text("Register the shop “Lotus Crafts”")
-        sign(page)
-        close_dialog(page)
+        fill_in(page, {
+            "Shop name": "Lotus Crafts",
+            "About the shop": "Lamps and lanterns from Suzhou",
+        })
+        send(page, page.get_by_role("button", name="Register"), "Register the shop “Lotus Crafts”")
         votes = page.get_by_test_id("merchant-votes")
         expect(votes).to_contain_text("Lotus Crafts: 0 of the 3 validator votes needed")
         audit(page, "merchant-pending")
@@ -47,36 +46,29 @@ def test_a_merchant_is_voted_in_and_runs_the_shop(web: WebDevnet, browser: Brows
         page.get_by_label("Price", exact=True).fill("30")
         page.get_by_label("Stock", exact=True).fill("5")
         page.get_by_label("Referral rate").fill("5")
-        page.get_by_role("button", name="Create listing").click()
-        sign(page)
-        close_dialog(page)
+        send(page, page.get_by_role("button", name="Create listing"))
         page.get_by_role("button", name="Edit “Lotus lamp”").click()
         page.get_by_label("Price", exact=True).fill("28.75")
-        page.get_by_role("button", name="Save as a new version").click()
-        expect(page.get_by_role("dialog")).to_contain_text(
-            "Publish a new version of “Lotus lamp”: 28.75 AGR")
-        sign(page)
-        close_dialog(page)
+        send(page, page.get_by_role("button", name="Save as a new version"),
+             "Publish a new version of “Lotus lamp”: 28.75 AGR")
         row = page.get_by_role("row", name=re.compile("Lotus lamp"))
         expect(row).to_contain_text("28.75 AGR")
         listing = int(re.sub(r"\D", "", page.get_by_role("link", name="Lotus lamp")
                              .get_attribute("href") or ""))
 
-        page.get_by_label("Question").fill("Which colour next?")
-        page.get_by_label("Options").fill("jade\nvermilion")
-        page.get_by_label("Open for (blocks)").fill("200")
-        page.get_by_role("button", name="Create a poll").click()
-        sign(page)
-        close_dialog(page)
+        fill_in(page, {
+            "Question": "Which colour next?",
+            "Options": "jade\nvermilion",
+            "Open for (blocks)": "200",
+        })
+        send(page, page.get_by_role("button", name="Create a poll"))
         audit(page, "merchant-console-own-shop")
 
         page.goto(f"{web.url}/#/listing/{listing}")
         expect(page.get_by_test_id("price")).to_have_text("28.75 AGR")
         versions = page.get_by_role("region", name="Version history").locator("tbody tr")
         expect(versions).to_have_count(2)
-        page.get_by_role("button", name="Vote “vermilion”").click()
-        sign(page)
-        close_dialog(page)
+        send(page, page.get_by_role("button", name="Vote “vermilion”"))
         expect(page.get_by_role("group", name="Which colour next?")).to_contain_text(
             "vermilion: 1")
         audit(page, "listing-versions-poll")

@@ -13,8 +13,10 @@ from tests.web_browser.conftest import (
     audit,
     close_dialog,
     create_wallet,
+    fill_in,
     funded_wallet,
     new_context,
+    send,
     sign,
 )
 
@@ -56,8 +58,7 @@ def test_an_out_of_stock_purchase_is_refused_in_words(web: WebDevnet, browser: B
         page = context.new_page()
         address = funded_wallet(page, web.url, web, "50")
         page.goto(f"{web.url}/#/listing/{listing}")
-        page.get_by_label("Quantity").fill("2")
-        page.get_by_label("Delivery details").fill("Li Lei, 1 Garden Lane")
+        fill_in(page, {"Quantity": "2", "Delivery details": "Li Lei, 1 Garden Lane"})
         page.get_by_role("button", name="Buy", exact=True).click()
         text = sign(page, expect_final=False)
         assert "Not enough in stock" in text, text
@@ -95,9 +96,7 @@ def test_the_node_going_down_is_said_and_nothing_is_lost(web: WebDevnet, browser
         finally:
             web.devnet("start", node)
         expect(page.get_by_test_id("offline")).to_be_hidden(timeout=30_000)
-        page.get_by_role("button", name="Buy", exact=True).click()
-        sign(page)
-        close_dialog(page)
+        send(page, page.get_by_role("button", name="Buy", exact=True))
         expect(page.get_by_test_id("order-placed")).to_contain_text(re.compile(r"Order #\d+"))
     finally:
         context.close()

@@ -17,11 +17,11 @@ from playwright.sync_api import Browser, Page, expect
 from tests.web_browser.conftest import (
     WebDevnet,
     audit,
-    close_dialog,
+    contexts,
     create_wallet,
+    fill_in,
     import_wallet,
-    new_context,
-    sign,
+    send,
 )
 
 
@@ -37,16 +37,8 @@ def png(width: int, height: int, rgb: tuple[int, int, int]) -> bytes:
 
 
 def test_pictures_team_buying_and_coupons(web: WebDevnet, browser: Browser) -> None:
-    merchant_context = new_context(browser)
-    first_context = new_context(browser, phone=True)
-    second_context = new_context(browser, phone=True)
-    try:
-        run_story(web, merchant_context.new_page(), first_context.new_page(),
-                  second_context.new_page())
-    finally:
-        merchant_context.close()
-        first_context.close()
-        second_context.close()
+    with contexts(browser, False, True, True) as (merchant, first, second):
+        run_story(web, merchant.new_page(), first.new_page(), second.new_page())
 
 
 def run_story(web: WebDevnet, merchant: Page, first: Page, second: Page) -> None:
@@ -69,31 +61,26 @@ def run_story(web: WebDevnet, merchant: Page, first: Page, second: Page) -> None
     picture = png(64, 40, (30, 140, 110))
     picture_file.set_input_files(files=[{"name": "bowl.png", "mimeType": "image/png",
                                          "buffer": picture}])
-    pictures.get_by_role("button", name="Add picture").click()
-    expect(merchant.get_by_role("dialog")).to_contain_text("Upload the picture “bowl.png”")
-    sign(merchant)
-    close_dialog(merchant)
+    send(merchant, pictures.get_by_role("button", name="Add picture"),
+         "Upload the picture “bowl.png”")
     name = hashlib.sha256(picture).hexdigest()
     assert web.query("listing", str(listing))["media"] == [name]
 
     # A team offer of two at 30 a piece, and a coupon of 5 off from 20, in the console.
     offer = merchant.locator("section", has=merchant.get_by_role("heading", name="Team offer"))
     offer.get_by_label("Listing").select_option(str(listing))
-    offer.get_by_label("Team size").fill("2")
-    offer.get_by_label("Team price per unit (tokens)").fill("30")
-    offer.get_by_role("button", name="Set team offer").click()
-    expect(merchant.get_by_role("dialog")).to_contain_text("to teams of 2 at 30 AGR per unit")
-    sign(merchant)
-    close_dialog(merchant)
+    fill_in(offer, {"Team size": "2", "Team price per unit (tokens)": "30"})
+    send(merchant, offer.get_by_role("button", name="Set team offer"),
+         "to teams of 2 at 30 AGR per unit")
     coupons = merchant.get_by_role("form", name="Create a coupon campaign")
     coupons.get_by_label("Listing").select_option(str(listing))
-    coupons.get_by_label("Amount off (tokens)").fill("5")
-    coupons.get_by_label("Minimum spend (tokens)").fill("20")
-    coupons.get_by_label("Budget (tokens)").fill("50")
-    coupons.get_by_role("button", name="Create a coupon campaign").click()
-    expect(merchant.get_by_role("dialog")).to_contain_text("Lock 50 AGR from your balance")
-    sign(merchant)
-    close_dialog(merchant)
+    fill_in(coupons, {
+        "Amount off (tokens)": "5",
+        "Minimum spend (tokens)": "20",
+        "Budget (tokens)": "50",
+    })
+    send(merchant, coupons.get_by_role("button", name="Create a coupon campaign"),
+         "Lock 50 AGR from your balance")
     expect(merchant.get_by_test_id("campaigns")).to_contain_text("Coupon #")
     audit(merchant, "merchant-round2")
 
@@ -108,17 +95,13 @@ def run_story(web: WebDevnet, merchant: Page, first: Page, second: Page) -> None
     expect(shown).to_have_attribute("alt", "“Jade bowl”, picture 1 of 1")
     first.wait_for_function("document.querySelector('[data-testid=picture]').naturalWidth > 0")
     assert first.evaluate("document.querySelector('[data-testid=picture]').naturalWidth") == 64
-    first.get_by_role("button", name="Get my referral link").click()
-    sign(first)
-    close_dialog(first)
+    send(first, first.get_by_role("button", name="Get my referral link"))
     share = int(first.get_by_test_id("share-link").input_value().rsplit("=", 1)[1])
     team_box = first.locator("section", has=first.get_by_role("heading", name="Buy as a team"))
     expect(team_box.get_by_test_id("team-offer")).to_contain_text("2 people, 1 each")
     team_box.get_by_label("Delivery details").fill("Zhao Lei, 5 Lake Road")
-    team_box.get_by_role("button", name="Start a team for 30 AGR").click()
-    expect(first.get_by_role("dialog")).to_contain_text("Start a team of 2 for “Jade bowl”")
-    sign(first)
-    close_dialog(first)
+    send(first, team_box.get_by_role("button", name="Start a team for 30 AGR"),
+         "Start a team of 2 for “Jade bowl”")
     team_link = first.get_by_test_id("team-link").input_value()
     match = re.fullmatch(rf"{re.escape(url)}/#/team/(\d+)\?share={share}", team_link)
     assert match is not None, team_link
@@ -130,9 +113,7 @@ def run_story(web: WebDevnet, merchant: Page, first: Page, second: Page) -> None
     expect(second.get_by_test_id("seats-left")).to_have_text("1 of 2 seats left")
     expect(second.get_by_test_id("via-share")).to_contain_text(f"referral #{share}")
     audit(second, "team-phone")
-    second.get_by_role("button", name="Join for 30 AGR").click()
-    sign(second)
-    close_dialog(second)
+    send(second, second.get_by_role("button", name="Join for 30 AGR"))
     expect(second.get_by_test_id("team-status")).to_have_text("Filled")
     on_chain = web.query("team", str(team))
     assert on_chain["status"] == "filled"
@@ -149,9 +130,7 @@ def run_story(web: WebDevnet, merchant: Page, first: Page, second: Page) -> None
     to_ship.get_by_role("button", name="Open the delivery details").click()
     expect(to_ship.get_by_test_id("delivery-details")).to_have_text("Zhao Lei, 5 Lake Road")
     to_ship.get_by_label("Tracking note").fill("EMS EA123456789CN")
-    to_ship.get_by_role("button", name="Mark as shipped").click()
-    sign(merchant)
-    close_dialog(merchant)
+    send(merchant, to_ship.get_by_role("button", name="Mark as shipped"))
     card = first.get_by_test_id(f"order-{order}")
     expect(card.get_by_test_id("order-status")).to_have_text("shipped")
     card.get_by_role("button", name="Read the tracking note").click()
@@ -165,10 +144,7 @@ def run_story(web: WebDevnet, merchant: Page, first: Page, second: Page) -> None
     expect(buy.get_by_test_id("discount")).to_have_text("−5 AGR")
     expect(buy.get_by_test_id("you-pay")).to_have_text("35 AGR")
     before = int(web.query("account", second_address)["balance"])
-    buy.get_by_role("button", name="Buy", exact=True).click()
-    expect(second.get_by_role("dialog")).to_contain_text("5 AGR off, you pay 35 AGR")
-    sign(second)
-    close_dialog(second)
+    send(second, buy.get_by_role("button", name="Buy", exact=True), "5 AGR off, you pay 35 AGR")
     placed = second.get_by_test_id("order-placed")
     expect(placed).to_be_visible()
     after = int(web.query("account", second_address)["balance"])
@@ -178,10 +154,7 @@ def run_story(web: WebDevnet, merchant: Page, first: Page, second: Page) -> None
     # and acme's profile counts the follower.
     acme = web.query("listing", str(listing))["merchant"]
     second.goto(f"{url}/#/listing/{listing}")
-    second.get_by_test_id("follow").click()
-    expect(second.get_by_role("dialog")).to_contain_text("Follow acme")
-    sign(second)
-    close_dialog(second)
+    send(second, second.get_by_test_id("follow"), "Follow acme")
     expect(second.get_by_test_id("follow")).to_have_text(re.compile(r"^Following"))
     second.goto(f"{url}/#/feed")
     expect(second.get_by_test_id("feed")).to_contain_text(f"listed listing #{listing}")
@@ -193,12 +166,11 @@ def run_story(web: WebDevnet, merchant: Page, first: Page, second: Page) -> None
     # Its own profile: a display name, and delivery details sealed to its own key that
     # checkout then fills in.
     second.goto(f"{url}/#/profile/{second_address}")
-    second.get_by_label("Display name").fill("Mei")
-    second.get_by_label("Delivery details (private)").fill("Mei Lin, 7 Pearl Street")
-    second.get_by_role("button", name="Save profile").click()
-    expect(second.get_by_role("dialog")).to_contain_text("sealed to your own key only")
-    sign(second)
-    close_dialog(second)
+    fill_in(second, {
+        "Display name": "Mei",
+        "Delivery details (private)": "Mei Lin, 7 Pearl Street",
+    })
+    send(second, second.get_by_role("button", name="Save profile"), "sealed to your own key only")
     expect(second.get_by_test_id("profile-name")).to_have_text("Mei")
     audit(second, "profile-phone")
     second.goto(f"{url}/#/listing/{listing}")

@@ -18,9 +18,11 @@ from tests.web_browser.conftest import (
     WebDevnet,
     audit,
     close_dialog,
+    contexts,
+    fill_in,
     funded_wallet,
     import_wallet,
-    new_context,
+    send,
     sign,
 )
 
@@ -40,17 +42,9 @@ def first_load(page: Page, url: str) -> tuple[int, float]:
 
 
 def test_shop_story(web: WebDevnet, browser: Browser) -> None:
-    merchant_context = new_context(browser)
-    shopper_context = new_context(browser, phone=True)
-    sharer_context = new_context(browser)
-    sharer_context.grant_permissions(["clipboard-read", "clipboard-write"])
-    try:
-        run_story(web, merchant_context.new_page(), shopper_context.new_page(),
-                  sharer_context.new_page())
-    finally:
-        merchant_context.close()
-        shopper_context.close()
-        sharer_context.close()
+    with contexts(browser, False, True, False) as (merchant, shopper, sharer):
+        sharer.grant_permissions(["clipboard-read", "clipboard-write"])
+        run_story(web, merchant.new_page(), shopper.new_page(), sharer.new_page())
 
 
 def completed_purchase(web: WebDevnet, buyer: str) -> None:
@@ -69,9 +63,7 @@ def claim_rewards(page: Page) -> None:
     claimed."""
     accrued = page.get_by_test_id("rewards-accrued")
     expect(accrued).not_to_have_text("0 AGR")
-    page.get_by_role("button", name="Claim rewards").click()
-    sign(page)
-    close_dialog(page)
+    send(page, page.get_by_role("button", name="Claim rewards"))
     expect(accrued).to_have_text("0 AGR")
     expect(page.get_by_test_id("rewards-claimed")).not_to_have_text("0 AGR")
 
@@ -89,10 +81,8 @@ def run_story(web: WebDevnet, merchant: Page, shopper: Page, sharer: Page) -> No
     merchant.get_by_label("Stock", exact=True).fill("3")
     merchant.get_by_label("Referral rate").fill("10")
     merchant.get_by_label("Description", exact=True).fill("Longquan celadon, 600 ml")
-    merchant.get_by_role("button", name="Create listing").click()
-    expect(merchant.get_by_role("dialog")).to_contain_text("List “Celadon teapot” at 25.5 AGR")
-    sign(merchant)
-    close_dialog(merchant)
+    send(merchant, merchant.get_by_role("button", name="Create listing"),
+         "List “Celadon teapot” at 25.5 AGR")
     row = merchant.get_by_role("link", name="Celadon teapot")
     expect(row).to_be_visible()
     listing = int(re.sub(r"\D", "", row.get_attribute("href") or ""))
@@ -101,10 +91,8 @@ def run_story(web: WebDevnet, merchant: Page, shopper: Page, sharer: Page) -> No
     # carol, in her browser, gets her referral link with the share button and copies it.
     import_wallet(sharer, url, web.seed("carol"))
     sharer.goto(f"{url}/#/listing/{listing}")
-    sharer.get_by_role("button", name="Get my referral link").click()
-    expect(sharer.get_by_role("dialog")).to_contain_text("you earn 10% of the sales")
-    sign(sharer)
-    close_dialog(sharer)
+    send(sharer, sharer.get_by_role("button", name="Get my referral link"),
+         "you earn 10% of the sales")
     link_box = sharer.get_by_test_id("share-link")
     referral = link_box.input_value()
     match = re.fullmatch(rf"{re.escape(url)}/listing/{listing}\?share=(\d+)", referral)
@@ -127,8 +115,7 @@ def run_story(web: WebDevnet, merchant: Page, shopper: Page, sharer: Page) -> No
     expect(shopper).to_have_url(re.compile(rf"#/listing/{listing}\?share={shared['share']}$"))
     expect(shopper.get_by_test_id("via-share")).to_contain_text(f"referral #{shared['share']}")
     expect(shopper.get_by_test_id("price")).to_have_text("25.5 AGR")
-    shopper.get_by_label("Quantity").fill("2")
-    shopper.get_by_label("Delivery details").fill(DELIVERY)
+    fill_in(shopper, {"Quantity": "2", "Delivery details": DELIVERY})
     audit(shopper, "listing-phone")
     started = time.perf_counter()
     shopper.get_by_role("button", name="Buy", exact=True).click()
@@ -159,9 +146,7 @@ def run_story(web: WebDevnet, merchant: Page, shopper: Page, sharer: Page) -> No
     to_ship.get_by_role("button", name="Open the delivery details").click()
     expect(to_ship.get_by_test_id("delivery-details")).to_have_text(DELIVERY)
     to_ship.get_by_label("Tracking note").fill(TRACKING)
-    to_ship.get_by_role("button", name="Mark as shipped").click()
-    sign(merchant)
-    close_dialog(merchant)
+    send(merchant, to_ship.get_by_role("button", name="Mark as shipped"))
 
     # The shopper reads the tracking note, confirms, reviews, claims.
     shopper.goto(f"{url}/#/wallet")
@@ -169,15 +154,11 @@ def run_story(web: WebDevnet, merchant: Page, shopper: Page, sharer: Page) -> No
     expect(card.get_by_test_id("order-status")).to_have_text("shipped")
     card.get_by_role("button", name="Read the tracking note").click()
     expect(card.get_by_test_id("tracking-note")).to_have_text(TRACKING)
-    card.get_by_role("button", name="Confirm receipt").click()
-    expect(shopper.get_by_role("dialog")).to_contain_text("51 AGR is released to the merchant")
-    sign(shopper)
-    close_dialog(shopper)
+    send(shopper, card.get_by_role("button", name="Confirm receipt"),
+         "51 AGR is released to the merchant")
     expect(card.get_by_test_id("order-status")).to_have_text("completed")
     card.get_by_label("Your review").fill("Beautiful glaze, well packed.")
-    card.get_by_role("button", name="Post review").click()
-    sign(shopper)
-    close_dialog(shopper)
+    send(shopper, card.get_by_role("button", name="Post review"))
     expect(card).to_contain_text("You reviewed it: 5 of 5.")
     claim_rewards(shopper)
     audit(shopper, "wallet-orders-phone")
@@ -185,9 +166,7 @@ def run_story(web: WebDevnet, merchant: Page, shopper: Page, sharer: Page) -> No
     # The merchant replies to the review; the figures count the sale and the commission.
     merchant.goto(f"{url}/#/merchant")
     merchant.get_by_label("Your reply").fill("Thank you, enjoy your tea!")
-    merchant.get_by_role("button", name="Reply", exact=True).click()
-    sign(merchant)
-    close_dialog(merchant)
+    send(merchant, merchant.get_by_role("button", name="Reply", exact=True))
     expect(merchant.get_by_text("Commission paid to sharers")).to_be_visible()
     expect(merchant.locator("dl.figures")).to_contain_text("5.1 AGR")
     audit(merchant, "merchant-after-sale")
