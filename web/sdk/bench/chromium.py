@@ -25,7 +25,8 @@ TIMEOUT_MS = 600_000
 
 
 class _Quiet(SimpleHTTPRequestHandler):
-    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript"}
+    extensions_map = {**SimpleHTTPRequestHandler.extensions_map, ".js": "text/javascript",
+                      ".mjs": "text/javascript"}
 
     def log_message(self, format: str, *args: object) -> None:  # noqa: A002
         return
