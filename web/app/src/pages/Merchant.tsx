@@ -7,7 +7,6 @@ import { useState } from "preact/hooks";
 import {
   addressTextOf,
   fromHex,
-  fromUtf8,
   seal,
   utf8,
   type BlockView,
@@ -46,7 +45,7 @@ import { useStore } from "../store";
 import { requestTx } from "../txflow";
 import { unlocked } from "../vault";
 import { MerchantTools } from "./MerchantTools";
-import { Deadline, statusText } from "./Wallet";
+import { Deadline, OpenedText, statusText, unsealedText } from "./Wallet";
 
 interface Console {
   readonly merchant: Merchant | null;
@@ -235,21 +234,8 @@ function ToShip({ orders, reload }: { orders: Order[]; reload: () => void }) {
   const [error, setError] = useState("");
   const toShip = orders.filter((o) => o.status === "paid");
   const others = orders.filter((o) => o.status !== "paid").slice(0, 20);
-  const open = (order: Order) => {
-    if (keypair === null) {
-      setOpened((n) => ({ ...n, [order.id]: t("unlockFirst") }));
-      return;
-    }
-    if (!order.delivery) {
-      setOpened((n) => ({ ...n, [order.id]: t("noDelivery") }));
-      return;
-    }
-    try {
-      setOpened((n) => ({ ...n, [order.id]: fromUtf8(keypair.unseal(fromHex(order.delivery))) }));
-    } catch {
-      setOpened((n) => ({ ...n, [order.id]: t("noteDoesNotOpen") }));
-    }
-  };
+  const open = (order: Order) =>
+    setOpened((n) => ({ ...n, [order.id]: unsealedText(keypair, order.delivery, "noDelivery") }));
   const ship = async (order: Order) => {
     setError("");
     const note = (tracking[order.id] ?? "").trim();
@@ -290,11 +276,7 @@ function ToShip({ orders, reload }: { orders: Order[]; reload: () => void }) {
                 <Deadline order={order} />
               </Pair>
             </dl>
-            {opened[order.id] !== undefined && (
-              <p class="notice info" data-testid="delivery-details">
-                {opened[order.id]}
-              </p>
-            )}
+            <OpenedText text={opened[order.id]} testId="delivery-details" />
             <div class="actions">
               <button type="button" class="secondary" onClick={() => open(order)}>
                 {t("openDelivery")}

@@ -53,6 +53,20 @@ function ListingSelect({
   );
 }
 
+/** The listing a form is about, and the labelled select that picks it (the first listing at
+ * the start). */
+function useListingChoice(listings: Listing[], idPrefix: string) {
+  const [chosen, setChosen] = useState(String(listings[0]!.id));
+  const id = useId(idPrefix);
+  const listing = listings.find((l) => String(l.id) === chosen) ?? listings[0]!;
+  const field = (
+    <Field id={id} label={t("listingLabel")}>
+      <ListingSelect id={id} listings={listings} value={chosen} onChange={setChosen} />
+    </Field>
+  );
+  return { listing, field };
+}
+
 export function MerchantTools({ listings, reload }: { listings: Listing[]; reload: () => void }) {
   const active = listings.filter((l) => l.active);
   if (active.length === 0) return null;
@@ -67,13 +81,12 @@ export function MerchantTools({ listings, reload }: { listings: Listing[]; reloa
 }
 
 function ListingPictures({ listings, reload }: { listings: Listing[]; reload: () => void }) {
-  const [chosen, setChosen] = useState(String(listings[0]!.id));
+  const { listing, field: listingField } = useListingChoice(listings, "pic-listing");
   const [file, setFile] = useState<{ name: string; bytes: Uint8Array } | null>(null);
   const [error, setError] = useState("");
   // A new key empties the file input once its picture is published.
   const [inputKey, setInputKey] = useState(0);
-  const ids = { listing: useId("pic-listing"), file: useId("pic-file") };
-  const listing = listings.find((l) => String(l.id) === chosen) ?? listings[0]!;
+  const ids = { file: useId("pic-file") };
   const pick = async (input: HTMLInputElement) => {
     setError("");
     setFile(null);
@@ -135,9 +148,7 @@ function ListingPictures({ listings, reload }: { listings: Listing[]; reload: ()
   };
   return (
     <Section title={t("picturesTitle")}>
-      <Field id={ids.listing} label={t("listingLabel")}>
-        <ListingSelect id={ids.listing} listings={listings} value={chosen} onChange={setChosen} />
-      </Field>
+      {listingField}
       {listing.media.length === 0 ? (
         <p class="muted">{t("noPictures")}</p>
       ) : (
@@ -188,14 +199,12 @@ function ListingPictures({ listings, reload }: { listings: Listing[]; reload: ()
 }
 
 function TeamOfferForm({ listings, reload }: { listings: Listing[]; reload: () => void }) {
-  const [chosen, setChosen] = useState(String(listings[0]!.id));
+  const { listing, field: listingField } = useListingChoice(listings, "to-listing");
   const [size, setSize] = useState("2");
   const [price, setPrice] = useState("");
   const [quantity, setQuantity] = useState("1");
   const [windowBlocks, setWindowBlocks] = useState("100");
   const [error, setError] = useState("");
-  const ids = { listing: useId("to-listing") };
-  const listing = listings.find((l) => String(l.id) === chosen) ?? listings[0]!;
   const send = async () => {
     setError("");
     const minor = positiveAmount(price);
@@ -229,9 +238,7 @@ function TeamOfferForm({ listings, reload }: { listings: Listing[]; reload: () =
   return (
     <Section title={t("teamOfferTitle")}>
       <Form onSubmit={send} class="form-grid">
-        <Field id={ids.listing} label={t("listingLabel")}>
-          <ListingSelect id={ids.listing} listings={listings} value={chosen} onChange={setChosen} />
-        </Field>
+        {listingField}
         <CountField label={t("teamSize")} value={size} onValue={setSize} min={2} max={20} />
         <AmountField label={t("teamPriceField")} value={price} onValue={setPrice} />
         <CountField label={t("teamQtyField")} value={quantity} onValue={setQuantity} min={1} />
@@ -409,13 +416,11 @@ function CampaignForm({ listings, reload }: { listings: Listing[]; reload: () =>
 
 function FlashSaleForm({ listings, reload }: { listings: Listing[]; reload: () => void }) {
   const { height } = useHead();
-  const [chosen, setChosen] = useState(String(listings[0]!.id));
+  const { listing, field: listingField } = useListingChoice(listings, "f-listing");
   const [price, setPrice] = useState("");
   const [stock, setStock] = useState("10");
   const [blocks, setBlocks] = useState("1000");
   const [error, setError] = useState("");
-  const ids = { listing: useId("f-listing") };
-  const listing = listings.find((l) => String(l.id) === chosen) ?? listings[0]!;
   const send = async () => {
     setError("");
     const minor = positiveAmount(price);
@@ -442,9 +447,7 @@ function FlashSaleForm({ listings, reload }: { listings: Listing[]; reload: () =
   return (
     <Section title={t("flashTitle")}>
       <Form onSubmit={send} class="form-grid">
-        <Field id={ids.listing} label={t("listingLabel")}>
-          <ListingSelect id={ids.listing} listings={listings} value={chosen} onChange={setChosen} />
-        </Field>
+        {listingField}
         <AmountField label={t("flashPrice")} value={price} onValue={setPrice} />
         <CountField label={t("flashStock")} value={stock} onValue={setStock} min={1} />
         <CountField label={t("runsBlocks")} value={blocks} onValue={setBlocks} min={1} />

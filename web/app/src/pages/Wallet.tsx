@@ -10,6 +10,7 @@ import {
   isAddress,
   parseAmount,
   type Account,
+  type Keypair,
   type Order,
   type Review,
   type Rewards,
@@ -315,6 +316,30 @@ export const statusText = wordsOf({
   cancelled: "status_cancelled",
 });
 
+/** What the wallet shows for a text sealed to its key: the text, or why not (the key is
+ * locked; nothing was sealed: `missing`; it does not open). */
+export function unsealedText(keypair: Keypair | null, sealedHex: string,
+                             missing: Key = "noteDoesNotOpen"): string {
+  if (keypair === null) return t("unlockFirst");
+  if (!sealedHex) return t(missing);
+  try {
+    return fromUtf8(keypair.unseal(fromHex(sealedHex)));
+  } catch {
+    return t("noteDoesNotOpen");
+  }
+}
+
+/** A sealed text of an order once this wallet has opened it (the delivery details, a
+ * tracking note); nothing before. */
+export function OpenedText({ text, testId }: { text: string | undefined; testId: string }) {
+  if (text === undefined) return null;
+  return (
+    <p class="notice info" data-testid={testId}>
+      {text}
+    </p>
+  );
+}
+
 export function Deadline({ order }: { order: Order }) {
   const { height } = useHead();
   if (order.due_height === 0 || !["paid", "shipped", "disputed"].includes(order.status)) {
@@ -353,17 +378,8 @@ function Orders({ data, reload }: { data: AccountData; reload: () => void }) {
     );
     if (receipt !== null) reload();
   };
-  const openTracking = (order: Order) => {
-    if (keypair === null) {
-      setNotes((n) => ({ ...n, [order.id]: t("unlockFirst") }));
-      return;
-    }
-    try {
-      setNotes((n) => ({ ...n, [order.id]: fromUtf8(keypair.unseal(fromHex(order.tracking))) }));
-    } catch {
-      setNotes((n) => ({ ...n, [order.id]: t("noteDoesNotOpen") }));
-    }
-  };
+  const openTracking = (order: Order) =>
+    setNotes((n) => ({ ...n, [order.id]: unsealedText(keypair, order.tracking) }));
   return (
     <Section title={t("orders")}>
       {data.orders.length === 0 && <p class="muted">{t("noOrders")}</p>}
@@ -390,11 +406,7 @@ function Orders({ data, reload }: { data: AccountData; reload: () => void }) {
                 <AddressLink address={order.merchant} />
               </Pair>
             </dl>
-            {notes[order.id] !== undefined && (
-              <p class="notice info" data-testid="tracking-note">
-                {notes[order.id]}
-              </p>
-            )}
+            <OpenedText text={notes[order.id]} testId="tracking-note" />
             <div class="actions">
               {order.status === "paid" && (
                 <Action label={t("cancelOrder")} onClick={() => act(order, "order_cancel")} />
