@@ -52,7 +52,6 @@ class Unfollow(TxBody):
     account: AddressField
 
 
-@register_handler(Follow)
 def apply_follow(ctx: ChainContext, view: Overlay, tx: Transaction, body: Follow) -> list[Event]:
     """Refuses self_follow, not_found (neither a merchant nor an account with the reserve),
     already_following, follow_limit."""
@@ -81,7 +80,9 @@ def apply_follow(ctx: ChainContext, view: Overlay, tx: Transaction, body: Follow
     return [Event("follow", (sender, followed), (mine.following,))]
 
 
-@register_handler(Unfollow)
+register_handler(Follow)(apply_follow)
+
+
 def apply_unfollow(ctx: ChainContext, view: Overlay, tx: Transaction,
                    body: Unfollow) -> list[Event]:
     """Refuses not_following."""
@@ -99,6 +100,9 @@ def apply_unfollow(ctx: ChainContext, view: Overlay, tx: Transaction,
     theirs.followers -= 1
     put_social(view, followed, theirs)
     return [Event("unfollow", (sender, followed), (mine.following,))]
+
+
+register_handler(Unfollow)(apply_unfollow)
 
 
 def followed_by(reader: StateReader, account: bytes) -> list[bytes]:

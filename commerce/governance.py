@@ -259,7 +259,6 @@ def _same_change(a: ProposalRecord, b: ProposalRecord) -> bool:
     return a.key == b.key or (a.kind == "add" and a.name == b.name)
 
 
-@register_handler(ValidatorPropose)
 def apply_validator_propose(ctx: ChainContext, view: Overlay, tx: Transaction,
                             body: ValidatorPropose) -> list[Event]:
     """Open a proposal with the proposer's yes vote. Refuses not_validator, field_invalid,
@@ -299,7 +298,9 @@ def apply_validator_propose(ctx: ChainContext, view: Overlay, tx: Transaction,
     return events + _tally(ctx, view, proposal, record)
 
 
-@register_handler(ValidatorVote)
+register_handler(ValidatorPropose)(apply_validator_propose)
+
+
 def apply_validator_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
                          body: ValidatorVote) -> list[Event]:
     """Count a validator's vote; the proposal passes or is rejected when the votes of the
@@ -318,7 +319,9 @@ def apply_validator_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
     return [event, *closed]
 
 
-@register_handler(ValidatorWithdraw)
+register_handler(ValidatorVote)(apply_validator_vote)
+
+
 def apply_validator_withdraw(ctx: ChainContext, view: Overlay, tx: Transaction,
                              body: ValidatorWithdraw) -> list[Event]:
     """Withdraw an open proposal; refuses not_found, proposal_closed, not_proposer."""
@@ -327,6 +330,9 @@ def apply_validator_withdraw(ctx: ChainContext, view: Overlay, tx: Transaction,
         raise ValidationError(ErrorCode.NOT_PROPOSER, "only the proposer may withdraw it")
     closed = _close(ctx, view, body.proposal, record, ProposalStatus.WITHDRAWN)
     return [Event("validator_withdraw", (tx.sender_address,), (body.proposal,)), *closed]
+
+
+register_handler(ValidatorWithdraw)(apply_validator_withdraw)
 
 
 def _require_open(ctx: ChainContext, view: Overlay, proposal: int) -> ProposalRecord:

@@ -165,7 +165,6 @@ def _version_of(ctx: ChainContext, body: _ListingFields) -> VersionRecord:
                          list(body.media), body.referral_bps, ctx.height)
 
 
-@register_handler(ListingCreate)
 def apply_listing_create(ctx: ChainContext, view: Overlay, tx: Transaction,
                          body: ListingCreate) -> list[Event]:
     """Refuses not_merchant, merchant_suspended, referral_too_high."""
@@ -183,7 +182,9 @@ def apply_listing_create(ctx: ChainContext, view: Overlay, tx: Transaction,
     return [Event("listing_create", (sender,), (listing, 1))]
 
 
-@register_handler(ListingUpdate)
+register_handler(ListingCreate)(apply_listing_create)
+
+
 def apply_listing_update(ctx: ChainContext, view: Overlay, tx: Transaction,
                          body: ListingUpdate) -> list[Event]:
     """Refuses not_found, not_owner, not_merchant, merchant_suspended, listing_inactive,
@@ -206,7 +207,9 @@ def apply_listing_update(ctx: ChainContext, view: Overlay, tx: Transaction,
     return [Event("listing_update", (sender,), (listing_id, version))]
 
 
-@register_handler(ListingDelist)
+register_handler(ListingUpdate)(apply_listing_update)
+
+
 def apply_listing_delist(ctx: ChainContext, view: Overlay, tx: Transaction,
                          body: ListingDelist) -> list[Event]:
     """Refuses not_found, not_owner, listing_inactive (delisted already)."""
@@ -219,3 +222,6 @@ def apply_listing_delist(ctx: ChainContext, view: Overlay, tx: Transaction,
     put_listing(view, body.listing, record)
     view.delete(by_category_key(record.category, body.listing))
     return [Event("listing_delist", (sender,), (body.listing,))]
+
+
+register_handler(ListingDelist)(apply_listing_delist)

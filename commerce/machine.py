@@ -110,9 +110,11 @@ EVENT_HOOKS: dict[str, EventHook] = {}  # by event kind: at most one observer pe
 
 
 def register_handler(body_type: type[_Body]) -> Callable[[TxHandler[_Body]], TxHandler[_Body]]:
-    """Decorator: the rule that executes bodies of `body_type` (one rule per body type, and
+    """Register the rule that executes bodies of `body_type` (one rule per body type, and
     the type registered with `register_body`). `apply_tx` finds the rule by the body's exact
     class, so a rule is only ever given bodies of its own type: it needs no check of its own.
+    Modules call it after the def, `register_handler(T)(apply_t)`, not as `@` decorator:
+    mutmut does not mutate decorated functions (docs/TESTING.md, "Mutation").
     """
     assert BODY_TYPES.get(body_type.TYPE) is body_type, f"{body_type.__name__} not registered"
 

@@ -53,7 +53,6 @@ class ListingMediaSet(TxBody):
     media: Annotated[list[MediaHash], Field(max_length=MAX_MEDIA_HASHES)]
 
 
-@register_handler(ListingMediaSet)
 def apply_listing_media_set(ctx: ChainContext, view: Overlay, tx: Transaction,
                             body: ListingMediaSet) -> list[Event]:
     """Refuses not_found, not_owner, not_merchant, merchant_suspended, listing_inactive,
@@ -76,6 +75,9 @@ def apply_listing_media_set(ctx: ChainContext, view: Overlay, tx: Transaction,
     put_listing(view, listing_id, record)
     put_version(view, listing_id, version, new)
     return [Event("listing_media_set", (sender,), (listing_id, version))]
+
+
+register_handler(ListingMediaSet)(apply_listing_media_set)
 
 
 def is_referenced(reader: StateReader, media: bytes) -> bool:

@@ -96,7 +96,6 @@ class MerchantRegister(TxBody):
     profile: Annotated[str, Field(max_length=MAX_PROFILE_CHARS)] = ""
 
 
-@register_handler(MerchantRegister)
 def apply_merchant_register(ctx: ChainContext, view: Overlay, tx: Transaction,
                             body: MerchantRegister) -> list[Event]:
     """Record a pending merchant; refuses already_registered."""
@@ -107,6 +106,9 @@ def apply_merchant_register(ctx: ChainContext, view: Overlay, tx: Transaction,
                             ctx.height, ctx.height)
     put_merchant(view, sender, record)
     return [Event("merchant_register", (sender,), ())]
+
+
+register_handler(MerchantRegister)(apply_merchant_register)
 
 
 # The status a vote applies to, and the status it leads to.
@@ -126,7 +128,6 @@ class MerchantVote(TxBody):
     action: Literal["approve", "suspend", "reinstate"]
 
 
-@register_handler(MerchantVote)
 def apply_merchant_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
                         body: MerchantVote) -> list[Event]:
     """Count a validator's vote; the status changes on more than two thirds of validators.
@@ -158,3 +159,6 @@ def apply_merchant_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
         events.append(Event("merchant_status", (body.merchant,), (body.action,)))
     put_merchant(view, body.merchant, record)
     return events
+
+
+register_handler(MerchantVote)(apply_merchant_vote)

@@ -339,7 +339,6 @@ def open_purchase(ctx: ChainContext, view: Overlay, buyer: bytes, body: Purchase
         quantity, terms.unit_price, body.share, terms.sharer, body.delivery))
 
 
-@register_handler(Purchase)
 def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction,
                    body: Purchase) -> list[Event]:
     """Refuses not_found, listing_inactive, merchant_suspended, self_purchase,
@@ -355,6 +354,9 @@ def apply_purchase(ctx: ChainContext, view: Overlay, tx: Transaction,
     return [Event("purchase", (buyer, terms.listing.merchant), (order, terms.total))]
 
 
+register_handler(Purchase)(apply_purchase)
+
+
 @register_body
 class OrderShip(TxBody):
     """The merchant marks a paid order shipped; `tracking` optionally sealed to the buyer."""
@@ -364,7 +366,6 @@ class OrderShip(TxBody):
     tracking: SealedNote = b""
 
 
-@register_handler(OrderShip)
 def apply_order_ship(ctx: ChainContext, view: Overlay, tx: Transaction,
                      body: OrderShip) -> list[Event]:
     """Refuses not_found, not_owner, order_state (not paid), field_invalid (tracking)."""
@@ -377,6 +378,9 @@ def apply_order_ship(ctx: ChainContext, view: Overlay, tx: Transaction,
     schedule_timer(view, record, order, ctx.height + ctx.params.order_auto_release_blocks)
     put_order(view, order, record)
     return [Event("order_ship", (record.buyer, record.merchant), (order,))]
+
+
+register_handler(OrderShip)(apply_order_ship)
 
 
 class _OrderClose(TxBody):
@@ -435,7 +439,6 @@ class OrderDispute(TxBody):
     reason: Annotated[str, Field(max_length=MAX_REASON_CHARS)] = ""
 
 
-@register_handler(OrderDispute)
 def apply_order_dispute(ctx: ChainContext, view: Overlay, tx: Transaction,
                         body: OrderDispute) -> list[Event]:
     """Refuses not_found, not_buyer, order_state (not shipped)."""
@@ -448,6 +451,9 @@ def apply_order_dispute(ctx: ChainContext, view: Overlay, tx: Transaction,
     return [Event("order_dispute", (record.buyer, record.merchant), (order,))]
 
 
+register_handler(OrderDispute)(apply_order_dispute)
+
+
 @register_body
 class DisputeVote(TxBody):
     """A validator's vote on a disputed order: release to the merchant or refund the buyer."""
@@ -457,7 +463,6 @@ class DisputeVote(TxBody):
     decision: Literal["release", "refund"]
 
 
-@register_handler(DisputeVote)
 def apply_dispute_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
                        body: DisputeVote) -> list[Event]:
     """Refuses not_validator, not_found, order_state (not disputed), conflict_of_interest
@@ -485,6 +490,9 @@ def apply_dispute_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
     move(record, action, OrderStatus.DISPUTED)  # no majority yet
     put_order(view, order, record)
     return events
+
+
+register_handler(DisputeVote)(apply_dispute_vote)
 
 
 def _run_timer(ctx: ChainContext, view: Overlay, order: int, height: int) -> list[Event]:

@@ -52,7 +52,6 @@ class PollCreate(TxBody):
     close_height: Annotated[int, Field(ge=1)]
 
 
-@register_handler(PollCreate)
 def apply_poll_create(ctx: ChainContext, view: Overlay, tx: Transaction,
                       body: PollCreate) -> list[Event]:
     """Refuses not_merchant, merchant_suspended, not_validator, not_found, not_owner,
@@ -88,6 +87,9 @@ def apply_poll_create(ctx: ChainContext, view: Overlay, tx: Transaction,
     return [Event("poll_create", (sender,), (poll,))]
 
 
+register_handler(PollCreate)(apply_poll_create)
+
+
 @register_body
 class PollVote(TxBody):
     """The sender's vote for option index `option` (0-based) of `poll`."""
@@ -97,7 +99,6 @@ class PollVote(TxBody):
     option: Annotated[int, Field(ge=0, lt=MAX_POLL_OPTIONS)]
 
 
-@register_handler(PollVote)
 def apply_poll_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
                     body: PollVote) -> list[Event]:
     """Refuses not_found, poll_closed, field_invalid (no such option), already_voted,
@@ -123,3 +124,6 @@ def apply_poll_vote(ctx: ChainContext, view: Overlay, tx: Transaction,
     record.voters += 1
     view.put(poll_key(poll), record.to_bytes())
     return [Event("poll_vote", (sender,), (poll, option))]
+
+
+register_handler(PollVote)(apply_poll_vote)

@@ -118,7 +118,6 @@ def check_layout(body: ProfileSet) -> None:
                                   f"{count} recipients, at most {MAX_FIELD_RECIPIENTS}")
 
 
-@register_handler(ProfileSet)
 def apply_profile_set(ctx: ChainContext, view: Overlay, tx: Transaction,
                       body: ProfileSet) -> list[Event]:
     """Refuses field_invalid (avatar), profile_layout, too_many_recipients,
@@ -152,6 +151,9 @@ def apply_profile_set(ctx: ChainContext, view: Overlay, tx: Transaction,
     assert len(recipients) <= MAX_PROFILE_GRANTS
     return [Event("profile_set", (sender, *recipients),
                   (version, len(body.fields), len(body.grant_to)))]
+
+
+register_handler(ProfileSet)(apply_profile_set)
 
 
 # Reads (JSON-ready, as commerce.queries).

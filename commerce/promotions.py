@@ -138,7 +138,6 @@ def _check_discount(body: CampaignCreate) -> None:
         raise ValidationError(ErrorCode.CAMPAIGN_INVALID, "discount_cap is for bps discounts")
 
 
-@register_handler(CampaignCreate)
 def apply_campaign_create(ctx: ChainContext, view: Overlay, tx: Transaction,
                           body: CampaignCreate) -> list[Event]:
     """Refuses not_merchant, merchant_suspended, not_found, not_owner (listing),
@@ -171,6 +170,9 @@ def apply_campaign_create(ctx: ChainContext, view: Overlay, tx: Transaction,
     return [Event("campaign_create", (sender,), (campaign, budget))]
 
 
+register_handler(CampaignCreate)(apply_campaign_create)
+
+
 def _finish(ctx: ChainContext, view: Overlay, campaign: int, record: CampaignRecord,
             status: CampaignStatus) -> int:
     """End an open campaign in `status`: its budget returns to the merchant."""
@@ -198,7 +200,6 @@ def _require_campaign(view: Overlay, campaign: int) -> CampaignRecord:
     return record
 
 
-@register_handler(CampaignClose)
 def apply_campaign_close(ctx: ChainContext, view: Overlay, tx: Transaction,
                          body: CampaignClose) -> list[Event]:
     """Refuses not_found, not_owner, campaign_inactive (ended or closed already)."""
@@ -211,6 +212,9 @@ def apply_campaign_close(ctx: ChainContext, view: Overlay, tx: Transaction,
         raise ValidationError(ErrorCode.CAMPAIGN_INACTIVE, f"campaign {campaign} is over")
     returned = _finish(ctx, view, campaign, record, CampaignStatus.CLOSED)
     return [Event("campaign_close", (sender,), (campaign, returned))]
+
+
+register_handler(CampaignClose)(apply_campaign_close)
 
 
 def discount_of(record: CampaignRecord, total: int) -> int:
@@ -246,7 +250,6 @@ def _coupon(ctx: ChainContext, view: Overlay, campaign: int, merchant: bytes, li
     return record, discount
 
 
-@register_handler(CouponPurchase)
 def apply_coupon_purchase(ctx: ChainContext, view: Overlay, tx: Transaction,
                           body: CouponPurchase) -> list[Event]:
     """Refuses what `purchase` refuses, then not_found (campaign), campaign_inactive,
@@ -272,7 +275,9 @@ def apply_coupon_purchase(ctx: ChainContext, view: Overlay, tx: Transaction,
     return [Event("coupon_purchase", (buyer, merchant), (order, terms.total, campaign, discount))]
 
 
-@register_handler(FlashSaleSet)
+register_handler(CouponPurchase)(apply_coupon_purchase)
+
+
 def apply_flash_sale_set(ctx: ChainContext, view: Overlay, tx: Transaction,
                          body: FlashSaleSet) -> list[Event]:
     """Refuses not_found, not_owner, not_merchant, merchant_suspended, listing_inactive,
@@ -297,6 +302,9 @@ def apply_flash_sale_set(ctx: ChainContext, view: Overlay, tx: Transaction,
     sale = FlashSaleRecord(price, stock, body.start_height, body.end_height, ctx.height)
     view.put(key, sale.to_bytes())
     return [Event("flash_sale_set", (sender,), (listing_id, price, stock))]
+
+
+register_handler(FlashSaleSet)(apply_flash_sale_set)
 
 
 def run_campaign_ends(ctx: ChainContext, view: Overlay) -> list[Event]:

@@ -45,7 +45,6 @@ class Review(TxBody):
     text: Annotated[str, Field(max_length=MAX_REVIEW_CHARS)] = ""
 
 
-@register_handler(Review)
 def apply_review(ctx: ChainContext, view: Overlay, tx: Transaction, body: Review) -> list[Event]:
     """Refuses not_found, not_buyer, order_state (not completed), already_reviewed."""
     # Each field read once: a pydantic model's attribute read is ~400 instructions (its
@@ -79,6 +78,9 @@ def apply_review(ctx: ChainContext, view: Overlay, tx: Transaction, body: Review
     return [Event("review", (sender, order.merchant), (order_id, rating, reward))]
 
 
+register_handler(Review)(apply_review)
+
+
 @register_body
 class ReviewReply(TxBody):
     """The merchant's one public reply to the review of one of its orders."""
@@ -88,7 +90,6 @@ class ReviewReply(TxBody):
     text: Annotated[str, Field(min_length=1, max_length=MAX_REVIEW_CHARS)]
 
 
-@register_handler(ReviewReply)
 def apply_review_reply(ctx: ChainContext, view: Overlay, tx: Transaction,
                        body: ReviewReply) -> list[Event]:
     """Refuses not_found (no review), not_owner, already_replied."""
@@ -104,3 +105,6 @@ def apply_review_reply(ctx: ChainContext, view: Overlay, tx: Transaction,
     record.reply_height = ctx.height
     view.put(review_key(body.order), record.to_bytes())
     return [Event("review_reply", (sender, record.author), (body.order,))]
+
+
+register_handler(ReviewReply)(apply_review_reply)

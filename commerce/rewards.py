@@ -163,7 +163,6 @@ class RewardClaim(TxBody):
     TYPE = "reward_claim"
 
 
-@register_handler(RewardClaim)
 def apply_reward_claim(ctx: ChainContext, view: Overlay, tx: Transaction,
                        body: RewardClaim) -> list[Event]:
     """Refuses nothing_to_claim and supply_limit; otherwise mints the accrued amount."""
@@ -182,3 +181,6 @@ def apply_reward_claim(ctx: ChainContext, view: Overlay, tx: Transaction,
     record.accrued = 0
     view.put(reward_key(sender), record.to_bytes())
     return [Event("reward_claim", (sender,), (amount,))]
+
+
+register_handler(RewardClaim)(apply_reward_claim)

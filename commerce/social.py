@@ -52,7 +52,6 @@ class Share(TxBody):
     listing: RecordId
 
 
-@register_handler(Share)
 def apply_share(ctx: ChainContext, view: Overlay, tx: Transaction, body: Share) -> list[Event]:
     """Refuses not_found, listing_inactive, self_referral (own listing), already_shared."""
     # Read once: a pydantic model's attribute read is ~400 instructions (its class defines
@@ -73,6 +72,9 @@ def apply_share(ctx: ChainContext, view: Overlay, tx: Transaction, body: Share) 
     return [Event("share", (sender,), (share, listing_id))]
 
 
+register_handler(Share)(apply_share)
+
+
 @register_body
 class Comment(TxBody):
     """A comment on `listing`; `parent` is the comment replied to, 0 for top level."""
@@ -83,7 +85,6 @@ class Comment(TxBody):
     text: Annotated[str, Field(min_length=1, max_length=MAX_COMMENT_CHARS)]
 
 
-@register_handler(Comment)
 def apply_comment(ctx: ChainContext, view: Overlay, tx: Transaction, body: Comment) -> list[Event]:
     """Refuses not_found (listing, or parent comment not on this listing),
     comment_too_deep."""
@@ -112,3 +113,6 @@ def apply_comment(ctx: ChainContext, view: Overlay, tx: Transaction, body: Comme
         view.put(comment_key(parent_id), parent.to_bytes())
     reward = accrue_comment(ctx, view, comment, sender)
     return [Event("comment", (sender,), (comment, listing_id, reward))]
+
+
+register_handler(Comment)(apply_comment)

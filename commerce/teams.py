@@ -135,7 +135,6 @@ class TeamJoin(TxBody):
     delivery: SealedNote = b""
 
 
-@register_handler(TeamOfferSet)
 def apply_team_offer_set(ctx: ChainContext, view: Overlay, tx: Transaction,
                          body: TeamOfferSet) -> list[Event]:
     """Refuses not_found, not_owner, not_merchant, merchant_suspended, listing_inactive,
@@ -164,7 +163,9 @@ def apply_team_offer_set(ctx: ChainContext, view: Overlay, tx: Transaction,
     return [Event("team_offer_set", (sender,), (listing_id, size, price))]
 
 
-@register_handler(TeamOfferEnd)
+register_handler(TeamOfferSet)(apply_team_offer_set)
+
+
 def apply_team_offer_end(ctx: ChainContext, view: Overlay, tx: Transaction,
                          body: TeamOfferEnd) -> list[Event]:
     """Refuses not_found, not_owner, no_team_offer (none, or ended already)."""
@@ -179,12 +180,14 @@ def apply_team_offer_end(ctx: ChainContext, view: Overlay, tx: Transaction,
     return [Event("team_offer_end", (sender,), (listing_id,))]
 
 
+register_handler(TeamOfferEnd)(apply_team_offer_end)
+
+
 def _pay_seat(ctx: ChainContext, view: Overlay, member: bytes, amount: int) -> None:
     debit(view, member, amount, ctx.params.account_reserve_minor)
     pool_add(view, POOL_TEAM_ESCROW, amount)
 
 
-@register_handler(TeamOpen)
 def apply_team_open(ctx: ChainContext, view: Overlay, tx: Transaction,
                     body: TeamOpen) -> list[Event]:
     """Refuses field_invalid (delivery), the refusals of `purchase` (not_found,
@@ -229,7 +232,9 @@ def apply_team_open(ctx: ChainContext, view: Overlay, tx: Transaction,
                   (team, listing_id, record.paid_each))]
 
 
-@register_handler(TeamJoin)
+register_handler(TeamOpen)(apply_team_open)
+
+
 def apply_team_join(ctx: ChainContext, view: Overlay, tx: Transaction,
                     body: TeamJoin) -> list[Event]:
     """Refuses field_invalid (delivery), not_found, team_closed, already_in_team,
@@ -259,6 +264,9 @@ def apply_team_join(ctx: ChainContext, view: Overlay, tx: Transaction,
         put_team(view, team, record)
         return events
     return events + _fill(ctx, view, team, record)
+
+
+register_handler(TeamJoin)(apply_team_join)
 
 
 def _close(ctx: ChainContext, view: Overlay, team: int, record: TeamRecord) -> TeamOfferRecord:

@@ -25,7 +25,6 @@ class Transfer(TxBody):
     memo: Annotated[str, Field(max_length=MAX_MEMO_CHARS)] = ""
 
 
-@register_handler(Transfer)
 def apply_transfer(ctx: ChainContext, view: Overlay, tx: Transaction,
                    body: Transfer) -> list[Event]:
     """Debit the sender and credit the recipient; refuses self_transfer,
@@ -45,3 +44,6 @@ def apply_transfer(ctx: ChainContext, view: Overlay, tx: Transaction,
     debit(view, sender, amount, reserve)
     credit(view, to, amount)
     return [Event("transfer", (sender, to), (amount,))]
+
+
+register_handler(Transfer)(apply_transfer)
