@@ -3,35 +3,33 @@
 Method: a real target service on loopback with the production handshake limits; an
 attacker holds 500 idle sockets from 127.0.0.1 and one from each of 127.0.0.2 .. 127.0.0.33
 (every 127/8 address is loopback on Linux); while they are held, a validator that the
-target knows restarts and must be connected again within a second, and every idle socket
-must be closed by the target soon after (the first-byte timeout, not the handshake's).
+target knows restarts and must be connected again while every idle socket is still held.
+The first-byte and handshake timeouts are a minute here, so the idle sockets hold their
+slots for the whole test: a validator that had to wait them out would miss the generous
+wait, and no wall-clock figure is asserted. That idle sockets are closed by the first-byte
+timeout is `tests/p2p/test_handshake.py` and `tests/p2p/test_abuse.py`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import resource
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 from p2p import P2PLimits, P2PService, PersistentPeer
-from p2p.limits import (
-    FIRST_BYTE_TIMEOUT_MS,
-    HANDSHAKE_TIMEOUT_MS,
-    MAX_PENDING_HANDSHAKES,
-    MAX_PENDING_HANDSHAKES_PER_HOST,
-)
+from p2p.limits import MAX_PENDING_HANDSHAKES, MAX_PENDING_HANDSHAKES_PER_HOST
 from tests.p2p import rawpeer
 from tests.p2p.helpers import FAST_LIMITS, make_node, public_key, signing_key, wait_until
 
 ONE_ADDRESS_SOCKETS = 500
 SPREAD_ADDRESSES = [f"127.0.0.{i}" for i in range(2, 34)]  # 32 addresses
-RECONNECT_BOUND_S = 1.0
-# The production handshake limits; only the dialer's tick and backoff are the fast ones.
+RECONNECT_WAIT_S = 20.0  # generous: the idle sockets would hold their slots for 60 s
+# The production handshake tables; the timeouts outlast the test (the idle sockets stay);
+# the dialer's tick and backoff are the fast ones.
 LIMITS = P2PLimits(**{
-    **FAST_LIMITS.__dict__, "handshake_timeout_ms": HANDSHAKE_TIMEOUT_MS,
-    "first_byte_timeout_ms": FIRST_BYTE_TIMEOUT_MS,
+    **FAST_LIMITS.__dict__, "handshake_timeout_ms": 120_000,
+    "first_byte_timeout_ms": 60_000,
     "max_pending_handshakes": MAX_PENDING_HANDSHAKES,
     "max_pending_handshakes_per_host": MAX_PENDING_HANDSHAKES_PER_HOST,
 })
@@ -78,7 +76,6 @@ async def test_handshake_table_full_of_idle_sockets_lets_a_restarted_validator_i
             await first.stop()
             await wait_until(lambda: not target.is_connected(public_key(1)))
 
-            opened_s = time.monotonic()
             for _ in range(ONE_ADDRESS_SOCKETS):
                 attacker.append(await idle_socket(target.port, "127.0.0.1"))
             for source in SPREAD_ADDRESSES:
@@ -90,22 +87,14 @@ async def test_handshake_table_full_of_idle_sockets_lets_a_restarted_validator_i
                 ONE_ADDRESS_SOCKETS + len(SPREAD_ADDRESSES) - MAX_PENDING_HANDSHAKES)
 
             restarted = validator(target)
-            started_s = time.monotonic()
             await restarted.start()
             await wait_until(lambda: target.is_connected(public_key(1))
-                             and restarted.is_connected(public_key(0)), 10)
-            reconnect_s = time.monotonic() - started_s
-            assert reconnect_s < RECONNECT_BOUND_S, f"reconnected after {reconnect_s:.2f}s"
-
-            # Every idle socket is dropped after the first-byte timeout, long before the
-            # whole handshake's 5 s would have run out.
-            closed = await asyncio.gather(*(
-                rawpeer.closed_by_peer(reader, timeout_s=3) for reader, _ in attacker))
-            dropped_s = time.monotonic() - opened_s
-            assert all(closed)
-            assert dropped_s < (FIRST_BYTE_TIMEOUT_MS + HANDSHAKE_TIMEOUT_MS) / 2000 + 1
-            assert target.handshakes_in_progress() == {"unnamed": 0, "named": 0}
-            assert target.is_connected(public_key(1))
+                             and restarted.is_connected(public_key(0)), RECONNECT_WAIT_S)
+            # In while the attack still holds the table: no idle socket has timed out.
+            assert target.metrics().get("rejected.first_byte_timeout", 0) == 0
+            # It took the oldest idle slot of its address; the other 31 are still held.
+            assert target.handshakes_in_progress() == {
+                "unnamed": MAX_PENDING_HANDSHAKES - 1, "named": 0}
         finally:
             for _, writer in attacker:
                 writer.close()
@@ -131,11 +120,10 @@ async def test_impostors_naming_allowed_keys_do_not_keep_the_key_owner_out() -> 
         assert target.handshakes_in_progress()["named"] == target.limits.max_named_handshakes
 
         restarted = validator(target)
-        started_s = time.monotonic()
         await restarted.start()
-        await wait_until(lambda: target.is_connected(public_key(1)), 10)
-        reconnect_s = time.monotonic() - started_s
-        assert reconnect_s < RECONNECT_BOUND_S, f"reconnected after {reconnect_s:.2f}s"
+        await wait_until(lambda: target.is_connected(public_key(1)), RECONNECT_WAIT_S)
+        # In while the impostors still hold their named slots: none has timed out.
+        assert target.metrics().get("rejected.handshake_timeout", 0) == 0
     finally:
         for _, writer in impostors:
             writer.close()
