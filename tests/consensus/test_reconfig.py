@@ -68,6 +68,12 @@ def test_schedule_prune_keeps_the_set_in_force() -> None:
     assert schedule.changes_above(0) == [(4, SET_B)]
 
 
+def test_schedule_changes_above_a_height_exclude_a_set_starting_at_it() -> None:
+    schedule = ValidatorSchedule([(1, SET_A), (4, SET_B)], known_through=10)
+    assert schedule.changes_above(3) == [(4, SET_B)]
+    assert schedule.changes_above(4) == []  # in force at 4 already: no change above it
+
+
 @pytest.mark.parametrize("keys", [(), (PUB[0], PUB[0]), (b"short",)])
 def test_validator_set_refuses_bad_sets(keys: Sequence[bytes]) -> None:
     with pytest.raises(ConsensusLocalProtocolError):

@@ -401,6 +401,39 @@ def test_empty_fetch_answer_cools_down_then_asks_the_next_holder() -> None:
     assert _fetches(effects) == [(1 - peer, 1, 1)]  # the other holder
 
 
+def test_equivocation_leaves_the_view_only_for_the_slot_being_decided() -> None:
+    # Two proposals of the primary for a later height are counted, but the slot being
+    # decided is not stalled by them: the view stays (docs/CONSENSUS.md, section 3).
+    replica = lone(1)
+    replica.step(received(preprepare(b"block a", height=2)), 5)
+    replica.step(received(preprepare(b"block b", height=2)), 6)
+    assert replica.counters.get("equivocation") == 1
+    assert (replica.view, replica.active) == (0, True)
+    # Two proposals for the height being decided: the replica leaves the view.
+    replica.step(received(preprepare(b"block c", height=1)), 7)
+    replica.step(received(preprepare(b"block d", height=1)), 8)
+    assert replica.counters.get("equivocation") == 2
+    assert (replica.view, replica.active) == (1, False)
+
+
+def test_fetch_timeouts_rotate_through_every_holder_and_back_to_the_first() -> None:
+    # Three peers hold the blocks and each stays silent: every timeout asks the next one,
+    # and after the last the turn comes back to the first (none is left out for good).
+    chain = _chain(3)
+    replica = lone(3)
+    asked = []
+    for sender in (0, 1, 2):  # the first claim is asked at once, before the others come
+        asked += _fetches(replica.step(received(_decided(chain, 3), sender=sender), 5))
+    now = 5
+    for _ in range(4):
+        now += CONFIG.fetch_timeout_ms
+        asked += _fetches(replica.step(TimerFired("fetch"), now))
+    holders = [peer for peer, _, _ in asked]
+    assert len(holders) == 5
+    assert sorted(holders[1:4]) == [0, 1, 2]  # one turn over all three holders
+    assert holders[4] == holders[1]
+
+
 def _retry_after_the_first_holder_fails(second_height: int) -> list[tuple[int, int, int]]:
     """A lone replica learns from validator 0 that height 3 is final, then from validator 2
     that `second_height` is; validator 0 answers the fetch with nothing: the next fetches."""
