@@ -7,6 +7,11 @@ files without importing mutmut and prints, per package of the mutation tier
 test, or were not run yet. With `--survivors` it also lists every surviving mutant by name
 (`mutmut show <name>` prints its diff).
 
+A deterministic sample, when the whole set cannot run: `--sample consensus=25` keeps the
+mutants of a package whose name's SHA-256, read as a number, is 0 modulo 25 (about one in
+25, spread over every function). `--names` prints the sampled names, one a line, for
+`mutmut run`; without it the table counts the sample only.
+
 Score: (killed + timeout) / (every mutant that ran); a mutant the tests never reach counts
 as not killed. Run from the repository root: `python tests/mutation_report.py`.
 """
@@ -14,6 +19,7 @@ as not killed. Run from the repository root: `python tests/mutation_report.py`.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import sys
 from collections import Counter
@@ -74,6 +80,31 @@ def read_results(mutants_dir: Path) -> dict[str, dict[str, str]]:
     return by_package
 
 
+def in_sample(name: str, every: int) -> bool:
+    """Whether mutant `name` is in the one-in-`every` sample (SHA-256 of the name)."""
+    return int.from_bytes(hashlib.sha256(name.encode()).digest(), "big") % every == 0
+
+
+def sampled(by_package: dict[str, dict[str, str]],
+            every_by_package: dict[str, int]) -> dict[str, dict[str, str]]:
+    """The sampled packages only, each narrowed to its sample."""
+    return {label: {name: status for name, status in by_package.get(label, {}).items()
+                    if in_sample(name, every)}
+            for label, every in every_by_package.items()}
+
+
+def parse_sample(text: str) -> dict[str, int]:
+    """`consensus=25,commerce=60` -> {"consensus": 25, "commerce": 60}."""
+    labels = {label for label, _ in PACKAGES}
+    result: dict[str, int] = {}
+    for part in text.split(","):
+        label, _, every = part.partition("=")
+        if label not in labels or not every.isdigit() or int(every) < 1:
+            raise argparse.ArgumentTypeError(f"not <package>=<n>: {part!r}")
+        result[label] = int(every)
+    return result
+
+
 def score_line(label: str, statuses: dict[str, str]) -> str:
     """One row of the table: counts per status and the score of the mutants that ran."""
     counts = Counter(statuses.values())
@@ -91,14 +122,24 @@ def main(argv: list[str] | None = None) -> int:
                         help="mutmut's working directory (default: ./mutants)")
     parser.add_argument("--survivors", action="store_true",
                         help="also list every surviving mutant by name")
+    parser.add_argument("--sample", type=parse_sample, default=None,
+                        help="e.g. consensus=25,commerce=60: one mutant in n per package")
+    parser.add_argument("--names", action="store_true",
+                        help="print the sampled mutants' names (for `mutmut run`)")
     args = parser.parse_args(argv)
     if not args.mutants.is_dir():
         print(f"no {args.mutants}/ directory: run `make mutation` first", file=sys.stderr)
         return 1
     by_package = read_results(args.mutants)
+    if args.sample is not None:
+        by_package = sampled(by_package, args.sample)
+        if args.names:
+            print("\n".join(sorted(name for statuses in by_package.values()
+                                   for name in statuses)))
+            return 0
     header = "".join(f"{heading:>10}" for heading in HEADINGS)
     print(f"{'package':<12}{'mutants':>8}{header}{'other':>8}  score")
-    order = [label for label, _ in PACKAGES] + ["other"]
+    order = list(dict.fromkeys(label for label, _ in PACKAGES)) + ["other"]
     for label in order:
         if label in by_package:
             print(score_line(label, by_package[label]))
