@@ -19,7 +19,7 @@ from client.profiles import (
     open_field,
     seal_field,
 )
-from commerce import profiles
+from commerce import follows, profiles
 from commerce.address import to_text
 from commerce.errors import ErrorCode, ValidationError
 from commerce.keys import Keypair
@@ -74,6 +74,15 @@ def test_profile_set_public_fields_and_versions(shop: Shop) -> None:
     assert [v["version"] for v in versions] == [1, 2]
     assert versions[0]["height"] < versions[1]["height"]
     assert profiles.profile(shop.state, addr(shop.users[4])) is None
+
+
+def test_social_after_profile_sets_answers_the_current_profile_version(shop: Shop) -> None:
+    owner = shop.users[3]
+    assert follows.social(shop.state, addr(owner))["profile_version"] == 0  # no profile
+    shop.do(owner, _body())
+    assert follows.social(shop.state, addr(owner))["profile_version"] == 1
+    shop.do(owner, _body(version=1, display_name="Ann B."))
+    assert follows.social(shop.state, addr(owner))["profile_version"] == 2
 
 
 def test_profile_set_one_version_per_block(shop: Shop) -> None:

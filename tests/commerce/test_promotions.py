@@ -69,6 +69,18 @@ def test_campaign_create_locks_the_budget_from_the_merchant(shop: Shop) -> None:
     shop.check_supply()
 
 
+def test_campaign_item_after_a_coupon_purchase_accounts_for_the_funded_budget(
+        shop: Shop) -> None:
+    listing = create_listing(shop, shop.users[0], referral_bps=0)
+    campaign_id = create(shop, budget=50 * UNIT)
+    shop.do(shop.users[1], coupon(listing, campaign_id))
+    found = campaign(shop.state, campaign_id)
+    assert found is not None and found["used_count"] == 1
+    # docs/RPC.md: funded_budget = paid_out_budget + budget + returned_budget
+    assert found["funded_budget"] == 50 * UNIT and found["returned_budget"] == 0
+    assert 0 < found["paid_out_budget"] == 50 * UNIT - found["budget"]
+
+
 def test_coupon_purchase_pays_the_discount_from_the_budget(shop: Shop) -> None:
     merchant, buyer = shop.users[0], shop.users[1]
     listing = create_listing(shop, merchant, referral_bps=0)
