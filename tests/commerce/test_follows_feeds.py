@@ -13,8 +13,9 @@ import pytest
 
 from commerce import feeds, follows
 from commerce.address import to_text
-from commerce.errors import ErrorCode
+from commerce.errors import ErrorCode, ValidationError
 from commerce.follows import Follow, Unfollow
+from commerce.limits import MAX_RECORD_ID
 from commerce.listings import ListingUpdate
 from commerce.machine import Event, apply_tx
 from commerce.orders import OrderConfirm, OrderShip
@@ -138,6 +139,19 @@ def test_feed_pages_with_a_cursor_give_the_whole_feed_once(shop: Shop) -> None:
         feeds.feed(shop.state, addr(world["fan"]), cursor="zz")
     with pytest.raises(Exception, match="limit"):
         feeds.feed(shop.state, addr(world["fan"]), limit=0)
+
+
+def test_feed_cursor_at_each_end_of_the_id_range_is_taken_and_one_beyond_refused(
+        shop: Shop) -> None:
+    world = _feed_world(shop)
+    fan = addr(world["fan"])
+    whole = feeds.feed(shop.state, fan, limit=200)["items"]
+    assert feeds.feed(shop.state, fan, cursor=str(MAX_RECORD_ID), limit=200)["items"] == whole
+    assert feeds.feed(shop.state, fan, cursor="1")["items"] == []  # nothing before entry 1
+    for cursor in ("0", str(MAX_RECORD_ID + 1)):
+        with pytest.raises(ValidationError) as caught:
+            feeds.feed(shop.state, fan, cursor=cursor)
+        assert caught.value.code is ErrorCode.FIELD_INVALID
 
 
 def test_feed_drops_an_author_once_unfollowed_and_activity_is_per_author(shop: Shop) -> None:
