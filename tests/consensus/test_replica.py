@@ -8,9 +8,13 @@ from __future__ import annotations
 from dataclasses import replace
 from typing import Any
 
+import pytest
+
 from consensus import limits
 from consensus import messages as wire
+from consensus.errors import ConsensusLocalProtocolError
 from consensus.events import (
+    Blame,
     BlocksFetched,
     Broadcast,
     FetchBlocks,
@@ -23,7 +27,7 @@ from consensus.events import (
     ValidateBlock,
     WorkPending,
 )
-from consensus.replica import Replica
+from consensus.replica import Replica, record_position
 from consensus.sim import CHAIN_ID, ToyApp, validator_keys
 from tests.consensus.harness import CONFIG, Cluster
 
@@ -399,6 +403,50 @@ def test_empty_fetch_answer_cools_down_then_asks_the_next_holder() -> None:
     assert _fetches(effects) == []  # not due yet
     effects = replica.step(TimerFired("fetch"), 7 + CONFIG.fetch_timeout_ms)
     assert _fetches(effects) == [(1 - peer, 1, 1)]  # the other holder
+
+
+def test_preprepare_whose_block_is_not_its_digest_blames_the_sender() -> None:
+    replica = lone(1)
+    vote = wire.sign_vote(KEYS[0], CHAIN_ID, wire.PHASE_PREPARE, 0, 1, sha256_digest(b"block a"), 0)
+    effects = replica.step(received(wire.encode_message(wire.PrePrepare(vote, b"block b")), 2), 5)
+    assert [e for e in effects if isinstance(e, Blame)] == [
+        Blame(wire.PeerId(VALIDATORS[2]), "digest_mismatch")]
+    assert replica.counters.get("drop_digest_mismatch") == 1
+    assert not any(isinstance(e, ValidateBlock) for e in effects)  # the body is dropped
+
+
+def test_replica_names_the_primary_and_the_set_of_each_known_height() -> None:
+    replica = lone(1)
+    assert [replica.primary(view) for view in range(5)] == [0, 1, 2, 3, 0]
+    assert replica.validators_at(1) == tuple(VALIDATORS)
+    assert replica.validators_at(0) is None  # below the first height: no set
+
+
+def test_record_position_reads_back_the_height_and_view_each_persist_named() -> None:
+    # A log written before Persist carried (height, view) is read back with them.
+    cluster = Cluster(4)
+    persisted: list[Persist] = []
+    run_effect = cluster.run_effect
+
+    def recording(node: Any, effect: Any) -> None:
+        if isinstance(effect, Persist):
+            persisted.append(effect)
+        run_effect(node, effect)
+
+    cluster.run_effect = recording  # type: ignore[method-assign]
+    cluster.work(2)
+    cluster.stabilize()
+    cluster.crash(1)  # the primary of view 1 is down: a view change to view 2
+    cluster.crash(0)
+    cluster.work(1)
+    cluster.tick(10_000)
+    assert {p.view for p in persisted} >= {0, 1}
+    assert {p.height for p in persisted} >= {1, 2, 3}
+    for p in persisted:
+        assert record_position(p.record) == (p.height, p.view)
+    with pytest.raises(ConsensusLocalProtocolError) as caught:
+        record_position(b"\xff not a record")
+    assert caught.value.code == "bad_record"
 
 
 def test_equivocation_leaves_the_view_only_for_the_slot_being_decided() -> None:
