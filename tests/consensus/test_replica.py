@@ -157,6 +157,17 @@ def _new_view(vcs: list[wire.ViewChange], pp: wire.PrePrepare | None) -> bytes:
     return wire.encode_message(replace(unsigned, signature=sig))
 
 
+def test_new_view_signature_covers_its_reproposal() -> None:
+    # A relay that swaps or strips the re-proposal of a signed NEW-VIEW breaks its signature.
+    block = ToyApp().build(1, b"prepared")
+    vote = wire.sign_vote(KEYS[1], CHAIN_ID, wire.PHASE_PREPARE, 1, 1, wire.sha256_digest(block), 1)
+    signed = wire.NewView(wire.View(1), (), wire.PrePrepare(vote, block),
+                          wire.ValidatorIndex(1), b"")
+    payloads = {wire.new_view_payload(CHAIN_ID, signed),
+                wire.new_view_payload(CHAIN_ID, replace(signed, preprepare=None))}
+    assert len(payloads) == 2
+
+
 def test_new_view_that_drops_a_prepared_block_is_rejected() -> None:
     block = ToyApp().build(1, b"prepared")
     vcs = [_view_change(0, 1, _prepared_cert(block), block), _view_change(2, 1, None, None),
@@ -407,7 +418,8 @@ def test_empty_fetch_answer_cools_down_then_asks_the_next_holder() -> None:
 
 def test_preprepare_whose_block_is_not_its_digest_blames_the_sender() -> None:
     replica = lone(1)
-    vote = wire.sign_vote(KEYS[0], CHAIN_ID, wire.PHASE_PREPARE, 0, 1, sha256_digest(b"block a"), 0)
+    digest = wire.sha256_digest(b"block a")
+    vote = wire.sign_vote(KEYS[0], CHAIN_ID, wire.PHASE_PREPARE, 0, 1, digest, 0)
     effects = replica.step(received(wire.encode_message(wire.PrePrepare(vote, b"block b")), 2), 5)
     assert [e for e in effects if isinstance(e, Blame)] == [
         Blame(wire.PeerId(VALIDATORS[2]), "digest_mismatch")]
@@ -444,9 +456,13 @@ def test_record_position_reads_back_the_height_and_view_each_persist_named() -> 
     assert {p.height for p in persisted} >= {1, 2, 3}
     for p in persisted:
         assert record_position(p.record) == (p.height, p.view)
-    with pytest.raises(ConsensusLocalProtocolError) as caught:
-        record_position(b"\xff not a record")
-    assert caught.value.code == "bad_record"
+    # Garbage, and each kind of record with one field too many, is a bad record.
+    longer = [wire.pack([*wire.unpack_canonical(p.record, limits.MAX_RECORD_BYTES), None])
+              for p in persisted]
+    for record in [b"\xff not a record", *longer]:
+        with pytest.raises(ConsensusLocalProtocolError) as caught:
+            record_position(record)
+        assert caught.value.code == "bad_record"
 
 
 def test_equivocation_leaves_the_view_only_for_the_slot_being_decided() -> None:
