@@ -168,6 +168,14 @@ def test_new_view_signature_covers_its_reproposal() -> None:
     assert len(payloads) == 2
 
 
+def test_new_view_without_view_changes_is_dropped_as_insufficient_quorum() -> None:
+    replica = lone(3)
+    effects = replica.step(received(_new_view([], None), 1), 10)
+    assert effects == []
+    assert replica.counters.get("drop_insufficient_quorum") == 1
+    assert (replica.view, replica.active) == (0, True)
+
+
 def test_new_view_that_drops_a_prepared_block_is_rejected() -> None:
     block = ToyApp().build(1, b"prepared")
     vcs = [_view_change(0, 1, _prepared_cert(block), block), _view_change(2, 1, None, None),
