@@ -57,11 +57,16 @@ soak: $(STAMP)
 	$(PY) -m pytest -q -m soak
 
 # The mutation tier (docs/TESTING.md, "Mutation"): not part of `make test`. Two workers at
-# low priority; MUTANTS narrows the run, e.g. `make mutation MUTANTS='commerce.*'`.
+# low priority; MUTANTS narrows the run, e.g. `make mutation MUTANTS='commerce.*'`; SAMPLE
+# runs and scores a deterministic sample, e.g. `make mutation SAMPLE=consensus=25`
+# (it names mutants from mutants/, so a run must have generated them before).
 MUTANTS ?=
+SAMPLE ?=
 mutation: $(STAMP)
-	nice -n 10 $(VENV)/bin/mutmut run --max-children 2 $(MUTANTS)
-	$(PY) tests/mutation_report.py
+	$(if $(SAMPLE),test -d mutants || { echo "SAMPLE needs mutants/: run mutmut once"; exit 1; })
+	nice -n 10 $(VENV)/bin/mutmut run --max-children 2 $(MUTANTS) \
+	  $(if $(SAMPLE),$$($(PY) tests/mutation_report.py --sample $(SAMPLE) --names))
+	$(PY) tests/mutation_report.py $(if $(SAMPLE),--sample $(SAMPLE))
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -12,7 +12,7 @@ import pytest
 
 from consensus import limits
 from consensus import messages as wire
-from consensus.errors import ConsensusLocalProtocolError
+from consensus.errors import ConsensusLocalProtocolError, ConsensusRemotePeerError
 from consensus.events import (
     Blame,
     BlocksFetched,
@@ -155,6 +155,23 @@ def _new_view(vcs: list[wire.ViewChange], pp: wire.PrePrepare | None) -> bytes:
     unsigned = wire.NewView(wire.View(1), stripped, pp, wire.ValidatorIndex(1), b"")
     sig = KEYS[1].sign(wire.new_view_payload(CHAIN_ID, unsigned)).signature
     return wire.encode_message(replace(unsigned, signature=sig))
+
+
+def test_view_change_last_certificate_must_be_the_commit_just_below_its_height() -> None:
+    chain = _chain(2)
+    commit1 = wire.decode_certificate(chain[0][2])  # the COMMIT certificate of height 1
+    prepare1 = replace(commit1, phase=wire.PHASE_PREPARE)
+
+    def decoded(height: int, last: wire.Certificate | None) -> wire.ViewChange:
+        vc = wire.ViewChange(wire.View(1), wire.Height(height), last, None,
+                             wire.ValidatorIndex(0), bytes(64), None)
+        return wire.decode_message(wire.encode_message(vc))  # type: ignore[return-value]
+
+    assert decoded(2, commit1).last_cert == commit1
+    for height, last in ((2, prepare1), (3, commit1), (2, None)):
+        with pytest.raises(ConsensusRemotePeerError) as caught:
+            decoded(height, last)
+        assert caught.value.code == "bad_view_change"
 
 
 def test_new_view_signature_covers_its_reproposal() -> None:
@@ -359,7 +376,7 @@ def test_one_height_behind_fetches_once_f_plus_one_validators_sign_above_it() ->
     effects = replica.step(received(_vote(wire.PHASE_COMMIT, block2, 2, signer=2), sender=2), 7)
     assert _fetches(effects) == []  # one fetch at a time
     effects = replica.step(BlocksFetched(wire.PeerId(VALIDATORS[peer]), (chain[0][1:],)), 8)
-    # Height 1 from the fetch, then straight into height 2 from the buffered round.
+    # wire.Height 1 from the fetch, then straight into height 2 from the buffered round.
     assert _finalized(effects) == [1]
     assert any(isinstance(e, ValidateBlock) and e.height == 2 for e in effects)
     assert replica.height == 2
