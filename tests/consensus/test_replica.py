@@ -219,6 +219,20 @@ def test_new_view_with_matching_reproposal_is_accepted() -> None:
     assert any(isinstance(e, ValidateBlock) for e in effects)
 
 
+def test_new_view_reproposal_conflicting_with_a_held_proposal_leaves_the_view() -> None:
+    # The new primary already sent another block for the same (view, height): it signed
+    # two proposals for one slot, so the replica leaves view 1 as for any equivocation.
+    block = ToyApp().build(1, b"prepared")
+    vcs = [_view_change(0, 1, _prepared_cert(block), block), _view_change(2, 1, None, None),
+           _view_change(3, 1, None, None)]
+    vote = sign_vote(KEYS[1], CHAIN_ID, PHASE_PREPARE, 1, 1, sha256_digest(block), 1)
+    replica = lone(3)
+    replica.step(received(preprepare(b"another block", view=1, height=1, signer=1), 1), 5)
+    replica.step(received(_new_view(vcs, PrePrepare(vote, block)), 1), 10)
+    assert replica.counters.get("equivocation") == 1
+    assert (replica.view, replica.active) == (2, False)
+
+
 def test_new_view_reproposal_is_validated_as_a_reproposal() -> None:
     # The re-proposed block was built by view 0's primary: the application must not hold
     # it to view 1's primary, or an honest replica refuses it alone and leaves the view.
