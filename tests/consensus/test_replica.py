@@ -16,6 +16,7 @@ from consensus.errors import ConsensusLocalProtocolError, ConsensusRemotePeerErr
 from consensus.events import (
     Blame,
     BlocksFetched,
+    BlockValidated,
     Broadcast,
     FetchBlocks,
     FinalizeBlock,
@@ -225,12 +226,30 @@ def test_new_view_reproposal_conflicting_with_a_held_proposal_leaves_the_view() 
     block = ToyApp().build(1, b"prepared")
     vcs = [_view_change(0, 1, _prepared_cert(block), block), _view_change(2, 1, None, None),
            _view_change(3, 1, None, None)]
-    vote = sign_vote(KEYS[1], CHAIN_ID, PHASE_PREPARE, 1, 1, sha256_digest(block), 1)
+    vote = wire.sign_vote(KEYS[1], CHAIN_ID, wire.PHASE_PREPARE, 1, 1, wire.sha256_digest(block), 1)
     replica = lone(3)
     replica.step(received(preprepare(b"another block", view=1, height=1, signer=1), 1), 5)
-    replica.step(received(_new_view(vcs, PrePrepare(vote, block)), 1), 10)
+    replica.step(received(_new_view(vcs, wire.PrePrepare(vote, block)), 1), 10)
     assert replica.counters.get("equivocation") == 1
     assert (replica.view, replica.active) == (2, False)
+
+
+def test_prepares_for_a_view_received_before_its_new_view_still_count() -> None:
+    # PREPAREs of view 1 that outran its NEW-VIEW are kept when the replica enters view 1:
+    # with them the re-proposal reaches its quorum at once and the replica commits.
+    block = ToyApp().build(1, b"prepared")
+    digest = wire.sha256_digest(block)
+    vcs = [_view_change(0, 1, _prepared_cert(block), block), _view_change(2, 1, None, None),
+           _view_change(3, 1, None, None)]
+    vote = wire.sign_vote(KEYS[1], CHAIN_ID, wire.PHASE_PREPARE, 1, 1, digest, 1)
+    replica = lone(3)
+    for signer in (0, 2):
+        replica.step(received(_vote(wire.PHASE_PREPARE, block, 1, signer, view=1), signer), 5)
+    replica.step(received(_new_view(vcs, wire.PrePrepare(vote, block)), 1), 10)
+    validated = BlockValidated(wire.Height(1), wire.View(1), wire.Digest(digest), True, "")
+    effects = replica.step(validated, 11)
+    sent = [wire.decode_message(e.msg) for e in effects if isinstance(e, Broadcast)]
+    assert any(isinstance(m, wire.Vote) and m.phase == wire.PHASE_COMMIT for m in sent)
 
 
 def test_new_view_reproposal_is_validated_as_a_reproposal() -> None:
