@@ -173,6 +173,14 @@ def test_view_change_last_certificate_must_be_the_commit_just_below_its_height()
         with pytest.raises(ConsensusRemotePeerError) as caught:
             decoded(height, last)
         assert caught.value.code == "bad_view_change"
+    # Its prepared certificate must be a PREPARE one of its height below its view.
+    prepare2 = replace(decode_certificate(chain[1][2]), phase=PHASE_PREPARE)
+    for prepared in (replace(prepare2, phase=PHASE_COMMIT), replace(prepare2, view=View(1))):
+        vc = ViewChange(View(1), Height(2), commit1, prepared, ValidatorIndex(0), bytes(64),
+                        None)
+        with pytest.raises(ConsensusRemotePeerError) as caught:
+            decode_message(encode_message(vc))
+        assert caught.value.code == "bad_view_change"
 
 
 def test_new_view_signature_covers_its_reproposal() -> None:
@@ -536,6 +544,20 @@ def test_equivocation_leaves_the_view_only_for_the_slot_being_decided() -> None:
     replica.step(received(preprepare(b"block d", height=1)), 8)
     assert replica.counters.get("equivocation") == 2
     assert (replica.view, replica.active) == (1, False)
+
+
+def test_height_claims_table_full_takes_only_a_claim_above_the_lowest() -> None:
+    # limits.MAX_HEIGHT_CLAIMS: a full table gives the lowest claim's place to a higher one.
+    state = lone(1).state
+    peers = [PeerId(bytes([i + 1]) * 32) for i in range(limits.MAX_HEIGHT_CLAIMS + 1)]
+    for i, peer in enumerate(peers[:-1]):
+        state.note_claim(peer, 10 + i)
+    newcomer = peers[-1]
+    state.note_claim(newcomer, 10)  # no higher than the lowest claim (peers[0], 10)
+    assert newcomer not in state.height_claims
+    state.note_claim(newcomer, 11)
+    assert newcomer in state.height_claims and peers[0] not in state.height_claims
+    assert len(state.height_claims) == limits.MAX_HEIGHT_CLAIMS
 
 
 def test_fetch_timeouts_rotate_through_every_holder_and_back_to_the_first() -> None:
