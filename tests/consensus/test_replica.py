@@ -560,6 +560,18 @@ def test_height_claims_table_full_takes_only_a_claim_above_the_lowest() -> None:
     assert len(state.height_claims) == limits.MAX_HEIGHT_CLAIMS
 
 
+def test_fetched_block_over_max_block_bytes_blames_the_peer_as_block_too_large() -> None:
+    chain = _chain(1)
+    replica = lone(3)
+    assert _fetches(replica.step(received(_decided(chain, 1)), 5)) == [(0, 1, 1)]
+    oversized = bytes(limits.MAX_BLOCK_BYTES + 1)
+    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), ((oversized, chain[0][2]),)), 6)
+    assert Blame(PeerId(VALIDATORS[0]), "bad_fetched_block") in effects
+    assert [n.detail for n in effects if isinstance(n, Note) and n.kind == "bad_fetched_block"
+            ] == ["h=1 block_too_large"]
+    assert _finalized(effects) == []
+
+
 def test_fetch_timeouts_rotate_through_every_holder_and_back_to_the_first() -> None:
     # Three peers hold the blocks and each stays silent: every timeout asks the next one,
     # and after the last the turn comes back to the first (none is left out for good).
