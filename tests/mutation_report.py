@@ -19,9 +19,11 @@ as not killed. Run from the repository root: `python tests/mutation_report.py`.
 from __future__ import annotations
 
 import argparse
+import fnmatch
 import hashlib
 import json
 import sys
+import tomllib
 from collections import Counter
 from pathlib import Path
 
@@ -68,11 +70,23 @@ def package_of(source_path: str) -> str:
     return "other"
 
 
-def read_results(mutants_dir: Path) -> dict[str, dict[str, str]]:
+def not_mutated(pyproject: Path) -> list[str]:
+    """The `do_not_mutate` globs of `[tool.mutmut]` (a file left out after mutmut generated
+    its mutants keeps its results in mutants/ until the next run: they are not counted)."""
+    if not pyproject.is_file():
+        return []
+    table = tomllib.loads(pyproject.read_text()).get("tool", {}).get("mutmut", {})
+    return list(table.get("do_not_mutate", []))
+
+
+def read_results(mutants_dir: Path,
+                 skip: list[str] | None = None) -> dict[str, dict[str, str]]:
     """Status of each mutant by name, grouped by package label."""
     by_package: dict[str, dict[str, str]] = {}
     for meta_path in sorted(mutants_dir.rglob("*.py.meta")):
         source_path = meta_path.relative_to(mutants_dir).as_posix().removesuffix(".meta")
+        if any(fnmatch.fnmatch(source_path, pattern) for pattern in skip or []):
+            continue
         exit_codes = json.loads(meta_path.read_text())["exit_code_by_key"]
         statuses = by_package.setdefault(package_of(source_path), {})
         for name, code in exit_codes.items():
@@ -130,7 +144,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.mutants.is_dir():
         print(f"no {args.mutants}/ directory: run `make mutation` first", file=sys.stderr)
         return 1
-    by_package = read_results(args.mutants)
+    by_package = read_results(args.mutants, not_mutated(Path("pyproject.toml")))
     if args.sample is not None:
         by_package = sampled(by_package, args.sample)
         if args.names:
