@@ -23,6 +23,7 @@ from consensus.events import (
     MessageReceived,
     Note,
     Persist,
+    Send,
     Started,
     TimerFired,
     ValidateBlock,
@@ -181,6 +182,33 @@ def test_view_change_last_certificate_must_be_the_commit_just_below_its_height()
         with pytest.raises(ConsensusRemotePeerError) as caught:
             decode_message(encode_message(vc))
         assert caught.value.code == "bad_view_change"
+
+
+def test_replica_that_followed_a_certificate_into_a_view_sends_no_new_view_it_lacks() -> None:
+    # A replica that view-changed alone (to view 2) follows a commit certificate of view 1
+    # back into view 1 (sync_view): it never saw view 1's NEW-VIEW, so a peer lagging in
+    # view 0 gets none from it (no empty or stale message).
+    cluster = Cluster(4)
+    cluster.crash(0)  # the primary of view 0: height 1 is decided in view 1
+    cluster.work(1)
+    cluster.tick(10_000)
+    cluster.stabilize()
+    [(_, block, cert_bytes)] = cluster.nodes[1].app.chain
+    cert = decode_certificate(cert_bytes)
+    assert cert.view == 1
+    replica = lone(3)
+    replica.step(WorkPending(True), 0)
+    now = 0
+    for _ in range(2):
+        now = replica.state.timers["view_change"]
+        replica.step(TimerFired("view_change"), now)
+    assert (replica.view, replica.active) == (2, False)
+    replica.step(received(encode_message(Decided(cert, block)), 1), now + 1)
+    assert (replica.view, replica.active, replica.state.height) == (1, True, 2)
+    effects = replica.step(
+        received(_vote(PHASE_PREPARE, b"a block of height 2", 2, 2, view=0), 2), now + 2)
+    assert [e for e in effects if isinstance(e, Send)] == []
+    assert "help_new_view" not in replica.counters
 
 
 def test_new_view_signature_covers_its_reproposal() -> None:
