@@ -101,6 +101,10 @@ class ErrorCode(CodeTable):
     DUPLICATE_PROPOSAL = (
         "duplicate_proposal", -32110, "an open proposal already makes this change"
     )
+    PARAM_CONFLICT = (
+        "param_conflict", -32111,
+        "the value breaks a relation with another chain parameter (e.g. the timers)"
+    )
 
     # Group buying and promotions (issue 23), -32120..-32139.
     NO_TEAM_OFFER = ("no_team_offer", -32120, "the listing has no team offer")

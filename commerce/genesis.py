@@ -47,14 +47,19 @@ from commerce.limits import (
     MAX_COMMENT_REWARDS_PER_EPOCH,
     MAX_EPOCH_BLOCKS,
     MAX_GENESIS_ACCOUNTS,
+    MAX_IDLE_BLOCK_INTERVAL_MS,
     MAX_POLL_BLOCKS,
     MAX_PROPOSAL_BLOCKS,
     MAX_REFERRAL_BPS,
     MAX_REWARD_PRICE_BPS,
     MAX_TIMEOUT_BLOCKS,
     MAX_VALIDATORS,
+    MAX_VIEW_CHANGE_TIMEOUT_MS,
     MIN_ACTIVATION_BLOCKS,
     MIN_BLOCK_BYTES,
+    MIN_IDLE_BLOCK_INTERVAL_MS,
+    MIN_TIMEOUT_TO_IDLE_RATIO,
+    MIN_VIEW_CHANGE_TIMEOUT_MS,
 )
 from commerce.state import MemoryState, Overlay, next_state_root
 
@@ -414,10 +419,34 @@ class ChainParams(_Strict):
     governance_activation_blocks: Annotated[
         int, Field(ge=MIN_ACTIVATION_BLOCKS, le=MAX_ACTIVATION_BLOCKS)] = 2
     governance_expiry_blocks: Annotated[int, Field(ge=1, le=MAX_PROPOSAL_BLOCKS)] = 14_400
+    # Consensus timers (docs/CONSENSUS.md section 4): what a validator waits for progress
+    # before asking for the next view (doubled per consecutive view change), and how long
+    # after the last block an idle chain's primary proposes an empty one. The same on
+    # every validator at a height; at least MIN_TIMEOUT_TO_IDLE_RATIO apart.
+    view_change_timeout_ms: Annotated[
+        int, Field(ge=MIN_VIEW_CHANGE_TIMEOUT_MS, le=MAX_VIEW_CHANGE_TIMEOUT_MS)] = 4_000
+    idle_block_interval_ms: Annotated[
+        int, Field(ge=MIN_IDLE_BLOCK_INTERVAL_MS, le=MAX_IDLE_BLOCK_INTERVAL_MS)] = 1_000
+
+    @model_validator(mode="after")
+    def _timers(self) -> ChainParams:
+        error = timers_conflict(self.view_change_timeout_ms, self.idle_block_interval_ms)
+        if error:
+            raise ValueError(error)
+        return self
 
     def to_array(self) -> list[Any]:
         """The parameters in declaration order."""
         return [getattr(self, name) for name in type(self).model_fields]
+
+
+def timers_conflict(view_change_timeout_ms: int, idle_block_interval_ms: int) -> str:
+    """Why the two consensus timers do not go together, or "" when they do."""
+    if view_change_timeout_ms < MIN_TIMEOUT_TO_IDLE_RATIO * idle_block_interval_ms:
+        return (f"view_change_timeout_ms ({view_change_timeout_ms}) must be at least "
+                f"{MIN_TIMEOUT_TO_IDLE_RATIO} x idle_block_interval_ms "
+                f"({idle_block_interval_ms})")
+    return ""
 
 
 class Genesis(_Strict):

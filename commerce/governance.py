@@ -26,7 +26,7 @@ from pydantic import Field
 from commerce.address import ADDRESS_BYTES, address_of
 from commerce.encoding import encode
 from commerce.errors import ErrorCode, ValidationError
-from commerce.genesis import ChainParams, Genesis
+from commerce.genesis import ChainParams, Genesis, timers_conflict
 from commerce.governance_state import (
     PARAM_NAMES,
     PROPOSAL_STATUS_NAMES,
@@ -244,6 +244,12 @@ def _param_error(name: str, value: int, params: ChainParams,
         return ValidationError(ErrorCode.PARAM_OUT_OF_BOUNDS,
                                f"max_block_bytes {value} with {validators_count} validators "
                                "makes consensus messages over one P2P payload")
+    if name in ("view_change_timeout_ms", "idle_block_interval_ms"):
+        timers = {"view_change_timeout_ms": params.view_change_timeout_ms,
+                  "idle_block_interval_ms": params.idle_block_interval_ms, name: value}
+        conflict = timers_conflict(**timers)
+        if conflict:
+            return ValidationError(ErrorCode.PARAM_CONFLICT, conflict)
     return None
 
 
@@ -264,7 +270,7 @@ def apply_validator_propose(ctx: ChainContext, view: Overlay, tx: Transaction,
     """Open a proposal with the proposer's yes vote. Refuses not_validator, field_invalid,
     bad_rotation, proposal_limit, duplicate_proposal, and what the change itself refuses:
     validator_exists, not_in_set, set_too_small, set_too_large, not_merchant,
-    unknown_param, param_out_of_bounds."""
+    unknown_param, param_out_of_bounds, param_conflict."""
     require_validator(ctx, tx)
     _check_fields(body)
     if body.kind == "rotate_key" and not verify(

@@ -107,6 +107,19 @@ MAX_PARAM_NAME_CHARS = 64
 MIN_ACTIVATION_BLOCKS = 2  # the set of h + 1 is known once h is final
 MAX_ACTIVATION_BLOCKS = 100_000
 MAX_PROPOSAL_BLOCKS = 10_000_000
+# The consensus timers are chain parameters (every validator waits the same): the view-change
+# timeout base (what a validator waits for progress before asking for the next view) and
+# the idle block interval (an idle chain's primary proposes an empty block this long after
+# the last one). The base is at least MIN_TIMEOUT_TO_IDLE_RATIO times the idle interval:
+# the idle interval is the longest gap between blocks of a healthy chain, and a view change
+# is for a primary that stopped, not for a quiet chain. The floor of the base keeps a
+# primary time to propose, validate and finalize a full block; its ceiling bounds how long
+# a crashed primary stalls the chain.
+MIN_VIEW_CHANGE_TIMEOUT_MS = 1_000
+MAX_VIEW_CHANGE_TIMEOUT_MS = 300_000
+MIN_IDLE_BLOCK_INTERVAL_MS = 100
+MAX_IDLE_BLOCK_INTERVAL_MS = 150_000
+MIN_TIMEOUT_TO_IDLE_RATIO = 2
 # The largest consensus message (a NEW-VIEW carrying n VIEW-CHANGEs and a block) must fit one
 # P2P payload (node/frames.py checks the genesis; governance checks every change). Commerce
 # cannot import p2p or node, so the bound is mirrored here: NEW-VIEW overhead is at most
@@ -118,6 +131,8 @@ NEW_VIEW_BASE_BYTES = 2_048
 CONSENSUS_PAYLOAD_BYTES = 4_194_024
 
 assert MIN_ACTIVATION_BLOCKS >= 2
+assert MIN_TIMEOUT_TO_IDLE_RATIO * MIN_IDLE_BLOCK_INTERVAL_MS <= MIN_VIEW_CHANGE_TIMEOUT_MS
+assert MIN_TIMEOUT_TO_IDLE_RATIO * MAX_IDLE_BLOCK_INTERVAL_MS <= MAX_VIEW_CHANGE_TIMEOUT_MS
 assert MAX_OPEN_PROPOSALS_PER_PROPOSER <= MAX_OPEN_PROPOSALS
 assert MIN_GOVERNED_VALIDATORS <= MAX_VALIDATORS
 assert NEW_VIEW_PER_VALIDATOR2_BYTES * MAX_VALIDATORS ** 2 + NEW_VIEW_BASE_BYTES \
