@@ -272,6 +272,21 @@ def scheduled_sets(reader: StateReader | Overlay, after_height: int,
     return out
 
 
+def scheduled_params(reader: StateReader | Overlay, after_height: int,
+                     through_height: int) -> list[tuple[int, ChainParams]]:
+    """(activation height, parameters) of every recorded parameter set that takes effect
+    above `after_height` and at or below `through_height`, ascending."""
+    count = get_summary(reader).params_count
+    out: list[tuple[int, ChainParams]] = []
+    for seq in range(_find(reader, params_key, count, after_height) + 1, count):
+        record = load(reader, ParamsRecord, params_key(seq))
+        assert record is not None, "recorded histories have no gaps"
+        if record.activation_height > through_height:
+            break
+        out.append((record.activation_height, params_of_values(tuple(record.values))))
+    return out
+
+
 def params_in_force(reader: StateReader | Overlay, genesis: Genesis, height: int) -> ChainParams:
     """The chain parameters in force at `height`."""
     return params_and_epoch_origin(reader, genesis, height)[0]

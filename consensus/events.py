@@ -78,10 +78,14 @@ class ValidatorsKnown:
     at least two heights after the block that passed it). `changes` are the
     (from_height, keys in canonical order) of the sets taking effect above the last
     finalized height, ascending; repeating a change already reported is fine, changing
-    a known height is a host bug (ConsensusLocalProtocolError)."""
+    a known height is a host bug (ConsensusLocalProtocolError). `timers` are the
+    (from_height, view_change_timeout_ms, idle_block_interval_ms) of the consensus timers
+    taking effect above the last finalized height, ascending, by the same rules (chain
+    parameters: every validator waits the same at a height)."""
 
     through_height: int
     changes: tuple[tuple[int, tuple[bytes, ...]], ...] = ()
+    timers: tuple[tuple[int, int, int | None], ...] = ()
 
 
 Event = (Started | MessageReceived | TimerFired | WorkPending | BlockProposed

@@ -142,7 +142,7 @@ def maybe_propose(s: ReplicaState) -> None:
         if block is not None:  # we proposed it before a crash: send the same again
             propose_block(s, Digest(s.signed[slot]), block)
         return
-    idle = s.config.idle_block_interval_ms
+    idle = s.timers_in_force().idle_block_interval_ms
     due = s.work_pending or (idle is not None and s.now_ms >= s.last_finalize_ms + idle)
     if not due:
         return

@@ -41,6 +41,10 @@ Contract with the node
   (through >= h + 2: a change takes effect at least two heights after the block that
   passed it). The replica judges every message by the set of its height; it finalizes
   h + 1 only once the set of h + 2 is known, and waits (never guesses) until then.
+* Timers: the view-change timeout base and the idle block interval in force at the
+  height being decided come from `timers` (the chain's, from finalized_height + 1 on)
+  and `ValidatorsKnown.timers` (later changes, reported like the sets); without them
+  the config's values hold for every height.
 
 Safety rule kept here: the replica never signs two different votes for one
 Slot(view, height, phase), across restarts too, because `ReplicaState.sign` emits the
@@ -80,7 +84,7 @@ from consensus.records import (
     record_fields,
     record_position,
 )
-from consensus.schedule import ValidatorSchedule
+from consensus.schedule import TimerChange, ValidatorSchedule
 from consensus.state import (
     RESEND_KINDS,
     TIMER_FETCH,
@@ -145,6 +149,7 @@ class Replica:
         digest_fn: Callable[[bytes], bytes | None] = sha256_digest,
         config: ReplicaConfig | None = None,
         verifier: VerifyFn | None = None,
+        timers: Sequence[TimerChange] = (),
     ) -> None:
         """Raises ConsensusLocalProtocolError on bad arguments or undecodable records."""
         self.state = ReplicaState(
@@ -152,7 +157,7 @@ class Replica:
             signing_key=signing_key,
             finalized_height=finalized_height, finalized_digest=finalized_digest,
             finalized_certificate=finalized_certificate, digest_fn=digest_fn, config=config,
-            verifier=verifier)
+            verifier=verifier, timers=timers)
         _restore(self.state, records)
         self._event_handlers: dict[type, Callable[[Any], None]] = {
             ev.Started: self._on_started,
@@ -278,6 +283,8 @@ class Replica:
     def _on_validators_known(self, event: ev.ValidatorsKnown) -> None:
         if self.state.schedule.extend(event.through_height, event.changes):
             self.state.count("validators_known")
+        if self.state.timer_schedule.extend(event.timers):
+            self.state.count("timers_known")
 
     def _on_work_pending(self, event: ev.WorkPending) -> None:
         s = self.state
@@ -334,7 +341,7 @@ def _expecting_since_ms(s: ReplicaState) -> int | None:
     starts: list[int] = []
     if s.work_pending:
         starts.append(max(s.round_started_ms, s.work_since_ms))
-    idle = s.config.idle_block_interval_ms
+    idle = s.timers_in_force().idle_block_interval_ms
     if idle is not None:
         starts.append(max(s.round_started_ms, s.last_finalize_ms + idle))
     if s.proposal_seen_ms is not None:
@@ -358,7 +365,7 @@ def _desired_timers(s: ReplicaState) -> dict[str, int]:
         timers[TIMER_VIEW_CHANGE] = since + s.timeout_ms()
     if s.resend or (since is not None and since <= s.now_ms):
         timers[TIMER_RETRANSMIT] = retransmit_from + s.config.retransmit_interval_ms
-    idle = s.config.idle_block_interval_ms
+    idle = s.timers_in_force().idle_block_interval_ms
     slot = proposal_slot(s.view, s.height)
     if idle is not None and s.is_primary() and slot not in s.proposals \
             and not s.work_pending and s.proposal_asked is None \

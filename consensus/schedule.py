@@ -11,6 +11,11 @@ application makes a passed change take effect `delay >= 2` heights after the blo
 passed it, so once height h is final the sets of h + 1 and h + 2 are determined: the
 replica deciding h + 1 can check the votes it buffers for h + 2 (see docs/CONSENSUS.md,
 section 10).
+
+The consensus timers (the view-change timeout base, the idle block interval) are chain
+parameters too, changed by the same votes at the same kind of boundary: `TimerSchedule`
+keeps them by height, reported by the host with the sets, so every validator waits the
+same at a height and the replica reads no clock or config to know how long.
 """
 
 from __future__ import annotations
@@ -141,5 +146,74 @@ class ValidatorSchedule:
 
     def prune(self, height: int) -> None:
         """Forget the sets of heights below `height` (keep the one in force there)."""
+        while len(self._entries) > 1 and self._entries[1][0] <= height:
+            self._entries.pop(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Timers:
+    """The consensus timers in force at a height."""
+
+    view_change_timeout_ms: int  # the first view-change timeout; doubles per view change
+    idle_block_interval_ms: int | None  # propose an empty block this long after the last
+
+    def __post_init__(self) -> None:
+        idle = self.idle_block_interval_ms
+        if self.view_change_timeout_ms < 1 or (idle is not None and idle < 1):
+            raise ConsensusLocalProtocolError("bad_argument", f"timers {self}")
+
+
+# (from_height, view_change_timeout_ms, idle_block_interval_ms or None) as hosts report them.
+TimerChange = tuple[int, int, int | None]
+
+
+class TimerSchedule:
+    """Timers by height: a sorted list of (from_height, Timers), each in force from its
+    height to the next entry's; a height below the first entry gets the first. The host
+    reports them with the sets (`ValidatorsKnown.timers`), so the timers of every height
+    whose set is known are known. At most MAX_SCHEDULE_ENTRIES entries are kept;
+    `prune(height)` drops those wholly below."""
+
+    def __init__(self, entries: Sequence[TimerChange]) -> None:
+        """Raises ConsensusLocalProtocolError unless `entries` is non-empty, strictly
+        ascending in height (>= 1) and each value positive."""
+        if not entries:
+            raise ConsensusLocalProtocolError("bad_argument", "empty timer schedule")
+        self._entries: list[tuple[int, Timers]] = []
+        self.extend(entries)
+
+    def at(self, height: int) -> Timers:
+        """The timers in force at `height`."""
+        for start, timers in reversed(self._entries):
+            if start <= height:
+                return timers
+        return self._entries[0][1]
+
+    def extend(self, changes: Sequence[TimerChange]) -> bool:
+        """Learn timer changes, ascending. A change at or below the last known one must
+        agree with what is known there (hosts may repeat what they reported). Returns True
+        when anything new was learned; raises ConsensusLocalProtocolError on a change that
+        contradicts a known height, a bad value or too many entries."""
+        grew = False
+        for height, timeout_ms, idle_ms in changes:
+            timers = Timers(timeout_ms, idle_ms)
+            if not 1 <= height <= KNOWN_FOREVER:
+                raise ConsensusLocalProtocolError("bad_argument", f"timer height {height}")
+            if self._entries and height <= self._entries[-1][0]:
+                # A pruned height (below the first entry) is not checked: it is past.
+                if height >= self._entries[0][0] and self.at(height) != timers:
+                    raise ConsensusLocalProtocolError(
+                        "bad_argument", f"timer change at known height {height}")
+                continue
+            if self._entries and self._entries[-1][1] == timers:
+                continue  # the same timers again are no change
+            if len(self._entries) >= limits.MAX_SCHEDULE_ENTRIES:
+                raise ConsensusLocalProtocolError("bad_argument", "too many timer entries")
+            self._entries.append((height, timers))
+            grew = True
+        return grew
+
+    def prune(self, height: int) -> None:
+        """Forget the timers of heights below `height` (keep the ones in force there)."""
         while len(self._entries) > 1 and self._entries[1][0] <= height:
             self._entries.pop(0)

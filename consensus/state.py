@@ -42,7 +42,13 @@ from consensus.messages import (
     vote_payload,
 )
 from consensus.records import REC_VOTE
-from consensus.schedule import ValidatorSchedule, ValidatorSet
+from consensus.schedule import (
+    TimerChange,
+    Timers,
+    TimerSchedule,
+    ValidatorSchedule,
+    ValidatorSet,
+)
 
 TIMER_VIEW_CHANGE = "view_change"
 TIMER_RETRANSMIT = "retransmit"
@@ -97,11 +103,15 @@ class FinalAhead:
 class ReplicaConfig:
     """Tunables; the defaults live in consensus/limits.py."""
 
-    view_change_timeout_ms: int = limits.VIEW_CHANGE_TIMEOUT_MS  # first timeout
-    view_change_timeout_max_ms: int = limits.VIEW_CHANGE_TIMEOUT_MAX_MS  # backoff cap
+    # The timers of every height unless the host gives the chain's (Replica(timers=...),
+    # ValidatorsKnown.timers): the first view-change timeout, and how often an idle
+    # primary proposes an empty block (None: never).
+    view_change_timeout_ms: int = limits.VIEW_CHANGE_TIMEOUT_MS
+    idle_block_interval_ms: int | None = None
+    # The backoff cap; never below the base in force (a base voted above it wins).
+    view_change_timeout_max_ms: int = limits.VIEW_CHANGE_TIMEOUT_MAX_MS
     retransmit_interval_ms: int = limits.RETRANSMIT_INTERVAL_MS
     fetch_timeout_ms: int = limits.FETCH_TIMEOUT_MS
-    idle_block_interval_ms: int | None = None  # propose empty blocks this often; None=never
     quorum_override: int | None = None  # TEST HOOK ONLY: deliberately break the quorum
     # TEST HOOK ONLY: judge every height by the first set of the schedule, so that a
     # removed validator's votes still count (the simulator must catch it).
@@ -125,12 +135,14 @@ class ReplicaState:
         digest_fn: Callable[[bytes], bytes | None] = sha256_digest,
         config: ReplicaConfig | None = None,
         verifier: VerifyFn | None = None,
+        timers: Sequence[TimerChange] = (),
     ) -> None:
         """Pass either `validators` (one set for every height) or `schedule` (the sets
         by height, known at least through finalized_height + 1). With `validators` the
         signing key must be a validator's; with a schedule it may be in no set yet (an
-        observer that votes once a set names it). Raises ConsensusLocalProtocolError on
-        bad arguments."""
+        observer that votes once a set names it). `timers`: the chain's consensus timers
+        from finalized_height + 1 on (see `TimerSchedule`); none: the config's. Raises
+        ConsensusLocalProtocolError on bad arguments."""
         if (schedule is None) == (not validators):
             raise ConsensusLocalProtocolError("bad_argument", "validators or schedule")
         if not 0 < len(chain_id) <= limits.MAX_CHAIN_ID_BYTES:
@@ -148,6 +160,8 @@ class ReplicaState:
         self.chain_id = bytes(chain_id)
         self.schedule = schedule
         self.config = config or ReplicaConfig()
+        self.timer_schedule = TimerSchedule(timers or [(
+            1, self.config.view_change_timeout_ms, self.config.idle_block_interval_ms)])
         self.signing_key = signing_key
         self.public_key: bytes | None = (
             None if signing_key is None else bytes(signing_key.verify_key))
@@ -270,6 +284,7 @@ class ReplicaState:
             self.latest_view_changes = {key: vc for key, vc in self.latest_view_changes.items()
                                         if key in keep}
         self.schedule.prune(self.height - 1)
+        self.timer_schedule.prune(self.height)
 
     def note_claim(self, peer: PeerId, height: int) -> None:
         """`peer` claimed blocks up to `height` exist in a message we cannot check yet
@@ -294,12 +309,18 @@ class ReplicaState:
         """True when this node is a validator and the primary of the current view."""
         return self.index is not None and self.primary(self.view) == self.index
 
+    def timers_in_force(self) -> Timers:
+        """The consensus timers in force at the height being decided."""
+        return self.timer_schedule.at(self.height)
+
     def timeout_ms(self) -> int:
-        """Current view-change timeout: base doubled per consecutive view change, capped."""
+        """Current view-change timeout: the base in force at the height being decided,
+        doubled per consecutive view change, capped (the cap never below the base)."""
+        base = self.timers_in_force().view_change_timeout_ms
+        cap = max(base, self.config.view_change_timeout_max_ms)
         shift = min(self.view_change_streak, limits.MAX_BACKOFF_SHIFT)
-        timeout = min(self.config.view_change_timeout_ms << shift,
-                      self.config.view_change_timeout_max_ms)
-        assert 0 < timeout <= self.config.view_change_timeout_max_ms
+        timeout = min(base << shift, cap)
+        assert base <= timeout <= cap
         return timeout
 
     def find_block(self, digest: bytes) -> bytes | None:

@@ -26,8 +26,13 @@ from commerce.block import (
     tx_root,
 )
 from commerce.errors import ErrorCode, ValidationError
-from commerce.genesis import Genesis
-from commerce.governance_state import scheduled_sets, validators_in_force
+from commerce.genesis import ChainParams, Genesis
+from commerce.governance_state import (
+    params_in_force,
+    scheduled_params,
+    scheduled_sets,
+    validators_in_force,
+)
 from commerce.limits import BLOCK_FRAME_BYTES, MAX_BLOCK_TXS, MIN_ACTIVATION_BLOCKS
 from commerce.machine import BlockResult, ChainContext, execute_block
 from commerce.tx import Transaction
@@ -121,13 +126,17 @@ class Chain:
     def __init__(self, store: Store, genesis: Genesis, mempool: Mempool,
                  proposer_key: bytes, *, max_block_txs: int | None = None,
                  verify_pool: Executor | None = None,
-                 digests: ConsensusDigest | None = None) -> None:
+                 digests: ConsensusDigest | None = None,
+                 timers_override: tuple[int | None, int | None] = (None, None)) -> None:
         self.store = store
         self.genesis = genesis
         self.mempool = mempool
         self.proposer_key = proposer_key
         # The operator's cap (config); a proposal also keeps to the parameter in force.
         self.max_block_txs = max_block_txs or MAX_BLOCK_TXS
+        # This node's override of the chain's consensus timers (config; None: the chain's):
+        # (view_change_timeout_ms, idle_block_interval_ms).
+        self.timers_override = timers_override
         self._executed: OrderedDict[bytes, Executed] = OrderedDict()
         self._verify_pool = verify_pool
         # The replica's digest function, when it is shared: blocks built here are noted in
@@ -165,6 +174,27 @@ class Chain:
         assert after_height >= 0
         through = self.validators_known_through()
         return scheduled_sets(self.store.state, after_height, through)
+
+    def timers_at(self, height: int) -> tuple[int, int]:
+        """(view_change_timeout_ms, idle_block_interval_ms) this node's replica uses at
+        `height` (up to `validators_known_through()`): the chain parameters in force there
+        (docs/GOVERNANCE.md), unless the node's config overrides one."""
+        assert 1 <= height <= self.validators_known_through(), f"height {height}"
+        return self._timers(params_in_force(self.store.state, self.genesis, height))
+
+    def timer_changes(self, after_height: int) -> list[tuple[int, int, int]]:
+        """(from_height, view_change_timeout_ms, idle_block_interval_ms) of every parameter
+        change taking effect above `after_height`, up to `validators_known_through()`,
+        ascending (a change of another parameter repeats the timers: no harm)."""
+        assert after_height >= 0
+        through = self.validators_known_through()
+        return [(height, *self._timers(params))
+                for height, params in scheduled_params(self.store.state, after_height, through)]
+
+    def _timers(self, params: ChainParams) -> tuple[int, int]:
+        timeout_ms, idle_ms = self.timers_override
+        return (params.view_change_timeout_ms if timeout_ms is None else timeout_ms,
+                params.idle_block_interval_ms if idle_ms is None else idle_ms)
 
     def context(self, height: int) -> ChainContext:
         """The execution context of block `height` (at most the head + 1): the parameters and

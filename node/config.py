@@ -62,6 +62,7 @@ MAX_WEB_ROOT_CHARS = 4096  # [web] root, a directory path
 MAX_MEMPOOL_TXS_CEILING = 1_000_000
 MAX_MEMPOOL_BYTES_CEILING = 4 * 1024 * 1024 * 1024
 MAX_TIMEOUT_MS_CEILING = 3_600_000
+MIN_TIMER_OVERRIDE_MS = 10  # a [consensus] timer set here (0 leaves it to the chain)
 
 DEFAULT_P2P_PORT = 26656
 DEFAULT_RPC_PORT = 26657
@@ -276,30 +277,36 @@ CONSENSUS_KEY_ALIASES = {
 
 
 class ConsensusSection(_Section):
-    """[consensus]: timers of this replica; the validity rules are in the genesis."""
+    """[consensus]: this replica's limits; the validity rules and the timers every validator
+    shares (the chain parameters view_change_timeout_ms and idle_block_interval_ms,
+    changed by vote) are in the genesis and the chain."""
 
     view_change_timeout_ms: Annotated[
         int,
         Field(
-            ge=10,
+            ge=0,
             le=MAX_TIMEOUT_MS_CEILING,
-            description="how long a validator waits for progress (a block while work is"
-            " pending, or a view change to complete) before asking for the next view;"
-            " doubles per consecutive view change",
+            description="0: the chain parameter (how long a validator waits for progress"
+            " before asking for the next view; doubles per consecutive view change). A"
+            " value (10 or more) overrides it on this node only: for tests, never on a"
+            " production validator, whose peers keep the chain's",
         ),
-    ] = 4_000
+    ] = 0
     view_change_timeout_max_ms: Annotated[
         int,
-        Field(ge=10, le=MAX_TIMEOUT_MS_CEILING, description="ceiling of the doubling wait"),
+        Field(ge=10, le=MAX_TIMEOUT_MS_CEILING,
+              description="ceiling of the doubling wait (never below the base in force)"),
     ] = 60_000
     idle_block_interval_ms: Annotated[
         int,
         Field(
-            ge=10,
+            ge=0,
             le=MAX_TIMEOUT_MS_CEILING,
-            description="the primary proposes an empty block after this long without txs",
+            description="0: the chain parameter (the primary proposes an empty block this"
+            " long after the last one). A value (10 or more) overrides it on this node"
+            " only, like view_change_timeout_ms",
         ),
-    ] = 1_000
+    ] = 0
     max_block_txs: Annotated[
         int,
         Field(
@@ -331,14 +338,23 @@ class ConsensusSection(_Section):
         section = handler(data)
         timeout, timeout_max = spelled["view_change_timeout_ms"], spelled[
             "view_change_timeout_max_ms"]
+        for name in ("view_change_timeout_ms", "idle_block_interval_ms"):
+            if 0 < getattr(section, name) < MIN_TIMER_OVERRIDE_MS:
+                raise ValueError(f"{spelled.get(name, name)} is 0 (the chain parameter) "
+                                 f"or at least {MIN_TIMER_OVERRIDE_MS}")
         if section.view_change_timeout_ms > section.view_change_timeout_max_ms:
             raise ValueError(f"{timeout} is larger than {timeout_max}")
-        if section.idle_block_interval_ms >= section.view_change_timeout_ms:
+        if 0 < section.view_change_timeout_ms <= section.idle_block_interval_ms:
             raise ValueError(
                 f"idle_block_interval_ms must be below {timeout}, "
                 "or an idle chain would change views"
             )
         return section
+
+    def timers_override(self) -> tuple[int | None, int | None]:
+        """(view_change_timeout_ms, idle_block_interval_ms) this node sets instead of the
+        chain parameters, None for each it leaves to the chain."""
+        return (self.view_change_timeout_ms or None, self.idle_block_interval_ms or None)
 
 
 class StoreSection(_Section):

@@ -49,7 +49,7 @@ from node.rpc.webapp import default_web_root
 from node.state_store import StateStore
 from node.store import Store
 from node.sync import serve_request
-from node.validators import allowed_peer_keys, primary_at, replica_schedule
+from node.validators import allowed_peer_keys, primary_at, replica_schedule, replica_timers
 from p2p.banlist import JsonFileBanStore
 from p2p.errors import P2PError
 from p2p.limits import P2PLimits
@@ -141,6 +141,9 @@ class Node:
             height=head.height, rpc_port=self.rpc_port, p2p_port=self.p2p_port,
             write_buffer_mb=round(self.store.write_buffer_bytes / (1 << 20), 1),
             state_replayed=self.store.replayed)
+        if any(self.config.consensus.timers_override()):  # docs/OPERATIONS.md
+            log(_log, logging.WARNING, "consensus_timers_overridden", **self.config.consensus
+                .model_dump(include={"view_change_timeout_ms", "idle_block_interval_ms"}))
 
     async def _start_parts(self) -> None:
         assert self.store is not None
@@ -155,7 +158,8 @@ class Node:
         self.chain = Chain(self.store, self.genesis, self.mempool, self.key.public_key,
                            max_block_txs=cfg.consensus.max_block_txs,
                            verify_pool=self._verify_pool,
-                           digests=ConsensusDigest(self.mempool.id_of_bytes))
+                           digests=ConsensusDigest(self.mempool.id_of_bytes),
+                           timers_override=cfg.consensus.timers_override())
         self.chain.finalized_listeners.append(self._on_finalized)
         self.replica = self._make_replica()
         self.p2p = self._make_p2p()
@@ -196,11 +200,8 @@ class Node:
         head = self.store.head
         records = [value for _, value in self.store.consensus_records()]
         cons = self.config.consensus
-        config = ReplicaConfig(
-            view_change_timeout_ms=cons.view_change_timeout_ms,
-            view_change_timeout_max_ms=cons.view_change_timeout_max_ms,
-            idle_block_interval_ms=cons.idle_block_interval_ms or None,
-        )
+        # The timers come from the chain (replica_timers); the config caps the backoff.
+        config = ReplicaConfig(view_change_timeout_max_ms=cons.view_change_timeout_max_ms)
         self._next_validators = self.chain.validators_at(head.height + 1)
         # The node's key signs from the height whose set names it (it may be in none yet:
         # an observer admitted by vote starts voting at its height).
@@ -214,6 +215,7 @@ class Node:
             records=records,
             digest_fn=self.chain.digests,
             config=config,
+            timers=replica_timers(self.chain),
         )
 
     def _make_p2p(self) -> P2PService:

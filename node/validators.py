@@ -1,5 +1,6 @@
-"""The validator set by height as the node uses it: the replica's schedule, what the
-driver reports after each finalized block, and the P2P allow-list that follows the set.
+"""The validator set by height as the node uses it: the replica's schedule (and its
+consensus timers, chain parameters too), what the driver reports after each finalized
+block, and the P2P allow-list that follows the set.
 
 The chain (`Chain.validators_at`, `validators_known_through`, `validator_changes`) is the
 only source: these helpers translate it for consensus and P2P and decide nothing.
@@ -41,10 +42,19 @@ def replica_schedule(chain: Chain) -> ValidatorSchedule:
     return ValidatorSchedule(entries, _known_through(chain))
 
 
+def replica_timers(chain: Chain) -> list[tuple[int, int, int | None]]:
+    """The consensus timers a replica starts with: those of the next height and every
+    change the state already determined (`consensus.schedule.TimerSchedule`)."""
+    first = chain.height + 1
+    return [(first, *chain.timers_at(first)), *chain.timer_changes(first)]
+
+
 def validators_report(chain: Chain) -> ValidatorsKnown:
-    """What the driver tells the replica after a finalized block (repeats are fine)."""
+    """What the driver tells the replica after a finalized block (repeats are fine): the
+    sets and the consensus timers the chain determined above the head."""
     head = chain.height
-    return ValidatorsKnown(_known_through(chain), tuple(chain.validator_changes(head)))
+    return ValidatorsKnown(_known_through(chain), tuple(chain.validator_changes(head)),
+                           tuple(chain.timer_changes(head)))
 
 
 def scheduled_keys(chain: Chain) -> set[bytes]:

@@ -16,6 +16,10 @@ from typing import Any
 
 import pytest
 
+from commerce.block import BlockHeader, encode_block, tx_root
+from commerce.governance import ValidatorPropose, ValidatorVote
+from commerce.machine import ChainContext, execute_block
+from commerce.tx import sign_tx
 from consensus.events import Started, ValidatorsKnown
 from consensus.messages import (
     PHASE_COMMIT,
@@ -32,6 +36,7 @@ from consensus.messages import (
     sign_vote,
 )
 from consensus.replica import Replica
+from consensus.schedule import Timers, TimerSchedule
 from node.chain import Chain, ConsensusDigest, block_digest
 from node.driver import ConsensusDriver
 from node.home import init_home, load_home
@@ -42,6 +47,7 @@ from node.validators import (
     allowed_peer_keys,
     primary_at,
     replica_schedule,
+    replica_timers,
     scheduled_keys,
     validators_report,
 )
@@ -265,3 +271,31 @@ def test_node_allow_list_follows_the_set_at_the_boundary(tmp_path: Path, policy:
     assert (me in p2p.lists[0]) == (policy == "observer")
     name, ok, detail = node._validator_set_check()
     assert not ok and me.hex()[:16] in detail
+
+
+def test_chain_gives_the_replica_the_timers_voted_for_each_height(
+        world: World, store: Store) -> None:
+    # Block 1 carries a proposal to raise the view-change timeout base to 9,000 ms and two
+    # votes: it passes there and applies at 1 + 2 = 3, a height the state of head 1 fixes.
+    bodies = [(VALIDATORS[0], ValidatorPropose(kind="set_param", value=9_000,
+                                               param="view_change_timeout_ms")),
+              (VALIDATORS[1], ValidatorVote(proposal=1, vote="yes")),
+              (VALIDATORS[2], ValidatorVote(proposal=1, vote="yes"))]
+    txs = tuple(sign_tx(key, CHAIN, 0, body) for key, body in bodies)
+    genesis = world.genesis
+    result = execute_block(store.state, ChainContext.of(genesis, 1), store.head.state_root,
+                           txs, drop_invalid=False, check_signatures=False)
+    assert not result.rejected
+    header = BlockHeader(CHAIN, 1, store.head.block_hash, tx_root(txs), result.state_root,
+                         GENESIS_SET[0], 0, result.next_validators_hash)
+    store.finalize_block(encode_block(header, txs), b"certificate", result)
+    chain = Chain(store, genesis, Mempool(store.state, CHAIN), KEYS[0].public_key)
+    assert chain.timers_at(2) == (4_000, 1_000) and chain.timers_at(3) == (9_000, 1_000)
+    assert chain.timer_changes(1) == [(3, 9_000, 1_000)]
+    assert validators_report(chain).timers == ((3, 9_000, 1_000),)
+    assert replica_timers(chain) == [(2, 4_000, 1_000), (3, 9_000, 1_000)]
+    assert TimerSchedule(replica_timers(chain)).at(3) == Timers(9_000, 1_000)
+    # A node whose config sets the idle interval keeps the chain's base.
+    local = Chain(store, genesis, Mempool(store.state, CHAIN), KEYS[0].public_key,
+                  timers_override=(None, 250))
+    assert local.timers_at(3) == (9_000, 250)

@@ -130,8 +130,12 @@ def test_config_missing_file_is_refused(tmp_path: Path) -> None:
             "config.toml: consensus: timeout_view_change_ms is larger than",
         ),
         (
-            "[consensus]\nidle_block_interval_ms = 4000",
+            "[consensus]\nview_change_timeout_ms = 4000\nidle_block_interval_ms = 4000",
             "config.toml: consensus: idle_block_interval_ms must be below",
+        ),
+        (
+            "[consensus]\nidle_block_interval_ms = 5",
+            "config.toml: consensus: idle_block_interval_ms is 0 (the chain parameter) or",
         ),
     ],
 )
@@ -189,3 +193,13 @@ def test_config_view_change_timeout_under_both_names_is_refused(tmp_path: Path) 
     assert _refused(tmp_path, "[consensus]\nview_change_timeout_ms = 70000").startswith(
         "config.toml: consensus: view_change_timeout_ms is larger than "
         "view_change_timeout_max_ms")
+
+
+def test_config_leaves_the_consensus_timers_to_the_chain_unless_set(tmp_path: Path) -> None:
+    # The timers every validator shares are chain parameters (docs/GOVERNANCE.md): a new
+    # home's config overrides neither; a value set here overrides it on this node only.
+    default = _load(tmp_path, "")
+    assert default.consensus.timers_override() == (None, None)
+    assert "view_change_timeout_ms = 0" in render_config(default)
+    idle_only = _load(tmp_path, "[consensus]\nidle_block_interval_ms = 200")
+    assert idle_only.consensus.timers_override() == (None, 200)
