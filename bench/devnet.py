@@ -41,8 +41,8 @@ import shutil
 import signal
 import tempfile
 import time
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -50,14 +50,20 @@ from bench.figures import CLOCK_TICKS, NodeProc, PointResult, cpu_ticks, point_f
 from bench.load import client_main, split_streams
 from bench.progress import Progress
 from bench.state import BENCH_CHAIN_ID, SHOPPERS_PER_MERCHANT, bench_keys, measure_verify_rate
-from bench.workload import GENESIS_PARAMS, MixedWorkload, created_id, idle_address
+from bench.workload import (
+    GENESIS_PARAMS,
+    MIX_PER_MILLE,
+    MixedWorkload,
+    created_id,
+    idle_address,
+)
 from client.rpc import RpcClient, RpcClientError
 from commerce.address import address_of, to_text
 from commerce.keys import Keypair
 from commerce.limits import MAX_GENESIS_ACCOUNTS
 from commerce.transfer import Transfer
 from commerce.tx import Transaction, sign_tx
-from devnet.layout import Layout, create_layout
+from devnet.layout import Layout, create_layout, load_layout
 from devnet.processes import (
     Endpoint,
     log_path,
@@ -95,6 +101,7 @@ class BenchOptions:
     state_accounts: int = 0  # pad genesis with idle funded accounts up to this many in all
     state_listings: int = 0  # listings in state (at least) when the clock starts
     keep_logs_dir: Path | None = None  # each node's log is copied here before the cleanup
+    mix: Mapping[str, int] = field(default_factory=lambda: dict(MIX_PER_MILLE))
 
 
 class BenchDevnet:
@@ -112,6 +119,10 @@ class BenchDevnet:
         self.workload: MixedWorkload | None = None
         self.idle_accounts = 0
         self.state: dict[str, Any] = {}
+        # Run beside the next measured point, from its clock start (monotonic s) on; the
+        # point waits for it after the drain. `blocks`: the point's (height, txs, stamp).
+        self.during_run: Callable[[float], Awaitable[None]] | None = None
+        self.blocks: list[tuple[int, int, float]] = []
 
     def __enter__(self) -> BenchDevnet:
         return self
@@ -124,6 +135,8 @@ class BenchDevnet:
         directory (also when keeping the logs fails)."""
         try:
             if self.layout is not None:
+                with contextlib.suppress(Exception):  # nodes added since (devnet.reconfig)
+                    self.layout = load_layout(Path(self.layout.root))
                 homes = [(s.name, Path(s.home)) for s in self.layout.nodes]
                 with contextlib.suppress(Exception):
                     stop_processes([process_state(name, home) for name, home in homes],
@@ -176,7 +189,8 @@ class BenchDevnet:
         self.workload = MixedWorkload(chain_id=BENCH_CHAIN_ID, validators=self.validator_keys,
                                       shoppers=self.shoppers, merchants=self.merchants,
                                       timed_hint=timed_hint, idle_accounts=self.idle_accounts,
-                                      state_listings=self.options.state_listings)
+                                      state_listings=self.options.state_listings,
+                                      mix=self.options.mix)
         t0 = time.monotonic()
         asyncio.run(self._setup())
         self.state["setup_s"] = round(time.monotonic() - t0, 1)
@@ -266,7 +280,10 @@ class BenchDevnet:
             proc.start()
         commits: dict[str, float] = {}
         blocks: list[tuple[int, int, float]] = []
+        self.blocks = blocks
         follower = asyncio.create_task(self._follow(commits, blocks, from_height))
+        side = None if self.during_run is None else \
+            asyncio.create_task(self.during_run(start_at))
         try:
             while time.monotonic() < start_at:
                 await asyncio.sleep(0.05)
@@ -298,7 +315,13 @@ class BenchDevnet:
                 for reason, n in client_reasons.items():
                     reasons[reason] = reasons.get(reason, 0) + n
             await self._drain(sent, commits)
+            if side is not None:
+                await side
         finally:
+            if side is not None and not side.done():
+                side.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await side
             failed = follower.done() and not follower.cancelled() and follower.exception()
             follower.cancel()
             with contextlib.suppress(asyncio.CancelledError, Exception):

@@ -68,12 +68,19 @@ def devnet_bench(
     sweep: Annotated[
         bool, typer.Option("--sweep", help="Offered load from low to saturation; a table.")
     ] = False,
+    reconfigure: Annotated[
+        bool, typer.Option("--reconfigure", help="Vote a validator in a quarter into the "
+                           "window (agora devnet add-validator) and report tx/s before, "
+                           "during and after, and the longest gap between blocks.")
+    ] = False,
     output: OutputOption = OutputFormat.text,
 ) -> None:
     """Start a fresh devnet, offer a pre-signed mixed workload over JSON-RPC, and report
     committed tx/s, latency, blocks, view changes, CPU and RSS beside the limit."""
     if ctx.invoked_subcommand is not None:
         return
+    if sweep and reconfigure:
+        raise ValueError("--sweep and --reconfigure measure different things: give one")
     if rate != "max" and not rate.isdigit():
         raise ValueError("--rate must be a positive integer or max")
     offered = None if rate == "max" else int(rate)
@@ -89,6 +96,13 @@ def devnet_bench(
                            accounts=accounts, clients=clients,
                            state_accounts=state_accounts, state_listings=state_listings,
                            keep_logs_dir=_keep_logs_dir(keep_logs))
+    if reconfigure:
+        from bench.reconfig import render_reconfigure, run_reconfigure_bench
+
+        with open_progress(text_output=output is OutputFormat.text) as progress:
+            result = run_reconfigure_bench(options, progress)
+        emit(output, result, lambda: typer.echo(render_reconfigure(result)))
+        return
     rates = sweep_rates(options, SWEEP_FRACTIONS) if sweep else None
     with open_progress(text_output=output is OutputFormat.text) as progress:
         result = run_bench(options, progress, rates=rates)
