@@ -175,12 +175,13 @@ def test_view_change_last_certificate_must_be_the_commit_just_below_its_height()
             decoded(height, last)
         assert caught.value.code == "bad_view_change"
     # Its prepared certificate must be a PREPARE one of its height below its view.
-    prepare2 = replace(decode_certificate(chain[1][2]), phase=PHASE_PREPARE)
-    for prepared in (replace(prepare2, phase=PHASE_COMMIT), replace(prepare2, view=View(1))):
-        vc = ViewChange(View(1), Height(2), commit1, prepared, ValidatorIndex(0), bytes(64),
-                        None)
+    prepare2 = replace(wire.decode_certificate(chain[1][2]), phase=wire.PHASE_PREPARE)
+    wrong_phase = replace(prepare2, phase=wire.PHASE_COMMIT)
+    for prepared in (wrong_phase, replace(prepare2, view=wire.View(1))):
+        vc = wire.ViewChange(wire.View(1), wire.Height(2), commit1, prepared,
+                             wire.ValidatorIndex(0), bytes(64), None)
         with pytest.raises(ConsensusRemotePeerError) as caught:
-            decode_message(encode_message(vc))
+            wire.decode_message(wire.encode_message(vc))
         assert caught.value.code == "bad_view_change"
 
 
@@ -194,7 +195,7 @@ def test_replica_that_followed_a_certificate_into_a_view_sends_no_new_view_it_la
     cluster.tick(10_000)
     cluster.stabilize()
     [(_, block, cert_bytes)] = cluster.nodes[1].app.chain
-    cert = decode_certificate(cert_bytes)
+    cert = wire.decode_certificate(cert_bytes)
     assert cert.view == 1
     replica = lone(3)
     replica.step(WorkPending(True), 0)
@@ -203,10 +204,10 @@ def test_replica_that_followed_a_certificate_into_a_view_sends_no_new_view_it_la
         now = replica.state.timers["view_change"]
         replica.step(TimerFired("view_change"), now)
     assert (replica.view, replica.active) == (2, False)
-    replica.step(received(encode_message(Decided(cert, block)), 1), now + 1)
+    replica.step(received(wire.encode_message(wire.Decided(cert, block)), 1), now + 1)
     assert (replica.view, replica.active, replica.state.height) == (1, True, 2)
     effects = replica.step(
-        received(_vote(PHASE_PREPARE, b"a block of height 2", 2, 2, view=0), 2), now + 2)
+        received(_vote(wire.PHASE_PREPARE, b"a block of height 2", 2, 2, view=0), 2), now + 2)
     assert [e for e in effects if isinstance(e, Send)] == []
     assert "help_new_view" not in replica.counters
 
@@ -445,7 +446,7 @@ def test_one_height_behind_fetches_once_f_plus_one_validators_sign_above_it() ->
     effects = replica.step(received(_vote(wire.PHASE_COMMIT, block2, 2, signer=2), sender=2), 7)
     assert _fetches(effects) == []  # one fetch at a time
     effects = replica.step(BlocksFetched(wire.PeerId(VALIDATORS[peer]), (chain[0][1:],)), 8)
-    # wire.Height 1 from the fetch, then straight into height 2 from the buffered round.
+    # Height 1 from the fetch, then straight into height 2 from the buffered round.
     assert _finalized(effects) == [1]
     assert any(isinstance(e, ValidateBlock) and e.height == 2 for e in effects)
     assert replica.height == 2
@@ -577,7 +578,7 @@ def test_equivocation_leaves_the_view_only_for_the_slot_being_decided() -> None:
 def test_height_claims_table_full_takes_only_a_claim_above_the_lowest() -> None:
     # limits.MAX_HEIGHT_CLAIMS: a full table gives the lowest claim's place to a higher one.
     state = lone(1).state
-    peers = [PeerId(bytes([i + 1]) * 32) for i in range(limits.MAX_HEIGHT_CLAIMS + 1)]
+    peers = [wire.PeerId(bytes([i + 1]) * 32) for i in range(limits.MAX_HEIGHT_CLAIMS + 1)]
     for i, peer in enumerate(peers[:-1]):
         state.note_claim(peer, 10 + i)
     newcomer = peers[-1]
@@ -593,8 +594,9 @@ def test_fetched_block_over_max_block_bytes_blames_the_peer_as_block_too_large()
     replica = lone(3)
     assert _fetches(replica.step(received(_decided(chain, 1)), 5)) == [(0, 1, 1)]
     oversized = bytes(limits.MAX_BLOCK_BYTES + 1)
-    effects = replica.step(BlocksFetched(PeerId(VALIDATORS[0]), ((oversized, chain[0][2]),)), 6)
-    assert Blame(PeerId(VALIDATORS[0]), "bad_fetched_block") in effects
+    fetched = BlocksFetched(wire.PeerId(VALIDATORS[0]), ((oversized, chain[0][2]),))
+    effects = replica.step(fetched, 6)
+    assert Blame(wire.PeerId(VALIDATORS[0]), "bad_fetched_block") in effects
     assert [n.detail for n in effects if isinstance(n, Note) and n.kind == "bad_fetched_block"
             ] == ["h=1 block_too_large"]
     assert _finalized(effects) == []
