@@ -1,4 +1,5 @@
-"""Read API of governance: the validator set at a height, proposals, and the summary.
+"""Read API of governance: the validator set and the parameters at a height, proposals, and
+the summary.
 
 JSON-ready values like commerce/queries.py: addresses as `agora1...` text, keys and hashes
 as lowercase hex, statuses as names; lists as pages ``{"items": [...], "next": cursor}``.
@@ -18,6 +19,8 @@ from commerce.governance_state import (
     get_summary,
     latest_params,
     latest_set,
+    params_of_values,
+    recorded_params_at,
     set_at,
     validator_set_hash,
 )
@@ -36,6 +39,19 @@ def validators(reader: StateReader, genesis: Genesis, height: int) -> list[Item]
              "p2p_address": entry.p2p_address,
              "merchant": to_text(entry.merchant) if entry.merchant else None}
             for index, entry in enumerate(set_at(reader, genesis, height))]
+
+
+def params(reader: StateReader, genesis: Genesis, height: int) -> Item:
+    """The chain parameters in force at `height` (>= 1), every `ChainParams` field by name,
+    with the height they are in force from (1 for the genesis parameters) and the proposals
+    that set them (empty for the genesis parameters)."""
+    assert height >= 1, "blocks start at height 1"
+    record = recorded_params_at(reader, height)
+    values = genesis.params if record is None else params_of_values(tuple(record.values))
+    return {"height": height,
+            "since_height": 1 if record is None else record.activation_height,
+            "proposals": [] if record is None else list(record.proposals),
+            "params": values.model_dump()}
 
 
 def set_hash(reader: StateReader, genesis: Genesis, height: int) -> str:

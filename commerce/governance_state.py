@@ -236,6 +236,12 @@ def recorded_set_at(view: StateReader | Overlay, height: int) -> ValidatorSetRec
     return None if seq < 0 else load(view, ValidatorSetRecord, set_key(seq))
 
 
+def recorded_params_at(view: StateReader | Overlay, height: int) -> ParamsRecord | None:
+    """The recorded parameter set in force at `height`, or None while the genesis one is."""
+    seq = _find(view, params_key, get_summary(view).params_count, height)
+    return None if seq < 0 else load(view, ParamsRecord, params_key(seq))
+
+
 def set_at(view: StateReader | Overlay, genesis: Genesis, height: int) -> list[ValidatorEntry]:
     """The validators in force at `height` (>= 1), in canonical order."""
     assert height >= 1, "blocks start at height 1"

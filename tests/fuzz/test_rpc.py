@@ -36,6 +36,7 @@ TX_HEX = transactions()[0].raw.hex()
 # Valid params of each method, the seeds of the structural mutations.
 PARAMS: dict[str, dict[str, Any]] = {
     "node_status": {}, "node_peers": {}, "chain_getValidators": {"height": 1},
+    "chain_getParams": {"height": 1},
     "state_getSupply": {},
     "chain_getBlock": {"height": 1, "full_txs": False},
     "chain_getBlockByHash": {"hash": "00" * 32, "full_txs": True},

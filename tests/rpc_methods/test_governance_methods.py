@@ -1,5 +1,6 @@
-"""Governance reads over JSON-RPC: `chain_getValidators` by height, `state_getProposal`,
-`state_listProposals`, the governance metrics, and a passed parameter change taking effect.
+"""Governance reads over JSON-RPC: `chain_getValidators` and `chain_getParams` by height,
+`state_getProposal`, `state_listProposals`, the governance metrics, and a passed parameter
+change taking effect.
 
 Method: the one-validator node of conftest.py (real Node, LevelDB, HTTP); its validator's
 proposal passes on its own vote (1 of 1 is more than two thirds), so a `set_param` goes
@@ -11,6 +12,7 @@ from __future__ import annotations
 import pytest
 
 from client.rpc import RpcCallError
+from commerce.genesis import ChainParams
 from commerce.governance import ValidatorPropose
 from commerce.governance_state import validator_set_hash
 from commerce.tx import sign_tx
@@ -64,4 +66,36 @@ async def test_validators_by_height_and_the_header_commitment(running: Running) 
     assert caught.value.reason == "not_found"
     with pytest.raises(RpcCallError) as caught:
         await running.client.call("state_listProposals", status="lost")
+    assert caught.value.reason == "invalid_params"
+
+
+async def test_params_by_height_show_a_voted_change_from_its_activation(
+        running: Running) -> None:
+    await running.wait_height(1)
+    before = await running.client.call("chain_getParams")
+    assert before["since_height"] == 1 and before["proposals"] == []
+    assert set(ChainParams.model_fields) <= set(before["params"])
+    assert before["params"]["reward_review_minor"] == 500_000
+    assert before["params"]["reward_review_minor_decimal"] == "0.5"
+    assert before["params"]["view_change_timeout_ms"] == 4_000
+    done = await _submit(running, ValidatorPropose(kind="set_param", param="reward_review_minor",
+                                                   value=250_000), 0)
+    activation = int(done["height"]) + 2  # type: ignore[call-overload]
+    await running.wait_height(activation)
+    after = await running.client.call("chain_getParams", height=activation)
+    assert (after["height"], after["since_height"], after["proposals"]) == (activation,
+                                                                           activation, [1])
+    assert after["params"]["reward_review_minor"] == 250_000
+    assert after["params"]["reward_review_minor_decimal"] == "0.25"
+    assert {k: v for k, v in after["params"].items() if not k.startswith("reward_review")} \
+        == {k: v for k, v in before["params"].items() if not k.startswith("reward_review")}
+    earlier = await running.client.call("chain_getParams", height=activation - 1)
+    assert earlier["params"] == before["params"] and earlier["since_height"] == 1
+    head = (await running.client.call("chain_getParams"))["height"]
+    assert head >= activation
+    with pytest.raises(RpcCallError) as caught:
+        await running.client.call("chain_getParams", height=head + 1_000)
+    assert caught.value.reason == "not_found"
+    with pytest.raises(RpcCallError) as caught:
+        await running.client.call("chain_getParams", height=0)
     assert caught.value.reason == "invalid_params"
