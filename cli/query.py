@@ -206,6 +206,26 @@ def validators(node: NodeContext, *, height: Annotated[int | None, typer.Option(
         ("index", "#"), ("name", "NAME"), ("address", "ADDRESS"), ("public_key", "PUBLIC KEY")])
 
 
+@query_command("params")
+def params(node: NodeContext, *, height: Annotated[int | None, typer.Option(
+        min=1, help="The parameters in force at this height (up to the head) "
+                    "[default: the head's].")] = None) -> None:
+    """The chain parameters in force, since which height, and the proposals that set them.
+
+    Amounts show in base units, as `set-param` takes them, with the decimal beside."""
+    result = node.call("chain_getParams", height=height)
+
+    def text() -> None:
+        values = result["params"]
+        shown = {key: f"{value} ({values[key + '_decimal']})" if key + "_decimal" in values
+                 else value for key, value in values.items() if not key.endswith("_decimal")}
+        proposals = ", ".join(str(p) for p in result["proposals"]) or None
+        print_fields({"height": result["height"], "since_height": result["since_height"],
+                      "proposals": proposals, **shown})
+
+    emit(node.output, result, text)
+
+
 # --- the shop --------------------------------------------------------------------------
 
 # The vote that moves a merchant out of each status, and the word for having done it.

@@ -158,6 +158,8 @@ QUERY_CASES: list[tuple[list[str], int, str]] = [
     (["stats"], 2, "error: usage: no command 'stats' here; did you mean 'status'?"),
     (["validators", "--height", "0"], 2, "error: usage: "),
     (["validators", "--height", NO_SUCH], 1, "error: not_found: the set of height 999999"),
+    (["params", "--height", "0"], 2, "error: usage: "),
+    (["params", "--height", NO_SUCH], 1, "error: not_found: height 999999 is above the head"),
     (["proposals", "--status", "lost"], 2, "error: usage: Invalid value for '--status'"),
     (["proposal", NO_SUCH], 1, "error: not_found: no proposal 999999"),
 ]

@@ -116,7 +116,7 @@ def test_shop_story_through_the_cli_adds_up(cli: Cli) -> None:
 
     (placed, share_row, review, reviews, rewards, tallied, polls, comments, comment, bob,
      alice, listed, listings, versions, orders, merchant, merchants, transaction, block,
-     certificate, validators, status, peers, supply) = parallel(
+     certificate, validators, chain_params, status, peers, supply) = parallel(
         partial(cli.query, "order", str(order)),
         partial(cli.query, "share", str(share)),
         partial(cli.query, "review", str(order)),
@@ -138,6 +138,7 @@ def test_shop_story_through_the_cli_adds_up(cli: Cli) -> None:
         partial(cli.query, "block", str(bought["height"])),
         partial(cli.query, "certificate", str(bought["height"])),
         partial(cli.query, "validators"),
+        partial(cli.query, "params"),
         partial(cli.query, "status"),
         partial(cli.query, "peers"),
         partial(cli.query, "supply"))
@@ -170,6 +171,9 @@ def test_shop_story_through_the_cli_adds_up(cli: Cli) -> None:
     assert bought["id"] in [t["id"] for t in block["txs"]]
     assert certificate["certificate"]
     assert len(validators) == 4
+    assert chain_params["height"] >= bought["height"] and chain_params["since_height"] == 1
+    assert chain_params["params"]["max_block_txs"] >= 1
+    assert chain_params["params"]["account_reserve_minor_decimal"]
     assert status["height"] >= bought["height"]
     assert len(peers) == 3
     assert supply["total"] == supply["genesis"] + supply["minted"]

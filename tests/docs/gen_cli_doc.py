@@ -138,6 +138,8 @@ EXAMPLES: dict[str, str] = {
     "agora query status": "agora query status",
     "agora query peers": "agora query peers",
     "agora query validators": "agora query validators\nagora query validators --height 1",
+    "agora query params": "agora query params\n"
+                          "agora query params --height 1 --output json",
     "agora query account": f"agora query account bob {K}\n"
                            "# address        agora1u3vcgcryu55pa2z8k74rs0ulz57g6whrlar7ya\n"
                            "# balance        9939\n# nonce          12\n# pending nonce  12",
