@@ -11,6 +11,7 @@ passes, or the event budget is spent; nothing here reads a clock or draws a numb
 from __future__ import annotations
 
 import heapq
+from abc import ABC, abstractmethod
 from typing import Any, Generic, Protocol, TypeVar
 
 
@@ -25,7 +26,7 @@ class SimMember(Protocol):
 _Node = TypeVar("_Node", bound=SimMember)
 
 
-class VirtualRun(Generic[_Node]):
+class VirtualRun(ABC, Generic[_Node]):
     """The queue and run loop of one seeded run. A subclass sets the three limits and
     `nodes`, `loss_pct` and `partition`, and defines `start`, `restartable`,
     `schedule_plan`, `control` (events of the run), `dispatch` (events of a node),
@@ -55,13 +56,13 @@ class VirtualRun(Generic[_Node]):
         inc = self.nodes[node].incarnation if node >= 0 else 0
         heapq.heappush(self.queue, (at_ms, self.seq, node, inc, kind, payload))
 
+    @abstractmethod
     def start(self, node: _Node) -> None:
         """Start (or restart) `node`."""
-        raise NotImplementedError
 
+    @abstractmethod
     def restartable(self, node: _Node) -> bool:
         """`node` is down and may be started again."""
-        raise NotImplementedError
 
     def heal(self) -> None:
         """End the faults: no loss, no partition, no crash armed, every restartable node
@@ -76,25 +77,25 @@ class VirtualRun(Generic[_Node]):
         self.heal_height = self.highest()
         self.heal_at_ms = self.now_ms
 
+    @abstractmethod
     def schedule_plan(self) -> None:
         """Queue the run's planned events (faults, the heal, ticks)."""
-        raise NotImplementedError
 
+    @abstractmethod
     def control(self, kind: str, payload: Any) -> None:
         """Run an event addressed to the run itself."""
-        raise NotImplementedError
 
+    @abstractmethod
     def dispatch(self, index: int, incarnation: int, kind: str, payload: Any) -> None:
         """Run an event addressed to incarnation `incarnation` of node `index`."""
-        raise NotImplementedError
 
+    @abstractmethod
     def honest(self) -> list[_Node]:
         """The nodes the checkers hold to the protocol."""
-        raise NotImplementedError
 
+    @abstractmethod
     def height_of(self, node: _Node) -> int:
         """The height `node` has finalized."""
-        raise NotImplementedError
 
     def live_enough(self) -> bool:
         """Every honest node finalized `liveness_blocks` past the heal height."""
